@@ -1,0 +1,64 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { action } from '../lib/action.js';
+import { globals } from '../lib/context.js';
+import { resolveHome } from '../../core/paths.js';
+import { OutpostError } from '../../core/errors.js';
+import { ROLES, type Role } from '../../core/config.js';
+
+/** `edgectl server`: the headless control plane (CO, LO or both) with the console API and web portal. */
+export function register(program: Command): void {
+  program
+    .command('server')
+    .description('run the control plane headless (console API, web portal, embedded services)')
+    .addOption(new Option('--role <role>', 'which tiers to run').choices(ROLES))
+    .option('--port <n>', 'console API port (0 picks a free port)')
+    .option('--host <addr>', 'address to bind (default 127.0.0.1)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .action(
+      action(async (opts: { role?: Role; port?: string; host?: string; logLevel?: string }, cmd: Command) => {
+        const g = globals(cmd);
+        const home = resolveHome(g.home);
+        const port = opts.port === undefined ? undefined : parsePort(opts.port);
+        const { startHost } = await import('../../core/server/host.js');
+        const host = await startHost({
+          home,
+          overrides: {
+            ...(opts.role ? { role: opts.role } : {}),
+            server: { ...(port === undefined ? {} : { port }), ...(opts.host ? { host: opts.host } : {}) },
+            ...(opts.logLevel ? { logging: { level: opts.logLevel as 'info' } } : {}),
+          },
+        });
+        process.stdout.write(
+          `Outpost ${host.info.version} (${host.info.role}) listening on ${host.info.url}\n`,
+        );
+        process.stdout.write(`console: ${host.info.url}/#token=${host.info.token}\n`);
+        process.stdout.write(`data: ${home}\n`);
+        await new Promise<void>((resolve) => {
+          let signals = 0;
+          const onSignal = (sig: NodeJS.Signals) => {
+            signals++;
+            if (signals > 1) {
+              process.stderr.write(`edgectl: second ${sig}, exiting now\n`);
+              process.exit(1);
+            }
+            process.stderr.write(`edgectl: ${sig} received, stopping (in-flight requests finish first)\n`);
+            host.stop().then(resolve, (err: unknown) => {
+              process.stderr.write(`edgectl: error while stopping: ${(err as Error).message}\n`);
+              process.exitCode = 1;
+              resolve();
+            });
+          };
+          process.on('SIGINT', onSignal);
+          process.on('SIGTERM', onSignal);
+        });
+      }),
+    );
+}
+
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new OutpostError('invalid-input', `--port: "${v}" is not a port number (0-65535)`);
+  return n;
+}

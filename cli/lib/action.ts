@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { OutpostError } from '../../core/errors.js';
+
+/**
+ * Wraps a command's action: expected failures (OutpostError) print one line on stderr and exit
+ * non-zero; unexpected ones print one line plus a hint, and the stack only with --debug.
+ */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void) {
+  return async (...args: A): Promise<void> => {
+    try {
+      await fn(...args);
+    } catch (err) {
+      const cmd = args[args.length - 1] as Command | undefined;
+      const debug = Boolean(cmd?.optsWithGlobals?.().debug) || process.env.EDGE_DEBUG === '1';
+      reportError(err, debug);
+      process.exitCode = exitCodeFor(err);
+    }
+  };
+}
+
+export function reportError(err: unknown, debug: boolean): void {
+  if (err instanceof OutpostError) {
+    process.stderr.write(`edgectl: ${err.message}\n`);
+    if (err.errors?.length && !err.message.includes(err.errors[0]!.message)) {
+      for (const e of err.errors) {
+        const loc = e.file ? `${e.file}${e.line ? `:${e.line}${e.column ? `:${e.column}` : ''}` : ''}: ` : '';
+        process.stderr.write(`  ${loc}${e.field}: ${e.message}\n`);
+      }
+    }
+  } else {
+    const msg = err instanceof Error ? err.message : String(err);
+    process.stderr.write(
+      `edgectl: unexpected error: ${msg}${debug ? '' : ' (run with --debug for details)'}\n`,
+    );
+  }
+  if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+}
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof OutpostError) {
+    if (err.code === 'invalid-input' || err.code === 'invalid-config') return 2;
+    if (err.code === 'server-not-running' || err.code === 'network-error') return 3;
+    if (err.code === 'unauthorized' || err.code === 'forbidden') return 4;
+    if (err.code === 'not-found') return 5;
+    return 1;
+  }
+  return 1;
+}

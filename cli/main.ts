@@ -1,0 +1,35 @@
+import { Command, CommanderError } from 'commander';
+import { register as server } from './commands/server.js';
+import { register as co } from './commands/co/index.js';
+import { reportError, exitCodeFor } from './lib/action.js';
+
+declare const __OUTPOST_VERSION__: string;
+
+/** edgectl: one command per file under cli/commands; this file only wires them. */
+export function buildProgram(): Command {
+  const program = new Command('edgectl')
+    .description('Outpost edge orchestration: control plane, edge agent and tools')
+    .version(typeof __OUTPOST_VERSION__ === 'string' ? __OUTPOST_VERSION__ : 'dev', '-V, --version')
+    .option('--home <dir>', 'data directory (default: $EDGE_HOME or a per-user folder)')
+    .option('--debug', 'print stack traces for unexpected errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .exitOverride();
+  server(program);
+  co(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    reportError(err, argv.includes('--debug'));
+    process.exitCode = exitCodeFor(err);
+  }
+}

@@ -1,0 +1,198 @@
+import { z } from 'zod';
+import { OutpostError, type FieldProblem } from './errors.js';
+
+/**
+ * Configuration: `defaultConfig()` plus a validating `parseConfig()`. A config file holds only what
+ * differs from the defaults; unknown keys are refused so a typo never passes silently.
+ */
+
+export const ROLES = ['co', 'lo', 'all'] as const;
+export type Role = (typeof ROLES)[number];
+
+const port = z.number().int().min(0).max(65535);
+const seconds = z.number().positive();
+
+const gitCredential = z
+  .object({
+    /** Applies to URLs starting with this prefix (e.g. `https://git.example.com/acme/`). */
+    urlPrefix: z.string().min(1),
+    username: z.string().optional(),
+    /** Name of an environment variable holding the token (preferred: keeps secrets out of the file). */
+    tokenEnv: z.string().optional(),
+    token: z.string().optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    role: z.enum(ROLES),
+    logging: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) })
+      .strict(),
+    server: z
+      .object({
+        host: z.string().min(1),
+        port,
+        /** Largest request body the console API accepts. */
+        maxBodyBytes: z.number().int().positive(),
+        /** How long in-flight requests may take to finish on shutdown. */
+        shutdownGraceMs: z.number().int().nonnegative(),
+      })
+      .strict(),
+    tenancy: z.object({ defaultTenant: z.string().regex(/^[a-z0-9-]{1,63}$/) }).strict(),
+    site: z
+      .object({
+        /** The site this LO serves (role lo or all). */
+        id: z.string().regex(/^[a-z0-9-]{1,63}$/),
+        name: z.string().min(1),
+      })
+      .strict(),
+    mmi: z
+      .object({
+        enabled: z.boolean(),
+        host: z.string().min(1),
+        port,
+        trustDomain: z.string().regex(/^[a-z0-9._-]+$/),
+        wfmId: z.string().regex(/^[A-Za-z0-9._~-]+$/),
+        /** Lifetime of SVIDs the site CA issues to clients. */
+        svidTtlHours: z.number().positive(),
+      })
+      .strict(),
+    nats: z
+      .object({
+        enabled: z.boolean(),
+        /** Path to nats-server; otherwise resources/bin, then PATH. */
+        binary: z.string().optional(),
+        host: z.string().min(1),
+        port,
+        leafPort: port,
+        /** For an LO: the CO's leaf-node URL (nats-leaf://host:port); absent means standalone. */
+        hubLeafUrl: z.string().optional(),
+        heartbeatSeconds: seconds,
+        staleAfterSeconds: seconds,
+        offlineAfterSeconds: seconds,
+      })
+      .strict(),
+    git: z
+      .object({
+        remote: z
+          .object({
+            url: z.string().url(),
+            branch: z.string().min(1),
+            username: z.string().optional(),
+            tokenEnv: z.string().optional(),
+            token: z.string().optional(),
+          })
+          .strict()
+          .optional(),
+        fetchIntervalSeconds: seconds,
+        author: z.object({ name: z.string().min(1), email: z.string().min(3) }).strict(),
+      })
+      .strict(),
+    catalog: z
+      .object({
+        maxDescriptionBytes: z.number().int().positive(),
+        gitTimeoutMs: z.number().int().positive(),
+        credentials: z.array(gitCredential),
+      })
+      .strict(),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+
+export function defaultConfig(): Config {
+  return {
+    role: 'all',
+    logging: { level: 'info' },
+    server: { host: '127.0.0.1', port: 7700, maxBodyBytes: 16 * 1024 * 1024, shutdownGraceMs: 10_000 },
+    tenancy: { defaultTenant: 'default' },
+    site: { id: 'local', name: 'Local site' },
+    mmi: {
+      enabled: true,
+      host: '127.0.0.1',
+      port: 7443,
+      trustDomain: 'outpost.local',
+      wfmId: 'outpost',
+      svidTtlHours: 24 * 30,
+    },
+    nats: {
+      enabled: true,
+      host: '127.0.0.1',
+      port: 4222,
+      leafPort: 7422,
+      heartbeatSeconds: 10,
+      staleAfterSeconds: 30,
+      offlineAfterSeconds: 90,
+    },
+    git: { fetchIntervalSeconds: 30, author: { name: 'Outpost', email: 'outpost@localhost' } },
+    catalog: { maxDescriptionBytes: 1024 * 1024, gitTimeoutMs: 20_000, credentials: [] },
+  };
+}
+
+type DeepPartial<T> = T extends (infer U)[]
+  ? U[]
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> }
+    : T;
+export type ConfigOverrides = DeepPartial<Config>;
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Deep merge where arrays and scalars from `over` replace those in `base`. */
+export function mergeConfig<T>(base: T, over: unknown): T {
+  if (!isPlainObject(over) || !isPlainObject(base)) return (over === undefined ? base : over) as T;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue;
+    out[k] = k in out && isPlainObject(out[k]) && isPlainObject(v) ? mergeConfig(out[k], v) : v;
+  }
+  return out as T;
+}
+
+/**
+ * Validates a (partial) configuration on top of the defaults. Errors name every offending field:
+ * `config.json: server.port: Too big: expected number to be <=65535`.
+ */
+export function parseConfig(input: unknown, source = 'configuration'): Config {
+  if (input !== undefined && !isPlainObject(input)) {
+    throw new OutpostError('invalid-config', `${source}: expected an object at the top level`);
+  }
+  const merged = mergeConfig(defaultConfig(), input ?? {});
+  const result = configSchema.safeParse(merged);
+  if (result.success) {
+    const c = result.data;
+    if (!(c.nats.staleAfterSeconds < c.nats.offlineAfterSeconds)) {
+      throw new OutpostError(
+        'invalid-config',
+        `${source}: nats.staleAfterSeconds (${c.nats.staleAfterSeconds}) must be less than nats.offlineAfterSeconds (${c.nats.offlineAfterSeconds})`,
+        {
+          errors: [
+            { field: 'nats.staleAfterSeconds', message: 'must be less than nats.offlineAfterSeconds' },
+          ],
+        },
+      );
+    }
+    return c;
+  }
+  const problems: FieldProblem[] = result.error.issues.map((i) => ({
+    field: formatPath(i.path),
+    message:
+      i.code === 'unrecognized_keys'
+        ? `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`
+        : i.message,
+  }));
+  const lines = problems.map((p) => `${p.field || '(top level)'}: ${p.message}`);
+  throw new OutpostError('invalid-config', `${source}: ${lines.join('; ')}`, { errors: problems });
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else out += out ? `.${String(seg)}` : String(seg);
+  }
+  return out;
+}

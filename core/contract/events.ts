@@ -1,0 +1,10 @@
+import { z } from 'zod';
+
+/**
+ * Events the core pushes to consoles. `changed` tells a console which data went stale so it can
+ * refetch (topics such as `apps`, `nodes`, `deployments`, `system`); richer events carry data.
+ */
+export const events = {
+  changed: z.object({ topics: z.array(z.string()).min(1) }),
+};
+export type Events = typeof events;

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { defineService, query } from '../define.js';
+
+export const natsStateSchema = z.object({
+  state: z.enum(['disabled', 'missing-binary', 'starting', 'running', 'restarting', 'stopped', 'failed']),
+  /** Client URL of the embedded server when it runs. */
+  url: z.string().nullable(),
+  message: z.string().nullable(),
+  /** When the state last changed (ms since epoch). */
+  since: z.number(),
+  restarts: z.number().int().nonnegative(),
+});
+export type NatsState = z.infer<typeof natsStateSchema>;
+
+export const systemStatusSchema = z.object({
+  product: z.literal('Outpost'),
+  version: z.string(),
+  role: z.enum(['co', 'lo', 'all']),
+  roles: z.array(z.enum(['co', 'lo'])),
+  startedAt: z.number(),
+  uptimeSeconds: z.number().nonnegative(),
+  now: z.number(),
+  home: z.string(),
+  tenant: z.string(),
+  site: z.object({ id: z.string(), name: z.string() }),
+  database: z.object({ file: z.string(), schemaVersion: z.string() }),
+  nats: natsStateSchema.nullable(),
+  counts: z.object({
+    tenants: z.number().int().nonnegative(),
+    apps: z.number().int().nonnegative(),
+    deviceModels: z.number().int().nonnegative(),
+    sites: z.number().int().nonnegative(),
+    nodes: z.number().int().nonnegative(),
+    deployments: z.number().int().nonnegative(),
+  }),
+});
+export type SystemStatus = z.infer<typeof systemStatusSchema>;
+
+export const auditEntrySchema = z.object({
+  seq: z.number().int(),
+  at: z.number(),
+  tenantId: z.string().nullable(),
+  actor: z.string(),
+  transport: z.string(),
+  action: z.string(),
+  target: z.string().nullable(),
+  input: z.unknown().nullable(),
+  result: z.enum(['ok', 'error']),
+  errorCode: z.string().nullable(),
+  errorMessage: z.string().nullable(),
+  durationMs: z.number().nullable(),
+});
+export type AuditEntry = z.infer<typeof auditEntrySchema>;
+
+export const systemService = defineService('system', {
+  status: query({
+    summary: 'Version, roles, uptime, data directory, database schema, NATS state and record counts.',
+    input: z.object({}).strict().default({}),
+    output: systemStatusSchema,
+  }),
+  audit: query({
+    summary: 'The audit log of the current tenant, newest first.',
+    input: z
+      .object({
+        limit: z.number().int().min(1).max(1000).default(100),
+        /** Entries with a sequence number below this (paging). */
+        before: z.number().int().positive().optional(),
+        action: z.string().optional(),
+      })
+      .strict()
+      .default({ limit: 100 }),
+    output: z.object({ entries: z.array(auditEntrySchema) }),
+  }),
+});

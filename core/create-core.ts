@@ -1,0 +1,192 @@
+import crypto from 'node:crypto';
+import type { Config } from './config.js';
+import type { Paths } from './paths.js';
+import type { Store } from './store/db.js';
+import type { Clock } from './clock.js';
+import type { Logger } from './logger.js';
+import { createAuditLog, type AuditLog } from './audit.js';
+import { createAuthenticator, type Authenticator } from './auth.js';
+import { createEventHub, type EventHub } from './events.js';
+import { createDispatcher, type Dispatcher } from './rpc/dispatcher.js';
+import { contract, type Contract, type NatsState } from './contract/index.js';
+import type { CallContext, ClientOf, HandlersOf, Principal, Transport } from './contract/define.js';
+import { createClient } from './contract/client.js';
+import type { CoreModule, Counts } from './module.js';
+import { createSystemModule } from './system/module.js';
+import { OutpostError } from './errors.js';
+
+export interface CoreDeps {
+  config: Config;
+  paths: Paths;
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  version: string;
+  /** Per-run admin token (written to server.json by the headless server). */
+  bootstrapToken?: string;
+}
+
+export interface Core {
+  readonly config: Config;
+  readonly paths: Paths;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly events: EventHub;
+  readonly audit: AuditLog;
+  readonly auth: Authenticator;
+  readonly dispatcher: Dispatcher;
+  readonly startedAt: number;
+  /** Builds the context of one call (used by every binder). */
+  context(
+    principal: Principal,
+    transport: Transport,
+    options?: { tenant?: string | undefined; signal?: AbortSignal; requestId?: string },
+  ): CallContext;
+  /** An in-process client acting as `principal` (default: the local administrator). */
+  client(principal?: Principal): ClientOf<Contract>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const LOCAL_ADMIN = (tenantId: string): Principal => ({
+  id: 'operator:local',
+  name: 'local operator',
+  tenantId,
+  admin: true,
+});
+
+/**
+ * The composition root: the same function runs in Electron, in the headless server and in tests.
+ * No singletons, no work at import time; everything it needs is passed in.
+ */
+export function createCore(deps: CoreDeps): Core {
+  const { config, paths, store, clock, logger } = deps;
+  const startedAt = clock.now();
+  const events = createEventHub(clock);
+  const audit = createAuditLog(store, clock);
+  ensureTenant(store, config.tenancy.defaultTenant, clock.now());
+  const auth = createAuthenticator({
+    store,
+    bootstrapToken: deps.bootstrapToken,
+    defaultTenant: config.tenancy.defaultTenant,
+  });
+
+  const modules: CoreModule[] = [];
+  const natsState = (): NatsState | null => {
+    for (const m of modules) if (m.natsState) return m.natsState();
+    return null;
+  };
+
+  const counts = (tenantId: string): Counts => {
+    const total: Counts = { tenants: 0, apps: 0, deviceModels: 0, sites: 0, nodes: 0, deployments: 0 };
+    for (const m of modules) {
+      const c = m.counts?.(tenantId);
+      if (!c) continue;
+      for (const k of Object.keys(c) as (keyof Counts)[]) total[k] += c[k] ?? 0;
+    }
+    return total;
+  };
+
+  modules.push(
+    createSystemModule({
+      config,
+      paths,
+      store,
+      clock,
+      audit,
+      version: deps.version,
+      startedAt,
+      counts,
+      natsState,
+    }),
+  );
+
+  const handlers = mergeHandlers(modules);
+  const dispatcher = createDispatcher({
+    contract,
+    handlers,
+    audit,
+    logger: logger.child({ component: 'rpc' }),
+    clock,
+  });
+
+  const core: Core = {
+    config,
+    paths,
+    store,
+    clock,
+    logger,
+    events,
+    audit,
+    auth,
+    dispatcher,
+    startedAt,
+    context(principal, transport, options = {}) {
+      let tenantId = principal.tenantId;
+      if (options.tenant && options.tenant !== principal.tenantId) {
+        if (!principal.admin)
+          throw new OutpostError('forbidden', `this token may not act on tenant "${options.tenant}"`);
+        if (!tenantExists(store, options.tenant))
+          throw new OutpostError('not-found', `tenant "${options.tenant}" was not found`);
+        tenantId = options.tenant;
+      }
+      return {
+        principal,
+        tenantId,
+        transport,
+        requestId: options.requestId ?? crypto.randomUUID(),
+        signal: options.signal ?? new AbortController().signal,
+      };
+    },
+    client(principal = LOCAL_ADMIN(config.tenancy.defaultTenant)) {
+      return createClient(contract, {
+        invoke: (channel, input, opts) =>
+          dispatcher.call(
+            channel,
+            input,
+            core.context(principal, 'inproc', { tenant: opts?.tenant, signal: opts?.signal }),
+          ),
+        subscribe: (onEvent) => events.subscribe(onEvent),
+      });
+    },
+    async start() {
+      for (const m of modules) await m.start?.();
+      logger.info({ role: config.role, home: paths.home }, 'core started');
+    },
+    async stop() {
+      for (const m of [...modules].reverse()) {
+        try {
+          await m.stop?.();
+        } catch (err) {
+          logger.warn({ err, module: m.name }, 'module failed to stop cleanly');
+        }
+      }
+    },
+  };
+  return core;
+}
+
+function mergeHandlers(modules: CoreModule[]): HandlersOf<Contract> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const m of modules) {
+    for (const [service, methods] of Object.entries(m.handlers ?? {})) {
+      out[service] ??= {};
+      for (const [name, fn] of Object.entries(methods as Record<string, unknown>)) {
+        if (out[service][name]) throw new Error(`${service}.${name} is implemented twice (module ${m.name})`);
+        out[service][name] = fn;
+      }
+    }
+  }
+  return out as HandlersOf<Contract>;
+}
+
+export function ensureTenant(store: Store, id: string, now: number, name = id): void {
+  store.sqlite
+    .prepare('INSERT OR IGNORE INTO tenants (id, name, created_at) VALUES (?, ?, ?)')
+    .run(id, name, now);
+}
+
+export function tenantExists(store: Store, id: string): boolean {
+  return store.sqlite.prepare('SELECT 1 FROM tenants WHERE id = ?').get(id) !== undefined;
+}

@@ -1,0 +1,100 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { OutpostError } from '../errors.js';
+import { migrationsDir } from '../resources.js';
+import * as schema from './schema/index.js';
+
+export type Schema = typeof schema;
+export type Db = BetterSQLite3Database<Schema>;
+
+export interface Store {
+  /** drizzle over the same connection */
+  readonly db: Db;
+  /** the raw better-sqlite3 handle, for hot paths and PRAGMAs */
+  readonly sqlite: Database.Database;
+  readonly file: string;
+  /** Tag of the newest applied migration, e.g. `0001_audit_append_only`. */
+  schemaVersion(): string;
+  /** Runs `fn` in one IMMEDIATE transaction (all or nothing). */
+  tx<T>(fn: () => T): T;
+  close(): void;
+}
+
+export interface OpenStoreOptions {
+  /** Apply pending migrations (default true). */
+  migrate?: boolean;
+  readonly?: boolean;
+}
+
+/**
+ * Opens (creating if needed) the SQLite database in WAL mode with foreign keys on and full
+ * synchronous commits, then applies pending migrations in one go. `:memory:` works for unit tests.
+ */
+export function openStore(file: string, options: OpenStoreOptions = {}): Store {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  let sqlite: Database.Database;
+  try {
+    sqlite = new Database(file, { readonly: options.readonly ?? false, timeout: 5000 });
+  } catch (cause) {
+    throw new OutpostError('unavailable', `cannot open the database ${file}: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+  try {
+    if (!options.readonly) {
+      sqlite.pragma('journal_mode = WAL');
+      sqlite.pragma('synchronous = FULL');
+    }
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 5000');
+  } catch (cause) {
+    sqlite.close();
+    throw new OutpostError(
+      'unavailable',
+      `cannot configure the database ${file}: ${(cause as Error).message}`,
+      { cause },
+    );
+  }
+  const db = drizzle(sqlite, { schema });
+  if (options.migrate !== false && !options.readonly) {
+    try {
+      migrate(db, { migrationsFolder: migrationsDir() });
+    } catch (cause) {
+      sqlite.close();
+      throw new OutpostError(
+        'unavailable',
+        `database migration failed for ${file}: ${(cause as Error).message}`,
+        { cause },
+      );
+    }
+  }
+  const journal = readJournal();
+  return {
+    db,
+    sqlite,
+    file,
+    schemaVersion() {
+      const row = sqlite
+        .prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type='table' AND name='__drizzle_migrations'`)
+        .get() as { n: number };
+      if (!row.n) return 'none';
+      const applied = sqlite.prepare('SELECT count(*) AS n FROM __drizzle_migrations').get() as { n: number };
+      return journal[applied.n - 1] ?? `unknown-${applied.n}`;
+    },
+    tx<T>(fn: () => T): T {
+      return sqlite.transaction(fn).immediate();
+    },
+    close() {
+      if (sqlite.open) sqlite.close();
+    },
+  };
+}
+
+function readJournal(): string[] {
+  const file = path.join(migrationsDir(), 'meta', '_journal.json');
+  const j = JSON.parse(fs.readFileSync(file, 'utf8')) as { entries: { idx: number; tag: string }[] };
+  return j.entries.sort((a, b) => a.idx - b.idx).map((e) => e.tag);
+}

@@ -1,0 +1,57 @@
+import type { CoreModule, Counts } from '../module.js';
+import type { Config } from '../config.js';
+import type { Paths } from '../paths.js';
+import type { Store } from '../store/db.js';
+import type { Clock } from '../clock.js';
+import type { AuditLog } from '../audit.js';
+import type { NatsState, SystemStatus } from '../contract/index.js';
+
+export interface SystemModuleDeps {
+  config: Config;
+  paths: Paths;
+  store: Store;
+  clock: Clock;
+  audit: AuditLog;
+  version: string;
+  startedAt: number;
+  /** Counts contributed by every module. */
+  counts(tenantId: string): Counts;
+  natsState(): NatsState | null;
+}
+
+export function rolesOf(role: Config['role']): ('co' | 'lo')[] {
+  return role === 'all' ? ['co', 'lo'] : [role];
+}
+
+export function createSystemModule(deps: SystemModuleDeps): CoreModule {
+  const countTenants = deps.store.sqlite.prepare('SELECT count(*) AS n FROM tenants');
+  return {
+    name: 'system',
+    counts: () => ({ tenants: (countTenants.get() as { n: number }).n }),
+    handlers: {
+      system: {
+        async status(_input, ctx): Promise<SystemStatus> {
+          const now = deps.clock.now();
+          return {
+            product: 'Outpost',
+            version: deps.version,
+            role: deps.config.role,
+            roles: rolesOf(deps.config.role),
+            startedAt: deps.startedAt,
+            uptimeSeconds: Math.max(0, (now - deps.startedAt) / 1000),
+            now,
+            home: deps.paths.home,
+            tenant: ctx.tenantId,
+            site: { id: deps.config.site.id, name: deps.config.site.name },
+            database: { file: deps.store.file, schemaVersion: deps.store.schemaVersion() },
+            nats: deps.natsState(),
+            counts: deps.counts(ctx.tenantId),
+          };
+        },
+        async audit(input, ctx) {
+          return { entries: deps.audit.list(ctx.tenantId, input) };
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,6 @@
+/** Display helpers only (no business logic). */
+export { formatAge } from '../core/contract/format.js';
+
+export function formatTime(ms: number): string {
+  return new Date(ms).toLocaleString();
+}

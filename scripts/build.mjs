@@ -1,0 +1,89 @@
+// Builds what runs: the CLI and server (dist/cli), the Electron main and preload (dist/electron),
+// and the console (dist/renderer, with Vite). Each part is rebuilt only when its sources changed.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+const force = process.argv.includes('--force');
+
+function newest(dirs) {
+  let t = 0;
+  const walk = (p) => {
+    let st;
+    try {
+      st = fs.statSync(p);
+    } catch {
+      return;
+    }
+    if (st.isDirectory()) {
+      if (p.endsWith('node_modules') || p.endsWith(`${path.sep}dist`)) return;
+      for (const e of fs.readdirSync(p)) walk(path.join(p, e));
+    } else if (!/\.test\.tsx?$/.test(p)) t = Math.max(t, st.mtimeMs);
+  };
+  for (const d of dirs) walk(path.join(root, d));
+  return t;
+}
+
+function stale(output, inputs) {
+  if (force) return true;
+  try {
+    return fs.statSync(path.join(root, output)).mtimeMs < newest(inputs);
+  } catch {
+    return true;
+  }
+}
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  define: { __OUTPOST_VERSION__: JSON.stringify(pkg.version) },
+};
+
+const nodeInputs = ['core', 'cli', 'agents', 'electron', 'package.json'];
+
+if (stale('dist/cli/edgectl.js', nodeInputs)) {
+  await build({
+    ...common,
+    entryPoints: { edgectl: 'cli/edgectl.ts', 'main-entry': 'cli/main.ts' },
+    outdir: 'dist/cli',
+    format: 'esm',
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    absWorkingDir: root,
+  });
+  console.log('built dist/cli');
+}
+
+if (stale('dist/electron/main.js', nodeInputs)) {
+  await build({
+    ...common,
+    entryPoints: { main: 'electron/main.ts' },
+    outdir: 'dist/electron',
+    format: 'esm',
+    external: ['electron'],
+    absWorkingDir: root,
+  });
+  await build({
+    ...common,
+    entryPoints: { preload: 'electron/preload.ts' },
+    outdir: 'dist/electron',
+    outExtension: { '.js': '.cjs' },
+    format: 'cjs',
+    external: ['electron'],
+    absWorkingDir: root,
+  });
+  console.log('built dist/electron');
+}
+
+if (stale('dist/renderer/index.html', ['renderer', 'core/contract', 'core/errors.ts', 'vite.config.ts'])) {
+  const { build: viteBuild } = await import('vite');
+  await viteBuild({ configFile: path.join(root, 'vite.config.ts'), logLevel: 'warn' });
+  console.log('built dist/renderer');
+}
