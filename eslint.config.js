@@ -26,6 +26,8 @@ const nodeBuiltins = [
 export default tseslint.config(
   {
     ignores: [
+      '**/.scratch/**',
+      '.tmp/**',
       'dist/**',
       'node_modules/**',
       'release/**',

@@ -14,6 +14,7 @@ export default defineConfig({
       'test/integration/**/*.test.ts',
     ],
     exclude: ['node_modules/**', 'dist/**', 'test/e2e/**'],
+    globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { OutpostError } from './errors.js';
 import { parseConfig, mergeConfig, type Config, type ConfigOverrides } from './config.js';
 
@@ -20,10 +20,11 @@ export function loadConfig(file: string, overrides: ConfigOverrides = {}): Confi
     }
   }
   if (text !== undefined && text.trim() !== '') {
-    const doc = parseDocument(text, { prettyErrors: false });
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(text, { prettyErrors: false, lineCounter, uniqueKeys: true });
     if (doc.errors.length) {
       const e = doc.errors[0]!;
-      const pos = e.linePos?.[0];
+      const pos = lineCounter.linePos(e.pos[0]);
       throw new OutpostError(
         'invalid-config',
         `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]}`,

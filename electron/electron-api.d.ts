@@ -13,7 +13,13 @@ declare module 'electron' {
       width?: number;
       height?: number;
       title?: string;
-      webPreferences?: { preload?: string; contextIsolation?: boolean; sandbox?: boolean; nodeIntegration?: boolean; webSecurity?: boolean };
+      webPreferences?: {
+        preload?: string;
+        contextIsolation?: boolean;
+        sandbox?: boolean;
+        nodeIntegration?: boolean;
+        webSecurity?: boolean;
+      };
     });
     readonly webContents: WebContents;
     loadURL(url: string): Promise<void>;
@@ -25,7 +31,10 @@ declare module 'electron' {
     senderFrame: { url: string } | null;
   }
   const ipcMain: {
-    handle(channel: string, listener: (event: IpcMainInvokeEvent, ...args: unknown[]) => Promise<unknown>): void;
+    handle(
+      channel: string,
+      listener: (event: IpcMainInvokeEvent, ...args: unknown[]) => Promise<unknown>,
+    ): void;
     removeHandler(channel: string): void;
   };
   const ipcRenderer: {
@@ -64,7 +73,9 @@ declare module 'electron' {
           ) => void,
         ): void;
       };
-      setPermissionRequestHandler(handler: (wc: WebContents, permission: string, callback: (granted: boolean) => void) => void): void;
+      setPermissionRequestHandler(
+        handler: (wc: WebContents, permission: string, callback: (granted: boolean) => void) => void,
+      ): void;
     };
   };
 }

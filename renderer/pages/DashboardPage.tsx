@@ -30,7 +30,7 @@ export function DashboardPage() {
   if (q.error) return <ErrorAlert error={q.error} />;
   const s = q.data;
   // The age of this view: how long since the status was fetched.
-  const age = q.dataUpdatedAt ? now - q.dataUpdatedAt : NaN;
+  const age = q.dataUpdatedAt ? Math.max(0, now - q.dataUpdatedAt) : NaN;
   return (
     <Box>
       <Stack direction="row" spacing={2} sx={{ alignItems: 'baseline', mb: 2 }}>
@@ -60,7 +60,7 @@ export function DashboardPage() {
                 <Chip variant="outlined" label={`tenant ${s.tenant}`} data-testid="tenant" />
               </Stack>
               <Typography variant="body2" color="text.secondary" sx={{ mt: 1 }}>
-                up {formatAge(s.uptimeSeconds * 1000 + (now - (q.dataUpdatedAt || now)))} · data in{' '}
+                up {formatAge(s.uptimeSeconds * 1000 + Math.max(0, now - (q.dataUpdatedAt || now)))} · data in{' '}
                 <code>{s.home}</code> · database schema {s.database.schemaVersion} ·{' '}
                 <span data-testid="nats-state">
                   NATS{' '}

@@ -43,8 +43,8 @@ export function SettingsPage() {
             </TableBody>
           </Table>
           <Typography variant="caption" color="text.secondary">
-            shown {formatAge(now - (q.dataUpdatedAt || now))} after fetch; settings are changed in
-            &lt;home&gt;/config.yaml
+            shown {formatAge(Math.max(0, now - (q.dataUpdatedAt || now)))} after fetch; settings are changed
+            in &lt;home&gt;/config.yaml
           </Typography>
         </CardContent>
       </Card>

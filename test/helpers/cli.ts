@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const EDGECTL = path.resolve('bin/edgectl.js');
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built edgectl and collects its output. */
+export function edgectl(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [EDGECTL, ...args], {
+      env: { ...process.env, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`edgectl ${args.join(' ')} timed out\n${stderr}`));
+    }, options.timeoutMs ?? 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+export interface ServerProcess {
+  child: ChildProcess;
+  home: string;
+  info: { url: string; token: string; pid: number; natsUrl?: string; mmiUrl?: string };
+  stdout(): string;
+  stderr(): string;
+  /** SIGTERM and wait for exit; returns the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `edgectl server --port 0` on a home and waits for server.json. */
+export async function startServer(
+  home: string,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<ServerProcess> {
+  const serverJson = path.join(home, 'run', 'server.json');
+  const child = spawn(
+    process.execPath,
+    [EDGECTL, 'server', '--home', home, '--port', '0', '--log-level', 'warn', ...args],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let signalled = false;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited early (${child.exitCode}): ${err}`);
+    try {
+      const info = JSON.parse(fs.readFileSync(serverJson, 'utf8')) as ServerProcess['info'];
+      if (info.pid === child.pid) {
+        return {
+          child,
+          home,
+          info,
+          stdout: () => out,
+          stderr: () => err,
+          async stop(signal = 'SIGTERM') {
+            if (child.exitCode === null && (!signalled || signal === 'SIGKILL')) {
+              signalled = true;
+              child.kill(signal);
+            }
+            return exited;
+          },
+        };
+      }
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`server did not publish server.json: ${err}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

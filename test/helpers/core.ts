@@ -1,0 +1,42 @@
+import { createPaths } from '../../core/paths.js';
+import { parseConfig, type ConfigOverrides } from '../../core/config.js';
+import { openStore } from '../../core/store/db.js';
+import { systemClock, type Clock } from '../../core/clock.js';
+import { silentLogger } from '../../core/logger.js';
+import { createCore, type Core } from '../../core/create-core.js';
+import { tempHome } from './home.js';
+
+/**
+ * A real core on a real SQLite file in a temporary home (no HTTP). NATS is off unless asked for.
+ */
+export async function startTestCore(
+  options: { overrides?: ConfigOverrides; clock?: Clock; bootstrapToken?: string } = {},
+): Promise<{ core: Core; home: string; stop(): Promise<void> }> {
+  const { home, cleanup } = tempHome();
+  const paths = createPaths(home);
+  const config = parseConfig({
+    nats: { enabled: false },
+    mmi: { enabled: false },
+    ...options.overrides,
+  } as ConfigOverrides);
+  const store = openStore(paths.dbFile);
+  const core = createCore({
+    config,
+    paths,
+    store,
+    clock: options.clock ?? systemClock,
+    logger: silentLogger(),
+    version: '0.0.0-test',
+    ...(options.bootstrapToken ? { bootstrapToken: options.bootstrapToken } : {}),
+  });
+  await core.start();
+  return {
+    core,
+    home,
+    async stop() {
+      await core.stop();
+      store.close();
+      cleanup();
+    },
+  };
+}
