@@ -1,0 +1,168 @@
+import tls from 'node:tls';
+import { Agent, fetch as undiciFetch, type RequestInit, type Response } from 'undici';
+import { networkError, ociError } from './errors.js';
+import { isLoopbackHost } from './reference.js';
+
+/** A fetch-shaped function (undici's); tests or hosts may pass their own. */
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
+export interface TransportOptions {
+  /** Speak plain HTTP to these registries (all when `true`). Non-loopback hosts also need `forcePlainHttp`. */
+  plainHttp?: boolean | ((host: string) => boolean);
+  /** Allow plain HTTP to hosts that are not loopback. Credentials and content then travel unencrypted. */
+  forcePlainHttp?: boolean;
+  /** PEM of a private CA (one or more certificates), trusted in addition to the system roots. */
+  ca?: string;
+  /** Connect timeout, time to response headers, and the longest pause between body chunks. Default 30 s. */
+  timeoutMs?: number;
+  userAgent?: string;
+  /** Replaces the HTTP stack (then `ca` and `timeoutMs` are the caller's business). */
+  fetch?: FetchLike;
+}
+
+export interface TransportRequest {
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  url: string;
+  headers?: Record<string, string>;
+  /** Called for every attempt (a 401 retry or a redirect needs a fresh body). */
+  body?: () => RequestInit['body'];
+  signal?: AbortSignal;
+  /** Names the operation in error messages, e.g. the reference. */
+  what: string;
+}
+
+export interface Transport {
+  /** `https://host:port` or, when allowed, `http://host:port`; throws `oci/plain-http-refused`. */
+  baseUrl(registry: string): string;
+  /** Whether a URL may be contacted (https always; http only under the plain-HTTP rules). */
+  checkUrl(url: string, what: string): void;
+  send(req: TransportRequest): Promise<Response>;
+  close(): Promise<void>;
+}
+
+const MAX_REDIRECTS = 5;
+
+export function createTransport(options: TransportOptions = {}): Transport {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  let agent: Agent | undefined;
+  const doFetch: FetchLike =
+    options.fetch ??
+    ((url, init) => {
+      agent ??= new Agent({
+        connect: {
+          timeout: timeoutMs,
+          ...(options.ca ? { ca: [...tls.rootCertificates, options.ca] } : {}),
+        },
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      return undiciFetch(url, { ...init, dispatcher: agent });
+    });
+  const userAgent = options.userAgent ?? 'outpost-oci';
+
+  const wantsPlain = (host: string): boolean =>
+    typeof options.plainHttp === 'function' ? options.plainHttp(host) : options.plainHttp === true;
+
+  const refusePlain = (host: string, what: string) =>
+    ociError(
+      'oci/plain-http-refused',
+      `${what}: refusing plain HTTP to ${host}: it is not a loopback address (use HTTPS, or force plain HTTP explicitly)`,
+      { host },
+    );
+
+  const transport: Transport = {
+    baseUrl(registry) {
+      if (!wantsPlain(registry)) return `https://${registry}`;
+      if (!isLoopbackHost(registry) && !options.forcePlainHttp) throw refusePlain(registry, registry);
+      return `http://${registry}`;
+    },
+
+    checkUrl(url, what) {
+      const u = new URL(url);
+      if (u.protocol === 'https:') return;
+      if (u.protocol !== 'http:')
+        throw ociError('network-error', `${what}: unsupported URL scheme in ${url}`);
+      if (!isLoopbackHost(u.host) && !options.forcePlainHttp) throw refusePlain(u.host, what);
+    },
+
+    async send(req) {
+      let url = req.url;
+      const headers: Record<string, string> = { 'user-agent': userAgent, ...req.headers };
+      const origin = new URL(url).origin;
+      for (let hop = 0; ; hop++) {
+        let res: Response;
+        const scheme = url.startsWith('https:') ? 'https' : 'http';
+        try {
+          const body = req.body?.();
+          res = await doFetch(url, {
+            method: req.method,
+            headers,
+            redirect: 'manual',
+            signal: req.signal,
+            ...(body === undefined ? {} : { body, duplex: 'half' }),
+          } as RequestInit);
+        } catch (err) {
+          throw networkError(err, req.what, scheme);
+        }
+        const location = res.headers.get('location');
+        if (![301, 302, 303, 307, 308].includes(res.status) || !location || req.method !== 'GET') return res;
+        await discard(res);
+        if (hop >= MAX_REDIRECTS) throw ociError('network-error', `${req.what}: too many redirects`);
+        const next = new URL(location, url).toString();
+        if (next.startsWith('http:') && url.startsWith('https:'))
+          throw ociError(
+            'network-error',
+            `${req.what}: refusing a redirect from HTTPS to plain HTTP (${next})`,
+          );
+        transport.checkUrl(next, req.what);
+        // Blob storage behind a redirect (S3, CDN) must never see the registry's credentials.
+        if (new URL(next).origin !== origin) delete headers.authorization;
+        url = next;
+      }
+    },
+
+    async close() {
+      const a = agent;
+      agent = undefined;
+      await a?.close();
+    },
+  };
+  return transport;
+}
+
+/** Reads and drops a body so the connection can be reused. */
+export async function discard(res: Response): Promise<void> {
+  try {
+    await res.body?.cancel();
+  } catch {
+    // nothing to do: the connection is closed instead
+  }
+}
+
+/** Reads a body up to `max` bytes; more is `oci/size-exceeded`. */
+export async function readLimited(res: Response, max: number, what: string): Promise<Buffer> {
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > max) {
+    await discard(res);
+    throw ociError(
+      'oci/size-exceeded',
+      `${what}: the response is ${declared} bytes, more than the ${max} allowed`,
+    );
+  }
+  const chunks: Buffer[] = [];
+  let n = 0;
+  if (!res.body) return Buffer.alloc(0);
+  try {
+    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+      n += chunk.length;
+      if (n > max) {
+        await discard(res);
+        throw ociError('oci/size-exceeded', `${what}: the response is more than the ${max} bytes allowed`);
+      }
+      chunks.push(Buffer.from(chunk));
+    }
+  } catch (err) {
+    throw networkError(err, what, 'https');
+  }
+  return Buffer.concat(chunks);
+}
