@@ -1,6 +1,6 @@
 import { X509Certificate, createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { identityError } from './identity-error.js';
-import { ECDSA_P256, webCrypto } from './x509-lib.js';
+import { ECDSA_P256, webCrypto, type CryptoKey } from './x509-lib.js';
 
 /** PEM and key plumbing shared by the identity use cases. */
 
@@ -57,18 +57,27 @@ export function assertP256(key: KeyObject, what: string): void {
   }
 }
 
-/** Reads a PEM private key, checks it is P-256 and imports it into WebCrypto for signing. */
-export async function importP256SigningKey(
-  keyPem: string,
-  what: string,
-): Promise<{ keyObject: KeyObject; cryptoKey: CryptoKey }> {
+/** Reads a PEM private key and checks it is P-256. */
+export function loadP256PrivateKey(keyPem: string, what: string): KeyObject {
   let keyObject: KeyObject;
   try {
     keyObject = createPrivateKey(keyPem);
   } catch (cause) {
     throw identityError('identity/invalid-key', `${what} is not a valid PEM private key`, { cause });
   }
+  if (keyObject.type !== 'private') {
+    throw identityError('identity/invalid-key', `${what} is not a private key`);
+  }
   assertP256(keyObject, what);
+  return keyObject;
+}
+
+/** Reads a PEM private key, checks it is P-256 and imports it into WebCrypto for signing. */
+export async function importP256SigningKey(
+  keyPem: string,
+  what: string,
+): Promise<{ keyObject: KeyObject; cryptoKey: CryptoKey }> {
+  const keyObject = loadP256PrivateKey(keyPem, what);
   const pkcs8 = keyObject.export({ type: 'pkcs8', format: 'der' });
   const cryptoKey = await webCrypto.subtle.importKey('pkcs8', pkcs8, ECDSA_P256, false, ['sign']);
   return { keyObject, cryptoKey };
