@@ -80,8 +80,8 @@ export default tseslint.config(
   },
   ...[
     { files: ['core/errors.ts'], up: [] },
-    { files: ['core/contract/*.ts'], up: ['../*', '!../errors.js'] },
-    { files: ['core/contract/*/**/*.ts'], up: ['../../*', '!../../errors.js'] },
+    { files: ['core/contract/*.ts'], up: ['../*', '!../errors.js', '!../margo/types.js'] },
+    { files: ['core/contract/*/**/*.ts'], up: ['../../*', '!../../errors.js', '!../../margo/types.js'] },
   ].map(({ files, up }) => ({
     files,
     rules: {

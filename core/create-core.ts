@@ -13,6 +13,8 @@ import type { CallContext, ClientOf, HandlersOf, Principal, Transport } from './
 import { createClient } from './contract/client.js';
 import type { CoreModule, Counts } from './module.js';
 import { createSystemModule } from './system/module.js';
+import { createFleetModule } from './fleet/module.js';
+import { createCatalogModule } from './catalog/module.js';
 import { OutpostError } from './errors.js';
 
 export interface CoreDeps {
@@ -101,6 +103,9 @@ export function createCore(deps: CoreDeps): Core {
       natsState,
     }),
   );
+  const fleetModule = createFleetModule({ config, store, clock, events });
+  const catalogModule = createCatalogModule({ config, store, clock, events });
+  modules.push(fleetModule, catalogModule);
 
   const handlers = mergeHandlers(modules);
   const dispatcher = createDispatcher({

@@ -3,12 +3,28 @@
  * Imported by the core (to implement it), the binders (to serve it) and the renderer and CLI (to call it).
  */
 import { systemService } from './services/system.js';
+import { tenantsService } from './services/tenants.js';
+import { appsService } from './services/apps.js';
+import { deviceModelsService } from './services/device-models.js';
+import { sitesService } from './services/sites.js';
+import { nodesService } from './services/nodes.js';
 
 export const contract = {
   system: systemService,
+  tenants: tenantsService,
+  apps: appsService,
+  deviceModels: deviceModelsService,
+  sites: sitesService,
+  nodes: nodesService,
 };
 export type Contract = typeof contract;
 
 export { events, type Events } from './events.js';
 export * from './define.js';
 export * from './services/system.js';
+export * from './services/common.js';
+export * from './services/tenants.js';
+export * from './services/apps.js';
+export * from './services/device-models.js';
+export * from './services/sites.js';
+export * from './services/nodes.js';

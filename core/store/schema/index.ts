@@ -1,2 +1,4 @@
 // One public entry for the schema. Each module keeps its tables in its own file here.
 export * from './system.js';
+export * from './fleet.js';
+export * from './catalog.js';

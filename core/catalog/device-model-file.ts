@@ -1,0 +1,162 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { OutpostError, type FieldProblem } from '../errors.js';
+import { loadYaml } from '../margo/yaml-source.js';
+import type { DeviceCapabilities } from '../margo/types.js';
+import type { Upload } from '../contract/index.js';
+import { formatPath } from '../config.js';
+
+/**
+ * The Device Store's model file (YAML or JSON), written by a device developer:
+ *
+ * ```yaml
+ * id: ecs-g12
+ * name: EdgeCircuit G12            # optional
+ * vendor: EdgeCircuit Systems
+ * modelNumber: EF1.234.32
+ * description: Fanless x86 edge box with a GPU
+ * runtimes: [oci, custom, wasm]     # oci, custom, wasm, ocre
+ * deploymentTypes: [compose, helm, custom]
+ * capabilities:                     # a Margo DeviceCapabilities template
+ *   properties: { vendor: ..., modelNumber: ..., cpus: [...], memory: 16Gi, ... }
+ *   labels: { example.com/gpu: true }
+ * icon: ./g12.png                   # a file uploaded beside it, or a data: URI
+ * documentation: https://example.com/g12
+ * ```
+ */
+const fileSchema = z
+  .object({
+    id: z
+      .string()
+      .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'use 1-63 lowercase letters, digits and dashes'),
+    name: z.string().min(1).max(200).optional(),
+    vendor: z.string().min(1).max(200),
+    modelNumber: z.string().min(1).max(200),
+    description: z.string().max(4000).optional(),
+    runtimes: z.array(z.enum(['oci', 'custom', 'wasm', 'ocre'])).min(1),
+    deploymentTypes: z.array(z.enum(['helm', 'compose', 'custom'])).min(1),
+    capabilities: z
+      .object({
+        properties: z.record(z.string(), z.unknown()),
+        labels: z.record(z.string(), z.unknown()).optional(),
+      })
+      .catchall(z.unknown()),
+    icon: z.string().optional(),
+    documentation: z.string().url().optional(),
+  })
+  .strict();
+
+export interface DeviceModelSpec {
+  id: string;
+  name: string;
+  vendor: string;
+  modelNumber: string;
+  description: string | null;
+  runtimes: string[];
+  deploymentTypes: string[];
+  capabilities: DeviceCapabilities;
+  icon: string | null;
+  documentationUrl: string | null;
+  original: Uint8Array;
+}
+
+const ICON_TYPES: Record<string, string> = {
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.svg': 'image/svg+xml',
+  '.webp': 'image/webp',
+  '.gif': 'image/gif',
+};
+
+export function parseDeviceModelFile(upload: Upload, maxBytes: number): DeviceModelSpec {
+  const file = upload.fileName;
+  const src = loadYaml(upload.content, { file, maxBytes, what: 'device model', code: 'invalid-input' });
+  const r = fileSchema.safeParse(src.value);
+  if (!r.success) {
+    const problems: FieldProblem[] = r.error.issues.map((i) => {
+      const at = src.locate(i.path as (string | number)[], 'value');
+      return {
+        field: formatPath(i.path) || '(top level)',
+        message:
+          i.code === 'unrecognized_keys'
+            ? `unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`
+            : i.message,
+        file,
+        ...(at ? { line: at.line, column: at.column } : {}),
+      };
+    });
+    const head = problems
+      .slice(0, 5)
+      .map((p) => `${p.field}: ${p.message}${p.line ? ` (line ${p.line}, column ${p.column})` : ''}`)
+      .join('; ');
+    throw new OutpostError(
+      'invalid-input',
+      `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${head}`,
+      { errors: problems },
+    );
+  }
+  const v = r.data;
+  const props = v.capabilities.properties;
+  for (const [k, want] of [
+    ['vendor', v.vendor],
+    ['modelNumber', v.modelNumber],
+  ] as const) {
+    if (props[k] !== undefined && props[k] !== want) {
+      const at = src.locate(['capabilities', 'properties', k], 'value');
+      throw new OutpostError(
+        'invalid-input',
+        `${file}: capabilities.properties.${k} is "${String(props[k])}" but the model says "${want}"`,
+        {
+          errors: [
+            {
+              field: `capabilities.properties.${k}`,
+              message: `must equal ${k} ("${want}")`,
+              file,
+              ...(at ?? {}),
+            },
+          ],
+        },
+      );
+    }
+  }
+  let icon: string | null = null;
+  if (v.icon) {
+    if (v.icon.startsWith('data:image/')) icon = v.icon;
+    else {
+      const type = ICON_TYPES[path.posix.extname(v.icon).toLowerCase()];
+      const b64 = upload.resources?.[v.icon] ?? upload.resources?.[v.icon.replace(/^\.\//, '')];
+      if (!type || b64 === undefined) {
+        throw new OutpostError(
+          'invalid-input',
+          `${file}: icon "${v.icon}" ${type ? 'was not found beside the file' : 'is not a png, jpg, svg, gif or webp image'}`,
+          {
+            errors: [{ field: 'icon', message: 'not readable', file }],
+          },
+        );
+      }
+      if (Buffer.from(b64, 'base64').byteLength > 256 * 1024) {
+        throw new OutpostError('invalid-input', `${file}: icon "${v.icon}" is larger than 256 KiB`, {
+          errors: [{ field: 'icon', message: 'too large', file }],
+        });
+      }
+      icon = `data:${type};base64,${b64}`;
+    }
+  }
+  return {
+    id: v.id,
+    name: v.name ?? `${v.vendor} ${v.modelNumber}`,
+    vendor: v.vendor,
+    modelNumber: v.modelNumber,
+    description: v.description ?? null,
+    runtimes: v.runtimes,
+    deploymentTypes: v.deploymentTypes,
+    capabilities: {
+      ...v.capabilities,
+      properties: { id: v.id, serialNumber: '', ...props, vendor: v.vendor, modelNumber: v.modelNumber },
+    } as DeviceCapabilities,
+    icon,
+    documentationUrl: v.documentation ?? null,
+    original: src.bytes,
+  };
+}

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { command, defineService, query } from '../define.js';
+import { labelsSchema, slugSchema } from './common.js';
+
+export const orchestratorSchema = z.object({
+  id: z.string(),
+  siteId: z.string(),
+  name: z.string(),
+  /** Base URL of its Margo Management Interface, when known. */
+  mmiUrl: z.string().nullable(),
+  caFingerprint: z.string().nullable(),
+  embedded: z.boolean(),
+  lastSeenAt: z.number().nullable(),
+  createdAt: z.number(),
+});
+export type Orchestrator = z.infer<typeof orchestratorSchema>;
+
+export const siteSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  labels: z.record(z.string(), z.string()),
+  /** Who serves the site's nodes: this server's embedded LO, or a remote LO. */
+  servedBy: z.enum(['embedded', 'remote']),
+  orchestrator: orchestratorSchema.nullable(),
+  nodeCount: z.number().int().nonnegative(),
+  createdAt: z.number(),
+});
+export type Site = z.infer<typeof siteSchema>;
+
+export const sitesService = defineService('sites', {
+  list: query({
+    summary: 'Sites of the tenant.',
+    input: z.object({}).strict().default({}),
+    output: z.object({ sites: z.array(siteSchema) }),
+  }),
+  get: query({
+    summary: 'One site.',
+    input: z.object({ id: z.string().min(1) }).strict(),
+    output: siteSchema,
+    errors: ['not-found'],
+  }),
+  add: command({
+    summary: 'Create a site.',
+    input: z
+      .object({
+        id: slugSchema,
+        name: z.string().min(1).max(200).optional(),
+        description: z.string().max(2000).optional(),
+        labels: labelsSchema.optional(),
+        servedBy: z.enum(['embedded', 'remote']).default('embedded'),
+      })
+      .strict(),
+    output: siteSchema,
+    errors: ['already-exists'],
+    auditTarget: (i) => `site/${i.id}`,
+  }),
+  remove: command({
+    summary: 'Remove a site that has no nodes.',
+    input: z.object({ id: z.string().min(1) }).strict(),
+    output: z.object({ id: z.string() }),
+    errors: ['not-found', 'conflict'],
+    auditTarget: (i) => `site/${i.id}`,
+  }),
+  addOrchestrator: command({
+    summary: 'Register the remote Local Orchestrator that serves a site.',
+    input: z
+      .object({
+        id: slugSchema,
+        siteId: z.string().min(1),
+        name: z.string().min(1).max(200).optional(),
+        mmiUrl: z.string().url().optional(),
+        caFingerprint: z
+          .string()
+          .regex(/^sha256:[0-9a-f]{64}$/)
+          .optional(),
+      })
+      .strict(),
+    output: orchestratorSchema,
+    errors: ['not-found', 'already-exists'],
+    auditTarget: (i) => `orchestrator/${i.id}`,
+  }),
+  listOrchestrators: query({
+    summary: 'Local Orchestrators known to this CO.',
+    input: z.object({}).strict().default({}),
+    output: z.object({ orchestrators: z.array(orchestratorSchema) }),
+  }),
+});

@@ -1,0 +1,432 @@
+import crypto from 'node:crypto';
+import { and, asc, eq, sql } from 'drizzle-orm';
+import type { CoreModule } from '../module.js';
+import type { Config } from '../config.js';
+import type { Store } from '../store/db.js';
+import type { Clock } from '../clock.js';
+import type { EventHub } from '../events.js';
+import { apiTokens, nodeDevices, nodes, orchestrators, sites, tenants } from '../store/schema/index.js';
+import { OutpostError, errors } from '../errors.js';
+import { hashToken, newToken } from '../auth.js';
+import type { ApiTokenInfo, Node, Orchestrator, Site } from '../contract/index.js';
+import { nodeUid, toNodeView, type NodeRow } from './node-view.js';
+import type { PresenceThresholds } from './presence.js';
+
+export interface FleetModuleDeps {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  events: EventHub;
+  /** How many deployments still target a node (set by the deployments module); a node in use cannot be removed. */
+  deploymentsOnNode?: (uid: string) => number;
+}
+
+export interface Fleet {
+  thresholds(): PresenceThresholds;
+  /** Node row by global uid (the Margo client id), any tenant. */
+  nodeByUid(uid: string): NodeRow | undefined;
+  nodeByName(tenantId: string, name: string): NodeRow | undefined;
+  listNodeRows(tenantId: string, siteId?: string): NodeRow[];
+  siteExists(tenantId: string, siteId: string): boolean;
+  /** Creates the node record if needed (enrollment of a node the operator named). */
+  ensureNode(tenantId: string, name: string, siteId: string): NodeRow;
+  markSeen(uid: string, at: number): void;
+  view(row: NodeRow, now?: number): Node;
+}
+
+type SiteRow = typeof sites.$inferSelect;
+type OrchestratorRow = typeof orchestrators.$inferSelect;
+
+/**
+ * Tenants, API tokens, sites (and their LOs) and nodes: the operator's model of the fleet.
+ */
+export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: Fleet } {
+  const { store, clock, events, config } = deps;
+  const db = store.db;
+  const thresholds = (): PresenceThresholds => ({
+    staleAfterMs: config.nats.staleAfterSeconds * 1000,
+    offlineAfterMs: config.nats.offlineAfterSeconds * 1000,
+  });
+
+  const nodeRow = (tenantId: string, name: string) =>
+    db
+      .select()
+      .from(nodes)
+      .where(and(eq(nodes.tenantId, tenantId), eq(nodes.name, name)))
+      .get() as NodeRow | undefined;
+  const requireNode = (tenantId: string, name: string) => {
+    const r = nodeRow(tenantId, name);
+    if (!r) throw errors.notFound('node', name);
+    return r;
+  };
+  const childrenOf = (uid: string) =>
+    db
+      .select({ deviceId: nodeDevices.deviceId, updatedAt: nodeDevices.updatedAt })
+      .from(nodeDevices)
+      .where(eq(nodeDevices.nodeUid, uid))
+      .orderBy(asc(nodeDevices.deviceId))
+      .all();
+  const view = (row: NodeRow, now = clock.now()) => toNodeView(row, now, thresholds(), childrenOf(row.uid));
+
+  const siteRow = (tenantId: string, id: string) =>
+    db
+      .select()
+      .from(sites)
+      .where(and(eq(sites.tenantId, tenantId), eq(sites.id, id)))
+      .get();
+  const requireSite = (tenantId: string, id: string) => {
+    const s = siteRow(tenantId, id);
+    if (!s) throw errors.notFound('site', id);
+    return s;
+  };
+  const countNodesBySite = store.sqlite.prepare(
+    'SELECT count(*) AS n FROM nodes WHERE tenant_id = ? AND site_id = ?',
+  );
+  const orchestratorView = (o: OrchestratorRow): Orchestrator => ({
+    id: o.id,
+    siteId: o.siteId,
+    name: o.name,
+    mmiUrl: o.mmiUrl,
+    caFingerprint: o.caFingerprint,
+    embedded: false,
+    lastSeenAt: o.lastSeenAt,
+    createdAt: o.createdAt,
+  });
+  const siteView = (s: SiteRow): Site => {
+    const o = db
+      .select()
+      .from(orchestrators)
+      .where(and(eq(orchestrators.tenantId, s.tenantId), eq(orchestrators.siteId, s.id)))
+      .get();
+    return {
+      id: s.id,
+      name: s.name,
+      description: s.description,
+      labels: s.labels,
+      servedBy: s.servedBy,
+      orchestrator: o ? orchestratorView(o) : null,
+      nodeCount: (countNodesBySite.get(s.tenantId, s.id) as { n: number }).n,
+      createdAt: s.createdAt,
+    };
+  };
+  const tokenView = (t: typeof apiTokens.$inferSelect): ApiTokenInfo => ({
+    id: t.id,
+    tenantId: t.tenantId,
+    name: t.name,
+    admin: t.admin,
+    createdAt: t.createdAt,
+    revokedAt: t.revokedAt,
+  });
+
+  const fleet: Fleet = {
+    thresholds,
+    nodeByUid: (uid) => db.select().from(nodes).where(eq(nodes.uid, uid)).get() as NodeRow | undefined,
+    nodeByName: nodeRow,
+    listNodeRows: (tenantId, siteId) =>
+      db
+        .select()
+        .from(nodes)
+        .where(
+          siteId ? and(eq(nodes.tenantId, tenantId), eq(nodes.siteId, siteId)) : eq(nodes.tenantId, tenantId),
+        )
+        .orderBy(asc(nodes.name))
+        .all() as NodeRow[],
+    siteExists: (tenantId, siteId) => siteRow(tenantId, siteId) !== undefined,
+    ensureNode(tenantId, name, siteId) {
+      const existing = nodeRow(tenantId, name);
+      if (existing) {
+        if (existing.siteId !== siteId)
+          throw new OutpostError(
+            'conflict',
+            `node "${name}" belongs to site "${existing.siteId}", not "${siteId}"`,
+          );
+        return existing;
+      }
+      requireSite(tenantId, siteId);
+      db.insert(nodes)
+        .values({
+          uid: nodeUid(tenantId, name),
+          tenantId,
+          name,
+          siteId,
+          labels: {},
+          state: 'registered',
+          createdAt: clock.now(),
+        })
+        .run();
+      events.changed(tenantId, 'nodes', 'sites');
+      return nodeRow(tenantId, name)!;
+    },
+    markSeen(uid, at) {
+      store.sqlite
+        .prepare('UPDATE nodes SET last_seen_at = max(coalesce(last_seen_at, 0), ?) WHERE uid = ?')
+        .run(at, uid);
+    },
+    view,
+  };
+
+  const countStmt = {
+    sites: store.sqlite.prepare('SELECT count(*) AS n FROM sites WHERE tenant_id = ?'),
+    nodes: store.sqlite.prepare('SELECT count(*) AS n FROM nodes WHERE tenant_id = ?'),
+  };
+
+  return {
+    name: 'fleet',
+    fleet,
+    counts: (tenantId) => ({
+      sites: (countStmt.sites.get(tenantId) as { n: number }).n,
+      nodes: (countStmt.nodes.get(tenantId) as { n: number }).n,
+    }),
+    handlers: {
+      tenants: {
+        async list() {
+          return { tenants: db.select().from(tenants).orderBy(asc(tenants.id)).all() };
+        },
+        async add(input) {
+          if (db.select().from(tenants).where(eq(tenants.id, input.id)).get()) {
+            throw new OutpostError('already-exists', `tenant "${input.id}" already exists`);
+          }
+          const row = { id: input.id, name: input.name ?? input.id, createdAt: clock.now() };
+          db.insert(tenants).values(row).run();
+          return row;
+        },
+        async createToken(input, ctx) {
+          if (input.admin && !ctx.principal.admin)
+            throw new OutpostError('forbidden', 'only an administrator may create admin tokens');
+          const token = newToken();
+          const row = {
+            id: crypto.randomUUID().slice(0, 8),
+            tenantId: ctx.tenantId,
+            name: input.name,
+            tokenHash: hashToken(token),
+            admin: input.admin,
+            createdAt: clock.now(),
+            revokedAt: null,
+          };
+          db.insert(apiTokens).values(row).run();
+          return { token, info: tokenView(row) };
+        },
+        async listTokens(_input, ctx) {
+          return {
+            tokens: db
+              .select()
+              .from(apiTokens)
+              .where(eq(apiTokens.tenantId, ctx.tenantId))
+              .orderBy(asc(apiTokens.createdAt))
+              .all()
+              .map(tokenView),
+          };
+        },
+        async revokeToken(input, ctx) {
+          const row = db
+            .select()
+            .from(apiTokens)
+            .where(and(eq(apiTokens.tenantId, ctx.tenantId), eq(apiTokens.id, input.id)))
+            .get();
+          if (!row) throw errors.notFound('token', input.id);
+          if (row.revokedAt === null) {
+            db.update(apiTokens).set({ revokedAt: clock.now() }).where(eq(apiTokens.id, row.id)).run();
+          }
+          return tokenView(db.select().from(apiTokens).where(eq(apiTokens.id, row.id)).get()!);
+        },
+      },
+      sites: {
+        async list(_input, ctx) {
+          return {
+            sites: db
+              .select()
+              .from(sites)
+              .where(eq(sites.tenantId, ctx.tenantId))
+              .orderBy(asc(sites.id))
+              .all()
+              .map(siteView),
+          };
+        },
+        async get(input, ctx) {
+          return siteView(requireSite(ctx.tenantId, input.id));
+        },
+        async add(input, ctx) {
+          if (siteRow(ctx.tenantId, input.id))
+            throw new OutpostError('already-exists', `site "${input.id}" already exists`);
+          db.insert(sites)
+            .values({
+              tenantId: ctx.tenantId,
+              id: input.id,
+              name: input.name ?? input.id,
+              description: input.description ?? null,
+              labels: input.labels ?? {},
+              servedBy: input.servedBy,
+              createdAt: clock.now(),
+            })
+            .run();
+          events.changed(ctx.tenantId, 'sites');
+          return siteView(requireSite(ctx.tenantId, input.id));
+        },
+        async remove(input, ctx) {
+          const s = requireSite(ctx.tenantId, input.id);
+          const n = (countNodesBySite.get(ctx.tenantId, s.id) as { n: number }).n;
+          if (n > 0)
+            throw new OutpostError(
+              'conflict',
+              `site "${s.id}" still has ${n} node${n === 1 ? '' : 's'}; remove them first`,
+            );
+          store.tx(() => {
+            db.delete(orchestrators)
+              .where(and(eq(orchestrators.tenantId, ctx.tenantId), eq(orchestrators.siteId, s.id)))
+              .run();
+            db.delete(sites)
+              .where(and(eq(sites.tenantId, ctx.tenantId), eq(sites.id, s.id)))
+              .run();
+          });
+          events.changed(ctx.tenantId, 'sites');
+          return { id: s.id };
+        },
+        async addOrchestrator(input, ctx) {
+          requireSite(ctx.tenantId, input.siteId);
+          const dup = db
+            .select()
+            .from(orchestrators)
+            .where(
+              and(
+                eq(orchestrators.tenantId, ctx.tenantId),
+                sql`(${orchestrators.id} = ${input.id} OR ${orchestrators.siteId} = ${input.siteId})`,
+              ),
+            )
+            .get();
+          if (dup) {
+            throw new OutpostError(
+              'already-exists',
+              dup.id === input.id
+                ? `orchestrator "${input.id}" already exists`
+                : `site "${input.siteId}" is already served by orchestrator "${dup.id}"`,
+            );
+          }
+          const row = {
+            tenantId: ctx.tenantId,
+            id: input.id,
+            siteId: input.siteId,
+            name: input.name ?? input.id,
+            mmiUrl: input.mmiUrl ?? null,
+            caFingerprint: input.caFingerprint ?? null,
+            lastSeenAt: null,
+            createdAt: clock.now(),
+          };
+          store.tx(() => {
+            db.insert(orchestrators).values(row).run();
+            db.update(sites)
+              .set({ servedBy: 'remote' })
+              .where(and(eq(sites.tenantId, ctx.tenantId), eq(sites.id, input.siteId)))
+              .run();
+          });
+          events.changed(ctx.tenantId, 'sites');
+          return orchestratorView(row);
+        },
+        async listOrchestrators(_input, ctx) {
+          return {
+            orchestrators: db
+              .select()
+              .from(orchestrators)
+              .where(eq(orchestrators.tenantId, ctx.tenantId))
+              .orderBy(asc(orchestrators.id))
+              .all()
+              .map(orchestratorView),
+          };
+        },
+      },
+      nodes: {
+        async list(input, ctx) {
+          const now = clock.now();
+          if (input.siteId) requireSite(ctx.tenantId, input.siteId);
+          let rows = fleet.listNodeRows(ctx.tenantId, input.siteId);
+          const sel = input.selector;
+          if (sel && Object.keys(sel).length) {
+            rows = rows.filter((r) => {
+              const reported = ((r.capabilities as { labels?: Record<string, unknown> } | null)?.labels ??
+                {}) as Record<string, unknown>;
+              return Object.entries(sel).every(
+                ([k, v]) =>
+                  (r.labels[k] ?? (reported[k] === undefined ? undefined : String(reported[k]))) === v,
+              );
+            });
+          }
+          const t = thresholds();
+          return {
+            nodes: rows.map((r) => view(r, now)),
+            now,
+            staleAfterSeconds: t.staleAfterMs / 1000,
+            offlineAfterSeconds: t.offlineAfterMs / 1000,
+          };
+        },
+        async get(input, ctx) {
+          return view(requireNode(ctx.tenantId, input.name));
+        },
+        async add(input, ctx) {
+          requireSite(ctx.tenantId, input.siteId);
+          if (nodeRow(ctx.tenantId, input.name))
+            throw new OutpostError('already-exists', `node "${input.name}" already exists`);
+          if (input.modelId) requireModel(store, ctx.tenantId, input.modelId);
+          db.insert(nodes)
+            .values({
+              uid: nodeUid(ctx.tenantId, input.name),
+              tenantId: ctx.tenantId,
+              name: input.name,
+              siteId: input.siteId,
+              modelId: input.modelId ?? null,
+              labels: input.labels ?? {},
+              state: 'registered',
+              createdAt: clock.now(),
+            })
+            .run();
+          events.changed(ctx.tenantId, 'nodes', 'sites');
+          return view(requireNode(ctx.tenantId, input.name));
+        },
+        async label(input, ctx) {
+          const r = requireNode(ctx.tenantId, input.name);
+          const labels = { ...r.labels, ...input.set };
+          for (const k of input.remove) delete labels[k];
+          db.update(nodes).set({ labels }).where(eq(nodes.uid, r.uid)).run();
+          events.changed(ctx.tenantId, 'nodes');
+          return view(requireNode(ctx.tenantId, input.name));
+        },
+        async cordon(input, ctx) {
+          const r = requireNode(ctx.tenantId, input.name);
+          db.update(nodes).set({ cordoned: true }).where(eq(nodes.uid, r.uid)).run();
+          events.changed(ctx.tenantId, 'nodes');
+          return view(requireNode(ctx.tenantId, input.name));
+        },
+        async uncordon(input, ctx) {
+          const r = requireNode(ctx.tenantId, input.name);
+          db.update(nodes).set({ cordoned: false }).where(eq(nodes.uid, r.uid)).run();
+          events.changed(ctx.tenantId, 'nodes');
+          return view(requireNode(ctx.tenantId, input.name));
+        },
+        async setModel(input, ctx) {
+          const r = requireNode(ctx.tenantId, input.name);
+          if (input.modelId) requireModel(store, ctx.tenantId, input.modelId);
+          db.update(nodes).set({ modelId: input.modelId }).where(eq(nodes.uid, r.uid)).run();
+          events.changed(ctx.tenantId, 'nodes', 'device-models');
+          return view(requireNode(ctx.tenantId, input.name));
+        },
+        async remove(input, ctx) {
+          const r = requireNode(ctx.tenantId, input.name);
+          const d = deps.deploymentsOnNode?.(r.uid) ?? 0;
+          if (d > 0)
+            throw new OutpostError(
+              'conflict',
+              `node "${r.name}" still has ${d} deployment${d === 1 ? '' : 's'}; remove them first`,
+            );
+          db.delete(nodes).where(eq(nodes.uid, r.uid)).run();
+          events.changed(ctx.tenantId, 'nodes', 'sites');
+          return { uid: r.uid };
+        },
+      },
+    },
+  };
+}
+
+function requireModel(store: Store, tenantId: string, id: string): void {
+  const r = store.sqlite
+    .prepare('SELECT 1 FROM device_models WHERE tenant_id = ? AND id = ?')
+    .get(tenantId, id);
+  if (!r) throw errors.notFound('device model', id);
+}

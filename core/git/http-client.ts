@@ -1,0 +1,90 @@
+import { request } from 'undici';
+import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
+import { OutpostError } from '../errors.js';
+
+/**
+ * The HTTP plugin isomorphic-git uses, on undici, with bounded time: a connect/headers timeout per
+ * request and an idle-body timeout, so an unreachable or stalled server fails with a message instead
+ * of hanging. Redirects are followed (a few).
+ */
+export function createGitHttpClient(options: { timeoutMs: number; userAgent?: string }): HttpClient {
+  return {
+    async request(req: GitHttpRequest): Promise<GitHttpResponse> {
+      let body: Buffer | undefined;
+      if (req.body) {
+        const chunks: Uint8Array[] = [];
+        for await (const c of req.body) chunks.push(c);
+        body = Buffer.concat(chunks);
+      }
+      let url = req.url;
+      for (let hop = 0; hop < 5; hop++) {
+        let res;
+        try {
+          res = await request(url, {
+            method: (req.method ?? 'GET') as 'GET' | 'POST',
+            headers: { 'user-agent': options.userAgent ?? 'outpost-git', ...req.headers },
+            body,
+            headersTimeout: options.timeoutMs,
+            bodyTimeout: options.timeoutMs,
+            signal: req.signal,
+          });
+        } catch (cause) {
+          throw new OutpostError('network-error', `cannot reach ${redactUrl(url)}: ${describe(cause)}`, {
+            cause,
+          });
+        }
+        if ([301, 302, 303, 307, 308].includes(res.statusCode) && res.headers.location) {
+          await res.body.dump();
+          url = new URL(String(res.headers.location), url).toString();
+          continue;
+        }
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(res.headers))
+          if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+        const iter = res.body[Symbol.asyncIterator]() as AsyncIterableIterator<Uint8Array>;
+        return {
+          url,
+          method: req.method,
+          statusCode: res.statusCode,
+          statusMessage: '',
+          headers,
+          body: iter,
+        };
+      }
+      throw new OutpostError('network-error', `too many redirects from ${redactUrl(req.url)}`);
+    },
+  };
+}
+
+/** Removes any user:password@ from a URL for messages and records. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    const s = u.toString();
+    return !url.endsWith('/') && s.endsWith('/') ? s.slice(0, -1) : s;
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//');
+  }
+}
+
+function describe(err: unknown): string {
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = e.code ?? e.cause?.code;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+      return 'host not found';
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'timed out waiting for the server';
+    case 'UND_ERR_BODY_TIMEOUT':
+      return 'the server stopped sending data';
+    case 'ECONNRESET':
+      return 'connection reset';
+    default:
+      return e.message ?? String(err);
+  }
+}
