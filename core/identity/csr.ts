@@ -9,6 +9,9 @@ import { type CryptoKeyPair, ECDSA_P256, ECDSA_SHA256, webCrypto, x509 } from '.
  * the CA decides the SPIFFE ID and copies nothing but the public key from the CSR.
  */
 export async function createKeyAndCsr(input: { subject?: string } = {}): Promise<{ keyPem: string; csrPem: string }> {
+  if (input.subject !== undefined && !looksLikeDn(input.subject)) {
+    throw identityError('identity/invalid-csr', `CSR subject "${input.subject}" is not a distinguished name like "CN=node-1, O=Plant 7"`);
+  }
   const keys = (await webCrypto.subtle.generateKey(ECDSA_P256, true, ['sign', 'verify'])) as CryptoKeyPair;
   let csr: x509.Pkcs10CertificateRequest;
   try {
@@ -26,6 +29,14 @@ export async function createKeyAndCsr(input: { subject?: string } = {}): Promise
     keyPem: derToPem(new Uint8Array(pkcs8), 'PRIVATE KEY'),
     csrPem: derToPem(new Uint8Array(csr.rawData), 'CERTIFICATE REQUEST'),
   };
+}
+
+/** Every RDN (split on unescaped "," and "+") is `attr=value` (RFC 4514); @peculiar/x509 silently drops the rest. */
+function looksLikeDn(subject: string): boolean {
+  if (typeof subject !== 'string' || subject.trim() === '' || subject.length > 1024) return false;
+  return subject
+    .split(/(?<!\\)[,+]/)
+    .every((rdn) => /^\s*([A-Za-z][A-Za-z0-9-]*|\d+(\.\d+)+)\s*=\s*\S/.test(rdn));
 }
 
 export interface ParsedCsr {
