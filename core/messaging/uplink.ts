@@ -1,0 +1,199 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { DeliverPolicy, jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import type { Logger } from '../logger.js';
+import { HEADER_SENT_AT, HEADER_SEQ, parseSiteSubject } from './subjects.js';
+
+/**
+ * Reads an upward stream (the LO's `OUTPOST_UP_<site>` or the CO's aggregate `OUTPOST_UP`) in order
+ * and hands each message to the application once (ADR 0163):
+ *  - an ordered consumer resumes after the last processed stream sequence (kept in a cursor file), so
+ *    nothing is skipped across nats-server restarts, leaf disconnects or a restart of this process;
+ *  - node messages carry a per-node sequence number (`Outpost-Seq`, strictly increasing per node);
+ *    one not above the last applied for that node is a duplicate (a retried publish, a re-sourced
+ *    message) and is dropped, so the application sees each report once, in the node's order.
+ * A handler that throws is retried (backoff) before the message is logged and skipped, so one bad
+ * message cannot stop the flow for every node.
+ */
+
+export interface UpMessage {
+  siteId: string;
+  source: 'node' | 'lo';
+  /** Set for node messages. */
+  nodeUid?: string;
+  /** `status`, `events` (node) or `heartbeat`, `presence` (LO). */
+  kind: string;
+  /** The node's sequence number (node messages). */
+  seq: number | null;
+  /** When the sender published it (its clock). */
+  sentAt: number | null;
+  /** When the stream that holds it stored it. */
+  storedAt: number;
+  streamSeq: number;
+  body: unknown;
+}
+
+export interface UplinkReaderOptions {
+  nc: NatsConnection;
+  stream: string;
+  /** Where the position and per-node sequence numbers are kept. */
+  cursorFile: string;
+  logger: Logger;
+  handle: (m: UpMessage) => Promise<void> | void;
+  /** Attempts per message before it is skipped (default 5). */
+  attempts?: number;
+}
+
+export interface UplinkReader {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** The last processed stream sequence. */
+  position(): number;
+  /** Messages dropped as duplicates since start. */
+  duplicates(): number;
+}
+
+interface Cursor {
+  streamSeq: number;
+  nodes: Record<string, number>;
+}
+
+function readCursor(file: string): Cursor {
+  try {
+    const c = JSON.parse(fs.readFileSync(file, 'utf8')) as Cursor;
+    if (typeof c.streamSeq === 'number' && c.nodes && typeof c.nodes === 'object') return c;
+  } catch {
+    /* start from the beginning */
+  }
+  return { streamSeq: 0, nodes: {} };
+}
+
+export function decodeUpMessage(m: JsMsg): UpMessage | undefined {
+  const parsed = parseSiteSubject(m.subject);
+  if (!parsed) return undefined;
+  const num = (k: string): number | null => {
+    const v = m.headers?.get(k);
+    const n = v ? Number(v) : NaN;
+    return Number.isFinite(n) ? n : null;
+  };
+  let body: unknown;
+  try {
+    body = m.json();
+  } catch {
+    body = m.string();
+  }
+  return {
+    siteId: parsed.siteId,
+    source: parsed.source,
+    ...(parsed.nodeUid ? { nodeUid: parsed.nodeUid } : {}),
+    kind: parsed.kind,
+    seq: num(HEADER_SEQ),
+    sentAt: num(HEADER_SENT_AT) ?? (typeof (body as { at?: unknown })?.at === 'number' ? (body as { at: number }).at : null),
+    storedAt: Math.floor(m.info.timestampNanos / 1e6),
+    streamSeq: m.seq,
+    body,
+  };
+}
+
+export function createUplinkReader(o: UplinkReaderOptions): UplinkReader {
+  const { nc, logger } = o;
+  const cursor = readCursor(o.cursorFile);
+  let messages: ConsumerMessages | undefined;
+  let running = false;
+  let loop: Promise<void> | undefined;
+  let dirty = false;
+  let saveTimer: NodeJS.Timeout | undefined;
+  let dups = 0;
+
+  const save = () => {
+    if (!dirty) return;
+    dirty = false;
+    fs.mkdirSync(path.dirname(o.cursorFile), { recursive: true, mode: 0o700 });
+    const tmp = `${o.cursorFile}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(cursor), { mode: 0o600 });
+    fs.renameSync(tmp, o.cursorFile);
+  };
+  const scheduleSave = () => {
+    dirty = true;
+    if (saveTimer) return;
+    saveTimer = setTimeout(() => {
+      saveTimer = undefined;
+      try {
+        save();
+      } catch (err) {
+        logger.warn({ err, file: o.cursorFile }, 'cannot save the uplink cursor');
+      }
+    }, 200);
+    saveTimer.unref?.();
+  };
+
+  const apply = async (m: JsMsg) => {
+    const up = decodeUpMessage(m);
+    if (up) {
+      const key = up.nodeUid;
+      const last = key === undefined ? undefined : cursor.nodes[key];
+      if (key !== undefined && up.seq !== null && last !== undefined && up.seq <= last) {
+        dups++;
+        logger.debug({ nodeUid: key, seq: up.seq, last }, 'duplicate upward message dropped');
+      } else {
+        const attempts = o.attempts ?? 5;
+        for (let i = 1; ; i++) {
+          try {
+            await o.handle(up);
+            break;
+          } catch (err) {
+            if (i >= attempts || !running) {
+              logger.error({ err, subject: m.subject, streamSeq: m.seq }, 'upward message skipped after failed attempts');
+              break;
+            }
+            await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** i)));
+          }
+        }
+        if (key !== undefined && up.seq !== null) cursor.nodes[key] = up.seq;
+      }
+    }
+    cursor.streamSeq = m.seq;
+    scheduleSave();
+  };
+
+  const run = async () => {
+    const js = jetstream(nc);
+    while (running) {
+      try {
+        const consumer = await js.consumers.get(o.stream, {
+          deliver_policy: DeliverPolicy.StartSequence,
+          opt_start_seq: cursor.streamSeq + 1,
+        });
+        messages = await consumer.consume({ max_messages: 256, expires: 5_000 });
+        for await (const m of messages) {
+          if (!running) break;
+          if (m.seq <= cursor.streamSeq) continue;
+          await apply(m);
+        }
+      } catch (err) {
+        if (!running) break;
+        logger.debug({ err, stream: o.stream }, 'uplink reader restarting');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  };
+
+  return {
+    async start() {
+      if (running) return;
+      running = true;
+      loop = run();
+    },
+    async stop() {
+      running = false;
+      messages?.stop();
+      await loop;
+      clearTimeout(saveTimer);
+      saveTimer = undefined;
+      save();
+    },
+    position: () => cursor.streamSeq,
+    duplicates: () => dups,
+  };
+}
