@@ -67,7 +67,9 @@ function causes(err: unknown): { code?: string; message: string; name?: string }
 }
 
 export function isAbortError(err: unknown): boolean {
-  return causes(err).some((c) => c.name === 'AbortError' || c.code === 'ABORT_ERR');
+  return causes(err).some(
+    (c) => c.name === 'AbortError' || c.code === 'ABORT_ERR' || c.code === 'UND_ERR_ABORTED',
+  );
 }
 
 /**

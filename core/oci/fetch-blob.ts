@@ -142,9 +142,8 @@ export async function fetchBlob(
             continue;
           }
         }
-        if (!res.body) throw ociError('oci/registry-error', `${what}: the registry sent no body`);
         try {
-          for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+          for await (const chunk of res.body) {
             if (have + chunk.length > size) {
               await discard(res);
               throw ociError(

@@ -1,9 +1,14 @@
-import type { Response } from 'undici';
 import type { Logger } from '../logger.js';
 import type { OutpostError } from '../errors.js';
 import { ociError } from './errors.js';
 import type { Authenticator } from './auth.js';
-import { discard, readLimited, type Transport, type TransportRequest } from './transport.js';
+import {
+  discard,
+  readLimited,
+  type HttpResponse,
+  type Transport,
+  type TransportRequest,
+} from './transport.js';
 import type { Reference } from './reference.js';
 
 /** The shared plumbing of every registry use case: URLs, authentication, status mapping. */
@@ -17,9 +22,9 @@ export interface Session {
   request(
     ref: Reference,
     req: Omit<TransportRequest, 'url'> & { path: string; access: 'pull' | 'push' },
-  ): Promise<Response>;
+  ): Promise<HttpResponse>;
   /** Throws the OutpostError for a non-2xx response (reads the registry's error body). */
-  fail(res: Response, what: string, subject: string): Promise<never>;
+  fail(res: HttpResponse, what: string, subject: string): Promise<never>;
 }
 
 export function createSession(deps: {
@@ -67,12 +72,12 @@ interface RegistryErrorBody {
 }
 
 /** Maps an unexpected registry response to one OutpostError (`oci/not-found`, `oci/unauthorized`, …). */
-export async function errorFor(res: Response, what: string, subject: string): Promise<OutpostError> {
+export async function errorFor(res: HttpResponse, what: string, subject: string): Promise<OutpostError> {
   let detail = '';
   let codes: string[] = [];
   if (res.status !== 404 || res.headers.get('content-type')?.includes('json')) {
     try {
-      const text = res.body ? (await readLimited(res, 64 * 1024, what)).toString('utf8') : '';
+      const text = (await readLimited(res, 64 * 1024, what)).toString('utf8');
       const body = JSON.parse(text) as RegistryErrorBody;
       codes = (body.errors ?? []).map((e) => e.code ?? '').filter(Boolean);
       const first = body.errors?.[0];

@@ -1,9 +1,10 @@
 import tls from 'node:tls';
-import { Agent, fetch as undiciFetch, type RequestInit, type Response } from 'undici';
+import type { Readable } from 'node:stream';
+import { Agent, request as undiciRequest, type RequestInit, type Response } from 'undici';
 import { networkError, ociError } from './errors.js';
 import { isLoopbackHost } from './reference.js';
 
-/** A fetch-shaped function (undici's); tests or hosts may pass their own. */
+/** A fetch-shaped function (undici's `fetch`, or the global one); tests or hosts may pass their own. */
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
 export interface TransportOptions {
@@ -20,15 +21,28 @@ export interface TransportOptions {
   fetch?: FetchLike;
 }
 
+export type RequestBody = Readable | Uint8Array | string;
+
 export interface TransportRequest {
   method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   url: string;
   headers?: Record<string, string>;
   /** Called for every attempt (a 401 retry or a redirect needs a fresh body). */
-  body?: () => RequestInit['body'];
+  body?: () => RequestBody;
   signal?: AbortSignal;
   /** Names the operation in error messages, e.g. the reference. */
   what: string;
+}
+
+/** The part of an HTTP response the client uses, whichever HTTP stack produced it. */
+export interface HttpResponse {
+  readonly status: number;
+  readonly ok: boolean;
+  readonly headers: { get(name: string): string | null };
+  /** The body, to be iterated once. */
+  readonly body: AsyncIterable<Uint8Array>;
+  /** Drops the rest of the body. */
+  discard(): Promise<void>;
 }
 
 export interface Transport {
@@ -36,8 +50,74 @@ export interface Transport {
   baseUrl(registry: string): string;
   /** Whether a URL may be contacted (https always; http only under the plain-HTTP rules). */
   checkUrl(url: string, what: string): void;
-  send(req: TransportRequest): Promise<Response>;
+  send(req: TransportRequest): Promise<HttpResponse>;
   close(): Promise<void>;
+}
+
+type Sender = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: RequestBody; signal?: AbortSignal },
+) => Promise<HttpResponse>;
+
+const EMPTY: AsyncIterable<Uint8Array> = { async *[Symbol.asyncIterator]() {} };
+
+/** Adapts a fetch-shaped function (manual redirects, streamed request bodies). */
+function fetchSender(fetchImpl: FetchLike): Sender {
+  return async (url, init) => {
+    const r = await fetchImpl(url, {
+      method: init.method,
+      headers: init.headers,
+      redirect: 'manual',
+      signal: init.signal,
+      ...(init.body === undefined ? {} : { body: init.body as RequestInit['body'], duplex: 'half' }),
+    } as RequestInit);
+    const body = (r.body as AsyncIterable<Uint8Array> | null) ?? EMPTY;
+    return {
+      status: r.status,
+      ok: r.ok,
+      headers: r.headers,
+      body,
+      discard: async () => {
+        try {
+          await r.body?.cancel();
+        } catch {
+          // already consumed or broken
+        }
+      },
+    };
+  };
+}
+
+/** undici's `request` on a private Agent: no fetch-spec port blocking, no web-stream overhead. */
+function undiciSender(getAgent: () => Agent): Sender {
+  return async (url, init) => {
+    const r = await undiciRequest(url, {
+      method: init.method as 'GET',
+      headers: init.headers,
+      body: init.body,
+      signal: init.signal,
+      dispatcher: getAgent(),
+    });
+    const headers = r.headers;
+    return {
+      status: r.statusCode,
+      ok: r.statusCode >= 200 && r.statusCode < 300,
+      headers: {
+        get(name) {
+          const v = headers[name.toLowerCase()];
+          return v === undefined ? null : Array.isArray(v) ? v.join(', ') : String(v);
+        },
+      },
+      body: r.body,
+      discard: async () => {
+        try {
+          await r.body.dump({ limit: 64 * 1024 });
+        } catch {
+          // the connection is closed instead
+        }
+      },
+    };
+  };
 }
 
 const MAX_REDIRECTS = 5;
@@ -45,19 +125,16 @@ const MAX_REDIRECTS = 5;
 export function createTransport(options: TransportOptions = {}): Transport {
   const timeoutMs = options.timeoutMs ?? 30_000;
   let agent: Agent | undefined;
-  const doFetch: FetchLike =
-    options.fetch ??
-    ((url, init) => {
-      agent ??= new Agent({
-        connect: {
-          timeout: timeoutMs,
-          ...(options.ca ? { ca: [...tls.rootCertificates, options.ca] } : {}),
-        },
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-      return undiciFetch(url, { ...init, dispatcher: agent });
-    });
+  const getAgent = () =>
+    (agent ??= new Agent({
+      connect: {
+        timeout: timeoutMs,
+        ...(options.ca ? { ca: [...tls.rootCertificates, options.ca] } : {}),
+      },
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    }));
+  const sender: Sender = options.fetch ? fetchSender(options.fetch) : undiciSender(getAgent);
   const userAgent = options.userAgent ?? 'outpost-oci';
 
   const wantsPlain = (host: string): boolean =>
@@ -90,17 +167,10 @@ export function createTransport(options: TransportOptions = {}): Transport {
       const headers: Record<string, string> = { 'user-agent': userAgent, ...req.headers };
       const origin = new URL(url).origin;
       for (let hop = 0; ; hop++) {
-        let res: Response;
+        let res: HttpResponse;
         const scheme = url.startsWith('https:') ? 'https' : 'http';
         try {
-          const body = req.body?.();
-          res = await doFetch(url, {
-            method: req.method,
-            headers,
-            redirect: 'manual',
-            signal: req.signal,
-            ...(body === undefined ? {} : { body, duplex: 'half' }),
-          } as RequestInit);
+          res = await sender(url, { method: req.method, headers, body: req.body?.(), signal: req.signal });
         } catch (err) {
           throw networkError(err, req.what, scheme);
         }
@@ -131,16 +201,12 @@ export function createTransport(options: TransportOptions = {}): Transport {
 }
 
 /** Reads and drops a body so the connection can be reused. */
-export async function discard(res: Response): Promise<void> {
-  try {
-    await res.body?.cancel();
-  } catch {
-    // nothing to do: the connection is closed instead
-  }
+export async function discard(res: HttpResponse): Promise<void> {
+  await res.discard();
 }
 
 /** Reads a body up to `max` bytes; more is `oci/size-exceeded`. */
-export async function readLimited(res: Response, max: number, what: string): Promise<Buffer> {
+export async function readLimited(res: HttpResponse, max: number, what: string): Promise<Buffer> {
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (Number.isFinite(declared) && declared > max) {
     await discard(res);
@@ -151,9 +217,8 @@ export async function readLimited(res: Response, max: number, what: string): Pro
   }
   const chunks: Buffer[] = [];
   let n = 0;
-  if (!res.body) return Buffer.alloc(0);
   try {
-    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+    for await (const chunk of res.body) {
       n += chunk.length;
       if (n > max) {
         await discard(res);
