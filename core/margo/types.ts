@@ -10,7 +10,8 @@
 export type DeploymentType = 'helm' | 'compose' | 'custom';
 export type CpuArchitecture = 'amd64' | 'arm64' | 'arm' | 'riscv64' | 'other';
 export type PeripheralType = 'gpu' | 'display' | 'camera' | 'microphone' | 'speaker' | 'other';
-export type InterfaceType = 'ethernet' | 'wifi' | 'cellular' | 'bluetooth' | 'usb' | 'canbus' | 'rs232' | 'other';
+export type InterfaceType =
+  'ethernet' | 'wifi' | 'cellular' | 'bluetooth' | 'usb' | 'canbus' | 'rs232' | 'other';
 
 /** Our vendor extension key (DESIGN.md section 4): `x-outpost-extensions: { runtime: wasm | ocre, ... }`. */
 export const OUTPOST_EXTENSION_KEY = 'x-outpost-extensions';
@@ -40,7 +41,8 @@ export interface Component {
   extensions?: Extensions;
 }
 
-export type MatchOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | 'Gt' | 'Lt' | 'ContainsAll' | 'ContainsAny';
+export type MatchOperator =
+  'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | 'Gt' | 'Lt' | 'ContainsAll' | 'ContainsAny';
 
 export interface MatchExpression {
   /** Property selectors: an RFC 6901 JSON pointer relative to capabilities `properties`. Label selectors: the exact label name. */
@@ -180,7 +182,7 @@ export interface ApplicationDeployment {
   metadata: {
     name: string;
     namespace: string;
-    /** `gw` or `gw/child`; `gw/*` lets a gateway choose. */
+    /** `gw` or `gw/child`; `gw/*` lets a gateway choose. `''` when an older YAML has none (ADR 0105). */
     deviceId: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
@@ -225,14 +227,24 @@ export type DeploymentState = 'pending' | 'installing' | 'installed' | 'failed' 
 export interface DeploymentStatus {
   deploymentId: string;
   deviceId?: string;
+  /** rc.3: the manifestVersion the device took this revision from; 0 = not reported (an rc.2 client, ADR 0104). */
   adoptedManifestVersion: number;
   status: { state: DeploymentState; error?: { code?: string; source?: string; message?: string } };
-  components: { name: string; state: DeploymentState; error?: { code?: string; source?: string; message?: string } }[];
+  components: {
+    name: string;
+    state: DeploymentState;
+    error?: { code?: string; source?: string; message?: string };
+  }[];
 }
 
 export interface StateManifest {
   manifestVersion: number;
-  bundle: { mediaType: 'application/vnd.margo.bundle.v1+tar+gzip'; digest: string; sizeBytes?: number; url: string } | null;
+  bundle: {
+    mediaType: 'application/vnd.margo.bundle.v1+tar+gzip';
+    digest: string;
+    sizeBytes?: number;
+    url: string;
+  } | null;
   deployments: { deploymentId: string; digest: string; sizeBytes?: number; url: string }[];
 }
 
