@@ -31,7 +31,21 @@ describe('node keys and CSRs', () => {
 
   it('accepts a CSR made by openssl', async () => {
     const r = await openssl(
-      ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'o.key', '-out', 'o.csr', '-subj', '/CN=from-openssl'],
+      [
+        'req',
+        '-new',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        'o.key',
+        '-out',
+        'o.csr',
+        '-subj',
+        '/CN=from-openssl',
+      ],
       t.dir,
     );
     expect(r.code).toBe(0);
@@ -45,7 +59,10 @@ describe('node keys and CSRs', () => {
     ['Ed25519', ['-newkey', 'ed25519'], /P-256.*ed25519/],
   ])('rejects a %s key with a clear error', async (name, keyArgs, message) => {
     const file = `${name}.csr`;
-    const r = await openssl(['req', '-new', ...keyArgs, '-nodes', '-keyout', `${name}.key`, '-out', file, '-subj', '/CN=x'], t.dir);
+    const r = await openssl(
+      ['req', '-new', ...keyArgs, '-nodes', '-keyout', `${name}.key`, '-out', file, '-subj', '/CN=x'],
+      t.dir,
+    );
     expect(r.code).toBe(0);
     await expect(parseCsr(fs.readFileSync(path.join(t.dir, file), 'utf8'))).rejects.toMatchObject({
       code: 'identity/unsupported-key',
@@ -72,6 +89,8 @@ describe('node keys and CSRs', () => {
       parseCsr('-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n'),
     ).rejects.toMatchObject({ code: 'identity/invalid-csr', message: 'CSR could not be parsed' });
     await expect(parseCsr('x'.repeat(20_000))).rejects.toThrow(/at most/);
-    await expect(createKeyAndCsr({ subject: 'not a DN' })).rejects.toMatchObject({ code: 'identity/invalid-csr' });
+    await expect(createKeyAndCsr({ subject: 'not a DN' })).rejects.toMatchObject({
+      code: 'identity/invalid-csr',
+    });
   });
 });

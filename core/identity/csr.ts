@@ -8,9 +8,14 @@ import { type CryptoKeyPair, ECDSA_P256, ECDSA_SHA256, webCrypto, x509 } from '.
  * caller (store it with mode 0600); only the CSR is sent to the site. The CSR's subject is informational:
  * the CA decides the SPIFFE ID and copies nothing but the public key from the CSR.
  */
-export async function createKeyAndCsr(input: { subject?: string } = {}): Promise<{ keyPem: string; csrPem: string }> {
+export async function createKeyAndCsr(
+  input: { subject?: string } = {},
+): Promise<{ keyPem: string; csrPem: string }> {
   if (input.subject !== undefined && !looksLikeDn(input.subject)) {
-    throw identityError('identity/invalid-csr', `CSR subject "${input.subject}" is not a distinguished name like "CN=node-1, O=Plant 7"`);
+    throw identityError(
+      'identity/invalid-csr',
+      `CSR subject "${input.subject}" is not a distinguished name like "CN=node-1, O=Plant 7"`,
+    );
   }
   const keys = (await webCrypto.subtle.generateKey(ECDSA_P256, true, ['sign', 'verify'])) as CryptoKeyPair;
   let csr: x509.Pkcs10CertificateRequest;
@@ -20,9 +25,13 @@ export async function createKeyAndCsr(input: { subject?: string } = {}): Promise
       webCrypto,
     );
   } catch (cause) {
-    throw identityError('identity/invalid-csr', `CSR subject "${input.subject}" is not a valid distinguished name`, {
-      cause,
-    });
+    throw identityError(
+      'identity/invalid-csr',
+      `CSR subject "${input.subject}" is not a valid distinguished name`,
+      {
+        cause,
+      },
+    );
   }
   const pkcs8 = await webCrypto.subtle.exportKey('pkcs8', keys.privateKey);
   return {
@@ -55,7 +64,10 @@ const MAX_CSR_CHARS = 16_384;
  */
 export async function parseCsr(csrPem: string): Promise<ParsedCsr> {
   if (typeof csrPem !== 'string' || csrPem.length > MAX_CSR_CHARS) {
-    throw identityError('identity/invalid-csr', `CSR must be a PEM string of at most ${MAX_CSR_CHARS} characters`);
+    throw identityError(
+      'identity/invalid-csr',
+      `CSR must be a PEM string of at most ${MAX_CSR_CHARS} characters`,
+    );
   }
   if (!csrPem.includes('-----BEGIN CERTIFICATE REQUEST-----')) {
     throw identityError('identity/invalid-csr', 'CSR is not a PEM "CERTIFICATE REQUEST"');
@@ -77,7 +89,7 @@ export async function parseCsr(csrPem: string): Promise<ParsedCsr> {
   if (alg.name !== 'ECDSA' || alg.hash?.name !== 'SHA-256') {
     throw identityError('identity/invalid-csr', 'CSR must be signed with ECDSA with SHA-256');
   }
-  let valid = false;
+  let valid: boolean;
   try {
     valid = await csr.verify(webCrypto);
   } catch (cause) {

@@ -31,6 +31,8 @@ export interface EnrollmentToken extends EnrollmentTokenInput {
 
 export const TOKEN_PREFIX = 'opt1';
 const B64URL = /^[A-Za-z0-9_-]+$/;
+/** No whitespace and no control characters (C0, DEL, C1). */
+const PRINTABLE_NO_SPACE = /^[^\s\p{Cc}]+$/u;
 const MAX_FIELD = 128;
 const MAX_TOKEN_CHARS = 4096;
 
@@ -49,12 +51,14 @@ function invalid(message: string, data?: unknown): never {
 function checkFields(t: Partial<EnrollmentTokenInput>): asserts t is EnrollmentTokenInput {
   for (const k of ['siteId', 'nodeName', 'tenantId'] as const) {
     const v = t[k];
-    if (typeof v !== 'string' || v.length === 0 || v.length > MAX_FIELD || /[\s\u0000-\u001f]/.test(v)) {
+    if (typeof v !== 'string' || v.length === 0 || v.length > MAX_FIELD || !PRINTABLE_NO_SPACE.test(v)) {
       invalid(`enrollment token ${k} must be 1 to ${MAX_FIELD} characters without spaces`, { field: k });
     }
   }
   if (typeof t.caFingerprint !== 'string' || !FINGERPRINT_PATTERN.test(t.caFingerprint)) {
-    invalid('enrollment token CA fingerprint must be sha256:<64 lowercase hex digits>', { field: 'caFingerprint' });
+    invalid('enrollment token CA fingerprint must be sha256:<64 lowercase hex digits>', {
+      field: 'caFingerprint',
+    });
   }
   if (typeof t.expiresAt !== 'number' || !Number.isFinite(t.expiresAt) || t.expiresAt <= 0) {
     invalid('enrollment token expiry must be a timestamp', { field: 'expiresAt' });
@@ -73,7 +77,11 @@ function checkFields(t: Partial<EnrollmentTokenInput>): asserts t is EnrollmentT
 }
 
 /** Mints a token. Show `token` to the operator once; store `secretHash` (and the inputs) server-side. */
-export function createEnrollmentToken(input: EnrollmentTokenInput): { token: string; secretHash: string; expiresAt: number } {
+export function createEnrollmentToken(input: EnrollmentTokenInput): {
+  token: string;
+  secretHash: string;
+  expiresAt: number;
+} {
   const fields = { ...input, caFingerprint: input.caFingerprint?.toLowerCase() };
   checkFields(fields);
   const expiresAt = Math.floor(fields.expiresAt / 1000) * 1000;
@@ -95,17 +103,22 @@ export function parseEnrollmentToken(token: string): EnrollmentToken {
   if (typeof token !== 'string') invalid('enrollment token must be a string');
   const compact = token.replace(/\s+/g, '');
   if (compact === '') invalid('enrollment token is empty');
-  if (compact.length > MAX_TOKEN_CHARS) invalid('enrollment token is too long: this is not an enrollment token');
+  if (compact.length > MAX_TOKEN_CHARS)
+    invalid('enrollment token is too long: this is not an enrollment token');
   const parts = compact.split('.');
   const version = parts[0] ?? '';
   if (version !== TOKEN_PREFIX) {
     if (/^opt\d+$/.test(version)) {
-      invalid(`enrollment token version "${version}" is not supported by this version of Outpost (expected ${TOKEN_PREFIX})`);
+      invalid(
+        `enrollment token version "${version}" is not supported by this version of Outpost (expected ${TOKEN_PREFIX})`,
+      );
     }
     invalid(`not an Outpost enrollment token: it should start with "${TOKEN_PREFIX}."`);
   }
   if (parts.length !== 4) {
-    invalid(`enrollment token is truncated or damaged: expected 4 parts separated by ".", found ${parts.length}`);
+    invalid(
+      `enrollment token is truncated or damaged: expected 4 parts separated by ".", found ${parts.length}`,
+    );
   }
   const [, payloadB64, secret, check] = parts as [string, string, string, string];
   for (const [name, part] of [
@@ -113,7 +126,8 @@ export function parseEnrollmentToken(token: string): EnrollmentToken {
     ['secret', secret],
     ['checksum', check],
   ] as const) {
-    if (!B64URL.test(part)) invalid(`enrollment token ${name} contains characters a token never has (mistyped?)`);
+    if (!B64URL.test(part))
+      invalid(`enrollment token ${name} contains characters a token never has (mistyped?)`);
   }
   if (checksum(`${TOKEN_PREFIX}.${payloadB64}.${secret}`) !== check) {
     invalid('enrollment token checksum does not match: it was mistyped or truncated');
@@ -143,7 +157,8 @@ export function parseEnrollmentToken(token: string): EnrollmentToken {
 
 /** `sha256:<hex>` of the secret's 32 bytes. The secret has 256 bits of entropy, so no slow KDF is needed. */
 export function hashEnrollmentSecret(secret: string): string {
-  const raw = typeof secret === 'string' && B64URL.test(secret) ? Buffer.from(secret, 'base64url') : Buffer.alloc(0);
+  const raw =
+    typeof secret === 'string' && B64URL.test(secret) ? Buffer.from(secret, 'base64url') : Buffer.alloc(0);
   if (raw.length !== 32) invalid('enrollment secret must be 32 bytes in base64url');
   return `sha256:${createHash('sha256').update(raw).digest('hex')}`;
 }

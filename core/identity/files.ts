@@ -31,9 +31,13 @@ interface PemFile {
 function writeFiles(dir: string, files: PemFile[], force: boolean): string[] {
   const existing = files.map((f) => path.join(dir, f.name)).filter((p) => fs.existsSync(p));
   if (existing.length > 0 && !force) {
-    throw identityError('identity/files-exist', `${existing.join(', ')} already exist; use force to replace them`, {
-      data: { files: existing },
-    });
+    throw identityError(
+      'identity/files-exist',
+      `${existing.join(', ')} already exist; use force to replace them`,
+      {
+        data: { files: existing },
+      },
+    );
   }
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const written: string[] = [];
@@ -71,7 +75,11 @@ function writeFiles(dir: string, files: PemFile[], force: boolean): string[] {
 }
 
 /** Writes `ca.pem` and `ca-key.pem` (0600) into `dir`; refuses to replace an existing CA unless `force`. */
-export function saveSiteCa(dir: string, ca: SiteCa, options: { force?: boolean } = {}): { certFile: string; keyFile: string } {
+export function saveSiteCa(
+  dir: string,
+  ca: SiteCa,
+  options: { force?: boolean } = {},
+): { certFile: string; keyFile: string } {
   // Validate before touching the disk: bad input changes no state.
   siteCaFromPem(ca.certPem, ca.keyPem);
   const caExists = [CA_CERT_FILE, CA_KEY_FILE].some((f) => fs.existsSync(path.join(dir, f)));
@@ -98,9 +106,13 @@ export function loadSiteCa(dir: string): SiteCa {
   const hasCert = fs.existsSync(certFile);
   const hasKey = fs.existsSync(keyFile);
   if (!hasCert && !hasKey) {
-    throw identityError('identity/ca-not-found', `no site CA in ${dir}; create one first (edgectl site ca init)`, {
-      data: { dir },
-    });
+    throw identityError(
+      'identity/ca-not-found',
+      `no site CA in ${dir}; create one first (edgectl site ca init)`,
+      {
+        data: { dir },
+      },
+    );
   }
   if (!hasCert || !hasKey) {
     throw identityError(

@@ -15,8 +15,16 @@ let ca: SiteCa;
 let otherCa: SiteCa;
 
 beforeAll(async () => {
-  ca = await createSiteCa({ trustDomain: 'plant7.example', name: 'Outpost site CA plant-7', now: NOW - 86_400_000 });
-  otherCa = await createSiteCa({ trustDomain: 'plant7.example', name: 'Outpost site CA plant-7', now: NOW - 86_400_000 });
+  ca = await createSiteCa({
+    trustDomain: 'plant7.example',
+    name: 'Outpost site CA plant-7',
+    now: NOW - 86_400_000,
+  });
+  otherCa = await createSiteCa({
+    trustDomain: 'plant7.example',
+    name: 'Outpost site CA plant-7',
+    now: NOW - 86_400_000,
+  });
   fs.writeFileSync(path.join(t.dir, 'ca.pem'), ca.certPem);
   fs.writeFileSync(path.join(t.dir, 'other-ca.pem'), otherCa.certPem);
 });
@@ -34,7 +42,10 @@ describe('issueSvid', () => {
     const svid = await issueSvid({ ca, csrPem, spiffeId: id, now: NOW, ttlSeconds: 86_400 });
     const file = write('client.pem', svid.certPem);
 
-    const verified = await openssl(['verify', '-attime', ATTIME, '-CAfile', 'ca.pem', '-purpose', 'sslclient', file], t.dir);
+    const verified = await openssl(
+      ['verify', '-attime', ATTIME, '-CAfile', 'ca.pem', '-purpose', 'sslclient', file],
+      t.dir,
+    );
     expect(verified.out).toContain('client.pem: OK');
     const wrongCa = await openssl(['verify', '-attime', ATTIME, '-CAfile', 'other-ca.pem', file], t.dir);
     expect(wrongCa.code).not.toBe(0);
@@ -46,7 +57,9 @@ describe('issueSvid', () => {
     expect(text).toMatch(/Basic Constraints: critical\s+CA:FALSE/);
     expect(text).toMatch(/Key Usage: critical\s+Digital Signature\n/);
     expect(text).not.toMatch(/Certificate Sign|CRL Sign/);
-    expect(text).toMatch(/Extended Key Usage:\s*\n\s+TLS Web Server Authentication, TLS Web Client Authentication/);
+    expect(text).toMatch(
+      /Extended Key Usage:\s*\n\s+TLS Web Server Authentication, TLS Web Client Authentication/,
+    );
     expect(text).toContain('Authority Key Identifier');
     expect(text).toContain('NIST CURVE: P-256');
     expect(text).not.toContain('whatever-the-node-asked'); // nothing but the key is taken from the CSR
@@ -69,14 +82,27 @@ describe('issueSvid', () => {
       ttlSeconds: 3600,
     });
     const file = write('server.pem', svid.certPem);
-    const verified = await openssl(['verify', '-attime', ATTIME, '-CAfile', 'ca.pem', '-purpose', 'sslserver', file], t.dir);
+    const verified = await openssl(
+      ['verify', '-attime', ATTIME, '-CAfile', 'ca.pem', '-purpose', 'sslserver', file],
+      t.dir,
+    );
     expect(verified.out).toContain('server.pem: OK');
-    expect(new X509Certificate(svid.certPem).checkPrivateKey((await import('node:crypto')).createPrivateKey(key.keyPem))).toBe(true);
+    expect(
+      new X509Certificate(svid.certPem).checkPrivateKey(
+        (await import('node:crypto')).createPrivateKey(key.keyPem),
+      ),
+    ).toBe(true);
   });
 
   it('gives every SVID a fresh random serial, or the one asked for', async () => {
     const key = await newP256Key();
-    const base = { ca, publicKey: key.publicKeyPem, spiffeId: wfmSpiffeId('plant7.example', 'w'), now: NOW, ttlSeconds: 600 };
+    const base = {
+      ca,
+      publicKey: key.publicKeyPem,
+      spiffeId: wfmSpiffeId('plant7.example', 'w'),
+      now: NOW,
+      ttlSeconds: 600,
+    };
     const a = await issueSvid(base);
     const b = await issueSvid(base);
     expect(a.serialHex).not.toBe(b.serialHex);
@@ -97,7 +123,13 @@ describe('issueSvid', () => {
     });
     expect(svid.notAfter).toBe(shortCa.notAfter);
     await expect(
-      issueSvid({ ca: shortCa, publicKey: key.publicKeyPem, spiffeId: wfmSpiffeId('td', 'w'), now: NOW + 2 * 86_400_000, ttlSeconds: 600 }),
+      issueSvid({
+        ca: shortCa,
+        publicKey: key.publicKeyPem,
+        spiffeId: wfmSpiffeId('td', 'w'),
+        now: NOW + 2 * 86_400_000,
+        ttlSeconds: 600,
+      }),
     ).rejects.toThrow(/CA expired/);
   });
 
@@ -112,18 +144,28 @@ describe('issueSvid', () => {
     await expect(issueSvid({ ...ok, spiffeId: 'spiffe://plant7.example/a/../b' })).rejects.toMatchObject({
       code: 'identity/invalid-spiffe-id',
     });
-    await expect(issueSvid({ ...ok, spiffeId: wfmSpiffeId('plant7.example', 'w'), ttlSeconds: 0 })).rejects.toThrow(/ttlSeconds/);
+    await expect(
+      issueSvid({ ...ok, spiffeId: wfmSpiffeId('plant7.example', 'w'), ttlSeconds: 0 }),
+    ).rejects.toThrow(/ttlSeconds/);
     await expect(
       issueSvid({ ca, now: NOW, ttlSeconds: 600, spiffeId: wfmSpiffeId('plant7.example', 'w') }),
     ).rejects.toThrow(/exactly one of publicKey or csrPem/);
     await expect(
-      issueSvid({ ...ok, ca: { certPem: ca.certPem, keyPem: otherCa.keyPem }, spiffeId: wfmSpiffeId('plant7.example', 'w') }),
+      issueSvid({
+        ...ok,
+        ca: { certPem: ca.certPem, keyPem: otherCa.keyPem },
+        spiffeId: wfmSpiffeId('plant7.example', 'w'),
+      }),
     ).rejects.toThrow(/does not belong/);
     const r = await openssl(['genpkey', '-algorithm', 'ed25519', '-out', 'ed.key'], t.dir);
     expect(r.code).toBe(0);
     await openssl(['pkey', '-in', 'ed.key', '-pubout', '-out', 'ed.pub'], t.dir);
     await expect(
-      issueSvid({ ...ok, publicKey: fs.readFileSync(path.join(t.dir, 'ed.pub'), 'utf8'), spiffeId: wfmSpiffeId('plant7.example', 'w') }),
+      issueSvid({
+        ...ok,
+        publicKey: fs.readFileSync(path.join(t.dir, 'ed.pub'), 'utf8'),
+        spiffeId: wfmSpiffeId('plant7.example', 'w'),
+      }),
     ).rejects.toMatchObject({ code: 'identity/unsupported-key' });
   });
 });

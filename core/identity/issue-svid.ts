@@ -56,7 +56,8 @@ export async function issueSvid(input: IssueSvidInput): Promise<IssuedSvid> {
     throw identityError('identity/invalid-certificate', 'serialHex must be 1 to 40 hex digits');
   }
   const serialHex = normaliseSerialHex(input.serialHex ?? randomSerialHex());
-  if (serialHex === '0') throw identityError('identity/invalid-certificate', 'serial number must not be zero');
+  if (serialHex === '0')
+    throw identityError('identity/invalid-certificate', 'serial number must not be zero');
 
   let caCert: x509.X509Certificate;
   try {
@@ -105,7 +106,10 @@ export async function issueSvid(input: IssueSvidInput): Promise<IssuedSvid> {
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth], false),
+        new x509.ExtendedKeyUsageExtension(
+          [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth],
+          false,
+        ),
         await x509.SubjectKeyIdentifierExtension.create(subjectSpki, false, webCrypto),
         await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey.rawData, false, webCrypto),
         new x509.SubjectAlternativeNameExtension([{ type: 'url', value: spiffeId }]),

@@ -36,9 +36,13 @@ export function verifyPinnedServerChain(input: {
 }): PinnedCheckResult {
   const fingerprint = input.fingerprint.toLowerCase();
   if (!FINGERPRINT_PATTERN.test(fingerprint)) {
-    throw identityError('identity/invalid-token', `CA fingerprint "${input.fingerprint}" is not sha256:<64 hex digits>`);
+    throw identityError(
+      'identity/invalid-token',
+      `CA fingerprint "${input.fingerprint}" is not sha256:<64 hex digits>`,
+    );
   }
-  if (input.chainDer.length === 0) return { ok: false, code: 'no-certificate', reason: 'server presented no certificate' };
+  if (input.chainDer.length === 0)
+    return { ok: false, code: 'no-certificate', reason: 'server presented no certificate' };
   let pinned;
   for (const der of input.chainDer) {
     try {
@@ -69,7 +73,11 @@ export function verifyPinnedServerChain(input: {
   const caPem = derToPem(pinned.raw, 'CERTIFICATE');
   const wfm = wfmOf(v.spiffeId.uri);
   if (wfm === undefined || v.spiffeId.segments.length !== 3) {
-    return { ok: false, code: 'wrong-form', reason: `"${v.spiffeId.uri}" is not spiffe://<td>/margo/wfm/<wfm-id>` };
+    return {
+      ok: false,
+      code: 'wrong-form',
+      reason: `"${v.spiffeId.uri}" is not spiffe://<td>/margo/wfm/<wfm-id>`,
+    };
   }
   const caTd = caTrustDomain(caPem);
   if (caTd !== undefined && caTd !== wfm.trustDomain) {
@@ -103,7 +111,10 @@ export class PinnedCaAgent extends https.Agent {
   constructor(input: PinnedCaClientOptionsInput) {
     super({ keepAlive: false, maxCachedSessions: 0, rejectUnauthorized: false, minVersion: MIN_TLS_VERSION });
     if (!FINGERPRINT_PATTERN.test(input.fingerprint.toLowerCase())) {
-      throw identityError('identity/invalid-token', `CA fingerprint "${input.fingerprint}" is not sha256:<64 hex digits>`);
+      throw identityError(
+        'identity/invalid-token',
+        `CA fingerprint "${input.fingerprint}" is not sha256:<64 hex digits>`,
+      );
     }
     this.#check = input;
   }

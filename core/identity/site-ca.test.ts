@@ -1,7 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CA_CERT_FILE, CA_KEY_FILE, loadSiteCa, saveSiteCa, writeClientSvidFiles, anchorsToPem } from './files.js';
+import {
+  CA_CERT_FILE,
+  CA_KEY_FILE,
+  loadSiteCa,
+  saveSiteCa,
+  writeClientSvidFiles,
+  anchorsToPem,
+} from './files.js';
 import { caFingerprint, caTrustDomain, createSiteCa, siteCaFromPem } from './site-ca.js';
 import { openssl, tempDir } from './testing/certs.js';
 
@@ -18,7 +25,12 @@ function dir(): string {
 
 describe('site CA', () => {
   it('is an ECDSA P-256 self-signed root that openssl accepts as a CA', async () => {
-    const ca = await createSiteCa({ trustDomain: 'plant7.example', name: 'Outpost site CA plant-7', now: NOW, validityDays: 30 });
+    const ca = await createSiteCa({
+      trustDomain: 'plant7.example',
+      name: 'Outpost site CA plant-7',
+      now: NOW,
+      validityDays: 30,
+    });
     const d = dir();
     fs.writeFileSync(path.join(d, 'ca.pem'), ca.certPem);
     const text = await openssl(['x509', '-in', 'ca.pem', '-noout', '-text'], d);
@@ -30,7 +42,10 @@ describe('site CA', () => {
     expect(text.out).toContain('NIST CURVE: P-256');
     expect(text.out).toContain('ecdsa-with-SHA256');
     // Self-signed root verifies against itself.
-    const verified = await openssl(['verify', '-attime', String(NOW / 1000 + 60), '-CAfile', 'ca.pem', 'ca.pem'], d);
+    const verified = await openssl(
+      ['verify', '-attime', String(NOW / 1000 + 60), '-CAfile', 'ca.pem', 'ca.pem'],
+      d,
+    );
     expect(verified.out).toContain('ca.pem: OK');
     expect(ca.notAfter).toBe(NOW + 30 * 86_400_000);
     expect(ca.trustDomain).toBe('plant7.example');
@@ -61,7 +76,9 @@ describe('site CA', () => {
       code: 'identity/invalid-spiffe-id',
     });
     await expect(createSiteCa({ trustDomain: 'td', name: '', now: NOW })).rejects.toThrow(/name/);
-    await expect(createSiteCa({ trustDomain: 'td', name: 'x', now: NOW, validityDays: 0 })).rejects.toThrow(/validityDays/);
+    await expect(createSiteCa({ trustDomain: 'td', name: 'x', now: NOW, validityDays: 0 })).rejects.toThrow(
+      /validityDays/,
+    );
   });
 
   it('is saved with a 0600 key, loaded back, and never silently replaced', async () => {
@@ -92,7 +109,9 @@ describe('site CA', () => {
     fs.writeFileSync(path.join(d, CA_KEY_FILE), other.keyPem);
     expect(() => loadSiteCa(d)).toThrow(expect.objectContaining({ code: 'identity/invalid-key' }));
     expect(() => saveSiteCa(dir(), { ...ca, keyPem: other.keyPem })).toThrow(/does not belong/);
-    expect(() => siteCaFromPem('junk', ca.keyPem)).toThrow(expect.objectContaining({ code: 'identity/invalid-certificate' }));
+    expect(() => siteCaFromPem('junk', ca.keyPem)).toThrow(
+      expect.objectContaining({ code: 'identity/invalid-certificate' }),
+    );
   });
 
   it('writes client SVID files under the names the Margo CTT expects', async () => {
@@ -103,9 +122,9 @@ describe('site CA', () => {
     expect(path.basename(out.keyFile)).toBe('client-svid-key.pem');
     expect(path.basename(out.anchorsFile)).toBe('trust-bundle-ca.pem');
     expect(fs.statSync(out.keyFile).mode & 0o777).toBe(0o600);
-    expect(() => writeClientSvidFiles(d, { certPem: ca.certPem, keyPem: ca.keyPem, anchorsPem: [ca.certPem] })).toThrow(
-      expect.objectContaining({ code: 'identity/files-exist' }),
-    );
+    expect(() =>
+      writeClientSvidFiles(d, { certPem: ca.certPem, keyPem: ca.keyPem, anchorsPem: [ca.certPem] }),
+    ).toThrow(expect.objectContaining({ code: 'identity/files-exist' }));
     expect(() => anchorsToPem(['not a pem'])).toThrow(/no trust anchors/);
   });
 });

@@ -112,14 +112,18 @@ export function caTrustDomain(certPem: string): string | undefined {
 export function siteCaFromPem(certPem: string, keyPem: string): SiteCa {
   const cert = parseCertificate(certPem, 'CA certificate');
   const info = certInfo(cert.raw);
-  if (!info.isCa) throw identityError('identity/invalid-certificate', 'CA certificate is not a CA (cA=false)');
+  if (!info.isCa)
+    throw identityError('identity/invalid-certificate', 'CA certificate is not a CA (cA=false)');
   const keyObject = loadP256PrivateKey(keyPem, 'CA private key');
   if (!cert.checkPrivateKey(keyObject)) {
     throw identityError('identity/invalid-key', 'CA private key does not belong to the CA certificate');
   }
   const trustDomain = caTrustDomain(certPem);
   if (trustDomain === undefined) {
-    throw identityError('identity/invalid-certificate', 'CA certificate has no spiffe://<trust-domain> URI SAN');
+    throw identityError(
+      'identity/invalid-certificate',
+      'CA certificate has no spiffe://<trust-domain> URI SAN',
+    );
   }
   return {
     certPem: derToPem(cert.raw, 'CERTIFICATE'),

@@ -131,7 +131,8 @@ export function classifySpiffeId(
   let parsed: SpiffeId;
   if (typeof id === 'string') {
     const problem = spiffeIdProblem(id);
-    if (problem !== undefined) return { kind: 'other', mismatch: 'invalid', reason: `not a SPIFFE ID: it ${problem}` };
+    if (problem !== undefined)
+      return { kind: 'other', mismatch: 'invalid', reason: `not a SPIFFE ID: it ${problem}` };
     parsed = parseSpiffeId(id);
   } else {
     parsed = id;
@@ -170,6 +171,7 @@ export function wfmOf(id: string): { trustDomain: string; wfmId: string } | unde
   const p = parseSpiffeId(id);
   const s = p.segments;
   if (s[0] !== 'margo' || s[1] !== 'wfm' || s[2] === undefined) return undefined;
-  if (s.length === 3 || (s.length === 5 && s[3] === 'client')) return { trustDomain: p.trustDomain, wfmId: s[2] };
+  if (s.length === 3 || (s.length === 5 && s[3] === 'client'))
+    return { trustDomain: p.trustDomain, wfmId: s[2] };
   return undefined;
 }

@@ -14,7 +14,9 @@ import { trustAnchors, verifyPeer, type VerifyPeerResult } from './verify-peer.j
 export const MIN_TLS_VERSION: SecureVersion = 'TLSv1.2';
 
 /** The peer's chain as DER, leaf first, walked from `getPeerCertificate(true)` via `issuerCertificate`. */
-export function chainFromPeerCertificate(cert: PeerCertificate | DetailedPeerCertificate | undefined): Buffer[] {
+export function chainFromPeerCertificate(
+  cert: PeerCertificate | DetailedPeerCertificate | undefined,
+): Buffer[] {
   const out: Buffer[] = [];
   let cur = cert as DetailedPeerCertificate | undefined;
   while (cur && cur.raw && out.length < 16) {
@@ -66,7 +68,8 @@ export interface MtlsServerOptions {
  */
 export function mtlsServerOptions(input: MtlsServerOptionsInput): MtlsServerOptions {
   const certs = [...splitCertificatesPem(input.certPem), ...splitCertificatesPem(input.chainPem ?? '')];
-  if (certs.length === 0) throw identityError('identity/invalid-certificate', 'server certificate PEM holds no certificate');
+  if (certs.length === 0)
+    throw identityError('identity/invalid-certificate', 'server certificate PEM holds no certificate');
   for (const c of certs) parseCertificate(c, 'server certificate');
   const anchors = trustAnchors(input.anchorsPem).certs.map((c) => c.toString());
   return {
@@ -115,7 +118,8 @@ export interface MtlsClientOptions {
  */
 export function mtlsClientOptions(input: MtlsClientOptionsInput): MtlsClientOptions {
   const own = splitCertificatesPem(input.certPem);
-  if (own.length === 0) throw identityError('identity/invalid-certificate', 'client certificate PEM holds no certificate');
+  if (own.length === 0)
+    throw identityError('identity/invalid-certificate', 'client certificate PEM holds no certificate');
   const ownInfo = certInfo(parseCertificate(own[0]!, 'client certificate').raw);
   const ownId = ownInfo.uris.length === 1 ? ownInfo.uris[0]! : undefined;
   const derived = ownId === undefined ? undefined : wfmOf(ownId);

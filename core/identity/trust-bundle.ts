@@ -59,14 +59,21 @@ export function buildTrustBundle(input: {
     throw identityError('identity/invalid-trust-bundle', 'spiffe_sequence must be a non-negative integer');
   }
   if (!isNonNegativeInteger(input.refreshHintSeconds) || input.refreshHintSeconds === 0) {
-    throw identityError('identity/invalid-trust-bundle', 'spiffe_refresh_hint must be a positive number of seconds');
+    throw identityError(
+      'identity/invalid-trust-bundle',
+      'spiffe_refresh_hint must be a positive number of seconds',
+    );
   }
-  const certs = input.anchorsPem.flatMap((p) => splitCertificatesPem(p)).map((p) => parseCertificate(p, 'trust anchor'));
-  if (certs.length === 0) throw identityError('identity/invalid-trust-bundle', 'a trust bundle needs at least one anchor');
+  const certs = input.anchorsPem
+    .flatMap((p) => splitCertificatesPem(p))
+    .map((p) => parseCertificate(p, 'trust anchor'));
+  if (certs.length === 0)
+    throw identityError('identity/invalid-trust-bundle', 'a trust bundle needs at least one anchor');
   const seen = new Set<string>();
   const keys: SpiffeBundleKey[] = [];
   for (const cert of certs) {
-    if (!cert.ca) throw identityError('identity/invalid-trust-bundle', 'a trust bundle anchor must be a CA certificate');
+    if (!cert.ca)
+      throw identityError('identity/invalid-trust-bundle', 'a trust bundle anchor must be a CA certificate');
     const b64 = cert.raw.toString('base64');
     if (seen.has(b64)) continue;
     seen.add(b64);
@@ -80,7 +87,10 @@ export function buildTrustBundle(input: {
  * Parses a SPIFFE bundle as a Margo client must. Throws `identity/invalid-trust-bundle` (keep the current
  * bundle) or `identity/trust-bundle-regressed` when `spiffe_sequence` is below `previousSequence`.
  */
-export function parseTrustBundle(json: unknown, options: { previousSequence?: number } = {}): ParsedTrustBundle {
+export function parseTrustBundle(
+  json: unknown,
+  options: { previousSequence?: number } = {},
+): ParsedTrustBundle {
   let doc: unknown = json;
   if (typeof json === 'string' || Buffer.isBuffer(json)) {
     try {
@@ -89,13 +99,16 @@ export function parseTrustBundle(json: unknown, options: { previousSequence?: nu
       bundleError('trust bundle is not valid JSON');
     }
   }
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) bundleError('trust bundle is not a JSON object');
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+    bundleError('trust bundle is not a JSON object');
   const b = doc as Record<string, unknown>;
   if (!Array.isArray(b.keys)) bundleError('trust bundle has no "keys" array');
   const seq = b.spiffe_sequence;
-  if (seq !== undefined && !isNonNegativeInteger(seq)) bundleError('spiffe_sequence must be a non-negative integer');
+  if (seq !== undefined && !isNonNegativeInteger(seq))
+    bundleError('spiffe_sequence must be a non-negative integer');
   const hint = b.spiffe_refresh_hint;
-  if (hint !== undefined && !isNonNegativeInteger(hint)) bundleError('spiffe_refresh_hint must be a non-negative integer');
+  if (hint !== undefined && !isNonNegativeInteger(hint))
+    bundleError('spiffe_refresh_hint must be a non-negative integer');
   if (options.previousSequence !== undefined && seq !== undefined && seq < options.previousSequence) {
     throw identityError(
       'identity/trust-bundle-regressed',
@@ -136,7 +149,10 @@ export function parseTrustBundle(json: unknown, options: { previousSequence?: nu
 
 function checkDiscovery(trustDomain: unknown, trustBundleUri: unknown): DiscoveryDocument {
   if (typeof trustDomain !== 'string' || !isValidTrustDomain(trustDomain)) {
-    throw identityError('identity/invalid-discovery-document', `trustDomain "${String(trustDomain)}" is not a trust domain`);
+    throw identityError(
+      'identity/invalid-discovery-document',
+      `trustDomain "${String(trustDomain)}" is not a trust domain`,
+    );
   }
   let url: URL | undefined;
   try {
@@ -145,10 +161,16 @@ function checkDiscovery(trustDomain: unknown, trustBundleUri: unknown): Discover
     url = undefined;
   }
   if (url === undefined) {
-    throw identityError('identity/invalid-discovery-document', `trustBundleUri "${String(trustBundleUri)}" is not an absolute URL`);
+    throw identityError(
+      'identity/invalid-discovery-document',
+      `trustBundleUri "${String(trustBundleUri)}" is not an absolute URL`,
+    );
   }
   if (url.protocol !== 'https:') {
-    throw identityError('identity/invalid-discovery-document', `trustBundleUri "${String(trustBundleUri)}" is not https`);
+    throw identityError(
+      'identity/invalid-discovery-document',
+      `trustBundleUri "${String(trustBundleUri)}" is not https`,
+    );
   }
   return { trustDomain, trustBundleUri: trustBundleUri as string };
 }
@@ -162,7 +184,10 @@ export function wellKnownMargo(input: DiscoveryDocument): DiscoveryDocument {
  * Parses a `/.well-known/margo` document: ignores unknown fields, rejects a non-https trustBundleUri, and
  * (when `expectTrustDomain`, the trust domain of the client's own SVID, is given) a different trust domain.
  */
-export function parseWellKnownMargo(json: unknown, options: { expectTrustDomain?: string } = {}): DiscoveryDocument {
+export function parseWellKnownMargo(
+  json: unknown,
+  options: { expectTrustDomain?: string } = {},
+): DiscoveryDocument {
   let doc: unknown = json;
   if (typeof json === 'string' || Buffer.isBuffer(json)) {
     try {

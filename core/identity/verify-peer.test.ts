@@ -100,7 +100,11 @@ describe('verifyPeer', () => {
   it('wrong-trust-domain: a trusted CA of another trust domain', async () => {
     const s = await svid({ signer: otherTdCa, spiffeId: clientSpiffeId('other.example', WFM, 'node-7') });
     const r = check([s.der], { anchorsPem: [ca.certPem, otherTdCa.certPem] });
-    expect(r).toMatchObject({ ok: false, code: 'wrong-trust-domain', spiffeId: clientSpiffeId('other.example', WFM, 'node-7') });
+    expect(r).toMatchObject({
+      ok: false,
+      code: 'wrong-trust-domain',
+      spiffeId: clientSpiffeId('other.example', WFM, 'node-7'),
+    });
   });
 
   it.each([
@@ -153,9 +157,13 @@ describe('verifyPeer', () => {
   it('no-certificate and malformed', async () => {
     expect(check([])).toMatchObject({ ok: false, code: 'no-certificate' });
     expect(check([Buffer.from('junk')])).toMatchObject({ ok: false, code: 'malformed' });
-    const critical = await leafWith({ extraExtensions: [new x509.Extension('1.2.3.4.5', true, new Uint8Array([5, 0]))] });
+    const critical = await leafWith({
+      extraExtensions: [new x509.Extension('1.2.3.4.5', true, new Uint8Array([5, 0]))],
+    });
     expect(check([pemToDer(critical.certPem)])).toMatchObject({ ok: false, code: 'malformed' });
-    const nonCritical = await leafWith({ extraExtensions: [new x509.Extension('1.2.3.4.5', false, new Uint8Array([5, 0]))] });
+    const nonCritical = await leafWith({
+      extraExtensions: [new x509.Extension('1.2.3.4.5', false, new Uint8Array([5, 0]))],
+    });
     expect(check([pemToDer(nonCritical.certPem)]).ok).toBe(true);
   });
 
@@ -185,18 +193,27 @@ describe('verifyPeer', () => {
     it('validates leaf -> intermediate -> anchor, and needs the intermediate to be presented', async () => {
       const mid = await intermediate();
       const leaf = await leafUnder(mid);
-      expect(check([pemToDer(leaf.certPem), pemToDer(mid.certPem)])).toMatchObject({ ok: true, clientId: 'deep' });
+      expect(check([pemToDer(leaf.certPem), pemToDer(mid.certPem)])).toMatchObject({
+        ok: true,
+        clientId: 'deep',
+      });
       expect(check([pemToDer(leaf.certPem)])).toMatchObject({ ok: false, code: 'wrong-ca' });
     });
 
     it('refuses a non-CA issuer, an expired intermediate and a path-length violation', async () => {
       const notCa = await intermediate({ isCa: false });
       const leaf1 = await leafUnder(notCa);
-      expect(check([pemToDer(leaf1.certPem), pemToDer(notCa.certPem)])).toMatchObject({ ok: false, code: 'wrong-ca' });
+      expect(check([pemToDer(leaf1.certPem), pemToDer(notCa.certPem)])).toMatchObject({
+        ok: false,
+        code: 'wrong-ca',
+      });
 
       const expiredMid = await intermediate({ notAfter: NOW - 3600_000 });
       const leaf2 = await leafUnder(expiredMid);
-      expect(check([pemToDer(leaf2.certPem), pemToDer(expiredMid.certPem)])).toMatchObject({ ok: false, code: 'expired' });
+      expect(check([pemToDer(leaf2.certPem), pemToDer(expiredMid.certPem)])).toMatchObject({
+        ok: false,
+        code: 'expired',
+      });
 
       const mid = await intermediate({ pathLength: 0 });
       const sub = await handCert({
@@ -225,12 +242,49 @@ describe('verifyPeer', () => {
       `subjectAltName=URI:${clientSpiffeId(TD, WFM, 'ctt')}\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n`,
     );
     const steps = [
-      ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ctt.key', '-out', 'ctt.csr', '-subj', '/CN=ctt'],
-      ['x509', '-req', '-in', 'ctt.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '3650', '-extfile', 'ext.cnf', '-out', 'ctt.pem'],
+      [
+        'req',
+        '-new',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        'ctt.key',
+        '-out',
+        'ctt.csr',
+        '-subj',
+        '/CN=ctt',
+      ],
+      [
+        'x509',
+        '-req',
+        '-in',
+        'ctt.csr',
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-days',
+        '3650',
+        '-extfile',
+        'ext.cnf',
+        '-out',
+        'ctt.pem',
+      ],
     ];
     for (const s of steps) expect((await openssl(s, d)).code).toBe(0);
     const der = pemToDer(fs.readFileSync(path.join(d, 'ctt.pem'), 'utf8'));
-    expect(verifyPeer({ chainDer: [der], anchorsPem: [ca.certPem], now: Date.now(), expect: { trustDomain: TD, wfmId: WFM, role: 'client' } })).toMatchObject({
+    expect(
+      verifyPeer({
+        chainDer: [der],
+        anchorsPem: [ca.certPem],
+        now: Date.now(),
+        expect: { trustDomain: TD, wfmId: WFM, role: 'client' },
+      }),
+    ).toMatchObject({
       ok: true,
       clientId: 'ctt',
     });

@@ -79,11 +79,15 @@ export function trustAnchors(anchorsPem: readonly string[]): TrustAnchors {
   const certs: X509Certificate[] = [];
   for (const pem of anchorsPem) {
     const blocks = splitCertificatesPem(pem);
-    if (blocks.length === 0) throw identityError('identity/invalid-certificate', 'trust anchor PEM holds no certificate');
+    if (blocks.length === 0)
+      throw identityError('identity/invalid-certificate', 'trust anchor PEM holds no certificate');
     for (const block of blocks) {
       const cert = parseCertificate(block, 'trust anchor');
       if (!cert.ca) {
-        throw identityError('identity/invalid-certificate', `trust anchor "${cert.subject.replace(/\n/g, ', ')}" is not a CA`);
+        throw identityError(
+          'identity/invalid-certificate',
+          `trust anchor "${cert.subject.replace(/\n/g, ', ')}" is not a CA`,
+        );
       }
       certs.push(cert);
     }
@@ -98,7 +102,11 @@ interface Node {
 
 type Failure = Extract<VerifyPeerResult, { ok: false }>;
 
-function fail(code: PeerFailureCode, reason: string, extra: { spiffeId?: string; serialHex?: string } = {}): Failure {
+function fail(
+  code: PeerFailureCode,
+  reason: string,
+  extra: { spiffeId?: string; serialHex?: string } = {},
+): Failure {
   return { ok: false, code, reason, ...extra };
 }
 
@@ -147,7 +155,8 @@ export function validateSvidChain(input: {
 }): ValidatedSvid | Failure {
   const skewMs = (input.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS) * 1000;
   if (input.chainDer.length === 0) return fail('no-certificate', 'no client certificate was presented');
-  if (input.chainDer.length > MAX_CHAIN) return fail('malformed', `chain longer than ${MAX_CHAIN} certificates`);
+  if (input.chainDer.length > MAX_CHAIN)
+    return fail('malformed', `chain longer than ${MAX_CHAIN} certificates`);
   const presented: Node[] = [];
   for (const [i, der] of input.chainDer.entries()) {
     try {
@@ -183,11 +192,16 @@ export function validateSvidChain(input: {
 
   // 2. Every certificate on the path: well-formed, in its validity window, CAs within their path length.
   for (const [i, n] of full.entries()) {
-    if (n.info.malformed) return fail('malformed', `"${describe(n.cert)}": ${n.info.malformed}`, { serialHex });
+    if (n.info.malformed)
+      return fail('malformed', `"${describe(n.cert)}": ${n.info.malformed}`, { serialHex });
     if (input.now + skewMs < n.info.notBefore) {
-      return fail('not-yet-valid', `"${describe(n.cert)}" is not valid before ${new Date(n.info.notBefore).toISOString()}`, {
-        serialHex,
-      });
+      return fail(
+        'not-yet-valid',
+        `"${describe(n.cert)}" is not valid before ${new Date(n.info.notBefore).toISOString()}`,
+        {
+          serialHex,
+        },
+      );
     }
     if (input.now - skewMs > n.info.notAfter) {
       return fail('expired', `"${describe(n.cert)}" expired at ${new Date(n.info.notAfter).toISOString()}`, {
@@ -197,13 +211,16 @@ export function validateSvidChain(input: {
     if (i > 0) {
       const below = i - 1; // intermediates between this CA and the leaf
       if (n.info.pathLength !== undefined && below > n.info.pathLength) {
-        return fail('wrong-ca', `"${describe(n.cert)}" allows a path length of ${n.info.pathLength}`, { serialHex });
+        return fail('wrong-ca', `"${describe(n.cert)}" allows a path length of ${n.info.pathLength}`, {
+          serialHex,
+        });
       }
     }
   }
 
   // 3. The leaf is an SVID leaf (SPIFFE X509-SVID 4.1, 4.3, 4.4, 5.2).
-  if (leaf.info.isCa) return fail('ca-leaf', 'the presented certificate is a CA (cA=true), not a leaf SVID', { serialHex });
+  if (leaf.info.isCa)
+    return fail('ca-leaf', 'the presented certificate is a CA (cA=true), not a leaf SVID', { serialHex });
   const ku = leaf.info.keyUsage;
   if (ku !== undefined) {
     if (ku & (x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign)) {
@@ -216,9 +233,13 @@ export function validateSvidChain(input: {
   const eku = leaf.info.extKeyUsage;
   const neededEku = input.purpose === 'client' ? OID.clientAuth : OID.serverAuth;
   if (eku !== undefined && !eku.includes(neededEku) && !eku.includes('2.5.29.37.0')) {
-    return fail('bad-key-usage', `leaf extended key usage lacks ${input.purpose === 'client' ? 'clientAuth' : 'serverAuth'}`, {
-      serialHex,
-    });
+    return fail(
+      'bad-key-usage',
+      `leaf extended key usage lacks ${input.purpose === 'client' ? 'clientAuth' : 'serverAuth'}`,
+      {
+        serialHex,
+      },
+    );
   }
   const keyIssue = keyProblem(leaf.cert);
   if (keyIssue) return fail('unsupported-key', keyIssue, { serialHex });
@@ -227,14 +248,20 @@ export function validateSvidChain(input: {
   const uris = leaf.info.uris;
   if (uris.length === 0) return fail('no-uri-san', 'leaf has no URI SAN (no SPIFFE ID)', { serialHex });
   if (uris.length > 1) {
-    return fail('multiple-uri-sans', `leaf has ${uris.length} URI SANs; an SVID has exactly one`, { serialHex });
+    return fail('multiple-uri-sans', `leaf has ${uris.length} URI SANs; an SVID has exactly one`, {
+      serialHex,
+    });
   }
   const uri = uris[0]!;
   const problem = spiffeIdProblem(uri);
-  if (problem !== undefined) return fail('wrong-form', `URI SAN "${uri}" is not a SPIFFE ID: it ${problem}`, { serialHex });
+  if (problem !== undefined)
+    return fail('wrong-form', `URI SAN "${uri}" is not a SPIFFE ID: it ${problem}`, { serialHex });
   const spiffeId = parseSpiffeId(uri);
   if (spiffeId.path === '') {
-    return fail('wrong-form', `"${uri}" is a trust-domain ID; a leaf SVID needs a path`, { spiffeId: uri, serialHex });
+    return fail('wrong-form', `"${uri}" is a trust-domain ID; a leaf SVID needs a path`, {
+      spiffeId: uri,
+      serialHex,
+    });
   }
   return { ok: true, spiffeId, leaf, anchor };
 }
@@ -255,10 +282,14 @@ export function verifyPeer(input: VerifyPeerInput): VerifyPeerResult {
   const serialHex = v.leaf.info.serialHex;
   const c = classifySpiffeId(v.spiffeId, expect);
   if (c.kind === 'other') {
-    return fail(c.mismatch === 'trust-domain' ? 'wrong-trust-domain' : 'wrong-form', `"${uri}": ${c.reason}`, {
-      spiffeId: uri,
-      serialHex,
-    });
+    return fail(
+      c.mismatch === 'trust-domain' ? 'wrong-trust-domain' : 'wrong-form',
+      `"${uri}": ${c.reason}`,
+      {
+        spiffeId: uri,
+        serialHex,
+      },
+    );
   }
   if (c.kind !== expect.role) {
     const want = expect.role === 'client' ? 'a client of this WFM' : 'this WFM';

@@ -38,23 +38,30 @@ export interface HandCertInput {
 }
 
 /** Builds any certificate a test needs. Returns the cert and the subject's key. */
-export async function handCert(input: HandCertInput): Promise<{ certPem: string; keyPem: string; spki: Buffer }> {
+export async function handCert(
+  input: HandCertInput,
+): Promise<{ certPem: string; keyPem: string; spki: Buffer }> {
   const subject = input.subject ?? (await newP256Key());
   const signerKeyPem = input.issuer?.keyPem ?? subject.keyPem;
   const { cryptoKey } = await importP256SigningKey(signerKeyPem, 'signing key');
   const issuerName = input.issuer ? new x509.X509Certificate(input.issuer.certPem).subjectName : undefined;
   const subjectName = input.subjectName ?? 'CN=hand-made';
   const extensions: x509.Extension[] = [];
-  if (input.isCa !== undefined) extensions.push(new x509.BasicConstraintsExtension(input.isCa, input.pathLength, true));
+  if (input.isCa !== undefined)
+    extensions.push(new x509.BasicConstraintsExtension(input.isCa, input.pathLength, true));
   if (input.keyUsage !== undefined) extensions.push(new x509.KeyUsagesExtension(input.keyUsage, true));
   if (input.extKeyUsage) extensions.push(new x509.ExtendedKeyUsageExtension(input.extKeyUsage, false));
   extensions.push(await x509.SubjectKeyIdentifierExtension.create(subject.spki, false, webCrypto));
   if (input.issuer) {
     const issuerCert = new x509.X509Certificate(input.issuer.certPem);
-    extensions.push(await x509.AuthorityKeyIdentifierExtension.create(issuerCert.publicKey.rawData, false, webCrypto));
+    extensions.push(
+      await x509.AuthorityKeyIdentifierExtension.create(issuerCert.publicKey.rawData, false, webCrypto),
+    );
   }
   if (input.uris && input.uris.length > 0) {
-    extensions.push(new x509.SubjectAlternativeNameExtension(input.uris.map((value) => ({ type: 'url' as const, value }))));
+    extensions.push(
+      new x509.SubjectAlternativeNameExtension(input.uris.map((value) => ({ type: 'url' as const, value }))),
+    );
   }
   extensions.push(...(input.extraExtensions ?? []));
   const cert = await x509.X509CertificateGenerator.create(
@@ -71,7 +78,11 @@ export async function handCert(input: HandCertInput): Promise<{ certPem: string;
     },
     webCrypto,
   );
-  return { certPem: derToPem(new Uint8Array(cert.rawData), 'CERTIFICATE'), keyPem: subject.keyPem, spki: subject.spki };
+  return {
+    certPem: derToPem(new Uint8Array(cert.rawData), 'CERTIFICATE'),
+    keyPem: subject.keyPem,
+    spki: subject.spki,
+  };
 }
 
 export function pemToDer(pem: string): Buffer {
