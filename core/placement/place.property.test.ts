@@ -170,7 +170,7 @@ const itemArb: fc.Arbitrary<MatchExpression> = fc.oneof(
   fc.record({
     key: fc.constant('/manufacturer'),
     operator: fc.constant('In' as const),
-    values: fc.constant(['NVIDIA']),
+    values: fc.constant<string[]>(['NVIDIA']),
   }),
 );
 
@@ -253,8 +253,11 @@ const requestArb = (nodes: number): fc.Arbitrary<PlacementRequest> =>
         fc.constant('all' as const),
         fc.integer({ min: 1, max: Math.max(1, Math.ceil(nodes / 3)) }),
       ),
-      selector: fc.constantFrom({ tier: 'gold' }, { 'example.com/roles': 'vision' }),
-      preferLabels: fc.constantFrom({ tier: 'gold' }, { 'example.com/zone': 'line-1' }),
+      selector: fc.constantFrom<Record<string, string>>({ tier: 'gold' }, { 'example.com/roles': 'vision' }),
+      preferLabels: fc.constantFrom<Record<string, string>>(
+        { tier: 'gold' },
+        { 'example.com/zone': 'line-1' },
+      ),
       now: fc.constant(NOW),
       staleAfterMs: fc.constant(60_000),
     },
