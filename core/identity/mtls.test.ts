@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
+import { Agent as UndiciAgent, request as undiciRequest } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueSvid } from './issue-svid.js';
 import { pinnedCaClientOptions } from './pinned-ca.js';
@@ -335,6 +336,26 @@ describe('agent side: recognising the WFM', () => {
       data: { code: 'wrong-form' },
     });
     expect(seen.requests).toBe(0);
+  });
+
+  it('the same options work as an undici dispatcher', async () => {
+    const good = await serverWith(wfmSvid);
+    const bad = await serverWith(await svid(wfmSpiffeId(TD, 'lo-2')));
+    const dispatcher = new UndiciAgent({
+      connect: mtlsClientOptions({ certPem: node.certPem, keyPem: node.keyPem, anchorsPem: [ca.certPem] }),
+    });
+    try {
+      const res = await undiciRequest(`https://127.0.0.1:${good.port}/api/v1/deployments`, { dispatcher });
+      expect(await res.body.json()).toMatchObject({ clientId: 'node-7' });
+      await expect(
+        undiciRequest(`https://127.0.0.1:${bad.port}/api/v1/deployments`, { dispatcher }),
+      ).rejects.toMatchObject({
+        code: 'identity/peer-rejected',
+      });
+      expect(bad.seen.requests).toBe(0);
+    } finally {
+      await dispatcher.close();
+    }
   });
 
   it('refuses a WFM certificate from another CA', async () => {
