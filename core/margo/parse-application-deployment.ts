@@ -189,7 +189,7 @@ function readComponent(
   const name = r.string(path, o, 'name', { required: true });
   const pp = [...path, 'properties'];
   const props = o.properties === undefined || o.properties === null ? {} : r.object(pp, o.properties);
-  if (!props || name === undefined) return undefined;
+  if (!props) return undefined;
   const properties: ComponentProperties = {};
   for (const key of ['repository', 'revision', 'timeout', 'packageLocation', 'keyLocation'] as const) {
     const x = props[key];
@@ -204,6 +204,7 @@ function readComponent(
     properties.wait = wait.trim().toLowerCase() === 'true';
   else if (wait !== undefined && wait !== null)
     r.problems.error([...pp, 'wait'], `must be true or false, not ${JSON.stringify(wait)}`);
+  if (name === undefined) return undefined;
   const ext = pickExtensions(o);
   return { name, properties, ...(ext ? { extensions: ext } : {}) };
 }

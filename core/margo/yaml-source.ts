@@ -302,9 +302,21 @@ class Converter {
         this.problems.error(path, 'numbers must be finite (.inf and .nan are not allowed)');
         return null;
       }
-      if (Number.isInteger(v) && !Number.isSafeInteger(v)) {
-        this.problems.error(path, 'integer is too large to be represented exactly');
-        return null;
+      // An integer literal beyond 2^53 may have been rounded: refuse it unless it is exact or is the
+      // number's own shortest form (what JSON.stringify and our renderer write).
+      const src = (node as Scalar & { source?: unknown }).source;
+      if (
+        !Number.isSafeInteger(v) &&
+        typeof src === 'string' &&
+        /^[-+]?(0x[0-9a-fA-F]+|0o[0-7]+|[0-9]+)$/.test(src)
+      ) {
+        const neg = src.startsWith('-');
+        const digits = src.replace(/^[-+]/, '');
+        const exact = (neg ? -BigInt(digits) : BigInt(digits)) === BigInt(v);
+        if (!exact && String(v) !== src.replace(/^\+/, '')) {
+          this.problems.error(path, `integer ${src} cannot be represented exactly (beyond 2^53)`);
+          return null;
+        }
       }
       return v;
     }
