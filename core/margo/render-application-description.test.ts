@@ -134,9 +134,11 @@ describe('renderApplicationDescription', () => {
       readTestdata('examples/application-description-example-002-helm-and-compose.yaml'),
     );
     const yaml = renderApplicationDescription(description);
-    expect(yaml).toMatch(
-      /^apiVersion: margo\.org\/v1-alpha1\nkind: ApplicationDescription\nid: com-northstartida-digitron-orchestrator\nmetadata:\n  name: /,
-    );
+    expect(
+      yaml.startsWith(
+        'apiVersion: margo.org/v1-alpha1\nkind: ApplicationDescription\nid: com-northstartida-digitron-orchestrator\nmetadata:\n  name: ',
+      ),
+    ).toBe(true);
     expect(yaml).not.toContain('requiredResources');
     expect(yaml).toContain('    deviceConstraints:\n      capacityRequirements:\n');
     expect(yaml).not.toMatch(/^ {2}id:/m);
