@@ -61,6 +61,19 @@ if (stale('dist/cli/edgectl.js', nodeInputs)) {
   console.log('built dist/cli');
 }
 
+// The WASM workload runner: a standalone script the agent starts as a detached process per workload
+// (agents/runtimes/wasm/runner.ts; the adapter finds it next to the CLI bundle).
+if (stale('dist/cli/wasm-runner.js', ['agents/runtimes', 'core/errors.ts', 'package.json'])) {
+  await build({
+    ...common,
+    entryPoints: { 'wasm-runner': 'agents/runtimes/wasm/runner.ts' },
+    outdir: 'dist/cli',
+    format: 'esm',
+    absWorkingDir: root,
+  });
+  console.log('built dist/cli/wasm-runner.js');
+}
+
 if (stale('dist/electron/main.js', nodeInputs)) {
   await build({
     ...common,
