@@ -26,3 +26,29 @@ export {
 } from './constraints.js';
 export { REASON_CODES, type FailureCode } from './explain.js';
 export { parseByteQuantity, formatBytes } from './quantity.js';
+export {
+  createRollout,
+  nextStep,
+  parseRolloutPlan,
+  pauseRollout,
+  resumeRollout,
+  promoteRollout,
+  requestRollback,
+  batchSizeOf,
+  maxUnavailableOf,
+  toleratedFailures,
+  type AllAtOnceStrategy,
+  type BatchesStrategy,
+  type CanaryStrategy,
+  type CreateRolloutInput,
+  type NodeRolloutState,
+  type ObservedNode,
+  type ObservedNodes,
+  type RolloutDecision,
+  type RolloutPhase,
+  type RolloutPlan,
+  type RolloutProgress,
+  type RolloutStep,
+  type RolloutStrategy,
+  type WaitReason,
+} from './rollout.js';
