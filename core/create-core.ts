@@ -15,6 +15,7 @@ import type { CoreModule, Counts } from './module.js';
 import { createSystemModule } from './system/module.js';
 import { createFleetModule } from './fleet/module.js';
 import { createCatalogModule } from './catalog/module.js';
+import { createMessagingModule, type Messaging } from './messaging/module.js';
 import { OutpostError } from './errors.js';
 
 export interface CoreDeps {
@@ -39,6 +40,8 @@ export interface Core {
   readonly auth: Authenticator;
   readonly dispatcher: Dispatcher;
   readonly startedAt: number;
+  /** The bus (embedded nats-server, node credentials, poll-now, presence, site links). */
+  readonly messaging: Messaging;
   /** Builds the context of one call (used by every binder). */
   context(
     principal: Principal,
@@ -103,6 +106,8 @@ export function createCore(deps: CoreDeps): Core {
       natsState,
     }),
   );
+  const messagingModule = createMessagingModule({ config, paths, logger, clock, events });
+  modules.push(messagingModule);
   const fleetModule = createFleetModule({ config, store, clock, events });
   const catalogModule = createCatalogModule({ config, store, clock, events });
   modules.push(fleetModule, catalogModule);
@@ -127,6 +132,7 @@ export function createCore(deps: CoreDeps): Core {
     auth,
     dispatcher,
     startedAt,
+    messaging: messagingModule.messaging,
     context(principal, transport, options = {}) {
       let tenantId = principal.tenantId;
       if (options.tenant && options.tenant !== principal.tenantId) {

@@ -8,6 +8,7 @@ import { appsService } from './services/apps.js';
 import { deviceModelsService } from './services/device-models.js';
 import { sitesService } from './services/sites.js';
 import { nodesService } from './services/nodes.js';
+import { messagingService } from './services/messaging.js';
 
 export const contract = {
   system: systemService,
@@ -16,6 +17,7 @@ export const contract = {
   deviceModels: deviceModelsService,
   sites: sitesService,
   nodes: nodesService,
+  messaging: messagingService,
 };
 export type Contract = typeof contract;
 
@@ -28,3 +30,4 @@ export * from './services/apps.js';
 export * from './services/device-models.js';
 export * from './services/sites.js';
 export * from './services/nodes.js';
+export * from './services/messaging.js';

@@ -29,6 +29,8 @@ export interface NodeUserRecord {
 
 export interface LeafUserRecord {
   siteId: string;
+  /** The tenant that owns the site (a site id names one namespace on the bus, whatever the tenant). */
+  tenantId?: string | undefined;
   user: string;
   password: string;
   addedAt: number;
@@ -82,8 +84,8 @@ export interface CredentialStore {
   removeNode(nodeUid: string): boolean;
   node(nodeUid: string): NodeUserRecord | undefined;
   nodes(siteId?: string): NodeUserRecord[];
-  /** Issues (or returns the existing) leaf credentials of a site. */
-  issueLeaf(siteId: string, options?: { rotate?: boolean }): LeafCredentials;
+  /** Issues (or returns the existing) leaf credentials of a site; another tenant's site of the same id is a conflict. */
+  issueLeaf(siteId: string, options?: { rotate?: boolean; tenantId?: string }): LeafCredentials;
   revokeLeaf(siteId: string): boolean;
   leafs(): LeafUserRecord[];
   /** Every user of the generated configuration. */
@@ -178,9 +180,16 @@ export function openCredentialStore(options: { file: string; clock: Clock }): Cr
     issueLeaf(siteId, opts = {}) {
       assertSiteId(siteId);
       let rec = data.leafs[siteId];
+      if (rec?.tenantId && opts.tenantId && rec.tenantId !== opts.tenantId) {
+        throw new OutpostError(
+          'conflict',
+          `site "${siteId}" already has leaf credentials for tenant "${rec.tenantId}": site ids must be unique on the bus`,
+        );
+      }
       if (!rec || opts.rotate) {
         rec = {
           siteId,
+          ...(opts.tenantId ? { tenantId: opts.tenantId } : rec?.tenantId ? { tenantId: rec.tenantId } : {}),
           user: leafUserName(siteId),
           password: crypto.randomBytes(24).toString('base64url'),
           addedAt: clock.now(),

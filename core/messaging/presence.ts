@@ -10,12 +10,13 @@ import { loSubject, nodeToken, nodeUidFromToken, presenceBucket, siteNodesSubjec
  * Presence (ADR 0164): agents heartbeat on `outpost.site.<site>.node.<node>.presence`; the LO keeps
  * last-seen per node in memory, persists it in the JetStream KV bucket `OUTPOST_PRESENCE_<site>`
  * (so a restarted LO remembers), and classifies every node by the configured thresholds:
- * online (age < staleAfter), stale (age < offlineAfter), offline (older, or never seen). Changes go
+ * online (age < staleAfter), stale (age < offlineAfter), offline (older), unknown (never seen). Changes go
  * upward as `outpost.site.<site>.lo.presence`, and an LO heartbeat with the counts as
  * `outpost.site.<site>.lo.heartbeat`, both through the site's upward stream.
  */
 
-export type PresenceState = 'online' | 'stale' | 'offline';
+/** Same values as the contract's `Presence`: `unknown` means never seen. */
+export type PresenceState = 'online' | 'stale' | 'offline' | 'unknown';
 
 export interface PresenceThresholds {
   staleAfterSeconds: number;
@@ -45,10 +46,11 @@ export interface PresenceCounts {
   online: number;
   stale: number;
   offline: number;
+  unknown: number;
 }
 
 export function classifyPresence(lastSeen: number | null, now: number, t: PresenceThresholds): PresenceState {
-  if (lastSeen === null) return 'offline';
+  if (lastSeen === null) return 'unknown';
   const age = (now - lastSeen) / 1000;
   if (age < t.staleAfterSeconds) return 'online';
   if (age < t.offlineAfterSeconds) return 'stale';
@@ -57,7 +59,7 @@ export function classifyPresence(lastSeen: number | null, now: number, t: Presen
 
 /** The worse of two states (a reported "online" never beats what the age says). */
 export function worseState(a: PresenceState, b: PresenceState): PresenceState {
-  const rank = { online: 0, stale: 1, offline: 2 } as const;
+  const rank = { online: 0, stale: 1, offline: 2, unknown: 3 } as const;
   return rank[a] >= rank[b] ? a : b;
 }
 
@@ -106,6 +108,7 @@ export function createPresenceTracker(o: PresenceTrackerOptions): PresenceTracke
   let flushing = false;
   let count = 0;
   let stopped = false;
+  let stopRequested = false;
   const js = jetstream(nc);
 
   const uidOf = (token: string): string | undefined => {
@@ -141,7 +144,7 @@ export function createPresenceTracker(o: PresenceTrackerOptions): PresenceTracke
 
   const scan = () => {
     const now = clock.now();
-    for (const uid of o.knownNodes()) if (!seen.has(uid)) seen.set(uid, { lastSeen: null, persisted: null, state: 'offline' });
+    for (const uid of o.knownNodes()) if (!seen.has(uid)) seen.set(uid, { lastSeen: null, persisted: null, state: 'unknown' });
     for (const [uid, s] of seen) {
       const state = classifyPresence(s.lastSeen, now, o.thresholds);
       if (state === s.state) continue;
@@ -185,7 +188,7 @@ export function createPresenceTracker(o: PresenceTrackerOptions): PresenceTracke
 
   const counts = (): PresenceCounts => {
     const now = clock.now();
-    const c: PresenceCounts = { online: 0, stale: 0, offline: 0 };
+    const c: PresenceCounts = { online: 0, stale: 0, offline: 0, unknown: 0 };
     for (const s of seen.values()) c[classifyPresence(s.lastSeen, now, o.thresholds)]++;
     return c;
   };
@@ -218,7 +221,8 @@ export function createPresenceTracker(o: PresenceTrackerOptions): PresenceTracke
           /* ignore a malformed entry */
         }
       }
-      for (const uid of o.knownNodes()) if (!seen.has(uid)) seen.set(uid, { lastSeen: null, persisted: null, state: 'offline' });
+      for (const uid of o.knownNodes()) if (!seen.has(uid)) seen.set(uid, { lastSeen: null, persisted: null, state: 'unknown' });
+      if (stopRequested) return;
       sub = nc.subscribe(siteNodesSubject(siteId, 'presence'), {
         callback: (err, msg) => {
           if (err) return;
@@ -229,7 +233,7 @@ export function createPresenceTracker(o: PresenceTrackerOptions): PresenceTracke
           const now = clock.now();
           const s = seen.get(uid);
           if (s) s.lastSeen = now;
-          else seen.set(uid, { lastSeen: now, persisted: null, state: 'offline' });
+          else seen.set(uid, { lastSeen: now, persisted: null, state: 'unknown' });
         },
       });
       const every = o.scanIntervalMs ?? 1000;
@@ -238,6 +242,7 @@ export function createPresenceTracker(o: PresenceTrackerOptions): PresenceTracke
       loHeartbeat();
     },
     async stop() {
+      stopRequested = true;
       clearInterval(scanTimer);
       clearTimeout(hbTimer);
       sub?.unsubscribe();

@@ -147,7 +147,7 @@ export interface ParsedSubject {
   siteId: string;
   /** Set for node subjects. */
   nodeUid?: string;
-  source: 'node' | 'lo';
+  source: 'node' | 'lo' | 'co';
   kind: string;
 }
 

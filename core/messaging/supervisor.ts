@@ -124,6 +124,8 @@ export function createNatsSupervisor(options: SupervisorOptions): NatsSupervisor
   let runningSince: number | undefined;
   let exitWaiters: (() => void)[] = [];
   let reloadWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** A reconfiguration that arrived while the server was starting: reload once it runs. */
+  let reloadPending = false;
 
   const tlsScheme = () => (config.tls ? 'tls' : 'nats');
   const clientUrl = () => (ports ? `${tlsScheme()}://${connectHost(config.host)}:${ports.client}` : undefined);
@@ -290,6 +292,11 @@ export function createNatsSupervisor(options: SupervisorOptions): NatsSupervisor
           runningSince = clock.monotonic();
           setState('running');
           logger.info({ url: clientUrl(), pid: natsPid }, 'nats-server running');
+          if (reloadPending) {
+            reloadPending = false;
+            writeConfig();
+            killNow('SIGHUP');
+          }
           scheduleHealth(child, 0);
           return;
         }
@@ -375,7 +382,12 @@ export function createNatsSupervisor(options: SupervisorOptions): NatsSupervisor
     async reconfigure(update) {
       const next = update(config);
       config = next;
-      if (!proc || natsPid === undefined || !ports) return;
+      if (!proc || !ports) return;
+      if (natsPid === undefined || state.state !== 'running') {
+        // SIGHUP before nats-server installs its handler would kill it: reload once it is running.
+        reloadPending = true;
+        return;
+      }
       writeConfig();
       const applied = new Promise<void>((resolve, reject) => reloadWaiters.push({ resolve, reject }));
       const timeout = new Promise<void>((_, reject) => {

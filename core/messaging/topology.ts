@@ -56,9 +56,11 @@ export interface ServiceConnectOptions {
   seed: string;
   name: string;
   tls?: { caFile: string } | undefined;
+  /** Keep trying when the first attempt fails (default true); reconnects are forever either way. */
+  waitOnFirstConnect?: boolean;
 }
 
-/** The control plane's own connection: reconnects forever, also when the first attempt fails. */
+/** The control plane's own connection: reconnects forever. */
 export function connectService(o: ServiceConnectOptions): Promise<NatsConnection> {
   return connect({
     servers: o.url,
@@ -66,7 +68,7 @@ export function connectService(o: ServiceConnectOptions): Promise<NatsConnection
     authenticator: nkeyAuthenticator(new TextEncoder().encode(o.seed)),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
-    waitOnFirstConnect: true,
+    waitOnFirstConnect: o.waitOnFirstConnect ?? true,
     pingInterval: 10_000,
     ...(o.tls ? { tls: { caFile: o.tls.caFile } } : {}),
   });

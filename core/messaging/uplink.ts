@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { Logger } from '../logger.js';
-import { HEADER_SENT_AT, HEADER_SEQ, parseSiteSubject } from './subjects.js';
+import { HEADER_SENT_AT, HEADER_SEQ, ROOT, parseSiteSubject, type ParsedSubject } from './subjects.js';
 
 /**
  * Reads an upward stream (the LO's `OUTPOST_UP_<site>` or the CO's aggregate `OUTPOST_UP`) in order
@@ -19,10 +19,11 @@ import { HEADER_SENT_AT, HEADER_SEQ, parseSiteSubject } from './subjects.js';
 
 export interface UpMessage {
   siteId: string;
-  source: 'node' | 'lo';
+  /** `co` for desired-state notices read from a downward stream. */
+  source: 'node' | 'lo' | 'co';
   /** Set for node messages. */
   nodeUid?: string;
-  /** `status`, `events` (node) or `heartbeat`, `presence` (LO). */
+  /** `status`, `events` (node), `heartbeat`, `presence` (LO) or `desired` (CO). */
   kind: string;
   /** The node's sequence number (node messages). */
   seq: number | null;
@@ -69,8 +70,14 @@ function readCursor(file: string): Cursor {
   return { streamSeq: 0, nodes: {} };
 }
 
+function parseAny(subject: string): ParsedSubject | undefined {
+  const t = subject.split('.');
+  if (t.length === 3 && t[0] === ROOT && t[1] === 'desired' && t[2]) return { siteId: t[2], source: 'co', kind: 'desired' };
+  return parseSiteSubject(subject);
+}
+
 export function decodeUpMessage(m: JsMsg): UpMessage | undefined {
-  const parsed = parseSiteSubject(m.subject);
+  const parsed = parseAny(m.subject);
   if (!parsed) return undefined;
   const num = (k: string): number | null => {
     const v = m.headers?.get(k);
@@ -166,6 +173,10 @@ export function createUplinkReader(o: UplinkReaderOptions): UplinkReader {
           opt_start_seq: cursor.streamSeq + 1,
         });
         messages = await consumer.consume({ max_messages: 256, expires: 5_000 });
+        if (!running) {
+          messages.stop();
+          break;
+        }
         for await (const m of messages) {
           if (!running) break;
           if (m.seq <= cursor.streamSeq) continue;

@@ -80,6 +80,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
       home: paths.home,
       version,
       startedAt: core.startedAt,
+      natsUrl: core.messaging.natsUrl() ?? undefined,
     };
     writeServerJson(paths.serverJson, info);
     logger.info({ url: info.url, role: config.role }, 'console API listening');

@@ -1,0 +1,760 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { CoreModule } from '../module.js';
+import type { Config } from '../config.js';
+import type { Paths } from '../paths.js';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import type { EventHub } from '../events.js';
+import type { NatsState } from '../contract/index.js';
+import type { BusPresence, SiteLink } from '../contract/services/messaging.js';
+import { OutpostError } from '../errors.js';
+import { projectRoot } from '../resources.js';
+import {
+  openCredentialStore,
+  type CredentialStore,
+  type LeafCredentials,
+  type NodeCredentials,
+} from './credentials.js';
+import { locateNatsServer } from './locate.js';
+import { connectHost } from './ports.js';
+import {
+  classifyPresence,
+  createPresenceTracker,
+  worseState,
+  type PresenceChange,
+  type PresenceEntry,
+  type PresenceState,
+  type PresenceTracker,
+} from './presence.js';
+import type { LeafRemote, TlsFiles } from './server-config.js';
+import { ensureHubStreams, ensureSiteDownStream, ensureSiteUpStream, type HubSite } from './streams.js';
+import {
+  AGGREGATE_UP_STREAM,
+  HEADER_SENT_AT,
+  LOCAL_DOWN_STREAM,
+  assertNodeUid,
+  assertSiteId,
+  desiredSubject,
+  downStreamName,
+  nodeSubject,
+  upStreamName,
+} from './subjects.js';
+import { createNatsSupervisor, type NatsSupervisor, type SupervisorTiming } from './supervisor.js';
+import { connectService, hasHub, hasSite, serverInputFor, type MessagingRole } from './topology.js';
+import { createUplinkReader, type UpMessage, type UplinkReader } from './uplink.js';
+
+/**
+ * The messaging module (ADR 0160-0165): runs the embedded nats-server (when `nats.enabled`), owns the
+ * credential registry, and offers the bus to the other modules: "poll now" to nodes, node status and
+ * events (read once, in order, from the upward stream), presence, desired-state notices downward, and
+ * the CO's view of each site's link. Without nats-server the rest of the console keeps working:
+ * agents poll on their interval.
+ */
+
+export interface NodeReport {
+  siteId: string;
+  nodeUid: string;
+  kind: 'status' | 'events';
+  /** The node's sequence number (strictly increasing per node): the application's idempotency key. */
+  seq: number | null;
+  sentAt: number | null;
+  body: unknown;
+}
+
+export interface DesiredNotice {
+  siteId: string;
+  sentAt: number | null;
+  body: unknown;
+}
+
+export interface PollNowInfo {
+  reason?: string;
+  manifestVersion?: number;
+}
+
+export interface Messaging {
+  natsState(): NatsState;
+  /** Client URL of the embedded server once its port is chosen (also while it starts). */
+  natsUrl(): string | null;
+  /** Resolves when the server runs and the streams exist. */
+  ready(timeoutMs?: number): Promise<void>;
+  /** A node's NKEY user (seed included unless `publicKey` is given); the server reloads without dropping others. */
+  issueNodeCredentials(nodeUid: string, siteId: string, options?: { publicKey?: string }): Promise<NodeCredentials>;
+  addNodeUser(nodeUid: string, siteId: string, publicKey: string): Promise<NodeCredentials>;
+  removeNodeUser(nodeUid: string): Promise<boolean>;
+  /** CO: the leaf credentials an LO of `siteId` joins with (and the URL with them embedded, for `nats.hubLeafUrl`). */
+  issueLeafCredentials(
+    siteId: string,
+    options?: { tenantId?: string; rotate?: boolean },
+  ): Promise<LeafCredentials & { hubLeafUrl: string | null }>;
+  revokeLeafCredentials(siteId: string): Promise<boolean>;
+  /** LO: tells a node to poll now; false when the bus is not up (the node's periodic poll covers it). */
+  notifyPollNow(siteId: string, nodeUid: string, info?: PollNowInfo): boolean;
+  /** CO: a desired-state change notice for a site (stored, and delivered to the LO when its link is up). */
+  publishDesiredNotice(siteId: string, body: unknown): Promise<void>;
+  /** Handlers are called once per report, in each node's order; register them before `core.start()`. */
+  onNodeStatus(handler: (r: NodeReport) => void | Promise<void>): () => void;
+  onNodeEvent(handler: (r: NodeReport) => void | Promise<void>): () => void;
+  onPresence(handler: (c: PresenceChange) => void): () => void;
+  onDesiredNotice(handler: (n: DesiredNotice) => void | Promise<void>): () => void;
+  presence: {
+    list(siteId: string): PresenceEntry[];
+    get(siteId: string, nodeUid: string): PresenceEntry;
+  };
+  siteLinks(): Promise<SiteLink[]>;
+}
+
+export interface MessagingModuleDeps {
+  config: Config;
+  paths: Paths;
+  logger: Logger;
+  clock: Clock;
+  events?: EventHub;
+  /** Where a packaged app keeps nats-server (default `<root>/resources/bin`). */
+  resourcesBin?: string;
+  /** Default `process.env.PATH`. */
+  pathEnv?: string;
+  /** TLS files from the site CA, once the identity module provides them. */
+  tls?: () => TlsFiles | undefined;
+  timing?: Partial<SupervisorTiming>;
+  /** Presence re-evaluation period (default 1 s). */
+  scanIntervalMs?: number;
+  /** How often the CO refreshes link states (default 5 s). */
+  linkPollMs?: number;
+}
+
+interface RemoteNode {
+  state: PresenceState;
+  lastSeen: number | null;
+  reportedAt: number;
+}
+interface SiteData {
+  lastDataAt: number | null;
+  heartbeatAt: number | null;
+  nodes: Record<string, RemoteNode>;
+}
+
+export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & { messaging: Messaging } {
+  const { config, paths, clock } = deps;
+  const log = deps.logger.child({ component: 'messaging' });
+  const role = config.role as MessagingRole;
+  const siteId = config.site.id;
+  const natsDir = paths.natsDir;
+  const thresholds = { staleAfterSeconds: config.nats.staleAfterSeconds, offlineAfterSeconds: config.nats.offlineAfterSeconds };
+
+  let credentials: CredentialStore | undefined;
+  const creds = () => (credentials ??= openCredentialStore({ file: path.join(natsDir, 'credentials.json'), clock }));
+
+  let staticState: NatsState = { state: 'stopped', url: null, message: null, since: clock.now(), restarts: 0 };
+  let sup: NatsSupervisor | undefined;
+  let nc: NatsConnection | undefined;
+  let tracker: PresenceTracker | undefined;
+  let upReader: UplinkReader | undefined;
+  let downReader: UplinkReader | undefined;
+  let stopping = false;
+  let booted = false;
+  let bootWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  let linkTimer: NodeJS.Timeout | undefined;
+  let reloadChain: Promise<void> = Promise.resolve();
+
+  const statusHandlers = new Set<(r: NodeReport) => void | Promise<void>>();
+  const eventHandlers = new Set<(r: NodeReport) => void | Promise<void>>();
+  const presenceHandlers = new Set<(c: PresenceChange) => void>();
+  const desiredHandlers = new Set<(n: DesiredNotice) => void | Promise<void>>();
+  const linkState = new Map<string, { link: SiteLink['link']; since: number }>();
+
+  // ---- the CO's memory of remote sites (last data, LO heartbeat, presence as reported) ----
+  const remoteFile = path.join(natsDir, 'remote-sites.json');
+  let remote: Record<string, SiteData> | undefined;
+  let remoteTimer: NodeJS.Timeout | undefined;
+  const remoteSites = (): Record<string, SiteData> => {
+    if (remote) return remote;
+    try {
+      remote = JSON.parse(fs.readFileSync(remoteFile, 'utf8')) as Record<string, SiteData>;
+    } catch {
+      remote = {};
+    }
+    return remote;
+  };
+  const saveRemote = () => {
+    if (!remote) return;
+    try {
+      fs.mkdirSync(natsDir, { recursive: true, mode: 0o700 });
+      const tmp = `${remoteFile}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, JSON.stringify(remote), { mode: 0o600 });
+      fs.renameSync(tmp, remoteFile);
+    } catch (err) {
+      log.warn({ err }, 'cannot save the remote site state');
+    }
+  };
+  const remoteChanged = () => {
+    if (remoteTimer) return;
+    remoteTimer = setTimeout(() => {
+      remoteTimer = undefined;
+      saveRemote();
+    }, 1000);
+    remoteTimer.unref?.();
+  };
+  const siteData = (id: string): SiteData => (remoteSites()[id] ??= { lastDataAt: null, heartbeatAt: null, nodes: {} });
+
+  // ---- console change notifications, coalesced ----
+  const pendingTopics = new Set<string>();
+  let topicTimer: NodeJS.Timeout | undefined;
+  const changed = (topic: string) => {
+    if (!deps.events) return;
+    pendingTopics.add(topic);
+    if (topicTimer) return;
+    topicTimer = setTimeout(() => {
+      topicTimer = undefined;
+      const topics = [...pendingTopics];
+      pendingTopics.clear();
+      deps.events?.changed(null, ...topics);
+    }, 250);
+    topicTimer.unref?.();
+  };
+
+  const setStatic = (state: NatsState['state'], message: string | null) => {
+    staticState = { state, url: null, message, since: clock.now(), restarts: 0 };
+    changed('system');
+  };
+
+  const hubLeaf = (): LeafRemote | undefined => {
+    const raw = config.nats.hubLeafUrl;
+    if (!raw || role !== 'lo') return undefined;
+    let u: URL;
+    try {
+      u = new URL(raw);
+    } catch {
+      throw new OutpostError('invalid-config', `nats.hubLeafUrl "${raw.replace(/\/\/[^@/]*@/, '//***@')}" is not a URL (nats-leaf://host:port)`);
+    }
+    let user = u.username ? decodeURIComponent(u.username) : undefined;
+    let password = u.password ? decodeURIComponent(u.password) : undefined;
+    if (!user) {
+      try {
+        const f = JSON.parse(fs.readFileSync(path.join(natsDir, 'leaf-credentials.json'), 'utf8')) as {
+          user?: string;
+          password?: string;
+        };
+        user = f.user;
+        password = f.password;
+      } catch {
+        /* no credentials: the hub will refuse the leaf and say so in its log */
+      }
+    }
+    u.username = '';
+    u.password = '';
+    const tls = deps.tls?.();
+    return { url: u.toString(), user, password, tls: tls ? { caFile: tls.caFile } : undefined };
+  };
+
+  const serverInput = () =>
+    serverInputFor({
+      role,
+      siteId,
+      host: config.nats.host,
+      port: config.nats.port,
+      leafPort: config.nats.leafPort,
+      storeDir: path.join(natsDir, 'jetstream'),
+      credentials: creds(),
+      tls: deps.tls?.(),
+      hubLeaf: hubLeaf(),
+    });
+
+  const hubSites = (): HubSite[] => {
+    if (!hasHub(role)) return [];
+    const out: HubSite[] = role === 'all' ? [{ siteId, local: true }] : [];
+    for (const l of creds().leafs()) if (!(role === 'all' && l.siteId === siteId)) out.push({ siteId: l.siteId, local: false });
+    return out;
+  };
+
+  const reload = (): Promise<void> => {
+    const next = reloadChain.then(async () => {
+      if (!sup) return;
+      await sup.reconfigure(() => serverInput());
+    });
+    reloadChain = next.catch(() => undefined);
+    return next;
+  };
+
+  // ---- dispatch of upward and downward messages ----
+  const callAll = async <T>(handlers: Set<(x: T) => void | Promise<void>>, x: T) => {
+    for (const h of handlers) await h(x);
+  };
+
+  const dispatchUp = async (m: UpMessage) => {
+    const own = hasSite(role) && m.siteId === siteId;
+    if (m.source === 'node' && m.nodeUid && (m.kind === 'status' || m.kind === 'events')) {
+      if (!own) {
+        const sd = siteData(m.siteId);
+        sd.lastDataAt = Math.max(sd.lastDataAt ?? 0, m.sentAt ?? m.storedAt);
+        remoteChanged();
+      }
+      const report: NodeReport = { siteId: m.siteId, nodeUid: m.nodeUid, kind: m.kind, seq: m.seq, sentAt: m.sentAt, body: m.body };
+      if (m.kind === 'status' && statusHandlers.size === 0) log.debug({ nodeUid: m.nodeUid }, 'node status without a handler');
+      await callAll(m.kind === 'status' ? statusHandlers : eventHandlers, report);
+      return;
+    }
+    if (m.source !== 'lo' || own) return;
+    const sd = siteData(m.siteId);
+    const sentAt = m.sentAt ?? m.storedAt;
+    sd.lastDataAt = Math.max(sd.lastDataAt ?? 0, sentAt);
+    if (m.kind === 'heartbeat') {
+      sd.heartbeatAt = Math.max(sd.heartbeatAt ?? 0, sentAt);
+    } else if (m.kind === 'presence') {
+      const c = m.body as PresenceChange;
+      if (typeof c?.nodeUid === 'string' && typeof c.state === 'string') {
+        sd.nodes[c.nodeUid] = { state: c.state, lastSeen: c.lastSeen ?? null, reportedAt: sentAt };
+        for (const h of presenceHandlers) h({ ...c, siteId: m.siteId });
+        changed('nodes');
+      }
+    }
+    remoteChanged();
+  };
+
+  const dispatchDown = async (m: UpMessage) => {
+    if (m.source !== 'co' || m.kind !== 'desired') return;
+    await callAll(desiredHandlers, { siteId: m.siteId, sentAt: m.sentAt, body: m.body });
+  };
+
+  const startUpReader = () => {
+    if (upReader || !nc) return;
+    const stream = hasHub(role) ? AGGREGATE_UP_STREAM : upStreamName(siteId);
+    upReader = createUplinkReader({
+      nc,
+      stream,
+      cursorFile: path.join(natsDir, 'cursor-up.json'),
+      logger: log.child({ reader: stream }),
+      handle: dispatchUp,
+    });
+    void upReader.start();
+  };
+
+  const ensureStreams = async () => {
+    if (!nc) return;
+    const jsm = await jetstreamManager(nc);
+    if (hasSite(role)) await ensureSiteUpStream(jsm, siteId);
+    const leaf = role === 'lo' ? hubLeaf() : undefined;
+    if (leaf) await ensureSiteDownStream(jsm, siteId);
+    if (hasHub(role)) await ensureHubStreams(jsm, hubSites());
+  };
+
+  const waitRunning = () =>
+    new Promise<void>((resolve, reject) => {
+      if (!sup) return reject(new OutpostError('nats-unavailable', 'nats-server is not running'));
+      if (sup.state().state === 'running') return resolve();
+      const off = sup.onState((s) => {
+        if (s.state === 'running') {
+          off();
+          resolve();
+        } else if (s.state === 'stopped') {
+          off();
+          reject(new OutpostError('nats-unavailable', 'nats-server was stopped'));
+        }
+      });
+    });
+
+  const boot = async () => {
+    await waitRunning();
+    if (stopping || !sup) return;
+    const tls = deps.tls?.();
+    // One attempt at a time, so a stop during start-up never leaves a connection retrying forever.
+    while (!stopping && !nc) {
+      try {
+        const conn = await connectService({
+          url: sup.clientUrl()!,
+          seed: creds().serviceSeed(),
+          name: `outpost-${role}-${siteId}`,
+          tls: tls ? { caFile: tls.caFile } : undefined,
+          waitOnFirstConnect: false,
+        });
+        if (stopping) {
+          await conn.close();
+          return;
+        }
+        nc = conn;
+      } catch (err) {
+        log.debug({ err }, 'service connection failed; retrying');
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    if (stopping || !nc) return;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await ensureStreams();
+        break;
+      } catch (err) {
+        if (stopping) return;
+        if (attempt % 10 === 1) log.warn({ err }, 'cannot create the NATS streams yet; retrying');
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * attempt)));
+      }
+    }
+    if (stopping) return;
+    if (hasSite(role)) {
+      const t = createPresenceTracker({
+        nc,
+        siteId,
+        thresholds,
+        knownNodes: () => creds().nodes(siteId).map((n) => n.nodeUid),
+        clock,
+        logger: log.child({ part: 'presence' }),
+        heartbeatSeconds: config.nats.heartbeatSeconds,
+        scanIntervalMs: deps.scanIntervalMs,
+      });
+      tracker = t;
+      t.onChange((c) => {
+        for (const h of presenceHandlers) h(c);
+        changed('nodes');
+      });
+      await t.start();
+      if (stopping) return;
+    }
+    if (role === 'lo' || hubSites().length > 0) startUpReader();
+    const downStream = role === 'lo' ? (hubLeaf() ? LOCAL_DOWN_STREAM : undefined) : role === 'all' ? downStreamName(siteId) : undefined;
+    if (downStream) {
+      downReader = createUplinkReader({
+        nc,
+        stream: downStream,
+        cursorFile: path.join(natsDir, 'cursor-down.json'),
+        logger: log.child({ reader: downStream }),
+        handle: dispatchDown,
+      });
+      void downReader.start();
+    }
+    if (hasHub(role)) {
+      linkTimer = setInterval(() => void siteLinks().catch(() => undefined), deps.linkPollMs ?? 5_000);
+      linkTimer.unref?.();
+    }
+    booted = true;
+    for (const w of bootWaiters) w.resolve();
+    bootWaiters = [];
+    log.info({ role, url: sup.clientUrl() }, 'messaging ready');
+  };
+
+  const natsState = (): NatsState => sup?.state() ?? staticState;
+  const running = () => sup?.state().state === 'running' && nc !== undefined && !nc.isClosed();
+
+  const leafUrl = (): string | null => {
+    const p = sup?.ports();
+    if (!hasHub(role)) return null;
+    const port = p?.leaf ?? config.nats.leafPort;
+    return port ? `nats-leaf://${connectHost(config.nats.host)}:${port}` : null;
+  };
+
+  const fetchJson = async (url: string): Promise<unknown> => {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+    return res.json();
+  };
+
+  const track = (id: string, link: SiteLink['link']): number => {
+    const cur = linkState.get(id);
+    if (cur && cur.link === link) return cur.since;
+    const since = clock.now();
+    linkState.set(id, { link, since });
+    if (cur) {
+      log.info({ siteId: id, link, was: cur.link }, 'site link changed');
+      changed('sites');
+    }
+    return since;
+  };
+
+  const siteLinks = async (): Promise<SiteLink[]> => {
+    const now = clock.now();
+    const isUp = sup?.state().state === 'running';
+    const monitor = sup?.monitorUrl();
+    let leafs: { subscriptions_list?: string[] }[] | undefined;
+    if (isUp && monitor) {
+      try {
+        leafs = ((await fetchJson(`${monitor}/leafz?subs=1`)) as { leafs?: typeof leafs }).leafs ?? [];
+      } catch {
+        leafs = undefined;
+      }
+    }
+    if (role === 'lo') {
+      const link: SiteLink['link'] = !hubLeaf() ? 'standalone' : leafs === undefined ? 'unknown' : leafs.length > 0 ? 'connected' : 'disconnected';
+      return [
+        { siteId, link, since: track(siteId, link), backlog: null, lastContactSeconds: null, lastDataAt: null, dataAgeSeconds: null },
+      ];
+    }
+    const connectedDomains = new Set<string>();
+    for (const l of leafs ?? []) {
+      for (const s of l.subscriptions_list ?? []) {
+        const m = /^\$JS\.site-([a-z0-9-]+)\.API\.INFO$/.exec(s);
+        if (m) connectedDomains.add(m[1]!);
+      }
+    }
+    const sources = new Map<string, { lag: number; active: number }>();
+    if (isUp && nc && hubSites().length > 0) {
+      try {
+        const info = await (await jetstreamManager(nc)).streams.info(AGGREGATE_UP_STREAM);
+        for (const s of info.sources ?? []) sources.set(s.name, { lag: s.lag, active: s.active });
+      } catch {
+        /* the aggregate does not exist yet */
+      }
+    }
+    return hubSites().map((s): SiteLink => {
+      const link: SiteLink['link'] = s.local
+        ? 'local'
+        : leafs === undefined
+          ? 'unknown'
+          : connectedDomains.has(s.siteId)
+            ? 'connected'
+            : 'disconnected';
+      const src = sources.get(upStreamName(s.siteId));
+      let lastDataAt: number | null;
+      if (s.local) {
+        lastDataAt = tracker ? now : null;
+      } else {
+        const sd = remoteSites()[s.siteId];
+        lastDataAt = sd ? Math.max(sd.lastDataAt ?? 0, sd.heartbeatAt ?? 0) || null : null;
+      }
+      return {
+        siteId: s.siteId,
+        link,
+        since: track(s.siteId, link),
+        backlog: src ? Math.max(0, src.lag) : null,
+        lastContactSeconds: src && src.active >= 0 ? src.active / 1e9 : null,
+        lastDataAt,
+        dataAgeSeconds: lastDataAt === null ? null : Math.max(0, (now - lastDataAt) / 1000),
+      };
+    });
+  };
+
+  const remotePresence = (id: string): PresenceEntry[] => {
+    const now = clock.now();
+    const sd = remoteSites()[id];
+    if (!sd) return [];
+    return Object.entries(sd.nodes)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([nodeUid, r]) => {
+        // The LO reported this state; while it keeps heartbeating without a change, an online node
+        // stayed online. Whatever was reported, the age decides the best the CO may show.
+        const basis =
+          r.state === 'online' && sd.heartbeatAt !== null ? Math.max(r.lastSeen ?? 0, sd.heartbeatAt) : r.lastSeen;
+        const byAge = classifyPresence(basis, now, thresholds);
+        const state = r.state === 'online' ? byAge : worseState(r.state, byAge);
+        return {
+          siteId: id,
+          nodeUid,
+          state,
+          lastSeen: basis,
+          ageSeconds: basis === null ? null : Math.max(0, (now - basis) / 1000),
+        };
+      });
+  };
+
+  const listPresence = (id: string): PresenceEntry[] => {
+    assertSiteId(id);
+    if (hasSite(role) && id === siteId) {
+      if (tracker) return tracker.list();
+      return creds()
+        .nodes(siteId)
+        .map((n) => ({ siteId, nodeUid: n.nodeUid, state: 'unknown' as const, lastSeen: null, ageSeconds: null }));
+    }
+    return hasHub(role) ? remotePresence(id) : [];
+  };
+
+  const requireHub = (what: string) => {
+    if (!hasHub(role)) throw new OutpostError('invalid-input', `${what} is a CO operation (this server's role is ${role})`);
+  };
+
+  const messaging: Messaging = {
+    natsState,
+    natsUrl: () => {
+      const s = natsState();
+      return s.url ?? null;
+    },
+    ready(timeoutMs = 30_000) {
+      if (booted) return Promise.resolve();
+      if (!sup) return Promise.reject(new OutpostError('nats-unavailable', natsState().message ?? 'nats-server is not running'));
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new OutpostError('timeout', `messaging not ready within ${timeoutMs} ms (${natsState().state})`)), timeoutMs);
+        bootWaiters.push({
+          resolve: () => {
+            clearTimeout(t);
+            resolve();
+          },
+          reject: (e) => {
+            clearTimeout(t);
+            reject(e);
+          },
+        });
+      });
+    },
+    async issueNodeCredentials(nodeUid, id, options) {
+      const c = creds().issueNode(nodeUid, id, options);
+      await reload();
+      return c;
+    },
+    addNodeUser(nodeUid, id, publicKey) {
+      return messaging.issueNodeCredentials(nodeUid, id, { publicKey });
+    },
+    async removeNodeUser(nodeUid) {
+      assertNodeUid(nodeUid);
+      const removed = creds().removeNode(nodeUid);
+      if (removed) await reload();
+      return removed;
+    },
+    async issueLeafCredentials(id, options = {}) {
+      requireHub('issuing leaf credentials');
+      assertSiteId(id);
+      if (role === 'all' && id === siteId) {
+        throw new OutpostError('invalid-input', `site "${id}" is served by this server itself and needs no leaf link`);
+      }
+      const leaf = creds().issueLeaf(id, options);
+      await reload();
+      if (running()) {
+        await ensureStreams();
+        startUpReader();
+        void siteLinks().catch(() => undefined);
+      }
+      const base = leafUrl();
+      let hubLeafUrl: string | null = null;
+      if (base) {
+        const u = new URL(base);
+        u.username = encodeURIComponent(leaf.user);
+        u.password = encodeURIComponent(leaf.password);
+        hubLeafUrl = u.toString().replace(/\/$/, '');
+      }
+      return { ...leaf, hubLeafUrl };
+    },
+    async revokeLeafCredentials(id) {
+      requireHub('revoking leaf credentials');
+      assertSiteId(id);
+      const removed = creds().revokeLeaf(id);
+      if (removed) await reload();
+      return removed;
+    },
+    notifyPollNow(id, nodeUid, info = {}) {
+      if (!running() || !nc) return false;
+      try {
+        nc.publish(nodeSubject(id, nodeUid, 'notify'), JSON.stringify({ at: clock.now(), ...info }));
+        return true;
+      } catch (err) {
+        log.debug({ err, nodeUid }, 'poll-now not sent');
+        return false;
+      }
+    },
+    async publishDesiredNotice(id, body) {
+      requireHub('publishing desired-state notices');
+      assertSiteId(id);
+      if (!hubSites().some((s) => s.siteId === id)) {
+        throw new OutpostError('not-found', `site "${id}" has no link to this CO (issue its leaf credentials first)`);
+      }
+      if (!running() || !nc) throw new OutpostError('nats-unavailable', `nats-server is ${natsState().state}; the LO will find the change on its next git poll`);
+      const h = natsHeaders();
+      h.set(HEADER_SENT_AT, String(clock.now()));
+      await jetstream(nc).publish(desiredSubject(id), JSON.stringify(body), { headers: h });
+    },
+    onNodeStatus(handler) {
+      statusHandlers.add(handler);
+      return () => statusHandlers.delete(handler);
+    },
+    onNodeEvent(handler) {
+      eventHandlers.add(handler);
+      return () => eventHandlers.delete(handler);
+    },
+    onPresence(handler) {
+      presenceHandlers.add(handler);
+      return () => presenceHandlers.delete(handler);
+    },
+    onDesiredNotice(handler) {
+      desiredHandlers.add(handler);
+      return () => desiredHandlers.delete(handler);
+    },
+    presence: {
+      list: listPresence,
+      get(id, nodeUid) {
+        const hit = listPresence(id).find((e) => e.nodeUid === nodeUid);
+        return hit ?? { siteId: id, nodeUid, state: 'unknown', lastSeen: null, ageSeconds: null };
+      },
+    },
+    siteLinks,
+  };
+
+  const toBus = (e: PresenceEntry): BusPresence => ({
+    siteId: e.siteId,
+    nodeUid: e.nodeUid,
+    presence: e.state,
+    lastSeenAt: e.lastSeen,
+    ageSeconds: e.ageSeconds,
+  });
+
+  return {
+    name: 'messaging',
+    messaging,
+    natsState,
+    handlers: {
+      messaging: {
+        async siteLinks() {
+          return { links: await siteLinks(), thresholds };
+        },
+        async presence(input) {
+          return { entries: listPresence(input.siteId).map(toBus), thresholds };
+        },
+      },
+    },
+    async start() {
+      stopping = false;
+      if (!config.nats.enabled) {
+        setStatic('disabled', 'nats.enabled is false in the configuration; agents poll on their interval');
+        return;
+      }
+      let binary: string;
+      try {
+        let resourcesBin = deps.resourcesBin;
+        if (resourcesBin === undefined) {
+          try {
+            resourcesBin = path.join(projectRoot(), 'resources', 'bin');
+          } catch {
+            resourcesBin = undefined;
+          }
+        }
+        binary = locateNatsServer({ configured: config.nats.binary, resourcesBin, pathEnv: deps.pathEnv ?? process.env.PATH });
+      } catch (err) {
+        const message = (err as Error).message;
+        log.warn(message);
+        setStatic('missing-binary', message);
+        return;
+      }
+      try {
+        sup = createNatsSupervisor({ binary, dir: natsDir, config: serverInput(), logger: log, clock, timing: deps.timing });
+        sup.onState(() => changed('system'));
+        await sup.start();
+      } catch (err) {
+        const message = `cannot start nats-server: ${(err as Error).message}`;
+        log.warn({ err }, message);
+        sup = undefined;
+        setStatic('failed', message);
+        return;
+      }
+      void boot().catch((err: unknown) => {
+        if (stopping) return;
+        log.warn({ err }, 'messaging did not come up');
+        for (const w of bootWaiters) w.reject(OutpostError.from(err, 'nats-unavailable'));
+        bootWaiters = [];
+      });
+    },
+    async stop() {
+      stopping = true;
+      clearInterval(linkTimer);
+      clearTimeout(topicTimer);
+      for (const w of bootWaiters) w.reject(new OutpostError('nats-unavailable', 'messaging stopped'));
+      bootWaiters = [];
+      await upReader?.stop();
+      await downReader?.stop();
+      await tracker?.stop();
+      upReader = downReader = tracker = undefined;
+      await nc?.close().catch(() => undefined);
+      nc = undefined;
+      await sup?.stop();
+      clearTimeout(remoteTimer);
+      remoteTimer = undefined;
+      saveRemote();
+      booted = false;
+    },
+  };
+}
