@@ -1,7 +1,7 @@
 /**
  * Margo model library: the single public entry of core/margo. Pure (no database, no HTTP, no work at
  * import time; the Ajv schemas compile on first use). Follows shared/margo/README.md sections 1 and 2 and
- * the rc.3 OpenAPI; decisions the spec leaves open are in docs/adr/0100-0105.
+ * the rc.3 OpenAPI; decisions the spec leaves open are in docs/adr/0100-0107.
  *
  * Application descriptions (`margo.yaml`)
  * - parseApplicationDescription(input, { file?, maxBytes? }) → { description, warnings, bytes }
