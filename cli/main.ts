@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { register as server } from './commands/server.js';
 import { register as co } from './commands/co/index.js';
+import { register as oci } from './commands/oci/index.js';
 import { reportError, exitCodeFor } from './lib/action.js';
 
 declare const __OUTPOST_VERSION__: string;
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .exitOverride();
   server(program);
   co(program);
+  oci(program);
   return program;
 }
 

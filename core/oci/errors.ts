@@ -97,14 +97,18 @@ export function networkError(err: unknown, what: string, scheme: 'http' | 'https
       err,
     );
   const deepest = [...chain].reverse().find((c) => c.code) ?? chain[chain.length - 1];
-  const reason = deepest
-    ? deepest.code
-      ? `${deepest.code}: ${deepest.message}`
-      : deepest.message
-    : 'unknown';
+  const text = deepest ? oneLine(deepest.message) : 'unknown';
+  const reason = deepest?.code ? `${deepest.code}: ${text}` : text;
   const hint =
     scheme === 'https' && /wrong version number|EPROTO|packet length too long/i.test(reason)
       ? ' (the registry may speak plain HTTP)'
       : '';
   return ociError('network-error', `${what}: ${reason}${hint}`, { reason: deepest?.code }, err);
+}
+
+/** First line of a message; OpenSSL's `…:error:0A00010B:SSL routines:fn:reason:file:line:` becomes `reason`. */
+function oneLine(message: string): string {
+  const first = message.split('\n')[0]!.trim();
+  const ssl = /:error:[0-9A-Fa-f]+:[^:]*:[^:]*:([^:]+):/.exec(first);
+  return ssl ? ssl[1]!.trim() : first;
 }

@@ -37,7 +37,7 @@ export function createSession(deps: {
     transport,
     logger,
     async request(ref, req) {
-      const base = transport.baseUrl(ref.registry);
+      const base = transport.baseUrl(ref.registry, req.what);
       let url: string;
       if (/^https?:\/\//.test(req.path)) {
         url = req.path;

@@ -47,7 +47,7 @@ export interface HttpResponse {
 
 export interface Transport {
   /** `https://host:port` or, when allowed, `http://host:port`; throws `oci/plain-http-refused`. */
-  baseUrl(registry: string): string;
+  baseUrl(registry: string, what?: string): string;
   /** Whether a URL may be contacted (https always; http only under the plain-HTTP rules). */
   checkUrl(url: string, what: string): void;
   send(req: TransportRequest): Promise<HttpResponse>;
@@ -140,17 +140,17 @@ export function createTransport(options: TransportOptions = {}): Transport {
   const wantsPlain = (host: string): boolean =>
     typeof options.plainHttp === 'function' ? options.plainHttp(host) : options.plainHttp === true;
 
-  const refusePlain = (host: string, what: string) =>
+  const refusePlain = (host: string, what: string | undefined) =>
     ociError(
       'oci/plain-http-refused',
-      `${what}: refusing plain HTTP to ${host}: it is not a loopback address (use HTTPS, or force plain HTTP explicitly)`,
+      `${what && what !== host ? `${what}: ` : ''}refusing plain HTTP to ${host}: it is not a loopback address (use HTTPS, or force plain HTTP explicitly)`,
       { host },
     );
 
   const transport: Transport = {
-    baseUrl(registry) {
+    baseUrl(registry, what) {
       if (!wantsPlain(registry)) return `https://${registry}`;
-      if (!isLoopbackHost(registry) && !options.forcePlainHttp) throw refusePlain(registry, registry);
+      if (!isLoopbackHost(registry) && !options.forcePlainHttp) throw refusePlain(registry, what);
       return `http://${registry}`;
     },
 

@@ -21,18 +21,17 @@ export async function writeTarGz(file: string, entries: ArchiveEntry[]): Promise
   for (const e of entries) {
     const type = e.type ?? 'file';
     const body = type === 'file' ? Buffer.from(e.content ?? '') : undefined;
-    await new Promise<void>((resolve, reject) =>
-      pack.entry(
-        {
-          name: e.name,
-          type,
-          mode: type === 'directory' ? 0o755 : 0o644,
-          ...(e.linkname ? { linkname: e.linkname } : {}),
-        },
-        body,
-        (err) => (err ? reject(err) : resolve()),
-      ),
-    );
+    const header = {
+      name: e.name,
+      type,
+      mode: type === 'directory' ? 0o755 : 0o644,
+      ...(e.linkname ? { linkname: e.linkname } : {}),
+    };
+    await new Promise<void>((resolve, reject) => {
+      const cb = (err?: Error | null) => (err ? reject(err) : resolve());
+      if (body) pack.entry(header, body, cb);
+      else pack.entry(header, cb);
+    });
   }
   pack.finalize();
   await done;

@@ -14,6 +14,8 @@ export interface ResponseFault {
   cutAfterBytes?: number;
   /** Invert the byte at this body offset. */
   flipByteAt?: number;
+  /** Pause this long after every chunk (a slow link). */
+  delayMsPerChunk?: number;
 }
 
 export interface ProxyOptions {
@@ -79,6 +81,10 @@ export async function startProxy(options: ProxyOptions): Promise<TestProxy> {
           }
           offset += out.length;
           res.write(out);
+          if (fault.delayMsPerChunk) {
+            upRes.pause();
+            setTimeout(() => upRes.resume(), fault.delayMsPerChunk);
+          }
         });
         upRes.on('end', () => res.end());
       },

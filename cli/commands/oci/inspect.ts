@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import type { InspectResult } from '../../../core/oci/index.js';
+import { action } from '../../lib/action.js';
+import { emit, keyValues, parseFormat, table } from '../../lib/output.js';
+import { formatBytes } from './format.js';
+import { addRegistryOptions, clientFor, type RegistryFlags } from './registry-options.js';
+
+interface InspectFlags extends RegistryFlags {
+  output?: string;
+}
+
+function configSummary(r: InspectResult): string {
+  const c = r.config;
+  if (!c) return '-';
+  const content = c.content as { os?: string; architecture?: string } | undefined;
+  const platform = content?.os && content.architecture ? ` (${content.os}/${content.architecture})` : '';
+  return `${c.mediaType}${platform}, ${formatBytes(c.size)}`;
+}
+
+export function renderInspect(r: InspectResult): string {
+  const head = keyValues([
+    ['reference', r.reference],
+    ['digest', r.digest],
+    ['media type', r.mediaType],
+    ['kind', r.kind],
+    ['artifact type', r.artifactType ?? '-'],
+    ...(r.kind === 'index' ? [] : ([['config', configSummary(r)]] as [string, string][])),
+    ['total size', formatBytes(r.totalSize)],
+    ...Object.entries(r.annotations ?? {}).map(([k, v]) => [`  ${k}`, v] as [string, string]),
+  ]);
+  const body = r.manifests
+    ? table(
+        ['PLATFORM', 'MEDIA TYPE', 'SIZE', 'DIGEST'],
+        r.manifests.map((m) => [
+          m.platform
+            ? `${m.platform.os}/${m.platform.architecture}${m.platform.variant ? `/${m.platform.variant}` : ''}`
+            : '-',
+          m.mediaType,
+          formatBytes(m.size),
+          m.digest,
+        ]),
+      )
+    : table(
+        ['TITLE', 'MEDIA TYPE', 'SIZE', 'DIGEST'],
+        r.layers.map((l) => [l.title ?? '-', l.mediaType, formatBytes(l.size), l.digest]),
+      );
+  return `${head}\n\n${body}`;
+}
+
+/** `edgectl oci inspect <oci-ref>`: manifest, config and layers, without pulling layers. */
+export function register(oci: Command): void {
+  addRegistryOptions(
+    oci
+      .command('inspect')
+      .description('show an artifact: digest, kind, artifact type, config, layers (or an index’s manifests)')
+      .argument('<oci-ref>', '[oci://]host[:port]/repository[:tag][@digest]')
+      .option('-o, --output <format>', 'table, json or yaml'),
+  ).action(
+    action(async (refText: string, opts: InspectFlags) => {
+      const format = parseFormat(opts.output);
+      const { parseReference } = await import('../../../core/oci/index.js');
+      const ref = parseReference(refText);
+      const client = await clientFor(ref, opts);
+      try {
+        const r = await client.inspect(ref);
+        emit(format, r, () => renderInspect(r));
+      } finally {
+        await client.close();
+      }
+    }),
+  );
+}
