@@ -9,8 +9,9 @@ declare const __OUTPOST_VERSION__: string;
 /** edgectl: one command per file under cli/commands; this file only wires them. */
 export function buildProgram(): Command {
   const program = new Command('edgectl')
-    .description('Outpost edge orchestration: control plane, edge agent and tools')
-    .version(typeof __OUTPOST_VERSION__ === 'string' ? __OUTPOST_VERSION__ : 'dev', '-V, --version')
+    .description(
+      `Outpost edge orchestration: control plane, edge agent and tools (version ${VERSION}; edgectl --version)`,
+    )
     .option('--home <dir>', 'data directory (default: $EDGE_HOME or a per-user folder)')
     .option('--debug', 'print stack traces for unexpected errors')
     .showHelpAfterError('(run with --help for usage)')
@@ -22,7 +23,14 @@ export function buildProgram(): Command {
   return program;
 }
 
+export const VERSION = typeof __OUTPOST_VERSION__ === 'string' ? __OUTPOST_VERSION__ : 'dev';
+
 export async function main(argv: string[]): Promise<void> {
+  // `--version` is handled here, not by commander, so that subcommands may take their own --version.
+  if (argv[2] === '--version' || argv[2] === '-V') {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

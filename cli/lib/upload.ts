@@ -1,0 +1,66 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { OutpostError } from '../../core/errors.js';
+import type { Upload } from '../../core/contract/index.js';
+
+/** Files larger than this are not sent at all; the server applies its own (smaller) limits. */
+export const MAX_UPLOAD_FILE = 8 * 1024 * 1024;
+const MAX_RESOURCE_FILES = 200;
+
+function mib(n: number): string {
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/**
+ * Reads a description or model file (or the `defaultName` inside a folder) and the files beside it
+ * that the text names by relative path (icons, release notes...), ready to upload.
+ */
+export function readUpload(target: string, defaultName: string): Upload {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(target);
+  } catch {
+    throw new OutpostError('not-found', `${target}: no such file or folder`);
+  }
+  const file = st.isDirectory() ? path.join(target, defaultName) : target;
+  let fst: fs.Stats;
+  try {
+    fst = fs.statSync(file);
+  } catch {
+    throw new OutpostError(
+      'not-found',
+      st.isDirectory() ? `${target} holds no ${defaultName}` : `${file}: no such file`,
+    );
+  }
+  if (!fst.isFile()) throw new OutpostError('invalid-input', `${file} is not a regular file`);
+  if (fst.size > MAX_UPLOAD_FILE) {
+    throw new OutpostError(
+      'payload-too-large',
+      `${file} is ${mib(fst.size)}; files over ${mib(MAX_UPLOAD_FILE)} are not uploaded`,
+    );
+  }
+  const content = fs.readFileSync(file, 'utf8');
+  const base = path.dirname(file);
+  const resources: Record<string, string> = {};
+  let budget = MAX_UPLOAD_FILE;
+  let seen = 0;
+  const walk = (dir: string, depth: number) => {
+    if (depth > 3 || seen > MAX_RESOURCE_FILES) return;
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (e.name.startsWith('.') || e.name === 'node_modules') continue;
+      const abs = path.join(dir, e.name);
+      if (e.isDirectory()) walk(abs, depth + 1);
+      else if (e.isFile() && abs !== file) {
+        seen++;
+        const rel = path.relative(base, abs).split(path.sep).join('/');
+        if (!content.includes(rel)) continue;
+        const size = fs.statSync(abs).size;
+        if (size > budget) continue;
+        budget -= size;
+        resources[rel] = fs.readFileSync(abs).toString('base64');
+      }
+    }
+  };
+  walk(base, 0);
+  return { fileName: path.basename(file), content, ...(Object.keys(resources).length ? { resources } : {}) };
+}
