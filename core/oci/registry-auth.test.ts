@@ -244,6 +244,40 @@ describe('Basic auth (Node proxy doing the challenge in front of the registry)',
     }
   });
 
+  it('follows a blob redirect to another origin without sending it the credentials', async () => {
+    const storage = await startProxy({ target: plainReg.url });
+    const front = await startProxy({
+      target: plainReg.url,
+      intercept: (req, res) => {
+        if (req.headers.authorization !== expected) {
+          res.writeHead(401, { 'www-authenticate': 'Basic realm="outpost test"' }).end();
+          return true;
+        }
+        if (req.method === 'GET' && req.url?.includes('/blobs/sha256:')) {
+          res.writeHead(307, { location: `http://${storage.host}${req.url}` }).end();
+          return true;
+        }
+        return false;
+      },
+    });
+    const c = createRegistryClient({
+      plainHttp: true,
+      credentials: () => ({ username: 'bob', password: 'builder' }),
+    });
+    try {
+      await c.push(artifact(front.host, 'r1'));
+      const r = await c.resolve(`${front.host}/team/app:r1`);
+      const bytes = await c.fetchBlobBytes(`${front.host}/team/app`, r.manifest.layers[0]!);
+      expect(bytes.toString()).toBe('content r1');
+      expect(storage.requests.map((q) => q.method)).toEqual(['GET']);
+      expect(storage.requests[0]!.authorization).toBeUndefined();
+    } finally {
+      await c.close();
+      await front.stop();
+      await storage.stop();
+    }
+  });
+
   it('fails with oci/unauthorized when the registry wants a password and none is configured', async () => {
     const c = createRegistryClient({ plainHttp: true });
     const e = await caught(c.resolve(`${proxy.host}/team/app:b1`));

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,8 +106,9 @@ describe('push and pull against docker-registry', () => {
     }
   });
 
-  it('lists tags and inspects without pulling layers', async () => {
+  it('lists tags (following pagination) and inspects without pulling layers', async () => {
     expect((await client.listTags(`${reg.host}/demo/blobs`)).sort()).toEqual(['1.0.0', 'again']);
+    expect(await client.listTags(`${reg.host}/demo/blobs`, { pageSize: 1 })).toEqual(['1.0.0', 'again']);
     const info = await client.inspect(`${reg.host}/demo/blobs:1.0.0`);
     expect(info).toMatchObject({
       kind: 'artifact',
@@ -145,6 +147,23 @@ describe('push and pull against docker-registry', () => {
     );
     expect(noType.code).toBe('oci/invalid-manifest');
     expect(await caught(client.listTags(`${reg.host}/demo/x`))).toMatchObject({ code: 'oci/not-found' });
+  });
+
+  it('gives up on a registry that accepts connections but never answers, with timeout', async () => {
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const { port } = silent.address() as net.AddressInfo;
+    const c = createRegistryClient({ plainHttp: true, timeoutMs: 300 });
+    try {
+      const e = await caught(c.resolve(`127.0.0.1:${port}/slow/app:1`));
+      expect(e.code).toBe('timeout');
+      expect(e.message).toMatch(/slow\/app:1: the registry did not answer in time/);
+    } finally {
+      await c.close();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
   });
 
   it('reports a registry that is not there as network-error', async () => {

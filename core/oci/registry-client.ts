@@ -58,7 +58,7 @@ export interface RegistryClient {
     options?: { maxBytes?: number; signal?: AbortSignal },
   ): Promise<Buffer>;
   push(options: Omit<PushOptions, 'ref'> & { ref: RefLike }): Promise<PushResult>;
-  listTags(repo: RefLike, options?: { signal?: AbortSignal }): Promise<string[]>;
+  listTags(repo: RefLike, options?: { signal?: AbortSignal; pageSize?: number }): Promise<string[]>;
   inspect(ref: RefLike, options?: { signal?: AbortSignal }): Promise<InspectResult>;
   /** Closes pooled connections. */
   close(): Promise<void>;

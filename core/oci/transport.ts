@@ -175,7 +175,12 @@ export function createTransport(options: TransportOptions = {}): Transport {
           throw networkError(err, req.what, scheme);
         }
         const location = res.headers.get('location');
-        if (![301, 302, 303, 307, 308].includes(res.status) || !location || req.method !== 'GET') return res;
+        if (
+          ![301, 302, 303, 307, 308].includes(res.status) ||
+          !location ||
+          (req.method !== 'GET' && req.method !== 'HEAD')
+        )
+          return res;
         await discard(res);
         if (hop >= MAX_REDIRECTS) throw ociError('network-error', `${req.what}: too many redirects`);
         const next = new URL(location, url).toString();
