@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { startHost, type Host } from '../server/host.js';
 import { silentLogger } from '../logger.js';
-import { tempDir, waitFor } from './testing.js';
+import { removeTempDirs, tempDir, waitFor } from './testing.js';
 
 /** The headless server (startHost, as `edgectl server` runs it) with and without a nats-server binary. */
 
@@ -13,6 +13,7 @@ afterEach(async () => {
   await host?.stop();
   host = undefined;
 });
+afterAll(removeTempDirs);
 
 async function rpc(h: Host, channel: string, body: unknown = {}): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${h.info.url}/api/v1/rpc/${channel}`, {

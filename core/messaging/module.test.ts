@@ -7,7 +7,7 @@ import { systemClock } from '../clock.js';
 import { createMessagingModule, type Messaging, type NodeReport, type DesiredNotice } from './module.js';
 import { connectAgentBus, type AgentBus } from './agent-bus.js';
 import type { PresenceChange } from './presence.js';
-import { tempDir, waitFor } from './testing.js';
+import { removeTempDirs, tempDir, waitFor } from './testing.js';
 
 /**
  * The messaging module end to end with real nats-server processes: a CO+LO server ("all", site hq)
@@ -21,6 +21,7 @@ const buses: AgentBus[] = [];
 afterAll(async () => {
   await Promise.allSettled(buses.map((b) => b.close()));
   for (const m of modules.reverse()) await m.stop?.();
+  removeTempDirs();
 });
 
 function makeModule(overrides: ConfigOverrides): Module {

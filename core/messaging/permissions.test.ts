@@ -4,7 +4,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connectAgentBus, type AgentBus } from './agent-bus.js';
 import { ensureHubStreams, ensureSiteDownStream, ensureSiteUpStream } from './streams.js';
 import { desiredSubject, nodeSubject, upStreamName, AGGREGATE_UP_STREAM } from './subjects.js';
-import { startTestServer, waitFor, type TestServer } from './testing.js';
+import { removeTempDirs, startTestServer, waitFor, type TestServer } from './testing.js';
 import type { NodeCredentials } from './credentials.js';
 
 /**
@@ -19,6 +19,7 @@ afterAll(async () => {
   await Promise.allSettled(buses.map((b) => b.close()));
   await Promise.allSettled(conns.map((c) => c.close()));
   for (const s of servers.reverse()) await s.stop();
+  removeTempDirs();
 });
 
 function seed(c: NodeCredentials): Uint8Array {

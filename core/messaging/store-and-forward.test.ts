@@ -6,7 +6,7 @@ import { connectAgentBus, type AgentBus } from './agent-bus.js';
 import { ensureHubStreams, ensureSiteUpStream } from './streams.js';
 import { AGGREGATE_UP_STREAM } from './subjects.js';
 import { createUplinkReader, type UpMessage, type UplinkReader } from './uplink.js';
-import { processAlive, startTestServer, tempDir, waitFor, type TestServer } from './testing.js';
+import { processAlive, removeTempDirs, startTestServer, tempDir, waitFor, type TestServer } from './testing.js';
 import type { NodeCredentials } from './credentials.js';
 
 /**
@@ -29,6 +29,7 @@ afterAll(async () => {
   await Promise.allSettled(buses.map((b) => b.close()));
   await lo?.stop();
   await hub?.stop();
+  removeTempDirs();
 });
 
 beforeAll(async () => {

@@ -11,12 +11,13 @@ import { isOutpostError } from '../errors.js';
 import { createNatsSupervisor } from './supervisor.js';
 import { openCredentialStore } from './credentials.js';
 import { serverInputFor } from './topology.js';
-import { processAlive, startTestServer, tempDir, waitFor, type TestServer } from './testing.js';
+import { processAlive, removeTempDirs, startTestServer, tempDir, waitFor, type TestServer } from './testing.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
+  removeTempDirs();
 });
 
 function seedBytes(seed: string): Uint8Array {

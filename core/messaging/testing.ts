@@ -15,8 +15,18 @@ import { connectService, serverInputFor, type MessagingRole } from './topology.j
  * folders). Not used by the product.
  */
 
+const made = new Set<string>();
+
+/** A temporary folder, removed by `removeTempDirs()` (call it in `afterAll`, after stopping servers). */
 export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `outpost-${prefix}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `outpost-${prefix}-`));
+  made.add(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+  made.clear();
 }
 
 export interface TestServer {

@@ -164,7 +164,17 @@ export function createUplinkReader(o: UplinkReaderOptions): UplinkReader {
     scheduleSave();
   };
 
+  const watchConnection = async () => {
+    // After a reconnect (e.g. the server restarted) start a fresh consumer at once instead of waiting
+    // for missed heartbeats to tell the old one is gone.
+    for await (const s of nc.status()) {
+      if (!running) break;
+      if (s.type === 'reconnect') messages?.stop();
+    }
+  };
+
   const run = async () => {
+    void watchConnection().catch(() => undefined);
     const js = jetstream(nc);
     while (running) {
       try {
@@ -172,7 +182,7 @@ export function createUplinkReader(o: UplinkReaderOptions): UplinkReader {
           deliver_policy: DeliverPolicy.StartSequence,
           opt_start_seq: cursor.streamSeq + 1,
         });
-        messages = await consumer.consume({ max_messages: 256, expires: 5_000 });
+        messages = await consumer.consume({ max_messages: 256, expires: 2_000 });
         if (!running) {
           messages.stop();
           break;
