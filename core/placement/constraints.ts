@@ -21,8 +21,16 @@ import type {
   PeripheralType,
   Selector,
 } from '../margo/types.js';
-import { ABSENT, compilePointer, resolvePointer, type CompiledPointer } from './json-pointer.js';
+import {
+  ABSENT as ABSENT_VALUE,
+  compileGetter,
+  compilePointer,
+  type CompiledPointer,
+} from './json-pointer.js';
 import { parseByteQuantity } from './quantity.js';
+
+// A local copy: some loaders (the vitest transform) turn each use of an imported binding into a property read.
+const ABSENT = ABSENT_VALUE;
 
 export const ARCHITECTURES: readonly CpuArchitecture[] = ['amd64', 'arm64', 'arm', 'riscv64', 'other'];
 export const PERIPHERAL_TYPES: readonly PeripheralType[] = [
@@ -156,6 +164,7 @@ function compileExpression(
     }
     tokens = c;
   }
+  const get = compileGetter(tokens);
   const op = expr.operator;
   const values = expr.values as unknown;
   const who = subject(kind, key);
@@ -200,7 +209,7 @@ function compileExpression(
         return {
           text,
           test(root) {
-            const v = resolvePointer(root, tokens);
+            const v = get(root);
             if (typeof v === t) return includes(vals, v);
             if (Array.isArray(v) && allOfType(v, t)) {
               for (let i = 0; i < v.length; i++) if (includes(vals, v[i])) return true;
@@ -208,7 +217,7 @@ function compileExpression(
             return false;
           },
           explain(root) {
-            const v = resolvePointer(root, tokens);
+            const v = get(root);
             if (v === ABSENT) return `${who} is absent`;
             if (typeof v === t) return `${who} is ${show(v)}, not in ${valsText}`;
             if (Array.isArray(v) && allOfType(v, t))
@@ -220,7 +229,7 @@ function compileExpression(
       return {
         text,
         test(root) {
-          const v = resolvePointer(root, tokens);
+          const v = get(root);
           if (typeof v === t) return !includes(vals, v);
           if (Array.isArray(v) && allOfType(v, t)) {
             for (let i = 0; i < v.length; i++) if (includes(vals, v[i])) return false;
@@ -229,7 +238,7 @@ function compileExpression(
           return false;
         },
         explain(root) {
-          const v = resolvePointer(root, tokens);
+          const v = get(root);
           if (v === ABSENT) return `${who} is absent (NotIn needs the key)`;
           if (typeof v === t) return `${who} is ${show(v)}, which is in ${valsText}`;
           if (Array.isArray(v) && allOfType(v, t))
@@ -247,9 +256,8 @@ function compileExpression(
       const exists = op === 'Exists';
       return {
         text: `${who} ${op}`,
-        test: (root) => (resolvePointer(root, tokens) !== ABSENT) === exists,
-        explain: (root) =>
-          exists ? `${who} is absent` : `${who} exists (${show(resolvePointer(root, tokens))})`,
+        test: (root) => (get(root) !== ABSENT) === exists,
+        explain: (root) => (exists ? `${who} is absent` : `${who} exists (${show(get(root))})`),
       };
     }
     case 'Gt':
@@ -272,12 +280,12 @@ function compileExpression(
       return {
         text: `${who} ${op} ${bound}`,
         test(root) {
-          const v = resolvePointer(root, tokens);
+          const v = get(root);
           if (typeof v !== 'number') return false;
           return gt ? v > bound : v < bound;
         },
         explain(root) {
-          const v = resolvePointer(root, tokens);
+          const v = get(root);
           if (v === ABSENT) return `${who} is absent`;
           if (typeof v !== 'number') return `${who} is ${jsonType(v)} ${show(v)}, expected a number`;
           return `${who} is ${v}, not ${gt ? '>' : '<'} ${bound}`;
@@ -320,13 +328,13 @@ function compileExpression(
       return {
         text: `${who} ${op} {${itemsText}}`,
         test(root) {
-          const v = resolvePointer(root, tokens);
+          const v = get(root);
           if (!isObjectArray(v)) return false;
           for (let i = 0; i < v.length; i++) if (elementMatches(v[i])) return true;
           return false;
         },
         explain(root) {
-          const v = resolvePointer(root, tokens);
+          const v = get(root);
           if (v === ABSENT) return `${who} is absent`;
           if (Array.isArray(v) && v.length === 0) return `${who} is an empty array`;
           if (!isObjectArray(v)) return `${who} is ${jsonType(v)} ${show(v)}, expected an array of objects`;

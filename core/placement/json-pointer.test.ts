@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ABSENT, compilePointer, resolvePointer } from './json-pointer.js';
+import { ABSENT, compileGetter, compilePointer, resolvePointer } from './json-pointer.js';
 
 // The document and pointers of RFC 6901 section 5.
 const doc = {
@@ -64,5 +64,27 @@ describe('JSON pointers (RFC 6901)', () => {
 
   it.each(['vendor', '/a~2b', '/a~', '~1'])('rejects the invalid pointer %j', (pointer) => {
     expect(compilePointer(pointer)).toHaveProperty('error');
+  });
+});
+
+describe('compileGetter', () => {
+  it.each([
+    '',
+    '/foo',
+    '/foo/0',
+    '/',
+    '/a~1b',
+    '/m~0n',
+    '/foo/2',
+    '/foo/-',
+    '/foo/01',
+    '/nope',
+    '/constructor',
+    '/foo/0/x',
+  ])('%j resolves like resolvePointer', (pointer) => {
+    const c = compilePointer(pointer);
+    if ('error' in c) throw new Error(c.error);
+    for (const d of [doc, ['x', 'y'], null, 'text', { foo: null }])
+      expect(compileGetter(c)(d)).toEqual(resolvePointer(d, c));
   });
 });

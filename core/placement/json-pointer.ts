@@ -64,3 +64,24 @@ export function resolvePointer(doc: unknown, tokens: CompiledPointer): unknown {
   }
   return cur;
 }
+
+/**
+ * A resolver specialised for one pointer (the common one-token case, a label or `/vendor`, skips the
+ * loop). Equivalent to `resolvePointer(doc, tokens)`.
+ */
+export function compileGetter(tokens: CompiledPointer): (doc: unknown) => unknown {
+  if (tokens.length === 0) return (doc) => doc;
+  if (tokens.length === 1) {
+    const t = tokens[0]!;
+    const index = isArrayIndex(t) ? Number(t) : -1;
+    return (doc) => {
+      if (doc === null || typeof doc !== 'object') return ABSENT;
+      if (Array.isArray(doc))
+        return index >= 0 && index < doc.length && doc[index] !== undefined ? doc[index] : ABSENT;
+      if (!hasOwn.call(doc, t)) return ABSENT;
+      const v = (doc as Record<string, unknown>)[t];
+      return v === undefined ? ABSENT : v;
+    };
+  }
+  return (doc) => resolvePointer(doc, tokens);
+}
