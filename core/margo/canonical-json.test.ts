@@ -74,7 +74,11 @@ describe('canonicalJson (RFC 8785)', () => {
         const keys = Object.keys(v);
         const rotated = keys.map((_, i) => keys[(i + seed) % keys.length]!).reverse();
         const out: Record<string, unknown> = {};
-        for (const k of rotated) out[k] = shuffle((v as Record<string, unknown>)[k], seed + 1);
+        // defineProperty: fast-check generates "__proto__" keys too, which plain assignment would drop.
+        for (const k of rotated) {
+          const value = shuffle((v as Record<string, unknown>)[k], seed + 1);
+          Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
+        }
         return out;
       }
       return v;

@@ -118,7 +118,12 @@ describe('parseApplicationDescription: the Margo examples', () => {
 
   it('returns the exact input bytes, also for text input', () => {
     const bytes = readTestdata('examples/application-description-example-002-helm-and-compose.yaml');
-    expect(Buffer.from(parseApplicationDescription(bytes).bytes).equals(bytes)).toBe(true);
+    const kept = parseApplicationDescription(bytes).bytes;
+    expect(Buffer.from(kept).equals(bytes)).toBe(true);
+    const reused = Buffer.from(bytes);
+    const fromReused = parseApplicationDescription(reused).bytes;
+    reused.fill(0x20); // a pooled buffer reused by the caller must not change what was returned
+    expect(Buffer.from(fromReused).equals(bytes)).toBe(true);
     const text = MINIMAL.replace('Counter', 'Zähler');
     expect(Buffer.from(parseApplicationDescription(text).bytes).toString('utf8')).toBe(text);
   });

@@ -114,7 +114,8 @@ export function decodeInput(
     text = input;
   } else {
     if (input.byteLength > max) throw tooLarge(opts, input.byteLength, max);
-    bytes = input;
+    // A copy: the caller's buffer may be pooled or reused, the returned bytes are meant to be stored.
+    bytes = Buffer.from(input);
     try {
       text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(input);
     } catch {
