@@ -125,7 +125,7 @@ describe('renderApplicationDescription', () => {
         expect(parsed.warnings).toEqual([]);
         expect(renderApplicationDescription(parsed.description)).toBe(yaml);
       }),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
   });
 
