@@ -1,0 +1,28 @@
+import { expect, it } from 'vitest';
+import * as placement from './index.js';
+
+it('exports the public API of core/placement and nothing else', () => {
+  expect(Object.keys(placement).sort()).toEqual([
+    'REASON_CODES',
+    'SCORE_WEIGHTS',
+    'batchSizeOf',
+    'compileConstraints',
+    'createRollout',
+    'formatBytes',
+    'isPreparedNodes',
+    'maxUnavailableOf',
+    'nextStep',
+    'parseByteQuantity',
+    'parseRolloutPlan',
+    'pauseRollout',
+    'place',
+    'placeMany',
+    'prepareNodes',
+    'promoteRollout',
+    'requestRollback',
+    'reservationFor',
+    'resumeRollout',
+    'rulesMatch',
+    'toleratedFailures',
+  ]);
+});
