@@ -1,15 +1,10 @@
-import {
-  connect,
-  headers as natsHeaders,
-  nkeyAuthenticator,
-  type NatsConnection,
-  type Subscription,
-} from '@nats-io/transport-node';
+import { connect, headers as natsHeaders, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { systemClock, type Clock } from '../clock.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { OutpostError } from '../errors.js';
 import { HEADER_SENT_AT, HEADER_SEQ, nodeInboxPrefix, nodeSubject } from './subjects.js';
+import { fastNkeyAuthenticator } from './nkeys.js';
 
 /**
  * The agent's side of the bus (used by the edge-node agent): receive "poll now", send heartbeats
@@ -86,7 +81,7 @@ export async function connectAgentBus(o: AgentBusOptions): Promise<AgentBus> {
     nc = await connect({
       servers: o.url,
       name: o.nodeUid,
-      authenticator: nkeyAuthenticator(new TextEncoder().encode(o.seed)),
+      authenticator: fastNkeyAuthenticator(o.seed),
       inboxPrefix: nodeInboxPrefix(o.siteId, o.nodeUid),
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,

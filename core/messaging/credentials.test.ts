@@ -38,6 +38,23 @@ describe('credential registry', () => {
     expect(s.nodes().map((n) => n.nodeUid)).toEqual(['acme.n2']);
   });
 
+  it('issues many nodes in one write, or none when one entry is bad', () => {
+    const s = openCredentialStore({ file: path.join(tempDir('creds6'), 'c.json'), clock: systemClock });
+    const many = s.issueNodes([
+      { nodeUid: 'acme.a', siteId: 's1' },
+      { nodeUid: 'acme.b', siteId: 's1' },
+    ]);
+    expect(many.map((c) => c.nodeUid)).toEqual(['acme.a', 'acme.b']);
+    expect(() =>
+      s.issueNodes([
+        { nodeUid: 'acme.c', siteId: 's1' },
+        { nodeUid: 'bad uid', siteId: 's1' },
+      ]),
+    ).toThrow(/invalid/);
+    expect(() => s.issueNodes([{ nodeUid: 'acme.d', siteId: 's1' }, { nodeUid: 'acme.d', siteId: 's1' }])).toThrow(/twice/);
+    expect(s.nodes().map((n) => n.nodeUid)).toEqual(['acme.a', 'acme.b']);
+  });
+
   it('re-issuing a node replaces its key; removing it removes the user', () => {
     const s = openCredentialStore({ file: path.join(tempDir('creds3'), 'c.json'), clock: systemClock });
     const a = s.issueNode('acme.n1', 's1');

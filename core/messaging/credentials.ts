@@ -1,7 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createUser, fromPublic, fromSeed } from '@nats-io/nkeys';
 import { OutpostError } from '../errors.js';
 import type { Clock } from '../clock.js';
 import {
@@ -11,6 +10,7 @@ import {
   type NatsPermissions,
 } from './permissions.js';
 import { assertNodeUid, assertSiteId, nodeInboxPrefix, nodeSubject } from './subjects.js';
+import { createUserNkey, decodeUserSeed, isUserPublicKey, publicKeyOfSeed } from './nkeys.js';
 
 /**
  * The credential registry (ADR 0161): who may connect to the embedded nats-server. Nodes are NKEY
@@ -80,6 +80,8 @@ export interface CredentialStore {
   servicePublicKey(): string;
   /** Issues (or re-issues, replacing the old key) a node's NKEY user. */
   issueNode(nodeUid: string, siteId: string, options?: { publicKey?: string }): NodeCredentials;
+  /** Issues many node users at once (one write); all are checked before anything changes. */
+  issueNodes(entries: { nodeUid: string; siteId: string; publicKey?: string }[]): NodeCredentials[];
   /** Removes a node's user; returns whether it existed. */
   removeNode(nodeUid: string): boolean;
   node(nodeUid: string): NodeUserRecord | undefined;
@@ -121,6 +123,7 @@ export function nodeCredentialsFor(
 export function openCredentialStore(options: { file: string; clock: Clock }): CredentialStore {
   const { file, clock } = options;
   let data = load(file);
+  let servicePub: string | undefined;
 
   const save = () => {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
@@ -139,30 +142,39 @@ export function openCredentialStore(options: { file: string; clock: Clock }): Cr
   const store: CredentialStore = {
     file,
     serviceSeed: () => data.service.seed,
-    servicePublicKey: () => fromSeed(new TextEncoder().encode(data.service.seed)).getPublicKey(),
+    servicePublicKey: () => (servicePub ??= publicKeyOfSeed(data.service.seed)),
     issueNode(nodeUid, siteId, opts = {}) {
-      assertNodeUid(nodeUid);
-      assertSiteId(siteId);
-      let publicKey: string;
-      let seed: string | undefined;
-      if (opts.publicKey !== undefined) {
-        publicKey = checkUserKey(opts.publicKey);
-      } else {
-        const kp = createUser();
-        publicKey = kp.getPublicKey();
-        seed = new TextDecoder().decode(kp.getSeed());
-      }
-      for (const other of Object.values(data.nodes)) {
-        if (other.publicKey === publicKey && other.nodeUid !== nodeUid) {
-          throw new OutpostError('conflict', `NKEY ${publicKey} already belongs to node "${other.nodeUid}"`);
+      return store.issueNodes([{ nodeUid, siteId, ...(opts.publicKey !== undefined ? { publicKey: opts.publicKey } : {}) }])[0]!;
+    },
+    issueNodes(entries) {
+      const owners = new Map<string, string>();
+      for (const n of Object.values(data.nodes)) owners.set(n.publicKey, n.nodeUid);
+      const seen = new Set<string>();
+      const prepared = entries.map((e) => {
+        assertNodeUid(e.nodeUid);
+        assertSiteId(e.siteId);
+        if (seen.has(e.nodeUid)) throw new OutpostError('invalid-input', `node "${e.nodeUid}" is listed twice`);
+        seen.add(e.nodeUid);
+        let publicKey: string;
+        let seed: string | undefined;
+        if (e.publicKey !== undefined) {
+          publicKey = checkUserKey(e.publicKey);
+        } else {
+          ({ publicKey, seed } = createUserNkey());
         }
-      }
-      data = {
-        ...data,
-        nodes: { ...data.nodes, [nodeUid]: { nodeUid, siteId, publicKey, addedAt: clock.now() } },
-      };
+        const owner = owners.get(publicKey);
+        if (owner !== undefined && owner !== e.nodeUid) {
+          throw new OutpostError('conflict', `NKEY ${publicKey} already belongs to node "${owner}"`);
+        }
+        owners.set(publicKey, e.nodeUid);
+        return { ...e, publicKey, seed };
+      });
+      const nodes = { ...data.nodes };
+      const now = clock.now();
+      for (const p of prepared) nodes[p.nodeUid] = { nodeUid: p.nodeUid, siteId: p.siteId, publicKey: p.publicKey, addedAt: now };
+      data = { ...data, nodes };
       save();
-      return nodeCredentialsFor(nodeUid, siteId, publicKey, seed);
+      return prepared.map((p) => nodeCredentialsFor(p.nodeUid, p.siteId, p.publicKey, p.seed));
     },
     removeNode(nodeUid) {
       if (!data.nodes[nodeUid]) return false;
@@ -243,13 +255,10 @@ export function openCredentialStore(options: { file: string; clock: Clock }): Cr
 }
 
 function checkUserKey(publicKey: string): string {
-  try {
-    const kp = fromPublic(publicKey);
-    if (!publicKey.startsWith('U')) throw new Error('not a user key');
-    return kp.getPublicKey();
-  } catch {
+  if (!isUserPublicKey(publicKey)) {
     throw new OutpostError('invalid-input', `"${publicKey}" is not a public NKEY of a user (U...)`);
   }
+  return publicKey;
 }
 
 function load(file: string): FileShape {
@@ -260,7 +269,7 @@ function load(file: string): FileShape {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     return {
       version: 1,
-      service: { seed: new TextDecoder().decode(createUser().getSeed()) },
+      service: { seed: createUserNkey().seed },
       nodes: {},
       leafs: {},
     };
@@ -268,7 +277,7 @@ function load(file: string): FileShape {
   try {
     const parsed = JSON.parse(raw) as FileShape;
     if (parsed.version !== 1 || typeof parsed.service?.seed !== 'string') throw new Error('unknown layout');
-    fromSeed(new TextEncoder().encode(parsed.service.seed));
+    decodeUserSeed(parsed.service.seed);
     return { version: 1, service: parsed.service, nodes: parsed.nodes ?? {}, leafs: parsed.leafs ?? {} };
   } catch (err) {
     throw new OutpostError('invalid-config', `${file}: not a valid NATS credential registry: ${(err as Error).message}`, {

@@ -100,7 +100,9 @@ export function createPresenceTracker(o: PresenceTrackerOptions): PresenceTracke
   const seen = new Map<string, Seen>();
   const tokens = new Map<string, string>();
   const listeners = new Set<(c: PresenceChange) => void>();
-  const persistEveryMs = Math.min(o.heartbeatSeconds, o.thresholds.staleAfterSeconds / 3) * 1000;
+  // Last-seen is persisted for a restarted LO, not for every heartbeat: one write per node per stale
+  // period is enough (a node that keeps beating is online again within one heartbeat after a restart).
+  const persistEveryMs = o.thresholds.staleAfterSeconds * 1000;
   let kv: KV | undefined;
   let sub: Subscription | undefined;
   let scanTimer: NodeJS.Timeout | undefined;

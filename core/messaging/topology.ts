@@ -1,4 +1,5 @@
-import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { fastNkeyAuthenticator } from './nkeys.js';
 import type { CredentialStore } from './credentials.js';
 import type { LeafRemote, NatsServerConfigInput, TlsFiles } from './server-config.js';
 import { HUB_DOMAIN, siteDomain } from './subjects.js';
@@ -65,7 +66,7 @@ export function connectService(o: ServiceConnectOptions): Promise<NatsConnection
   return connect({
     servers: o.url,
     name: o.name,
-    authenticator: nkeyAuthenticator(new TextEncoder().encode(o.seed)),
+    authenticator: fastNkeyAuthenticator(o.seed),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     waitOnFirstConnect: o.waitOnFirstConnect ?? true,
