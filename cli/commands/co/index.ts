@@ -8,6 +8,7 @@ import * as deviceModels from './device-models.js';
 import * as sites from './sites.js';
 import * as nodes from './nodes.js';
 import * as tenants from './tenants.js';
+import { register as siteLinks } from './site-links.js';
 
 /** `edgectl co ...`: talk to the control plane (CO/LO) through its console API. */
 export function register(program: Command): void {
@@ -51,4 +52,5 @@ export function register(program: Command): void {
   tenants.registerRemove(remove);
 
   nodes.registerVerbs(co);
+  siteLinks(co);
 }
