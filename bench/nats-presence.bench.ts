@@ -13,8 +13,13 @@ import path from 'node:path';
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
-import { removeTempDirs, startTestServer, tempDir, waitFor, type TestServer } from '../core/messaging/testing.js';
-import { nodeSubject } from '../core/messaging/subjects.js';
+import {
+  removeTempDirs,
+  startTestServer,
+  tempDir,
+  waitFor,
+  type TestServer,
+} from '../core/messaging/testing.js';
 import type { NodeCredentials } from '../core/messaging/credentials.js';
 import { fastNkeyAuthenticator } from '../core/messaging/nkeys.js';
 
@@ -172,17 +177,21 @@ async function runSize(n: number): Promise<Record<string, unknown>> {
   const dir = tempDir('bench-nodes');
   const nodesFile = path.join(dir, 'nodes.json');
   fs.writeFileSync(nodesFile, JSON.stringify(uids));
-  child = fork(path.join(root, 'core/messaging/testdata/bench-lo-child.ts'), [
-    JSON.stringify({
-      url: server.url,
-      seed: server.creds.serviceSeed(),
-      siteId: SITE,
-      nodesFile,
-      heartbeatSeconds: HEARTBEAT_SECONDS,
-      staleAfterSeconds: HEARTBEAT_SECONDS * 3,
-      offlineAfterSeconds: HEARTBEAT_SECONDS * 9,
-    }),
-  ], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  child = fork(
+    path.join(root, 'core/messaging/testdata/bench-lo-child.ts'),
+    [
+      JSON.stringify({
+        url: server.url,
+        seed: server.creds.serviceSeed(),
+        siteId: SITE,
+        nodesFile,
+        heartbeatSeconds: HEARTBEAT_SECONDS,
+        staleAfterSeconds: HEARTBEAT_SECONDS * 3,
+        offlineAfterSeconds: HEARTBEAT_SECONDS * 9,
+      }),
+    ],
+    { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  );
   await new Promise<void>((resolve) => child!.once('message', () => resolve()));
 
   // Connect the agents in batches.
@@ -201,19 +210,39 @@ async function runSize(n: number): Promise<Record<string, unknown>> {
     }
   }, 100);
   const c = child;
-  await waitFor(async () => (await request<{ counts: { online: number } }>(c, { cmd: 'stats' })).counts.online === n, `all ${n} online`, 60_000);
+  await waitFor(
+    async () => (await request<{ counts: { online: number } }>(c, { cmd: 'stats' })).counts.online === n,
+    `all ${n} online`,
+    60_000,
+  );
 
   // Steady state.
-  const before = { nats: cpuTicks(natsPid), lo: cpuTicks(child.pid!), sim: process.cpuUsage(), hb: (await request<{ received: number }>(c, { cmd: 'stats' })).received };
+  const before = {
+    nats: cpuTicks(natsPid),
+    lo: cpuTicks(child.pid!),
+    sim: process.cpuUsage(),
+    hb: (await request<{ received: number }>(c, { cmd: 'stats' })).received,
+  };
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, WINDOW_MS));
   const wallS = (performance.now() - t0) / 1000;
-  const after = { nats: cpuTicks(natsPid), lo: cpuTicks(child.pid!), sim: process.cpuUsage(before.sim), hb: (await request<{ received: number }>(c, { cmd: 'stats' })).received };
+  const after = {
+    nats: cpuTicks(natsPid),
+    lo: cpuTicks(child.pid!),
+    sim: process.cpuUsage(before.sim),
+    hb: (await request<{ received: number }>(c, { cmd: 'stats' })).received,
+  };
   const steady = {
     windowSeconds: round2(wallS),
     heartbeatsPerSecond: Math.round((after.hb - before.hb) / wallS),
-    natsServer: { cpuPercent: round2(((after.nats - before.nats) / CLK_TCK / wallS) * 100), rssMb: rssMb(natsPid) },
-    loProcess: { cpuPercent: round2(((after.lo - before.lo) / CLK_TCK / wallS) * 100), rssMb: rssMb(child.pid!) },
+    natsServer: {
+      cpuPercent: round2(((after.nats - before.nats) / CLK_TCK / wallS) * 100),
+      rssMb: rssMb(natsPid),
+    },
+    loProcess: {
+      cpuPercent: round2(((after.lo - before.lo) / CLK_TCK / wallS) * 100),
+      rssMb: rssMb(child.pid!),
+    },
     simulator: {
       cpuPercent: round2(((after.sim.user + after.sim.system) / 1e6 / wallS) * 100),
       rssMb: Math.round(process.memoryUsage().rss / 1024 / 102.4) / 10,
@@ -228,9 +257,17 @@ async function runSize(n: number): Promise<Record<string, unknown>> {
     const from = latenciesNs.length;
     const sent = await request<{ sendNs: string }>(c, { cmd: 'fanout', round: r });
     await waitFor(() => latenciesNs.length - from >= n, `fan-out round ${r}`, 30_000);
-    const ms = latenciesNs.slice(from, from + n).map((x) => Number(x) / 1e6).sort((a, b) => a - b);
+    const ms = latenciesNs
+      .slice(from, from + n)
+      .map((x) => Number(x) / 1e6)
+      .sort((a, b) => a - b);
     all.push(...ms);
-    perRound.push({ p50Ms: round2(percentile(ms, 50)), p99Ms: round2(percentile(ms, 99)), allMs: round2(ms[ms.length - 1]!), sendMs: round2(Number(sent.sendNs) / 1e6) });
+    perRound.push({
+      p50Ms: round2(percentile(ms, 50)),
+      p99Ms: round2(percentile(ms, 99)),
+      allMs: round2(ms[ms.length - 1]!),
+      sendMs: round2(Number(sent.sendNs) / 1e6),
+    });
     await new Promise((res) => setTimeout(res, 1000));
   }
   all.sort((a, b) => a - b);
@@ -268,13 +305,22 @@ it(
     const out = {
       benchmark: 'nats-presence',
       date: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 1024 ** 3), node: process.version, natsServer: natsVersion },
+      machine: {
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model,
+        memoryGb: Math.round(os.totalmem() / 1024 ** 3),
+        node: process.version,
+        natsServer: natsVersion,
+      },
       notes:
         'Agents are raw NATS connections in the bench process (NKEY auth, per-node permissions). LO = nats-server + presence tracker (KV last-seen, upward stream) in a child process. CPU% is of one core, over the steady-state window. Fan-out latency: LO publish to agent receipt (CLOCK_MONOTONIC).',
       results,
     };
     fs.mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });
-    fs.writeFileSync(path.join(root, 'bench', 'results', 'nats-presence.json'), JSON.stringify(out, null, 2) + '\n');
+    fs.writeFileSync(
+      path.join(root, 'bench', 'results', 'nats-presence.json'),
+      JSON.stringify(out, null, 2) + '\n',
+    );
   },
   10 * 60_000,
 );

@@ -1,4 +1,9 @@
-import { connect, headers as natsHeaders, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import {
+  connect,
+  headers as natsHeaders,
+  type NatsConnection,
+  type Subscription,
+} from '@nats-io/transport-node';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { systemClock, type Clock } from '../clock.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -91,9 +96,13 @@ export async function connectAgentBus(o: AgentBusOptions): Promise<AgentBus> {
       ...(o.tls ? { tls: { ...o.tls } } : {}),
     });
   } catch (err) {
-    throw new OutpostError('nats-unavailable', `cannot connect to the site's NATS server: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new OutpostError(
+      'nats-unavailable',
+      `cannot connect to the site's NATS server: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
   const js: JetStreamClient = jetstream(nc);
   const callbacks = new Set<(n: PollNowNotice) => void>();
@@ -159,7 +168,11 @@ export async function connectAgentBus(o: AgentBusOptions): Promise<AgentBus> {
     return lastSeq;
   };
 
-  const publish = async (subject: string, body: unknown, opts: PublishOptions = {}): Promise<PublishReceipt> => {
+  const publish = async (
+    subject: string,
+    body: unknown,
+    opts: PublishOptions = {},
+  ): Promise<PublishReceipt> => {
     if (closed) throw new OutpostError('nats-unavailable', 'the agent bus is closed');
     const seq = opts.seq ?? nextSeq();
     if (opts.seq !== undefined) lastSeq = Math.max(lastSeq, opts.seq);
@@ -174,10 +187,14 @@ export async function connectAgentBus(o: AgentBusOptions): Promise<AgentBus> {
       });
       return { seq, streamSeq: ack.seq, duplicate: ack.duplicate };
     } catch (err) {
-      throw new OutpostError('nats-unavailable', `report ${seq} not acknowledged by the LO: ${(err as Error).message}`, {
-        cause: err,
-        data: { seq },
-      });
+      throw new OutpostError(
+        'nats-unavailable',
+        `report ${seq} not acknowledged by the LO: ${(err as Error).message}`,
+        {
+          cause: err,
+          data: { seq },
+        },
+      );
     }
   };
 

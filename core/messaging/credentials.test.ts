@@ -19,7 +19,10 @@ describe('credential registry', () => {
       'outpost.site.s1.node.acme_2En1.events',
       'outpost.site.s1.node.acme_2En1.presence',
     ]);
-    expect(c.permissions.subscribe.allow).toEqual(['outpost.site.s1.node.acme_2En1.notify', '_INBOX.outpost.s1.acme_2En1.>']);
+    expect(c.permissions.subscribe.allow).toEqual([
+      'outpost.site.s1.node.acme_2En1.notify',
+      '_INBOX.outpost.s1.acme_2En1.>',
+    ]);
     const text = fs.readFileSync(file, 'utf8');
     expect(text).not.toContain(c.seed!);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
@@ -51,7 +54,12 @@ describe('credential registry', () => {
         { nodeUid: 'bad uid', siteId: 's1' },
       ]),
     ).toThrow(/invalid/);
-    expect(() => s.issueNodes([{ nodeUid: 'acme.d', siteId: 's1' }, { nodeUid: 'acme.d', siteId: 's1' }])).toThrow(/twice/);
+    expect(() =>
+      s.issueNodes([
+        { nodeUid: 'acme.d', siteId: 's1' },
+        { nodeUid: 'acme.d', siteId: 's1' },
+      ]),
+    ).toThrow(/twice/);
     expect(s.nodes().map((n) => n.nodeUid)).toEqual(['acme.a', 'acme.b']);
   });
 
@@ -60,7 +68,9 @@ describe('credential registry', () => {
     const a = s.issueNode('acme.n1', 's1');
     const b = s.issueNode('acme.n1', 's1');
     expect(b.user).not.toBe(a.user);
-    expect(s.users({ includeLeafs: false }).filter((u) => u.kind === 'nkey' && u.nkey === a.user)).toEqual([]);
+    expect(s.users({ includeLeafs: false }).filter((u) => u.kind === 'nkey' && u.nkey === a.user)).toEqual(
+      [],
+    );
     expect(s.removeNode('acme.n1')).toBe(true);
     expect(s.removeNode('acme.n1')).toBe(false);
     expect(s.users({ includeLeafs: false })).toHaveLength(1); // the service user
@@ -81,6 +91,8 @@ describe('credential registry', () => {
   it('reports a damaged registry in one line', () => {
     const file = path.join(tempDir('creds5'), 'c.json');
     fs.writeFileSync(file, '{"version":1}');
-    expect(() => openCredentialStore({ file, clock: systemClock })).toThrow(/c\.json: not a valid NATS credential registry/);
+    expect(() => openCredentialStore({ file, clock: systemClock })).toThrow(
+      /c\.json: not a valid NATS credential registry/,
+    );
   });
 });

@@ -3,12 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { OutpostError } from '../errors.js';
 import type { Clock } from '../clock.js';
-import {
-  leafPermissions,
-  nodePermissions,
-  servicePermissions,
-  type NatsPermissions,
-} from './permissions.js';
+import { leafPermissions, nodePermissions, servicePermissions, type NatsPermissions } from './permissions.js';
 import { assertNodeUid, assertSiteId, nodeInboxPrefix, nodeSubject } from './subjects.js';
 import { createUserNkey, decodeUserSeed, isUserPublicKey, publicKeyOfSeed } from './nkeys.js';
 
@@ -38,8 +33,7 @@ export interface LeafUserRecord {
 
 /** One entry of the generated `users` list. */
 export type NatsUserEntry = (
-  | { kind: 'nkey'; nkey: string }
-  | { kind: 'password'; user: string; password: string }
+  { kind: 'nkey'; nkey: string } | { kind: 'password'; user: string; password: string }
 ) & {
   permissions: NatsPermissions;
   /** nats-server `allowed_connection_types` (STANDARD, LEAFNODE, WEBSOCKET, ...). */
@@ -144,7 +138,9 @@ export function openCredentialStore(options: { file: string; clock: Clock }): Cr
     serviceSeed: () => data.service.seed,
     servicePublicKey: () => (servicePub ??= publicKeyOfSeed(data.service.seed)),
     issueNode(nodeUid, siteId, opts = {}) {
-      return store.issueNodes([{ nodeUid, siteId, ...(opts.publicKey !== undefined ? { publicKey: opts.publicKey } : {}) }])[0]!;
+      return store.issueNodes([
+        { nodeUid, siteId, ...(opts.publicKey !== undefined ? { publicKey: opts.publicKey } : {}) },
+      ])[0]!;
     },
     issueNodes(entries) {
       const owners = new Map<string, string>();
@@ -153,7 +149,8 @@ export function openCredentialStore(options: { file: string; clock: Clock }): Cr
       const prepared = entries.map((e) => {
         assertNodeUid(e.nodeUid);
         assertSiteId(e.siteId);
-        if (seen.has(e.nodeUid)) throw new OutpostError('invalid-input', `node "${e.nodeUid}" is listed twice`);
+        if (seen.has(e.nodeUid))
+          throw new OutpostError('invalid-input', `node "${e.nodeUid}" is listed twice`);
         seen.add(e.nodeUid);
         let publicKey: string;
         let seed: string | undefined;
@@ -171,7 +168,8 @@ export function openCredentialStore(options: { file: string; clock: Clock }): Cr
       });
       const nodes = { ...data.nodes };
       const now = clock.now();
-      for (const p of prepared) nodes[p.nodeUid] = { nodeUid: p.nodeUid, siteId: p.siteId, publicKey: p.publicKey, addedAt: now };
+      for (const p of prepared)
+        nodes[p.nodeUid] = { nodeUid: p.nodeUid, siteId: p.siteId, publicKey: p.publicKey, addedAt: now };
       data = { ...data, nodes };
       save();
       return prepared.map((p) => nodeCredentialsFor(p.nodeUid, p.siteId, p.publicKey, p.seed));
@@ -280,8 +278,12 @@ function load(file: string): FileShape {
     decodeUserSeed(parsed.service.seed);
     return { version: 1, service: parsed.service, nodes: parsed.nodes ?? {}, leafs: parsed.leafs ?? {} };
   } catch (err) {
-    throw new OutpostError('invalid-config', `${file}: not a valid NATS credential registry: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new OutpostError(
+      'invalid-config',
+      `${file}: not a valid NATS credential registry: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
 }

@@ -15,7 +15,11 @@ afterEach(async () => {
 });
 afterAll(removeTempDirs);
 
-async function rpc(h: Host, channel: string, body: unknown = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+async function rpc(
+  h: Host,
+  channel: string,
+  body: unknown = {},
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${h.info.url}/api/v1/rpc/${channel}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${h.info.token}`, 'content-type': 'application/json' },
@@ -64,7 +68,11 @@ describe('embedded nats-server in the headless server', () => {
     expect(natsUrl).not.toMatch(/:4222$/);
     expect(JSON.parse(fs.readFileSync(host.paths.serverJson, 'utf8'))).toMatchObject({ natsUrl });
     const h = host;
-    await waitFor(async () => (await h.core.client().system.status({})).nats?.state === 'running', 'nats running', 20_000);
+    await waitFor(
+      async () => (await h.core.client().system.status({})).nats?.state === 'running',
+      'nats running',
+      20_000,
+    );
     await expect(connect({ servers: natsUrl, reconnect: false })).rejects.toThrow(/authorization/i);
     await host.stop();
     host = undefined;

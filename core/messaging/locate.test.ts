@@ -30,7 +30,9 @@ describe('locateNatsServer', () => {
     const root = tempDir('locate-x');
     fakeBinary(path.join(root, 'a'), 0o644);
     const b = fakeBinary(path.join(root, 'b'));
-    expect(locateNatsServer({ pathEnv: [path.join(root, 'a'), path.join(root, 'b')].join(path.delimiter) })).toBe(b);
+    expect(
+      locateNatsServer({ pathEnv: [path.join(root, 'a'), path.join(root, 'b')].join(path.delimiter) }),
+    ).toBe(b);
   });
 
   it('says how to install it when it is missing', () => {
@@ -47,8 +49,8 @@ describe('locateNatsServer', () => {
     expect(INSTALL_HINT).toContain('sudo apt-get install nats-server');
     // A configured path that does not exist is not silently replaced by one on PATH.
     const onPath = fakeBinary(path.join(root, 'bin'));
-    expect(() => locateNatsServer({ configured: path.join(root, 'nope'), pathEnv: path.dirname(onPath) })).toThrow(
-      /not found at .*nope \(nats\.binary\)/,
-    );
+    expect(() =>
+      locateNatsServer({ configured: path.join(root, 'nope'), pathEnv: path.dirname(onPath) }),
+    ).toThrow(/not found at .*nope \(nats\.binary\)/);
   });
 });

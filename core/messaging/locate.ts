@@ -35,9 +35,13 @@ export function locateNatsServer(options: LocateOptions): string {
   if (options.configured) {
     const p = path.resolve(options.configured);
     if (isExecutable(p)) return p;
-    throw new OutpostError('nats-unavailable', `nats-server not found at ${p} (nats.binary): ${INSTALL_HINT}`, {
-      data: { configured: p },
-    });
+    throw new OutpostError(
+      'nats-unavailable',
+      `nats-server not found at ${p} (nats.binary): ${INSTALL_HINT}`,
+      {
+        data: { configured: p },
+      },
+    );
   }
   const candidates: string[] = [];
   if (options.resourcesBin) candidates.push(path.join(options.resourcesBin, exe));

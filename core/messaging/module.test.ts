@@ -72,7 +72,11 @@ beforeAll(async () => {
 
   const leaf = await coBus.issueLeafCredentials('plant-1', { tenantId: 'default' });
   expect(leaf.hubLeafUrl).toMatch(/^nats-leaf:\/\/leaf-plant-1:[^@]+@127\.0\.0\.1:\d+$/);
-  lo = makeModule({ role: 'lo', site: { id: 'plant-1', name: 'Plant 1' }, nats: { hubLeafUrl: leaf.hubLeafUrl! } });
+  lo = makeModule({
+    role: 'lo',
+    site: { id: 'plant-1', name: 'Plant 1' },
+    nats: { hubLeafUrl: leaf.hubLeafUrl! },
+  });
   loBus = lo.messaging;
   loBus.onDesiredNotice((n) => void notices.push(n));
   await lo.start!();
@@ -84,25 +88,55 @@ describe('messaging module', () => {
     const cred = await loBus.issueNodeCredentials('acme.press-01', 'plant-1');
     expect(cred.seed).toMatch(/^SU/);
     expect(cred.subjects.notify).toBe('outpost.site.plant-1.node.acme_2Epress-01.notify');
-    expect(loBus.presence.get('plant-1', 'acme.press-01')).toMatchObject({ state: 'unknown', lastSeen: null, ageSeconds: null });
+    expect(loBus.presence.get('plant-1', 'acme.press-01')).toMatchObject({
+      state: 'unknown',
+      lastSeen: null,
+      ageSeconds: null,
+    });
 
-    const bus = await connectAgentBus({ url: loBus.natsUrl()!, seed: cred.seed!, nodeUid: 'acme.press-01', siteId: 'plant-1', heartbeatSeconds: 1 });
+    const bus = await connectAgentBus({
+      url: loBus.natsUrl()!,
+      seed: cred.seed!,
+      nodeUid: 'acme.press-01',
+      siteId: 'plant-1',
+      heartbeatSeconds: 1,
+    });
     buses.push(bus);
-    await waitFor(() => loBus.presence.get('plant-1', 'acme.press-01').state === 'online', 'online at the LO');
+    await waitFor(
+      () => loBus.presence.get('plant-1', 'acme.press-01').state === 'online',
+      'online at the LO',
+    );
     const e = loBus.presence.get('plant-1', 'acme.press-01');
     expect(e.ageSeconds).toBeGreaterThanOrEqual(0);
     expect(e.ageSeconds).toBeLessThan(2);
     // The change travels upward: the CO sees the node online too.
-    await waitFor(() => coBus.presence.list('plant-1').some((p) => p.nodeUid === 'acme.press-01' && p.state === 'online'), 'online at the CO');
-    expect(coPresence.some((c) => c.siteId === 'plant-1' && c.nodeUid === 'acme.press-01' && c.state === 'online')).toBe(true);
+    await waitFor(
+      () => coBus.presence.list('plant-1').some((p) => p.nodeUid === 'acme.press-01' && p.state === 'online'),
+      'online at the CO',
+    );
+    expect(
+      coPresence.some((c) => c.siteId === 'plant-1' && c.nodeUid === 'acme.press-01' && c.state === 'online'),
+    ).toBe(true);
 
     await bus.close();
     await waitFor(() => loBus.presence.get('plant-1', 'acme.press-01').state === 'stale', 'stale', 10_000);
     // The change reaches the CO through the upward stream a moment later.
-    await waitFor(() => coBus.presence.get('plant-1', 'acme.press-01').state !== 'online', 'not online at the CO', 5_000);
-    await waitFor(() => loBus.presence.get('plant-1', 'acme.press-01').state === 'offline', 'offline', 10_000);
+    await waitFor(
+      () => coBus.presence.get('plant-1', 'acme.press-01').state !== 'online',
+      'not online at the CO',
+      5_000,
+    );
+    await waitFor(
+      () => loBus.presence.get('plant-1', 'acme.press-01').state === 'offline',
+      'offline',
+      10_000,
+    );
     expect(loBus.presence.get('plant-1', 'acme.press-01').ageSeconds).toBeGreaterThanOrEqual(4);
-    await waitFor(() => coBus.presence.get('plant-1', 'acme.press-01').state === 'offline', 'offline at the CO', 10_000);
+    await waitFor(
+      () => coBus.presence.get('plant-1', 'acme.press-01').state === 'offline',
+      'offline at the CO',
+      10_000,
+    );
   });
 
   it('a deploy reaches the agent through "poll now" well before its 30 s poll interval', async () => {
@@ -110,7 +144,12 @@ describe('messaging module', () => {
     // The LO's manifest for the node and a minimal agent loop: poll every 30 s, or at once on "poll now".
     let manifestVersion = 1;
     const polls: { version: number; why: string }[] = [];
-    const bus = await connectAgentBus({ url: loBus.natsUrl()!, seed: cred.seed!, nodeUid: 'acme.press-02', siteId: 'plant-1' });
+    const bus = await connectAgentBus({
+      url: loBus.natsUrl()!,
+      seed: cred.seed!,
+      nodeUid: 'acme.press-02',
+      siteId: 'plant-1',
+    });
     buses.push(bus);
     const poll = (why: string) => polls.push({ version: manifestVersion, why });
     const interval = setInterval(() => poll('interval'), 30_000);
@@ -120,7 +159,9 @@ describe('messaging module', () => {
       await new Promise((r) => setTimeout(r, 200)); // let the subscription reach the server
       const started = Date.now();
       manifestVersion = 2; // the LO rebuilt the node's state manifest ...
-      expect(loBus.notifyPollNow('plant-1', 'acme.press-02', { reason: 'deploy', manifestVersion: 2 })).toBe(true);
+      expect(loBus.notifyPollNow('plant-1', 'acme.press-02', { reason: 'deploy', manifestVersion: 2 })).toBe(
+        true,
+      );
       await waitFor(() => polls.some((p) => p.version === 2), 'the agent to poll the new manifest', 25_000);
       expect(Date.now() - started).toBeLessThan(30_000);
       expect(polls.map((p) => p.why)).toEqual(['start', 'poll-now']);
@@ -131,13 +172,21 @@ describe('messaging module', () => {
 
   it('hands each status report to the CO once, with the node sequence number', async () => {
     const cred = await loBus.issueNodeCredentials('acme.press-03', 'plant-1');
-    const bus = await connectAgentBus({ url: loBus.natsUrl()!, seed: cred.seed!, nodeUid: 'acme.press-03', siteId: 'plant-1' });
+    const bus = await connectAgentBus({
+      url: loBus.natsUrl()!,
+      seed: cred.seed!,
+      nodeUid: 'acme.press-03',
+      siteId: 'plant-1',
+    });
     buses.push(bus);
     const r1 = await bus.publishStatus({ state: 'INSTALLING' });
     const again = await bus.publishStatus({ state: 'INSTALLING' }, { seq: r1.seq }); // a retry
     expect(again.duplicate).toBe(true);
     await bus.publishStatus({ state: 'RUNNING' });
-    await waitFor(() => statuses.filter((s) => s.nodeUid === 'acme.press-03').length >= 2, 'status at the CO');
+    await waitFor(
+      () => statuses.filter((s) => s.nodeUid === 'acme.press-03').length >= 2,
+      'status at the CO',
+    );
     await new Promise((r) => setTimeout(r, 300));
     const mine = statuses.filter((s) => s.nodeUid === 'acme.press-03');
     expect(mine.map((s) => (s.body as { state: string }).state)).toEqual(['INSTALLING', 'RUNNING']);
@@ -165,17 +214,27 @@ describe('messaging module', () => {
 
   it('revokes a node: its connection is closed and it cannot come back', async () => {
     const cred = await loBus.issueNodeCredentials('acme.press-04', 'plant-1');
-    const bus = await connectAgentBus({ url: loBus.natsUrl()!, seed: cred.seed!, nodeUid: 'acme.press-04', siteId: 'plant-1' });
+    const bus = await connectAgentBus({
+      url: loBus.natsUrl()!,
+      seed: cred.seed!,
+      nodeUid: 'acme.press-04',
+      siteId: 'plant-1',
+    });
     buses.push(bus);
     await bus.publishStatus({ ok: true });
     expect(await loBus.removeNodeUser('acme.press-04')).toBe(true);
-    await expect(bus.publishStatus({ after: 'revocation' }, { timeoutMs: 1500 })).rejects.toMatchObject({ code: 'nats-unavailable' });
+    await expect(bus.publishStatus({ after: 'revocation' }, { timeoutMs: 1500 })).rejects.toMatchObject({
+      code: 'nats-unavailable',
+    });
     expect(await loBus.removeNodeUser('acme.press-04')).toBe(false);
   });
 
   it('marks the link disconnected when the LO goes away, and keeps the age of its data', async () => {
     await lo.stop!();
-    await waitFor(async () => (await coBus.siteLinks()).find((l) => l.siteId === 'plant-1')!.link === 'disconnected', 'disconnected link');
+    await waitFor(
+      async () => (await coBus.siteLinks()).find((l) => l.siteId === 'plant-1')!.link === 'disconnected',
+      'disconnected link',
+    );
     const plant = (await coBus.siteLinks()).find((l) => l.siteId === 'plant-1')!;
     expect(plant.since).toBeGreaterThan(0);
     expect(plant.lastDataAt).not.toBeNull();
@@ -183,12 +242,20 @@ describe('messaging module', () => {
   });
 
   it('refuses bad input without changing anything', async () => {
-    await expect(coBus.issueNodeCredentials('bad uid', 'hq')).rejects.toMatchObject({ code: 'invalid-input' });
-    await expect(coBus.issueNodeCredentials('acme.x', 'Bad_Site')).rejects.toMatchObject({ code: 'invalid-input' });
+    await expect(coBus.issueNodeCredentials('bad uid', 'hq')).rejects.toMatchObject({
+      code: 'invalid-input',
+    });
+    await expect(coBus.issueNodeCredentials('acme.x', 'Bad_Site')).rejects.toMatchObject({
+      code: 'invalid-input',
+    });
     await expect(loBus.issueLeafCredentials('plant-2')).rejects.toMatchObject({ code: 'invalid-input' });
     await expect(coBus.issueLeafCredentials('hq')).rejects.toMatchObject({ code: 'invalid-input' });
-    await expect(coBus.issueLeafCredentials('plant-1', { tenantId: 'other' })).rejects.toMatchObject({ code: 'conflict' });
-    const file = JSON.parse(fs.readFileSync(createPaths(homes.get(co)!).natsDir + '/credentials.json', 'utf8')) as {
+    await expect(coBus.issueLeafCredentials('plant-1', { tenantId: 'other' })).rejects.toMatchObject({
+      code: 'conflict',
+    });
+    const file = JSON.parse(
+      fs.readFileSync(createPaths(homes.get(co)!).natsDir + '/credentials.json', 'utf8'),
+    ) as {
       nodes: object;
     };
     expect(Object.keys(file.nodes)).toEqual([]);

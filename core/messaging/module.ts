@@ -82,7 +82,11 @@ export interface Messaging {
   /** Resolves when the server runs and the streams exist. */
   ready(timeoutMs?: number): Promise<void>;
   /** A node's NKEY user (seed included unless `publicKey` is given); the server reloads without dropping others. */
-  issueNodeCredentials(nodeUid: string, siteId: string, options?: { publicKey?: string }): Promise<NodeCredentials>;
+  issueNodeCredentials(
+    nodeUid: string,
+    siteId: string,
+    options?: { publicKey?: string },
+  ): Promise<NodeCredentials>;
   addNodeUser(nodeUid: string, siteId: string, publicKey: string): Promise<NodeCredentials>;
   removeNodeUser(nodeUid: string): Promise<boolean>;
   /** CO: the leaf credentials an LO of `siteId` joins with (and the URL with them embedded, for `nats.hubLeafUrl`). */
@@ -143,12 +147,22 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
   const role = config.role as MessagingRole;
   const siteId = config.site.id;
   const natsDir = paths.natsDir;
-  const thresholds = { staleAfterSeconds: config.nats.staleAfterSeconds, offlineAfterSeconds: config.nats.offlineAfterSeconds };
+  const thresholds = {
+    staleAfterSeconds: config.nats.staleAfterSeconds,
+    offlineAfterSeconds: config.nats.offlineAfterSeconds,
+  };
 
   let credentials: CredentialStore | undefined;
-  const creds = () => (credentials ??= openCredentialStore({ file: path.join(natsDir, 'credentials.json'), clock }));
+  const creds = () =>
+    (credentials ??= openCredentialStore({ file: path.join(natsDir, 'credentials.json'), clock }));
 
-  let staticState: NatsState = { state: 'stopped', url: null, message: null, since: clock.now(), restarts: 0 };
+  let staticState: NatsState = {
+    state: 'stopped',
+    url: null,
+    message: null,
+    since: clock.now(),
+    restarts: 0,
+  };
   let sup: NatsSupervisor | undefined;
   let nc: NatsConnection | undefined;
   let tracker: PresenceTracker | undefined;
@@ -198,7 +212,8 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
     }, 1000);
     remoteTimer.unref?.();
   };
-  const siteData = (id: string): SiteData => (remoteSites()[id] ??= { lastDataAt: null, heartbeatAt: null, nodes: {} });
+  const siteData = (id: string): SiteData =>
+    (remoteSites()[id] ??= { lastDataAt: null, heartbeatAt: null, nodes: {} });
 
   // ---- console change notifications, coalesced ----
   const pendingTopics = new Set<string>();
@@ -228,7 +243,10 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
     try {
       u = new URL(raw);
     } catch {
-      throw new OutpostError('invalid-config', `nats.hubLeafUrl "${raw.replace(/\/\/[^@/]*@/, '//***@')}" is not a URL (nats-leaf://host:port)`);
+      throw new OutpostError(
+        'invalid-config',
+        `nats.hubLeafUrl "${raw.replace(/\/\/[^@/]*@/, '//***@')}" is not a URL (nats-leaf://host:port)`,
+      );
     }
     let user = u.username ? decodeURIComponent(u.username) : undefined;
     let password = u.password ? decodeURIComponent(u.password) : undefined;
@@ -266,7 +284,8 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
   const hubSites = (): HubSite[] => {
     if (!hasHub(role)) return [];
     const out: HubSite[] = role === 'all' ? [{ siteId, local: true }] : [];
-    for (const l of creds().leafs()) if (!(role === 'all' && l.siteId === siteId)) out.push({ siteId: l.siteId, local: false });
+    for (const l of creds().leafs())
+      if (!(role === 'all' && l.siteId === siteId)) out.push({ siteId: l.siteId, local: false });
     return out;
   };
 
@@ -292,8 +311,16 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
         sd.lastDataAt = Math.max(sd.lastDataAt ?? 0, m.sentAt ?? m.storedAt);
         remoteChanged();
       }
-      const report: NodeReport = { siteId: m.siteId, nodeUid: m.nodeUid, kind: m.kind, seq: m.seq, sentAt: m.sentAt, body: m.body };
-      if (m.kind === 'status' && statusHandlers.size === 0) log.debug({ nodeUid: m.nodeUid }, 'node status without a handler');
+      const report: NodeReport = {
+        siteId: m.siteId,
+        nodeUid: m.nodeUid,
+        kind: m.kind,
+        seq: m.seq,
+        sentAt: m.sentAt,
+        body: m.body,
+      };
+      if (m.kind === 'status' && statusHandlers.size === 0)
+        log.debug({ nodeUid: m.nodeUid }, 'node status without a handler');
       await callAll(m.kind === 'status' ? statusHandlers : eventHandlers, report);
       return;
     }
@@ -397,7 +424,10 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
         nc,
         siteId,
         thresholds,
-        knownNodes: () => creds().nodes(siteId).map((n) => n.nodeUid),
+        knownNodes: () =>
+          creds()
+            .nodes(siteId)
+            .map((n) => n.nodeUid),
         clock,
         logger: log.child({ part: 'presence' }),
         heartbeatSeconds: config.nats.heartbeatSeconds,
@@ -412,7 +442,14 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
       if (stopping) return;
     }
     if (role === 'lo' || hubSites().length > 0) startUpReader();
-    const downStream = role === 'lo' ? (hubLeaf() ? LOCAL_DOWN_STREAM : undefined) : role === 'all' ? downStreamName(siteId) : undefined;
+    const downStream =
+      role === 'lo'
+        ? hubLeaf()
+          ? LOCAL_DOWN_STREAM
+          : undefined
+        : role === 'all'
+          ? downStreamName(siteId)
+          : undefined;
     if (downStream) {
       downReader = createUplinkReader({
         nc,
@@ -474,9 +511,23 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
       }
     }
     if (role === 'lo') {
-      const link: SiteLink['link'] = !hubLeaf() ? 'standalone' : leafs === undefined ? 'unknown' : leafs.length > 0 ? 'connected' : 'disconnected';
+      const link: SiteLink['link'] = !hubLeaf()
+        ? 'standalone'
+        : leafs === undefined
+          ? 'unknown'
+          : leafs.length > 0
+            ? 'connected'
+            : 'disconnected';
       return [
-        { siteId, link, since: track(siteId, link), backlog: null, lastContactSeconds: null, lastDataAt: null, dataAgeSeconds: null },
+        {
+          siteId,
+          link,
+          since: track(siteId, link),
+          backlog: null,
+          lastContactSeconds: null,
+          lastDataAt: null,
+          dataAgeSeconds: null,
+        },
       ];
     }
     const connectedDomains = new Set<string>();
@@ -534,7 +585,9 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
         // The LO reported this state; while it keeps heartbeating without a change, an online node
         // stayed online. Whatever was reported, the age decides the best the CO may show.
         const basis =
-          r.state === 'online' && sd.heartbeatAt !== null ? Math.max(r.lastSeen ?? 0, sd.heartbeatAt) : r.lastSeen;
+          r.state === 'online' && sd.heartbeatAt !== null
+            ? Math.max(r.lastSeen ?? 0, sd.heartbeatAt)
+            : r.lastSeen;
         const byAge = classifyPresence(basis, now, thresholds);
         const state = r.state === 'online' ? byAge : worseState(r.state, byAge);
         return {
@@ -553,13 +606,20 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
       if (tracker) return tracker.list();
       return creds()
         .nodes(siteId)
-        .map((n) => ({ siteId, nodeUid: n.nodeUid, state: 'unknown' as const, lastSeen: null, ageSeconds: null }));
+        .map((n) => ({
+          siteId,
+          nodeUid: n.nodeUid,
+          state: 'unknown' as const,
+          lastSeen: null,
+          ageSeconds: null,
+        }));
     }
     return hasHub(role) ? remotePresence(id) : [];
   };
 
   const requireHub = (what: string) => {
-    if (!hasHub(role)) throw new OutpostError('invalid-input', `${what} is a CO operation (this server's role is ${role})`);
+    if (!hasHub(role))
+      throw new OutpostError('invalid-input', `${what} is a CO operation (this server's role is ${role})`);
   };
 
   const messaging: Messaging = {
@@ -570,9 +630,21 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
     },
     ready(timeoutMs = 30_000) {
       if (booted) return Promise.resolve();
-      if (!sup) return Promise.reject(new OutpostError('nats-unavailable', natsState().message ?? 'nats-server is not running'));
+      if (!sup)
+        return Promise.reject(
+          new OutpostError('nats-unavailable', natsState().message ?? 'nats-server is not running'),
+        );
       return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new OutpostError('timeout', `messaging not ready within ${timeoutMs} ms (${natsState().state})`)), timeoutMs);
+        const t = setTimeout(
+          () =>
+            reject(
+              new OutpostError(
+                'timeout',
+                `messaging not ready within ${timeoutMs} ms (${natsState().state})`,
+              ),
+            ),
+          timeoutMs,
+        );
         bootWaiters.push({
           resolve: () => {
             clearTimeout(t);
@@ -603,7 +675,10 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
       requireHub('issuing leaf credentials');
       assertSiteId(id);
       if (role === 'all' && id === siteId) {
-        throw new OutpostError('invalid-input', `site "${id}" is served by this server itself and needs no leaf link`);
+        throw new OutpostError(
+          'invalid-input',
+          `site "${id}" is served by this server itself and needs no leaf link`,
+        );
       }
       const leaf = creds().issueLeaf(id, options);
       await reload();
@@ -643,9 +718,16 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
       requireHub('publishing desired-state notices');
       assertSiteId(id);
       if (!hubSites().some((s) => s.siteId === id)) {
-        throw new OutpostError('not-found', `site "${id}" has no link to this CO (issue its leaf credentials first)`);
+        throw new OutpostError(
+          'not-found',
+          `site "${id}" has no link to this CO (issue its leaf credentials first)`,
+        );
       }
-      if (!running() || !nc) throw new OutpostError('nats-unavailable', `nats-server is ${natsState().state}; the LO will find the change on its next git poll`);
+      if (!running() || !nc)
+        throw new OutpostError(
+          'nats-unavailable',
+          `nats-server is ${natsState().state}; the LO will find the change on its next git poll`,
+        );
       const h = natsHeaders();
       h.set(HEADER_SENT_AT, String(clock.now()));
       await jetstream(nc).publish(desiredSubject(id), JSON.stringify(body), { headers: h });
@@ -714,7 +796,11 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
             resourcesBin = undefined;
           }
         }
-        binary = locateNatsServer({ configured: config.nats.binary, resourcesBin, pathEnv: deps.pathEnv ?? process.env.PATH });
+        binary = locateNatsServer({
+          configured: config.nats.binary,
+          resourcesBin,
+          pathEnv: deps.pathEnv ?? process.env.PATH,
+        });
       } catch (err) {
         const message = (err as Error).message;
         log.warn(message);
@@ -722,7 +808,14 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
         return;
       }
       try {
-        sup = createNatsSupervisor({ binary, dir: natsDir, config: serverInput(), logger: log, clock, timing: deps.timing });
+        sup = createNatsSupervisor({
+          binary,
+          dir: natsDir,
+          config: serverInput(),
+          logger: log,
+          clock,
+          timing: deps.timing,
+        });
         sup.onState(() => changed('system'));
         await sup.start();
       } catch (err) {

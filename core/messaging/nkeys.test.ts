@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createUser, fromPublic, fromSeed } from '@nats-io/nkeys';
-import { createUserNkey, decodeUserSeed, fastNkeyAuthenticator, isUserPublicKey, publicKeyOfSeed } from './nkeys.js';
+import {
+  createUserNkey,
+  decodeUserSeed,
+  fastNkeyAuthenticator,
+  isUserPublicKey,
+  publicKeyOfSeed,
+} from './nkeys.js';
 
 const te = new TextEncoder();
 

@@ -77,14 +77,20 @@ export function encodeUserPublicKey(raw: Uint8Array): string {
 }
 
 export function encodeUserSeed(raw: Uint8Array): string {
-  return withCrc(Buffer.concat([Buffer.from([PREFIX_SEED | (PREFIX_USER >> 5), (PREFIX_USER & 31) << 3]), raw]));
+  return withCrc(
+    Buffer.concat([Buffer.from([PREFIX_SEED | (PREFIX_USER >> 5), (PREFIX_USER & 31) << 3]), raw]),
+  );
 }
 
 /** The raw 32-byte Ed25519 seed of a user seed (`SU...`). */
 export function decodeUserSeed(seed: string): Buffer {
   try {
     const body = checked(seed);
-    if (body.length !== 34 || body[0] !== (PREFIX_SEED | (PREFIX_USER >> 5)) || body[1] !== (PREFIX_USER & 31) << 3) {
+    if (
+      body.length !== 34 ||
+      body[0] !== (PREFIX_SEED | (PREFIX_USER >> 5)) ||
+      body[1] !== (PREFIX_USER & 31) << 3
+    ) {
       throw new Error('not a user seed');
     }
     return body.subarray(2);
@@ -109,11 +115,18 @@ export function createUserNkey(): UserNkey {
 }
 
 function privateKeyOf(seed: string): crypto.KeyObject {
-  return crypto.createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, decodeUserSeed(seed)]), format: 'der', type: 'pkcs8' });
+  return crypto.createPrivateKey({
+    key: Buffer.concat([PKCS8_ED25519, decodeUserSeed(seed)]),
+    format: 'der',
+    type: 'pkcs8',
+  });
 }
 
 export function publicKeyOfSeed(seed: string): string {
-  const pub = crypto.createPublicKey(privateKeyOf(seed)).export({ format: 'der', type: 'spki' }).subarray(SPKI_ED25519.length);
+  const pub = crypto
+    .createPublicKey(privateKeyOf(seed))
+    .export({ format: 'der', type: 'spki' })
+    .subarray(SPKI_ED25519.length);
   return encodeUserPublicKey(pub);
 }
 

@@ -107,7 +107,12 @@ beforeAll(async () => {
 
 describe('node credentials (least privilege)', () => {
   it('lets node A publish its own status and receive its own poll-now notice', async () => {
-    const busA = await connectAgentBus({ url: lo1.url, seed: credA.seed!, nodeUid: 'acme.node-a', siteId: 's1' });
+    const busA = await connectAgentBus({
+      url: lo1.url,
+      seed: credA.seed!,
+      nodeUid: 'acme.node-a',
+      siteId: 's1',
+    });
     buses.push(busA);
     const got: number[] = [];
     busA.onPollNow((n) => got.push(n.at));
@@ -121,7 +126,11 @@ describe('node credentials (least privilege)', () => {
   });
 
   it("denies node A subscribing to node B's subjects and publishing as B", async () => {
-    const ncA = await connect({ servers: lo1.url, authenticator: nkeyAuthenticator(seed(credA)), inboxPrefix: credA.inboxPrefix });
+    const ncA = await connect({
+      servers: lo1.url,
+      authenticator: nkeyAuthenticator(seed(credA)),
+      inboxPrefix: credA.inboxPrefix,
+    });
     conns.push(ncA);
     const errs = violations(ncA);
     const svc = await lo1.connectService();
@@ -137,7 +146,12 @@ describe('node credentials (least privilege)', () => {
     ncA.publish(nodeSubject('s1', 'acme.node-a', 'notify'), 'to itself');
     await ncA.flush();
 
-    const busB = await connectAgentBus({ url: lo1.url, seed: credB.seed!, nodeUid: 'acme.node-b', siteId: 's1' });
+    const busB = await connectAgentBus({
+      url: lo1.url,
+      seed: credB.seed!,
+      nodeUid: 'acme.node-b',
+      siteId: 's1',
+    });
     buses.push(busB);
     const gotB: unknown[] = [];
     busB.onPollNow((n) => gotB.push(n));
@@ -155,8 +169,12 @@ describe('node credentials (least privilege)', () => {
     expect(stolenInbox).toEqual([]);
     expect(stolenBInbox).toEqual([]);
     const text = errs.join('\n');
-    expect(text).toMatch(/Permissions Violation for Subscription to "outpost\.site\.s1\.node\.acme_2Enode-b\.notify"/);
-    expect(text).toMatch(/Permissions Violation for Publish to "outpost\.site\.s1\.node\.acme_2Enode-b\.status"/);
+    expect(text).toMatch(
+      /Permissions Violation for Subscription to "outpost\.site\.s1\.node\.acme_2Enode-b\.notify"/,
+    );
+    expect(text).toMatch(
+      /Permissions Violation for Publish to "outpost\.site\.s1\.node\.acme_2Enode-b\.status"/,
+    );
     expect(text).toMatch(/Permissions Violation for Subscription to "_INBOX\.>"/);
   });
 
@@ -171,16 +189,27 @@ describe('node credentials (least privilege)', () => {
 
 describe('leaf credentials (site isolation)', () => {
   it('carries site data upward and notices downward', async () => {
-    const busC = await connectAgentBus({ url: lo2.url, seed: credC.seed!, nodeUid: 'acme.node-c', siteId: 's2' });
+    const busC = await connectAgentBus({
+      url: lo2.url,
+      seed: credC.seed!,
+      nodeUid: 'acme.node-c',
+      siteId: 's2',
+    });
     buses.push(busC);
     await busC.publishStatus({ from: 'c' });
     const hubSvc = await hub.connectService();
     const hubJsm = await jetstreamManager(hubSvc);
-    await waitFor(async () => (await hubJsm.streams.info(AGGREGATE_UP_STREAM)).state.messages >= 3, 'upward sourcing');
+    await waitFor(
+      async () => (await hubJsm.streams.info(AGGREGATE_UP_STREAM)).state.messages >= 3,
+      'upward sourcing',
+    );
     const { jetstream } = await import('@nats-io/jetstream');
     await jetstream(hubSvc).publish(desiredSubject('s2'), '{"commit":"abc"}');
     const lo2Jsm = await jetstreamManager(await lo2.connectService());
-    await waitFor(async () => (await lo2Jsm.streams.info('OUTPOST_DOWN')).state.messages === 1, 'downward sourcing');
+    await waitFor(
+      async () => (await lo2Jsm.streams.info('OUTPOST_DOWN')).state.messages === 1,
+      'downward sourcing',
+    );
   });
 
   it('an LO of site 1 cannot read site 2', async () => {
@@ -206,7 +235,10 @@ describe('leaf credentials (site isolation)', () => {
       await expect(lo1Svc.request(subject, '{}', { timeout: 500 }), subject).rejects.toThrow();
     }
     const lo1Jsm = await jetstreamManager(lo1Svc);
-    await waitFor(async () => (await lo1Jsm.streams.info('OUTPOST_DOWN')).state.messages >= 1, 'the s1 notice');
+    await waitFor(
+      async () => (await lo1Jsm.streams.info('OUTPOST_DOWN')).state.messages >= 1,
+      'the s1 notice',
+    );
     await new Promise((r) => setTimeout(r, 500));
     // Our own probes echo back to the `>` subscription; anything else mentioning s2, or any answer from the
     // hub's JetStream (domain co), is a leak. Replies of LO 1's own JetStream (domain site-s1) are fine.
@@ -216,13 +248,17 @@ describe('leaf credentials (site isolation)', () => {
         (m.subject.includes('s2') || m.string().includes('s2') || m.string().includes('"domain":"co"')),
     );
     expect(leaked.map((m) => `${m.subject} ${m.string().slice(0, 80)}`)).toEqual([]);
-    expect(everything.some((m) => m.subject === desiredSubject('s1') || m.subject.startsWith('outpost.deliver.s1.down'))).toBe(true);
+    expect(
+      everything.some(
+        (m) => m.subject === desiredSubject('s1') || m.subject.startsWith('outpost.deliver.s1.down'),
+      ),
+    ).toBe(true);
   });
 
   it('leaf credentials cannot be used as a client connection', async () => {
     const l = hub.creds.issueLeaf('s1');
-    await expect(connect({ servers: hub.url, user: l.user, pass: l.password, reconnect: false })).rejects.toThrow(
-      /authorization/i,
-    );
+    await expect(
+      connect({ servers: hub.url, user: l.user, pass: l.password, reconnect: false }),
+    ).rejects.toThrow(/authorization/i);
   });
 });

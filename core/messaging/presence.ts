@@ -146,11 +146,19 @@ export function createPresenceTracker(o: PresenceTrackerOptions): PresenceTracke
 
   const scan = () => {
     const now = clock.now();
-    for (const uid of o.knownNodes()) if (!seen.has(uid)) seen.set(uid, { lastSeen: null, persisted: null, state: 'unknown' });
+    for (const uid of o.knownNodes())
+      if (!seen.has(uid)) seen.set(uid, { lastSeen: null, persisted: null, state: 'unknown' });
     for (const [uid, s] of seen) {
       const state = classifyPresence(s.lastSeen, now, o.thresholds);
       if (state === s.state) continue;
-      const change: PresenceChange = { siteId, nodeUid: uid, state, previous: s.state, lastSeen: s.lastSeen, at: now };
+      const change: PresenceChange = {
+        siteId,
+        nodeUid: uid,
+        state,
+        previous: s.state,
+        lastSeen: s.lastSeen,
+        at: now,
+      };
       s.state = state;
       publishUp(loSubject(siteId, 'presence'), change);
       for (const l of listeners) {
@@ -217,13 +225,18 @@ export function createPresenceTracker(o: PresenceTrackerOptions): PresenceTracke
           const { lastSeen } = e.json<{ lastSeen: number }>();
           const cur = seen.get(uid);
           if (!cur || (cur.lastSeen ?? 0) < lastSeen) {
-            seen.set(uid, { lastSeen, persisted: lastSeen, state: classifyPresence(lastSeen, clock.now(), o.thresholds) });
+            seen.set(uid, {
+              lastSeen,
+              persisted: lastSeen,
+              state: classifyPresence(lastSeen, clock.now(), o.thresholds),
+            });
           }
         } catch {
           /* ignore a malformed entry */
         }
       }
-      for (const uid of o.knownNodes()) if (!seen.has(uid)) seen.set(uid, { lastSeen: null, persisted: null, state: 'unknown' });
+      for (const uid of o.knownNodes())
+        if (!seen.has(uid)) seen.set(uid, { lastSeen: null, persisted: null, state: 'unknown' });
       if (stopRequested) return;
       sub = nc.subscribe(siteNodesSubject(siteId, 'presence'), {
         callback: (err, msg) => {

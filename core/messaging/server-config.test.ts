@@ -18,7 +18,18 @@ describe('nats-server configuration', () => {
     const creds = store();
     creds.issueNode('acme.n1', 's1');
     creds.issueLeaf('s2');
-    const cfg = buildNatsConfig({ ...serverInputFor({ role: 'co', siteId: 'hq', host: '127.0.0.1', port: 4222, leafPort: 7422, storeDir: '/data/js', credentials: creds }), monitorPort: 8222 });
+    const cfg = buildNatsConfig({
+      ...serverInputFor({
+        role: 'co',
+        siteId: 'hq',
+        host: '127.0.0.1',
+        port: 4222,
+        leafPort: 7422,
+        storeDir: '/data/js',
+        credentials: creds,
+      }),
+      monitorPort: 8222,
+    });
     expect(cfg).not.toHaveProperty('no_auth_user');
     expect(cfg).not.toHaveProperty('authorization');
     const users = (cfg.accounts as { OUTPOST: { users: Record<string, unknown>[] } }).OUTPOST.users;
@@ -52,7 +63,10 @@ describe('nats-server configuration', () => {
     expect((cfg.accounts as { OUTPOST: { users: unknown[] } }).OUTPOST.users).toHaveLength(1);
     const leaf = cfg.leafnodes as { remotes: { url: string; account: string }[]; port?: number };
     expect(leaf.port).toBeUndefined();
-    expect(leaf.remotes[0]).toEqual({ url: 'nats-leaf://leaf-s1:p%40ss%2Fword@hq.example:7422', account: 'OUTPOST' });
+    expect(leaf.remotes[0]).toEqual({
+      url: 'nats-leaf://leaf-s1:p%40ss%2Fword@hq.example:7422',
+      account: 'OUTPOST',
+    });
   });
 
   it('is JSON that nats-server reads as is', () => {
@@ -66,12 +80,16 @@ describe('nats-server configuration', () => {
       users: store().users({ includeLeafs: true }),
       tls: { certFile: '/c', keyFile: '/k', caFile: '/ca' },
     });
-    expect(JSON.parse(text)).toMatchObject({ tls: { cert_file: '/c', key_file: '/k', ca_file: '/ca', verify: false } });
+    expect(JSON.parse(text)).toMatchObject({
+      tls: { cert_file: '/c', key_file: '/k', ca_file: '/ca', verify: false },
+    });
   });
 
   it('refuses unresolved ports and an empty user list', () => {
     const base = { serverName: 'x', host: '127.0.0.1', storeDir: '/js', domain: 'co' };
-    expect(() => buildNatsConfig({ ...base, port: 0, monitorPort: 2, users: store().users({ includeLeafs: false }) })).toThrow(/concrete port/);
+    expect(() =>
+      buildNatsConfig({ ...base, port: 0, monitorPort: 2, users: store().users({ includeLeafs: false }) }),
+    ).toThrow(/concrete port/);
     expect(() => buildNatsConfig({ ...base, port: 1, monitorPort: 2, users: [] })).toThrow(/anonymous/);
   });
 });

@@ -44,12 +44,21 @@ export interface NatsServerConfigInput {
 }
 
 function tlsBlock(t: TlsFiles): Record<string, unknown> {
-  return { cert_file: t.certFile, key_file: t.keyFile, ca_file: t.caFile, verify: t.verify ?? false, timeout: 5 };
+  return {
+    cert_file: t.certFile,
+    key_file: t.keyFile,
+    ca_file: t.caFile,
+    verify: t.verify ?? false,
+    timeout: 5,
+  };
 }
 
 function checkPort(name: string, p: number): void {
   if (!Number.isInteger(p) || p <= 0 || p > 65535) {
-    throw new OutpostError('invalid-input', `nats-server ${name} must be a concrete port (1-65535), got ${p}`);
+    throw new OutpostError(
+      'invalid-input',
+      `nats-server ${name} must be a concrete port (1-65535), got ${p}`,
+    );
   }
 }
 
@@ -58,7 +67,10 @@ export function leafRemoteUrl(remote: LeafRemote): string {
   try {
     u = new URL(remote.url);
   } catch {
-    throw new OutpostError('invalid-config', `nats.hubLeafUrl "${remote.url}" is not a URL (nats-leaf://host:port)`);
+    throw new OutpostError(
+      'invalid-config',
+      `nats.hubLeafUrl "${remote.url}" is not a URL (nats-leaf://host:port)`,
+    );
   }
   if (remote.user !== undefined) u.username = encodeURIComponent(remote.user);
   if (remote.password !== undefined) u.password = encodeURIComponent(remote.password);
@@ -69,7 +81,10 @@ export function buildNatsConfig(input: NatsServerConfigInput): Record<string, un
   checkPort('port', input.port);
   checkPort('monitor port', input.monitorPort);
   if (input.users.length === 0) {
-    throw new OutpostError('invalid-input', 'nats-server configuration needs at least one user (no anonymous access)');
+    throw new OutpostError(
+      'invalid-input',
+      'nats-server configuration needs at least one user (no anonymous access)',
+    );
   }
   const users = input.users.map((u) => ({
     ...(u.kind === 'nkey' ? { nkey: u.nkey } : { user: u.user, password: u.password }),

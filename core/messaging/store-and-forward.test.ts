@@ -6,7 +6,14 @@ import { connectAgentBus, type AgentBus } from './agent-bus.js';
 import { ensureHubStreams, ensureSiteUpStream } from './streams.js';
 import { AGGREGATE_UP_STREAM } from './subjects.js';
 import { createUplinkReader, type UpMessage, type UplinkReader } from './uplink.js';
-import { processAlive, removeTempDirs, startTestServer, tempDir, waitFor, type TestServer } from './testing.js';
+import {
+  processAlive,
+  removeTempDirs,
+  startTestServer,
+  tempDir,
+  waitFor,
+  type TestServer,
+} from './testing.js';
 import type { NodeCredentials } from './credentials.js';
 
 /**
@@ -51,7 +58,9 @@ beforeAll(async () => {
     },
   });
   await ensureSiteUpStream(await jetstreamManager(await lo.connectService()), 's1');
-  await ensureHubStreams(await jetstreamManager(await hub.connectService()), [{ siteId: 's1', local: false }]);
+  await ensureHubStreams(await jetstreamManager(await hub.connectService()), [
+    { siteId: 's1', local: false },
+  ]);
   reader = createUplinkReader({
     nc: await hub.connectService(),
     stream: AGGREGATE_UP_STREAM,
@@ -63,7 +72,15 @@ beforeAll(async () => {
   });
   await reader.start();
   for (const c of creds) {
-    buses.push(await connectAgentBus({ url: lo.url, seed: c.seed!, nodeUid: c.nodeUid, siteId: 's1', heartbeatSeconds: 60 }));
+    buses.push(
+      await connectAgentBus({
+        url: lo.url,
+        seed: c.seed!,
+        nodeUid: c.nodeUid,
+        siteId: 's1',
+        heartbeatSeconds: 60,
+      }),
+    );
   }
 }, 60_000);
 
@@ -116,7 +133,12 @@ describe('store and forward across the leaf link', () => {
     });
     expect(killed).toBe(true);
     expect(processAlive(hubPid)).toBe(false);
-    await waitFor(() => received.filter((m) => (m.body as { round: string }).round === 'hub-kill').length >= NODES * PER_NODE, 'all reports at the CO', 60_000);
+    await waitFor(
+      () =>
+        received.filter((m) => (m.body as { round: string }).round === 'hub-kill').length >= NODES * PER_NODE,
+      'all reports at the CO',
+      60_000,
+    );
     await new Promise((r) => setTimeout(r, 500)); // a late duplicate would show up now
     checkRound('hub-kill');
     expect(hub.sup.state()).toMatchObject({ state: 'running', restarts: 1 });
@@ -133,7 +155,12 @@ describe('store and forward across the leaf link', () => {
     });
     expect(killed).toBe(true);
     expect(acked.size).toBe(NODES * PER_NODE);
-    await waitFor(() => received.filter((m) => (m.body as { round: string }).round === 'lo-kill').length >= NODES * PER_NODE, 'all reports at the CO', 60_000);
+    await waitFor(
+      () =>
+        received.filter((m) => (m.body as { round: string }).round === 'lo-kill').length >= NODES * PER_NODE,
+      'all reports at the CO',
+      60_000,
+    );
     await new Promise((r) => setTimeout(r, 500));
     checkRound('lo-kill');
     expect(lo.sup.state()).toMatchObject({ state: 'running', restarts: 1 });

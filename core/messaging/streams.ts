@@ -63,7 +63,10 @@ async function ensure(jsm: JetStreamManager, cfg: Partial<StreamConfig> & { name
     return;
   }
   const want = JSON.stringify({ subjects: cfg.subjects ?? [], sources: cfg.sources ?? [] });
-  const have = JSON.stringify({ subjects: existing.subjects ?? [], sources: normaliseSources(existing.sources) });
+  const have = JSON.stringify({
+    subjects: existing.subjects ?? [],
+    sources: normaliseSources(existing.sources),
+  });
   if (want !== have) await jsm.streams.update(cfg.name, { ...existing, ...cfg } as StreamConfig);
 }
 
@@ -80,7 +83,11 @@ export async function ensureSiteUpStream(
   siteId: string,
   limits: StreamLimits = DEFAULT_UP_LIMITS,
 ): Promise<void> {
-  await ensure(jsm, { ...base(upStreamName(siteId), limits), name: upStreamName(siteId), subjects: upStreamSubjects(siteId) });
+  await ensure(jsm, {
+    ...base(upStreamName(siteId), limits),
+    name: upStreamName(siteId),
+    subjects: upStreamSubjects(siteId),
+  });
 }
 
 /** The LO's copy of its desired-state notices, sourced from the hub (role lo with a hub only). */

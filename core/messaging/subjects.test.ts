@@ -16,16 +16,21 @@ describe('subject namespace', () => {
     expect(nodeToken('acme.press-01')).toBe('acme_2Epress-01');
     expect(nodeToken('acme.line_3.cam*1')).toBe('acme_2Eline_5F3_2Ecam_2A1');
     expect(nodeToken('acme.überwachung')).toBe('acme_2E_C3_BCberwachung');
-    expect(nodeSubject('plant-1', 'acme.press-01', 'notify')).toBe('outpost.site.plant-1.node.acme_2Epress-01.notify');
+    expect(nodeSubject('plant-1', 'acme.press-01', 'notify')).toBe(
+      'outpost.site.plant-1.node.acme_2Epress-01.notify',
+    );
   });
 
   it('is reversible and injective, and never yields a wildcard or a separator', () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 60 }).filter((s) => !/\s/.test(s)), (uid) => {
-        const t = nodeToken(uid);
-        expect(t).toMatch(/^[A-Za-z0-9_-]+$/);
-        expect(nodeUidFromToken(t)).toBe(uid);
-      }),
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 60 }).filter((s) => !/\s/.test(s)),
+        (uid) => {
+          const t = nodeToken(uid);
+          expect(t).toMatch(/^[A-Za-z0-9_-]+$/);
+          expect(nodeUidFromToken(t)).toBe(uid);
+        },
+      ),
     );
     expect(nodeToken('a.b')).not.toBe(nodeToken('a_2Eb'));
   });
@@ -53,7 +58,11 @@ describe('subject namespace', () => {
       source: 'node',
       kind: 'status',
     });
-    expect(parseSiteSubject('outpost.site.s1.lo.heartbeat')).toEqual({ siteId: 's1', source: 'lo', kind: 'heartbeat' });
+    expect(parseSiteSubject('outpost.site.s1.lo.heartbeat')).toEqual({
+      siteId: 's1',
+      source: 'lo',
+      kind: 'heartbeat',
+    });
     expect(parseSiteSubject('outpost.site.s1.node.bad.token.x')).toBeUndefined();
     expect(parseSiteSubject('other.site.s1.lo.heartbeat')).toBeUndefined();
   });

@@ -76,7 +76,8 @@ export function nodeUidFromToken(token: string): string {
     const ch = token[i]!;
     if (ch === '_') {
       const hex = token.slice(i + 1, i + 3);
-      if (!/^[0-9A-F]{2}$/.test(hex)) throw new OutpostError('invalid-input', `"${token}" is not a node token`);
+      if (!/^[0-9A-F]{2}$/.test(hex))
+        throw new OutpostError('invalid-input', `"${token}" is not a node token`);
       bytes.push(parseInt(hex, 16));
       i += 2;
     } else if (TOKEN_SAFE.test(ch)) {
@@ -140,7 +141,11 @@ export function presenceBucket(siteId: string): string {
 
 /** The subjects an LO's upward stream captures. */
 export function upStreamSubjects(siteId: string): string[] {
-  return [siteNodesSubject(siteId, 'status'), siteNodesSubject(siteId, 'events'), `${ROOT}.site.${siteId}.lo.>`];
+  return [
+    siteNodesSubject(siteId, 'status'),
+    siteNodesSubject(siteId, 'events'),
+    `${ROOT}.site.${siteId}.lo.>`,
+  ];
 }
 
 export interface ParsedSubject {

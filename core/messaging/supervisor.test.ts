@@ -11,7 +11,14 @@ import { isOutpostError } from '../errors.js';
 import { createNatsSupervisor } from './supervisor.js';
 import { openCredentialStore } from './credentials.js';
 import { serverInputFor } from './topology.js';
-import { processAlive, removeTempDirs, startTestServer, tempDir, waitFor, type TestServer } from './testing.js';
+import {
+  processAlive,
+  removeTempDirs,
+  startTestServer,
+  tempDir,
+  waitFor,
+  type TestServer,
+} from './testing.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -58,7 +65,14 @@ describe('nats-server supervisor (real nats-server)', () => {
     expect(server.sup.state().restarts).toBe(1);
     expect(server.sup.ports()!.client).toBe(port);
     expect(processAlive(pid)).toBe(false);
-    await waitFor(() => service.flush().then(() => true, () => false), 'the service connection to reconnect');
+    await waitFor(
+      () =>
+        service.flush().then(
+          () => true,
+          () => false,
+        ),
+      'the service connection to reconnect',
+    );
     expect(service.isClosed()).toBe(false);
   });
 
@@ -70,8 +84,16 @@ describe('nats-server supervisor (real nats-server)', () => {
     const a = server.creds.issueNode('acme.a', 's1');
     const b = server.creds.issueNode('acme.b', 's1');
     await server.reload();
-    const ncA = await connect({ servers: server.url, authenticator: nkeyAuthenticator(seedBytes(a.seed!)), reconnect: false });
-    const ncB = await connect({ servers: server.url, authenticator: nkeyAuthenticator(seedBytes(b.seed!)), reconnect: false });
+    const ncA = await connect({
+      servers: server.url,
+      authenticator: nkeyAuthenticator(seedBytes(a.seed!)),
+      reconnect: false,
+    });
+    const ncB = await connect({
+      servers: server.url,
+      authenticator: nkeyAuthenticator(seedBytes(b.seed!)),
+      reconnect: false,
+    });
     const bClosed = ncB.closed();
 
     server.creds.removeNode('acme.b');
@@ -79,7 +101,11 @@ describe('nats-server supervisor (real nats-server)', () => {
     const err = await Promise.race([bClosed, new Promise((r) => setTimeout(() => r('still open'), 5000))]);
     expect(err).not.toBe('still open');
     await expect(
-      connect({ servers: server.url, authenticator: nkeyAuthenticator(seedBytes(b.seed!)), reconnect: false }),
+      connect({
+        servers: server.url,
+        authenticator: nkeyAuthenticator(seedBytes(b.seed!)),
+        reconnect: false,
+      }),
     ).rejects.toThrow(/authorization/i);
     await ncA.flush();
     expect(ncA.isClosed()).toBe(false);
@@ -110,7 +136,15 @@ describe('nats-server supervisor (real nats-server)', () => {
     const sup = createNatsSupervisor({
       binary: '/bin/false',
       dir,
-      config: serverInputFor({ role: 'lo', siteId: 's1', host: '127.0.0.1', port: 0, leafPort: 0, storeDir: path.join(dir, 'js'), credentials: creds }),
+      config: serverInputFor({
+        role: 'lo',
+        siteId: 's1',
+        host: '127.0.0.1',
+        port: 0,
+        leafPort: 0,
+        storeDir: path.join(dir, 'js'),
+        credentials: creds,
+      }),
       logger: silentLogger(),
       clock: systemClock,
       timing: { backoffInitialMs: 20, backoffMaxMs: 40, failedAfter: 3 },
@@ -126,9 +160,13 @@ describe('nats-server supervisor (real nats-server)', () => {
 
   it('kills nats-server when the supervising process dies (SIGKILL)', async () => {
     const dir = tempDir('nats-orphan');
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'testdata', 'supervise-child.ts'), dir], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(here, 'testdata', 'supervise-child.ts'), dir],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     cleanups.push(() => {
       if (child.exitCode === null) child.kill('SIGKILL');
     });

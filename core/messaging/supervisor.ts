@@ -128,7 +128,8 @@ export function createNatsSupervisor(options: SupervisorOptions): NatsSupervisor
   let reloadPending = false;
 
   const tlsScheme = () => (config.tls ? 'tls' : 'nats');
-  const clientUrl = () => (ports ? `${tlsScheme()}://${connectHost(config.host)}:${ports.client}` : undefined);
+  const clientUrl = () =>
+    ports ? `${tlsScheme()}://${connectHost(config.host)}:${ports.client}` : undefined;
 
   const setState = (s: NatsState['state'], message: string | null = null) => {
     state = {
@@ -169,7 +170,9 @@ export function createNatsSupervisor(options: SupervisorOptions): NatsSupervisor
     ports = {
       client: config.port || (await freePort(host)),
       monitor: config.monitorPort || (await freePort('127.0.0.1')),
-      leaf: config.leafListen ? config.leafListen.port || (await freePort(config.leafListen.host)) : undefined,
+      leaf: config.leafListen
+        ? config.leafListen.port || (await freePort(config.leafListen.host))
+        : undefined,
     };
   };
 
@@ -186,7 +189,8 @@ export function createNatsSupervisor(options: SupervisorOptions): NatsSupervisor
       const w = reloadWaiters;
       reloadWaiters = [];
       const msg = line.replace(/^.*Failed to reload server configuration:\s*/, '');
-      for (const x of w) x.reject(new OutpostError('nats-unavailable', `nats-server refused the new configuration: ${msg}`));
+      for (const x of w)
+        x.reject(new OutpostError('nats-unavailable', `nats-server refused the new configuration: ${msg}`));
     }
   };
 
@@ -225,7 +229,8 @@ export function createNatsSupervisor(options: SupervisorOptions): NatsSupervisor
       const waiters = exitWaiters;
       exitWaiters = [];
       for (const w of waiters) w();
-      for (const w of reloadWaiters) w.reject(new OutpostError('nats-unavailable', 'nats-server exited during a reload'));
+      for (const w of reloadWaiters)
+        w.reject(new OutpostError('nats-unavailable', 'nats-server exited during a reload'));
       reloadWaiters = [];
       if (stopping) return;
       const how =
@@ -256,7 +261,9 @@ export function createNatsSupervisor(options: SupervisorOptions): NatsSupervisor
   const health = async (): Promise<boolean> => {
     if (!ports) return false;
     try {
-      const res = await fetch(`http://127.0.0.1:${ports.monitor}/healthz`, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(`http://127.0.0.1:${ports.monitor}/healthz`, {
+        signal: AbortSignal.timeout(2000),
+      });
       await res.arrayBuffer();
       return res.ok;
     } catch {
@@ -318,7 +325,8 @@ export function createNatsSupervisor(options: SupervisorOptions): NatsSupervisor
         const ok = await health();
         if (stopping || proc !== child) return;
         if (ok) {
-          if (runningSince !== undefined && clock.monotonic() - runningSince >= timing.backoffResetAfterMs) failures = 0;
+          if (runningSince !== undefined && clock.monotonic() - runningSince >= timing.backoffResetAfterMs)
+            failures = 0;
           scheduleHealth(child, 0);
           return;
         }
@@ -348,7 +356,10 @@ export function createNatsSupervisor(options: SupervisorOptions): NatsSupervisor
         const timer = setTimeout(() => {
           off();
           reject(
-            new OutpostError('timeout', `nats-server did not become ready within ${timeoutMs} ms (${state.state}${state.message ? `: ${state.message}` : ''})`),
+            new OutpostError(
+              'timeout',
+              `nats-server did not become ready within ${timeoutMs} ms (${state.state}${state.message ? `: ${state.message}` : ''})`,
+            ),
           );
         }, timeoutMs);
         const off = sup.onState((s) => {
@@ -391,7 +402,10 @@ export function createNatsSupervisor(options: SupervisorOptions): NatsSupervisor
       writeConfig();
       const applied = new Promise<void>((resolve, reject) => reloadWaiters.push({ resolve, reject }));
       const timeout = new Promise<void>((_, reject) => {
-        const t = setTimeout(() => reject(new OutpostError('timeout', 'nats-server did not confirm the reload within 10 s')), 10_000);
+        const t = setTimeout(
+          () => reject(new OutpostError('timeout', 'nats-server did not confirm the reload within 10 s')),
+          10_000,
+        );
         t.unref?.();
         void applied.finally(() => clearTimeout(t)).catch(() => undefined);
       });

@@ -15,13 +15,57 @@ import { removeTempDirs, startTestServer, tempDir, waitFor, type TestServer } fr
 function makePki(dir: string): { tls: TlsFiles; otherCa: string } {
   const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  run('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=Outpost test site CA');
+  run(
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=Outpost test site CA',
+  );
   run('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
   fs.writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '1', '-extfile', 'san.ext');
-  run('req', '-x509', ...ec, '-keyout', 'other.key', '-out', 'other.crt', '-days', '1', '-subj', '/CN=Some other CA');
+  run(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.crt',
+    '-days',
+    '1',
+    '-extfile',
+    'san.ext',
+  );
+  run(
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    'other.key',
+    '-out',
+    'other.crt',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=Some other CA',
+  );
   return {
-    tls: { certFile: path.join(dir, 'server.crt'), keyFile: path.join(dir, 'server.key'), caFile: path.join(dir, 'ca.crt') },
+    tls: {
+      certFile: path.join(dir, 'server.crt'),
+      keyFile: path.join(dir, 'server.key'),
+      caFile: path.join(dir, 'ca.crt'),
+    },
     otherCa: path.join(dir, 'other.crt'),
   };
 }
@@ -33,7 +77,12 @@ let seed = '';
 
 beforeAll(async () => {
   pki = makePki(tempDir('pki'));
-  hub = await startTestServer({ role: 'co', siteId: 'hq', tls: pki.tls, setup: (c) => void c.issueLeaf('s1') });
+  hub = await startTestServer({
+    role: 'co',
+    siteId: 'hq',
+    tls: pki.tls,
+    setup: (c) => void c.issueLeaf('s1'),
+  });
   const leaf = hub.creds.issueLeaf('s1');
   lo = await startTestServer({
     role: 'lo',
@@ -55,7 +104,13 @@ afterAll(async () => {
 describe('TLS from the site CA', () => {
   it('serves tls:// and an agent that trusts the site CA connects', async () => {
     expect(lo.url).toMatch(/^tls:\/\/127\.0\.0\.1:\d+$/);
-    const bus = await connectAgentBus({ url: lo.url, seed, nodeUid: 'acme.n1', siteId: 's1', tls: { caFile: pki.tls.caFile } });
+    const bus = await connectAgentBus({
+      url: lo.url,
+      seed,
+      nodeUid: 'acme.n1',
+      siteId: 's1',
+      tls: { caFile: pki.tls.caFile },
+    });
     try {
       const svc = await lo.connectService();
       const { jetstreamManager } = await import('@nats-io/jetstream');

@@ -72,7 +72,8 @@ function readCursor(file: string): Cursor {
 
 function parseAny(subject: string): ParsedSubject | undefined {
   const t = subject.split('.');
-  if (t.length === 3 && t[0] === ROOT && t[1] === 'desired' && t[2]) return { siteId: t[2], source: 'co', kind: 'desired' };
+  if (t.length === 3 && t[0] === ROOT && t[1] === 'desired' && t[2])
+    return { siteId: t[2], source: 'co', kind: 'desired' };
   return parseSiteSubject(subject);
 }
 
@@ -96,7 +97,9 @@ export function decodeUpMessage(m: JsMsg): UpMessage | undefined {
     ...(parsed.nodeUid ? { nodeUid: parsed.nodeUid } : {}),
     kind: parsed.kind,
     seq: num(HEADER_SEQ),
-    sentAt: num(HEADER_SENT_AT) ?? (typeof (body as { at?: unknown })?.at === 'number' ? (body as { at: number }).at : null),
+    sentAt:
+      num(HEADER_SENT_AT) ??
+      (typeof (body as { at?: unknown })?.at === 'number' ? (body as { at: number }).at : null),
     storedAt: Math.floor(m.info.timestampNanos / 1e6),
     streamSeq: m.seq,
     body,
@@ -151,7 +154,10 @@ export function createUplinkReader(o: UplinkReaderOptions): UplinkReader {
             break;
           } catch (err) {
             if (i >= attempts || !running) {
-              logger.error({ err, subject: m.subject, streamSeq: m.seq }, 'upward message skipped after failed attempts');
+              logger.error(
+                { err, subject: m.subject, streamSeq: m.seq },
+                'upward message skipped after failed attempts',
+              );
               break;
             }
             await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** i)));

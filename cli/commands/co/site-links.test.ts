@@ -16,7 +16,11 @@ beforeAll(async () => {
   await host.core.messaging.ready(30_000);
   await host.core.messaging.issueLeafCredentials('plant-9');
   const h = host;
-  await waitFor(async () => (await h.core.messaging.siteLinks()).some((l) => l.siteId === 'plant-9' && l.link === 'disconnected'), 'the link state');
+  await waitFor(
+    async () =>
+      (await h.core.messaging.siteLinks()).some((l) => l.siteId === 'plant-9' && l.link === 'disconnected'),
+    'the link state',
+  );
 }, 60_000);
 afterAll(async () => {
   await host?.stop();
@@ -30,7 +34,9 @@ describe('edgectl co sites', () => {
     const r = await edgectl(['co', 'sites', ...auth(), '-o', 'json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout) as { links: { siteId: string; link: string; dataAgeSeconds: number | null }[] };
+    const out = JSON.parse(r.stdout) as {
+      links: { siteId: string; link: string; dataAgeSeconds: number | null }[];
+    };
     expect(out.links.map((l) => [l.siteId, l.link])).toEqual([
       ['hq', 'local'],
       ['plant-9', 'disconnected'],

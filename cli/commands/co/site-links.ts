@@ -6,7 +6,9 @@ import { emit, formatAge, parseFormat, table } from '../../lib/output.js';
 /** `edgectl co sites`: each site's link to this server (leaf link state and since when), backlog, data age. */
 export function register(co: Command): void {
   co.command('sites')
-    .description("show each site's link to this server: state and since when, backlog, age of its newest data")
+    .description(
+      "show each site's link to this server: state and since when, backlog, age of its newest data",
+    )
     .option('-o, --output <format>', 'table, json or yaml')
     .action(
       action(async (opts: { output?: string }, cmd: Command) => {
@@ -20,7 +22,8 @@ export function register(co: Command): void {
             nats && nats.state !== 'running'
               ? `nats: ${nats.state}${nats.message ? `: ${nats.message}` : ''}\n`
               : '';
-          if (r.links.length === 0) return `${head}no site links yet (a remote site joins with the leaf credentials this CO issues)`;
+          if (r.links.length === 0)
+            return `${head}no site links yet (a remote site joins with the leaf credentials this CO issues)`;
           return (
             head +
             table(

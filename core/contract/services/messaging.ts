@@ -35,7 +35,8 @@ export type BusPresence = z.infer<typeof busPresenceSchema>;
 
 export const messagingService = defineService('messaging', {
   siteLinks: query({
-    summary: "Each site's link to this server (state and since when), its backlog and the age of its newest data.",
+    summary:
+      "Each site's link to this server (state and since when), its backlog and the age of its newest data.",
     input: z.object({}).strict().default({}),
     output: z.object({
       links: z.array(siteLinkSchema),
@@ -44,7 +45,8 @@ export const messagingService = defineService('messaging', {
     adminOnly: true,
   }),
   presence: query({
-    summary: 'Heartbeat presence of the nodes of a site as the bus sees it (online, stale, offline, unknown, with ages).',
+    summary:
+      'Heartbeat presence of the nodes of a site as the bus sees it (online, stale, offline, unknown, with ages).',
     input: z.object({ siteId: z.string().min(1) }).strict(),
     output: z.object({
       entries: z.array(busPresenceSchema),
