@@ -1,0 +1,806 @@
+import { constants as cryptoConstants, X509Certificate } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { promisify } from 'node:util';
+import { gzip as gzipCb } from 'node:zlib';
+import type { Clock } from '../clock.js';
+import { OutpostError } from '../errors.js';
+import {
+  isValidSegment,
+  isValidTrustDomain,
+  mtlsServerOptions,
+  peerChainDer,
+  trustAnchors,
+  verifyPeer,
+  wellKnownMargo,
+  wfmSpiffeId,
+  type TrustAnchors,
+  type VerifyPeerResult,
+} from '../identity/index.js';
+import type { Logger } from '../logger.js';
+import {
+  canonicalJson,
+  isDigest,
+  margoPatterns,
+  parseDeploymentStatus,
+  parseDeviceCapabilities,
+  sha256Digest,
+} from '../margo/index.js';
+import type { EnrollRequest, MmiBackend, MmiClient } from './backend.js';
+import { createFailureLimiter } from './failure-limiter.js';
+import { acceptsGzip, acceptsMediaType, ifNoneMatchMatches, strongEtag } from './negotiation.js';
+import { problem, problemFromError, PROBLEM_CONTENT_TYPE, type ProblemResponse } from './problems.js';
+import { HttpProblem, readJsonBody } from './request.js';
+import { BASE_PATH, matchRoute, TRUST_BUNDLE_PATH, type RouteMatch } from './routes.js';
+
+/**
+ * The Margo Management Interface server (WFM side, rc.3) over mutual TLS: routes, SPIFFE checks and the
+ * accepted-client policy on every request, content negotiation, conditional requests, problem+json. State
+ * and policy live behind MmiBackend (core/mmi/backend.ts). Decisions: docs/adr/0240-0243.
+ *
+ * One listener serves everything. Client certificates are optional at the TLS layer so that discovery, the
+ * trust bundle and enrollment work without one; every other request must carry a client SVID that passes
+ * verifyPeer (chain, validity, exact SPIFFE client form of this WFM) and backend.authorize, else 403
+ * not-authorized. A client that presents a certificate OpenSSL cannot verify (another CA, expired) has its
+ * connection closed right after the handshake (`untrustedCertificate: 'refuse-handshake'`, the default) or
+ * gets 403 for every protected request (`'forbid'`). ADR 0240 lists which case gives which result.
+ */
+
+export const MANIFEST_MEDIA_TYPE = margoPatterns.MANIFEST_MEDIA_TYPE;
+export const BUNDLE_MEDIA_TYPE = margoPatterns.BUNDLE_MEDIA_TYPE;
+export const YAML_MEDIA_TYPE = 'application/yaml';
+export const IMMUTABLE_CACHE_CONTROL = 'private, max-age=31536000, immutable';
+export const MANIFEST_CACHE_CONTROL = 'private';
+
+export interface MmiTlsMaterial {
+  /** The WFM's server SVID (`spiffe://<td>/margo/wfm/<wfm-id>`), leaf first. */
+  certPem: string;
+  keyPem: string;
+  /** Sent after the leaf: intermediates and the site CA itself (pinned enrollment needs to see it, ADR 0142). */
+  chainPem?: string;
+  /** Trust anchors for client SVIDs (the trust bundle). */
+  anchorsPem: readonly string[];
+}
+
+export interface CreateMmiServerInput {
+  backend: MmiBackend;
+  tls: MmiTlsMaterial;
+  trustDomain: string;
+  wfmId: string;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Prefix of every MMI route, e.g. `/v1alpha2/margo`; default '' (routes are `/api/v1/...`). */
+  basePath?: string;
+  logger: Logger;
+  clock: Clock;
+  /** Limit of JSON request bodies (capabilities, status); default 256 KiB. */
+  maxBodyBytes?: number;
+  /** Limit of the enrollment request body; default 64 KiB. */
+  maxEnrollBodyBytes?: number;
+  /** Keep-alive connections older than this (from the handshake) are closed after their next response; default 10 min. */
+  maxConnectionAgeMs?: number;
+  /** What happens to a presented client certificate that fails OpenSSL's chain check (ADR 0240). */
+  untrustedCertificate?: 'refuse-handshake' | 'forbid';
+  /** Failed enrollment attempts allowed per remote address and window before 429; default 10 per minute. */
+  enrollFailures?: { max: number; windowMs: number };
+  /** Origin advertised in `/.well-known/margo` (e.g. `https://lo.plant7.example:8443`); default this listener's. */
+  publicUrl?: string;
+  /** Clock skew allowed on SVID validity; default 60 s. */
+  clockSkewSeconds?: number;
+}
+
+export interface MmiServer {
+  /** Base URL of the MMI: `https://<host>:<port><basePath>`; the API is at `${url}/api/v1/...`. */
+  url: string;
+  /** `https://<host>:<port>` (the well-known documents are at its root). */
+  origin: string;
+  port: number;
+  /** Stops listening and closes every connection. */
+  close(): Promise<void>;
+  /** Replaces the server SVID, chain and client anchors without dropping the listener; new handshakes use them at once, and every later request is verified against the new anchors. */
+  setTls(tls: MmiTlsMaterial): void;
+}
+
+interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  body?: Buffer;
+  closeConnection?: boolean;
+}
+
+interface Connection {
+  openedAt: number;
+  id: number;
+  /** verifyPeer's verdict on this connection's chain, reused while the leaf, the anchors and the validity hold. */
+  verified?: {
+    leaf: Buffer;
+    tls: TlsState;
+    validUntil: number;
+    result: Extract<VerifyPeerResult, { ok: true }>;
+  };
+}
+
+const gzip = promisify(gzipCb);
+const DEFAULT_MAX_BODY = 256 * 1024;
+const DEFAULT_MAX_ENROLL_BODY = 64 * 1024;
+const DEFAULT_MAX_CONNECTION_AGE_MS = 10 * 60_000;
+const MAX_TOKEN_CHARS = 8192;
+const MAX_CSR_CHARS = 16 * 1024;
+
+function configError(message: string): OutpostError {
+  return new OutpostError('invalid-config', `MMI server: ${message}`);
+}
+
+function uriSansOf(certPem: string): string[] {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certPem);
+  } catch (cause) {
+    throw new OutpostError('invalid-config', 'MMI server: tls.certPem is not a certificate', { cause });
+  }
+  return (cert.subjectAltName ?? '')
+    .split(/,\s*/)
+    .filter((s) => s.startsWith('URI:'))
+    .map((s) => s.slice(4));
+}
+
+interface TlsState {
+  anchors: TrustAnchors;
+  /** The earliest notAfter of the anchors (ms): cached peer verifications never outlive it. */
+  anchorsValidUntil: number;
+  context: {
+    cert: string;
+    key: string;
+    ca: string[];
+    minVersion: 'TLSv1.2' | 'TLSv1.3';
+    secureOptions: number;
+  };
+}
+
+function buildTls(tls: MmiTlsMaterial, expectedId: string): TlsState {
+  const sans = uriSansOf(tls.certPem);
+  if (sans.length !== 1 || sans[0] !== expectedId) {
+    throw configError(
+      `the server SVID must carry exactly the URI SAN ${expectedId} (clients refuse anything else), not ${JSON.stringify(sans)}`,
+    );
+  }
+  const options = mtlsServerOptions({
+    certPem: tls.certPem,
+    keyPem: tls.keyPem,
+    chainPem: tls.chainPem,
+    anchorsPem: tls.anchorsPem,
+    clientCert: 'optional',
+  });
+  const anchors = trustAnchors(tls.anchorsPem);
+  return {
+    anchors,
+    anchorsValidUntil: Math.min(...anchors.certs.map((c) => Date.parse(c.validTo))),
+    context: {
+      cert: options.cert,
+      key: options.key,
+      ca: options.ca,
+      minVersion: options.minVersion as 'TLSv1.2',
+      // No session tickets: every connection is a full handshake, so the connection age cap and the chain
+      // check are never carried over from an earlier connection (Margo: resumption must not extend a session).
+      secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
+    },
+  };
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function isWildcardHost(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '';
+}
+
+export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiServer> {
+  const { backend, clock, trustDomain, wfmId } = input;
+  if (!isValidTrustDomain(trustDomain)) throw configError(`"${trustDomain}" is not a trust domain`);
+  if (!isValidSegment(wfmId)) throw configError(`"${wfmId}" is not a valid wfm-id`);
+  const basePath = input.basePath ?? '';
+  if (!BASE_PATH.test(basePath)) {
+    throw configError(`basePath "${basePath}" must be '' or like /v1alpha2/margo (no trailing slash)`);
+  }
+  const ownId = wfmSpiffeId(trustDomain, wfmId);
+  const host = input.host ?? '127.0.0.1';
+  const maxBody = input.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const maxEnrollBody = input.maxEnrollBodyBytes ?? DEFAULT_MAX_ENROLL_BODY;
+  const maxAge = input.maxConnectionAgeMs ?? DEFAULT_MAX_CONNECTION_AGE_MS;
+  const untrusted = input.untrustedCertificate ?? 'refuse-handshake';
+  const log = input.logger.child({ component: 'mmi' });
+  const enrollLimiter = createFailureLimiter({
+    max: input.enrollFailures?.max ?? 10,
+    windowMs: input.enrollFailures?.windowMs ?? 60_000,
+    now: () => clock.monotonic(),
+  });
+
+  let tls = buildTls(input.tls, ownId);
+  const connections = new WeakMap<TLSSocket, Connection>();
+  let connectionSeq = 0;
+
+  const server = https.createServer(
+    {
+      ...tls.context,
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
+    (req, res) => {
+      handle(req, res).catch((err: unknown) => {
+        log.error({ err }, 'MMI request handler failed');
+        res.destroy();
+      });
+    },
+  );
+  server.headersTimeout = 15_000;
+  server.requestTimeout = 30_000;
+
+  server.on('secureConnection', (socket: TLSSocket) => {
+    connections.set(socket, { openedAt: clock.monotonic(), id: ++connectionSeq });
+    if (untrusted !== 'refuse-handshake' || socket.authorized) return;
+    const peer = socket.getPeerCertificate();
+    if (peer === null || peer.raw === undefined) return; // no certificate: only public routes will work
+    log.warn(
+      {
+        event: 'handshake-refused',
+        reason: String(socket.authorizationError),
+        claimedId: peer.subjectaltname,
+        remote: socket.remoteAddress,
+      },
+      'client certificate failed the TLS chain check; connection closed',
+    );
+    socket.destroy();
+  });
+  server.on('tlsClientError', (err, socket) => {
+    log.warn(
+      { event: 'tls-error', err: err.message, remote: socket.remoteAddress },
+      'TLS handshake with a client failed',
+    );
+  });
+
+  let origin = '';
+
+  function advertisedOrigin(req: IncomingMessage): string {
+    if (input.publicUrl !== undefined) return input.publicUrl.replace(/\/+$/, '');
+    if (isWildcardHost(host)) {
+      const h = req.headers.host;
+      if (h !== undefined && /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(h)) {
+        return `https://${h}`;
+      }
+    }
+    return origin;
+  }
+
+  // ---- authentication ------------------------------------------------------------------------------
+
+  /**
+   * verifyPeer on the connection's chain. The chain cannot change within a connection, so a success is kept
+   * on the connection and reused while the presented leaf is the same, the anchors were not replaced and
+   * `now` is inside the validity of every certificate involved; otherwise the full check runs again. (The
+   * full check costs milliseconds of CPU per call; nodes poll often.) The accepted-client policy is applied
+   * on every request regardless.
+   */
+  function verifyConnection(socket: TLSSocket): VerifyPeerResult {
+    const conn = connections.get(socket);
+    const now = clock.now();
+    const skewMs = (input.clockSkewSeconds ?? 60) * 1000;
+    const leaf = socket.getPeerX509Certificate()?.raw;
+    const cached = conn?.verified;
+    if (
+      cached !== undefined &&
+      leaf !== undefined &&
+      cached.tls === tls &&
+      cached.leaf.equals(leaf) &&
+      now - skewMs <= cached.validUntil
+    ) {
+      return cached.result;
+    }
+    const chainDer = peerChainDer(socket);
+    const result = verifyPeer({
+      chainDer,
+      anchors: tls.anchors,
+      now,
+      clockSkewSeconds: input.clockSkewSeconds,
+      expect: { trustDomain, wfmId, role: 'client' },
+    });
+    if (result.ok && conn !== undefined && leaf !== undefined) {
+      const validUntil = Math.min(
+        result.notAfter,
+        tls.anchorsValidUntil,
+        ...chainDer.map((der) => Date.parse(new X509Certificate(der).validTo)),
+      );
+      conn.verified = { leaf, tls, validUntil, result };
+    } else if (conn !== undefined) {
+      conn.verified = undefined;
+    }
+    return result;
+  }
+
+  function authenticate(req: IncomingMessage, instance: string): MmiClient {
+    const socket = req.socket as TLSSocket;
+    const result = verifyConnection(socket);
+    if (!result.ok) {
+      log.warn(
+        {
+          event: 'peer-rejected',
+          code: result.code,
+          reason: result.reason,
+          spiffeId: result.spiffeId,
+          serialHex: result.serialHex,
+          remote: socket.remoteAddress,
+          path: instance,
+        },
+        'client certificate rejected',
+      );
+      throw new HttpProblem(
+        problem({
+          status: 403,
+          name: 'not-authorized',
+          code: 'margo/not-authorized',
+          detail: `client certificate rejected (${result.code}): ${result.reason}`,
+          instance,
+          closeConnection: true,
+        }),
+      );
+    }
+    const client: MmiClient = {
+      clientId: result.clientId!,
+      spiffeId: result.spiffeId,
+      serialHex: result.serialHex,
+    };
+    const decision = backend.authorize(client);
+    if (!decision.ok) {
+      log.warn(
+        {
+          event: 'client-denied',
+          spiffeId: client.spiffeId,
+          serialHex: client.serialHex,
+          reason: decision.reason,
+          remote: socket.remoteAddress,
+          path: instance,
+        },
+        'client denied by the accepted-client policy',
+      );
+      throw new HttpProblem(
+        problem({
+          status: 403,
+          name: 'not-authorized',
+          code: 'margo/not-authorized',
+          detail: `${client.spiffeId} is not authorized: ${decision.reason}`,
+          instance,
+          closeConnection: true,
+        }),
+      );
+    }
+    backend.seen(client, clock.now());
+    return client;
+  }
+
+  // ---- handlers -----------------------------------------------------------------------------------
+
+  function notFound(
+    name: 'deployment-not-found' | 'invalid-bundle' | 'device-not-found',
+    detail: string,
+    instance: string,
+  ): HttpProblem {
+    return new HttpProblem(problem({ status: 404, name, code: `margo/${name}`, detail, instance }));
+  }
+
+  function conditional(
+    req: IncomingMessage,
+    digest: string,
+    headers: Record<string, string>,
+    body: Buffer,
+  ): Reply {
+    if (ifNoneMatchMatches(req.headers['if-none-match'], digest)) return { status: 304, headers };
+    return { status: 200, headers, body };
+  }
+
+  function manifest(req: IncomingMessage, client: MmiClient, instance: string): Reply {
+    const accept = req.headers.accept;
+    if (!acceptsMediaType(accept, MANIFEST_MEDIA_TYPE)) {
+      throw new HttpProblem(
+        problem({
+          status: 406,
+          name: 'server-cannot-generate-response',
+          code: 'margo/server-cannot-generate-response',
+          detail: `the state manifest is only available as ${MANIFEST_MEDIA_TYPE}; Accept was ${JSON.stringify((accept ?? '').slice(0, 200))}`,
+          instance,
+          headers: { vary: 'Accept' },
+        }),
+      );
+    }
+    const stored = backend.manifest(client);
+    const digest = sha256Digest(stored.bytes);
+    if (digest !== stored.digest) {
+      log.error(
+        { spiffeId: client.spiffeId, stored: stored.digest, actual: digest },
+        'backend manifest digest does not match its bytes; serving the digest of the bytes',
+      );
+    }
+    return conditional(
+      req,
+      digest,
+      {
+        'content-type': MANIFEST_MEDIA_TYPE,
+        etag: strongEtag(digest),
+        'cache-control': MANIFEST_CACHE_CONTROL,
+        vary: 'Accept',
+      },
+      stored.bytes,
+    );
+  }
+
+  async function deploymentYaml(
+    req: IncomingMessage,
+    client: MmiClient,
+    [deploymentId, digest]: string[],
+    instance: string,
+  ): Promise<Reply> {
+    if (!margoPatterns.DEPLOYMENT_ID.test(deploymentId!)) {
+      throw notFound('deployment-not-found', 'malformed deployment id in the path', instance);
+    }
+    if (!isDigest(digest)) {
+      throw notFound(
+        'deployment-not-found',
+        'malformed digest in the path: expected sha256: followed by 64 lowercase hex digits',
+        instance,
+      );
+    }
+    const bytes = backend.deploymentYaml(client, deploymentId!, digest);
+    if (bytes === undefined) {
+      throw notFound(
+        'deployment-not-found',
+        `no deployment ${deploymentId} with digest ${digest} for this client`,
+        instance,
+      );
+    }
+    if (sha256Digest(bytes) !== digest) {
+      log.error(
+        { spiffeId: client.spiffeId, deploymentId, digest },
+        'backend returned deployment YAML whose digest differs from the requested one; answering 404',
+      );
+      throw notFound('deployment-not-found', `no content with digest ${digest} is available`, instance);
+    }
+    const headers: Record<string, string> = {
+      'content-type': YAML_MEDIA_TYPE,
+      etag: strongEtag(digest),
+      'cache-control': IMMUTABLE_CACHE_CONTROL,
+      vary: 'Accept-Encoding',
+    };
+    if (ifNoneMatchMatches(req.headers['if-none-match'], digest)) return { status: 304, headers };
+    if (acceptsGzip(req.headers['accept-encoding'])) {
+      return { status: 200, headers: { ...headers, 'content-encoding': 'gzip' }, body: await gzip(bytes) };
+    }
+    return { status: 200, headers, body: bytes };
+  }
+
+  function bundle(req: IncomingMessage, client: MmiClient, [digest]: string[], instance: string): Reply {
+    if (!isDigest(digest)) {
+      throw notFound(
+        'invalid-bundle',
+        'malformed digest in the path: expected sha256: followed by 64 lowercase hex digits',
+        instance,
+      );
+    }
+    const bytes = backend.bundle(client, digest);
+    if (bytes === undefined)
+      throw notFound('invalid-bundle', `no bundle ${digest} for this client`, instance);
+    if (sha256Digest(bytes) !== digest) {
+      log.error(
+        { spiffeId: client.spiffeId, digest },
+        'backend returned bundle bytes whose digest differs from the requested one; answering 404',
+      );
+      throw notFound('invalid-bundle', `no content with digest ${digest} is available`, instance);
+    }
+    return conditional(
+      req,
+      digest,
+      {
+        'content-type': BUNDLE_MEDIA_TYPE,
+        etag: strongEtag(digest),
+        'cache-control': IMMUTABLE_CACHE_CONTROL,
+      },
+      bytes,
+    );
+  }
+
+  async function putCapabilities(
+    req: IncomingMessage,
+    client: MmiClient,
+    [deviceId]: string[],
+    instance: string,
+  ): Promise<Reply> {
+    const body = await readJsonBody(req, maxBody, instance);
+    const capabilities = parseDeviceCapabilities(body, { pathDeviceId: deviceId });
+    const outcome = backend.putCapabilities(client, deviceId!, capabilities);
+    return { status: outcome === 'created' ? 201 : 200, headers: {} };
+  }
+
+  function deleteCapabilities(client: MmiClient, [deviceId]: string[], instance: string): Reply {
+    if (!margoPatterns.DEVICE_ID.test(deviceId!)) {
+      throw notFound('device-not-found', 'malformed device id in the path', instance);
+    }
+    backend.deleteCapabilities(client, deviceId!);
+    return { status: 204, headers: {} };
+  }
+
+  async function postStatus(
+    req: IncomingMessage,
+    client: MmiClient,
+    [deploymentId]: string[],
+    instance: string,
+  ): Promise<Reply> {
+    const body = await readJsonBody(req, maxBody, instance);
+    const status = parseDeploymentStatus(body, { pathDeploymentId: deploymentId! });
+    const outcome = backend.postStatus(client, status);
+    return { status: outcome === 'created' ? 201 : 200, headers: {} };
+  }
+
+  function jsonDocument(req: IncomingMessage, value: unknown): Reply {
+    const bytes = Buffer.from(canonicalJson(value), 'utf8');
+    const digest = sha256Digest(bytes);
+    return conditional(
+      req,
+      digest,
+      { 'content-type': 'application/json', etag: strongEtag(digest), 'cache-control': 'no-cache' },
+      bytes,
+    );
+  }
+
+  function wellKnown(req: IncomingMessage): Reply {
+    const base = advertisedOrigin(req);
+    return jsonDocument(req, wellKnownMargo({ trustDomain, trustBundleUri: base + TRUST_BUNDLE_PATH }));
+  }
+
+  function readEnrollRequest(body: unknown, instance: string): EnrollRequest {
+    const errors: { field: string; message: string }[] = [];
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      errors.push({ field: '', message: 'must be a JSON object {token, csr, hostname?}' });
+    } else {
+      const b = body as Record<string, unknown>;
+      if (typeof b.token !== 'string' || b.token.trim() === '' || b.token.length > MAX_TOKEN_CHARS) {
+        errors.push({ field: 'token', message: 'is required: the enrollment token as text' });
+      }
+      if (
+        typeof b.csr !== 'string' ||
+        b.csr.length > MAX_CSR_CHARS ||
+        !b.csr.includes('-----BEGIN CERTIFICATE REQUEST-----')
+      ) {
+        errors.push({ field: 'csr', message: 'is required: a PEM certificate signing request' });
+      }
+      if (
+        b.hostname !== undefined &&
+        (typeof b.hostname !== 'string' || b.hostname.length > 253 || /[\p{Cc}\s]/u.test(b.hostname))
+      ) {
+        errors.push({ field: 'hostname', message: 'must be a host name of at most 253 characters' });
+      }
+      if (errors.length === 0) {
+        return {
+          token: b.token as string,
+          csrPem: b.csr as string,
+          hostname: b.hostname as string | undefined,
+        };
+      }
+    }
+    throw new HttpProblem(
+      problem({
+        status: 400,
+        name: 'invalid-request',
+        code: 'margo/invalid-request',
+        detail: `enrollment request: ${errors.map((e) => `${e.field || 'body'} ${e.message}`).join('; ')}`,
+        instance,
+        errors,
+      }),
+    );
+  }
+
+  async function enroll(req: IncomingMessage, instance: string): Promise<Reply> {
+    const remote = req.socket.remoteAddress ?? 'unknown';
+    const wait = enrollLimiter.blockedFor(remote);
+    if (wait > 0) {
+      log.warn(
+        { event: 'enroll-rate-limited', remote, retryAfterSeconds: wait },
+        'enrollment attempts limited',
+      );
+      throw new HttpProblem(
+        problem({
+          status: 429,
+          code: 'rate-limited',
+          detail: `too many failed enrollment attempts from this address; retry after ${wait} s`,
+          instance,
+          retryAfterSeconds: wait,
+        }),
+      );
+    }
+    let request: EnrollRequest | undefined;
+    try {
+      request = readEnrollRequest(await readJsonBody(req, maxEnrollBody, instance), instance);
+      const response = await backend.enroll(request);
+      log.info(
+        {
+          event: 'enrolled',
+          clientId: response.clientId,
+          spiffeId: response.spiffeId,
+          hostname: request.hostname,
+        },
+        'node enrolled',
+      );
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+        body: Buffer.from(JSON.stringify(response), 'utf8'),
+      };
+    } catch (err) {
+      const mapped = err instanceof HttpProblem ? err.response : problemFromError(err, instance);
+      const status = mapped.problem.status;
+      // Refused tokens count towards the limit (guessing); malformed requests are cheap to refuse and do not.
+      if (status === 403) enrollLimiter.fail(remote);
+      if (status >= 400 && status < 500) {
+        log.warn(
+          {
+            event: 'enroll-refused',
+            code: mapped.problem.code,
+            detail: mapped.problem.detail,
+            hostname: request?.hostname,
+            remote,
+          },
+          'enrollment refused',
+        );
+      }
+      throw err;
+    }
+  }
+
+  // ---- dispatch -----------------------------------------------------------------------------------
+
+  async function dispatch(
+    req: IncomingMessage,
+    match: RouteMatch,
+    client: MmiClient | undefined,
+    instance: string,
+  ): Promise<Reply> {
+    const method = req.method ?? 'GET';
+    if (!match.allow.includes(method)) {
+      throw new HttpProblem(
+        problem({
+          status: 405,
+          code: 'method-not-allowed',
+          detail: `${method} is not allowed here; use ${match.allow.join(', ')}`,
+          instance,
+          headers: { allow: match.allow.join(', ') },
+        }),
+      );
+    }
+    if (match.route === 'well-known') return wellKnown(req);
+    if (match.route === 'trust-bundle') return jsonDocument(req, backend.trustBundle().json);
+    if (match.route === 'enroll') return enroll(req, instance);
+    const c = client!;
+    switch (match.route) {
+      case 'manifest':
+        return manifest(req, c, instance);
+      case 'deployment-yaml':
+        return deploymentYaml(req, c, match.params, instance);
+      case 'bundle':
+        return bundle(req, c, match.params, instance);
+      case 'capabilities':
+        return method === 'PUT'
+          ? putCapabilities(req, c, match.params, instance)
+          : deleteCapabilities(c, match.params, instance);
+      case 'status':
+        return postStatus(req, c, match.params, instance);
+      default:
+        throw new OutpostError('internal', `route ${match.route} has no handler`);
+    }
+  }
+
+  function problemReply(p: ProblemResponse): Reply {
+    return {
+      status: p.problem.status,
+      headers: {
+        ...p.headers,
+        'content-type': PROBLEM_CONTENT_TYPE,
+        'cache-control': 'no-store',
+      },
+      body: Buffer.from(JSON.stringify(p.problem), 'utf8'),
+      closeConnection: p.closeConnection,
+    };
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = clock.monotonic();
+    const socket = req.socket as TLSSocket;
+    let pathname: string;
+    try {
+      pathname = new URL(req.url ?? '/', 'https://mmi.invalid').pathname;
+    } catch {
+      pathname = '/';
+    }
+    const instance = pathname;
+    let spiffeId: string | undefined;
+    let reply: Reply;
+    try {
+      const match = matchRoute(pathname, basePath);
+      // Unknown paths are protected too: only an authenticated client learns that a route does not exist.
+      const client = match?.public === true ? undefined : authenticate(req, instance);
+      spiffeId = client?.spiffeId;
+      if (match === undefined) {
+        throw new HttpProblem(
+          problem({ status: 404, code: 'route-not-found', detail: `no MMI route ${pathname}`, instance }),
+        );
+      }
+      reply = await dispatch(req, match, client, instance);
+    } catch (err) {
+      if (err instanceof HttpProblem) {
+        reply = problemReply(err.response);
+      } else {
+        const mapped = problemFromError(err, instance);
+        if (mapped.internal) log.error({ err, path: instance }, 'MMI request failed');
+        reply = problemReply(mapped);
+      }
+    }
+    const conn = connections.get(socket);
+    const headers: Record<string, string> = { 'x-content-type-options': 'nosniff', ...reply.headers };
+    // Close only once the request was read completely: closing with unread request bytes would make the
+    // kernel send a reset, and the client might lose this very response. Node discards an unread body.
+    const tooOld = conn !== undefined && clock.monotonic() - conn.openedAt >= maxAge;
+    if ((reply.closeConnection || tooOld) && req.complete) headers.connection = 'close';
+    const body = reply.status === 304 || reply.status === 204 ? undefined : (reply.body ?? Buffer.alloc(0));
+    if (body !== undefined) headers['content-length'] = String(body.length);
+    res.writeHead(reply.status, headers);
+    res.end(req.method === 'HEAD' ? undefined : body);
+    if (log.isLevelEnabled('debug')) {
+      const peer = spiffeId ?? peerIdOf(socket);
+      log.debug(
+        {
+          method: req.method,
+          path: pathname,
+          status: reply.status,
+          ms: Math.round(clock.monotonic() - started),
+          spiffeId: peer,
+          conn: conn?.id,
+        },
+        'MMI request',
+      );
+    }
+  }
+
+  function peerIdOf(socket: TLSSocket): string | undefined {
+    const san = socket.getPeerCertificate()?.subjectaltname;
+    return san?.startsWith('URI:') ? san.slice(4).split(',')[0] : undefined;
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(input.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  origin = `https://${hostForUrl(host)}:${port}`;
+  log.info({ url: origin + basePath, spiffeId: ownId }, 'MMI server listening');
+
+  return {
+    url: origin + basePath,
+    origin,
+    port,
+    setTls(next) {
+      const built = buildTls(next, ownId);
+      server.setSecureContext(built.context);
+      tls = built;
+      log.info({ anchors: built.anchors.certs.length }, 'MMI TLS material replaced');
+    },
+    close() {
+      return new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
