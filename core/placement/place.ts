@@ -217,8 +217,9 @@ function capacityAfter(cr: CompiledRequest, P: PreparedNodes, i: number, R: Rese
 }
 
 interface Scope {
-  /** Node indices in scope, or -1 for an unknown explicit uid. */
-  indices: Int32Array;
+  /** Node indices in scope, or -1 for an unknown explicit uid; null = every node (0..count-1). */
+  indices: Int32Array | null;
+  count: number;
   unknownUids: string[];
   explicit: boolean;
 }
@@ -238,21 +239,19 @@ function scopeOf(cr: CompiledRequest, P: PreparedNodes): Scope {
         unknownUids.push(uid);
       } else idx.push(i);
     }
-    return { indices: Int32Array.from(idx), unknownUids, explicit: true };
+    return { indices: Int32Array.from(idx), count: idx.length, unknownUids, explicit: true };
   }
   if (req.siteId !== undefined) {
     const s = P.siteIndex.get(req.siteId);
-    if (s === undefined) return { indices: new Int32Array(0), unknownUids: [], explicit: false };
+    if (s === undefined) return { indices: new Int32Array(0), count: 0, unknownUids: [], explicit: false };
     let n = 0;
     for (let i = 0; i < P.count; i++) if (P.site[i] === s) n++;
     const out = new Int32Array(n);
     let k = 0;
     for (let i = 0; i < P.count; i++) if (P.site[i] === s) out[k++] = i;
-    return { indices: out, unknownUids: [], explicit: false };
+    return { indices: out, count: n, unknownUids: [], explicit: false };
   }
-  const all = new Int32Array(P.count);
-  for (let i = 0; i < P.count; i++) all[i] = i;
-  return { indices: all, unknownUids: [], explicit: false };
+  return { indices: null, count: P.count, unknownUids: [], explicit: false };
 }
 
 /** What the node loop leaves behind for explaining the result. */
@@ -264,8 +263,8 @@ interface Evaluation {
   /** Failure bits per node index (-1 = not in scope). */
   bitsByNode: Int32Array;
   scores: Float64Array;
-  /** 1-based rank per node index among eligible nodes (0 = not eligible). */
-  rankByNode: Int32Array;
+  /** 1-based rank per node index among eligible nodes (0 = not eligible); filled when candidates are built. */
+  rankByNode: Int32Array | null;
   eligible: number[];
   picked: number[];
   placeable: boolean;
@@ -282,7 +281,8 @@ function run(
 ): PlacementResult {
   const scope = scopeOf(cr, P);
   const siteIdx = cr.request.siteId !== undefined ? (P.siteIndex.get(cr.request.siteId) ?? -2) : -1;
-  const m = scope.indices.length;
+  const m = scope.count;
+  const indices = scope.indices;
   const bitsByNode = new Int32Array(P.count).fill(-1);
   const scores = new Float64Array(P.count);
   const eligible: number[] = [];
@@ -290,7 +290,7 @@ function run(
   let unknownCount = 0;
 
   for (let k = 0; k < m; k++) {
-    const i = scope.indices[k]!;
+    const i = indices === null ? k : indices[k]!;
     if (i < 0) {
       unknownCount++;
       continue;
@@ -343,12 +343,6 @@ function run(
       : picked.length === replicas;
   const placedSet = placeable ? new Set(picked) : new Set<number>();
 
-  // Ranks: the picked nodes first (in pick order), then the other eligible ones by score.
-  const rankByNode = new Int32Array(P.count);
-  let r = 0;
-  for (const i of picked) rankByNode[i] = ++r;
-  for (const i of eligible) if (rankByNode[i] === 0) rankByNode[i] = ++r;
-
   const ev: Evaluation = {
     cr,
     P,
@@ -356,7 +350,7 @@ function run(
     scope,
     bitsByNode,
     scores,
-    rankByNode,
+    rankByNode: null,
     eligible,
     picked,
     placeable,
@@ -395,7 +389,13 @@ function run(
 
 /** Placed first (in rank order), then the other eligible ones by rank, then the rest in uid order. */
 function buildCandidates(ev: Evaluation, detail: 'all' | 'placed'): PlacementCandidate[] {
-  const { P, rankByNode, bitsByNode } = ev;
+  const { P, bitsByNode } = ev;
+  // Ranks: the picked nodes first (in pick order), then the other eligible ones by score.
+  const rankByNode = new Int32Array(P.count);
+  let r = 0;
+  for (const i of ev.picked) rankByNode[i] = ++r;
+  for (const i of ev.eligible) if (rankByNode[i] === 0) rankByNode[i] = ++r;
+  ev.rankByNode = rankByNode;
   const out: PlacementCandidate[] = [];
   const ranked = ev.placeable
     ? ev.picked.concat(ev.eligible.filter((i) => !ev.placedSet.has(i)))
@@ -437,7 +437,7 @@ function candidate(ev: Evaluation, i: number): PlacementCandidate {
     eligible: ok,
     placed: isPlaced,
     score: ok ? ev.scores[i]! : null,
-    rank: ok ? ev.rankByNode[i]! : null,
+    rank: ok ? ev.rankByNode![i]! : null,
     reasons: ok ? (isPlaced ? [] : [notSelected(ev, i)]) : reasonsFor(f, cr, P, i, R),
   };
   if (P.flags[i]! & F_HAS_CAPS) cand.capacityAfter = capacityAfter(cr, P, i, R);
@@ -463,7 +463,7 @@ function notSelected(ev: Evaluation, i: number): PlacementReason {
   }
   return {
     code: 'not-selected',
-    message: `eligible (score ${s}), ranked ${ev.rankByNode[i]} of ${ev.eligible.length}; ${ev.picked.length} replica(s) requested`,
+    message: `eligible (score ${s}), ranked ${ev.rankByNode![i]} of ${ev.eligible.length}; ${ev.picked.length} replica(s) requested`,
   };
 }
 
