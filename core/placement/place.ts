@@ -109,11 +109,11 @@ function evaluate(cr: CompiledRequest, P: PreparedNodes, i: number, R: ReservedA
         if (!(f & B_ARCH) && usable - R.cpu[i]! + EPS < cap.cpuCores) f |= B_CPU;
       }
     }
-    if (cap.memoryBytes === cap.memoryBytes) {
+    if (!Number.isNaN(cap.memoryBytes)) {
       const total = P.memTotal[i]!;
       if (!(total - R.mem[i]! + 0.5 >= cap.memoryBytes)) f |= B_MEM; // NaN total fails too
     }
-    if (cap.storageBytes === cap.storageBytes) {
+    if (!Number.isNaN(cap.storageBytes)) {
       const total = P.storageTotal[i]!;
       if (!(total - R.storage[i]! + 0.5 >= cap.storageBytes)) f |= B_STORAGE;
     }
