@@ -27,6 +27,9 @@ import { DashboardPage } from './pages/DashboardPage.js';
 import { AuditPage } from './pages/AuditPage.js';
 import { SettingsPage } from './pages/SettingsPage.js';
 import { ComingPage } from './pages/ComingPage.js';
+import { AppStorePage } from './pages/AppStorePage.js';
+import { DeviceStorePage } from './pages/DeviceStorePage.js';
+import { SitesPage } from './pages/SitesPage.js';
 import { TokenPrompt } from './components/TokenPrompt.js';
 
 interface NavItem {
@@ -38,39 +41,9 @@ interface NavItem {
 
 export const NAV: NavItem[] = [
   { path: '/', label: 'Dashboard', icon: <DashboardIcon />, render: () => <DashboardPage /> },
-  {
-    path: '/apps',
-    label: 'App Store',
-    icon: <StorefrontIcon />,
-    render: () => (
-      <ComingPage
-        title="App Store"
-        text="Applications registered from Margo application descriptions, with their versions, profiles and parameters."
-      />
-    ),
-  },
-  {
-    path: '/devices',
-    label: 'Device Store',
-    icon: <MemoryIcon />,
-    render: () => (
-      <ComingPage
-        title="Device Store"
-        text="Device models registered by device developers, with their capabilities, runtimes and deployment types."
-      />
-    ),
-  },
-  {
-    path: '/sites',
-    label: 'Sites & Nodes',
-    icon: <LanIcon />,
-    render: () => (
-      <ComingPage
-        title="Sites & Nodes"
-        text="Sites, their local orchestrators and edge nodes: labels, capabilities, cordon state and last-seen age."
-      />
-    ),
-  },
+  { path: '/apps', label: 'App Store', icon: <StorefrontIcon />, render: () => <AppStorePage /> },
+  { path: '/devices', label: 'Device Store', icon: <MemoryIcon />, render: () => <DeviceStorePage /> },
+  { path: '/sites', label: 'Sites & Nodes', icon: <LanIcon />, render: () => <SitesPage /> },
   {
     path: '/deployments',
     label: 'Deployments',

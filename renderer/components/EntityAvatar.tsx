@@ -1,0 +1,42 @@
+import { Avatar } from '@mui/material';
+
+/** The icon the server sent (a data: URI), or a letter avatar when there is none. */
+export function EntityAvatar({
+  icon,
+  name,
+  size = 48,
+  testId,
+}: {
+  icon: string | null | undefined;
+  name: string;
+  size?: number;
+  testId?: string;
+}) {
+  const letters =
+    name
+      .split(/[\s._-]+/)
+      .filter(Boolean)
+      .slice(0, 2)
+      .map((w) => w[0]!.toUpperCase())
+      .join('') || '?';
+  return icon ? (
+    <Avatar
+      src={icon}
+      alt={`${name} icon`}
+      variant="rounded"
+      data-testid={testId}
+      data-placeholder="false"
+      sx={{ width: size, height: size, bgcolor: 'transparent' }}
+    />
+  ) : (
+    <Avatar
+      variant="rounded"
+      data-testid={testId}
+      data-placeholder="true"
+      aria-label={`${name} (no icon)`}
+      sx={{ width: size, height: size, bgcolor: 'primary.light', fontSize: size / 2.6 }}
+    >
+      {letters}
+    </Avatar>
+  );
+}

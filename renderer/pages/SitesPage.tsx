@@ -1,0 +1,185 @@
+import { useDeferredValue, useMemo, useState } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import {
+  Box,
+  Button,
+  Card,
+  CardContent,
+  InputAdornment,
+  MenuItem,
+  Skeleton,
+  Stack,
+  TextField,
+  Typography,
+} from '@mui/material';
+import AddIcon from '@mui/icons-material/Add';
+import SearchIcon from '@mui/icons-material/Search';
+import type { Node } from '../../core/contract/index.js';
+import { api } from '../api.js';
+import { ErrorAlert } from '../components/ErrorAlert.js';
+import { FetchedAge, PageHeader } from '../components/PageHeader.js';
+import { formatLabelValue } from '../components/LabelChips.js';
+import type { PresenceReport } from '../components/presence.js';
+import { SitesTable } from './sites/SitesTable.js';
+import { AddSiteDialog } from './sites/AddSiteDialog.js';
+import { NodesGrid } from './sites/NodesGrid.js';
+import { AddNodeDialog } from './sites/NodeDialogs.js';
+
+/** Every `key=value` of a node's labels (its own and the ones it reported), for the label filter. */
+function labelStrings(n: Node): string[] {
+  return [
+    ...Object.entries(n.labels).map(([k, v]) => `${k}=${v}`.toLowerCase()),
+    ...Object.entries(n.reportedLabels).map(([k, v]) => `${k}=${formatLabelValue(v)}`.toLowerCase()),
+  ];
+}
+
+export function SitesPage() {
+  const [site, setSite] = useState('');
+  const [labelFilter, setLabelFilter] = useState('');
+  const [addingSite, setAddingSite] = useState(false);
+  const [addingNode, setAddingNode] = useState(false);
+  const sitesQ = useQuery({ queryKey: ['sites', 'list'], queryFn: () => api.sites.list({}) });
+  const modelsQ = useQuery({ queryKey: ['device-models', 'list'], queryFn: () => api.deviceModels.list({}) });
+  const nodesQ = useQuery({
+    queryKey: ['nodes', 'list', site],
+    queryFn: () => api.nodes.list(site ? { siteId: site } : {}),
+    placeholderData: (prev) => prev,
+    // Heartbeats change presence without a `changed` event: ask again twice per stale window. Between
+    // answers, PresenceChip ages the last one (it only ever downgrades).
+    refetchInterval: (q) => Math.max(5000, ((q.state.data?.staleAfterSeconds ?? 30) * 1000) / 2),
+  });
+
+  const data = nodesQ.data;
+  const report = useMemo<PresenceReport | null>(
+    () =>
+      data
+        ? {
+            serverNow: data.now,
+            receivedAt: nodesQ.dataUpdatedAt,
+            staleAfterSeconds: data.staleAfterSeconds,
+            offlineAfterSeconds: data.offlineAfterSeconds,
+          }
+        : null,
+    [data, nodesQ.dataUpdatedAt],
+  );
+  const filterText = useDeferredValue(labelFilter.trim().toLowerCase());
+  const nodes = useMemo(() => {
+    const all = data?.nodes ?? [];
+    if (!filterText) return all;
+    return all.filter((n) => labelStrings(n).some((s) => s.includes(filterText)));
+  }, [data, filterText]);
+  const sites = sitesQ.data?.sites ?? [];
+  const models = modelsQ.data?.models ?? [];
+
+  return (
+    <Box>
+      <PageHeader
+        title="Sites & Nodes"
+        text="Sites with the Local Orchestrator that serves them, and their edge nodes: presence with its age, labels, cordon state and capabilities."
+        actions={
+          <>
+            <Button
+              variant="outlined"
+              startIcon={<AddIcon />}
+              onClick={() => setAddingSite(true)}
+              data-testid="add-site"
+            >
+              Add site
+            </Button>
+            <Button
+              variant="contained"
+              startIcon={<AddIcon />}
+              onClick={() => setAddingNode(true)}
+              disabled={sites.length === 0}
+              data-testid="add-node"
+            >
+              Add node
+            </Button>
+          </>
+        }
+      />
+      <Stack spacing={2}>
+        <Card variant="outlined">
+          <CardContent>
+            <Stack direction="row" spacing={2} sx={{ alignItems: 'baseline' }}>
+              <Typography variant="h6">Sites</Typography>
+              <Typography variant="caption" color="text.secondary">
+                <FetchedAge updatedAt={sitesQ.dataUpdatedAt} />
+              </Typography>
+            </Stack>
+            {sitesQ.error ? <ErrorAlert error={sitesQ.error} /> : null}
+            {sitesQ.data ? (
+              <SitesTable sites={sites} selected={site} onSelect={setSite} />
+            ) : sitesQ.error ? null : (
+              <Skeleton variant="rectangular" height={80} />
+            )}
+          </CardContent>
+        </Card>
+        <Card variant="outlined">
+          <CardContent>
+            <Stack direction="row" spacing={2} sx={{ alignItems: 'center', mb: 1, flexWrap: 'wrap' }}>
+              <Typography variant="h6">Nodes</Typography>
+              <Typography variant="caption" color="text.secondary" data-testid="nodes-age">
+                <FetchedAge updatedAt={nodesQ.dataUpdatedAt} />
+                {data
+                  ? ` · stale after ${data.staleAfterSeconds}s, offline after ${data.offlineAfterSeconds}s without a word`
+                  : ''}
+              </Typography>
+              <Box sx={{ flexGrow: 1 }} />
+              <TextField
+                select
+                size="small"
+                label="Site"
+                value={site}
+                onChange={(e) => setSite(e.target.value)}
+                sx={{ minWidth: 180 }}
+                slotProps={{ select: { SelectDisplayProps: { 'data-testid': 'site-filter' } as object } }}
+              >
+                <MenuItem value="">all sites</MenuItem>
+                {sites.map((s) => (
+                  <MenuItem key={s.id} value={s.id}>
+                    {s.name}
+                  </MenuItem>
+                ))}
+              </TextField>
+              <TextField
+                size="small"
+                label="Label"
+                placeholder="key=value"
+                value={labelFilter}
+                onChange={(e) => setLabelFilter(e.target.value)}
+                sx={{ minWidth: 220 }}
+                slotProps={{
+                  input: {
+                    startAdornment: (
+                      <InputAdornment position="start">
+                        <SearchIcon fontSize="small" />
+                      </InputAdornment>
+                    ),
+                  },
+                  htmlInput: { 'data-testid': 'label-filter' },
+                }}
+              />
+            </Stack>
+            {nodesQ.error ? <ErrorAlert error={nodesQ.error} /> : null}
+            <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }} data-testid="node-count">
+              {data
+                ? `${nodes.length === data.nodes.length ? '' : `${nodes.length} of `}${data.nodes.length} node${data.nodes.length === 1 ? '' : 's'}${site ? ` at ${site}` : ''}`
+                : ''}
+            </Typography>
+            <NodesGrid nodes={nodes} models={models} report={report} loading={nodesQ.isLoading} />
+          </CardContent>
+        </Card>
+      </Stack>
+      <AddSiteDialog open={addingSite} onClose={() => setAddingSite(false)} />
+      {addingNode ? (
+        <AddNodeDialog
+          sites={sites}
+          models={models}
+          defaultSite={site}
+          onClose={() => setAddingNode(false)}
+        />
+      ) : null}
+    </Box>
+  );
+}

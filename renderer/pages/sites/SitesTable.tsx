@@ -1,0 +1,153 @@
+import { useState } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
+import {
+  Button,
+  Chip,
+  IconButton,
+  Link,
+  Stack,
+  Table,
+  TableBody,
+  TableCell,
+  TableHead,
+  TableRow,
+  Tooltip,
+  Typography,
+} from '@mui/material';
+import DeleteIcon from '@mui/icons-material/Delete';
+import RouterIcon from '@mui/icons-material/Router';
+import type { Site } from '../../../core/contract/index.js';
+import { api } from '../../api.js';
+import { LabelChips } from '../../components/LabelChips.js';
+import { ConfirmDialog } from '../../components/ConfirmDialog.js';
+import { SinceText } from './SinceText.js';
+import { AddOrchestratorDialog } from './AddOrchestratorDialog.js';
+
+/** Sites: who serves them (the embedded LO or a remote one, with its last contact), nodes, labels. */
+export function SitesTable({
+  sites,
+  selected,
+  onSelect,
+}: {
+  sites: Site[];
+  selected: string;
+  onSelect: (siteId: string) => void;
+}) {
+  const qc = useQueryClient();
+  const [removing, setRemoving] = useState<Site | null>(null);
+  const [lo, setLo] = useState<Site | null>(null);
+  if (sites.length === 0)
+    return (
+      <Typography variant="body2" color="text.secondary" data-testid="no-sites">
+        No site yet.
+      </Typography>
+    );
+  return (
+    <>
+      <Table size="small" data-testid="sites-table">
+        <TableHead>
+          <TableRow>
+            <TableCell>Name</TableCell>
+            <TableCell>Id</TableCell>
+            <TableCell>Served by</TableCell>
+            <TableCell align="right">Nodes</TableCell>
+            <TableCell>Labels</TableCell>
+            <TableCell align="right">Actions</TableCell>
+          </TableRow>
+        </TableHead>
+        <TableBody>
+          {sites.map((s) => (
+            <TableRow
+              key={s.id}
+              data-testid="site-row"
+              data-site-id={s.id}
+              selected={s.id === selected}
+              hover
+            >
+              <TableCell>
+                <Typography variant="body2" sx={{ fontWeight: 600 }} data-testid="site-name">
+                  {s.name}
+                </Typography>
+                {s.description ? (
+                  <Typography variant="caption" color="text.secondary">
+                    {s.description}
+                  </Typography>
+                ) : null}
+              </TableCell>
+              <TableCell>
+                <code>{s.id}</code>
+              </TableCell>
+              <TableCell data-testid="site-served-by" data-value={s.servedBy}>
+                <Stack direction="row" spacing={1} sx={{ alignItems: 'center' }}>
+                  <Chip
+                    size="small"
+                    variant={s.servedBy === 'embedded' ? 'filled' : 'outlined'}
+                    label={s.servedBy === 'embedded' ? 'embedded LO' : 'remote LO'}
+                  />
+                  {s.servedBy === 'remote' ? (
+                    s.orchestrator ? (
+                      <Typography variant="caption" color="text.secondary">
+                        {s.orchestrator.name}
+                        {s.orchestrator.mmiUrl ? ` · ${s.orchestrator.mmiUrl}` : ''} · seen{' '}
+                        <SinceText at={s.orchestrator.lastSeenAt} />
+                      </Typography>
+                    ) : (
+                      <Typography variant="caption" color="warning.main">
+                        no LO registered
+                      </Typography>
+                    )
+                  ) : null}
+                </Stack>
+              </TableCell>
+              <TableCell align="right">
+                <Link
+                  component="button"
+                  variant="body2"
+                  onClick={() => onSelect(s.id === selected ? '' : s.id)}
+                  data-testid="site-node-count"
+                  data-value={s.nodeCount}
+                >
+                  {s.nodeCount}
+                </Link>
+              </TableCell>
+              <TableCell>
+                <LabelChips labels={s.labels} testId="site-label" />
+              </TableCell>
+              <TableCell align="right" sx={{ whiteSpace: 'nowrap' }}>
+                {s.servedBy === 'remote' ? (
+                  <Tooltip
+                    title={
+                      s.orchestrator ? 'replace the registered LO' : 'register the LO that serves this site'
+                    }
+                  >
+                    <Button size="small" startIcon={<RouterIcon />} onClick={() => setLo(s)}>
+                      {s.orchestrator ? 'LO' : 'Register LO'}
+                    </Button>
+                  </Tooltip>
+                ) : null}
+                <Tooltip title="remove site">
+                  <IconButton size="small" aria-label={`remove site ${s.id}`} onClick={() => setRemoving(s)}>
+                    <DeleteIcon fontSize="small" />
+                  </IconButton>
+                </Tooltip>
+              </TableCell>
+            </TableRow>
+          ))}
+        </TableBody>
+      </Table>
+      <ConfirmDialog
+        open={removing !== null}
+        title={`Remove site ${removing?.name ?? ''}?`}
+        onClose={() => setRemoving(null)}
+        onConfirm={async () => {
+          await api.sites.remove({ id: removing!.id });
+          if (selected === removing!.id) onSelect('');
+          await qc.invalidateQueries({ queryKey: ['sites'] });
+        }}
+      >
+        A site that still has nodes cannot be removed.
+      </ConfirmDialog>
+      <AddOrchestratorDialog site={lo} onClose={() => setLo(null)} />
+    </>
+  );
+}
