@@ -17,6 +17,10 @@ export interface RunOptions {
   input?: string;
   /** Keep at most this many bytes of each stream (the tail; default 1 MiB). */
   maxOutputBytes?: number;
+  /** Called with the child's pid once it runs (callers record it to find the process after a crash). */
+  onSpawn?: (pid: number) => void;
+  /** Run the command in its own process group (pid = pgid), so that it and its children can be ended together. */
+  ownProcessGroup?: boolean;
 }
 
 /**
@@ -38,7 +42,11 @@ export function runCommand(
     const child = spawn(file, args, {
       env: opts.env ?? process.env,
       cwd: opts.cwd,
+      detached: opts.ownProcessGroup ?? false,
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    child.once('spawn', () => {
+      if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];

@@ -107,7 +107,7 @@ export interface BusyboxImageOptions {
 
 /**
  * Builds a tiny image (busybox-static as /bin/busybox, applet links in /bin) with `podman import` of a
- * rootfs tar, in well under a second; returns its reference. The image is removed by `env.cleanup()`.
+ * rootfs tar (every applet linked in /bin), in well under a second; returns its reference. The image is removed by `env.cleanup()`.
  */
 export async function buildBusyboxImage(env: PodmanTestEnv, opts: BusyboxImageOptions = {}): Promise<string> {
   const ref = `${opts.repository ?? 'localhost/outpost-test/busybox'}:${randomBytes(5).toString('hex')}`;
@@ -120,7 +120,13 @@ export async function buildBusyboxImage(env: PodmanTestEnv, opts: BusyboxImageOp
   return ref;
 }
 
-const APPLETS = ['sh', 'sleep', 'echo', 'cat', 'env', 'true', 'false', 'ls', 'head', 'dd'];
+/** Every applet busybox-static offers, linked into /bin. */
+function applets(): string[] {
+  const r = spawnSync(BUSYBOX, ['--list'], { encoding: 'utf8' });
+  return r.status === 0
+    ? r.stdout.split('\n').filter((a) => /^[a-z0-9_.[-]+$/.test(a) && a !== 'busybox')
+    : ['sh'];
+}
 
 async function rootfsTar(files: Record<string, string | Buffer>): Promise<Buffer> {
   const pack = tar.pack();
@@ -142,7 +148,7 @@ async function rootfsTar(files: Record<string, string | Buffer>): Promise<Buffer
     await add({ name: `${d}/`, type: 'directory', mode: d === 'tmp' ? 0o1777 : 0o755 });
   }
   await add({ name: 'bin/busybox', mode: 0o755 }, fs.readFileSync(BUSYBOX));
-  for (const a of APPLETS) await add({ name: `bin/${a}`, type: 'symlink', linkname: 'busybox' });
+  for (const a of applets()) await add({ name: `bin/${a}`, type: 'symlink', linkname: 'busybox' });
   for (const [name, content] of Object.entries(files)) {
     await add({ name: name.replace(/^\/+/, ''), mode: 0o755 }, Buffer.from(content));
   }

@@ -7,7 +7,7 @@ import { OutpostError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import type { ContainerEngine, ContainerInfo } from '../container/engine.js';
 import { lastLine } from '../exec.js';
-import { readJsonFile, writeFileAtomic } from '../fs-util.js';
+import { pidAlive, processCommandLine, readJsonFile, sleep, writeFileAtomic } from '../fs-util.js';
 import { Label, safeName, WORKLOAD_ID } from '../names.js';
 import {
   isImageArtifact,
@@ -78,6 +78,8 @@ interface ComposeState {
   phase: 'installing' | 'installed';
   /** The tool's last error line when `up` failed. */
   upError?: string;
+  /** pid of the compose tool while `up` runs (a crashed agent leaves it behind; the next apply ends it). */
+  toolPid?: number;
   updatedAt: number;
 }
 
@@ -170,6 +172,7 @@ export class ComposeAdapter implements RuntimeAdapter {
       fs.rmSync(appDir, { recursive: true, force: true });
       throw e;
     }
+    if (old) await this.endStaleTool(old);
     const existing = await this.containers(project);
     emit(old || existing.length ? 'replacing' : 'installing');
     if (old || existing.length) await this.teardown(project, old, { volumes: false, signal: opts.signal });
@@ -194,6 +197,7 @@ export class ComposeAdapter implements RuntimeAdapter {
       files: [COMPOSE_FILE, OVERRIDE_FILE],
       env,
       signal: opts.signal,
+      onSpawn: (pid) => this.writeState(dir, { ...st, toolPid: pid }),
     });
     const cs = await this.containers(project);
     const upError = r.code !== 0 || !healthy(cs, services) ? toolError(r.stdout, r.stderr) : undefined;
@@ -259,6 +263,25 @@ export class ComposeAdapter implements RuntimeAdapter {
     fs.writeFileSync(path.join(appDir, OVERRIDE_FILE), stringify(override));
   }
 
+  /**
+   * A compose tool the previous (crashed) agent started may still be creating containers: end it before
+   * touching the project, so it cannot race the new `up` into a duplicate or a half-made project.
+   */
+  private async endStaleTool(st: ComposeState): Promise<void> {
+    const pid = st.toolPid;
+    if (st.phase !== 'installing' || pid === undefined || pid === process.pid) return;
+    const isOurs = () => pidAlive(pid) && (processCommandLine(pid)?.includes(st.project) ?? false);
+    if (!isOurs()) return;
+    this.log.warn({ pid, project: st.project }, 'ending a compose tool left running by a previous agent');
+    try {
+      // The tool runs in its own process group: end it together with the podman commands it started.
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      return;
+    }
+    for (let i = 0; i < 100 && isOurs(); i++) await sleep(50);
+  }
+
   /** `down` (when the files are there), then removes what still carries the project label. */
   private async teardown(
     project: string,
@@ -278,6 +301,7 @@ export class ComposeAdapter implements RuntimeAdapter {
           files,
           env: { ...(this.opts.env ?? process.env) },
           timeoutSec,
+          volumes: opts.volumes,
           signal: opts.signal,
         })
         .catch((e: unknown) => ({ code: -1, stdout: '', stderr: (e as Error).message }));
@@ -301,6 +325,7 @@ export class ComposeAdapter implements RuntimeAdapter {
     const dir = this.dirFor(workloadId);
     const project = this.projectName(workloadId);
     const st = this.readState(dir);
+    if (st) await this.endStaleTool(st);
     const left =
       st !== undefined ||
       fs.existsSync(dir) ||

@@ -10,6 +10,7 @@ export interface ComposeInvocation {
   files: string[];
   env: NodeJS.ProcessEnv;
   signal?: AbortSignal;
+  onSpawn?: (pid: number) => void;
 }
 
 /** The compose front end: podman-compose (Debian 1.0.3 here) or `docker compose` (v2). */
@@ -19,21 +20,22 @@ export interface ComposeTool {
   readonly command: readonly string[];
   version(env?: NodeJS.ProcessEnv): Promise<string>;
   up(inv: ComposeInvocation): Promise<CommandResult>;
-  down(inv: ComposeInvocation & { timeoutSec: number }): Promise<CommandResult>;
+  /** `volumes`: also remove the project's named volumes (removal yes, an update no). */
+  down(inv: ComposeInvocation & { timeoutSec: number; volumes: boolean }): Promise<CommandResult>;
 }
 
-/** `-p <project> -f a -f b up -d` / `down -v -t N` (exported for tests). */
+/** `-p <project> -f a -f b up -d` / `down [-v] -t N` (exported for tests). */
 export function composeArgs(
   inv: Pick<ComposeInvocation, 'project' | 'files'>,
   verb: 'up' | 'down',
-  opts: { timeoutSec?: number; tool: ComposeTool['name'] },
+  opts: { timeoutSec?: number; volumes?: boolean; tool: ComposeTool['name'] },
 ): string[] {
   const a = ['-p', inv.project, ...inv.files.flatMap((f) => ['-f', f])];
   if (verb === 'up') a.push('up', '-d', ...(opts.tool === 'docker-compose' ? ['--remove-orphans'] : []));
   else
     a.push(
       'down',
-      '-v',
+      ...(opts.volumes ? ['-v'] : []),
       '-t',
       String(opts.timeoutSec ?? 10),
       ...(opts.tool === 'docker-compose' ? ['--remove-orphans'] : []),
@@ -54,9 +56,17 @@ class CliComposeTool implements ComposeTool {
     cwd?: string,
     signal?: AbortSignal,
     timeoutMs?: number,
+    onSpawn?: (pid: number) => void,
   ) {
     const [bin, ...pre] = this.command;
-    return runCommand(bin!, [...pre, ...args], { env, cwd, signal, timeoutMs: timeoutMs ?? this.timeoutMs });
+    return runCommand(bin!, [...pre, ...args], {
+      env,
+      cwd,
+      signal,
+      timeoutMs: timeoutMs ?? this.timeoutMs,
+      onSpawn,
+      ownProcessGroup: onSpawn !== undefined,
+    });
   }
 
   async version(env?: NodeJS.ProcessEnv): Promise<string> {
@@ -76,12 +86,19 @@ class CliComposeTool implements ComposeTool {
   }
 
   up(inv: ComposeInvocation): Promise<CommandResult> {
-    return this.run(composeArgs(inv, 'up', { tool: this.name }), inv.env, inv.dir, inv.signal);
+    return this.run(
+      composeArgs(inv, 'up', { tool: this.name }),
+      inv.env,
+      inv.dir,
+      inv.signal,
+      undefined,
+      inv.onSpawn,
+    );
   }
 
-  down(inv: ComposeInvocation & { timeoutSec: number }): Promise<CommandResult> {
+  down(inv: ComposeInvocation & { timeoutSec: number; volumes: boolean }): Promise<CommandResult> {
     return this.run(
-      composeArgs(inv, 'down', { tool: this.name, timeoutSec: inv.timeoutSec }),
+      composeArgs(inv, 'down', { tool: this.name, timeoutSec: inv.timeoutSec, volumes: inv.volumes }),
       inv.env,
       inv.dir,
       inv.signal,
