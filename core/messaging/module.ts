@@ -352,7 +352,7 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
     upReader = createUplinkReader({
       nc,
       stream,
-      cursorFile: path.join(natsDir, 'cursor-up.json'),
+      cursorFile: path.join(natsDir, `cursor-${stream}.json`),
       logger: log.child({ reader: stream }),
       handle: dispatchUp,
     });
@@ -454,7 +454,7 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
       downReader = createUplinkReader({
         nc,
         stream: downStream,
-        cursorFile: path.join(natsDir, 'cursor-down.json'),
+        cursorFile: path.join(natsDir, `cursor-${downStream}.json`),
         logger: log.child({ reader: downStream }),
         handle: dispatchDown,
       });

@@ -1,7 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { DeliverPolicy, jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import {
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type ConsumerMessages,
+  type JsMsg,
+} from '@nats-io/jetstream';
 import type { Logger } from '../logger.js';
 import { HEADER_SENT_AT, HEADER_SEQ, ROOT, parseSiteSubject, type ParsedSubject } from './subjects.js';
 
@@ -182,8 +188,23 @@ export function createUplinkReader(o: UplinkReaderOptions): UplinkReader {
   const run = async () => {
     void watchConnection().catch(() => undefined);
     const js = jetstream(nc);
+    let checked = false;
     while (running) {
       try {
+        if (!checked) {
+          // A stream that was deleted and made again starts its sequence over: start over with it
+          // (the per-node sequence numbers still drop what was already applied).
+          const info = await (await jetstreamManager(nc)).streams.info(o.stream);
+          if (info.state.last_seq < cursor.streamSeq) {
+            logger.warn(
+              { stream: o.stream, cursor: cursor.streamSeq, lastSeq: info.state.last_seq },
+              'stream is behind the cursor; reading it from the start',
+            );
+            cursor.streamSeq = 0;
+            scheduleSave();
+          }
+          checked = true;
+        }
         const consumer = await js.consumers.get(o.stream, {
           deliver_policy: DeliverPolicy.StartSequence,
           opt_start_seq: cursor.streamSeq + 1,
