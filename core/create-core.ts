@@ -15,6 +15,10 @@ import type { CoreModule, Counts } from './module.js';
 import { createSystemModule } from './system/module.js';
 import { createFleetModule } from './fleet/module.js';
 import { createCatalogModule } from './catalog/module.js';
+import { createDesiredRepos } from './deploy/desired-repo.js';
+import { createDeployEngine, type DeployEngine } from './deploy/engine.js';
+import { createDeployModule } from './deploy/module.js';
+import { createLoModule, type Lo } from './lo/module.js';
 import { createMessagingModule, type Messaging } from './messaging/module.js';
 import { OutpostError } from './errors.js';
 
@@ -42,6 +46,10 @@ export interface Core {
   readonly startedAt: number;
   /** The bus (embedded nats-server, node credentials, poll-now, presence, site links). */
   readonly messaging: Messaging;
+  /** The Local Orchestrator (site identity, manifests, the Margo Management Interface). */
+  readonly lo: Lo;
+  /** The deployments engine (CO). */
+  readonly deploy: DeployEngine;
   /** Builds the context of one call (used by every binder). */
   context(
     principal: Principal,
@@ -108,9 +116,52 @@ export function createCore(deps: CoreDeps): Core {
   );
   const messagingModule = createMessagingModule({ config, paths, logger, clock, events });
   modules.push(messagingModule);
-  const fleetModule = createFleetModule({ config, store, clock, events });
-  const catalogModule = createCatalogModule({ config, store, clock, events });
+  // The deploy engine and the LO call each other (desired state down, status up): the closures below
+  // reach them only at run time, after both exist.
+  const fleetModule = createFleetModule({
+    config,
+    store,
+    clock,
+    events,
+    deploymentsOnNode: (uid) => engine.countOnNode(uid),
+  });
+  const catalogModule = createCatalogModule({
+    config,
+    store,
+    clock,
+    events,
+    deploymentsOfApp: (t, app, v) => engine.countOfApp(t, app, v),
+  });
   modules.push(fleetModule, catalogModule);
+  const repos = createDesiredRepos({ store, clock, logger, config, root: paths.gitDir });
+  const engine: DeployEngine = createDeployEngine({
+    store,
+    clock,
+    logger,
+    config,
+    events,
+    catalog: catalogModule.catalog,
+    fleet: fleetModule.fleet,
+    repos,
+    afterCommit: async (tenantId) => {
+      await loModule.lo.syncTenant(tenantId);
+    },
+  });
+  const loModule: CoreModule & { lo: Lo } = createLoModule({
+    config,
+    paths,
+    store,
+    clock,
+    logger,
+    events,
+    fleet: fleetModule.fleet,
+    statusSink: { record: (r) => engine.recordStatus(r) },
+    messaging: messagingModule.messaging,
+    coRepoDir: (t) => repos.dirOf(t),
+    coRepoTenants: () => repos.tenants(),
+    coBranch: repos.branch,
+  });
+  modules.push(loModule, createDeployModule({ engine, logger }));
 
   const handlers = mergeHandlers(modules);
   const dispatcher = createDispatcher({
@@ -133,6 +184,8 @@ export function createCore(deps: CoreDeps): Core {
     dispatcher,
     startedAt,
     messaging: messagingModule.messaging,
+    lo: loModule.lo,
+    deploy: engine,
     context(principal, transport, options = {}) {
       let tenantId = principal.tenantId;
       if (options.tenant && options.tenant !== principal.tenantId) {

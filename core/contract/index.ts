@@ -8,6 +8,8 @@ import { appsService } from './services/apps.js';
 import { deviceModelsService } from './services/device-models.js';
 import { sitesService } from './services/sites.js';
 import { nodesService } from './services/nodes.js';
+import { deploymentsService } from './services/deployments.js';
+import { identityService } from './services/identity.js';
 import { messagingService } from './services/messaging.js';
 
 export const contract = {
@@ -18,6 +20,8 @@ export const contract = {
   sites: sitesService,
   nodes: nodesService,
   messaging: messagingService,
+  deployments: deploymentsService,
+  identity: identityService,
 };
 export type Contract = typeof contract;
 
@@ -30,4 +34,6 @@ export * from './services/apps.js';
 export * from './services/device-models.js';
 export * from './services/sites.js';
 export * from './services/nodes.js';
+export * from './services/deployments.js';
+export * from './services/identity.js';
 export * from './services/messaging.js';

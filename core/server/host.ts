@@ -81,6 +81,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
       version,
       startedAt: core.startedAt,
       natsUrl: core.messaging.natsUrl() ?? undefined,
+      mmiUrl: core.lo.mmiUrl() ?? undefined,
     };
     writeServerJson(paths.serverJson, info);
     logger.info({ url: info.url, role: config.role }, 'console API listening');

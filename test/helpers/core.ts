@@ -1,5 +1,5 @@
 import { createPaths } from '../../core/paths.js';
-import { parseConfig, type ConfigOverrides } from '../../core/config.js';
+import { mergeConfig, parseConfig, type ConfigOverrides } from '../../core/config.js';
 import { openStore } from '../../core/store/db.js';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
@@ -10,15 +10,21 @@ import { tempHome } from './home.js';
  * A real core on a real SQLite file in a temporary home (no HTTP). NATS is off unless asked for.
  */
 export async function startTestCore(
-  options: { overrides?: ConfigOverrides; clock?: Clock; bootstrapToken?: string } = {},
+  options: {
+    overrides?: ConfigOverrides;
+    clock?: Clock;
+    bootstrapToken?: string;
+    /** Reuse this home (e.g. to restart on the same data); it is then not removed on stop. */
+    home?: string;
+  } = {},
 ): Promise<{ core: Core; home: string; stop(): Promise<void> }> {
-  const { home, cleanup } = tempHome();
+  const own = options.home === undefined ? tempHome() : undefined;
+  const home = options.home ?? own!.home;
+  const cleanup = () => own?.cleanup();
   const paths = createPaths(home);
-  const config = parseConfig({
-    nats: { enabled: false },
-    mmi: { enabled: false },
-    ...options.overrides,
-  } as ConfigOverrides);
+  const config = parseConfig(
+    mergeConfig({ nats: { enabled: false, port: 0, leafPort: 0 }, mmi: { enabled: false, port: 0 } }, options.overrides ?? {}),
+  );
   const store = openStore(paths.dbFile);
   const core = createCore({
     config,

@@ -2,3 +2,5 @@
 export * from './system.js';
 export * from './fleet.js';
 export * from './catalog.js';
+export * from './deployments.js';
+export * from './lo.js';

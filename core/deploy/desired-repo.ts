@@ -1,0 +1,124 @@
+import path from 'node:path';
+import git from 'isomorphic-git';
+import fs from 'node:fs';
+import type { Store } from '../store/db.js';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import type { Config } from '../config.js';
+import { openDeploymentsRepo, deploymentPath, type DeploymentsRepo } from '../gitops/deployments-repo.js';
+import { createGitHttpClient, redactUrl } from '../git/http-client.js';
+
+/**
+ * The CO's deployments repositories (one per tenant, `<home>/git/deployments/<tenant>`), kept as a
+ * projection of the database: every commit writes the complete tree of what `deployment_targets` says
+ * each node must run, so an interrupted write is repaired by the next one (and at start).
+ */
+export interface DesiredRepos {
+  dirOf(tenantId: string): string;
+  readonly branch: string;
+  /** Writes the tenant's desired tree and commits it (if it changed) with `message`. Serialised per tenant. */
+  sync(
+    tenantId: string,
+    message: string,
+    operator: string,
+  ): Promise<{ commit: string | null; changed: boolean }>;
+  /** Tenants with a repository on disk. */
+  tenants(): string[];
+  /** Pushes the default tenant's repository to the configured remote (no-op without one). */
+  push(tenantId: string): Promise<{ pushed: boolean; error?: string }>;
+  pushState(): { remote: string | null; lastPushAt: number | null; lastError: string | null };
+}
+
+export function createDesiredRepos(deps: {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  config: Config;
+  root: string;
+}): DesiredRepos {
+  const { store, clock, config } = deps;
+  const repos = new Map<string, Promise<DeploymentsRepo>>();
+  const locks = new Map<string, Promise<unknown>>();
+  const branch = config.git.remote?.branch ?? 'main';
+  const pushStatus = { lastPushAt: null as number | null, lastError: null as string | null };
+  const dirOf = (tenantId: string) => path.join(deps.root, tenantId);
+  const repoOf = (tenantId: string) => {
+    let r = repos.get(tenantId);
+    if (!r) repos.set(tenantId, (r = openDeploymentsRepo(dirOf(tenantId), deps.logger, branch)));
+    return r;
+  };
+  const files = store.sqlite.prepare(
+    `SELECT t.site_id AS siteId, t.node_name AS nodeName, t.deployment_id AS deploymentId, t.yaml AS yaml
+     FROM deployment_targets t JOIN deployments d ON d.id = t.deployment_id
+     WHERE t.tenant_id = ? AND t.desired = 'present' AND t.yaml IS NOT NULL AND d.state != 'removed'`,
+  );
+
+  const repos_: DesiredRepos = {
+    dirOf,
+    branch,
+    sync(tenantId, message, operator) {
+      const prev = locks.get(tenantId) ?? Promise.resolve();
+      const next = prev
+        .catch(() => undefined)
+        .then(async () => {
+          const repo = await repoOf(tenantId);
+          const tree = new Map<string, Uint8Array>();
+          for (const f of files.all(tenantId) as {
+            siteId: string;
+            nodeName: string;
+            deploymentId: string;
+            yaml: Buffer;
+          }[]) {
+            tree.set(deploymentPath(f.siteId, f.nodeName, f.deploymentId), f.yaml);
+          }
+          const r = await repo.commitTree(tree, `${message}\n\nOperator: ${operator}`, {
+            ...config.git.author,
+            timestamp: clock.now(),
+          });
+          if (r.changed) {
+            store.sqlite
+              .prepare(`UPDATE deployments SET "commit" = ? WHERE tenant_id = ? AND "commit" IS NULL`)
+              .run(r.commit, tenantId);
+            if (tenantId === config.tenancy.defaultTenant && config.git.remote) void repos_.push(tenantId);
+          }
+          return r;
+        });
+      locks.set(tenantId, next);
+      return next;
+    },
+    tenants() {
+      try {
+        return fs.readdirSync(deps.root).filter((d) => fs.existsSync(path.join(deps.root, d, '.git')));
+      } catch {
+        return [];
+      }
+    },
+    async push(tenantId) {
+      const remote = config.git.remote;
+      if (!remote || tenantId !== config.tenancy.defaultTenant) return { pushed: false };
+      const token = remote.tokenEnv ? process.env[remote.tokenEnv] : remote.token;
+      try {
+        await git.push({
+          fs,
+          http: createGitHttpClient({ timeoutMs: config.catalog.gitTimeoutMs }),
+          dir: dirOf(tenantId),
+          url: redactUrl(remote.url),
+          ref: branch,
+          remoteRef: remote.branch,
+          onAuth: () => (token ? { username: remote.username ?? 'git', password: token } : { cancel: true }),
+        });
+        pushStatus.lastPushAt = clock.now();
+        pushStatus.lastError = null;
+        return { pushed: true };
+      } catch (err) {
+        pushStatus.lastError = `push to ${redactUrl(remote.url)} failed: ${(err as Error).message}`;
+        deps.logger.warn({ err: pushStatus.lastError }, 'desired state not pushed; will retry');
+        return { pushed: false, error: pushStatus.lastError };
+      }
+    },
+    pushState() {
+      return { remote: config.git.remote ? redactUrl(config.git.remote.url) : null, ...pushStatus };
+    },
+  };
+  return repos_;
+}

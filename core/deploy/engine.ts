@@ -1,0 +1,705 @@
+import crypto from 'node:crypto';
+import { and, asc, eq, ne } from 'drizzle-orm';
+import type { Store } from '../store/db.js';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import type { Config } from '../config.js';
+import type { EventHub } from '../events.js';
+import { deploymentRevisions, deployments, deploymentTargets, statusReports } from '../store/schema/index.js';
+import { OutpostError, errors } from '../errors.js';
+import { renderApplicationDeployment, resolveParameters, sha256Digest } from '../margo/index.js';
+import type {
+  ApplicationDescription,
+  DeploymentProfile,
+  DeploymentStatus,
+  ParameterValue,
+} from '../margo/types.js';
+import {
+  createRollout,
+  nextStep,
+  parseRolloutPlan,
+  pauseRollout,
+  place,
+  promoteRollout,
+  resumeRollout,
+  type PlacementResult,
+  type RolloutDecision,
+} from '../placement/index.js';
+import type { CallContext, DeploymentTarget, DeploymentView, RolloutOptions } from '../contract/index.js';
+import type { Catalog } from '../catalog/module.js';
+import type { Fleet } from '../fleet/module.js';
+import type { NodeRow } from '../fleet/node-view.js';
+import { placementNodes } from './placement-input.js';
+import type { DesiredRepos } from './desired-repo.js';
+import { buildView, observedNodes, summaryOf, type DeploymentRow, type TargetRow } from './views.js';
+
+export interface DeployEngineDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  config: Config;
+  events: EventHub;
+  catalog: Catalog;
+  fleet: Fleet;
+  repos: DesiredRepos;
+  /** Tells the LO side a tenant's desired state moved (role all: in-process sync before answering). */
+  afterCommit: (tenantId: string) => Promise<void>;
+}
+
+type Resolved = Record<
+  string,
+  { value: ParameterValue; targets: { pointer: string; components: string[] }[] }
+>;
+
+/**
+ * Deployments: create (placement, one revision, the rollout's first step), update (a new revision rolled
+ * out by the strategy), remove, and advancing rollouts as statuses arrive. The database is written first
+ * (in one transaction per step), then the deployments repository is synced from it, then the LO adopts it:
+ * a crash anywhere is repaired by the next sync, and nothing is half-written.
+ */
+export function createDeployEngine(deps: DeployEngineDeps) {
+  const { store, clock, events, catalog, fleet, repos } = deps;
+  const db = store.db;
+  const log = deps.logger.child({ component: 'deploy' });
+  const advancing = new Map<string, Promise<void>>();
+
+  const deploymentRow = (tenantId: string, id: string): DeploymentRow => {
+    const d = db
+      .select()
+      .from(deployments)
+      .where(and(eq(deployments.id, id), eq(deployments.tenantId, tenantId)))
+      .get();
+    if (!d) throw errors.notFound('deployment', id);
+    return d as DeploymentRow;
+  };
+  const targetsOf = (id: string) =>
+    db
+      .select()
+      .from(deploymentTargets)
+      .where(eq(deploymentTargets.deploymentId, id))
+      .orderBy(asc(deploymentTargets.nodeName))
+      .all() as TargetRow[];
+
+  function appVersion(tenantId: string, appId: string, version?: string) {
+    const row = catalog.version(tenantId, appId, version);
+    if (!row) {
+      throw version
+        ? new OutpostError('not-found', `application "${appId}" has no version "${version}"`, {
+            data: { what: 'application version', id: appId, version },
+          })
+        : errors.notFound('application', appId);
+    }
+    return { description: row.description as ApplicationDescription, version: row.version };
+  }
+
+  function chooseProfile(desc: ApplicationDescription, profileId?: string): DeploymentProfile {
+    if (profileId) {
+      const p = desc.deploymentProfiles.find((x) => x.id === profileId);
+      if (!p) {
+        throw new OutpostError(
+          'not-found',
+          `application "${desc.id}" has no deployment profile "${profileId}" (profiles: ${desc.deploymentProfiles.map((x) => x.id).join(', ')})`,
+        );
+      }
+      return p;
+    }
+    const p = desc.deploymentProfiles[0];
+    if (!p) throw new OutpostError('invalid-input', `application "${desc.id}" has no deployment profile`);
+    return p;
+  }
+
+  function candidateRows(
+    tenantId: string,
+    target: DeploymentTarget,
+  ): { rows: NodeRow[]; nodeUids?: string[] } {
+    if (target.siteId && !fleet.siteExists(tenantId, target.siteId))
+      throw errors.notFound('site', target.siteId);
+    if (target.nodes) {
+      const rows = target.nodes.map((n) => {
+        const r = fleet.nodeByName(tenantId, n);
+        if (!r) throw errors.notFound('node', n);
+        return r;
+      });
+      return { rows, nodeUids: rows.map((r) => r.uid) };
+    }
+    return { rows: fleet.listNodeRows(tenantId, target.siteId) };
+  }
+
+  function runPlacement(
+    tenantId: string,
+    profile: DeploymentProfile,
+    target: DeploymentTarget,
+    excludeDeployment?: string,
+  ): PlacementResult {
+    const { rows, nodeUids } = candidateRows(tenantId, target);
+    const now = clock.now();
+    const t = fleet.thresholds();
+    const nodes = placementNodes(store, rows, now, t, { excludeDeployment });
+    return place(
+      {
+        profile,
+        replicas: target.replicas ?? (target.nodes ? target.nodes.length : 'all'),
+        ...(target.selector ? { selector: target.selector } : {}),
+        ...(target.siteId ? { siteId: target.siteId } : {}),
+        ...(nodeUids ? { nodeUids } : {}),
+        now,
+        staleAfterMs: t.staleAfterMs,
+      },
+      nodes,
+    );
+  }
+
+  function render(
+    d: DeploymentRow,
+    rev: { generation: number; version: string; profileId: string; parameters: unknown },
+    t: Pick<TargetRow, 'nodeName'>,
+  ) {
+    const { description } = appVersion(d.tenantId, d.appId, rev.version);
+    const profile = chooseProfile(description, rev.profileId);
+    return renderApplicationDeployment({
+      deploymentId: d.id,
+      name: d.name,
+      namespace: d.tenantId,
+      deviceId: t.nodeName,
+      applicationId: d.appId,
+      profile,
+      parameters: rev.parameters as Resolved,
+      labels: { 'outpost.dev/deployment': d.id, 'outpost.dev/revision': String(rev.generation) },
+    }).yaml;
+  }
+
+  const revisionOf = (id: string, generation: number) =>
+    db
+      .select()
+      .from(deploymentRevisions)
+      .where(and(eq(deploymentRevisions.deploymentId, id), eq(deploymentRevisions.generation, generation)))
+      .get();
+
+  /** Points nodes at a revision (writes their YAML rows); the caller syncs git afterwards. */
+  function assign(d: DeploymentRow, uids: string[], generation: number): void {
+    const rev = revisionOf(d.id, generation);
+    if (!rev) throw new OutpostError('internal', `deployment ${d.id} has no revision ${generation}`);
+    const now = clock.now();
+    for (const uid of uids) {
+      const t = db
+        .select()
+        .from(deploymentTargets)
+        .where(and(eq(deploymentTargets.deploymentId, d.id), eq(deploymentTargets.nodeUid, uid)))
+        .get() as TargetRow | undefined;
+      if (!t) continue;
+      const yaml = Buffer.from(render(d, rev, t));
+      const digest = sha256Digest(yaml);
+      if (t.generation === generation && t.yamlDigest === digest) continue;
+      db.update(deploymentTargets)
+        .set({
+          generation,
+          version: rev.version,
+          yaml,
+          yamlDigest: digest,
+          prevGeneration: t.generation > 0 ? t.generation : t.prevGeneration,
+          prevYamlDigest: t.generation > 0 ? t.yamlDigest : t.prevYamlDigest,
+          desired: 'present',
+          assignedAt: now,
+        })
+        .where(and(eq(deploymentTargets.deploymentId, d.id), eq(deploymentTargets.nodeUid, uid)))
+        .run();
+    }
+  }
+
+  /** Applies one rollout decision; returns whether git must be synced. */
+  function apply(d: DeploymentRow, decision: RolloutDecision): boolean {
+    switch (decision.kind) {
+      case 'dispatch':
+        assign(d, decision.nodes, Number(decision.revision));
+        return decision.nodes.length > 0;
+      case 'rollback': {
+        for (const n of decision.nodes) assign(d, [n.uid], Number(n.revision));
+        return decision.nodes.length > 0;
+      }
+      default:
+        return false;
+    }
+  }
+
+  /** Runs the rollout state machine until it waits or ends; persists the plan; syncs git once. */
+  async function advance(tenantId: string, id: string, operator: string, message: string): Promise<void> {
+    let mustSync = false;
+    store.tx(() => {
+      const d = deploymentRow(tenantId, id);
+      if (d.state !== 'active' || !d.rollout) return;
+      let plan = parseRolloutPlan(d.rollout);
+      for (let i = 0; i < 50; i++) {
+        const step = nextStep(plan, observedNodes(targetsOf(id)), clock.now());
+        plan = step.plan;
+        const changed = apply(d, step.decision);
+        mustSync ||= changed;
+        if (!changed) break;
+      }
+      db.update(deployments)
+        .set({ rollout: plan, updatedAt: clock.now() })
+        .where(eq(deployments.id, id))
+        .run();
+    });
+    if (mustSync) {
+      const r = await repos.sync(tenantId, message, operator);
+      if (r.changed) await deps.afterCommit(tenantId);
+    }
+    events.changed(tenantId, 'deployments');
+  }
+
+  /** Serialised per deployment; errors are logged (a status report must never fail because of them). */
+  function scheduleAdvance(tenantId: string, id: string, reason: string): Promise<void> {
+    const prev = advancing.get(id) ?? Promise.resolve();
+    const next = prev
+      .catch(() => undefined)
+      .then(() => advance(tenantId, id, 'outpost:rollout', `rollout of deployment ${id}: ${reason}`))
+      .catch((err: unknown) => log.error({ err, deployment: id }, 'rollout step failed'));
+    advancing.set(id, next);
+    return next;
+  }
+
+  function view(tenantId: string, id: string): DeploymentView {
+    const d = deploymentRow(tenantId, id);
+    return buildView(d, targetsOf(id), fleet, clock.now(), profileTypeOf(d));
+  }
+  const profileTypeOf = (d: DeploymentRow) => {
+    try {
+      return chooseProfile(appVersion(d.tenantId, d.appId, d.version).description, d.profileId).type;
+    } catch {
+      return 'unknown';
+    }
+  };
+
+  function newPlan(
+    targets: string[],
+    toRevision: number,
+    previous: Record<string, string | null>,
+    opts: RolloutOptions | undefined,
+  ) {
+    return createRollout({
+      targets,
+      toRevision: String(toRevision),
+      previousRevisions: previous,
+      strategy: (opts?.strategy ?? { kind: 'all-at-once' }) as never,
+      ...(opts?.failureThreshold !== undefined ? { failureThreshold: opts.failureThreshold } : {}),
+      ...(opts?.autoRollback !== undefined ? { autoRollback: opts.autoRollback } : {}),
+      now: clock.now(),
+    });
+  }
+
+  return {
+    view,
+    scheduleAdvance,
+
+    place(
+      input: {
+        appId: string;
+        version?: string | undefined;
+        profileId?: string | undefined;
+        target: DeploymentTarget;
+      },
+      ctx: CallContext,
+    ) {
+      const { description, version } = appVersion(ctx.tenantId, input.appId, input.version);
+      const profile = chooseProfile(description, input.profileId);
+      return {
+        appId: input.appId,
+        version,
+        profileId: profile.id,
+        profileType: profile.type,
+        placement: runPlacement(ctx.tenantId, profile, input.target),
+      };
+    },
+
+    async create(
+      input: {
+        appId: string;
+        version?: string | undefined;
+        profileId?: string | undefined;
+        name?: string | undefined;
+        target: DeploymentTarget;
+        parameters: Record<string, unknown>;
+        rollout?: RolloutOptions | undefined;
+      },
+      ctx: CallContext,
+    ): Promise<DeploymentView> {
+      const { description, version } = appVersion(ctx.tenantId, input.appId, input.version);
+      const profile = chooseProfile(description, input.profileId);
+      const params = resolveParameters(description, profile.id, input.parameters);
+      const resolved: Resolved = Object.fromEntries(
+        Object.entries(params).map(([k, v]) => [k, { value: v.value, targets: v.targets }]),
+      );
+      const placement = runPlacement(ctx.tenantId, profile, input.target);
+      if (!placement.placeable) {
+        throw new OutpostError('not-placeable', placement.summary, { data: { placement } });
+      }
+      const id = crypto.randomUUID();
+      const now = clock.now();
+      const name = input.name ?? `${input.appId.slice(0, 50).replace(/-+$/, '')}-${id.slice(0, 8)}`;
+      store.tx(() => {
+        db.insert(deployments)
+          .values({
+            id,
+            tenantId: ctx.tenantId,
+            name,
+            appId: input.appId,
+            version,
+            profileId: profile.id,
+            parameters: resolved,
+            target: input.target,
+            state: 'active',
+            rollout: newPlan(placement.placed, 1, {}, input.rollout),
+            generation: 1,
+            commit: null,
+            createdAt: now,
+            updatedAt: now,
+            createdBy: ctx.principal.id,
+          })
+          .run();
+        db.insert(deploymentRevisions)
+          .values({
+            deploymentId: id,
+            generation: 1,
+            version,
+            profileId: profile.id,
+            parameters: resolved,
+            createdAt: now,
+            createdBy: ctx.principal.id,
+          })
+          .run();
+        for (const uid of placement.placed) {
+          const node = fleet.nodeByUid(uid)!;
+          db.insert(deploymentTargets)
+            .values({
+              deploymentId: id,
+              nodeUid: uid,
+              tenantId: ctx.tenantId,
+              siteId: node.siteId,
+              nodeName: node.name,
+              desired: 'present',
+              generation: 0,
+              version,
+              reservation: placement.reservation,
+              assignedAt: now,
+            })
+            .run();
+        }
+      });
+      await advance(
+        ctx.tenantId,
+        id,
+        ctx.principal.id,
+        `deploy ${input.appId} ${version} to ${placement.placed.length} node${placement.placed.length === 1 ? '' : 's'} (deployment ${id})`,
+      );
+      log.info(
+        { deployment: id, app: input.appId, version, nodes: placement.placed.length },
+        'deployment created',
+      );
+      return view(ctx.tenantId, id);
+    },
+
+    async update(
+      input: {
+        id: string;
+        version?: string | undefined;
+        parameters?: Record<string, unknown> | undefined;
+        rollout?: RolloutOptions | undefined;
+      },
+      ctx: CallContext,
+    ): Promise<DeploymentView> {
+      const d = deploymentRow(ctx.tenantId, input.id);
+      if (d.state !== 'active')
+        throw new OutpostError('conflict', `deployment ${d.id} is ${d.state}; it cannot be updated`);
+      // An update supersedes a rollout still in progress: the new plan starts from what each node was told.
+      const { description, version } = appVersion(ctx.tenantId, d.appId, input.version ?? d.version);
+      const profile = chooseProfile(description, d.profileId);
+      const current = d.parameters as Resolved;
+      const previous = Object.fromEntries(Object.entries(current).map(([k, v]) => [k, v.value]));
+      const given = { ...previous, ...(input.parameters ?? {}) };
+      // Keep only parameters the new version still declares (a version may drop one).
+      for (const k of Object.keys(given)) if (!(k in description.parameters)) delete given[k];
+      const params = resolveParameters(description, profile.id, given, { previous });
+      const resolved: Resolved = Object.fromEntries(
+        Object.entries(params).map(([k, v]) => [k, { value: v.value, targets: v.targets }]),
+      );
+      const targets = targetsOf(d.id).filter((t) => t.desired === 'present');
+      // The new revision must still fit the nodes that run this deployment.
+      const placement = runPlacement(ctx.tenantId, profile, { nodes: targets.map((t) => t.nodeName) }, d.id);
+      if (!placement.placeable || placement.placed.length < targets.length) {
+        const refused = placement.candidates
+          .filter((c) => !c.placed)
+          .map((c) => `${c.name}: ${c.reasons.map((r) => r.message).join('; ')}`);
+        throw new OutpostError(
+          'not-placeable',
+          `version ${version} does not fit every node of deployment ${d.id}: ${refused.join(' | ')}`,
+          { data: { placement } },
+        );
+      }
+      const generation = d.generation + 1;
+      const now = clock.now();
+      store.tx(() => {
+        db.insert(deploymentRevisions)
+          .values({
+            deploymentId: d.id,
+            generation,
+            version,
+            profileId: profile.id,
+            parameters: resolved,
+            createdAt: now,
+            createdBy: ctx.principal.id,
+          })
+          .run();
+        db.update(deployments)
+          .set({
+            version,
+            parameters: resolved,
+            generation,
+            commit: null,
+            updatedAt: now,
+            rollout: newPlan(
+              targets.map((t) => t.nodeUid),
+              generation,
+              Object.fromEntries(
+                targets.map((t) => [t.nodeUid, t.generation > 0 ? String(t.generation) : null]),
+              ),
+              input.rollout,
+            ),
+          })
+          .where(eq(deployments.id, d.id))
+          .run();
+        for (const t of targets) {
+          db.update(deploymentTargets)
+            .set({ reservation: placement.reservation })
+            .where(and(eq(deploymentTargets.deploymentId, d.id), eq(deploymentTargets.nodeUid, t.nodeUid)))
+            .run();
+        }
+      });
+      await advance(
+        ctx.tenantId,
+        d.id,
+        ctx.principal.id,
+        `update deployment ${d.id} to ${d.appId} ${version} (revision ${generation})`,
+      );
+      return view(ctx.tenantId, d.id);
+    },
+
+    async remove(input: { id: string }, ctx: CallContext): Promise<DeploymentView> {
+      const d = deploymentRow(ctx.tenantId, input.id);
+      if (d.state === 'active') {
+        store.tx(() => {
+          db.update(deployments)
+            .set({ state: 'removing', commit: null, updatedAt: clock.now() })
+            .where(eq(deployments.id, d.id))
+            .run();
+          db.update(deploymentTargets)
+            .set({ desired: 'absent' })
+            .where(eq(deploymentTargets.deploymentId, d.id))
+            .run();
+          // Nodes that were never told anything have nothing to remove.
+          store.sqlite
+            .prepare(
+              `UPDATE deployment_targets SET state = 'removed', state_at = ? WHERE deployment_id = ? AND generation = 0`,
+            )
+            .run(clock.now(), d.id);
+        });
+        const r = await repos.sync(
+          ctx.tenantId,
+          `remove deployment ${d.id} (${d.appId}) from ${targetsOf(d.id).length} nodes`,
+          ctx.principal.id,
+        );
+        if (r.changed) await deps.afterCommit(ctx.tenantId);
+        finishRemovalIfDone(d.id);
+        events.changed(ctx.tenantId, 'deployments');
+      }
+      return view(ctx.tenantId, d.id);
+    },
+
+    async signal(
+      input: { id: string },
+      ctx: CallContext,
+      what: 'promote' | 'pause' | 'resume',
+    ): Promise<DeploymentView> {
+      const d = deploymentRow(ctx.tenantId, input.id);
+      if (!d.rollout) throw new OutpostError('conflict', `deployment ${d.id} has no rollout`);
+      const plan = parseRolloutPlan(d.rollout);
+      if (['complete', 'failed', 'rolled-back'].includes(plan.phase))
+        throw new OutpostError('conflict', `the rollout of deployment ${d.id} is already ${plan.phase}`);
+      if (what === 'promote' && plan.phase !== 'canary' && plan.phase !== 'canary-hold') {
+        throw new OutpostError(
+          'conflict',
+          `deployment ${d.id} is not waiting at a canary (phase ${plan.phase})`,
+        );
+      }
+      const next =
+        what === 'promote'
+          ? promoteRollout(plan)
+          : what === 'pause'
+            ? pauseRollout(plan)
+            : resumeRollout(plan);
+      db.update(deployments)
+        .set({ rollout: next, updatedAt: clock.now() })
+        .where(eq(deployments.id, d.id))
+        .run();
+      await advance(ctx.tenantId, d.id, ctx.principal.id, `${what} rollout of deployment ${d.id}`);
+      return view(ctx.tenantId, d.id);
+    },
+
+    list(input: { appId?: string | undefined; includeRemoved: boolean }, ctx: CallContext) {
+      const rows = db
+        .select()
+        .from(deployments)
+        .where(
+          and(
+            eq(deployments.tenantId, ctx.tenantId),
+            input.appId ? eq(deployments.appId, input.appId) : undefined,
+            input.includeRemoved ? undefined : ne(deployments.state, 'removed'),
+          ),
+        )
+        .orderBy(asc(deployments.createdAt))
+        .all() as DeploymentRow[];
+      const now = clock.now();
+      return {
+        deployments: rows.map((d) => summaryOf(d, targetsOf(d.id), fleet, now, profileTypeOf(d))),
+        now,
+      };
+    },
+
+    /** Status from the LO (role all: in-process). Records it, then lets the rollout react. */
+    recordStatus(report: {
+      clientId: string;
+      status: DeploymentStatus;
+      digest: string | undefined;
+      receivedAt: number;
+    }): 'created' | 'updated' {
+      const { clientId, status, digest, receivedAt } = report;
+      const result = store.tx(() => {
+        const t = db
+          .select()
+          .from(deploymentTargets)
+          .where(
+            and(
+              eq(deploymentTargets.deploymentId, status.deploymentId),
+              eq(deploymentTargets.nodeUid, clientId),
+            ),
+          )
+          .get() as TargetRow | undefined;
+        const first =
+          store.sqlite
+            .prepare('SELECT 1 FROM status_reports WHERE deployment_id = ? AND node_uid = ? LIMIT 1')
+            .get(status.deploymentId, clientId) === undefined;
+        db.insert(statusReports)
+          .values({
+            deploymentId: status.deploymentId,
+            nodeUid: clientId,
+            deviceId: status.deviceId ?? null,
+            state: status.status.state,
+            adoptedManifestVersion: status.adoptedManifestVersion,
+            body: status,
+            receivedAt,
+          })
+          .run();
+        if (t) {
+          db.update(deploymentTargets)
+            .set({
+              state: status.status.state,
+              stateAt: receivedAt,
+              adoptedManifestVersion: status.adoptedManifestVersion,
+              status,
+              reportedDigest: digest ?? t.reportedDigest,
+            })
+            .where(
+              and(
+                eq(deploymentTargets.deploymentId, status.deploymentId),
+                eq(deploymentTargets.nodeUid, clientId),
+              ),
+            )
+            .run();
+        }
+        return { first, tenantId: t?.tenantId };
+      });
+      if (result.tenantId) {
+        finishRemovalIfDone(status.deploymentId);
+        events.changed(result.tenantId, 'deployments');
+        void scheduleAdvance(result.tenantId, status.deploymentId, `status from ${clientId}`);
+      }
+      return result.first ? 'created' : 'updated';
+    },
+
+    /** At start and on a timer: repair git from the database, advance waiting rollouts (soak timers). */
+    async tick(): Promise<void> {
+      const active = store.sqlite
+        .prepare(
+          `SELECT id, tenant_id AS tenantId FROM deployments WHERE state = 'active' AND rollout IS NOT NULL AND json_extract(rollout, '$.phase') NOT IN ('complete','failed','rolled-back')`,
+        )
+        .all() as { id: string; tenantId: string }[];
+      for (const a of active) await scheduleAdvance(a.tenantId, a.id, 'timer');
+    },
+
+    async repair(): Promise<void> {
+      const tenants = new Set([
+        ...repos.tenants(),
+        ...(
+          store.sqlite.prepare('SELECT DISTINCT tenant_id AS t FROM deployments').all() as { t: string }[]
+        ).map((r) => r.t),
+      ]);
+      for (const t of tenants) {
+        const r = await repos.sync(
+          t,
+          'repair: desired state rewritten from the database after a restart',
+          'outpost:startup',
+        );
+        if (r.changed)
+          log.warn(
+            { tenant: t, commit: r.commit },
+            'deployments repository was behind the database; repaired',
+          );
+        await deps.afterCommit(t);
+      }
+    },
+
+    countActive(tenantId: string): number {
+      return (
+        store.sqlite
+          .prepare(`SELECT count(*) AS n FROM deployments WHERE tenant_id = ? AND state != 'removed'`)
+          .get(tenantId) as { n: number }
+      ).n;
+    },
+    countOnNode(uid: string): number {
+      return (
+        store.sqlite
+          .prepare(
+            `SELECT count(*) AS n FROM deployment_targets t JOIN deployments d ON d.id = t.deployment_id WHERE t.node_uid = ? AND d.state != 'removed'`,
+          )
+          .get(uid) as { n: number }
+      ).n;
+    },
+    countOfApp(tenantId: string, appId: string, version?: string): number {
+      return (
+        store.sqlite
+          .prepare(
+            `SELECT count(*) AS n FROM deployments WHERE tenant_id = ? AND app_id = ? AND state != 'removed' AND (? IS NULL OR version = ?)`,
+          )
+          .get(tenantId, appId, version ?? null, version ?? null) as { n: number }
+      ).n;
+    },
+  };
+
+  function finishRemovalIfDone(id: string): void {
+    const d = db.select().from(deployments).where(eq(deployments.id, id)).get();
+    if (!d || d.state !== 'removing') return;
+    const left = store.sqlite
+      .prepare(
+        `SELECT count(*) AS n FROM deployment_targets WHERE deployment_id = ? AND (state IS NULL OR state != 'removed')`,
+      )
+      .get(id) as { n: number };
+    if (left.n === 0) {
+      db.update(deployments)
+        .set({ state: 'removed', updatedAt: clock.now() })
+        .where(eq(deployments.id, id))
+        .run();
+      log.info({ deployment: id }, 'deployment removed from every node');
+    }
+  }
+}
+
+export type DeployEngine = ReturnType<typeof createDeployEngine>;

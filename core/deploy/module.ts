@@ -1,0 +1,41 @@
+import type { CoreModule } from '../module.js';
+import type { Logger } from '../logger.js';
+import type { DeployEngine } from './engine.js';
+
+/** The deployments service over the engine, plus its background work (repair at start, rollout timers). */
+export function createDeployModule(deps: {
+  engine: DeployEngine;
+  logger: Logger;
+  tickMs?: number;
+}): CoreModule {
+  const { engine } = deps;
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    name: 'deploy',
+    counts: (tenantId) => ({ deployments: engine.countActive(tenantId) }),
+    async start() {
+      await engine.repair();
+      timer = setInterval(
+        () => void engine.tick().catch((err: unknown) => deps.logger.error({ err }, 'rollout timer failed')),
+        deps.tickMs ?? 2000,
+      );
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+    },
+    handlers: {
+      deployments: {
+        place: async (input, ctx) => engine.place(input, ctx),
+        create: async (input, ctx) => engine.create(input, ctx),
+        list: async (input, ctx) => engine.list(input, ctx),
+        get: async (input, ctx) => engine.view(ctx.tenantId, input.id),
+        update: async (input, ctx) => engine.update(input, ctx),
+        remove: async (input, ctx) => engine.remove(input, ctx),
+        promote: async (input, ctx) => engine.signal(input, ctx, 'promote'),
+        pause: async (input, ctx) => engine.signal(input, ctx, 'pause'),
+        resume: async (input, ctx) => engine.signal(input, ctx, 'resume'),
+      },
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import type { Store } from '../store/db.js';
+import type { PlacementNode, Reservation } from '../placement/index.js';
+import type { DeviceCapabilities } from '../margo/types.js';
+import { classifyPresence, type PresenceThresholds } from '../fleet/presence.js';
+import type { NodeRow } from '../fleet/node-view.js';
+
+/**
+ * Builds placement's view of a tenant's nodes: presence from last-seen, capability labels merged with
+ * operator labels (operator labels win), and what existing deployments already reserve on each node.
+ */
+export function placementNodes(
+  store: Store,
+  rows: NodeRow[],
+  now: number,
+  thresholds: PresenceThresholds,
+  options: { excludeDeployment?: string } = {},
+): PlacementNode[] {
+  const reserved = new Map<string, Reservation>();
+  const stmt = store.sqlite.prepare(
+    `SELECT t.node_uid AS uid, t.reservation AS reservation FROM deployment_targets t JOIN deployments d ON d.id = t.deployment_id
+     WHERE t.tenant_id = ? AND t.desired = 'present' AND d.state = 'active' AND t.deployment_id != ?`,
+  );
+  const tenants = new Set(rows.map((r) => r.tenantId));
+  for (const tenant of tenants) {
+    for (const r of stmt.all(tenant, options.excludeDeployment ?? '') as {
+      uid: string;
+      reservation: string | null;
+    }[]) {
+      if (!r.reservation) continue;
+      const res = JSON.parse(r.reservation) as Reservation;
+      const cur = reserved.get(r.uid) ?? { cpuCores: 0, memoryBytes: 0, storageBytes: 0 };
+      reserved.set(r.uid, {
+        cpuCores: cur.cpuCores + res.cpuCores,
+        memoryBytes: cur.memoryBytes + res.memoryBytes,
+        storageBytes: cur.storageBytes + res.storageBytes,
+      });
+    }
+  }
+  return rows.map((r) => {
+    const caps = (r.capabilities ?? null) as DeviceCapabilities | null;
+    return {
+      uid: r.uid,
+      name: r.name,
+      siteId: r.siteId,
+      enrolled: r.state === 'enrolled',
+      cordoned: r.cordoned,
+      presence: r.state === 'revoked' ? 'offline' : classifyPresence(r.lastSeenAt, now, thresholds),
+      lastSeenAt: r.lastSeenAt,
+      capabilities: caps,
+      labels: { ...((caps?.labels ?? {}) as PlacementNode['labels']), ...r.labels },
+      reserved: reserved.get(r.uid) ?? { cpuCores: 0, memoryBytes: 0, storageBytes: 0 },
+    };
+  });
+}

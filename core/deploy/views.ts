@@ -1,0 +1,138 @@
+import type { deployments, deploymentTargets } from '../store/schema/index.js';
+import type { DeploymentNode, DeploymentSummary, DeploymentView } from '../contract/index.js';
+import type { DeploymentStatus } from '../margo/types.js';
+import { nextStep, parseRolloutPlan, type ObservedNodes } from '../placement/index.js';
+import type { Fleet } from '../fleet/module.js';
+
+export type DeploymentRow = typeof deployments.$inferSelect;
+export type TargetRow = typeof deploymentTargets.$inferSelect;
+
+/**
+ * What each node reports, in the rollout's terms: its state and which revision that state is about
+ * (the LO resolves a report's adoptedManifestVersion to the digest of the YAML it was served).
+ */
+export function observedNodes(targets: TargetRow[]): ObservedNodes {
+  const out: ObservedNodes = {};
+  for (const t of targets) {
+    if (t.desired !== 'present' || t.generation === 0) {
+      out[t.nodeUid] = undefined;
+      continue;
+    }
+    let revision: string | null = null;
+    if (t.reportedDigest && t.reportedDigest === t.yamlDigest) revision = String(t.generation);
+    else if (t.reportedDigest && t.prevGeneration && t.reportedDigest === t.prevYamlDigest)
+      revision = String(t.prevGeneration);
+    out[t.nodeUid] = { state: (t.state ?? 'pending') as 'pending', revision };
+  }
+  return out;
+}
+
+/** Per node: the last report, whether it is about the current revision, and whether the node is stale. */
+export function nodeView(t: TargetRow, fleet: Fleet, now: number): DeploymentNode {
+  const node = fleet.nodeByUid(t.nodeUid);
+  const v = node ? fleet.view(node, now) : undefined;
+  const status = (t.status ?? null) as DeploymentStatus | null;
+  const presence = v?.presence ?? 'unknown';
+  const current = t.reportedDigest !== null && t.reportedDigest === t.yamlDigest;
+  return {
+    nodeUid: t.nodeUid,
+    nodeName: t.nodeName,
+    siteId: t.siteId,
+    desired: t.desired,
+    version: t.version,
+    state: (t.state ?? 'pending') as DeploymentNode['state'],
+    stateAt: t.stateAt,
+    current,
+    presence,
+    lastSeenAt: v?.lastSeenAt ?? null,
+    stale: presence !== 'online',
+    error: status?.status.error ?? null,
+    components: status?.components ?? [],
+  };
+}
+
+function counts(nodes: DeploymentNode[]): Record<string, number> {
+  const c: Record<string, number> = {
+    pending: 0,
+    installing: 0,
+    installed: 0,
+    failed: 0,
+    removing: 0,
+    removed: 0,
+    stale: 0,
+  };
+  for (const n of nodes) {
+    // "installed" only when the report is about the revision the node must run now.
+    const state = n.state === 'installed' && !n.current && n.desired === 'present' ? 'installing' : n.state;
+    c[state] = (c[state] ?? 0) + 1;
+    if (n.stale) c.stale = (c.stale ?? 0) + 1;
+  }
+  return c;
+}
+
+export function summaryOf(
+  d: DeploymentRow,
+  targets: TargetRow[],
+  fleet: Fleet,
+  now: number,
+  profileType: string,
+): DeploymentSummary {
+  const nodes = targets.map((t) => nodeView(t, fleet, now));
+  return {
+    id: d.id,
+    name: d.name,
+    appId: d.appId,
+    version: d.version,
+    profileId: d.profileId,
+    profileType,
+    state: d.state,
+    counts: counts(nodes),
+    nodeCount: nodes.length,
+    commit: d.commit,
+    createdAt: d.createdAt,
+    updatedAt: d.updatedAt,
+    createdBy: d.createdBy,
+  };
+}
+
+export function buildView(
+  d: DeploymentRow,
+  targets: TargetRow[],
+  fleet: Fleet,
+  now: number,
+  profileType: string,
+): DeploymentView {
+  const nodes = targets.map((t) => nodeView(t, fleet, now));
+  let rollout: DeploymentView['rollout'] = null;
+  if (d.rollout) {
+    const plan = parseRolloutPlan(d.rollout);
+    const step = nextStep(plan, observedNodes(targets), now);
+    const dec = step.decision;
+    rollout = {
+      phase: plan.phase,
+      paused: plan.signals.paused,
+      waitingFor: dec.kind === 'wait' ? dec.reason : null,
+      message:
+        dec.kind === 'wait'
+          ? `waiting: ${dec.reason}${dec.until ? ` until ${new Date(dec.until).toISOString()}` : ''}`
+          : dec.kind === 'complete'
+            ? `complete${dec.failed.length ? ` (${dec.failed.length} failed within the threshold)` : ''}`
+            : dec.kind === 'failed' || dec.kind === 'rollback' || dec.kind === 'rolled-back'
+              ? `${dec.kind}: ${dec.reason}`
+              : `dispatching to ${dec.nodes.length} node(s)`,
+      progress: step.progress,
+      strategy: plan.strategy as Record<string, unknown>,
+    };
+  }
+  return {
+    ...summaryOf(d, targets, fleet, now, profileType),
+    target: d.target as Record<string, unknown>,
+    parameters: Object.fromEntries(
+      Object.entries(d.parameters as Record<string, { value: unknown }>).map(([k, v]) => [k, v.value]),
+    ),
+    generation: d.generation,
+    nodes,
+    rollout,
+    now,
+  };
+}

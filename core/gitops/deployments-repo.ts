@@ -1,0 +1,180 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import git from 'isomorphic-git';
+import type { Logger } from '../logger.js';
+import { OutpostError } from '../errors.js';
+
+/**
+ * The deployments repository (one per tenant): `sites/<site>/nodes/<node>/<deploymentId>.yaml`, exactly
+ * the bytes served to the node. The CO is its only writer. A commit is made from the complete desired
+ * tree (so the repository is always a projection of the database and can be rebuilt), only when the
+ * tree changed, with a message naming the operator action. The branch ref moves atomically (written to
+ * a temporary file and renamed) after the objects are written.
+ */
+export interface DeploymentsRepo {
+  readonly dir: string;
+  readonly branch: string;
+  /** The commit the branch points at, or null for an empty repository. */
+  head(): Promise<string | null>;
+  /**
+   * Makes the branch hold exactly `files` (path -> bytes). Returns the new commit, or the current one
+   * when nothing changed (no empty commits).
+   */
+  commitTree(
+    files: ReadonlyMap<string, Uint8Array>,
+    message: string,
+    author: { name: string; email: string; timestamp: number },
+  ): Promise<{ commit: string | null; changed: boolean }>;
+}
+
+export const DEFAULT_BRANCH = 'main';
+
+export function deploymentPath(siteId: string, nodeName: string, deploymentId: string): string {
+  return `sites/${siteId}/nodes/${nodeName}/${deploymentId}.yaml`;
+}
+
+/** Parses `sites/<site>/nodes/<node>/<id>.yaml`; undefined for any other path. */
+export function parseDeploymentPath(
+  p: string,
+): { siteId: string; nodeName: string; deploymentId: string } | undefined {
+  const m = /^sites\/([^/]+)\/nodes\/([^/]+)\/([^/]+)\.yaml$/.exec(p);
+  return m ? { siteId: m[1]!, nodeName: m[2]!, deploymentId: m[3]! } : undefined;
+}
+
+export async function openDeploymentsRepo(
+  dir: string,
+  logger: Logger,
+  branch = DEFAULT_BRANCH,
+): Promise<DeploymentsRepo> {
+  fs.mkdirSync(dir, { recursive: true });
+  if (!fs.existsSync(path.join(dir, '.git'))) {
+    await git.init({ fs, dir, defaultBranch: branch });
+  }
+  const gitdir = path.join(dir, '.git');
+  const refFile = path.join(gitdir, 'refs', 'heads', branch);
+  const log = logger.child({ component: 'gitops', repo: dir });
+
+  const head = async (): Promise<string | null> => {
+    try {
+      const oid = await git.resolveRef({ fs, dir, ref: `refs/heads/${branch}` });
+      await git.readCommit({ fs, dir, oid });
+      return oid;
+    } catch (err) {
+      if (fs.existsSync(refFile))
+        log.warn(
+          { err },
+          'the branch points at an unreadable commit; the next commit starts a new history root',
+        );
+      return null;
+    }
+  };
+
+  const hasObject = (oid: string) =>
+    fs.existsSync(path.join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2)));
+
+  return {
+    dir,
+    branch,
+    head,
+    async commitTree(files, message, author) {
+      // Group files into directories, bottom-up, computing object ids and writing only missing objects.
+      interface Dir {
+        files: Map<string, string>;
+        dirs: Map<string, Dir>;
+      }
+      const root: Dir = { files: new Map(), dirs: new Map() };
+      for (const [p, bytes] of files) {
+        const parts = p.split('/');
+        if (parts.some((x) => x === '' || x === '.' || x === '..'))
+          throw new OutpostError('internal', `bad repository path "${p}"`);
+        let d = root;
+        for (const seg of parts.slice(0, -1)) {
+          let next = d.dirs.get(seg);
+          if (!next) d.dirs.set(seg, (next = { files: new Map(), dirs: new Map() }));
+          d = next;
+        }
+        const oid = gitObjectId('blob', bytes);
+        if (!hasObject(oid)) {
+          const written = await git.writeBlob({ fs, dir, blob: bytes });
+          if (written !== oid) throw new OutpostError('internal', `git blob id mismatch for ${p}`);
+        }
+        d.files.set(parts[parts.length - 1]!, oid);
+      }
+      const writeDir = async (d: Dir): Promise<string> => {
+        const entries: { mode: string; path: string; oid: string; type: 'blob' | 'tree' }[] = [];
+        for (const [name, sub] of d.dirs)
+          entries.push({ mode: '040000', path: name, oid: await writeDir(sub), type: 'tree' });
+        for (const [name, oid] of d.files) entries.push({ mode: '100644', path: name, oid, type: 'blob' });
+        const oid = treeObjectId(entries);
+        if (!hasObject(oid)) {
+          const written = await git.writeTree({ fs, dir, tree: entries });
+          if (written !== oid) throw new OutpostError('internal', 'git tree id mismatch');
+        }
+        return oid;
+      };
+      const tree = await writeDir(root);
+      const parent = await head();
+      if (parent) {
+        const cur = await git.readCommit({ fs, dir, oid: parent });
+        if (cur.commit.tree === tree) return { commit: parent, changed: false };
+      }
+      const who = {
+        name: author.name,
+        email: author.email,
+        timestamp: Math.floor(author.timestamp / 1000),
+        timezoneOffset: 0,
+      };
+      const commit = await git.writeCommit({
+        fs,
+        dir,
+        commit: {
+          message: message.endsWith('\n') ? message : message + '\n',
+          tree,
+          parent: parent ? [parent] : [],
+          author: who,
+          committer: who,
+        },
+      });
+      moveRef(refFile, commit);
+      log.debug({ commit, files: files.size }, 'committed desired state');
+      return { commit, changed: true };
+    },
+  };
+}
+
+/** Atomic ref update: write a temporary file, flush it, rename it over the ref. */
+function moveRef(refFile: string, oid: string): void {
+  fs.mkdirSync(path.dirname(refFile), { recursive: true });
+  const tmp = `${refFile}.${process.pid}.tmp`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeSync(fd, `${oid}\n`);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, refFile);
+}
+
+/** Git's object id: sha1 of `<type> <length>\0<content>`. */
+export function gitObjectId(type: 'blob' | 'tree' | 'commit', content: Uint8Array): string {
+  return crypto.createHash('sha1').update(`${type} ${content.byteLength}\0`).update(content).digest('hex');
+}
+
+function treeObjectId(entries: { mode: string; path: string; oid: string; type: 'blob' | 'tree' }[]): string {
+  // Git sorts tree entries by name, comparing directories as if their name ended with '/'.
+  const sorted = [...entries].sort((a, b) => {
+    const ka = a.type === 'tree' ? a.path + '/' : a.path;
+    const kb = b.type === 'tree' ? b.path + '/' : b.path;
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
+  const parts: Buffer[] = [];
+  for (const e of sorted) {
+    parts.push(
+      Buffer.from(`${e.mode === '040000' ? '40000' : e.mode} ${e.path}\0`),
+      Buffer.from(e.oid, 'hex'),
+    );
+  }
+  return gitObjectId('tree', Buffer.concat(parts));
+}

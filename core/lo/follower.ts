@@ -1,0 +1,223 @@
+import fs from 'node:fs';
+import git from 'isomorphic-git';
+import { eq } from 'drizzle-orm';
+import type { Store } from '../store/db.js';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import { loSources } from '../store/schema/index.js';
+import { OutpostError } from '../errors.js';
+import { createGitHttpClient, redactUrl } from '../git/http-client.js';
+import { allNodes, changedNodes, isFastForward, nodeDeployments, type NodeKey } from './desired-state.js';
+import type { ManifestStore } from './manifests.js';
+
+/** Where one tenant's desired state comes from. */
+export type DesiredSource =
+  /** The CO's repository on this machine (role all): read in place. */
+  | { kind: 'local'; tenantId: string; dir: string; branch: string }
+  /** A remote git server: fetched into a mirror directory (role lo). */
+  | {
+      kind: 'remote';
+      tenantId: string;
+      url: string;
+      branch: string;
+      mirrorDir: string;
+      auth?: { username: string; password: string } | undefined;
+      timeoutMs: number;
+    };
+
+export interface SyncResult {
+  tenantId: string;
+  commit: string | null;
+  /** Clients whose manifest changed (they get a poll-now notice). */
+  changedClients: string[];
+  refused?: string;
+}
+
+export interface Follower {
+  /** Brings the LO's manifests up to the source's newest commit, fast-forward only. Serialised per tenant. */
+  sync(tenantId: string): Promise<SyncResult>;
+  /** The manifest a client gets on its first request, built from the adopted commit. */
+  buildClient(clientId: string): Promise<void>;
+  sources(): DesiredSource[];
+  status(tenantId: string): {
+    commit: string | null;
+    updatedAt: number | null;
+    lastError: string | null;
+    lastErrorAt: number | null;
+  };
+}
+
+/** Margo client ids are our node uids: `<tenant>.<node>`. */
+export const clientIdOf = (tenantId: string, nodeName: string) => `${tenantId}.${nodeName}`;
+export function splitClientId(clientId: string): { tenantId: string; nodeName: string } | undefined {
+  const i = clientId.indexOf('.');
+  return i > 0 ? { tenantId: clientId.slice(0, i), nodeName: clientId.slice(i + 1) } : undefined;
+}
+
+/**
+ * The LO side of desired state: follows each tenant's deployments repository (in place, or a mirror of a
+ * remote fetched on an interval and on demand), refuses any history rewrite (the adopted commit must be
+ * an ancestor of the new one; nothing changes otherwise), and rebuilds the state manifest of every node
+ * whose directory changed.
+ */
+export function createFollower(deps: {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  manifests: ManifestStore;
+  sources: () => DesiredSource[];
+  /** Only nodes of these sites are served here (undefined: all). */
+  servesSite?: (tenantId: string, siteId: string) => boolean;
+  onRefused?: (tenantId: string, message: string) => void;
+}): Follower {
+  const { store, clock, manifests } = deps;
+  const log = deps.logger.child({ component: 'lo-follower' });
+  const locks = new Map<string, Promise<unknown>>();
+
+  const sourceOf = (tenantId: string) => deps.sources().find((s) => s.tenantId === tenantId);
+  const adopted = (tenantId: string) =>
+    store.db.select().from(loSources).where(eq(loSources.tenantId, tenantId)).get();
+  const setAdopted = (tenantId: string, values: Partial<typeof loSources.$inferInsert>) => {
+    const now = clock.now();
+    store.db
+      .insert(loSources)
+      .values({ tenantId, commit: null, updatedAt: now, ...values })
+      .onConflictDoUpdate({ target: loSources.tenantId, set: { updatedAt: now, ...values } })
+      .run();
+  };
+
+  /** The repository directory to read and its newest commit (fetching a remote first). */
+  async function headOf(src: DesiredSource): Promise<{ dir: string; head: string | null }> {
+    if (src.kind === 'local') {
+      try {
+        return {
+          dir: src.dir,
+          head: await git.resolveRef({ fs, dir: src.dir, ref: `refs/heads/${src.branch}` }),
+        };
+      } catch {
+        return { dir: src.dir, head: null };
+      }
+    }
+    fs.mkdirSync(src.mirrorDir, { recursive: true });
+    if (!fs.existsSync(`${src.mirrorDir}/.git`))
+      await git.init({ fs, dir: src.mirrorDir, defaultBranch: src.branch });
+    const url = redactUrl(src.url);
+    try {
+      const r = await git.fetch({
+        fs,
+        http: createGitHttpClient({ timeoutMs: src.timeoutMs }),
+        dir: src.mirrorDir,
+        url,
+        ref: src.branch,
+        singleBranch: true,
+        tags: false,
+        onAuth: () => src.auth ?? { cancel: true },
+      });
+      return { dir: src.mirrorDir, head: r.fetchHead ?? null };
+    } catch (err) {
+      throw err instanceof OutpostError
+        ? err
+        : new OutpostError('git-error', `cannot fetch ${url}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async function rebuild(
+    dir: string,
+    commit: string | null,
+    tenantId: string,
+    keys: NodeKey[],
+  ): Promise<string[]> {
+    const changed: string[] = [];
+    for (const key of keys) {
+      if (key.siteId && deps.servesSite && !deps.servesSite(tenantId, key.siteId)) continue;
+      const files = await nodeDeployments(dir, commit, key);
+      const clientId = clientIdOf(tenantId, key.nodeName);
+      const r = await manifests.apply(
+        clientId,
+        [...files].map(([deploymentId, yaml]) => ({ deploymentId, yaml })),
+        commit,
+      );
+      if (r.changed) changed.push(clientId);
+    }
+    return changed;
+  }
+
+  async function syncNow(tenantId: string): Promise<SyncResult> {
+    const src = sourceOf(tenantId);
+    if (!src) return { tenantId, commit: null, changedClients: [] };
+    let dir: string;
+    let head: string | null;
+    try {
+      ({ dir, head } = await headOf(src));
+    } catch (err) {
+      const message = (err as Error).message;
+      setAdopted(tenantId, { lastError: message, lastErrorAt: clock.now() });
+      log.warn({ tenantId, err: message }, 'cannot read desired state; keeping the adopted state');
+      throw err;
+    }
+    const prev = adopted(tenantId)?.commit ?? null;
+    if (head === prev) return { tenantId, commit: head, changedClients: [] };
+    if (prev && head && !(await isFastForward(dir, prev, head))) {
+      const message = `refusing desired state ${head.slice(0, 12)}: it does not descend from the adopted ${prev.slice(0, 12)} (history was rewritten); nothing changed`;
+      setAdopted(tenantId, { lastError: message, lastErrorAt: clock.now() });
+      log.error({ tenantId, adopted: prev, offered: head }, message);
+      deps.onRefused?.(tenantId, message);
+      return { tenantId, commit: prev, changedClients: [], refused: message };
+    }
+    if (prev && !head) {
+      const message = `refusing desired state: the branch disappeared from the source (adopted ${prev.slice(0, 12)}); nothing changed`;
+      setAdopted(tenantId, { lastError: message, lastErrorAt: clock.now() });
+      deps.onRefused?.(tenantId, message);
+      return { tenantId, commit: prev, changedClients: [], refused: message };
+    }
+    // First adoption: every node in the tree and every client known before (their state may be stale).
+    let keys = prev ? await changedNodes(dir, prev, head) : await allNodes(dir, head);
+    if (!prev) {
+      const known = manifests
+        .clients()
+        .map(splitClientId)
+        .filter((c): c is { tenantId: string; nodeName: string } => c?.tenantId === tenantId);
+      const seen = new Set(keys.map((k) => k.nodeName));
+      for (const c of known)
+        if (!seen.has(c.nodeName)) keys = [...keys, { siteId: '', nodeName: c.nodeName }];
+    }
+    const changedClients = await rebuild(dir, head, tenantId, keys);
+    setAdopted(tenantId, { commit: head, lastError: null, lastErrorAt: null });
+    log.info(
+      { tenantId, commit: head, nodes: keys.length, changed: changedClients.length },
+      'desired state adopted',
+    );
+    return { tenantId, commit: head, changedClients };
+  }
+
+  const follower: Follower = {
+    sync(tenantId) {
+      const prev = locks.get(tenantId) ?? Promise.resolve();
+      const next = prev.catch(() => undefined).then(() => syncNow(tenantId));
+      locks.set(tenantId, next);
+      return next;
+    },
+    async buildClient(clientId) {
+      const c = splitClientId(clientId);
+      if (!c) return;
+      const src = sourceOf(c.tenantId);
+      const commit = adopted(c.tenantId)?.commit ?? null;
+      if (!src || manifests.current(clientId)) return;
+      const dir = src.kind === 'local' ? src.dir : src.mirrorDir;
+      const keys = (await allNodes(dir, commit)).filter((k) => k.nodeName === c.nodeName);
+      if (keys.length === 0) await manifests.apply(clientId, [], commit);
+      else await rebuild(dir, commit, c.tenantId, keys);
+    },
+    sources: deps.sources,
+    status(tenantId) {
+      const r = adopted(tenantId);
+      return {
+        commit: r?.commit ?? null,
+        updatedAt: r?.updatedAt ?? null,
+        lastError: r?.lastError ?? null,
+        lastErrorAt: r?.lastErrorAt ?? null,
+      };
+    },
+  };
+  return follower;
+}

@@ -1,0 +1,370 @@
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { and, asc, eq, isNull } from 'drizzle-orm';
+import type { CoreModule } from '../module.js';
+import type { Config } from '../config.js';
+import type { Paths } from '../paths.js';
+import type { Store } from '../store/db.js';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import type { EventHub } from '../events.js';
+import { clientPolicy, enrollTokens, nodes, svids } from '../store/schema/index.js';
+import { OutpostError, errors } from '../errors.js';
+import { clientSpiffeId, createEnrollmentToken, createKeyAndCsr, issueSvid } from '../identity/index.js';
+import type { CaInfo } from '../contract/index.js';
+import type { Fleet } from '../fleet/module.js';
+import type { Messaging } from '../messaging/module.js';
+import { createMmiServer, type MmiServer } from '../mmi/server.js';
+import { createSiteIdentity, type SiteIdentity } from './identity-store.js';
+import { createManifestStore, type ManifestStore } from './manifests.js';
+import { createFollower, splitClientId, type DesiredSource, type Follower } from './follower.js';
+import { createLoBackend, SEEN_FLUSH_MS, type StatusSink } from './backend.js';
+
+export interface LoModuleDeps {
+  config: Config;
+  paths: Paths;
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  events: EventHub;
+  fleet: Fleet;
+  statusSink: StatusSink;
+  messaging?: Messaging;
+  /** Where the CO keeps each tenant's deployments repository (role all: followed in place). */
+  coRepoDir: (tenantId: string) => string;
+  coRepoTenants: () => string[];
+  coBranch: string;
+}
+
+/** How long YAMLs and bundles that left a manifest stay servable. */
+export const RETENTION_MS = 24 * 3600_000;
+
+export interface Lo {
+  readonly identity: SiteIdentity;
+  readonly manifests: ManifestStore;
+  readonly follower: Follower;
+  mmiUrl(): string | null;
+  /** Adopts the newest desired state of a tenant and tells changed nodes to poll now. */
+  syncTenant(tenantId: string): Promise<void>;
+}
+
+/**
+ * The Local Orchestrator: the site's identity (CA, WFM SVID, accepted-client policy, enrollment), the
+ * desired-state follower and per-node manifests, and the Margo Management Interface over mutual TLS.
+ */
+export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
+  const { config, paths, store, clock, events, fleet } = deps;
+  const db = store.db;
+  const log = deps.logger.child({ component: 'lo' });
+  const identity = createSiteIdentity({
+    pkiDir: paths.pkiDir,
+    trustDomain: config.mmi.trustDomain,
+    wfmId: config.mmi.wfmId,
+    siteName: config.site.name,
+    logger: log,
+  });
+  const manifests = createManifestStore({ store, clock });
+  let server: MmiServer | undefined;
+  const timers: NodeJS.Timeout[] = [];
+
+  const sources = (): DesiredSource[] => {
+    if (config.role === 'lo') {
+      const remote = config.git.remote;
+      if (!remote) return [];
+      const token = remote.tokenEnv ? process.env[remote.tokenEnv] : remote.token;
+      return [
+        {
+          kind: 'remote',
+          tenantId: config.tenancy.defaultTenant,
+          url: remote.url,
+          branch: remote.branch,
+          mirrorDir: path.join(paths.mirrorsDir, config.tenancy.defaultTenant),
+          auth: token ? { username: remote.username ?? 'git', password: token } : undefined,
+          timeoutMs: config.catalog.gitTimeoutMs,
+        },
+      ];
+    }
+    return deps
+      .coRepoTenants()
+      .map((tenantId) => ({
+        kind: 'local' as const,
+        tenantId,
+        dir: deps.coRepoDir(tenantId),
+        branch: deps.coBranch,
+      }));
+  };
+
+  const follower = createFollower({
+    store,
+    clock,
+    logger: log,
+    manifests,
+    sources,
+    ...(config.role === 'lo'
+      ? { servesSite: (_t: string, siteId: string) => siteId === config.site.id }
+      : {}),
+    onRefused: (tenantId) => events.changed(tenantId, 'system', 'deployments'),
+  });
+
+  const mmiUrl = () => server?.url ?? null;
+  const backend = createLoBackend({
+    store,
+    clock,
+    logger: log,
+    manifests,
+    identity,
+    statusSink: deps.statusSink,
+    svidTtlSeconds: Math.round(config.mmi.svidTtlHours * 3600),
+    mmiUrl,
+    onNodeChanged: (tenantId) => events.changed(tenantId, 'nodes'),
+    ...(deps.messaging
+      ? {
+          natsCredentials: async (clientId: string, siteId: string) => {
+            const m = deps.messaging!;
+            const url = m.natsUrl();
+            if (!url || m.natsState().state !== 'running') return undefined;
+            const c = await m.issueNodeCredentials(clientId, siteId);
+            return c.seed
+              ? { url, user: c.user, seed: c.seed, inboxPrefix: c.inboxPrefix, subjects: c.subjects }
+              : undefined;
+          },
+        }
+      : {}),
+  });
+
+  const lo: Lo = {
+    identity,
+    manifests,
+    follower,
+    mmiUrl,
+    async syncTenant(tenantId) {
+      const r = await follower.sync(tenantId);
+      for (const clientId of r.changedClients) {
+        const node = fleet.nodeByUid(clientId);
+        const m = manifests.current(clientId);
+        deps.messaging?.notifyPollNow(node?.siteId ?? config.site.id, clientId, {
+          reason: 'desired state changed',
+          ...(m ? { manifestVersion: m.manifestVersion } : {}),
+        });
+      }
+    },
+  };
+
+  const caInfo = (): CaInfo => {
+    const ca = identity.ca();
+    return {
+      initialized: ca !== undefined,
+      trustDomain: identity.trustDomain,
+      fingerprint: ca?.fingerprint ?? null,
+      notAfter: ca?.notAfter ?? null,
+      wfmSpiffeId: identity.wfmSpiffeId,
+      mmiUrl: mmiUrl(),
+    };
+  };
+
+  const startServer = async () => {
+    if (!config.mmi.enabled) return;
+    if (!identity.ca()) await identity.initCa({ force: false, now: clock.now() });
+    const tls = await identity.wfmTls(clock.now());
+    server = await createMmiServer({
+      backend,
+      tls,
+      trustDomain: identity.trustDomain,
+      wfmId: identity.wfmId,
+      host: config.mmi.host,
+      port: config.mmi.port,
+      logger: log,
+      clock,
+    });
+    log.info({ url: server.url }, 'Margo Management Interface listening (mutual TLS)');
+  };
+
+  return {
+    name: 'lo',
+    lo,
+    async start() {
+      await startServer();
+      for (const s of sources()) {
+        try {
+          await lo.syncTenant(s.tenantId);
+        } catch (err) {
+          log.warn(
+            { err: (err as Error).message, tenant: s.tenantId },
+            'initial desired-state sync failed; serving the adopted state',
+          );
+        }
+      }
+      timers.push(setInterval(() => backend.flushSeen(), SEEN_FLUSH_MS));
+      if (config.role === 'lo') {
+        timers.push(
+          setInterval(() => {
+            for (const s of sources()) void lo.syncTenant(s.tenantId).catch(() => undefined);
+          }, config.git.fetchIntervalSeconds * 1000),
+        );
+      }
+      timers.push(setInterval(() => manifests.prune(RETENTION_MS), 3600_000));
+      for (const t of timers) t.unref();
+    },
+    async stop() {
+      for (const t of timers) clearInterval(t);
+      backend.flushSeen();
+      await server?.close();
+      server = undefined;
+    },
+    handlers: {
+      identity: {
+        async ca() {
+          return caInfo();
+        },
+        async initCa(input) {
+          await identity.initCa({ force: input.force, now: clock.now() });
+          if (server) server.setTls(await identity.wfmTls(clock.now()));
+          return caInfo();
+        },
+        async exportCa() {
+          const ca = identity.requireCa();
+          return { anchorsPem: [ca.certPem], fingerprint: ca.fingerprint, trustDomain: ca.trustDomain };
+        },
+        async issueClient(input) {
+          const ca = identity.requireCa();
+          const now = clock.now();
+          const kc = await createKeyAndCsr({});
+          const spiffeId = clientSpiffeId(identity.trustDomain, identity.wfmId, input.clientId);
+          const svid = await issueSvid({
+            ca,
+            csrPem: kc.csrPem,
+            spiffeId,
+            now,
+            ttlSeconds: Math.round((input.ttlHours ?? config.mmi.svidTtlHours) * 3600),
+          });
+          store.tx(() => {
+            db.insert(svids)
+              .values({
+                serialHex: svid.serialHex,
+                clientId: input.clientId,
+                spiffeId,
+                issuedAt: now,
+                notAfter: svid.notAfter,
+                revokedAt: null,
+              })
+              .run();
+            if (input.allow) {
+              db.insert(clientPolicy)
+                .values({ pattern: spiffeId, effect: 'allow', createdAt: now })
+                .onConflictDoUpdate({ target: clientPolicy.pattern, set: { effect: 'allow' } })
+                .run();
+            }
+          });
+          return {
+            spiffeId,
+            certPem: svid.certPem,
+            keyPem: kc.keyPem,
+            anchorsPem: [ca.certPem],
+            notAfter: svid.notAfter,
+            serialHex: svid.serialHex,
+          };
+        },
+        async clients() {
+          return {
+            policy: db.select().from(clientPolicy).orderBy(asc(clientPolicy.pattern)).all(),
+            svids: db.select().from(svids).orderBy(asc(svids.issuedAt)).all(),
+          };
+        },
+        async allow(input) {
+          const row = { pattern: input.pattern, effect: 'allow' as const, createdAt: clock.now() };
+          db.insert(clientPolicy)
+            .values(row)
+            .onConflictDoUpdate({
+              target: clientPolicy.pattern,
+              set: { effect: 'allow', createdAt: row.createdAt },
+            })
+            .run();
+          return row;
+        },
+        async deny(input) {
+          const row = { pattern: input.pattern, effect: 'deny' as const, createdAt: clock.now() };
+          db.insert(clientPolicy)
+            .values(row)
+            .onConflictDoUpdate({
+              target: clientPolicy.pattern,
+              set: { effect: 'deny', createdAt: row.createdAt },
+            })
+            .run();
+          return row;
+        },
+        async createEnrollToken(input, ctx) {
+          const ca = identity.requireCa();
+          const node = fleet.ensureNode(ctx.tenantId, input.node, input.siteId);
+          if (node.state === 'revoked')
+            throw new OutpostError(
+              'conflict',
+              `node "${node.name}" was revoked; remove it and add it again to re-enroll`,
+            );
+          const now = clock.now();
+          const expiresAt = now + input.ttlMinutes * 60_000;
+          const url = mmiUrl();
+          const t = createEnrollmentToken({
+            siteId: node.siteId,
+            nodeName: node.name,
+            tenantId: ctx.tenantId,
+            caFingerprint: ca.fingerprint,
+            ...(url ? { lmmiUrl: url } : {}),
+            expiresAt,
+          });
+          db.insert(enrollTokens)
+            .values({
+              id: crypto.randomUUID(),
+              tenantId: ctx.tenantId,
+              siteId: node.siteId,
+              nodeName: node.name,
+              secretHash: t.secretHash,
+              expiresAt: t.expiresAt,
+              usedAt: null,
+              createdAt: now,
+              createdBy: ctx.principal.id,
+            })
+            .run();
+          return {
+            token: t.token,
+            nodeUid: node.uid,
+            siteId: node.siteId,
+            expiresAt: t.expiresAt,
+            caFingerprint: ca.fingerprint,
+            mmiUrl: url,
+          };
+        },
+        async revokeNode(input, ctx) {
+          const node = fleet.nodeByName(ctx.tenantId, input.name);
+          if (!node) throw errors.notFound('node', input.name);
+          const now = clock.now();
+          const revoked = store.tx(() => {
+            const live = db
+              .select({ serialHex: svids.serialHex })
+              .from(svids)
+              .where(and(eq(svids.clientId, node.uid), isNull(svids.revokedAt)))
+              .all()
+              .map((r) => r.serialHex);
+            db.update(svids)
+              .set({ revokedAt: now })
+              .where(and(eq(svids.clientId, node.uid), isNull(svids.revokedAt)))
+              .run();
+            db.update(nodes).set({ state: 'revoked', revokedAt: now }).where(eq(nodes.uid, node.uid)).run();
+            // Unused enrollment tokens of this node die with it.
+            store.sqlite
+              .prepare(
+                'UPDATE enroll_tokens SET used_at = ? WHERE tenant_id = ? AND node_name = ? AND used_at IS NULL',
+              )
+              .run(now, ctx.tenantId, node.name);
+            return live;
+          });
+          await deps.messaging?.removeNodeUser(node.uid).catch(() => false);
+          events.changed(ctx.tenantId, 'nodes');
+          log.warn({ node: node.uid, serials: revoked }, 'node revoked');
+          return { nodeUid: node.uid, revokedSerials: revoked };
+        },
+      },
+    },
+  };
+}
+
+export { splitClientId };
