@@ -10,7 +10,13 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import { it } from 'vitest';
-import { place, placeMany, prepareNodes, type PlaceOptions, type PlacementRequest } from '../core/placement/index.js';
+import {
+  place,
+  placeMany,
+  prepareNodes,
+  type PlaceOptions,
+  type PlacementRequest,
+} from '../core/placement/index.js';
 import { randomFleet, randomRequests } from '../core/placement/testing/random-fleet.js';
 
 const NODES = 10_000;
@@ -73,7 +79,12 @@ it('placement over 10,000 nodes', () => {
   const heapPrepared = process.memoryUsage().heapUsed;
   const buffersPrepared = process.memoryUsage().arrayBuffers;
 
-  const single = (label: string, runs: number, opts: PlaceOptions | 'materialize', input: 'prepared' | 'raw') => {
+  const single = (
+    label: string,
+    runs: number,
+    opts: PlaceOptions | 'materialize',
+    input: 'prepared' | 'raw',
+  ) => {
     const samples: number[] = [];
     let eligible = 0;
     for (let k = 0; k < runs + 20; k++) {
@@ -89,9 +100,24 @@ it('placement over 10,000 nodes', () => {
   };
 
   const one = {
-    preparedCandidatesLazy: single('prepared nodes, candidates built on first read (default)', 300, {}, 'prepared'),
-    preparedPlacedOnly: single('prepared nodes, only placed candidates listed', 300, { candidates: 'placed' }, 'prepared'),
-    preparedAllCandidatesBuilt: single('prepared nodes, all 10,000 candidates and reasons built', 100, 'materialize', 'prepared'),
+    preparedCandidatesLazy: single(
+      'prepared nodes, candidates built on first read (default)',
+      300,
+      {},
+      'prepared',
+    ),
+    preparedPlacedOnly: single(
+      'prepared nodes, only placed candidates listed',
+      300,
+      { candidates: 'placed' },
+      'prepared',
+    ),
+    preparedAllCandidatesBuilt: single(
+      'prepared nodes, all 10,000 candidates and reasons built',
+      100,
+      'materialize',
+      'prepared',
+    ),
     rawNodes: single('raw nodes (prepareNodes inside every call)', 30, {}, 'raw'),
   };
 
