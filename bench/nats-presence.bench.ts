@@ -42,7 +42,7 @@ let protocolErrors = 0;
 
 function connectSim(port: number, cred: NodeCredentials): Promise<Sim> {
   return new Promise((resolve, reject) => {
-    const auth = fastNkeyAuthenticator(cred.seed!);
+    const auth = fastNkeyAuthenticator(cred.seed!, cred.user);
     const sock = net.connect({ host: '127.0.0.1', port });
     sock.setNoDelay(true);
     let buf = '';

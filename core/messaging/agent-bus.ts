@@ -29,6 +29,8 @@ export interface AgentBusOptions {
   url: string | string[];
   /** The node's NKEY seed (`SU...`) from its enrollment response. */
   seed: string;
+  /** The node's public NKEY (`U...`, the enrollment response's `user`), when known. */
+  user?: string;
   nodeUid: string;
   siteId: string;
   tls?: { caFile: string; certFile?: string; keyFile?: string } | undefined;
@@ -86,7 +88,7 @@ export async function connectAgentBus(o: AgentBusOptions): Promise<AgentBus> {
     nc = await connect({
       servers: o.url,
       name: o.nodeUid,
-      authenticator: fastNkeyAuthenticator(o.seed),
+      authenticator: fastNkeyAuthenticator(o.seed, o.user),
       inboxPrefix: nodeInboxPrefix(o.siteId, o.nodeUid),
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,

@@ -393,6 +393,7 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
         const conn = await connectService({
           url: sup.clientUrl()!,
           seed: creds().serviceSeed(),
+          publicKey: creds().servicePublicKey(),
           name: `outpost-${role}-${siteId}`,
           tls: tls ? { caFile: tls.caFile } : undefined,
           waitOnFirstConnect: false,

@@ -26,6 +26,9 @@ describe('NKEYs with node:crypto', () => {
     const auth = fastNkeyAuthenticator(seed)('nonce-123') as { nkey: string; sig: string };
     expect(auth.nkey).toBe(lib.getPublicKey());
     expect(lib.verify(te.encode('nonce-123'), Buffer.from(auth.sig, 'base64url'))).toBe(true);
+    const withKey = fastNkeyAuthenticator(seed, lib.getPublicKey())('n2') as { nkey: string; sig: string };
+    expect(lib.verify(te.encode('n2'), Buffer.from(withKey.sig, 'base64url'))).toBe(true);
+    expect(() => fastNkeyAuthenticator(seed, createUserNkey().publicKey)).toThrow(/does not belong/);
   });
 
   it('rejects damaged or foreign keys', () => {

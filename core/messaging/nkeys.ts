@@ -108,10 +108,18 @@ export interface UserNkey {
 
 /** A new user NKEY. */
 export function createUserNkey(): UserNkey {
-  const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519');
-  const seed = privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(PKCS8_ED25519.length);
-  const pub = publicKey.export({ format: 'der', type: 'spki' }).subarray(SPKI_ED25519.length);
-  return { publicKey: encodeUserPublicKey(pub), seed: encodeUserSeed(seed) };
+  // JWK rather than DER: OpenSSL 3's DER encoders and decoders cost milliseconds per key.
+  const jwk = crypto.generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
+  return {
+    publicKey: encodeUserPublicKey(Buffer.from(jwk.x!, 'base64url')),
+    seed: encodeUserSeed(Buffer.from(jwk.d!, 'base64url')),
+  };
+}
+
+function decodeUserPublicKey(publicKey: string): Buffer {
+  if (!isUserPublicKey(publicKey))
+    throw new OutpostError('invalid-input', `"${publicKey}" is not a public NKEY of a user (U...)`);
+  return checked(publicKey).subarray(1);
 }
 
 function privateKeyOf(seed: string): crypto.KeyObject {
@@ -140,10 +148,27 @@ export function isUserPublicKey(text: string): boolean {
   }
 }
 
-/** A nats.js authenticator that signs the server's nonce with node:crypto. */
-export function fastNkeyAuthenticator(seed: string): Authenticator {
-  const key = privateKeyOf(seed);
-  const nkey = publicKeyOfSeed(seed);
+/**
+ * A nats.js authenticator that signs the server's nonce with node:crypto. Pass the public key when it is
+ * known (it is, after enrollment): deriving it from the seed costs a slow DER round trip.
+ */
+export function fastNkeyAuthenticator(seed: string, publicKey?: string): Authenticator {
+  const nkey = publicKey ?? publicKeyOfSeed(seed);
+  const key = crypto.createPrivateKey({
+    key: {
+      kty: 'OKP',
+      crv: 'Ed25519',
+      d: decodeUserSeed(seed).toString('base64url'),
+      x: decodeUserPublicKey(nkey).toString('base64url'),
+    },
+    format: 'jwk',
+  });
+  if (publicKey !== undefined) {
+    const derived = crypto.createPublicKey(key).export({ format: 'jwk' }).x;
+    if (derived !== decodeUserPublicKey(publicKey).toString('base64url')) {
+      throw new OutpostError('invalid-input', `the NKEY seed does not belong to ${publicKey}`);
+    }
+  }
   return (nonce?: string) => ({
     nkey,
     sig: nonce ? crypto.sign(null, Buffer.from(nonce), key).toString('base64url') : '',

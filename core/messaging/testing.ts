@@ -98,6 +98,7 @@ export async function startTestServer(o: TestServerOptions): Promise<TestServer>
       const nc = await connectService({
         url: sup.clientUrl()!,
         seed: creds.serviceSeed(),
+        publicKey: creds.servicePublicKey(),
         name: `test-service-${o.role}`,
         tls: o.tls ? { caFile: o.tls.caFile } : undefined,
       });

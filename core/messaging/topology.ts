@@ -55,6 +55,8 @@ export function serverInputFor(o: ServerInputOptions): NatsServerConfigInput {
 export interface ServiceConnectOptions {
   url: string;
   seed: string;
+  /** The seed's public key, when known (saves deriving it). */
+  publicKey?: string;
   name: string;
   tls?: { caFile: string } | undefined;
   /** Keep trying when the first attempt fails (default true); reconnects are forever either way. */
@@ -66,7 +68,7 @@ export function connectService(o: ServiceConnectOptions): Promise<NatsConnection
   return connect({
     servers: o.url,
     name: o.name,
-    authenticator: fastNkeyAuthenticator(o.seed),
+    authenticator: fastNkeyAuthenticator(o.seed, o.publicKey),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     waitOnFirstConnect: o.waitOnFirstConnect ?? true,
