@@ -1,7 +1,8 @@
 /**
- * The MMI server over real HTTPS with mutual TLS: the conformance suite against the in-memory backend (at
- * the root and behind a base path, with both treatments of untrusted certificates), then what is particular
- * to the server: 5xx mapping, enrollment rate limits, TLS reload, connection age, logging, digest checks.
+ * The MMI server over real HTTPS with mutual TLS: the conformance suite against the in-memory backend (the
+ * variant behind a base path is in server-base-path.test.ts), then what is particular to the server: 5xx
+ * mapping, enrollment rate limits, TLS reload, connection age, expiry on an open connection, logging,
+ * digest checks, configuration checks.
  */
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -17,14 +18,6 @@ import { createMmiServer } from './server.js';
 import { issueTestSvid, startMemoryMmi, type MemoryMmi } from './testing/memory-fixture.js';
 
 runMmiConformance('in-memory backend', () => startMemoryMmi());
-runMmiConformance(
-  'in-memory backend behind /v1alpha2/margo, untrusted certificates answered 403',
-  () => startMemoryMmi({ basePath: '/v1alpha2/margo', server: { untrustedCertificate: 'forbid' } }),
-  {
-    untrustedCertificate: 'forbid',
-  },
-);
-
 const DEPLOYMENT = '4a1f2c3d-0000-4000-8000-000000000001';
 
 describe('MMI server specifics', () => {

@@ -8,6 +8,7 @@ import { gzip as gzipCb } from 'node:zlib';
 import type { Clock } from '../clock.js';
 import { OutpostError } from '../errors.js';
 import {
+  DEFAULT_CLOCK_SKEW_SECONDS,
   isValidSegment,
   isValidTrustDomain,
   mtlsServerOptions,
@@ -288,7 +289,7 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
   function verifyConnection(socket: TLSSocket): VerifyPeerResult {
     const conn = connections.get(socket);
     const now = clock.now();
-    const skewMs = (input.clockSkewSeconds ?? 60) * 1000;
+    const skewMs = (input.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS) * 1000;
     const leaf = socket.getPeerX509Certificate()?.raw;
     const cached = conn?.verified;
     if (

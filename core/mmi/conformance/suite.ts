@@ -392,6 +392,26 @@ export function runMmiConformance(
         expect(p.detail).toContain(code);
       });
 
+      it('a site-CA-signed CA certificate used as a client leaf → 403 not-authorized (ca-leaf)', async () => {
+        const now = Date.now();
+        const cert = await handCert({
+          issuer: fx.ca,
+          uris: [clientSpiffeId(fx.trustDomain, fx.wfmId, await fx.acceptClient(unique('ca-leaf')))],
+          isCa: true,
+          keyUsage: x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyCertSign,
+          notBefore: now - DAY,
+          notAfter: now + DAY,
+        });
+        const c = connect({ certPem: cert.certPem, keyPem: cert.keyPem, serverCheck: 'chain' });
+        const p = expectProblem(
+          await c.get('/api/v1/deployments'),
+          403,
+          'not-authorized',
+          '/api/v1/deployments',
+        );
+        expect(p.detail).toContain('ca-leaf');
+      });
+
       it('a revoked node gets 403 on its next request, on the same keep-alive connection', async () => {
         const c = await newClient('revoked', { keepAlive: true });
         const first = await c.http.get('/api/v1/deployments');
