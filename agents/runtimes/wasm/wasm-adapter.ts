@@ -18,6 +18,7 @@ import {
   type WorkloadStatus,
 } from '../types.js';
 import { locateWasmRunner } from './locate-runner.js';
+import { probeWasm } from './probe-wasm.js';
 import {
   RUNNER_PROTOCOL,
   runnerFile,
@@ -83,21 +84,8 @@ export class WasmAdapter implements RuntimeAdapter {
     return this.opts.runnerPath ?? locateWasmRunner();
   }
 
-  async probe(): Promise<ProbeResult> {
-    const runner = this.runnerPath();
-    if (!runner || !fs.existsSync(runner)) {
-      return { available: false, detail: 'the WASM runner is not built (node scripts/build.mjs)' };
-    }
-    try {
-      await import('node:wasi');
-    } catch (e) {
-      return { available: false, detail: `node:wasi is not available: ${(e as Error).message}` };
-    }
-    return {
-      available: true,
-      version: `node ${process.versions.node} wasi preview1`,
-      detail: `runner ${runner}`,
-    };
+  probe(): Promise<ProbeResult> {
+    return probeWasm(this.runnerPath());
   }
 
   private dirFor(workloadId: string): string {
