@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { register as server } from './commands/server.js';
 import { register as co } from './commands/co/index.js';
 import { register as oci } from './commands/oci/index.js';
+import { register as site } from './commands/site/index.js';
 import { reportError, exitCodeFor } from './lib/action.js';
 
 declare const __OUTPOST_VERSION__: string;
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   server(program);
   co(program);
   oci(program);
+  site(program);
   return program;
 }
 

@@ -119,6 +119,7 @@ export function createCore(deps: CoreDeps): Core {
   // The deploy engine and the LO call each other (desired state down, status up): the closures below
   // reach them only at run time, after both exist.
   const fleetModule = createFleetModule({
+    liveSeen: (siteId, uid) => messagingModule.messaging.presence.get(siteId, uid).lastSeen,
     config,
     store,
     clock,

@@ -20,6 +20,22 @@ export function register(program: Command): void {
         const g = globals(cmd);
         const home = resolveHome(g.home);
         const port = opts.port === undefined ? undefined : parsePort(opts.port);
+        // Signals are handled from the start: one arriving while the server starts stops it once it is up.
+        let stopRequested: NodeJS.Signals | undefined;
+        let onStopRequested: (() => void) | undefined;
+        let signals = 0;
+        const onSignal = (sig: NodeJS.Signals) => {
+          signals++;
+          if (signals > 1) {
+            process.stderr.write(`edgectl: second ${sig}, exiting now\n`);
+            process.exit(1);
+          }
+          process.stderr.write(`edgectl: ${sig} received, stopping (in-flight requests finish first)\n`);
+          stopRequested = sig;
+          onStopRequested?.();
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
         const { startHost } = await import('../../core/server/host.js');
         const host = await startHost({
           home,
@@ -31,29 +47,22 @@ export function register(program: Command): void {
             ...(opts.logLevel ? { logging: { level: opts.logLevel as 'info' } } : {}),
           },
         });
-        process.stdout.write(
-          `Outpost ${host.info.version} (${host.info.role}) listening on ${host.info.url}\n`,
-        );
-        process.stdout.write(`console: ${host.info.url}/#token=${host.info.token}\n`);
-        process.stdout.write(`data: ${home}\n`);
-        await new Promise<void>((resolve) => {
-          let signals = 0;
-          const onSignal = (sig: NodeJS.Signals) => {
-            signals++;
-            if (signals > 1) {
-              process.stderr.write(`edgectl: second ${sig}, exiting now\n`);
-              process.exit(1);
-            }
-            process.stderr.write(`edgectl: ${sig} received, stopping (in-flight requests finish first)\n`);
-            host.stop().then(resolve, (err: unknown) => {
-              process.stderr.write(`edgectl: error while stopping: ${(err as Error).message}\n`);
-              process.exitCode = 1;
-              resolve();
-            });
-          };
-          process.on('SIGINT', onSignal);
-          process.on('SIGTERM', onSignal);
-        });
+        if (!stopRequested) {
+          process.stdout.write(
+            `Outpost ${host.info.version} (${host.info.role}) listening on ${host.info.url}\n`,
+          );
+          process.stdout.write(`console: ${host.info.url}/#token=${host.info.token}\n`);
+          process.stdout.write(`data: ${home}\n`);
+          await new Promise<void>((resolve) => {
+            onStopRequested = resolve;
+          });
+        }
+        try {
+          await host.stop();
+        } catch (err) {
+          process.stderr.write(`edgectl: error while stopping: ${(err as Error).message}\n`);
+          process.exitCode = 1;
+        }
       }),
     );
 }

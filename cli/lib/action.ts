@@ -41,7 +41,11 @@ export function exitCodeFor(err: unknown): number {
     if (err.code === 'invalid-input' || err.code === 'invalid-config') return 2;
     if (err.code === 'server-not-running' || err.code === 'network-error') return 3;
     if (err.code === 'unauthorized' || err.code === 'forbidden') return 4;
-    if (err.code === 'not-found') return 5;
+    if (err.code === 'not-found' || err.code.endsWith('/not-found')) return 5;
+    if (err.code === 'unauthorized' || err.code.endsWith('/unauthorized') || err.code.endsWith('/forbidden'))
+      return 4;
+    if (err.code === 'deployment-failed' || err.code === 'not-placeable') return 6;
+    if (err.code === 'cancelled') return 130;
     return 1;
   }
   return 1;

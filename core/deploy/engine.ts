@@ -7,7 +7,7 @@ import type { Config } from '../config.js';
 import type { EventHub } from '../events.js';
 import { deploymentRevisions, deployments, deploymentTargets, statusReports } from '../store/schema/index.js';
 import { OutpostError, errors } from '../errors.js';
-import { renderApplicationDeployment, resolveParameters, sha256Digest } from '../margo/index.js';
+import { coerceParameterInput, parameterDataType, renderApplicationDeployment, resolveParameters, sha256Digest } from '../margo/index.js';
 import type {
   ApplicationDescription,
   DeploymentProfile,
@@ -319,13 +319,14 @@ export function createDeployEngine(deps: DeployEngineDeps) {
         name?: string | undefined;
         target: DeploymentTarget;
         parameters: Record<string, unknown>;
+        set?: Record<string, string> | undefined;
         rollout?: RolloutOptions | undefined;
       },
       ctx: CallContext,
     ): Promise<DeploymentView> {
       const { description, version } = appVersion(ctx.tenantId, input.appId, input.version);
       const profile = chooseProfile(description, input.profileId);
-      const params = resolveParameters(description, profile.id, input.parameters);
+      const params = resolveParameters(description, profile.id, { ...input.parameters, ...coerceSet(description, input.set) });
       const resolved: Resolved = Object.fromEntries(
         Object.entries(params).map(([k, v]) => [k, { value: v.value, targets: v.targets }]),
       );
@@ -403,6 +404,7 @@ export function createDeployEngine(deps: DeployEngineDeps) {
         id: string;
         version?: string | undefined;
         parameters?: Record<string, unknown> | undefined;
+        set?: Record<string, string> | undefined;
         rollout?: RolloutOptions | undefined;
       },
       ctx: CallContext,
@@ -415,7 +417,7 @@ export function createDeployEngine(deps: DeployEngineDeps) {
       const profile = chooseProfile(description, d.profileId);
       const current = d.parameters as Resolved;
       const previous = Object.fromEntries(Object.entries(current).map(([k, v]) => [k, v.value]));
-      const given = { ...previous, ...(input.parameters ?? {}) };
+      const given = { ...previous, ...(input.parameters ?? {}), ...coerceSet(description, input.set) };
       // Keep only parameters the new version still declares (a version may drop one).
       for (const k of Object.keys(given)) if (!(k in description.parameters)) delete given[k];
       const params = resolveParameters(description, profile.id, given, { previous });
@@ -683,6 +685,13 @@ export function createDeployEngine(deps: DeployEngineDeps) {
       ).n;
     },
   };
+
+  /** `--set name=value` strings, converted by each parameter's data type (errors name the parameter). */
+  function coerceSet(desc: ApplicationDescription, set: Record<string, string> | undefined): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [name, raw] of Object.entries(set ?? {})) out[name] = coerceParameterInput(raw, parameterDataType(desc, name), name);
+    return out;
+  }
 
   function finishRemovalIfDone(id: string): void {
     const d = db.select().from(deployments).where(eq(deployments.id, id)).get();

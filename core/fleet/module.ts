@@ -19,6 +19,8 @@ export interface FleetModuleDeps {
   events: EventHub;
   /** How many deployments still target a node (set by the deployments module); a node in use cannot be removed. */
   deploymentsOnNode?: (uid: string) => number;
+  /** Last heartbeat seen on the message bus (not yet written to the database), when NATS runs. */
+  liveSeen?: (siteId: string, uid: string) => number | null;
 }
 
 export interface Fleet {
@@ -48,12 +50,20 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
     offlineAfterMs: config.nats.offlineAfterSeconds * 1000,
   });
 
+  /** Presence is the newest of: the database's last-seen (MMI requests) and the bus's last heartbeat. */
+  const live = <T extends NodeRow | undefined>(row: T): T => {
+    if (!row || !deps.liveSeen) return row;
+    const seen = deps.liveSeen(row.siteId, row.uid);
+    return seen !== null && seen > (row.lastSeenAt ?? 0) ? { ...row, lastSeenAt: seen } : row;
+  };
   const nodeRow = (tenantId: string, name: string) =>
-    db
-      .select()
-      .from(nodes)
-      .where(and(eq(nodes.tenantId, tenantId), eq(nodes.name, name)))
-      .get() as NodeRow | undefined;
+    live(
+      db
+        .select()
+        .from(nodes)
+        .where(and(eq(nodes.tenantId, tenantId), eq(nodes.name, name)))
+        .get() as NodeRow | undefined,
+    );
   const requireNode = (tenantId: string, name: string) => {
     const r = nodeRow(tenantId, name);
     if (!r) throw errors.notFound('node', name);
@@ -120,7 +130,7 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
 
   const fleet: Fleet = {
     thresholds,
-    nodeByUid: (uid) => db.select().from(nodes).where(eq(nodes.uid, uid)).get() as NodeRow | undefined,
+    nodeByUid: (uid) => live(db.select().from(nodes).where(eq(nodes.uid, uid)).get() as NodeRow | undefined),
     nodeByName: nodeRow,
     listNodeRows: (tenantId, siteId) =>
       db
@@ -130,7 +140,8 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
           siteId ? and(eq(nodes.tenantId, tenantId), eq(nodes.siteId, siteId)) : eq(nodes.tenantId, tenantId),
         )
         .orderBy(asc(nodes.name))
-        .all() as NodeRow[],
+        .all()
+        .map((r) => live(r as NodeRow)),
     siteExists: (tenantId, siteId) => siteRow(tenantId, siteId) !== undefined,
     ensureNode(tenantId, name, siteId) {
       const existing = nodeRow(tenantId, name);

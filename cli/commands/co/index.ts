@@ -8,6 +8,9 @@ import * as deviceModels from './device-models.js';
 import * as sites from './sites.js';
 import * as nodes from './nodes.js';
 import * as tenants from './tenants.js';
+import { register as deploy } from './deploy.js';
+import * as deployments from './deployments.js';
+import { register as enroll } from './enroll.js';
 import { register as siteLinks } from './site-links.js';
 
 /** `edgectl co ...`: talk to the control plane (CO/LO) through its console API. */
@@ -52,5 +55,14 @@ export function register(program: Command): void {
   tenants.registerRemove(remove);
 
   nodes.registerVerbs(co);
+
+  deploy(co);
+  deployments.registerList(list);
+  deployments.registerShow(show);
+  deployments.registerUpdate(co);
+  deployments.registerRemove(remove);
+  deployments.registerPlace(co);
+  deployments.registerSignals(co);
+  enroll(co);
   siteLinks(co);
 }

@@ -183,6 +183,8 @@ export const deploymentsService = defineService('deployments', {
           .optional(),
         target: targetSchema,
         parameters: z.record(z.string(), z.unknown()).default({}),
+        /** Values as typed on a command line (`--set name=value`): converted by the parameter's data type. */
+        set: z.record(z.string(), z.string()).default({}),
         rollout: rolloutOptionsSchema.optional(),
       })
       .strict(),
@@ -211,6 +213,7 @@ export const deploymentsService = defineService('deployments', {
         id: z.string().min(1),
         version: z.string().min(1).optional(),
         parameters: z.record(z.string(), z.unknown()).optional(),
+        set: z.record(z.string(), z.string()).default({}),
         rollout: rolloutOptionsSchema.optional(),
       })
       .strict(),

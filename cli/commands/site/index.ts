@@ -1,0 +1,158 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { action } from '../../lib/action.js';
+import { connect, globals } from '../../lib/context.js';
+import { emit, keyValues, parseFormat, table } from '../../lib/output.js';
+import { OutpostError } from '../../../core/errors.js';
+
+function writeFileSafe(file: string, content: string, mode: number, force: boolean): void {
+  if (fs.existsSync(file) && !force)
+    throw new OutpostError('already-exists', `${file} already exists (use --force to replace it)`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, content, { mode });
+  fs.chmodSync(file, mode);
+}
+
+/** `edgectl site ...`: the Local Orchestrator's identity (site CA, client SVIDs, accepted-client policy). */
+export function register(program: Command): void {
+  const site = program
+    .command('site')
+    .description('the site (LO) identity: CA, client certificates, accepted-client policy')
+    .option('--server <url>', 'console API URL (default: from <home>/run/server.json)')
+    .option('--token <token>', 'API token (default: from server.json, or EDGE_TOKEN)');
+
+  const ca = site.command('ca').description('the site CA');
+  ca.command('init')
+    .description('create the site CA (the server also creates one on its first start)')
+    .option('--force', 'replace an existing CA: every certificate it issued stops working')
+    .option('-o, --output <format>', 'table, json or yaml')
+    .action(
+      action(async (opts: { force?: boolean; output?: string }, cmd: Command) => {
+        const format = parseFormat(opts.output);
+        const { client } = connect(globals(cmd));
+        const current = await client.identity.ca({});
+        const info =
+          current.initialized && !opts.force
+            ? current
+            : await client.identity.initCa({ force: opts.force ?? false });
+        emit(format, info, () =>
+          keyValues([
+            ['site CA', current.initialized && !opts.force ? 'already initialised' : 'created'],
+            ['trust domain', info.trustDomain],
+            ['fingerprint', info.fingerprint],
+            ['valid until', info.notAfter ? new Date(info.notAfter).toISOString() : null],
+            ['WFM', info.wfmSpiffeId],
+            ['MMI', info.mmiUrl],
+          ]),
+        );
+      }),
+    );
+  ca.command('export')
+    .description('write the trust anchors (PEM) that clients and conformance testers need')
+    .requiredOption('--out <file>', 'where to write them')
+    .option('--force', 'replace an existing file')
+    .action(
+      action(async (opts: { out: string; force?: boolean }, cmd: Command) => {
+        const { client } = connect(globals(cmd));
+        const r = await client.identity.exportCa({});
+        writeFileSafe(opts.out, r.anchorsPem.join(''), 0o644, opts.force ?? false);
+        process.stdout.write(`wrote ${opts.out} (${r.trustDomain}, ${r.fingerprint})\n`);
+      }),
+    );
+
+  const clientCmd = site.command('client').description('client certificates issued by the site');
+  clientCmd
+    .command('issue')
+    .description(
+      'issue an SVID and key for a client that cannot make a CSR (e.g. a Margo conformance tester)',
+    )
+    .requiredOption('--client-id <id>', 'the client id (last segment of its SPIFFE ID)')
+    .option('--site <site>', 'the site (informational; this server is the site)')
+    .requiredOption(
+      '--out <dir>',
+      'folder for client-svid-cert.pem, client-svid-key.pem, trust-bundle-ca.pem',
+    )
+    .option('--ttl <hours>', 'validity in hours')
+    .option('--no-allow', 'do not add it to the accepted-client policy')
+    .option('--force', 'replace existing files')
+    .action(
+      action(
+        async (
+          opts: { clientId: string; out: string; ttl?: string; allow: boolean; force?: boolean },
+          cmd: Command,
+        ) => {
+          const ttlHours = opts.ttl === undefined ? undefined : Number(opts.ttl);
+          if (ttlHours !== undefined && !(ttlHours > 0))
+            throw new OutpostError('invalid-input', `--ttl: "${opts.ttl}" is not a number of hours`);
+          for (const f of ['client-svid-cert.pem', 'client-svid-key.pem', 'trust-bundle-ca.pem']) {
+            if (fs.existsSync(path.join(opts.out, f)) && !opts.force)
+              throw new OutpostError(
+                'already-exists',
+                `${path.join(opts.out, f)} already exists (use --force)`,
+              );
+          }
+          const { client } = connect(globals(cmd));
+          const r = await client.identity.issueClient({
+            clientId: opts.clientId,
+            allow: opts.allow,
+            ...(ttlHours ? { ttlHours } : {}),
+          });
+          writeFileSafe(path.join(opts.out, 'client-svid-key.pem'), r.keyPem, 0o600, true);
+          writeFileSafe(path.join(opts.out, 'client-svid-cert.pem'), r.certPem, 0o644, true);
+          writeFileSafe(path.join(opts.out, 'trust-bundle-ca.pem'), r.anchorsPem.join(''), 0o644, true);
+          process.stdout.write(
+            `issued ${r.spiffeId} until ${new Date(r.notAfter).toISOString()} into ${opts.out}${opts.allow ? ' (allowed)' : ''}\n`,
+          );
+        },
+      ),
+    );
+
+  const clients = site.command('clients').description('the accepted-client policy');
+  for (const effect of ['allow', 'deny'] as const) {
+    clients
+      .command(`${effect} <spiffe-id>`)
+      .description(
+        `${effect} a SPIFFE ID (or a prefix ending in /*)${effect === 'deny' ? '; takes effect on its next request' : ''}`,
+      )
+      .action(
+        action(async (pattern: string, _opts: object, cmd: Command) => {
+          const { client } = connect(globals(cmd));
+          const r = await client.identity[effect]({ pattern });
+          process.stdout.write(`${r.effect} ${r.pattern}\n`);
+        }),
+      );
+  }
+  clients
+    .command('list')
+    .description('show the policy and the certificates issued')
+    .option('-o, --output <format>', 'table, json or yaml')
+    .action(
+      action(async (opts: { output?: string }, cmd: Command) => {
+        const format = parseFormat(opts.output);
+        const { client } = connect(globals(cmd));
+        const r = await client.identity.clients({});
+        emit(format, r, () =>
+          [
+            r.policy.length
+              ? table(
+                  ['EFFECT', 'SPIFFE ID / PREFIX'],
+                  r.policy.map((p) => [p.effect, p.pattern]),
+                )
+              : 'no policy entries (enrolled nodes are accepted)',
+            '',
+            table(
+              ['CLIENT', 'SERIAL', 'ISSUED', 'EXPIRES', 'REVOKED'],
+              r.svids.map((s) => [
+                s.clientId,
+                s.serialHex.slice(0, 16),
+                new Date(s.issuedAt).toISOString(),
+                new Date(s.notAfter).toISOString(),
+                s.revokedAt ? new Date(s.revokedAt).toISOString() : null,
+              ]),
+            ),
+          ].join('\n'),
+        );
+      }),
+    );
+}
