@@ -7,7 +7,13 @@ import type { Config } from '../config.js';
 import type { EventHub } from '../events.js';
 import { deploymentRevisions, deployments, deploymentTargets, statusReports } from '../store/schema/index.js';
 import { OutpostError, errors } from '../errors.js';
-import { coerceParameterInput, parameterDataType, renderApplicationDeployment, resolveParameters, sha256Digest } from '../margo/index.js';
+import {
+  coerceParameterInput,
+  parameterDataType,
+  renderApplicationDeployment,
+  resolveParameters,
+  sha256Digest,
+} from '../margo/index.js';
 import type {
   ApplicationDescription,
   DeploymentProfile,
@@ -326,7 +332,10 @@ export function createDeployEngine(deps: DeployEngineDeps) {
     ): Promise<DeploymentView> {
       const { description, version } = appVersion(ctx.tenantId, input.appId, input.version);
       const profile = chooseProfile(description, input.profileId);
-      const params = resolveParameters(description, profile.id, { ...input.parameters, ...coerceSet(description, input.set) });
+      const params = resolveParameters(description, profile.id, {
+        ...input.parameters,
+        ...coerceSet(description, input.set),
+      });
       const resolved: Resolved = Object.fromEntries(
         Object.entries(params).map(([k, v]) => [k, { value: v.value, targets: v.targets }]),
       );
@@ -687,9 +696,13 @@ export function createDeployEngine(deps: DeployEngineDeps) {
   };
 
   /** `--set name=value` strings, converted by each parameter's data type (errors name the parameter). */
-  function coerceSet(desc: ApplicationDescription, set: Record<string, string> | undefined): Record<string, unknown> {
+  function coerceSet(
+    desc: ApplicationDescription,
+    set: Record<string, string> | undefined,
+  ): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    for (const [name, raw] of Object.entries(set ?? {})) out[name] = coerceParameterInput(raw, parameterDataType(desc, name), name);
+    for (const [name, raw] of Object.entries(set ?? {}))
+      out[name] = coerceParameterInput(raw, parameterDataType(desc, name), name);
     return out;
   }
 

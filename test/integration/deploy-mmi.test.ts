@@ -11,59 +11,9 @@ import { createMmiClient, type MmiTestClient } from '../helpers/mmi-client.js';
 import { createKeyAndCsr } from '../../core/identity/index.js';
 import { OutpostError } from '../../core/errors.js';
 import type { Core } from '../../core/create-core.js';
+import { WASM_APP, capabilitiesFor } from '../fixtures/margo.js';
 
 const sha = (b: Buffer) => 'sha256:' + crypto.createHash('sha256').update(b).digest('hex');
-
-export const WASM_APP = (version: string) => `id: hello-wasm
-metadata:
-  name: Hello WASM
-  version: ${version}
-  catalog:
-    organization: [{ name: Outpost Samples }]
-deploymentProfiles:
-  - type: custom
-    id: wasm
-    components:
-      - name: hello
-        properties:
-          repository: oci://127.0.0.1:5000/samples/hello-wasm
-          revision: ${version}
-    deviceConstraints:
-      capacityRequirements:
-        memory: 64Mi
-    x-outpost-extensions:
-      runtime: wasm
-parameters:
-  greeting:
-    value: hello
-    targets: [{ pointer: GREETING, components: [hello] }]
-configuration:
-  sections:
-    - name: General
-      settings: [{ parameter: greeting, name: Greeting, schema: text }]
-  schema:
-    - { name: text, dataType: string, maxLength: 20 }
-`;
-
-export function capabilitiesFor(deviceId: string) {
-  return {
-    properties: {
-      id: deviceId,
-      vendor: 'Outpost',
-      modelNumber: 'test',
-      serialNumber: 'SN1',
-      cpus: [{ cores: 2, architecture: 'amd64' }],
-      memory: '4Gi',
-      storage: '20Gi',
-      peripherals: [],
-      interfaces: [{ type: 'ethernet' }],
-      otelCollector: false,
-      supportedRuntimes: ['oci', 'custom'],
-      supportedDeploymentTypes: ['compose', 'custom'],
-    },
-    'x-outpost-extensions': { runtimes: ['wasm'] },
-  };
-}
 
 async function enroll(core: Core, node: string, site: string) {
   const c = core.client();

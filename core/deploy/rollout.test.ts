@@ -1,0 +1,167 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestCore } from '../../test/helpers/core.js';
+import { WASM_APP, capabilitiesFor } from '../../test/fixtures/margo.js';
+import type { DeploymentView } from '../contract/index.js';
+import { OutpostError } from '../errors.js';
+import { parseDeviceCapabilities } from '../margo/index.js';
+
+/**
+ * Rollout strategies through the real engine, SQLite, git and the LO's manifests; node reports are
+ * fed in-process exactly as the MMI backend hands them over (digest of the YAML the node was served).
+ */
+describe('rollouts', () => {
+  let t: Awaited<ReturnType<typeof startTestCore>>;
+  const NODES = ['n1', 'n2', 'n3', 'n4', 'n5'];
+
+  beforeAll(async () => {
+    t = await startTestCore({ overrides: { mmi: { enabled: true } } });
+    const c = t.core.client();
+    await c.apps.add({
+      source: { kind: 'upload', upload: { fileName: 'margo.yaml', content: WASM_APP('1.0.0') } },
+    });
+    await c.apps.add({
+      source: { kind: 'upload', upload: { fileName: 'margo.yaml', content: WASM_APP('2.0.0') } },
+    });
+    await c.sites.add({ id: 'plant' });
+    const now = Date.now();
+    for (const n of NODES) {
+      await c.nodes.add({ name: n, siteId: 'plant' });
+      // Fixture: an enrolled node that reported its capabilities just now (what enrollment + PUT /capabilities do).
+      t.core.store.sqlite
+        .prepare(
+          `UPDATE nodes SET state = 'enrolled', capabilities = ?, capabilities_at = ?, last_seen_at = ? WHERE uid = ?`,
+        )
+        .run(JSON.stringify(parseDeviceCapabilities(capabilitiesFor(n))), now, now, `default.${n}`);
+    }
+  });
+  afterAll(async () => t.stop());
+
+  /** What the node's manifest lists for the deployment now (undefined: nothing). */
+  const served = (node: string, id: string) => {
+    const m = t.core.lo.manifests.current(`default.${node}`);
+    if (!m) return undefined;
+    const json = JSON.parse(m.bytes.toString()) as {
+      manifestVersion: number;
+      deployments: { deploymentId: string; digest: string }[];
+    };
+    const e = json.deployments.find((d) => d.deploymentId === id);
+    return e ? { digest: e.digest, manifestVersion: json.manifestVersion } : undefined;
+  };
+  const report = async (node: string, id: string, state: 'installing' | 'installed' | 'failed') => {
+    const s = served(node, id)!;
+    t.core.deploy.recordStatus({
+      clientId: `default.${node}`,
+      status: {
+        deploymentId: id,
+        adoptedManifestVersion: s.manifestVersion,
+        status: { state },
+        components: [{ name: 'hello', state }],
+      },
+      digest: s.digest,
+      receivedAt: Date.now(),
+    });
+    await t.core.deploy.tick();
+  };
+  const view = (id: string) => t.core.client().deployments.get({ id });
+  const told = (d: DeploymentView, version: string) =>
+    d.nodes.filter((n) => served(n.nodeName, d.id) && n.version === version).map((n) => n.nodeName);
+
+  it('canary then batches: the canary goes alone, waits for promote, then never more than maxUnavailable at once', async () => {
+    const c = t.core.client();
+    let d = await c.deployments.create({
+      appId: 'hello-wasm',
+      version: '1.0.0',
+      target: { siteId: 'plant' },
+      rollout: {
+        strategy: {
+          kind: 'canary',
+          canary: 1,
+          promote: 'manual',
+          then: { kind: 'batches', size: 2, maxUnavailable: 1 },
+        },
+      },
+    });
+    expect(told(d, '1.0.0')).toHaveLength(1);
+    const canary = told(d, '1.0.0')[0]!;
+    expect(d.rollout?.phase).toBe('canary');
+    await report(canary, d.id, 'installed');
+    d = await view(d.id);
+    expect(d.rollout?.waitingFor).toBe('operator-promote');
+    expect(told(d, '1.0.0')).toEqual([canary]);
+
+    d = await c.deployments.promote({ id: d.id });
+    const seen: number[] = [];
+    for (let round = 0; round < 10 && d.rollout?.phase !== 'complete'; round++) {
+      const inFlight = d.nodes.filter(
+        (n) => served(n.nodeName, d.id) && !(n.state === 'installed' && n.current),
+      );
+      seen.push(inFlight.length);
+      expect(inFlight.length).toBeLessThanOrEqual(1);
+      for (const n of inFlight) await report(n.nodeName, d.id, 'installed');
+      d = await view(d.id);
+    }
+    expect(d.rollout?.phase).toBe('complete');
+    expect(d.counts.installed).toBe(5);
+    expect(Math.max(...seen)).toBe(1);
+  });
+
+  it('an update whose canary fails stops the rollout and returns the canary to the previous version', async () => {
+    const c = t.core.client();
+    const [existing] = (await c.deployments.list({})).deployments;
+    let d = await c.deployments.update({
+      id: existing!.id,
+      version: '2.0.0',
+      rollout: {
+        strategy: {
+          kind: 'canary',
+          canary: 1,
+          promote: { afterSeconds: 3600 },
+          then: { kind: 'all-at-once' },
+        },
+        autoRollback: true,
+      },
+    });
+    const canary = told(d, '2.0.0');
+    expect(canary).toHaveLength(1);
+    const before = served(canary[0]!, d.id)!.digest;
+    await report(canary[0]!, d.id, 'failed');
+    d = await view(d.id);
+    expect(['rolled-back', 'rolling-back']).toContain(d.rollout?.phase);
+    // The canary is told the previous version again; nobody else ever got 2.0.0.
+    const back = d.nodes.find((n) => n.nodeName === canary[0])!;
+    expect(back.version).toBe('1.0.0');
+    expect(served(canary[0]!, d.id)!.digest).not.toBe(before);
+    expect(d.nodes.filter((n) => n.version === '2.0.0')).toEqual([]);
+    await report(canary[0]!, d.id, 'installed');
+    d = await view(d.id);
+    expect(d.rollout?.phase).toBe('rolled-back');
+  });
+
+  it('pause stops dispatching until resume', async () => {
+    const c = t.core.client();
+    const [existing] = (await c.deployments.list({})).deployments;
+    let d = await c.deployments.update({
+      id: existing!.id,
+      version: '2.0.0',
+      rollout: { strategy: { kind: 'batches', size: 1, maxUnavailable: 1 } },
+    });
+    expect(told(d, '2.0.0')).toHaveLength(1);
+    d = await c.deployments.pause({ id: d.id });
+    expect(d.rollout?.paused).toBe(true);
+    await report(told(d, '2.0.0')[0]!, d.id, 'installed');
+    d = await view(d.id);
+    expect(told(d, '2.0.0')).toHaveLength(1);
+    d = await c.deployments.resume({ id: d.id });
+    expect(told(d, '2.0.0')).toHaveLength(2);
+  });
+
+  it('refuses promote when no canary waits, naming the phase', async () => {
+    const [existing] = (await t.core.client().deployments.list({})).deployments;
+    const err = await t.core
+      .client()
+      .deployments.promote({ id: existing!.id })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OutpostError);
+    expect((err as OutpostError).code).toBe('conflict');
+  });
+});
