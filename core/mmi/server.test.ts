@@ -197,6 +197,17 @@ describe('MMI server specifics', () => {
     expect(late.json<{ detail: string }>().detail).toContain('expired');
   });
 
+  it('answers HEAD like GET without a body', async () => {
+    const m = await start();
+    const { c } = await client(m, 'n1');
+    const get = await c.get('/api/v1/deployments');
+    const head = await c.request('HEAD', '/api/v1/deployments');
+    expect(head.status).toBe(200);
+    expect(head.wire.length).toBe(0);
+    expect(head.headers.etag).toBe(get.headers.etag);
+    expect(head.headers['content-length']).toBe(String(get.body.length));
+  });
+
   it('records last-seen for every authorised request', async () => {
     const clock = manualClock(Date.now());
     const m = await start({ clock });

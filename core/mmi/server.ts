@@ -747,10 +747,14 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
     }
     const conn = connections.get(socket);
     const headers: Record<string, string> = { 'x-content-type-options': 'nosniff', ...reply.headers };
-    // Close only once the request was read completely: closing with unread request bytes would make the
-    // kernel send a reset, and the client might lose this very response. Node discards an unread body.
+    // Close only when the request has no body or was read completely: closing with unread request bytes
+    // makes the kernel send a reset, and the client might lose this very response. (Node discards an unread
+    // body and keeps the connection; the next request closes it.)
     const tooOld = conn !== undefined && clock.monotonic() - conn.openedAt >= maxAge;
-    if ((reply.closeConnection || tooOld) && req.complete) headers.connection = 'close';
+    const bodyless =
+      req.headers['transfer-encoding'] === undefined &&
+      (req.headers['content-length'] === undefined || req.headers['content-length'] === '0');
+    if ((reply.closeConnection || tooOld) && (req.complete || bodyless)) headers.connection = 'close';
     const body = reply.status === 304 || reply.status === 204 ? undefined : (reply.body ?? Buffer.alloc(0));
     if (body !== undefined) headers['content-length'] = String(body.length);
     res.writeHead(reply.status, headers);

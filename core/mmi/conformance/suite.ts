@@ -420,8 +420,10 @@ export function runMmiConformance(
         const second = await c.http.get('/api/v1/deployments');
         expectProblem(second, 403, 'not-authorized', '/api/v1/deployments');
         expect(second.connection).toBe(first.connection);
+        expect(second.headers.connection).toBe('close'); // and the connection is not kept
         const third = await c.http.get('/api/v1/deployments');
         expectProblem(third, 403, 'not-authorized');
+        expect(third.connection).not.toBe(first.connection);
       });
     });
 
