@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { OutpostError } from '../../core/errors.js';
 import { RuntimeErrorCode, type FileArtifact } from './types.js';
@@ -111,4 +112,12 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/**
+ * When this host booted (epoch ms). A workload that stopped before it was stopped by the shutdown,
+ * whatever its exit code says, and must be started again rather than taken as finished.
+ */
+export function hostBootTime(): number {
+  return Date.now() - os.uptime() * 1000;
 }

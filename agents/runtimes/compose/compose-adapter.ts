@@ -7,7 +7,14 @@ import { OutpostError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import type { ContainerEngine, ContainerInfo } from '../container/engine.js';
 import { lastLine } from '../exec.js';
-import { pidAlive, processCommandLine, readJsonFile, sleep, writeFileAtomic } from '../fs-util.js';
+import {
+  hostBootTime,
+  pidAlive,
+  processCommandLine,
+  readJsonFile,
+  sleep,
+  writeFileAtomic,
+} from '../fs-util.js';
 import { Label, safeName, WORKLOAD_ID } from '../names.js';
 import {
   isImageArtifact,
@@ -63,6 +70,8 @@ export interface ComposeAdapterOptions {
   env?: NodeJS.ProcessEnv;
   limits?: ExtractLimits;
   stopTimeoutSec?: number;
+  /** When the host booted (default from os.uptime()); injectable to test the after-reboot rule. */
+  bootTime?: () => number;
 }
 
 interface ComposeState {
@@ -146,7 +155,7 @@ export class ComposeAdapter implements RuntimeAdapter {
     const old = this.readState(dir);
     if (old && !opts.force && old.specHash === w.specHash && old.phase === 'installed') {
       const cs = await this.containers(project);
-      if (healthy(cs, old.services)) {
+      if (healthy(cs, old.services, (this.opts.bootTime ?? hostBootTime)())) {
         emit('unchanged');
         return this.toStatus(w.workloadId, old, cs);
       }
@@ -200,7 +209,10 @@ export class ComposeAdapter implements RuntimeAdapter {
       onSpawn: (pid) => this.writeState(dir, { ...st, toolPid: pid }),
     });
     const cs = await this.containers(project);
-    const upError = r.code !== 0 || !healthy(cs, services) ? toolError(r.stdout, r.stderr) : undefined;
+    const upError =
+      r.code !== 0 || !healthy(cs, services, (this.opts.bootTime ?? hostBootTime)())
+        ? toolError(r.stdout, r.stderr)
+        : undefined;
     this.writeState(dir, { ...st, phase: 'installed', upError, updatedAt: this.clock.now() });
     for (const e of fs.readdirSync(dir)) {
       if (e.startsWith('app-') && path.join(dir, e) !== appDir)
@@ -417,14 +429,20 @@ export class ComposeAdapter implements RuntimeAdapter {
 }
 
 /** Every service has a container that runs, or finished with exit code 0 (one-shot jobs). */
-function healthy(cs: ContainerInfo[], services: string[]): boolean {
+/**
+ * Every service has a container that runs, or finished with exit code 0 (a one-shot job) during this
+ * boot of the host (what stopped before the boot was stopped by the shutdown).
+ */
+function healthy(cs: ContainerInfo[], services: string[], bootTime: number): boolean {
   return services.every((s) =>
     cs.some(
       (c) =>
         c.labels[SERVICE_LABEL] === s &&
         (c.state === 'running' ||
           c.state === 'restarting' ||
-          ((c.state === 'exited' || c.state === 'stopped') && c.exitCode === 0)),
+          ((c.state === 'exited' || c.state === 'stopped') &&
+            c.exitCode === 0 &&
+            (c.finishedAt === undefined || c.finishedAt >= bootTime))),
     ),
   );
 }

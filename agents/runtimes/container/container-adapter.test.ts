@@ -238,6 +238,34 @@ describe('ContainerAdapter (podman CLI)', () => {
     await second.remove(w.workloadId);
   });
 
+  it('takes a finished job as done, but starts again what stopped before the host booted', async () => {
+    const a = cliAdapter();
+    const w = spec({ args: ['/bin/sh', '-c', 'echo job done'] });
+    await a.apply(w);
+    const done = await until('the job to finish', async () => {
+      const st = await a.status(w.workloadId);
+      return st.state === 'exited' ? st : undefined;
+    });
+    const events: string[] = [];
+    await a.apply(w, { onEvent: (e) => events.push(e.type) });
+    expect(events).toEqual(['unchanged']);
+    // The same container seen after a reboot: it stopped before the (simulated) boot time.
+    const afterReboot = new ContainerAdapter({
+      engine: new PodmanCliEngine({ env: pe.env }),
+      logger: silentLogger(),
+      instance,
+      bootTime: () => Date.now() + 60_000,
+    });
+    await afterReboot.apply(w, { onEvent: (e) => events.push(e.type) });
+    expect(events).toEqual(['unchanged', 'adopted']);
+    await until(
+      'the second run',
+      async () =>
+        (await pe.podmanOk(['logs', done.handle!])).split('\n').filter((l) => l === 'job done').length === 2,
+    );
+    await a.remove(w.workloadId);
+  });
+
   it('adopts a container created but never started (crash between create and start)', async () => {
     const a = cliAdapter();
     const w = spec();

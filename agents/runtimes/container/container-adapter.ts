@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from '../../../core/clock.js';
 import { OutpostError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
+import { hostBootTime } from '../fs-util.js';
 import { Label, safeName, WORKLOAD_ID } from '../names.js';
 import {
   isImageArtifact,
@@ -26,6 +27,8 @@ export interface ContainerAdapterOptions {
   removeImages?: boolean;
   /** Seconds a container gets to stop before it is killed (default 10). */
   stopTimeoutSec?: number;
+  /** When the host booted (default from os.uptime()); injectable to test the after-reboot rule. */
+  bootTime?: () => number;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
@@ -144,6 +147,8 @@ export class ContainerAdapter implements RuntimeAdapter {
         return true;
       case 'exited':
       case 'stopped':
+        // Stopped by a host shutdown (it finished before this boot): start it again.
+        if (c.finishedAt !== undefined && c.finishedAt < (this.opts.bootTime ?? hostBootTime)()) return false;
         if (c.exitCode === 0) return policy !== 'always';
         // Failed for good: no restarts wanted, or the engine's retries are used up.
         return (
