@@ -1,5 +1,5 @@
 import { createContext, useContext } from 'react';
-import { Chip, Stack, Tooltip, Typography } from '@mui/material';
+import { Chip, Stack, Typography } from '@mui/material';
 import type { Presence } from '../../core/contract/index.js';
 import { formatAge, formatTime } from '../format.js';
 import { useTick } from './ticker.js';
@@ -18,7 +18,7 @@ export const PresenceReportContext = createContext<PresenceReport | null>(null);
 /**
  * Presence as a coloured chip with the age since the node was last seen ("12s ago", "never").
  * Green only when the server said online and that answer is still younger than the stale threshold.
- * Ticks every second on its own; the table around it does not re-render.
+ * Ticks with the shared clock (ticker.ts); the table around it does not re-render.
  */
 export function PresenceChip({ presence, lastSeenAt }: { presence: Presence; lastSeenAt: number | null }) {
   const report = useContext(PresenceReportContext);
@@ -27,26 +27,27 @@ export function PresenceChip({ presence, lastSeenAt }: { presence: Presence; las
   const age = report ? lastSeenAge(lastSeenAt, report, now) : null;
   const ageText = lastSeenAt === null ? 'never' : age === null ? '-' : `${formatAge(age)} ago`;
   return (
-    <Tooltip
+    <Stack
+      direction="row"
+      spacing={1}
+      sx={{ alignItems: 'center', height: '100%' }}
       title={
         lastSeenAt === null
           ? 'never heard from'
           : `last seen ${formatTime(lastSeenAt)}${shown !== presence ? ` (the server said ${presence})` : ''}`
       }
     >
-      <Stack direction="row" spacing={1} sx={{ alignItems: 'center', height: '100%' }}>
-        <Chip
-          size="small"
-          color={COLORS[shown]}
-          variant={shown === 'unknown' ? 'outlined' : 'filled'}
-          label={shown}
-          data-testid="presence"
-          data-presence={shown}
-        />
-        <Typography variant="caption" color="text.secondary" data-testid="last-seen">
-          {ageText}
-        </Typography>
-      </Stack>
-    </Tooltip>
+      <Chip
+        size="small"
+        color={COLORS[shown]}
+        variant={shown === 'unknown' ? 'outlined' : 'filled'}
+        label={shown}
+        data-testid="presence"
+        data-presence={shown}
+      />
+      <Typography variant="caption" color="text.secondary" data-testid="last-seen">
+        {ageText}
+      </Typography>
+    </Stack>
   );
 }

@@ -1,6 +1,6 @@
 import { useCallback, useMemo, useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { Box, Chip, Snackbar, Tooltip } from '@mui/material';
+import { Box, Chip, Snackbar } from '@mui/material';
 import { DataGrid, GridActionsCellItem, type GridColDef } from '@mui/x-data-grid';
 import BlockIcon from '@mui/icons-material/Block';
 import PlayArrowIcon from '@mui/icons-material/PlayArrow';
@@ -191,9 +191,12 @@ export function NodesGrid({
         valueGetter: (_v, row) => capabilitiesSummary(row),
         renderCell: (p) =>
           p.row.capabilities ? (
-            <Tooltip title={p.row.capabilitiesAt ? `reported ${formatTime(p.row.capabilitiesAt)}` : ''}>
-              <span data-testid="capabilities">{capabilitiesSummary(p.row) || 'reported'}</span>
-            </Tooltip>
+            <span
+              data-testid="capabilities"
+              title={p.row.capabilitiesAt ? `reported ${formatTime(p.row.capabilitiesAt)}` : undefined}
+            >
+              {capabilitiesSummary(p.row) || 'reported'}
+            </span>
           ) : (
             <Box component="span" sx={{ color: 'text.secondary' }} data-testid="capabilities">
               not reported
