@@ -1,0 +1,481 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import { systemClock, type Clock } from '../../core/clock.js';
+import type { Logger } from '../../core/logger.js';
+import { mtlsClientOptions } from '../../core/identity/tls-options.js';
+import { parseApplicationDeployment } from '../../core/margo/parse-application-deployment.js';
+import { isLoopbackHost, parseReference } from '../../core/oci/reference.js';
+import type { RegistryClient } from '../../core/oci/registry-client.js';
+import type { BlobCache } from '../../core/oci/blob-cache.js';
+import type { AgentBus } from '../../core/messaging/agent-bus.js';
+import { createMmiClient, type MmiClient } from '../margo/mmi-client.js';
+import { isProblem } from '../margo/problem.js';
+import { buildCapabilities, capabilitiesDigest, probeHost } from './capabilities.js';
+import { bytesOf, loadAgentConfig, ms, type AgentConfig } from './config.js';
+import { ensureDir, writeFileDurable } from './durable.js';
+import { agentPaths, type AgentPaths } from './home.js';
+import { loadIdentity, type AgentIdentity } from './identity.js';
+import { acquireAgentLock, type AgentLock } from './lock.js';
+import { createOutbox, type Outbox, type SendOutcome } from './outbox.js';
+import type { PlanDeps } from './plan.js';
+import { Reconciler } from './reconciler.js';
+import { createRuntimeSet, type RuntimeSet } from './runtimes.js';
+import { backoffMs, jittered, mayCommunicate } from './schedule.js';
+import { isPeerIdentityError, securityEvent } from './security.js';
+import { createStateStore, type StateStore } from './state.js';
+import { shortMessage } from './status.js';
+import { DesiredStateSync } from './sync.js';
+
+/**
+ * The edge node agent (`edgectl agent`, ADR 0260): a Margo WFM client that polls the LO for its desired
+ * state, reconciles it through the runtime adapters, reports status (queued on disk while the LO is away)
+ * and keeps its capabilities current. It keeps running workloads running whatever happens to the LO,
+ * and after a restart it picks up from `state.json` without restarting healthy workloads.
+ */
+
+export interface AgentOptions {
+  home: string;
+  /** Overrides the LO URL from the enrollment (the LO moved, or a port forward). */
+  lo?: string;
+  logger: Logger;
+  clock?: Clock;
+  version: string;
+  env?: NodeJS.ProcessEnv;
+  /** The WASM runner (default: located next to the CLI bundle). */
+  wasmRunnerPath?: string;
+  /** Root of /sys, /proc and /dev for the hardware probe (tests). */
+  hostRoot?: string;
+  /** Replaces agent.yaml (tests). */
+  config?: AgentConfig;
+}
+
+export interface RunningAgent {
+  readonly paths: AgentPaths;
+  readonly deviceId: string;
+  readonly instance: string;
+  /** Polls now (a "poll now" notice does the same). */
+  pollNow(): void;
+  /** Stops polling and reconciling; workloads keep running. */
+  stop(): Promise<void>;
+}
+
+export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
+  const paths = agentPaths(o.home);
+  ensureDir(paths.home);
+  const lock = acquireAgentLock(paths.lockFile);
+  try {
+    return await start(o, paths, lock);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+}
+
+function instanceId(paths: AgentPaths, node: string): string {
+  try {
+    const v = fs.readFileSync(paths.instanceIdFile, 'utf8').trim();
+    if (v) return v;
+  } catch {
+    // first start
+  }
+  const id = `${node}-${randomBytes(4).toString('hex')}`;
+  writeFileDurable(paths.instanceIdFile, id + '\n', 0o644);
+  return id;
+}
+
+async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promise<RunningAgent> {
+  const clock = o.clock ?? systemClock;
+  const log = o.logger.child({ component: 'agent' });
+  const config = o.config ?? loadAgentConfig(paths.configFile);
+  const identity: AgentIdentity = loadIdentity(paths);
+  const enrollment = identity.enrollment;
+  const deviceId = config.deviceId ?? enrollment.nodeName;
+  const instance = instanceId(paths, enrollment.nodeName);
+  const mmiUrl = o.lo ?? enrollment.mmiUrl;
+  const started = clock.monotonic();
+  if (enrollment.notAfter - clock.now() < 7 * 86_400_000) {
+    log.warn(
+      { notAfter: new Date(enrollment.notAfter).toISOString() },
+      'the node SVID expires within 7 days; enroll again with a new token',
+    );
+  }
+
+  const store: StateStore = createStateStore({ file: paths.stateFile, desiredDir: paths.desiredDir });
+  const outbox: Outbox = createOutbox({
+    dir: paths.outboxDir,
+    logger: o.logger,
+    maxReports: config.outbox.maxReports,
+  });
+  let lastIdentityEvent = 0;
+  const client: MmiClient = createMmiClient({
+    baseUrl: mmiUrl,
+    tls: mtlsClientOptions({
+      certPem: identity.certPem,
+      keyPem: identity.keyPem,
+      anchorsPem: identity.anchorsPem,
+      now: () => clock.now(),
+      onVerify: (r) => {
+        if (!r.ok && clock.now() - lastIdentityEvent > 60_000) {
+          lastIdentityEvent = clock.now();
+          securityEvent(log, 'wrongServerIdentity', { lo: mmiUrl, reason: r.reason, presented: r.spiffeId });
+        }
+      },
+    }),
+    timeoutMs: ms(config.poll.requestTimeoutSeconds),
+    clock,
+    userAgent: `outpost-agent/${o.version}`,
+  });
+
+  const plainHttp = config.registries.plainHttp;
+  const isPlainHttp = (host: string) =>
+    plainHttp === true ? isLoopbackHost(host) : Array.isArray(plainHttp) && plainHttp.includes(host);
+  const runtimes: RuntimeSet = await createRuntimeSet({
+    config,
+    workloadsDir: paths.workloadsDir,
+    instance,
+    logger: o.logger,
+    clock,
+    ...(o.env ? { env: o.env } : {}),
+    ...(o.wasmRunnerPath ? { wasmRunnerPath: o.wasmRunnerPath } : {}),
+    plainHttpRegistries: Array.isArray(plainHttp) ? plainHttp : [],
+  });
+
+  let registry: RegistryClient | undefined;
+  let cache: BlobCache | undefined;
+  const planDeps: PlanDeps = {
+    async registry() {
+      if (!registry) {
+        const { createRegistryClient } = await import('../../core/oci/registry-client.js');
+        registry = createRegistryClient({
+          plainHttp: (host) => isPlainHttp(host),
+          forcePlainHttp: Array.isArray(plainHttp) && plainHttp.some((h) => !isLoopbackHost(h)),
+          ...(config.registries.caFile ? { ca: fs.readFileSync(config.registries.caFile, 'utf8') } : {}),
+          timeoutMs: ms(config.registries.timeoutSeconds),
+          userAgent: `outpost-agent/${o.version}`,
+          logger: o.logger,
+          clock,
+        });
+      }
+      return registry;
+    },
+    async cache() {
+      if (!cache) {
+        const { createBlobCache } = await import('../../core/oci/blob-cache.js');
+        cache = createBlobCache({
+          dir: paths.cacheDir,
+          maxBytes: bytesOf(config.cache.maxBytes),
+          clock,
+          logger: o.logger,
+        });
+      }
+      return cache;
+    },
+    parseReference,
+    isPlainHttp,
+    hasRuntime: (k) => runtimes.get(k) !== undefined,
+    componentTimeoutMs: ms(config.deployments.componentTimeoutSeconds),
+    logger: o.logger,
+  };
+
+  let stopped = false;
+  const timers = new Set<NodeJS.Timeout>();
+  const later = (fn: () => void, delay: number) => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, delay);
+    timers.add(t);
+    return t;
+  };
+  const communicating = () => mayCommunicate(config.poll, new Date(clock.now()));
+
+  // ---- status delivery (outbox) ----
+  let flushFailures = 0;
+  let flushTimer: NodeJS.Timeout | undefined;
+  let flushQueued = false;
+  const send = async (e: { status: Parameters<MmiClient['postStatus']>[0] }): Promise<SendOutcome> => {
+    try {
+      await client.postStatus(e.status);
+      return { kind: 'sent' };
+    } catch (err) {
+      if (isProblem(err)) {
+        const p = err.data;
+        if (p.retryable || p.status === 401 || p.status === 403 || p.status === 408 || p.status === 429) {
+          return {
+            kind: 'retry',
+            reason: err.message,
+            ...(p.retryAfterSeconds !== undefined ? { retryAfterMs: p.retryAfterSeconds * 1000 } : {}),
+          };
+        }
+        return { kind: 'drop', reason: err.message };
+      }
+      if (isPeerIdentityError(err))
+        log.debug({ err: shortMessage(err) }, 'status not sent: LO identity refused');
+      return { kind: 'retry', reason: shortMessage(err) };
+    }
+  };
+  const flush = () => {
+    if (stopped || flushQueued) return;
+    flushQueued = true;
+    setImmediate(() => {
+      flushQueued = false;
+      if (stopped || !communicating()) return;
+      if (flushTimer) {
+        clearTimeout(flushTimer);
+        timers.delete(flushTimer);
+        flushTimer = undefined;
+      }
+      outbox
+        .flush(send)
+        .then((r) => {
+          if (r.sent || r.dropped)
+            log.debug({ sent: r.sent, dropped: r.dropped }, 'status reports delivered');
+          if (!r.stopped) {
+            flushFailures = 0;
+            return;
+          }
+          flushFailures++;
+          const stoppedBy = r.stopped as Extract<SendOutcome, { kind: 'retry' }>;
+          const wait = Math.max(
+            stoppedBy.retryAfterMs ?? 0,
+            backoffMs(
+              flushFailures,
+              Math.min(1000, ms(config.poll.intervalSeconds)),
+              ms(config.poll.maxBackoffSeconds),
+            ),
+          );
+          log.debug(
+            { queued: outbox.size(), retryInMs: wait, reason: stoppedBy.reason },
+            'status reports wait for the LO',
+          );
+          flushTimer = later(flush, jittered(wait, config.poll.jitter));
+        })
+        .catch((err: unknown) => log.warn({ err: shortMessage(err) }, 'outbox flush failed'));
+    });
+  };
+
+  const reconciler = new Reconciler({
+    store,
+    runtimes,
+    plan: planDeps,
+    report(status) {
+      outbox.enqueue(status, clock.now());
+      flush();
+    },
+    deviceId,
+    config,
+    logger: o.logger,
+    clock,
+    parseYaml: (bytes, dev) => parseApplicationDeployment(bytes, { deviceId: dev }),
+  });
+  const sync = new DesiredStateSync({ client, store, logger: o.logger, clock });
+
+  // ---- capabilities ----
+  const sendCapabilities = async (reprobe: boolean) => {
+    if (stopped || !communicating()) return;
+    try {
+      const probes = reprobe ? await runtimes.probe() : runtimes.lastProbe();
+      const caps = buildCapabilities({
+        deviceId,
+        config,
+        facts: probeHost({ home: paths.home, ...(o.hostRoot ? { root: o.hostRoot } : {}) }),
+        runtimes: probes,
+        agentVersion: o.version,
+        ...(o.hostRoot ? { root: o.hostRoot } : {}),
+      });
+      const digest = capabilitiesDigest(caps);
+      if (store.get().capabilities?.digest === digest && reprobe) return;
+      await client.putCapabilities(deviceId, caps);
+      store.update((s) => (s.capabilities = { digest, sentAt: clock.now() }));
+      log.info({ deviceId, digest }, 'capabilities sent');
+    } catch (err) {
+      log.warn({ err: shortMessage(err) }, 'capabilities not sent; will try again');
+      store.update((s) => delete s.capabilities);
+    }
+  };
+  const capsLoop = () => {
+    later(
+      () => {
+        void sendCapabilities(true).finally(() => {
+          if (!stopped) capsLoop();
+        });
+      },
+      jittered(ms(config.capabilities.recheckSeconds), config.poll.jitter),
+    );
+  };
+
+  // ---- polling ----
+  let pollFailures = 0;
+  let pollTimer: NodeJS.Timeout | undefined;
+  let polling: Promise<void> | undefined;
+  let pollAgain = false;
+  let capsSent = false;
+  const schedulePoll = (delay: number) => {
+    if (stopped) return;
+    if (pollTimer) {
+      clearTimeout(pollTimer);
+      timers.delete(pollTimer);
+    }
+    pollTimer = later(() => {
+      pollTimer = undefined;
+      runPoll();
+    }, delay);
+  };
+  const runPoll = () => {
+    if (stopped) return;
+    if (polling) {
+      pollAgain = true;
+      return;
+    }
+    polling = pollOnce()
+      .catch((err: unknown) => log.error({ err: shortMessage(err) }, 'poll failed unexpectedly'))
+      .finally(() => {
+        polling = undefined;
+        if (pollAgain) {
+          pollAgain = false;
+          runPoll();
+        }
+      });
+  };
+  const pollOnce = async () => {
+    const interval = ms(config.poll.intervalSeconds);
+    if (!communicating()) {
+      schedulePoll(jittered(interval, config.poll.jitter));
+      return;
+    }
+    let retryAfterMs = 0;
+    try {
+      if (!capsSent) {
+        await sendCapabilities(false);
+        capsSent = store.get().capabilities !== undefined;
+      }
+      const r = await sync.poll();
+      pollFailures = 0;
+      if (r.kind === 'adopted') {
+        for (const id of r.changed) reconciler.kick(id);
+        void reconciler
+          .sweepOrphans()
+          .catch((err: unknown) => log.warn({ err: shortMessage(err) }, 'orphan sweep failed'));
+      }
+      flush();
+    } catch (err) {
+      pollFailures++;
+      if (isProblem(err)) retryAfterMs = (err.data.retryAfterSeconds ?? 0) * 1000;
+      if (isPeerIdentityError(err)) {
+        // Logged as a security event by the TLS check itself (once a minute).
+        log.debug({ err: shortMessage(err) }, 'poll refused: LO identity');
+      } else if (isProblem(err) && err.data.type === 'not-authorized') {
+        log.error(
+          { err: shortMessage(err) },
+          'the LO does not authorise this node (revoked?); polling continues',
+        );
+      } else if (communicating()) {
+        (pollFailures === 1 ? log.warn.bind(log) : log.debug.bind(log))(
+          { err: shortMessage(err), failures: pollFailures },
+          'poll failed',
+        );
+      }
+      store.update((s) => (s.lastError = { at: clock.now(), message: shortMessage(err) }));
+      if (!(isProblem(err) && err.data.status < 500)) capsSent = false;
+    }
+    const wait = pollFailures
+      ? Math.max(
+          retryAfterMs,
+          backoffMs(pollFailures, interval, Math.max(interval, ms(config.poll.maxBackoffSeconds))),
+        )
+      : interval;
+    schedulePoll(jittered(wait, config.poll.jitter));
+  };
+
+  // ---- observing workloads ----
+  const observeLoop = () => {
+    later(() => {
+      void reconciler
+        .observe()
+        .catch((err: unknown) => log.warn({ err: shortMessage(err) }, 'observing workloads failed'))
+        .finally(() => {
+          if (!stopped) observeLoop();
+        });
+    }, ms(config.deployments.observeSeconds));
+  };
+
+  // ---- messaging (optional): "poll now" and presence ----
+  let bus: AgentBus | undefined;
+  const nats = identity.nats;
+  if (nats && config.nats.enabled) {
+    void (async () => {
+      try {
+        const { connectAgentBus } = await import('../../core/messaging/agent-bus.js');
+        const b = await connectAgentBus({
+          url: nats.url,
+          seed: nats.seed,
+          user: nats.user,
+          nodeUid: enrollment.clientId,
+          siteId: enrollment.siteId,
+          clock,
+          logger: o.logger,
+          heartbeatInfo: () => ({
+            agent: o.version,
+            uptimeS: Math.round((clock.monotonic() - started) / 1000),
+          }),
+        });
+        if (stopped) {
+          await b.close();
+          return;
+        }
+        bus = b;
+        b.onPollNow(() => runPoll());
+        log.info({ url: nats.url }, 'connected to the site bus (poll-now notices, presence)');
+      } catch (err) {
+        log.warn({ err: shortMessage(err) }, 'no site bus; polling only');
+      }
+    })();
+  }
+
+  // ---- start ----
+  log.info(
+    {
+      deviceId,
+      clientId: enrollment.clientId,
+      lo: mmiUrl,
+      instance,
+      runtimes: runtimes
+        .lastProbe()
+        .filter((p) => p.available)
+        .map((p) => p.name),
+      manifestVersion: store.get().manifestVersion,
+    },
+    'agent started',
+  );
+  if (store.get().manifestVersion > 0) {
+    await reconciler
+      .sweepOrphans()
+      .catch((err: unknown) => log.warn({ err: shortMessage(err) }, 'orphan sweep failed'));
+  }
+  // Converge from the durable desired state right away: this needs no LO.
+  reconciler.kickAll();
+  runPoll();
+  flush();
+  observeLoop();
+  capsLoop();
+
+  return {
+    paths,
+    deviceId,
+    instance,
+    pollNow: () => runPoll(),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      await reconciler.stop();
+      await polling?.catch(() => undefined);
+      await bus?.close().catch(() => undefined);
+      client.close();
+      await registry?.close().catch(() => undefined);
+      lock.release();
+      log.info('agent stopped; workloads keep running');
+    },
+  };
+}

@@ -1,0 +1,508 @@
+import fs from 'node:fs';
+import { parseDocument } from 'yaml';
+import { OutpostError, type FieldProblem } from '../../core/errors.js';
+import { tryParseQuantity } from '../../core/margo/quantity.js';
+
+/**
+ * The agent's configuration, `<home>/agent.yaml` (ADR 0261). A file holds only what differs from the
+ * defaults; unknown keys are refused so a typo never passes silently. Hand-written checks instead of a
+ * schema library keep the long-running agent small.
+ */
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
+export const WEEKDAYS: readonly Weekday[] = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+
+/** A daily time window in local time, `HH:MM`-`HH:MM` (may wrap past midnight), on some weekdays. */
+export interface TimeWindow {
+  start: string;
+  end: string;
+  /** Weekdays on which the window starts; default every day. */
+  days?: Weekday[];
+}
+
+export type LabelValue = string | number | boolean | string[] | number[];
+
+export interface AgentConfig {
+  logging: { level: LogLevel };
+  /** The Margo deviceId (default: the node name from the enrollment). */
+  deviceId?: string;
+  poll: {
+    /** Polling interval rate. */
+    intervalSeconds: number;
+    /** Each wait is randomised by +- this fraction, so a fleet does not poll in step. */
+    jitter: number;
+    /** Timeout of one MMI request. */
+    requestTimeoutSeconds: number;
+    /** Longest wait after failures (exponential backoff up to this). */
+    maxBackoffSeconds: number;
+    /** Polling interval period: the hours in which the agent polls (absent: always). */
+    activeHours?: TimeWindow;
+    /** Downtime windows: no polling, no retries, communication errors ignored. */
+    downtime: TimeWindow[];
+  };
+  capabilities: {
+    vendor?: string;
+    modelNumber?: string;
+    serialNumber?: string;
+    /** CPU cores delegated to workloads (default: all the host has). */
+    cpuCores?: number;
+    /** Memory delegated to workloads, e.g. `2Gi` (default: total memory minus `reserveMemory`). */
+    memory?: string;
+    reserveMemory: string;
+    /** Storage delegated to workloads (default: free space of the agent home's file system minus `reserveStorage`). */
+    storage?: string;
+    reserveStorage: string;
+    labels: Record<string, LabelValue>;
+    otelCollector: boolean;
+    /** How often hardware and runtimes are probed again (changes are re-sent). */
+    recheckSeconds: number;
+  };
+  registries: {
+    /** Plain HTTP (no TLS) for these registry hosts (`host:port`), or `true` for every loopback registry. */
+    plainHttp: boolean | string[];
+    /** PEM file of a private CA the registries' certificates chain to. */
+    caFile?: string;
+    timeoutSeconds: number;
+  };
+  runtimes: {
+    wasm: { enabled: boolean; defaultMemory: string };
+    container: {
+      enabled: boolean;
+      engine: 'auto' | 'podman' | 'docker';
+      podman: string;
+      dockerSocket?: string;
+    };
+    compose: { enabled: boolean; tool: 'auto' | 'podman-compose' | 'docker-compose' };
+    helm: { enabled: boolean; binary: string; kubeconfig?: string; kubeContext?: string };
+  };
+  deployments: {
+    /** A deployment task (pull + apply of every component) is cancelled after this long. */
+    timeoutSeconds: number;
+    /** How long a component with `wait` gets to come up when it names no `timeout`. */
+    componentTimeoutSeconds: number;
+    /** Deployments reconciled at the same time. */
+    concurrency: number;
+    /** First delay before a failed deployment is tried again (doubles up to `maxRetrySeconds`). */
+    retrySeconds: number;
+    maxRetrySeconds: number;
+    /** How often running workloads are checked (state changes are reported). */
+    observeSeconds: number;
+  };
+  cache: { maxBytes: string };
+  outbox: { maxReports: number };
+  nats: { enabled: boolean };
+}
+
+export function defaultAgentConfig(): AgentConfig {
+  return {
+    logging: { level: 'info' },
+    poll: {
+      intervalSeconds: 30,
+      jitter: 0.1,
+      requestTimeoutSeconds: 30,
+      maxBackoffSeconds: 300,
+      downtime: [],
+    },
+    capabilities: {
+      reserveMemory: '256Mi',
+      reserveStorage: '1Gi',
+      labels: {},
+      otelCollector: false,
+      recheckSeconds: 300,
+    },
+    registries: { plainHttp: false, timeoutSeconds: 30 },
+    runtimes: {
+      wasm: { enabled: true, defaultMemory: '64Mi' },
+      container: { enabled: true, engine: 'auto', podman: 'podman' },
+      compose: { enabled: true, tool: 'auto' },
+      helm: { enabled: true, binary: 'helm' },
+    },
+    deployments: {
+      timeoutSeconds: 900,
+      componentTimeoutSeconds: 300,
+      concurrency: 4,
+      retrySeconds: 30,
+      maxRetrySeconds: 600,
+      observeSeconds: 10,
+    },
+    cache: { maxBytes: '2Gi' },
+    outbox: { maxReports: 10_000 },
+    nats: { enabled: true },
+  };
+}
+
+const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
+const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,251}[A-Za-z0-9])?$/;
+const DEVICE_ID = /^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/;
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+class Checker {
+  readonly problems: FieldProblem[] = [];
+  bad(field: string, message: string): void {
+    this.problems.push({ field, message });
+  }
+  /** Refuses keys not in `allowed`. */
+  keys(o: Obj, field: string, allowed: readonly string[]): void {
+    for (const k of Object.keys(o)) {
+      if (!allowed.includes(k)) {
+        this.bad(field ? `${field}.${k}` : k, `unknown setting (expected one of ${allowed.join(', ')})`);
+      }
+    }
+  }
+  num(v: unknown, field: string, min: number, max: number, int = false): number | undefined {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (int && !Number.isInteger(v))) {
+      this.bad(
+        field,
+        `must be ${int ? 'an integer' : 'a number'} from ${min} to ${max}, not ${JSON.stringify(v)}`,
+      );
+      return undefined;
+    }
+    return v;
+  }
+  bool(v: unknown, field: string): boolean | undefined {
+    if (typeof v !== 'boolean') {
+      this.bad(field, `must be true or false, not ${JSON.stringify(v)}`);
+      return undefined;
+    }
+    return v;
+  }
+  str(v: unknown, field: string, pattern?: RegExp, hint?: string): string | undefined {
+    if (typeof v !== 'string' || v === '' || (pattern && !pattern.test(v))) {
+      this.bad(field, `must be ${hint ?? 'a non-empty string'}, not ${JSON.stringify(v)}`);
+      return undefined;
+    }
+    return v;
+  }
+  oneOf<T extends string>(v: unknown, field: string, values: readonly T[]): T | undefined {
+    if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) {
+      this.bad(field, `must be one of ${values.join(', ')}, not ${JSON.stringify(v)}`);
+      return undefined;
+    }
+    return v as T;
+  }
+  quantity(v: unknown, field: string): string | undefined {
+    if (typeof v !== 'string' || tryParseQuantity(v) === undefined) {
+      this.bad(field, `must be a quantity such as 512Mi or 2Gi, not ${JSON.stringify(v)}`);
+      return undefined;
+    }
+    return v;
+  }
+  window(v: unknown, field: string): TimeWindow | undefined {
+    if (!isObj(v)) {
+      this.bad(field, 'must be { start: "HH:MM", end: "HH:MM", days?: [mon, ...] }');
+      return undefined;
+    }
+    this.keys(v, field, ['start', 'end', 'days']);
+    const start = this.str(v.start, `${field}.start`, HHMM, 'a time HH:MM');
+    const end = this.str(v.end, `${field}.end`, HHMM, 'a time HH:MM');
+    let days: Weekday[] | undefined;
+    if (v.days !== undefined) {
+      if (!Array.isArray(v.days) || v.days.length === 0)
+        this.bad(`${field}.days`, 'must be a list of weekdays');
+      else
+        days = v.days
+          .map((d, i) => this.oneOf(d, `${field}.days[${i}]`, WEEKDAYS))
+          .filter((d): d is Weekday => !!d);
+    }
+    if (start === undefined || end === undefined) return undefined;
+    if (start === end) this.bad(field, 'start and end must differ');
+    return { start, end, ...(days ? { days } : {}) };
+  }
+}
+
+function section(c: Checker, input: Obj, key: string, allowed: readonly string[]): Obj {
+  const v = input[key];
+  if (v === undefined || v === null) return {};
+  if (!isObj(v)) {
+    c.bad(key, 'must be a mapping');
+    return {};
+  }
+  c.keys(v, key, allowed);
+  return v;
+}
+
+/**
+ * Validates a (partial) configuration on top of the defaults. Errors name every offending field:
+ * `agent.yaml: poll.intervalSeconds: must be a number from 1 to 86400, not 0`.
+ */
+export function parseAgentConfig(input: unknown, source = 'agent configuration'): AgentConfig {
+  const cfg = defaultAgentConfig();
+  if (input === undefined || input === null) return cfg;
+  const c = new Checker();
+  if (!isObj(input)) {
+    throw new OutpostError('invalid-config', `${source}: expected a mapping (key: value) at the top level`);
+  }
+  c.keys(input, '', [
+    'logging',
+    'deviceId',
+    'poll',
+    'capabilities',
+    'registries',
+    'runtimes',
+    'deployments',
+    'cache',
+    'outbox',
+    'nats',
+  ]);
+  const set = <T>(v: T | undefined, apply: (v: T) => void) => {
+    if (v !== undefined) apply(v);
+  };
+
+  const logging = section(c, input, 'logging', ['level']);
+  if (logging.level !== undefined)
+    set(
+      c.oneOf(logging.level, 'logging.level', [
+        'fatal',
+        'error',
+        'warn',
+        'info',
+        'debug',
+        'trace',
+        'silent',
+      ] as const),
+      (v) => (cfg.logging.level = v),
+    );
+  if (input.deviceId !== undefined)
+    set(c.str(input.deviceId, 'deviceId', DEVICE_ID, 'a Margo device id'), (v) => (cfg.deviceId = v));
+
+  const poll = section(c, input, 'poll', [
+    'intervalSeconds',
+    'jitter',
+    'requestTimeoutSeconds',
+    'maxBackoffSeconds',
+    'activeHours',
+    'downtime',
+  ]);
+  if (poll.intervalSeconds !== undefined)
+    set(
+      c.num(poll.intervalSeconds, 'poll.intervalSeconds', 0.05, 86_400),
+      (v) => (cfg.poll.intervalSeconds = v),
+    );
+  if (poll.jitter !== undefined) set(c.num(poll.jitter, 'poll.jitter', 0, 0.5), (v) => (cfg.poll.jitter = v));
+  if (poll.requestTimeoutSeconds !== undefined)
+    set(
+      c.num(poll.requestTimeoutSeconds, 'poll.requestTimeoutSeconds', 1, 3600),
+      (v) => (cfg.poll.requestTimeoutSeconds = v),
+    );
+  if (poll.maxBackoffSeconds !== undefined)
+    set(
+      c.num(poll.maxBackoffSeconds, 'poll.maxBackoffSeconds', 0.1, 86_400),
+      (v) => (cfg.poll.maxBackoffSeconds = v),
+    );
+  if (poll.activeHours !== undefined)
+    set(c.window(poll.activeHours, 'poll.activeHours'), (v) => (cfg.poll.activeHours = v));
+  if (poll.downtime !== undefined) {
+    if (!Array.isArray(poll.downtime))
+      c.bad('poll.downtime', 'must be a list of { start, end, days? } windows');
+    else
+      cfg.poll.downtime = poll.downtime
+        .map((w, i) => c.window(w, `poll.downtime[${i}]`))
+        .filter((w): w is TimeWindow => !!w);
+  }
+
+  const caps = section(c, input, 'capabilities', [
+    'vendor',
+    'modelNumber',
+    'serialNumber',
+    'cpuCores',
+    'memory',
+    'reserveMemory',
+    'storage',
+    'reserveStorage',
+    'labels',
+    'otelCollector',
+    'recheckSeconds',
+  ]);
+  for (const k of ['vendor', 'modelNumber', 'serialNumber'] as const)
+    if (caps[k] !== undefined) set(c.str(caps[k], `capabilities.${k}`), (v) => (cfg.capabilities[k] = v));
+  if (caps.cpuCores !== undefined)
+    set(c.num(caps.cpuCores, 'capabilities.cpuCores', 0.001, 4096), (v) => (cfg.capabilities.cpuCores = v));
+  for (const k of ['memory', 'reserveMemory', 'storage', 'reserveStorage'] as const)
+    if (caps[k] !== undefined)
+      set(c.quantity(caps[k], `capabilities.${k}`), (v) => (cfg.capabilities[k] = v));
+  if (caps.otelCollector !== undefined)
+    set(
+      c.bool(caps.otelCollector, 'capabilities.otelCollector'),
+      (v) => (cfg.capabilities.otelCollector = v),
+    );
+  if (caps.recheckSeconds !== undefined)
+    set(
+      c.num(caps.recheckSeconds, 'capabilities.recheckSeconds', 1, 86_400),
+      (v) => (cfg.capabilities.recheckSeconds = v),
+    );
+  if (caps.labels !== undefined) {
+    if (!isObj(caps.labels)) c.bad('capabilities.labels', 'must be a mapping of label names to values');
+    else {
+      for (const [k, v] of Object.entries(caps.labels)) {
+        const f = `capabilities.labels.${k}`;
+        if (!LABEL_KEY.test(k))
+          c.bad(f, 'label names are letters, digits, ".", "_", "-" and "/" (a domain prefix is recommended)');
+        else if (isLabelValue(v)) cfg.capabilities.labels[k] = v;
+        else c.bad(f, 'must be a string, number, boolean, or a list of strings or of numbers');
+      }
+    }
+  }
+
+  const reg = section(c, input, 'registries', ['plainHttp', 'caFile', 'timeoutSeconds']);
+  if (reg.plainHttp !== undefined) {
+    if (typeof reg.plainHttp === 'boolean') cfg.registries.plainHttp = reg.plainHttp;
+    else if (Array.isArray(reg.plainHttp) && reg.plainHttp.every((h) => typeof h === 'string' && h !== ''))
+      cfg.registries.plainHttp = reg.plainHttp as string[];
+    else c.bad('registries.plainHttp', 'must be true/false or a list of registry hosts (host:port)');
+  }
+  if (reg.caFile !== undefined)
+    set(c.str(reg.caFile, 'registries.caFile'), (v) => (cfg.registries.caFile = v));
+  if (reg.timeoutSeconds !== undefined)
+    set(
+      c.num(reg.timeoutSeconds, 'registries.timeoutSeconds', 1, 3600),
+      (v) => (cfg.registries.timeoutSeconds = v),
+    );
+
+  const rt = section(c, input, 'runtimes', ['wasm', 'container', 'compose', 'helm']);
+  const sub = (key: string, allowed: readonly string[]): Obj => {
+    const v = rt[key];
+    if (v === undefined || v === null) return {};
+    if (!isObj(v)) {
+      c.bad(`runtimes.${key}`, 'must be a mapping');
+      return {};
+    }
+    c.keys(v, `runtimes.${key}`, allowed);
+    return v;
+  };
+  const wasm = sub('wasm', ['enabled', 'defaultMemory']);
+  if (wasm.enabled !== undefined)
+    set(c.bool(wasm.enabled, 'runtimes.wasm.enabled'), (v) => (cfg.runtimes.wasm.enabled = v));
+  if (wasm.defaultMemory !== undefined)
+    set(
+      c.quantity(wasm.defaultMemory, 'runtimes.wasm.defaultMemory'),
+      (v) => (cfg.runtimes.wasm.defaultMemory = v),
+    );
+  const ctr = sub('container', ['enabled', 'engine', 'podman', 'dockerSocket']);
+  if (ctr.enabled !== undefined)
+    set(c.bool(ctr.enabled, 'runtimes.container.enabled'), (v) => (cfg.runtimes.container.enabled = v));
+  if (ctr.engine !== undefined)
+    set(
+      c.oneOf(ctr.engine, 'runtimes.container.engine', ['auto', 'podman', 'docker'] as const),
+      (v) => (cfg.runtimes.container.engine = v),
+    );
+  if (ctr.podman !== undefined)
+    set(c.str(ctr.podman, 'runtimes.container.podman'), (v) => (cfg.runtimes.container.podman = v));
+  if (ctr.dockerSocket !== undefined)
+    set(
+      c.str(ctr.dockerSocket, 'runtimes.container.dockerSocket'),
+      (v) => (cfg.runtimes.container.dockerSocket = v),
+    );
+  const cmp = sub('compose', ['enabled', 'tool']);
+  if (cmp.enabled !== undefined)
+    set(c.bool(cmp.enabled, 'runtimes.compose.enabled'), (v) => (cfg.runtimes.compose.enabled = v));
+  if (cmp.tool !== undefined)
+    set(
+      c.oneOf(cmp.tool, 'runtimes.compose.tool', ['auto', 'podman-compose', 'docker-compose'] as const),
+      (v) => (cfg.runtimes.compose.tool = v),
+    );
+  const helm = sub('helm', ['enabled', 'binary', 'kubeconfig', 'kubeContext']);
+  if (helm.enabled !== undefined)
+    set(c.bool(helm.enabled, 'runtimes.helm.enabled'), (v) => (cfg.runtimes.helm.enabled = v));
+  for (const k of ['binary', 'kubeconfig', 'kubeContext'] as const)
+    if (helm[k] !== undefined) set(c.str(helm[k], `runtimes.helm.${k}`), (v) => (cfg.runtimes.helm[k] = v));
+
+  const dep = section(c, input, 'deployments', [
+    'timeoutSeconds',
+    'componentTimeoutSeconds',
+    'concurrency',
+    'retrySeconds',
+    'maxRetrySeconds',
+    'observeSeconds',
+  ]);
+  if (dep.timeoutSeconds !== undefined)
+    set(
+      c.num(dep.timeoutSeconds, 'deployments.timeoutSeconds', 1, 86_400),
+      (v) => (cfg.deployments.timeoutSeconds = v),
+    );
+  if (dep.componentTimeoutSeconds !== undefined)
+    set(
+      c.num(dep.componentTimeoutSeconds, 'deployments.componentTimeoutSeconds', 1, 86_400),
+      (v) => (cfg.deployments.componentTimeoutSeconds = v),
+    );
+  if (dep.concurrency !== undefined)
+    set(
+      c.num(dep.concurrency, 'deployments.concurrency', 1, 64, true),
+      (v) => (cfg.deployments.concurrency = v),
+    );
+  if (dep.retrySeconds !== undefined)
+    set(
+      c.num(dep.retrySeconds, 'deployments.retrySeconds', 0.1, 86_400),
+      (v) => (cfg.deployments.retrySeconds = v),
+    );
+  if (dep.maxRetrySeconds !== undefined)
+    set(
+      c.num(dep.maxRetrySeconds, 'deployments.maxRetrySeconds', 0.1, 86_400),
+      (v) => (cfg.deployments.maxRetrySeconds = v),
+    );
+  if (dep.observeSeconds !== undefined)
+    set(
+      c.num(dep.observeSeconds, 'deployments.observeSeconds', 0.05, 3600),
+      (v) => (cfg.deployments.observeSeconds = v),
+    );
+
+  const cache = section(c, input, 'cache', ['maxBytes']);
+  if (cache.maxBytes !== undefined)
+    set(c.quantity(cache.maxBytes, 'cache.maxBytes'), (v) => (cfg.cache.maxBytes = v));
+  const outbox = section(c, input, 'outbox', ['maxReports']);
+  if (outbox.maxReports !== undefined)
+    set(
+      c.num(outbox.maxReports, 'outbox.maxReports', 10, 10_000_000, true),
+      (v) => (cfg.outbox.maxReports = v),
+    );
+  const nats = section(c, input, 'nats', ['enabled']);
+  if (nats.enabled !== undefined) set(c.bool(nats.enabled, 'nats.enabled'), (v) => (cfg.nats.enabled = v));
+
+  if (c.problems.length > 0) {
+    const first = c.problems[0]!;
+    const more = c.problems.length > 1 ? ` (and ${c.problems.length - 1} more)` : '';
+    throw new OutpostError('invalid-config', `${source}: ${first.field}: ${first.message}${more}`, {
+      errors: c.problems.map((p) => ({ ...p, file: source })),
+    });
+  }
+  return cfg;
+}
+
+function isLabelValue(v: unknown): v is LabelValue {
+  if (typeof v === 'string' || typeof v === 'boolean') return true;
+  if (typeof v === 'number') return Number.isFinite(v);
+  if (!Array.isArray(v)) return false;
+  return v.every((x) => typeof x === 'string') || v.every((x) => typeof x === 'number' && Number.isFinite(x));
+}
+
+/** Reads `agent.yaml` (absent: defaults). Syntax errors name the file, line and column. */
+export function loadAgentConfig(file: string): AgentConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return defaultAgentConfig();
+    throw new OutpostError('invalid-config', `cannot read ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  if (text.trim() === '') return defaultAgentConfig();
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const pos = e.linePos?.[0];
+    throw new OutpostError(
+      'invalid-config',
+      `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]}`,
+    );
+  }
+  return parseAgentConfig(doc.toJS({ maxAliasCount: 100 }), file);
+}
+
+/** Seconds to milliseconds. */
+export const ms = (seconds: number): number => Math.round(seconds * 1000);
+
+/** Bytes of a quantity the config parser already checked. */
+export function bytesOf(q: string): number {
+  return tryParseQuantity(q) ?? 0;
+}

@@ -1,0 +1,291 @@
+import { OutpostError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { tryParseQuantity } from '../../core/margo/quantity.js';
+import {
+  OUTPOST_EXTENSION_KEY,
+  type ApplicationDeployment,
+  type Component,
+  type ParameterValue,
+} from '../../core/margo/types.js';
+import type { BlobCache } from '../../core/oci/blob-cache.js';
+import type { ImageManifest, Descriptor } from '../../core/oci/media-types.js';
+import type { RegistryClient } from '../../core/oci/registry-client.js';
+import type { Reference } from '../../core/oci/reference.js';
+import { computeSpecHash } from '../runtimes/names.js';
+import type { Artifact, RuntimeKind, WorkloadSpec } from '../runtimes/types.js';
+import type { PlannedWorkload } from './state.js';
+
+/**
+ * From an ApplicationDeployment to the workloads that run it (ADR 0266): the profile picks the runtime
+ * (`compose` → compose adapter, or the container adapter when the component's artifact is a container
+ * image, a one-service compose profile; `helm` → helm; `custom` with `x-outpost-extensions.runtime: wasm`
+ * → wasm), each component's OCI artifact is resolved and pulled into the blob cache with its digest
+ * verified, parameters become environment variables (compose, container, wasm: the target's `pointer`
+ * is the variable name) or values by dot path (helm), and the spec hash covers everything that defines
+ * the workload. Errors carry the component they concern (`data.component`).
+ */
+
+export const WasmMedia = {
+  config: 'application/vnd.wasm.config.v0+json',
+  layers: ['application/wasm', 'application/vnd.wasm.content.layer.v1+wasm'],
+} as const;
+export const COMPOSE_LAYER = 'application/vnd.org.margo.component.compose.tar+gzip';
+export const COMPOSE_ARTIFACT = 'application/vnd.org.margo.component.compose+json';
+const IMAGE_CONFIGS = [
+  'application/vnd.oci.image.config.v1+json',
+  'application/vnd.docker.container.image.v1+json',
+];
+const HELM_CONFIG = 'application/vnd.cncf.helm.config.v1+json';
+const HELM_LAYERS = ['application/vnd.cncf.helm.chart.content.v1.tar+gzip', 'application/tar+gzip'];
+
+export type ArtifactClass =
+  | { kind: 'wasm'; layer: Descriptor }
+  | { kind: 'compose'; layer: Descriptor }
+  | { kind: 'image' }
+  | { kind: 'helm'; layer: Descriptor };
+
+export type ProfileRuntime = 'compose' | 'helm' | 'wasm';
+
+export function componentError(
+  component: string,
+  code: string,
+  message: string,
+  cause?: unknown,
+): OutpostError {
+  return new OutpostError(code, message, { data: { component }, ...(cause ? { cause } : {}) });
+}
+
+/** Which runtime family a deployment's profile asks for; refuses what this agent cannot run. */
+export function profileRuntime(doc: ApplicationDeployment): ProfileRuntime {
+  const p = doc.spec.deploymentProfile;
+  if (p.type === 'compose') return 'compose';
+  if (p.type === 'helm') return 'helm';
+  const ext = (p.extensions?.[OUTPOST_EXTENSION_KEY] ?? doc.spec.extensions?.[OUTPOST_EXTENSION_KEY]) as
+    { runtime?: unknown } | undefined;
+  if (ext?.runtime === 'wasm') return 'wasm';
+  throw new OutpostError(
+    'agent/unsupported-profile',
+    `the custom profile asks for runtime ${JSON.stringify(ext?.runtime ?? null)} (${OUTPOST_EXTENSION_KEY}.runtime); this agent runs wasm`,
+  );
+}
+
+/** What an OCI manifest holds, by its config and layer media types. */
+export function classifyArtifact(m: ImageManifest): ArtifactClass | undefined {
+  const layers = m.layers ?? [];
+  const config = m.config?.mediaType;
+  const find = (types: readonly string[]) => layers.find((l) => types.includes(l.mediaType));
+  const wasm = find(WasmMedia.layers);
+  if (wasm && (config === WasmMedia.config || layers.length === 1)) return { kind: 'wasm', layer: wasm };
+  const compose = find([COMPOSE_LAYER]);
+  if (compose) return { kind: 'compose', layer: compose };
+  const chart = find(HELM_LAYERS);
+  if (chart && (config === HELM_CONFIG || m.artifactType === HELM_CONFIG))
+    return { kind: 'helm', layer: chart };
+  if (config && IMAGE_CONFIGS.includes(config)) return { kind: 'image' };
+  return undefined;
+}
+
+function envValue(v: ParameterValue): string {
+  return Array.isArray(v) ? v.map(String).join(',') : String(v);
+}
+
+/** Environment variables of one component: every parameter target naming it, `pointer` = variable name. */
+export function componentEnv(doc: ApplicationDeployment, component: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [, p] of Object.entries(doc.spec.parameters ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    for (const t of p.targets) if (t.components.includes(component)) env[t.pointer] = envValue(p.value);
+  }
+  return env;
+}
+
+/** Helm values of one component by dot path. */
+export function componentHelmValues(doc: ApplicationDeployment, component: string): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const [, p] of Object.entries(doc.spec.parameters ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    for (const t of p.targets) if (t.components.includes(component)) values[t.pointer] = p.value;
+  }
+  return values;
+}
+
+/** Margo `timeout` (`8m30s`) in milliseconds. */
+export function parseTimeout(t: string | undefined): number | undefined {
+  const m = t === undefined ? null : /^(\d+)m(\d+)s$/.exec(t);
+  return m ? (Number(m[1]) * 60 + Number(m[2])) * 1000 : undefined;
+}
+
+interface ComponentExtension {
+  args?: string[];
+  network?: string;
+  publish?: string[];
+  memory?: string;
+  restart?: 'on-failure' | 'always' | 'never';
+}
+
+/** Our per-component settings (`x-outpost-extensions` on a component); anything malformed is ignored. */
+export function componentExtension(c: Component): ComponentExtension {
+  const e = c.extensions?.[OUTPOST_EXTENSION_KEY] as Record<string, unknown> | undefined;
+  if (!e || typeof e !== 'object') return {};
+  const strs = (v: unknown) =>
+    Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined;
+  const out: ComponentExtension = {};
+  const args = strs(e.args);
+  if (args) out.args = args;
+  if (typeof e.network === 'string') out.network = e.network;
+  const publish = strs(e.publish);
+  if (publish) out.publish = publish;
+  if (typeof e.memory === 'string' && tryParseQuantity(e.memory) !== undefined) out.memory = e.memory;
+  if (e.restart === 'on-failure' || e.restart === 'always' || e.restart === 'never') out.restart = e.restart;
+  return out;
+}
+
+export interface PlanDeps {
+  registry(): Promise<RegistryClient>;
+  cache(): Promise<BlobCache>;
+  parseReference(s: string): Reference;
+  /** Whether a registry host is reached over plain HTTP. */
+  isPlainHttp(host: string): boolean;
+  hasRuntime(kind: RuntimeKind): boolean;
+  componentTimeoutMs: number;
+  logger: Logger;
+}
+
+/** Resolves and pulls every component of a deployment; throws a component error on the first failure. */
+export async function planDeployment(
+  doc: ApplicationDeployment,
+  deps: PlanDeps,
+  signal?: AbortSignal,
+): Promise<PlannedWorkload[]> {
+  const family = profileRuntime(doc);
+  const constraintsMemory = doc.spec.deploymentProfile.deviceConstraints?.capacityRequirements?.memory;
+  const out: PlannedWorkload[] = [];
+  for (const c of doc.spec.deploymentProfile.components) {
+    signal?.throwIfAborted();
+    const fail = (code: string, m: string, cause?: unknown) =>
+      componentError(c.name, code, `component ${c.name}: ${m}`, cause);
+    const { repository, revision } = c.properties;
+    if (!repository || !revision)
+      throw fail('agent/invalid-component', 'repository and revision are required (oci://...)');
+    let ref: Reference;
+    try {
+      ref = deps.parseReference(`${repository.replace(/\/+$/, '')}:${revision}`);
+    } catch (e) {
+      throw fail('oci/invalid-reference', (e as Error).message, e);
+    }
+    const registry = await deps.registry();
+    let resolved;
+    try {
+      resolved = await registry.resolve(ref, { signal });
+    } catch (e) {
+      throw componentError(
+        c.name,
+        (e as OutpostError).code ?? 'oci/registry-error',
+        `component ${c.name}: ${(e as Error).message}`,
+        e,
+      );
+    }
+    const cls = classifyArtifact(resolved.manifest);
+    if (!cls)
+      throw fail(
+        'agent/artifact-unsupported',
+        `${repository}:${revision} is not a WASM module, compose archive, Helm chart or container image`,
+      );
+    const ext = componentExtension(c);
+    let kind: RuntimeKind;
+    if (family === 'wasm') {
+      if (cls.kind !== 'wasm')
+        throw fail(
+          'agent/artifact-unsupported',
+          `the wasm profile needs a WASM module, ${repository}:${revision} is a ${cls.kind} artifact`,
+        );
+      kind = 'wasm';
+    } else if (family === 'helm') {
+      if (cls.kind !== 'helm')
+        throw fail(
+          'agent/artifact-unsupported',
+          `the helm profile needs a Helm chart, ${repository}:${revision} is a ${cls.kind} artifact`,
+        );
+      kind = 'helm';
+    } else if (cls.kind === 'compose') kind = 'compose';
+    else if (cls.kind === 'image') kind = 'container';
+    else
+      throw fail(
+        'agent/artifact-unsupported',
+        `a compose profile needs a compose archive or a container image, ${repository}:${revision} is a ${cls.kind} artifact`,
+      );
+    if (!deps.hasRuntime(kind))
+      throw fail('agent/runtime-unavailable', `the ${kind} runtime is not available on this node`);
+
+    let artifact: Artifact;
+    let source: PlannedWorkload['source'];
+    if (cls.kind === 'image') {
+      artifact = {
+        image: `${ref.registry}/${ref.repository}@${resolved.digest}`,
+        tlsVerify: !deps.isPlainHttp(ref.registry),
+        pull: 'missing',
+      };
+    } else {
+      const cache = await deps.cache();
+      const { pullBlobToCache } = await import('../../core/oci/pull-to-cache.js');
+      let file: string;
+      try {
+        file = await pullBlobToCache(registry, cache, ref, cls.layer, { signal });
+      } catch (e) {
+        throw componentError(
+          c.name,
+          (e as OutpostError).code ?? 'oci/registry-error',
+          `component ${c.name}: ${(e as Error).message}`,
+          e,
+        );
+      }
+      artifact = { path: file, mediaType: cls.layer.mediaType, digest: cls.layer.digest };
+      source = {
+        ref: `${ref.registry}/${ref.repository}@${resolved.digest}`,
+        digest: cls.layer.digest,
+        size: cls.layer.size,
+      };
+    }
+    const memory = ext.memory ?? (kind === 'wasm' ? constraintsMemory : undefined);
+    const memoryBytes = memory ? tryParseQuantity(memory) : undefined;
+    const base: Omit<WorkloadSpec, 'specHash'> = {
+      workloadId: `${doc.id}.${c.name}`,
+      deploymentId: doc.id,
+      component: c.name,
+      revision,
+      artifact,
+      env: kind === 'helm' ? {} : componentEnv(doc, c.name),
+      ...(ext.args ? { args: ext.args } : {}),
+      ...(kind === 'helm'
+        ? {
+            helm: {
+              chartRef: (artifact as { path: string }).path,
+              version: revision,
+              values: componentHelmValues(doc, c.name),
+              namespace: doc.metadata.namespace || 'default',
+              wait: c.properties.wait ?? true,
+              ...(c.properties.timeout ? { timeout: c.properties.timeout } : {}),
+            },
+          }
+        : {}),
+      ...(kind === 'container' && (ext.network || ext.publish)
+        ? {
+            container: {
+              ...(ext.network ? { network: ext.network } : {}),
+              ...(ext.publish ? { publish: ext.publish } : {}),
+            },
+          }
+        : {}),
+      ...(memoryBytes ? { limits: { memoryBytes } } : {}),
+      ...(ext.restart ? { restart: { policy: ext.restart } } : {}),
+    };
+    const spec: WorkloadSpec = { ...base, specHash: computeSpecHash(base) };
+    out.push({
+      component: c.name,
+      kind,
+      wait: c.properties.wait ?? true,
+      timeoutMs: parseTimeout(c.properties.timeout) ?? deps.componentTimeoutMs,
+      spec,
+      ...(source ? { source } : {}),
+    });
+  }
+  return out;
+}

@@ -1,0 +1,92 @@
+import fs from 'node:fs';
+import type { DeploymentState } from '../../core/margo/types.js';
+import type { AgentPaths } from './home.js';
+import { readEnrollment } from './identity.js';
+import { lockOwner } from './lock.js';
+import { readStateFile, type ComponentReport } from './state.js';
+
+/**
+ * What `edgectl agent status` shows, read from the agent's files only (it works while the agent or the LO
+ * is down): identity, LO, whether the agent runs, the last successful sync and its age, the adopted
+ * manifestVersion, queued reports, and every deployment with its last reported state.
+ */
+export interface AgentStatusView {
+  home: string;
+  enrolled: boolean;
+  node?: string;
+  clientId?: string;
+  deviceId?: string;
+  spiffeId?: string;
+  site?: string;
+  lo?: string;
+  svidNotAfter?: number;
+  agent: { running: boolean; pid?: number };
+  lastSync: number | null;
+  lastSyncAgeSeconds: number | null;
+  manifestVersion: number;
+  manifestAdoptedAt: number | null;
+  lastError: { at: number; message: string } | null;
+  queuedReports: number;
+  deployments: {
+    deploymentId: string;
+    name: string;
+    state: DeploymentState | 'unknown';
+    desired: boolean;
+    adoptedManifestVersion: number;
+    since: number | null;
+    components: ComponentReport[];
+    error?: { code?: string; source?: string; message?: string };
+  }[];
+}
+
+export function readAgentStatus(paths: AgentPaths, now: number, deviceId?: string): AgentStatusView {
+  const e = readEnrollment(paths);
+  let state;
+  try {
+    state = readStateFile(paths.stateFile);
+  } catch {
+    state = undefined;
+  }
+  const pid = lockOwner(paths.lockFile);
+  let queued: number;
+  try {
+    queued = fs.readdirSync(paths.outboxDir).filter((n) => /^\d+\.json$/.test(n)).length;
+  } catch {
+    queued = 0;
+  }
+  const lastSync = state?.lastSync ?? null;
+  return {
+    home: paths.home,
+    enrolled: e !== undefined,
+    ...(e
+      ? {
+          node: e.nodeName,
+          clientId: e.clientId,
+          deviceId: deviceId ?? e.nodeName,
+          spiffeId: e.spiffeId,
+          site: e.siteId,
+          lo: e.mmiUrl,
+          svidNotAfter: e.notAfter,
+        }
+      : {}),
+    agent: pid ? { running: true, pid } : { running: false },
+    lastSync,
+    lastSyncAgeSeconds: lastSync === null ? null : Math.max(0, Math.round((now - lastSync) / 1000)),
+    manifestVersion: state?.manifestVersion ?? 0,
+    manifestAdoptedAt: state?.manifestAdoptedAt ?? null,
+    lastError: state?.lastError ?? null,
+    queuedReports: queued,
+    deployments: Object.values(state?.deployments ?? {})
+      .sort((a, b) => (a.name || a.deploymentId).localeCompare(b.name || b.deploymentId))
+      .map((r) => ({
+        deploymentId: r.deploymentId,
+        name: r.name,
+        state: r.reported?.state ?? 'unknown',
+        desired: r.desired,
+        adoptedManifestVersion: r.adoptedManifestVersion,
+        since: r.reported?.at ?? null,
+        components: r.reported?.components ?? [],
+        ...(r.reported?.error ? { error: r.reported.error } : {}),
+      })),
+  };
+}

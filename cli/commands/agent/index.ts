@@ -1,0 +1,16 @@
+import type { Command } from 'commander';
+import { register as run } from './run.js';
+import { register as enroll } from './enroll.js';
+import { register as status } from './status.js';
+import { register as installService } from './install-service.js';
+
+/**
+ * `edgectl agent ...`: the edge node agent. `edgectl agent` itself runs it headless; the subcommands
+ * enroll the node, show its state from its files, and install the systemd unit.
+ */
+export function register(program: Command): void {
+  const agent = run(program);
+  enroll(agent);
+  status(agent);
+  installService(agent);
+}

@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import { action } from '../../lib/action.js';
+import { emit, formatAge, keyValues, parseFormat, table } from '../../lib/output.js';
+import { agentHome } from './home.js';
+
+/** `edgectl agent status`: the agent's identity, LO, last sync, manifestVersion and workloads, from its files. */
+export function register(agent: Command): void {
+  agent
+    .command('status')
+    .description(
+      "show the agent's identity, LO, last successful sync, manifestVersion and workloads (works offline)",
+    )
+    .option('-o, --output <format>', 'table, json or yaml', 'table')
+    .action(
+      action(async (opts: { output?: string }, cmd: Command) => {
+        const format = parseFormat(opts.output);
+        const paths = agentHome(cmd);
+        const [{ readAgentStatus }, { loadAgentConfig }] = await Promise.all([
+          import('../../../agents/node/status-view.js'),
+          import('../../../agents/node/config.js'),
+        ]);
+        let deviceId: string | undefined;
+        try {
+          deviceId = loadAgentConfig(paths.configFile).deviceId;
+        } catch {
+          deviceId = undefined;
+        }
+        const now = Date.now();
+        const s = readAgentStatus(paths, now, deviceId);
+        const age = (t: number | null) =>
+          t === null ? 'never' : `${new Date(t).toISOString()} (${formatAge(now - t)} ago)`;
+        emit(format, s, () => {
+          if (!s.enrolled)
+            return `not enrolled (${s.home}); run: edgectl agent enroll --lo <URL> --token <TOKEN>`;
+          const head = keyValues([
+            ['Node', `${s.node} (device ${s.deviceId}, client ${s.clientId})`],
+            ['SPIFFE ID', s.spiffeId],
+            ['Site', s.site],
+            ['LO', s.lo],
+            ['Agent', s.agent.running ? `running (pid ${s.agent.pid})` : 'not running'],
+            ['Last sync', age(s.lastSync)],
+            [
+              'Manifest',
+              s.manifestVersion
+                ? `version ${s.manifestVersion} (adopted ${age(s.manifestAdoptedAt)})`
+                : 'none adopted yet',
+            ],
+            [
+              'Last error',
+              s.lastError ? `${s.lastError.message} (${formatAge(now - s.lastError.at)} ago)` : null,
+            ],
+            ['Queued reports', s.queuedReports],
+            ['SVID expires', s.svidNotAfter ? new Date(s.svidNotAfter).toISOString() : null],
+            ['Home', s.home],
+          ]);
+          if (s.deployments.length === 0) return `${head}\n\nno deployments`;
+          const rows = s.deployments.flatMap((d) => [
+            [
+              d.name || d.deploymentId,
+              d.deploymentId,
+              d.desired ? d.state : `${d.state} (leaving)`,
+              d.adoptedManifestVersion,
+              d.since === null ? null : `${formatAge(now - d.since)} ago`,
+              d.error?.message,
+            ],
+            ...d.components.map((c) => [`  ${c.name}`, '', c.state, '', '', c.error?.message]),
+          ]);
+          return `${head}\n\n${table(['DEPLOYMENT', 'ID', 'STATE', 'MANIFEST', 'SINCE', 'ERROR'], rows)}`;
+        });
+      }),
+    );
+}
