@@ -30,6 +30,7 @@ import { ComingPage } from './pages/ComingPage.js';
 import { AppStorePage } from './pages/AppStorePage.js';
 import { DeviceStorePage } from './pages/DeviceStorePage.js';
 import { SitesPage } from './pages/SitesPage.js';
+import { DeploymentsPage } from './pages/DeploymentsPage.js';
 import { TokenPrompt } from './components/TokenPrompt.js';
 
 interface NavItem {
@@ -48,12 +49,7 @@ export const NAV: NavItem[] = [
     path: '/deployments',
     label: 'Deployments',
     icon: <RocketLaunchIcon />,
-    render: () => (
-      <ComingPage
-        title="Deployments"
-        text="Deployments with per-node state and the age of every report, and the deployment wizard."
-      />
-    ),
+    render: () => <DeploymentsPage />,
   },
   {
     path: '/airgap',
