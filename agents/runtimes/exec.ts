@@ -65,8 +65,17 @@ export function runCommand(
     const stop = (e: OutpostError) => {
       if (why) return;
       why = e;
-      child.kill('SIGTERM');
-      killTimer = setTimeout(() => child.kill('SIGKILL'), 2000);
+      const kill = (sig: NodeJS.Signals) => {
+        try {
+          // In its own process group the command's children are ended with it.
+          if (opts.ownProcessGroup && child.pid !== undefined) process.kill(-child.pid, sig);
+          else child.kill(sig);
+        } catch {
+          // already gone
+        }
+      };
+      kill('SIGTERM');
+      killTimer = setTimeout(() => kill('SIGKILL'), 2000);
       killTimer.unref();
     };
     const timeoutMs = opts.timeoutMs ?? 120_000;

@@ -30,6 +30,9 @@ async function main(): Promise<void> {
   // A second runner for the same workload (two applies racing, or a restart after a crash while the
   // first one still runs) leaves at once: the lock makes duplicates impossible.
   if (!Supervisor.acquireLock(dir, cfg.specHash)) return;
+  // Let a runner racing for the same stale lock finish its takeover, then make sure the lock is ours.
+  await new Promise((r) => setTimeout(r, 50));
+  if (!Supervisor.holdsLock(dir)) return;
   new Supervisor(dir, cfg, new URL(import.meta.url)).start();
 }
 

@@ -24,6 +24,7 @@ export class Supervisor {
   private workerGone: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private logTimer: NodeJS.Timeout | undefined;
+  private lockTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private consecutive = 0;
   private module: WasmModule | undefined;
@@ -67,11 +68,22 @@ export class Supervisor {
     return false;
   }
 
+  static holdsLock(dir: string): boolean {
+    return readJsonFile<RunnerLock>(runnerFile(dir, 'lock'))?.pid === process.pid;
+  }
+
   start(): void {
     this.log('runner started', { pid: process.pid, specHash: this.cfg.specHash });
     for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void this.stop(sig));
     this.logTimer = setInterval(() => this.rotateLog(), 10_000);
     this.logTimer.unref();
+    // Two runners breaking the same stale lock at once could both believe they hold it: whoever no
+    // longer finds its pid in the lock leaves at once, without touching the status.
+    this.lockTimer = setInterval(() => {
+      if (!this.stopping && readJsonFile<RunnerLock>(runnerFile(this.dir, 'lock'))?.pid !== process.pid)
+        this.abandon();
+    }, 1000);
+    this.lockTimer.unref();
     try {
       const bytes = fs.readFileSync(runnerFile(this.dir, 'module'));
       const capped = capModuleMemory(bytes, Math.floor(this.cfg.memoryMaxBytes / WASM_PAGE));
@@ -189,6 +201,12 @@ export class Supervisor {
       stuck = (await Promise.race([this.workerGone.then(() => 'gone' as const), grace])) === 'timeout';
     }
     this.finish('stopped', { lastExit: { at: Date.now(), message: `stopped by ${signal}` } }, stuck);
+  }
+
+  private abandon(): void {
+    this.stopping = true;
+    this.log('lock taken over by another runner; leaving');
+    process.kill(process.pid, 'SIGKILL');
   }
 
   private finish(

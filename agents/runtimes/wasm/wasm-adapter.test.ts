@@ -271,6 +271,23 @@ describe('WasmAdapter', () => {
     }
   });
 
+  it('allows one runner per workload: a second one leaves, and one that lost its lock ends itself', async () => {
+    const a = newAdapter();
+    const w = spec('service');
+    const s = await a.apply(w);
+    const dir = path.dirname(s.logsPath!);
+    const second = spawn(process.execPath, ['--no-warnings', runnerPath, dir], { stdio: 'ignore' });
+    const code = await new Promise<number | null>((resolve) => second.on('exit', (c) => resolve(c)));
+    expect(code).toBe(0);
+    expect(readJsonFile<RunnerLock>(path.join(dir, 'lock'))?.pid).toBe(s.pid);
+    expect(runnerPids(dir)).toEqual([s.pid]);
+    // Someone else's pid in the lock (a racing takeover): the runner leaves without a word in the status.
+    fs.writeFileSync(path.join(dir, 'lock'), JSON.stringify({ pid: 1, specHash: w.specHash, startedAt: 0 }));
+    await until('the runner to leave', () => runnerPids(dir).length === 0);
+    expect(readJsonFile<RunnerStatus>(path.join(dir, 'status.json'))?.state).toBe('running');
+    fs.rmSync(path.join(dir, 'lock'));
+  });
+
   it('survives an agent restart: a new adapter finds the workload and does not restart it', async () => {
     const stateDir = path.join(tmp, 'survive');
     const first = newAdapter(stateDir);
