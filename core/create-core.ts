@@ -19,6 +19,8 @@ import { createDesiredRepos } from './deploy/desired-repo.js';
 import { createDeployEngine, type DeployEngine } from './deploy/engine.js';
 import { createDeployModule } from './deploy/module.js';
 import { createLoModule, type Lo } from './lo/module.js';
+import { isForwardedStatus } from './lo/uplink.js';
+import type { DeploymentStatus } from './margo/types.js';
 import { createMessagingModule, type Messaging } from './messaging/module.js';
 import { OutpostError } from './errors.js';
 
@@ -163,6 +165,18 @@ export function createCore(deps: CoreDeps): Core {
     coBranch: repos.branch,
   });
   modules.push(loModule, createDeployModule({ engine, logger }));
+  // Statuses that remote LOs forward over the bus (store and forward) land in the CO's records.
+  if (config.role !== 'lo') {
+    messagingModule.messaging.onNodeStatus((r) => {
+      if (!isForwardedStatus(r.body)) return;
+      engine.recordStatus({
+        clientId: r.nodeUid,
+        status: r.body.status as DeploymentStatus,
+        digest: r.body.digest ?? undefined,
+        receivedAt: r.body.receivedAt,
+      });
+    });
+  }
 
   const handlers = mergeHandlers(modules);
   const dispatcher = createDispatcher({

@@ -605,6 +605,7 @@ export function createDeployEngine(deps: DeployEngineDeps) {
             deviceId: status.deviceId ?? null,
             state: status.status.state,
             adoptedManifestVersion: status.adoptedManifestVersion,
+            digest: digest ?? null,
             body: status,
             receivedAt,
           })

@@ -19,6 +19,7 @@ import { createSiteIdentity, type SiteIdentity } from './identity-store.js';
 import { createManifestStore, type ManifestStore } from './manifests.js';
 import { createFollower, splitClientId, type DesiredSource, type Follower } from './follower.js';
 import { createLoBackend, SEEN_FLUSH_MS, type StatusSink } from './backend.js';
+import { createStatusUplink } from './uplink.js';
 
 export interface LoModuleDeps {
   config: Config;
@@ -84,14 +85,12 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
         },
       ];
     }
-    return deps
-      .coRepoTenants()
-      .map((tenantId) => ({
-        kind: 'local' as const,
-        tenantId,
-        dir: deps.coRepoDir(tenantId),
-        branch: deps.coBranch,
-      }));
+    return deps.coRepoTenants().map((tenantId) => ({
+      kind: 'local' as const,
+      tenantId,
+      dir: deps.coRepoDir(tenantId),
+      branch: deps.coBranch,
+    }));
   };
 
   const follower = createFollower({
@@ -107,13 +106,27 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
   });
 
   const mmiUrl = () => server?.url ?? null;
+  // A remote LO (role lo) forwards every status it records to the CO over the bus, from its own outbox.
+  const uplink =
+    config.role === 'lo' && deps.messaging
+      ? createStatusUplink({ store, logger: log, messaging: deps.messaging, siteId: config.site.id })
+      : undefined;
+  const statusSink: StatusSink = uplink
+    ? {
+        record(r) {
+          const result = deps.statusSink.record(r);
+          void uplink.flush();
+          return result;
+        },
+      }
+    : deps.statusSink;
   const backend = createLoBackend({
     store,
     clock,
     logger: log,
     manifests,
     identity,
-    statusSink: deps.statusSink,
+    statusSink,
     svidTtlSeconds: Math.round(config.mmi.svidTtlHours * 3600),
     mmiUrl,
     onNodeChanged: (tenantId) => events.changed(tenantId, 'nodes'),
@@ -195,6 +208,7 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
         }
       }
       timers.push(setInterval(() => backend.flushSeen(), SEEN_FLUSH_MS));
+      if (uplink) timers.push(setInterval(() => void uplink.flush(), 2000));
       if (config.role === 'lo') {
         timers.push(
           setInterval(() => {

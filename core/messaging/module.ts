@@ -34,6 +34,7 @@ import { ensureHubStreams, ensureSiteDownStream, ensureSiteUpStream, type HubSit
 import {
   AGGREGATE_UP_STREAM,
   HEADER_SENT_AT,
+  HEADER_SEQ,
   LOCAL_DOWN_STREAM,
   assertNodeUid,
   assertSiteId,
@@ -97,6 +98,18 @@ export interface Messaging {
   revokeLeafCredentials(siteId: string): Promise<boolean>;
   /** LO: tells a node to poll now; false when the bus is not up (the node's periodic poll covers it). */
   notifyPollNow(siteId: string, nodeUid: string, info?: PollNowInfo): boolean;
+  /**
+   * LO: forwards a report a node made over the MMI upward, as if the node had published it on the bus
+   * (the site's upward stream keeps it until the CO has it). `seq` must grow per node; resending the
+   * same seq is deduplicated. Throws `nats-unavailable` when it was not stored.
+   */
+  forwardNodeReport(
+    siteId: string,
+    nodeUid: string,
+    kind: 'status' | 'events',
+    body: unknown,
+    seq: number,
+  ): Promise<void>;
   /** CO: a desired-state change notice for a site (stored, and delivered to the LO when its link is up). */
   publishDesiredNotice(siteId: string, body: unknown): Promise<void>;
   /** Handlers are called once per report, in each node's order; register them before `core.start()`. */
@@ -713,6 +726,30 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
       } catch (err) {
         log.debug({ err, nodeUid }, 'poll-now not sent');
         return false;
+      }
+    },
+    async forwardNodeReport(id, nodeUid, kind, body, seq) {
+      assertSiteId(id);
+      if (!running() || !nc)
+        throw new OutpostError(
+          'nats-unavailable',
+          `nats-server is ${natsState().state}; the report stays queued`,
+        );
+      const h = natsHeaders();
+      h.set(HEADER_SEQ, String(seq));
+      h.set(HEADER_SENT_AT, String(clock.now()));
+      try {
+        await jetstream(nc).publish(nodeSubject(id, nodeUid, kind), JSON.stringify(body), {
+          msgID: `${nodeUid}:lo:${seq}`,
+          headers: h,
+          timeout: 5_000,
+        });
+      } catch (err) {
+        throw new OutpostError(
+          'nats-unavailable',
+          `report ${seq} of ${nodeUid} not stored upward: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
     },
     async publishDesiredNotice(id, body) {

@@ -79,6 +79,8 @@ export const statusReports = sqliteTable(
     deviceId: text('device_id'),
     state: text('state').notNull(),
     adoptedManifestVersion: integer('adopted_manifest_version'),
+    /** Digest of the YAML the report is about (resolved by the LO), when known. */
+    digest: text('digest'),
     body: text('body', { mode: 'json' }).notNull(),
     receivedAt: integer('received_at').notNull(),
   },

@@ -1,0 +1,1 @@
+ALTER TABLE `status_reports` ADD `digest` text;
