@@ -1,4 +1,7 @@
 import { Chip, Stack } from '@mui/material';
+import { formatLabelValue } from './labels.js';
+
+export { formatLabelValue, parseLabelText } from './labels.js';
 
 /** Labels as `key=value` chips; reported (node-sent) labels are outlined. */
 export function LabelChips({
@@ -34,24 +37,4 @@ export function LabelChips({
       ))}
     </Stack>
   );
-}
-
-export function formatLabelValue(v: unknown): string {
-  return Array.isArray(v) ? v.join(',') : String(v);
-}
-
-/**
- * `a=1, b=2` (commas or new lines) into a label map, as typed; the server validates keys and values.
- * A part without `=` is a key with an empty value.
- */
-export function parseLabelText(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of text.split(/[,\n]/)) {
-    const p = part.trim();
-    if (!p) continue;
-    const eq = p.indexOf('=');
-    if (eq < 0) out[p] = '';
-    else out[p.slice(0, eq).trim()] = p.slice(eq + 1).trim();
-  }
-  return out;
 }

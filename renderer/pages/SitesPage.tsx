@@ -14,24 +14,15 @@ import {
 } from '@mui/material';
 import AddIcon from '@mui/icons-material/Add';
 import SearchIcon from '@mui/icons-material/Search';
-import type { Node } from '../../core/contract/index.js';
 import { api } from '../api.js';
 import { ErrorAlert } from '../components/ErrorAlert.js';
 import { FetchedAge, PageHeader } from '../components/PageHeader.js';
-import { formatLabelValue } from '../components/LabelChips.js';
+import { labelStrings } from '../components/labels.js';
 import type { PresenceReport } from '../components/presence.js';
 import { SitesTable } from './sites/SitesTable.js';
 import { AddSiteDialog } from './sites/AddSiteDialog.js';
 import { NodesGrid } from './sites/NodesGrid.js';
 import { AddNodeDialog } from './sites/NodeDialogs.js';
-
-/** Every `key=value` of a node's labels (its own and the ones it reported), for the label filter. */
-function labelStrings(n: Node): string[] {
-  return [
-    ...Object.entries(n.labels).map(([k, v]) => `${k}=${v}`.toLowerCase()),
-    ...Object.entries(n.reportedLabels).map(([k, v]) => `${k}=${formatLabelValue(v)}`.toLowerCase()),
-  ];
-}
 
 export function SitesPage() {
   const [site, setSite] = useState('');

@@ -9,16 +9,7 @@ import {
   TableRow,
   Typography,
 } from '@mui/material';
-import type { AppVersion } from '../../../core/contract/index.js';
-
-type Description = AppVersion['description'];
-type Configuration = NonNullable<Description['configuration']>;
-type SchemaRule = Configuration['schema'][number];
-type ParameterValue = NonNullable<Description['parameters'][string]['value']>;
-
-export function formatValue(v: ParameterValue): string {
-  return typeof v === 'string' ? v : Array.isArray(v) ? v.map((x) => String(x)).join(', ') : String(v);
-}
+import { formatValue, ruleText, type Configuration, type Description } from './describe.js';
 
 /** Parameters: name, default value, and where each value goes (pointer into which components). */
 export function ParametersView({ parameters }: { parameters: Description['parameters'] }) {
@@ -124,29 +115,4 @@ export function ConfigurationView({ configuration }: { configuration: Configurat
       ))}
     </Stack>
   );
-}
-
-/** `integer, 1 to 3600, required`, `string, length 1 to 80, matches ^a`, `one of a, b`. */
-export function ruleText(r: SchemaRule): string {
-  const parts: string[] = [r.dataType];
-  const range = (lo: number | undefined, hi: number | undefined, what = '') =>
-    lo !== undefined && hi !== undefined
-      ? `${what}${lo} to ${hi}`
-      : lo !== undefined
-        ? `${what}at least ${lo}`
-        : hi !== undefined
-          ? `${what}at most ${hi}`
-          : null;
-  const len = range(r.minLength, r.maxLength, 'length ');
-  if (len) parts.push(len);
-  const val = range(r.minValue, r.maxValue);
-  if (val) parts.push(val);
-  const prec = range(r.minPrecision, r.maxPrecision, 'precision ');
-  if (prec) parts.push(prec);
-  if (r.regexMatch) parts.push(`matches ${r.regexMatch}`);
-  if (r.options?.length)
-    parts.push(`${r.multiselect ? 'any of' : 'one of'} ${r.options.map((o) => String(o)).join(', ')}`);
-  if (r.allowEmpty === true) parts.push('may be empty');
-  else if (r.allowEmpty === false) parts.push('required');
-  return parts.join(', ');
 }

@@ -12,12 +12,14 @@ import {
   TableRow,
   Typography,
 } from '@mui/material';
-import type { AppVersion } from '../../../core/contract/index.js';
-
-type Profile = AppVersion['description']['deploymentProfiles'][number];
-type Constraints = NonNullable<Profile['deviceConstraints']>;
-type Rule = NonNullable<Constraints['eligibilityRules']>[number];
-type Expression = NonNullable<Rule['propertySelector']>['matchExpressions'][number];
+import {
+  capacityLines,
+  expressionText,
+  type Constraints,
+  type Expression,
+  type Profile,
+  type Rule,
+} from './describe.js';
 
 const OUTPOST_EXTENSIONS = 'x-outpost-extensions';
 
@@ -113,16 +115,7 @@ export function ConstraintsView({ constraints: c }: { constraints: Constraints |
         None.
       </Typography>
     );
-  const cap = c.capacityRequirements;
-  const capacity: string[] = [];
-  if (cap?.cpu)
-    capacity.push(
-      `CPU: at least ${cap.cpu.cores} core${cap.cpu.cores === 1 ? '' : 's'}${
-        cap.cpu.architectures?.length ? `, architecture ${cap.cpu.architectures.join(' or ')}` : ''
-      }`,
-    );
-  if (cap?.memory) capacity.push(`Memory: at least ${cap.memory}`);
-  if (cap?.storage) capacity.push(`Storage: at least ${cap.storage}`);
+  const capacity = capacityLines(c);
   const rules = c.eligibilityRules ?? [];
   return (
     <Stack spacing={1} data-testid="constraints">
@@ -197,13 +190,4 @@ function SelectorView({ what, expressions }: { what: 'properties' | 'labels'; ex
       ))}
     </Typography>
   );
-}
-
-/** `/vendor In ["A", "B"]`, `gpu Exists`, `/peripherals ContainsAny { /type In ["gpu"] }`. */
-export function expressionText(e: Expression): string {
-  const values = e.values?.length ? ` [${e.values.map((v) => JSON.stringify(v)).join(', ')}]` : '';
-  const item = e.itemSelector?.matchExpressions.length
-    ? ` { ${e.itemSelector.matchExpressions.map(expressionText).join(e.operator === 'ContainsAny' ? ' or ' : ' and ')} }`
-    : '';
-  return `${e.key} ${e.operator}${values}${item}`;
 }

@@ -12,7 +12,7 @@ import {
 } from '@mui/material';
 import { api } from '../../api.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
-import { parseLabelText } from '../../components/LabelChips.js';
+import { parseLabelText } from '../../components/labels.js';
 
 const EMPTY = {
   id: '',

@@ -17,7 +17,7 @@ import DeleteIcon from '@mui/icons-material/Delete';
 import type { DeviceModel, Node, Site } from '../../../core/contract/index.js';
 import { api } from '../../api.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
-import { parseLabelText } from '../../components/LabelChips.js';
+import { parseLabelText } from '../../components/labels.js';
 
 /** Edits a node's operator labels as key/value rows; sends what was set and what was removed. */
 export function EditLabelsDialog({ node, onClose }: { node: Node; onClose: () => void }) {

@@ -12,34 +12,15 @@ import { api } from '../../api.js';
 import { formatTime } from '../../format.js';
 import { PresenceChip, PresenceReportContext } from '../../components/PresenceChip.js';
 import type { PresenceReport } from '../../components/presence.js';
-import { LabelChips, formatLabelValue } from '../../components/LabelChips.js';
+import { LabelChips } from '../../components/LabelChips.js';
+import { labelText } from '../../components/labels.js';
+import { capabilitiesSummary } from './summary.js';
 import { ConfirmDialog } from '../../components/ConfirmDialog.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { EditLabelsDialog, SetModelDialog } from './NodeDialogs.js';
 
 const STATE_COLORS = { registered: 'default', enrolled: 'primary', revoked: 'error' } as const;
 const PRESENCE_ORDER = { online: 0, stale: 1, offline: 2, unknown: 3 } as const;
-
-/** `amd64 · 4 cpus · 8Gi` from what the node reported; empty when it reported nothing. */
-export function capabilitiesSummary(n: Node): string {
-  const p = n.capabilities?.properties;
-  if (!p) return '';
-  const cpus = p.cpus ?? [];
-  const cores = cpus.reduce((s, c) => s + (c.cores ?? 0), 0);
-  const archs = [...new Set(cpus.map((c) => c.architecture).filter(Boolean))];
-  return [archs.join('/'), cores ? `${cores} cpu${cores === 1 ? '' : 's'}` : '', p.memory ?? '']
-    .filter(Boolean)
-    .join(' · ');
-}
-
-function labelText(n: Node): string {
-  return [
-    ...Object.entries(n.labels).map(([k, v]) => `${k}=${v}`),
-    ...Object.entries(n.reportedLabels)
-      .filter(([k]) => !(k in n.labels))
-      .map(([k, v]) => `${k}=${formatLabelValue(v)}`),
-  ].join(' ');
-}
 
 type Dialog = { kind: 'labels' | 'model' | 'remove'; node: Node } | null;
 
