@@ -72,6 +72,8 @@ export interface AgentConfig {
       engine: 'auto' | 'podman' | 'docker';
       podman: string;
       dockerSocket?: string;
+      /** Remove a workload's image with it when nothing else uses it (nothing is left behind). */
+      removeImages: boolean;
     };
     compose: { enabled: boolean; tool: 'auto' | 'podman-compose' | 'docker-compose' };
     helm: { enabled: boolean; binary: string; kubeconfig?: string; kubeContext?: string };
@@ -114,7 +116,7 @@ export function defaultAgentConfig(): AgentConfig {
     registries: { plainHttp: false, timeoutSeconds: 30 },
     runtimes: {
       wasm: { enabled: true, defaultMemory: '64Mi' },
-      container: { enabled: true, engine: 'auto', podman: 'podman' },
+      container: { enabled: true, engine: 'auto', podman: 'podman', removeImages: true },
       compose: { enabled: true, tool: 'auto' },
       helm: { enabled: true, binary: 'helm' },
     },
@@ -380,7 +382,12 @@ export function parseAgentConfig(input: unknown, source = 'agent configuration')
       c.quantity(wasm.defaultMemory, 'runtimes.wasm.defaultMemory'),
       (v) => (cfg.runtimes.wasm.defaultMemory = v),
     );
-  const ctr = sub('container', ['enabled', 'engine', 'podman', 'dockerSocket']);
+  const ctr = sub('container', ['enabled', 'engine', 'podman', 'dockerSocket', 'removeImages']);
+  if (ctr.removeImages !== undefined)
+    set(
+      c.bool(ctr.removeImages, 'runtimes.container.removeImages'),
+      (v) => (cfg.runtimes.container.removeImages = v),
+    );
   if (ctr.enabled !== undefined)
     set(c.bool(ctr.enabled, 'runtimes.container.enabled'), (v) => (cfg.runtimes.container.enabled = v));
   if (ctr.engine !== undefined)

@@ -294,6 +294,7 @@ export class Reconciler {
       names.map((n) => ({ name: n, state: 'installing' })),
       'installing',
     );
+    const previous = rec.plan ?? [];
     let plan = rec.planDigest === rec.digest && rec.plan && artifactsPresent(rec.plan) ? rec.plan : undefined;
     if (!plan) {
       try {
@@ -410,6 +411,12 @@ export class Reconciler {
       return;
     }
     const allInstalled = states.every((s) => s.state === 'installed');
+    // Images of the previous revision that no workload uses any more (the engine keeps images in use).
+    const images = new Set(plan.map((p) => (isImageArtifact(p.spec.artifact) ? p.spec.artifact.image : '')));
+    for (const p of previous) {
+      if (isImageArtifact(p.spec.artifact) && !images.has(p.spec.artifact.image))
+        await this.d.runtimes.pruneImage(p.spec.artifact.image);
+    }
     this.report(id, states);
     this.update(id, (r) => {
       if (allInstalled) r.appliedDigest = r.digest;

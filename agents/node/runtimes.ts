@@ -28,6 +28,8 @@ export interface RuntimeSet {
   /** Probes every runtime again (and other engines the host has); the result feeds the capabilities. */
   probe(): Promise<RuntimeProbe[]>;
   lastProbe(): RuntimeProbe[];
+  /** Removes a container image the agent pulled once no container uses it (after an update replaced it). */
+  pruneImage(ref: string): Promise<void>;
 }
 
 export interface RuntimeSetOptions {
@@ -89,7 +91,16 @@ export async function createRuntimeSet(o: RuntimeSetOptions): Promise<RuntimeSet
     }
   }
   if (engine && rc.container.enabled) {
-    adapters.set('container', createContainerAdapter({ engine, logger, clock, instance: o.instance }));
+    adapters.set(
+      'container',
+      createContainerAdapter({
+        engine,
+        logger,
+        clock,
+        instance: o.instance,
+        removeImages: rc.container.removeImages,
+      }),
+    );
   }
   if (engine && tool) {
     adapters.set(
@@ -127,6 +138,14 @@ export async function createRuntimeSet(o: RuntimeSetOptions): Promise<RuntimeSet
     get: (k) => (available.has(k) ? adapters.get(k) : undefined),
     all: () => [...adapters.values()],
     lastProbe: () => probes,
+    async pruneImage(ref) {
+      if (!engine || !rc.container.removeImages) return;
+      try {
+        await engine.removeImage(ref);
+      } catch (e) {
+        logger.debug({ image: ref, err: (e as Error).message }, 'image not removed');
+      }
+    },
     async probe() {
       const ours = await Promise.all(
         [...adapters.entries()].map(async ([kind, a]) => {
