@@ -92,19 +92,22 @@ it(`console: Sites & Nodes with ${NODES} nodes`, async () => {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     await page.goto(`${server.info.url}/#token=${server.info.token}`);
     await page.waitForSelector('[data-testid="version"]', { timeout: 60_000 });
-    // Cold: the first visit fetches the fleet; later visits show the cached answer while they refetch.
-    const visits: { shownMs: number; answeredMs: number }[] = [];
+    // Cold: the first visit fetches the fleet; later visits show the cached answer (and may refetch).
+    const visits: number[] = [];
+    let answeredMs = 0;
     for (let k = 0; k < RUNS; k++) {
       await page.evaluate(`location.hash = '/'`);
       await page.waitForSelector('[data-testid="version"]');
       const t = performance.now();
-      const answered = page
-        .waitForResponse((r) => r.url().endsWith('/nodes.list'), { timeout: 120_000 })
-        .then(() => performance.now() - t);
+      const answered =
+        k === 0
+          ? page.waitForResponse((r) => r.url().endsWith('/nodes.list'), { timeout: 120_000 })
+          : Promise.resolve(null);
       await page.evaluate(`location.hash = '/sites'`);
+      if (k === 0) answeredMs = await answered.then(() => performance.now() - t);
       await untilCount(page, `${NODES} nodes`);
       await untilSelector(page, '.MuiDataGrid-row');
-      visits.push({ shownMs: performance.now() - t, answeredMs: await answered });
+      visits.push(performance.now() - t);
     }
     const renderedRows = await page.locator('.MuiDataGrid-row').count();
 
@@ -155,8 +158,8 @@ it(`console: Sites & Nodes with ${NODES} nodes`, async () => {
         responseBytes: bytes,
       },
       console: {
-        firstVisit: { nodesListAnsweredMs: round(visits[0]!.answeredMs), shownMs: round(visits[0]!.shownMs) },
-        laterVisitsShownMs: visits.slice(1).map((v) => round(v.shownMs)),
+        firstVisit: { nodesListAnsweredMs: round(answeredMs), shownMs: round(visits[0]!) },
+        laterVisitsShownMs: visits.slice(1).map(round),
         renderedRowsOfPage100: renderedRows,
         nextPageMs: round(nextPage),
         sortByPresenceMs: round(sort),
