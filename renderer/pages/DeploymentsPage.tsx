@@ -69,33 +69,33 @@ function DeploymentsList() {
       {
         field: 'id',
         headerName: 'ID',
-        width: 120,
+        width: 95,
         renderCell: (p) => (
           <code title={p.row.id} data-testid="deployment-row-id">
             {p.row.id.slice(0, 8)}
           </code>
         ),
       },
-      { field: 'name', headerName: 'Name', width: 200 },
-      { field: 'appId', headerName: 'App', width: 150 },
-      { field: 'version', headerName: 'Version', width: 90 },
+      { field: 'name', headerName: 'Name', flex: 1, minWidth: 160 },
+      { field: 'appId', headerName: 'App', width: 130 },
+      { field: 'version', headerName: 'Version', width: 80 },
       {
         field: 'profileType',
         headerName: 'Profile',
-        width: 110,
+        width: 130,
         valueGetter: (_v, row) => `${row.profileId} (${row.profileType})`,
       },
       {
         field: 'state',
         headerName: 'State',
-        width: 110,
+        width: 100,
         renderCell: (p) => <DeploymentStateChip state={p.row.state} />,
       },
-      { field: 'nodeCount', headerName: 'Nodes', width: 80, type: 'number' },
+      { field: 'nodeCount', headerName: 'Nodes', width: 70, type: 'number' },
       {
         field: 'installed',
         headerName: 'Installed',
-        width: 90,
+        width: 85,
         type: 'number',
         valueGetter: count('installed'),
         renderCell: (p) => <CountCell n={p.value as number} color="success" testId="count-installed" />,
@@ -103,7 +103,7 @@ function DeploymentsList() {
       {
         field: 'failed',
         headerName: 'Failed',
-        width: 80,
+        width: 70,
         type: 'number',
         valueGetter: count('failed'),
         renderCell: (p) => <CountCell n={p.value as number} color="error" testId="count-failed" />,
@@ -111,7 +111,7 @@ function DeploymentsList() {
       {
         field: 'stale',
         headerName: 'Stale',
-        width: 80,
+        width: 70,
         type: 'number',
         valueGetter: count('stale'),
         renderCell: (p) => <CountCell n={p.value as number} color="warning" testId="count-stale" />,
@@ -119,7 +119,7 @@ function DeploymentsList() {
       {
         field: 'updatedAt',
         headerName: 'Updated',
-        width: 120,
+        width: 100,
         renderCell: (p) => <Age at={p.row.updatedAt} time={time} testId="deployment-row-updated" />,
       },
     ],

@@ -127,13 +127,13 @@ function ComponentsCell({ node }: { node: DeploymentNode }) {
 const rowId = (r: DeploymentNode) => r.nodeUid;
 
 const columns: GridColDef<DeploymentNode>[] = [
-  { field: 'nodeName', headerName: 'Node', width: 170 },
-  { field: 'siteId', headerName: 'Site', width: 120 },
-  { field: 'version', headerName: 'Version', width: 100 },
+  { field: 'nodeName', headerName: 'Node', width: 150 },
+  { field: 'siteId', headerName: 'Site', width: 100 },
+  { field: 'version', headerName: 'Version', width: 80 },
   {
     field: 'state',
     headerName: 'State',
-    width: 190,
+    width: 165,
     valueGetter: (_v, row) => nodeStateDisplay(row).label,
     sortComparator: (a: string, b: string) => (STATE_ORDER[a] ?? 9) - (STATE_ORDER[b] ?? 9),
     renderCell: (p) => <NodeStateChips node={p.row} />,
@@ -141,7 +141,7 @@ const columns: GridColDef<DeploymentNode>[] = [
   {
     field: 'stateAt',
     headerName: 'Reported',
-    width: 130,
+    width: 110,
     // Oldest report first when ascending; never reported sorts first.
     valueGetter: (_v, row) => row.stateAt ?? 0,
     renderCell: (p) => <ReportedCell node={p.row} />,
@@ -149,7 +149,7 @@ const columns: GridColDef<DeploymentNode>[] = [
   {
     field: 'lastSeenAt',
     headerName: 'Presence · last seen',
-    width: 190,
+    width: 170,
     valueGetter: (_v, row) => row.lastSeenAt ?? 0,
     renderCell: (p) => <LastSeenCell node={p.row} />,
   },
@@ -157,7 +157,7 @@ const columns: GridColDef<DeploymentNode>[] = [
     field: 'error',
     headerName: 'Error',
     flex: 1,
-    minWidth: 200,
+    minWidth: 120,
     valueGetter: (_v, row) => errorText(row),
     renderCell: (p) => (
       <Box
@@ -173,7 +173,7 @@ const columns: GridColDef<DeploymentNode>[] = [
   {
     field: 'components',
     headerName: 'Components',
-    width: 140,
+    width: 125,
     sortable: false,
     valueGetter: (_v, row) => row.components.length,
     renderCell: (p) => <ComponentsCell node={p.row} />,
@@ -199,7 +199,8 @@ export function DeploymentNodesGrid({
   const time = useMemo(() => ({ serverNow, receivedAt }), [serverNow, receivedAt]);
   return (
     <TimeContext.Provider value={time}>
-      <Box sx={{ height: 560 }}>
+      {/* A fixed height (which virtualisation needs) only when there are more rows than fit. */}
+      <Box sx={{ height: nodes.length > 10 ? 560 : 'auto' }}>
         <DataGrid
           rows={nodes}
           columns={columns}

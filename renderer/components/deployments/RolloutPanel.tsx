@@ -120,6 +120,16 @@ export function RolloutPanel({ deployment }: { deployment: DeploymentView }) {
           {r.paused ? (
             <Chip size="small" color="warning" label="paused" data-testid="rollout-paused" />
           ) : null}
+          {r.waitingFor ? (
+            <Chip
+              size="small"
+              variant="outlined"
+              color="info"
+              label={`waiting for ${r.waitingFor}`}
+              data-testid="rollout-waiting"
+              data-value={r.waitingFor}
+            />
+          ) : null}
           <Chip size="small" variant="outlined" label={strategy} />
           <Box sx={{ flexGrow: 1 }} />
           {button('pause', 'Pause', <PauseIcon />, r.paused ? 'already paused' : 'the rollout is over')}
@@ -129,11 +139,6 @@ export function RolloutPanel({ deployment }: { deployment: DeploymentView }) {
         <Typography variant="body2" data-testid="rollout-message">
           {r.message}
         </Typography>
-        {r.waitingFor ? (
-          <Typography variant="body2" color="text.secondary" data-testid="rollout-waiting">
-            waiting for: {r.waitingFor}
-          </Typography>
-        ) : null}
         <Box sx={{ mt: 1.5 }}>
           <ProgressBar progress={r.progress} />
         </Box>
