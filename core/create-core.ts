@@ -19,8 +19,7 @@ import { createDesiredRepos } from './deploy/desired-repo.js';
 import { createDeployEngine, type DeployEngine } from './deploy/engine.js';
 import { createDeployModule } from './deploy/module.js';
 import { createLoModule, type Lo } from './lo/module.js';
-import { isForwardedStatus } from './lo/uplink.js';
-import type { DeploymentStatus } from './margo/types.js';
+import { isForwardedStatus, isNodeInventory } from './lo/uplink.js';
 import { createMessagingModule, type Messaging } from './messaging/module.js';
 import { OutpostError } from './errors.js';
 
@@ -147,7 +146,18 @@ export function createCore(deps: CoreDeps): Core {
     fleet: fleetModule.fleet,
     repos,
     afterCommit: async (tenantId) => {
-      await loModule.lo.syncTenant(tenantId);
+      if (config.role !== 'co') await loModule.lo.syncTenant(tenantId);
+      // Remote sites hear about it at once over the bus (they fetch git on an interval otherwise).
+      for (const siteId of fleetModule.fleet.remoteSites(tenantId)) {
+        await messagingModule.messaging
+          .publishDesiredNotice(siteId, { tenantId, at: clock.now() })
+          .catch((err: unknown) =>
+            logger.warn(
+              { site: siteId, err: (err as Error).message },
+              'desired-state notice not sent; the site finds the change on its next git poll',
+            ),
+          );
+      }
     },
   });
   const loModule: CoreModule & { lo: Lo } = createLoModule({
@@ -165,16 +175,30 @@ export function createCore(deps: CoreDeps): Core {
     coBranch: repos.branch,
   });
   modules.push(loModule, createDeployModule({ engine, logger }));
-  // Statuses that remote LOs forward over the bus (store and forward) land in the CO's records.
+  // What remote LOs forward over the bus (store and forward) lands in the CO's records: statuses and
+  // node inventory, mapped to this CO's node by site and name.
   if (config.role !== 'lo') {
     messagingModule.messaging.onNodeStatus((r) => {
       if (!isForwardedStatus(r.body)) return;
+      const node = fleetModule.fleet.remoteNode(r.siteId, r.nodeUid);
+      if (!node)
+        return logger.warn(
+          { site: r.siteId, node: r.nodeUid },
+          'status from a remote site for an unknown node; dropped',
+        );
       engine.recordStatus({
-        clientId: r.nodeUid,
-        status: r.body.status as DeploymentStatus,
+        clientId: node.uid,
+        status: r.body.status,
         digest: r.body.digest ?? undefined,
         receivedAt: r.body.receivedAt,
       });
+    });
+    messagingModule.messaging.onNodeEvent((r) => {
+      if (!isNodeInventory(r.body)) return;
+      if (r.body.siteId !== r.siteId)
+        return logger.warn({ site: r.siteId }, 'node inventory naming another site; dropped');
+      if (!fleetModule.fleet.upsertRemoteNode(r.siteId, r.body))
+        logger.warn({ site: r.siteId }, 'node inventory from a site no single tenant owns; dropped');
     });
   }
 

@@ -79,7 +79,7 @@ export function createDesiredRepos(deps: {
             store.sqlite
               .prepare(`UPDATE deployments SET "commit" = ? WHERE tenant_id = ? AND "commit" IS NULL`)
               .run(r.commit, tenantId);
-            if (tenantId === config.tenancy.defaultTenant && config.git.remote) void repos_.push(tenantId);
+            if (tenantId === config.tenancy.defaultTenant && config.git.remote) await repos_.push(tenantId);
           }
           return r;
         });

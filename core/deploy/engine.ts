@@ -639,6 +639,8 @@ export function createDeployEngine(deps: DeployEngineDeps) {
 
     /** At start and on a timer: repair git from the database, advance waiting rollouts (soak timers). */
     async tick(): Promise<void> {
+      // A push that failed (remote away) is retried until it goes through.
+      if (repos.pushState().lastError) await repos.push(deps.config.tenancy.defaultTenant);
       const active = store.sqlite
         .prepare(
           `SELECT id, tenant_id AS tenantId FROM deployments WHERE state = 'active' AND rollout IS NOT NULL AND json_extract(rollout, '$.phase') NOT IN ('complete','failed','rolled-back')`,

@@ -33,6 +33,24 @@ export interface Fleet {
   /** Creates the node record if needed (enrollment of a node the operator named). */
   ensureNode(tenantId: string, name: string, siteId: string): NodeRow;
   markSeen(uid: string, at: number): void;
+  /**
+   * A node reported by the remote LO serving `siteId`: its record is created or updated (state,
+   * capabilities, last seen). The site decides the tenant; undefined when no single tenant has that site.
+   */
+  upsertRemoteNode(
+    siteId: string,
+    n: {
+      nodeName: string;
+      state: 'registered' | 'enrolled' | 'revoked';
+      capabilities: unknown;
+      capabilitiesAt: number | null;
+      at: number;
+    },
+  ): NodeRow | undefined;
+  /** Sites of the tenant served by a remote LO. */
+  remoteSites(tenantId: string): string[];
+  /** The node a remote LO means by `<its tenant>.<name>` at `siteId`, in this CO's records. */
+  remoteNode(siteId: string, loClientId: string): NodeRow | undefined;
   view(row: NodeRow, now?: number): Node;
 }
 
@@ -167,6 +185,52 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
         .run();
       events.changed(tenantId, 'nodes', 'sites');
       return nodeRow(tenantId, name)!;
+    },
+    upsertRemoteNode(siteId, n) {
+      const owners = store.sqlite.prepare('SELECT tenant_id AS t FROM sites WHERE id = ?').all(siteId) as {
+        t: string;
+      }[];
+      if (owners.length !== 1) return undefined;
+      const tenantId = owners[0]!.t;
+      const existing = nodeRow(tenantId, n.nodeName);
+      if (existing && existing.siteId !== siteId) return undefined;
+      const values = {
+        state: n.state,
+        capabilities: n.capabilities,
+        capabilitiesAt: n.capabilitiesAt,
+        lastSeenAt: Math.max(existing?.lastSeenAt ?? 0, n.at),
+        ...(n.state === 'enrolled' && !existing?.enrolledAt ? { enrolledAt: n.at } : {}),
+        ...(n.state === 'revoked' ? { revokedAt: n.at } : {}),
+      };
+      if (existing) db.update(nodes).set(values).where(eq(nodes.uid, existing.uid)).run();
+      else
+        db.insert(nodes)
+          .values({
+            uid: nodeUid(tenantId, n.nodeName),
+            tenantId,
+            name: n.nodeName,
+            siteId,
+            labels: {},
+            createdAt: n.at,
+            ...values,
+          })
+          .run();
+      events.changed(tenantId, 'nodes', 'sites');
+      return nodeRow(tenantId, n.nodeName);
+    },
+    remoteSites(tenantId) {
+      return (
+        store.sqlite
+          .prepare(`SELECT id FROM sites WHERE tenant_id = ? AND served_by = 'remote'`)
+          .all(tenantId) as { id: string }[]
+      ).map((r) => r.id);
+    },
+    remoteNode(siteId, loClientId) {
+      const name = loClientId.slice(loClientId.indexOf('.') + 1);
+      const owners = store.sqlite.prepare('SELECT tenant_id AS t FROM sites WHERE id = ?').all(siteId) as {
+        t: string;
+      }[];
+      return owners.length === 1 ? nodeRow(owners[0]!.t, name) : undefined;
     },
     markSeen(uid, at) {
       store.sqlite

@@ -43,6 +43,8 @@ export interface LoBackendDeps {
   natsCredentials?: (clientId: string, siteId: string) => Promise<EnrollResponse['nats']>;
   /** Called when a node's capabilities or presence changed (console events). */
   onNodeChanged?: (tenantId: string) => void;
+  /** Called inside the transaction that enrolled a node or stored its root capabilities (remote LO: tell the CO). */
+  onInventoryChanged?: (clientId: string) => void;
 }
 
 /** How often last-seen times are written (they are kept in memory in between). */
@@ -159,6 +161,7 @@ export function createLoBackend(deps: LoBackendDeps): MmiBackend & { flushSeen()
               .set({ capabilities, capabilitiesAt: now, lastSeenAt: now })
               .where(eq(nodes.uid, node.uid))
               .run();
+            deps.onInventoryChanged?.(node.uid);
           }
         }
         return existing ? ('updated' as const) : ('created' as const);
@@ -307,6 +310,7 @@ export function createLoBackend(deps: LoBackendDeps): MmiBackend & { flushSeen()
             })
             .run();
         }
+        deps.onInventoryChanged?.(clientId);
       });
       log.info({ clientId, spiffeId, serial: svid.serialHex, hostname: req.hostname }, 'node enrolled');
       deps.onNodeChanged?.(row.tenantId);

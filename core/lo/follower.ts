@@ -102,12 +102,13 @@ export function createFollower(deps: {
     if (!fs.existsSync(`${src.mirrorDir}/.git`))
       await git.init({ fs, dir: src.mirrorDir, defaultBranch: src.branch });
     const url = redactUrl(src.url);
+    await git.addRemote({ fs, dir: src.mirrorDir, remote: 'origin', url, force: true });
     try {
       const r = await git.fetch({
         fs,
         http: createGitHttpClient({ timeoutMs: src.timeoutMs }),
         dir: src.mirrorDir,
-        url,
+        remote: 'origin',
         ref: src.branch,
         singleBranch: true,
         tags: false,

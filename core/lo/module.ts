@@ -19,7 +19,7 @@ import { createSiteIdentity, type SiteIdentity } from './identity-store.js';
 import { createManifestStore, type ManifestStore } from './manifests.js';
 import { createFollower, splitClientId, type DesiredSource, type Follower } from './follower.js';
 import { createLoBackend, SEEN_FLUSH_MS, type StatusSink } from './backend.js';
-import { createStatusUplink } from './uplink.js';
+import { createUplink, type NodeInventory } from './uplink.js';
 
 export interface LoModuleDeps {
   config: Config;
@@ -106,15 +106,43 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
   });
 
   const mmiUrl = () => server?.url ?? null;
-  // A remote LO (role lo) forwards every status it records to the CO over the bus, from its own outbox.
+  // A remote LO (role lo) tells the CO what it learns (status reports, node inventory) over the bus,
+  // from its own outbox (store and forward).
   const uplink =
     config.role === 'lo' && deps.messaging
-      ? createStatusUplink({ store, logger: log, messaging: deps.messaging, siteId: config.site.id })
+      ? createUplink({ store, clock, logger: log, messaging: deps.messaging, siteId: config.site.id })
       : undefined;
+  const inventoryOf = (uid: string): NodeInventory | undefined => {
+    const n = db.select().from(nodes).where(eq(nodes.uid, uid)).get();
+    if (!n) return undefined;
+    return {
+      kind: 'outpost.node',
+      nodeName: n.name,
+      siteId: n.siteId,
+      state: n.state,
+      capabilities: (n.capabilities ?? null) as NodeInventory['capabilities'],
+      capabilitiesAt: n.capabilitiesAt,
+      at: clock.now(),
+    };
+  };
+  const noteInventory = (uid: string) => {
+    if (!uplink) return;
+    const inv = inventoryOf(uid);
+    if (inv) uplink.enqueue(uid, 'events', inv);
+  };
   const statusSink: StatusSink = uplink
     ? {
         record(r) {
-          const result = deps.statusSink.record(r);
+          const result = store.tx(() => {
+            const res = deps.statusSink.record(r);
+            uplink.enqueue(r.clientId, 'status', {
+              kind: 'outpost.forwarded-status',
+              status: r.status,
+              digest: r.digest ?? null,
+              receivedAt: r.receivedAt,
+            });
+            return res;
+          });
           void uplink.flush();
           return result;
         },
@@ -130,6 +158,10 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
     svidTtlSeconds: Math.round(config.mmi.svidTtlHours * 3600),
     mmiUrl,
     onNodeChanged: (tenantId) => events.changed(tenantId, 'nodes'),
+    onInventoryChanged: (uid) => {
+      noteInventory(uid);
+      void uplink?.flush();
+    },
     ...(deps.messaging
       ? {
           natsCredentials: async (clientId: string, siteId: string) => {
@@ -163,6 +195,13 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
     },
   };
 
+  // A desired-state notice from the CO (role lo): look at git now rather than on the next interval.
+  if (config.role === 'lo') {
+    deps.messaging?.onDesiredNotice(() => {
+      for (const src of sources()) void lo.syncTenant(src.tenantId).catch(() => undefined);
+    });
+  }
+
   const caInfo = (): CaInfo => {
     const ca = identity.ca();
     return {
@@ -176,7 +215,7 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
   };
 
   const startServer = async () => {
-    if (!config.mmi.enabled) return;
+    if (!config.mmi.enabled || config.role === 'co') return;
     if (!identity.ca()) await identity.initCa({ force: false, now: clock.now() });
     const tls = await identity.wfmTls(clock.now());
     server = await createMmiServer({
@@ -196,6 +235,15 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
     name: 'lo',
     lo,
     async start() {
+      if (config.role === 'co') return;
+      if (config.role === 'lo') {
+        // The site this LO serves exists in its own records (enrollment creates nodes in it).
+        store.sqlite
+          .prepare(
+            `INSERT OR IGNORE INTO sites (tenant_id, id, name, description, labels, served_by, created_at) VALUES (?, ?, ?, NULL, '{}', 'embedded', ?)`,
+          )
+          .run(config.tenancy.defaultTenant, config.site.id, config.site.name, clock.now());
+      }
       await startServer();
       for (const s of sources()) {
         try {
@@ -363,6 +411,7 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
               .where(and(eq(svids.clientId, node.uid), isNull(svids.revokedAt)))
               .run();
             db.update(nodes).set({ state: 'revoked', revokedAt: now }).where(eq(nodes.uid, node.uid)).run();
+            noteInventory(node.uid);
             // Unused enrollment tokens of this node die with it.
             store.sqlite
               .prepare(
@@ -371,6 +420,7 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
               .run(now, ctx.tenantId, node.name);
             return live;
           });
+          void uplink?.flush();
           await deps.messaging?.removeNodeUser(node.uid).catch(() => false);
           events.changed(ctx.tenantId, 'nodes');
           log.warn({ node: node.uid, serials: revoked }, 'node revoked');

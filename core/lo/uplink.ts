@@ -1,14 +1,27 @@
 import type { Store } from '../store/db.js';
+import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { Messaging } from '../messaging/module.js';
+import type { DeploymentStatus, DeviceCapabilities } from '../margo/types.js';
 
-/** The body an LO forwards upward for a status a node reported over the MMI. */
+/** A status a node reported over the MMI of a remote LO, forwarded to the CO. */
 export interface ForwardedStatus {
   kind: 'outpost.forwarded-status';
-  status: unknown;
+  status: DeploymentStatus;
   /** Digest of the YAML the report is about (resolved by the LO). */
   digest: string | null;
   receivedAt: number;
+}
+
+/** A node of a remote LO changed: enrolled, reported capabilities, was revoked. */
+export interface NodeInventory {
+  kind: 'outpost.node';
+  nodeName: string;
+  siteId: string;
+  state: 'registered' | 'enrolled' | 'revoked';
+  capabilities: DeviceCapabilities | null;
+  capabilitiesAt: number | null;
+  at: number;
 }
 
 export function isForwardedStatus(body: unknown): body is ForwardedStatus {
@@ -18,15 +31,19 @@ export function isForwardedStatus(body: unknown): body is ForwardedStatus {
     (body as { kind?: unknown }).kind === 'outpost.forwarded-status'
   );
 }
+export function isNodeInventory(body: unknown): body is NodeInventory {
+  return typeof body === 'object' && body !== null && (body as { kind?: unknown }).kind === 'outpost.node';
+}
 
 /**
- * Store and forward from a remote LO to the CO: status reports are first committed to the LO's own
- * `status_reports` (the outbox), then forwarded in order over the bus; the last forwarded sequence is
- * kept in `meta`, so a restart or a cut link resumes where it stopped and nothing is lost. The bus
- * (JetStream on the LO's server, sourced by the CO) does the rest, deduplicating by sequence.
+ * Store and forward from a remote LO (role lo) to the CO: what the CO must learn (status reports, node
+ * inventory) is committed to `lo_outbox` first, then forwarded in order over the bus; the last forwarded
+ * sequence is kept in `meta`, so a restart or a cut link resumes where it stopped and nothing is lost.
+ * The bus (JetStream on the LO's server, sourced by the CO) carries it on, deduplicated by sequence.
  */
-export function createStatusUplink(deps: {
+export function createUplink(deps: {
   store: Store;
+  clock: Clock;
   logger: Logger;
   messaging: Messaging;
   siteId: string;
@@ -34,7 +51,7 @@ export function createStatusUplink(deps: {
 }) {
   const { store, messaging } = deps;
   const log = deps.logger.child({ component: 'lo-uplink' });
-  const KEY = 'uplink.status.lastSeq';
+  const KEY = 'uplink.lastSeq';
   const getLast = () =>
     Number(
       (store.sqlite.prepare('SELECT value FROM meta WHERE key = ?').get(KEY) as { value: string } | undefined)
@@ -45,9 +62,12 @@ export function createStatusUplink(deps: {
       .prepare(
         `INSERT INTO meta (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
       )
-      .run(KEY, String(seq), Date.now());
+      .run(KEY, String(seq), deps.clock.now());
   const pending = store.sqlite.prepare(
-    'SELECT seq, node_uid AS nodeUid, body, received_at AS receivedAt, digest FROM status_reports WHERE seq > ? ORDER BY seq LIMIT ?',
+    'SELECT seq, node_uid AS nodeUid, kind, body FROM lo_outbox WHERE seq > ? ORDER BY seq LIMIT ?',
+  );
+  const insert = store.sqlite.prepare(
+    'INSERT INTO lo_outbox (node_uid, kind, body, created_at) VALUES (?, ?, ?, ?)',
   );
   let running: Promise<number> | undefined;
 
@@ -57,19 +77,12 @@ export function createStatusUplink(deps: {
       const rows = pending.all(getLast(), deps.batch ?? 200) as {
         seq: number;
         nodeUid: string;
+        kind: 'status' | 'events';
         body: string;
-        receivedAt: number;
-        digest: string | null;
       }[];
       if (rows.length === 0) return sent;
       for (const r of rows) {
-        const body: ForwardedStatus = {
-          kind: 'outpost.forwarded-status',
-          status: JSON.parse(r.body),
-          digest: r.digest,
-          receivedAt: r.receivedAt,
-        };
-        await messaging.forwardNodeReport(deps.siteId, r.nodeUid, 'status', body, r.seq);
+        await messaging.forwardNodeReport(deps.siteId, r.nodeUid, r.kind, JSON.parse(r.body), r.seq);
         setLast(r.seq);
         sent++;
       }
@@ -77,14 +90,15 @@ export function createStatusUplink(deps: {
   }
 
   return {
-    /** Forwards everything not yet forwarded; concurrent calls share one run. Errors leave the rest queued. */
+    /** Queues a message (call inside the transaction that records what it reports). */
+    enqueue(nodeUid: string, kind: 'status' | 'events', body: ForwardedStatus | NodeInventory): void {
+      insert.run(nodeUid, kind, JSON.stringify(body), deps.clock.now());
+    },
+    /** Forwards everything not yet forwarded; concurrent calls share one run; errors leave the rest queued. */
     flush(): Promise<number> {
       running ??= flush()
         .catch((err: unknown) => {
-          log.debug(
-            { err: (err as Error).message },
-            'status uplink paused (bus unavailable); reports stay queued',
-          );
+          log.debug({ err: (err as Error).message }, 'uplink paused (bus unavailable); messages stay queued');
           return 0;
         })
         .finally(() => {
@@ -94,10 +108,12 @@ export function createStatusUplink(deps: {
     },
     backlog(): number {
       return (
-        store.sqlite.prepare('SELECT count(*) AS n FROM status_reports WHERE seq > ?').get(getLast()) as {
+        store.sqlite.prepare('SELECT count(*) AS n FROM lo_outbox WHERE seq > ?').get(getLast()) as {
           n: number;
         }
       ).n;
     },
   };
 }
+
+export type Uplink = ReturnType<typeof createUplink>;

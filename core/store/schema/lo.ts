@@ -109,3 +109,15 @@ export const loSources = sqliteTable('lo_sources', {
   lastError: text('last_error'),
   lastErrorAt: integer('last_error_at'),
 });
+
+/**
+ * A remote LO's outbox toward the CO (role lo): status reports and node inventory changes, forwarded
+ * over the bus in `seq` order; the last forwarded `seq` is kept in `meta`.
+ */
+export const loOutbox = sqliteTable('lo_outbox', {
+  seq: integer('seq').primaryKey({ autoIncrement: true }),
+  nodeUid: text('node_uid').notNull(),
+  kind: text('kind', { enum: ['status', 'events'] }).notNull(),
+  body: text('body', { mode: 'json' }).notNull(),
+  createdAt: integer('created_at').notNull(),
+});

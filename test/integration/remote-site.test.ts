@@ -1,0 +1,198 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { startTestCore } from '../helpers/core.js';
+import { tempHome } from '../helpers/home.js';
+import { startGitServer, type GitServer } from '../helpers/git-server.js';
+import { createMmiClient, type MmiTestClient } from '../helpers/mmi-client.js';
+import { WASM_APP, capabilitiesFor } from '../fixtures/margo.js';
+import { createKeyAndCsr } from '../../core/identity/index.js';
+
+/**
+ * A CO and a remote site's LO as two control planes: desired state goes down through a real git server
+ * (the CO pushes, the LO fetches fast-forward only, nudged by a notice over the NATS leaf link); what the
+ * LO learns (node inventory, status reports) goes up over the leaf link from the LO's outbox, and arrives
+ * after the CO was away.
+ */
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('a remote site behind its own LO', () => {
+  let git: GitServer;
+  const coHome = tempHome('outpost-co-');
+  const loHome = tempHome('outpost-lo-');
+  let co: Awaited<ReturnType<typeof startTestCore>>;
+  let lo: Awaited<ReturnType<typeof startTestCore>>;
+  let repoUrl = '';
+  let coNats = { port: 0, leafPort: 0 };
+  let node: { certPem: string; keyPem: string; anchorsPem: string[] };
+  let mmi: MmiTestClient;
+  let deploymentId = '';
+
+  const startCo = () =>
+    startTestCore({
+      home: coHome.home,
+      overrides: {
+        role: 'co',
+        nats: { enabled: true, ...coNats },
+        git: { remote: { url: repoUrl, branch: 'main' } },
+      },
+    });
+
+  beforeAll(async () => {
+    git = await startGitServer();
+    repoUrl = git.createRepo('deployments');
+    coNats = { port: await freePort(), leafPort: await freePort() };
+    co = await startCo();
+    await co.core.messaging.ready(20_000);
+    const c = co.core.client();
+    await c.sites.add({ id: 'plant-9', servedBy: 'remote' });
+    const leaf = await co.core.messaging.issueLeafCredentials('plant-9', { tenantId: 'default' });
+    lo = await startTestCore({
+      home: loHome.home,
+      overrides: {
+        role: 'lo',
+        site: { id: 'plant-9', name: 'Plant 9' },
+        mmi: { enabled: true },
+        nats: { enabled: true, hubLeafUrl: leaf.hubLeafUrl! },
+        git: { remote: { url: repoUrl, branch: 'main' }, fetchIntervalSeconds: 30 },
+      },
+    });
+    await lo.core.messaging.ready(20_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    mmi?.close();
+    await lo?.stop();
+    await co?.stop();
+    await git?.close();
+    coHome.cleanup();
+    loHome.cleanup();
+  });
+
+  it('a node enrolled at the LO appears at the CO with its capabilities', async () => {
+    const t = await lo.core
+      .client()
+      .identity.createEnrollToken({ node: 'press-01', siteId: 'plant-9', ttlMinutes: 10 });
+    const kc = await createKeyAndCsr({});
+    const pinned = createMmiClient({
+      baseUrl: lo.core.lo.mmiUrl()!,
+      serverCheck: { pinnedCaFingerprint: t.caFingerprint },
+    });
+    const r = await pinned.post('/api/v1/outpost/enroll', { token: t.token, csr: kc.csrPem });
+    pinned.close();
+    expect(r.status).toBe(200);
+    const body = r.json<{ certPem: string; anchorsPem: string[] }>();
+    node = { certPem: body.certPem, keyPem: kc.keyPem, anchorsPem: body.anchorsPem };
+    mmi = createMmiClient({ baseUrl: lo.core.lo.mmiUrl()!, ...node });
+    expect((await mmi.put('/api/v1/capabilities/press-01', capabilitiesFor('press-01'))).status).toBe(201);
+
+    const seen = await until('the node at the CO', async () => {
+      const n = (await co.core.client().nodes.list({ siteId: 'plant-9' })).nodes.find(
+        (x) => x.name === 'press-01',
+      );
+      return n?.state === 'enrolled' && n.capabilities ? n : undefined;
+    });
+    expect(seen.uid).toBe('default.press-01');
+    expect(seen.capabilities?.properties.memory).toBe('4Gi');
+  });
+
+  it('a deployment made at the CO reaches the node through git and the LO', async () => {
+    const c = co.core.client();
+    await c.apps.add({
+      source: { kind: 'upload', upload: { fileName: 'margo.yaml', content: WASM_APP('1.0.0') } },
+    });
+    const d = await c.deployments.create({ appId: 'hello-wasm', target: { siteId: 'plant-9' } });
+    deploymentId = d.id;
+    expect(d.nodes.map((n) => n.nodeName)).toEqual(['press-01']);
+    const m = await until('the deployment in the node manifest', async () => {
+      const r = await mmi.get('/api/v1/deployments');
+      const j = r.json<{ manifestVersion: number; deployments: { deploymentId: string; url: string }[] }>();
+      return j.deployments.some((x) => x.deploymentId === d.id) ? j : undefined;
+    });
+    const yaml = await mmi.get(m.deployments[0]!.url);
+    expect(yaml.text()).toContain(`id: ${d.id}`);
+  });
+
+  it('refuses a rewritten history on the remote, loudly, and changes nothing', async () => {
+    const before = (await mmi.get('/api/v1/deployments')).json<{ manifestVersion: number }>().manifestVersion;
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-rewrite-'));
+    try {
+      await git.git(['clone', '-q', repoUrl, work]);
+      await git.git(['commit', '-q', '--amend', '-m', 'rewritten by someone'], work);
+      await git.git(['push', '-q', '--force', 'origin', 'main'], work);
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+    const r = await lo.core.lo.follower.sync('default');
+    expect(r.refused).toMatch(
+      /does not descend from the adopted .* \(history was rewritten\); nothing changed/,
+    );
+    expect(lo.core.lo.follower.status('default').lastError).toBe(r.refused);
+    const after = (await mmi.get('/api/v1/deployments')).json<{ manifestVersion: number }>().manifestVersion;
+    expect(after).toBe(before);
+  });
+
+  it('status reports travel up, including those made while the CO was away, in order', async () => {
+    const post = async (state: string) => {
+      const m = (await mmi.get('/api/v1/deployments')).json<{ manifestVersion: number }>();
+      const r = await mmi.post(`/api/v1/deployments/${deploymentId}/status`, {
+        deploymentId,
+        adoptedManifestVersion: m.manifestVersion,
+        status: { state },
+        components: [{ name: 'hello', state }],
+      });
+      expect(r.status).toBeLessThan(300);
+    };
+    await post('installing');
+    await until(
+      'installing at the CO',
+      async () =>
+        (await co.core.client().deployments.get({ id: deploymentId })).nodes[0]!.state === 'installing',
+    );
+
+    // The CO goes away; the site keeps working and queues what it learns.
+    await co.stop();
+    await post('installed');
+    await post('installed');
+    expect((await lo.core.client().deployments.list({ includeRemoved: true })).deployments).toEqual([]);
+
+    co = await startCo();
+    const d = await until(
+      'installed at the CO after it came back',
+      async () => {
+        const v = await co.core.client().deployments.get({ id: deploymentId });
+        return v.nodes[0]!.state === 'installed' ? v : undefined;
+      },
+      60_000,
+    );
+    expect(d.nodes[0]).toMatchObject({ nodeName: 'press-01', state: 'installed', current: true });
+    const history = co.core.store.sqlite
+      .prepare('SELECT state FROM status_reports WHERE deployment_id = ? ORDER BY seq')
+      .all(deploymentId) as { state: string }[];
+    expect(history.map((h) => h.state)).toEqual(['installing', 'installed', 'installed']);
+  }, 120_000);
+});
