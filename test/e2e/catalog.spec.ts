@@ -346,6 +346,44 @@ test('Sites & Nodes shows what the CLI lists; cordon and labels from the console
   await page.getByTestId('action-uncordon').click();
   await expect.poll(async () => (await api.nodes.get({ name: 'press-01' })).cordoned).toBe(false);
 
+  // Add site and Add node from the console; a bad id comes back as the server's error, and changes nothing.
+  const refused = await api.sites.add({ id: 'Bad Id' }).then(
+    () => null,
+    (e: unknown) => e as OutpostError,
+  );
+  expect(refused?.code).toBe('invalid-input');
+  await page.getByTestId('add-site').click();
+  const siteDialog = page.getByTestId('add-site-dialog');
+  await siteDialog.getByTestId('site-id').fill('Bad Id');
+  await siteDialog.getByTestId('add-site-submit').click();
+  await expect(siteDialog.getByTestId('error')).toHaveAttribute('data-code', refused!.code);
+  await expect(siteDialog.getByTestId('field-error').first()).toHaveAttribute('data-field', 'id');
+  expect((await api.sites.list({})).sites.map((s) => s.id)).toEqual(['plant-a', 'plant-b']);
+  await siteDialog.getByTestId('site-id').fill('plant-c');
+  await siteDialog.getByTestId('site-name-input').fill('Plant C');
+  await siteDialog.getByTestId('site-labels').fill('region=us, tier=2');
+  await siteDialog.getByTestId('add-site-submit').click();
+  await expect(siteDialog).toBeHidden();
+  await expect(page.locator('[data-site-id="plant-c"]').getByTestId('site-label')).toHaveText([
+    'region=us',
+    'tier=2',
+  ]);
+  expect((await api.sites.get({ id: 'plant-c' })).labels).toEqual({ region: 'us', tier: '2' });
+  await page.getByTestId('add-node').click();
+  const nodeDialog = page.getByTestId('add-node-dialog');
+  await nodeDialog.getByTestId('node-name').fill('press-02');
+  await nodeDialog.getByRole('combobox').first().click();
+  await page.getByRole('option', { name: 'Plant C (plant-c)' }).click();
+  await nodeDialog.getByTestId('add-node-submit').click();
+  await expect(nodeDialog).toBeHidden();
+  const added = await api.nodes.get({ name: 'press-02' });
+  expect(added.siteId).toBe('plant-c');
+  await expect(nodeRow(page, added.uid).getByTestId('presence')).toHaveAttribute('data-presence', 'unknown');
+  await expect(page.locator('[data-site-id="plant-c"]').getByTestId('site-node-count')).toHaveAttribute(
+    'data-value',
+    '1',
+  );
+
   // The site filter asks the server for one site's nodes.
   await page.getByTestId('site-filter').click();
   await page.getByRole('option', { name: 'Plant B' }).click();
