@@ -813,6 +813,13 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
         async siteLinks() {
           return { links: await siteLinks(), thresholds };
         },
+        async linkSite(input, ctx) {
+          const c = await messaging.issueLeafCredentials(input.siteId, {
+            tenantId: ctx.tenantId,
+            rotate: input.rotate,
+          });
+          return { siteId: input.siteId, user: c.user, hubLeafUrl: c.hubLeafUrl };
+        },
         async presence(input) {
           return { entries: listPresence(input.siteId).map(toBus), thresholds };
         },

@@ -11,6 +11,7 @@ import * as tenants from './tenants.js';
 import { register as deploy } from './deploy.js';
 import * as deployments from './deployments.js';
 import { register as enroll } from './enroll.js';
+import { register as linkSite } from './link-site.js';
 import { register as siteLinks } from './site-links.js';
 
 /** `edgectl co ...`: talk to the control plane (CO/LO) through its console API. */
@@ -64,5 +65,6 @@ export function register(program: Command): void {
   deployments.registerPlace(co);
   deployments.registerSignals(co);
   enroll(co);
+  linkSite(co);
   siteLinks(co);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineService, query } from '../define.js';
+import { command, defineService, query } from '../define.js';
 import { presenceSchema } from './common.js';
 
 /** The bus between CO, LOs and nodes: site links (store and forward) and node presence as the bus sees it. */
@@ -43,6 +43,15 @@ export const messagingService = defineService('messaging', {
       thresholds: z.object({ staleAfterSeconds: z.number(), offlineAfterSeconds: z.number() }),
     }),
     adminOnly: true,
+  }),
+  linkSite: command({
+    summary:
+      'Leaf credentials for the remote LO of a site (CO): the nats.hubLeafUrl its config.yaml needs. Rotating revokes the old ones.',
+    input: z.object({ siteId: z.string().min(1), rotate: z.boolean().default(false) }).strict(),
+    output: z.object({ siteId: z.string(), user: z.string(), hubLeafUrl: z.string().nullable() }),
+    adminOnly: true,
+    redact: [],
+    auditTarget: (i) => `site/${i.siteId}`,
   }),
   presence: query({
     summary:
