@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { OutpostError } from '../../core/errors.js';
+import { defaultAgentConfig, loadAgentConfig, parseAgentConfig } from './config.js';
+
+describe('agent configuration', () => {
+  it('is the defaults when empty', () => {
+    expect(parseAgentConfig(undefined)).toEqual(defaultAgentConfig());
+    expect(parseAgentConfig({})).toEqual(defaultAgentConfig());
+  });
+
+  it('takes what differs from the defaults', () => {
+    const c = parseAgentConfig({
+      poll: { intervalSeconds: 5, downtime: [{ start: '22:00', end: '02:00', days: ['fri'] }] },
+      capabilities: { memory: '2Gi', labels: { 'acme.com/line': 'A', floor: 2, tags: ['x', 'y'] } },
+      registries: { plainHttp: ['10.0.0.5:5000'] },
+      runtimes: { container: { engine: 'podman', removeImages: false } },
+      deviceId: 'gw-1',
+    });
+    expect(c.poll.intervalSeconds).toBe(5);
+    expect(c.poll.jitter).toBe(0.1);
+    expect(c.poll.downtime).toEqual([{ start: '22:00', end: '02:00', days: ['fri'] }]);
+    expect(c.capabilities.memory).toBe('2Gi');
+    expect(c.capabilities.labels).toEqual({ 'acme.com/line': 'A', floor: 2, tags: ['x', 'y'] });
+    expect(c.registries.plainHttp).toEqual(['10.0.0.5:5000']);
+    expect(c.runtimes.container).toMatchObject({ engine: 'podman', removeImages: false, podman: 'podman' });
+    expect(c.deviceId).toBe('gw-1');
+  });
+
+  it('refuses unknown keys and bad values, naming every field', () => {
+    const err = (() => {
+      try {
+        parseAgentConfig(
+          {
+            pol: {},
+            poll: { intervalSeconds: 0, downtime: [{ start: '25:00', end: '01:00' }] },
+            capabilities: { memory: 'lots', labels: { 'bad key': 1, ok: { nested: true } } },
+            runtimes: { container: { engine: 'lxc' } },
+          },
+          'agent.yaml',
+        );
+      } catch (e) {
+        return e as OutpostError;
+      }
+      throw new Error('no error');
+    })();
+    expect(err.code).toBe('invalid-config');
+    expect(err.message).toMatch(/^agent\.yaml: pol: unknown setting .* \(and 6 more\)$/);
+    expect(err.errors!.map((e) => e.field)).toEqual([
+      'pol',
+      'poll.intervalSeconds',
+      'poll.downtime[0].start',
+      'capabilities.memory',
+      'capabilities.labels.bad key',
+      'capabilities.labels.ok',
+      'runtimes.container.engine',
+    ]);
+  });
+
+  it('reads agent.yaml (absent: defaults) and reports YAML syntax errors with their position', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-agent-cfg-'));
+    try {
+      const file = path.join(dir, 'agent.yaml');
+      expect(loadAgentConfig(file)).toEqual(defaultAgentConfig());
+      fs.writeFileSync(file, 'poll:\n  intervalSeconds: 7\n');
+      expect(loadAgentConfig(file).poll.intervalSeconds).toBe(7);
+      fs.writeFileSync(file, 'poll:\n  intervalSeconds: [\n');
+      expect(() => loadAgentConfig(file)).toThrow(new RegExp(`^${file.replace(/[.]/g, '\\.')}:\\d+:\\d+: `));
+      fs.writeFileSync(file, 'poll: {}\npoll: {}\n');
+      expect(() => loadAgentConfig(file)).toThrow(/unique|duplicate/i);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

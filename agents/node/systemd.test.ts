@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { renderUnit, systemdQuote } from './systemd.js';
+
+const template =
+  'ExecStart=@NODE@ @EDGECTL@ agent --home @AGENT_HOME@@EXTRA_ARGS@\nDocumentation=file:@ROOT@/x\n';
+
+describe('systemd unit', () => {
+  it('fills in the paths, quoting what needs it', () => {
+    expect(
+      renderUnit({
+        template,
+        node: '/usr/bin/node',
+        edgectl: '/opt/outpost/bin/edgectl.js',
+        home: '/var/lib/outpost-agent',
+        root: '/opt/outpost',
+      }),
+    ).toBe(
+      'ExecStart=/usr/bin/node /opt/outpost/bin/edgectl.js agent --home /var/lib/outpost-agent\nDocumentation=file:/opt/outpost/x\n',
+    );
+    expect(
+      renderUnit({
+        template,
+        node: '/usr/bin/node',
+        edgectl: '/e.js',
+        home: '/srv/my agent',
+        root: '/r',
+        lo: 'https://lo:7443',
+      }),
+    ).toContain('agent --home "/srv/my agent" --lo https://lo:7443');
+    expect(systemdQuote('a"b$c%d')).toBe('"a\\"b$$c%%d"');
+  });
+
+  it('refuses relative paths, line breaks and a non-https LO', () => {
+    expect(() => renderUnit({ template, node: 'node', edgectl: '/e', home: '/h', root: '/r' })).toThrow(
+      /absolute node path/,
+    );
+    expect(() =>
+      renderUnit({ template, node: '/n', edgectl: '/e', home: '/h\nExecStartPre=/bin/evil', root: '/r' }),
+    ).toThrow(/line break/);
+    expect(() =>
+      renderUnit({ template, node: '/n', edgectl: '/e', home: '/h', root: '/r', lo: 'http://lo' }),
+    ).toThrow(/https/);
+  });
+});
