@@ -13,6 +13,7 @@ import { DeploymentStateChip } from '../components/deployments/StateChip.js';
 import { DeploymentDetail } from '../components/deployments/DeploymentDetail.js';
 import { DeploymentWizard } from '../components/deployments/wizard/DeploymentWizard.js';
 import type { ServerTime } from '../components/deployments/node-state.js';
+import { useAdaptiveInterval } from '../components/deployments/use-refetch-on.js';
 import { deploymentPath, newDeploymentPath, parseDeploymentRoute } from '../components/deployments/routes.js';
 
 /** `#/deployments`, `#/deployments/new`, `#/deployments/<id>`. */
@@ -54,11 +55,12 @@ const rowId = (r: DeploymentSummary) => r.id;
 
 /** Deployments of the tenant, as `edgectl co list deployments` shows them, live. */
 function DeploymentsList() {
+  const refresh = useAdaptiveInterval();
   const q = useQuery({
     queryKey: ['deployments', 'list'],
-    queryFn: () => api.deployments.list({}),
+    queryFn: () => refresh.timed(() => api.deployments.list({})),
     // Presence going stale changes the counts without a `deployments` event.
-    refetchInterval: 15_000,
+    refetchInterval: refresh.interval,
   });
   const time: ServerTime = useMemo(
     () => ({ serverNow: q.data?.now ?? 0, receivedAt: q.dataUpdatedAt }),

@@ -433,7 +433,9 @@ test('update from the console: a new version and a parameter; pause and resume t
   await page.screenshot({ path: 'test-results/deployments-after-update.png', fullPage: true });
 });
 
-test('a canary chosen in the wizard for explicit nodes waits for Promote', async ({ page }) => {
+test('a canary for explicit nodes from the wizard: a refusal on its step, a live preview, then Promote', async ({
+  page,
+}) => {
   await open(page, '/deployments/new');
   await page.locator('[data-testid="wizard-app"][data-app-id="greeter"]').click();
   await page.getByTestId('wizard-next').click();
@@ -448,8 +450,29 @@ test('a canary chosen in the wizard for explicit nodes waits for Promote', async
   const placed = await api.deployments.place({ appId: 'greeter', target: { nodes: ['edge-1'] } });
   await expect(page.getByTestId('placement-summary')).toHaveText(placed.placement.summary);
   await page.getByTestId('wizard-next').click();
-  await page.getByTestId('deployment-name-input').fill('greeter-canary');
   await choose(page, page.getByTestId('rollout-kind'), 'canary');
+
+  // Refusals are shown on the step they concern: a bad name on this one...
+  await page.getByTestId('deployment-name-input').fill('Not A Name');
+  await page.getByTestId('wizard-deploy').click();
+  const refusal = page.getByTestId('error');
+  await expect(refusal).toHaveAttribute('data-code', 'invalid-input');
+  await expect(refusal.getByTestId('field-error')).toHaveAttribute('data-field', 'name');
+  await expect(page.getByTestId('deployment-wizard')).toHaveAttribute('data-step', '5');
+  await page.getByTestId('deployment-name-input').fill('greeter-canary');
+
+  // A node cordoned after the preview: the preview follows the fleet live, Deploy is no longer offered,
+  // and the preview says why.
+  await api.nodes.cordon({ name: 'edge-1' });
+  await expect(page.getByTestId('wizard-deploy')).toBeDisabled();
+  await page.getByTestId('wizard-step-4').click();
+  await expect(page.getByTestId('placement')).toHaveAttribute('data-placeable', 'false');
+  await expect(page.locator('[data-testid="candidate-reason"][data-code="cordoned"]')).toBeVisible();
+  await page.screenshot({ path: 'test-results/deployments-wizard-cordoned.png', fullPage: true });
+  await api.nodes.uncordon({ name: 'edge-1' });
+  await expect(page.getByTestId('placement')).toHaveAttribute('data-placeable', 'true');
+  await page.getByTestId('wizard-next').click();
+  await expect(page.getByTestId('deployment-name-input')).toHaveValue('greeter-canary');
   await page.getByTestId('wizard-deploy').click();
 
   const detail = page.getByTestId('deployment-detail');

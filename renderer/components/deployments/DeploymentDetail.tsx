@@ -30,7 +30,7 @@ import { DeploymentStateChip } from './StateChip.js';
 import { DeploymentNodesGrid } from './DeploymentNodesGrid.js';
 import { RolloutPanel } from './RolloutPanel.js';
 import { UpdateDeploymentDialog } from './UpdateDeploymentDialog.js';
-import { useRefetchOn } from './use-refetch-on.js';
+import { useAdaptiveInterval, useRefetchOn } from './use-refetch-on.js';
 
 export const deploymentKey = (id: string) => ['deployments', 'get', id] as const;
 
@@ -59,11 +59,12 @@ export function DeploymentDetail({ id }: { id: string }) {
   const qc = useQueryClient();
   const key = deploymentKey(id);
   const [dialog, setDialog] = useState<'update' | 'remove' | null>(null);
+  const refresh = useAdaptiveInterval();
   const q = useQuery({
     queryKey: key,
-    queryFn: () => api.deployments.get({ id }),
+    queryFn: () => refresh.timed(() => api.deployments.get({ id })),
     // Presence changes arrive as `nodes` events (below); this also catches a node going quiet.
-    refetchInterval: 15_000,
+    refetchInterval: refresh.interval,
   });
   useRefetchOn('nodes', key);
   const back = (

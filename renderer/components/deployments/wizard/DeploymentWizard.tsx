@@ -33,7 +33,6 @@ import {
   buildForm,
   checkForm,
   initialRaws,
-  isParameterProblem,
   problemsByParameter,
   reachesProfile,
   type RawValue,
@@ -46,20 +45,7 @@ import { VersionStep, runtimeOf } from './VersionStep.js';
 import { TargetStep } from './TargetStep.js';
 import { PlacementPreview, type PlacementResult } from './PlacementPreview.js';
 import { emptyTarget, targetOf, type TargetDraft } from './target.js';
-
-const STEPS = ['Application', 'Version and profile', 'Parameters', 'Target', 'Placement preview', 'Confirm'];
-const [APP, VERSION, PARAMETERS, TARGET, PREVIEW, CONFIRM] = [0, 1, 2, 3, 4, 5] as const;
-
-/** Where a refusal of `deployments.create` belongs: the step whose input the server turned down. */
-function stepOf(err: unknown): number {
-  const e = OutpostError.from(err);
-  if (e.code === 'not-placeable') return PREVIEW;
-  const fields = e.errors ?? [];
-  if (fields.some(isParameterProblem)) return PARAMETERS;
-  if (fields.some((f) => /^target/.test(f.field))) return TARGET;
-  if (fields.some((f) => /^(version|profileId)/.test(f.field))) return VERSION;
-  return CONFIRM;
-}
+import { APP, CONFIRM, PARAMETERS, PREVIEW, STEPS, TARGET, VERSION, stepOf } from './steps.js';
 
 /**
  * The deployment wizard: application → version and profile → parameters (the form the description
