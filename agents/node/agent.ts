@@ -15,6 +15,7 @@ import { bytesOf, loadAgentConfig, ms, type AgentConfig } from './config.js';
 import { ensureDir, writeFileDurable } from './durable.js';
 import { agentPaths, type AgentPaths } from './home.js';
 import { loadIdentity, type AgentIdentity } from './identity.js';
+import { withVerifiedPeerCache } from './peer-cache.js';
 import { acquireAgentLock, type AgentLock } from './lock.js';
 import { createOutbox, type Outbox, type SendOutcome } from './outbox.js';
 import type { PlanDeps } from './plan.js';
@@ -109,18 +110,25 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
   let lastIdentityEvent = 0;
   const client: MmiClient = createMmiClient({
     baseUrl: mmiUrl,
-    tls: mtlsClientOptions({
-      certPem: identity.certPem,
-      keyPem: identity.keyPem,
-      anchorsPem: identity.anchorsPem,
-      now: () => clock.now(),
-      onVerify: (r) => {
-        if (!r.ok && clock.now() - lastIdentityEvent > 60_000) {
-          lastIdentityEvent = clock.now();
-          securityEvent(log, 'wrongServerIdentity', { lo: mmiUrl, reason: r.reason, presented: r.spiffeId });
-        }
-      },
-    }),
+    tls: withVerifiedPeerCache(
+      mtlsClientOptions({
+        certPem: identity.certPem,
+        keyPem: identity.keyPem,
+        anchorsPem: identity.anchorsPem,
+        now: () => clock.now(),
+        onVerify: (r) => {
+          if (!r.ok && clock.now() - lastIdentityEvent > 60_000) {
+            lastIdentityEvent = clock.now();
+            securityEvent(log, 'wrongServerIdentity', {
+              lo: mmiUrl,
+              reason: r.reason,
+              presented: r.spiffeId,
+            });
+          }
+        },
+      }),
+      clock,
+    ),
     timeoutMs: ms(config.poll.requestTimeoutSeconds),
     clock,
     userAgent: `outpost-agent/${o.version}`,
