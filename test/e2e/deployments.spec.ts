@@ -87,9 +87,12 @@ let live: Agent;
 let quiet: Agent;
 let heartbeat: ReturnType<typeof setInterval> | undefined;
 let deploymentId = '';
-const home = tempHome('outpost-e2e-deployments-');
+// Made in beforeAll: Playwright also loads this file to list the tests, in a process that never cleans up.
+let home: ReturnType<typeof tempHome>;
 
-test.describe.configure({ mode: 'serial' });
+// Serial: the tests share one server and build on each other's deployments. Generous timeouts: the
+// machine may be busy with other suites.
+test.describe.configure({ mode: 'serial', timeout: 120_000 });
 
 /** Enrolls a node with a one-time token (the site CA is pinned by fingerprint) and reports its capabilities. */
 async function enroll(name: string, siteId: string): Promise<Agent> {
@@ -169,6 +172,7 @@ async function expectRowsMatchApi(page: Page, id: string): Promise<DeploymentVie
 }
 
 test.beforeAll(async () => {
+  home = tempHome('outpost-e2e-deployments-');
   fs.writeFileSync(createPaths(home.home).configFile, SERVER_CONFIG);
   server = await startServer(home.home);
   expect(server.info.mmiUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+/);
@@ -193,7 +197,7 @@ test.afterAll(async () => {
   live?.mmi.close();
   quiet?.mmi.close();
   await server?.stop();
-  home.cleanup();
+  home?.cleanup();
 });
 
 test('the wizard: app, version, parameters checked as the server checks them, target, why-not preview, deploy', async ({
