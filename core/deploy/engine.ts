@@ -37,7 +37,15 @@ import type { Fleet } from '../fleet/module.js';
 import type { NodeRow } from '../fleet/node-view.js';
 import { placementNodes } from './placement-input.js';
 import type { DesiredRepos } from './desired-repo.js';
-import { buildView, observedNodes, summaryOf, type DeploymentRow, type TargetRow } from './views.js';
+import { deviceRenderer } from './render.js';
+import {
+  buildView,
+  observedNodes,
+  summaryOf,
+  type DeploymentRow,
+  type ObservedRow,
+  type TargetRow,
+} from './views.js';
 
 export interface DeployEngineDeps {
   store: Store;
@@ -68,6 +76,30 @@ export function createDeployEngine(deps: DeployEngineDeps) {
   const db = store.db;
   const log = deps.logger.child({ component: 'deploy' });
   const advancing = new Map<string, Promise<void>>();
+  const queuedAdvance = new Map<string, Promise<void>>();
+  // Status ingestion is the hottest path (every node reports every change): plain prepared statements.
+  const statusQ = {
+    target: store.sqlite.prepare(
+      'SELECT tenant_id AS tenantId, state_at AS stateAt, reported_digest AS reportedDigest FROM deployment_targets WHERE deployment_id = ? AND node_uid = ?',
+    ),
+    anyReport: store.sqlite.prepare(
+      'SELECT 1 FROM status_reports WHERE deployment_id = ? AND node_uid = ? LIMIT 1',
+    ),
+    insert: store.sqlite.prepare(
+      'INSERT INTO status_reports (deployment_id, node_uid, device_id, state, adopted_manifest_version, digest, body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    update: store.sqlite.prepare(
+      'UPDATE deployment_targets SET state = ?, state_at = ?, adopted_manifest_version = ?, status = ?, reported_digest = ? WHERE deployment_id = ? AND node_uid = ?',
+    ),
+    removing: store.sqlite.prepare(`SELECT 1 FROM deployments WHERE id = ? AND state = 'removing'`),
+    tenantOf: store.sqlite.prepare('SELECT tenant_id AS tenantId FROM deployments WHERE id = ?'),
+    observed: store.sqlite.prepare(
+      `SELECT node_uid AS nodeUid, desired, generation, state, reported_digest AS reportedDigest, yaml_digest AS yamlDigest,
+         prev_generation AS prevGeneration, prev_yaml_digest AS prevYamlDigest FROM deployment_targets WHERE deployment_id = ?`,
+    ),
+  };
+  /** Rollouts waiting for a time (canary soak, install timeouts): deployment id -> when to look again. */
+  const wakeAt = new Map<string, number>();
 
   const deploymentRow = (tenantId: string, id: string): DeploymentRow => {
     const d = db
@@ -186,29 +218,43 @@ export function createDeployEngine(deps: DeployEngineDeps) {
     const rev = revisionOf(d.id, generation);
     if (!rev) throw new OutpostError('internal', `deployment ${d.id} has no revision ${generation}`);
     const now = clock.now();
-    for (const uid of uids) {
-      const t = db
-        .select()
-        .from(deploymentTargets)
-        .where(and(eq(deploymentTargets.deploymentId, d.id), eq(deploymentTargets.nodeUid, uid)))
-        .get() as TargetRow | undefined;
-      if (!t) continue;
-      const yaml = Buffer.from(render(d, rev, t));
+    // The description and profile are the same for every node of a revision: resolve them once.
+    const { description } = appVersion(d.tenantId, d.appId, rev.version);
+    const profile = chooseProfile(description, rev.profileId);
+    const wanted = new Set(uids);
+    const update = store.sqlite.prepare(
+      `UPDATE deployment_targets SET generation = ?, version = ?, yaml = ?, yaml_digest = ?, prev_generation = ?, prev_yaml_digest = ?,
+         desired = 'present', assigned_at = ? WHERE deployment_id = ? AND node_uid = ?`,
+    );
+    const renderFor = deviceRenderer(
+      (deviceId) =>
+        renderApplicationDeployment({
+          deploymentId: d.id,
+          name: d.name,
+          namespace: d.tenantId,
+          deviceId,
+          applicationId: d.appId,
+          profile,
+          parameters: rev.parameters as Resolved,
+          labels: { 'outpost.dev/deployment': d.id, 'outpost.dev/revision': String(rev.generation) },
+        }).yaml,
+    );
+    for (const t of targetsOf(d.id)) {
+      if (!wanted.has(t.nodeUid)) continue;
+      const yaml = Buffer.from(renderFor(t.nodeName));
       const digest = sha256Digest(yaml);
       if (t.generation === generation && t.yamlDigest === digest) continue;
-      db.update(deploymentTargets)
-        .set({
-          generation,
-          version: rev.version,
-          yaml,
-          yamlDigest: digest,
-          prevGeneration: t.generation > 0 ? t.generation : t.prevGeneration,
-          prevYamlDigest: t.generation > 0 ? t.yamlDigest : t.prevYamlDigest,
-          desired: 'present',
-          assignedAt: now,
-        })
-        .where(and(eq(deploymentTargets.deploymentId, d.id), eq(deploymentTargets.nodeUid, uid)))
-        .run();
+      update.run(
+        generation,
+        rev.version,
+        yaml,
+        digest,
+        t.generation > 0 ? t.generation : t.prevGeneration,
+        t.generation > 0 ? t.yamlDigest : t.prevYamlDigest,
+        now,
+        d.id,
+        t.nodeUid,
+      );
     }
   }
 
@@ -234,9 +280,12 @@ export function createDeployEngine(deps: DeployEngineDeps) {
       const d = deploymentRow(tenantId, id);
       if (d.state !== 'active' || !d.rollout) return;
       let plan = parseRolloutPlan(d.rollout);
+      wakeAt.delete(id);
       for (let i = 0; i < 50; i++) {
-        const step = nextStep(plan, observedNodes(targetsOf(id)), clock.now());
+        const step = nextStep(plan, observedNodes(statusQ.observed.all(id) as ObservedRow[]), clock.now());
         plan = step.plan;
+        if (step.decision.kind === 'wait' && step.decision.until !== undefined)
+          wakeAt.set(id, step.decision.until);
         const changed = apply(d, step.decision);
         mustSync ||= changed;
         if (!changed) break;
@@ -255,13 +304,31 @@ export function createDeployEngine(deps: DeployEngineDeps) {
 
   /** Serialised per deployment; errors are logged (a status report must never fail because of them). */
   function scheduleAdvance(tenantId: string, id: string, reason: string): Promise<void> {
+    // Coalesced: while a step is queued and not started, more reports need no extra step (one step
+    // reads every node's latest state anyway). A burst of N reports costs one or two steps, not N.
+    const queued = queuedAdvance.get(id);
+    if (queued) return queued;
     const prev = advancing.get(id) ?? Promise.resolve();
     const next = prev
       .catch(() => undefined)
-      .then(() => advance(tenantId, id, 'outpost:rollout', `rollout of deployment ${id}: ${reason}`))
+      .then(() => {
+        queuedAdvance.delete(id);
+        return advance(tenantId, id, 'outpost:rollout', `rollout of deployment ${id}: ${reason}`);
+      })
       .catch((err: unknown) => log.error({ err, deployment: id }, 'rollout step failed'));
+    queuedAdvance.set(id, next);
     advancing.set(id, next);
     return next;
+  }
+
+  /** Runs one step of every rollout in progress (at start, and in tests). */
+  async function advanceAll(): Promise<void> {
+    const active = store.sqlite
+      .prepare(
+        `SELECT id, tenant_id AS tenantId FROM deployments WHERE state = 'active' AND rollout IS NOT NULL AND json_extract(rollout, '$.phase') NOT IN ('complete','failed','rolled-back')`,
+      )
+      .all() as { id: string; tenantId: string }[];
+    for (const a of active) await scheduleAdvance(a.tenantId, a.id, 'check');
   }
 
   function view(tenantId: string, id: string): DeploymentView {
@@ -584,48 +651,32 @@ export function createDeployEngine(deps: DeployEngineDeps) {
     }): 'created' | 'updated' {
       const { clientId, status, digest, receivedAt } = report;
       const result = store.tx(() => {
-        const t = db
-          .select()
-          .from(deploymentTargets)
-          .where(
-            and(
-              eq(deploymentTargets.deploymentId, status.deploymentId),
-              eq(deploymentTargets.nodeUid, clientId),
-            ),
-          )
-          .get() as TargetRow | undefined;
-        const first =
-          store.sqlite
-            .prepare('SELECT 1 FROM status_reports WHERE deployment_id = ? AND node_uid = ? LIMIT 1')
-            .get(status.deploymentId, clientId) === undefined;
-        db.insert(statusReports)
-          .values({
-            deploymentId: status.deploymentId,
-            nodeUid: clientId,
-            deviceId: status.deviceId ?? null,
-            state: status.status.state,
-            adoptedManifestVersion: status.adoptedManifestVersion,
-            digest: digest ?? null,
-            body: status,
-            receivedAt,
-          })
-          .run();
+        const t = statusQ.target.get(status.deploymentId, clientId) as
+          { tenantId: string; stateAt: number | null; reportedDigest: string | null } | undefined;
+        // The first report of this node for this deployment (201), or a later one (200).
+        const first = t
+          ? t.stateAt === null
+          : statusQ.anyReport.get(status.deploymentId, clientId) === undefined;
+        statusQ.insert.run(
+          status.deploymentId,
+          clientId,
+          status.deviceId ?? null,
+          status.status.state,
+          status.adoptedManifestVersion,
+          digest ?? null,
+          JSON.stringify(status),
+          receivedAt,
+        );
         if (t) {
-          db.update(deploymentTargets)
-            .set({
-              state: status.status.state,
-              stateAt: receivedAt,
-              adoptedManifestVersion: status.adoptedManifestVersion,
-              status,
-              reportedDigest: digest ?? t.reportedDigest,
-            })
-            .where(
-              and(
-                eq(deploymentTargets.deploymentId, status.deploymentId),
-                eq(deploymentTargets.nodeUid, clientId),
-              ),
-            )
-            .run();
+          statusQ.update.run(
+            status.status.state,
+            receivedAt,
+            status.adoptedManifestVersion,
+            JSON.stringify(status),
+            digest ?? t.reportedDigest,
+            status.deploymentId,
+            clientId,
+          );
         }
         return { first, tenantId: t?.tenantId };
       });
@@ -641,12 +692,27 @@ export function createDeployEngine(deps: DeployEngineDeps) {
     async tick(): Promise<void> {
       // A push that failed (remote away) is retried until it goes through.
       if (repos.pushState().lastError) await repos.push(deps.config.tenancy.defaultTenant);
-      const active = store.sqlite
-        .prepare(
-          `SELECT id, tenant_id AS tenantId FROM deployments WHERE state = 'active' AND rollout IS NOT NULL AND json_extract(rollout, '$.phase') NOT IN ('complete','failed','rolled-back')`,
-        )
-        .all() as { id: string; tenantId: string }[];
-      for (const a of active) await scheduleAdvance(a.tenantId, a.id, 'timer');
+      // Only rollouts waiting for a time are looked at; the others move when a status arrives.
+      const now = clock.now();
+      for (const [id, at] of [...wakeAt]) {
+        if (at > now) continue;
+        const row = statusQ.tenantOf.get(id) as { tenantId: string } | undefined;
+        if (!row) {
+          wakeAt.delete(id);
+          continue;
+        }
+        await scheduleAdvance(row.tenantId, id, 'timer');
+      }
+    },
+
+    advanceAll,
+    /** Resolves when every rollout step queued so far has run (tests, benchmarks, shutdown). */
+    async settle(): Promise<void> {
+      while (advancing.size) {
+        const pending = [...advancing.values()];
+        await Promise.all(pending);
+        for (const [id, p] of [...advancing]) if (pending.includes(p)) advancing.delete(id);
+      }
     },
 
     async repair(): Promise<void> {
@@ -669,6 +735,8 @@ export function createDeployEngine(deps: DeployEngineDeps) {
           );
         await deps.afterCommit(t);
       }
+      // Rollouts in progress (their timers were in memory): one step each.
+      await advanceAll();
     },
 
     countActive(tenantId: string): number {
@@ -710,8 +778,7 @@ export function createDeployEngine(deps: DeployEngineDeps) {
   }
 
   function finishRemovalIfDone(id: string): void {
-    const d = db.select().from(deployments).where(eq(deployments.id, id)).get();
-    if (!d || d.state !== 'removing') return;
+    if (!statusQ.removing.get(id)) return;
     const left = store.sqlite
       .prepare(
         `SELECT count(*) AS n FROM deployment_targets WHERE deployment_id = ? AND (state IS NULL OR state != 'removed')`,

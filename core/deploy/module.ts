@@ -23,6 +23,7 @@ export function createDeployModule(deps: {
     },
     async stop() {
       if (timer) clearInterval(timer);
+      await engine.settle();
     },
     handlers: {
       deployments: {

@@ -60,7 +60,7 @@ describe('rollouts', () => {
       digest: s.digest,
       receivedAt: Date.now(),
     });
-    await t.core.deploy.tick();
+    await t.core.deploy.settle();
   };
   const view = (id: string) => t.core.client().deployments.get({ id });
   const told = (d: DeploymentView, version: string) =>

@@ -3,6 +3,8 @@ import type { DeploymentNode, DeploymentSummary, DeploymentView } from '../contr
 import type { DeploymentStatus } from '../margo/types.js';
 import { nextStep, parseRolloutPlan, type ObservedNodes } from '../placement/index.js';
 import type { Fleet } from '../fleet/module.js';
+import type { NodeRow } from '../fleet/node-view.js';
+import { classifyPresence, type PresenceThresholds } from '../fleet/presence.js';
 
 export type DeploymentRow = typeof deployments.$inferSelect;
 export type TargetRow = typeof deploymentTargets.$inferSelect;
@@ -11,7 +13,19 @@ export type TargetRow = typeof deploymentTargets.$inferSelect;
  * What each node reports, in the rollout's terms: its state and which revision that state is about
  * (the LO resolves a report's adoptedManifestVersion to the digest of the YAML it was served).
  */
-export function observedNodes(targets: TargetRow[]): ObservedNodes {
+export type ObservedRow = Pick<
+  TargetRow,
+  | 'nodeUid'
+  | 'desired'
+  | 'generation'
+  | 'state'
+  | 'reportedDigest'
+  | 'yamlDigest'
+  | 'prevGeneration'
+  | 'prevYamlDigest'
+>;
+
+export function observedNodes(targets: ObservedRow[]): ObservedNodes {
   const out: ObservedNodes = {};
   for (const t of targets) {
     if (t.desired !== 'present' || t.generation === 0) {
@@ -27,12 +41,26 @@ export function observedNodes(targets: TargetRow[]): ObservedNodes {
   return out;
 }
 
+/** Node rows and presence thresholds for building many node views with one query. */
+export interface NodeLookup {
+  get(uid: string): NodeRow | undefined;
+  thresholds: PresenceThresholds;
+}
+
+export function nodeLookup(fleet: Fleet, uids: string[]): NodeLookup {
+  const rows = fleet.nodesByUids(uids);
+  return { get: (uid) => rows.get(uid), thresholds: fleet.thresholds() };
+}
+
 /** Per node: the last report, whether it is about the current revision, and whether the node is stale. */
-export function nodeView(t: TargetRow, fleet: Fleet, now: number): DeploymentNode {
-  const node = fleet.nodeByUid(t.nodeUid);
-  const v = node ? fleet.view(node, now) : undefined;
+export function nodeView(t: TargetRow, nodes: NodeLookup, now: number): DeploymentNode {
+  const node = nodes.get(t.nodeUid);
   const status = (t.status ?? null) as DeploymentStatus | null;
-  const presence = v?.presence ?? 'unknown';
+  const presence = !node
+    ? 'unknown'
+    : node.state === 'revoked'
+      ? 'offline'
+      : classifyPresence(node.lastSeenAt, now, nodes.thresholds);
   const current = t.reportedDigest !== null && t.reportedDigest === t.yamlDigest;
   return {
     nodeUid: t.nodeUid,
@@ -44,7 +72,7 @@ export function nodeView(t: TargetRow, fleet: Fleet, now: number): DeploymentNod
     stateAt: t.stateAt,
     current,
     presence,
-    lastSeenAt: v?.lastSeenAt ?? null,
+    lastSeenAt: node?.lastSeenAt ?? null,
     stale: presence !== 'online',
     error: status?.status.error ?? null,
     components: status?.components ?? [],
@@ -76,8 +104,17 @@ export function summaryOf(
   fleet: Fleet,
   now: number,
   profileType: string,
+  built?: DeploymentNode[],
 ): DeploymentSummary {
-  const nodes = targets.map((t) => nodeView(t, fleet, now));
+  const nodes =
+    built ??
+    (() => {
+      const lookup = nodeLookup(
+        fleet,
+        targets.map((t) => t.nodeUid),
+      );
+      return targets.map((t) => nodeView(t, lookup, now));
+    })();
   return {
     id: d.id,
     name: d.name,
@@ -102,7 +139,11 @@ export function buildView(
   now: number,
   profileType: string,
 ): DeploymentView {
-  const nodes = targets.map((t) => nodeView(t, fleet, now));
+  const lookup = nodeLookup(
+    fleet,
+    targets.map((t) => t.nodeUid),
+  );
+  const nodes = targets.map((t) => nodeView(t, lookup, now));
   let rollout: DeploymentView['rollout'] = null;
   if (d.rollout) {
     const plan = parseRolloutPlan(d.rollout);
@@ -125,7 +166,7 @@ export function buildView(
     };
   }
   return {
-    ...summaryOf(d, targets, fleet, now, profileType),
+    ...summaryOf(d, targets, fleet, now, profileType, nodes),
     target: d.target as Record<string, unknown>,
     parameters: Object.fromEntries(
       Object.entries(d.parameters as Record<string, { value: unknown }>).map(([k, v]) => [k, v.value]),

@@ -28,6 +28,8 @@ export interface Fleet {
   /** Node row by global uid (the Margo client id), any tenant. */
   nodeByUid(uid: string): NodeRow | undefined;
   nodeByName(tenantId: string, name: string): NodeRow | undefined;
+  /** Many node rows at once (one query), by uid. */
+  nodesByUids(uids: string[]): Map<string, NodeRow>;
   listNodeRows(tenantId: string, siteId?: string): NodeRow[];
   siteExists(tenantId: string, siteId: string): boolean;
   /** Creates the node record if needed (enrollment of a node the operator named). */
@@ -150,6 +152,24 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
     thresholds,
     nodeByUid: (uid) => live(db.select().from(nodes).where(eq(nodes.uid, uid)).get() as NodeRow | undefined),
     nodeByName: nodeRow,
+    nodesByUids(uids) {
+      const out = new Map<string, NodeRow>();
+      const stmt = store.sqlite.prepare(
+        `SELECT uid, tenant_id AS tenantId, name, site_id AS siteId, model_id AS modelId, labels, cordoned, state, NULL AS capabilities,
+           capabilities_at AS capabilitiesAt, last_seen_at AS lastSeenAt, enrolled_at AS enrolledAt, revoked_at AS revokedAt, created_at AS createdAt
+         FROM nodes WHERE uid IN (SELECT value FROM json_each(?))`,
+      );
+      for (const r of stmt.all(JSON.stringify(uids)) as (Omit<NodeRow, 'labels' | 'cordoned'> & {
+        labels: string;
+        cordoned: number;
+      })[]) {
+        out.set(
+          r.uid,
+          live({ ...r, labels: JSON.parse(r.labels) as Record<string, string>, cordoned: r.cordoned === 1 }),
+        );
+      }
+      return out;
+    },
     listNodeRows: (tenantId, siteId) =>
       db
         .select()

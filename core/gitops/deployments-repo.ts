@@ -4,6 +4,7 @@ import path from 'node:path';
 import git from 'isomorphic-git';
 import type { Logger } from '../logger.js';
 import { OutpostError } from '../errors.js';
+import { packedObjectIds, writePack, type PackObject } from './pack-writer.js';
 
 /**
  * The deployments repository (one per tenant): `sites/<site>/nodes/<node>/<deploymentId>.yaml`, exactly
@@ -55,10 +56,11 @@ export async function openDeploymentsRepo(
   const refFile = path.join(gitdir, 'refs', 'heads', branch);
   const log = logger.child({ component: 'gitops', repo: dir });
 
+  const cache = {};
   const head = async (): Promise<string | null> => {
     try {
       const oid = await git.resolveRef({ fs, dir, ref: `refs/heads/${branch}` });
-      await git.readCommit({ fs, dir, oid });
+      await git.readCommit({ fs, dir, oid, cache });
       return oid;
     } catch (err) {
       if (fs.existsSync(refFile))
@@ -70,19 +72,31 @@ export async function openDeploymentsRepo(
     }
   };
 
-  const hasObject = (oid: string) =>
-    fs.existsSync(path.join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2)));
-
+  // Object ids present in the repository (loose or packed), loaded once and kept up to date.
+  const known = packedObjectIds(gitdir);
+  const objectsDir = path.join(gitdir, 'objects');
+  for (const d of fs.readdirSync(objectsDir)) {
+    if (!/^[0-9a-f]{2}$/.test(d)) continue;
+    for (const f of fs.readdirSync(path.join(objectsDir, d))) known.add(d + f);
+  }
   return {
     dir,
     branch,
     head,
     async commitTree(files, message, author) {
-      // Group files into directories, bottom-up, computing object ids and writing only missing objects.
       interface Dir {
         files: Map<string, string>;
         dirs: Map<string, Dir>;
       }
+      const fresh: PackObject[] = [];
+      const add = (type: PackObject['type'], content: Uint8Array): string => {
+        const oid = gitObjectId(type, content);
+        if (!known.has(oid)) {
+          known.add(oid);
+          fresh.push({ oid, type, content });
+        }
+        return oid;
+      };
       const root: Dir = { files: new Map(), dirs: new Map() };
       for (const [p, bytes] of files) {
         const parts = p.split('/');
@@ -94,50 +108,36 @@ export async function openDeploymentsRepo(
           if (!next) d.dirs.set(seg, (next = { files: new Map(), dirs: new Map() }));
           d = next;
         }
-        const oid = gitObjectId('blob', bytes);
-        if (!hasObject(oid)) {
-          const written = await git.writeBlob({ fs, dir, blob: bytes });
-          if (written !== oid) throw new OutpostError('internal', `git blob id mismatch for ${p}`);
-        }
-        d.files.set(parts[parts.length - 1]!, oid);
+        d.files.set(parts[parts.length - 1]!, add('blob', bytes));
       }
-      const writeDir = async (d: Dir): Promise<string> => {
+      const writeDir = (d: Dir): string => {
         const entries: { mode: string; path: string; oid: string; type: 'blob' | 'tree' }[] = [];
         for (const [name, sub] of d.dirs)
-          entries.push({ mode: '040000', path: name, oid: await writeDir(sub), type: 'tree' });
+          entries.push({ mode: '040000', path: name, oid: writeDir(sub), type: 'tree' });
         for (const [name, oid] of d.files) entries.push({ mode: '100644', path: name, oid, type: 'blob' });
-        const oid = treeObjectId(entries);
-        if (!hasObject(oid)) {
-          const written = await git.writeTree({ fs, dir, tree: entries });
-          if (written !== oid) throw new OutpostError('internal', 'git tree id mismatch');
-        }
-        return oid;
+        return add('tree', treeContent(entries));
       };
-      const tree = await writeDir(root);
+      const tree = writeDir(root);
       const parent = await head();
       if (parent) {
-        const cur = await git.readCommit({ fs, dir, oid: parent });
-        if (cur.commit.tree === tree) return { commit: parent, changed: false };
+        const cur = await git.readCommit({ fs, dir, oid: parent, cache });
+        if (cur.commit.tree === tree) {
+          for (const o of fresh) known.delete(o.oid);
+          return { commit: parent, changed: false };
+        }
       }
-      const who = {
-        name: author.name,
-        email: author.email,
-        timestamp: Math.floor(author.timestamp / 1000),
-        timezoneOffset: 0,
-      };
-      const commit = await git.writeCommit({
-        fs,
-        dir,
-        commit: {
-          message: message.endsWith('\n') ? message : message + '\n',
-          tree,
-          parent: parent ? [parent] : [],
-          author: who,
-          committer: who,
-        },
-      });
+      const ts = Math.floor(author.timestamp / 1000);
+      const who = `${author.name} <${author.email}> ${ts} +0000`;
+      const text = `tree ${tree}\n${parent ? `parent ${parent}\n` : ''}author ${who}\ncommitter ${who}\n\n${message.endsWith('\n') ? message : message + '\n'}`;
+      const commit = add('commit', Buffer.from(text, 'utf8'));
+      try {
+        writePack(gitdir, fresh);
+      } catch (err) {
+        for (const o of fresh) known.delete(o.oid);
+        throw err;
+      }
       moveRef(refFile, commit);
-      log.debug({ commit, files: files.size }, 'committed desired state');
+      log.debug({ commit, files: files.size, objects: fresh.length }, 'committed desired state');
       return { commit, changed: true };
     },
   };
@@ -162,8 +162,8 @@ export function gitObjectId(type: 'blob' | 'tree' | 'commit', content: Uint8Arra
   return crypto.createHash('sha1').update(`${type} ${content.byteLength}\0`).update(content).digest('hex');
 }
 
-function treeObjectId(entries: { mode: string; path: string; oid: string; type: 'blob' | 'tree' }[]): string {
-  // Git sorts tree entries by name, comparing directories as if their name ended with '/'.
+/** The body of a git tree object: entries sorted as git sorts them (directories as if their name ended with '/'). */
+function treeContent(entries: { mode: string; path: string; oid: string; type: 'blob' | 'tree' }[]): Buffer {
   const sorted = [...entries].sort((a, b) => {
     const ka = a.type === 'tree' ? a.path + '/' : a.path;
     const kb = b.type === 'tree' ? b.path + '/' : b.path;
@@ -176,5 +176,5 @@ function treeObjectId(entries: { mode: string; path: string; oid: string; type: 
       Buffer.from(e.oid, 'hex'),
     );
   }
-  return gitObjectId('tree', Buffer.concat(parts));
+  return Buffer.concat(parts);
 }

@@ -54,6 +54,43 @@ export async function allNodes(dir: string, commit: string | null): Promise<Node
   return out;
 }
 
+/**
+ * The deployment YAMLs of many nodes at a commit (key -> deploymentId -> exact bytes), reading each
+ * site's node list once and each node directory by object id.
+ */
+export async function nodesDeployments(
+  dir: string,
+  commit: string | null,
+  keys: NodeKey[],
+): Promise<Map<string, Map<string, Buffer>>> {
+  const out = new Map<string, Map<string, Buffer>>();
+  for (const k of keys) out.set(nodeKeyString(k), new Map());
+  if (!commit) return out;
+  const cache = {};
+  const bySite = new Map<string, NodeKey[]>();
+  for (const k of keys) if (k.siteId) bySite.set(k.siteId, [...(bySite.get(k.siteId) ?? []), k]);
+  for (const [siteId, siteKeys] of bySite) {
+    let nodeTrees: Map<string, string>;
+    try {
+      const t = await git.readTree({ fs, dir, oid: commit, filepath: `sites/${siteId}/nodes`, cache });
+      nodeTrees = new Map(t.tree.filter((e) => e.type === 'tree').map((e) => [e.path, e.oid]));
+    } catch {
+      continue; // the site has no nodes at this commit
+    }
+    for (const k of siteKeys) {
+      const oid = nodeTrees.get(k.nodeName);
+      if (!oid) continue;
+      const files = out.get(nodeKeyString(k))!;
+      for (const e of (await git.readTree({ fs, dir, oid, cache })).tree) {
+        if (e.type !== 'blob' || !e.path.endsWith('.yaml')) continue;
+        const { blob } = await git.readBlob({ fs, dir, oid: e.oid, cache });
+        files.set(e.path.slice(0, -'.yaml'.length), Buffer.from(blob));
+      }
+    }
+  }
+  return out;
+}
+
 /** The deployment YAMLs of one node at a commit (deploymentId -> exact bytes). */
 export async function nodeDeployments(
   dir: string,

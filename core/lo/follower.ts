@@ -7,7 +7,14 @@ import type { Logger } from '../logger.js';
 import { loSources } from '../store/schema/index.js';
 import { OutpostError } from '../errors.js';
 import { createGitHttpClient, redactUrl } from '../git/http-client.js';
-import { allNodes, changedNodes, isFastForward, nodeDeployments, type NodeKey } from './desired-state.js';
+import {
+  allNodes,
+  changedNodes,
+  isFastForward,
+  nodeKeyString,
+  nodesDeployments,
+  type NodeKey,
+} from './desired-state.js';
 import type { ManifestStore } from './manifests.js';
 
 /** Where one tenant's desired state comes from. */
@@ -128,19 +135,15 @@ export function createFollower(deps: {
     tenantId: string,
     keys: NodeKey[],
   ): Promise<string[]> {
-    const changed: string[] = [];
-    for (const key of keys) {
-      if (key.siteId && deps.servesSite && !deps.servesSite(tenantId, key.siteId)) continue;
-      const files = await nodeDeployments(dir, commit, key);
-      const clientId = clientIdOf(tenantId, key.nodeName);
-      const r = await manifests.apply(
-        clientId,
-        [...files].map(([deploymentId, yaml]) => ({ deploymentId, yaml })),
-        commit,
-      );
-      if (r.changed) changed.push(clientId);
-    }
-    return changed;
+    const served = keys.filter((k) => !k.siteId || !deps.servesSite || deps.servesSite(tenantId, k.siteId));
+    const files = await nodesDeployments(dir, commit, served);
+    const items = served.map((k) => ({
+      clientId: clientIdOf(tenantId, k.nodeName),
+      desired: [...(files.get(nodeKeyString(k)) ?? new Map<string, Buffer>())].map(
+        ([deploymentId, yaml]) => ({ deploymentId, yaml }),
+      ),
+    }));
+    return manifests.applyMany(items, commit);
   }
 
   async function syncNow(tenantId: string): Promise<SyncResult> {

@@ -30,8 +30,9 @@ export interface OpenStoreOptions {
 }
 
 /**
- * Opens (creating if needed) the SQLite database in WAL mode with foreign keys on and full
- * synchronous commits, then applies pending migrations in one go. `:memory:` works for unit tests.
+ * Opens (creating if needed) the SQLite database in WAL mode (synchronous NORMAL: durable across a
+ * process crash, ADR 0002) with foreign keys on, then applies pending migrations in one go. `:memory:`
+ * works for unit tests.
  */
 export function openStore(file: string, options: OpenStoreOptions = {}): Store {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -46,7 +47,7 @@ export function openStore(file: string, options: OpenStoreOptions = {}): Store {
   try {
     if (!options.readonly) {
       sqlite.pragma('journal_mode = WAL');
-      sqlite.pragma('synchronous = FULL');
+      sqlite.pragma('synchronous = NORMAL');
     }
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
