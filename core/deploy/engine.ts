@@ -5,7 +5,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { Config } from '../config.js';
 import type { EventHub } from '../events.js';
-import { deploymentRevisions, deployments, deploymentTargets, statusReports } from '../store/schema/index.js';
+import { deploymentRevisions, deployments, deploymentTargets } from '../store/schema/index.js';
 import { OutpostError, errors } from '../errors.js';
 import {
   coerceParameterInput,
@@ -185,25 +185,6 @@ export function createDeployEngine(deps: DeployEngineDeps) {
       },
       nodes,
     );
-  }
-
-  function render(
-    d: DeploymentRow,
-    rev: { generation: number; version: string; profileId: string; parameters: unknown },
-    t: Pick<TargetRow, 'nodeName'>,
-  ) {
-    const { description } = appVersion(d.tenantId, d.appId, rev.version);
-    const profile = chooseProfile(description, rev.profileId);
-    return renderApplicationDeployment({
-      deploymentId: d.id,
-      name: d.name,
-      namespace: d.tenantId,
-      deviceId: t.nodeName,
-      applicationId: d.appId,
-      profile,
-      parameters: rev.parameters as Resolved,
-      labels: { 'outpost.dev/deployment': d.id, 'outpost.dev/revision': String(rev.generation) },
-    }).yaml;
   }
 
   const revisionOf = (id: string, generation: number) =>

@@ -111,7 +111,7 @@ export function writePack(gitdir: string, objects: PackObject[]): string | undef
 export function packedObjectIds(gitdir: string): Set<string> {
   const out = new Set<string>();
   const dir = path.join(gitdir, 'objects', 'pack');
-  let names: string[] = [];
+  let names: string[];
   try {
     names = fs.readdirSync(dir).filter((f) => f.endsWith('.idx') && !f.startsWith('.'));
   } catch {
