@@ -2,7 +2,14 @@ import { useEffect, useState } from 'react';
 import type { QueryClient } from '@tanstack/react-query';
 import { apiTransport } from './api.js';
 
-/** Subscribes to the server's events and invalidates the queries whose topics changed. */
+/** How long change events are gathered before the affected queries refetch (a burst costs one refetch). */
+export const LIVE_COALESCE_MS = 500;
+
+/**
+ * Subscribes to the server's events and invalidates the queries whose topics changed: topics are
+ * gathered for a moment, and a refetch already in flight is never cancelled (a large list that takes
+ * longer than the gap between events would otherwise never finish).
+ */
 export function connectLiveUpdates(
   queryClient: QueryClient,
   onState: (s: 'live' | 'reconnecting') => void,
@@ -10,13 +17,21 @@ export function connectLiveUpdates(
   let stop: (() => void) | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
+  const pending = new Set<string>();
+  let flushTimer: ReturnType<typeof setTimeout> | undefined;
+  const flush = () => {
+    flushTimer = undefined;
+    for (const topic of pending)
+      void queryClient.invalidateQueries({ queryKey: [topic] }, { cancelRefetch: false });
+    pending.clear();
+  };
   const open = () => {
     stop = apiTransport.subscribe?.(
       (e) => {
         onState('live');
         if (e.type === 'changed') {
-          for (const topic of (e.data as { topics: string[] }).topics)
-            void queryClient.invalidateQueries({ queryKey: [topic] });
+          for (const topic of (e.data as { topics: string[] }).topics) pending.add(topic);
+          flushTimer ??= setTimeout(flush, LIVE_COALESCE_MS);
         }
       },
       () => {
@@ -30,6 +45,7 @@ export function connectLiveUpdates(
   return () => {
     closed = true;
     if (timer) clearTimeout(timer);
+    if (flushTimer) clearTimeout(flushTimer);
     stop?.();
   };
 }

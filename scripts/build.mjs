@@ -95,8 +95,22 @@ if (stale('dist/electron/main.js', nodeInputs)) {
   console.log('built dist/electron');
 }
 
-if (stale('dist/renderer/index.html', ['renderer', 'core/contract', 'core/errors.ts', 'vite.config.ts'])) {
+// The console imports the contract and, through it, browser-safe parts of core (margo rules, placement
+// types): any change under core/ may change it. Built into a temporary folder and swapped in, so a server
+// running meanwhile never serves a half-written console; always a production build (not NODE_ENV=test).
+if (stale('dist/renderer/index.html', ['renderer', 'core', 'vite.config.ts'])) {
   const { build: viteBuild } = await import('vite');
-  await viteBuild({ configFile: path.join(root, 'vite.config.ts'), logLevel: 'warn' });
+  const tmp = path.join(root, 'dist', `.renderer-${process.pid}`);
+  await viteBuild({
+    configFile: path.join(root, 'vite.config.ts'),
+    logLevel: 'warn',
+    mode: 'production',
+    build: { outDir: tmp, emptyOutDir: true },
+  });
+  const final = path.join(root, 'dist', 'renderer');
+  const old = path.join(root, 'dist', `.renderer-old-${process.pid}`);
+  if (fs.existsSync(final)) fs.renameSync(final, old);
+  fs.renameSync(tmp, final);
+  fs.rmSync(old, { recursive: true, force: true });
   console.log('built dist/renderer');
 }

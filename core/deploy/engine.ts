@@ -334,7 +334,10 @@ export function createDeployEngine(deps: DeployEngineDeps) {
       targets,
       toRevision: String(toRevision),
       previousRevisions: previous,
-      strategy: (opts?.strategy ?? { kind: 'all-at-once' }) as never,
+      // A canary without `then` continues with all the remaining nodes at once.
+      strategy: (opts?.strategy?.kind === 'canary' && !opts.strategy.then
+        ? { ...opts.strategy, then: { kind: 'all-at-once' } }
+        : (opts?.strategy ?? { kind: 'all-at-once' })) as never,
       ...(opts?.failureThreshold !== undefined ? { failureThreshold: opts.failureThreshold } : {}),
       ...(opts?.autoRollback !== undefined ? { autoRollback: opts.autoRollback } : {}),
       now: clock.now(),

@@ -28,7 +28,7 @@ const SAMPLE_MODEL = path.resolve('resources/samples/device-models/edgecircuit-g
 
 let server: ServerProcess;
 let api: ClientOf<Contract>;
-const home = tempHome('outpost-e2e-catalog-');
+let home: ReturnType<typeof tempHome>;
 
 test.describe.configure({ mode: 'serial' });
 
@@ -39,6 +39,7 @@ test.describe.configure({ mode: 'serial' });
 const SERVER_CONFIG = 'nats:\n  enabled: false\nmmi:\n  enabled: false\n';
 
 test.beforeAll(async () => {
+  home = tempHome('outpost-e2e-catalog-');
   fs.writeFileSync(createPaths(home.home).configFile, SERVER_CONFIG);
   server = await startServer(home.home);
   api = createClient(contract, createHttpTransport({ baseUrl: server.info.url, token: server.info.token }));

@@ -3,9 +3,10 @@ import { startServer, type ServerProcess } from '../helpers/cli.js';
 import { tempHome } from '../helpers/home.js';
 
 let server: ServerProcess;
-const home = tempHome('outpost-e2e-');
+let home: ReturnType<typeof tempHome>;
 
 test.beforeAll(async () => {
+  home = tempHome('outpost-e2e-');
   server = await startServer(home.home);
 });
 test.afterAll(async () => {
