@@ -32,7 +32,7 @@ const PAGE = 1024;
 function memOf(pid: number): { rssKiB: number; pssKiB: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  let pss = 0;
+  let pss: number;
   try {
     pss = Number(/^Pss:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
   } catch {
@@ -83,12 +83,25 @@ async function measure(nodeOptions: string, n: number, pollSeconds: number): Pro
   try {
     const api = apiFor(server);
     const file = await compileHello('bench module', work);
-    const r = await edgectl(['oci', 'push', file, `oci://${registry.host}/bench/hello:1.0.0`, '--plain-http']);
+    const r = await edgectl([
+      'oci',
+      'push',
+      file,
+      `oci://${registry.host}/bench/hello:1.0.0`,
+      '--plain-http',
+    ]);
     if (r.code !== 0) throw new Error(r.stderr);
     await api.apps.add({
       source: {
         kind: 'upload',
-        upload: { fileName: 'margo.yaml', content: wasmApp({ id: 'bench-wasm', version: '1.0.0', repository: `oci://${registry.host}/bench/hello` }) },
+        upload: {
+          fileName: 'margo.yaml',
+          content: wasmApp({
+            id: 'bench-wasm',
+            version: '1.0.0',
+            repository: `oci://${registry.host}/bench/hello`,
+          }),
+        },
       },
     });
     await api.sites.add({ id: 'bench' });
@@ -106,7 +119,10 @@ async function measure(nodeOptions: string, n: number, pollSeconds: number): Pro
     await agent.waitForLog((l) => l.msg === 'desired state adopted', 'first manifest');
     const tManifest = performance.now() - t0;
     void started;
-    await waitFor(async () => (await api.nodes.get({ name: `bench-${n}` })).capabilities !== null, 'capabilities');
+    await waitFor(
+      async () => (await api.nodes.get({ name: `bench-${n}` })).capabilities !== null,
+      'capabilities',
+    );
     await sleep(5000);
     const idle1 = await sample(agent.pid, 3000);
 
@@ -133,10 +149,15 @@ async function measure(nodeOptions: string, n: number, pollSeconds: number): Pro
     })();
     void sampling.catch(() => undefined);
     const dep = await api.deployments.create({ appId: 'bench-wasm', target: { siteId: 'bench' } });
-    await waitFor(async () => {
-      const v = await api.deployments.get({ id: dep.id });
-      return v.nodes[0]?.state === 'installed';
-    }, 'installed', 60_000, 50);
+    await waitFor(
+      async () => {
+        const v = await api.deployments.get({ id: dep.id });
+        return v.nodes[0]?.state === 'installed';
+      },
+      'installed',
+      60_000,
+      50,
+    );
     const deploySeconds = (performance.now() - d0) / 1000;
     stop = true;
     await sampler;
@@ -150,10 +171,19 @@ async function measure(nodeOptions: string, n: number, pollSeconds: number): Pro
       nodeOptions: nodeOptions || '(none)',
       startupMs: { started: Math.round(tStarted), firstManifest: Math.round(tManifest) },
       idleBefore: { rssMiB: mib(median(idle1.rss)), pssMiB: mib(median(idle1.pss)) },
-      deploy: { maxRssMiB: mib(Math.max(...during.rss)), maxPssMiB: mib(Math.max(...during.pss)), seconds: Math.round(deploySeconds * 100) / 100 },
+      deploy: {
+        maxRssMiB: mib(Math.max(...during.rss)),
+        maxPssMiB: mib(Math.max(...during.pss)),
+        seconds: Math.round(deploySeconds * 100) / 100,
+      },
       idleAfter: { rssMiB: mib(median(idle2.rss)), pssMiB: mib(median(idle2.pss)) },
       wasmRunner: { rssMiB: mib(rm.rssKiB), pssMiB: mib(rm.pssKiB) },
-      poll: { intervalMs: pollSeconds * 1000, freshTlsHandshake: pollSeconds > 2, polls, cpuMsPerPoll: Math.round(cpuPerPoll * 100) / 100 },
+      poll: {
+        intervalMs: pollSeconds * 1000,
+        freshTlsHandshake: pollSeconds > 2,
+        polls,
+        cpuMsPerPoll: Math.round(cpuPerPoll * 100) / 100,
+      },
     };
   } finally {
     await agent?.stop();

@@ -1,4 +1,5 @@
 import https from 'node:https';
+import tls from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
 import { createGunzip, createInflate, createBrotliDecompress } from 'node:zlib';
 import type { Readable } from 'node:stream';
@@ -68,8 +69,14 @@ export function createMmiClient(o: MmiHttpClientOptions): MmiClient {
   }
   // Keep-alive only within a burst of requests (a sync); idle sockets close after 2 s, so every poll
   // starts with a fresh handshake that re-checks the server's identity.
+  // One secure context for every connection: the key, certificate and anchors are parsed once, not on
+  // every handshake.
+  const { cert, key, ca, minVersion, ...check } = o.tls;
+  const secureContext = tls.createSecureContext({ cert, key, ca, minVersion });
   const agent = new https.Agent({
-    ...o.tls,
+    ...check,
+    secureContext,
+    minVersion,
     keepAlive: true,
     maxSockets: 4,
     maxFreeSockets: 1,

@@ -370,7 +370,15 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
       pollFailures++;
       if (isProblem(err)) retryAfterMs = (err.data.retryAfterSeconds ?? 0) * 1000;
       if (isPeerIdentityError(err)) {
-        // Logged as a security event by the TLS check itself (once a minute).
+        // A wrong SPIFFE ID is logged by the SPIFFE check itself; a chain that does not end in our
+        // anchors is refused by OpenSSL before that check runs, so it is logged here (once a minute).
+        if (
+          (err as { code?: string }).code !== 'identity/peer-rejected' &&
+          clock.now() - lastIdentityEvent > 60_000
+        ) {
+          lastIdentityEvent = clock.now();
+          securityEvent(log, 'wrongServerIdentity', { lo: mmiUrl, reason: shortMessage(err) });
+        }
         log.debug({ err: shortMessage(err) }, 'poll refused: LO identity');
       } else if (isProblem(err) && err.data.type === 'not-authorized') {
         log.error(

@@ -284,7 +284,33 @@ spec:
       expect(wasmRunnerPids(agentHome.home)).toEqual(pids);
       expect(agent.stderr()).not.toMatch(/PRIVATE KEY|BEGIN CERT/);
     } finally {
-      await agent.stop();
+      await agent?.stop();
+      agent = undefined;
+      await impostor.close();
+    }
+  });
+
+  it('refuses an LO whose certificate chains to another CA (same SPIFFE ID)', async () => {
+    const otherCa = await createSiteCa({ trustDomain: TD, name: 'Another CA', now: Date.now() - 86_400_000 });
+    const twin = await issueTestSvid(otherCa, wfmSpiffeId(TD, 'lo-neg'));
+    const impostor = await startFakeMmi({
+      certPem: twin.certPem,
+      keyPem: twin.keyPem,
+      caPem: otherCa.certPem,
+    });
+    try {
+      await impostor.set({ manifestVersion: 9, deployments: [] });
+      agent = startAgentProcess(agentHome.home, {}, ['--lo', impostor.url]);
+      const ev = await agent.waitForLog(
+        (l) => l.msg === SecurityEvent.wrongServerIdentity,
+        'the security event',
+      );
+      expect(String(ev.reason)).toMatch(/certificate|verify|issuer/i);
+      await waitFor(() => impostor.connections >= 2, 'a second attempt');
+      expect(impostor.requests).toEqual([]);
+      expect(state().manifestVersion).toBe(5);
+    } finally {
+      await agent?.stop();
       agent = undefined;
       await impostor.close();
     }
