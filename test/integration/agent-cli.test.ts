@@ -5,7 +5,13 @@ import path from 'node:path';
 import { createEnrollmentToken, createSiteCa } from '../../core/identity/index.js';
 import { edgectl, startServer, type ServerProcess } from '../helpers/cli.js';
 import { tempHome } from '../helpers/home.js';
-import { apiFor, freePort, type Api } from '../fixtures/agent/harness.js';
+import {
+  apiFor,
+  freePort,
+  startAgentProcess,
+  writeAgentConfig,
+  type Api,
+} from '../fixtures/agent/harness.js';
 
 /**
  * `edgectl agent enroll | status | install-service` as an operator uses them: every expected enrollment
@@ -143,6 +149,21 @@ describe('edgectl agent: enroll, status, install-service', () => {
       manifestVersion: 0,
       lastSync: null,
     });
+  });
+
+  it('enrolls and runs in one go with edgectl agent --token', async () => {
+    const t = await api.identity.createEnrollToken({ node: 'edge-run', siteId: 'plant-c', ttlMinutes: 5 });
+    const h = home();
+    writeAgentConfig(h, { runtimes: { container: { enabled: false }, compose: { enabled: false } } });
+    const agent = startAgentProcess(h, {}, ['--token', t.token]);
+    try {
+      await agent.waitForLog((l) => l.msg === 'desired state adopted', 'the first manifest');
+      expect(agent.stderr()).toContain('edgectl: enrolled as default.edge-run at https://127.0.0.1:');
+      expect(agent.stderr()).not.toContain(t.token);
+      expect(fs.existsSync(path.join(h, 'identity', 'enrollment.json'))).toBe(true);
+    } finally {
+      expect(await agent.stop()).toBe(0);
+    }
   });
 
   it('status of a home that is not enrolled says so; running it without a token says how to enroll', async () => {

@@ -190,4 +190,42 @@ describe('edge agent: a WASM app from deploy to removal', () => {
     expect(await agent!.stop()).toBe(0);
     agent = undefined;
   });
+
+  it('re-sends changed capabilities, and acts on "poll now" from the site bus without waiting for its interval', async () => {
+    // A 10-minute poll interval: only the LO's notice can make it act within this test.
+    writeAgentConfig(agentHome.home, {
+      poll: { intervalSeconds: 600 },
+      capabilities: { labels: { 'outpost.test/agent': 'changed' } },
+    });
+    const started = Date.now();
+    agent = startAgentProcess(agentHome.home);
+    await agent.waitForLog(
+      (l) => l.msg === 'connected to the site bus (poll-now notices, presence)',
+      'the site bus',
+    );
+    await waitFor(async () => {
+      const n = await api.nodes.get({ name: 'edge-1' });
+      return n.capabilities?.labels?.['outpost.test/agent'] === 'changed';
+    }, 'the changed label at the LO');
+    // Its one poll at start is done (it found the manifest unchanged); the next would be in 10 minutes.
+    await waitFor(() => {
+      const s = JSON.parse(fs.readFileSync(path.join(agentHome.home, 'state.json'), 'utf8')) as {
+        lastSync?: number;
+      };
+      return (s.lastSync ?? 0) >= started;
+    }, 'the first poll');
+    const d = await api.deployments.create({
+      appId: 'hello-wasm',
+      version: '1.1.0',
+      target: { siteId: 'plant-1' },
+    });
+    await waitFor(async () => {
+      const v = await api.deployments.get({ id: d.id });
+      return v.nodes[0]?.state === 'installed' ? v : undefined;
+    }, 'installed after a poll-now notice');
+    await api.deployments.remove({ id: d.id });
+    await waitFor(() => wasmRunnerPids(agentHome.home).length === 0, 'removed after a poll-now notice');
+    expect(await agent.stop()).toBe(0);
+    agent = undefined;
+  }, 90_000);
 });
