@@ -35,6 +35,8 @@ class MemoryAdapter implements RuntimeAdapter {
   /** Components that need this many status checks before they run. */
   slow = new Map<string, number>();
   failing = new Set<string>();
+  /** The runtime cannot be asked (podman hanging, a socket gone). */
+  broken = false;
   /** At each apply: how often every workload's status had been checked already. */
   readonly checksAtApply: Record<string, Record<string, number>> = {};
   probe(): Promise<ProbeResult> {
@@ -55,6 +57,7 @@ class MemoryAdapter implements RuntimeAdapter {
     this.running.delete(id);
   }
   async status(id: string): Promise<WorkloadStatus> {
+    if (this.broken) throw new OutpostError('runtime/command-failed', 'podman ps: cannot connect');
     const r = this.running.get(id);
     if (!r) return { workloadId: id, kind: 'container', state: 'removed', since: 0, restarts: 0 };
     const need = this.slow.get(id.split('.')[1]!) ?? 0;
@@ -244,6 +247,20 @@ describe('reconciler', () => {
     ]);
     expect(t.store.get().deployments[ID]).toBeUndefined();
     expect(t.store.readYaml(sha(yaml(['db', 'api', 'web'])))).toBeUndefined();
+    await t.r.stop();
+  });
+
+  it('concludes nothing while the runtime cannot be asked: no report, no re-apply', async () => {
+    const t = setup(['db']);
+    t.r.kick(ID);
+    await t.r.idle();
+    const n = t.reports.length;
+    t.adapter.broken = true;
+    await t.r.observe();
+    t.r.kick(ID);
+    await t.r.idle();
+    expect(t.reports.length).toBe(n);
+    expect(t.adapter.log).toEqual(['apply db']);
     await t.r.stop();
   });
 

@@ -278,7 +278,16 @@ export class Reconciler {
 
     // Converged already (agent restart, periodic check): leave healthy workloads alone.
     if (rec.appliedDigest === rec.digest && rec.planDigest === rec.digest && rec.plan) {
-      const states = await this.observePlan(rec.plan);
+      const { states, unknown } = await this.observePlan(rec.plan);
+      if (unknown) {
+        // The runtime cannot be asked now: keep what was reported and look again later.
+        this.log.warn(
+          { deploymentId: id },
+          'the runtime cannot tell the workload states now; checking again later',
+        );
+        this.scheduleRetry(id);
+        return;
+      }
       if (states.every((s) => s.state === 'installed')) {
         this.report(id, states);
         this.update(id, (r) => {
@@ -458,32 +467,31 @@ export class Reconciler {
     return st;
   }
 
-  private async observePlan(plan: PlannedWorkload[]): Promise<ComponentReport[]> {
-    const out: ComponentReport[] = [];
+  /**
+   * The components' states as the runtimes report them. `unknown` when a runtime could not be asked
+   * (not usable right now, or its status call failed): then nothing is concluded, so a flaky runtime
+   * never makes the agent report or re-apply a workload that may be running fine.
+   */
+  private async observePlan(
+    plan: PlannedWorkload[],
+  ): Promise<{ states: ComponentReport[]; unknown: boolean }> {
+    const states: ComponentReport[] = [];
+    let unknown = false;
     for (const pw of plan) {
       const a = this.adapter(pw.kind);
-      if (!a) {
-        out.push({
-          name: pw.component,
-          state: 'failed',
-          error: {
-            code: 'agent/runtime-unavailable',
-            source: pw.component,
-            message: `the ${pw.kind} runtime is not available on this node`,
-          },
-        });
+      const st = a ? await a.status(pw.spec.workloadId).catch(() => undefined) : undefined;
+      if (!st || st.state === 'unknown') {
+        unknown = true;
+        states.push({ name: pw.component, state: 'installing' });
         continue;
       }
-      const st = await a
-        .status(pw.spec.workloadId)
-        .catch((e: unknown) => ({ state: 'unknown', message: shortMessage(e) }) as WorkloadStatus);
       if (st.state !== 'removed' && st.specHash !== undefined && st.specHash !== pw.spec.specHash) {
-        out.push({ name: pw.component, state: 'installing' });
+        states.push({ name: pw.component, state: 'installing' });
         continue;
       }
-      out.push(componentFromWorkload(pw.component, st));
+      states.push(componentFromWorkload(pw.component, st));
     }
-    return out;
+    return { states, unknown };
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -552,7 +560,8 @@ export class Reconciler {
             if (!rec.retryAt || rec.retryAt <= this.d.clock.now()) this.kick(rec.deploymentId);
             continue;
           }
-          const states = await this.observePlan(rec.plan);
+          const { states, unknown } = await this.observePlan(rec.plan);
+          if (unknown) continue;
           this.report(rec.deploymentId, states);
           if (states.some((s) => s.state === 'failed')) {
             this.log.warn(
