@@ -176,6 +176,8 @@ export class Reconciler {
     if (!rec) return;
     const body = statusBody(rec, components, state, error);
     if (sameReport(rec.reported, body)) return;
+    // Queued (durably) before it is recorded as reported: a crash in between sends it twice, never not at all.
+    this.d.report(body);
     this.update(id, (r) => {
       r.reported = {
         state: body.status.state,
@@ -189,7 +191,6 @@ export class Reconciler {
       { deploymentId: id, state: body.status.state, adoptedManifestVersion: body.adoptedManifestVersion },
       'deployment state',
     );
-    this.d.report(body);
   }
 
   private failDeployment(id: string, e: unknown): void {

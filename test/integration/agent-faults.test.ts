@@ -246,16 +246,14 @@ describe('edge agent: crashes and an absent LO', () => {
     const outbox = path.join(agentHome.home, 'outbox');
     await waitFor(
       () => {
-        const states = fs
-          .readdirSync(outbox)
-          .map(
-            (f) =>
-              (
-                JSON.parse(fs.readFileSync(path.join(outbox, f), 'utf8')) as {
-                  status: { deploymentId: string; status: { state: string } };
-                }
-              ).status,
-          );
+        const states = fs.readdirSync(outbox).map(
+          (f) =>
+            (
+              JSON.parse(fs.readFileSync(path.join(outbox, f), 'utf8')) as {
+                status: { deploymentId: string; status: { state: string } };
+              }
+            ).status,
+        );
         return (
           states
             .filter((s) => s.deploymentId === ids.wasm)
@@ -297,7 +295,9 @@ describe('edge agent: crashes and an absent LO', () => {
         .all(ids.wasm!) as { state: string; at: number }[];
       const after = rows.filter((r) => r.at >= back).map((r) => r.state);
       expect(after).toEqual(queued);
-      expect(rows.map((r) => r.state).slice(0, 2)).toEqual(['installing', 'installed']);
+      // Nothing was lost to the SIGKILLs of the first tests: the history starts with the first install.
+      expect(rows[0]!.state).toBe('installing');
+      expect(rows.map((r) => r.state)).toContain('installed');
     } finally {
       db.close();
     }
