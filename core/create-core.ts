@@ -20,6 +20,7 @@ import { createDeployEngine, type DeployEngine } from './deploy/engine.js';
 import { createDeployModule } from './deploy/module.js';
 import { createLoModule, type Lo } from './lo/module.js';
 import { isForwardedStatus, isNodeInventory } from './lo/uplink.js';
+import { createObjectCache } from './gitops/object-reader.js';
 import { createMessagingModule, type Messaging } from './messaging/module.js';
 import { OutpostError } from './errors.js';
 
@@ -32,6 +33,11 @@ export interface CoreDeps {
   version: string;
   /** Per-run admin token (written to server.json by the headless server). */
   bootstrapToken?: string;
+  /**
+   * Validate every result against the contract before returning it (default: only under tests). A
+   * mismatch is a bug; checking costs time on large results (a deployment to 10,000 nodes).
+   */
+  checkOutputs?: boolean;
 }
 
 export interface Core {
@@ -135,7 +141,8 @@ export function createCore(deps: CoreDeps): Core {
     deploymentsOfApp: (t, app, v) => engine.countOfApp(t, app, v),
   });
   modules.push(fleetModule, catalogModule);
-  const repos = createDesiredRepos({ store, clock, logger, config, root: paths.gitDir });
+  const objectCache = createObjectCache();
+  const repos = createDesiredRepos({ store, clock, logger, config, root: paths.gitDir, objectCache });
   const engine: DeployEngine = createDeployEngine({
     store,
     clock,
@@ -173,6 +180,7 @@ export function createCore(deps: CoreDeps): Core {
     coRepoDir: (t) => repos.dirOf(t),
     coRepoTenants: () => repos.tenants(),
     coBranch: repos.branch,
+    objectCache,
   });
   modules.push(loModule, createDeployModule({ engine, logger }));
   // What remote LOs forward over the bus (store and forward) lands in the CO's records: statuses and
@@ -204,6 +212,7 @@ export function createCore(deps: CoreDeps): Core {
 
   const handlers = mergeHandlers(modules);
   const dispatcher = createDispatcher({
+    checkOutputs: deps.checkOutputs ?? (process.env.VITEST !== undefined || process.env.NODE_ENV === 'test'),
     contract,
     handlers,
     audit,

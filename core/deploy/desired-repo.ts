@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import type { Config } from '../config.js';
 import { openDeploymentsRepo, deploymentPath, type DeploymentsRepo } from '../gitops/deployments-repo.js';
 import { createGitHttpClient, redactUrl } from '../git/http-client.js';
+import type { ObjectCache } from '../gitops/object-reader.js';
 
 /**
  * The CO's deployments repositories (one per tenant, `<home>/git/deployments/<tenant>`), kept as a
@@ -35,6 +36,8 @@ export function createDesiredRepos(deps: {
   logger: Logger;
   config: Config;
   root: string;
+  /** Filled with every object written (shared with the LO of the same process). */
+  objectCache?: ObjectCache;
 }): DesiredRepos {
   const { store, clock, config } = deps;
   const repos = new Map<string, Promise<DeploymentsRepo>>();
@@ -44,7 +47,8 @@ export function createDesiredRepos(deps: {
   const dirOf = (tenantId: string) => path.join(deps.root, tenantId);
   const repoOf = (tenantId: string) => {
     let r = repos.get(tenantId);
-    if (!r) repos.set(tenantId, (r = openDeploymentsRepo(dirOf(tenantId), deps.logger, branch)));
+    if (!r)
+      repos.set(tenantId, (r = openDeploymentsRepo(dirOf(tenantId), deps.logger, branch, deps.objectCache)));
     return r;
   };
   const files = store.sqlite.prepare(

@@ -110,13 +110,25 @@ export function createDeployEngine(deps: DeployEngineDeps) {
     if (!d) throw errors.notFound('deployment', id);
     return d as DeploymentRow;
   };
-  const targetsOf = (id: string) =>
-    db
-      .select()
-      .from(deploymentTargets)
-      .where(eq(deploymentTargets.deploymentId, id))
-      .orderBy(asc(deploymentTargets.nodeName))
-      .all() as TargetRow[];
+  // Targets without their YAML bytes (views and rollout decisions never need them): one plain query.
+  const targetsStmt = store.sqlite.prepare(
+    `SELECT deployment_id AS deploymentId, node_uid AS nodeUid, tenant_id AS tenantId, site_id AS siteId, node_name AS nodeName,
+       desired, generation, version, prev_generation AS prevGeneration, prev_yaml_digest AS prevYamlDigest, NULL AS yaml,
+       yaml_digest AS yamlDigest, reservation, state, state_at AS stateAt, adopted_manifest_version AS adoptedManifestVersion,
+       status, reported_digest AS reportedDigest, assigned_at AS assignedAt
+     FROM deployment_targets WHERE deployment_id = ? ORDER BY node_name`,
+  );
+  const targetsOf = (id: string): TargetRow[] =>
+    (
+      targetsStmt.all(id) as (Omit<TargetRow, 'status' | 'reservation'> & {
+        status: string | null;
+        reservation: string | null;
+      })[]
+    ).map((r) => ({
+      ...r,
+      status: r.status === null ? null : (JSON.parse(r.status) as unknown),
+      reservation: r.reservation === null ? null : (JSON.parse(r.reservation) as unknown),
+    }));
 
   function appVersion(tenantId: string, appId: string, version?: string) {
     const row = catalog.version(tenantId, appId, version);
@@ -428,22 +440,15 @@ export function createDeployEngine(deps: DeployEngineDeps) {
             createdBy: ctx.principal.id,
           })
           .run();
+        const placedNodes = fleet.nodesByUids(placement.placed);
+        const insertTarget = store.sqlite.prepare(
+          `INSERT INTO deployment_targets (deployment_id, node_uid, tenant_id, site_id, node_name, desired, generation, version, reservation, assigned_at)
+           VALUES (?, ?, ?, ?, ?, 'present', 0, ?, ?, ?)`,
+        );
+        const reservation = JSON.stringify(placement.reservation);
         for (const uid of placement.placed) {
-          const node = fleet.nodeByUid(uid)!;
-          db.insert(deploymentTargets)
-            .values({
-              deploymentId: id,
-              nodeUid: uid,
-              tenantId: ctx.tenantId,
-              siteId: node.siteId,
-              nodeName: node.name,
-              desired: 'present',
-              generation: 0,
-              version,
-              reservation: placement.reservation,
-              assignedAt: now,
-            })
-            .run();
+          const node = placedNodes.get(uid)!;
+          insertTarget.run(id, uid, ctx.tenantId, node.siteId, node.name, version, reservation, now);
         }
       });
       await advance(

@@ -5,6 +5,7 @@ import git from 'isomorphic-git';
 import type { Logger } from '../logger.js';
 import { OutpostError } from '../errors.js';
 import { packedObjectIds, writePack, type PackObject } from './pack-writer.js';
+import type { ObjectCache } from './object-reader.js';
 
 /**
  * The deployments repository (one per tenant): `sites/<site>/nodes/<node>/<deploymentId>.yaml`, exactly
@@ -47,6 +48,7 @@ export async function openDeploymentsRepo(
   dir: string,
   logger: Logger,
   branch = DEFAULT_BRANCH,
+  objectCache?: ObjectCache,
 ): Promise<DeploymentsRepo> {
   fs.mkdirSync(dir, { recursive: true });
   if (!fs.existsSync(path.join(dir, '.git'))) {
@@ -132,6 +134,7 @@ export async function openDeploymentsRepo(
       const commit = add('commit', Buffer.from(text, 'utf8'));
       try {
         writePack(gitdir, fresh);
+        for (const o of fresh) objectCache?.put(o.oid, o.type, Buffer.from(o.content));
       } catch (err) {
         for (const o of fresh) known.delete(o.oid);
         throw err;

@@ -1,6 +1,11 @@
 import fs from 'node:fs';
 import git from 'isomorphic-git';
-import { parseDeploymentPath } from '../gitops/deployments-repo.js';
+import {
+  createObjectReader,
+  type ObjectCache,
+  type ObjectReader,
+  type TreeEntry,
+} from '../gitops/object-reader.js';
 
 /** A node directory of the deployments repository: `sites/<site>/nodes/<node>/`. */
 export interface NodeKey {
@@ -11,112 +16,82 @@ export interface NodeKey {
 export const nodeKeyString = (k: NodeKey) => `${k.siteId}/${k.nodeName}`;
 
 /**
- * Reads desired state from a git repository directory at a commit, without a working copy:
- * the node directories that changed between two commits (unchanged subtrees are skipped by object id),
- * and the deployment YAMLs of one node directory.
+ * Reads desired state from a git repository directory at a commit, without a working copy: the node
+ * directories that changed between two commits (unchanged subtrees are skipped by object id), every node
+ * directory, and the deployment YAMLs of nodes. Objects the CO of this process just wrote come from the
+ * shared cache; anything else is read from the repository.
  */
-export async function changedNodes(dir: string, from: string | null, to: string | null): Promise<NodeKey[]> {
-  if (!from || !to) return allNodes(dir, from ?? to);
-  const trees = [git.TREE({ ref: from }), git.TREE({ ref: to })];
-  const out = new Map<string, NodeKey>();
-  await git.walk({
-    fs,
-    dir,
-    trees,
-    map: async (filepath, [a, b]) => {
-      if (filepath === '.') return true;
-      const oa = a ? await a.oid() : undefined;
-      const ob = b ? await b.oid() : undefined;
-      if (oa === ob) return null; // identical subtree or file: skip
-      const parts = filepath.split('/');
-      // sites/<site>/nodes/<node>
-      if (parts.length === 4 && parts[0] === 'sites' && parts[2] === 'nodes') {
-        const k = { siteId: parts[1]!, nodeName: parts[3]! };
-        out.set(nodeKeyString(k), k);
-        return null;
-      }
-      return parts.length < 4 ? true : null;
+export function createDesiredStateReader(dir: string, cache?: ObjectCache) {
+  const r: ObjectReader = createObjectReader(dir, cache);
+
+  /** site -> (node -> tree id) at a commit. */
+  async function nodeTrees(commit: string | null): Promise<Map<string, Map<string, string>>> {
+    const out = new Map<string, Map<string, string>>();
+    if (!commit) return out;
+    const root = await r.commitTree(commit);
+    const sites = await r.entryAt(root, ['sites']);
+    if (!sites || sites.type !== 'tree') return out;
+    for (const s of await r.tree(sites.oid)) {
+      if (s.type !== 'tree') continue;
+      const nodes = await r.entryAt(s.oid, ['nodes']);
+      if (!nodes || nodes.type !== 'tree') continue;
+      out.set(
+        s.path,
+        new Map((await r.tree(nodes.oid)).filter((e) => e.type === 'tree').map((e) => [e.path, e.oid])),
+      );
+    }
+    return out;
+  }
+
+  const reader = {
+    /** Every node directory at a commit. */
+    async allNodes(commit: string | null): Promise<NodeKey[]> {
+      const out: NodeKey[] = [];
+      for (const [siteId, nodes] of await nodeTrees(commit))
+        for (const nodeName of nodes.keys()) out.push({ siteId, nodeName });
+      return out;
     },
-  });
-  return [...out.values()];
-}
 
-/** Every node directory at a commit. */
-export async function allNodes(dir: string, commit: string | null): Promise<NodeKey[]> {
-  if (!commit) return [];
-  const out: NodeKey[] = [];
-  const sites = await readTreeSafe(dir, commit, 'sites');
-  for (const s of sites) {
-    if (s.type !== 'tree') continue;
-    const nodes = await readTreeSafe(dir, commit, `sites/${s.path}/nodes`);
-    for (const n of nodes) if (n.type === 'tree') out.push({ siteId: s.path, nodeName: n.path });
-  }
-  return out;
-}
-
-/**
- * The deployment YAMLs of many nodes at a commit (key -> deploymentId -> exact bytes), reading each
- * site's node list once and each node directory by object id.
- */
-export async function nodesDeployments(
-  dir: string,
-  commit: string | null,
-  keys: NodeKey[],
-): Promise<Map<string, Map<string, Buffer>>> {
-  const out = new Map<string, Map<string, Buffer>>();
-  for (const k of keys) out.set(nodeKeyString(k), new Map());
-  if (!commit) return out;
-  const cache = {};
-  const bySite = new Map<string, NodeKey[]>();
-  for (const k of keys) if (k.siteId) bySite.set(k.siteId, [...(bySite.get(k.siteId) ?? []), k]);
-  for (const [siteId, siteKeys] of bySite) {
-    let nodeTrees: Map<string, string>;
-    try {
-      const t = await git.readTree({ fs, dir, oid: commit, filepath: `sites/${siteId}/nodes`, cache });
-      nodeTrees = new Map(t.tree.filter((e) => e.type === 'tree').map((e) => [e.path, e.oid]));
-    } catch {
-      continue; // the site has no nodes at this commit
-    }
-    for (const k of siteKeys) {
-      const oid = nodeTrees.get(k.nodeName);
-      if (!oid) continue;
-      const files = out.get(nodeKeyString(k))!;
-      for (const e of (await git.readTree({ fs, dir, oid, cache })).tree) {
-        if (e.type !== 'blob' || !e.path.endsWith('.yaml')) continue;
-        const { blob } = await git.readBlob({ fs, dir, oid: e.oid, cache });
-        files.set(e.path.slice(0, -'.yaml'.length), Buffer.from(blob));
+    /** Node directories whose content differs between two commits (added, changed or removed). */
+    async changedNodes(from: string | null, to: string | null): Promise<NodeKey[]> {
+      if (!from || !to) return reader.allNodes(from ?? to);
+      const [a, b] = await Promise.all([nodeTrees(from), nodeTrees(to)]);
+      const out: NodeKey[] = [];
+      for (const siteId of new Set([...a.keys(), ...b.keys()])) {
+        const na = a.get(siteId) ?? new Map<string, string>();
+        const nb = b.get(siteId) ?? new Map<string, string>();
+        for (const nodeName of new Set([...na.keys(), ...nb.keys()])) {
+          if (na.get(nodeName) !== nb.get(nodeName)) out.push({ siteId, nodeName });
+        }
       }
-    }
-  }
-  return out;
+      return out;
+    },
+
+    /** The deployment YAMLs of nodes at a commit (key -> deploymentId -> exact bytes). */
+    async nodesDeployments(
+      commit: string | null,
+      keys: NodeKey[],
+    ): Promise<Map<string, Map<string, Buffer>>> {
+      const out = new Map<string, Map<string, Buffer>>();
+      for (const k of keys) out.set(nodeKeyString(k), new Map());
+      if (!commit) return out;
+      const trees = await nodeTrees(commit);
+      for (const k of keys) {
+        const oid = trees.get(k.siteId)?.get(k.nodeName);
+        if (!oid) continue;
+        const files = out.get(nodeKeyString(k))!;
+        for (const e of (await r.tree(oid)) as TreeEntry[]) {
+          if (e.type !== 'blob' || !e.path.endsWith('.yaml')) continue;
+          files.set(e.path.slice(0, -'.yaml'.length), await r.blob(e.oid));
+        }
+      }
+      return out;
+    },
+  };
+  return reader;
 }
 
-/** The deployment YAMLs of one node at a commit (deploymentId -> exact bytes). */
-export async function nodeDeployments(
-  dir: string,
-  commit: string | null,
-  key: NodeKey,
-): Promise<Map<string, Buffer>> {
-  const out = new Map<string, Buffer>();
-  if (!commit) return out;
-  const base = `sites/${key.siteId}/nodes/${key.nodeName}`;
-  for (const e of await readTreeSafe(dir, commit, base)) {
-    if (e.type !== 'blob') continue;
-    const parsed = parseDeploymentPath(`${base}/${e.path}`);
-    if (!parsed) continue;
-    const { blob } = await git.readBlob({ fs, dir, oid: e.oid });
-    out.set(parsed.deploymentId, Buffer.from(blob));
-  }
-  return out;
-}
-
-async function readTreeSafe(dir: string, commit: string, filepath: string) {
-  try {
-    return (await git.readTree({ fs, dir, oid: commit, filepath })).tree;
-  } catch {
-    return [];
-  }
-}
+export type DesiredStateReader = ReturnType<typeof createDesiredStateReader>;
 
 export async function isFastForward(dir: string, from: string, to: string): Promise<boolean> {
   if (from === to) return true;

@@ -7,14 +7,8 @@ import type { Logger } from '../logger.js';
 import { loSources } from '../store/schema/index.js';
 import { OutpostError } from '../errors.js';
 import { createGitHttpClient, redactUrl } from '../git/http-client.js';
-import {
-  allNodes,
-  changedNodes,
-  isFastForward,
-  nodeKeyString,
-  nodesDeployments,
-  type NodeKey,
-} from './desired-state.js';
+import { createDesiredStateReader, isFastForward, nodeKeyString, type NodeKey } from './desired-state.js';
+import type { ObjectCache } from '../gitops/object-reader.js';
 import type { ManifestStore } from './manifests.js';
 
 /** Where one tenant's desired state comes from. */
@@ -76,10 +70,18 @@ export function createFollower(deps: {
   /** Only nodes of these sites are served here (undefined: all). */
   servesSite?: (tenantId: string, siteId: string) => boolean;
   onRefused?: (tenantId: string, message: string) => void;
+  /** Objects the CO of this process just wrote (role all), so they need not be read back. */
+  objectCache?: ObjectCache;
 }): Follower {
   const { store, clock, manifests } = deps;
   const log = deps.logger.child({ component: 'lo-follower' });
   const locks = new Map<string, Promise<unknown>>();
+  const readers = new Map<string, ReturnType<typeof createDesiredStateReader>>();
+  const readerOf = (dir: string) => {
+    let r = readers.get(dir);
+    if (!r) readers.set(dir, (r = createDesiredStateReader(dir, deps.objectCache)));
+    return r;
+  };
 
   const sourceOf = (tenantId: string) => deps.sources().find((s) => s.tenantId === tenantId);
   const adopted = (tenantId: string) =>
@@ -136,7 +138,7 @@ export function createFollower(deps: {
     keys: NodeKey[],
   ): Promise<string[]> {
     const served = keys.filter((k) => !k.siteId || !deps.servesSite || deps.servesSite(tenantId, k.siteId));
-    const files = await nodesDeployments(dir, commit, served);
+    const files = await readerOf(dir).nodesDeployments(commit, served);
     const items = served.map((k) => ({
       clientId: clientIdOf(tenantId, k.nodeName),
       desired: [...(files.get(nodeKeyString(k)) ?? new Map<string, Buffer>())].map(
@@ -175,7 +177,7 @@ export function createFollower(deps: {
       return { tenantId, commit: prev, changedClients: [], refused: message };
     }
     // First adoption: every node in the tree and every client known before (their state may be stale).
-    let keys = prev ? await changedNodes(dir, prev, head) : await allNodes(dir, head);
+    let keys = prev ? await readerOf(dir).changedNodes(prev, head) : await readerOf(dir).allNodes(head);
     if (!prev) {
       const known = manifests
         .clients()
@@ -208,7 +210,7 @@ export function createFollower(deps: {
       const commit = adopted(c.tenantId)?.commit ?? null;
       if (!src || manifests.current(clientId)) return;
       const dir = src.kind === 'local' ? src.dir : src.mirrorDir;
-      const keys = (await allNodes(dir, commit)).filter((k) => k.nodeName === c.nodeName);
+      const keys = (await readerOf(dir).allNodes(commit)).filter((k) => k.nodeName === c.nodeName);
       if (keys.length === 0) await manifests.apply(clientId, [], commit);
       else await rebuild(dir, commit, c.tenantId, keys);
     },

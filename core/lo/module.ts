@@ -20,6 +20,7 @@ import { createManifestStore, type ManifestStore } from './manifests.js';
 import { createFollower, splitClientId, type DesiredSource, type Follower } from './follower.js';
 import { createLoBackend, SEEN_FLUSH_MS, type StatusSink } from './backend.js';
 import { createUplink, type NodeInventory } from './uplink.js';
+import type { ObjectCache } from '../gitops/object-reader.js';
 
 export interface LoModuleDeps {
   config: Config;
@@ -35,6 +36,8 @@ export interface LoModuleDeps {
   coRepoDir: (tenantId: string) => string;
   coRepoTenants: () => string[];
   coBranch: string;
+  /** Objects the CO writes, shared with the follower (role all). */
+  objectCache?: ObjectCache;
 }
 
 /** How long YAMLs and bundles that left a manifest stay servable. */
@@ -94,6 +97,7 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
   };
 
   const follower = createFollower({
+    ...(deps.objectCache ? { objectCache: deps.objectCache } : {}),
     store,
     clock,
     logger: log,
@@ -184,12 +188,13 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
     mmiUrl,
     async syncTenant(tenantId) {
       const r = await follower.sync(tenantId);
+      const bus = deps.messaging;
+      if (!bus || r.changedClients.length === 0 || bus.natsState().state !== 'running') return;
+      // Tell every node whose manifest changed to poll now (one query for their sites).
+      const nodesByUid = fleet.nodesByUids(r.changedClients);
       for (const clientId of r.changedClients) {
-        const node = fleet.nodeByUid(clientId);
-        const m = manifests.current(clientId);
-        deps.messaging?.notifyPollNow(node?.siteId ?? config.site.id, clientId, {
+        bus.notifyPollNow(nodesByUid.get(clientId)?.siteId ?? config.site.id, clientId, {
           reason: 'desired state changed',
-          ...(m ? { manifestVersion: m.manifestVersion } : {}),
         });
       }
     },
