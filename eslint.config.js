@@ -82,11 +82,29 @@ export default tseslint.config(
     { files: ['core/errors.ts'], up: [] },
     {
       files: ['core/contract/*.ts'],
-      up: ['../*', '!../errors.js', '!../margo', '../margo/*', '!../margo/types.js', '!../placement', '../placement/*', '!../placement/types.js'],
+      up: [
+        '../*',
+        '!../errors.js',
+        '!../margo',
+        '../margo/*',
+        '!../margo/types.js',
+        '!../placement',
+        '../placement/*',
+        '!../placement/types.js',
+      ],
     },
     {
       files: ['core/contract/*/**/*.ts'],
-      up: ['../../*', '!../../errors.js', '!../../margo', '../../margo/*', '!../../margo/types.js', '!../../placement', '../../placement/*', '!../../placement/types.js'],
+      up: [
+        '../../*',
+        '!../../errors.js',
+        '!../../margo',
+        '../../margo/*',
+        '!../../margo/types.js',
+        '!../../placement',
+        '../../placement/*',
+        '!../../placement/types.js',
+      ],
     },
   ].map(({ files, up }) => ({
     files,

@@ -23,7 +23,10 @@ export async function startTestCore(
   const cleanup = () => own?.cleanup();
   const paths = createPaths(home);
   const config = parseConfig(
-    mergeConfig({ nats: { enabled: false, port: 0, leafPort: 0 }, mmi: { enabled: false, port: 0 } }, options.overrides ?? {}),
+    mergeConfig(
+      { nats: { enabled: false, port: 0, leafPort: 0 }, mmi: { enabled: false, port: 0 } },
+      options.overrides ?? {},
+    ),
   );
   const store = openStore(paths.dbFile);
   const core = createCore({
