@@ -165,8 +165,10 @@ export function createDeployEngine(deps: DeployEngineDeps) {
     if (target.siteId && !fleet.siteExists(tenantId, target.siteId))
       throw errors.notFound('site', target.siteId);
     if (target.nodes) {
+      // One query for the tenant's nodes (a deployment may name thousands), then pick them by name.
+      const byName = new Map(fleet.listNodeRows(tenantId).map((r) => [r.name, r]));
       const rows = target.nodes.map((n) => {
-        const r = fleet.nodeByName(tenantId, n);
+        const r = byName.get(n);
         if (!r) throw errors.notFound('node', n);
         return r;
       });
