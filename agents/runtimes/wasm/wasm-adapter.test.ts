@@ -371,7 +371,12 @@ describe('WasmAdapter', () => {
       if (killAt[0] === 'installing') expect(out).not.toContain('done');
       const agent = newAdapter(stateDir);
       const events: string[] = [];
-      const s = await agent.apply(w, { onEvent: (e) => events.push(e.type) });
+      let s = await agent.apply(w, { onEvent: (e) => events.push(e.type) });
+      // On a loaded machine the adopted runner may still be starting its module: wait for it.
+      for (let n = 0; n < 100 && s.state === 'installing'; n++) {
+        await new Promise((r) => setTimeout(r, 100));
+        s = await agent.status(w.workloadId);
+      }
       expect(s).toMatchObject({ state: 'running', specHash: w.specHash });
       // Killed after the install finished: the restarted agent adopts the runner as it is.
       if (killAt[0] === 'started') expect(events).toEqual(['unchanged']);
