@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { OutpostError } from '../../../core/errors.js';
 import { checkCommand, lastLine, runCommand, type CommandResult } from '../exec.js';
 import { RuntimeErrorCode } from '../types.js';
@@ -45,6 +46,9 @@ export class PodmanCliEngine implements ContainerEngine {
   ): Promise<CommandResult> {
     return runCommand(this.bin, args, {
       env: this.opts.env,
+      // conmon keeps podman's working directory and writes files there (e.g. `oom` when a container is
+      // killed for memory): never the agent's own directory.
+      cwd: os.tmpdir(),
       timeoutMs: extra.timeoutMs ?? this.opts.timeoutMs ?? 60_000,
       signal: extra.signal,
     });
