@@ -68,6 +68,10 @@ export const configSchema = z
         leafPort: port,
         /** For an LO: the CO's leaf-node URL (nats-leaf://host:port); absent means standalone. */
         hubLeafUrl: z.string().optional(),
+        /** For an LO: the CO's CA certificate (PEM file) to verify the CO's leaf port (edgectl co link-site writes it). */
+        hubCaFile: z.string().optional(),
+        /** Serve clients and leaf links over TLS with a certificate from the site CA. */
+        tls: z.boolean(),
         heartbeatSeconds: seconds,
         staleAfterSeconds: seconds,
         offlineAfterSeconds: seconds,
@@ -118,6 +122,7 @@ export function defaultConfig(): Config {
     },
     nats: {
       enabled: true,
+      tls: true,
       host: '127.0.0.1',
       port: 4222,
       leafPort: 7422,

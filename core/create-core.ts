@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import os from 'node:os';
 import type { Config } from './config.js';
 import type { Paths } from './paths.js';
 import type { Store } from './store/db.js';
@@ -21,6 +22,7 @@ import { createDeployModule } from './deploy/module.js';
 import { createLoModule, type Lo } from './lo/module.js';
 import { isForwardedStatus, isNodeInventory } from './lo/uplink.js';
 import { createObjectCache } from './gitops/object-reader.js';
+import { createSiteIdentity } from './lo/identity-store.js';
 import { createMessagingModule, type Messaging } from './messaging/module.js';
 import { OutpostError } from './errors.js';
 
@@ -121,7 +123,34 @@ export function createCore(deps: CoreDeps): Core {
       natsState,
     }),
   );
-  const messagingModule = createMessagingModule({ config, paths, logger, clock, events });
+  // The site's identity first: the CA signs the WFM's and nats-server's certificates.
+  const identity = createSiteIdentity({
+    pkiDir: paths.pkiDir,
+    trustDomain: config.mmi.trustDomain,
+    wfmId: config.mmi.wfmId,
+    siteName: config.site.name,
+    logger: logger.child({ component: 'identity' }),
+  });
+  let natsTls: { certFile: string; keyFile: string; caFile: string } | undefined;
+  modules.push({
+    name: 'identity',
+    async start() {
+      const needsCa = config.nats.enabled || (config.mmi.enabled && config.role !== 'co');
+      if (needsCa && !identity.ca()) await identity.initCa({ force: false, now: clock.now() });
+      if (config.nats.enabled && config.nats.tls) {
+        const host = config.nats.host;
+        const hosts = [
+          'localhost',
+          '127.0.0.1',
+          '::1',
+          os.hostname(),
+          ...(host === '0.0.0.0' || host === '::' ? [] : [host]),
+        ];
+        natsTls = await identity.natsTls(clock.now(), hosts);
+      }
+    },
+  });
+  const messagingModule = createMessagingModule({ config, paths, logger, clock, events, tls: () => natsTls });
   modules.push(messagingModule);
   // The deploy engine and the LO call each other (desired state down, status up): the closures below
   // reach them only at run time, after both exist.
@@ -181,6 +210,7 @@ export function createCore(deps: CoreDeps): Core {
     coRepoTenants: () => repos.tenants(),
     coBranch: repos.branch,
     objectCache,
+    identity,
   });
   modules.push(loModule, createDeployModule({ engine, logger }));
   // What remote LOs forward over the bus (store and forward) lands in the CO's records: statuses and

@@ -426,6 +426,7 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
           url: nats.url,
           seed: nats.seed,
           user: nats.user,
+          ...(nats.tls ? { tls: { caFile: paths.anchorsFile } } : {}),
           nodeUid: enrollment.clientId,
           siteId: enrollment.siteId,
           clock,

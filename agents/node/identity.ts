@@ -32,6 +32,8 @@ export interface NatsCredentials {
   seed: string;
   inboxPrefix: string;
   subjects: { notify: string; status: string; events: string; presence: string };
+  /** The bus speaks TLS with a certificate from the site CA (verified with the trust anchors). */
+  tls?: boolean;
 }
 
 export interface AgentIdentity {

@@ -30,6 +30,7 @@ describe('core/identity public entry', () => {
         "isExpired",
         "isValidSegment",
         "isValidTrustDomain",
+        "issueServerCertificate",
         "issueSvid",
         "loadSiteCa",
         "mtlsClientOptions",

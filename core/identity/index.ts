@@ -37,6 +37,7 @@ export {
 } from './files.js';
 export { createKeyAndCsr, parseCsr, type ParsedCsr } from './csr.js';
 export { issueSvid, type IssuedSvid, type IssueSvidInput } from './issue-svid.js';
+export { issueServerCertificate, type IssueServerCertificateInput } from './issue-server-cert.js';
 export { normaliseSerialHex } from './cert-info.js';
 export {
   DEFAULT_CLOCK_SKEW_SECONDS,

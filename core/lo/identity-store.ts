@@ -4,6 +4,7 @@ import path from 'node:path';
 import {
   createKeyAndCsr,
   createSiteCa,
+  issueServerCertificate,
   issueSvid,
   loadSiteCa,
   saveSiteCa,
@@ -24,6 +25,11 @@ export interface SiteIdentity {
   initCa(options: { force: boolean; now: number }): Promise<SiteCa>;
   /** The WFM's server certificate and key, issued (or renewed when a third of its life is left). */
   wfmTls(now: number): Promise<{ certPem: string; keyPem: string; chainPem: string; anchorsPem: string[] }>;
+  /**
+   * Files for the embedded nats-server's TLS: a server certificate from the site CA for `hosts` (names
+   * and addresses), renewed like the WFM's, and the CA file clients verify it with.
+   */
+  natsTls(now: number, hosts: string[]): Promise<{ certFile: string; keyFile: string; caFile: string }>;
   readonly trustDomain: string;
   readonly wfmId: string;
   readonly wfmSpiffeId: string;
@@ -117,6 +123,45 @@ export function createSiteIdentity(opts: {
         opts.logger.info({ spiffeId: wfmId, notAfter: svid.notAfter }, 'WFM server SVID issued');
       }
       return { certPem, keyPem, chainPem: certPem + ca.certPem, anchorsPem: [ca.certPem] };
+    },
+    async natsTls(now, hosts) {
+      const ca = identity.requireCa();
+      const dir = path.join(opts.pkiDir, 'nats');
+      const certFile = path.join(dir, 'server.pem');
+      const keyFile = path.join(dir, 'server-key.pem');
+      const caFile = path.join(caDir, 'ca.pem');
+      const wanted = [...new Set(hosts)].sort();
+      const fresh = (() => {
+        if (!fs.existsSync(certFile) || !fs.existsSync(keyFile)) return false;
+        const cert = new X509Certificate(fs.readFileSync(certFile));
+        const notBefore = Date.parse(cert.validFrom);
+        const notAfter = Date.parse(cert.validTo);
+        const names = (cert.subjectAltName ?? '')
+          .split(', ')
+          .map((x) => x.replace(/^(DNS|IP Address):/, ''))
+          .sort();
+        return (
+          cert.checkIssued(new X509Certificate(ca.certPem)) &&
+          now < notAfter - (notAfter - notBefore) / 3 &&
+          wanted.every((h) => names.includes(h))
+        );
+      })();
+      if (!fresh) {
+        const ip = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-f:]+:[0-9a-f:]*)$/i;
+        const c = await issueServerCertificate({
+          ca,
+          commonName: 'outpost-nats',
+          dnsNames: wanted.filter((h) => !ip.test(h)),
+          ipAddresses: wanted.filter((h) => ip.test(h)),
+          now,
+          ttlSeconds: WFM_TTL_SECONDS,
+        });
+        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        writeAtomic(keyFile, c.keyPem, 0o600);
+        writeAtomic(certFile, c.certPem, 0o644);
+        opts.logger.info({ hosts: wanted, notAfter: c.notAfter }, 'nats-server TLS certificate issued');
+      }
+      return { certFile, keyFile, caFile };
     },
   };
   return identity;

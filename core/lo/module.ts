@@ -15,7 +15,7 @@ import type { CaInfo } from '../contract/index.js';
 import type { Fleet } from '../fleet/module.js';
 import type { Messaging } from '../messaging/module.js';
 import { createMmiServer, type MmiServer } from '../mmi/server.js';
-import { createSiteIdentity, type SiteIdentity } from './identity-store.js';
+import type { SiteIdentity } from './identity-store.js';
 import { createManifestStore, type ManifestStore } from './manifests.js';
 import { createFollower, splitClientId, type DesiredSource, type Follower } from './follower.js';
 import { createLoBackend, SEEN_FLUSH_MS, type StatusSink } from './backend.js';
@@ -38,6 +38,8 @@ export interface LoModuleDeps {
   coBranch: string;
   /** Objects the CO writes, shared with the follower (role all). */
   objectCache?: ObjectCache;
+  /** The site CA and the WFM's identity (created by the composition root, shared with messaging). */
+  identity: SiteIdentity;
 }
 
 /** How long YAMLs and bundles that left a manifest stay servable. */
@@ -60,13 +62,7 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
   const { config, paths, store, clock, events, fleet } = deps;
   const db = store.db;
   const log = deps.logger.child({ component: 'lo' });
-  const identity = createSiteIdentity({
-    pkiDir: paths.pkiDir,
-    trustDomain: config.mmi.trustDomain,
-    wfmId: config.mmi.wfmId,
-    siteName: config.site.name,
-    logger: log,
-  });
+  const identity = deps.identity;
   const manifests = createManifestStore({ store, clock });
   let server: MmiServer | undefined;
   const timers: NodeJS.Timeout[] = [];
@@ -174,7 +170,14 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
             if (!url || m.natsState().state !== 'running') return undefined;
             const c = await m.issueNodeCredentials(clientId, siteId);
             return c.seed
-              ? { url, user: c.user, seed: c.seed, inboxPrefix: c.inboxPrefix, subjects: c.subjects }
+              ? {
+                  url,
+                  user: c.user,
+                  seed: c.seed,
+                  inboxPrefix: c.inboxPrefix,
+                  subjects: c.subjects,
+                  tls: config.nats.tls,
+                }
               : undefined;
           },
         }

@@ -64,7 +64,8 @@ describe('embedded nats-server in the headless server', () => {
       overrides: { server: { port: 0 }, nats: { port: 0, leafPort: 0 } },
     });
     const natsUrl = host.info.natsUrl!;
-    expect(natsUrl).toMatch(/^nats:\/\/127\.0\.0\.1:\d+$/);
+    // TLS with a certificate from the site CA is the default.
+    expect(natsUrl).toMatch(/^tls:\/\/127\.0\.0\.1:\d+$/);
     expect(natsUrl).not.toMatch(/:4222$/);
     expect(JSON.parse(fs.readFileSync(host.paths.serverJson, 'utf8'))).toMatchObject({ natsUrl });
     const h = host;
@@ -73,7 +74,10 @@ describe('embedded nats-server in the headless server', () => {
       'nats running',
       20_000,
     );
-    await expect(connect({ servers: natsUrl, reconnect: false })).rejects.toThrow(/authorization/i);
+    const caFile = path.join(home, 'pki', 'site-ca', 'ca.pem');
+    await expect(connect({ servers: natsUrl, reconnect: false, tls: { caFile } })).rejects.toThrow(
+      /authorization/i,
+    );
     await host.stop();
     host = undefined;
     expect(h.core.messaging.natsState().state).toBe('stopped');

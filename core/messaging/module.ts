@@ -277,8 +277,9 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
     }
     u.username = '';
     u.password = '';
-    const tls = deps.tls?.();
-    return { url: u.toString(), user, password, tls: tls ? { caFile: tls.caFile } : undefined };
+    // The hub's leaf port is verified against the hub's CA (its own site CA, not this LO's).
+    const hubCa = config.nats.hubCaFile;
+    return { url: u.toString(), user, password, tls: hubCa ? { caFile: hubCa } : undefined };
   };
 
   const serverInput = () =>
@@ -818,7 +819,13 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
             tenantId: ctx.tenantId,
             rotate: input.rotate,
           });
-          return { siteId: input.siteId, user: c.user, hubLeafUrl: c.hubLeafUrl };
+          const tls = deps.tls?.();
+          return {
+            siteId: input.siteId,
+            user: c.user,
+            hubLeafUrl: c.hubLeafUrl,
+            hubCaPem: tls ? fs.readFileSync(tls.caFile, 'utf8') : null,
+          };
         },
         async presence(input) {
           return { entries: listPresence(input.siteId).map(toBus), thresholds };

@@ -52,6 +52,8 @@ export interface EnrollResponse {
         seed: string;
         inboxPrefix: string;
         subjects: { notify: string; status: string; events: string; presence: string };
+        /** The server speaks TLS with a certificate from the site CA (verify it with the trust anchors). */
+        tls: boolean;
       }
     | undefined;
 }

@@ -70,14 +70,17 @@ describe('a remote site behind its own LO', () => {
     await co.core.messaging.ready(20_000);
     const c = co.core.client();
     await c.sites.add({ id: 'plant-9', servedBy: 'remote' });
-    const leaf = await co.core.messaging.issueLeafCredentials('plant-9', { tenantId: 'default' });
+    const leaf = await c.messaging.linkSite({ siteId: 'plant-9' });
+    expect(leaf.hubCaPem).toContain('BEGIN CERTIFICATE');
+    const hubCaFile = path.join(loHome.home, 'hub-ca.pem');
+    fs.writeFileSync(hubCaFile, leaf.hubCaPem!);
     lo = await startTestCore({
       home: loHome.home,
       overrides: {
         role: 'lo',
         site: { id: 'plant-9', name: 'Plant 9' },
         mmi: { enabled: true },
-        nats: { enabled: true, hubLeafUrl: leaf.hubLeafUrl! },
+        nats: { enabled: true, hubLeafUrl: leaf.hubLeafUrl!, hubCaFile },
         git: { remote: { url: repoUrl, branch: 'main' }, fetchIntervalSeconds: 30 },
       },
     });

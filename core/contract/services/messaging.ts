@@ -48,7 +48,13 @@ export const messagingService = defineService('messaging', {
     summary:
       'Leaf credentials for the remote LO of a site (CO): the nats.hubLeafUrl its config.yaml needs. Rotating revokes the old ones.',
     input: z.object({ siteId: z.string().min(1), rotate: z.boolean().default(false) }).strict(),
-    output: z.object({ siteId: z.string(), user: z.string(), hubLeafUrl: z.string().nullable() }),
+    output: z.object({
+      siteId: z.string(),
+      user: z.string(),
+      hubLeafUrl: z.string().nullable(),
+      /** The CA the LO verifies the hub's leaf port with (nats.hubCaFile), when the hub speaks TLS. */
+      hubCaPem: z.string().nullable(),
+    }),
     adminOnly: true,
     redact: [],
     auditTarget: (i) => `site/${i.siteId}`,
