@@ -5,7 +5,7 @@ import { startServer, type ServerProcess } from '../helpers/cli.js';
 import { tempHome } from '../helpers/home.js';
 import { createMmiClient } from '../helpers/mmi-client.js';
 import { WASM_APP, capabilitiesFor } from '../fixtures/margo.js';
-import { createKeyAndCsr } from '../../core/identity/index.js';
+import { enrollOverMmi } from '../helpers/enroll.js';
 import { createClient } from '../../core/contract/client.js';
 import { createHttpTransport } from '../../core/contract/http-transport.js';
 import { contract } from '../../core/contract/index.js';
@@ -39,15 +39,8 @@ describe('SIGKILL during deploys', () => {
     const nodes: { name: string; certPem: string; keyPem: string; anchorsPem: string[] }[] = [];
     for (const name of ['edge-a', 'edge-b']) {
       const t = await api.identity.createEnrollToken({ node: name, siteId: 'plant', ttlMinutes: 10 });
-      const kc = await createKeyAndCsr({});
-      const pinned = createMmiClient({
-        baseUrl: server.info.mmiUrl!,
-        serverCheck: { pinnedCaFingerprint: t.caFingerprint },
-      });
-      const r = await pinned.post('/api/v1/outpost/enroll', { token: t.token, csr: kc.csrPem });
-      pinned.close();
-      const body = r.json<{ certPem: string; anchorsPem: string[] }>();
-      const n = { name, certPem: body.certPem, keyPem: kc.keyPem, anchorsPem: body.anchorsPem };
+      const e = await enrollOverMmi(server.info.mmiUrl!, t);
+      const n = { name, certPem: e.certPem, keyPem: e.keyPem, anchorsPem: e.anchorsPem };
       const c = createMmiClient({ baseUrl: server.info.mmiUrl!, ...n });
       expect((await c.put(`/api/v1/capabilities/${name}`, capabilitiesFor(name))).status).toBe(201);
       c.close();

@@ -5,7 +5,7 @@ import { edgectl, startServer, type ServerProcess } from '../helpers/cli.js';
 import { tempHome } from '../helpers/home.js';
 import { createMmiClient, type MmiTestClient } from '../helpers/mmi-client.js';
 import { WASM_APP, capabilitiesFor } from '../fixtures/margo.js';
-import { createKeyAndCsr } from '../../core/identity/index.js';
+import { enrollOverMmi } from '../helpers/enroll.js';
 
 /**
  * The operator's CLI path of a deployment: place (why not), deploy --wait (live progress; a failing node
@@ -42,19 +42,12 @@ describe('edgectl co place / deploy --wait / show / update / remove', () => {
         token: string;
         caFingerprint: string;
       };
-      const kc = await createKeyAndCsr({});
-      const pinned = createMmiClient({
-        baseUrl: server.info.mmiUrl!,
-        serverCheck: { pinnedCaFingerprint: t.caFingerprint },
-      });
-      const r = await pinned.post('/api/v1/outpost/enroll', { token: t.token, csr: kc.csrPem });
-      pinned.close();
-      const body = r.json<{ certPem: string; anchorsPem: string[] }>();
+      const e = await enrollOverMmi(server.info.mmiUrl!, t);
       const mmi = createMmiClient({
         baseUrl: server.info.mmiUrl!,
-        certPem: body.certPem,
-        keyPem: kc.keyPem,
-        anchorsPem: body.anchorsPem,
+        certPem: e.certPem,
+        keyPem: e.keyPem,
+        anchorsPem: e.anchorsPem,
         keepAlive: true,
       });
       expect((await mmi.put(`/api/v1/capabilities/${name}`, capabilitiesFor(name))).status).toBe(201);

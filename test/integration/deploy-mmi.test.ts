@@ -8,6 +8,7 @@ import zlib from 'node:zlib';
 import { startTestCore } from '../helpers/core.js';
 import { tempHome } from '../helpers/home.js';
 import { createMmiClient, type MmiTestClient } from '../helpers/mmi-client.js';
+import { enrollOverMmi } from '../helpers/enroll.js';
 import { createKeyAndCsr } from '../../core/identity/index.js';
 import { OutpostError } from '../../core/errors.js';
 import type { Core } from '../../core/create-core.js';
@@ -16,24 +17,8 @@ import { WASM_APP, capabilitiesFor } from '../fixtures/margo.js';
 const sha = (b: Buffer) => 'sha256:' + crypto.createHash('sha256').update(b).digest('hex');
 
 async function enroll(core: Core, node: string, site: string) {
-  const c = core.client();
-  const t = await c.identity.createEnrollToken({ node, siteId: site, ttlMinutes: 10 });
-  const kc = await createKeyAndCsr({});
-  const pinned = createMmiClient({
-    baseUrl: core.lo.mmiUrl()!,
-    serverCheck: { pinnedCaFingerprint: t.caFingerprint },
-  });
-  const r = await pinned.post('/api/v1/outpost/enroll', { token: t.token, csr: kc.csrPem, hostname: node });
-  pinned.close();
-  expect(r.status).toBe(200);
-  const body = r.json<{ certPem: string; anchorsPem: string[]; clientId: string }>();
-  return {
-    token: t.token,
-    certPem: body.certPem,
-    keyPem: kc.keyPem,
-    anchorsPem: body.anchorsPem,
-    clientId: body.clientId,
-  };
+  const t = await core.client().identity.createEnrollToken({ node, siteId: site, ttlMinutes: 10 });
+  return enrollOverMmi(core.lo.mmiUrl()!, t, node);
 }
 
 describe('deployments through git to the Margo Management Interface', () => {

@@ -8,7 +8,7 @@ import { tempHome } from '../helpers/home.js';
 import { startGitServer, type GitServer } from '../helpers/git-server.js';
 import { createMmiClient, type MmiTestClient } from '../helpers/mmi-client.js';
 import { WASM_APP, capabilitiesFor } from '../fixtures/margo.js';
-import { createKeyAndCsr } from '../../core/identity/index.js';
+import { enrollOverMmi } from '../helpers/enroll.js';
 
 /**
  * A CO and a remote site's LO as two control planes: desired state goes down through a real git server
@@ -100,16 +100,8 @@ describe('a remote site behind its own LO', () => {
     const t = await lo.core
       .client()
       .identity.createEnrollToken({ node: 'press-01', siteId: 'plant-9', ttlMinutes: 10 });
-    const kc = await createKeyAndCsr({});
-    const pinned = createMmiClient({
-      baseUrl: lo.core.lo.mmiUrl()!,
-      serverCheck: { pinnedCaFingerprint: t.caFingerprint },
-    });
-    const r = await pinned.post('/api/v1/outpost/enroll', { token: t.token, csr: kc.csrPem });
-    pinned.close();
-    expect(r.status).toBe(200);
-    const body = r.json<{ certPem: string; anchorsPem: string[] }>();
-    node = { certPem: body.certPem, keyPem: kc.keyPem, anchorsPem: body.anchorsPem };
+    const e = await enrollOverMmi(lo.core.lo.mmiUrl()!, t);
+    node = { certPem: e.certPem, keyPem: e.keyPem, anchorsPem: e.anchorsPem };
     mmi = createMmiClient({ baseUrl: lo.core.lo.mmiUrl()!, ...node });
     expect((await mmi.put('/api/v1/capabilities/press-01', capabilitiesFor('press-01'))).status).toBe(201);
 
