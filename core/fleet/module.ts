@@ -445,8 +445,17 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
             });
           }
           const t = thresholds();
+          // Child devices of all listed nodes in one query (a fleet may hold thousands of nodes).
+          const children = new Map<string, { deviceId: string; updatedAt: number }[]>();
+          const childRows = store.sqlite
+            .prepare(
+              `SELECT d.node_uid AS uid, d.device_id AS deviceId, d.updated_at AS updatedAt FROM node_devices d
+               JOIN nodes n ON n.uid = d.node_uid WHERE n.tenant_id = ? ORDER BY d.device_id`,
+            )
+            .all(ctx.tenantId) as { uid: string; deviceId: string; updatedAt: number }[];
+          for (const c of childRows) children.set(c.uid, [...(children.get(c.uid) ?? []), { deviceId: c.deviceId, updatedAt: c.updatedAt }]);
           return {
-            nodes: rows.map((r) => view(r, now)),
+            nodes: rows.map((r) => toNodeView(r, now, t, children.get(r.uid) ?? [])),
             now,
             staleAfterSeconds: t.staleAfterMs / 1000,
             offlineAfterSeconds: t.offlineAfterMs / 1000,
