@@ -1,6 +1,6 @@
 import { X509Certificate, createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { identityError } from './identity-error.js';
-import { ECDSA_P256, webCrypto, type CryptoKey } from './x509-lib.js';
+import { ECDSA_P256, webCrypto, type CryptoKey } from './webcrypto.js';
 
 /** PEM and key plumbing shared by the identity use cases. */
 

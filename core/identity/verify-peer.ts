@@ -1,9 +1,8 @@
 import type { X509Certificate } from 'node:crypto';
-import { certInfo, OID, type CertInfo } from './cert-info.js';
+import { certInfo, KEY_USAGE, OID, type CertInfo } from './cert-info.js';
 import { identityError } from './identity-error.js';
 import { parseCertificate, splitCertificatesPem } from './pem.js';
 import { classifySpiffeId, parseSpiffeId, spiffeIdProblem, type SpiffeId } from './spiffe-id.js';
-import { x509 } from './x509-lib.js';
 
 /**
  * Verification of a peer's X.509-SVID chain: what the MMI server does on every request and what the agent
@@ -223,10 +222,10 @@ export function validateSvidChain(input: {
     return fail('ca-leaf', 'the presented certificate is a CA (cA=true), not a leaf SVID', { serialHex });
   const ku = leaf.info.keyUsage;
   if (ku !== undefined) {
-    if (ku & (x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign)) {
+    if (ku & (KEY_USAGE.keyCertSign | KEY_USAGE.cRLSign)) {
       return fail('bad-key-usage', 'leaf key usage includes keyCertSign or cRLSign', { serialHex });
     }
-    if (!(ku & x509.KeyUsageFlags.digitalSignature)) {
+    if (!(ku & KEY_USAGE.digitalSignature)) {
       return fail('bad-key-usage', 'leaf key usage lacks digitalSignature', { serialHex });
     }
   }

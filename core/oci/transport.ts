@@ -1,6 +1,12 @@
 import tls from 'node:tls';
 import type { Readable } from 'node:stream';
-import { Agent, request as undiciRequest, type RequestInit, type Response } from 'undici';
+import type * as Undici from 'undici';
+import type { Agent, RequestInit, Response } from 'undici';
+
+// undici is loaded on the first request, not at import: an idle edge agent that has nothing to pull does not
+// pay its ~8 MiB of resident memory.
+let undiciModule: Promise<typeof Undici> | undefined;
+const loadUndici = () => (undiciModule ??= import('undici'));
 import { networkError, ociError } from './errors.js';
 import { isLoopbackHost } from './reference.js';
 
@@ -89,14 +95,15 @@ function fetchSender(fetchImpl: FetchLike): Sender {
 }
 
 /** undici's `request` on a private Agent: no fetch-spec port blocking, no web-stream overhead. */
-function undiciSender(getAgent: () => Agent): Sender {
+function undiciSender(getAgent: () => Promise<Agent>): Sender {
   return async (url, init) => {
-    const r = await undiciRequest(url, {
+    const { request } = await loadUndici();
+    const r = await request(url, {
       method: init.method as 'GET',
       headers: init.headers,
       body: init.body,
       signal: init.signal,
-      dispatcher: getAgent(),
+      dispatcher: await getAgent(),
     });
     const headers = r.headers;
     return {
@@ -124,16 +131,19 @@ const MAX_REDIRECTS = 5;
 
 export function createTransport(options: TransportOptions = {}): Transport {
   const timeoutMs = options.timeoutMs ?? 30_000;
-  let agent: Agent | undefined;
+  let agent: Promise<Agent> | undefined;
   const getAgent = () =>
-    (agent ??= new Agent({
-      connect: {
-        timeout: timeoutMs,
-        ...(options.ca ? { ca: [...tls.rootCertificates, options.ca] } : {}),
-      },
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    }));
+    (agent ??= loadUndici().then(
+      (undici) =>
+        new undici.Agent({
+          connect: {
+            timeout: timeoutMs,
+            ...(options.ca ? { ca: [...tls.rootCertificates, options.ca] } : {}),
+          },
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        }),
+    ));
   const sender: Sender = options.fetch ? fetchSender(options.fetch) : undiciSender(getAgent);
   const userAgent = options.userAgent ?? 'outpost-oci';
 
@@ -199,7 +209,7 @@ export function createTransport(options: TransportOptions = {}): Transport {
     async close() {
       const a = agent;
       agent = undefined;
-      await a?.close();
+      await (await a)?.close();
     },
   };
   return transport;

@@ -1,4 +1,4 @@
-import { Client } from 'undici';
+import type { Client } from 'undici';
 import { OutpostError } from '../../../core/errors.js';
 import { RuntimeErrorCode } from '../types.js';
 import { fromInspect, type ContainerCreateSpec, type ContainerEngine, type ContainerInfo } from './engine.js';
@@ -72,12 +72,12 @@ export function dockerCreateBody(
  */
 export class DockerApiEngine implements ContainerEngine {
   readonly name = 'docker-api' as const;
-  private readonly client: Client;
+  // undici is loaded when the engine is first used (see core/oci/transport.ts for why).
+  private client: Promise<Client> | undefined;
   private readonly prefix: string;
   private readonly ulimits: NonNullable<DockerApiOptions['ulimits']>;
 
   constructor(private readonly opts: DockerApiOptions = {}) {
-    this.client = new Client('http://localhost', { socketPath: opts.socketPath ?? '/var/run/docker.sock' });
     this.prefix = `/${opts.apiVersion ?? 'v1.41'}`;
     this.ulimits = opts.ulimits ?? [
       { Name: 'nofile', Soft: 1024, Hard: 20000 },
@@ -85,8 +85,17 @@ export class DockerApiEngine implements ContainerEngine {
     ];
   }
 
+  private connection(): Promise<Client> {
+    return (this.client ??= import('undici').then(
+      ({ Client }) =>
+        new Client('http://localhost', { socketPath: this.opts.socketPath ?? '/var/run/docker.sock' }),
+    ));
+  }
+
   async close(): Promise<void> {
-    await this.client.close();
+    const c = this.client;
+    this.client = undefined;
+    await (await c)?.close();
   }
 
   private async call(
@@ -96,7 +105,9 @@ export class DockerApiEngine implements ContainerEngine {
   ): Promise<{ status: number; body: string }> {
     let res;
     try {
-      res = await this.client.request({
+      res = await (
+        await this.connection()
+      ).request({
         method,
         path: this.prefix + path,
         headers: opts.body === undefined ? {} : { 'content-type': 'application/json' },
