@@ -242,10 +242,12 @@ describe('leaf credentials (site isolation)', () => {
     await new Promise((r) => setTimeout(r, 500));
     // Our own probes echo back to the `>` subscription; anything else mentioning s2, or any answer from the
     // hub's JetStream (domain co), is a leak. Replies of LO 1's own JetStream (domain site-s1) are fine.
+    // "s2" as a token (not inside a random inbox or nonce such as "_INBOX.uLs2oho...").
+    const mentionsS2 = (text: string) => /(^|[^A-Za-z0-9])s2([^A-Za-z0-9]|$)/.test(text);
     const leaked = everything.filter(
       (m) =>
         !probes.includes(m.subject) &&
-        (m.subject.includes('s2') || m.string().includes('s2') || m.string().includes('"domain":"co"')),
+        (mentionsS2(m.subject) || mentionsS2(m.string()) || m.string().includes('"domain":"co"')),
     );
     expect(leaked.map((m) => `${m.subject} ${m.string().slice(0, 80)}`)).toEqual([]);
     expect(

@@ -123,7 +123,10 @@ describe('console HTTP binder', () => {
   it('streams events to subscribers of the right tenant', async () => {
     const transport = createHttpTransport({ baseUrl: base, token: TOKEN });
     const got: unknown[] = [];
-    const stop = transport.subscribe!((e) => got.push(e));
+    // System-wide events (tenantId null, e.g. the bus's presence) reach every subscriber; ignore them here.
+    const stop = transport.subscribe!((e) => {
+      if ((e as { tenantId?: string | null }).tenantId !== null) got.push(e);
+    });
     // wait until the server has registered the subscriber
     for (let i = 0; i < 100 && core.events.listenerCount === 0; i++)
       await new Promise((r) => setTimeout(r, 20));
