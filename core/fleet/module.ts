@@ -453,7 +453,11 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
                JOIN nodes n ON n.uid = d.node_uid WHERE n.tenant_id = ? ORDER BY d.device_id`,
             )
             .all(ctx.tenantId) as { uid: string; deviceId: string; updatedAt: number }[];
-          for (const c of childRows) children.set(c.uid, [...(children.get(c.uid) ?? []), { deviceId: c.deviceId, updatedAt: c.updatedAt }]);
+          for (const c of childRows)
+            children.set(c.uid, [
+              ...(children.get(c.uid) ?? []),
+              { deviceId: c.deviceId, updatedAt: c.updatedAt },
+            ]);
           return {
             nodes: rows.map((r) => toNodeView(r, now, t, children.get(r.uid) ?? [])),
             now,
