@@ -201,6 +201,8 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
   let flushFailures = 0;
   let flushTimer: NodeJS.Timeout | undefined;
   let flushQueued = false;
+  /** The LO asked for a pause (Retry-After): until it is over only the timer flushes (ADR 0340). */
+  let flushHeld = false;
   const send = async (e: { status: Parameters<MmiClient['postStatus']>[0] }): Promise<SendOutcome> => {
     try {
       await client.postStatus(e.status);
@@ -223,7 +225,7 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
     }
   };
   const flush = () => {
-    if (stopped || flushQueued) return;
+    if (stopped || flushQueued || flushHeld) return;
     flushQueued = true;
     setImmediate(() => {
       flushQueued = false;
@@ -244,19 +246,29 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
           }
           flushFailures++;
           const stoppedBy = r.stopped as Extract<SendOutcome, { kind: 'retry' }>;
+          const retryAfter = stoppedBy.retryAfterMs ?? 0;
+          // Jitter spreads the backoff; it never shortens the pause the LO asked for.
           const wait = Math.max(
-            stoppedBy.retryAfterMs ?? 0,
-            backoffMs(
-              flushFailures,
-              Math.min(1000, ms(config.poll.intervalSeconds)),
-              ms(config.poll.maxBackoffSeconds),
+            retryAfter,
+            jittered(
+              backoffMs(
+                flushFailures,
+                Math.min(1000, ms(config.poll.intervalSeconds)),
+                ms(config.poll.maxBackoffSeconds),
+              ),
+              config.poll.jitter,
             ),
           );
           log.debug(
             { queued: outbox.size(), retryInMs: wait, reason: stoppedBy.reason },
             'status reports wait for the LO',
           );
-          flushTimer = later(flush, jittered(wait, config.poll.jitter));
+          // A plain backoff ends early when a poll shows the LO is back; a Retry-After does not.
+          flushHeld = retryAfter > 0;
+          flushTimer = later(() => {
+            flushHeld = false;
+            flush();
+          }, wait);
         })
         .catch((err: unknown) => log.warn({ err: shortMessage(err) }, 'outbox flush failed'));
     });
@@ -279,8 +291,9 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
   const sync = new DesiredStateSync({ client, store, logger: o.logger, clock });
 
   // ---- capabilities ----
-  const sendCapabilities = async (reprobe: boolean) => {
-    if (stopped || !communicating()) return;
+  /** Sends the capabilities when they changed; returns why they could not be sent. */
+  const sendCapabilities = async (reprobe: boolean): Promise<unknown> => {
+    if (stopped || !communicating()) return undefined;
     try {
       const probes = reprobe ? await runtimes.probe() : runtimes.lastProbe();
       const caps = buildCapabilities({
@@ -292,13 +305,15 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
         ...(o.hostRoot ? { root: o.hostRoot } : {}),
       });
       const digest = capabilitiesDigest(caps);
-      if (store.get().capabilities?.digest === digest && reprobe) return;
+      if (store.get().capabilities?.digest === digest && reprobe) return undefined;
       await client.putCapabilities(deviceId, caps);
       store.update((s) => (s.capabilities = { digest, sentAt: clock.now() }));
       log.info({ deviceId, digest }, 'capabilities sent');
+      return undefined;
     } catch (err) {
       log.warn({ err: shortMessage(err) }, 'capabilities not sent; will try again');
       store.update((s) => delete s.capabilities);
+      return err;
     }
   };
   const capsLoop = () => {
@@ -354,8 +369,10 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
     let retryAfterMs = 0;
     try {
       if (!capsSent) {
-        await sendCapabilities(false);
+        const refused = await sendCapabilities(false);
         capsSent = store.get().capabilities !== undefined;
+        // The LO asked for a pause (429/503 with Retry-After): honour it for the whole loop (ADR 0340).
+        if (isProblem(refused) && refused.data.retryAfterSeconds !== undefined) throw refused;
       }
       const r = await sync.poll();
       pollFailures = 0;
@@ -395,12 +412,10 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
       if (!(isProblem(err) && err.data.status < 500)) capsSent = false;
     }
     const wait = pollFailures
-      ? Math.max(
-          retryAfterMs,
-          backoffMs(pollFailures, interval, Math.max(interval, ms(config.poll.maxBackoffSeconds))),
-        )
+      ? backoffMs(pollFailures, interval, Math.max(interval, ms(config.poll.maxBackoffSeconds)))
       : interval;
-    schedulePoll(jittered(wait, config.poll.jitter));
+    // Jitter spreads the polls of a fleet; it never shortens the pause the LO asked for.
+    schedulePoll(Math.max(retryAfterMs, jittered(wait, config.poll.jitter)));
   };
 
   // ---- observing workloads ----
