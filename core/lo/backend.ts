@@ -183,13 +183,19 @@ export function createLoBackend(deps: LoBackendDeps): MmiBackend & { flushSeen()
             `no device "${deviceId}" is registered for this client`,
             { status: 404 },
           );
-        const like = `${deviceId}/%`;
+        // The device and its descendants, compared exactly: LIKE would treat `_` as a wildcard and ignore
+        // case, and so reach other gateways' children.
+        const prefix = `${deviceId}/`;
         store.sqlite
-          .prepare('DELETE FROM lo_devices WHERE client_id = ? AND (device_id = ? OR device_id LIKE ?)')
-          .run(client.clientId, deviceId, like);
+          .prepare(
+            'DELETE FROM lo_devices WHERE client_id = ? AND (device_id = ? OR substr(device_id, 1, ?) = ?)',
+          )
+          .run(client.clientId, deviceId, prefix.length, prefix);
         store.sqlite
-          .prepare('DELETE FROM node_devices WHERE node_uid = ? AND (device_id = ? OR device_id LIKE ?)')
-          .run(client.clientId, deviceId, like);
+          .prepare(
+            'DELETE FROM node_devices WHERE node_uid = ? AND (device_id = ? OR substr(device_id, 1, ?) = ?)',
+          )
+          .run(client.clientId, deviceId, prefix.length, prefix);
         if (!deviceId.includes('/')) {
           db.update(nodes)
             .set({ capabilities: null, capabilitiesAt: null })

@@ -726,6 +726,34 @@ export function runMmiConformance(
         expect((await c.http.delete(child)).status).toBe(204);
       });
 
+      it('DELETE of a gateway takes its child devices with it, and only its own (ids compare exactly)', async () => {
+        const c = await newClient();
+        // `_` and case are where a pattern match (SQL LIKE) would reach other gateways' children.
+        for (const gw of ['gw_1', 'gwa1', 'GW_1']) {
+          expect((await c.http.put(`/api/v1/capabilities/${gw}`, gatewayCapabilities(gw))).status).toBe(201);
+          expect(
+            (await c.http.put(`/api/v1/capabilities/${gw}/cam`, sampleCapabilities(`${gw}/cam`))).status,
+          ).toBe(201);
+        }
+        expect((await c.http.delete('/api/v1/capabilities/gw_1')).status).toBe(204);
+        expectProblem(
+          await c.http.delete('/api/v1/capabilities/gw_1/cam'),
+          404,
+          'device-not-found',
+          '/api/v1/capabilities/gw_1/cam',
+        );
+        expectProblem(
+          await c.http.put('/api/v1/capabilities/gw_1/cam', sampleCapabilities('gw_1/cam')),
+          404,
+          'gateway-not-found',
+          '/api/v1/capabilities/gw_1/cam',
+        );
+        for (const gw of ['gwa1', 'GW_1']) {
+          const path = `/api/v1/capabilities/${gw}/cam`;
+          expect((await c.http.put(path, sampleCapabilities(`${gw}/cam`))).status, path).toBe(200);
+        }
+      });
+
       it('422 semantic-error with errors[] for a body id that differs from the path and for bad enum values', async () => {
         const c = await newClient();
         const path = '/api/v1/capabilities/dev-1';
