@@ -3,6 +3,7 @@ import * as placement from './index.js';
 
 it('exports the public API of core/placement and nothing else', () => {
   expect(Object.keys(placement).sort()).toEqual([
+    'PREFERRED_LABEL',
     'REASON_CODES',
     'SCORE_WEIGHTS',
     'batchSizeOf',

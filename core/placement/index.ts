@@ -25,6 +25,7 @@ export {
   type CompiledRule,
 } from './constraints.js';
 export { REASON_CODES, type FailureCode } from './explain.js';
+export { PREFERRED_LABEL } from './request.js';
 export { parseByteQuantity, formatBytes } from './quantity.js';
 export {
   createRollout,

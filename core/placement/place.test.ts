@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { OutpostError } from '../errors.js';
-import { place, placeMany, prepareNodes, type PlacementNode, type PlacementResult } from './index.js';
+import {
+  PREFERRED_LABEL,
+  place,
+  placeMany,
+  prepareNodes,
+  type PlacementNode,
+  type PlacementResult,
+} from './index.js';
 import {
   Gi,
   NOW,
@@ -297,6 +304,24 @@ describe('scoring and selection', () => {
       node('b', { labels: { tier: 'gold' } }),
     ]);
     expect(r.placed).toEqual(['b']);
+  });
+
+  it('prefers the nodes an operator labelled outpost.dev/preferred=true when the request names no labels', () => {
+    const nodes = [node('a'), node('b', { labels: { [PREFERRED_LABEL]: 'true' } }), node('c')];
+    const r = place(request({ replicas: 1 }), nodes);
+    expect(r.placed).toEqual(['b']);
+    const [a, b] = [candidate(r, 'a'), candidate(r, 'b')];
+    expect(b.score! - a.score!).toBeCloseTo(30, 3); // the whole preference weight
+    // "false" (or any other value) is no preference, and a request's own labels replace the default.
+    expect(
+      place(request({ replicas: 1 }), [node('a'), node('b', { labels: { [PREFERRED_LABEL]: 'false' } })])
+        .placed,
+    ).toEqual(['a']);
+    const own = place(request({ replicas: 1, preferLabels: { tier: 'gold' } }), [
+      node('a', { labels: { tier: 'gold' } }),
+      node('b', { labels: { [PREFERRED_LABEL]: 'true' } }),
+    ]);
+    expect(own.placed).toEqual(['a']);
   });
 
   it('keeps GPU nodes for apps that ask for a GPU, and prefers them for such apps', () => {

@@ -22,6 +22,13 @@ export interface CompiledRequest {
   readonly reservation: Reservation;
 }
 
+/**
+ * The operator label that marks a node as preferred (ADR 0360): when a request names no preference
+ * labels of its own, nodes an operator labelled `outpost.dev/preferred=true` score higher.
+ */
+export const PREFERRED_LABEL = 'outpost.dev/preferred';
+const DEFAULT_PREFER: readonly (readonly [string, string])[] = [[PREFERRED_LABEL, 'true']];
+
 function stringPairs(value: unknown, field: string, problems: FieldProblem[]): (readonly [string, string])[] {
   if (value === undefined) return [];
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -55,7 +62,10 @@ export function compileRequest(request: PlacementRequest, field = 'request'): Co
   )
     problems.push({ field: `${field}.nodeUids`, message: 'must be an array of node uids' });
   const selector = stringPairs(request.selector, `${field}.selector`, problems);
-  const prefer = stringPairs(request.preferLabels, `${field}.preferLabels`, problems);
+  const prefer =
+    request.preferLabels === undefined
+      ? DEFAULT_PREFER
+      : stringPairs(request.preferLabels, `${field}.preferLabels`, problems);
 
   const type = profile?.type;
   const typeBit = typeof type === 'string' ? (DEPLOYMENT_TYPE_BITS[type] ?? 0) : 0;

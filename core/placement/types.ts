@@ -44,7 +44,10 @@ export interface PlacementRequest {
   siteId?: string;
   /** Explicit targets: only these are candidates; they are still filtered and a failed filter is reported. */
   nodeUids?: string[];
-  /** Operator preference labels: matching nodes score higher (not a filter). */
+  /**
+   * Operator preference labels: matching nodes score higher (not a filter). Default (when undefined):
+   * `{ 'outpost.dev/preferred': 'true' }`, the label operators put on the nodes they prefer (ADR 0360).
+   */
   preferLabels?: Record<string, string>;
   /** Epoch ms (injected clock). */
   now: number;

@@ -1,0 +1,106 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestCore } from '../../test/helpers/core.js';
+import { WASM_APP, capabilitiesFor } from '../../test/fixtures/margo.js';
+import { OutpostError } from '../errors.js';
+import { parseDeviceCapabilities } from '../margo/index.js';
+import { PREFERRED_LABEL } from '../placement/index.js';
+
+/**
+ * Placement through the real engine and SQLite: what existing deployments reserve is subtracted, a
+ * deployment that fits nowhere writes nothing (no row, no commit), and an operator's preference label
+ * on a node steers the choice. The nodes have 4Gi of memory each (test/fixtures/margo.ts).
+ */
+const BIG_APP = WASM_APP('1.0.0')
+  .replace('id: hello-wasm', 'id: big-wasm')
+  .replace('memory: 64Mi', 'memory: 3Gi');
+
+describe('placement through the deploy engine', () => {
+  let t: Awaited<ReturnType<typeof startTestCore>>;
+  const NODES = ['n1', 'n2'];
+
+  beforeAll(async () => {
+    t = await startTestCore({ overrides: { mmi: { enabled: true } } });
+    const c = t.core.client();
+    for (const content of [BIG_APP, WASM_APP('1.0.0')])
+      await c.apps.add({ source: { kind: 'upload', upload: { fileName: 'margo.yaml', content } } });
+    await c.sites.add({ id: 'plant' });
+    const now = Date.now();
+    for (const n of NODES) {
+      await c.nodes.add({ name: n, siteId: 'plant' });
+      // Fixture: an enrolled node that reported its capabilities just now (what enrollment + PUT /capabilities do).
+      t.core.store.sqlite
+        .prepare(
+          `UPDATE nodes SET state = 'enrolled', capabilities = ?, capabilities_at = ?, last_seen_at = ? WHERE uid = ?`,
+        )
+        .run(JSON.stringify(parseDeviceCapabilities(capabilitiesFor(n))), now, now, `default.${n}`);
+    }
+  });
+  afterAll(async () => t.stop());
+
+  const head = () => {
+    const repo = path.join(t.home, 'git/deployments/default');
+    return fs.existsSync(repo)
+      ? execFileSync('git', ['rev-parse', '--verify', '-q', 'HEAD'], { cwd: repo }).toString().trim()
+      : 'no repository';
+  };
+  const big = (replicas: number) =>
+    t.core.client().deployments.create({ appId: 'big-wasm', target: { siteId: 'plant', replicas } });
+
+  it('subtracts what existing deployments reserve, and writes nothing when no node is left', async () => {
+    const c = t.core.client();
+    const first = await big(1);
+    expect(first.nodes.map((n) => n.nodeName)).toEqual(['n1']); // a tie, broken on the uid
+    const second = await big(1);
+    expect(second.nodes.map((n) => n.nodeName)).toEqual(['n2']); // n1 has 1Gi left
+
+    const before = { head: head(), deployments: (await c.deployments.list({})).deployments.length };
+    const err = await big(1).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OutpostError);
+    expect((err as OutpostError).code).toBe('not-placeable');
+    expect((err as OutpostError).message).toMatch(/^not placeable: 2 nodes, none fits/);
+    const placement = ((err as OutpostError).data as { placement: { candidates: unknown[] } }).placement;
+    expect(placement.candidates).toContainEqual(
+      expect.objectContaining({
+        name: 'n1',
+        placed: false,
+        reasons: [
+          {
+            code: 'capacity.memory',
+            message: 'needs 3Gi memory, 1Gi free (4Gi total, 3Gi reserved)',
+          },
+        ],
+        capacityAfter: expect.objectContaining({ memoryBytes: -2 * 1024 ** 3 }),
+      }),
+    );
+    expect(head()).toBe(before.head);
+    expect((await c.deployments.list({})).deployments).toHaveLength(before.deployments);
+
+    // A small app still fits beside the big ones; the dry run shows the memory left after it.
+    const small = await c.deployments.place({ appId: 'hello-wasm', target: { siteId: 'plant' } });
+    expect(small.placement.placed).toEqual(['default.n1', 'default.n2']);
+    expect(small.placement.candidates[0]!.capacityAfter!.memoryBytes).toBe(1024 ** 3 - 64 * 1024 ** 2);
+
+    // Removing a deployment gives its node's capacity back.
+    await c.deployments.remove({ id: first.id });
+    const again = await c.deployments.place({ appId: 'big-wasm', target: { siteId: 'plant', replicas: 1 } });
+    expect(again.placement.placed).toEqual(['default.n1']);
+    await c.deployments.remove({ id: second.id });
+  });
+
+  it(`prefers a node the operator labelled ${PREFERRED_LABEL}=true`, async () => {
+    const c = t.core.client();
+    const dryRun = () =>
+      c.deployments.place({ appId: 'hello-wasm', target: { siteId: 'plant', replicas: 1 } });
+    expect((await dryRun()).placement.placed).toEqual(['default.n1']);
+    await c.nodes.label({ name: 'n2', set: { [PREFERRED_LABEL]: 'true' } });
+    const r = await dryRun();
+    expect(r.placement.placed).toEqual(['default.n2']);
+    const [n2, n1] = r.placement.candidates;
+    expect(n2!.score! - n1!.score!).toBeCloseTo(30, 0);
+    await c.nodes.label({ name: 'n2', remove: [PREFERRED_LABEL] });
+    expect((await dryRun()).placement.placed).toEqual(['default.n1']);
+  });
+});
