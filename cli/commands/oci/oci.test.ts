@@ -101,6 +101,49 @@ describe('edgectl oci push | inspect | pull', () => {
     expect(again.stdout).toContain('(up to date)');
   });
 
+  it('round-trips a Margo application package: margo.yaml with its resources, under their titles', async () => {
+    const src = path.join(tmp, 'app-src');
+    fs.mkdirSync(path.join(src, 'resources'), { recursive: true });
+    fs.writeFileSync(path.join(src, 'resources', 'icon.png'), 'png bytes');
+    const description = [
+      'apiVersion: margo.org/v1-alpha1',
+      'kind: ApplicationDescription',
+      'id: hello-pkg',
+      'metadata:',
+      '  name: Hello package',
+      '  version: 1.0.0',
+      '  catalog:',
+      '    application:',
+      '      icon: ./resources/icon.png',
+      '    organization: [{ name: Example }]',
+      'deploymentProfiles: []',
+      '',
+    ].join('\n');
+    fs.writeFileSync(path.join(src, 'margo.yaml'), description);
+    const ref = `${reg.host}/apps/hello-pkg:1.0.0`;
+    const pushed = await edgectl(['oci', 'push', path.join(src, 'margo.yaml'), ref, '--plain-http']);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(pushed.stderr).not.toContain('warning');
+
+    const inspected = await edgectl(['oci', 'inspect', ref, '--plain-http', '-o', 'json']);
+    expect(inspected.code).toBe(0);
+    expect(JSON.parse(inspected.stdout)).toMatchObject({
+      kind: 'margo-app',
+      artifactType: MediaType.margoApp,
+      config: { mediaType: MediaType.ociEmpty },
+      layers: [
+        { mediaType: MediaType.margoAppDescription, title: 'margo.yaml' },
+        { mediaType: 'application/vnd.margo.app.icon.v1+png', title: 'resources/icon.png' },
+      ],
+    });
+
+    const dir = path.join(tmp, 'pull-app');
+    const pulled = await edgectl(['oci', 'pull', ref, '--out', dir, '--plain-http']);
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'margo.yaml'), 'utf8')).toBe(description);
+    expect(fs.readFileSync(path.join(dir, 'resources', 'icon.png'), 'utf8')).toBe('png bytes');
+  });
+
   it('fails with one line and a non-zero exit for expected failures', async () => {
     const notes = path.join(tmp, 'notes.txt');
     fs.writeFileSync(notes, 'x');
@@ -185,6 +228,9 @@ describe('Ctrl-C during a pull', () => {
       'application/x.test',
     ]);
     expect(pushed.code).toBe(0);
+    // Progress for a large file, as plain lines when stderr is not a terminal.
+    expect(pushed.stderr).toMatch(/^big\.bin: .*\d+% \(.* of 6\.0 MiB\)$/m);
+    expect(pushed.stderr).toMatch(/^big\.bin: done \(6\.0 MiB\)$/m);
 
     const proxy = await startProxy({
       target: reg.url,
