@@ -160,6 +160,25 @@ describe('desired-state sync (client algorithm)', () => {
     expect(store.readYaml(sha('id: b\n'))!.toString()).toBe('id: b\n');
   });
 
+  it('fails the poll when neither the YAML nor the bundle can be served (404): nothing is adopted or removed', async () => {
+    const { wfm, store, sync } = setup();
+    await wfm.set(1, { [ID(1)]: 'id: a\n', [ID(2)]: 'id: b\n' });
+    await sync.poll();
+    const adopted = store.get();
+    // Version 2 changes B and drops A; the WFM answers 404 for B's new YAML and for the bundle.
+    await wfm.set(2, { [ID(2)]: 'id: b2\n' });
+    const manifest = JSON.parse(wfm.manifest.toString()) as { bundle: { url: string } };
+    wfm.missing.add(`/api/v1/deployments/${ID(2)}/${sha('id: b2\n')}`);
+    wfm.missing.add(manifest.bundle.url);
+    await expect(sync.poll()).rejects.toMatchObject({ code: 'agent/mmi-problem', data: { status: 404 } });
+    expect(store.get()).toEqual(adopted);
+    expect(store.get().deployments[ID(1)]!.desired).toBe(true);
+    // Once the WFM serves it again the same manifest is adopted (the failure did not mark it refused).
+    wfm.missing.clear();
+    expect(await sync.poll()).toMatchObject({ kind: 'adopted', manifestVersion: 2 });
+    expect(store.get().deployments[ID(1)]!.desired).toBe(false);
+  });
+
   it('refuses a manifest with another digest algorithm', async () => {
     const { wfm, store, sync } = setup();
     wfm.manifest = Buffer.from(
