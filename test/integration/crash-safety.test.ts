@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import path from 'node:path';
 import { startServer, type ServerProcess } from '../helpers/cli.js';
 import { tempHome } from '../helpers/home.js';
@@ -10,10 +11,12 @@ import { createClient } from '../../core/contract/client.js';
 import { createHttpTransport } from '../../core/contract/http-transport.js';
 import { contract } from '../../core/contract/index.js';
 
+const sha256 = (b: Buffer) => 'sha256:' + crypto.createHash('sha256').update(b).digest('hex');
+
 /**
  * kill -9 of the server while operators deploy: after a restart, every deployment that was acknowledged
  * is there, the deployments repository is sound and holds exactly what the database says, and every node
- * is served exactly those YAMLs. Nothing half-written is left.
+ * is served exactly those YAMLs, with a manifestVersion that never went back. Nothing half-written is left.
  */
 describe('SIGKILL during deploys', () => {
   const home = tempHome('outpost-crash-');
@@ -47,9 +50,23 @@ describe('SIGKILL during deploys', () => {
       nodes.push(n);
     }
 
-    // Deploy one after another; kill -9 the server in the middle of it.
+    // Deploy one after another while a node polls; kill -9 the server in the middle of it.
     const acknowledged: string[] = [];
     let stop = false;
+    let seenVersion = 0; // the highest manifestVersion a node was served before the crash
+    const poller = createMmiClient({ baseUrl: server.info.mmiUrl!, ...nodes[0]! });
+    const polling = (async () => {
+      while (!stop) {
+        try {
+          const r = await poller.get('/api/v1/deployments');
+          if (r.status === 200)
+            seenVersion = Math.max(seenVersion, r.json<{ manifestVersion: number }>().manifestVersion);
+        } catch {
+          return; // the server is gone
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
     const deploying = (async () => {
       for (let i = 0; !stop && i < 200; i++) {
         try {
@@ -67,8 +84,11 @@ describe('SIGKILL during deploys', () => {
     await new Promise((r) => setTimeout(r, 2500));
     await server.stop('SIGKILL');
     stop = true;
-    await deploying;
+    await Promise.all([deploying, polling]);
+    poller.close();
     expect(acknowledged.length).toBeGreaterThan(0);
+    expect(acknowledged.length).toBeLessThan(200); // the kill came while deploys were still going on
+    expect(seenVersion).toBeGreaterThan(1);
 
     server = await startServer(home.home);
     api = apiOf(server);
@@ -90,13 +110,21 @@ describe('SIGKILL during deploys', () => {
       .sort();
     expect(files).toEqual(expected);
 
-    // Every node is served exactly those deployments, byte for byte as in git.
+    // Every node is served exactly those deployments, byte for byte as in git, in a bundle that matches its
+    // digest, and manifestVersion did not go back.
+    const versions: number[] = [];
     for (const n of nodes) {
       const c = createMmiClient({ baseUrl: server.info.mmiUrl!, ...n });
       const m = (await c.get('/api/v1/deployments')).json<{
+        manifestVersion: number;
+        bundle: { digest: string; url: string } | null;
         deployments: { deploymentId: string; url: string }[];
       }>();
+      versions.push(m.manifestVersion);
       expect(m.deployments.map((d) => d.deploymentId).sort()).toEqual([...listed].sort());
+      const bundle = await c.get(m.bundle!.url);
+      expect(bundle.status).toBe(200);
+      expect(sha256(bundle.body)).toBe(m.bundle!.digest);
       for (const d of m.deployments.slice(0, 3)) {
         const yaml = (await c.get(d.url)).body;
         const inGit = execFileSync(
@@ -108,5 +136,13 @@ describe('SIGKILL during deploys', () => {
       }
       c.close();
     }
+    expect(versions[0]).toBeGreaterThanOrEqual(seenVersion);
+
+    // The next change after the crash goes on counting from there.
+    await api.deployments.create({ appId: 'hello-wasm', target: { siteId: 'plant' } });
+    const c = createMmiClient({ baseUrl: server.info.mmiUrl!, ...nodes[0]! });
+    const next = (await c.get('/api/v1/deployments')).json<{ manifestVersion: number }>();
+    c.close();
+    expect(next.manifestVersion).toBeGreaterThan(versions[0]!);
   }, 120_000);
 });
