@@ -6,6 +6,7 @@ import path from 'node:path';
 import { startTestCore } from '../../test/helpers/core.js';
 import { startGitServer, type GitServer } from '../../test/helpers/git-server.js';
 import { OutpostError } from '../errors.js';
+import { createLogger, type Logger } from '../logger.js';
 import type { Upload } from '../contract/index.js';
 
 const PNG = Buffer.from(
@@ -72,6 +73,23 @@ const upload = (content: string, resources?: Record<string, Buffer>): { kind: 'u
       : {}),
   },
 });
+
+/** The database file and its write-ahead log: recent writes live in the log until a checkpoint. */
+function storedBytes(home: string): Buffer {
+  return Buffer.concat(
+    ['outpost.db', 'outpost.db-wal']
+      .map((f) => path.join(home, f))
+      .filter((f) => fs.existsSync(f))
+      .map((f) => fs.readFileSync(f)),
+  );
+}
+
+/** A trace-level logger whose output the test can read. */
+function capturingLogger(): { logger: Logger; text(): string } {
+  const lines: string[] = [];
+  const logger = createLogger({ level: 'trace', destination: { write: (s: string) => void lines.push(s) } });
+  return { logger, text: () => lines.join('') };
+}
 
 async function errorOf(p: Promise<unknown>): Promise<OutpostError> {
   try {
@@ -253,7 +271,7 @@ describe('App Store', () => {
     }
   });
 
-  it('uses a token from configuration for a private repository and never records it', async () => {
+  it('uses a token from configuration for a private repository and never records nor logs it', async () => {
     const url = privateSrv.createRepo('private', {
       'margo.yaml': margo('5.0.0').replace('id: hello-wasm', 'id: private-app'),
     });
@@ -261,7 +279,9 @@ describe('App Store', () => {
     expect(denied.code).toBe('git-error');
     expect(denied.message).toContain('needs credentials');
 
+    const log = capturingLogger();
     const withToken = await startTestCore({
+      logger: log.logger,
       overrides: {
         catalog: {
           gitTimeoutMs: 3000,
@@ -275,11 +295,44 @@ describe('App Store', () => {
       expect(r.app.id).toBe('private-app');
       const dump = JSON.stringify([r, await withToken.core.client().system.audit({ limit: 10 })]);
       expect(dump).not.toContain('s3cret-token');
-      const db = fs.readFileSync(path.join(withToken.home, 'outpost.db'));
-      expect(db.includes(Buffer.from('s3cret-token'))).toBe(false);
+      expect(storedBytes(withToken.home).includes('s3cret-token')).toBe(false);
+      expect(log.text()).not.toContain('s3cret-token');
     } finally {
       delete process.env.OUTPOST_TEST_GIT_TOKEN;
       await withToken.stop();
+    }
+  });
+
+  it('accepts credentials written into the URL, but keeps them out of records, answers and logs', async () => {
+    const url = privateSrv.createRepo('inline', {
+      'margo.yaml': margo('6.0.0').replace('id: hello-wasm', 'id: inline-app'),
+    });
+    const withSecret = url.replace('http://', 'http://ci:s3cret-token@');
+    const log = capturingLogger();
+    const c = await startTestCore({
+      logger: log.logger,
+      overrides: { catalog: { gitTimeoutMs: 3000, credentials: [] } },
+    });
+    try {
+      const r = await c.core.client().apps.add({ source: { kind: 'git', url: withSecret } });
+      expect(r.app.id).toBe('inline-app');
+      expect(r.version.source.location).toBe(url);
+      // A refused call is audited too, with its input and its message.
+      const refused = await errorOf(
+        c.core.client().apps.add({ source: { kind: 'git', url: withSecret, ref: 'no-such-branch' } }),
+      );
+      expect(refused.code).toBe('git-error');
+      const audit = (await c.core.client().system.audit({ limit: 10 })).entries;
+      expect(audit.map((e) => [e.action, e.result])).toEqual([
+        ['apps.add', 'error'],
+        ['apps.add', 'ok'],
+      ]);
+      expect(audit[1]!.target).toBe(`app-from/${url.replace('http://', 'http://[redacted]@')}`);
+      expect(JSON.stringify([r, refused.message, audit])).not.toContain('s3cret-token');
+      expect(storedBytes(c.home).includes('s3cret-token')).toBe(false);
+      expect(log.text()).not.toContain('s3cret-token');
+    } finally {
+      await c.stop();
     }
   });
 

@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import type { AuditLog } from '../audit.js';
 import { OutpostError, type FieldProblem } from '../errors.js';
 import { formatPath } from '../config.js';
+import { scrubCredentials, scrubUrlCredentials } from './scrub-credentials.js';
 import {
   listMethods,
   type CallContext,
@@ -63,7 +64,7 @@ export function createDispatcher<C extends ContractDef>(options: DispatcherOptio
           throw new OutpostError('forbidden', `${channel} requires an administrator`);
         }
         parsed = parseInput(m, rawInput);
-        if (isCommand && m.def.auditTarget) target = m.def.auditTarget(parsed as never);
+        if (isCommand && m.def.auditTarget) target = scrubTarget(m.def.auditTarget(parsed as never));
         ctx.signal.throwIfAborted();
         const out = await impl(parsed, ctx);
         const result = checkOutputs ? checkOutput(m, out) : out;
@@ -74,7 +75,7 @@ export function createDispatcher<C extends ContractDef>(options: DispatcherOptio
             transport: ctx.transport,
             action: channel,
             target,
-            input: redact(parsed, m.def.redact),
+            input: auditedInput(parsed, m.def.redact),
             result: 'ok',
             requestId: ctx.requestId,
             durationMs: Math.round(clock.monotonic() - started),
@@ -91,10 +92,10 @@ export function createDispatcher<C extends ContractDef>(options: DispatcherOptio
             transport: ctx.transport,
             action: channel,
             target,
-            input: redact(parsed, m.def.redact),
+            input: auditedInput(parsed, m.def.redact),
             result: 'error',
             errorCode: e.code,
-            errorMessage: e.message,
+            errorMessage: scrubUrlCredentials(e.message),
             requestId: ctx.requestId,
             durationMs: Math.round(clock.monotonic() - started),
           });
@@ -136,6 +137,15 @@ function toOutpostError(err: unknown): OutpostError {
   if (err instanceof Error && err.name === 'AbortError')
     return new OutpostError('cancelled', 'the operation was cancelled', { cause: err });
   return OutpostError.from(err);
+}
+
+/** What the audit log keeps of an input: secret fields removed, credentials cut out of URLs. */
+function auditedInput(input: unknown, fields: readonly string[] | undefined): unknown {
+  return scrubCredentials(redact(input, fields));
+}
+
+function scrubTarget(target: string | undefined): string | undefined {
+  return target === undefined ? undefined : scrubUrlCredentials(target);
 }
 
 function redact(input: unknown, fields: readonly string[] | undefined): unknown {

@@ -2,7 +2,7 @@ import { createPaths } from '../../core/paths.js';
 import { mergeConfig, parseConfig, type ConfigOverrides } from '../../core/config.js';
 import { openStore } from '../../core/store/db.js';
 import { systemClock, type Clock } from '../../core/clock.js';
-import { silentLogger } from '../../core/logger.js';
+import { silentLogger, type Logger } from '../../core/logger.js';
 import { createCore, type Core } from '../../core/create-core.js';
 import { tempHome } from './home.js';
 
@@ -14,6 +14,8 @@ export async function startTestCore(
     overrides?: ConfigOverrides;
     clock?: Clock;
     bootstrapToken?: string;
+    /** Default: a silent logger. */
+    logger?: Logger;
     /** Reuse this home (e.g. to restart on the same data); it is then not removed on stop. */
     home?: string;
   } = {},
@@ -34,7 +36,7 @@ export async function startTestCore(
     paths,
     store,
     clock: options.clock ?? systemClock,
-    logger: silentLogger(),
+    logger: options.logger ?? silentLogger(),
     version: '0.0.0-test',
     ...(options.bootstrapToken ? { bootstrapToken: options.bootstrapToken } : {}),
   });
