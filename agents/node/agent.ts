@@ -137,13 +137,17 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
   const plainHttp = config.registries.plainHttp;
   const isPlainHttp = (host: string) =>
     plainHttp === true ? isLoopbackHost(host) : Array.isArray(plainHttp) && plainHttp.includes(host);
+  const authFile = config.registries.authFile;
   const runtimes: RuntimeSet = await createRuntimeSet({
     config,
     workloadsDir: paths.workloadsDir,
     instance,
     logger: o.logger,
     clock,
-    ...(o.env ? { env: o.env } : {}),
+    // podman reads the same credentials as the agent's own pulls.
+    ...(o.env || authFile
+      ? { env: { ...(o.env ?? process.env), ...(authFile ? { REGISTRY_AUTH_FILE: authFile } : {}) } }
+      : {}),
     ...(o.wasmRunnerPath ? { wasmRunnerPath: o.wasmRunnerPath } : {}),
     plainHttpRegistries: Array.isArray(plainHttp) ? plainHttp : [],
   });
@@ -154,7 +158,9 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
     async registry() {
       if (!registry) {
         const { createRegistryClient } = await import('../../core/oci/registry-client.js');
+        const { authFileCredentials } = await import('./registry-auth.js');
         registry = createRegistryClient({
+          ...(authFile ? { credentials: authFileCredentials(authFile) } : {}),
           plainHttp: (host) => isPlainHttp(host),
           forcePlainHttp: Array.isArray(plainHttp) && plainHttp.some((h) => !isLoopbackHost(h)),
           ...(config.registries.caFile ? { ca: fs.readFileSync(config.registries.caFile, 'utf8') } : {}),

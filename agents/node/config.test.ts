@@ -15,7 +15,7 @@ describe('agent configuration', () => {
     const c = parseAgentConfig({
       poll: { intervalSeconds: 5, downtime: [{ start: '22:00', end: '02:00', days: ['fri'] }] },
       capabilities: { memory: '2Gi', labels: { 'acme.com/line': 'A', floor: 2, tags: ['x', 'y'] } },
-      registries: { plainHttp: ['10.0.0.5:5000'] },
+      registries: { plainHttp: ['10.0.0.5:5000'], authFile: '/etc/outpost/registry-auth.json' },
       runtimes: { container: { engine: 'podman', removeImages: false } },
       deviceId: 'gw-1',
     });
@@ -25,6 +25,10 @@ describe('agent configuration', () => {
     expect(c.capabilities.memory).toBe('2Gi');
     expect(c.capabilities.labels).toEqual({ 'acme.com/line': 'A', floor: 2, tags: ['x', 'y'] });
     expect(c.registries.plainHttp).toEqual(['10.0.0.5:5000']);
+    expect(c.registries.authFile).toBe('/etc/outpost/registry-auth.json');
+    expect(() => parseAgentConfig({ registries: { authFile: 'auth.json' } })).toThrow(
+      /registries\.authFile: must be an absolute path/,
+    );
     expect(c.runtimes.container).toMatchObject({ engine: 'podman', removeImages: false, podman: 'podman' });
     expect(c.deviceId).toBe('gw-1');
   });

@@ -63,6 +63,11 @@ export interface AgentConfig {
     plainHttp: boolean | string[];
     /** PEM file of a private CA the registries' certificates chain to. */
     caFile?: string;
+    /**
+     * Registry credentials: a containers/Docker auth file (`podman login --authfile F`); also given to
+     * podman as REGISTRY_AUTH_FILE (ADR 0341).
+     */
+    authFile?: string;
     timeoutSeconds: number;
   };
   runtimes: {
@@ -348,7 +353,7 @@ export function parseAgentConfig(input: unknown, source = 'agent configuration')
     }
   }
 
-  const reg = section(c, input, 'registries', ['plainHttp', 'caFile', 'timeoutSeconds']);
+  const reg = section(c, input, 'registries', ['plainHttp', 'caFile', 'authFile', 'timeoutSeconds']);
   if (reg.plainHttp !== undefined) {
     if (typeof reg.plainHttp === 'boolean') cfg.registries.plainHttp = reg.plainHttp;
     else if (Array.isArray(reg.plainHttp) && reg.plainHttp.every((h) => typeof h === 'string' && h !== ''))
@@ -357,6 +362,11 @@ export function parseAgentConfig(input: unknown, source = 'agent configuration')
   }
   if (reg.caFile !== undefined)
     set(c.str(reg.caFile, 'registries.caFile'), (v) => (cfg.registries.caFile = v));
+  if (reg.authFile !== undefined)
+    set(
+      c.str(reg.authFile, 'registries.authFile', /^\//, 'an absolute path'),
+      (v) => (cfg.registries.authFile = v),
+    );
   if (reg.timeoutSeconds !== undefined)
     set(
       c.num(reg.timeoutSeconds, 'registries.timeoutSeconds', 1, 3600),

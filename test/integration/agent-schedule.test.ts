@@ -1,16 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { manualClock, systemClock, type Clock } from '../../core/clock.js';
-import { clientSpiffeId, createSiteCa, wfmSpiffeId, type SiteCa } from '../../core/identity/index.js';
-import { createLogger } from '../../core/logger.js';
+import { createSiteCa, wfmSpiffeId, type SiteCa } from '../../core/identity/index.js';
 import { issueTestSvid } from '../../core/mmi/testing/memory-fixture.js';
-import { startAgent, type RunningAgent } from '../../agents/node/agent.js';
-import { defaultAgentConfig, type AgentConfig } from '../../agents/node/config.js';
-import { agentPaths } from '../../agents/node/home.js';
-import { saveIdentity } from '../../agents/node/identity.js';
-import { tempHome } from '../helpers/home.js';
+import type { AgentConfig } from '../../agents/node/config.js';
 import { startFakeMmi, type FakeMmi } from '../fixtures/agent/fake-mmi.js';
 import { waitFor, type LogLine } from '../fixtures/agent/harness.js';
+import { fastAgentConfig, startInProcessAgent, type InProcessAgent } from '../fixtures/agent/in-process.js';
 
 /**
  * When the agent talks to the LO (Margo client settings and Retry-After), with the agent in this process
@@ -24,61 +20,21 @@ describe('edge agent: polling schedule, Retry-After and downtime', () => {
   const MANIFEST = 'GET /api/v1/deployments';
   let ca: SiteCa;
   let fake: FakeMmi;
-  let agent: RunningAgent | undefined;
-  let home: ReturnType<typeof tempHome> | undefined;
+  let running: InProcessAgent | undefined;
   let logs: LogLine[] = [];
 
-  /** Fast polling, no jitter, short backoff: any wait longer than these comes from Retry-After. */
-  const config = (poll: Partial<AgentConfig['poll']> = {}): AgentConfig => {
-    const c = defaultAgentConfig();
-    c.poll = {
-      ...c.poll,
-      intervalSeconds: 0.2,
-      jitter: 0,
-      maxBackoffSeconds: 0.4,
-      requestTimeoutSeconds: 5,
-      ...poll,
-    };
-    c.deployments = { ...c.deployments, retrySeconds: 0.2, maxRetrySeconds: 0.4, observeSeconds: 0.2 };
-    c.capabilities = { ...c.capabilities, recheckSeconds: 3600 };
-    c.runtimes.wasm.enabled = false;
-    c.runtimes.container.enabled = false;
-    c.runtimes.compose.enabled = false;
-    c.runtimes.helm.enabled = false;
-    c.nats.enabled = false;
-    return c;
-  };
-
+  const config = fastAgentConfig;
   const start = async (cfg: AgentConfig, clock: Clock = systemClock) => {
-    home = tempHome('outpost-agents-');
-    const client = await issueTestSvid(
+    running = await startInProcessAgent({
       ca,
-      clientSpiffeId(TD, 'lo-sched', 'default.edge-s'),
-      Date.now() - 3_600_000,
-    );
-    saveIdentity(agentPaths(home.home), {
-      enrollment: {
-        clientId: 'default.edge-s',
-        spiffeId: clientSpiffeId(TD, 'lo-sched', 'default.edge-s'),
-        wfmSpiffeId: wfmSpiffeId(TD, 'lo-sched'),
-        mmiUrl: fake.url,
-        siteId: 'sched',
-        nodeName: 'edge-s',
-        tenantId: 'default',
-        caFingerprint: ca.fingerprint,
-        notAfter: Date.now() + 30 * 86_400_000,
-        enrolledAt: Date.now(),
-      },
-      certPem: client.certPem,
-      keyPem: client.keyPem,
-      anchorsPem: [ca.certPem],
+      trustDomain: TD,
+      wfmId: 'lo-sched',
+      node: 'edge-s',
+      mmiUrl: fake.url,
+      config: cfg,
+      clock,
     });
-    logs = [];
-    const logger = createLogger({
-      level: 'debug',
-      destination: { write: (s: string) => void logs.push(JSON.parse(s) as LogLine) },
-    });
-    agent = await startAgent({ home: home.home, logger, clock, version: 'test', config: cfg });
+    logs = running.logs;
   };
 
   /** Arrival times of the requests that match, from index `from` of the fake's timeline. */
@@ -95,10 +51,8 @@ describe('edge agent: polling schedule, Retry-After and downtime', () => {
   });
 
   afterEach(async () => {
-    await agent?.stop();
-    agent = undefined;
-    home?.cleanup();
-    home = undefined;
+    await running?.stop();
+    running = undefined;
     fake.intercept = undefined;
   });
 
