@@ -102,6 +102,42 @@ describe('edgectl site ca / client / clients, co revoke node', () => {
     expect((await run('site', 'clients', 'deny', 'not-a-spiffe-id')).code).toBe(2);
   });
 
+  it('issues a client only for a site this server serves', async () => {
+    const issue = (site: string) =>
+      run(
+        'site',
+        'client',
+        'issue',
+        '--client-id',
+        `ctt-${site}`,
+        '--site',
+        site,
+        '--out',
+        path.join(home.home, site),
+      );
+    expect((await run('co', 'add', 'site', 'line-2')).code).toBe(0);
+    expect((await issue('line-2')).code).toBe(0);
+
+    expect((await run('co', 'add', 'site', 'far-away', '--remote')).code).toBe(0);
+    const remote = await issue('far-away');
+    expect(remote.code).toBe(2);
+    expect(remote.stderr).toBe(
+      'edgectl: site "far-away" is served by its own LO, whose CA this server does not hold; issue the client there\n',
+    );
+    const unknown = await issue('nowhere');
+    expect(unknown.code).toBe(5);
+    expect(unknown.stderr).toMatch(/^edgectl: .*nowhere.*\n$/);
+    for (const site of ['far-away', 'nowhere']) {
+      expect(fs.existsSync(path.join(home.home, site))).toBe(false);
+      const policy = JSON.parse((await run('site', 'clients', 'list', '-o', 'json')).stdout) as {
+        policy: { pattern: string }[];
+      };
+      expect(policy.policy.map((p) => p.pattern)).not.toContain(
+        `spiffe://outpost.local/margo/wfm/outpost/client/ctt-${site}`,
+      );
+    }
+  });
+
   it('revokes an enrolled node: refused from its next request on', async () => {
     expect((await run('co', 'add', 'site', 'plant')).code).toBe(0);
     const t = JSON.parse(

@@ -5,6 +5,8 @@ import { action } from '../../lib/action.js';
 import { connect, globals } from '../../lib/context.js';
 import { emit, keyValues, parseFormat, table } from '../../lib/output.js';
 import { OutpostError } from '../../../core/errors.js';
+import type { Contract } from '../../../core/contract/index.js';
+import type { ClientOf } from '../../../core/contract/define.js';
 
 function writeFileSafe(file: string, content: string, mode: number, force: boolean): void {
   if (fs.existsSync(file) && !force)
@@ -12,6 +14,30 @@ function writeFileSafe(file: string, content: string, mode: number, force: boole
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, content, { mode });
   fs.chmodSync(file, mode);
+}
+
+/**
+ * A client SVID only works at the MMI of the CA that signed it. This server's CA serves its own site and the
+ * sites it serves itself (`servedBy: embedded`), and only when it runs an LO; a site behind a remote LO has
+ * that LO's CA (ADR 0320).
+ */
+async function requireServedHere(client: ClientOf<Contract>, site: string | undefined): Promise<void> {
+  const status = await client.system.status({});
+  if (!status.roles.includes('lo')) {
+    throw new OutpostError(
+      'invalid-input',
+      'this server (role co) does not serve the Margo Management Interface; issue the client at the LO of its site',
+    );
+  }
+  if (site === undefined || site === status.site.id) return;
+  const s = await client.sites.get({ id: site });
+  if (s.servedBy === 'remote') {
+    const where = s.orchestrator?.mmiUrl ? ` at ${s.orchestrator.mmiUrl}` : '';
+    throw new OutpostError(
+      'invalid-input',
+      `site "${site}" is served by its own LO${where}, whose CA this server does not hold; issue the client there`,
+    );
+  }
 }
 
 /** `edgectl site ...`: the Local Orchestrator's identity (site CA, client SVIDs, accepted-client policy). */
@@ -68,7 +94,7 @@ export function register(program: Command): void {
       'issue an SVID and key for a client that cannot make a CSR (e.g. a Margo conformance tester)',
     )
     .requiredOption('--client-id <id>', 'the client id (last segment of its SPIFFE ID)')
-    .option('--site <site>', 'the site (informational; this server is the site)')
+    .option('--site <site>', 'the site whose MMI the client will call (refused unless this server serves it)')
     .requiredOption(
       '--out <dir>',
       'folder for client-svid-cert.pem, client-svid-key.pem, trust-bundle-ca.pem',
@@ -79,7 +105,14 @@ export function register(program: Command): void {
     .action(
       action(
         async (
-          opts: { clientId: string; out: string; ttl?: string; allow: boolean; force?: boolean },
+          opts: {
+            clientId: string;
+            site?: string;
+            out: string;
+            ttl?: string;
+            allow: boolean;
+            force?: boolean;
+          },
           cmd: Command,
         ) => {
           const ttlHours = opts.ttl === undefined ? undefined : Number(opts.ttl);
@@ -93,6 +126,7 @@ export function register(program: Command): void {
               );
           }
           const { client } = connect(globals(cmd));
+          await requireServedHere(client, opts.site);
           const r = await client.identity.issueClient({
             clientId: opts.clientId,
             allow: opts.allow,
