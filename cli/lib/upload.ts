@@ -39,7 +39,7 @@ export function readUpload(target: string, defaultName: string): Upload {
       `${file} is ${mib(fst.size)}; files over ${mib(MAX_UPLOAD_FILE)} are not uploaded`,
     );
   }
-  const content = fs.readFileSync(file, 'utf8');
+  const content = decodeUtf8(fs.readFileSync(file), file);
   const base = path.dirname(file);
   const resources: Record<string, string> = {};
   let budget = MAX_UPLOAD_FILE;
@@ -63,4 +63,20 @@ export function readUpload(target: string, defaultName: string): Upload {
   };
   walk(base, 0);
   return { fileName: path.basename(file), content, ...(Object.keys(resources).length ? { resources } : {}) };
+}
+
+/**
+ * The file's text, byte for byte (a byte-order mark is kept: the server stores the exact original).
+ * Anything that is not UTF-8 is refused here: decoding it leniently would upload other bytes than the
+ * file holds.
+ */
+export function decodeUtf8(bytes: Uint8Array, file: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw new OutpostError(
+      'invalid-input',
+      `${file} is not UTF-8 text (Margo descriptions and device model files are YAML or JSON in UTF-8)`,
+    );
+  }
 }

@@ -1,7 +1,21 @@
 /** Reading files the user picked (browser File API), for uploads through the contract. */
 
-export function readText(file: Blob): Promise<string> {
-  return file.text();
+/**
+ * The file's text, byte for byte (a byte-order mark is kept: the server stores the exact original).
+ * `Blob.text()` would replace bytes that are not UTF-8 and drop the mark, so the server would store
+ * other bytes than the file holds.
+ */
+export async function readText(
+  file: Blob,
+  name = file instanceof File ? file.name : 'the file',
+): Promise<string> {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(await file.arrayBuffer());
+  } catch {
+    throw new Error(
+      `${name} is not UTF-8 text (Margo descriptions and device model files are YAML or JSON in UTF-8)`,
+    );
+  }
 }
 
 /** Base64 of a file's bytes (resources travel base64-encoded in an upload). */
