@@ -2,6 +2,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { OutpostError, type FieldProblem } from '../errors.js';
 import { loadYaml } from '../margo/yaml-source.js';
+import { parseDeviceCapabilities } from '../margo/device-capabilities.js';
+import type { Path, PathSegment } from '../margo/problems.js';
 import type { DeviceCapabilities } from '../margo/types.js';
 import type { Upload } from '../contract/index.js';
 import { formatPath } from '../config.js';
@@ -17,7 +19,8 @@ import { formatPath } from '../config.js';
  * description: Fanless x86 edge box with a GPU
  * runtimes: [oci, custom, wasm]     # oci, custom, wasm, ocre
  * deploymentTypes: [compose, helm, custom]
- * capabilities:                     # a Margo DeviceCapabilities template
+ * capabilities:                     # a Margo DeviceCapabilities template, checked like a node's
+ *                                   # report (rc.3; the rc.2 envelope and `cpu` are read as rc.3)
  *   properties: { vendor: ..., modelNumber: ..., cpus: [...], memory: 16Gi, ... }
  *   labels: { example.com/gpu: true }
  * icon: ./g12.png                   # a file uploaded beside it, or a data: URI
@@ -86,15 +89,7 @@ export function parseDeviceModelFile(upload: Upload, maxBytes: number): DeviceMo
         ...(at ? { line: at.line, column: at.column } : {}),
       };
     });
-    const head = problems
-      .slice(0, 5)
-      .map((p) => `${p.field}: ${p.message}${p.line ? ` (line ${p.line}, column ${p.column})` : ''}`)
-      .join('; ');
-    throw new OutpostError(
-      'invalid-input',
-      `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${head}`,
-      { errors: problems },
-    );
+    throw invalidFile(file, problems);
   }
   const v = r.data;
   const props = v.capabilities.properties;
@@ -151,12 +146,68 @@ export function parseDeviceModelFile(upload: Upload, maxBytes: number): DeviceMo
     description: v.description ?? null,
     runtimes: v.runtimes,
     deploymentTypes: v.deploymentTypes,
-    capabilities: {
-      ...v.capabilities,
-      properties: { id: v.id, serialNumber: '', ...props, vendor: v.vendor, modelNumber: v.modelNumber },
-    } as DeviceCapabilities,
+    capabilities: readTemplate(
+      {
+        ...v.capabilities,
+        properties: { id: v.id, serialNumber: '', ...props, vendor: v.vendor, modelNumber: v.modelNumber },
+      },
+      file,
+      (p) => src.locate(['capabilities', ...p], 'value'),
+    ),
     icon,
     documentationUrl: v.documentation ?? null,
     original: src.bytes,
   };
+}
+
+/**
+ * The capabilities template checked with the rules the LO applies to a node's report (rc.3, the rc.2
+ * shape read and normalised), so that a model never promises what a node could not report. Problems
+ * come back as this file's fields, with their lines.
+ */
+function readTemplate(
+  template: Record<string, unknown>,
+  file: string,
+  locate: (path: Path) => { line: number; column: number } | undefined,
+): DeviceCapabilities {
+  try {
+    return parseDeviceCapabilities(template);
+  } catch (err) {
+    if (!(err instanceof OutpostError) || !err.errors?.length) throw err;
+    const problems: FieldProblem[] = err.errors.map((p) => {
+      const at = locate(parseFieldPath(p.field));
+      return {
+        field: p.field ? `capabilities.${p.field}` : 'capabilities',
+        message: p.message,
+        file,
+        ...(at ? { line: at.line, column: at.column } : {}),
+      };
+    });
+    throw invalidFile(file, problems, err);
+  }
+}
+
+/** One error for every problem of the file: the first five in the message, all in `errors`. */
+function invalidFile(file: string, problems: FieldProblem[], cause?: unknown): OutpostError {
+  const head = problems
+    .slice(0, 5)
+    .map((p) => `${p.field}: ${p.message}${p.line ? ` (line ${p.line}, column ${p.column})` : ''}`)
+    .join('; ');
+  return new OutpostError(
+    'invalid-input',
+    `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${head}`,
+    { errors: problems, ...(cause === undefined ? {} : { cause }) },
+  );
+}
+
+/** `properties.cpus[0]["a.b"]` → `['properties', 'cpus', 0, 'a.b']` (the Margo problem path format). */
+function parseFieldPath(field: string): Path {
+  const out: PathSegment[] = [];
+  const re = /\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]|\.?([^.[\]]+)/g;
+  for (const m of field.matchAll(re)) {
+    if (m[1] !== undefined) out.push(Number(m[1]));
+    else if (m[2] !== undefined) out.push(JSON.parse(m[2]) as string);
+    else if (m[3] !== undefined) out.push(m[3]);
+  }
+  return out;
 }
