@@ -155,7 +155,10 @@ export function buildView(
       waitingFor: dec.kind === 'wait' ? dec.reason : null,
       message:
         dec.kind === 'wait'
-          ? `waiting: ${dec.reason}${dec.until ? ` until ${new Date(dec.until).toISOString()}` : ''}`
+          ? `waiting: ${dec.reason}${dec.until ? ` until ${new Date(dec.until).toISOString()}` : ''}${
+              // While rolling back, say why (the failure that stopped the rollout).
+              plan.phase === 'rolling-back' && plan.stopReason ? ` (${plan.stopReason})` : ''
+            }`
           : dec.kind === 'complete'
             ? `complete${dec.failed.length ? ` (${dec.failed.length} failed within the threshold)` : ''}`
             : dec.kind === 'failed' || dec.kind === 'rollback' || dec.kind === 'rolled-back'

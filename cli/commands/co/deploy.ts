@@ -5,7 +5,7 @@ import { emit, parseFormat } from '../../lib/output.js';
 import { collect, parsePairs } from '../../lib/args.js';
 import { OutpostError } from '../../../core/errors.js';
 import type { DeploymentTarget, RolloutOptions } from '../../../core/contract/index.js';
-import { renderDeployment, waitForDeployment } from './deployment-view.js';
+import { explainNotPlaceable, renderDeployment, waitForDeployment } from './deployment-view.js';
 
 export interface TargetOptions {
   node?: string[];
@@ -170,15 +170,17 @@ export function register(co: Command): void {
         const target = targetFrom(opts);
         const rollout = rolloutFrom(opts);
         const { client } = connect(globals(c));
-        const d = await client.deployments.create({
-          appId: opts.app,
-          ...(opts.version ? { version: opts.version } : {}),
-          ...(opts.profile ? { profileId: opts.profile } : {}),
-          ...(opts.name ? { name: opts.name } : {}),
-          target,
-          set: parsePairs(opts.set, '--set'),
-          ...(rollout ? { rollout } : {}),
-        });
+        const d = await client.deployments
+          .create({
+            appId: opts.app,
+            ...(opts.version ? { version: opts.version } : {}),
+            ...(opts.profile ? { profileId: opts.profile } : {}),
+            ...(opts.name ? { name: opts.name } : {}),
+            target,
+            set: parsePairs(opts.set, '--set'),
+            ...(rollout ? { rollout } : {}),
+          })
+          .catch((err: unknown) => explainNotPlaceable(err, format));
         if (opts.wait) {
           process.stderr.write(
             `deployment ${d.id}: ${d.appId} ${d.version} to ${d.nodeCount} node${d.nodeCount === 1 ? '' : 's'}\n`,

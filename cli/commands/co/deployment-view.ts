@@ -1,7 +1,8 @@
 import { OutpostError } from '../../../core/errors.js';
 import type { Contract, DeploymentNode, DeploymentView } from '../../../core/contract/index.js';
 import type { ClientOf } from '../../../core/contract/define.js';
-import { formatAge, keyValues, table } from '../../lib/output.js';
+import type { PlacementResult } from '../../../core/placement/index.js';
+import { emit, formatAge, keyValues, table, type OutputFormat } from '../../lib/output.js';
 
 function nodeState(n: DeploymentNode): string {
   const s =
@@ -13,6 +14,67 @@ function nodeState(n: DeploymentNode): string {
 
 function reportAge(n: DeploymentNode, now: number): string {
   return n.stateAt === null ? 'no report yet' : `${formatAge(now - n.stateAt)} ago`;
+}
+
+/** Every candidate node, placed or not, with the reason ("why not this node"); `co place` and a refused deploy. */
+export function renderPlacement(p: PlacementResult): string {
+  const rows = p.candidates.map((c) => [
+    c.name,
+    c.siteId,
+    c.placed ? `yes (#${c.rank})` : c.eligible ? 'eligible, not chosen' : 'no',
+    c.score === null ? null : Math.round(c.score),
+    c.reasons.map((x) => x.message).join('; ') || null,
+  ]);
+  return `${p.summary}\n\n${table(['NODE', 'SITE', 'PLACED', 'SCORE', 'WHY'], rows)}`;
+}
+
+/** The placement a `not-placeable` error carries (the engine's full answer), if any. */
+export function placementOf(err: unknown): PlacementResult | undefined {
+  if (!(err instanceof OutpostError) || err.code !== 'not-placeable') return undefined;
+  const p = (err.data as { placement?: PlacementResult } | undefined)?.placement;
+  return p && Array.isArray(p.candidates) ? p : undefined;
+}
+
+/**
+ * A refused deployment (not placeable) shows the same "why not this node" table as `co place` on stdout
+ * (or the placement as JSON/YAML); the one-line error still goes to stderr with exit code 6.
+ */
+export function explainNotPlaceable(err: unknown, format: OutputFormat): never {
+  const placement = placementOf(err);
+  if (placement) emit(format, { placement }, () => renderPlacement(placement));
+  throw err;
+}
+
+type Rollout = NonNullable<DeploymentView['rollout']>;
+
+function describeStrategy(s: Record<string, unknown>): string {
+  const rolling = (r: Record<string, unknown> | undefined): string => {
+    if (!r || r.kind !== 'batches') return 'all at once';
+    const size =
+      r.size !== undefined ? `${String(r.size)}` : r.percent !== undefined ? `${String(r.percent)}%` : null;
+    const parts = [size === null ? 'batches' : `batches of ${size}`];
+    if (r.maxUnavailable !== undefined) parts.push(`max ${String(r.maxUnavailable)} unavailable`);
+    return parts.join(', ');
+  };
+  if (s.kind === 'canary') {
+    const promote = s.promote as 'manual' | { afterSeconds: number } | undefined;
+    const how =
+      promote === 'manual' || promote === undefined
+        ? 'promote by hand'
+        : `promote after ${promote.afterSeconds}s soak`;
+    return `canary ${String(s.canary)} (${how}), then ${rolling(s.then as Record<string, unknown> | undefined)}`;
+  }
+  return rolling(s);
+}
+
+/** `canary 1 (promote by hand), then batches of 2 · 1/5 installed, 1 in progress, 3 not started`. */
+export function renderRollout(r: Rollout): string {
+  const p = r.progress;
+  const parts = [`${p.installed}/${p.total} installed`];
+  if (p.inProgress) parts.push(`${p.inProgress} in progress`);
+  if (p.failed) parts.push(`${p.failed} failed`);
+  if (p.notStarted) parts.push(`${p.notStarted} not started`);
+  return `${describeStrategy(r.strategy)} · ${parts.join(', ')}`;
 }
 
 /** Per-node state with the age of each report; a node not heard from lately is marked stale. */
@@ -31,6 +93,7 @@ export function renderDeployment(d: DeploymentView): string {
       'rollout',
       d.rollout ? `${d.rollout.phase}${d.rollout.paused ? ' (paused)' : ''}: ${d.rollout.message}` : null,
     ],
+    ['progress', d.rollout ? renderRollout(d.rollout) : null],
     ['commit', d.commit],
   ]);
   const rows = d.nodes.map((n) => [
@@ -90,7 +153,7 @@ export async function waitForDeployment(
       const want = d.nodes.filter((n) => n.desired === 'present').length;
       const summary =
         d.state === 'active'
-          ? `${installed}/${want} installed${d.rollout ? ` · rollout ${d.rollout.phase}${d.rollout.waitingFor ? ` (waiting: ${d.rollout.waitingFor})` : ''}` : ''}`
+          ? `${installed}/${want} installed${d.rollout ? ` · rollout ${d.rollout.phase}${d.rollout.paused ? ' (paused)' : ''}${d.rollout.waitingFor ? ` (waiting: ${d.rollout.waitingFor})` : ''}` : ''}`
           : `${d.nodes.filter((n) => n.state === 'removed').length}/${d.nodes.length} removed`;
       if (tty) {
         const lines = [

@@ -3,7 +3,12 @@ import { action } from '../../lib/action.js';
 import { connect, globals } from '../../lib/context.js';
 import { emit, formatAge, parseFormat, table } from '../../lib/output.js';
 import { collect, parsePairs } from '../../lib/args.js';
-import { renderDeployment, waitForDeployment } from './deployment-view.js';
+import {
+  explainNotPlaceable,
+  renderDeployment,
+  renderPlacement,
+  waitForDeployment,
+} from './deployment-view.js';
 import {
   addRolloutOptions,
   addTargetOptions,
@@ -94,12 +99,14 @@ export function registerUpdate(co: Command): void {
         const format = parseFormat(opts.output);
         const rollout = rolloutFrom(opts);
         const { client } = connect(globals(c));
-        const d = await client.deployments.update({
-          id,
-          ...(opts.version ? { version: opts.version } : {}),
-          set: parsePairs(opts.set, '--set'),
-          ...(rollout ? { rollout } : {}),
-        });
+        const d = await client.deployments
+          .update({
+            id,
+            ...(opts.version ? { version: opts.version } : {}),
+            set: parsePairs(opts.set, '--set'),
+            ...(rollout ? { rollout } : {}),
+          })
+          .catch((err: unknown) => explainNotPlaceable(err, format));
         const final = opts.wait
           ? await waitForDeployment(client, id, { timeoutMs: (Number(opts.timeout ?? 600) || 600) * 1000 })
           : d;
@@ -154,17 +161,12 @@ export function registerPlace(co: Command): void {
           ...(opts.profile ? { profileId: opts.profile } : {}),
           target: targetFrom(opts),
         });
-        emit(format, r, () => {
-          const p = r.placement;
-          const rows = p.candidates.map((cand) => [
-            cand.name,
-            cand.siteId,
-            cand.placed ? `yes (#${cand.rank})` : cand.eligible ? 'eligible, not chosen' : 'no',
-            cand.score === null ? null : Math.round(cand.score),
-            cand.reasons.map((x) => x.message).join('; ') || null,
-          ]);
-          return `${r.appId} ${r.version}, profile ${r.profileId} (${r.profileType}): ${p.summary}\n\n${table(['NODE', 'SITE', 'PLACED', 'SCORE', 'WHY'], rows)}`;
-        });
+        emit(
+          format,
+          r,
+          () =>
+            `${r.appId} ${r.version}, profile ${r.profileId} (${r.profileType}): ${renderPlacement(r.placement)}`,
+        );
       },
     ),
   );

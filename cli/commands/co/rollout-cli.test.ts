@@ -1,0 +1,256 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHost, type Host } from '../../../core/server/host.js';
+import { silentLogger } from '../../../core/logger.js';
+import { parseDeviceCapabilities } from '../../../core/margo/index.js';
+import { removeTempDirs, tempDir } from '../../../core/messaging/testing.js';
+import type { DeploymentView } from '../../../core/contract/index.js';
+import { WASM_APP, capabilitiesFor } from '../../../test/fixtures/margo.js';
+import { edgectl } from '../../../test/helpers/cli.js';
+
+/**
+ * Rollouts from the CLI against a real server: the strategy flags of `co deploy` and `co update
+ * deployment`, progress in `co show deployment`, `co pause|promote|resume`, an automatic rollback, and a
+ * refused deploy explained node by node. The nodes' reports are handed to the engine in-process, exactly
+ * as the MMI backend does (the digest of the YAML each node was served).
+ */
+
+let host: Host;
+const NODES = ['n1', 'n2', 'n3', 'n4'];
+
+beforeAll(async () => {
+  host = await startHost({
+    home: tempDir('cli-rollout'),
+    logger: silentLogger(),
+    overrides: { server: { port: 0 }, nats: { enabled: false }, mmi: { enabled: true, port: 0 } },
+  });
+  const c = host.core.client();
+  for (const v of ['1.0.0', '2.0.0'])
+    await c.apps.add({
+      source: { kind: 'upload', upload: { fileName: 'margo.yaml', content: WASM_APP(v) } },
+    });
+  await c.sites.add({ id: 'plant' });
+  const now = Date.now();
+  for (const n of NODES) {
+    await c.nodes.add({ name: n, siteId: 'plant' });
+    // Fixture: an enrolled node that reported its capabilities just now (what enrollment + PUT /capabilities do).
+    host.core.store.sqlite
+      .prepare(
+        `UPDATE nodes SET state = 'enrolled', capabilities = ?, capabilities_at = ?, last_seen_at = ? WHERE uid = ?`,
+      )
+      .run(JSON.stringify(parseDeviceCapabilities(capabilitiesFor(n))), now, now, `default.${n}`);
+  }
+}, 60_000);
+afterAll(async () => {
+  await host?.stop();
+  removeTempDirs();
+});
+
+const run = (...args: string[]) =>
+  edgectl([...args, '--server', host.info.url, '--token', host.info.token], { timeoutMs: 30_000 });
+
+/** Runs edgectl with `-o json` and parses a deployment view. */
+async function view(...args: string[]): Promise<DeploymentView> {
+  const r = await run(...args, '-o', 'json');
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout) as DeploymentView;
+}
+
+/** The nodes told to run `version` now (their manifest lists the deployment). */
+function told(d: DeploymentView, version: string): string[] {
+  return d.nodes
+    .filter((n) => n.version === version && served(n.nodeName, d.id))
+    .map((n) => n.nodeName)
+    .sort();
+}
+
+function served(node: string, id: string) {
+  const m = host.core.lo.manifests.current(`default.${node}`);
+  if (!m) return undefined;
+  const json = JSON.parse(m.bytes.toString()) as {
+    manifestVersion: number;
+    deployments: { deploymentId: string; digest: string }[];
+  };
+  const e = json.deployments.find((d) => d.deploymentId === id);
+  return e ? { digest: e.digest, manifestVersion: json.manifestVersion } : undefined;
+}
+
+async function report(node: string, id: string, state: 'installed' | 'failed'): Promise<void> {
+  const s = served(node, id)!;
+  host.core.deploy.recordStatus({
+    clientId: `default.${node}`,
+    status: {
+      deploymentId: id,
+      adoptedManifestVersion: s.manifestVersion,
+      status: { state },
+      components: [{ name: 'hello', state }],
+    },
+    digest: s.digest,
+    receivedAt: Date.now(),
+  });
+  await host.core.deploy.settle();
+}
+
+describe('rollouts from edgectl', () => {
+  let id = '';
+
+  it('deploys with a canary, shows its progress, and pauses, promotes and resumes it', async () => {
+    let d = await view(
+      'co',
+      'deploy',
+      '--app',
+      'hello-wasm',
+      '--version',
+      '1.0.0',
+      '--site',
+      'plant',
+      '--strategy',
+      'canary',
+      '--canary',
+      '1',
+      '--promote',
+      'manual',
+      '--batch-size',
+      '2',
+      '--max-unavailable',
+      '2',
+    );
+    id = d.id;
+    expect(d.rollout).toMatchObject({
+      phase: 'canary',
+      strategy: {
+        kind: 'canary',
+        canary: 1,
+        promote: 'manual',
+        then: { kind: 'batches', size: 2, maxUnavailable: 2 },
+      },
+      progress: { total: 4, installed: 0, inProgress: 1, notStarted: 3 },
+    });
+    expect(told(d, '1.0.0')).toEqual(['n1']);
+
+    const shown = await run('co', 'show', 'deployment', id);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(
+      /^progress: +canary 1 \(promote by hand\), then batches of 2, max 2 unavailable · 0\/4 installed, 1 in progress, 3 not started$/m,
+    );
+
+    await report('n1', id, 'installed');
+    const waiting = await run('co', 'show', 'deployment', id);
+    expect(waiting.stdout).toMatch(/^rollout: +canary-hold: waiting: operator-promote$/m);
+    expect(waiting.stdout).toMatch(/· 1\/4 installed, 3 not started$/m);
+
+    d = await view('co', 'pause', id);
+    expect(d.rollout?.paused).toBe(true);
+    d = await view('co', 'promote', id);
+    expect(d.rollout).toMatchObject({ phase: 'rolling', paused: true, waitingFor: 'paused' });
+    expect(told(d, '1.0.0')).toEqual(['n1']); // paused: nobody else is told yet
+    expect((await run('co', 'show', 'deployment', id)).stdout).toMatch(
+      /^rollout: +rolling \(paused\): waiting: paused$/m,
+    );
+
+    d = await view('co', 'resume', id);
+    expect(told(d, '1.0.0')).toEqual(['n1', 'n2', 'n3']); // one batch of 2 after the canary
+    expect(d.rollout?.progress).toMatchObject({ installed: 1, inProgress: 2, notStarted: 1 });
+    for (const n of ['n2', 'n3']) await report(n, id, 'installed');
+    await report('n4', id, 'installed');
+    d = await view('co', 'show', 'deployment', id);
+    expect(d.rollout).toMatchObject({ phase: 'complete', progress: { installed: 4 } });
+
+    const again = await run('co', 'promote', id);
+    expect(again.code).toBe(1);
+    expect(again.stderr.trim()).toBe(`edgectl: the rollout of deployment ${id} is already complete`);
+  });
+
+  it('updates in batches and rolls back automatically when a node fails', async () => {
+    let d = await view(
+      'co',
+      'update',
+      'deployment',
+      id,
+      '--version',
+      '2.0.0',
+      '--strategy',
+      'batches',
+      '--batch-size',
+      '2',
+      '--failure-threshold',
+      '0',
+    );
+    expect(d.rollout).toMatchObject({
+      phase: 'rolling',
+      strategy: { kind: 'batches', size: 2 },
+      progress: { inProgress: 2, notStarted: 2 },
+    });
+    const first = told(d, '2.0.0');
+    expect(first).toHaveLength(2);
+    await report(first[0]!, id, 'installed');
+    await report(first[1]!, id, 'failed');
+    d = await view('co', 'show', 'deployment', id);
+    expect(d.rollout?.phase).toBe('rolling-back');
+    expect(told(d, '2.0.0')).toEqual([]); // both nodes that took 2.0.0 are told 1.0.0 again
+    const shown = await run('co', 'show', 'deployment', id);
+    expect(shown.stdout).toMatch(
+      /^rollout: +rolling-back: waiting: rollback-in-progress \(1 node\(s\) failed, more than the 0 the failure threshold allows\)$/m,
+    );
+    for (const n of first) await report(n, id, 'installed');
+    d = await view('co', 'show', 'deployment', id);
+    expect(d.rollout?.phase).toBe('rolled-back');
+    expect(d.nodes.map((n) => n.version)).toEqual(['1.0.0', '1.0.0', '1.0.0', '1.0.0']);
+  });
+
+  it('explains a refused deploy node by node, with one line on stderr and exit code 6', async () => {
+    const before = (await host.core.client().deployments.list({})).deployments.length;
+    const r = await run('co', 'deploy', '--app', 'hello-wasm', '--site', 'plant', '--selector', 'tier=gold');
+    expect(r.code).toBe(6);
+    expect(r.stderr).toBe('edgectl: not placeable: 4 nodes, none fits: 4 outside the selector\n');
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toBe('not placeable: 4 nodes, none fits: 4 outside the selector');
+    expect(lines[2]).toMatch(/^NODE\s+SITE\s+PLACED\s+SCORE\s+WHY$/);
+    expect(lines.slice(3)).toEqual(
+      NODES.map((n) =>
+        expect.stringMatching(
+          new RegExp(`^${n}\\s+plant\\s+no\\s+-\\s+selector tier=gold does not match \\(label absent\\)$`),
+        ),
+      ),
+    );
+    const json = await run(
+      'co',
+      'deploy',
+      '--app',
+      'hello-wasm',
+      '--node',
+      'n1',
+      '--node',
+      'nx',
+      '-o',
+      'json',
+    );
+    expect(json.code).toBe(5); // an unknown node is not found before placement
+    const refused = await run(
+      'co',
+      'deploy',
+      '--app',
+      'hello-wasm',
+      '--site',
+      'plant',
+      '--selector',
+      'tier=gold',
+      '-o',
+      'json',
+    );
+    expect(refused.code).toBe(6);
+    const out = JSON.parse(refused.stdout) as { placement: { placeable: boolean; candidates: unknown[] } };
+    expect(out.placement.placeable).toBe(false);
+    expect(out.placement.candidates).toHaveLength(4);
+    expect((await host.core.client().deployments.list({})).deployments).toHaveLength(before);
+  });
+
+  it('refuses inconsistent rollout flags before calling the server', async () => {
+    const r = await run('co', 'deploy', '--app', 'hello-wasm', '--site', 'plant', '--strategy', 'canary');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('edgectl: --strategy canary needs --canary <n>\n');
+    const bad = await run('co', 'deploy', '--app', 'hello-wasm', '--site', 'plant', '--max-unavailable', 'x');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--max-unavailable: "x" is neither a whole number nor a percentage/);
+  });
+});
