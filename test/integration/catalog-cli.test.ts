@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { edgectl, startServer, type ServerProcess } from '../helpers/cli.js';
 import { tempHome } from '../helpers/home.js';
+import { startGitServer, type GitServer } from '../helpers/git-server.js';
 
 const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
@@ -69,6 +70,31 @@ describe('edgectl co: App Store, Device Store, sites and nodes', () => {
     expect(show.stdout).toMatch(/port = 8080 +-> web:PORT/);
     const original = await run('co', 'show', 'app', 'demo-app', '--version', '1.0.0', '--original');
     expect(original.stdout).toBe(margo('1.0.0'));
+  });
+
+  it("runs the seed's command as written on the Margo example (older shape, metadata.id)", async () => {
+    const example = 'core/margo/testdata/examples/application-description-example-002-helm-and-compose.yaml';
+    const add = await run(
+      'co',
+      'add',
+      'app',
+      '--name',
+      'com-northstartida-digitron-orchestrator',
+      '--artifact',
+      path.resolve(example),
+    );
+    expect(add.code).toBe(0);
+    expect(add.stdout).toMatch(/^added: com-northstartida-digitron-orchestrator version 1\.2\.1 /);
+    expect(add.stdout).toContain('warning: metadata.id: ');
+    const list = await run('co', 'list', 'apps', '-o', 'yaml');
+    expect(list.stdout).toContain('id: com-northstartida-digitron-orchestrator');
+    // --name must be the description's id
+    const other = await run('co', 'add', 'app', '--name', 'other-app', '--artifact', path.resolve(example));
+    expect(other.code).toBe(2);
+    expect(other.stderr.split('\n')[0]).toContain(
+      'the application id is "com-northstartida-digitron-orchestrator", not "other-app"',
+    );
+    expect((await run('co', 'remove', 'app', 'com-northstartida-digitron-orchestrator')).code).toBe(0);
   });
 
   it('says what is wrong, where, in one line plus the field list, for a bad description', async () => {
@@ -178,5 +204,74 @@ describe('edgectl co: App Store, Device Store, sites and nodes', () => {
     expect(r.stderr.split('\n')[0]).toMatch(
       /^edgectl: broken-model\.yaml: 1 problem: runtimes\[1\]: .* \(line 4, column \d+\)$/,
     );
+  });
+});
+
+describe('edgectl co add app from a git repository', () => {
+  const { home, cleanup } = tempHome();
+  let server: ServerProcess;
+  let git: GitServer;
+  const run = (...args: string[]) => edgectl([...args, '--home', home]);
+
+  beforeAll(async () => {
+    server = await startServer(home);
+    git = await startGitServer();
+  });
+  afterAll(async () => {
+    await git?.close();
+    await server?.stop();
+    cleanup();
+  });
+
+  it('adds by URL, --ref and --path, and shows where each version came from', async () => {
+    const url = git.createRepo('apps', { 'demo/margo.yaml': margo('2.0.0'), 'demo/resources/icon.png': PNG });
+    const work = path.join(home, 'work');
+    await git.git(['clone', '-q', url, work]);
+    await git.git(['tag', 'v2'], work);
+    fs.writeFileSync(path.join(work, 'demo/margo.yaml'), margo('2.1.0'));
+    await git.git(['commit', '-qam', '2.1.0'], work);
+    await git.git(['push', '-q', 'origin', 'main', 'v2'], work);
+
+    const latest = await run('co', 'add', 'app', '--name', 'demo-app', '--artifact', url, '--path', 'demo');
+    expect(latest.stderr).toBe('');
+    expect(latest.stdout).toMatch(/^added: demo-app version 2\.1\.0 /);
+    const tagged = await run(
+      'co',
+      'add',
+      'app',
+      '--artifact',
+      url,
+      '--ref',
+      'v2',
+      '--path',
+      'demo/margo.yaml',
+      '-o',
+      'json',
+    );
+    const json = JSON.parse(tagged.stdout) as {
+      app: { versions: string[]; icon: string };
+      version: { version: string; source: { kind: string; location: string; ref: string; path: string } };
+    };
+    expect(json.version.version).toBe('2.0.0');
+    expect(json.version.source).toMatchObject({
+      kind: 'git',
+      location: url,
+      ref: 'v2',
+      path: 'demo/margo.yaml',
+    });
+    expect(json.app.versions).toEqual(['2.0.0', '2.1.0']);
+    expect(json.app.icon).toBe(`data:image/png;base64,${PNG.toString('base64')}`);
+  });
+
+  it('refuses a repository without margo.yaml, and an unknown ref, in one line', async () => {
+    const url = git.createRepo('docs', { 'README.md': '# no app here\n' });
+    const none = await run('co', 'add', 'app', '--artifact', url);
+    expect(none.code).toBe(5);
+    expect(none.stderr).toMatch(
+      /^edgectl: no margo\.yaml in http:\/\/127\.0\.0\.1:\d+\/docs\.git \(commit [0-9a-f]{12}\)\n$/,
+    );
+    const ref = await run('co', 'add', 'app', '--artifact', url, '--ref', 'nope');
+    expect(ref.code).toBe(1);
+    expect(ref.stderr).toBe(`edgectl: branch or tag "nope" was not found in ${url}\n`);
   });
 });

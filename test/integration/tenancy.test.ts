@@ -109,6 +109,20 @@ describe('tenant isolation over the console API', () => {
       'not-found',
     );
     expect(await codeOf(a.nodes.add({ name: 'intruder', siteId: 'globex-plant' }))).toBe('not-found');
+    expect(await codeOf(a.nodes.uncordon({ name: 'globex-node' }))).toBe('not-found');
+    expect(await codeOf(a.nodes.setModel({ name: 'globex-node', modelId: null }))).toBe('not-found');
+    expect(await codeOf(a.nodes.remove({ name: 'globex-node' }))).toBe('not-found');
+    expect(await codeOf(a.sites.addOrchestrator({ id: 'lo-x', siteId: 'globex-plant' }))).toBe('not-found');
+    expect(await codeOf(a.apps.remove({ id: 'globex-app', version: '1.0.0' }))).toBe('not-found');
+    // nor link its own records to B's
+    await a.sites.add({ id: 'acme-plant' });
+    expect(await codeOf(a.nodes.add({ name: 'n1', siteId: 'acme-plant', modelId: 'globex-box' }))).toBe(
+      'not-found',
+    );
+    await a.nodes.add({ name: 'n1', siteId: 'acme-plant' });
+    expect(await codeOf(a.nodes.setModel({ name: 'n1', modelId: 'globex-box' }))).toBe('not-found');
+    expect((await b.deviceModels.get({ id: 'globex-box' })).nodeCount).toBe(0);
+    expect((await b.sites.get({ id: 'globex-plant' })).orchestrator).toBeNull();
     const node = await b.nodes.get({ name: 'globex-node' });
     expect(node.cordoned).toBe(false);
     expect(node.labels).toEqual({});
