@@ -155,6 +155,31 @@ describe('rollouts', () => {
     expect(told(d, '2.0.0')).toHaveLength(2);
   });
 
+  it('promotes a canary by itself once its soak time has passed', async () => {
+    const c = t.core.client();
+    const [existing] = (await c.deployments.list({})).deployments;
+    let d = await c.deployments.update({
+      id: existing!.id,
+      version: '1.0.0',
+      rollout: { strategy: { kind: 'canary', canary: 1, promote: { afterSeconds: 1 } } },
+    });
+    const canary = told(d, '1.0.0').filter((n) => d.nodes.find((x) => x.nodeName === n)!.current === false);
+    expect(d.rollout?.phase).toBe('canary');
+    expect(d.rollout?.progress).toMatchObject({ inProgress: 1, notStarted: 4 });
+    await report(canary[0]!, d.id, 'installed');
+    d = await view(d.id);
+    expect(d.rollout?.waitingFor).toBe('canary-soak');
+    expect(d.rollout?.message).toMatch(/^waiting: canary-soak until \d{4}-/);
+    // No status and no operator: the engine's timer moves it on after the soak.
+    const end = Date.now() + 15_000;
+    while (d.rollout?.phase !== 'rolling' && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 200));
+      d = await view(d.id);
+    }
+    expect(d.rollout?.phase).toBe('rolling');
+    expect(d.rollout?.progress).toMatchObject({ installed: 1, inProgress: 4, notStarted: 0 });
+  });
+
   it('refuses promote when no canary waits, naming the phase', async () => {
     const [existing] = (await t.core.client().deployments.list({})).deployments;
     const err = await t.core
