@@ -112,6 +112,17 @@ describe('console HTTP binder', () => {
     });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { entries: unknown[] }).entries).toBeInstanceOf(Array);
+    const before = (await core.client().sites.list({})).sites.length;
+    const cmd = await fetch(`${base}/api/v1/rpc/sites.add?input=${encodeURIComponent('{"id":"by-get"}')}`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(cmd.status).toBe(405);
+    expect(cmd.headers.get('content-type')).toContain('application/problem+json');
+    expect(await cmd.json()).toMatchObject({
+      code: 'method-not-allowed',
+      detail: 'sites.add changes state: use POST',
+    });
+    expect((await core.client().sites.list({})).sites.length).toBe(before);
   });
 
   it('refuses an oversized body with 413', async () => {
