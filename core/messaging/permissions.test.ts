@@ -257,6 +257,30 @@ describe('leaf credentials (site isolation)', () => {
     ).toBe(true);
   });
 
+  it('an LO of site 1 cannot speak for site 2 or the hub', async () => {
+    const hubSvc = await hub.connectService();
+    const atHub = collect(hubSvc, 'outpost.>');
+    await hubSvc.flush();
+    await waitFor(async () => {
+      // Wait until the hub's interest has reached LO 1 over the leaf link.
+      const r = await fetch(`${lo1.sup.monitorUrl()}/leafz?subs=1`);
+      const l = ((await r.json()) as { leafs: { subscriptions_list?: string[] }[] }).leafs;
+      return l.some((x) => x.subscriptions_list?.includes('outpost.>'));
+    }, 'the hub subscription at LO 1');
+    const lo1Svc = await lo1.connectService();
+    const forged = [
+      'outpost.site.s2.node.acme_2Enode-c.status',
+      'outpost.site.s2.lo.heartbeat',
+      desiredSubject('s1'), // only the CO sends desired-state notices
+    ];
+    for (const subject of forged) lo1Svc.publish(subject, 'forged by LO 1');
+    lo1Svc.publish('outpost.site.s1.lo.probe', 'its own');
+    await lo1Svc.flush();
+    await waitFor(() => atHub.some((m) => m.subject === 'outpost.site.s1.lo.probe'), 'its own site subject');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(atHub.filter((m) => forged.includes(m.subject) || m.string() === 'forged by LO 1')).toEqual([]);
+  });
+
   it('leaf credentials cannot be used as a client connection', async () => {
     const l = hub.creds.issueLeaf('s1');
     await expect(
