@@ -5,8 +5,15 @@ import { classifyPresence, type PresenceThresholds } from '../fleet/presence.js'
 import type { NodeRow } from '../fleet/node-view.js';
 
 /**
+ * The label that names the physical host a node runs on (ADR 0361): nodes that share a value are one
+ * host for placement's spread (e.g. VMs on one hypervisor). A node without it is its own host.
+ */
+export const HOST_LABEL = 'outpost.dev/host';
+
+/**
  * Builds placement's view of a tenant's nodes: presence from last-seen, capability labels merged with
- * operator labels (operator labels win), and what existing deployments already reserve on each node.
+ * operator labels (operator labels win), the host each node runs on (`outpost.dev/host`), and what
+ * existing deployments already reserve on each node.
  */
 export function placementNodes(
   store: Store,
@@ -38,6 +45,8 @@ export function placementNodes(
   }
   return rows.map((r) => {
     const caps = (r.capabilities ?? null) as DeviceCapabilities | null;
+    const labels = { ...((caps?.labels ?? {}) as PlacementNode['labels']), ...r.labels };
+    const host = labels[HOST_LABEL];
     return {
       uid: r.uid,
       name: r.name,
@@ -47,7 +56,8 @@ export function placementNodes(
       presence: r.state === 'revoked' ? 'offline' : classifyPresence(r.lastSeenAt, now, thresholds),
       lastSeenAt: r.lastSeenAt,
       capabilities: caps,
-      labels: { ...((caps?.labels ?? {}) as PlacementNode['labels']), ...r.labels },
+      ...(typeof host === 'string' && host !== '' ? { hostId: `${r.siteId}/${host}` } : {}),
+      labels,
       reserved: reserved.get(r.uid) ?? { cpuCores: 0, memoryBytes: 0, storageBytes: 0 },
     };
   });

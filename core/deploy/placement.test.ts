@@ -7,6 +7,7 @@ import { WASM_APP, capabilitiesFor } from '../../test/fixtures/margo.js';
 import { OutpostError } from '../errors.js';
 import { parseDeviceCapabilities } from '../margo/index.js';
 import { PREFERRED_LABEL } from '../placement/index.js';
+import { HOST_LABEL } from './placement-input.js';
 
 /**
  * Placement through the real engine and SQLite: what existing deployments reserve is subtracted, a
@@ -20,6 +21,7 @@ const BIG_APP = WASM_APP('1.0.0')
 describe('placement through the deploy engine', () => {
   let t: Awaited<ReturnType<typeof startTestCore>>;
   const NODES = ['n1', 'n2'];
+  const YARD = ['y1', 'y2', 'y3'];
 
   beforeAll(async () => {
     t = await startTestCore({ overrides: { mmi: { enabled: true } } });
@@ -27,9 +29,10 @@ describe('placement through the deploy engine', () => {
     for (const content of [BIG_APP, WASM_APP('1.0.0')])
       await c.apps.add({ source: { kind: 'upload', upload: { fileName: 'margo.yaml', content } } });
     await c.sites.add({ id: 'plant' });
+    await c.sites.add({ id: 'yard' });
     const now = Date.now();
-    for (const n of NODES) {
-      await c.nodes.add({ name: n, siteId: 'plant' });
+    for (const n of [...NODES, ...YARD]) {
+      await c.nodes.add({ name: n, siteId: NODES.includes(n) ? 'plant' : 'yard' });
       // Fixture: an enrolled node that reported its capabilities just now (what enrollment + PUT /capabilities do).
       t.core.store.sqlite
         .prepare(
@@ -102,5 +105,21 @@ describe('placement through the deploy engine', () => {
     expect(n2!.score! - n1!.score!).toBeCloseTo(30, 0);
     await c.nodes.label({ name: 'n2', remove: [PREFERRED_LABEL] });
     expect((await dryRun()).placement.placed).toEqual(['default.n1']);
+  });
+
+  it(`spreads replicas over the hosts named by ${HOST_LABEL} before doubling up`, async () => {
+    const c = t.core.client();
+    const dryRun = async () =>
+      (await c.deployments.place({ appId: 'hello-wasm', target: { siteId: 'yard', replicas: 2 } })).placement;
+    expect((await dryRun()).placed).toEqual(['default.y1', 'default.y2']); // three hosts: a tie on the uid
+    for (const n of ['y1', 'y2']) await c.nodes.label({ name: n, set: { [HOST_LABEL]: 'hypervisor-1' } });
+    const p = await dryRun();
+    expect(p.placed).toEqual(['default.y1', 'default.y3']);
+    expect(p.candidates.find((x) => x.name === 'y2')!.reasons[0]!.message).toMatch(
+      /host "yard\/hypervisor-1" already has a replica/,
+    );
+    // Three replicas on two hosts: the spread gives way rather than refuse.
+    const three = await c.deployments.place({ appId: 'hello-wasm', target: { siteId: 'yard', replicas: 3 } });
+    expect(three.placement.placed).toEqual(['default.y1', 'default.y3', 'default.y2']);
   });
 });
