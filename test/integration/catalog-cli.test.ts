@@ -193,6 +193,34 @@ describe('edgectl co: App Store, Device Store, sites and nodes', () => {
     );
   });
 
+  it('registers the remote Local Orchestrator of a site and lists it', async () => {
+    expect((await run('co', 'list', 'orchestrators')).stdout).toBe(
+      'no remote Local Orchestrators (register one with: edgectl co add orchestrator <id> --site S)\n',
+    );
+    expect((await run('co', 'add', 'site', 'plant-r', '--remote')).code).toBe(0);
+    const add = await run(
+      'co',
+      'add',
+      'orchestrator',
+      'lo-r',
+      '--site',
+      'plant-r',
+      '--mmi-url',
+      'https://lo-r.example:7443',
+    );
+    expect(add.stdout).toBe('added orchestrator lo-r for site plant-r\n');
+    const list = (await run('co', 'list', 'orchestrators')).stdout.split('\n');
+    expect(list[0]).toMatch(/^#\s+ID\s+SITE\s+NAME\s+MMI URL\s+LAST SEEN$/);
+    expect(list[1]).toMatch(/^1\s+lo-r\s+plant-r\s+lo-r\s+https:\/\/lo-r\.example:7443\s+never$/);
+    const json = JSON.parse((await run('co', 'list', 'orchestrators', '-o', 'json')).stdout) as unknown[];
+    expect(json).toMatchObject([{ id: 'lo-r', siteId: 'plant-r', lastSeenAt: null }]);
+    const sites = (await run('co', 'list', 'sites')).stdout;
+    expect(sites).toMatch(/^\d+\s+plant-r\s+plant-r\s+remote \(lo-r\)\s+0\s+-$/m);
+    // one LO per site
+    const second = await run('co', 'add', 'orchestrator', 'lo-r2', '--site', 'plant-r');
+    expect(second.stderr).toBe('edgectl: site "plant-r" is already served by orchestrator "lo-r"\n');
+  });
+
   it('names the line of a broken device model file', async () => {
     const f = path.join(home, 'broken-model.yaml');
     fs.writeFileSync(

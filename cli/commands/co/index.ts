@@ -33,10 +33,13 @@ export function register(program: Command): void {
   nodes.registerAdd(add);
   tenants.registerAdd(add);
 
-  const list = co.command('list').description('list apps, device models, sites, nodes, tenants or tokens');
+  const list = co
+    .command('list')
+    .description('list apps, device models, sites, orchestrators, nodes, tenants or tokens');
   listApps(list);
   deviceModels.registerList(list);
   sites.registerList(list);
+  sites.registerListOrchestrators(list);
   nodes.registerList(list);
   tenants.registerList(list);
 

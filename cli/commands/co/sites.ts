@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { action } from '../../lib/action.js';
 import { connect, globals } from '../../lib/context.js';
-import { emit, keyValues, parseFormat, table } from '../../lib/output.js';
+import { emit, formatAge, keyValues, parseFormat, table } from '../../lib/output.js';
 import { collect, parsePairs } from '../../lib/args.js';
 
-/** `co add|list|show|remove site`, `co add orchestrator` */
+/** `co add|list|show|remove site`, `co add|list orchestrator(s)` */
 export function registerAdd(add: Command): void {
   add
     .command('site <id>')
@@ -95,6 +95,36 @@ export function registerList(list: Command): void {
                   Object.entries(s.labels)
                     .map(([k, v]) => `${k}=${v}`)
                     .join(',') || null,
+                ]),
+              ),
+        );
+      }),
+    );
+}
+
+export function registerListOrchestrators(list: Command): void {
+  list
+    .command('orchestrators')
+    .description('list the remote Local Orchestrators and the sites they serve')
+    .option('-o, --output <format>', 'table, json or yaml')
+    .action(
+      action(async (opts: { output?: string }, cmd: Command) => {
+        const format = parseFormat(opts.output);
+        const { client } = connect(globals(cmd));
+        const { orchestrators } = await client.sites.listOrchestrators({});
+        const now = Date.now();
+        emit(format, orchestrators, () =>
+          orchestrators.length === 0
+            ? 'no remote Local Orchestrators (register one with: edgectl co add orchestrator <id> --site S)'
+            : table(
+                ['#', 'ID', 'SITE', 'NAME', 'MMI URL', 'LAST SEEN'],
+                orchestrators.map((o, i) => [
+                  i + 1,
+                  o.id,
+                  o.siteId,
+                  o.name,
+                  o.mmiUrl,
+                  o.lastSeenAt === null ? 'never' : `${formatAge(now - o.lastSeenAt)} ago`,
                 ]),
               ),
         );
