@@ -13,7 +13,8 @@ export const HOST_LABEL = 'outpost.dev/host';
 /**
  * Builds placement's view of a tenant's nodes: presence from last-seen, capability labels merged with
  * operator labels (operator labels win), the host each node runs on (`outpost.dev/host`), and what
- * existing deployments already reserve on each node.
+ * existing deployments already reserve on each node (including one being removed, until the node says
+ * it is gone).
  */
 export function placementNodes(
   store: Store,
@@ -23,9 +24,12 @@ export function placementNodes(
   options: { excludeDeployment?: string } = {},
 ): PlacementNode[] {
   const reserved = new Map<string, Reservation>();
+  // A deployment reserves a node while it should run there, and while it is being removed from it until
+  // the node reports it removed (the workload still holds its memory and storage until then).
   const stmt = store.sqlite.prepare(
     `SELECT t.node_uid AS uid, t.reservation AS reservation FROM deployment_targets t JOIN deployments d ON d.id = t.deployment_id
-     WHERE t.tenant_id = ? AND t.desired = 'present' AND d.state = 'active' AND t.deployment_id != ?`,
+     WHERE t.tenant_id = ? AND t.deployment_id != ? AND d.state != 'removed'
+       AND (t.desired = 'present' OR t.state IS NULL OR t.state != 'removed')`,
   );
   const tenants = new Set(rows.map((r) => r.tenantId));
   for (const tenant of tenants) {

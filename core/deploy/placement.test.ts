@@ -49,6 +49,14 @@ describe('placement through the deploy engine', () => {
       ? execFileSync('git', ['rev-parse', '--verify', '-q', 'HEAD'], { cwd: repo }).toString().trim()
       : 'no repository';
   };
+  /** What a node's agent reports while it takes a deployment away (as the MMI backend hands it over). */
+  const removed = (node: string, id: string, state: 'removing' | 'removed') =>
+    t.core.deploy.recordStatus({
+      clientId: `default.${node}`,
+      status: { deploymentId: id, adoptedManifestVersion: 99, status: { state }, components: [] },
+      digest: undefined,
+      receivedAt: Date.now(),
+    });
   const big = (replicas: number) =>
     t.core.client().deployments.create({ appId: 'big-wasm', target: { siteId: 'plant', replicas } });
 
@@ -86,11 +94,16 @@ describe('placement through the deploy engine', () => {
     expect(small.placement.placed).toEqual(['default.n1', 'default.n2']);
     expect(small.placement.candidates[0]!.capacityAfter!.memoryBytes).toBe(1024 ** 3 - 64 * 1024 ** 2);
 
-    // Removing a deployment gives its node's capacity back.
+    // Removing a deployment gives its node's capacity back once the node reports it removed.
+    const dryRun = async () =>
+      (await c.deployments.place({ appId: 'big-wasm', target: { siteId: 'plant', replicas: 1 } })).placement;
     await c.deployments.remove({ id: first.id });
-    const again = await c.deployments.place({ appId: 'big-wasm', target: { siteId: 'plant', replicas: 1 } });
-    expect(again.placement.placed).toEqual(['default.n1']);
+    expect((await dryRun()).placeable).toBe(false);
+    for (const state of ['removing', 'removed'] as const) removed('n1', first.id, state);
+    expect((await c.deployments.get({ id: first.id })).state).toBe('removed');
+    expect((await dryRun()).placed).toEqual(['default.n1']);
     await c.deployments.remove({ id: second.id });
+    for (const state of ['removing', 'removed'] as const) removed('n2', second.id, state);
   });
 
   it(`prefers a node the operator labelled ${PREFERRED_LABEL}=true`, async () => {
