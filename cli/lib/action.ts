@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { OutpostError } from '../../core/errors.js';
+import { isServerAnswer } from '../../core/contract/http-transport.js';
 
 /**
  * Wraps a command's action: expected failures (OutpostError) print one line on stderr and exit
@@ -39,7 +40,10 @@ export function reportError(err: unknown, debug: boolean): void {
 export function exitCodeFor(err: unknown): number {
   if (err instanceof OutpostError) {
     if (err.code === 'invalid-input' || err.code === 'invalid-config') return 2;
-    if (err.code === 'server-not-running' || err.code === 'network-error') return 3;
+    if (err.code === 'server-not-running') return 3;
+    // Not reaching the server (or the LO, a registry) is 3; the server reporting that it could not
+    // reach something else (a git repository) is an ordinary failure.
+    if (err.code === 'network-error') return isServerAnswer(err) ? 1 : 3;
     if (err.code === 'unauthorized' || err.code === 'forbidden') return 4;
     if (err.code === 'not-found' || err.code.endsWith('/not-found')) return 5;
     if (err.code === 'unauthorized' || err.code.endsWith('/unauthorized') || err.code.endsWith('/forbidden'))

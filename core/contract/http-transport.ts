@@ -19,6 +19,21 @@ export const RPC_PREFIX = '/api/v1/rpc/';
 export const EVENTS_PATH = '/api/v1/events';
 export const TENANT_HEADER = 'x-outpost-tenant';
 
+const ANSWERED = Symbol.for('outpost.answered-by-server');
+
+/**
+ * True for an error the server answered with (problem+json), false for a failure to reach the server.
+ * A `network-error` the server reports (it could not reach a git repository, say) is not "no server".
+ */
+export function isServerAnswer(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[ANSWERED] === true;
+}
+
+function answered(err: OutpostError): OutpostError {
+  Object.defineProperty(err, ANSWERED, { value: true });
+  return err;
+}
+
 export function createHttpTransport(options: HttpTransportOptions): ClientTransport {
   const base = options.baseUrl.replace(/\/+$/, '');
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
@@ -65,7 +80,7 @@ export function createHttpTransport(options: HttpTransportOptions): ClientTransp
           );
         }
       }
-      if (!res.ok) throw OutpostError.fromProblem(body ?? { title: res.statusText }, res.status);
+      if (!res.ok) throw answered(OutpostError.fromProblem(body ?? { title: res.statusText }, res.status));
       return body;
     },
     subscribe(onEvent: (e: EventEnvelope) => void, onError?: (err: unknown) => void) {

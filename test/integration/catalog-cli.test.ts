@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { edgectl, startServer, type ServerProcess } from '../helpers/cli.js';
 import { tempHome } from '../helpers/home.js';
@@ -298,8 +299,26 @@ describe('edgectl co add app from a git repository', () => {
     expect(none.stderr).toMatch(
       /^edgectl: no margo\.yaml in http:\/\/127\.0\.0\.1:\d+\/docs\.git \(commit [0-9a-f]{12}\)\n$/,
     );
+    // The server reached, the repository not: an ordinary failure (1), not "no server" (3).
+    const gone = url.replace(/:\d+\//, `:${await closedPort()}/`);
+    const unreachable = await run('co', 'add', 'app', '--artifact', gone);
+    expect(unreachable.stderr).toBe(
+      `edgectl: cannot reach ${gone}/info/refs?service=git-upload-pack: connection refused\n`,
+    );
+    expect(unreachable.code).toBe(1);
     const ref = await run('co', 'add', 'app', '--artifact', url, '--ref', 'nope');
     expect(ref.code).toBe(1);
     expect(ref.stderr).toBe(`edgectl: branch or tag "nope" was not found in ${url}\n`);
   });
 });
+
+/** A loopback port nothing listens on (it was free a moment ago). */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
