@@ -238,6 +238,9 @@ describe('messaging module', () => {
     const plant = (await coBus.siteLinks()).find((l) => l.siteId === 'plant-1')!;
     expect(plant.since).toBeGreaterThan(0);
     expect(plant.lastDataAt).not.toBeNull();
+    // What waits at the site cannot be seen from here while the link is down: unknown, never "0".
+    expect(plant.backlog).toBeNull();
+    expect(plant.lastContactSeconds).not.toBeNull();
     expect(lo.natsState!().state).toBe('stopped');
   });
 

@@ -581,8 +581,9 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
         siteId: s.siteId,
         link,
         since: track(s.siteId, link),
-        // A source that never reached its site knows no backlog (JetStream says lag 0, active -1).
-        backlog: src && src.active >= 0 ? Math.max(0, src.lag) : null,
+        // A source that never reached its site knows no backlog (JetStream says lag 0, active -1); over a
+        // link that is down the lag is only what it was at the last contact, so it is unknown too.
+        backlog: src && src.active >= 0 && link !== 'disconnected' ? Math.max(0, src.lag) : null,
         lastContactSeconds: src && src.active >= 0 ? src.active / 1e9 : null,
         lastDataAt,
         dataAgeSeconds: lastDataAt === null ? null : Math.max(0, (now - lastDataAt) / 1000),

@@ -13,7 +13,10 @@ export const siteLinkSchema = z.object({
   link: z.enum(['local', 'connected', 'disconnected', 'standalone', 'unknown']),
   /** When this server saw the link enter its current state (ms since epoch); null before the first check. */
   since: z.number().nullable(),
-  /** Messages the site holds that the CO has not received yet, as of the last contact (stream source lag). */
+  /**
+   * Messages the site holds that the CO has not received yet (stream source lag) while the link is up;
+   * null when unknown: the link is down (the site may be queueing; see lastContactSeconds) or never came up.
+   */
   backlog: z.number().int().nonnegative().nullable(),
   /** Seconds since the CO last heard from the site's stream. */
   lastContactSeconds: z.number().nonnegative().nullable(),
