@@ -118,17 +118,23 @@ export function createDeployEngine(deps: DeployEngineDeps) {
        status, reported_digest AS reportedDigest, assigned_at AS assignedAt
      FROM deployment_targets WHERE deployment_id = ? ORDER BY node_name`,
   );
-  const targetsOf = (id: string): TargetRow[] =>
-    (
+  const targetsOf = (id: string): TargetRow[] => {
+    // Thousands of targets share one reservation: parse each distinct text once.
+    const reservations = new Map<string, unknown>();
+    return (
       targetsStmt.all(id) as (Omit<TargetRow, 'status' | 'reservation'> & {
         status: string | null;
         reservation: string | null;
       })[]
-    ).map((r) => ({
-      ...r,
-      status: r.status === null ? null : (JSON.parse(r.status) as unknown),
-      reservation: r.reservation === null ? null : (JSON.parse(r.reservation) as unknown),
-    }));
+    ).map((r) => {
+      let reservation: unknown = null;
+      if (r.reservation !== null) {
+        if (!reservations.has(r.reservation)) reservations.set(r.reservation, JSON.parse(r.reservation));
+        reservation = reservations.get(r.reservation);
+      }
+      return { ...r, status: r.status === null ? null : (JSON.parse(r.status) as unknown), reservation };
+    });
+  };
 
   function appVersion(tenantId: string, appId: string, version?: string) {
     const row = catalog.version(tenantId, appId, version);
@@ -536,12 +542,13 @@ export function createDeployEngine(deps: DeployEngineDeps) {
           })
           .where(eq(deployments.id, d.id))
           .run();
-        for (const t of targets) {
-          db.update(deploymentTargets)
-            .set({ reservation: placement.reservation })
-            .where(and(eq(deploymentTargets.deploymentId, d.id), eq(deploymentTargets.nodeUid, t.nodeUid)))
-            .run();
-        }
+        // One statement for every node that keeps the deployment (a query built per node cost
+        // ~70 µs each in the query builder at 10,000 nodes).
+        store.sqlite
+          .prepare(
+            `UPDATE deployment_targets SET reservation = ? WHERE deployment_id = ? AND desired = 'present'`,
+          )
+          .run(JSON.stringify(placement.reservation), d.id);
       });
       await advance(
         ctx.tenantId,

@@ -1,11 +1,11 @@
-import zlib from 'node:zlib';
-import tar from 'tar-stream';
 import type { Store } from '../store/db.js';
 import type { Clock } from '../clock.js';
-import { serializeStateManifest, sha256Digest } from '../margo/index.js';
-import { BUNDLE_MEDIA_TYPE } from '../margo/patterns.js';
+import { encodeStateManifest, sha256Digest } from '../margo/index.js';
+import { BUNDLE_MEDIA_TYPE, DEPLOYMENT_ID } from '../margo/patterns.js';
+import { OutpostError } from '../errors.js';
 import type { StateManifest } from '../margo/types.js';
 import type { StoredManifest } from '../mmi/backend.js';
+import { buildBundle } from './bundle.js';
 
 /** A deployment YAML a client must run: exactly the bytes from the deployments repository. */
 export interface DesiredDeployment {
@@ -58,6 +58,11 @@ export function createManifestStore(deps: { store: Store; clock: Clock }): Manif
     current: store.sqlite.prepare(
       'SELECT manifest_version AS v, manifest AS bytes, manifest_digest AS digest FROM lo_clients WHERE client_id = ?',
     ),
+    version: store.sqlite.prepare('SELECT manifest_version AS v FROM lo_clients WHERE client_id = ?'),
+    allVersions: store.sqlite.prepare('SELECT client_id AS c, manifest_version AS v FROM lo_clients'),
+    allLive: store.sqlite.prepare(
+      'SELECT client_id AS c, deployment_id AS d, digest FROM lo_client_deployments WHERE until_version IS NULL',
+    ),
     live: store.sqlite.prepare(
       'SELECT deployment_id AS deploymentId, digest FROM lo_client_deployments WHERE client_id = ? AND until_version IS NULL',
     ),
@@ -97,31 +102,55 @@ export function createManifestStore(deps: { store: Store; clock: Clock }): Manif
     return r ? { bytes: r.bytes, digest: r.digest, manifestVersion: r.v } : undefined;
   };
 
-  const entriesOf = (desired: DesiredDeployment[]): Entry[] =>
-    [...desired]
+  const entriesOf = (desired: DesiredDeployment[]): Entry[] => {
+    for (const d of desired)
+      if (!DEPLOYMENT_ID.test(d.deploymentId))
+        throw new OutpostError(
+          'invalid-input',
+          `deployment id ${JSON.stringify(d.deploymentId)} must match ${DEPLOYMENT_ID.source}`,
+        );
+    return [...desired]
       .sort((a, b) => (a.deploymentId < b.deploymentId ? -1 : a.deploymentId > b.deploymentId ? 1 : 0))
       .map((d) => ({ ...d, digest: sha256Digest(d.yaml) }));
-
-  const unchanged = (clientId: string, entries: Entry[]): boolean => {
-    if (!current(clientId)) return false;
-    const live = q.live.all(clientId) as { deploymentId: string; digest: string }[];
-    return (
-      live.length === entries.length &&
-      entries.every((e) => live.some((l) => l.deploymentId === e.deploymentId && l.digest === e.digest))
-    );
   };
 
-  /** Writes one client's new manifest (inside the caller's transaction). */
+  /** What a client has now: its manifest version and its live deployments (id -> digest). */
+  interface Known {
+    version: number;
+    live: Map<string, string>;
+  }
+  const knownOne = (clientId: string): Known | undefined => {
+    const v = q.version.get(clientId) as { v: number } | undefined;
+    if (!v) return undefined;
+    const live = new Map<string, string>();
+    for (const r of q.live.all(clientId) as { deploymentId: string; digest: string }[])
+      live.set(r.deploymentId, r.digest);
+    return { version: v.v, live };
+  };
+  /** Every client at once: two scans instead of two queries per client (a deploy to thousands). */
+  const knownAll = (): Map<string, Known> => {
+    const all = new Map<string, Known>();
+    for (const r of q.allVersions.all() as { c: string; v: number }[])
+      all.set(r.c, { version: r.v, live: new Map() });
+    for (const r of q.allLive.all() as { c: string; d: string; digest: string }[])
+      all.get(r.c)?.live.set(r.d, r.digest);
+    return all;
+  };
+  const sameAs = (k: Known | undefined, entries: Entry[]): boolean =>
+    k !== undefined &&
+    k.live.size === entries.length &&
+    entries.every((e) => k.live.get(e.deploymentId) === e.digest);
+
+  /** Writes one client's new manifest (inside the caller's transaction, `known` read in it). */
   const write = (
     clientId: string,
     entries: Entry[],
-    bundleBytes: Buffer | undefined,
     commit: string | null,
     now: number,
-  ): StoredManifest => {
-    // Re-read inside the transaction: the version only ever grows, whatever ran concurrently.
-    const prev = current(clientId);
-    const version = (prev?.manifestVersion ?? 0) + 1;
+    known: Known | undefined,
+  ): { manifest: StoredManifest; known: Known } => {
+    const version = (known?.version ?? 0) + 1;
+    const bundleBytes = entries.length ? buildBundle(entries) : undefined;
     const bundleDigest = bundleBytes ? sha256Digest(bundleBytes) : null;
     const manifest: StateManifest = {
       manifestVersion: version,
@@ -141,58 +170,55 @@ export function createManifestStore(deps: { store: Store; clock: Clock }): Manif
         url: `/api/v1/deployments/${e.deploymentId}/${e.digest}`,
       })),
     };
-    const bytes = serializeStateManifest(manifest);
+    const bytes = encodeStateManifest(manifest);
     const digest = sha256Digest(bytes);
-    if (prev) q.updateClient.run(version, bytes, digest, bundleDigest, commit, now, clientId);
+    if (known) q.updateClient.run(version, bytes, digest, bundleDigest, commit, now, clientId);
     else q.insertClient.run(clientId, version, bytes, digest, bundleDigest, commit, now);
-    const live = q.live.all(clientId) as { deploymentId: string; digest: string }[];
-    for (const l of live) {
-      if (!entries.some((e) => e.deploymentId === l.deploymentId && e.digest === l.digest))
-        q.close.run(version, now, clientId, l.deploymentId, l.digest);
-    }
+    const live = new Map<string, string>();
+    for (const e of entries) live.set(e.deploymentId, e.digest);
+    for (const [deploymentId, d] of known?.live ?? [])
+      if (live.get(deploymentId) !== d) q.close.run(version, now, clientId, deploymentId, d);
     for (const e of entries) {
-      if (live.some((l) => l.deploymentId === e.deploymentId && l.digest === e.digest)) continue;
+      if (known?.live.get(e.deploymentId) === e.digest) continue;
       q.open.run(clientId, e.deploymentId, e.digest, e.yaml.byteLength, e.yaml, version);
     }
     if (bundleBytes && bundleDigest)
       q.bundle.run(clientId, bundleDigest, bundleBytes.byteLength, bundleBytes, version, now);
-    return { bytes, digest, manifestVersion: version };
+    return { manifest: { bytes, digest, manifestVersion: version }, known: { version, live } };
   };
 
   const store_: ManifestStore = {
     current,
     ensureEmpty(clientId) {
-      return store.tx(() => current(clientId) ?? write(clientId, [], undefined, null, clock.now()));
+      return store.tx(() => current(clientId) ?? write(clientId, [], null, clock.now(), undefined).manifest);
     },
+    // Everything runs in one synchronous transaction: what is compared is what is written over.
     async apply(clientId, desired, commit) {
       const entries = entriesOf(desired);
-      if (unchanged(clientId, entries)) {
-        if (commit) q.touchCommit.run(commit, clientId);
-        return { changed: false, manifest: current(clientId)! };
-      }
-      const bundleBytes = entries.length ? await buildBundle(entries) : undefined;
-      return {
-        changed: true,
-        manifest: store.tx(() => write(clientId, entries, bundleBytes, commit, clock.now())),
-      };
+      return store.tx(() => {
+        const known = knownOne(clientId);
+        if (sameAs(known, entries)) {
+          if (commit) q.touchCommit.run(commit, clientId);
+          return { changed: false, manifest: current(clientId)! };
+        }
+        return { changed: true, manifest: write(clientId, entries, commit, clock.now(), known).manifest };
+      });
     },
     async applyMany(items, commit) {
-      const work: { clientId: string; entries: Entry[]; bundle: Buffer | undefined }[] = [];
-      for (const it of items) {
-        const entries = entriesOf(it.desired);
-        if (unchanged(it.clientId, entries)) continue;
-        work.push({
-          clientId: it.clientId,
-          entries,
-          bundle: entries.length ? await buildBundle(entries) : undefined,
-        });
-      }
-      if (work.length === 0) return [];
       const now = clock.now();
-      store.tx(() => {
-        for (const w of work) write(w.clientId, w.entries, w.bundle, commit, now);
+      return store.tx(() => {
+        const all = items.length > 64 ? knownAll() : undefined;
+        const changed: string[] = [];
+        for (const it of items) {
+          const entries = entriesOf(it.desired);
+          const known = all ? all.get(it.clientId) : knownOne(it.clientId);
+          if (sameAs(known, entries)) continue;
+          const w = write(it.clientId, entries, commit, now, known);
+          all?.set(it.clientId, w.known);
+          changed.push(it.clientId);
+        }
+        return changed;
       });
-      return work.map((w) => w.clientId);
     },
     yaml(clientId, deploymentId, digest) {
       return (q.yaml.get(clientId, deploymentId, digest) as { yaml: Buffer } | undefined)?.yaml;
@@ -228,34 +254,4 @@ export function createManifestStore(deps: { store: Store; clock: Clock }): Manif
     },
   };
   return store_;
-}
-
-/** The Margo bundle: a gzip-compressed tar whose root holds the YAML files (named `<deploymentId>.yaml`). */
-export async function buildBundle(entries: { deploymentId: string; yaml: Buffer }[]): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  const done = new Promise<void>((resolve, reject) => {
-    pack.on('data', (c: unknown) => chunks.push(c as Buffer));
-    pack.on('end', () => resolve());
-    pack.on('error', reject);
-  });
-  for (const e of entries) {
-    pack.entry(
-      {
-        name: `${e.deploymentId}.yaml`,
-        size: e.yaml.byteLength,
-        mode: 0o644,
-        mtime: new Date(0),
-        uid: 0,
-        gid: 0,
-        uname: '',
-        gname: '',
-        type: 'file',
-      },
-      e.yaml,
-    );
-  }
-  pack.finalize();
-  await done;
-  return zlib.gzipSync(Buffer.concat(chunks));
 }

@@ -13,6 +13,7 @@ describe('core/margo public entry', () => {
       'checkParameterValue',
       'coerceParameterInput',
       'compareRevisions',
+      'encodeStateManifest',
       'formatPath',
       'formatProblem',
       'isDigest',

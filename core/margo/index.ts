@@ -32,7 +32,8 @@
  *
  * State manifest, digests, canonical JSON
  * - serializeStateManifest(manifest) → Buffer (RFC 8785 bytes); parseStateManifest(body) → StateManifest,
- *     throws `margo/invalid-manifest` (502).
+ *     throws `margo/invalid-manifest` (502); encodeStateManifest(manifest) → the same bytes, unchecked,
+ *     for a manifest the server assembled from values it checked (the LO's fast path).
  * - canonicalJson(value) → string (RFC 8785); sha256Digest(bytes) → `sha256:<hex>`;
  *     parseDigest(s) → { algorithm, hex, digest }, throws `margo/invalid-digest` (400).
  *
@@ -73,7 +74,7 @@ export {
   type ParseDeploymentStatusOptions,
 } from './deployment-status.js';
 export { INVALID_REQUEST, SEMANTIC_ERROR } from './request-body.js';
-export { serializeStateManifest, parseStateManifest } from './state-manifest.js';
+export { serializeStateManifest, encodeStateManifest, parseStateManifest } from './state-manifest.js';
 export { canonicalJson } from './canonical-json.js';
 export { sha256Digest, parseDigest, isDigest, DIGEST, type ParsedDigest } from './digest.js';
 export { parseQuantity, tryParseQuantity } from './quantity.js';

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import {
   canonicalJson,
+  encodeStateManifest,
   parseStateManifest,
   serializeStateManifest,
   sha256Digest,
@@ -155,5 +157,50 @@ describe('parseStateManifest', () => {
     const err = thrown(() => parseStateManifest(body));
     expect(err.code).toBe('margo/invalid-manifest');
     expect(err.message).toContain(fragment);
+  });
+});
+
+describe("encodeStateManifest (the server's fast path)", () => {
+  const digest = fc.stringMatching(/^[0-9a-f]{64}$/).map((h) => `sha256:${h}`);
+  const entry = fc.record(
+    {
+      deploymentId: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._~-]{0,199}$/),
+      digest,
+      sizeBytes: fc.nat(),
+    },
+    { requiredKeys: ['deploymentId', 'digest'] },
+  );
+  const arbitrary = fc
+    .record({
+      manifestVersion: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+      deployments: fc.uniqueArray(entry, { maxLength: 5, selector: (e) => e.deploymentId }),
+      bundleDigest: digest,
+      bundleSize: fc.option(fc.nat(), { nil: undefined }),
+    })
+    .map(({ manifestVersion, deployments, bundleDigest, bundleSize }): StateManifest => ({
+      manifestVersion,
+      bundle:
+        deployments.length === 0
+          ? null
+          : {
+              mediaType: 'application/vnd.margo.bundle.v1+tar+gzip',
+              digest: bundleDigest,
+              ...(bundleSize === undefined ? {} : { sizeBytes: bundleSize }),
+              url: `/api/v1/bundles/${bundleDigest}`,
+            },
+      deployments: deployments.map((d) => ({
+        ...d,
+        url: `/api/v1/deployments/${d.deploymentId}/${d.digest}`,
+      })),
+    }));
+
+  it('writes exactly the bytes of serializeStateManifest', () => {
+    expect(encodeStateManifest(manifest()).equals(serializeStateManifest(manifest()))).toBe(true);
+    fc.assert(
+      fc.property(arbitrary, (m) => {
+        expect(encodeStateManifest(m).toString()).toBe(serializeStateManifest(m).toString());
+      }),
+      { numRuns: 300 },
+    );
   });
 });
