@@ -128,6 +128,12 @@ describe('edgectl co: App Store, Device Store, sites and nodes', () => {
     expect((await run('co', 'add', 'app', '--artifact', empty)).stderr).toBe(
       `edgectl: ${empty} holds no margo.yaml\n`,
     );
+    // a git ref means nothing for a local folder: refused rather than ignored
+    const withRef = await run('co', 'add', 'app', '--artifact', dir, '--ref', 'v2');
+    expect(withRef.code).toBe(2);
+    expect(withRef.stderr).toBe(
+      `edgectl: --ref and --path apply to a git URL; ${dir} is a local path (give margo.yaml or its folder)\n`,
+    );
   });
 
   it('registers a device model, a site and nodes, and shows the same data the API has', async () => {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { OutpostError } from '../../../core/errors.js';
 import { action } from '../../lib/action.js';
 import { connect, globals } from '../../lib/context.js';
 import { emit, parseFormat } from '../../lib/output.js';
@@ -27,6 +28,12 @@ export function register(add: Command): void {
         ) => {
           const format = parseFormat(opts.output);
           const isUrl = /^https?:\/\//i.test(opts.artifact);
+          if (!isUrl && (opts.ref !== undefined || opts.path !== undefined)) {
+            throw new OutpostError(
+              'invalid-input',
+              `--ref and --path apply to a git URL; ${opts.artifact} is a local path (give margo.yaml or its folder)`,
+            );
+          }
           const source = isUrl
             ? {
                 kind: 'git' as const,
