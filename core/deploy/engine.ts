@@ -127,12 +127,15 @@ export function createDeployEngine(deps: DeployEngineDeps) {
         reservation: string | null;
       })[]
     ).map((r) => {
-      let reservation: unknown = null;
+      // Fresh row objects from the driver: filled in place (no copy of 18 fields per row).
+      const row = r as unknown as TargetRow;
       if (r.reservation !== null) {
-        if (!reservations.has(r.reservation)) reservations.set(r.reservation, JSON.parse(r.reservation));
-        reservation = reservations.get(r.reservation);
+        const text = r.reservation;
+        if (!reservations.has(text)) reservations.set(text, JSON.parse(text));
+        row.reservation = reservations.get(text);
       }
-      return { ...r, status: r.status === null ? null : (JSON.parse(r.status) as unknown), reservation };
+      if (r.status !== null) row.status = JSON.parse(r.status) as unknown;
+      return row;
     });
   };
 
@@ -266,7 +269,15 @@ export function createDeployEngine(deps: DeployEngineDeps) {
         assign(d, decision.nodes, Number(decision.revision));
         return decision.nodes.length > 0;
       case 'rollback': {
-        for (const n of decision.nodes) assign(d, [n.uid], Number(n.revision));
+        // One pass per revision rolled back to, not one per node (each pass reads every target).
+        const byRevision = new Map<number, string[]>();
+        for (const n of decision.nodes) {
+          const rev = Number(n.revision);
+          const uids = byRevision.get(rev) ?? [];
+          uids.push(n.uid);
+          byRevision.set(rev, uids);
+        }
+        for (const [rev, uids] of byRevision) assign(d, uids, rev);
         return decision.nodes.length > 0;
       }
       default:
