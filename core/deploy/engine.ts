@@ -371,6 +371,9 @@ export function createDeployEngine(deps: DeployEngineDeps) {
         : (opts?.strategy ?? { kind: 'all-at-once' })) as never,
       ...(opts?.failureThreshold !== undefined ? { failureThreshold: opts.failureThreshold } : {}),
       ...(opts?.autoRollback !== undefined ? { autoRollback: opts.autoRollback } : {}),
+      ...(opts?.installTimeoutSeconds !== undefined
+        ? { installTimeoutSeconds: opts.installTimeoutSeconds }
+        : {}),
       now: clock.now(),
     });
   }

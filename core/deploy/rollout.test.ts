@@ -189,4 +189,23 @@ describe('rollouts', () => {
     expect(err).toBeInstanceOf(OutpostError);
     expect((err as OutpostError).code).toBe('conflict');
   });
+
+  it('counts nodes that do not install within --install-timeout as failed and rolls them back, with no report at all', async () => {
+    const c = t.core.client();
+    const [existing] = (await c.deployments.list({})).deployments;
+    let d = await c.deployments.update({
+      id: existing!.id,
+      version: '2.0.0',
+      rollout: { strategy: { kind: 'all-at-once' }, installTimeoutSeconds: 1, autoRollback: true },
+    });
+    expect(d.rollout?.phase).toBe('rolling');
+    // Nobody reports: the engine's own timer must notice the deadline.
+    const end = Date.now() + 15_000;
+    while (d.rollout?.phase === 'rolling' && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 200));
+      d = await view(d.id);
+    }
+    expect(['rolling-back', 'rolled-back']).toContain(d.rollout?.phase);
+    expect(d.nodes.filter((n) => n.version === '2.0.0')).toEqual([]);
+  });
 });

@@ -166,6 +166,7 @@ export function buildView(
               : `dispatching to ${dec.nodes.length} node(s)`,
       progress: step.progress,
       strategy: plan.strategy as Record<string, unknown>,
+      installTimeoutSeconds: plan.installTimeoutSeconds,
     };
   }
   return {

@@ -229,7 +229,8 @@ describe('batches', () => {
     const fleet = new Fleet(['a']);
     step(ref, fleet, T0);
     fleet.set(['a'], 'installing');
-    expect(step(ref, fleet, T0 + 599_000).decision.kind).toBe('wait');
+    // The wait says when to look again: the moment the node runs out of time.
+    expect(step(ref, fleet, T0 + 599_000).decision).toMatchObject({ kind: 'wait', until: T0 + 600_000 });
     expect(step(ref, fleet, T0 + 600_000).decision).toMatchObject({ kind: 'failed', failed: ['a'] });
   });
 });

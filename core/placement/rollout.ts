@@ -304,6 +304,23 @@ function withStatus(status: Map<string, Status>, wanted: Status, among: readonly
 // ---------- the step ----------
 
 /**
+ * With an install timeout, a wait on nodes in flight ends when the first of them runs out of time, so
+ * the caller looks again then (a node that never reports must still count as failed).
+ */
+function withDeadline(p: RolloutPlan, d: RolloutDecision): RolloutDecision {
+  if (d.kind !== 'wait' || d.until !== undefined || p.installTimeoutSeconds === null) return d;
+  const ms = p.installTimeoutSeconds * 1000;
+  let until: number | undefined;
+  if (d.reason === 'rollback-in-progress' && p.rollback) until = p.rollback.startedAt + ms;
+  else if (d.reason === 'batch-in-progress' || d.reason === 'paused')
+    for (const uid of d.nodes) {
+      const at = p.dispatchedAt[uid];
+      if (at !== undefined && (until === undefined || at + ms < until)) until = at + ms;
+    }
+  return until === undefined ? d : { ...d, until };
+}
+
+/**
  * The next decision for the rollout. Pure: the same plan, observation and time give the same result.
  * Act on `decision`, then persist `plan`.
  */
@@ -311,7 +328,11 @@ export function nextStep(plan: RolloutPlan, observed: ObservedNodes, now: number
   let p: RolloutPlan = { ...plan, dispatchedAt: { ...plan.dispatchedAt }, signals: { ...plan.signals } };
   const status = classify(p, observed, now);
   const progress = progressOf(status);
-  const done = (decision: RolloutDecision): RolloutStep => ({ plan: p, decision, progress });
+  const done = (decision: RolloutDecision): RolloutStep => ({
+    plan: p,
+    decision: withDeadline(p, decision),
+    progress,
+  });
   const failedNodes = () => withStatus(status, 'failed', p.targets);
 
   // Stops the rollout: rolls back the nodes that took the new revision when wanted, else fails.

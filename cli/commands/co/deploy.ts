@@ -63,6 +63,7 @@ export interface RolloutFlags {
   promote?: string;
   failureThreshold?: string;
   autoRollback?: boolean;
+  installTimeout?: string;
 }
 
 export function addRolloutOptions(cmd: Command): Command {
@@ -77,6 +78,10 @@ export function addRolloutOptions(cmd: Command): Command {
       'canary: wait for "edgectl co promote", or promote automatically after a soak time in seconds',
     )
     .option('--failure-threshold <n|p%>', 'failed nodes tolerated before the rollout stops (default 0)')
+    .option(
+      '--install-timeout <seconds>',
+      'a node not installed this long after it was told counts as failed (default: no limit)',
+    )
     .option(
       '--no-auto-rollback',
       'on a failed update, leave the nodes as they are instead of returning them to the previous version',
@@ -109,6 +114,9 @@ export function rolloutFrom(f: RolloutFlags): RolloutOptions | undefined {
       ? { failureThreshold: countOrPercent(f.failureThreshold, '--failure-threshold') }
       : {}),
     ...(f.autoRollback === false ? { autoRollback: false } : {}),
+    ...(f.installTimeout !== undefined
+      ? { installTimeoutSeconds: positive(f.installTimeout, '--install-timeout') }
+      : {}),
   };
   const batches = {
     ...(f.batchSize ? { size: positive(f.batchSize, '--batch-size') } : {}),

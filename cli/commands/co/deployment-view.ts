@@ -74,7 +74,8 @@ export function renderRollout(r: Rollout): string {
   if (p.inProgress) parts.push(`${p.inProgress} in progress`);
   if (p.failed) parts.push(`${p.failed} failed`);
   if (p.notStarted) parts.push(`${p.notStarted} not started`);
-  return `${describeStrategy(r.strategy)} · ${parts.join(', ')}`;
+  const timeout = r.installTimeoutSeconds ? `, install timeout ${r.installTimeoutSeconds}s` : '';
+  return `${describeStrategy(r.strategy)}${timeout} · ${parts.join(', ')}`;
 }
 
 /** Per-node state with the age of each report; a node not heard from lately is marked stale. */

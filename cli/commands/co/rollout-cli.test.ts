@@ -175,12 +175,30 @@ describe('rollouts from edgectl', () => {
       '2',
       '--failure-threshold',
       '0',
+      '--install-timeout',
+      '3600',
     );
     expect(d.rollout).toMatchObject({
       phase: 'rolling',
       strategy: { kind: 'batches', size: 2 },
+      installTimeoutSeconds: 3600,
       progress: { inProgress: 2, notStarted: 2 },
     });
+    expect((await run('co', 'show', 'deployment', id)).stdout).toMatch(
+      /^progress: +batches of 2, install timeout 3600s · 0\/4 installed, 2 in progress, 2 not started$/m,
+    );
+    const bad = await run(
+      'co',
+      'update',
+      'deployment',
+      id,
+      '--version',
+      '2.0.0',
+      '--install-timeout',
+      'soon',
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('edgectl: --install-timeout: "soon" is not a positive whole number\n');
     const first = told(d, '2.0.0');
     expect(first).toHaveLength(2);
     await report(first[0]!, id, 'installed');
@@ -190,7 +208,7 @@ describe('rollouts from edgectl', () => {
     expect(told(d, '2.0.0')).toEqual([]); // both nodes that took 2.0.0 are told 1.0.0 again
     const shown = await run('co', 'show', 'deployment', id);
     expect(shown.stdout).toMatch(
-      /^rollout: +rolling-back: waiting: rollback-in-progress \(1 node\(s\) failed, more than the 0 the failure threshold allows\)$/m,
+      /^rollout: +rolling-back: waiting: rollback-in-progress until \d{4}-\d\d-\d\dT[\d:.]+Z \(1 node\(s\) failed, more than the 0 the failure threshold allows\)$/m,
     );
     for (const n of first) await report(n, id, 'installed');
     d = await view('co', 'show', 'deployment', id);

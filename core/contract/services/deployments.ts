@@ -70,6 +70,12 @@ export const rolloutOptionsSchema = z
     failureThreshold: z.union([z.number().int().nonnegative(), z.string().regex(/^\d{1,3}%$/)]).optional(),
     /** On an update: return the nodes that took it to the previous version when the threshold is crossed. */
     autoRollback: z.boolean().optional(),
+    /**
+     * A node told to install that has not reported `installed` this many seconds later counts as
+     * failed (towards the threshold and rollback). Default: no limit, since an air-gapped or
+     * disconnected node may take days to report (ADR 0010).
+     */
+    installTimeoutSeconds: z.number().int().positive().max(31_536_000).optional(),
   })
   .strict();
 export type RolloutOptions = z.infer<typeof rolloutOptionsSchema>;
@@ -144,6 +150,8 @@ export const deploymentViewSchema = deploymentSummarySchema.extend({
         notStarted: z.number(),
       }),
       strategy: z.record(z.string(), z.unknown()),
+      /** A node not installed this long after it was told counts as failed; null: no limit. */
+      installTimeoutSeconds: z.number().nullable(),
     })
     .nullable(),
   now: z.number(),

@@ -9,6 +9,8 @@ export interface RolloutDraft {
   /** `manual`, or seconds of soak before the canary is promoted automatically. */
   promote: string;
   failureThreshold: string;
+  /** Seconds; empty: no limit. */
+  installTimeout: string;
 }
 
 export const defaultRollout: RolloutDraft = {
@@ -17,6 +19,7 @@ export const defaultRollout: RolloutDraft = {
   canary: '1',
   promote: 'manual',
   failureThreshold: '',
+  installTimeout: '',
 };
 
 /**
@@ -25,7 +28,7 @@ export const defaultRollout: RolloutDraft = {
  */
 export function rolloutOptions(d: RolloutDraft): RolloutOptions | undefined {
   const num = (s: string) => (/^\d+$/.test(s.trim()) ? Number(s.trim()) : (s as unknown as number));
-  const threshold =
+  const threshold: Partial<RolloutOptions> =
     d.failureThreshold.trim() === ''
       ? {}
       : {
@@ -33,6 +36,8 @@ export function rolloutOptions(d: RolloutDraft): RolloutOptions | undefined {
             ? d.failureThreshold.trim()
             : num(d.failureThreshold),
         };
+  if (d.installTimeout.trim() !== '')
+    Object.assign(threshold, { installTimeoutSeconds: num(d.installTimeout) });
   if (d.kind === 'all-at-once')
     return Object.keys(threshold).length ? { strategy: { kind: 'all-at-once' }, ...threshold } : undefined;
   if (d.kind === 'batches') return { strategy: { kind: 'batches', size: num(d.batchSize) }, ...threshold };
@@ -108,6 +113,15 @@ export function RolloutFields({
         value={value.failureThreshold}
         onChange={(e) => set({ failureThreshold: e.target.value })}
         sx={{ width: 190 }}
+      />
+      <TextField
+        size="small"
+        label="Install timeout (s)"
+        helperText="not installed by then counts as failed; empty: no limit"
+        value={value.installTimeout}
+        onChange={(e) => set({ installTimeout: e.target.value })}
+        sx={{ width: 230 }}
+        slotProps={{ htmlInput: { 'data-testid': 'rollout-install-timeout' } }}
       />
     </Stack>
   );

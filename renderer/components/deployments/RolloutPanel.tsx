@@ -131,6 +131,14 @@ export function RolloutPanel({ deployment }: { deployment: DeploymentView }) {
             />
           ) : null}
           <Chip size="small" variant="outlined" label={strategy} />
+          {r.installTimeoutSeconds ? (
+            <Chip
+              size="small"
+              variant="outlined"
+              label={`install timeout ${r.installTimeoutSeconds}s`}
+              data-testid="rollout-install-timeout"
+            />
+          ) : null}
           <Box sx={{ flexGrow: 1 }} />
           {button('pause', 'Pause', <PauseIcon />, r.paused ? 'already paused' : 'the rollout is over')}
           {button('resume', 'Resume', <PlayArrowIcon />, 'the rollout is not paused')}
