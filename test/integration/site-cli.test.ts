@@ -162,3 +162,32 @@ describe('edgectl site ca / client / clients, co revoke node', () => {
     }
   });
 });
+
+describe('edgectl site ca init without a running server', () => {
+  const home = tempHome('outpost-siteca-');
+  let server: ServerProcess | undefined;
+  const run = (...args: string[]) => edgectl([...args, '--home', home.home]);
+  afterAll(async () => {
+    await server?.stop();
+    home.cleanup();
+  });
+
+  it('creates the CA in the home for the configured trust domain; the server then uses it', async () => {
+    fs.writeFileSync(path.join(home.home, 'config.yaml'), 'mmi:\n  trustDomain: plant7.example\n');
+    const r = await run('site', 'ca', 'init', '-o', 'json');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const info = JSON.parse(r.stdout) as { fingerprint: string; trustDomain: string; mmiUrl: null };
+    expect(info).toMatchObject({ initialized: true, trustDomain: 'plant7.example', mmiUrl: null });
+    expect(fs.statSync(path.join(home.home, 'pki', 'site-ca', 'ca-key.pem')).mode & 0o777).toBe(0o600);
+    expect((await run('site', 'ca', 'init')).stdout).toMatch(/^site CA:\s+already initialised$/m);
+
+    server = await startServer(home.home);
+    const shown = JSON.parse((await run('site', 'ca', 'init', '-o', 'json')).stdout) as {
+      fingerprint: string;
+      wfmSpiffeId: string;
+    };
+    expect(shown.fingerprint).toBe(info.fingerprint);
+    expect(shown.wfmSpiffeId).toBe('spiffe://plant7.example/margo/wfm/outpost');
+  });
+});
