@@ -201,6 +201,7 @@ export function createDeployEngine(deps: DeployEngineDeps) {
         profile,
         replicas: target.replicas ?? (target.nodes ? target.nodes.length : 'all'),
         ...(target.selector ? { selector: target.selector } : {}),
+        ...(target.prefer ? { preferLabels: target.prefer } : {}),
         ...(target.siteId ? { siteId: target.siteId } : {}),
         ...(nodeUids ? { nodeUids } : {}),
         now,

@@ -120,6 +120,25 @@ describe('placement through the deploy engine', () => {
     expect((await dryRun()).placement.placed).toEqual(['default.n1']);
   });
 
+  it('prefers the nodes a deployment names with its own preference labels (target.prefer)', async () => {
+    const c = t.core.client();
+    await c.nodes.label({ name: 'n2', set: { zone: 'east' } });
+    const r = await c.deployments.place({
+      appId: 'hello-wasm',
+      target: { siteId: 'plant', replicas: 1, prefer: { zone: 'east' } },
+    });
+    expect(r.placement.placed).toEqual(['default.n2']);
+    // A preference is not a filter: the other nodes stay eligible.
+    expect(r.placement.candidates.every((x) => x.eligible)).toBe(true);
+    const d = await c.deployments.create({
+      appId: 'hello-wasm',
+      target: { siteId: 'plant', replicas: 1, prefer: { zone: 'east' } },
+    });
+    expect(d.nodes.map((n) => n.nodeName)).toEqual(['n2']);
+    await c.deployments.remove({ id: d.id });
+    await c.nodes.label({ name: 'n2', remove: ['zone'] });
+  });
+
   it(`spreads replicas over the hosts named by ${HOST_LABEL} before doubling up`, async () => {
     const c = t.core.client();
     const dryRun = async () =>

@@ -11,6 +11,7 @@ export interface TargetOptions {
   node?: string[];
   site?: string;
   selector?: string[];
+  prefer?: string[];
   replicas?: string;
   all?: boolean;
 }
@@ -20,6 +21,11 @@ export function addTargetOptions(cmd: Command): Command {
     .option('--node <name>', 'a target node (repeatable)', collect)
     .option('--site <site>', 'every eligible node of a site (or --replicas of them)')
     .option('--selector <key=value>', 'only nodes with this label (repeatable, ANDed)', collect)
+    .option(
+      '--prefer <key=value>',
+      'favour nodes with this label (repeatable; default: outpost.dev/preferred=true)',
+      collect,
+    )
     .option('--replicas <n>', 'place on this many nodes (the best ones)')
     .option('--all', 'every eligible node (the default for --site)');
 }
@@ -50,6 +56,7 @@ export function targetFrom(opts: TargetOptions): DeploymentTarget {
     ...(opts.node?.length ? { nodes: opts.node } : {}),
     ...(opts.site ? { siteId: opts.site } : {}),
     ...(Object.keys(selector).length ? { selector } : {}),
+    ...(opts.prefer?.length ? { prefer: parsePairs(opts.prefer, 'prefer') } : {}),
     ...(replicas !== undefined ? { replicas } : {}),
   };
 }

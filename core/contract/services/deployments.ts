@@ -20,6 +20,11 @@ export const targetSchema = z
     siteId: z.string().min(1).optional(),
     /** Operator label filter (k=v, ANDed) within the site or tenant. */
     selector: z.record(z.string(), z.string()).optional(),
+    /**
+     * Preference labels (k=v): matching nodes score higher, nothing is excluded. Default: nodes an
+     * operator labelled `outpost.dev/preferred=true` (ADR 0360).
+     */
+    prefer: z.record(z.string(), z.string()).optional(),
     /** How many nodes to place on; default: every eligible node (site) or each named node. */
     replicas: z.union([z.number().int().positive(), z.literal('all')]).optional(),
   })
