@@ -42,7 +42,7 @@ describe('deployments repository on a git server with credentials', () => {
   let co: Awaited<ReturnType<typeof startTestCore>>;
   let mmi: MmiTestClient;
   let deploymentId = '';
-  let served = { digest: '', bytes: Buffer.alloc(0) };
+  let served: { digest: string; bytes: Buffer } = { digest: '', bytes: Buffer.alloc(0) };
 
   beforeAll(async () => {
     git = await startGitServer({ auth: { username: 'ci', password: TOKEN } });
