@@ -13,6 +13,7 @@ import type { RegistryClient } from '../../core/oci/registry-client.js';
 import type { Reference } from '../../core/oci/reference.js';
 import { computeSpecHash } from '../runtimes/names.js';
 import type { Artifact, RuntimeKind, WorkloadSpec } from '../runtimes/types.js';
+import type { DeploymentPins } from './pins.js';
 import type { PlannedWorkload } from './state.js';
 
 /**
@@ -149,11 +150,17 @@ export interface PlanDeps {
   logger: Logger;
 }
 
-/** Resolves and pulls every component of a deployment; throws a component error on the first failure. */
+/**
+ * Resolves and pulls every component of a deployment; throws a component error on the first failure.
+ * With `pins`, each blob is pinned before it is looked up or downloaded and stays pinned until the caller
+ * releases the pins (when its task ends, ADR 0342): without them a later component's download may evict
+ * an earlier one's blob before it is installed.
+ */
 export async function planDeployment(
   doc: ApplicationDeployment,
   deps: PlanDeps,
   signal?: AbortSignal,
+  pins?: DeploymentPins,
 ): Promise<PlannedWorkload[]> {
   const family = profileRuntime(doc);
   const constraintsMemory = doc.spec.deploymentProfile.deviceConstraints?.capacityRequirements?.memory;
@@ -224,11 +231,14 @@ export async function planDeployment(
         pull: 'missing',
       };
     } else {
-      const cache = await deps.cache();
+      const { cache, lease } = pins ? await pins.hold() : { cache: await deps.cache(), lease: undefined };
       const { pullBlobToCache } = await import('../../core/oci/pull-to-cache.js');
       let file: string;
       try {
-        file = await pullBlobToCache(registry, cache, ref, cls.layer, { signal });
+        file = await pullBlobToCache(registry, cache, ref, cls.layer, {
+          signal,
+          ...(lease ? { lease } : {}),
+        });
       } catch (e) {
         throw componentError(
           c.name,

@@ -10,6 +10,7 @@ import {
   type WorkloadStatus,
 } from '../runtimes/types.js';
 import { ms, type AgentConfig } from './config.js';
+import { DeploymentPins, planCacheBytes } from './pins.js';
 import { planDeployment, type PlanDeps } from './plan.js';
 import type { RuntimeSet } from './runtimes.js';
 import { backoffMs } from './schedule.js';
@@ -30,7 +31,8 @@ import {
  * - a deployment whose YAML is applied and whose workloads are healthy is left alone (an agent restart
  *   never restarts a healthy workload: adapters compare spec hashes);
  * - otherwise its components are resolved (artifacts pulled and verified) and applied in the listed
- *   order, each waited for when `wait` is set, reporting installing → installed / failed;
+ *   order, each waited for when `wait` is set, reporting installing → installed / failed; the cached
+ *   artifacts it uses stay pinned from before their download until the task ends (ADR 0342);
  * - a deployment that left the manifest is removed (removing → removed), workloads in reverse order;
  * - tasks run concurrently (bounded), each with a timeout, so one stuck deployment blocks no other; a
  *   failed one is retried with exponential backoff; running workloads are observed and every change of
@@ -265,7 +267,17 @@ export class Reconciler {
     return doc;
   }
 
+  /** Applies with the task's cache pins, released however the task ends (installed, failed, cancelled). */
   private async applyDeployment(rec: DeploymentRecord, signal: AbortSignal): Promise<void> {
+    const pins = new DeploymentPins(() => this.d.plan.cache(), `deployment ${rec.deploymentId}`);
+    try {
+      await this.applyPinned(rec, signal, pins);
+    } finally {
+      pins.release();
+    }
+  }
+
+  private async applyPinned(rec: DeploymentRecord, signal: AbortSignal, pins: DeploymentPins): Promise<void> {
     const id = rec.deploymentId;
     let doc: ApplicationDeployment;
     try {
@@ -305,10 +317,15 @@ export class Reconciler {
       'installing',
     );
     const previous = rec.plan ?? [];
-    let plan = rec.planDigest === rec.digest && rec.plan && artifactsPresent(rec.plan) ? rec.plan : undefined;
+    let plan: PlannedWorkload[] | undefined;
+    if (rec.planDigest === rec.digest && rec.plan) {
+      // Pinned before the check: what is there now stays there until the task ends.
+      await pins.pinPlan(rec.plan);
+      if (artifactsPresent(rec.plan)) plan = rec.plan;
+    }
     if (!plan) {
       try {
-        plan = await planDeployment(doc, this.d.plan, signal);
+        plan = await planDeployment(doc, this.d.plan, signal, pins);
       } catch (e) {
         if ((e as OutpostError).code === 'oci/digest-mismatch') {
           securityEvent(this.log, 'artifactDigestMismatch', { deploymentId: id, error: shortMessage(e) });
@@ -321,6 +338,7 @@ export class Reconciler {
         r.planDigest = r.digest;
       });
     }
+    await this.noteCacheFit(id, plan, pins);
     signal.throwIfAborted();
 
     // Workloads of the previous revision that the new one no longer has (renamed, removed, other runtime).
@@ -433,6 +451,30 @@ export class Reconciler {
       r.failures = 0;
       delete r.retryAt;
     });
+  }
+
+  /**
+   * A deployment whose artifacts alone exceed the cache limit still installs (its pins hold them, the
+   * cache is over its limit until the task ends), but the operator must know: the warning goes to the log
+   * and to the deployment's record (`edgectl agent status`), and is cleared once the deployment fits.
+   */
+  private async noteCacheFit(id: string, plan: PlannedWorkload[], pins: DeploymentPins): Promise<void> {
+    const neededBytes = planCacheBytes(plan);
+    const maxBytes = neededBytes > 0 ? (await pins.hold()).cache.maxBytes : Infinity;
+    const over = neededBytes > maxBytes;
+    const known = this.d.store.get().deployments[id]?.cacheOverLimit;
+    if (over) {
+      this.log.warn(
+        { deploymentId: id, neededBytes, maxBytes },
+        'the deployment needs more than the whole blob cache (cache.maxBytes): its artifacts stay pinned ' +
+          'until it is installed, the cache exceeds its limit meanwhile, and they are downloaded again ' +
+          'whenever it is re-applied; raise cache.maxBytes',
+      );
+      if (known?.neededBytes !== neededBytes || known.maxBytes !== maxBytes)
+        this.update(id, (r) => (r.cacheOverLimit = { neededBytes, maxBytes }));
+    } else if (known) {
+      this.update(id, (r) => delete r.cacheOverLimit);
+    }
   }
 
   private adapterFor(kind: RuntimeKind): RuntimeAdapter {

@@ -73,6 +73,8 @@ export interface DeploymentRecord {
   /** Consecutive failed attempts, and when the next one is due. */
   failures: number;
   retryAt?: number;
+  /** Set while the deployment's cached artifacts alone exceed the blob cache limit (ADR 0342). */
+  cacheOverLimit?: { neededBytes: number; maxBytes: number };
   updatedAt: number;
 }
 

@@ -36,6 +36,8 @@ export interface AgentStatusView {
     since: number | null;
     components: ComponentReport[];
     error?: { code?: string; source?: string; message?: string };
+    /** Its artifacts alone need more than the blob cache limit (they are pinned while it installs). */
+    cacheOverLimit?: { neededBytes: number; maxBytes: number };
   }[];
 }
 
@@ -87,6 +89,7 @@ export function readAgentStatus(paths: AgentPaths, now: number, deviceId?: strin
         since: r.reported?.at ?? null,
         components: r.reported?.components ?? [],
         ...(r.reported?.error ? { error: r.reported.error } : {}),
+        ...(r.cacheOverLimit ? { cacheOverLimit: r.cacheOverLimit } : {}),
       })),
   };
 }

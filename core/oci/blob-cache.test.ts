@@ -86,6 +86,35 @@ describe('blob cache', () => {
     expect(isOutpostError(err, 'conflict')).toBe(true);
   });
 
+  it("holds a lease's blobs over the limit rather than evict them, and frees them all on release", async () => {
+    const clock = manualClock();
+    const cache = createBlobCache({ dir: path.join(dir, 'c'), maxBytes: 150, clock });
+    const [a, b, c] = [1, 2, 3].map((n) => digestOf(blob(n)));
+    const one = cache.lease('deployment one');
+    const two = cache.lease('deployment two');
+    one.pin(a!); // pinned before it is even there, as a download does
+    one.pin(a!); // the same digest twice is one pin
+    await cache.put(a!, staged('a', blob(1)));
+    clock.advance(10);
+    one.pin(b!);
+    await cache.put(b!, staged('b', blob(2))); // 200 > 150, but both are pinned
+    two.pin(b!);
+    expect(await cache.usage()).toMatchObject({ bytes: 200, count: 2 });
+    expect(await cache.prune()).toEqual([]);
+    expect(one.digests()).toEqual([a, b]);
+    const byDigest = Object.fromEntries((await cache.list()).map((x) => [x.digest, x.pinnedBy]));
+    expect(byDigest).toEqual({ [a!]: ['deployment one'], [b!]: ['deployment one', 'deployment two'] });
+
+    one.release();
+    one.release(); // twice is harmless
+    expect(() => one.pin(c!)).toThrow(/released/);
+    // a is free now; b is still held by the other lease
+    expect(await cache.prune()).toEqual([a]);
+    two.release();
+    expect(await cache.list()).toEqual([expect.objectContaining({ digest: b, pinned: false })]);
+    await expect(cache.remove(b!)).resolves.toBe(true);
+  });
+
   it('keeps a blob larger than the limit that it just stored, and evicts it later', async () => {
     const cache = createBlobCache({ dir: path.join(dir, 'c'), maxBytes: 50 });
     const d = digestOf(blob(9));

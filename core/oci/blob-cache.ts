@@ -23,10 +23,29 @@ export interface CachedBlob {
   /** Last `put` or `get`, in clock milliseconds. */
   lastAccess: number;
   pinned: boolean;
+  /** Owners of the leases that pin it (a bare `pin()` has no owner). */
+  pinnedBy?: string[];
+}
+
+/**
+ * A set of pins held for one piece of work (an agent deployment task, ADR 0342): each digest is pinned
+ * once however often it is added, and `release()` unpins them all. Pin a digest before looking it up or
+ * downloading it, so no eviction can fall between "present" and "in use".
+ */
+export interface CacheLease {
+  readonly owner: string;
+  /** Pins `digest` (present or not) until `release()`; adding a digest twice pins it once. */
+  pin(digest: string): void;
+  /** The digests this lease pins, in the order they were added. */
+  digests(): string[];
+  /** Unpins every digest; safe to call more than once. Pinning after release is a `conflict`. */
+  release(): void;
 }
 
 export interface BlobCache {
   readonly dir: string;
+  /** The size limit; exceeded only while pinned blobs (or the one just stored) need more. */
+  readonly maxBytes: number;
   has(digest: string): Promise<boolean>;
   /** The blob's path, recording the access; `undefined` when absent (or, with `verify`, corrupt: then removed). */
   get(digest: string, options?: { verify?: boolean }): Promise<string | undefined>;
@@ -43,6 +62,8 @@ export interface BlobCache {
   /** Protects a blob (present or still downloading) from eviction; counted, so pin/unpin in pairs. */
   pin(digest: string): void;
   unpin(digest: string): void;
+  /** A lease: pins held together for one owner and released together (see `CacheLease`). */
+  lease(owner: string): CacheLease;
   /** Deletes a blob; a pinned blob is a `conflict`. Returns whether it was there. */
   remove(digest: string): Promise<boolean>;
   list(): Promise<CachedBlob[]>;
@@ -76,6 +97,7 @@ export function createBlobCache(options: BlobCacheOptions): BlobCache {
   const indexFile = path.join(dir, 'index.json');
   const stagingDir = path.join(dir, 'staging');
   const pins = new Map<string, number>();
+  const leases = new Set<{ owner: string; held: Set<string> }>();
   let index: IndexFile | undefined;
   let queue: Promise<unknown> = Promise.resolve();
 
@@ -199,8 +221,20 @@ export function createBlobCache(options: BlobCacheOptions): BlobCache {
     return dest;
   };
 
+  const pin = (digest: string) => {
+    parseDigest(digest, 'blob cache');
+    pins.set(digest, (pins.get(digest) ?? 0) + 1);
+  };
+  const unpin = (digest: string) => {
+    const n = (pins.get(digest) ?? 0) - 1;
+    if (n > 0) pins.set(digest, n);
+    else pins.delete(digest);
+  };
+  const owners = (digest: string) => [...leases].filter((l) => l.held.has(digest)).map((l) => l.owner);
+
   return {
     dir,
+    maxBytes: options.maxBytes,
 
     has: (digest) =>
       serial(async () => {
@@ -293,15 +327,30 @@ export function createBlobCache(options: BlobCacheOptions): BlobCache {
       return path.join(stagingDir, `${algorithm}-${hex}`);
     },
 
-    pin(digest) {
-      parseDigest(digest, 'blob cache');
-      pins.set(digest, (pins.get(digest) ?? 0) + 1);
-    },
+    pin,
+    unpin,
 
-    unpin(digest) {
-      const n = (pins.get(digest) ?? 0) - 1;
-      if (n > 0) pins.set(digest, n);
-      else pins.delete(digest);
+    lease(owner) {
+      const l = { owner, held: new Set<string>() };
+      let released = false;
+      leases.add(l);
+      return {
+        owner,
+        pin(digest) {
+          if (released)
+            throw new OutpostError('conflict', `blob cache: the lease of ${owner} was released already`);
+          if (l.held.has(digest)) return;
+          pin(digest);
+          l.held.add(digest);
+        },
+        digests: () => [...l.held],
+        release() {
+          if (released) return;
+          released = true;
+          leases.delete(l);
+          for (const d of l.held) unpin(d);
+        },
+      };
     },
 
     remove: (digest) =>
@@ -325,6 +374,7 @@ export function createBlobCache(options: BlobCacheOptions): BlobCache {
             size: e.size,
             lastAccess: e.lastAccess,
             pinned: pins.has(digest),
+            ...(owners(digest).length ? { pinnedBy: owners(digest) } : {}),
           }));
       }),
 

@@ -20,7 +20,13 @@ export { currentPlatform, selectFromIndex } from './resolve.js';
 export type { BlobProgress, FetchBlobOptions, FetchedBlob } from './fetch-blob.js';
 export type { PushBlob, PushOptions, PushProgress, PushResult } from './push.js';
 export { artifactKind, type ArtifactKind, type InspectResult, type LayerSummary } from './inspect.js';
-export { createBlobCache, type BlobCache, type BlobCacheOptions, type CachedBlob } from './blob-cache.js';
+export {
+  createBlobCache,
+  type BlobCache,
+  type BlobCacheOptions,
+  type CachedBlob,
+  type CacheLease,
+} from './blob-cache.js';
 export { pullBlobToCache } from './pull-to-cache.js';
 export {
   planPush,
