@@ -121,6 +121,16 @@ export function createCore(deps: CoreDeps): Core {
       startedAt,
       counts,
       natsState,
+      desiredState: (tenantId) => {
+        if (config.role === 'co') return null;
+        const st = loModule.lo.follower.status(tenantId);
+        return {
+          commit: st.commit,
+          adoptedAt: st.updatedAt,
+          lastError: st.lastError,
+          lastErrorAt: st.lastErrorAt,
+        };
+      },
     }),
   );
   // The site's identity first: the CA signs the WFM's and nats-server's certificates.

@@ -363,6 +363,20 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
           return row;
         },
         async createEnrollToken(input, ctx) {
+          // A token is only worth making where this server will accept the node (ADR 0011).
+          if (config.role === 'co')
+            throw new OutpostError(
+              'conflict',
+              "this server runs with --role co and serves no Margo Management Interface: create the token on the LO of the node's site, or run the CO with --role all to serve directly connected nodes",
+            );
+          const served = store.sqlite
+            .prepare('SELECT served_by AS servedBy FROM sites WHERE tenant_id = ? AND id = ?')
+            .get(ctx.tenantId, input.siteId) as { servedBy: string } | undefined;
+          if (served?.servedBy === 'remote')
+            throw new OutpostError(
+              'conflict',
+              `site "${input.siteId}" is served by a remote LO, which has its own CA: create the token there (edgectl co enroll-token create on the LO's host)`,
+            );
           const ca = identity.requireCa();
           const node = fleet.ensureNode(ctx.tenantId, input.node, input.siteId);
           if (node.state === 'revoked')

@@ -17,6 +17,8 @@ export interface SystemModuleDeps {
   /** Counts contributed by every module. */
   counts(tenantId: string): Counts;
   natsState(): NatsState | null;
+  /** The LO's desired-state follower for a tenant (null without an LO). */
+  desiredState(tenantId: string): SystemStatus['desiredState'];
 }
 
 export function rolesOf(role: Config['role']): ('co' | 'lo')[] {
@@ -45,6 +47,7 @@ export function createSystemModule(deps: SystemModuleDeps): CoreModule {
             site: { id: deps.config.site.id, name: deps.config.site.name },
             database: { file: deps.store.file, schemaVersion: deps.store.schemaVersion() },
             nats: deps.natsState(),
+            desiredState: deps.desiredState(ctx.tenantId),
             counts: deps.counts(ctx.tenantId),
           };
         },

@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { Box, Card, CardContent, Chip, Grid, Skeleton, Stack, Typography } from '@mui/material';
+import { Alert, Box, Card, CardContent, Chip, Grid, Skeleton, Stack, Typography } from '@mui/material';
 import { api } from '../api.js';
 import { formatAge } from '../format.js';
 import { useNow } from '../live.js';
@@ -71,6 +71,14 @@ export function DashboardPage() {
               </Typography>
             </CardContent>
           </Card>
+          {s.desiredState?.lastError ? (
+            <Alert severity="error" data-testid="desired-state-refused">
+              The desired state was refused
+              {s.desiredState.lastErrorAt ? ` ${formatAge(s.now - s.desiredState.lastErrorAt)} ago` : ''};
+              this site keeps serving commit {s.desiredState.commit?.slice(0, 12) ?? '(none)'}:{' '}
+              {s.desiredState.lastError}
+            </Alert>
+          ) : null}
           <Grid container spacing={2}>
             <Grid size={{ xs: 6, md: 2 }}>
               <Stat label="Apps" value={s.counts.apps} testId="count-apps" />

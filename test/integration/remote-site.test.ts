@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OutpostError } from '../../core/errors.js';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -96,6 +97,18 @@ describe('a remote site behind its own LO', () => {
     loHome.cleanup();
   });
 
+  it('the CO refuses to make a token for a node of a remote site (its LO has its own CA), and records nothing', async () => {
+    const before = (await co.core.client().nodes.list({ siteId: 'plant-9' })).nodes.length;
+    const err = await co.core
+      .client()
+      .identity.createEnrollToken({ node: 'press-01', siteId: 'plant-9', ttlMinutes: 10 })
+      .catch((e: unknown) => e as OutpostError);
+    expect(err).toBeInstanceOf(OutpostError);
+    expect((err as OutpostError).code).toBe('conflict');
+    expect((err as OutpostError).message).toMatch(/--role co and serves no Margo Management Interface/);
+    expect((await co.core.client().nodes.list({ siteId: 'plant-9' })).nodes.length).toBe(before);
+  });
+
   it('a node enrolled at the LO appears at the CO with its capabilities', async () => {
     const t = await lo.core
       .client()
@@ -147,6 +160,10 @@ describe('a remote site behind its own LO', () => {
       /does not descend from the adopted .* \(history was rewritten\); nothing changed/,
     );
     expect(lo.core.lo.follower.status('default').lastError).toBe(r.refused);
+    // The operator sees it: system.status (what `edgectl co status` and the Dashboard show).
+    const st = await lo.core.client().system.status({});
+    expect(st.desiredState).toMatchObject({ lastError: r.refused, lastErrorAt: expect.any(Number) });
+    expect(st.desiredState?.commit).toMatch(/^[0-9a-f]{40}$/);
     const after = (await mmi.get('/api/v1/deployments')).json<{ manifestVersion: number }>().manifestVersion;
     expect(after).toBe(before);
   });

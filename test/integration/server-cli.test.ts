@@ -49,6 +49,10 @@ describe('edgectl server + edgectl co status', () => {
     expect(t.code).toBe(0);
     expect(t.stdout).toMatch(/^server: +http:\/\/127\.0\.0\.1:\d+$/m);
     expect(t.stdout).toMatch(/^role: +all \(co, lo\)$/m);
+    // A fresh all-in-one server: its LO serves its own repository, nothing adopted yet, nothing refused.
+    expect(t.stdout).toMatch(
+      /^desired state: +(nothing adopted yet|commit [0-9a-f]{12} \(adopted .* ago\))$/m,
+    );
     const y = await edgectl(['co', 'status', '-o', 'yaml', '--home', home]);
     expect(y.stdout).toMatch(/^product: Outpost$/m);
   });

@@ -25,6 +25,18 @@ export const systemStatusSchema = z.object({
   site: z.object({ id: z.string(), name: z.string() }),
   database: z.object({ file: z.string(), schemaVersion: z.string() }),
   nats: natsStateSchema.nullable(),
+  /**
+   * The LO's desired state for the caller's tenant: the commit it serves and the last refusal (a
+   * rewritten history, an unreachable remote), with times. Null where this server runs no LO.
+   */
+  desiredState: z
+    .object({
+      commit: z.string().nullable(),
+      adoptedAt: z.number().nullable(),
+      lastError: z.string().nullable(),
+      lastErrorAt: z.number().nullable(),
+    })
+    .nullable(),
   counts: z.object({
     tenants: z.number().int().nonnegative(),
     apps: z.number().int().nonnegative(),
