@@ -137,6 +137,35 @@ describe('edgectl agent: enroll, status, install-service', () => {
     expect(st.stdout).toMatch(/Agent:\s+not running/);
     expect(st.stdout).toMatch(/Last sync:\s+never/);
     expect(st.stdout).toMatch(/Manifest:\s+none adopted yet/);
+    // A deployment larger than the whole artifact cache (ADR 0342) says so in the table.
+    const at = Date.now();
+    fs.writeFileSync(
+      path.join(h, 'state.json'),
+      JSON.stringify({
+        version: 1,
+        manifestVersion: 3,
+        deployments: {
+          d1: {
+            deploymentId: 'd1',
+            name: 'big-app',
+            desired: true,
+            digest: `sha256:${'a'.repeat(64)}`,
+            adoptedManifestVersion: 3,
+            workloads: [],
+            failures: 0,
+            reported: { state: 'installing', adoptedManifestVersion: 3, components: [], at },
+            cacheOverLimit: { neededBytes: 3000, maxBytes: 1000 },
+            updatedAt: at,
+          },
+        },
+      }),
+    );
+    const big = await edgectl(['agent', 'status', '--home', h]);
+    expect(big.code, big.stderr).toBe(0);
+    expect(big.stdout).toMatch(
+      /^big-app +d1 +\S+.*needs 3000 bytes of cache, more than cache\.maxBytes 1000$/m,
+    );
+    fs.rmSync(path.join(h, 'state.json'));
     const js = JSON.parse((await edgectl(['agent', 'status', '--home', h, '-o', 'json'])).stdout) as Record<
       string,
       unknown

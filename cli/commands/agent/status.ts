@@ -61,7 +61,14 @@ export function register(agent: Command): void {
               d.desired ? d.state : `${d.state} (leaving)`,
               d.adoptedManifestVersion,
               d.since === null ? null : `${formatAge(now - d.since)} ago`,
-              d.error?.message,
+              [
+                d.error?.message,
+                d.cacheOverLimit
+                  ? `needs ${d.cacheOverLimit.neededBytes} bytes of cache, more than cache.maxBytes ${d.cacheOverLimit.maxBytes}`
+                  : undefined,
+              ]
+                .filter(Boolean)
+                .join('; ') || null,
             ],
             ...d.components.map((c) => [`  ${c.name}`, '', c.state, '', '', c.error?.message]),
           ]);
