@@ -38,6 +38,7 @@ describe('core/identity public entry', () => {
         "normaliseSerialHex",
         "parseCsr",
         "parseEnrollmentToken",
+        "parseRenewalCsr",
         "parseSpiffeId",
         "parseTrustBundle",
         "parseWellKnownMargo",

@@ -36,6 +36,7 @@ export {
   writeClientSvidFiles,
 } from './files.js';
 export { createKeyAndCsr, parseCsr, type ParsedCsr } from './csr.js';
+export { parseRenewalCsr, type RenewalCsrInput } from './renewal-csr.js';
 export { issueSvid, type IssuedSvid, type IssueSvidInput } from './issue-svid.js';
 export { issueServerCertificate, type IssueServerCertificateInput } from './issue-server-cert.js';
 export { normaliseSerialHex } from './cert-info.js';
