@@ -1,8 +1,9 @@
 import crypto from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
+import { and, desc, eq } from 'drizzle-orm';
 import type { Store } from '../store/db.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
+import type { AuditLog } from '../audit.js';
 import { clientPolicy, enrollTokens, loDevices, nodeDevices, nodes, svids } from '../store/schema/index.js';
 import { OutpostError } from '../errors.js';
 import {
@@ -13,9 +14,18 @@ import {
   issueSvid,
   parseCsr,
   parseEnrollmentToken,
+  parseRenewalCsr,
 } from '../identity/index.js';
 import type { DeploymentStatus, DeviceCapabilities } from '../margo/types.js';
-import type { EnrollRequest, EnrollResponse, MmiBackend, MmiClient, StoredManifest } from '../mmi/backend.js';
+import type {
+  EnrollRequest,
+  EnrollResponse,
+  MmiBackend,
+  MmiClient,
+  RenewRequest,
+  RenewResponse,
+  StoredManifest,
+} from '../mmi/backend.js';
 import type { ManifestStore } from './manifests.js';
 import type { SiteIdentity } from './identity-store.js';
 import { splitClientId } from './follower.js';
@@ -38,6 +48,10 @@ export interface LoBackendDeps {
   identity: SiteIdentity;
   statusSink: StatusSink;
   svidTtlSeconds: number;
+  /** A node may renew once its newest SVID is this old; default renewMinAgeSeconds(svidTtlSeconds) (ADR 0380). */
+  renewMinAgeSeconds?: number;
+  /** Where renewals (issued and refused) are recorded. */
+  audit?: AuditLog;
   mmiUrl: () => string | null;
   /** Per-node messaging credentials, when NATS runs. */
   natsCredentials?: (clientId: string, siteId: string) => Promise<EnrollResponse['nats']>;
@@ -45,6 +59,15 @@ export interface LoBackendDeps {
   onNodeChanged?: (tenantId: string) => void;
   /** Called inside the transaction that enrolled a node or stored its root capabilities (remote LO: tell the CO). */
   onInventoryChanged?: (clientId: string) => void;
+}
+
+/**
+ * How young a node's newest SVID may be before the LO refuses to renew it again: one hour, or a tenth of
+ * the lifetime when that is shorter. An agent renews when a third of the lifetime is left, far beyond this;
+ * only a broken agent in a loop (or a crash after a renewal, before the new pair was saved) meets it.
+ */
+export function renewMinAgeSeconds(svidTtlSeconds: number): number {
+  return Math.max(1, Math.min(3600, Math.floor(svidTtlSeconds / 10)));
 }
 
 /** How often last-seen times are written (they are kept in memory in between). */
@@ -336,6 +359,122 @@ export function createLoBackend(deps: LoBackendDeps): MmiBackend & { flushSeen()
           return undefined;
         }),
       };
+    },
+    async renewSvid(client: MmiClient, req: RenewRequest): Promise<RenewResponse> {
+      const started = clock.now();
+      const minAgeMs = (deps.renewMinAgeSeconds ?? renewMinAgeSeconds(deps.svidTtlSeconds)) * 1000;
+      const tenantId = splitClientId(client.clientId)?.tenantId ?? null;
+      const audit = (
+        result: 'ok' | 'error',
+        extra: { errorCode?: string; errorMessage?: string; input?: Record<string, unknown> },
+      ) =>
+        deps.audit?.record({
+          tenantId,
+          actor: client.spiffeId,
+          transport: 'mmi',
+          action: 'identity.renewSvid',
+          target: client.clientId,
+          result,
+          durationMs: clock.now() - started,
+          ...extra,
+          input: { presentedSerial: client.serialHex, ...extra.input },
+        });
+      const deny = (why: string) => new OutpostError('margo/not-authorized', why, { status: 403 });
+      /** Refuses while the client's newest SVID is younger than the minimum age (checked again in the write). */
+      const tooSoon = (now: number) => {
+        const newest = db
+          .select({ issuedAt: svids.issuedAt, serialHex: svids.serialHex })
+          .from(svids)
+          .where(eq(svids.clientId, client.clientId))
+          .orderBy(desc(svids.issuedAt))
+          .limit(1)
+          .get();
+        if (!newest || now - newest.issuedAt >= minAgeMs) return undefined;
+        const retryAfterSeconds = Math.ceil((newest.issuedAt + minAgeMs - now) / 1000);
+        return new OutpostError(
+          'rate-limited',
+          `${client.clientId} got a new SVID (${newest.serialHex}) ${Math.round((now - newest.issuedAt) / 1000)} s ago; renewal is allowed once the newest SVID is ${minAgeMs / 1000} s old: retry after ${retryAfterSeconds} s`,
+          { data: { retryAfterSeconds } },
+        );
+      };
+      try {
+        // The presented certificate must be one this LO issued to this client and did not revoke (the
+        // accepted-client policy alone lets a client talk, not mint certificates).
+        const presented = db.select().from(svids).where(eq(svids.serialHex, client.serialHex)).get();
+        if (!presented || presented.spiffeId !== client.spiffeId || presented.clientId !== client.clientId)
+          throw deny(
+            `the certificate ${client.serialHex} was not issued by this site to ${client.spiffeId}; only SVIDs this site issued can be renewed (enroll the node)`,
+          );
+        if (presented.revokedAt) throw deny(`the certificate ${client.serialHex} was revoked`);
+        const node = db.select().from(nodes).where(eq(nodes.uid, client.clientId)).get();
+        if (node?.state === 'revoked') throw deny(`node ${client.clientId} was revoked`);
+        const early = tooSoon(clock.now());
+        if (early) throw early;
+        try {
+          await parseRenewalCsr(req.csrPem, {
+            spiffeId: client.spiffeId,
+            currentKeySpki: req.presentedKeySpki,
+          });
+        } catch (err) {
+          throw new OutpostError(
+            'margo/invalid-request',
+            `the CSR is not acceptable: ${(err as Error).message}`,
+            { status: 400 },
+          );
+        }
+        const ca = identity.requireCa();
+        const now = clock.now();
+        const svid = await issueSvid({
+          ca,
+          csrPem: req.csrPem,
+          spiffeId: client.spiffeId,
+          now,
+          ttlSeconds: deps.svidTtlSeconds,
+        });
+        store.tx(() => {
+          // Again inside the write: two renewals racing on one node issue one SVID.
+          const raced = tooSoon(now);
+          if (raced) throw raced;
+          const still = db.select().from(svids).where(eq(svids.serialHex, client.serialHex)).get();
+          if (still?.revokedAt) throw deny(`the certificate ${client.serialHex} was revoked`);
+          db.insert(svids)
+            .values({
+              serialHex: svid.serialHex,
+              clientId: client.clientId,
+              spiffeId: client.spiffeId,
+              issuedAt: now,
+              notAfter: svid.notAfter,
+              revokedAt: null,
+            })
+            .run();
+          audit('ok', { input: { serialHex: svid.serialHex, notAfter: svid.notAfter } });
+        });
+        log.info(
+          {
+            clientId: client.clientId,
+            spiffeId: client.spiffeId,
+            previousSerial: client.serialHex,
+            serial: svid.serialHex,
+            notAfter: new Date(svid.notAfter).toISOString(),
+          },
+          'node SVID renewed',
+        );
+        if (tenantId) deps.onNodeChanged?.(tenantId);
+        return {
+          spiffeId: client.spiffeId,
+          certPem: svid.certPem,
+          serialHex: svid.serialHex,
+          notAfter: svid.notAfter,
+          anchorsPem: [ca.certPem],
+        };
+      } catch (err) {
+        const e = err instanceof OutpostError ? err : undefined;
+        audit('error', {
+          errorCode: e?.code ?? 'internal',
+          errorMessage: e?.message ?? 'renewal failed',
+        });
+        throw err;
+      }
     },
     trustBundle() {
       const ca = identity.requireCa();

@@ -8,6 +8,7 @@ import type { Store } from '../store/db.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { EventHub } from '../events.js';
+import { createAuditLog } from '../audit.js';
 import { clientPolicy, enrollTokens, nodes, svids } from '../store/schema/index.js';
 import { OutpostError, errors } from '../errors.js';
 import { clientSpiffeId, createEnrollmentToken, createKeyAndCsr, issueSvid } from '../identity/index.js';
@@ -156,6 +157,8 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
     identity,
     statusSink,
     svidTtlSeconds: Math.round(config.mmi.svidTtlHours * 3600),
+    // SVID renewals arrive over the MMI, not the console contract: the backend audits them itself.
+    audit: createAuditLog(store, clock),
     mmiUrl,
     onNodeChanged: (tenantId) => events.changed(tenantId, 'nodes'),
     onInventoryChanged: (uid) => {

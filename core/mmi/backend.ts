@@ -58,6 +58,25 @@ export interface EnrollResponse {
     | undefined;
 }
 
+/** `POST /api/v1/outpost/renew` (ADR 0380): the authenticated client asks for a new SVID for a new key. */
+export interface RenewRequest {
+  /** A PEM CSR for the node's new key (P-256); asks for nothing beyond the presented identity. */
+  csrPem: string;
+  /** SPKI DER of the presented certificate's key (the CSR must carry another one). */
+  presentedKeySpki: Buffer;
+}
+
+export interface RenewResponse {
+  /** Always the presented SPIFFE ID. */
+  spiffeId: string;
+  /** The new X.509-SVID (PEM) followed by any intermediates. */
+  certPem: string;
+  serialHex: string;
+  notAfter: number;
+  /** Trust anchors for the WFM (PEM). */
+  anchorsPem: string[];
+}
+
 export interface MmiBackend {
   /**
    * The accepted-client policy and the deny list, checked on every request (after the TLS chain and
@@ -84,6 +103,13 @@ export interface MmiBackend {
   postStatus(client: MmiClient, status: DeploymentStatus): 'created' | 'updated';
   /** Enrollment (the one call without a client certificate): one-time token + CSR -> SVID. */
   enroll(request: EnrollRequest): Promise<EnrollResponse>;
+  /**
+   * SVID renewal for an authenticated, authorised client (the server already ran verifyPeer and
+   * authorize). Refusals: margo/invalid-request (400, a bad CSR), margo/not-authorized (403, an SVID this
+   * WFM does not know or revoked), rate-limited (429 with data.retryAfterSeconds: the newest SVID is too
+   * young). Absent: the server answers 404 (renewal not offered).
+   */
+  renewSvid?(client: MmiClient, request: RenewRequest): Promise<RenewResponse>;
   /** SPIFFE trust bundle (JWKS) served at the trust bundle URI. */
   trustBundle(): { json: unknown; sequence: number };
 }

@@ -4,13 +4,21 @@
  * - createMmiServer({ backend, tls, trustDomain, wfmId, host?, port?, basePath?, logger, clock, ... })
  *     → { url, origin, port, close(), setTls(tls) }: HTTPS with mutual TLS on one listener (ADR 0240-0243).
  * - MmiBackend (./backend.ts): what the server needs from the LO (policy, manifests, YAML, bundles,
- *     capabilities, status, enrollment, trust bundle); core/lo implements it.
+ *     capabilities, status, enrollment, SVID renewal, trust bundle); core/lo implements it.
  *
  * Tests: ./testing/memory-backend.ts (an in-memory MmiBackend), ./testing/memory-fixture.ts (a whole WFM
  * on a loopback port), ./conformance/suite.ts (runMmiConformance, to run against any backend), and
  * test/helpers/mmi-client.ts (an mTLS client presenting an SVID).
  */
-export type { EnrollRequest, EnrollResponse, MmiBackend, MmiClient, StoredManifest } from './backend.js';
+export type {
+  EnrollRequest,
+  EnrollResponse,
+  MmiBackend,
+  MmiClient,
+  RenewRequest,
+  RenewResponse,
+  StoredManifest,
+} from './backend.js';
 export {
   BUNDLE_MEDIA_TYPE,
   createMmiServer,
@@ -29,5 +37,5 @@ export {
   type MargoProblemName,
   type MmiProblem,
 } from './problems.js';
-export { ENROLL_PATH, TRUST_BUNDLE_PATH, WELL_KNOWN_MARGO } from './routes.js';
+export { ENROLL_PATH, RENEW_PATH, TRUST_BUNDLE_PATH, WELL_KNOWN_MARGO } from './routes.js';
 export { acceptsGzip, acceptsMediaType, ifNoneMatchMatches, strongEtag } from './negotiation.js';

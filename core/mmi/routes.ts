@@ -7,6 +7,7 @@ export type RouteName =
   | 'well-known'
   | 'trust-bundle'
   | 'enroll'
+  | 'renew'
   | 'capabilities'
   | 'manifest'
   | 'deployment-yaml'
@@ -24,6 +25,8 @@ export interface RouteMatch {
 export const WELL_KNOWN_MARGO = '/.well-known/margo';
 export const TRUST_BUNDLE_PATH = '/.well-known/spiffe/bundle.json';
 export const ENROLL_PATH = '/api/v1/outpost/enroll';
+/** SVID renewal (our extension, like enrollment; ADR 0380): mutual TLS with the current SVID. */
+export const RENEW_PATH = '/api/v1/outpost/renew';
 
 const GET = ['GET', 'HEAD'] as const;
 
@@ -61,6 +64,9 @@ export function matchRoute(pathname: string, basePath: string): RouteMatch | und
   const [head, ...tail] = seg;
   if (head === 'outpost' && tail.length === 1 && tail[0] === 'enroll') {
     return { route: 'enroll', public: true, allow: ['POST'], params: [] };
+  }
+  if (head === 'outpost' && tail.length === 1 && tail[0] === 'renew') {
+    return { route: 'renew', public: false, allow: ['POST'], params: [] };
   }
   if (head === 'capabilities' && tail.length >= 1) {
     return { route: 'capabilities', public: false, allow: ['PUT', 'DELETE'], params: [tail.join('/')] };

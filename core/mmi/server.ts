@@ -80,7 +80,7 @@ export interface CreateMmiServerInput {
   clock: Clock;
   /** Limit of JSON request bodies (capabilities, status); default 256 KiB. */
   maxBodyBytes?: number;
-  /** Limit of the enrollment request body; default 64 KiB. */
+  /** Limit of the enrollment and renewal request bodies; default 64 KiB. */
   maxEnrollBodyBytes?: number;
   /** Keep-alive connections older than this (from the handshake) are closed after their next response; default 10 min. */
   maxConnectionAgeMs?: number;
@@ -658,6 +658,90 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
     }
   }
 
+  function readRenewCsr(body: unknown, instance: string): string {
+    const b =
+      body !== null && typeof body === 'object' && !Array.isArray(body)
+        ? (body as Record<string, unknown>)
+        : undefined;
+    if (
+      b !== undefined &&
+      typeof b.csr === 'string' &&
+      b.csr.length <= MAX_CSR_CHARS &&
+      b.csr.includes('-----BEGIN CERTIFICATE REQUEST-----')
+    ) {
+      return b.csr;
+    }
+    const errors = [
+      { field: 'csr', message: 'is required: a PEM certificate signing request for the new key' },
+    ];
+    throw new HttpProblem(
+      problem({
+        status: 400,
+        name: 'invalid-request',
+        code: 'margo/invalid-request',
+        detail: 'renewal request: must be a JSON object {csr} with a PEM certificate signing request',
+        instance,
+        errors,
+      }),
+    );
+  }
+
+  /**
+   * SVID renewal (ADR 0380): the client is authenticated and authorised like any MMI request; the new SVID
+   * is for the presented SPIFFE ID. The connection is closed after the answer, so the node's next request
+   * is a new handshake (Margo: reconnect after renewing).
+   */
+  async function renew(req: IncomingMessage, client: MmiClient, instance: string): Promise<Reply> {
+    if (backend.renewSvid === undefined) {
+      throw new HttpProblem(
+        problem({ status: 404, code: 'route-not-found', detail: 'this WFM does not renew SVIDs', instance }),
+      );
+    }
+    const socket = req.socket as TLSSocket;
+    const presented = socket.getPeerX509Certificate();
+    if (presented === undefined)
+      throw new OutpostError('internal', 'authenticated request without a certificate');
+    try {
+      const csrPem = readRenewCsr(await readJsonBody(req, maxEnrollBody, instance), instance);
+      const response = await backend.renewSvid(client, {
+        csrPem,
+        presentedKeySpki: presented.publicKey.export({ type: 'spki', format: 'der' }),
+      });
+      log.info(
+        {
+          event: 'svid-renewed',
+          spiffeId: client.spiffeId,
+          previousSerial: client.serialHex,
+          serialHex: response.serialHex,
+          notAfter: new Date(response.notAfter).toISOString(),
+        },
+        'node SVID renewed',
+      );
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+        body: Buffer.from(JSON.stringify(response), 'utf8'),
+        closeConnection: true,
+      };
+    } catch (err) {
+      const mapped = err instanceof HttpProblem ? err.response : problemFromError(err, instance);
+      if (mapped.problem.status >= 400 && mapped.problem.status < 500) {
+        log.warn(
+          {
+            event: 'renew-refused',
+            spiffeId: client.spiffeId,
+            serialHex: client.serialHex,
+            code: mapped.problem.code,
+            detail: mapped.problem.detail,
+            remote: socket.remoteAddress,
+          },
+          'SVID renewal refused',
+        );
+      }
+      throw err;
+    }
+  }
+
   // ---- dispatch -----------------------------------------------------------------------------------
 
   async function dispatch(
@@ -695,6 +779,8 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
           : deleteCapabilities(c, match.params, instance);
       case 'status':
         return postStatus(req, c, match.params, instance);
+      case 'renew':
+        return renew(req, c, instance);
       default:
         throw new OutpostError('internal', `route ${match.route} has no handler`);
     }
