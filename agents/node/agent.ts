@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import { systemClock, type Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
@@ -27,11 +27,21 @@ import { createStateStore, type StateStore } from './state.js';
 import { shortMessage } from './status.js';
 import { DesiredStateSync } from './sync.js';
 
+/** Longest sleep between two looks at the SVID's renewal time. */
+const RENEW_CHECK_MAX_MS = 3600_000;
+
+/** notBefore and notAfter (epoch ms) of the first certificate in a PEM. */
+function certValidity(certPem: string): { notBefore: number; notAfter: number } {
+  const c = new X509Certificate(certPem);
+  return { notBefore: Date.parse(c.validFrom), notAfter: Date.parse(c.validTo) };
+}
+
 /**
  * The edge node agent (`edgectl agent`, ADR 0260): a Margo WFM client that polls the LO for its desired
  * state, reconciles it through the runtime adapters, reports status (queued on disk while the LO is away)
  * and keeps its capabilities current. It keeps running workloads running whatever happens to the LO,
- * and after a restart it picks up from `state.json` without restarting healthy workloads.
+ * and after a restart it picks up from `state.json` without restarting healthy workloads. It renews its own
+ * SVID when a third of its lifetime is left (ADR 0380).
  */
 
 export interface AgentOptions {
@@ -88,16 +98,16 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
   const clock = o.clock ?? systemClock;
   const log = o.logger.child({ component: 'agent' });
   const config = o.config ?? loadAgentConfig(paths.configFile);
-  const identity: AgentIdentity = loadIdentity(paths);
+  let identity: AgentIdentity = loadIdentity(paths);
   const enrollment = identity.enrollment;
   const deviceId = config.deviceId ?? enrollment.nodeName;
   const instance = instanceId(paths, enrollment.nodeName);
   const mmiUrl = o.lo ?? enrollment.mmiUrl;
   const started = clock.monotonic();
-  if (enrollment.notAfter - clock.now() < 7 * 86_400_000) {
+  if (certValidity(identity.certPem).notAfter - clock.now() < 7 * 86_400_000) {
     log.warn(
-      { notAfter: new Date(enrollment.notAfter).toISOString() },
-      'the node SVID expires within 7 days; enroll again with a new token',
+      { notAfter: new Date(certValidity(identity.certPem).notAfter).toISOString() },
+      'the node SVID expires within 7 days; the agent renews it, and when renewal keeps failing the node must be enrolled again',
     );
   }
 
@@ -108,31 +118,49 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
     maxReports: config.outbox.maxReports,
   });
   let lastIdentityEvent = 0;
-  const client: MmiClient = createMmiClient({
-    baseUrl: mmiUrl,
-    tls: withVerifiedPeerCache(
-      mtlsClientOptions({
-        certPem: identity.certPem,
-        keyPem: identity.keyPem,
-        anchorsPem: identity.anchorsPem,
-        now: () => clock.now(),
-        onVerify: (r) => {
-          if (!r.ok && clock.now() - lastIdentityEvent > 60_000) {
-            lastIdentityEvent = clock.now();
-            securityEvent(log, 'wrongServerIdentity', {
-              lo: mmiUrl,
-              reason: r.reason,
-              presented: r.spiffeId,
-            });
-          }
-        },
-      }),
+  /** An MMI client presenting `id` (one TLS context per identity: a renewal makes a new one). */
+  const clientFor = (id: AgentIdentity): MmiClient =>
+    createMmiClient({
+      baseUrl: mmiUrl,
+      tls: withVerifiedPeerCache(
+        mtlsClientOptions({
+          certPem: id.certPem,
+          keyPem: id.keyPem,
+          anchorsPem: id.anchorsPem,
+          now: () => clock.now(),
+          onVerify: (r) => {
+            if (!r.ok && clock.now() - lastIdentityEvent > 60_000) {
+              lastIdentityEvent = clock.now();
+              securityEvent(log, 'wrongServerIdentity', {
+                lo: mmiUrl,
+                reason: r.reason,
+                presented: r.spiffeId,
+              });
+            }
+          },
+        }),
+        clock,
+      ),
+      timeoutMs: ms(config.poll.requestTimeoutSeconds),
       clock,
-    ),
-    timeoutMs: ms(config.poll.requestTimeoutSeconds),
-    clock,
-    userAgent: `outpost-agent/${o.version}`,
-  });
+      userAgent: `outpost-agent/${o.version}`,
+    });
+  // Every user of the client goes through this one, so a renewed identity is used by every new request;
+  // the previous client finishes its requests in flight and is closed after the request timeout.
+  let current = clientFor(identity);
+  const retired = new Set<MmiClient>();
+  const client: MmiClient = {
+    get baseUrl() {
+      return current.baseUrl;
+    },
+    resolve: (p) => current.resolve(p),
+    request: (m, p, r) => current.request(m, p, r),
+    getManifest: (e, sig) => current.getManifest(e, sig),
+    getContent: (u, w, max, sig) => current.getContent(u, w, max, sig),
+    putCapabilities: (d, c, sig) => current.putCapabilities(d, c, sig),
+    postStatus: (st, sig) => current.postStatus(st, sig),
+    close: () => current.close(),
+  };
 
   const plainHttp = config.registries.plainHttp;
   const isPlainHttp = (host: string) =>
@@ -436,6 +464,78 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
     }, ms(config.deployments.observeSeconds));
   };
 
+  // ---- SVID renewal (ADR 0380) ----
+  let renewFailures = 0;
+  let renewing: Promise<void> | undefined;
+  /** When the current SVID is due for renewal (epoch ms). */
+  const renewDueAt = () => {
+    const v = certValidity(identity.certPem);
+    return v.notAfter - config.identity.renewWhenRemaining * (v.notAfter - v.notBefore);
+  };
+  const scheduleRenewal = (delay: number) => {
+    if (stopped) return;
+    // Never sleep longer than an hour: timers cannot wait a whole SVID lifetime, and the wall clock may jump.
+    later(() => void renewIfDue(), Math.min(Math.max(0, delay), RENEW_CHECK_MAX_MS));
+  };
+  const renewIfDue = async (): Promise<void> => {
+    if (stopped || renewing) return;
+    const wait = renewDueAt() - clock.now();
+    if (wait > 0) return scheduleRenewal(wait);
+    if (!communicating()) return scheduleRenewal(ms(config.poll.intervalSeconds));
+    renewing = renewOnce().finally(() => (renewing = undefined));
+    return renewing;
+  };
+  const renewOnce = async (): Promise<void> => {
+    const previous = certValidity(identity.certPem);
+    try {
+      const { renewIdentity } = await import('./renew.js');
+      const next = await renewIdentity({ paths, identity, client, clock, logger: o.logger });
+      if (stopped) return;
+      const old = current;
+      identity = next;
+      current = clientFor(next);
+      retired.add(old);
+      later(() => {
+        retired.delete(old);
+        old.close();
+      }, ms(config.poll.requestTimeoutSeconds));
+      renewFailures = 0;
+      log.info(
+        {
+          spiffeId: next.enrollment.spiffeId,
+          previousNotAfter: new Date(previous.notAfter).toISOString(),
+          notAfter: new Date(next.enrollment.notAfter).toISOString(),
+        },
+        'node SVID renewed; new connections use the new key and certificate',
+      );
+      scheduleRenewal(renewDueAt() - clock.now());
+    } catch (err) {
+      if (stopped) return;
+      renewFailures++;
+      const retryAfter = isProblem(err) ? (err.data.retryAfterSeconds ?? 0) * 1000 : 0;
+      const wait = Math.max(
+        retryAfter,
+        jittered(
+          backoffMs(renewFailures, ms(config.identity.retrySeconds), ms(config.identity.maxRetrySeconds)),
+          config.poll.jitter,
+        ),
+      );
+      const expired = clock.now() >= previous.notAfter;
+      (expired || renewFailures > 3 ? log.error.bind(log) : log.warn.bind(log))(
+        {
+          err: shortMessage(err),
+          failures: renewFailures,
+          notAfter: new Date(previous.notAfter).toISOString(),
+          retryInMs: wait,
+        },
+        expired
+          ? 'SVID renewal failed and the SVID has expired: the LO will refuse this node until it is enrolled again (edgectl agent enroll --force)'
+          : 'SVID renewal failed; the current SVID stays in use and renewal is tried again',
+      );
+      scheduleRenewal(wait);
+    }
+  };
+
   // ---- messaging (optional): "poll now" and presence ----
   let bus: AgentBus | undefined;
   const nats = identity.nats;
@@ -496,6 +596,7 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
   flush();
   observeLoop();
   capsLoop();
+  void renewIfDue();
 
   return {
     paths,
@@ -509,6 +610,8 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
       timers.clear();
       await reconciler.stop();
       await polling?.catch(() => undefined);
+      await renewing?.catch(() => undefined);
+      for (const c of retired) c.close();
       await bus?.close().catch(() => undefined);
       client.close();
       await registry?.close().catch(() => undefined);

@@ -99,6 +99,14 @@ export interface AgentConfig {
   cache: { maxBytes: string };
   outbox: { maxReports: number };
   nats: { enabled: boolean };
+  /** SVID renewal (ADR 0380). */
+  identity: {
+    /** Renew when less than this fraction of the SVID's lifetime is left (default one third). */
+    renewWhenRemaining: number;
+    /** First wait after a failed renewal (doubles up to `maxRetrySeconds`; a Retry-After from the LO wins). */
+    retrySeconds: number;
+    maxRetrySeconds: number;
+  };
 }
 
 export function defaultAgentConfig(): AgentConfig {
@@ -136,6 +144,7 @@ export function defaultAgentConfig(): AgentConfig {
     cache: { maxBytes: '2Gi' },
     outbox: { maxReports: 10_000 },
     nats: { enabled: true },
+    identity: { renewWhenRemaining: 1 / 3, retrySeconds: 60, maxRetrySeconds: 3600 },
   };
 }
 
@@ -253,6 +262,7 @@ export function parseAgentConfig(input: unknown, source = 'agent configuration')
     'cache',
     'outbox',
     'nats',
+    'identity',
   ]);
   const set = <T>(v: T | undefined, apply: (v: T) => void) => {
     if (v !== undefined) apply(v);
@@ -476,6 +486,22 @@ export function parseAgentConfig(input: unknown, source = 'agent configuration')
     );
   const nats = section(c, input, 'nats', ['enabled']);
   if (nats.enabled !== undefined) set(c.bool(nats.enabled, 'nats.enabled'), (v) => (cfg.nats.enabled = v));
+  const idn = section(c, input, 'identity', ['renewWhenRemaining', 'retrySeconds', 'maxRetrySeconds']);
+  if (idn.renewWhenRemaining !== undefined)
+    set(
+      c.num(idn.renewWhenRemaining, 'identity.renewWhenRemaining', 0.05, 0.95),
+      (v) => (cfg.identity.renewWhenRemaining = v),
+    );
+  if (idn.retrySeconds !== undefined)
+    set(
+      c.num(idn.retrySeconds, 'identity.retrySeconds', 0.1, 86_400),
+      (v) => (cfg.identity.retrySeconds = v),
+    );
+  if (idn.maxRetrySeconds !== undefined)
+    set(
+      c.num(idn.maxRetrySeconds, 'identity.maxRetrySeconds', 0.1, 86_400),
+      (v) => (cfg.identity.maxRetrySeconds = v),
+    );
 
   if (c.problems.length > 0) {
     const first = c.problems[0]!;

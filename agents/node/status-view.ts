@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { DeploymentState } from '../../core/margo/types.js';
 import type { AgentPaths } from './home.js';
-import { readEnrollment } from './identity.js';
+import { readEnrollment, svidValidity } from './identity.js';
 import { lockOwner } from './lock.js';
 import { readStateFile, type ComponentReport } from './state.js';
 
@@ -19,7 +19,10 @@ export interface AgentStatusView {
   spiffeId?: string;
   site?: string;
   lo?: string;
+  /** Expiry of the SVID on disk (after a renewal, the renewed one). */
   svidNotAfter?: number;
+  /** When the agent last renewed its SVID (absent: never, it is the enrollment's). */
+  svidRenewedAt?: number;
   agent: { running: boolean; pid?: number };
   lastSync: number | null;
   lastSyncAgeSeconds: number | null;
@@ -68,7 +71,9 @@ export function readAgentStatus(paths: AgentPaths, now: number, deviceId?: strin
           spiffeId: e.spiffeId,
           site: e.siteId,
           lo: e.mmiUrl,
-          svidNotAfter: e.notAfter,
+          // The certificate itself is the truth: a renewal replaces it (and the record) as one.
+          svidNotAfter: svidValidity(paths)?.notAfter ?? e.notAfter,
+          ...(e.renewedAt !== undefined ? { svidRenewedAt: e.renewedAt } : {}),
         }
       : {}),
     agent: pid ? { running: true, pid } : { running: false },

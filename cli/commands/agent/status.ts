@@ -50,7 +50,12 @@ export function register(agent: Command): void {
               s.lastError ? `${s.lastError.message} (${formatAge(now - s.lastError.at)} ago)` : null,
             ],
             ['Queued reports', s.queuedReports],
-            ['SVID expires', s.svidNotAfter ? new Date(s.svidNotAfter).toISOString() : null],
+            [
+              'SVID expires',
+              s.svidNotAfter
+                ? `${new Date(s.svidNotAfter).toISOString()}${s.svidRenewedAt ? ` (renewed ${age(s.svidRenewedAt)})` : ''}`
+                : null,
+            ],
             ['Home', s.home],
           ]);
           if (s.deployments.length === 0) return `${head}\n\nno deployments`;
