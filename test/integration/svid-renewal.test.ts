@@ -103,7 +103,7 @@ describe('SVID renewal over mutual TLS', () => {
       { csr: (await csrRequesting({ ca: true })).csrPem, why: /asks for the extension 2\.5\.29\.19/ },
       {
         csr: tamper((await createKeyAndCsr()).csrPem),
-        why: /signature does not match/,
+        why: /CSR (signature does not match|could not be (parsed|checked))/,
       },
       { csr: 'nothing', why: /certificate signing request/ },
     ];
@@ -201,6 +201,51 @@ describe('SVID renewal over mutual TLS', () => {
     afterAll(async () => {
       await agent?.stop();
       agentHome.cleanup();
+    });
+
+    it('keeps its identity and retries with backoff when renewal fails', async () => {
+      const failHome = tempHome('outpost-renew-fail-');
+      const failPaths = agentPaths(failHome.home);
+      const failLogs: LogLine[] = [];
+      const logger = createLogger({
+        level: 'debug',
+        destination: { write: (s: string) => void failLogs.push(JSON.parse(s) as LogLine) },
+      });
+      const token = await core
+        .client()
+        .identity.createEnrollToken({ node: 'edge-5', siteId: 'plant-r', ttlMinutes: 10 });
+      await enrollAgent({ paths: failPaths, token: token.token, clock: systemClock, logger });
+      const before = loadIdentity(failPaths);
+      const config = fastAgentConfig();
+      config.identity = { ...config.identity, retrySeconds: 0.1, maxRetrySeconds: 0.4 };
+      const failing = await startAgent({
+        home: failHome.home,
+        lo: 'https://127.0.0.1:1', // nothing listens: every request fails
+        logger,
+        // Its SVID (issued with the LO 4 minutes ahead) is due for renewal 22.3 minutes from now.
+        clock: { now: () => Date.now() + 26 * 60_000, monotonic: () => systemClock.monotonic() },
+        version: 'test',
+        config,
+      });
+      try {
+        const failures = await waitFor(
+          () => {
+            const f = failLogs.filter((l) => l.msg.startsWith('SVID renewal failed'));
+            return f.length >= 3 ? f : undefined;
+          },
+          'three failed renewals',
+          15_000,
+        );
+        expect(failures.map((l) => l.failures)).toEqual([1, 2, 3]);
+        expect(failures[0]!.msg).toMatch(/the current SVID stays in use/);
+        expect(String(failures[0]!.err)).toMatch(/cannot reach the LO/);
+        const after = loadIdentity(failPaths);
+        expect(after.keyPem).toBe(before.keyPem);
+        expect(after.certPem).toBe(before.certPem);
+      } finally {
+        await failing.stop();
+        failHome.cleanup();
+      }
     });
 
     it('renews its SVID by itself near expiry, keeps syncing with the new identity, and status shows it', async () => {
