@@ -104,10 +104,11 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
   const instance = instanceId(paths, enrollment.nodeName);
   const mmiUrl = o.lo ?? enrollment.mmiUrl;
   const started = clock.monotonic();
-  if (certValidity(identity.certPem).notAfter - clock.now() < 7 * 86_400_000) {
-    log.warn(
+  // Renewal (below) keeps the SVID current; one that already expired can only be replaced by enrolling again.
+  if (certValidity(identity.certPem).notAfter <= clock.now()) {
+    log.error(
       { notAfter: new Date(certValidity(identity.certPem).notAfter).toISOString() },
-      'the node SVID expires within 7 days; the agent renews it, and when renewal keeps failing the node must be enrolled again',
+      'the node SVID has expired: the LO refuses this node until it is enrolled again (edgectl agent enroll --force)',
     );
   }
 
