@@ -10,6 +10,7 @@ import { OutpostError, errors } from '../errors.js';
 import { hashToken, newToken } from '../auth.js';
 import type { ApiTokenInfo, Node, Orchestrator, Site } from '../contract/index.js';
 import { nodeUid, toNodeView, type NodeRow } from './node-view.js';
+import { listNodes } from './list-nodes.js';
 import type { PresenceThresholds } from './presence.js';
 
 export interface FleetModuleDeps {
@@ -432,34 +433,16 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
         async list(input, ctx) {
           const now = clock.now();
           if (input.siteId) requireSite(ctx.tenantId, input.siteId);
-          let rows = fleet.listNodeRows(ctx.tenantId, input.siteId);
-          const sel = input.selector;
-          if (sel && Object.keys(sel).length) {
-            rows = rows.filter((r) => {
-              const reported = ((r.capabilities as { labels?: Record<string, unknown> } | null)?.labels ??
-                {}) as Record<string, unknown>;
-              return Object.entries(sel).every(
-                ([k, v]) =>
-                  (r.labels[k] ?? (reported[k] === undefined ? undefined : String(reported[k]))) === v,
-              );
-            });
-          }
           const t = thresholds();
-          // Child devices of all listed nodes in one query (a fleet may hold thousands of nodes).
-          const children = new Map<string, { deviceId: string; updatedAt: number }[]>();
-          const childRows = store.sqlite
-            .prepare(
-              `SELECT d.node_uid AS uid, d.device_id AS deviceId, d.updated_at AS updatedAt FROM node_devices d
-               JOIN nodes n ON n.uid = d.node_uid WHERE n.tenant_id = ? ORDER BY d.device_id`,
-            )
-            .all(ctx.tenantId) as { uid: string; deviceId: string; updatedAt: number }[];
-          for (const c of childRows)
-            children.set(c.uid, [
-              ...(children.get(c.uid) ?? []),
-              { deviceId: c.deviceId, updatedAt: c.updatedAt },
-            ]);
+          const { nodes: page, total } = listNodes(
+            { sqlite: store.sqlite, thresholds: t, liveSeen: deps.liveSeen },
+            ctx.tenantId,
+            input,
+            now,
+          );
           return {
-            nodes: rows.map((r) => toNodeView(r, now, t, children.get(r.uid) ?? [])),
+            nodes: page,
+            total,
             now,
             staleAfterSeconds: t.staleAfterMs / 1000,
             offlineAfterSeconds: t.offlineAfterMs / 1000,

@@ -1,4 +1,4 @@
-import type { Node } from '../contract/index.js';
+import type { Capacity, Node } from '../contract/index.js';
 import type { DeviceCapabilities } from '../margo/types.js';
 import { classifyPresence, type PresenceThresholds } from './presence.js';
 
@@ -23,12 +23,16 @@ export function nodeUid(tenantId: string, name: string): string {
   return `${tenantId}.${name}`;
 }
 
-/** The contract's view of a node: presence computed here (the renderer never decides health). */
+/**
+ * The contract's view of a node: presence computed here (the renderer never decides health). With
+ * `document: false` the capabilities document stays out (`capacity` and `reportedLabels` still come from it).
+ */
 export function toNodeView(
   row: NodeRow,
   now: number,
   thresholds: PresenceThresholds,
   children: { deviceId: string; updatedAt: number }[] = [],
+  options: { document?: boolean } = {},
 ): Node {
   const caps = (row.capabilities ?? null) as DeviceCapabilities | null;
   return {
@@ -43,9 +47,27 @@ export function toNodeView(
     presence: row.state === 'revoked' ? 'offline' : classifyPresence(row.lastSeenAt, now, thresholds),
     lastSeenAt: row.lastSeenAt,
     capabilitiesAt: row.capabilitiesAt,
-    capabilities: caps,
+    capabilities: options.document === false ? null : caps,
+    capacity: capacityOf(caps),
     children,
     createdAt: row.createdAt,
     enrolledAt: row.enrolledAt,
+  };
+}
+
+/** Size from reported capabilities: architectures (each once), cores over all CPUs, memory and storage. */
+export function capacityOf(caps: Pick<DeviceCapabilities, 'properties'> | null): Capacity | null {
+  const p = caps?.properties;
+  if (!p) return null;
+  const cpus = Array.isArray(p.cpus) ? p.cpus : [];
+  const architectures = [
+    ...new Set(cpus.map((c) => c?.architecture).filter((a): a is NonNullable<typeof a> => Boolean(a))),
+  ].map(String);
+  const cores = cpus.reduce((s, c) => s + (typeof c?.cores === 'number' ? c.cores : 0), 0);
+  return {
+    architectures,
+    cores,
+    memory: typeof p.memory === 'string' ? p.memory : null,
+    storage: typeof p.storage === 'string' ? p.storage : null,
   };
 }
