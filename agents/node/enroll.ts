@@ -4,10 +4,10 @@ import os from 'node:os';
 import { OutpostError } from '../../core/errors.js';
 import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
-import { createKeyAndCsr } from '../../core/identity/csr.js';
+import { nodeKeyAndCsr } from './csr.js';
 import { parseEnrollmentToken, type EnrollmentToken } from '../../core/identity/enrollment-token.js';
 import { PinnedCaAgent } from '../../core/identity/pinned-ca.js';
-import { caFingerprint } from '../../core/identity/site-ca.js';
+import { caFingerprint } from '../../core/identity/fingerprint.js';
 import { splitCertificatesPem } from '../../core/identity/pem.js';
 import type { EnrollResponse } from '../../core/mmi/backend.js';
 import { problemFrom } from '../margo/problem.js';
@@ -78,7 +78,7 @@ export async function enrollAgent(input: EnrollInput): Promise<Enrollment> {
     );
   }
 
-  const { keyPem, csrPem } = await createKeyAndCsr({ subject: `CN=${token.nodeName}` });
+  const { keyPem, csrPem } = await nodeKeyAndCsr(token.nodeName);
   const agent = new PinnedCaAgent({ fingerprint: token.caFingerprint, now: () => clock.now() });
   const url = new URL(base.pathname.replace(/\/+$/, '') + ENROLL_PATH, base.origin);
   const body = Buffer.from(

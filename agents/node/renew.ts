@@ -2,7 +2,7 @@ import { createPublicKey, X509Certificate } from 'node:crypto';
 import type { Clock } from '../../core/clock.js';
 import { OutpostError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { createKeyAndCsr } from '../../core/identity/csr.js';
+import { nodeKeyAndCsr } from './csr.js';
 import { splitCertificatesPem } from '../../core/identity/pem.js';
 import type { RenewResponse } from '../../core/mmi/backend.js';
 import type { MmiClient } from '../margo/mmi-client.js';
@@ -35,7 +35,7 @@ export interface RenewInput {
 export async function renewIdentity(input: RenewInput): Promise<AgentIdentity> {
   const { identity, clock } = input;
   const current = new X509Certificate(splitCertificatesPem(identity.certPem)[0] ?? identity.certPem);
-  const { keyPem, csrPem } = await createKeyAndCsr({ subject: `CN=${identity.enrollment.nodeName}` });
+  const { keyPem, csrPem } = await nodeKeyAndCsr(identity.enrollment.nodeName);
   const res = await input.client.request('POST', RENEW_PATH, {
     json: { csr: csrPem },
     headers: { accept: 'application/json' },

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { identityError } from './identity-error.js';
-import { FINGERPRINT_PATTERN } from './site-ca.js';
+import { FINGERPRINT_PATTERN } from './fingerprint.js';
 
 /**
  * One-time enrollment tokens (ADR 0141): `opt1.<payload>.<secret>.<check>`, all base64url, so the token

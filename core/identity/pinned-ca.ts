@@ -1,7 +1,7 @@
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { FINGERPRINT_PATTERN, caTrustDomain } from './site-ca.js';
+import { FINGERPRINT_PATTERN, caTrustDomain } from './fingerprint.js';
 import { identityError } from './identity-error.js';
 import { derToPem, parseCertificate, spkiFingerprint } from './pem.js';
 import { MIN_TLS_VERSION, peerChainDer } from './tls-options.js';

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { certInfo } from './cert-info.js';
+import { caFingerprint, caTrustDomain } from './fingerprint.js';
 import { identityError } from './identity-error.js';
 import { derToPem, loadP256PrivateKey, parseCertificate, spkiFingerprint } from './pem.js';
-import { isValidTrustDomain, parseSpiffeId, spiffeIdProblem, trustDomainSpiffeId } from './spiffe-id.js';
+import { isValidTrustDomain, trustDomainSpiffeId } from './spiffe-id.js';
 import { type CryptoKeyPair, ECDSA_P256, ECDSA_SHA256, webCrypto, x509 } from './x509-lib.js';
 
 /**
@@ -84,26 +85,11 @@ export async function createSiteCa(input: CreateSiteCaInput): Promise<SiteCa> {
   };
 }
 
-/**
- * The CA pin carried by enrollment tokens: `sha256:<64 hex>` of the DER SubjectPublicKeyInfo of the CA
- * certificate, as kubeadm's `--discovery-token-ca-cert-hash`. Hashing the key, not the certificate, keeps
- * the pin valid when the CA certificate is re-issued with the same key.
- * Same value as: `openssl x509 -in ca.pem -pubkey -noout | openssl pkey -pubin -outform der | sha256sum`.
- */
-export function caFingerprint(certPem: string): string {
-  return spkiFingerprint(parseCertificate(certPem, 'CA certificate').publicKey);
-}
+export { caFingerprint } from './fingerprint.js';
 
-export const FINGERPRINT_PATTERN = /^sha256:[0-9a-f]{64}$/;
+export { FINGERPRINT_PATTERN } from './fingerprint.js';
 
-/** The trust domain named by a CA certificate's `spiffe://<td>` URI SAN, if it has exactly one. */
-export function caTrustDomain(certPem: string): string | undefined {
-  const info = certInfo(parseCertificate(certPem, 'CA certificate').raw);
-  const spiffe = info.uris.filter((u) => u.startsWith('spiffe://'));
-  if (spiffe.length !== 1 || spiffeIdProblem(spiffe[0]!) !== undefined) return undefined;
-  const id = parseSpiffeId(spiffe[0]!);
-  return id.path === '' ? id.trustDomain : undefined;
-}
+export { caTrustDomain } from './fingerprint.js';
 
 /**
  * Checks a stored CA (certificate and key PEM) and returns it as a SiteCa: the certificate is a CA, its key
