@@ -1,4 +1,4 @@
-import { useDeferredValue, useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import {
   Box,
@@ -17,23 +17,73 @@ import SearchIcon from '@mui/icons-material/Search';
 import { api } from '../api.js';
 import { ErrorAlert } from '../components/ErrorAlert.js';
 import { FetchedAge, PageHeader } from '../components/PageHeader.js';
-import { labelStrings } from '../components/labels.js';
 import type { PresenceReport } from '../components/presence.js';
+import type { GridPaginationModel, GridSortModel } from '@mui/x-data-grid';
+import type { NodeSortField, Presence } from '../../core/contract/index.js';
 import { SitesTable } from './sites/SitesTable.js';
 import { AddSiteDialog } from './sites/AddSiteDialog.js';
 import { NodesGrid } from './sites/NodesGrid.js';
 import { AddNodeDialog } from './sites/NodeDialogs.js';
 
+/** Grid columns the server sorts by (the model column shows, and sorts by, the model's name). */
+const SORT_FIELDS: Record<string, NodeSortField> = {
+  name: 'name',
+  siteId: 'siteId',
+  state: 'state',
+  presence: 'presence',
+  modelId: 'model',
+  cordoned: 'cordoned',
+};
+const PRESENCES: Presence[] = ['online', 'stale', 'offline', 'unknown'];
+
+/** `value`, once it has stayed the same for `ms` (one request per pause in typing, not per key). */
+function useSettled<T>(value: T, ms: number): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const t = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return settled;
+}
+
 export function SitesPage() {
   const [site, setSite] = useState('');
   const [labelFilter, setLabelFilter] = useState('');
+  const [presence, setPresence] = useState<Presence | ''>('');
+  const [paging, setPaging] = useState<GridPaginationModel>({ page: 0, pageSize: 100 });
+  const [sortModel, setSortModel] = useState<GridSortModel>([{ field: 'name', sort: 'asc' }]);
   const [addingSite, setAddingSite] = useState(false);
   const [addingNode, setAddingNode] = useState(false);
   const sitesQ = useQuery({ queryKey: ['sites', 'list'], queryFn: () => api.sites.list({}) });
   const modelsQ = useQuery({ queryKey: ['device-models', 'list'], queryFn: () => api.deviceModels.list({}) });
+  const search = useSettled(labelFilter.trim(), 250);
+  // A new filter or sort starts again at the first page.
+  const [filterKey, setFilterKey] = useState('');
+  const key = JSON.stringify([site, search, presence, sortModel]);
+  if (key !== filterKey) {
+    setFilterKey(key);
+    if (paging.page !== 0) setPaging({ ...paging, page: 0 });
+  }
+  const sorted = sortModel[0];
+  const query = {
+    ...(site ? { siteId: site } : {}),
+    ...(search ? { search } : {}),
+    ...(presence ? { presence: [presence] } : {}),
+    ...(sorted && SORT_FIELDS[sorted.field]
+      ? {
+          sort: {
+            field: SORT_FIELDS[sorted.field]!,
+            direction: sorted.sort === 'desc' ? 'desc' : 'asc',
+          } as const,
+        }
+      : {}),
+    limit: paging.pageSize,
+    offset: paging.page * paging.pageSize,
+    capabilities: false,
+  };
   const nodesQ = useQuery({
-    queryKey: ['nodes', 'list', site],
-    queryFn: () => api.nodes.list(site ? { siteId: site } : {}),
+    queryKey: ['nodes', 'list', query],
+    queryFn: () => api.nodes.list(query),
     placeholderData: (prev) => prev,
     // Heartbeats change presence without a `changed` event: ask again twice per stale window. Between
     // answers, PresenceChip ages the last one (it only ever downgrades).
@@ -53,12 +103,6 @@ export function SitesPage() {
         : null,
     [data, nodesQ.dataUpdatedAt],
   );
-  const filterText = useDeferredValue(labelFilter.trim().toLowerCase());
-  const nodes = useMemo(() => {
-    const all = data?.nodes ?? [];
-    if (!filterText) return all;
-    return all.filter((n) => labelStrings(n).some((s) => s.includes(filterText)));
-  }, [data, filterText]);
   const sites = sitesQ.data?.sites ?? [];
   const models = modelsQ.data?.models ?? [];
 
@@ -134,9 +178,25 @@ export function SitesPage() {
                 ))}
               </TextField>
               <TextField
+                select
                 size="small"
-                label="Label"
-                placeholder="key=value"
+                label="Presence"
+                value={presence}
+                onChange={(e) => setPresence(e.target.value as Presence | '')}
+                sx={{ minWidth: 140 }}
+                slotProps={{ select: { SelectDisplayProps: { 'data-testid': 'presence-filter' } as object } }}
+              >
+                <MenuItem value="">any</MenuItem>
+                {PRESENCES.map((p) => (
+                  <MenuItem key={p} value={p}>
+                    {p}
+                  </MenuItem>
+                ))}
+              </TextField>
+              <TextField
+                size="small"
+                label="Search"
+                placeholder="name or key=value"
                 value={labelFilter}
                 onChange={(e) => setLabelFilter(e.target.value)}
                 sx={{ minWidth: 220 }}
@@ -155,10 +215,20 @@ export function SitesPage() {
             {nodesQ.error ? <ErrorAlert error={nodesQ.error} /> : null}
             <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }} data-testid="node-count">
               {data
-                ? `${nodes.length === data.nodes.length ? '' : `${nodes.length} of `}${data.nodes.length} node${data.nodes.length === 1 ? '' : 's'}${site ? ` at ${site}` : ''}`
+                ? `${data.total} node${data.total === 1 ? '' : 's'}${site ? ` at ${site}` : ''}${search ? ` matching "${search}"` : ''}${presence ? ` ${presence}` : ''}`
                 : ''}
             </Typography>
-            <NodesGrid nodes={nodes} models={models} report={report} loading={nodesQ.isLoading} />
+            <NodesGrid
+              nodes={data?.nodes ?? []}
+              total={data?.total ?? 0}
+              models={models}
+              report={report}
+              loading={nodesQ.isLoading || (nodesQ.isFetching && nodesQ.isPlaceholderData)}
+              paginationModel={paging}
+              onPaginationModelChange={setPaging}
+              sortModel={sortModel}
+              onSortModelChange={setSortModel}
+            />
           </CardContent>
         </Card>
       </Stack>

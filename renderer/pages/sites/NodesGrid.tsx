@@ -1,7 +1,13 @@
 import { useCallback, useMemo, useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Box, Chip, Snackbar } from '@mui/material';
-import { DataGrid, GridActionsCellItem, type GridColDef } from '@mui/x-data-grid';
+import {
+  DataGrid,
+  GridActionsCellItem,
+  type GridColDef,
+  type GridPaginationModel,
+  type GridSortModel,
+} from '@mui/x-data-grid';
 import BlockIcon from '@mui/icons-material/Block';
 import PlayArrowIcon from '@mui/icons-material/PlayArrow';
 import LabelIcon from '@mui/icons-material/Label';
@@ -14,30 +20,40 @@ import { PresenceChip, PresenceReportContext } from '../../components/PresenceCh
 import type { PresenceReport } from '../../components/presence.js';
 import { LabelChips } from '../../components/LabelChips.js';
 import { labelText } from '../../components/labels.js';
-import { capabilitiesSummary } from './summary.js';
+import { capacitySummary } from './summary.js';
 import { ConfirmDialog } from '../../components/ConfirmDialog.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { EditLabelsDialog, SetModelDialog } from './NodeDialogs.js';
 
 const STATE_COLORS = { registered: 'default', enrolled: 'primary', revoked: 'error' } as const;
-const PRESENCE_ORDER = { online: 0, stale: 1, offline: 2, unknown: 3 } as const;
 
 type Dialog = { kind: 'labels' | 'model' | 'remove'; node: Node } | null;
 
 /**
- * The nodes table. Virtualised by the DataGrid (and paged at 100 rows, the MIT grid's limit: ADR 0221),
- * so 10,000 nodes stay fluid; presence ages tick inside their own cells without re-rendering the table.
+ * The nodes table: one page of the server's answer. The server pages, sorts and filters (ADR 0390): the
+ * grid only reports the page and the sort the operator asks for, and shows `total` as its row count.
+ * Rows are virtualised within a page; presence ages tick inside their own cells without re-rendering.
  */
 export function NodesGrid({
   nodes,
+  total,
   models,
   report,
   loading,
+  paginationModel,
+  onPaginationModelChange,
+  sortModel,
+  onSortModelChange,
 }: {
   nodes: Node[];
+  total: number;
   models: DeviceModel[];
   report: PresenceReport | null;
   loading: boolean;
+  paginationModel: GridPaginationModel;
+  onPaginationModelChange: (m: GridPaginationModel) => void;
+  sortModel: GridSortModel;
+  onSortModelChange: (m: GridSortModel) => void;
 }) {
   const qc = useQueryClient();
   const [dialog, setDialog] = useState<Dialog>(null);
@@ -129,7 +145,6 @@ export function NodesGrid({
         field: 'presence',
         headerName: 'Presence · last seen',
         width: 175,
-        sortComparator: (a: Node['presence'], b: Node['presence']) => PRESENCE_ORDER[a] - PRESENCE_ORDER[b],
         renderCell: (p) => <PresenceChip presence={p.row.presence} lastSeenAt={p.row.lastSeenAt} />,
       },
       {
@@ -169,14 +184,15 @@ export function NodesGrid({
         field: 'capabilities',
         headerName: 'Capabilities',
         width: 170,
-        valueGetter: (_v, row) => capabilitiesSummary(row),
+        sortable: false,
+        valueGetter: (_v, row) => capacitySummary(row.capacity),
         renderCell: (p) =>
-          p.row.capabilities ? (
+          p.row.capacity !== null || p.row.capabilitiesAt !== null ? (
             <span
               data-testid="capabilities"
               title={p.row.capabilitiesAt ? `reported ${formatTime(p.row.capabilitiesAt)}` : undefined}
             >
-              {capabilitiesSummary(p.row) || 'reported'}
+              {capacitySummary(p.row.capacity) || 'reported'}
             </span>
           ) : (
             <Box component="span" sx={{ color: 'text.secondary' }} data-testid="capabilities">
@@ -193,16 +209,31 @@ export function NodesGrid({
       <Box sx={{ height: 640 }}>
         <DataGrid
           rows={nodes}
+          rowCount={total}
           columns={columns}
           getRowId={(r) => r.uid}
           loading={loading}
           density="compact"
           rowHeight={44}
           disableRowSelectionOnClick
+          keepNonExistentRowsSelected
+          paginationMode="server"
+          sortingMode="server"
+          filterMode="server"
+          paginationModel={paginationModel}
+          onPaginationModelChange={onPaginationModelChange}
+          sortModel={sortModel}
+          onSortModelChange={onSortModelChange}
+          sortingOrder={['asc', 'desc']}
+          disableColumnFilter
           showToolbar
-          initialState={{
-            pagination: { paginationModel: { pageSize: 100 } },
-            sorting: { sortModel: [{ field: 'name', sort: 'asc' }] },
+          slotProps={{
+            // The page's site, presence and search fields ask the server; the grid sees one page only.
+            toolbar: {
+              showQuickFilter: false,
+              csvOptions: { disableToolbarButton: true },
+              printOptions: { disableToolbarButton: true },
+            },
           }}
           pageSizeOptions={[25, 50, 100]}
           data-testid="nodes-grid"

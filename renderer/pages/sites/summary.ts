@@ -1,13 +1,13 @@
-import type { Node } from '../../../core/contract/index.js';
+import type { Capacity } from '../../../core/contract/index.js';
 
-/** `amd64 · 4 cpus · 8Gi` from what the node reported; empty when it reported nothing. */
-export function capabilitiesSummary(n: Node): string {
-  const p = n.capabilities?.properties;
-  if (!p) return '';
-  const cpus = p.cpus ?? [];
-  const cores = cpus.reduce((s, c) => s + (c.cores ?? 0), 0);
-  const archs = [...new Set(cpus.map((c) => c.architecture).filter(Boolean))];
-  return [archs.join('/'), cores ? `${cores} cpu${cores === 1 ? '' : 's'}` : '', p.memory ?? '']
+/** `amd64 · 4 cpus · 8Gi` from the capacity the server derived from the node's report; empty for none. */
+export function capacitySummary(c: Capacity | null): string {
+  if (!c) return '';
+  return [
+    c.architectures.join('/'),
+    c.cores ? `${c.cores} cpu${c.cores === 1 ? '' : 's'}` : '',
+    c.memory ?? '',
+  ]
     .filter(Boolean)
     .join(' · ');
 }
