@@ -8,6 +8,7 @@ import {
   type Contract,
   type DeviceModel,
   type Node,
+  type NodesListInput,
   type Site,
 } from '../../core/contract/index.js';
 import { createClient } from '../../core/contract/client.js';
@@ -428,21 +429,53 @@ test.describe('a fleet of 2,000 nodes', () => {
     const presence = new Map(listed.nodes.map((n) => [n.uid, n.presence]));
     expect(new Set(presence.values())).toEqual(new Set(['online', 'stale', 'offline', 'unknown']));
 
+    // Every page the console asks for: the server pages, sorts and filters (ADR 0390).
+    const asked: NodesListInput[] = [];
+    page.on('request', (r) => {
+      if (r.url().endsWith('/nodes.list')) asked.push(r.postDataJSON() as NodesListInput);
+    });
+    /** The console's last question, asked again of the API: the grid must show exactly its answer. */
+    const lastAsked = () => asked.at(-1)!;
+    const rows = page.locator('.MuiDataGrid-row');
+    const shownIds = () => rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-id')!));
+    /** Rendered rows (virtualised: those in view) as [row index within the page, uid]. */
+    const shownAt = () =>
+      rows.evaluateAll((els) =>
+        els.map((e) => [Number(e.getAttribute('data-rowindex')), e.getAttribute('data-id')!] as const),
+      );
+    const showsAnswerTo = async (q: NodesListInput) => {
+      const answer = await fleetApi.nodes.list(q);
+      const ids = answer.nodes.map((n) => n.uid);
+      await fleetExpect
+        .poll(async () => {
+          const at = await shownAt();
+          return at.length > 0 && at.every(([i, id]) => ids[i] === id);
+        })
+        .toBe(true);
+      return answer;
+    };
+
     await page.goto(`${fleetServer.info.url}/#token=${fleetServer.info.token}`);
     await expect.poll(() => page.url()).not.toContain('token=');
     await page.evaluate(`location.hash = '/sites'`);
     await fleetExpect(page.getByTestId('node-count')).toHaveText(`${TOTAL} nodes`);
     const shown = page.locator('.MuiTablePagination-displayedRows');
     await fleetExpect(shown).toHaveText(/^1–100 of 2,?000$/);
+    // One page of lean rows, never the fleet: no capabilities documents.
+    expect(lastAsked()).toEqual({
+      sort: { field: 'name', direction: 'asc' },
+      limit: 100,
+      offset: 0,
+      capabilities: false,
+    });
 
     // Virtualised: only the rows in view are in the page.
-    const rows = page.locator('.MuiDataGrid-row');
     const rendered = await rows.count();
     expect(rendered).toBeGreaterThan(0);
     expect(rendered).toBeLessThan(100);
     // Every rendered presence chip says what the server said; never green otherwise.
     const checkPresence = async () => {
-      const ids = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-id')!));
+      const ids = await shownIds();
       expect(ids.length).toBeGreaterThan(0);
       for (const id of ids) {
         await fleetExpect(
@@ -464,21 +497,62 @@ test.describe('a fleet of 2,000 nodes', () => {
     await checkPresence();
     await page.getByRole('button', { name: 'Go to next page' }).click();
     await fleetExpect(shown).toHaveText(/^101–200 of 2,?000$/);
+    await fleetExpect.poll(() => lastAsked().offset).toBe(100);
+    await showsAnswerTo(lastAsked());
+    await fleetExpect(page.locator('.MuiDataGrid-row[data-rowindex="0"]')).toContainText('bulk-00100');
 
-    // Sorting by presence puts online nodes first.
+    // Sorting by presence is the server's order: online nodes first, back on the first page.
     await page.getByRole('columnheader', { name: 'Presence · last seen' }).click();
     await fleetExpect(shown).toHaveText(/^1–100 of 2,?000$/);
+    await fleetExpect.poll(() => lastAsked().sort).toEqual({ field: 'presence', direction: 'asc' });
+    expect(lastAsked().offset).toBe(0);
+    const byPresence = await showsAnswerTo(lastAsked());
+    expect(byPresence.nodes.every((n) => n.presence === 'online')).toBe(true);
     await fleetExpect(rows.first().getByTestId('presence')).toHaveAttribute('data-presence', 'online');
     await checkPresence();
+    // Descending: the never-seen come first.
+    await page.getByRole('columnheader', { name: 'Presence · last seen' }).click();
+    await fleetExpect.poll(() => lastAsked().sort).toEqual({ field: 'presence', direction: 'desc' });
+    await showsAnswerTo(lastAsked());
+    await fleetExpect(rows.first().getByTestId('presence')).toHaveAttribute('data-presence', 'unknown');
 
-    // Filters: a label text (rack r7 is every twentieth node), then a site on top.
+    // Filters: a search text (rack r7 is every twentieth node), then a site, then a presence state.
     await page.getByTestId('label-filter').fill('rack=r7');
-    await fleetExpect(page.getByTestId('node-count')).toHaveText(`${TOTAL / 20} of ${TOTAL} nodes`);
+    await fleetExpect(page.getByTestId('node-count')).toHaveText(`${TOTAL / 20} nodes matching "rack=r7"`);
+    expect(lastAsked()).toMatchObject({ search: 'rack=r7', limit: 100, offset: 0 });
+    await fleetExpect(shown).toHaveText(`1–${TOTAL / 20} of ${TOTAL / 20}`);
+    await showsAnswerTo(lastAsked());
     await page.getByTestId('site-filter').click();
     await page.getByRole('option', { name: 'plant-b' }).click();
-    const atB = listed.nodes.filter((n) => n.siteId === 'plant-b' && n.labels.rack === 'r7').length;
-    await fleetExpect(page.getByTestId('node-count')).toHaveText(`${atB} of ${TOTAL / 2} nodes at plant-b`);
+    const atB = listed.nodes.filter((n) => n.siteId === 'plant-b' && n.labels.rack === 'r7');
+    await fleetExpect(page.getByTestId('node-count')).toHaveText(
+      `${atB.length} nodes at plant-b matching "rack=r7"`,
+    );
+    expect(lastAsked()).toMatchObject({ siteId: 'plant-b', search: 'rack=r7' });
+    await showsAnswerTo(lastAsked());
     await checkPresence();
+    // Rack r7 nodes were never seen; the stale ones at plant-b, by the server's clock and thresholds.
+    await page.getByTestId('label-filter').fill('');
+    await page.getByTestId('presence-filter').click();
+    await page.getByRole('option', { name: 'stale' }).click();
+    const staleAtB = listed.nodes.filter((n) => n.siteId === 'plant-b' && n.presence === 'stale');
+    expect(staleAtB.length).toBeGreaterThan(100);
+    await fleetExpect(page.getByTestId('node-count')).toHaveText(`${staleAtB.length} nodes at plant-b stale`);
+    await fleetExpect(shown).toHaveText(`1–100 of ${staleAtB.length}`);
+    expect(lastAsked()).toEqual({
+      siteId: 'plant-b',
+      presence: ['stale'],
+      sort: { field: 'presence', direction: 'desc' },
+      limit: 100,
+      offset: 0,
+      capabilities: false,
+    });
+    const answer = await showsAnswerTo(lastAsked());
+    expect(answer.total).toBe(staleAtB.length);
+    expect(answer.nodes.every((n) => n.presence === 'stale')).toBe(true);
+    await checkPresence();
+    for (const r of await rows.all())
+      await fleetExpect(r.getByTestId('presence')).toHaveAttribute('data-presence', 'stale');
     await page.screenshot({ path: 'test-results/sites-nodes-2000.png', fullPage: true });
   });
 });
