@@ -591,29 +591,49 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
     });
   };
 
+  type RemoteSite = NonNullable<ReturnType<typeof remoteSites>[string]>;
+  const remoteEntry = (
+    id: string,
+    sd: RemoteSite,
+    nodeUid: string,
+    r: RemoteSite['nodes'][string],
+    now: number,
+  ): PresenceEntry => {
+    // The LO reported this state; while it keeps heartbeating without a change, an online node
+    // stayed online. Whatever was reported, the age decides the best the CO may show.
+    const basis =
+      r.state === 'online' && sd.heartbeatAt !== null
+        ? Math.max(r.lastSeen ?? 0, sd.heartbeatAt)
+        : r.lastSeen;
+    const byAge = classifyPresence(basis, now, thresholds);
+    const state = r.state === 'online' ? byAge : worseState(r.state, byAge);
+    return {
+      siteId: id,
+      nodeUid,
+      state,
+      lastSeen: basis,
+      ageSeconds: basis === null ? null : Math.max(0, (now - basis) / 1000),
+    };
+  };
   const remotePresence = (id: string): PresenceEntry[] => {
     const now = clock.now();
     const sd = remoteSites()[id];
     if (!sd) return [];
     return Object.entries(sd.nodes)
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([nodeUid, r]) => {
-        // The LO reported this state; while it keeps heartbeating without a change, an online node
-        // stayed online. Whatever was reported, the age decides the best the CO may show.
-        const basis =
-          r.state === 'online' && sd.heartbeatAt !== null
-            ? Math.max(r.lastSeen ?? 0, sd.heartbeatAt)
-            : r.lastSeen;
-        const byAge = classifyPresence(basis, now, thresholds);
-        const state = r.state === 'online' ? byAge : worseState(r.state, byAge);
-        return {
-          siteId: id,
-          nodeUid,
-          state,
-          lastSeen: basis,
-          ageSeconds: basis === null ? null : Math.max(0, (now - basis) / 1000),
-        };
-      });
+      .map(([nodeUid, r]) => remoteEntry(id, sd, nodeUid, r, now));
+  };
+  /** One node's presence without listing the site (lists of thousands ask once per node). */
+  const onePresence = (id: string, nodeUid: string): PresenceEntry | undefined => {
+    assertSiteId(id);
+    if (hasSite(role) && id === siteId) {
+      if (tracker) return tracker.get(nodeUid);
+      return undefined;
+    }
+    if (!hasHub(role)) return undefined;
+    const sd = remoteSites()[id];
+    const r = sd?.nodes[nodeUid];
+    return sd && r ? remoteEntry(id, sd, nodeUid, r, clock.now()) : undefined;
   };
 
   const listPresence = (id: string): PresenceEntry[] => {
@@ -791,8 +811,15 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
     presence: {
       list: listPresence,
       get(id, nodeUid) {
-        const hit = listPresence(id).find((e) => e.nodeUid === nodeUid);
-        return hit ?? { siteId: id, nodeUid, state: 'unknown', lastSeen: null, ageSeconds: null };
+        return (
+          onePresence(id, nodeUid) ?? {
+            siteId: id,
+            nodeUid,
+            state: 'unknown',
+            lastSeen: null,
+            ageSeconds: null,
+          }
+        );
       },
     },
     siteLinks,
