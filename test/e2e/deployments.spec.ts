@@ -447,9 +447,20 @@ test('a canary for explicit nodes from the wizard: a refusal on its step, a live
   await page.getByTestId('wizard-next').click();
   await expect(param(page, 'greeting').getByTestId('param-input')).toHaveValue('hello');
   await page.getByTestId('wizard-next').click();
+  // The node picker asks the server for a page of matches (no capability documents), not the fleet.
+  const asked: Record<string, unknown>[] = [];
+  page.on('request', (r) => {
+    if (r.url().endsWith('/nodes.list')) asked.push(r.postDataJSON() as Record<string, unknown>);
+  });
   await page.getByTestId('target-mode-nodes').click();
+  const searched = page.waitForRequest(
+    (r) => r.url().endsWith('/nodes.list') && (r.postDataJSON() as { search?: string }).search === 'edge-1',
+  );
   await page.getByTestId('target-nodes').fill('edge-1');
+  await searched;
   await page.locator('[data-testid="target-node-option"][data-value="edge-1"]').click();
+  expect(asked.length).toBeGreaterThan(1);
+  for (const q of asked) expect(q).toMatchObject({ capabilities: false, limit: 100 });
   await page.getByTestId('wizard-next').click();
   const placed = await api.deployments.place({ appId: 'greeter', target: { nodes: ['edge-1'] } });
   await expect(page.getByTestId('placement-summary')).toHaveText(placed.placement.summary);

@@ -1,4 +1,5 @@
-import { useQuery } from '@tanstack/react-query';
+import { useEffect, useState } from 'react';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import {
   Alert,
   Autocomplete,
@@ -9,16 +10,18 @@ import {
   Stack,
   TextField,
   Typography,
-  createFilterOptions,
 } from '@mui/material';
 import type { Node } from '../../../../core/contract/index.js';
 import { api } from '../../../api.js';
 import { ErrorAlert } from '../../ErrorAlert.js';
 import type { TargetDraft } from './target.js';
 
-/** At most this many matches in the node list: typing narrows it (ten thousand options would not be fluid). */
+/**
+ * At most this many matches in the node list, found by the server (name or label text): typing narrows
+ * it. Ten thousand options, or their capability documents, would not be fluid.
+ */
 const SHOWN = 100;
-const filterNodes = createFilterOptions<string>({ limit: SHOWN });
+const keepAll = (names: string[]) => names;
 
 /** Step 4: a site (optionally narrowed by labels, all nodes or a number of them), or explicit nodes. */
 export function TargetStep({
@@ -32,10 +35,23 @@ export function TargetStep({
 }) {
   const set = (patch: Partial<TargetDraft>) => onChange({ ...value, ...patch });
   const sitesQ = useQuery({ queryKey: ['sites', 'list'], queryFn: () => api.sites.list({}) });
+  const [typed, setTyped] = useState('');
+  const [search, setSearch] = useState('');
+  useEffect(() => {
+    const t = setTimeout(() => setSearch(typed.trim()), 250);
+    return () => clearTimeout(t);
+  }, [typed]);
   const nodesQ = useQuery({
-    queryKey: ['nodes', 'list', ''],
-    queryFn: () => api.nodes.list({}),
+    queryKey: ['nodes', 'list', 'picker', search],
+    queryFn: () =>
+      api.nodes.list({
+        capabilities: false,
+        limit: SHOWN,
+        sort: { field: 'name', direction: 'asc' },
+        ...(search ? { search } : {}),
+      }),
     enabled: value.mode === 'nodes',
+    placeholderData: keepPreviousData,
   });
   const sites = sitesQ.data?.sites ?? [];
   const byName = new Map<string, Node>((nodesQ.data?.nodes ?? []).map((n) => [n.name, n]));
@@ -121,8 +137,10 @@ export function TargetStep({
           <Autocomplete
             multiple
             options={nodesQ.data?.nodes.map((n) => n.name) ?? []}
-            filterOptions={filterNodes}
-            loading={nodesQ.isLoading}
+            filterOptions={keepAll}
+            inputValue={typed}
+            onInputChange={(_e, v) => setTyped(v)}
+            loading={nodesQ.isFetching}
             value={value.nodes}
             onChange={(_e, v) => set({ nodes: v })}
             renderOption={(props, name) => {
@@ -145,7 +163,13 @@ export function TargetStep({
                 size="small"
                 label="Nodes"
                 placeholder="type to search"
-                helperText={`shows up to ${SHOWN} matches; type to narrow`}
+                helperText={
+                  nodesQ.data
+                    ? `${nodesQ.data.total} match${nodesQ.data.total === 1 ? '' : 'es'}${
+                        nodesQ.data.total > SHOWN ? `, showing the first ${SHOWN}: type to narrow` : ''
+                      }`
+                    : `shows up to ${SHOWN} matches; type to narrow`
+                }
                 slotProps={{
                   ...params.slotProps,
                   htmlInput: { ...params.slotProps.htmlInput, 'data-testid': 'target-nodes' },
