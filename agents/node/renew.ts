@@ -1,26 +1,25 @@
-import { createPublicKey, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import type { Clock } from '../../core/clock.js';
 import { OutpostError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { nodeKeyAndCsr } from './csr.js';
 import { splitCertificatesPem } from '../../core/identity/pem.js';
 import type { RenewResponse } from '../../core/mmi/backend.js';
+import { RENEW_PATH } from '../../core/mmi/routes.js';
 import type { MmiClient } from '../margo/mmi-client.js';
 import { problemError, problemFrom } from '../margo/problem.js';
 import type { AgentPaths } from './home.js';
-import { commitRenewedIdentity, type AgentIdentity } from './identity.js';
+import { commitRenewedIdentity, keyMatchesCertificate, type AgentIdentity } from './identity.js';
 
 /**
- * SVID renewal on the node (ADR 0380). Loaded with import() only when a renewal is due: the CSR needs
- * @peculiar/x509, which the idle agent must not carry (footprint.test.ts).
+ * SVID renewal on the node (ADR 0380). Loaded with import() only when a renewal is due, so the idle
+ * agent does not carry it (footprint.test.ts); the CSR comes from csr-lite (no @peculiar/x509).
  *
  * A new P-256 key pair is made here and never leaves the node; the CSR goes to the LO over mutual TLS
  * with the current SVID; the answer must be an SVID for the new key, for the node's own SPIFFE ID, signed
  * by one of the node's trust anchors, and expiring later than the current one. Only then are key, SVID
  * and enrollment record replaced as one (commitRenewedIdentity). Any failure leaves the current identity.
  */
-
-export const RENEW_PATH = '/api/v1/outpost/renew';
 
 export interface RenewInput {
   paths: AgentPaths;
@@ -53,9 +52,7 @@ export async function renewIdentity(input: RenewInput): Promise<AgentIdentity> {
   const leafPem = typeof reply?.certPem === 'string' ? splitCertificatesPem(reply.certPem)[0] : undefined;
   if (!leafPem) throw refused('it holds no certificate');
   const leaf = new X509Certificate(leafPem);
-  const ours = createPublicKey(keyPem).export({ type: 'spki', format: 'der' });
-  if (!leaf.publicKey.export({ type: 'spki', format: 'der' }).equals(ours))
-    throw refused("the SVID is not for the node's new key");
+  if (!keyMatchesCertificate(keyPem, leafPem)) throw refused("the SVID is not for the node's new key");
   const uris = (leaf.subjectAltName ?? '').split(', ').filter((n) => n.startsWith('URI:'));
   if (uris.length !== 1 || uris[0] !== `URI:${identity.enrollment.spiffeId}`)
     throw refused(
