@@ -51,7 +51,12 @@ export async function renewIdentity(input: RenewInput): Promise<AgentIdentity> {
   }
   const leafPem = typeof reply?.certPem === 'string' ? splitCertificatesPem(reply.certPem)[0] : undefined;
   if (!leafPem) throw refused('it holds no certificate');
-  const leaf = new X509Certificate(leafPem);
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(leafPem);
+  } catch {
+    throw refused('its certificate cannot be parsed');
+  }
   if (!keyMatchesCertificate(keyPem, leafPem)) throw refused("the SVID is not for the node's new key");
   const uris = (leaf.subjectAltName ?? '').split(', ').filter((n) => n.startsWith('URI:'));
   if (uris.length !== 1 || uris[0] !== `URI:${identity.enrollment.spiffeId}`)
