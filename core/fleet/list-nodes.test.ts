@@ -40,7 +40,7 @@ function addOddNodes(store: Store, now: number): void {
     labels: { zone: 'north' },
     capabilities: {
       properties: { id: 'x', vendor: 'v', modelNumber: 'm', serialNumber: 's', memory: '2Gi' },
-      labels: { zone: 'south', gpu: 2, tags: ['cam', 'lidar'], rack: 'R7' },
+      labels: { zone: 'south', gpu: 2, tags: ['cam', 'lidar'], rack: 'R7', hall: 'Ära' },
     },
     capabilitiesAt: now - 5000,
     lastSeenAt: now - 5000,
@@ -225,6 +225,10 @@ describe('nodes.list: server-side paging, sorting and filtering', () => {
       expect(r.total).toBe(want.length);
     }
     expect((await api.nodes.list({ limit: 1000, search: '   ' })).total).toBe(TOTAL + 2);
+    // Case folding is ASCII on both sides: non-ASCII text is found as written.
+    expect((await api.nodes.list({ limit: 1000, search: 'HALL=Ära' })).nodes.map((n) => n.name)).toEqual([
+      'odd-reported',
+    ]);
     // The operator's label wins over the reported one with the same key.
     const sel = async (selector: Record<string, string>) =>
       (await api.nodes.list({ selector })).nodes.map((n) => n.name);

@@ -96,7 +96,9 @@ export function listNodes(
     params[`selKey${i}`] = k;
     params[`selValue${i}`] = v;
   });
-  const search = q.search?.trim().toLowerCase();
+  // ASCII folding on both sides: SQLite's lower() folds only A-Z, so a Unicode toLowerCase() here would
+  // miss exact-case non-ASCII text ('Ära' would look for 'ära' in 'hall=Ära').
+  const search = q.search?.trim().replace(/[A-Z]/g, (c) => c.toLowerCase());
   if (search) {
     where.push(`(instr(lower(n.name), @search) > 0
       OR EXISTS (SELECT 1 FROM json_each(n.labels) o WHERE instr(lower(o.key || '=' || o.value), @search) > 0)
