@@ -1,4 +1,4 @@
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { systemClock, type Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
@@ -14,7 +14,7 @@ import { buildCapabilities, capabilitiesDigest, probeHost } from './capabilities
 import { bytesOf, loadAgentConfig, ms, type AgentConfig } from './config.js';
 import { ensureDir, writeFileDurable } from './durable.js';
 import { agentPaths, type AgentPaths } from './home.js';
-import { loadIdentity, type AgentIdentity } from './identity.js';
+import { certValidity, loadIdentity, type AgentIdentity } from './identity.js';
 import { withVerifiedPeerCache } from './peer-cache.js';
 import { acquireAgentLock, type AgentLock } from './lock.js';
 import { createOutbox, type Outbox, type SendOutcome } from './outbox.js';
@@ -29,12 +29,6 @@ import { DesiredStateSync } from './sync.js';
 
 /** Longest sleep between two looks at the SVID's renewal time. */
 const RENEW_CHECK_MAX_MS = 3600_000;
-
-/** notBefore and notAfter (epoch ms) of the first certificate in a PEM. */
-function certValidity(certPem: string): { notBefore: number; notAfter: number } {
-  const c = new X509Certificate(certPem);
-  return { notBefore: Date.parse(c.validFrom), notAfter: Date.parse(c.validTo) };
-}
 
 /**
  * The edge node agent (`edgectl agent`, ADR 0260): a Margo WFM client that polls the LO for its desired
@@ -105,9 +99,10 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
   const mmiUrl = o.lo ?? enrollment.mmiUrl;
   const started = clock.monotonic();
   // Renewal (below) keeps the SVID current; one that already expired can only be replaced by enrolling again.
-  if (certValidity(identity.certPem).notAfter <= clock.now()) {
+  const { notAfter: svidNotAfter } = certValidity(identity.certPem);
+  if (svidNotAfter <= clock.now()) {
     log.error(
-      { notAfter: new Date(certValidity(identity.certPem).notAfter).toISOString() },
+      { notAfter: new Date(svidNotAfter).toISOString() },
       'the node SVID has expired: the LO refuses this node until it is enrolled again (edgectl agent enroll --force)',
     );
   }

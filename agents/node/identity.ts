@@ -230,13 +230,18 @@ export function commitRenewedIdentity(
   applyCommit(paths, commit, step);
 }
 
+/** notBefore and notAfter (epoch ms) of the first certificate in a PEM. */
+export function certValidity(certPem: string | Buffer): { notBefore: number; notAfter: number } {
+  const c = new X509Certificate(certPem);
+  return { notBefore: Date.parse(c.validFrom), notAfter: Date.parse(c.validTo) };
+}
+
 /** Validity of the SVID on disk (the live one, or a committed renewal not yet applied), or undefined. */
 export function svidValidity(paths: AgentPaths): { notBefore: number; notAfter: number } | undefined {
   const committed = path.join(renewalDirs(paths).commit, 'svid.pem');
   for (const file of [committed, paths.svidFile]) {
     try {
-      const cert = new X509Certificate(fs.readFileSync(file));
-      return { notBefore: Date.parse(cert.validFrom), notAfter: Date.parse(cert.validTo) };
+      return certValidity(fs.readFileSync(file));
     } catch {
       // absent or unreadable: the next candidate
     }
