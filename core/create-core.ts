@@ -213,6 +213,7 @@ export function createCore(deps: CoreDeps): Core {
     clock,
     logger,
     events,
+    audit,
     fleet: fleetModule.fleet,
     statusSink: { record: (r) => engine.recordStatus(r) },
     messaging: messagingModule.messaging,

@@ -8,7 +8,7 @@ import type { Store } from '../store/db.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { EventHub } from '../events.js';
-import { createAuditLog } from '../audit.js';
+import type { AuditLog } from '../audit.js';
 import { clientPolicy, enrollTokens, nodes, svids } from '../store/schema/index.js';
 import { OutpostError, errors } from '../errors.js';
 import { clientSpiffeId, createEnrollmentToken, createKeyAndCsr, issueSvid } from '../identity/index.js';
@@ -30,6 +30,8 @@ export interface LoModuleDeps {
   clock: Clock;
   logger: Logger;
   events: EventHub;
+  /** The core's audit log (SVID renewals arrive over the MMI, not the console contract). */
+  audit: AuditLog;
   fleet: Fleet;
   statusSink: StatusSink;
   messaging?: Messaging;
@@ -158,7 +160,7 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
     statusSink,
     svidTtlSeconds: Math.round(config.mmi.svidTtlHours * 3600),
     // SVID renewals arrive over the MMI, not the console contract: the backend audits them itself.
-    audit: createAuditLog(store, clock),
+    audit: deps.audit,
     mmiUrl,
     onNodeChanged: (tenantId) => events.changed(tenantId, 'nodes'),
     onInventoryChanged: (uid) => {
@@ -372,10 +374,7 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
               'conflict',
               "this server runs with --role co and serves no Margo Management Interface: create the token on the LO of the node's site, or run the CO with --role all to serve directly connected nodes",
             );
-          const served = store.sqlite
-            .prepare('SELECT served_by AS servedBy FROM sites WHERE tenant_id = ? AND id = ?')
-            .get(ctx.tenantId, input.siteId) as { servedBy: string } | undefined;
-          if (served?.servedBy === 'remote')
+          if (fleet.remoteSites(ctx.tenantId).includes(input.siteId))
             throw new OutpostError(
               'conflict',
               `site "${input.siteId}" is served by a remote LO, which has its own CA: create the token there (edgectl co enroll-token create on the LO's host)`,

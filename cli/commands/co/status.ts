@@ -12,7 +12,7 @@ function desiredLine(s: SystemStatus): string | null {
     ? `commit ${d.commit.slice(0, 12)}${d.adoptedAt ? ` (adopted ${formatAge(s.now - d.adoptedAt)} ago)` : ''}`
     : 'nothing adopted yet';
   return d.lastError
-    ? `${serving}; REFUSED ${d.lastErrorAt ? `${formatAge(s.now - d.lastErrorAt)} ago` : ''}: ${d.lastError}`
+    ? `${serving}; REFUSED${d.lastErrorAt ? ` ${formatAge(s.now - d.lastErrorAt)} ago` : ''}: ${d.lastError}`
     : serving;
 }
 
