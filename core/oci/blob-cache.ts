@@ -369,13 +369,16 @@ export function createBlobCache(options: BlobCacheOptions): BlobCache {
         const idx = await load();
         return Object.entries(idx.entries)
           .sort(([, a], [, b]) => b.lastAccess - a.lastAccess || b.seq - a.seq)
-          .map(([digest, e]) => ({
-            digest,
-            size: e.size,
-            lastAccess: e.lastAccess,
-            pinned: pins.has(digest),
-            ...(owners(digest).length ? { pinnedBy: owners(digest) } : {}),
-          }));
+          .map(([digest, e]) => {
+            const pinnedBy = owners(digest);
+            return {
+              digest,
+              size: e.size,
+              lastAccess: e.lastAccess,
+              pinned: pins.has(digest),
+              ...(pinnedBy.length ? { pinnedBy } : {}),
+            };
+          });
       }),
 
     usage: () =>
