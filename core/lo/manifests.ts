@@ -5,7 +5,7 @@ import { BUNDLE_MEDIA_TYPE, DEPLOYMENT_ID } from '../margo/patterns.js';
 import { OutpostError } from '../errors.js';
 import type { StateManifest } from '../margo/types.js';
 import type { StoredManifest } from '../mmi/backend.js';
-import { buildBundle } from './bundle.js';
+import { buildBundle } from '../margo/bundle.js';
 
 /** A deployment YAML a client must run: exactly the bytes from the deployments repository. */
 export interface DesiredDeployment {

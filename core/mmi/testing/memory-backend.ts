@@ -1,5 +1,4 @@
-import { gzipSync } from 'node:zlib';
-import { pack as tarPack } from 'tar-stream';
+import { buildBundle } from '../../margo/bundle.js';
 import type { Clock } from '../../clock.js';
 import { OutpostError } from '../../errors.js';
 import {
@@ -87,36 +86,6 @@ function margoError(
   errors?: { field: string; message: string }[],
 ): OutpostError {
   return new OutpostError(code, message, { status, errors });
-}
-
-async function buildBundle(files: readonly { name: string; bytes: Buffer }[]): Promise<Buffer> {
-  const pack = tarPack();
-  const chunks: Buffer[] = [];
-  const done = new Promise<void>((resolve, reject) => {
-    pack.on('data', (c: unknown) => {
-      chunks.push(c as Buffer);
-    });
-    pack.on('end', resolve);
-    pack.on('error', reject);
-  });
-  for (const f of files) {
-    pack.entry(
-      {
-        name: f.name,
-        size: f.bytes.length,
-        mtime: new Date(0),
-        mode: 0o644,
-        uid: 0,
-        gid: 0,
-        uname: '',
-        gname: '',
-      },
-      f.bytes,
-    );
-  }
-  pack.finalize();
-  await done;
-  return gzipSync(Buffer.concat(chunks));
 }
 
 export function createMemoryMmiBackend(options: MemoryMmiBackendOptions): MemoryMmiBackend {
@@ -368,8 +337,8 @@ export function createMemoryMmiBackend(options: MemoryMmiBackendOptions): Memory
         s.yamls.set(`${id} ${v.digest}`, v.bytes);
         s.everAssigned.add(id);
       }
-      const files = [...next.keys()].sort().map((id) => ({ name: `${id}.yaml`, bytes: next.get(id)!.bytes }));
-      return publish(s, files.length === 0 ? undefined : await buildBundle(files));
+      const entries = [...next.keys()].sort().map((id) => ({ deploymentId: id, yaml: next.get(id)!.bytes }));
+      return publish(s, entries.length === 0 ? undefined : buildBundle(entries));
     },
 
     createEnrollmentToken({ nodeName, expiresAt }) {
