@@ -10,6 +10,7 @@ import { PinnedCaAgent } from '../../core/identity/pinned-ca.js';
 import { caFingerprint } from '../../core/identity/fingerprint.js';
 import { splitCertificatesPem } from '../../core/identity/pem.js';
 import type { EnrollResponse } from '../../core/mmi/backend.js';
+import { ENROLL_PATH } from '../../core/mmi/routes.js';
 import { problemFrom } from '../margo/problem.js';
 import type { AgentPaths } from './home.js';
 import { isEnrolled, readEnrollment, saveIdentity, type Enrollment } from './identity.js';
@@ -20,8 +21,6 @@ import { isEnrolled, readEnrollment, saveIdentity, type Enrollment } from './ide
  * that the SVID it gets back is for its own key and chains to the pinned CA, and stores key (0600), SVID
  * and trust anchors. Every expected failure is an OutpostError with a one-line message.
  */
-
-export const ENROLL_PATH = '/api/v1/outpost/enroll';
 
 export interface EnrollInput {
   paths: AgentPaths;
