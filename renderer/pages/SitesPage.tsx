@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import {
   Box,
@@ -15,6 +15,7 @@ import {
 import AddIcon from '@mui/icons-material/Add';
 import SearchIcon from '@mui/icons-material/Search';
 import { api } from '../api.js';
+import { useSettled } from '../settled.js';
 import { ErrorAlert } from '../components/ErrorAlert.js';
 import { FetchedAge, PageHeader } from '../components/PageHeader.js';
 import type { PresenceReport } from '../components/presence.js';
@@ -35,16 +36,6 @@ const SORT_FIELDS: Record<string, NodeSortField> = {
   cordoned: 'cordoned',
 };
 const PRESENCES: Presence[] = ['online', 'stale', 'offline', 'unknown'];
-
-/** `value`, once it has stayed the same for `ms` (one request per pause in typing, not per key). */
-function useSettled<T>(value: T, ms: number): T {
-  const [settled, setSettled] = useState(value);
-  useEffect(() => {
-    const t = setTimeout(() => setSettled(value), ms);
-    return () => clearTimeout(t);
-  }, [value, ms]);
-  return settled;
-}
 
 export function SitesPage() {
   const [site, setSite] = useState('');

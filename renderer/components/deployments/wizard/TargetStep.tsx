@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import {
   Alert,
@@ -13,6 +13,7 @@ import {
 } from '@mui/material';
 import type { Node } from '../../../../core/contract/index.js';
 import { api } from '../../../api.js';
+import { useSettled } from '../../../settled.js';
 import { ErrorAlert } from '../../ErrorAlert.js';
 import type { TargetDraft } from './target.js';
 
@@ -36,11 +37,7 @@ export function TargetStep({
   const set = (patch: Partial<TargetDraft>) => onChange({ ...value, ...patch });
   const sitesQ = useQuery({ queryKey: ['sites', 'list'], queryFn: () => api.sites.list({}) });
   const [typed, setTyped] = useState('');
-  const [search, setSearch] = useState('');
-  useEffect(() => {
-    const t = setTimeout(() => setSearch(typed.trim()), 250);
-    return () => clearTimeout(t);
-  }, [typed]);
+  const search = useSettled(typed.trim(), 250);
   const nodesQ = useQuery({
     queryKey: ['nodes', 'list', 'picker', search],
     queryFn: () =>
