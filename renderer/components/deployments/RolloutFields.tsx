@@ -28,16 +28,13 @@ export const defaultRollout: RolloutDraft = {
  */
 export function rolloutOptions(d: RolloutDraft): RolloutOptions | undefined {
   const num = (s: string) => (/^\d+$/.test(s.trim()) ? Number(s.trim()) : (s as unknown as number));
-  const threshold: Partial<RolloutOptions> =
-    d.failureThreshold.trim() === ''
+  const failures = d.failureThreshold.trim();
+  const threshold: Partial<RolloutOptions> = {
+    ...(failures === ''
       ? {}
-      : {
-          failureThreshold: /%$/.test(d.failureThreshold.trim())
-            ? d.failureThreshold.trim()
-            : num(d.failureThreshold),
-        };
-  if (d.installTimeout.trim() !== '')
-    Object.assign(threshold, { installTimeoutSeconds: num(d.installTimeout) });
+      : { failureThreshold: failures.endsWith('%') ? failures : num(d.failureThreshold) }),
+    ...(d.installTimeout.trim() === '' ? {} : { installTimeoutSeconds: num(d.installTimeout) }),
+  };
   if (d.kind === 'all-at-once')
     return Object.keys(threshold).length ? { strategy: { kind: 'all-at-once' }, ...threshold } : undefined;
   if (d.kind === 'batches') return { strategy: { kind: 'batches', size: num(d.batchSize) }, ...threshold };
@@ -52,6 +49,15 @@ export function rolloutOptions(d: RolloutDraft): RolloutOptions | undefined {
   };
 }
 
+/** A text field of the draft; the ones below differ only in these. */
+type TextKey = Exclude<keyof RolloutDraft, 'kind'>;
+interface TextSpec {
+  label: string;
+  width: number;
+  helperText?: string;
+  testId?: string;
+}
+
 export function RolloutFields({
   value,
   onChange,
@@ -60,6 +66,18 @@ export function RolloutFields({
   onChange: (v: RolloutDraft) => void;
 }) {
   const set = (patch: Partial<RolloutDraft>) => onChange({ ...value, ...patch });
+  const text = (key: TextKey, { label, width, helperText, testId }: TextSpec) => (
+    <TextField
+      key={key}
+      size="small"
+      label={label}
+      helperText={helperText}
+      value={value[key]}
+      onChange={(e) => set({ [key]: e.target.value })}
+      sx={{ width }}
+      slotProps={testId ? { htmlInput: { 'data-testid': testId } } : {}}
+    />
+  );
   return (
     <Stack direction="row" spacing={2} sx={{ flexWrap: 'wrap', rowGap: 2 }} data-testid="rollout-fields">
       <TextField
@@ -77,52 +95,24 @@ export function RolloutFields({
           canary first
         </MenuItem>
       </TextField>
-      {value.kind === 'batches' ? (
-        <TextField
-          size="small"
-          label="Nodes per batch"
-          value={value.batchSize}
-          onChange={(e) => set({ batchSize: e.target.value })}
-          sx={{ width: 150 }}
-        />
-      ) : null}
-      {value.kind === 'canary' ? (
-        <>
-          <TextField
-            size="small"
-            label="Canary nodes"
-            value={value.canary}
-            onChange={(e) => set({ canary: e.target.value })}
-            sx={{ width: 130 }}
-            slotProps={{ htmlInput: { 'data-testid': 'rollout-canary-count' } }}
-          />
-          <TextField
-            size="small"
-            label="Promote"
-            helperText="manual, or seconds of soak"
-            value={value.promote}
-            onChange={(e) => set({ promote: e.target.value })}
-            sx={{ width: 190 }}
-          />
-        </>
-      ) : null}
-      <TextField
-        size="small"
-        label="Failures tolerated"
-        helperText="a count or a percentage; default 0"
-        value={value.failureThreshold}
-        onChange={(e) => set({ failureThreshold: e.target.value })}
-        sx={{ width: 190 }}
-      />
-      <TextField
-        size="small"
-        label="Install timeout (s)"
-        helperText="not installed by then counts as failed; empty: no limit"
-        value={value.installTimeout}
-        onChange={(e) => set({ installTimeout: e.target.value })}
-        sx={{ width: 230 }}
-        slotProps={{ htmlInput: { 'data-testid': 'rollout-install-timeout' } }}
-      />
+      {value.kind === 'batches' ? text('batchSize', { label: 'Nodes per batch', width: 150 }) : null}
+      {value.kind === 'canary'
+        ? [
+            text('canary', { label: 'Canary nodes', width: 130, testId: 'rollout-canary-count' }),
+            text('promote', { label: 'Promote', width: 190, helperText: 'manual, or seconds of soak' }),
+          ]
+        : null}
+      {text('failureThreshold', {
+        label: 'Failures tolerated',
+        width: 190,
+        helperText: 'a count or a percentage; default 0',
+      })}
+      {text('installTimeout', {
+        label: 'Install timeout (s)',
+        width: 230,
+        helperText: 'not installed by then counts as failed; empty: no limit',
+        testId: 'rollout-install-timeout',
+      })}
     </Stack>
   );
 }
