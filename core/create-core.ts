@@ -222,6 +222,7 @@ export function createCore(deps: CoreDeps): Core {
     coBranch: repos.branch,
     objectCache,
     identity,
+    version: deps.version,
   });
   modules.push(loModule, createDeployModule({ engine, logger }));
   // What remote LOs forward over the bus (store and forward) lands in the CO's records: statuses and

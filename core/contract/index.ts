@@ -11,6 +11,7 @@ import { nodesService } from './services/nodes.js';
 import { deploymentsService } from './services/deployments.js';
 import { identityService } from './services/identity.js';
 import { messagingService } from './services/messaging.js';
+import { discoveryService, enrollRequestsService } from './services/enroll-requests.js';
 
 export const contract = {
   system: systemService,
@@ -22,6 +23,8 @@ export const contract = {
   messaging: messagingService,
   deployments: deploymentsService,
   identity: identityService,
+  enrollRequests: enrollRequestsService,
+  discovery: discoveryService,
 };
 export type Contract = typeof contract;
 
@@ -37,3 +40,4 @@ export * from './services/nodes.js';
 export * from './services/deployments.js';
 export * from './services/identity.js';
 export * from './services/messaging.js';
+export * from './services/enroll-requests.js';

@@ -43,6 +43,10 @@ export interface EnrollResponse {
   /** Base URL of the MMI (where the agent polls). */
   mmiUrl: string;
   notAfter: number;
+  /** Where the node was enrolled (answers to an approved enrollment request carry them: the node had no token). */
+  siteId?: string | undefined;
+  nodeName?: string | undefined;
+  tenantId?: string | undefined;
   /** Messaging credentials when NATS runs: where and as whom the agent connects. */
   nats?:
     | {
@@ -57,6 +61,35 @@ export interface EnrollResponse {
       }
     | undefined;
 }
+
+/** `POST /api/v1/outpost/enroll-requests` (ADR 0462): a node without a token asks to be enrolled. */
+export interface EnrollRequestFiling {
+  csrPem: string;
+  hostname?: string | undefined;
+  /** The node name the node would like (the operator decides). */
+  name?: string | undefined;
+  /** Hardware summary for the operator (cpu, cores, memory, os, arch). */
+  hardware?: Record<string, unknown> | undefined;
+  version?: string | undefined;
+  /** The remote address of the request (set by the server). */
+  address: string;
+}
+
+export interface EnrollRequestFiled {
+  id: string;
+  /** The secret the node polls with (only it has it). */
+  pollSecret: string;
+  /** The compare code (six digits) the console shows beside the request. */
+  code: string;
+  keyFingerprint: string;
+  expiresAt: number;
+  pollAfterSeconds: number;
+}
+
+/** `GET /api/v1/outpost/enroll-requests/{id}` with the poll secret: still pending, or the SVID. */
+export type EnrollRequestPoll =
+  | { state: 'pending'; expiresAt: number; retryAfterSeconds: number }
+  | { state: 'approved'; response: EnrollResponse };
 
 /** `POST /api/v1/outpost/renew` (ADR 0380): the authenticated client asks for a new SVID for a new key. */
 export interface RenewRequest {
@@ -103,6 +136,16 @@ export interface MmiBackend {
   postStatus(client: MmiClient, status: DeploymentStatus): 'created' | 'updated';
   /** Enrollment (the one call without a client certificate): one-time token + CSR -> SVID. */
   enroll(request: EnrollRequest): Promise<EnrollResponse>;
+  /**
+   * Enrollment by approval (no client certificate either). Refusals: margo/invalid-request (400),
+   * rate-limited (429 with data.retryAfterSeconds). Absent: the server answers 404.
+   */
+  fileEnrollRequest?(request: EnrollRequestFiling): Promise<EnrollRequestFiled>;
+  /**
+   * The state of a filed request for the holder of its poll secret. Refusals: margo/not-authorized (403:
+   * unknown id or wrong secret), enroll/request-rejected (403), enroll/request-expired (410).
+   */
+  pollEnrollRequest?(id: string, secret: string): Promise<EnrollRequestPoll>;
   /**
    * SVID renewal for an authenticated, authorised client (the server already ran verifyPeer and
    * authorize). Refusals: margo/invalid-request (400, a bad CSR), margo/not-authorized (403, an SVID this

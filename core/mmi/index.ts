@@ -12,6 +12,9 @@
  */
 export type {
   EnrollRequest,
+  EnrollRequestFiled,
+  EnrollRequestFiling,
+  EnrollRequestPoll,
   EnrollResponse,
   MmiBackend,
   MmiClient,
@@ -37,5 +40,11 @@ export {
   type MargoProblemName,
   type MmiProblem,
 } from './problems.js';
-export { ENROLL_PATH, RENEW_PATH, TRUST_BUNDLE_PATH, WELL_KNOWN_MARGO } from './routes.js';
+export {
+  ENROLL_PATH,
+  ENROLL_REQUESTS_PATH,
+  RENEW_PATH,
+  TRUST_BUNDLE_PATH,
+  WELL_KNOWN_MARGO,
+} from './routes.js';
 export { acceptsGzip, acceptsMediaType, ifNoneMatchMatches, strongEtag } from './negotiation.js';

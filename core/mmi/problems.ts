@@ -26,6 +26,25 @@ export const MARGO_PROBLEM_TYPES = {
 
 export type MargoProblemName = keyof typeof MARGO_PROBLEM_TYPES;
 
+/** Our own problem types, for cases Margo registers none (ADR 0462, 0463): `urn:outpost:problem:<name>`. */
+export const OUTPOST_PROBLEM_BASE = 'urn:outpost:problem:';
+export const OUTPOST_PROBLEM_TYPES = {
+  /** An authenticated, accepted client that is not an enrolled node tried to act as one (capabilities). */
+  'not-a-node': [403, 'Not A Node'],
+  /** The operator rejected the enrollment request. */
+  'enroll-request-rejected': [403, 'Enrollment Request Rejected'],
+  /** The enrollment request expired before anyone decided. */
+  'enroll-request-expired': [410, 'Enrollment Request Expired'],
+} as const satisfies Record<string, readonly [number, string]>;
+export type OutpostProblemName = keyof typeof OUTPOST_PROBLEM_TYPES;
+
+/** OutpostError codes with one of our own problem types. */
+const CODE_TO_OUTPOST: Record<string, OutpostProblemName> = {
+  'mmi/not-a-node': 'not-a-node',
+  'enroll/request-rejected': 'enroll-request-rejected',
+  'enroll/request-expired': 'enroll-request-expired',
+};
+
 export interface MmiProblem {
   type: string;
   title: string;
@@ -56,6 +75,8 @@ export interface ProblemInput {
   status: number;
   /** A registered Margo name, or undefined for `about:blank`. */
   name?: MargoProblemName | undefined;
+  /** One of our own types (instead of `name`). */
+  outpost?: OutpostProblemName | undefined;
   detail: string;
   code: string;
   instance?: string | undefined;
@@ -67,12 +88,22 @@ export interface ProblemInput {
 
 /** Builds a problem response; 429, 500 and 503 are retryable with exponential backoff and a Retry-After. */
 export function problem(input: ProblemInput): ProblemResponse {
-  const registered = input.name === undefined ? undefined : MARGO_PROBLEM_TYPES[input.name];
+  const registered =
+    input.name !== undefined
+      ? MARGO_PROBLEM_TYPES[input.name]
+      : input.outpost !== undefined
+        ? OUTPOST_PROBLEM_TYPES[input.outpost]
+        : undefined;
   const status = registered ? registered[0] : input.status;
   const retryable = RETRYABLE.has(status);
   const headers: Record<string, string> = { ...(input.headers ?? {}) };
   const body: MmiProblem = {
-    type: input.name === undefined ? 'about:blank' : MARGO_PROBLEM_BASE + input.name,
+    type:
+      input.name !== undefined
+        ? MARGO_PROBLEM_BASE + input.name
+        : input.outpost !== undefined
+          ? OUTPOST_PROBLEM_BASE + input.outpost
+          : 'about:blank',
     title: registered ? registered[1] : (STATUS_CODES[status] ?? 'Error'),
     status,
     detail: input.detail,
@@ -131,6 +162,8 @@ export function problemFromError(err: unknown, instance: string): ProblemRespons
     const name = CODE_TO_NAME[err.code];
     const common = { instance, code: err.code, detail: err.message, errors: err.errors };
     if (name !== undefined) return { ...problem({ ...common, status: 0, name }), internal: false };
+    const outpost = CODE_TO_OUTPOST[err.code];
+    if (outpost !== undefined) return { ...problem({ ...common, status: 0, outpost }), internal: false };
     const s = err.status;
     if (s === 400)
       return { ...problem({ ...common, status: 400, name: 'invalid-request' }), internal: false };

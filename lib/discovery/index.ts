@@ -15,6 +15,7 @@ export { advertise, type Advertisement, type AdvertiseOptions } from './advertis
 export { browse, type Browser, type BrowseOptions, type FoundService } from './browse.js';
 export { findLos, los, type DiscoveredLo, type FindLosOptions } from './find.js';
 export { chooseLo, type LoChoice } from './choose.js';
+export { compareCode } from './code.js';
 export { interfacesServing, selectInterfaces, type SelectedInterface } from './interfaces.js';
 export {
   AGENT_SERVICE,
