@@ -151,7 +151,7 @@ describe.skipIf(!support.ok)(
         expect(all.find((r) => r.id === req.id)).toMatchObject({ state: 'approved' });
         expect(all.find((r) => r.id === req.id)?.deliveredAt).not.toBeNull();
       } catch (e) {
-        throw new Error(`${(e as Error).message}\n--- agent ---\n${agent.err().slice(-4000)}`);
+        throw new Error(`${(e as Error).message}\n--- agent ---\n${agent.err().slice(-4000)}`, { cause: e });
       } finally {
         await stopChild(agent.child);
       }
