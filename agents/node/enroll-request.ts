@@ -16,6 +16,7 @@ import { nodeKeyAndCsr } from './csr.js';
 import { checkReply, httpsJson, type HttpsReply } from './enroll.js';
 import type { AgentPaths } from './home.js';
 import { isEnrolled, readEnrollment, saveIdentity, type Enrollment } from './identity.js';
+import { advertiseAgent } from './advertise.js';
 
 /**
  * Enrollment by approval on the node (ADR 0462): key pair and CSR here, the request filed at the LO over
@@ -52,6 +53,8 @@ export interface RequestEnrollmentInput {
   onFiled?: (info: FiledInfo) => void;
   /** Per HTTP request; default 30 s. */
   timeoutMs?: number;
+  /** agent.yaml's `discovery`: while waiting, the node advertises itself with its key fingerprint (ADR 0464). */
+  discovery?: { advertise: boolean; interfaces: string[] };
 }
 
 export function hardwareSummary(): Record<string, unknown> {
@@ -133,6 +136,7 @@ export async function requestEnrollment(input: RequestEnrollmentInput): Promise<
       );
     }
   };
+  let advert: Awaited<ReturnType<typeof advertiseAgent>>;
   const refused = (res: HttpsReply, what: string) => {
     const p = problemFrom(res.status, res.headers, res.body, clock.now());
     return { p, message: `${what} (${res.status}): ${p.detail ?? p.title ?? 'no reason given'}` };
@@ -168,6 +172,16 @@ export async function requestEnrollment(input: RequestEnrollmentInput): Promise<
     };
     log.info({ ...info }, 'enrollment request filed; waiting for an operator');
     input.onFiled?.(info);
+    // While it waits the node shows up under "found on the network", matched with its request by key.
+    advert = input.discovery
+      ? await advertiseAgent({
+          lo: input.lo,
+          keyPem,
+          version: input.version,
+          config: input.discovery,
+          logger: log,
+        })
+      : undefined;
 
     for (;;) {
       await sleep(Math.max(1, filed.pollAfterSeconds) * 1000, input.signal);
@@ -224,6 +238,7 @@ export async function requestEnrollment(input: RequestEnrollmentInput): Promise<
     }
   } finally {
     agent.destroy();
+    await advert?.stop().catch(() => undefined);
   }
 }
 

@@ -32,6 +32,15 @@ function runIn(host: NsHost, args: string[]): Running {
   return { child, err: () => err, exited };
 }
 
+type Found = {
+  agents: {
+    requestId: string | null;
+    nodeId: string | null;
+    enrolledAs: string | null;
+    addresses: string[];
+  }[];
+};
+
 const json = <T>(r: { code: number | null; stdout: string; stderr: string }): T => {
   if (r.code !== 0) throw new Error(`edgectl failed (${r.code}): ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
@@ -120,6 +129,16 @@ describe.skipIf(!support.ok)(
         expect(req.shortFingerprint).toBe(printed[2]);
         expect(req.address).toBe(h3.ip);
         expect(req.hardware.cores).toBeGreaterThan(0);
+        // The waiting machine advertises itself; the LO lists it under "found on the network" with its request.
+        await waitFor(
+          async () =>
+            json<Found>(await co(['list', 'discovered', '-o', 'json'])).agents.find(
+              (a) => a.requestId === req.id,
+            ),
+          'the waiting agent under found on the network',
+          60_000,
+          1000,
+        );
         const approved = await co([
           'approve',
           req.id,
@@ -145,6 +164,17 @@ describe.skipIf(!support.ok)(
         );
         expect(node.state).toBe('enrolled');
         expect(node.labels).toEqual({ line: '3' });
+        // Running, it advertises its node id.
+        const running = await waitFor(
+          async () =>
+            json<Found>(await co(['list', 'discovered', '-o', 'json'])).agents.find(
+              (a) => a.enrolledAs === 'default.box-b',
+            ),
+          'the running agent advertising its node id',
+          60_000,
+          1000,
+        );
+        expect(running.addresses).toContain(h3.ip);
         const all = json<{ requests: { id: string; state: string; deliveredAt: number | null }[] }>(
           await co(['list', 'requests', '--all', '-o', 'json']),
         ).requests;

@@ -122,10 +122,12 @@ export async function enrollFlow(
     return enrollAgent({ paths, token, ...(lo ? { lo } : {}), force: opts.force ?? false, clock, logger });
   }
 
-  const [{ requestEnrollment }, { shortFingerprint }] = await Promise.all([
+  const [{ requestEnrollment }, { shortFingerprint }, { loadAgentConfig }] = await Promise.all([
     import('../../../agents/node/enroll-request.js'),
     import('../../../lib/discovery/index.js'),
+    import('../../../agents/node/config.js'),
   ]);
+  const discovery = loadAgentConfig(paths.configFile).discovery;
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
@@ -141,6 +143,7 @@ export async function enrollFlow(
       clock,
       logger,
       signal: abort.signal,
+      discovery,
       onFiled(i) {
         deps.say(`enrollment request ${i.id} filed at ${i.lo}`);
         deps.say(
