@@ -89,7 +89,13 @@ export function createLoDiscovery(deps: LoDiscoveryDeps): LoDiscovery {
   let agents: Browser | undefined;
   let rivals: Browser | undefined;
   let advertised: DiscoveryStatus['advertising'] = null;
-  let note: string | null = config.discovery.enabled ? null : 'discovery is off (discovery.enabled: false)';
+  let note: string | null = !config.discovery.enabled
+    ? 'discovery is off (discovery.enabled: false)'
+    : config.role === 'co'
+      ? 'this server runs no LO (--role co): nothing to advertise'
+      : !config.mmi.enabled
+        ? 'the Margo Management Interface is off (mmi.enabled: false)'
+        : null;
   const changed = () => deps.events.changed(deps.tenantId, 'discovery');
 
   return {
