@@ -106,6 +106,11 @@ export class FrameDecoder {
     this.maxConsole = options.maxConsoleLine ?? 1024;
   }
 
+  /** Bytes held between calls (a partial frame, console line and packet): bounded by the options. */
+  retained(): number {
+    return (this.frame?.length ?? 0) + this.console.length + (this.packet?.length ?? 0);
+  }
+
   push(chunk: Uint8Array): FrameEvent[] {
     const events: FrameEvent[] = [];
     for (let i = 0; i < chunk.length; i++) {

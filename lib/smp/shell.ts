@@ -4,6 +4,8 @@ import { Group, Op } from './header.js';
 import { str } from './os.js';
 import type { SmpRequester } from './requester.js';
 
+const PROMPT = /^[\w.-]*:~\$ ?/;
+
 export interface ShellResult {
   /** The command's return value (0 = success; Zephyr returns -8 for an unknown command). */
   ret: number;
@@ -30,7 +32,11 @@ export function shellCommands(
       if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== 'string' || a === ''))
         throw new OutpostError('invalid-input', 'a shell command needs at least one non-empty argument');
       const lines: string[] = [];
-      const stop = consoleSource.watchConsole((l) => lines.push(l));
+      // Shell prompts ("uart:~$ ", "ocre:~$ ") are not output; text printed after one is.
+      const stop = consoleSource.watchConsole((l) => {
+        const text = l.replace(PROMPT, '');
+        if (text.trim() !== '') lines.push(text);
+      });
       const what = `shell "${argv.join(' ')}"`;
       try {
         const a = await c.request(Op.write, Group.shell, 0, { argv }, { what, raw: true, ...options });
