@@ -4,6 +4,7 @@ import { register as co } from './commands/co/index.js';
 import { register as oci } from './commands/oci/index.js';
 import { register as agent } from './commands/agent/index.js';
 import { register as site } from './commands/site/index.js';
+import { register as smp } from './commands/smp/index.js';
 import { reportError, exitCodeFor } from './lib/action.js';
 
 declare const __OUTPOST_VERSION__: string;
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   co(program);
   oci(program);
   site(program);
+  smp(program);
   agent(program);
   return program;
 }

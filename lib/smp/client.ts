@@ -87,7 +87,9 @@ export class SmpClient implements SmpRequester {
   private readonly onConsoleLine: ((line: string) => void) | undefined;
   private readonly consoleListeners = new Set<(line: string) => void>();
   private lineBuffers: number;
+  private readonly configuredLineBuffers: number;
   private extraGapMs = 0;
+  private goodSinceSlowDown = 0;
   private sequence: number;
   private pending: Pending | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -117,6 +119,7 @@ export class SmpClient implements SmpRequester {
     this.retries = options.retries ?? 2;
     this.version = options.version ?? 1;
     this.lineBuffers = Math.max(1, options.lineBuffers ?? 2);
+    this.configuredLineBuffers = this.lineBuffers;
     this.maxFrame = options.maxFrame ?? MAX_FRAME;
     this.sequence = (options.firstSequence ?? 0) & 0xff;
     this.onConsoleLine = options.onConsole;
@@ -209,7 +212,10 @@ export class SmpClient implements SmpRequester {
         options.signal,
       );
       if (result instanceof OutpostError) throw result;
-      if (result !== TIMEOUT) return result;
+      if (result !== TIMEOUT) {
+        if (multiFrame) this.speedUp();
+        return result;
+      }
       this.pending = undefined;
       this.counters.timeouts++;
       if (multiFrame) this.slowDown();
@@ -227,6 +233,16 @@ export class SmpClient implements SmpRequester {
   private slowDown(): void {
     this.lineBuffers = 1;
     this.extraGapMs = Math.min(MAX_EXTRA_GAP_MS, this.extraGapMs ? this.extraGapMs * 2 : 5);
+    this.goodSinceSlowDown = 0;
+  }
+
+  /** Every 32 answered multi-frame requests, halve the extra gap; at 0, the line buffers count again. */
+  private speedUp(): void {
+    if (this.extraGapMs === 0 && this.lineBuffers === this.configuredLineBuffers) return;
+    if (++this.goodSinceSlowDown < 32) return;
+    this.goodSinceSlowDown = 0;
+    this.extraGapMs = this.extraGapMs > 1 ? Math.floor(this.extraGapMs / 2) : 0;
+    if (this.extraGapMs === 0) this.lineBuffers = this.configuredLineBuffers;
   }
 
   private awaitAnswer(p: Omit<Pending, 'resolve'>): { promise: Promise<SmpAnswer | OutpostError> } {

@@ -133,6 +133,8 @@ export class SmpSimulator {
   private rxClock = 0;
   private txClock = 0;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly timeline: { at: number; fn: () => void }[] = [];
+  private timelineTimer: NodeJS.Timeout | undefined;
   private fsCtx:
     { state: 'upload' | 'download'; path: string; off: number; len: number; at: number } | undefined;
   private slots: [Slot, Slot | undefined];
@@ -323,7 +325,7 @@ export class SmpSimulator {
     };
     if (this.baudRate) {
       release();
-      setTimeout(process, Math.max(0, t - this.now()));
+      this.later(t, process);
     } else setImmediate(process);
   }
 
@@ -409,15 +411,31 @@ export class SmpSimulator {
       port.write(data);
       return;
     }
-    const now = this.now();
-    this.txClock = Math.max(this.txClock, now) + (data.length * 10_000) / this.baudRate;
+    this.txClock = Math.max(this.txClock, this.now()) + (data.length * 10_000) / this.baudRate;
     const generation = this.generation;
-    setTimeout(
-      () => {
-        if (generation === this.generation && this.port === port) port.write(data);
-      },
-      Math.max(0, this.txClock - now),
-    );
+    this.later(this.txClock, () => {
+      if (generation === this.generation && this.port === port) port.write(data);
+    });
+  }
+
+  /**
+   * Runs `fn` at virtual time `at`, strictly in the order of the calls: separate timers with
+   * fractional delays can fire out of order, which would shuffle the frames of a packet.
+   */
+  private later(at: number, fn: () => void): void {
+    this.timeline.push({ at, fn });
+    this.armTimeline();
+  }
+
+  private armTimeline(): void {
+    if (this.timelineTimer || this.timeline.length === 0) return;
+    const wait = Math.max(0, this.timeline[0]!.at - this.now());
+    this.timelineTimer = setTimeout(() => {
+      this.timelineTimer = undefined;
+      const now = this.now();
+      while (this.timeline.length > 0 && this.timeline[0]!.at <= now + 0.5) this.timeline.shift()!.fn();
+      this.armTimeline();
+    }, wait);
   }
 
   private handlers(): Record<number, Record<number, { read?: Handler; write?: Handler }>> {
