@@ -21,7 +21,7 @@ export function register(smp: Command): void {
       const s = settings(flags);
       const dir = path.dirname(path.resolve(file));
       if (!fs.existsSync(dir)) throw new OutpostError('invalid-input', `${dir}: no such folder`);
-      const progress = transferProgress(path.basename(src));
+      const progress = await transferProgress(path.basename(src));
       let result: DownloadResult;
       try {
         result = await withSmp(s, (c, signal) =>

@@ -27,7 +27,7 @@ export function register(image: Command): void {
         const data = readLocal(file);
         const { parseMcubootImage } = await import('../../../lib/smp/index.js');
         const header = parseMcubootImage(data, file);
-        const progress = transferProgress(path.basename(file));
+        const progress = await transferProgress(path.basename(file));
         let done = 0;
         try {
           const { result, slots } = await withSmp(s, async (c, signal) => {

@@ -1,9 +1,12 @@
 import { OutpostError, isOutpostError } from '../../../core/errors.js';
-import { createProgress } from '../oci/progress.js';
 import { reportError } from '../../lib/action.js';
 
-/** Progress on stderr for transfers to and from a device (small files: always shown). */
-export function transferProgress(name: string) {
+/**
+ * Progress on stderr for transfers to and from a device (small files: always shown). cli-progress
+ * is loaded here, not when edgectl starts.
+ */
+export async function transferProgress(name: string) {
+  const { createProgress } = await import('../oci/progress.js');
   const progress = createProgress({ minBytes: 0 });
   return {
     update: (p: { done: number; total: number }) => progress.update(name, p.done, p.total),

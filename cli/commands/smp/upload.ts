@@ -45,7 +45,7 @@ export function register(smp: Command): void {
         ) => {
           const s = settings(flags);
           const data = readLocal(file);
-          const progress = transferProgress(path.basename(file));
+          const progress = await transferProgress(path.basename(file));
           let done = 0;
           let result: UploadResult;
           try {
