@@ -55,6 +55,12 @@ describe('SMP client against the device simulator', () => {
     expect(consoleLines).toContain('*** Booting Zephyr OS build v4.4.0 ***');
   });
 
+  it('falls back to the original protocol when the device does not speak SMP version 2', async () => {
+    const { client } = connect({ supportsV2: false });
+    expect(await client.os.echo('old')).toBe('old');
+    expect((await rejection(client.fs.stat('/lfs/nope'))).data).toMatchObject({ rc: 5, name: 'ENOENT' });
+  });
+
   it('maps device errors to clear messages with the rc', async () => {
     const { client } = connect();
     const unknown = await rejection(client.request(Op.read, 70, 0, {}, { what: 'request to group 70' }));

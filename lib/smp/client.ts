@@ -81,7 +81,7 @@ export class SmpClient implements SmpRequester {
   private readonly baud: number;
   private readonly timeoutMs: number;
   private readonly retries: number;
-  private readonly version: SmpVersion;
+  private version: SmpVersion;
   private readonly maxFrame: number;
   private readonly decoder = new FrameDecoder();
   private readonly onConsoleLine: ((line: string) => void) | undefined;
@@ -143,7 +143,13 @@ export class SmpClient implements SmpRequester {
   ): Promise<SmpAnswer> {
     const what = options.what ?? `${groupName(group)} command ${command}`;
     return this.serialize(async () => {
-      const answer = await this.exchange(op, group, command, body, what, options);
+      let answer = await this.exchange(op, group, command, body, what, options);
+      // A server that knows SMP versions but not version 2 answers rc 13 (too new): speak the
+      // original protocol from now on.
+      if (this.version === 1 && answer.rc === 13 && answer.err === undefined) {
+        this.version = 0;
+        answer = await this.exchange(op, group, command, body, what, options);
+      }
       if (options.raw) return answer;
       const error = errorOf(answer);
       if (error) throw deviceError(what, error);

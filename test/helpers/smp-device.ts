@@ -18,6 +18,10 @@ export interface SmpDevice {
     pred: (e: Record<string, unknown>) => boolean,
     timeoutMs?: number,
   ): Promise<Record<string, unknown>>;
+  /** Pulls the cable: the simulator loses RAM and the PTY pair goes away (`port` stops existing). */
+  unplug(): Promise<void>;
+  /** Plugs it back: a new PTY pair at the same paths, the simulator boots again (flash kept). */
+  replug(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -26,7 +30,7 @@ export interface PtyPair {
   a: string;
   b: string;
   socat: ChildProcess;
-  stop(): Promise<void>;
+  stop(keepDir?: boolean): Promise<void>;
 }
 
 async function until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
@@ -37,8 +41,8 @@ async function until(check: () => boolean, what: string, timeoutMs = 15_000): Pr
   }
 }
 
-export async function startPtyPair(): Promise<PtyPair> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-smp-'));
+export async function startPtyPair(existingDir?: string): Promise<PtyPair> {
+  const dir = existingDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-smp-'));
   const a = path.join(dir, 'dev');
   const b = path.join(dir, 'sim');
   const socat = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], {
@@ -59,16 +63,17 @@ export async function startPtyPair(): Promise<PtyPair> {
     a,
     b,
     socat,
-    async stop() {
+    async stop(keepDir = false) {
       if (socat.exitCode === null && socat.signalCode === null) socat.kill('SIGTERM');
       await exited;
-      fs.rmSync(dir, { recursive: true, force: true });
+      if (!keepDir) fs.rmSync(dir, { recursive: true, force: true });
+      else for (const p of [a, b]) fs.rmSync(p, { force: true });
     },
   };
 }
 
 export async function startSmpDevice(args: string[] = []): Promise<SmpDevice> {
-  const pair = await startPtyPair();
+  let pair = await startPtyPair();
   const child = spawn(
     process.execPath,
     [path.resolve('dist/cli/smp-simulator.js'), '--port', pair.b, ...args],
@@ -108,6 +113,18 @@ export async function startSmpDevice(args: string[] = []): Promise<SmpDevice> {
         timeoutMs,
       );
       return found!;
+    },
+    async unplug() {
+      const seen = events.length;
+      device.send({ op: 'unplug' });
+      await until(() => events.slice(seen).some((e) => e.event === 'unplugged'), 'the simulator to unplug');
+      await pair.stop(true);
+    },
+    async replug() {
+      pair = await startPtyPair(pair.dir);
+      const seen = events.length;
+      device.send({ op: 'plug', port: pair.b });
+      await until(() => events.slice(seen).some((e) => e.event === 'plugged'), 'the simulator to plug in');
     },
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');

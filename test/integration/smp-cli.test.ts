@@ -26,7 +26,7 @@ describe('edgectl smp against a simulated Ocre board on a PTY', () => {
   const wasm = Buffer.concat([Buffer.from('\0asm\x01\0\0\0'), crypto.randomBytes(5000)]);
 
   beforeAll(async () => {
-    dev = await startSmpDevice(['--baud', '1000000', '--quiet']);
+    dev = await startSmpDevice(['--baud', '1000000']);
     fs.writeFileSync(path.join(home, 'app.wasm'), wasm);
   });
   afterAll(async () => {
@@ -99,6 +99,23 @@ describe('edgectl smp against a simulated Ocre board on a PTY', () => {
     expect(reset).toMatchObject({ code: 0, stdout: `${dev.port}: reset requested\n` });
     await dev.waitFor((e) => e.event === 'reset' && e.reason === 'command');
     expect((await smp('exec', '--', 'ocre', 'ps')).stdout).toBe('ID\tSTATUS\tIMAGE\n');
+  });
+
+  it('unplug: a command in flight fails with one line; after replug the files are there, the containers not', async () => {
+    expect((await smp('exec', '--', 'ocre', 'run', '-d', '-n', 'w1', 'app.wasm')).code).toBe(0);
+    const seen = dev.events.length;
+    const waiting = smp('exec', '--timeout', '60', '--', 'ocre', 'container', 'wait', 'w1');
+    // The device has the request (and blocks in ocre_container_wait) before the cable goes.
+    await dev.waitFor((e) => e.event === 'request' && e.group === 9 && dev.events.indexOf(e) >= seen);
+    await dev.unplug();
+    const cut = await waiting;
+    expect(cut).toMatchObject({ code: 3, stderr: 'edgectl: the serial port closed (device unplugged?)\n' });
+    const gone = await smp('echo', 'hi');
+    expect(gone.code).toBe(5);
+    await dev.replug();
+    expect((await smp('echo', 'back')).stdout).toBe('back\n');
+    expect((await smp('exec', '--', 'ocre', 'ps')).stdout).toBe('ID\tSTATUS\tIMAGE\n');
+    expect((await smp('exec', '--', 'ocre', 'images')).stdout).toContain('app.wasm');
   });
 
   it('image list, upload, test and confirm', async () => {

@@ -228,13 +228,37 @@ export class SmpSimulator {
   state(): {
     files: { name: string; size: number; sha256: string }[];
     containers: OcreContainer[];
-    images: ZValue[];
+    images: {
+      slot: number;
+      version: string;
+      hash: string;
+      active: boolean;
+      confirmed: boolean;
+      pending: boolean;
+    }[];
     counters: SmpSimulator['counters'];
   } {
     return {
       files: this.fs.summary(),
       containers: [...this.ocre.containers.values()].map((c) => ({ ...c })),
-      images: this.imageList(),
+      images: this.imageList().map((raw) => {
+        const i = raw as {
+          slot: number;
+          version: string;
+          hash: Buffer;
+          active: boolean;
+          confirmed: boolean;
+          pending: boolean;
+        };
+        return {
+          slot: i.slot,
+          version: i.version,
+          hash: i.hash.toString('hex'),
+          active: i.active,
+          confirmed: i.confirmed,
+          pending: i.pending,
+        };
+      }),
       counters: { ...this.counters },
     };
   }
