@@ -46,7 +46,7 @@ const common = {
   define: { __OUTPOST_VERSION__: JSON.stringify(pkg.version) },
 };
 
-const nodeInputs = ['core', 'cli', 'agents', 'electron', 'package.json'];
+const nodeInputs = ['core', 'lib', 'cli', 'agents', 'electron', 'package.json'];
 
 if (stale('dist/cli/edgectl.js', nodeInputs)) {
   await build({
