@@ -76,7 +76,7 @@ export function register(oci: Command): void {
         const ref = parseReference(refText);
         const platform = parsePlatform(opts.platform);
         const out = path.resolve(opts.out);
-        const client = await clientFor(ref, opts);
+        const client = await clientFor(ref, opts, globals(cmd).home);
         const progress = createProgress();
         let current: string | undefined;
         try {
