@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { systemClock, type Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
 import { mtlsClientOptions } from '../../core/identity/tls-options.js';
@@ -26,6 +27,7 @@ import { isPeerIdentityError, securityEvent } from './security.js';
 import { createStateStore, type StateStore } from './state.js';
 import { shortMessage } from './status.js';
 import { DesiredStateSync } from './sync.js';
+import { createSiteRegistryPull, effectiveSiteRegistry } from './site-registry.js';
 
 /** Longest sleep between two looks at the SVID's renewal time. */
 const RENEW_CHECK_MAX_MS = 3600_000;
@@ -178,24 +180,54 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
 
   let registry: RegistryClient | undefined;
   let cache: BlobCache | undefined;
-  const planDeps: PlanDeps = {
-    async registry() {
-      if (!registry) {
-        const { createRegistryClient } = await import('../../core/oci/registry-client.js');
-        const { authFileCredentials } = await import('./registry-auth.js');
-        registry = createRegistryClient({
-          ...(authFile ? { credentials: authFileCredentials(authFile) } : {}),
-          plainHttp: (host) => isPlainHttp(host),
-          forcePlainHttp: Array.isArray(plainHttp) && plainHttp.some((h) => !isLoopbackHost(h)),
-          ...(config.registries.caFile ? { ca: fs.readFileSync(config.registries.caFile, 'utf8') } : {}),
-          timeoutMs: ms(config.registries.timeoutSeconds),
-          userAgent: `outpost-agent/${o.version}`,
-          logger: o.logger,
-          clock,
-        });
-      }
-      return registry;
+  const originRegistry = async (): Promise<RegistryClient> => {
+    if (!registry) {
+      const { createRegistryClient } = await import('../../core/oci/registry-client.js');
+      const { authFileCredentials } = await import('./registry-auth.js');
+      registry = createRegistryClient({
+        ...(authFile ? { credentials: authFileCredentials(authFile) } : {}),
+        plainHttp: (host) => isPlainHttp(host),
+        forcePlainHttp: Array.isArray(plainHttp) && plainHttp.some((h) => !isLoopbackHost(h)),
+        ...(config.registries.caFile ? { ca: fs.readFileSync(config.registries.caFile, 'utf8') } : {}),
+        timeoutMs: ms(config.registries.timeoutSeconds),
+        userAgent: `outpost-agent/${o.version}`,
+        logger: o.logger,
+        clock,
+      });
+    }
+    return registry;
+  };
+  // Artifacts come through the site registry first (ADR 0422), authenticated with the node's SVID.
+  const siteRegistryUrl = effectiveSiteRegistry(
+    config.registries.siteRegistry,
+    enrollment.registryUrl,
+    mmiUrl,
+  );
+  const sitePull = createSiteRegistryPull({
+    url: siteRegistryUrl,
+    rules: config.registries.mirrors,
+    identity: () => identity,
+    origin: originRegistry,
+    certDir: path.join(paths.identityDir, 'registry-certs'),
+    async createSiteClient(url, id) {
+      const { createRegistryClient } = await import('../../core/oci/registry-client.js');
+      const host = new URL(url).host;
+      return createRegistryClient({
+        ca: id.anchorsPem.join(''),
+        clientCertificate: { certPem: id.certPem, keyPem: id.keyPem },
+        plainHttp: (h) => url.startsWith('http:') && h === host,
+        timeoutMs: ms(config.registries.timeoutSeconds),
+        userAgent: `outpost-agent/${o.version}`,
+        logger: o.logger,
+        clock,
+      });
     },
+  });
+  if (siteRegistryUrl)
+    log.info({ siteRegistry: siteRegistryUrl }, 'artifacts are pulled through the site registry');
+  const planDeps: PlanDeps = {
+    registry: originRegistry,
+    sources: (ref) => sitePull.sources(ref),
     async cache() {
       if (!cache) {
         const { createBlobCache } = await import('../../core/oci/blob-cache.js');
@@ -611,6 +643,7 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
       await bus?.close().catch(() => undefined);
       client.close();
       await registry?.close().catch(() => undefined);
+      await sitePull.close();
       lock.release();
       log.info('agent stopped; workloads keep running');
     },
