@@ -4,9 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { edgectl, startServer, type ServerProcess } from '../helpers/cli.js';
 import { tempHome } from '../helpers/home.js';
+import { buildBusyboxImage, createPodmanEnv, podmanUsable, type PodmanTestEnv } from '../helpers/podman.js';
 import {
   apiFor,
   compileHello,
+  composeApp,
   enrollNode,
   startAgentProcess,
   waitFor,
@@ -36,7 +38,7 @@ describe('edge agent: artifacts through the site registry', () => {
   beforeAll(async () => {
     server = await startServer(serverHome.home);
     api = apiFor(server);
-    loopback = new URL((server.info as { registryLoopbackUrl: string }).registryLoopbackUrl).host;
+    loopback = new URL(server.info.registryLoopbackUrl!).host;
     const file = await compileHello('hello through the site registry', work, 'hello');
     // The server's own site registry: no flags (its token, plain HTTP on loopback).
     const r = await edgectl(['oci', 'push', file, `${loopback}/registry.example/samples/hello:1.0.0`], {
@@ -74,7 +76,7 @@ describe('edge agent: artifacts through the site registry', () => {
     const e = JSON.parse(
       fs.readFileSync(path.join(agentHome.home, 'identity', 'enrollment.json'), 'utf8'),
     ) as { registryUrl?: string };
-    expect(e.registryUrl).toBe((server.info as { registryUrl: string }).registryUrl);
+    expect(e.registryUrl).toBe(server.info.registryUrl!);
   });
 
   it('runs the module pulled from the site registry, the only registry there is', async () => {
@@ -122,5 +124,109 @@ describe('edge agent: artifacts through the site registry', () => {
     expect(message).toContain(`registry.example/samples/hello:2.0.0`);
     expect(message).toMatch(/not found.*; then .*registry\.example/);
     await api.deployments.remove({ id: d.id });
+  });
+
+  describe.skipIf(!podmanUsable().ok)('a container image', () => {
+    const podHome = tempHome('outpost-agentsr-pod-');
+    let pe: PodmanTestEnv;
+    let podAgent: AgentProcess | undefined;
+    let siteImage = '';
+
+    beforeAll(async () => {
+      pe = createPodmanEnv('outpost-agentsr-podman-');
+      const img = await buildBusyboxImage(pe, {
+        cmd: [
+          '/bin/sh',
+          '-c',
+          "echo hello from the site image; trap 'exit 0' TERM; while :; do sleep 1 & wait $!; done",
+        ],
+      });
+      const certs = path.join(work, 'push-certs');
+      fs.mkdirSync(certs, { recursive: true });
+      fs.copyFileSync(path.join(serverHome.home, 'pki', 'site-ca', 'ca.pem'), path.join(certs, 'ca.crt'));
+      const https = new URL(server.info.registryUrl!).host;
+      siteImage = `${https}/registry.example/samples/busybox`;
+      await pe.podmanOk([
+        'push',
+        '--cert-dir',
+        certs,
+        '--creds',
+        `outpost:${server.info.token}`,
+        img,
+        `docker://${siteImage}:1.0.0`,
+      ]);
+      await api.apps.add({
+        source: {
+          kind: 'upload',
+          upload: {
+            fileName: 'margo.yaml',
+            content: composeApp({
+              id: 'busybox-site',
+              version: '1.0.0',
+              components: [{ name: 'box', repository: 'oci://registry.example/samples/busybox' }],
+            }),
+          },
+        },
+      });
+      await enrollNode(api, podHome.home, 'edge-pod', 'plant-1', pe.env);
+      writeAgentConfig(podHome.home, {
+        registries: { plainHttp: false },
+        runtimes: { wasm: { enabled: false }, helm: { enabled: false } },
+      });
+      podAgent = startAgentProcess(podHome.home, pe.env);
+      await podAgent.waitForLog((l) => l.msg === 'capabilities sent', 'capabilities sent', 60_000);
+    });
+
+    afterAll(async () => {
+      await podAgent?.stop();
+      if (pe) {
+        const left = (await pe.podman(['ps', '-aq', '--filter', 'label=outpost.managed=true'])).stdout
+          .split('\n')
+          .filter(Boolean);
+        const ours: string[] = [];
+        for (const id of left) {
+          const labels = (await pe.podman(['inspect', '--format', '{{json .Config.Labels}}', id])).stdout;
+          if (labels.includes('busybox-site') || labels.includes('edge-pod')) ours.push(id);
+        }
+        if (ours.length) await pe.podman(['rm', '-f', '-t', '0', ...ours]);
+        const images = (await pe.podman(['images', '--format', '{{.Repository}}@{{.Digest}}'])).stdout
+          .split('\n')
+          .filter((l) => l.startsWith(siteImage));
+        for (const i of images) await pe.podman(['rmi', '-f', i]);
+        await pe.cleanup();
+      }
+      podHome.cleanup();
+    });
+
+    it('is pulled by podman from the site registry with the node certificate, and runs', async () => {
+      const d = await api.deployments.create({
+        appId: 'busybox-site',
+        version: '1.0.0',
+        target: { siteId: 'plant-1', nodes: ['edge-pod'] },
+      });
+      await waitFor(
+        async () => {
+          const v = await api.deployments.get({ id: d.id });
+          return v.nodes.find((n) => n.nodeName === 'edge-pod')?.state === 'installed' ? v : undefined;
+        },
+        'installed',
+        90_000,
+      );
+      const containers = JSON.parse(
+        (await pe.podmanOk(['ps', '--filter', 'label=outpost.managed=true', '--format', 'json'])).trim() ||
+          '[]',
+      ) as { Image: string; Labels: Record<string, string> }[];
+      const mine = containers.filter((c) => c.Image.startsWith(`${siteImage}@sha256:`));
+      expect(mine).toHaveLength(1);
+      await api.deployments.remove({ id: d.id });
+      await waitFor(
+        async () => {
+          const v = await api.deployments.get({ id: d.id }).catch(() => undefined);
+          return v === undefined || v.state === 'removed' ? true : undefined;
+        },
+        'removed',
+        60_000,
+      );
+    }, 120_000);
   });
 });
