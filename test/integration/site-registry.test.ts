@@ -10,14 +10,16 @@ import { edgectl, startServer, type ServerProcess } from '../helpers/cli.js';
 import { tempHome } from '../helpers/home.js';
 import { buildBusyboxImage, createPodmanEnv, podmanUsable, type PodmanTestEnv } from '../helpers/podman.js';
 import { waitFor } from '../fixtures/agent/harness.js';
+import { containerdUsable, startContainerd } from '../helpers/containerd.js';
 
 /**
  * The site registry of a real `edgectl server` (role all) against real clients: podman and skopeo over
  * HTTPS with the site CA (`--cert-dir`), with the server's token or a client certificate from the site
- * CA; `edgectl oci` on loopback and over HTTPS; Range requests; a server killed mid-upload; garbage
+ * CA; containerd's ctr likewise (when containerd is installed and the tests run as root); `edgectl oci` on loopback and over HTTPS; Range requests; a server killed mid-upload; garbage
  * collection from the CLI.
  */
 const usable = podmanUsable();
+const ctrd = containerdUsable();
 
 interface Info {
   url: string;
@@ -265,6 +267,56 @@ describe('site registry', () => {
       expect(denied.code).not.toBe(0);
       expect(denied.stderr).toMatch(/denied|unauthorized|authentication required/i);
     });
+
+    it.skipIf(!ctrd.ok)(
+      `containerd (ctr) pulls with the site CA, by token and by client certificate${ctrd.ok ? '' : ` (skipped: ${ctrd.reason})`}`,
+      async () => {
+        const c = await startContainerd();
+        try {
+          const ref = `${https_}/registry.example/test/busybox:1`;
+          // ctr takes plain HTTP for a loopback host unless its hosts.toml says otherwise.
+          const hostsDir = (client: boolean) => {
+            const dir = path.join(work, client ? 'ctr-hosts-client' : 'ctr-hosts', https_);
+            fs.mkdirSync(dir, { recursive: true });
+            fs.writeFileSync(
+              path.join(dir, 'hosts.toml'),
+              [
+                `server = "${info.registryUrl}"`,
+                `[host."${info.registryUrl}"]`,
+                `  ca = "${path.join(certDir, 'ca.crt')}"`,
+                ...(client
+                  ? [
+                      `  client = [["${path.join(clientCerts, 'client.cert')}", "${path.join(clientCerts, 'client.key')}"]]`,
+                    ]
+                  : []),
+                '  capabilities = ["pull", "resolve"]',
+                '',
+              ].join('\n'),
+            );
+            return path.dirname(dir);
+          };
+          const anonymous = await c.ctr(['images', 'pull', '--hosts-dir', hostsDir(false), ref]);
+          expect(anonymous.code).not.toBe(0);
+          const byToken = await c.ctr([
+            'images',
+            'pull',
+            '--hosts-dir',
+            hostsDir(false),
+            '--user',
+            `outpost:${info.token}`,
+            ref,
+          ]);
+          expect(byToken.code, byToken.stderr).toBe(0);
+          expect((await c.ctr(['images', 'ls', '-q'])).stdout.split('\n')).toContain(ref);
+          await c.ctr(['images', 'rm', ref]);
+          const byCert = await c.ctr(['images', 'pull', '--hosts-dir', hostsDir(true), ref]);
+          expect(byCert.code, byCert.stderr).toBe(0);
+          expect((await c.ctr(['images', 'ls', '-q'])).stdout.split('\n')).toContain(ref);
+        } finally {
+          await c.stop();
+        }
+      },
+    );
 
     it('skopeo copies from the site registry and back into it, and inspects with the site CA', async () => {
       const src = `docker://${https_}/registry.example/test/busybox:1`;
