@@ -23,10 +23,11 @@ if [ -n "$missing" ]; then
   $SUDO apt-get update -qq
   # docker-registry starts a system service on port 5000 on install; tests run their own instances.
   $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
-  # Likewise containerd (tests start their own, with their own socket and folders).
   if command -v systemctl >/dev/null 2>&1; then
     $SUDO systemctl disable --now docker-registry >/dev/null 2>&1 || true
-    $SUDO systemctl disable --now containerd >/dev/null 2>&1 || true
+    # Likewise containerd when this script installed it (tests start their own, with their own socket);
+    # one that was already there (Docker's) is left alone.
+    case " $missing " in *" containerd "*) $SUDO systemctl disable --now containerd >/dev/null 2>&1 || true ;; esac
   fi
 fi
 
