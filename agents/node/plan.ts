@@ -48,6 +48,12 @@ export type ArtifactClass =
 
 export type ProfileRuntime = 'compose' | 'helm' | 'wasm';
 
+/**
+ * When the next pull source is tried (ADR 0422): the registry does not have the artifact, or cannot be
+ * reached. Never after a refusal, an untrusted certificate or a wrong digest: those are not "elsewhere".
+ */
+const FALL_THROUGH = new Set(['oci/not-found', 'network-error', 'timeout']);
+
 export function componentError(
   component: string,
   code: string,
@@ -144,7 +150,7 @@ export interface PlanDeps {
   registry(): Promise<RegistryClient>;
   /**
    * Where to look for a component's artifact, in order (the site registry first, ADR 0422); the next one
-   * is tried only when one answers that it does not have it. Default: the reference's own registry.
+   * is tried only when one does not have it or cannot be reached. Default: the reference's own registry.
    */
   sources?(ref: Reference): Promise<PullSource[]>;
   cache(): Promise<BlobCache>;
@@ -197,7 +203,7 @@ export async function planDeployment(
         break;
       } catch (e) {
         const code = (e as OutpostError).code;
-        if (code === 'oci/not-found' && i < sources.length - 1) {
+        if (FALL_THROUGH.has(code) && i < sources.length - 1) {
           misses.push((e as Error).message);
           deps.logger.debug(
             {
@@ -205,7 +211,7 @@ export async function planDeployment(
               reference: `${s.ref.registry}/${s.ref.repository}`,
               next: sources[i + 1]!.ref.registry,
             },
-            'artifact not in this registry; trying the next',
+            'artifact not available from this registry; trying the next',
           );
           continue;
         }

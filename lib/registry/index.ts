@@ -22,7 +22,7 @@ export interface MirrorRule {
   prefix: string;
   /** `site` (the site registry, repositories named as above), or another registry `host[:port][/path]` whose path replaces the prefix. */
   mirror: string;
-  /** Also try the origin when the mirror answers that it does not have the artifact (never on other errors). */
+  /** Also try the origin when the mirror does not have the artifact or cannot be reached (never after a refusal). */
   fallback: boolean;
 }
 
