@@ -177,7 +177,10 @@ export class DockerApiEngine implements ContainerEngine {
     );
   }
 
-  async pull(ref: string, opts: { tlsVerify: boolean; certDir?: string; signal?: AbortSignal }): Promise<void> {
+  async pull(
+    ref: string,
+    opts: { tlsVerify: boolean; certDir?: string; signal?: AbortSignal },
+  ): Promise<void> {
     const r = await this.call('POST', `/images/create?fromImage=${encodeURIComponent(ref)}`, {
       timeoutMs: 30 * 60_000,
       signal: opts.signal,

@@ -108,7 +108,10 @@ export class PodmanCliEngine implements ContainerEngine {
     return (await this.run(['image', 'exists', ref])).code === 0;
   }
 
-  async pull(ref: string, opts: { tlsVerify: boolean; certDir?: string; signal?: AbortSignal }): Promise<void> {
+  async pull(
+    ref: string,
+    opts: { tlsVerify: boolean; certDir?: string; signal?: AbortSignal },
+  ): Promise<void> {
     const args = [
       'pull',
       '--quiet',
