@@ -50,6 +50,9 @@ describe('site registry HTTP API', () => {
     const del = await call(`/v2/x/y/blobs/${sha('nothing')}`, { method: 'DELETE' });
     expect(del.status).toBe(405);
     expect(del.json()).toMatchObject({ errors: [{ code: 'UNSUPPORTED' }] });
+    const escape = await call('/v2/x/y/manifests/%E0%A4%A');
+    expect(escape.status).toBe(400);
+    expect(escape.json()).toMatchObject({ errors: [{ code: 'NAME_INVALID' }] });
     const digest = await call('/v2/x/y/blobs/sha256:abc');
     expect(digest.json()).toMatchObject({ errors: [{ code: 'DIGEST_INVALID' }] });
   });

@@ -106,6 +106,15 @@ function parseContentRange(v: string | undefined): { start: number; end: number 
   return { start: Number(m[1]), end: Number(m[2]) };
 }
 
+/** A path segment, percent-decoded (`sha256%3A...`); a malformed escape is a bad name, not a crash. */
+function segment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw registryError('registry/name-invalid', `"${s}" is not a valid path segment`);
+  }
+}
+
 function paging(url: URL): { n: number | undefined; last: string | undefined } {
   const nText = url.searchParams.get('n');
   const n = nText === null || nText === '' ? undefined : Number(nText);
@@ -407,13 +416,13 @@ export function createDistributionHandler(deps: HandlerDeps) {
         );
       }
       case 'manifest':
-        return manifest(req, res, name, decodeURIComponent(ref));
+        return manifest(req, res, name, segment(ref));
       case 'blob':
-        return blob(req, res, name, decodeURIComponent(ref));
+        return blob(req, res, name, segment(ref));
       case 'upload-start':
         return uploadStart(req, res, name, url);
       case 'upload':
-        return upload(req, res, name, decodeURIComponent(ref), url);
+        return upload(req, res, name, segment(ref), url);
     }
   }
 
