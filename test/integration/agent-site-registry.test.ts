@@ -77,6 +77,9 @@ describe('edge agent: artifacts through the site registry', () => {
       fs.readFileSync(path.join(agentHome.home, 'identity', 'enrollment.json'), 'utf8'),
     ) as { registryUrl?: string };
     expect(e.registryUrl).toBe(server.info.registryUrl!);
+    const st = await edgectl(['agent', 'status', '--home', agentHome.home, '-o', 'json']);
+    expect(st.code, st.stderr).toBe(0);
+    expect((JSON.parse(st.stdout) as { siteRegistry?: string }).siteRegistry).toBe(server.info.registryUrl);
   });
 
   it('runs the module pulled from the site registry, the only registry there is', async () => {
