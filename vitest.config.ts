@@ -7,6 +7,7 @@ export default defineConfig({
     root: '.',
     include: [
       'core/**/*.test.ts',
+      'lib/**/*.test.ts',
       'cli/**/*.test.ts',
       'agents/**/*.test.ts',
       'electron/**/*.test.ts',
