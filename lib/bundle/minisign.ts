@@ -11,7 +11,8 @@ import { bundleError } from './errors.js';
  * - Public key: `untrusted comment: ...` then base64 of `Ed` + key id (8 bytes) + Ed25519 key (32).
  * - Secret key: minisign's own layout, unencrypted (`minisign -G -W`): base64 of `Ed`, KDF `\0\0`,
  *   checksum algorithm `B2`, 32 zero salt bytes, two zero KDF limits, then key id, the 64-byte
- *   libsodium secret key (seed + public key) and a BLAKE2b-256 checksum of algorithm + key id + key.
+ *   libsodium secret key (seed + public key) and a BLAKE2b-256 checksum of algorithm + key id + key
+ *   (which minisign itself fills in only for encrypted keys, and checks only after decrypting).
  * - Signature: untrusted comment, base64 of algorithm (`ED` prehashed with BLAKE2b-512, or legacy `Ed`
  *   over the raw message) + key id + signature, `trusted comment: ...`, base64 of the global signature
  *   (Ed25519 of signature + trusted comment bytes).
@@ -180,7 +181,10 @@ export function parseSecretKey(text: string): SecretKey {
     throw bundleError('bundle/invalid-key', 'the secret key uses an unknown key derivation or checksum');
   const id = bytes.subarray(54, 62);
   const sk64 = bytes.subarray(62, 126);
-  if (!secretKeyChecksum(Buffer.from(id), Buffer.from(sk64)).equals(bytes.subarray(126, 158)))
+  // minisign computes the checksum only when it encrypts a key: `-G -W` leaves it zero. We write it,
+  // and check it when present; the public half below is checked either way.
+  const chk = bytes.subarray(126, 158);
+  if (!isAllZero(chk) && !secretKeyChecksum(Buffer.from(id), Buffer.from(sk64)).equals(chk))
     throw bundleError('bundle/invalid-key', 'the secret key checksum does not match (damaged file)');
   const seed = Buffer.from(sk64.subarray(0, 32));
   const key = Buffer.from(sk64.subarray(32));
@@ -314,6 +318,10 @@ export async function verifyFileSignature(
   for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>)
     h.update(chunk);
   verifySignature({ prehash: h.digest() }, sig, key);
+}
+
+function isAllZero(b: Uint8Array): boolean {
+  return b.every((x) => x === 0);
 }
 
 /** Lines of a small text file: LF or CRLF, a final newline optional, nothing after it. */
