@@ -8,8 +8,28 @@ import { manualClock } from '../../core/clock.js';
 import type { BundleSigner } from './keys.js';
 import { generateKeyPair, parsePublicKey, parseSignature, type SecretKey } from './minisign.js';
 import { keySigner } from './keys.js';
-import { BLOCK, padding, parseHeader, isZeroBlock } from './tar.js';
-import { writeBundle, type BlobInput, type BundleHeader, type WrittenBundle } from './write.js';
+import { BLOCK, padding, parseHeader, isZeroBlock, tarHeader } from './tar.js';
+import {
+  indexTrustedComment,
+  indexUntrustedComment,
+  writeBundle,
+  type BlobInput,
+  type BundleHeader,
+  type WrittenBundle,
+} from './write.js';
+import {
+  INDEX_ENTRY,
+  LAYOUT_ENTRY,
+  OCI_INDEX_ENTRY,
+  SIGNATURE_ENTRY,
+  blobEntryName,
+  deriveEntries,
+  entryMtime,
+  serializeIndex,
+  sha256,
+  type BundleIndex,
+} from './format.js';
+import { formatSignature, signMessage } from './minisign.js';
 
 /** Test helpers for lib/bundle (not part of its entry). */
 
@@ -160,6 +180,95 @@ export function minisignSigner(dir: string, keyFile: string, pubFile: string, le
       );
       return parseSignature(fs.readFileSync(`${m}.minisig`, 'utf8'));
     },
+  };
+}
+
+/** One tar entry in our header format. */
+export function tarEntry(name: string, bytes: Buffer, mtime = 0): Buffer {
+  return Buffer.concat([tarHeader(name, bytes.length, mtime), bytes, Buffer.alloc(padding(bytes.length))]);
+}
+
+/**
+ * An in-memory bundle assembled from an index the test writes by hand (anything, even what the writer
+ * refuses), signed with `key`: the head (index, signature, derived OCI files) and the blob entries
+ * whose bytes are given, then the end marker. `index.signer` is set from the key.
+ */
+export function assembleBundle(
+  index: Omit<BundleIndex, 'signer'> & { signer?: string },
+  key: SecretKey,
+  blobs: Map<string, Buffer>,
+): { head: Buffer; body: Buffer; end: Buffer; all: Buffer } {
+  const full = { ...index, signer: index.signer ?? key.keyId } as BundleIndex;
+  const indexBytes = serializeIndex(full);
+  const sig = signMessage(indexBytes, key, {
+    trustedComment: indexTrustedComment(full),
+    untrustedComment: indexUntrustedComment(key.keyId),
+  });
+  const derived = deriveEntries(full, sha256(indexBytes));
+  const mtime = entryMtime(full);
+  const head = Buffer.concat([
+    tarEntry(INDEX_ENTRY, indexBytes, mtime),
+    tarEntry(SIGNATURE_ENTRY, Buffer.from(formatSignature(sig)), mtime),
+    tarEntry(LAYOUT_ENTRY, derived.ociLayout, mtime),
+    tarEntry(OCI_INDEX_ENTRY, derived.ociIndex, mtime),
+    tarEntry(blobEntryName(derived.manifestDigest), derived.manifest, mtime),
+    tarEntry(blobEntryName(derived.configDigest), derived.config, mtime),
+  ]);
+  const body = Buffer.concat(
+    full.blobs
+      .filter((b) => blobs.has(b.digest))
+      .map((b) => tarEntry(blobEntryName(b.digest), blobs.get(b.digest)!, mtime)),
+  );
+  const end = Buffer.alloc(2 * BLOCK);
+  return { head, body, end, all: Buffer.concat([head, body, end]) };
+}
+
+/** A hand-written index for `assembleBundle`, listing `blobs` (role oci-blob). */
+export function indexFor(blobs: Buffer[], over: Partial<BundleIndex> = {}): Omit<BundleIndex, 'signer'> {
+  return {
+    format: 'outpost-bundle',
+    version: 1,
+    kind: 'hq-to-site',
+    source: 'hq',
+    target: 'site-a',
+    sequence: 5,
+    created: new Date(T0).toISOString(),
+    expires: new Date(T0 + 30 * DAY).toISOString(),
+    acknowledged: null,
+    git: null,
+    rotations: [],
+    meta: {},
+    blobs: blobs.map((b) => ({
+      digest: sha256(b),
+      size: b.length,
+      mediaType: 'application/octet-stream',
+      role: 'oci-blob',
+    })),
+    ...over,
+  };
+}
+
+/** Yields `parts` in order; a function part is a lazy generator. Counts the bytes pulled. */
+export function countingStream(parts: (Uint8Array | (() => Iterable<Uint8Array>))[]): {
+  stream: AsyncIterable<Uint8Array>;
+  pulled: () => number;
+} {
+  let pulled = 0;
+  return {
+    pulled: () => pulled,
+    stream: (async function* () {
+      for (const part of parts) {
+        if (typeof part === 'function') {
+          for (const chunk of part()) {
+            pulled += chunk.length;
+            yield chunk;
+          }
+        } else {
+          pulled += part.length;
+          yield part;
+        }
+      }
+    })(),
   };
 }
 
