@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { pack, type Headers } from 'tar-stream';
+import { pack } from 'tar-stream';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateKeyPair, stageBundle, verifyBundle, type SecretKey, type Trust } from './index.js';
 import { blobEntryName, sha256 } from './format.js';
@@ -24,10 +24,12 @@ import {
  * leaves nothing where it was staged.
  */
 
+type Headers = Parameters<ReturnType<typeof pack>['entry']>[0];
+
 async function tarStream(entries: { header: Headers; body?: Buffer }[]): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];
-  p.on('data', (c: Buffer) => chunks.push(c));
+  p.on('data', (c: unknown) => chunks.push(c as Buffer));
   const done = new Promise<void>((resolve, reject) => {
     p.on('end', resolve);
     p.on('error', reject);
