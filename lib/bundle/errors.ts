@@ -49,6 +49,8 @@ export const BUNDLE_ERROR_STATUS = {
   'bundle/invalid-key': 400,
   /** A secret key file is readable by other users. */
   'bundle/insecure-key-file': 400,
+  /** Writing the bundle or a staged blob failed (a full drive, a pulled drive). */
+  'bundle/write-failed': 507,
   /** A writer's blob source failed (missing file, stream error). */
   'bundle/source-failed': 400,
   'invalid-input': 400,

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { OutpostError } from '../../core/errors.js';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { ByteReader } from './byte-reader.js';
+import { PositionalWriter } from './positional-writer.js';
 import { bundleError, cancelledError, throwIfAborted } from './errors.js';
 import {
   INDEX_ENTRY,
@@ -530,15 +531,20 @@ async function readBundle(
       } else {
         const hash = crypto.createHash('sha256');
         const fh = target ? await fsp.open(target, 'wx', 0o644) : undefined;
+        const out = fh ? new PositionalWriter(fh, target!) : undefined;
         try {
+          let at = 0;
           for await (const chunk of r.take(entry.size, entry.name)) {
             throwIfAborted(signal, what);
             hash.update(chunk);
-            if (fh) await fh.write(chunk);
+            await out?.write(chunk, at);
+            at += chunk.length;
             progress.report();
           }
+          await out?.flush();
           if (fh && staging?.fsync) await fh.sync();
         } finally {
+          await out?.flush().catch(() => undefined);
           await fh?.close();
         }
         const digest = `sha256:${hash.digest('hex')}`;

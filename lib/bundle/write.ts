@@ -28,6 +28,7 @@ import {
 import type { BundleSigner } from './keys.js';
 import { limitsOf, type BundleLimits } from './limits.js';
 import { formatSignature, verifySignature, type MinisignSignature } from './minisign.js';
+import { PositionalWriter } from './positional-writer.js';
 import { BLOCK, entrySpan, padding, tarHeader } from './tar.js';
 
 /** Where a blob's bytes come from. Streams are opened only when written (not at all for a duplicate). */
@@ -278,6 +279,7 @@ export async function writeBundle(options: WriteBundleOptions): Promise<WrittenB
     `.${path.basename(options.file)}.${crypto.randomBytes(6).toString('hex')}.partial`,
   );
   const fh = await fsp.open(tmp, 'wx', 0o644);
+  const out = new PositionalWriter(fh, options.file);
   let closed = false;
   try {
     const mtime = entryMtime(base);
@@ -300,11 +302,12 @@ export async function writeBundle(options: WriteBundleOptions): Promise<WrittenB
         for await (const chunk of chunksOf(input.source, signal)) {
           throwIfAborted(signal, what);
           hash.update(chunk);
-          await fh.write(chunk, 0, chunk.length, start + BLOCK + size);
+          await out.write(chunk, start + BLOCK + size);
           size += chunk.length;
           done += chunk.length;
           options.onProgress?.({ bytes: done, totalBytes, blob: i, blobs: planned.length });
         }
+        await out.flush(); // before anything reuses this blob's positions
       } catch (err) {
         if (err instanceof OutpostError) throw err;
         if (signal?.aborted) throw cancelledError(what);
@@ -410,6 +413,7 @@ export async function writeBundle(options: WriteBundleOptions): Promise<WrittenB
       seconds: (clock.monotonic() - started) / 1000,
     };
   } catch (err) {
+    await out.flush().catch(() => undefined);
     if (!closed) await fh.close().catch(() => undefined);
     await fsp.rm(tmp, { force: true });
     if (signal?.aborted && !(err instanceof OutpostError && err.code === 'cancelled'))
