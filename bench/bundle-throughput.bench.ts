@@ -139,6 +139,7 @@ it('writes and verifies a 512 MiB bundle at least 0.7 times as fast as sha256sum
         cpus: os.cpus().length,
         node: process.version,
         platform: `${process.platform}/${process.arch}`,
+        loadAverage: os.loadavg().map(round),
       },
       blobBytes: totalBytes,
       bundleBytes,

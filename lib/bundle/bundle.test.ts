@@ -301,6 +301,38 @@ describe('bundle round trip', () => {
     );
   });
 
+  it('stops a stage on abort, removes the staging folder, and reports progress up to the file size', async () => {
+    const { file, key } = await makeBundle(dir, {
+      blobs: [{ role: 'oci-blob', source: { bytes: pseudoRandomBytes(6 << 20, 4) } }],
+    });
+    const size = fs.statSync(file).size;
+    const seen: { bytes: number; totalBytes: number | undefined }[] = [];
+    await stageBundle({
+      source: file,
+      trust: trustOf(key),
+      clock: clockAt(T0),
+      stagingDir: path.join(dir, 'ok'),
+      onProgress: (p) => seen.push(p),
+    });
+    expect(seen.at(-1)).toEqual({ bytes: size, totalBytes: size });
+    const ac = new AbortController();
+    const parent = path.join(dir, 'site');
+    await expectCode(
+      stageBundle({
+        source: file,
+        trust: trustOf(key),
+        clock: clockAt(T0),
+        stagingDir: path.join(parent, 'staging'),
+        signal: ac.signal,
+        onProgress: (p) => {
+          if (p.bytes > 2 << 20) ac.abort();
+        },
+      }),
+      'cancelled',
+    );
+    expect(fs.readdirSync(parent)).toEqual([]);
+  });
+
   it('peeks at what a file claims without verifying it', async () => {
     const { file, key } = await makeBundle(dir);
     expect(await peekBundle(file)).toEqual({

@@ -323,6 +323,18 @@ export function entryPlan(
   ];
 }
 
+/** The trusted comment of an index signature: minisign's fields plus what the bundle is. */
+export function indexTrustedComment(
+  index: Pick<BundleIndex, 'created' | 'kind' | 'source' | 'target' | 'sequence'>,
+): string {
+  return `timestamp:${entryMtime(index)}\tfile:${INDEX_ENTRY}\tbundle:${index.kind} ${index.source} to ${index.target} #${index.sequence}`;
+}
+
+/** The untrusted comment a bundle's signature file carries (the reader requires exactly this). */
+export function indexUntrustedComment(keyId: string): string {
+  return `signature from outpost bundle key ${keyId}`;
+}
+
 /** A name for the file: `<source>-to-<target>-<sequence>.outpost.tar`. */
 export function bundleFileName(index: Pick<BundleIndex, 'source' | 'target' | 'sequence'>): string {
   return `${index.source}-to-${index.target}-${index.sequence}.outpost.tar`;

@@ -14,6 +14,7 @@ import {
   deriveEntries,
   entryMtime,
   entryPlan,
+  indexUntrustedComment,
   sha256,
   siteOf,
   validateIndex,
@@ -26,7 +27,6 @@ import { limitsOf, type BundleLimits } from './limits.js';
 import { formatSignature, parseSignature, verifySignature, type MinisignSignature } from './minisign.js';
 import { resolveSigner, type ParsedRotation } from './rotation.js';
 import { BLOCK, describeType, isZeroBlock, padding, parseHeader, printable, tarHeader } from './tar.js';
-import { indexUntrustedComment } from './write.js';
 
 /** What the caller expects of the bundle; each unset field is not checked. */
 export interface BundleExpectations {
@@ -45,7 +45,7 @@ export interface BundleStream {
 }
 
 export interface ReadBundleOptions {
-  /** A bundle file, or its bytes as a stream (an upload). */
+  /** A bundle file, or its bytes as a stream (an upload; chunks must not be reused once yielded). */
   source: string | AsyncIterable<Uint8Array>;
   trust: Trust;
   expect?: BundleExpectations;
@@ -403,9 +403,7 @@ async function readEnd(r: ByteReader, limits: BundleLimits, plan: Planned[]): Pr
 async function readBundle(
   options: ReadBundleOptions,
   staging: StageBundleOptions | undefined,
-): Promise<{
-  report: BundleReport;
-}> {
+): Promise<BundleReport> {
   const clock = options.clock ?? systemClock;
   const limits = limitsOf(options.limits);
   const { signal } = options;
@@ -570,18 +568,16 @@ async function readBundle(
       e.bytes += b.size;
     }
     return {
-      report: {
-        index,
-        indexDigest,
-        manifestDigest: derived.manifestDigest,
-        site: siteOf(index),
-        signer,
-        signature: { algorithm: sig.algorithm, trustedComment: sig.trustedComment },
-        bytes: r.position,
-        blobs: { count: index.blobs.length, bytes: blobBytes, byRole },
-        lastSequence: policy.lastSequence,
-        warnings: policy.warnings,
-      },
+      index,
+      indexDigest,
+      manifestDigest: derived.manifestDigest,
+      site: siteOf(index),
+      signer,
+      signature: { algorithm: sig.algorithm, trustedComment: sig.trustedComment },
+      bytes: r.position,
+      blobs: { count: index.blobs.length, bytes: blobBytes, byRole },
+      lastSequence: policy.lastSequence,
+      warnings: policy.warnings,
     };
   } catch (err) {
     if (createdStaging && staging)
@@ -605,12 +601,12 @@ async function defaultFreeSpace(dir: string): Promise<number> {
 
 /** Verifies a bundle without writing anything: what `bundle verify` reports. */
 export async function verifyBundle(options: ReadBundleOptions): Promise<BundleReport> {
-  return (await readBundle(options, undefined)).report;
+  return readBundle(options, undefined);
 }
 
 /** Verifies a bundle while extracting it into a new staging folder; on any failure the folder is gone. */
 export async function stageBundle(options: StageBundleOptions): Promise<StagedBundle> {
-  const { report } = await readBundle(options, options);
+  const report = await readBundle(options, options);
   const dir = path.resolve(options.stagingDir);
   return {
     report,

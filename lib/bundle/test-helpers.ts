@@ -9,14 +9,7 @@ import type { BundleSigner } from './keys.js';
 import { generateKeyPair, parsePublicKey, parseSignature, type SecretKey } from './minisign.js';
 import { keySigner } from './keys.js';
 import { BLOCK, padding, parseHeader, isZeroBlock, tarHeader } from './tar.js';
-import {
-  indexTrustedComment,
-  indexUntrustedComment,
-  writeBundle,
-  type BlobInput,
-  type BundleHeader,
-  type WrittenBundle,
-} from './write.js';
+import { writeBundle, type BlobInput, type BundleHeader, type WrittenBundle } from './write.js';
 import {
   INDEX_ENTRY,
   LAYOUT_ENTRY,
@@ -25,6 +18,8 @@ import {
   blobEntryName,
   deriveEntries,
   entryMtime,
+  indexTrustedComment,
+  indexUntrustedComment,
   serializeIndex,
   sha256,
   type BundleIndex,

@@ -16,6 +16,8 @@ import {
   blobEntryName,
   deriveEntries,
   entryMtime,
+  indexTrustedComment,
+  indexUntrustedComment,
   serializeIndex,
   sha256,
   validateIndex,
@@ -106,18 +108,6 @@ export interface WrittenBundle {
 }
 
 const CHUNK = 1 << 20;
-
-/** The trusted comment of an index signature: minisign's fields plus what the bundle is. */
-export function indexTrustedComment(
-  index: Pick<BundleIndex, 'created' | 'kind' | 'source' | 'target' | 'sequence'>,
-): string {
-  return `timestamp:${entryMtime(index)}\tfile:${INDEX_ENTRY}\tbundle:${index.kind} ${index.source} to ${index.target} #${index.sequence}`;
-}
-
-/** The untrusted comment a bundle's signature file carries (the reader requires exactly this). */
-export function indexUntrustedComment(keyId: string): string {
-  return `signature from outpost bundle key ${keyId}`;
-}
 
 /** Bytes of the signature file, whatever the signature values. */
 function signatureLength(keyId: string, trustedComment: string): number {
