@@ -115,7 +115,7 @@ export const MAX_ROTATIONS = 8;
 const isoTime = z
   .string()
   .regex(ISO_UTC, 'an ISO 8601 UTC time (YYYY-MM-DDTHH:MM:SSZ)')
-  .refine((s) => Number.isFinite(Date.parse(s)), 'a valid time');
+  .refine((s) => Number.isFinite(Date.parse(s)) && Date.parse(s) >= 0, 'a valid time after 1970');
 
 const indexSchema = z
   .strictObject({
