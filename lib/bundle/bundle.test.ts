@@ -79,6 +79,7 @@ describe('bundle round trip', () => {
     expect(progress.length).toBeGreaterThan(0);
     expect([...progress].sort((a, b) => a - b)).toEqual(progress);
 
+    const before = fs.readdirSync(dir, { recursive: true });
     const report = await verifyBundle({
       source: written.file,
       trust: trustOf(key),
@@ -96,6 +97,7 @@ describe('bundle round trip', () => {
     expect(report.blobs.byRole['oci-blob']).toEqual({ count: 1, bytes: wasm.length });
     expect(report.lastSequence).toBe(4);
     expect(report.warnings).toEqual([]);
+    expect(fs.readdirSync(dir, { recursive: true })).toEqual(before); // verify wrote nothing
 
     const staged = await stageBundle({
       source: chunked(fs.readFileSync(written.file), 7_777), // odd chunk sizes across every boundary
