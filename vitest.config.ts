@@ -6,6 +6,7 @@ export default defineConfig({
   test: {
     root: '.',
     include: [
+      'lib/**/*.test.ts',
       'core/**/*.test.ts',
       'cli/**/*.test.ts',
       'agents/**/*.test.ts',

@@ -2,13 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { it } from 'vitest';
+import { canonicalJson, resolveParameters } from '../lib/model/index.js';
 import {
-  canonicalJson,
   parseApplicationDescription,
   renderApplicationDeployment,
   renderApplicationDescription,
-  resolveParameters,
-} from '../core/margo/index.js';
+} from '../lib/margo/index.js';
 
 // Measures the Margo library's hot paths and writes bench/results/margo-description.json.
 const here = path.dirname(fileURLToPath(import.meta.url));

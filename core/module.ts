@@ -1,5 +1,5 @@
-import type { HandlersOf } from './contract/define.js';
-import type { Contract, NatsState, SystemStatus } from './contract/index.js';
+import type { HandlersOf } from '../lib/contract/index.js';
+import type { Contract, NatsState, SystemStatus } from '../lib/contract/index.js';
 
 export type Counts = SystemStatus['counts'];
 

@@ -3,10 +3,10 @@ import tls from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
 import { createGunzip, createInflate, createBrotliDecompress } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { OutpostError } from '../../core/errors.js';
-import type { Clock } from '../../core/clock.js';
-import type { MtlsClientOptions } from '../../core/identity/tls-options.js';
-import type { DeploymentStatus, DeviceCapabilities } from '../../core/margo/types.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { MtlsClientOptions } from '../../lib/identity/index.js';
+import type { DeploymentStatus, DeviceCapabilities } from '../../lib/model/index.js';
 import { problemError, problemFrom } from './problem.js';
 
 /**

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { canonicalJson } from '../../core/margo/canonical-json.js';
-import { tryParseQuantity } from '../../core/margo/quantity.js';
+import { canonicalJson } from '../../lib/model/index.js';
+import { tryParseQuantity } from '../../lib/model/index.js';
 import {
   OUTPOST_EXTENSION_KEY,
   type CpuArchitecture,
@@ -11,7 +11,7 @@ import {
   type DeviceCapabilities,
   type InterfaceType,
   type PeripheralType,
-} from '../../core/margo/types.js';
+} from '../../lib/model/index.js';
 import type { AgentConfig } from './config.js';
 
 /**

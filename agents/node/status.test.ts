@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { overallState } from '../../core/margo/deployment-status.js';
-import type { DeploymentState } from '../../core/margo/types.js';
+import { overallState } from '../../lib/model/index.js';
+import type { DeploymentState } from '../../lib/model/index.js';
 import type { WorkloadStatus } from '../runtimes/types.js';
 import { componentFromWorkload, overallOf, sameReport, statusBody } from './status.js';
 

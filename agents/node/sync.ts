@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { Clock } from '../../core/clock.js';
-import type { Logger } from '../../core/logger.js';
-import { parseStateManifest } from '../../core/margo/state-manifest.js';
-import type { StateManifest } from '../../core/margo/types.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/base/index.js';
+import { parseStateManifest } from '../../lib/margo/index.js';
+import type { StateManifest } from '../../lib/model/index.js';
 import { readBundle } from '../margo/bundle.js';
 import type { MmiClient } from '../margo/mmi-client.js';
 import { isProblem } from '../margo/problem.js';

@@ -1,4 +1,4 @@
-import { OUTPOST_EXTENSION_KEY, type DeploymentType, type Extensions } from '../../core/margo/types.js';
+import { OUTPOST_EXTENSION_KEY, type DeploymentType, type Extensions } from '../../lib/model/index.js';
 import type { RuntimeKind } from './types.js';
 
 export type RuntimeChoice = { kind: RuntimeKind } | { kind: undefined; reason: string };

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { OutpostError, type FieldProblem } from '../errors.js';
-import { loadYaml } from '../margo/yaml-source.js';
-import { parseDeviceCapabilities } from '../margo/device-capabilities.js';
-import type { Path, PathSegment } from '../margo/problems.js';
-import type { DeviceCapabilities } from '../margo/types.js';
-import type { Upload } from '../contract/index.js';
+import { OutpostError, type FieldProblem } from '../../lib/errors/index.js';
+import { loadYaml } from '../../lib/margo/index.js';
+import { parseDeviceCapabilities } from '../../lib/margo-validation/index.js';
+import type { Path, PathSegment } from '../../lib/model/index.js';
+import type { DeviceCapabilities } from '../../lib/model/index.js';
+import type { Upload } from '../../lib/contract/index.js';
 import { formatPath } from '../config.js';
 
 /**

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { Node, NodeSortField, Presence } from '../contract/index.js';
+import type { Node, NodeSortField, Presence } from '../../lib/contract/index.js';
 import { toNodeView, type NodeRow } from './node-view.js';
 import type { PresenceThresholds } from './presence.js';
 

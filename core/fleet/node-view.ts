@@ -1,5 +1,5 @@
-import type { Capacity, Node } from '../contract/index.js';
-import type { DeviceCapabilities } from '../margo/types.js';
+import type { Capacity, Node } from '../../lib/contract/index.js';
+import type { DeviceCapabilities } from '../../lib/model/index.js';
 import { classifyPresence, type PresenceThresholds } from './presence.js';
 
 export interface NodeRow {

@@ -1,4 +1,4 @@
-import type { Presence } from '../contract/index.js';
+import type { Presence } from '../../lib/contract/index.js';
 
 export interface PresenceThresholds {
   staleAfterMs: number;

@@ -1,31 +1,23 @@
 import crypto from 'node:crypto';
 import { and, desc, eq } from 'drizzle-orm';
 import type { Store } from '../store/db.js';
-import type { Clock } from '../clock.js';
-import type { Logger } from '../logger.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/base/index.js';
 import type { AuditLog } from '../audit.js';
 import { clientPolicy, enrollTokens, loDevices, nodeDevices, nodes, svids } from '../store/schema/index.js';
-import { OutpostError } from '../errors.js';
+import { OutpostError } from '../../lib/errors/index.js';
 import {
   buildTrustBundle,
   clientSpiffeId,
   enrollmentSecretMatches,
   hashEnrollmentSecret,
-  issueSvid,
-  parseCsr,
   parseEnrollmentToken,
-  parseRenewalCsr,
-} from '../identity/index.js';
-import type { DeploymentStatus, DeviceCapabilities } from '../margo/types.js';
-import type {
-  EnrollRequest,
-  EnrollResponse,
-  MmiBackend,
-  MmiClient,
-  RenewRequest,
-  RenewResponse,
-  StoredManifest,
-} from '../mmi/backend.js';
+} from '../../lib/identity/index.js';
+import { issueSvid, parseRenewalCsr } from '../ca/index.js';
+import { parseCsr } from '../../lib/x509/index.js';
+import type { DeploymentStatus, DeviceCapabilities } from '../../lib/model/index.js';
+import type { EnrollRequest, EnrollResponse, RenewResponse } from '../../lib/mmi/index.js';
+import type { MmiBackend, MmiClient, RenewRequest, StoredManifest } from '../mmi/backend.js';
 import type { ManifestStore } from './manifests.js';
 import type { SiteIdentity } from './identity-store.js';
 import { splitClientId } from './follower.js';

@@ -4,14 +4,14 @@ import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { CoreModule } from '../module.js';
 import type { Config } from '../config.js';
-import type { Paths } from '../paths.js';
-import type { Clock } from '../clock.js';
-import type { Logger } from '../logger.js';
+import type { Paths } from '../../lib/base/index.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/base/index.js';
 import type { EventHub } from '../events.js';
-import type { NatsState } from '../contract/index.js';
-import type { BusPresence, SiteLink } from '../contract/services/messaging.js';
-import { OutpostError } from '../errors.js';
-import { projectRoot } from '../resources.js';
+import type { NatsState } from '../../lib/contract/index.js';
+import type { BusPresence, SiteLink } from '../../lib/contract/index.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import { projectRoot } from '../../lib/base/index.js';
 import {
   openCredentialStore,
   type CredentialStore,
@@ -42,7 +42,7 @@ import {
   downStreamName,
   nodeSubject,
   upStreamName,
-} from './subjects.js';
+} from '../../lib/bus/index.js';
 import { createNatsSupervisor, type NatsSupervisor, type SupervisorTiming } from './supervisor.js';
 import { connectService, hasHub, hasSite, serverInputFor, type MessagingRole } from './topology.js';
 import { createUplinkReader, type UpMessage, type UplinkReader } from './uplink.js';

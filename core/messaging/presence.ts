@@ -2,9 +2,15 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { StorageType } from '@nats-io/jetstream';
-import type { Clock } from '../clock.js';
-import type { Logger } from '../logger.js';
-import { loSubject, nodeToken, nodeUidFromToken, presenceBucket, siteNodesSubject } from './subjects.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/base/index.js';
+import {
+  loSubject,
+  nodeToken,
+  nodeUidFromToken,
+  presenceBucket,
+  siteNodesSubject,
+} from '../../lib/bus/index.js';
 
 /**
  * Presence (ADR 0164): agents heartbeat on `outpost.site.<site>.node.<node>.presence`; the LO keeps

@@ -13,7 +13,7 @@ export type {
   PlacementRequest,
   PlacementResult,
   Reservation,
-} from './types.js';
+} from '../../lib/model/index.js';
 export { place, placeMany, SCORE_WEIGHTS } from './place.js';
 export { prepareNodes, isPreparedNodes, type PreparedNodes } from './nodes.js';
 export {
@@ -26,7 +26,7 @@ export {
 } from './constraints.js';
 export { REASON_CODES, type FailureCode } from './explain.js';
 export { PREFERRED_LABEL } from './request.js';
-export { parseByteQuantity, formatBytes } from './quantity.js';
+export { formatBytes } from './quantity.js';
 export {
   createRollout,
   nextStep,

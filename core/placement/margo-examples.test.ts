@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import type { DeploymentProfile, DeviceCapabilities, DeviceConstraints } from '../margo/types.js';
+import type { DeploymentProfile, DeviceCapabilities, DeviceConstraints } from '../../lib/model/index.js';
 import { place, type PlacementNode, type PlacementResult } from './index.js';
 import { NOW } from './testing/nodes.js';
 

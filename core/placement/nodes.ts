@@ -4,11 +4,11 @@
  * tight loop over typed arrays. Callers may cache the result while the fleet does not change;
  * placement never mutates it.
  */
-import { OutpostError } from '../errors.js';
-import { OUTPOST_EXTENSION_KEY, type DeploymentType } from '../margo/types.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import { OUTPOST_EXTENSION_KEY, type DeploymentType } from '../../lib/model/index.js';
 import { ARCHITECTURES, INTERFACE_TYPES, PERIPHERAL_TYPES, bitOf } from './constraints.js';
-import { parseByteQuantity } from './quantity.js';
-import type { NodePresence, PlacementNode } from './types.js';
+import { parseByteQuantity } from '../../lib/model/index.js';
+import type { NodePresence, PlacementNode } from '../../lib/model/index.js';
 
 export const DEPLOYMENT_TYPE_BITS: Readonly<Record<DeploymentType, number>> = {
   helm: 1,

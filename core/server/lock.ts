@@ -1,5 +1,5 @@
-import { OutpostError } from '../errors.js';
-import { acquirePidLock, type PidLock } from '../pid-lock.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import { acquirePidLock, type PidLock } from '../../lib/base/index.js';
 
 export type HomeLock = PidLock;
 

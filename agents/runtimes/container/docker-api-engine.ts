@@ -1,5 +1,5 @@
 import type { Client } from 'undici';
-import { OutpostError } from '../../../core/errors.js';
+import { OutpostError } from '../../../lib/errors/index.js';
 import { RuntimeErrorCode } from '../types.js';
 import { fromInspect, type ContainerCreateSpec, type ContainerEngine, type ContainerInfo } from './engine.js';
 

@@ -8,8 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { isOutpostError } from '../../../core/errors.js';
-import { silentLogger } from '../../../core/logger.js';
+import { isOutpostError } from '../../../lib/errors/index.js';
+import { silentLogger } from '../../../lib/base/index.js';
 import { buildWasmRunner } from '../../../test/fixtures/wasm/build-runner.js';
 import {
   compileWatFixture,

@@ -12,28 +12,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import {
   clientSpiffeId,
-  createKeyAndCsr,
-  createSiteCa,
-  issueSvid,
   parseTrustBundle,
   parseWellKnownMargo,
   wfmSpiffeId,
-} from '../../identity/index.js';
-import { handCert } from '../../identity/testing/certs.js';
-import { x509 } from '../../identity/x509-lib.js';
-import {
-  canonicalJson,
-  parseStateManifest,
-  renderApplicationDeployment,
-  type StateManifest,
-} from '../../margo/index.js';
+} from '../../../lib/identity/index.js';
+import { createKeyAndCsr } from '../../../lib/x509/index.js';
+import { createSiteCa, issueSvid } from '../../ca/index.js';
+import { handCert } from '../../ca/testing/certs.js';
+import { x509 } from '../../../lib/x509/index.js';
+import { canonicalJson, type StateManifest } from '../../../lib/model/index.js';
+import { parseStateManifest } from '../../../lib/margo/index.js';
+import { renderApplicationDeployment } from '../../../lib/margo/index.js';
 import {
   createMmiClient,
   type MmiClientOptions,
   type MmiReply,
   type MmiTestClient,
 } from '../../../test/helpers/mmi-client.js';
-import { MARGO_PROBLEM_BASE } from '../problems.js';
+import { MARGO_PROBLEM_BASE } from '../../../lib/mmi/index.js';
 import type { MakeMmiFixture, MmiConformanceFixture, MmiConformanceOptions } from './fixture.js';
 
 export type { MakeMmiFixture, MmiConformanceFixture, MmiConformanceOptions } from './fixture.js';

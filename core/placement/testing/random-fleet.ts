@@ -7,8 +7,8 @@ import type {
   DeploymentProfile,
   DeviceCapabilities,
   MatchExpression,
-} from '../../margo/types.js';
-import type { NodePresence, PlacementNode, PlacementRequest } from '../types.js';
+} from '../../../lib/model/index.js';
+import type { NodePresence, PlacementNode, PlacementRequest } from '../../../lib/model/index.js';
 
 /** mulberry32: a small, fast, seedable PRNG (returns [0, 1)). */
 export function rng(seed: number): () => number {
