@@ -7,6 +7,7 @@ export default defineConfig({
     root: '.',
     include: [
       'lib/**/*.test.ts',
+      'lint/**/*.test.ts',
       'core/**/*.test.ts',
       'cli/**/*.test.ts',
       'agents/**/*.test.ts',

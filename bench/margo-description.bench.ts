@@ -11,7 +11,7 @@ import {
 
 // Measures the Margo library's hot paths and writes bench/results/margo-description.json.
 const here = path.dirname(fileURLToPath(import.meta.url));
-const testdata = path.join(here, '../core/margo/testdata');
+const testdata = path.join(here, '../lib/margo/testdata');
 
 function measure(fn: () => unknown, minMs = 300): { meanMs: number; runs: number } {
   for (let i = 0; i < 20; i++) fn();

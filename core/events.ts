@@ -1,5 +1,4 @@
-import type { EventEnvelope, EventPayloads } from '../lib/contract/index.js';
-import type { Events } from '../lib/contract/index.js';
+import type { EventEnvelope, EventPayloads, Events } from '../lib/contract/index.js';
 import type { Clock } from '../lib/base/index.js';
 
 export type AnyEvent = EventEnvelope<Events>;

@@ -5,10 +5,9 @@ import os from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, Menu, session, shell } from 'electron';
 import { startHost, type Host } from '../core/server/host.js';
-import { resolveHome } from '../lib/base/index.js';
+import { resolveHome, projectRoot } from '../lib/base/index.js';
 import { bindIpc } from '../core/rpc/ipc.js';
 import { CONSOLE_CSP } from '../core/server/console-http.js';
-import { projectRoot } from '../lib/base/index.js';
 import { OutpostError } from '../lib/errors/index.js';
 import { parseDesktopArgs } from './args.js';
 

@@ -5,8 +5,7 @@ import type { Logger } from '../../lib/base/index.js';
 import { mtlsClientOptions } from '../../lib/identity/index.js';
 import { parseApplicationDeployment } from '../../lib/margo/index.js';
 import { isLoopbackHost, parseReference } from '../../lib/oci/index.js';
-import type { RegistryClient } from '../../lib/oci/index.js';
-import type { BlobCache } from '../../lib/oci/index.js';
+import type { RegistryClient, BlobCache } from '../../lib/oci/index.js';
 import type { AgentBus } from '../../lib/bus/index.js';
 import { createMmiClient, type MmiClient } from '../margo/mmi-client.js';
 import { isProblem } from '../margo/problem.js';
@@ -181,7 +180,7 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
   const planDeps: PlanDeps = {
     async registry() {
       if (!registry) {
-        const { createRegistryClient } = await import('../../lib/oci/registry-client.js');
+        const { createRegistryClient } = await import('../../lib/oci/index.js');
         const { authFileCredentials } = await import('./registry-auth.js');
         registry = createRegistryClient({
           ...(authFile ? { credentials: authFileCredentials(authFile) } : {}),
@@ -198,7 +197,7 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
     },
     async cache() {
       if (!cache) {
-        const { createBlobCache } = await import('../../lib/oci/blob-cache.js');
+        const { createBlobCache } = await import('../../lib/oci/index.js');
         cache = createBlobCache({
           dir: paths.cacheDir,
           maxBytes: bytesOf(config.cache.maxBytes),
@@ -538,7 +537,7 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
   if (nats && config.nats.enabled) {
     void (async () => {
       try {
-        const { connectAgentBus } = await import('../../lib/bus/agent-bus.js');
+        const { connectAgentBus } = await import('../../lib/bus/index.js');
         const b = await connectAgentBus({
           url: nats.url,
           seed: nats.seed,

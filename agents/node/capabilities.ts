@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { canonicalJson } from '../../lib/model/index.js';
-import { tryParseQuantity } from '../../lib/model/index.js';
 import {
+  canonicalJson,
+  tryParseQuantity,
   OUTPOST_EXTENSION_KEY,
   type CpuArchitecture,
   type DeploymentType,

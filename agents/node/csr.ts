@@ -7,6 +7,6 @@ import { createKeyAndCsrLite, isSimpleCommonName } from '../../lib/identity/inde
  */
 export async function nodeKeyAndCsr(nodeName: string): Promise<{ keyPem: string; csrPem: string }> {
   if (isSimpleCommonName(nodeName)) return createKeyAndCsrLite({ commonName: nodeName });
-  const { createKeyAndCsr } = await import('../../lib/x509/csr.js');
+  const { createKeyAndCsr } = await import('../../lib/x509/index.js');
   return createKeyAndCsr({ subject: `CN=${nodeName}` });
 }

@@ -2,13 +2,15 @@ import https from 'node:https';
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import os from 'node:os';
 import { OutpostError } from '../../lib/errors/index.js';
-import type { Clock } from '../../lib/base/index.js';
-import type { Logger } from '../../lib/base/index.js';
+import type { Clock, Logger } from '../../lib/base/index.js';
 import { nodeKeyAndCsr } from './csr.js';
-import { parseEnrollmentToken, type EnrollmentToken } from '../../lib/identity/index.js';
-import { PinnedCaAgent } from '../../lib/identity/index.js';
-import { caFingerprint } from '../../lib/identity/index.js';
-import { splitCertificatesPem } from '../../lib/identity/index.js';
+import {
+  parseEnrollmentToken,
+  type EnrollmentToken,
+  PinnedCaAgent,
+  caFingerprint,
+  splitCertificatesPem,
+} from '../../lib/identity/index.js';
 import type { EnrollResponse } from '../../lib/mmi/index.js';
 import { ENROLL_PATH } from '../../lib/mmi/index.js';
 import { problemFrom } from '../margo/problem.js';

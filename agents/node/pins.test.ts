@@ -4,15 +4,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type TestRegistry } from '../../test/helpers/registry.js';
-import { systemClock } from '../../lib/base/index.js';
+import { systemClock, createLogger } from '../../lib/base/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
-import { createLogger } from '../../lib/base/index.js';
 import { parseApplicationDeployment } from '../../lib/margo/index.js';
 import type { DeploymentStatus } from '../../lib/model/index.js';
-import { createBlobCache, type BlobCache } from '../../lib/oci/index.js';
-import { digestOf } from '../../lib/oci/index.js';
-import { parseReference } from '../../lib/oci/index.js';
-import { createRegistryClient, type RegistryClient } from '../../lib/oci/index.js';
+import {
+  createBlobCache,
+  type BlobCache,
+  digestOf,
+  parseReference,
+  createRegistryClient,
+  type RegistryClient,
+} from '../../lib/oci/index.js';
 import { verifyArtifact } from '../runtimes/fs-util.js';
 import {
   isImageArtifact,

@@ -1,16 +1,13 @@
 import { OutpostError } from '../../lib/errors/index.js';
 import type { Logger } from '../../lib/base/index.js';
-import { tryParseQuantity } from '../../lib/model/index.js';
 import {
+  tryParseQuantity,
   OUTPOST_EXTENSION_KEY,
   type ApplicationDeployment,
   type Component,
   type ParameterValue,
 } from '../../lib/model/index.js';
-import type { BlobCache } from '../../lib/oci/index.js';
-import type { ImageManifest, Descriptor } from '../../lib/oci/index.js';
-import type { RegistryClient } from '../../lib/oci/index.js';
-import type { Reference } from '../../lib/oci/index.js';
+import type { BlobCache, ImageManifest, Descriptor, RegistryClient, Reference } from '../../lib/oci/index.js';
 import { computeSpecHash } from '../runtimes/names.js';
 import type { Artifact, RuntimeKind, WorkloadSpec } from '../runtimes/types.js';
 import type { DeploymentPins } from './pins.js';
@@ -232,7 +229,7 @@ export async function planDeployment(
       };
     } else {
       const { cache, lease } = pins ? await pins.hold() : { cache: await deps.cache(), lease: undefined };
-      const { pullBlobToCache } = await import('../../lib/oci/pull-to-cache.js');
+      const { pullBlobToCache } = await import('../../lib/oci/index.js');
       let file: string;
       try {
         file = await pullBlobToCache(registry, cache, ref, cls.layer, {

@@ -15,7 +15,7 @@ const ws = (p: Partial<WorkloadStatus>): WorkloadStatus => ({
 });
 
 describe('deployment status', () => {
-  it('is the most severe component state, exactly as core/margo says, for every pair and triple', () => {
+  it('is the most severe component state, exactly as lib/margo says, for every pair and triple', () => {
     for (const a of STATES)
       for (const b of STATES) {
         expect(overallOf([{ state: a }, { state: b }])).toBe(overallState([a, b]));

@@ -2,9 +2,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { createPaths, resolveHome } from '../../lib/base/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
-import { contract, type Contract } from '../../lib/contract/index.js';
-import { createClient } from '../../lib/contract/index.js';
-import { createHttpTransport } from '../../lib/contract/index.js';
+import { contract, type Contract, createClient, createHttpTransport } from '../../lib/contract/index.js';
 import type { ClientOf } from '../../lib/contract/index.js';
 
 export interface GlobalOptions {

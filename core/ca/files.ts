@@ -1,8 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { identityError } from '../../lib/identity/index.js';
-import { loadP256PrivateKey, parseCertificate, splitCertificatesPem } from '../../lib/identity/index.js';
+import {
+  identityError,
+  loadP256PrivateKey,
+  parseCertificate,
+  splitCertificatesPem,
+} from '../../lib/identity/index.js';
 import { siteCaFromPem, type SiteCa } from './site-ca.js';
 
 /**

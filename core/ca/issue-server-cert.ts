@@ -1,8 +1,13 @@
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
-import { identityError } from '../../lib/identity/index.js';
-import { derToPem, importP256SigningKey, spkiDer } from '../../lib/identity/index.js';
+import {
+  identityError,
+  derToPem,
+  importP256SigningKey,
+  spkiDer,
+  ECDSA_SHA256,
+  webCrypto,
+} from '../../lib/identity/index.js';
 import { NOT_BEFORE_BACKDATE_SECONDS, randomSerialHex } from './site-ca.js';
-import { ECDSA_SHA256, webCrypto } from '../../lib/identity/index.js';
 import { x509 } from '../../lib/x509/index.js';
 
 export interface IssueServerCertificateInput {

@@ -1,13 +1,18 @@
 import type { KeyObject } from 'node:crypto';
-import { normaliseSerialHex } from '../../lib/identity/index.js';
-import { parseCsr } from '../../lib/x509/index.js';
-import { identityError } from '../../lib/identity/index.js';
-import { derToPem, importP256SigningKey, spkiDer, toP256PublicKey } from '../../lib/identity/index.js';
-import { caTrustDomain } from '../../lib/identity/index.js';
+import {
+  normaliseSerialHex,
+  identityError,
+  derToPem,
+  importP256SigningKey,
+  spkiDer,
+  toP256PublicKey,
+  caTrustDomain,
+  parseSpiffeId,
+  ECDSA_SHA256,
+  webCrypto,
+} from '../../lib/identity/index.js';
+import { parseCsr, x509 } from '../../lib/x509/index.js';
 import { NOT_BEFORE_BACKDATE_SECONDS, randomSerialHex } from './site-ca.js';
-import { parseSpiffeId } from '../../lib/identity/index.js';
-import { ECDSA_SHA256, webCrypto } from '../../lib/identity/index.js';
-import { x509 } from '../../lib/x509/index.js';
 
 export interface IssueSvidInput {
   /** The signing CA (a SiteCa, or any certificate/key pair of a CA). */

@@ -1,7 +1,5 @@
-import { parseCsr, type ParsedCsr } from '../../lib/x509/index.js';
-import { identityError } from '../../lib/identity/index.js';
-import { spkiDer } from '../../lib/identity/index.js';
-import { x509 } from '../../lib/x509/index.js';
+import { parseCsr, type ParsedCsr, x509 } from '../../lib/x509/index.js';
+import { identityError, spkiDer } from '../../lib/identity/index.js';
 
 /**
  * Runs on the site when a node renews its SVID (ADR 0380). On top of parseCsr (ECDSA P-256 key,

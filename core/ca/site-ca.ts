@@ -1,10 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { certInfo } from '../../lib/identity/index.js';
-import { caFingerprint, caTrustDomain } from '../../lib/identity/index.js';
-import { identityError } from '../../lib/identity/index.js';
-import { derToPem, loadP256PrivateKey, parseCertificate, spkiFingerprint } from '../../lib/identity/index.js';
-import { isValidTrustDomain, trustDomainSpiffeId } from '../../lib/identity/index.js';
-import { type CryptoKeyPair, ECDSA_P256, ECDSA_SHA256, webCrypto } from '../../lib/identity/index.js';
+import {
+  certInfo,
+  caFingerprint,
+  caTrustDomain,
+  identityError,
+  derToPem,
+  loadP256PrivateKey,
+  parseCertificate,
+  spkiFingerprint,
+  isValidTrustDomain,
+  trustDomainSpiffeId,
+  type CryptoKeyPair,
+  ECDSA_P256,
+  ECDSA_SHA256,
+  webCrypto,
+} from '../../lib/identity/index.js';
 import { x509 } from '../../lib/x509/index.js';
 
 /**

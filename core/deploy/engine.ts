@@ -1,13 +1,17 @@
 import crypto from 'node:crypto';
 import { and, asc, eq, ne } from 'drizzle-orm';
 import type { Store } from '../store/db.js';
-import type { Clock } from '../../lib/base/index.js';
-import type { Logger } from '../../lib/base/index.js';
+import type { Clock, Logger } from '../../lib/base/index.js';
 import type { Config } from '../config.js';
 import type { EventHub } from '../events.js';
 import { deploymentRevisions, deployments, deploymentTargets } from '../store/schema/index.js';
 import { OutpostError, errors } from '../../lib/errors/index.js';
-import { coerceParameterInput, parameterDataType, resolveParameters } from '../../lib/model/index.js';
+import {
+  coerceParameterInput,
+  parameterDataType,
+  resolveParameters,
+  type PlacementResult,
+} from '../../lib/model/index.js';
 import { renderApplicationDeployment, sha256Digest } from '../../lib/margo/index.js';
 import type {
   ApplicationDescription,
@@ -23,7 +27,6 @@ import {
   place,
   promoteRollout,
   resumeRollout,
-  type PlacementResult,
   type RolloutDecision,
 } from '../placement/index.js';
 import type {

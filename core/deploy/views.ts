@@ -4,7 +4,7 @@ import type { DeploymentStatus } from '../../lib/model/index.js';
 import { nextStep, parseRolloutPlan, type ObservedNodes } from '../placement/index.js';
 import type { Fleet } from '../fleet/module.js';
 import type { NodeRow } from '../fleet/node-view.js';
-import { classifyPresence, type PresenceThresholds } from '../fleet/presence.js';
+import { classifyPresence, type PresenceThresholds } from '../../lib/model/index.js';
 
 export type DeploymentRow = typeof deployments.$inferSelect;
 export type TargetRow = typeof deploymentTargets.$inferSelect;

@@ -5,16 +5,21 @@ import { startTestCore } from '../../test/helpers/core.js';
 import { tempHome } from '../../test/helpers/home.js';
 import { seedFleet } from '../../test/helpers/seed-fleet.js';
 import { createConsoleHttp } from '../server/console-http.js';
-import { createClient } from '../../lib/contract/index.js';
-import { createHttpTransport } from '../../lib/contract/index.js';
-import { contract, type Contract, type Node, type NodesListInput } from '../../lib/contract/index.js';
+import {
+  createClient,
+  createHttpTransport,
+  contract,
+  type Contract,
+  type Node,
+  type NodesListInput,
+} from '../../lib/contract/index.js';
 import type { ClientOf } from '../../lib/contract/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
 import { createPaths } from '../../lib/base/index.js';
 import { openStore, type Store } from '../store/db.js';
 import { nodes } from '../store/schema/index.js';
 import { listNodes } from './list-nodes.js';
-import { classifyPresence } from './presence.js';
+import { classifyPresence } from '../../lib/model/index.js';
 
 const ADMIN = 'opt_admin-list-nodes';
 const TOTAL = 400;

@@ -11,7 +11,7 @@ import { hashToken, newToken } from '../auth.js';
 import type { ApiTokenInfo, Node, Orchestrator, Site } from '../../lib/contract/index.js';
 import { nodeUid, toNodeView, type NodeRow } from './node-view.js';
 import { listNodes } from './list-nodes.js';
-import type { PresenceThresholds } from './presence.js';
+import type { PresenceThresholds } from '../../lib/model/index.js';
 
 export interface FleetModuleDeps {
   config: Config;

@@ -4,8 +4,16 @@ import path from 'node:path';
 import { OutpostError } from '../../lib/errors/index.js';
 import type { Clock } from '../../lib/base/index.js';
 import { leafPermissions, nodePermissions, servicePermissions, type NatsPermissions } from './permissions.js';
-import { assertNodeUid, assertSiteId, nodeInboxPrefix, nodeSubject } from '../../lib/bus/index.js';
-import { createUserNkey, decodeUserSeed, isUserPublicKey, publicKeyOfSeed } from '../../lib/bus/index.js';
+import {
+  assertNodeUid,
+  assertSiteId,
+  nodeInboxPrefix,
+  nodeSubject,
+  createUserNkey,
+  decodeUserSeed,
+  isUserPublicKey,
+  publicKeyOfSeed,
+} from '../../lib/bus/index.js';
 
 /**
  * The credential registry (ADR 0161): who may connect to the embedded nats-server. Nodes are NKEY

@@ -1,12 +1,10 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type ConfigOverrides } from '../config.js';
-import { createPaths } from '../../lib/base/index.js';
-import { silentLogger } from '../../lib/base/index.js';
-import { systemClock } from '../../lib/base/index.js';
+import { createPaths, silentLogger, systemClock } from '../../lib/base/index.js';
 import { createMessagingModule, type Messaging, type NodeReport, type DesiredNotice } from './module.js';
 import { connectAgentBus, type AgentBus } from '../../lib/bus/index.js';
-import type { PresenceChange } from './presence.js';
+import type { PresenceChange } from './presence-tracker.js';
 import { removeTempDirs, tempDir, waitFor } from '../../lib/base/testing.js';
 
 /**

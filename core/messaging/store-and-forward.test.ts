@@ -2,9 +2,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { silentLogger } from '../../lib/base/index.js';
-import { connectAgentBus, type AgentBus } from '../../lib/bus/index.js';
+import { connectAgentBus, type AgentBus, AGGREGATE_UP_STREAM } from '../../lib/bus/index.js';
 import { ensureHubStreams, ensureSiteUpStream } from './streams.js';
-import { AGGREGATE_UP_STREAM } from '../../lib/bus/index.js';
 import { createUplinkReader, type UpMessage, type UplinkReader } from './uplink.js';
 import {
   processAlive,

@@ -81,7 +81,7 @@ export function problem(input: ProblemInput): ProblemResponse {
   return { problem: body, headers, closeConnection: input.closeConnection ?? false };
 }
 
-/** OutpostError codes thrown by the backend or core/margo that map to a registered Margo type. */
+/** OutpostError codes thrown by the backend or lib/margo that map to a registered Margo type. */
 const CODE_TO_NAME: Record<string, MargoProblemName> = {
   'margo/invalid-request': 'invalid-request',
   'margo/invalid-digest': 'invalid-request',

@@ -7,12 +7,11 @@
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { manualClock } from '../../lib/base/index.js';
+import { manualClock, silentLogger } from '../../lib/base/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
 import { clientSpiffeId, wfmSpiffeId } from '../../lib/identity/index.js';
 import { createKeyAndCsr } from '../../lib/x509/index.js';
 import { createSiteCa } from '../ca/index.js';
-import { silentLogger } from '../../lib/base/index.js';
 import { parseStateManifest } from '../../lib/margo/index.js';
 import { createMmiClient, type MmiTestClient } from '../../test/helpers/mmi-client.js';
 import { runMmiConformance, sampleDeploymentYaml } from './conformance/suite.js';

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
-import type { Clock } from '../../lib/base/index.js';
+import type { Clock, Logger } from '../../lib/base/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
 import {
   DEFAULT_CLOCK_SKEW_SECONDS,
@@ -20,7 +20,6 @@ import {
   type TrustAnchors,
   type VerifyPeerResult,
 } from '../../lib/identity/index.js';
-import type { Logger } from '../../lib/base/index.js';
 import {
   canonicalJson,
   isDigest,
@@ -36,9 +35,14 @@ import type { MmiBackend, MmiClient } from './backend.js';
 import { createFailureLimiter } from './failure-limiter.js';
 import { acceptsGzip, acceptsMediaType, ifNoneMatchMatches, strongEtag } from './negotiation.js';
 import { problem, problemFromError, type ProblemResponse } from './problems.js';
-import { PROBLEM_CONTENT_TYPE } from '../../lib/mmi/index.js';
+import {
+  PROBLEM_CONTENT_TYPE,
+  BASE_PATH,
+  matchRoute,
+  TRUST_BUNDLE_PATH,
+  type RouteMatch,
+} from '../../lib/mmi/index.js';
 import { HttpProblem, readJsonBody } from './request.js';
-import { BASE_PATH, matchRoute, TRUST_BUNDLE_PATH, type RouteMatch } from '../../lib/mmi/index.js';
 
 /**
  * The Margo Management Interface server (WFM side, rc.3) over mutual TLS: routes, SPIFFE checks and the

@@ -9,8 +9,10 @@ import type {
   DeviceConstraints,
   EligibilityRule,
   MatchExpression,
+  PlacementNode,
+  PlacementRequest,
 } from '../../lib/model/index.js';
-import { place, placeMany, prepareNodes, type PlacementNode, type PlacementRequest } from './index.js';
+import { place, placeMany, prepareNodes } from './index.js';
 import { parseByteQuantity } from '../../lib/model/index.js';
 import { randomFleet, randomProfile, rng } from './testing/random-fleet.js';
 

@@ -7,9 +7,9 @@ import {
   IPC_INVOKE,
   type IpcResult,
   type OutpostBridge,
+  createClient,
+  contract,
 } from '../../lib/contract/index.js';
-import { createClient } from '../../lib/contract/index.js';
-import { contract } from '../../lib/contract/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
 import type { EventEnvelope } from '../../lib/contract/index.js';
 

@@ -3,9 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { createConsoleHttp } from './console-http.js';
 import { startTestCore } from '../../test/helpers/core.js';
-import { createClient } from '../../lib/contract/index.js';
-import { createHttpTransport } from '../../lib/contract/index.js';
-import { contract } from '../../lib/contract/index.js';
+import { createClient, createHttpTransport, contract } from '../../lib/contract/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
 import type { Core } from '../create-core.js';
 

@@ -1,15 +1,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { createPaths, type Paths } from '../../lib/base/index.js';
+import {
+  createPaths,
+  type Paths,
+  systemClock,
+  type Clock,
+  createLogger,
+  type Logger,
+  packageVersion,
+  projectRoot,
+} from '../../lib/base/index.js';
 import { loadConfig } from '../config-file.js';
 import type { ConfigOverrides, Config } from '../config.js';
 import { openStore, type Store } from '../store/db.js';
-import { systemClock, type Clock } from '../../lib/base/index.js';
-import { createLogger, type Logger } from '../../lib/base/index.js';
 import { createCore, type Core } from '../create-core.js';
 import { newToken } from '../auth.js';
-import { packageVersion, projectRoot } from '../../lib/base/index.js';
 import { createConsoleHttp } from './console-http.js';
 import { acquireHomeLock, type HomeLock } from './lock.js';
 

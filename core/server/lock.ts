@@ -3,7 +3,7 @@ import { acquirePidLock, type PidLock } from '../../lib/base/index.js';
 
 export type HomeLock = PidLock;
 
-/** One server per data directory (see core/pid-lock.ts). */
+/** One server per data directory (see lib/base/pid-lock.ts). */
 export function acquireHomeLock(file: string, home: string): HomeLock {
   return acquirePidLock(
     file,

@@ -1,8 +1,7 @@
 import type { CoreModule, Counts } from '../module.js';
 import type { Config } from '../config.js';
-import type { Paths } from '../../lib/base/index.js';
+import type { Paths, Clock } from '../../lib/base/index.js';
 import type { Store } from '../store/db.js';
-import type { Clock } from '../../lib/base/index.js';
 import type { AuditLog } from '../audit.js';
 import type { NatsState, SystemStatus } from '../../lib/contract/index.js';
 

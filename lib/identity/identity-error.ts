@@ -1,8 +1,8 @@
 import { OutpostError } from '../errors/index.js';
 
 /**
- * Stable error codes of core/identity and the HTTP status each maps to (module codes carry their status
- * explicitly instead of being added to core/errors.ts).
+ * Stable error codes of lib/identity and the HTTP status each maps to (module codes carry their status
+ * explicitly instead of being added to lib/errors/index.ts).
  */
 export const IDENTITY_ERRORS = {
   'identity/invalid-spiffe-id': 400,

@@ -1,7 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { issueSvid } from '../../core/ca/index.js';
-import { createSiteCa, type SiteCa } from '../../core/ca/index.js';
+import { issueSvid, createSiteCa, type SiteCa } from '../../core/ca/index.js';
 import { wfmSpiffeId } from './spiffe-id.js';
 import { newP256Key } from '../../core/ca/testing/certs.js';
 import { buildTrustBundle, parseTrustBundle, parseWellKnownMargo, wellKnownMargo } from './trust-bundle.js';

@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { issueSvid } from '../../core/ca/index.js';
-import { createSiteCa, type SiteCa } from '../../core/ca/index.js';
+import { issueSvid, createSiteCa, type SiteCa } from '../../core/ca/index.js';
 import { clientSpiffeId, wfmSpiffeId } from './spiffe-id.js';
 import { handCert, newP256Key, openssl, pemToDer, tempDir } from '../../core/ca/testing/certs.js';
 import { trustAnchors, verifyPeer, type VerifyPeerInput } from './verify-peer.js';

@@ -1,8 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { overallState, type DeploymentState } from '../model/index.js';
+import { overallState, type DeploymentState, DEPLOYMENT_STATES } from '../model/index.js';
 import { parseDeploymentStatus } from './index.js';
-import { DEPLOYMENT_STATES } from '../model/index.js';
 import { readTestdata, thrown } from '../margo/test-helpers.js';
 
 const ID = 'a3e2f5dc-912e-494f-8395-52cf3769bc06';

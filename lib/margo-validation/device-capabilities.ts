@@ -1,6 +1,4 @@
-import { DEVICE_ID } from '../model/index.js';
-import { tryParseQuantity } from '../model/index.js';
-import { describe, isObject, pickExtensions } from '../model/index.js';
+import { DEVICE_ID, tryParseQuantity, describe, isObject, pickExtensions } from '../model/index.js';
 import { schemaProblems, throwBodyProblems, type BodyProblem } from './request-body.js';
 import type { DeviceCapabilities } from '../model/index.js';
 

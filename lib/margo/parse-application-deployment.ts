@@ -1,8 +1,15 @@
-import { isParameterValue } from '../model/index.js';
-import { DEPLOYMENT_TYPES, DEVICE_ID_WITH_ASTERISK } from '../model/index.js';
-import { ProblemList, type Path } from '../model/index.js';
+import {
+  isParameterValue,
+  DEPLOYMENT_TYPES,
+  DEVICE_ID_WITH_ASTERISK,
+  ProblemList,
+  type Path,
+  describe,
+  pickExtensions,
+  Reader,
+  type Obj,
+} from '../model/index.js';
 import { keepDeviceConstraints } from './read-device-constraints.js';
-import { describe, pickExtensions, Reader, type Obj } from '../model/index.js';
 import type {
   ApplicationDeployment,
   Component,

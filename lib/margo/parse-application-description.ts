@@ -1,6 +1,5 @@
-import { ProblemList } from '../model/index.js';
+import { ProblemList, Reader } from '../model/index.js';
 import { readApplicationDescription } from './read-application-description.js';
-import { Reader } from '../model/index.js';
 import type { ApplicationDescription, MargoProblem } from '../model/index.js';
 import { loadYaml, throwProblems } from './yaml-source.js';
 

@@ -10,12 +10,10 @@ import {
   PROFILE_ID,
   REVISION,
   TIMEOUT,
-} from '../model/index.js';
-import type { Path } from '../model/index.js';
-import { readDeviceConstraints, readRequiredResources } from './read-device-constraints.js';
-import { readConfiguration, readParameters } from './read-configuration.js';
-import { describe, isObject, type Obj, type Reader } from '../model/index.js';
-import {
+  describe,
+  isObject,
+  type Obj,
+  type Reader,
   OUTPOST_EXTENSION_KEY,
   type ApplicationDescription,
   type CatalogInfo,
@@ -24,6 +22,9 @@ import {
   type DeploymentProfile,
   type DeploymentType,
 } from '../model/index.js';
+import type { Path } from '../model/index.js';
+import { readDeviceConstraints, readRequiredResources } from './read-device-constraints.js';
+import { readConfiguration, readParameters } from './read-configuration.js';
 
 /**
  * Checks a plain value (the YAML or JSON of a `margo.yaml`) against every rule of README section 1.1 and

@@ -4,11 +4,15 @@ import {
   elementType,
   isParameterValue,
   matchesDataType,
+  PARAMETER_NAME,
+  SCHEMA_DATA_TYPES,
+  describe,
+  isObject,
+  type Obj,
+  type Reader,
 } from '../model/index.js';
-import { PARAMETER_NAME, SCHEMA_DATA_TYPES } from '../model/index.js';
-import type { Path } from '../model/index.js';
-import { describe, isObject, type Obj, type Reader } from '../model/index.js';
 import type {
+  Path,
   Configuration,
   Parameter,
   ParameterTarget,

@@ -5,10 +5,13 @@ import {
   MEMORY_QUANTITY,
   PERIPHERAL_TYPES,
   STORAGE_QUANTITY,
+  describe,
+  isObject,
+  type Obj,
+  type Reader,
 } from '../model/index.js';
-import type { Path } from '../model/index.js';
-import { describe, isObject, type Obj, type Reader } from '../model/index.js';
 import type {
+  Path,
   CapacityRequirements,
   CpuArchitecture,
   DeviceConstraints,

@@ -1,15 +1,16 @@
 import { OutpostError, type FieldProblem } from '../errors/index.js';
-import { isParameterValue } from '../model/index.js';
-import { readApplicationDeployment } from './parse-application-deployment.js';
 import {
+  isParameterValue,
   APPLICATION_ID,
   DEPLOYMENT_ID,
   DEVICE_ID_WITH_ASTERISK,
   EXTENSION_KEY,
   LEGACY_APPLICATION_ID,
+  ProblemList,
+  summarize,
+  Reader,
 } from '../model/index.js';
-import { ProblemList, summarize } from '../model/index.js';
-import { Reader } from '../model/index.js';
+import { readApplicationDeployment } from './parse-application-deployment.js';
 import { componentObject, extensionMembers, toYaml } from './render-application-description.js';
 import type {
   ApplicationDeployment,

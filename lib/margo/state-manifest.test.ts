@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { canonicalJson, type StateManifest } from '../model/index.js';
-import { encodeStateManifest, parseStateManifest, serializeStateManifest } from './index.js';
-import { sha256Digest } from './index.js';
+import { encodeStateManifest, parseStateManifest, serializeStateManifest, sha256Digest } from './index.js';
 import { readTestdata, thrown } from './test-helpers.js';
 
 const ID = 'a3e2f5dc-912e-494f-8395-52cf3769bc06';

@@ -1,9 +1,13 @@
 import { OutpostError, type FieldProblem } from '../errors/index.js';
-import { canonicalJson } from '../model/index.js';
-import { isDigest } from '../model/index.js';
-import { BUNDLE_MEDIA_TYPE, DEPLOYMENT_ID } from '../model/index.js';
-import { summarize } from '../model/index.js';
-import { describe, isObject } from '../model/index.js';
+import {
+  canonicalJson,
+  isDigest,
+  BUNDLE_MEDIA_TYPE,
+  DEPLOYMENT_ID,
+  summarize,
+  describe,
+  isObject,
+} from '../model/index.js';
 import type { StateManifest } from '../model/index.js';
 
 /**

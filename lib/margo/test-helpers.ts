@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { OutpostError } from '../errors/index.js';
 
-/** Test support for core/margo (not part of the public entry). */
+/** Test support for lib/margo (not part of the public entry). */
 
 export const testdata = (name: string): string => new URL(`./testdata/${name}`, import.meta.url).pathname;
 export const readTestdata = (name: string): Buffer => fs.readFileSync(testdata(name));

@@ -35,3 +35,4 @@ export {
   type ResolvedParameter,
   type ResolveParametersOptions,
 } from './resolve-parameters.js';
+export * from './presence.js';

@@ -3,8 +3,7 @@
  * CLI table, `--json` output and the console wizard can all show "why not this node".
  */
 import type { DeploymentProfile, DeviceCapabilities } from './types.js';
-
-export type NodePresence = 'online' | 'stale' | 'offline' | 'unknown';
+import type { Presence } from './presence.js';
 
 export type LabelValue = string | number | boolean | string[] | number[];
 
@@ -23,7 +22,7 @@ export interface PlacementNode {
   hostId?: string;
   enrolled: boolean;
   cordoned: boolean;
-  presence: NodePresence;
+  presence: Presence;
   /** Epoch ms of the last report, null if never. */
   lastSeenAt: number | null;
   /** The Margo capabilities the node reported (normalised), null if none yet. */

@@ -64,7 +64,7 @@ export interface EligibilityRule {
 
 export interface CapacityRequirements {
   cpu?: { cores: number; architectures?: CpuArchitecture[] };
-  /** Binary-unit quantity as written, e.g. `1024Mi` (see parseQuantity in core/margo). */
+  /** Binary-unit quantity as written, e.g. `1024Mi` (see parseQuantity in lib/margo). */
   memory?: string;
   storage?: string;
 }

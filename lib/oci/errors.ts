@@ -1,7 +1,7 @@
 import { OutpostError } from '../errors/index.js';
 
 /**
- * Error codes of the OCI client. They are module codes (core/errors.ts allows `<module>/<name>`),
+ * Error codes of the OCI client. They are module codes (lib/errors/index.ts allows `<module>/<name>`),
  * each with the HTTP status it maps to when it crosses the console API.
  */
 export const OCI_ERROR_STATUS = {

@@ -1,7 +1,13 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { identityError } from '../identity/index.js';
-import { assertP256, derToPem } from '../identity/index.js';
-import { type CryptoKeyPair, ECDSA_P256, ECDSA_SHA256, webCrypto } from '../identity/index.js';
+import {
+  identityError,
+  assertP256,
+  derToPem,
+  type CryptoKeyPair,
+  ECDSA_P256,
+  ECDSA_SHA256,
+  webCrypto,
+} from '../identity/index.js';
 import { x509 } from './x509-lib.js';
 
 /**

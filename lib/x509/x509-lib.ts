@@ -1,7 +1,7 @@
 /**
  * The one place that loads @peculiar/x509. Its dependency injection container (tsyringe) needs a
  * `Reflect.metadata` polyfill installed before the library module evaluates, so `reflect-metadata` is
- * imported first (ESM evaluates these imports in order). Everything else in core/identity imports the
+ * imported first (ESM evaluates these imports in order). Everything else in lib/identity imports the
  * library from here, never directly, so that the order cannot be broken by accident. Code that only
  * verifies (pem.ts, cert-info.ts, verify-peer.ts) must not import this module: the agent loads it lazily,
  * for enrollment only.

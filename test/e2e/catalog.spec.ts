@@ -10,9 +10,9 @@ import {
   type Node,
   type NodesListInput,
   type Site,
+  createClient,
+  createHttpTransport,
 } from '../../lib/contract/index.js';
-import { createClient } from '../../lib/contract/index.js';
-import { createHttpTransport } from '../../lib/contract/index.js';
 import type { ClientOf } from '../../lib/contract/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
 import { createPaths } from '../../lib/base/index.js';

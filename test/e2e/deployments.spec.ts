@@ -4,9 +4,13 @@ import { startServer, type ServerProcess } from '../helpers/cli.js';
 import { tempHome } from '../helpers/home.js';
 import { createMmiClient, type MmiTestClient } from '../helpers/mmi-client.js';
 import { capabilitiesFor } from '../fixtures/margo.js';
-import { contract, type Contract, type DeploymentView } from '../../lib/contract/index.js';
-import { createClient } from '../../lib/contract/index.js';
-import { createHttpTransport } from '../../lib/contract/index.js';
+import {
+  contract,
+  type Contract,
+  type DeploymentView,
+  createClient,
+  createHttpTransport,
+} from '../../lib/contract/index.js';
 import type { ClientOf } from '../../lib/contract/index.js';
 import type { OutpostError } from '../../lib/errors/index.js';
 import { createPaths } from '../../lib/base/index.js';

@@ -1,12 +1,11 @@
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock, type Clock } from '../../lib/base/index.js';
+import { systemClock, type Clock, createLogger } from '../../lib/base/index.js';
 import type { Core } from '../../core/create-core.js';
 import { createKeyAndCsr } from '../../lib/x509/index.js';
 import { normaliseSerialHex } from '../../lib/identity/index.js';
 import { csrRequesting } from '../../core/ca/testing/csr-requests.js';
-import { createLogger } from '../../lib/base/index.js';
 import { startAgent, type RunningAgent } from '../../agents/node/agent.js';
 import { enrollAgent } from '../../agents/node/enroll.js';
 import { agentPaths } from '../../agents/node/home.js';

@@ -72,7 +72,7 @@ export function dockerCreateBody(
  */
 export class DockerApiEngine implements ContainerEngine {
   readonly name = 'docker-api' as const;
-  // undici is loaded when the engine is first used (see core/oci/transport.ts for why).
+  // undici is loaded when the engine is first used (see lib/oci/transport.ts for why).
   private client: Promise<Client> | undefined;
   private readonly prefix: string;
   private readonly ulimits: NonNullable<DockerApiOptions['ulimits']>;

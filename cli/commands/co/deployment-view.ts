@@ -1,7 +1,6 @@
 import { OutpostError } from '../../../lib/errors/index.js';
-import type { Contract, DeploymentNode, DeploymentView } from '../../../lib/contract/index.js';
-import type { ClientOf } from '../../../lib/contract/index.js';
-import type { PlacementResult } from '../../../core/placement/index.js';
+import type { ClientOf, Contract, DeploymentNode, DeploymentView } from '../../../lib/contract/index.js';
+import type { PlacementResult } from '../../../lib/model/index.js';
 import { emit, formatAge, keyValues, table, type OutputFormat } from '../../lib/output.js';
 
 function nodeState(n: DeploymentNode): string {

@@ -5,11 +5,9 @@ import { action } from '../../lib/action.js';
 import { connect, globals } from '../../lib/context.js';
 import { emit, keyValues, parseFormat, table } from '../../lib/output.js';
 import { OutpostError } from '../../../lib/errors/index.js';
-import type { CaInfo, Contract } from '../../../lib/contract/index.js';
+import type { CaInfo, Contract, ClientOf } from '../../../lib/contract/index.js';
 import { loadConfig } from '../../../core/config-file.js';
-import { silentLogger } from '../../../lib/base/index.js';
-import { createPaths, resolveHome } from '../../../lib/base/index.js';
-import type { ClientOf } from '../../../lib/contract/index.js';
+import { silentLogger, createPaths, resolveHome } from '../../../lib/base/index.js';
 
 function writeFileSafe(file: string, content: string, mode: number, force: boolean): void {
   if (fs.existsSync(file) && !force)

@@ -8,9 +8,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { importP256SigningKey, derToPem } from '../../../lib/identity/index.js';
+import {
+  importP256SigningKey,
+  derToPem,
+  ECDSA_P256,
+  ECDSA_SHA256,
+  webCrypto,
+  type CryptoKeyPair,
+} from '../../../lib/identity/index.js';
 import { randomSerialHex } from '../site-ca.js';
-import { ECDSA_P256, ECDSA_SHA256, webCrypto, type CryptoKeyPair } from '../../../lib/identity/index.js';
 import { x509 } from '../../../lib/x509/index.js';
 
 const run = promisify(execFile);

@@ -1,5 +1,10 @@
-import { derToPem } from '../../../lib/identity/index.js';
-import { ECDSA_P256, ECDSA_SHA256, webCrypto, type CryptoKeyPair } from '../../../lib/identity/index.js';
+import {
+  derToPem,
+  ECDSA_P256,
+  ECDSA_SHA256,
+  webCrypto,
+  type CryptoKeyPair,
+} from '../../../lib/identity/index.js';
 import { x509 } from '../../../lib/x509/index.js';
 
 /**

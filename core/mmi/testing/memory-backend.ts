@@ -1,4 +1,4 @@
-import { buildBundle } from '../../../lib/margo/index.js';
+import { buildBundle, serializeStateManifest, sha256Digest } from '../../../lib/margo/index.js';
 import type { Clock } from '../../../lib/base/index.js';
 import { OutpostError } from '../../../lib/errors/index.js';
 import {
@@ -12,9 +12,7 @@ import {
 } from '../../../lib/identity/index.js';
 import { issueSvid } from '../../ca/index.js';
 import { parseCsr } from '../../../lib/x509/index.js';
-import { serializeStateManifest } from '../../../lib/margo/index.js';
 import { type StateManifest } from '../../../lib/model/index.js';
-import { sha256Digest } from '../../../lib/margo/index.js';
 import type { DeploymentStatus, DeviceCapabilities } from '../../../lib/model/index.js';
 import type { EnrollRequest, EnrollResponse } from '../../../lib/mmi/index.js';
 import type { MmiBackend, MmiClient, StoredManifest } from '../backend.js';

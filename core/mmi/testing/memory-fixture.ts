@@ -1,8 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { systemClock, type Clock } from '../../../lib/base/index.js';
+import { systemClock, type Clock, silentLogger, type Logger } from '../../../lib/base/index.js';
 import { createSiteCa, issueSvid, type SiteCa } from '../../ca/index.js';
 import { wfmSpiffeId } from '../../../lib/identity/index.js';
-import { silentLogger, type Logger } from '../../../lib/base/index.js';
 import type { MmiConformanceFixture } from '../conformance/fixture.js';
 import { createMmiServer, type CreateMmiServerInput, type MmiServer } from '../server.js';
 import { createMemoryMmiBackend, type MemoryMmiBackend } from './memory-backend.js';

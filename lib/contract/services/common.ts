@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PRESENCES } from '../../model/index.js';
 
 /** Shared shapes of the console contract. */
 
@@ -21,8 +22,8 @@ export const labelValueSchema = z.string().max(253);
 export const labelsSchema = z.record(labelKeySchema, labelValueSchema);
 
 /** Presence of a node, always with its age (never shown as healthy when not recently seen). */
-export const presenceSchema = z.enum(['online', 'stale', 'offline', 'unknown']);
-export type Presence = z.infer<typeof presenceSchema>;
+export const presenceSchema = z.enum(PRESENCES);
+export type { Presence } from '../../model/index.js';
 
 export const outputFormatSchema = z.enum(['table', 'json', 'yaml']);
 

@@ -3,9 +3,9 @@ import {
   coerceParameterInput,
   isArrayType,
   parameterDataType,
-  parameterField,
   resolveParameters,
-} from '../../../lib/contract/parameter-rules.js';
+  parameterField,
+} from '../../../lib/contract/index.js';
 import { OutpostError, type FieldProblem } from '../../../lib/errors/index.js';
 
 /**

@@ -1,9 +1,8 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, StorageType } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { StorageType } from '@nats-io/jetstream';
-import type { Clock } from '../../lib/base/index.js';
-import type { Logger } from '../../lib/base/index.js';
+import type { Clock, Logger } from '../../lib/base/index.js';
+import { classifyPresence, worsePresence, type Presence } from '../../lib/model/index.js';
 import {
   loSubject,
   nodeToken,
@@ -21,18 +20,28 @@ import {
  * `outpost.site.<site>.lo.heartbeat`, both through the site's upward stream.
  */
 
-/** Same values as the contract's `Presence`: `unknown` means never seen. */
-export type PresenceState = 'online' | 'stale' | 'offline' | 'unknown';
-
-export interface PresenceThresholds {
+/** The tracker's thresholds, in seconds as configured (`messaging.presence`). */
+export interface PresenceThresholdSeconds {
   staleAfterSeconds: number;
   offlineAfterSeconds: number;
+}
+
+/** lib/model's classification with thresholds in seconds. */
+export function classifyBySeconds(
+  lastSeen: number | null,
+  now: number,
+  t: PresenceThresholdSeconds,
+): Presence {
+  return classifyPresence(lastSeen, now, {
+    staleAfterMs: t.staleAfterSeconds * 1000,
+    offlineAfterMs: t.offlineAfterSeconds * 1000,
+  });
 }
 
 export interface PresenceEntry {
   siteId: string;
   nodeUid: string;
-  state: PresenceState;
+  state: Presence;
   /** Last heartbeat (ms since epoch, the observer's clock); null when never seen. */
   lastSeen: number | null;
   /** Seconds since `lastSeen`; null when never seen. */
@@ -42,8 +51,8 @@ export interface PresenceEntry {
 export interface PresenceChange {
   siteId: string;
   nodeUid: string;
-  state: PresenceState;
-  previous: PresenceState;
+  state: Presence;
+  previous: Presence;
   lastSeen: number | null;
   at: number;
 }
@@ -55,24 +64,10 @@ export interface PresenceCounts {
   unknown: number;
 }
 
-export function classifyPresence(lastSeen: number | null, now: number, t: PresenceThresholds): PresenceState {
-  if (lastSeen === null) return 'unknown';
-  const age = (now - lastSeen) / 1000;
-  if (age < t.staleAfterSeconds) return 'online';
-  if (age < t.offlineAfterSeconds) return 'stale';
-  return 'offline';
-}
-
-/** The worse of two states (a reported "online" never beats what the age says). */
-export function worseState(a: PresenceState, b: PresenceState): PresenceState {
-  const rank = { online: 0, stale: 1, offline: 2, unknown: 3 } as const;
-  return rank[a] >= rank[b] ? a : b;
-}
-
 export interface PresenceTrackerOptions {
   nc: NatsConnection;
   siteId: string;
-  thresholds: PresenceThresholds;
+  thresholds: PresenceThresholdSeconds;
   /** Nodes enrolled at the site (listed as offline until they heartbeat). */
   knownNodes: () => string[];
   clock: Clock;
@@ -98,7 +93,7 @@ export interface PresenceTracker {
 interface Seen {
   lastSeen: number | null;
   persisted: number | null;
-  state: PresenceState;
+  state: Presence;
 }
 
 export function createPresenceTracker(o: PresenceTrackerOptions): PresenceTracker {
@@ -137,7 +132,7 @@ export function createPresenceTracker(o: PresenceTrackerOptions): PresenceTracke
     return {
       siteId,
       nodeUid,
-      state: classifyPresence(lastSeen, now, o.thresholds),
+      state: classifyBySeconds(lastSeen, now, o.thresholds),
       lastSeen,
       ageSeconds: lastSeen === null ? null : Math.max(0, (now - lastSeen) / 1000),
     };
@@ -155,7 +150,7 @@ export function createPresenceTracker(o: PresenceTrackerOptions): PresenceTracke
     for (const uid of o.knownNodes())
       if (!seen.has(uid)) seen.set(uid, { lastSeen: null, persisted: null, state: 'unknown' });
     for (const [uid, s] of seen) {
-      const state = classifyPresence(s.lastSeen, now, o.thresholds);
+      const state = classifyBySeconds(s.lastSeen, now, o.thresholds);
       if (state === s.state) continue;
       const change: PresenceChange = {
         siteId,
@@ -205,7 +200,7 @@ export function createPresenceTracker(o: PresenceTrackerOptions): PresenceTracke
   const counts = (): PresenceCounts => {
     const now = clock.now();
     const c: PresenceCounts = { online: 0, stale: 0, offline: 0, unknown: 0 };
-    for (const s of seen.values()) c[classifyPresence(s.lastSeen, now, o.thresholds)]++;
+    for (const s of seen.values()) c[classifyBySeconds(s.lastSeen, now, o.thresholds)]++;
     return c;
   };
 
@@ -234,7 +229,7 @@ export function createPresenceTracker(o: PresenceTrackerOptions): PresenceTracke
             seen.set(uid, {
               lastSeen,
               persisted: lastSeen,
-              state: classifyPresence(lastSeen, clock.now(), o.thresholds),
+              state: classifyBySeconds(lastSeen, clock.now(), o.thresholds),
             });
           }
         } catch {
