@@ -60,3 +60,13 @@ describe('the layer table (lint/layers.mjs) as the lint rule applies it', () => 
       for (const i of l.imports) if (!i.endsWith('/*')) expect(units.has(i), `${l.unit} -> ${i}`).toBe(true);
   });
 });
+
+describe('CONTRIBUTING.md', () => {
+  it('shows the layer table exactly as lint/layers.mjs declares it', async () => {
+    const fs = await import('node:fs');
+    const { layersMarkdown } = await import('./layers.mjs');
+    expect(fs.readFileSync(new URL('../CONTRIBUTING.md', import.meta.url), 'utf8')).toContain(
+      layersMarkdown(),
+    );
+  });
+});

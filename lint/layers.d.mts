@@ -9,3 +9,4 @@ export interface Layer {
 export const LAYERS: Layer[];
 export const ENVIRONMENTS: Record<string, { nodeBuiltins: boolean; packages?: string[]; deny?: string[] }>;
 export const COMMON_LIB: string[];
+export function layersMarkdown(): string;

@@ -219,3 +219,18 @@ export const LAYERS = [
 ];
 
 export const COMMON_LIB = LIB_COMMON;
+
+/** The table as Markdown, for CONTRIBUTING.md (a test keeps the two the same). */
+export function layersMarkdown() {
+  const rows = LAYERS.map(
+    (l) =>
+      `| \`${l.unit}\` | ${l.env} | ${l.imports.length ? l.imports.map((i) => `\`${i}\``).join(', ') : '(nothing)'}${
+        l.entry ? ' | yes' : ' | '
+      } | ${l.what} |`,
+  );
+  return [
+    '| unit | environment | may import | entry only | what it is |',
+    '|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
+}
