@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
 import type { Config } from './config.js';
-import type { Paths, Clock, Logger } from '../lib/base/index.js';
+import type { Paths, Clock } from '../lib/base/index.js';
+import type { Logger } from '../lib/log/index.js';
 import type { Store } from './store/db.js';
 import { createAuditLog, type AuditLog } from './audit.js';
 import { createAuthenticator, type Authenticator } from './auth.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { systemClock, type Clock } from '../../lib/base/index.js';
-import type { Logger } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
 import { mtlsClientOptions } from '../../lib/identity/index.js';
 import { parseApplicationDeployment } from '../../lib/margo/index.js';
 import { isLoopbackHost, parseReference } from '../../lib/oci/index.js';

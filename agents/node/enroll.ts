@@ -2,7 +2,8 @@ import https from 'node:https';
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import os from 'node:os';
 import { OutpostError } from '../../lib/errors/index.js';
-import type { Clock, Logger } from '../../lib/base/index.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
 import { nodeKeyAndCsr } from './csr.js';
 import {
   parseEnrollmentToken,

@@ -50,7 +50,7 @@ describe('agent footprint', () => {
       'agents/node/agent.ts',
       'agents/node/config.ts',
       'agents/node/identity.ts',
-      'lib/base/logger.ts',
+      'lib/log/index.ts',
     ]);
     expect(pkgs.get('@peculiar/x509'), 'imported statically by').toBeUndefined();
     expect(pkgs.get('reflect-metadata'), 'imported statically by').toBeUndefined();

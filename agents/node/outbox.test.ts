@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { silentLogger } from '../../lib/base/index.js';
+import { silentLogger } from '../../lib/log/index.js';
 import type { DeploymentStatus } from '../../lib/model/index.js';
 import { createOutbox, type OutboxEntry, type SendOutcome } from './outbox.js';
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Logger } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
 import type { DeploymentStatus } from '../../lib/model/index.js';
 import { ensureDir, fsyncDir, removeStaleTemps, writeFileDurable } from './durable.js';
 

@@ -1,5 +1,5 @@
 import { OutpostError } from '../../lib/errors/index.js';
-import type { Logger } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
 import {
   tryParseQuantity,
   OUTPOST_EXTENSION_KEY,

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { OutpostError } from '../../lib/errors/index.js';
-import type { Clock, Logger } from '../../lib/base/index.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
 import type { ApplicationDeployment, DeploymentState, DeploymentStatus } from '../../lib/model/index.js';
 import {
   isImageArtifact,

@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
-import type { Clock, Logger } from '../../lib/base/index.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
 import { nodeKeyAndCsr } from './csr.js';
 import { splitCertificatesPem } from '../../lib/identity/index.js';

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Clock, Logger } from '../../lib/base/index.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
 import { createComposeAdapter } from '../runtimes/compose/compose-adapter.js';
 import { dockerCompose, podmanCompose, type ComposeTool } from '../runtimes/compose/compose-tool.js';
 import { createContainerAdapter } from '../runtimes/container/container-adapter.js';

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Clock, Logger } from '../../lib/base/index.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
 import { parseStateManifest } from '../../lib/margo/index.js';
 import type { StateManifest } from '../../lib/model/index.js';
 import { readBundle } from '../margo/bundle.js';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { startTestCore } from '../../test/helpers/core.js';
 import { startGitServer, type GitServer } from '../../test/helpers/git-server.js';
 import { OutpostError } from '../../lib/errors/index.js';
-import { createLogger, type Logger } from '../../lib/base/index.js';
+import { createLogger, type Logger } from '../../lib/log/index.js';
 import type { Upload } from '../../lib/contract/index.js';
 
 const PNG = Buffer.from(

@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
 import { and, asc, eq, ne } from 'drizzle-orm';
 import type { Store } from '../store/db.js';
-import type { Clock, Logger } from '../../lib/base/index.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
 import type { Config } from '../config.js';
 import type { EventHub } from '../events.js';
 import { deploymentRevisions, deployments, deploymentTargets } from '../store/schema/index.js';

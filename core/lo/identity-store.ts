@@ -12,7 +12,7 @@ import {
 } from '../ca/index.js';
 import { wfmSpiffeId } from '../../lib/identity/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
-import type { Logger } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
 
 /**
  * The site's CA and the WFM's own server SVID, kept as PEM files under `<home>/pki/`:

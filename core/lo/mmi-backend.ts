@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
 import { and, desc, eq } from 'drizzle-orm';
 import type { Store } from '../store/db.js';
-import type { Clock, Logger } from '../../lib/base/index.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
 import type { AuditLog } from '../audit.js';
 import { clientPolicy, enrollTokens, loDevices, nodeDevices, nodes, svids } from '../store/schema/index.js';
 import { OutpostError } from '../../lib/errors/index.js';

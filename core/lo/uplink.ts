@@ -1,5 +1,6 @@
 import type { Store } from '../store/db.js';
-import type { Clock, Logger } from '../../lib/base/index.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
 import type { Messaging } from '../messaging/module.js';
 import type { DeploymentStatus, DeviceCapabilities } from '../../lib/model/index.js';
 

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type ConfigOverrides } from '../config.js';
-import { createPaths, silentLogger, systemClock } from '../../lib/base/index.js';
+import { createPaths, systemClock } from '../../lib/base/index.js';
+import { silentLogger } from '../../lib/log/index.js';
 import { createMessagingModule, type Messaging, type NodeReport, type DesiredNotice } from './module.js';
 import { connectAgentBus, type AgentBus } from '../../lib/bus/index.js';
 import type { PresenceChange } from './presence-tracker.js';

@@ -4,7 +4,8 @@ import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { CoreModule } from '../module.js';
 import type { Config } from '../config.js';
-import type { Paths, Clock, Logger } from '../../lib/base/index.js';
+import type { Paths, Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
 import type { EventHub } from '../events.js';
 import type { NatsState, BusPresence, SiteLink } from '../../lib/contract/index.js';
 import { OutpostError } from '../../lib/errors/index.js';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { silentLogger } from '../../lib/base/index.js';
+import { silentLogger } from '../../lib/log/index.js';
 import { connectAgentBus, type AgentBus, AGGREGATE_UP_STREAM } from '../../lib/bus/index.js';
 import { ensureHubStreams, ensureSiteUpStream } from './streams.js';
 import { createUplinkReader, type UpMessage, type UplinkReader } from './uplink.js';

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { silentLogger } from '../../lib/base/index.js';
+import { silentLogger } from '../../lib/log/index.js';
 import { ensureSiteUpStream } from './streams.js';
 import { HEADER_SEQ, nodeSubject, upStreamName } from '../../lib/bus/index.js';
 import { createUplinkReader, type UpMessage } from './uplink.js';

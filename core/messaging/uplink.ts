@@ -8,7 +8,7 @@ import {
   type ConsumerMessages,
   type JsMsg,
 } from '@nats-io/jetstream';
-import type { Logger } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
 import {
   HEADER_SENT_AT,
   HEADER_SEQ,

@@ -7,7 +7,8 @@
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { manualClock, silentLogger } from '../../lib/base/index.js';
+import { manualClock } from '../../lib/base/index.js';
+import { silentLogger } from '../../lib/log/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
 import { clientSpiffeId, wfmSpiffeId } from '../../lib/identity/index.js';
 import { createKeyAndCsr } from '../../lib/x509/index.js';

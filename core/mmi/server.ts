@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
-import type { Clock, Logger } from '../../lib/base/index.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
 import {
   DEFAULT_CLOCK_SKEW_SECONDS,

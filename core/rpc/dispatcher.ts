@@ -1,5 +1,6 @@
 import type { z } from 'zod';
-import type { Logger, Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
+import type { Clock } from '../../lib/base/index.js';
 import type { AuditLog } from '../audit.js';
 import { OutpostError, type FieldProblem } from '../../lib/errors/index.js';
 import { formatPath } from '../config.js';

@@ -6,11 +6,10 @@ import {
   type Paths,
   systemClock,
   type Clock,
-  createLogger,
-  type Logger,
   packageVersion,
   projectRoot,
 } from '../../lib/base/index.js';
+import { createLogger, type Logger } from '../../lib/log/index.js';
 import { loadConfig } from '../config-file.js';
 import type { ConfigOverrides, Config } from '../config.js';
 import { openStore, type Store } from '../store/db.js';

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { silentLogger, type Logger } from './logger.js';
+import { silentLogger, type Logger } from '../log/index.js';
 import { systemClock } from './clock.js';
 import { openCredentialStore, type CredentialStore } from '../../core/messaging/credentials.js';
 import { locateNatsServer } from '../../core/messaging/locate.js';

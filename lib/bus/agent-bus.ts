@@ -5,7 +5,8 @@ import {
   type Subscription,
 } from '@nats-io/transport-node';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
-import { systemClock, type Clock, silentLogger, type Logger } from '../base/index.js';
+import { systemClock, type Clock } from '../base/index.js';
+import { silentLogger, type Logger } from '../log/index.js';
 import { OutpostError } from '../errors/index.js';
 import { HEADER_SENT_AT, HEADER_SEQ, nodeInboxPrefix, nodeSubject } from './subjects.js';
 import { fastNkeyAuthenticator } from './nkeys.js';

@@ -31,6 +31,7 @@ describe('lib/model and lib/margo-validation public entries', () => {
         "OUTPOST_RUNTIMES",
         "PARAMETER_NAME",
         "PERIPHERAL_TYPES",
+        "PRESENCES",
         "PROFILE_ID",
         "ProblemList",
         "REVISION",
@@ -40,6 +41,7 @@ describe('lib/model and lib/margo-validation public entries', () => {
         "TIMEOUT",
         "canonicalJson",
         "checkParameterValue",
+        "classifyPresence",
         "coerceParameterInput",
         "compareRevisions",
         "compileRegexMatch",
@@ -69,6 +71,7 @@ describe('lib/model and lib/margo-validation public entries', () => {
         "summarize",
         "toFieldProblems",
         "tryParseQuantity",
+        "worsePresence",
       ]
     `);
   });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { OutpostError } from '../errors/index.js';
 import { systemClock, type Clock } from '../base/index.js';
-import type { Logger } from '../base/index.js';
+import type { Logger } from '../log/index.js';
 import { ociError } from './errors.js';
 import { digestOf, hashFile, parseDigest } from './digest.js';
 

@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from '../base/index.js';
-import type { Logger } from '../base/index.js';
+import type { Logger } from '../log/index.js';
 import { createAuthenticator, type CredentialsProvider } from './auth.js';
 import { fetchBlob, fetchBlobBytes, type FetchBlobOptions, type FetchedBlob } from './fetch-blob.js';
 import { inspect, type InspectResult } from './inspect.js';

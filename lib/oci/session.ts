@@ -1,4 +1,4 @@
-import type { Logger } from '../base/index.js';
+import type { Logger } from '../log/index.js';
 import type { OutpostError } from '../errors/index.js';
 import { ociError } from './errors.js';
 import type { Authenticator } from './auth.js';

@@ -1,4 +1,5 @@
-import { createPaths, systemClock, type Clock, silentLogger, type Logger } from '../../lib/base/index.js';
+import { createPaths, systemClock, type Clock } from '../../lib/base/index.js';
+import { silentLogger, type Logger } from '../../lib/log/index.js';
 import { mergeConfig, parseConfig, type ConfigOverrides } from '../../core/config.js';
 import { openStore } from '../../core/store/db.js';
 import { createCore, type Core } from '../../core/create-core.js';

@@ -1,7 +1,8 @@
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock, type Clock, createLogger } from '../../lib/base/index.js';
+import { systemClock, type Clock } from '../../lib/base/index.js';
+import { createLogger } from '../../lib/log/index.js';
 import type { Core } from '../../core/create-core.js';
 import { createKeyAndCsr } from '../../lib/x509/index.js';
 import { normaliseSerialHex } from '../../lib/identity/index.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { systemClock, type Clock } from '../../../lib/base/index.js';
 import { OutpostError } from '../../../lib/errors/index.js';
-import type { Logger } from '../../../lib/base/index.js';
+import type { Logger } from '../../../lib/log/index.js';
 import type { ContainerEngine, ContainerInfo } from '../container/engine.js';
 import { lastLine } from '../exec.js';
 import {

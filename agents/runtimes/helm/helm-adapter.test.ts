@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../lib/base/index.js';
+import { silentLogger } from '../../../lib/log/index.js';
 import { computeSpecHash } from '../names.js';
 import type { WorkloadSpec } from '../types.js';
 import { durationMs, HelmAdapter } from './helm-adapter.js';

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { systemClock, type Clock } from '../../../lib/base/index.js';
 import { OutpostError } from '../../../lib/errors/index.js';
-import type { Logger } from '../../../lib/base/index.js';
+import type { Logger } from '../../../lib/log/index.js';
 import { isRevision, revisionToSemver } from '../../../lib/model/index.js';
 import { checkCommand, lastLine, runCommand, type CommandResult } from '../exec.js';
 import { readJsonFile, verifyArtifact, writeFileAtomic } from '../fs-util.js';

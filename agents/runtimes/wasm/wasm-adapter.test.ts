@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isOutpostError } from '../../../lib/errors/index.js';
-import { silentLogger } from '../../../lib/base/index.js';
+import { silentLogger } from '../../../lib/log/index.js';
 import { buildWasmRunner } from '../../../test/fixtures/wasm/build-runner.js';
 import {
   compileWatFixture,
@@ -341,7 +341,6 @@ describe('WasmAdapter', () => {
       bundle: true,
       platform: 'node',
       format: 'esm',
-      packages: 'external',
       logLevel: 'warning',
     });
     // Kill points: as soon as the install starts, a little later, and after it reported the start.

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { systemClock, type Clock } from '../../../lib/base/index.js';
 import { OutpostError } from '../../../lib/errors/index.js';
-import type { Logger } from '../../../lib/base/index.js';
+import type { Logger } from '../../../lib/log/index.js';
 import { pidAlive, readJsonFile, sleep, verifyArtifact, writeFileAtomic } from '../fs-util.js';
 import { safeName, WORKLOAD_ID } from '../names.js';
 import {

@@ -28,7 +28,8 @@ export function register(agent: Command): void {
             'invalid-input',
             'no enrollment token: pass --token <TOKEN> (or --token-file, or EDGE_AGENT_TOKEN)',
           );
-        const [{ silentLogger, systemClock }, { enrollAgent }] = await Promise.all([
+        const [{ silentLogger }, { systemClock }, { enrollAgent }] = await Promise.all([
+          import('../../../lib/log/index.js'),
           import('../../../lib/base/index.js'),
           import('../../../agents/node/enroll.js'),
         ]);

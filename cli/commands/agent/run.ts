@@ -31,8 +31,9 @@ export function register(program: Command): Command {
               `--log-level: "${opts.logLevel}" is not one of ${LEVELS.join(', ')}`,
             );
           const paths = agentHome(cmd);
-          const [{ createLogger, systemClock }, { loadAgentConfig }, { isEnrolled }, { startAgent }] =
+          const [{ createLogger }, { systemClock }, { loadAgentConfig }, { isEnrolled }, { startAgent }] =
             await Promise.all([
+              import('../../../lib/log/index.js'),
               import('../../../lib/base/index.js'),
               import('../../../agents/node/config.js'),
               import('../../../agents/node/identity.js'),

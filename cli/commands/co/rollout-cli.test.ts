@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHost, type Host } from '../../../core/server/host.js';
-import { silentLogger } from '../../../lib/base/index.js';
+import { silentLogger } from '../../../lib/log/index.js';
 import { parseDeviceCapabilities } from '../../../lib/margo-validation/index.js';
 import { removeTempDirs, tempDir } from '../../../lib/base/testing.js';
 import type { DeploymentView } from '../../../lib/contract/index.js';

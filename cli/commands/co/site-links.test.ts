@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHost, type Host } from '../../../core/server/host.js';
-import { silentLogger } from '../../../lib/base/index.js';
+import { silentLogger } from '../../../lib/log/index.js';
 import { removeTempDirs, tempDir, waitFor } from '../../../lib/base/testing.js';
 import { edgectl } from '../../../test/helpers/cli.js';
 

@@ -7,7 +7,8 @@ import { emit, keyValues, parseFormat, table } from '../../lib/output.js';
 import { OutpostError } from '../../../lib/errors/index.js';
 import type { CaInfo, Contract, ClientOf } from '../../../lib/contract/index.js';
 import { loadConfig } from '../../../core/config-file.js';
-import { silentLogger, createPaths, resolveHome } from '../../../lib/base/index.js';
+import { silentLogger } from '../../../lib/log/index.js';
+import { createPaths, resolveHome } from '../../../lib/base/index.js';
 
 function writeFileSafe(file: string, content: string, mode: number, force: boolean): void {
   if (fs.existsSync(file) && !force)

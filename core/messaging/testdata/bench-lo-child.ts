@@ -3,7 +3,8 @@
 // tracker (with its KV bucket), plus the poll-now fan-out. Commands arrive over IPC.
 import fs from 'node:fs';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { silentLogger, systemClock } from '../../../lib/base/index.js';
+import { silentLogger } from '../../../lib/log/index.js';
+import { systemClock } from '../../../lib/base/index.js';
 import { connectService } from '../topology.js';
 import { ensureSiteUpStream } from '../streams.js';
 import { createPresenceTracker } from '../presence-tracker.js';

@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { systemClock, type Clock, silentLogger, type Logger } from '../../../lib/base/index.js';
+import { systemClock, type Clock } from '../../../lib/base/index.js';
+import { silentLogger, type Logger } from '../../../lib/log/index.js';
 import { createSiteCa, issueSvid, type SiteCa } from '../../ca/index.js';
 import { wfmSpiffeId } from '../../../lib/identity/index.js';
 import type { MmiConformanceFixture } from '../conformance/fixture.js';

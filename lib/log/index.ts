@@ -1,3 +1,7 @@
+/**
+ * The pino logger (environment: node), apart from lib/base so code that only needs the clock does not
+ * load pino. Components take a `Logger` and make children of it; nothing logs through a global.
+ */
 import { pino, type Logger, type LevelWithSilent, type DestinationStream } from 'pino';
 
 export type { Logger };
