@@ -3,7 +3,7 @@ import { jetstream, StorageType } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { Clock } from '../../lib/base/index.js';
 import type { Logger } from '../../lib/log/index.js';
-import { classifyPresence, worsePresence, type Presence } from '../../lib/model/index.js';
+import { classifyPresence, type Presence } from '../../lib/model/index.js';
 import {
   loSubject,
   nodeToken,
