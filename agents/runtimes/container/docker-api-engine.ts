@@ -12,7 +12,7 @@ export interface DockerApiOptions {
   timeoutMs?: number;
   /**
    * Ulimits for every create: podman's compat API refuses creates without them on these machines
-   * (shared/notes/environment.md); dockerd accepts them too. Default nofile 1024:20000, nproc 4096:4096.
+   * (test/helpers/podman.ts); dockerd accepts them too. Default nofile 1024:20000, nproc 4096:4096.
    */
   ulimits?: { Name: string; Soft: number; Hard: number }[];
 }
