@@ -6,8 +6,9 @@ export default defineConfig({
   test: {
     root: '.',
     include: [
-      'core/**/*.test.ts',
       'lib/**/*.test.ts',
+      'lint/**/*.test.ts',
+      'core/**/*.test.ts',
       'cli/**/*.test.ts',
       'agents/**/*.test.ts',
       'electron/**/*.test.ts',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OutpostError, type FieldProblem } from './errors.js';
+import { OutpostError, type FieldProblem } from '../lib/errors/index.js';
 
 /**
  * Configuration: `defaultConfig()` plus a validating `parseConfig()`. A config file holds only what

@@ -1,4 +1,4 @@
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../errors/index.js';
 
 /**
  * Error codes of the bundle format layer, each with the HTTP status it maps to when it crosses the

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { OutpostError } from '../../core/errors.js';
+import type { OutpostError } from '../errors/index.js';
 import { generateKeyPair, formatPublicKey, parseSignature, formatSignature } from './minisign.js';
 import { createRotation, resolveSigner, verifyRotation } from './rotation.js';
 import { tempDir } from './test-helpers.js';

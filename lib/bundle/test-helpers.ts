@@ -3,10 +3,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
-import { OutpostError } from '../../core/errors.js';
-import { manualClock } from '../../core/clock.js';
+import { OutpostError } from '../errors/index.js';
+import { manualClock } from '../base/index.js';
 import type { BundleSigner } from './keys.js';
-import { generateKeyPair, parsePublicKey, parseSignature, type SecretKey } from './minisign.js';
+import {
+  generateKeyPair,
+  parsePublicKey,
+  parseSignature,
+  type SecretKey,
+  formatSignature,
+  signMessage,
+} from './minisign.js';
 import { keySigner } from './keys.js';
 import { BLOCK, padding, parseHeader, isZeroBlock, tarHeader } from './tar.js';
 import { writeBundle, type BlobInput, type BundleHeader, type WrittenBundle } from './write.js';
@@ -24,7 +31,6 @@ import {
   sha256,
   type BundleIndex,
 } from './format.js';
-import { formatSignature, signMessage } from './minisign.js';
 
 /** Test helpers for lib/bundle (not part of its entry). */
 

@@ -2,8 +2,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { OutpostError } from '../../core/errors.js';
-import { systemClock, type Clock } from '../../core/clock.js';
+import { OutpostError } from '../errors/index.js';
+import { systemClock, type Clock } from '../base/index.js';
 import { bundleError, cancelledError, throwIfAborted } from './errors.js';
 import {
   BUNDLE_FORMAT,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { InspectResult } from '../../../core/oci/index.js';
+import type { InspectResult } from '../../../lib/oci/index.js';
 import { action } from '../../lib/action.js';
 import { emit, keyValues, parseFormat, table } from '../../lib/output.js';
 import { formatBytes } from './format.js';
@@ -58,7 +58,7 @@ export function register(oci: Command): void {
   ).action(
     action(async (refText: string, opts: InspectFlags) => {
       const format = parseFormat(opts.output);
-      const { parseReference } = await import('../../../core/oci/index.js');
+      const { parseReference } = await import('../../../lib/oci/index.js');
       const ref = parseReference(refText);
       const client = await clientFor(ref, opts);
       try {

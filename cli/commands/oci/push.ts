@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { OutpostError, isOutpostError } from '../../../core/errors.js';
+import { OutpostError, isOutpostError } from '../../../lib/errors/index.js';
 import { action, reportError } from '../../lib/action.js';
 import { globals } from '../../lib/context.js';
 import { emit, keyValues, parseFormat } from '../../lib/output.js';
@@ -70,7 +70,7 @@ export function register(oci: Command): void {
     .action(
       action(async (file: string, refText: string, opts: PushFlags, cmd: Command) => {
         const format = parseFormat(opts.output);
-        const { formatReference, parseReference, planPush } = await import('../../../core/oci/index.js');
+        const { formatReference, parseReference, planPush } = await import('../../../lib/oci/index.js');
         const { createProgress } = await import('./progress.js');
         const ref = parseReference(refText);
         if (!ref.tag || ref.digest)

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { OutpostError } from '../../../core/errors.js';
-import type { Credentials, Reference, RegistryClient } from '../../../core/oci/index.js';
+import { OutpostError } from '../../../lib/errors/index.js';
+import type { Credentials, Reference, RegistryClient } from '../../../lib/oci/index.js';
 
 export interface RegistryFlags {
   plainHttp?: boolean;
@@ -80,7 +80,7 @@ export async function clientFor(ref: Reference, flags: RegistryFlags): Promise<R
   }
   const creds = await credentialsFrom(flags);
   // Loaded on use, so other edgectl commands do not pay for undici and friends at start-up.
-  const { createRegistryClient } = await import('../../../core/oci/index.js');
+  const { createRegistryClient } = await import('../../../lib/oci/index.js');
   return createRegistryClient({
     plainHttp: (host) => Boolean(flags.plainHttp) && host === ref.registry,
     forcePlainHttp: Boolean(flags.forcePlainHttp),
