@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { it } from 'vitest';
 import { startTestCore } from '../test/helpers/core.js';
-import { createRegistryClient } from '../core/oci/index.js';
+import { createRegistryClient } from '../lib/oci/index.js';
 
 // The site registry in a real core: push a 200 MiB blob over its loopback listener (our client, chunked
 // uploads: receive, hash, write, fsync, rename), pull it back (fetchBlob), and adopt a staged file the

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { OutpostError, type FieldProblem } from './errors.js';
-import { tryParseQuantity } from './margo/quantity.js';
+import { OutpostError, type FieldProblem } from '../lib/errors/index.js';
+import { tryParseQuantity } from '../lib/model/index.js';
 
 /**
  * Configuration: `defaultConfig()` plus a validating `parseConfig()`. A config file holds only what

@@ -1,17 +1,15 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
 import type { Config } from './config.js';
-import type { Paths } from './paths.js';
+import type { Paths, Clock } from '../lib/base/index.js';
+import type { Logger } from '../lib/log/index.js';
 import type { Store } from './store/db.js';
-import type { Clock } from './clock.js';
-import type { Logger } from './logger.js';
 import { createAuditLog, type AuditLog } from './audit.js';
 import { createAuthenticator, type Authenticator } from './auth.js';
 import { createEventHub, type EventHub } from './events.js';
 import { createDispatcher, type Dispatcher } from './rpc/dispatcher.js';
-import { contract, type Contract, type NatsState } from './contract/index.js';
-import type { CallContext, ClientOf, HandlersOf, Principal, Transport } from './contract/define.js';
-import { createClient } from './contract/client.js';
+import { contract, type Contract, type NatsState, createClient } from '../lib/contract/index.js';
+import type { CallContext, ClientOf, HandlersOf, Principal, Transport } from '../lib/contract/index.js';
 import type { CoreModule, Counts } from './module.js';
 import { createSystemModule } from './system/module.js';
 import { createFleetModule } from './fleet/module.js';
@@ -24,8 +22,8 @@ import { isForwardedStatus, isNodeInventory } from './lo/uplink.js';
 import { createObjectCache } from './gitops/object-reader.js';
 import { createSiteIdentity } from './lo/identity-store.js';
 import { createMessagingModule, type Messaging } from './messaging/module.js';
+import { OutpostError } from '../lib/errors/index.js';
 import { createRegistryModule, type SiteRegistry } from './registry/module.js';
-import { OutpostError } from './errors.js';
 
 export interface CoreDeps {
   config: Config;

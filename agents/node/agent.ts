@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import { systemClock, type Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
+import { mtlsClientOptions } from '../../lib/identity/index.js';
+import { parseApplicationDeployment } from '../../lib/margo/index.js';
+import { isLoopbackHost, parseReference } from '../../lib/oci/index.js';
+import type { RegistryClient, BlobCache } from '../../lib/oci/index.js';
+import type { AgentBus } from '../../lib/bus/index.js';
 import path from 'node:path';
-import { systemClock, type Clock } from '../../core/clock.js';
-import type { Logger } from '../../core/logger.js';
-import { mtlsClientOptions } from '../../core/identity/tls-options.js';
-import { parseApplicationDeployment } from '../../core/margo/parse-application-deployment.js';
-import { isLoopbackHost, parseReference } from '../../core/oci/reference.js';
-import type { RegistryClient } from '../../core/oci/registry-client.js';
-import type { BlobCache } from '../../core/oci/blob-cache.js';
-import type { AgentBus } from '../../core/messaging/agent-bus.js';
 import { createMmiClient, type MmiClient } from '../margo/mmi-client.js';
 import { isProblem } from '../margo/problem.js';
 import { buildCapabilities, capabilitiesDigest, probeHost } from './capabilities.js';
@@ -182,7 +181,7 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
   let cache: BlobCache | undefined;
   const originRegistry = async (): Promise<RegistryClient> => {
     if (!registry) {
-      const { createRegistryClient } = await import('../../core/oci/registry-client.js');
+      const { createRegistryClient } = await import('../../lib/oci/index.js');
       const { authFileCredentials } = await import('./registry-auth.js');
       registry = createRegistryClient({
         ...(authFile ? { credentials: authFileCredentials(authFile) } : {}),
@@ -210,7 +209,7 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
     origin: originRegistry,
     certDir: path.join(paths.identityDir, 'registry-certs'),
     async createSiteClient(url, id) {
-      const { createRegistryClient } = await import('../../core/oci/registry-client.js');
+      const { createRegistryClient } = await import('../../lib/oci/index.js');
       const host = new URL(url).host;
       return createRegistryClient({
         ca: id.anchorsPem.join(''),
@@ -230,7 +229,7 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
     sources: (ref) => sitePull.sources(ref),
     async cache() {
       if (!cache) {
-        const { createBlobCache } = await import('../../core/oci/blob-cache.js');
+        const { createBlobCache } = await import('../../lib/oci/index.js');
         cache = createBlobCache({
           dir: paths.cacheDir,
           maxBytes: bytesOf(config.cache.maxBytes),
@@ -570,7 +569,7 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
   if (nats && config.nats.enabled) {
     void (async () => {
       try {
-        const { connectAgentBus } = await import('../../core/messaging/agent-bus.js');
+        const { connectAgentBus } = await import('../../lib/bus/index.js');
         const b = await connectAgentBus({
           url: nats.url,
           seed: nats.seed,

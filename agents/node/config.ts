@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { parseDocument } from 'yaml';
-import { OutpostError, type FieldProblem } from '../../core/errors.js';
-import { tryParseQuantity } from '../../core/margo/quantity.js';
+import { OutpostError, type FieldProblem } from '../../lib/errors/index.js';
+import { tryParseQuantity } from '../../lib/model/index.js';
 import { DEFAULT_MIRROR_RULES, mirrorRuleProblem, type MirrorRule } from '../../lib/registry/index.js';
 
 /**

@@ -1,16 +1,19 @@
 import https from 'node:https';
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import os from 'node:os';
-import { OutpostError } from '../../core/errors.js';
-import type { Clock } from '../../core/clock.js';
-import type { Logger } from '../../core/logger.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
 import { nodeKeyAndCsr } from './csr.js';
-import { parseEnrollmentToken, type EnrollmentToken } from '../../core/identity/enrollment-token.js';
-import { PinnedCaAgent } from '../../core/identity/pinned-ca.js';
-import { caFingerprint } from '../../core/identity/fingerprint.js';
-import { splitCertificatesPem } from '../../core/identity/pem.js';
-import type { EnrollResponse } from '../../core/mmi/backend.js';
-import { ENROLL_PATH } from '../../core/mmi/routes.js';
+import {
+  parseEnrollmentToken,
+  type EnrollmentToken,
+  PinnedCaAgent,
+  caFingerprint,
+  splitCertificatesPem,
+} from '../../lib/identity/index.js';
+import type { EnrollResponse } from '../../lib/mmi/index.js';
+import { ENROLL_PATH } from '../../lib/mmi/index.js';
 import { problemFrom } from '../margo/problem.js';
 import type { AgentPaths } from './home.js';
 import { isEnrolled, readEnrollment, saveIdentity, type Enrollment } from './identity.js';

@@ -1,7 +1,7 @@
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../../lib/errors/index.js';
 import type { AgentPaths } from './home.js';
 import { ensureDir, fsyncDir, readJson, writeFileDurable } from './durable.js';
 

@@ -1,16 +1,13 @@
-import { OutpostError } from '../../core/errors.js';
-import type { Logger } from '../../core/logger.js';
-import { tryParseQuantity } from '../../core/margo/quantity.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import type { Logger } from '../../lib/log/index.js';
 import {
+  tryParseQuantity,
   OUTPOST_EXTENSION_KEY,
   type ApplicationDeployment,
   type Component,
   type ParameterValue,
-} from '../../core/margo/types.js';
-import type { BlobCache } from '../../core/oci/blob-cache.js';
-import type { ImageManifest, Descriptor } from '../../core/oci/media-types.js';
-import type { RegistryClient } from '../../core/oci/registry-client.js';
-import type { Reference } from '../../core/oci/reference.js';
+} from '../../lib/model/index.js';
+import type { BlobCache, ImageManifest, Descriptor, RegistryClient, Reference } from '../../lib/oci/index.js';
 import { computeSpecHash } from '../runtimes/names.js';
 import type { Artifact, RuntimeKind, WorkloadSpec } from '../runtimes/types.js';
 import type { DeploymentPins } from './pins.js';
@@ -273,7 +270,7 @@ export async function planDeployment(
       hashedImage = `${origin.registry}/${origin.repository}@${resolved.digest}`;
     } else {
       const { cache, lease } = pins ? await pins.hold() : { cache: await deps.cache(), lease: undefined };
-      const { pullBlobToCache } = await import('../../core/oci/pull-to-cache.js');
+      const { pullBlobToCache } = await import('../../lib/oci/index.js');
       let file: string;
       try {
         file = await pullBlobToCache(registry, cache, ref, cls.layer, {

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Reference } from '../../core/oci/reference.js';
-import type { RegistryClient } from '../../core/oci/registry-client.js';
+import type { Reference, RegistryClient } from '../../lib/oci/index.js';
 import { pullSources, registryHostOf, type MirrorRule } from '../../lib/registry/index.js';
 import { ensureDir, writeFileDurable } from './durable.js';
 import type { AgentIdentity } from './identity.js';

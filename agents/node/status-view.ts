@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { DeploymentState } from '../../core/margo/types.js';
+import type { DeploymentState } from '../../lib/model/index.js';
 import type { AgentPaths } from './home.js';
 import { readEnrollment, svidValidity } from './identity.js';
 import { effectiveSiteRegistry } from './site-registry.js';

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { action } from '../lib/action.js';
 import { globals } from '../lib/context.js';
-import { resolveHome } from '../../core/paths.js';
-import { OutpostError } from '../../core/errors.js';
+import { resolveHome } from '../../lib/base/index.js';
+import { OutpostError } from '../../lib/errors/index.js';
 import { ROLES, type Role } from '../../core/config.js';
 
 /** `edgectl server`: the headless control plane (CO, LO or both) with the console API and web portal. */

@@ -1,18 +1,18 @@
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { createKeyAndCsr } from '../../lib/x509/index.js';
 import {
-  createKeyAndCsr,
   createSiteCa,
   issueServerCertificate,
   issueSvid,
   loadSiteCa,
   saveSiteCa,
-  wfmSpiffeId,
   type SiteCa,
-} from '../identity/index.js';
-import { OutpostError } from '../errors.js';
-import type { Logger } from '../logger.js';
+} from '../ca/index.js';
+import { wfmSpiffeId } from '../../lib/identity/index.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import type { Logger } from '../../lib/log/index.js';
 
 /**
  * The site's CA and the WFM's own server SVID, kept as PEM files under `<home>/pki/`:

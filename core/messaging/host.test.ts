@@ -3,8 +3,8 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { startHost, type Host } from '../server/host.js';
-import { silentLogger } from '../logger.js';
-import { removeTempDirs, tempDir, waitFor } from './testing.js';
+import { silentLogger } from '../../lib/log/index.js';
+import { removeTempDirs, tempDir, waitFor } from '../../lib/base/testing.js';
 
 /** The headless server (startHost, as `edgectl server` runs it) with and without a nats-server binary. */
 

@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { TLSSocket } from 'node:tls';
-import type { Clock } from '../clock.js';
-import type { Logger } from '../logger.js';
-import { peerChainDer, trustAnchors, verifyPeer, type TrustAnchors } from '../identity/index.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
+import { peerChainDer, trustAnchors, verifyPeer, type TrustAnchors } from '../../lib/identity/index.js';
 import { registryError } from './errors.js';
 import type { Access } from './http.js';
 

@@ -1,6 +1,6 @@
 import type { Store } from '../store/db.js';
-import { parseApplicationDeployment } from '../margo/parse-application-deployment.js';
-import { parseReference } from '../oci/reference.js';
+import { parseApplicationDeployment } from '../../lib/margo/index.js';
+import { parseReference } from '../../lib/oci/index.js';
 import { siteRepository } from '../../lib/registry/index.js';
 import type { GcRoot } from './gc.js';
 

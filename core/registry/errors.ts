@@ -1,4 +1,4 @@
-import { OutpostError } from '../errors.js';
+import { OutpostError } from '../../lib/errors/index.js';
 
 /**
  * Error codes of the site registry, with the HTTP status and the OCI Distribution error code each is

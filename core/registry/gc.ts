@@ -1,8 +1,8 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { Clock } from '../clock.js';
-import type { Logger } from '../logger.js';
-import { isTag } from '../oci/reference.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
+import { isTag } from '../../lib/oci/index.js';
 import { listDir, readSmall, removeFile, statOrUndefined, syncDir, type Layout } from './files.js';
 import { tryParseManifest } from './manifest.js';
 

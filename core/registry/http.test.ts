@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCore } from '../../test/helpers/core.js';
 import type { Core } from '../create-core.js';
-import { createRegistryClient } from '../oci/registry-client.js';
+import { createRegistryClient } from '../../lib/oci/index.js';
 
 /**
  * The Distribution API of the site registry in a real core (loopback listener): what clients rely on

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import type { Logger } from '../logger.js';
-import type { Clock } from '../clock.js';
-import { OutpostError } from '../errors.js';
+import type { Logger } from '../../lib/log/index.js';
+import type { Clock } from '../../lib/base/index.js';
+import { OutpostError } from '../../lib/errors/index.js';
 import { ociCodeOf, registryError } from './errors.js';
 import { checkRepository, sha256Hex, type RegistryStore } from './store.js';
 

@@ -1,4 +1,4 @@
-import { MediaType } from '../oci/media-types.js';
+import { MediaType } from '../../lib/oci/index.js';
 import { registryError } from './errors.js';
 
 /** The manifest media types the registry stores (OCI and Docker schema 2, image manifests and indexes). */

@@ -1,9 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config.js';
-import type { Paths } from '../paths.js';
-import type { Clock } from '../clock.js';
-import type { Logger } from '../logger.js';
+import type { Paths, Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
 import type { Store } from '../store/db.js';
 import type { CoreModule } from '../module.js';
 import type { SiteIdentity } from '../lo/identity-store.js';

@@ -2,7 +2,7 @@ import { constants as cryptoConstants } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../lib/log/index.js';
 
 /**
  * The site registry's listeners (ADR 0421): HTTPS with a server certificate from the site CA on the

@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../clock.js';
-import { silentLogger } from '../logger.js';
-import { isOutpostError } from '../errors.js';
+import { systemClock } from '../../lib/base/index.js';
+import { silentLogger } from '../../lib/log/index.js';
+import { isOutpostError } from '../../lib/errors/index.js';
 import { tempHome } from '../../test/helpers/home.js';
 import { createRegistryStore, type RegistryStore, type StoreLimits } from './store.js';
 

@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { Clock } from '../clock.js';
-import type { Logger } from '../logger.js';
-import { isRepositoryName, isTag } from '../oci/reference.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
+import { isRepositoryName, isTag } from '../../lib/oci/index.js';
 import { registryError } from './errors.js';
 import {
   createLayout,

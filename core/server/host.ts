@@ -1,15 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { createPaths, type Paths } from '../paths.js';
+import {
+  createPaths,
+  type Paths,
+  systemClock,
+  type Clock,
+  packageVersion,
+  projectRoot,
+} from '../../lib/base/index.js';
+import { createLogger, type Logger } from '../../lib/log/index.js';
 import { loadConfig } from '../config-file.js';
 import type { ConfigOverrides, Config } from '../config.js';
 import { openStore, type Store } from '../store/db.js';
-import { systemClock, type Clock } from '../clock.js';
-import { createLogger, type Logger } from '../logger.js';
 import { createCore, type Core } from '../create-core.js';
 import { newToken } from '../auth.js';
-import { packageVersion, projectRoot } from '../resources.js';
 import { createConsoleHttp } from './console-http.js';
 import { acquireHomeLock, type HomeLock } from './lock.js';
 

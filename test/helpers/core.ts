@@ -1,8 +1,7 @@
-import { createPaths } from '../../core/paths.js';
+import { createPaths, systemClock, type Clock } from '../../lib/base/index.js';
+import { silentLogger, type Logger } from '../../lib/log/index.js';
 import { mergeConfig, parseConfig, type ConfigOverrides } from '../../core/config.js';
 import { openStore } from '../../core/store/db.js';
-import { systemClock, type Clock } from '../../core/clock.js';
-import { silentLogger, type Logger } from '../../core/logger.js';
 import { createCore, type Core } from '../../core/create-core.js';
 import { tempHome } from './home.js';
 

@@ -1,5 +1,5 @@
 import type { Client } from 'undici';
-import { OutpostError } from '../../../core/errors.js';
+import { OutpostError } from '../../../lib/errors/index.js';
 import { RuntimeErrorCode } from '../types.js';
 import { fromInspect, type ContainerCreateSpec, type ContainerEngine, type ContainerInfo } from './engine.js';
 
@@ -12,7 +12,7 @@ export interface DockerApiOptions {
   timeoutMs?: number;
   /**
    * Ulimits for every create: podman's compat API refuses creates without them on these machines
-   * (shared/notes/environment.md); dockerd accepts them too. Default nofile 1024:20000, nproc 4096:4096.
+   * (test/helpers/podman.ts); dockerd accepts them too. Default nofile 1024:20000, nproc 4096:4096.
    */
   ulimits?: { Name: string; Soft: number; Hard: number }[];
 }
@@ -73,7 +73,7 @@ export function dockerCreateBody(
  */
 export class DockerApiEngine implements ContainerEngine {
   readonly name = 'docker-api' as const;
-  // undici is loaded when the engine is first used (see core/oci/transport.ts for why).
+  // undici is loaded when the engine is first used (see lib/oci/transport.ts for why).
   private client: Promise<Client> | undefined;
   private readonly prefix: string;
   private readonly ulimits: NonNullable<DockerApiOptions['ulimits']>;

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { OutpostError } from '../../../core/errors.js';
+import { OutpostError } from '../../../lib/errors/index.js';
 import { checkCommand, lastLine, runCommand, type CommandResult } from '../exec.js';
 import { RuntimeErrorCode } from '../types.js';
 import { fromInspect, type ContainerCreateSpec, type ContainerEngine, type ContainerInfo } from './engine.js';

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHost, type Host } from '../../../core/server/host.js';
-import { silentLogger } from '../../../core/logger.js';
-import { parseDeviceCapabilities } from '../../../core/margo/index.js';
-import { removeTempDirs, tempDir } from '../../../core/messaging/testing.js';
-import type { DeploymentView } from '../../../core/contract/index.js';
+import { silentLogger } from '../../../lib/log/index.js';
+import { parseDeviceCapabilities } from '../../../lib/margo-validation/index.js';
+import { removeTempDirs, tempDir } from '../../../lib/base/testing.js';
+import type { DeploymentView } from '../../../lib/contract/index.js';
 import { WASM_APP, capabilitiesFor } from '../../../test/fixtures/margo.js';
 import { edgectl } from '../../../test/helpers/cli.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHost, type Host } from '../../../core/server/host.js';
-import { silentLogger } from '../../../core/logger.js';
-import { removeTempDirs, tempDir, waitFor } from '../../../core/messaging/testing.js';
+import { silentLogger } from '../../../lib/log/index.js';
+import { removeTempDirs, tempDir, waitFor } from '../../../lib/base/testing.js';
 import { edgectl } from '../../../test/helpers/cli.js';
 
 /** `edgectl co sites` against a real server with its embedded nats-server (a remote site that never joined). */

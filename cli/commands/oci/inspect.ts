@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import type { InspectResult } from '../../../core/oci/index.js';
+import type { InspectResult } from '../../../lib/oci/index.js';
 import { action } from '../../lib/action.js';
 import { globals } from '../../lib/context.js';
 import { emit, keyValues, parseFormat, table } from '../../lib/output.js';
-import { formatBytes } from './format.js';
+import { formatBytes } from '../../lib/format.js';
 import { addRegistryOptions, clientFor, type RegistryFlags } from './registry-options.js';
 
 interface InspectFlags extends RegistryFlags {
@@ -59,7 +59,7 @@ export function register(oci: Command): void {
   ).action(
     action(async (refText: string, opts: InspectFlags, cmd: Command) => {
       const format = parseFormat(opts.output);
-      const { parseReference } = await import('../../../core/oci/index.js');
+      const { parseReference } = await import('../../../lib/oci/index.js');
       const ref = parseReference(refText);
       const client = await clientFor(ref, opts, globals(cmd).home);
       try {

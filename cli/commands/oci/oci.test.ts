@@ -6,9 +6,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EDGECTL, edgectl } from '../../../test/helpers/cli.js';
 import { startRegistry, type TestRegistry } from '../../../test/helpers/registry.js';
-import { MediaType } from '../../../core/oci/media-types.js';
-import { startProxy, type TestProxy } from '../../../core/oci/testing/http-proxy.js';
-import { EMPTY_WASM, writeTarGz } from '../../../core/oci/testing/archives.js';
+import { MediaType } from '../../../lib/oci/index.js';
+import { startProxy, type TestProxy } from '../../../lib/oci/testing/http-proxy.js';
+import { EMPTY_WASM, writeTarGz } from '../../../lib/oci/testing/archives.js';
 import { layerFileName } from './pull.js';
 
 // Runs the built CLI (bin/edgectl.js → dist/, built by the test global setup) against a real registry.

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { OutpostError, isOutpostError } from '../../../core/errors.js';
+import { OutpostError, isOutpostError } from '../../../lib/errors/index.js';
 import { action, reportError } from '../../lib/action.js';
 import { globals } from '../../lib/context.js';
 import { emit, keyValues, parseFormat } from '../../lib/output.js';
-import { formatBytes } from './format.js';
+import { formatBytes } from '../../lib/format.js';
 import { addRegistryOptions, clientFor, withInterrupt, type RegistryFlags } from './registry-options.js';
 
 interface PushFlags extends RegistryFlags {
@@ -75,8 +75,8 @@ export function register(oci: Command): void {
     .action(
       action(async (file: string, refText: string, opts: PushFlags, cmd: Command) => {
         const format = parseFormat(opts.output);
-        const { formatReference, parseReference, planPush } = await import('../../../core/oci/index.js');
-        const { createProgress } = await import('./progress.js');
+        const { formatReference, parseReference, planPush } = await import('../../../lib/oci/index.js');
+        const { createProgress } = await import('../../lib/progress.js');
         const ref = parseReference(refText);
         if (!ref.tag || ref.digest)
           throw new OutpostError(

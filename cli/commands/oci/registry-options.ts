@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { OutpostError } from '../../../core/errors.js';
-import type { Credentials, Reference, RegistryClient } from '../../../core/oci/index.js';
-import { createPaths, resolveHome } from '../../../core/paths.js';
+import { OutpostError } from '../../../lib/errors/index.js';
+import type { Credentials, Reference, RegistryClient } from '../../../lib/oci/index.js';
+import { createPaths, resolveHome } from '../../../lib/base/index.js';
 import { registryHostOf } from '../../../lib/registry/index.js';
 
 export interface RegistryFlags {
@@ -127,7 +127,7 @@ export async function clientFor(
   }
   const creds = (await credentialsFrom(flags)) ?? siteCredentials;
   // Loaded on use, so other edgectl commands do not pay for undici and friends at start-up.
-  const { createRegistryClient } = await import('../../../core/oci/index.js');
+  const { createRegistryClient } = await import('../../../lib/oci/index.js');
   return createRegistryClient({
     plainHttp: (host) => Boolean(flags.plainHttp) && host === ref.registry,
     forcePlainHttp: Boolean(flags.forcePlainHttp),

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { OutpostError } from '../../../core/errors.js';
+import { OutpostError } from '../../../lib/errors/index.js';
 import { action } from '../../lib/action.js';
 import { connect, globals } from '../../lib/context.js';
 import { emit, keyValues, parseFormat } from '../../lib/output.js';
-import { formatBytes } from '../oci/format.js';
+import { formatBytes } from '../../lib/format.js';
 
 /** `edgectl registry gc [--dry-run]`: remove what no tag and no deployment references. */
 export function register(registry: Command): void {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { action } from '../../lib/action.js';
 import { connect, globals } from '../../lib/context.js';
 import { emit, keyValues, parseFormat } from '../../lib/output.js';
-import { formatBytes } from '../oci/format.js';
+import { formatBytes } from '../../lib/format.js';
 
 /** `edgectl registry status`: where the site registry listens and what it holds. */
 export function register(registry: Command): void {
