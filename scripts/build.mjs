@@ -46,7 +46,7 @@ const common = {
   define: { __OUTPOST_VERSION__: JSON.stringify(pkg.version) },
 };
 
-const nodeInputs = ['core', 'lib', 'cli', 'agents', 'electron', 'package.json'];
+const nodeInputs = ['lib', 'core', 'cli', 'agents', 'electron', 'package.json'];
 
 if (stale('dist/cli/edgectl.js', nodeInputs)) {
   await build({
@@ -63,7 +63,7 @@ if (stale('dist/cli/edgectl.js', nodeInputs)) {
 
 // The WASM workload runner: a standalone script the agent starts as a detached process per workload
 // (agents/runtimes/wasm/runner.ts; the adapter finds it next to the CLI bundle).
-if (stale('dist/cli/wasm-runner.js', ['agents/runtimes', 'core/errors.ts', 'package.json'])) {
+if (stale('dist/cli/wasm-runner.js', ['agents/runtimes', 'lib', 'package.json'])) {
   await build({
     ...common,
     entryPoints: { 'wasm-runner': 'agents/runtimes/wasm/runner.ts' },
@@ -72,19 +72,6 @@ if (stale('dist/cli/wasm-runner.js', ['agents/runtimes', 'core/errors.ts', 'pack
     absWorkingDir: root,
   });
   console.log('built dist/cli/wasm-runner.js');
-}
-
-// The SMP device simulator (lib/smp/testing): a process on one end of a PTY pair, for the
-// integration tests and benchmarks of `edgectl smp`, and for trying it without a board.
-if (stale('dist/cli/smp-simulator.js', ['lib/smp', 'core/errors.ts', 'package.json'])) {
-  await build({
-    ...common,
-    entryPoints: { 'smp-simulator': 'lib/smp/testing/simulator-cli.ts' },
-    outdir: 'dist/cli',
-    format: 'esm',
-    absWorkingDir: root,
-  });
-  console.log('built dist/cli/smp-simulator.js');
 }
 
 if (stale('dist/electron/main.js', nodeInputs)) {
@@ -108,10 +95,10 @@ if (stale('dist/electron/main.js', nodeInputs)) {
   console.log('built dist/electron');
 }
 
-// The console imports the contract and, through it, browser-safe parts of core (margo rules, placement
-// types): any change under core/ may change it. Built into a temporary folder and swapped in, so a server
+// The console imports the contract and, through it, the browser-safe parts of lib (errors, the Margo
+// model): any change under lib/ may change it. Built into a temporary folder and swapped in, so a server
 // running meanwhile never serves a half-written console; always a production build (not NODE_ENV=test).
-if (stale('dist/renderer/index.html', ['renderer', 'core', 'vite.config.ts'])) {
+if (stale('dist/renderer/index.html', ['renderer', 'lib', 'vite.config.ts'])) {
   const { build: viteBuild } = await import('vite');
   const tmp = path.join(root, 'dist', `.renderer-${process.pid}`);
   await viteBuild({

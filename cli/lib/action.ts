@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { OutpostError } from '../../core/errors.js';
-import { isServerAnswer } from '../../core/contract/http-transport.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import { isServerAnswer } from '../../lib/contract/index.js';
 
 /**
  * Wraps a command's action: expected failures (OutpostError) print one line on stderr and exit

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
-import { OutpostError, type FieldProblem } from '../errors.js';
+import { OutpostError, type FieldProblem } from '../../lib/errors/index.js';
+import { MARGO_PROBLEM_BASE, MARGO_PROBLEM_TYPES, type MargoProblemName } from '../../lib/mmi/index.js';
 
 /**
  * RFC 9457 problem details as the Margo Management Interface defines them (README section 1.6): the
@@ -8,23 +9,6 @@ import { OutpostError, type FieldProblem } from '../errors.js';
  * `code` (our stable OutpostError code) is a vendor member, so `OutpostError.fromProblem` works on the agent.
  * Decisions: docs/adr/0241-mmi-errors-and-negotiation.md.
  */
-
-export const MARGO_PROBLEM_BASE = 'https://docs.margo.org/specification/problem-types#';
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
-
-/** Registered Margo problem types: name → [HTTP status, title]. */
-export const MARGO_PROBLEM_TYPES = {
-  'invalid-request': [400, 'Invalid Request'],
-  'semantic-error': [422, 'Semantic Error'],
-  'not-authorized': [403, 'Not Authorized'],
-  'gateway-not-found': [404, 'Gateway Not Found'],
-  'device-not-found': [404, 'Device Not Found'],
-  'invalid-bundle': [404, 'Invalid Bundle'],
-  'deployment-not-found': [404, 'Deployment Not Found'],
-  'server-cannot-generate-response': [406, 'Server Cannot Generate Response'],
-} as const satisfies Record<string, readonly [number, string]>;
-
-export type MargoProblemName = keyof typeof MARGO_PROBLEM_TYPES;
 
 export interface MmiProblem {
   type: string;
@@ -97,7 +81,7 @@ export function problem(input: ProblemInput): ProblemResponse {
   return { problem: body, headers, closeConnection: input.closeConnection ?? false };
 }
 
-/** OutpostError codes thrown by the backend or core/margo that map to a registered Margo type. */
+/** OutpostError codes thrown by the backend or lib/margo that map to a registered Margo type. */
 const CODE_TO_NAME: Record<string, MargoProblemName> = {
   'margo/invalid-request': 'invalid-request',
   'margo/invalid-digest': 'invalid-request',

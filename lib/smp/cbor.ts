@@ -1,5 +1,5 @@
 import { decode as cborDecode, encode as cborEncode, Tokenizer, Type, type Token } from 'cborg';
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../errors/index.js';
 
 /**
  * CBOR as Zephyr's MCUmgr wants it (cborg, configured):

@@ -1,4 +1,4 @@
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../errors/index.js';
 import { encodeCbor } from './cbor.js';
 import { HEADER_SIZE } from './header.js';
 

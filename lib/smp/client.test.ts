@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { OutpostError } from '../../core/errors.js';
+import type { OutpostError } from '../errors/index.js';
 import { createSmpClient, type SmpClientOptions } from './client.js';
 import { Op } from './header.js';
 import { createMemoryPair } from './testing/memory-pair.js';

@@ -1,4 +1,4 @@
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../errors/index.js';
 import { decodeSmpMap, encodeCbor } from './cbor.js';
 import { deviceError, errorOf, groupName } from './errors.js';
 import { FrameDecoder, MAX_FRAME, encodeFrames, type FrameErrorReason } from './framing.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../errors/index.js';
 import { decodeSmpMap } from './cbor.js';
 import { deviceError, errorOf, isDeviceError, isNotSupported, rcName } from './errors.js';
 

@@ -1,4 +1,4 @@
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../errors/index.js';
 import { crc16 } from './crc16.js';
 
 /**

@@ -1,10 +1,9 @@
 import crypto from 'node:crypto';
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../errors/index.js';
 import { maxDataLength } from './chunking.js';
 import { isDeviceError, isNotSupported } from './errors.js';
 import { Group, Op } from './header.js';
-import { OsCommand } from './os.js';
-import { bytes, str, uint } from './os.js';
+import { OsCommand, bytes, str, uint } from './os.js';
 import type { SmpRequester } from './requester.js';
 
 /** File system group (8). */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../errors/index.js';
 import { decodeCbor, decodeSmpMap, encodeCbor } from './cbor.js';
 import { FrameDecoder, encodeFrames } from './framing.js';
 

@@ -1,4 +1,4 @@
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../errors/index.js';
 
 /** SMP operation codes (byte 0, low 3 bits). */
 export const Op = { read: 0, readResponse: 1, write: 2, writeResponse: 3 } as const;

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../errors/index.js';
 import { maxDataLength } from './chunking.js';
 import { Group, Op } from './header.js';
 import { bytes, uint } from './os.js';

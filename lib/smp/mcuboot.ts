@@ -1,4 +1,4 @@
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../errors/index.js';
 
 /** MCUboot image format (bootutil/image.h): a 32-byte header, the image, then TLVs with its hash. */
 export const IMAGE_MAGIC = 0x96f3b83d;

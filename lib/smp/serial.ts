@@ -1,4 +1,4 @@
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../errors/index.js';
 import { SmpClient, type SmpClientOptions } from './client.js';
 
 export interface OpenSerialOptions extends Omit<SmpClientOptions, 'ownsPort' | 'closePort'> {

@@ -1,4 +1,4 @@
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../errors/index.js';
 import { deviceError, errorOf } from './errors.js';
 import { Group, Op } from './header.js';
 import { str } from './os.js';

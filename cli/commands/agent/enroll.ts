@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action } from '../../lib/action.js';
-import { OutpostError } from '../../../core/errors.js';
+import { OutpostError } from '../../../lib/errors/index.js';
 import { agentHome, readToken } from './home.js';
 
 /** `edgectl agent enroll --lo URL --token T`: key pair and CSR on the node, SVID and trust anchors stored. */
@@ -29,8 +29,8 @@ export function register(agent: Command): void {
             'no enrollment token: pass --token <TOKEN> (or --token-file, or EDGE_AGENT_TOKEN)',
           );
         const [{ silentLogger }, { systemClock }, { enrollAgent }] = await Promise.all([
-          import('../../../core/logger.js'),
-          import('../../../core/clock.js'),
+          import('../../../lib/log/index.js'),
+          import('../../../lib/base/index.js'),
           import('../../../agents/node/enroll.js'),
         ]);
         const e = await enrollAgent({

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { OutpostError } from '../../../core/errors.js';
+import { OutpostError } from '../../../lib/errors/index.js';
 import type { DownloadResult } from '../../../lib/smp/index.js';
 import { action } from '../../lib/action.js';
 import { emit } from '../../lib/output.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { OutpostError } from '../../../core/errors.js';
+import { OutpostError } from '../../../lib/errors/index.js';
 import { action } from '../../lib/action.js';
 import { emit } from '../../lib/output.js';
 import { imageTable } from './image-format.js';

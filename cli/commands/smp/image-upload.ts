@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { OutpostError } from '../../../core/errors.js';
+import { OutpostError } from '../../../lib/errors/index.js';
 import { action } from '../../lib/action.js';
 import { emit } from '../../lib/output.js';
 import { addPortOptions, settings, withSmp, type SmpFlags } from './options.js';

@@ -18,7 +18,7 @@ const FIELDS = [
 
 /** Runs a read the firmware may not offer: its absence (or an error answer) is undefined. */
 async function optional<T>(fn: () => Promise<T>): Promise<T | undefined> {
-  const { isOutpostError } = await import('../../../core/errors.js');
+  const { isOutpostError } = await import('../../../lib/errors/index.js');
   try {
     return await fn();
   } catch (err) {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { OutpostError } from '../../../core/errors.js';
+import { OutpostError } from '../../../lib/errors/index.js';
 import type { SmpClient } from '../../../lib/smp/index.js';
 import { parseFormat, type OutputFormat } from '../../lib/output.js';
 

@@ -1,4 +1,4 @@
-import { OutpostError, isOutpostError } from '../../../core/errors.js';
+import { OutpostError, isOutpostError } from '../../../lib/errors/index.js';
 import { reportError } from '../../lib/action.js';
 
 /**
@@ -6,7 +6,7 @@ import { reportError } from '../../lib/action.js';
  * is loaded here, not when edgectl starts.
  */
 export async function transferProgress(name: string) {
-  const { createProgress } = await import('../oci/progress.js');
+  const { createProgress } = await import('../../lib/progress.js');
   const progress = createProgress({ minBytes: 0 });
   return {
     update: (p: { done: number; total: number }) => progress.update(name, p.done, p.total),
