@@ -6,6 +6,8 @@ export default defineConfig({
   test: {
     root: '.',
     include: [
+      'lib/**/*.test.ts',
+      'lint/**/*.test.ts',
       'core/**/*.test.ts',
       'lib/**/*.test.ts',
       'cli/**/*.test.ts',

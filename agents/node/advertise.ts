@@ -1,8 +1,8 @@
 import dgram from 'node:dgram';
 import os from 'node:os';
 import { createPublicKey } from 'node:crypto';
-import type { Logger } from '../../core/logger.js';
-import { spkiFingerprint } from '../../core/identity/pem.js';
+import type { Logger } from '../../lib/log/index.js';
+import { spkiFingerprint } from '../../lib/identity/index.js';
 import { advertise, AGENT_SERVICE, agentTxt, type Advertisement } from '../../lib/discovery/index.js';
 
 /**

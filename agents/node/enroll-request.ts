@@ -2,20 +2,25 @@ import os from 'node:os';
 import net from 'node:net';
 import tls from 'node:tls';
 import { createPublicKey } from 'node:crypto';
-import { OutpostError } from '../../core/errors.js';
-import type { Clock } from '../../core/clock.js';
-import type { Logger } from '../../core/logger.js';
-import { PinnedCaAgent } from '../../core/identity/pinned-ca.js';
-import { caFingerprint } from '../../core/identity/fingerprint.js';
-import { derToPem, parseCertificate, spkiFingerprint } from '../../core/identity/pem.js';
-import type { EnrollRequestFiled, EnrollResponse } from '../../core/mmi/backend.js';
-import { ENROLL_REQUESTS_PATH } from '../../core/mmi/routes.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
+import {
+  PinnedCaAgent,
+  caFingerprint,
+  derToPem,
+  parseCertificate,
+  spkiFingerprint,
+} from '../../lib/identity/index.js';
+import type { EnrollRequestFiled, EnrollResponse } from '../../lib/mmi/index.js';
+import { ENROLL_REQUESTS_PATH } from '../../lib/mmi/index.js';
 import { compareCode } from '../../lib/discovery/index.js';
 import { problemFrom } from '../margo/problem.js';
 import { nodeKeyAndCsr } from './csr.js';
 import { checkReply, httpsJson, type HttpsReply } from './enroll.js';
 import type { AgentPaths } from './home.js';
 import { isEnrolled, readEnrollment, saveIdentity, type Enrollment } from './identity.js';
+import { effectiveSiteRegistry } from './site-registry.js';
 import { advertiseAgent } from './advertise.js';
 
 /**
@@ -203,11 +208,17 @@ export async function requestEnrollment(input: RequestEnrollmentInput): Promise<
         checkReply(reply, keyPem, pin);
         if (!reply.siteId || !reply.nodeName || !reply.tenantId)
           throw new OutpostError('agent/enroll-refused', "the LO's answer names no site, node or tenant");
+        const mmiUrl = input.lo.replace(/\/+$/, '');
+        const registryUrl =
+          typeof reply.registryUrl === 'string'
+            ? effectiveSiteRegistry(undefined, reply.registryUrl, mmiUrl)
+            : undefined;
         const enrollment: Enrollment = {
           clientId: reply.clientId,
           spiffeId: reply.spiffeId,
           wfmSpiffeId: reply.wfmSpiffeId,
-          mmiUrl: input.lo.replace(/\/+$/, ''),
+          mmiUrl,
+          ...(registryUrl ? { registryUrl } : {}),
           siteId: reply.siteId,
           nodeName: reply.nodeName,
           tenantId: reply.tenantId,

@@ -1,19 +1,23 @@
 import https from 'node:https';
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import os from 'node:os';
-import { OutpostError } from '../../core/errors.js';
-import type { Clock } from '../../core/clock.js';
-import type { Logger } from '../../core/logger.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
 import { nodeKeyAndCsr } from './csr.js';
-import { parseEnrollmentToken, type EnrollmentToken } from '../../core/identity/enrollment-token.js';
-import { PinnedCaAgent } from '../../core/identity/pinned-ca.js';
-import { caFingerprint } from '../../core/identity/fingerprint.js';
-import { splitCertificatesPem } from '../../core/identity/pem.js';
-import type { EnrollResponse } from '../../core/mmi/backend.js';
-import { ENROLL_PATH } from '../../core/mmi/routes.js';
+import {
+  parseEnrollmentToken,
+  type EnrollmentToken,
+  PinnedCaAgent,
+  caFingerprint,
+  splitCertificatesPem,
+} from '../../lib/identity/index.js';
+import type { EnrollResponse } from '../../lib/mmi/index.js';
+import { ENROLL_PATH } from '../../lib/mmi/index.js';
 import { problemFrom } from '../margo/problem.js';
 import type { AgentPaths } from './home.js';
 import { isEnrolled, readEnrollment, saveIdentity, type Enrollment } from './identity.js';
+import { effectiveSiteRegistry } from './site-registry.js';
 
 /**
  * Enrollment (ADR 0264): the node makes its key pair and CSR, trusts the LO on first contact only by the
@@ -130,12 +134,18 @@ export async function enrollAgent(input: EnrollInput): Promise<Enrollment> {
     );
   }
   checkReply(reply, keyPem, token.caFingerprint);
+  // The URL the operator gave wins over what the LO believes it is reachable at (NAT, port forwards).
+  const mmiUrl = input.lo ?? reply.mmiUrl ?? lo;
+  const registryUrl =
+    typeof reply.registryUrl === 'string'
+      ? effectiveSiteRegistry(undefined, reply.registryUrl, mmiUrl)
+      : undefined;
   const enrollment: Enrollment = {
     clientId: reply.clientId,
     spiffeId: reply.spiffeId,
     wfmSpiffeId: reply.wfmSpiffeId,
-    // The URL the operator gave wins over what the LO believes it is reachable at (NAT, port forwards).
-    mmiUrl: input.lo ?? reply.mmiUrl ?? lo,
+    mmiUrl,
+    ...(registryUrl ? { registryUrl } : {}),
     siteId: token.siteId,
     nodeName: token.nodeName,
     tenantId: token.tenantId,

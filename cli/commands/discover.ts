@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { action } from '../lib/action.js';
 import { emit, parseFormat, table } from '../lib/output.js';
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../../lib/errors/index.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -30,7 +30,7 @@ export function register(program: Command): void {
         const [
           { browse, LO_SERVICE, AGENT_SERVICE, parseLoTxt, parseAgentTxt, shortFingerprint },
           { silentLogger },
-        ] = await Promise.all([import('../../lib/discovery/index.js'), import('../../core/logger.js')]);
+        ] = await Promise.all([import('../../lib/discovery/index.js'), import('../../lib/log/index.js')]);
         const type = opts.type === 'lo' ? LO_SERVICE : opts.type === 'agent' ? AGENT_SERVICE : opts.type;
         if (!/^[a-z0-9](?:[a-z0-9-]{0,13}[a-z0-9])?$/.test(type))
           throw new OutpostError(

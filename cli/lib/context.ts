@@ -1,11 +1,9 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { createPaths, resolveHome } from '../../core/paths.js';
-import { OutpostError } from '../../core/errors.js';
-import { contract, type Contract } from '../../core/contract/index.js';
-import { createClient } from '../../core/contract/client.js';
-import { createHttpTransport } from '../../core/contract/http-transport.js';
-import type { ClientOf } from '../../core/contract/define.js';
+import { createPaths, resolveHome } from '../../lib/base/index.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import { contract, type Contract, createClient, createHttpTransport } from '../../lib/contract/index.js';
+import type { ClientOf } from '../../lib/contract/index.js';
 
 export interface GlobalOptions {
   home?: string;

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../../lib/errors/index.js';
 
 export const OUTPUT_FORMATS = ['table', 'json', 'yaml'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -37,4 +37,4 @@ export function keyValues(pairs: [string, string | number | null | undefined][])
     .join('\n');
 }
 
-export { formatAge } from '../../core/contract/format.js';
+export { formatAge } from '../../lib/contract/index.js';

@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
-import { OutpostError } from '../errors.js';
+import { OutpostError } from '../../lib/errors/index.js';
 
 /**
  * The HTTP plugin isomorphic-git uses, on undici, with bounded time: a connect/headers timeout per

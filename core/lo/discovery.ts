@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../lib/log/index.js';
 import type { EventHub } from '../events.js';
 import {
   advertise,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKeyAndCsr } from '../identity/index.js';
+import { createKeyAndCsr } from '../../lib/x509/index.js';
 import { startTestCore } from '../../test/helpers/core.js';
 import { createMmiClient, type MmiTestClient } from '../../test/helpers/mmi-client.js';
 import type { AnyEvent } from '../events.js';

@@ -3,23 +3,25 @@ import path from 'node:path';
 import { and, asc, eq, isNull } from 'drizzle-orm';
 import type { CoreModule } from '../module.js';
 import type { Config } from '../config.js';
-import type { Paths } from '../paths.js';
+import type { Paths, Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
 import type { Store } from '../store/db.js';
-import type { Clock } from '../clock.js';
-import type { Logger } from '../logger.js';
 import type { EventHub } from '../events.js';
 import type { AuditLog } from '../audit.js';
 import { clientPolicy, enrollTokens, nodes, svids } from '../store/schema/index.js';
-import { OutpostError, errors } from '../errors.js';
-import { clientSpiffeId, createEnrollmentToken, createKeyAndCsr, issueSvid } from '../identity/index.js';
-import type { CaInfo } from '../contract/index.js';
+import { OutpostError, errors } from '../../lib/errors/index.js';
+import { clientSpiffeId, createEnrollmentToken } from '../../lib/identity/index.js';
+import { createKeyAndCsr } from '../../lib/x509/index.js';
+import { issueSvid } from '../ca/index.js';
+import type { CaInfo } from '../../lib/contract/index.js';
 import type { Fleet } from '../fleet/module.js';
 import type { Messaging } from '../messaging/module.js';
 import { createMmiServer, type MmiServer } from '../mmi/server.js';
+import type { MmiClient } from '../mmi/backend.js';
 import type { SiteIdentity } from './identity-store.js';
 import { createManifestStore, type ManifestStore } from './manifests.js';
 import { createFollower, splitClientId, type DesiredSource, type Follower } from './follower.js';
-import { createLoBackend, SEEN_FLUSH_MS, type StatusSink } from './backend.js';
+import { createLoBackend, SEEN_FLUSH_MS, type StatusSink } from './mmi-backend.js';
 import { createUplink, type NodeInventory } from './uplink.js';
 import type { ObjectCache } from '../gitops/object-reader.js';
 import { createNodeEnrollment } from './node-enrollment.js';
@@ -49,6 +51,8 @@ export interface LoModuleDeps {
   identity: SiteIdentity;
   /** Advertised over mDNS (ADR 0460). */
   version: string;
+  /** The site registry's URL agents are told at enrollment (ADR 0422). */
+  registryUrl?: () => string | null;
 }
 
 /** How long YAMLs and bundles that left a manifest stay servable. */
@@ -59,6 +63,8 @@ export interface Lo {
   readonly manifests: ManifestStore;
   readonly follower: Follower;
   mmiUrl(): string | null;
+  /** The MMI's accepted-client policy for a verified client certificate (the site registry asks it too). */
+  authorizeClient(client: MmiClient): { ok: true } | { ok: false; reason: string };
   /** Adopts the newest desired state of a tenant and tells changed nodes to poll now. */
   syncTenant(tenantId: string): Promise<void>;
 }
@@ -186,6 +192,7 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
     // SVID renewals arrive over the MMI, not the console contract: the backend audits them itself.
     audit: deps.audit,
     mmiUrl,
+    ...(deps.registryUrl ? { registryUrl: deps.registryUrl } : {}),
     onNodeChanged: (tenantId) => events.changed(tenantId, 'nodes'),
     onInventoryChanged: (uid) => {
       noteInventory(uid);
@@ -256,6 +263,7 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
     manifests,
     follower,
     mmiUrl,
+    authorizeClient: (client) => backend.authorize(client),
     async syncTenant(tenantId) {
       const r = await follower.sync(tenantId);
       const bus = deps.messaging;

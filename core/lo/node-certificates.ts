@@ -1,20 +1,21 @@
 import { X509Certificate } from 'node:crypto';
 import { asc, eq } from 'drizzle-orm';
 import type { Store } from '../store/db.js';
-import type { Clock } from '../clock.js';
-import type { Logger } from '../logger.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
 import type { EventHub } from '../events.js';
 import { trustedCas } from '../store/schema/index.js';
-import { OutpostError, errors } from '../errors.js';
+import { OutpostError, errors } from '../../lib/errors/index.js';
 import {
   caFingerprint,
   clientSpiffeId,
-  issueSvid,
-  parseCsr,
   trustAnchors,
   verifyPeer,
-} from '../identity/index.js';
-import { derToPem, pemBlocks } from '../identity/pem.js';
+  derToPem,
+  pemBlocks,
+} from '../../lib/identity/index.js';
+import { issueSvid } from '../ca/index.js';
+import { parseCsr } from '../../lib/x509/index.js';
 import type { SiteIdentity } from './identity-store.js';
 import type { NodeEnrollment } from './node-enrollment.js';
 

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import type { Config } from '../config.js';
 import type { Store } from '../store/db.js';
 import { nodes, svids } from '../store/schema/index.js';
-import { OutpostError } from '../errors.js';
+import { OutpostError } from '../../lib/errors/index.js';
 import { requireModel, type Fleet } from '../fleet/module.js';
 import type { NodeRow } from '../fleet/node-view.js';
 

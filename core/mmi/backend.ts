@@ -1,4 +1,12 @@
-import type { DeploymentStatus, DeviceCapabilities } from '../margo/types.js';
+import type { DeploymentStatus, DeviceCapabilities } from '../../lib/model/index.js';
+import type {
+  EnrollRequest,
+  EnrollRequestFiled,
+  EnrollRequestFiling,
+  EnrollRequestPoll,
+  EnrollResponse,
+  RenewResponse,
+} from '../../lib/mmi/index.js';
 
 /**
  * What the Margo Management Interface server (core/mmi/server.ts) needs from the rest of the LO.
@@ -25,89 +33,12 @@ export interface StoredManifest {
   manifestVersion: number;
 }
 
-export interface EnrollRequest {
-  token: string;
-  csrPem: string;
-  /** Free text the agent may send (hostname) for the operator's view. */
-  hostname?: string | undefined;
-}
-
-export interface EnrollResponse {
-  clientId: string;
-  spiffeId: string;
-  /** The node's X.509-SVID (PEM) followed by any intermediates. */
-  certPem: string;
-  /** Trust anchors for the WFM (PEM). */
-  anchorsPem: string[];
-  wfmSpiffeId: string;
-  /** Base URL of the MMI (where the agent polls). */
-  mmiUrl: string;
-  notAfter: number;
-  /** Where the node was enrolled (answers to an approved enrollment request carry them: the node had no token). */
-  siteId?: string | undefined;
-  nodeName?: string | undefined;
-  tenantId?: string | undefined;
-  /** Messaging credentials when NATS runs: where and as whom the agent connects. */
-  nats?:
-    | {
-        url: string;
-        /** The node's NKEY user and seed (the seed is the node's secret, like its private key). */
-        user: string;
-        seed: string;
-        inboxPrefix: string;
-        subjects: { notify: string; status: string; events: string; presence: string };
-        /** The server speaks TLS with a certificate from the site CA (verify it with the trust anchors). */
-        tls: boolean;
-      }
-    | undefined;
-}
-
-/** `POST /api/v1/outpost/enroll-requests` (ADR 0462): a node without a token asks to be enrolled. */
-export interface EnrollRequestFiling {
-  csrPem: string;
-  hostname?: string | undefined;
-  /** The node name the node would like (the operator decides). */
-  name?: string | undefined;
-  /** Hardware summary for the operator (cpu, cores, memory, os, arch). */
-  hardware?: Record<string, unknown> | undefined;
-  version?: string | undefined;
-  /** The remote address of the request (set by the server). */
-  address: string;
-}
-
-export interface EnrollRequestFiled {
-  id: string;
-  /** The secret the node polls with (only it has it). */
-  pollSecret: string;
-  /** The compare code (six digits) the console shows beside the request. */
-  code: string;
-  keyFingerprint: string;
-  expiresAt: number;
-  pollAfterSeconds: number;
-}
-
-/** `GET /api/v1/outpost/enroll-requests/{id}` with the poll secret: still pending, or the SVID. */
-export type EnrollRequestPoll =
-  | { state: 'pending'; expiresAt: number; retryAfterSeconds: number }
-  | { state: 'approved'; response: EnrollResponse };
-
 /** `POST /api/v1/outpost/renew` (ADR 0380): the authenticated client asks for a new SVID for a new key. */
 export interface RenewRequest {
   /** A PEM CSR for the node's new key (P-256); asks for nothing beyond the presented identity. */
   csrPem: string;
   /** SPKI DER of the presented certificate's key (the CSR must carry another one). */
   presentedKeySpki: Buffer;
-}
-
-export interface RenewResponse {
-  /** Always the presented SPIFFE ID. */
-  spiffeId: string;
-  /** The new X.509-SVID (PEM) followed by any intermediates. */
-  certPem: string;
-  serialHex: string;
-  notAfter: number;
-  /** Trust anchors for the WFM (PEM). */
-  anchorsPem: string[];
 }
 
 export interface MmiBackend {

@@ -1,5 +1,13 @@
 import { STATUS_CODES } from 'node:http';
-import { OutpostError, type FieldProblem } from '../errors.js';
+import { OutpostError, type FieldProblem } from '../../lib/errors/index.js';
+import {
+  MARGO_PROBLEM_BASE,
+  MARGO_PROBLEM_TYPES,
+  OUTPOST_PROBLEM_BASE,
+  OUTPOST_PROBLEM_TYPES,
+  type MargoProblemName,
+  type OutpostProblemName,
+} from '../../lib/mmi/index.js';
 
 /**
  * RFC 9457 problem details as the Margo Management Interface defines them (README section 1.6): the
@@ -8,35 +16,6 @@ import { OutpostError, type FieldProblem } from '../errors.js';
  * `code` (our stable OutpostError code) is a vendor member, so `OutpostError.fromProblem` works on the agent.
  * Decisions: docs/adr/0241-mmi-errors-and-negotiation.md.
  */
-
-export const MARGO_PROBLEM_BASE = 'https://docs.margo.org/specification/problem-types#';
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
-
-/** Registered Margo problem types: name → [HTTP status, title]. */
-export const MARGO_PROBLEM_TYPES = {
-  'invalid-request': [400, 'Invalid Request'],
-  'semantic-error': [422, 'Semantic Error'],
-  'not-authorized': [403, 'Not Authorized'],
-  'gateway-not-found': [404, 'Gateway Not Found'],
-  'device-not-found': [404, 'Device Not Found'],
-  'invalid-bundle': [404, 'Invalid Bundle'],
-  'deployment-not-found': [404, 'Deployment Not Found'],
-  'server-cannot-generate-response': [406, 'Server Cannot Generate Response'],
-} as const satisfies Record<string, readonly [number, string]>;
-
-export type MargoProblemName = keyof typeof MARGO_PROBLEM_TYPES;
-
-/** Our own problem types, for cases Margo registers none (ADR 0462, 0463): `urn:outpost:problem:<name>`. */
-export const OUTPOST_PROBLEM_BASE = 'urn:outpost:problem:';
-export const OUTPOST_PROBLEM_TYPES = {
-  /** An authenticated, accepted client that is not an enrolled node tried to act as one (capabilities). */
-  'not-a-node': [403, 'Not A Node'],
-  /** The operator rejected the enrollment request. */
-  'enroll-request-rejected': [403, 'Enrollment Request Rejected'],
-  /** The enrollment request expired before anyone decided. */
-  'enroll-request-expired': [410, 'Enrollment Request Expired'],
-} as const satisfies Record<string, readonly [number, string]>;
-export type OutpostProblemName = keyof typeof OUTPOST_PROBLEM_TYPES;
 
 /** OutpostError codes with one of our own problem types. */
 const CODE_TO_OUTPOST: Record<string, OutpostProblemName> = {
@@ -128,7 +107,7 @@ export function problem(input: ProblemInput): ProblemResponse {
   return { problem: body, headers, closeConnection: input.closeConnection ?? false };
 }
 
-/** OutpostError codes thrown by the backend or core/margo that map to a registered Margo type. */
+/** OutpostError codes thrown by the backend or lib/margo that map to a registered Margo type. */
 const CODE_TO_NAME: Record<string, MargoProblemName> = {
   'margo/invalid-request': 'invalid-request',
   'margo/invalid-digest': 'invalid-request',

@@ -5,8 +5,9 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
-import type { Clock } from '../clock.js';
-import { OutpostError } from '../errors.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
+import { OutpostError } from '../../lib/errors/index.js';
 import {
   DEFAULT_CLOCK_SKEW_SECONDS,
   isValidSegment,
@@ -19,22 +20,30 @@ import {
   wfmSpiffeId,
   type TrustAnchors,
   type VerifyPeerResult,
-} from '../identity/index.js';
-import type { Logger } from '../logger.js';
+} from '../../lib/identity/index.js';
 import {
   canonicalJson,
   isDigest,
-  margoPatterns,
-  parseDeploymentStatus,
-  parseDeviceCapabilities,
-  sha256Digest,
-} from '../margo/index.js';
-import type { EnrollRequest, EnrollRequestFiling, MmiBackend, MmiClient } from './backend.js';
+  DEPLOYMENT_ID,
+  DEVICE_ID,
+  MANIFEST_MEDIA_TYPE,
+  BUNDLE_MEDIA_TYPE,
+} from '../../lib/model/index.js';
+import { sha256Digest } from '../../lib/margo/index.js';
+import { parseDeploymentStatus, parseDeviceCapabilities } from '../../lib/margo-validation/index.js';
+import type { EnrollRequest, EnrollRequestFiling } from '../../lib/mmi/index.js';
+import type { MmiBackend, MmiClient } from './backend.js';
 import { createFailureLimiter } from './failure-limiter.js';
 import { acceptsGzip, acceptsMediaType, ifNoneMatchMatches, strongEtag } from './negotiation.js';
-import { problem, problemFromError, PROBLEM_CONTENT_TYPE, type ProblemResponse } from './problems.js';
+import { problem, problemFromError, type ProblemResponse } from './problems.js';
+import {
+  PROBLEM_CONTENT_TYPE,
+  BASE_PATH,
+  matchRoute,
+  TRUST_BUNDLE_PATH,
+  type RouteMatch,
+} from '../../lib/mmi/index.js';
 import { HttpProblem, readJsonBody } from './request.js';
-import { BASE_PATH, matchRoute, TRUST_BUNDLE_PATH, type RouteMatch } from './routes.js';
 
 /**
  * The Margo Management Interface server (WFM side, rc.3) over mutual TLS: routes, SPIFFE checks and the
@@ -49,8 +58,6 @@ import { BASE_PATH, matchRoute, TRUST_BUNDLE_PATH, type RouteMatch } from './rou
  * gets 403 for every protected request (`'forbid'`). ADR 0240 lists which case gives which result.
  */
 
-export const MANIFEST_MEDIA_TYPE = margoPatterns.MANIFEST_MEDIA_TYPE;
-export const BUNDLE_MEDIA_TYPE = margoPatterns.BUNDLE_MEDIA_TYPE;
 export const YAML_MEDIA_TYPE = 'application/yaml';
 export const IMMUTABLE_CACHE_CONTROL = 'private, max-age=31536000, immutable';
 export const MANIFEST_CACHE_CONTROL = 'private';
@@ -449,7 +456,7 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
     [deploymentId, digest]: string[],
     instance: string,
   ): Promise<Reply> {
-    if (!margoPatterns.DEPLOYMENT_ID.test(deploymentId!)) {
+    if (!DEPLOYMENT_ID.test(deploymentId!)) {
       throw notFound('deployment-not-found', 'malformed deployment id in the path', instance);
     }
     if (!isDigest(digest)) {
@@ -530,7 +537,7 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
   }
 
   function deleteCapabilities(client: MmiClient, [deviceId]: string[], instance: string): Reply {
-    if (!margoPatterns.DEVICE_ID.test(deviceId!)) {
+    if (!DEVICE_ID.test(deviceId!)) {
       throw notFound('device-not-found', 'malformed device id in the path', instance);
     }
     backend.deleteCapabilities(client, deviceId!);

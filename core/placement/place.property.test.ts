@@ -9,9 +9,11 @@ import type {
   DeviceConstraints,
   EligibilityRule,
   MatchExpression,
-} from '../margo/types.js';
-import { place, placeMany, prepareNodes, type PlacementNode, type PlacementRequest } from './index.js';
-import { parseByteQuantity } from './quantity.js';
+  PlacementNode,
+  PlacementRequest,
+} from '../../lib/model/index.js';
+import { place, placeMany, prepareNodes } from './index.js';
+import { parseByteQuantity } from '../../lib/model/index.js';
 import { randomFleet, randomProfile, rng } from './testing/random-fleet.js';
 
 const NOW = Date.UTC(2026, 0, 1);

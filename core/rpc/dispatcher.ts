@@ -1,8 +1,8 @@
 import type { z } from 'zod';
-import type { Logger } from '../logger.js';
-import type { Clock } from '../clock.js';
+import type { Logger } from '../../lib/log/index.js';
+import type { Clock } from '../../lib/base/index.js';
 import type { AuditLog } from '../audit.js';
-import { OutpostError, type FieldProblem } from '../errors.js';
+import { OutpostError, type FieldProblem } from '../../lib/errors/index.js';
 import { formatPath } from '../config.js';
 import { scrubCredentials, scrubUrlCredentials } from './scrub-credentials.js';
 import {
@@ -11,7 +11,7 @@ import {
   type ContractDef,
   type HandlersOf,
   type ResolvedMethod,
-} from '../contract/define.js';
+} from '../../lib/contract/index.js';
 
 /**
  * The in-process binder: validates input against the contract, runs the handler, checks the output,

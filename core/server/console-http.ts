@@ -3,9 +3,9 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Core } from '../create-core.js';
-import { OutpostError } from '../errors.js';
-import { EVENTS_PATH, RPC_PREFIX, TENANT_HEADER } from '../contract/http-transport.js';
-import type { Principal } from '../contract/define.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import { EVENTS_PATH, RPC_PREFIX, TENANT_HEADER } from '../../lib/contract/index.js';
+import type { Principal } from '../../lib/contract/index.js';
 
 /**
  * The HTTP binder of the console contract plus the web portal:

@@ -1,5 +1,5 @@
-import type { Logger } from '../../core/logger.js';
-import { OutpostError } from '../../core/errors.js';
+import type { Logger } from '../log/index.js';
+import { OutpostError } from '../errors/index.js';
 import { selectInterfaces } from './interfaces.js';
 import type { Txt } from './txt.js';
 

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Logger } from '../../core/logger.js';
+import type { Logger } from '../log/index.js';
 import { selectInterfaces } from './interfaces.js';
 
 /**

@@ -1,4 +1,4 @@
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../errors/index.js';
 import type { DiscoveredLo } from './find.js';
 import { shortFingerprint } from './txt.js';
 

@@ -1,4 +1,4 @@
-import type { Logger } from '../../core/logger.js';
+import type { Logger } from '../log/index.js';
 import { browse, type FoundService } from './browse.js';
 import { LO_SERVICE, parseLoTxt, type LoAdvertisement } from './txt.js';
 

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../errors/index.js';
 
 export interface SelectedInterface {
   /** The interface name (`eth0`, `veth-lo`). */

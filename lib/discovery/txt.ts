@@ -1,4 +1,4 @@
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../errors/index.js';
 
 /**
  * The TXT records of our two DNS-SD service types (docs/discovery.md). Pure: no sockets, no `node:*`.

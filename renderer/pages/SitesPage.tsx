@@ -20,7 +20,7 @@ import { ErrorAlert } from '../components/ErrorAlert.js';
 import { FetchedAge, PageHeader } from '../components/PageHeader.js';
 import type { PresenceReport } from '../components/presence.js';
 import type { GridPaginationModel, GridSortModel } from '@mui/x-data-grid';
-import type { NodeSortField, Presence } from '../../core/contract/index.js';
+import type { NodeSortField, Presence } from '../../lib/contract/index.js';
 import { SitesTable } from './sites/SitesTable.js';
 import { AddSiteDialog } from './sites/AddSiteDialog.js';
 import { NodesGrid } from './sites/NodesGrid.js';

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createEnrollmentToken, createSiteCa } from '../../core/identity/index.js';
+import { createEnrollmentToken } from '../../lib/identity/index.js';
+import { createSiteCa } from '../../core/ca/index.js';
 import { edgectl, startServer, type ServerProcess } from '../helpers/cli.js';
 import { tempHome } from '../helpers/home.js';
 import {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { OutpostError } from '../../../core/errors.js';
-import type { Clock } from '../../../core/clock.js';
-import type { Logger } from '../../../core/logger.js';
+import { OutpostError } from '../../../lib/errors/index.js';
+import type { Clock } from '../../../lib/base/index.js';
+import type { Logger } from '../../../lib/log/index.js';
 import type { AgentPaths } from '../../../agents/node/home.js';
 import type { Enrollment } from '../../../agents/node/identity.js';
 import { readToken } from './home.js';
@@ -70,7 +70,7 @@ export async function enrollFlow(
   if (opts.discover) {
     const [{ findLos, chooseLo, shortFingerprint }, { parseEnrollmentToken }] = await Promise.all([
       import('../../../lib/discovery/index.js'),
-      import('../../../core/identity/enrollment-token.js'),
+      import('../../../lib/identity/index.js'),
     ]);
     let tokenSite: string | undefined;
     let tokenCa: string | undefined;

@@ -23,8 +23,8 @@ export function register(agent: Command): void {
       const opts = c.optsWithGlobals<EnrollFlowOptions>();
       const paths = agentHome(c);
       const [{ silentLogger }, { systemClock }] = await Promise.all([
-        import('../../../core/logger.js'),
-        import('../../../core/clock.js'),
+        import('../../../lib/log/index.js'),
+        import('../../../lib/base/index.js'),
       ]);
       const e = await enrollFlow(opts, {
         paths,

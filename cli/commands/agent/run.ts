@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action } from '../../lib/action.js';
-import { OutpostError } from '../../../core/errors.js';
+import { OutpostError } from '../../../lib/errors/index.js';
 import { AGENT_VERSION, agentHome } from './home.js';
 import { enrollFlow, enrollOptions, type EnrollFlowOptions } from './enroll-flow.js';
 
@@ -30,8 +30,8 @@ export function register(program: Command): Command {
       const paths = agentHome(cmd);
       const [{ createLogger }, { systemClock }, { loadAgentConfig }, { isEnrolled }, { startAgent }] =
         await Promise.all([
-          import('../../../core/logger.js'),
-          import('../../../core/clock.js'),
+          import('../../../lib/log/index.js'),
+          import('../../../lib/base/index.js'),
           import('../../../agents/node/config.js'),
           import('../../../agents/node/identity.js'),
           import('../../../agents/node/agent.js'),

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { action } from '../../lib/action.js';
 import { connect, globals } from '../../lib/context.js';
 import { emit, formatAge, parseFormat, table } from '../../lib/output.js';
-import { shortFingerprint } from '../../../lib/discovery/txt.js';
+import { shortFingerprint } from '../../../lib/discovery/index.js';
 
 /** `edgectl co list discovered`: agents found on the LAN by the LO, and rival LOs for our sites (ADR 0460). */
 export function register(list: Command): void {

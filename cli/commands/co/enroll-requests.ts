@@ -3,7 +3,7 @@ import { action } from '../../lib/action.js';
 import { connect, globals } from '../../lib/context.js';
 import { emit, formatAge, keyValues, parseFormat, table } from '../../lib/output.js';
 import { collect, parsePairs } from '../../lib/args.js';
-import type { EnrollRequestView } from '../../../core/contract/index.js';
+import type { EnrollRequestView } from '../../../lib/contract/index.js';
 
 /**
  * Enrollment by approval (ADR 0462): `co list requests`, `co approve <request> --node N --site S`,

@@ -5,8 +5,8 @@ import { action } from '../../lib/action.js';
 import { connect, globals } from '../../lib/context.js';
 import { emit, formatAge, keyValues, parseFormat, table } from '../../lib/output.js';
 import { collect, parsePairs } from '../../lib/args.js';
-import { OutpostError } from '../../../core/errors.js';
-import type { Node } from '../../../core/contract/index.js';
+import { OutpostError } from '../../../lib/errors/index.js';
+import type { Node } from '../../../lib/contract/index.js';
 
 /** Presence with its age, e.g. `online (3s ago)`, `unknown (never seen)`. */
 export function presenceText(n: Node, now: number): string {

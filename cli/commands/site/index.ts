@@ -4,12 +4,11 @@ import type { Command } from 'commander';
 import { action } from '../../lib/action.js';
 import { connect, globals } from '../../lib/context.js';
 import { emit, keyValues, parseFormat, table } from '../../lib/output.js';
-import { OutpostError } from '../../../core/errors.js';
-import type { CaInfo, Contract } from '../../../core/contract/index.js';
+import { OutpostError } from '../../../lib/errors/index.js';
+import type { CaInfo, Contract, ClientOf } from '../../../lib/contract/index.js';
 import { loadConfig } from '../../../core/config-file.js';
-import { silentLogger } from '../../../core/logger.js';
-import { createPaths, resolveHome } from '../../../core/paths.js';
-import type { ClientOf } from '../../../core/contract/define.js';
+import { silentLogger } from '../../../lib/log/index.js';
+import { createPaths, resolveHome } from '../../../lib/base/index.js';
 
 function writeFileSafe(file: string, content: string, mode: number, force: boolean): void {
   if (fs.existsSync(file) && !force)

@@ -4,8 +4,8 @@
  * checks also holds for what ships. Clients are nodes of a site admitted by an allow rule of the accepted-client
  * policy (`identity.allow`), revoked by a deny rule; desired state goes straight into the manifest store.
  */
-import type { Clock } from '../../clock.js';
-import { clientSpiffeId } from '../../identity/index.js';
+import type { Clock } from '../../../lib/base/index.js';
+import { clientSpiffeId } from '../../../lib/identity/index.js';
 import { startTestCore } from '../../../test/helpers/core.js';
 import { tempHome } from '../../../test/helpers/home.js';
 import { runMmiConformance } from './suite.js';

@@ -21,7 +21,7 @@ import {
   TextField,
   Typography,
 } from '@mui/material';
-import type { DeviceModel, EnrollRequestView, Site } from '../../../core/contract/index.js';
+import type { DeviceModel, EnrollRequestView, Site } from '../../../lib/contract/index.js';
 import { api } from '../../api.js';
 import { formatAge } from '../../format.js';
 import { useTick } from '../../components/ticker.js';
