@@ -80,6 +80,8 @@ export interface EnrollRequestsDeps {
   perAddressPerHour: number;
   svidTtlSeconds: number;
   mmiUrl: () => string | null;
+  /** The site registry's URL the node pulls through (ADR 0422), as in a token enrollment's answer. */
+  registryUrl?: () => string | null;
   natsCredentials?: (clientId: string, siteId: string) => Promise<EnrollResponse['nats']>;
   /** Called inside the approval transaction (remote LO: tell the CO about the node). */
   onInventoryChanged?: (clientId: string) => void;
@@ -293,6 +295,7 @@ export function createEnrollRequests(deps: EnrollRequestsDeps): EnrollRequests {
         anchorsPem: [ca.certPem],
         wfmSpiffeId: identity.wfmSpiffeId,
         mmiUrl: deps.mmiUrl() ?? '',
+        ...(deps.registryUrl?.() ? { registryUrl: deps.registryUrl()! } : {}),
         notAfter: Date.parse(new crypto.X509Certificate(row.certPem!).validTo),
         siteId: row.siteId!,
         nodeName: name,

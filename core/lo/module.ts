@@ -220,6 +220,7 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
     perAddressPerHour: config.discovery.requestsPerHour,
     svidTtlSeconds,
     mmiUrl,
+    ...(deps.registryUrl ? { registryUrl: deps.registryUrl } : {}),
     onInventoryChanged,
     ...(natsCredentials ? { natsCredentials } : {}),
   });
