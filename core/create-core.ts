@@ -5,10 +5,12 @@ import type { Paths, Clock } from '../lib/base/index.js';
 import type { Logger } from '../lib/log/index.js';
 import type { Store } from './store/db.js';
 import { createAuditLog, type AuditLog } from './audit.js';
-import { createAuthenticator, type Authenticator } from './auth.js';
+import { createAuthenticator, LOCAL_ADMIN_ID, type Authenticator } from './auth.js';
+import { createAccessModule } from './access/module.js';
+import { createTicketBook, type TicketBook } from './access/tickets.js';
 import { createEventHub, type EventHub } from './events.js';
 import { createDispatcher, type Dispatcher } from './rpc/dispatcher.js';
-import { contract, type Contract, type NatsState, createClient } from '../lib/contract/index.js';
+import { contract, type Contract, type NatsState, createClient, isAdmin } from '../lib/contract/index.js';
 import type { CallContext, ClientOf, HandlersOf, Principal, Transport } from '../lib/contract/index.js';
 import type { CoreModule, Counts } from './module.js';
 import { createSystemModule } from './system/module.js';
@@ -50,6 +52,8 @@ export interface Core {
   readonly events: EventHub;
   readonly audit: AuditLog;
   readonly auth: Authenticator;
+  /** One-time tickets for the event stream (a token never goes into a URL). */
+  readonly tickets: TicketBook;
   readonly dispatcher: Dispatcher;
   readonly startedAt: number;
   /** The bus (embedded nats-server, node credentials, poll-now, presence, site links). */
@@ -73,10 +77,10 @@ export interface Core {
 }
 
 export const LOCAL_ADMIN = (tenantId: string): Principal => ({
-  id: 'operator:local',
+  id: LOCAL_ADMIN_ID,
   name: 'local operator',
   tenantId,
-  admin: true,
+  roles: ['admin'],
 });
 
 /**
@@ -91,11 +95,16 @@ export function createCore(deps: CoreDeps): Core {
   ensureTenant(store, config.tenancy.defaultTenant, clock.now());
   const auth = createAuthenticator({
     store,
+    clock,
     bootstrapToken: deps.bootstrapToken,
     defaultTenant: config.tenancy.defaultTenant,
   });
+  const tickets = createTicketBook({
+    clock,
+    stillValid: (p) => (p.tokenId ? auth.byTokenId(p.tokenId) !== null : true),
+  });
 
-  const modules: CoreModule[] = [];
+  const modules: CoreModule[] = [createAccessModule({ store, clock, auth })];
   const natsState = (): NatsState | null => {
     for (const m of modules) if (m.natsState) return m.natsState();
     return null;
@@ -233,7 +242,10 @@ export function createCore(deps: CoreDeps): Core {
     clock,
     logger,
     identity,
-    token: (t) => auth.authenticate(t),
+    token: (t) => {
+      const p = auth.authenticate(t);
+      return p ? { id: p.id, admin: isAdmin(p.roles) } : null;
+    },
     authorizeClient: (client) => loModule.lo.authorizeClient(client),
   });
   modules.push(loModule, registryModule, createDeployModule({ engine, logger }));
@@ -283,6 +295,7 @@ export function createCore(deps: CoreDeps): Core {
     events,
     audit,
     auth,
+    tickets,
     dispatcher,
     startedAt,
     messaging: messagingModule.messaging,
@@ -292,8 +305,12 @@ export function createCore(deps: CoreDeps): Core {
     context(principal, transport, options = {}) {
       let tenantId = principal.tenantId;
       if (options.tenant && options.tenant !== principal.tenantId) {
-        if (!principal.admin)
-          throw new OutpostError('forbidden', `this token may not act on tenant "${options.tenant}"`);
+        if (!isAdmin(principal.roles))
+          throw new OutpostError(
+            'forbidden',
+            `this token may not act on tenant "${options.tenant}" (only the admin role acts on other tenants)`,
+            { data: { requiredRoles: ['admin'], roles: [...principal.roles] } },
+          );
         if (!tenantExists(store, options.tenant))
           throw new OutpostError('not-found', `tenant "${options.tenant}" was not found`);
         tenantId = options.tenant;

@@ -3,9 +3,14 @@
 // this keeps type checking identical everywhere. Extend it when main or preload use more.
 declare module 'electron' {
   interface WebContents {
+    readonly id: number;
     send(channel: string, ...args: unknown[]): void;
     isDestroyed(): boolean;
-    on(event: 'will-navigate', listener: (event: { preventDefault(): void }, url: string) => void): this;
+    on(
+      event: 'will-navigate' | 'will-redirect',
+      listener: (event: { preventDefault(): void }, url: string) => void,
+    ): this;
+    on(event: 'will-attach-webview', listener: (event: { preventDefault(): void }) => void): this;
     setWindowOpenHandler(handler: (details: { url: string }) => { action: 'allow' | 'deny' }): void;
   }
   class BrowserWindow {
@@ -18,7 +23,15 @@ declare module 'electron' {
         contextIsolation?: boolean;
         sandbox?: boolean;
         nodeIntegration?: boolean;
+        nodeIntegrationInWorker?: boolean;
+        nodeIntegrationInSubFrames?: boolean;
         webSecurity?: boolean;
+        allowRunningInsecureContent?: boolean;
+        experimentalFeatures?: boolean;
+        webviewTag?: boolean;
+        navigateOnDragDrop?: boolean;
+        safeDialogs?: boolean;
+        devTools?: boolean;
       };
     });
     readonly webContents: WebContents;
@@ -29,6 +42,7 @@ declare module 'electron' {
   }
   interface IpcMainInvokeEvent {
     senderFrame: { url: string } | null;
+    sender: WebContents;
   }
   const ipcMain: {
     handle(
@@ -44,18 +58,42 @@ declare module 'electron' {
   };
   const contextBridge: { exposeInMainWorld(key: string, api: unknown): void };
   const app: {
+    readonly isPackaged: boolean;
     requestSingleInstanceLock(): boolean;
     quit(): void;
     exit(code?: number): void;
     whenReady(): Promise<void>;
     on(event: 'second-instance' | 'window-all-closed', listener: () => void): void;
     on(event: 'before-quit', listener: (event: { preventDefault(): void }) => void): void;
+    on(event: 'web-contents-created', listener: (event: unknown, contents: WebContents) => void): void;
   };
-  const dialog: { showErrorBox(title: string, content: string): void };
+  const dialog: {
+    showErrorBox(title: string, content: string): void;
+    showMessageBox(
+      parent: BrowserWindow | undefined,
+      options: {
+        type?: 'none' | 'info' | 'error' | 'question' | 'warning';
+        buttons?: string[];
+        defaultId?: number;
+        cancelId?: number;
+        message: string;
+        detail?: string;
+      },
+    ): Promise<{ response: number }>;
+  };
+  const protocol: {
+    registerSchemesAsPrivileged(
+      schemes: {
+        scheme: string;
+        privileges?: { standard?: boolean; secure?: boolean; supportFetchAPI?: boolean };
+      }[],
+    ): void;
+  };
   const shell: { openExternal(url: string): Promise<void> };
   interface MenuItemOptions {
     label?: string;
-    role?: 'fileMenu' | 'editMenu' | 'viewMenu' | 'windowMenu';
+    role?: string;
+    type?: 'separator';
     submenu?: MenuItemOptions[];
     click?: () => void;
   }
@@ -76,6 +114,10 @@ declare module 'electron' {
       setPermissionRequestHandler(
         handler: (wc: WebContents, permission: string, callback: (granted: boolean) => void) => void,
       ): void;
+      setPermissionCheckHandler(handler: () => boolean): void;
+      protocol: {
+        handle(scheme: string, handler: (request: Request) => Response | Promise<Response>): void;
+      };
     };
   };
 }

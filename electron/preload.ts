@@ -1,6 +1,6 @@
 // The preload exposes only the contract bridge (contextIsolation on, sandbox on, no nodeIntegration).
 import { contextBridge, ipcRenderer } from 'electron';
-import { IPC_EVENT, IPC_INVOKE, type OutpostBridge } from '../lib/contract/index.js';
+import { IPC_EVENT, IPC_INVOKE, IPC_SESSION, type OutpostBridge } from '../lib/contract/index.js';
 
 const bridge: OutpostBridge = {
   invoke: (channel, input, tenant) => ipcRenderer.invoke(IPC_INVOKE, channel, input, tenant),
@@ -9,6 +9,7 @@ const bridge: OutpostBridge = {
     ipcRenderer.on(IPC_EVENT, wrapped);
     return () => ipcRenderer.removeListener(IPC_EVENT, wrapped);
   },
+  session: (request) => ipcRenderer.invoke(IPC_SESSION, request),
 };
 
 contextBridge.exposeInMainWorld('outpost', bridge);

@@ -86,7 +86,8 @@ describe('nodes.list: server-side paging, sorting and filtering', () => {
       contract,
       createHttpTransport({
         baseUrl: base,
-        token: (await api.tenants.createToken({ name: 'acme' }, { tenant: 'acme' })).token,
+        token: (await api.tenants.createToken({ name: 'acme', roles: ['tenant-admin'] }, { tenant: 'acme' }))
+          .token,
       }),
     );
     await acme.sites.add({ id: 'plant-a' });

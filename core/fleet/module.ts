@@ -1,14 +1,12 @@
-import crypto from 'node:crypto';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { CoreModule } from '../module.js';
 import type { Config } from '../config.js';
 import type { Store } from '../store/db.js';
 import type { Clock } from '../../lib/base/index.js';
 import type { EventHub } from '../events.js';
-import { apiTokens, nodeDevices, nodes, orchestrators, sites, tenants } from '../store/schema/index.js';
+import { nodeDevices, nodes, orchestrators, sites } from '../store/schema/index.js';
 import { OutpostError, errors } from '../../lib/errors/index.js';
-import { hashToken, newToken } from '../auth.js';
-import type { ApiTokenInfo, Node, Orchestrator, Site } from '../../lib/contract/index.js';
+import type { Node, Orchestrator, Site } from '../../lib/contract/index.js';
 import { nodeUid, toNodeView, type NodeRow } from './node-view.js';
 import { listNodes } from './list-nodes.js';
 import type { PresenceThresholds } from '../../lib/model/index.js';
@@ -61,7 +59,7 @@ type SiteRow = typeof sites.$inferSelect;
 type OrchestratorRow = typeof orchestrators.$inferSelect;
 
 /**
- * Tenants, API tokens, sites (and their LOs) and nodes: the operator's model of the fleet.
+ * Sites (and their LOs) and nodes: the operator's model of the fleet. Tenants and tokens: core/access.
  */
 export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: Fleet } {
   const { store, clock, events, config } = deps;
@@ -140,14 +138,6 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
       createdAt: s.createdAt,
     };
   };
-  const tokenView = (t: typeof apiTokens.$inferSelect): ApiTokenInfo => ({
-    id: t.id,
-    tenantId: t.tenantId,
-    name: t.name,
-    admin: t.admin,
-    createdAt: t.createdAt,
-    revokedAt: t.revokedAt,
-  });
 
   const fleet: Fleet = {
     thresholds,
@@ -274,58 +264,6 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
       nodes: (countStmt.nodes.get(tenantId) as { n: number }).n,
     }),
     handlers: {
-      tenants: {
-        async list() {
-          return { tenants: db.select().from(tenants).orderBy(asc(tenants.id)).all() };
-        },
-        async add(input) {
-          if (db.select().from(tenants).where(eq(tenants.id, input.id)).get()) {
-            throw new OutpostError('already-exists', `tenant "${input.id}" already exists`);
-          }
-          const row = { id: input.id, name: input.name ?? input.id, createdAt: clock.now() };
-          db.insert(tenants).values(row).run();
-          return row;
-        },
-        async createToken(input, ctx) {
-          if (input.admin && !ctx.principal.admin)
-            throw new OutpostError('forbidden', 'only an administrator may create admin tokens');
-          const token = newToken();
-          const row = {
-            id: crypto.randomUUID().slice(0, 8),
-            tenantId: ctx.tenantId,
-            name: input.name,
-            tokenHash: hashToken(token),
-            admin: input.admin,
-            createdAt: clock.now(),
-            revokedAt: null,
-          };
-          db.insert(apiTokens).values(row).run();
-          return { token, info: tokenView(row) };
-        },
-        async listTokens(_input, ctx) {
-          return {
-            tokens: db
-              .select()
-              .from(apiTokens)
-              .where(eq(apiTokens.tenantId, ctx.tenantId))
-              .orderBy(asc(apiTokens.createdAt))
-              .all()
-              .map(tokenView),
-          };
-        },
-        async revokeToken(input, ctx) {
-          const row = db
-            .select()
-            .from(apiTokens)
-            .where(and(eq(apiTokens.tenantId, ctx.tenantId), eq(apiTokens.id, input.id)))
-            .get();
-          if (!row) throw errors.notFound('token', input.id);
-          if (row.revokedAt === null) {
-            db.update(apiTokens).set({ revokedAt: clock.now() }).where(eq(apiTokens.id, row.id)).run();
-          }
-          return tokenView(db.select().from(apiTokens).where(eq(apiTokens.id, row.id)).get()!);
-        },
-      },
       sites: {
         async list(_input, ctx) {
           return {

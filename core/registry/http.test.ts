@@ -142,7 +142,7 @@ describe('site registry HTTP API', () => {
   });
 
   it('lets any valid token pull, only an administrator push; our client pushes chunked uploads', async () => {
-    const { token: reader } = await core.client().tenants.createToken({ name: 'reader', admin: false });
+    const { token: reader } = await core.client().tenants.createToken({ name: 'reader', roles: ['viewer'] });
     const host = new URL(base).host;
     const data = crypto.randomBytes(40 * 1024);
     const admin = createRegistryClient({

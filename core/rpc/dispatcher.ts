@@ -6,6 +6,8 @@ import { OutpostError, type FieldProblem } from '../../lib/errors/index.js';
 import { formatPath } from '../config.js';
 import { scrubCredentials, scrubUrlCredentials } from './scrub-credentials.js';
 import {
+  accessDenied,
+  decideAccess,
   listMethods,
   type CallContext,
   type ContractDef,
@@ -60,9 +62,9 @@ export function createDispatcher<C extends ContractDef>(options: DispatcherOptio
       let parsed: unknown = rawInput;
       let target: string | undefined;
       try {
-        if (m.def.adminOnly && !ctx.principal.admin) {
-          throw new OutpostError('forbidden', `${channel} requires an administrator`);
-        }
+        // The method's roles (declared in the contract) decide, whatever the transport (ADR 0520).
+        const access = decideAccess(channel, m.def, ctx.principal.roles);
+        if (!access.allowed) throw accessDenied(channel, access, ctx.principal.roles);
         parsed = parseInput(m, rawInput);
         if (isCommand && m.def.auditTarget) target = scrubTarget(m.def.auditTarget(parsed as never));
         ctx.signal.throwIfAborted();

@@ -4,13 +4,20 @@ import crypto from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Core } from '../create-core.js';
 import { OutpostError } from '../../lib/errors/index.js';
-import { EVENTS_PATH, RPC_PREFIX, TENANT_HEADER } from '../../lib/contract/index.js';
+import {
+  EVENTS_PATH,
+  EVENTS_TICKET_PATH,
+  RPC_PREFIX,
+  TENANT_HEADER,
+  rolesAllow,
+} from '../../lib/contract/index.js';
 import type { Principal } from '../../lib/contract/index.js';
 
 /**
  * The HTTP binder of the console contract plus the web portal:
  * - `POST /api/v1/rpc/<service>.<method>` (JSON in, JSON out; queries also answer GET with `?input=<json>`),
- * - `GET /api/v1/events` server-sent events,
+ * - `GET /api/v1/events` server-sent events (with the bearer token, or `?ticket=` from
+ *   `POST /api/v1/events/tickets` for clients that cannot send headers: a token is never taken from a URL),
  * - `GET /api/v1/health` (no token; liveness only),
  * - the console's static files at `/` (the same build the desktop window loads).
  * Every /api route except health needs `Authorization: Bearer <token>`. Errors are RFC 9457 problem+json.
@@ -64,22 +71,46 @@ export async function createConsoleHttp(options: ConsoleHttpOptions): Promise<Fa
     sendProblem(reply, req, out);
   });
 
-  // Authentication for /api (health is public; everything else needs a token).
+  // Authentication for /api (health is public; everything else needs a token). A token is only ever
+  // taken from the Authorization header: URLs end up in histories, logs and proxies (ADR 0523).
   const principals = new WeakMap<FastifyRequest, Principal>();
+  const ticketTenants = new WeakMap<FastifyRequest, string>();
   app.addHook('onRequest', async (req, reply) => {
     if (!req.url.startsWith('/api/')) return;
     if (req.url === '/api/v1/health') return;
+    const refuse = (err: OutpostError) => {
+      sendProblem(reply, req, err);
+      return reply;
+    };
     const header = req.headers.authorization;
     let token: string | undefined;
     if (header?.startsWith('Bearer ')) token = header.slice(7).trim();
-    // EventSource cannot send headers: allow the token as a query parameter on the event stream only.
-    if (!token && req.url.startsWith(EVENTS_PATH))
-      token = new URL(req.url, 'http://x').searchParams.get('token') ?? undefined;
+    const isEvents = req.url === EVENTS_PATH || req.url.startsWith(`${EVENTS_PATH}?`);
+    const query = req.url.includes('?') ? new URL(req.url, 'http://x').searchParams : undefined;
+    if (query?.has('token') || query?.has('access_token'))
+      return refuse(
+        new OutpostError(
+          'unauthorized',
+          `an API token is never accepted in a URL: send it as "Authorization: Bearer <token>"${
+            isEvents
+              ? `, or open the stream with a one-time ticket (POST ${EVENTS_TICKET_PATH}, then ?ticket=)`
+              : ''
+          }`,
+        ),
+      );
+    if (!token && isEvents && query?.has('ticket')) {
+      const t = core.tickets.redeem(query.get('ticket') ?? '');
+      if (!t)
+        return refuse(
+          new OutpostError('unauthorized', 'the event ticket is not valid (unknown, used or expired)'),
+        );
+      principals.set(req, t.principal);
+      ticketTenants.set(req, t.tenantId);
+      return;
+    }
     const p = core.auth.authenticate(token);
-    if (!p) {
-      sendProblem(
-        reply,
-        req,
+    if (!p)
+      return refuse(
         new OutpostError(
           'unauthorized',
           token
@@ -87,8 +118,6 @@ export async function createConsoleHttp(options: ConsoleHttpOptions): Promise<Fa
             : 'this API needs a bearer token (Authorization: Bearer <token>)',
         ),
       );
-      return reply;
-    }
     principals.set(req, p);
   });
 
@@ -145,11 +174,26 @@ export async function createConsoleHttp(options: ConsoleHttpOptions): Promise<Fa
     for (const end of [...streams]) end();
   });
 
+  app.post(EVENTS_TICKET_PATH, async (req, reply) => {
+    const principal = principals.get(req);
+    if (!principal) throw new OutpostError('unauthorized', 'not authenticated');
+    if (!rolesAllow(principal.roles, ['viewer']))
+      throw new OutpostError('forbidden', 'the event stream needs the viewer role');
+    const ctx = core.context(principal, 'http', { tenant: headerValue(req.headers[TENANT_HEADER]) });
+    void reply.header('cache-control', 'no-store');
+    return core.tickets.issue(principal, ctx.tenantId);
+  });
+
   app.get(EVENTS_PATH, (req, reply) => {
     const principal = principals.get(req);
     if (!principal) return;
-    const tenant = headerValue(req.headers[TENANT_HEADER]);
-    const ctx = core.context(principal, 'http', { tenant });
+    if (!rolesAllow(principal.roles, ['viewer'])) {
+      sendProblem(reply, req, new OutpostError('forbidden', 'the event stream needs the viewer role'));
+      return;
+    }
+    const tenantId =
+      ticketTenants.get(req) ??
+      core.context(principal, 'http', { tenant: headerValue(req.headers[TENANT_HEADER]) }).tenantId;
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -160,14 +204,17 @@ export async function createConsoleHttp(options: ConsoleHttpOptions): Promise<Fa
     });
     res.write(': connected\n\n');
     const unsubscribe = core.events.subscribe((e) => {
-      if (e.tenantId !== null && e.tenantId !== ctx.tenantId) return;
+      if (e.tenantId !== null && e.tenantId !== tenantId) return;
       res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
     });
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
     keepAlive.unref();
+    // The stream lives as long as its token: revoking it (or its expiry) ends the stream at once.
+    const unwatch = core.auth.watch(principal, () => end());
     const end = () => {
       clearInterval(keepAlive);
       unsubscribe();
+      unwatch();
       streams.delete(end);
       res.end();
     };

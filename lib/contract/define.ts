@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Role } from './roles.js';
 
 /**
  * The typed contract: each service is declared once (inputs, outputs, errors, events) and bound to
@@ -22,8 +23,11 @@ export interface MethodDef<I extends z.ZodType = z.ZodType, O extends z.ZodType 
   readonly auditTarget?: (input: z.infer<I>) => string | undefined;
   /** Input fields never written to the audit log (secrets). */
   readonly redact?: readonly string[];
-  /** Only admin principals may call it. */
-  readonly adminOnly?: boolean;
+  /**
+   * The roles that may call it (any one of them; ADR 0520). Required, so no method is left without a
+   * rule: HTTP, IPC and in-process calls are all checked against it, and so is the role matrix test.
+   */
+  readonly roles: readonly Role[];
 }
 
 export function query<I extends z.ZodType, O extends z.ZodType>(
@@ -113,7 +117,12 @@ export interface Principal {
   readonly id: string;
   readonly name: string;
   readonly tenantId: string;
-  readonly admin: boolean;
+  /** Tenant roles in `tenantId`, or `admin` (server-wide). */
+  readonly roles: readonly Role[];
+  /** The API token it authenticated with (absent for the per-run administrator and in-process callers). */
+  readonly tokenId?: string | undefined;
+  /** When its token expires (ms since epoch); null or absent: never. */
+  readonly expiresAt?: number | null | undefined;
 }
 
 export type Transport = 'http' | 'ipc' | 'inproc';

@@ -17,6 +17,8 @@ export interface HttpTransportOptions {
 
 export const RPC_PREFIX = '/api/v1/rpc/';
 export const EVENTS_PATH = '/api/v1/events';
+/** One-time tickets for the event stream, for clients that cannot send an Authorization header. */
+export const EVENTS_TICKET_PATH = '/api/v1/events/tickets';
 export const TENANT_HEADER = 'x-outpost-tenant';
 
 const ANSWERED = Symbol.for('outpost.answered-by-server');

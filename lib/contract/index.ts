@@ -32,6 +32,8 @@ export type Contract = typeof contract;
 
 export { events, type Events } from './events.js';
 export * from './define.js';
+export * from './roles.js';
+export * from './access.js';
 export * from './services/system.js';
 export * from './services/common.js';
 export * from './services/tenants.js';
@@ -49,6 +51,7 @@ export {
   readSse,
   RPC_PREFIX,
   EVENTS_PATH,
+  EVENTS_TICKET_PATH,
   TENANT_HEADER,
   type HttpTransportOptions,
 } from './http-transport.js';
@@ -56,7 +59,9 @@ export {
   createIpcTransport,
   IPC_INVOKE,
   IPC_EVENT,
+  IPC_SESSION,
   type OutpostBridge,
+  type SessionRequest,
   type IpcResult,
 } from './ipc-transport.js';
 export { formatAge } from './format.js';

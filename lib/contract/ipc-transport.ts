@@ -3,18 +3,25 @@ import type { CallOptions, EventEnvelope } from './define.js';
 import type { ClientTransport } from './client.js';
 
 /**
- * The bridge the Electron preload exposes on `window.outpost` (contextBridge). Only these two
- * functions cross into the renderer: no Node, no ipcRenderer.
+ * The bridge the Electron preload exposes on `window.outpost` (contextBridge). Only these functions
+ * cross into the renderer: no Node, no ipcRenderer.
  */
 export interface OutpostBridge {
   invoke(channel: string, input: unknown, tenant?: string): Promise<IpcResult>;
   onEvent(listener: (event: EventEnvelope) => void): () => void;
+  /** Who is signed in to this window, signing in (an API token, or this computer's administrator) and out. */
+  session(request: SessionRequest): Promise<IpcResult>;
 }
+
+/** The desktop session messages (ADR 0524); the answer's value is a `Whoami` or null. */
+export type SessionRequest =
+  { op: 'whoami' } | { op: 'signIn'; token: string } | { op: 'signInLocal' } | { op: 'signOut' };
 
 export type IpcResult = { ok: true; value: unknown } | { ok: false; problem: unknown };
 
 export const IPC_INVOKE = 'outpost:invoke';
 export const IPC_EVENT = 'outpost:event';
+export const IPC_SESSION = 'outpost:session';
 
 export function createIpcTransport(bridge: OutpostBridge): ClientTransport {
   return {

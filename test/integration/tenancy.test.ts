@@ -60,8 +60,14 @@ describe('tenant isolation over the console API', () => {
     const admin = clientFor(ADMIN);
     await admin.tenants.add({ id: 'acme' });
     await admin.tenants.add({ id: 'globex' });
-    a = clientFor((await admin.tenants.createToken({ name: 'acme-ci' }, { tenant: 'acme' })).token);
-    b = clientFor((await admin.tenants.createToken({ name: 'globex-ci' }, { tenant: 'globex' })).token);
+    a = clientFor(
+      (await admin.tenants.createToken({ name: 'acme-ci', roles: ['tenant-admin'] }, { tenant: 'acme' }))
+        .token,
+    );
+    b = clientFor(
+      (await admin.tenants.createToken({ name: 'globex-ci', roles: ['tenant-admin'] }, { tenant: 'globex' }))
+        .token,
+    );
     // tenant B's records
     await b.apps.add({
       source: { kind: 'upload', upload: { fileName: 'margo.yaml', content: margo('globex-app') } },
@@ -130,7 +136,7 @@ describe('tenant isolation over the console API', () => {
   it('tenant A cannot act on B by naming the tenant', async () => {
     expect(await codeOf(a.apps.list({}, { tenant: 'globex' }))).toBe('forbidden');
     expect(await codeOf(a.tenants.list({}))).toBe('forbidden');
-    expect(await codeOf(a.tenants.createToken({ name: 'escalate', admin: true }))).toBe('forbidden');
+    expect(await codeOf(a.tenants.createToken({ name: 'escalate', roles: ['admin'] }))).toBe('forbidden');
   });
 
   it('the same names can live in both tenants without clashing', async () => {
@@ -145,7 +151,7 @@ describe('tenant isolation over the console API', () => {
 
   it('a revoked token stops working at once', async () => {
     const admin = clientFor(ADMIN);
-    const r = await admin.tenants.createToken({ name: 'temp' }, { tenant: 'acme' });
+    const r = await admin.tenants.createToken({ name: 'temp', roles: ['viewer'] }, { tenant: 'acme' });
     const c = clientFor(r.token);
     expect((await c.sites.list({})).sites.length).toBeGreaterThanOrEqual(0);
     await admin.tenants.revokeToken({ id: r.info.id }, { tenant: 'acme' });

@@ -8,6 +8,9 @@ import * as deviceModels from './device-models.js';
 import * as sites from './sites.js';
 import * as nodes from './nodes.js';
 import * as tenants from './tenants.js';
+import { register as addToken } from './add-token.js';
+import { register as listTokens } from './list-tokens.js';
+import { register as removeToken } from './remove-token.js';
 import { register as deploy } from './deploy.js';
 import * as deployments from './deployments.js';
 import { register as enroll } from './enroll.js';
@@ -34,6 +37,7 @@ export function register(program: Command): void {
   sites.registerAdd(add);
   nodes.registerAdd(add);
   tenants.registerAdd(add);
+  addToken(add);
 
   const list = co
     .command('list')
@@ -46,6 +50,7 @@ export function register(program: Command): void {
   enrollRequests.registerList(list);
   discovered(list);
   tenants.registerList(list);
+  listTokens(list);
 
   const show = co.command('show').description('show one app, device model, site or node');
   showApp(show);
@@ -60,7 +65,7 @@ export function register(program: Command): void {
   deviceModels.registerRemove(remove);
   sites.registerRemove(remove);
   nodes.registerRemove(remove);
-  tenants.registerRemove(remove);
+  removeToken(remove);
 
   nodes.registerVerbs(co);
 

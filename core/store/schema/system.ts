@@ -18,12 +18,19 @@ export const apiTokens = sqliteTable(
       .references(() => tenants.id),
     name: text('name').notNull(),
     tokenHash: text('token_hash').notNull().unique(),
-    /** Admin tokens may act on any tenant (with an explicit tenant header); others only on their own. */
-    admin: integer('admin', { mode: 'boolean' }).notNull().default(false),
+    /**
+     * Tenant roles in `tenant_id`, or `["admin"]` (server-wide: may act on any tenant with an explicit
+     * tenant header). ADR 0520.
+     */
+    roles: text('roles', { mode: 'json' }).$type<string[]>().notNull(),
     createdAt: integer('created_at').notNull(),
+    /** When it stops working (ms since epoch); null: never. */
+    expiresAt: integer('expires_at'),
+    /** Who made it (`token:<id>`, `operator:local`, ...): revoking a token revokes the ones it made. */
+    createdBy: text('created_by'),
     revokedAt: integer('revoked_at'),
   },
-  (t) => [index('api_tokens_tenant').on(t.tenantId)],
+  (t) => [index('api_tokens_tenant').on(t.tenantId), index('api_tokens_created_by').on(t.createdBy)],
 );
 
 /**

@@ -66,17 +66,20 @@ export const profileSummary = (p: DeploymentProfile) => `${p.id} (${p.type})`;
 
 export const appsService = defineService('apps', {
   list: query({
+    roles: ['viewer'],
     summary: 'Applications of the App Store, each with its versions.',
     input: z.object({ search: z.string().optional() }).strict().default({}),
     output: z.object({ apps: z.array(appSummarySchema) }),
   }),
   get: query({
+    roles: ['viewer'],
     summary: 'One application and one of its versions (default: the newest).',
     input: z.object({ id: z.string().min(1), version: z.string().optional() }).strict(),
     output: z.object({ app: appSummarySchema, version: appVersionSchema, original: z.string() }),
     errors: ['not-found'],
   }),
   add: command({
+    roles: ['app-developer'],
     summary: 'Register an application version from a Margo ApplicationDescription (upload or git).',
     input: z
       .object({
@@ -98,6 +101,7 @@ export const appsService = defineService('apps', {
       i.source.kind === 'git' ? `app-from/${i.source.url}` : `app-from/${i.source.upload.fileName}`,
   }),
   remove: command({
+    roles: ['app-developer'],
     summary: 'Remove an application, or one of its versions.',
     input: z.object({ id: z.string().min(1), version: z.string().optional() }).strict(),
     output: z.object({ removedVersions: z.array(z.string()), appRemoved: z.boolean() }),

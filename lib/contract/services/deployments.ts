@@ -173,6 +173,7 @@ const appRef = {
 
 export const deploymentsService = defineService('deployments', {
   place: query({
+    roles: ['viewer'],
     summary: 'Dry run of placement: every candidate node, placed or not, with the reason.',
     input: z.object({ ...appRef, target: targetSchema }).strict(),
     output: z.object({
@@ -185,6 +186,7 @@ export const deploymentsService = defineService('deployments', {
     errors: ['not-found'],
   }),
   create: command({
+    roles: ['operator'],
     summary:
       'Deploy an application version to nodes chosen by placement; one commit to the deployments repository.',
     input: z
@@ -206,6 +208,7 @@ export const deploymentsService = defineService('deployments', {
     auditTarget: (i) => `app/${i.appId}${i.version ? `@${i.version}` : ''}`,
   }),
   list: query({
+    roles: ['viewer'],
     summary: 'Deployments of the tenant with per-state node counts.',
     input: z
       .object({ appId: z.string().optional(), includeRemoved: z.boolean().default(false) })
@@ -214,12 +217,14 @@ export const deploymentsService = defineService('deployments', {
     output: z.object({ deployments: z.array(deploymentSummarySchema), now: z.number() }),
   }),
   get: query({
+    roles: ['viewer'],
     summary: 'One deployment with the state of every node and the age of each report.',
     input: z.object({ id: z.string().min(1) }).strict(),
     output: deploymentViewSchema,
     errors: ['not-found'],
   }),
   update: command({
+    roles: ['operator'],
     summary: 'Change the version and/or parameter values of a deployment.',
     input: z
       .object({
@@ -235,6 +240,7 @@ export const deploymentsService = defineService('deployments', {
     auditTarget: (i) => `deployment/${i.id}`,
   }),
   remove: command({
+    roles: ['operator'],
     summary: 'Remove a deployment from all its nodes (they report removing, then removed).',
     input: z.object({ id: z.string().min(1) }).strict(),
     output: deploymentViewSchema,
@@ -242,6 +248,7 @@ export const deploymentsService = defineService('deployments', {
     auditTarget: (i) => `deployment/${i.id}`,
   }),
   promote: command({
+    roles: ['operator'],
     summary: 'Promote a canary rollout to the remaining nodes.',
     input: z.object({ id: z.string().min(1) }).strict(),
     output: deploymentViewSchema,
@@ -249,6 +256,7 @@ export const deploymentsService = defineService('deployments', {
     auditTarget: (i) => `deployment/${i.id}`,
   }),
   pause: command({
+    roles: ['operator'],
     summary: 'Pause a rollout (nodes already told keep their orders).',
     input: z.object({ id: z.string().min(1) }).strict(),
     output: deploymentViewSchema,
@@ -256,6 +264,7 @@ export const deploymentsService = defineService('deployments', {
     auditTarget: (i) => `deployment/${i.id}`,
   }),
   resume: command({
+    roles: ['operator'],
     summary: 'Resume a paused rollout.',
     input: z.object({ id: z.string().min(1) }).strict(),
     output: deploymentViewSchema,

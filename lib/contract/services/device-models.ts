@@ -22,17 +22,20 @@ export type DeviceModel = z.infer<typeof deviceModelSchema>;
 
 export const deviceModelsService = defineService('deviceModels', {
   list: query({
+    roles: ['viewer'],
     summary: 'Device models of the Device Store.',
     input: z.object({}).strict().default({}),
     output: z.object({ models: z.array(deviceModelSchema) }),
   }),
   get: query({
+    roles: ['viewer'],
     summary: 'One device model.',
     input: z.object({ id: z.string().min(1) }).strict(),
     output: deviceModelSchema,
     errors: ['not-found'],
   }),
   add: command({
+    roles: ['device-developer'],
     summary: 'Register a device model from its YAML or JSON file.',
     input: z.object({ upload: uploadSchema, replace: z.boolean().default(false) }).strict(),
     output: deviceModelSchema,
@@ -40,6 +43,7 @@ export const deviceModelsService = defineService('deviceModels', {
     auditTarget: (i) => `device-model-from/${i.upload.fileName}`,
   }),
   remove: command({
+    roles: ['device-developer'],
     summary: 'Remove a device model that no node uses.',
     input: z.object({ id: z.string().min(1) }).strict(),
     output: z.object({ id: z.string() }),

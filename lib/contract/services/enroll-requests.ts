@@ -37,6 +37,7 @@ export type EnrollRequestView = z.infer<typeof enrollRequestSchema>;
 /** Enrollment by approval (ADR 0462): nodes without a token ask; an operator approves or rejects. */
 export const enrollRequestsService = defineService('enrollRequests', {
   list: query({
+    roles: ['viewer'],
     summary: 'Enrollment requests of nodes waiting for approval (and, with `all`, decided ones).',
     input: z
       .object({ all: z.boolean().default(false) })
@@ -45,12 +46,14 @@ export const enrollRequestsService = defineService('enrollRequests', {
     output: z.object({ requests: z.array(enrollRequestSchema), now: z.number() }),
   }),
   get: query({
+    roles: ['viewer'],
     summary: 'One enrollment request.',
     input: z.object({ id: z.string().min(1) }).strict(),
     output: enrollRequestSchema,
     errors: ['not-found'],
   }),
   approve: command({
+    roles: ['operator'],
     summary:
       'Approve a pending request: the node is registered (or reused) at the site, its CSR signed; the waiting node receives its SVID on its next poll.',
     input: z
@@ -67,6 +70,7 @@ export const enrollRequestsService = defineService('enrollRequests', {
     auditTarget: (i) => `enroll-request/${i.id}`,
   }),
   reject: command({
+    roles: ['operator'],
     summary: 'Reject a pending request: the waiting node is told so and stops.',
     input: z.object({ id: z.string().min(1), reason: z.string().max(500).optional() }).strict(),
     output: enrollRequestSchema,
@@ -105,6 +109,7 @@ export const foundLoSchema = z.object({
 /** LAN discovery as this server sees it (ADR 0460). */
 export const discoveryService = defineService('discovery', {
   status: query({
+    roles: ['viewer'],
     summary:
       'What this LO advertises over mDNS, the agents found on the network, and other LOs advertising one of our sites with another CA (conflicts).',
     input: z.object({}).strict().default({}),

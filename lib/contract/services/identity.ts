@@ -59,14 +59,15 @@ const spiffePattern = z
 /** Site identity (the LO's CA, SVIDs, the accepted-client policy) and node enrollment. */
 export const identityService = defineService('identity', {
   ca: query({
+    roles: ['viewer'],
     summary: 'The site CA and the WFM identity.',
     input: z.object({}).strict().default({}),
     output: caInfoSchema,
   }),
   initCa: command({
+    roles: ['admin'],
     summary:
       'Create the site CA (refused when one exists unless forced; forcing invalidates every issued SVID).',
-    adminOnly: true,
     input: z
       .object({ force: z.boolean().default(false) })
       .strict()
@@ -76,15 +77,16 @@ export const identityService = defineService('identity', {
     auditTarget: () => 'site-ca',
   }),
   exportCa: query({
+    roles: ['viewer'],
     summary: 'The trust anchors (PEM) clients need to trust this site.',
     input: z.object({}).strict().default({}),
     output: z.object({ anchorsPem: z.array(z.string()), fingerprint: z.string(), trustDomain: z.string() }),
     errors: ['not-found'],
   }),
   issueClient: command({
+    roles: ['admin'],
     summary:
       'Issue an SVID and key for a client that cannot make a CSR (e.g. a conformance tester); the key is returned once.',
-    adminOnly: true,
     input: z
       .object({
         clientId: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/),
@@ -108,25 +110,27 @@ export const identityService = defineService('identity', {
     auditTarget: (i) => `client/${i.clientId}`,
   }),
   clients: query({
+    roles: ['viewer'],
     summary: 'The accepted-client policy and the SVIDs issued.',
     input: z.object({}).strict().default({}),
     output: z.object({ policy: z.array(policyEntrySchema), svids: z.array(svidInfoSchema) }),
   }),
   allow: command({
+    roles: ['admin'],
     summary: 'Allow a SPIFFE ID (or prefix ending in /*) in the accepted-client policy.',
-    adminOnly: true,
     input: z.object({ pattern: spiffePattern }).strict(),
     output: policyEntrySchema,
     auditTarget: (i) => `policy/${i.pattern}`,
   }),
   deny: command({
+    roles: ['admin'],
     summary: 'Deny a SPIFFE ID (or prefix ending in /*): takes effect on its next request.',
-    adminOnly: true,
     input: z.object({ pattern: spiffePattern }).strict(),
     output: policyEntrySchema,
     auditTarget: (i) => `policy/${i.pattern}`,
   }),
   createEnrollToken: command({
+    roles: ['operator'],
     summary: 'A one-time enrollment token for a node (created if needed) at a site, with an expiry.',
     input: z
       .object({
@@ -152,6 +156,7 @@ export const identityService = defineService('identity', {
     auditTarget: (i) => `node/${i.node}`,
   }),
   revokeNode: command({
+    roles: ['operator'],
     summary: 'Revoke a node: its SVIDs are denied from its next request on.',
     input: z.object({ name: z.string().min(1) }).strict(),
     output: z.object({ nodeUid: z.string(), revokedSerials: z.array(z.string()) }),
@@ -159,6 +164,7 @@ export const identityService = defineService('identity', {
     auditTarget: (i) => `node/${i.name}`,
   }),
   signNodeCsr: command({
+    roles: ['operator'],
     summary:
       'Enroll a third-party Margo device by signing its own CSR (its key never leaves it): the node is registered at the site and enrolled; returns its SVID and the trust bundle.',
     input: z
@@ -183,6 +189,7 @@ export const identityService = defineService('identity', {
     auditTarget: (i) => `node/${i.node}`,
   }),
   registerNodeCertificate: command({
+    roles: ['operator'],
     summary:
       "Enroll a third-party Margo device by its certificate, issued by a CA added to the site's trust (trustCa) for spiffe://<trust-domain>/margo/wfm/<wfm-id>/client/<tenant>.<node>.",
     input: z
@@ -202,9 +209,9 @@ export const identityService = defineService('identity', {
     auditTarget: (i) => `node/${i.node}`,
   }),
   trustCa: command({
+    roles: ['admin'],
     summary:
       "Add a CA to the site's trust for client certificates (third-party devices); certificates it issued are admitted only once registered for a node.",
-    adminOnly: true,
     input: z
       .object({
         certPem: z
@@ -218,14 +225,15 @@ export const identityService = defineService('identity', {
     auditTarget: () => 'site-ca/trust',
   }),
   trustedCas: query({
+    roles: ['viewer'],
     summary: "The CAs added to the site's trust besides the site CA.",
     input: z.object({}).strict().default({}),
     output: z.object({ cas: z.array(trustedCaSchema) }),
   }),
   untrustCa: command({
+    roles: ['admin'],
     summary:
       "Remove a CA from the site's trust: certificates it issued are refused from the next handshake on.",
-    adminOnly: true,
     input: z.object({ fingerprint: z.string().min(1) }).strict(),
     output: z.object({ fingerprint: z.string() }),
     errors: ['not-found'],

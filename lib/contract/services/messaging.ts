@@ -38,6 +38,7 @@ export type BusPresence = z.infer<typeof busPresenceSchema>;
 
 export const messagingService = defineService('messaging', {
   siteLinks: query({
+    roles: ['admin'],
     summary:
       "Each site's link to this server (state and since when), its backlog and the age of its newest data.",
     input: z.object({}).strict().default({}),
@@ -45,9 +46,9 @@ export const messagingService = defineService('messaging', {
       links: z.array(siteLinkSchema),
       thresholds: z.object({ staleAfterSeconds: z.number(), offlineAfterSeconds: z.number() }),
     }),
-    adminOnly: true,
   }),
   linkSite: command({
+    roles: ['admin'],
     summary:
       'Leaf credentials for the remote LO of a site (CO): the nats.hubLeafUrl its config.yaml needs. Rotating revokes the old ones.',
     input: z.object({ siteId: z.string().min(1), rotate: z.boolean().default(false) }).strict(),
@@ -58,11 +59,11 @@ export const messagingService = defineService('messaging', {
       /** The CA the LO verifies the hub's leaf port with (nats.hubCaFile), when the hub speaks TLS. */
       hubCaPem: z.string().nullable(),
     }),
-    adminOnly: true,
     redact: [],
     auditTarget: (i) => `site/${i.siteId}`,
   }),
   presence: query({
+    roles: ['admin'],
     summary:
       'Heartbeat presence of the nodes of a site as the bus sees it (online, stale, offline, unknown, with ages).',
     input: z.object({ siteId: z.string().min(1) }).strict(),
@@ -70,6 +71,5 @@ export const messagingService = defineService('messaging', {
       entries: z.array(busPresenceSchema),
       thresholds: z.object({ staleAfterSeconds: z.number(), offlineAfterSeconds: z.number() }),
     }),
-    adminOnly: true,
   }),
 });

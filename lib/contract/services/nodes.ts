@@ -100,6 +100,7 @@ export type NodesListInput = z.input<typeof nodesListInputSchema>;
 
 export const nodesService = defineService('nodes', {
   list: query({
+    roles: ['viewer'],
     summary:
       'Nodes of the tenant, optionally of one site, matching labels, a text or presence states; sorted and paged by the server; each with presence and its age.',
     input: nodesListInputSchema,
@@ -114,12 +115,14 @@ export const nodesService = defineService('nodes', {
     }),
   }),
   get: query({
+    roles: ['viewer'],
     summary: 'One node.',
     input: z.object({ name: z.string().min(1) }).strict(),
     output: nodeSchema,
     errors: ['not-found'],
   }),
   add: command({
+    roles: ['operator'],
     summary: 'Register a node (host) at a site before it enrolls.',
     input: z
       .object({
@@ -134,6 +137,7 @@ export const nodesService = defineService('nodes', {
     auditTarget: (i) => `node/${i.name}`,
   }),
   label: command({
+    roles: ['operator'],
     summary: 'Set and remove operator labels on a node.',
     input: z
       .object({
@@ -147,6 +151,7 @@ export const nodesService = defineService('nodes', {
     auditTarget: (i) => `node/${i.name}`,
   }),
   cordon: command({
+    roles: ['operator'],
     summary: 'Stop placing new deployments on a node (running ones stay).',
     input: z.object({ name: z.string().min(1) }).strict(),
     output: nodeSchema,
@@ -154,6 +159,7 @@ export const nodesService = defineService('nodes', {
     auditTarget: (i) => `node/${i.name}`,
   }),
   uncordon: command({
+    roles: ['operator'],
     summary: 'Allow placement on a node again.',
     input: z.object({ name: z.string().min(1) }).strict(),
     output: nodeSchema,
@@ -161,6 +167,7 @@ export const nodesService = defineService('nodes', {
     auditTarget: (i) => `node/${i.name}`,
   }),
   setModel: command({
+    roles: ['operator'],
     summary: 'Link a node to a device model of the Device Store.',
     input: z.object({ name: z.string().min(1), modelId: z.string().nullable() }).strict(),
     output: nodeSchema,
@@ -168,6 +175,7 @@ export const nodesService = defineService('nodes', {
     auditTarget: (i) => `node/${i.name}`,
   }),
   remove: command({
+    roles: ['operator'],
     summary: 'Remove a node that has no deployments.',
     input: z.object({ name: z.string().min(1) }).strict(),
     output: z.object({ uid: z.string() }),

@@ -36,14 +36,15 @@ export type RegistryGcResult = z.infer<typeof registryGcResultSchema>;
 /** The site registry (OCI Distribution API served by the LO): its state and garbage collection. */
 export const registryService = defineService('registry', {
   status: query({
+    roles: ['viewer'],
     summary: 'Where the site registry listens, how much it stores, and its repositories.',
     input: z.object({}).strict().default({}),
     output: registryStatusSchema,
   }),
   gc: command({
+    roles: ['admin'],
     summary:
       'Remove blobs and untagged manifests that no tag and no deployment references (a dry run only reports them).',
-    adminOnly: true,
     input: z
       .object({
         dryRun: z.boolean().default(false),

@@ -30,17 +30,20 @@ export type Site = z.infer<typeof siteSchema>;
 
 export const sitesService = defineService('sites', {
   list: query({
+    roles: ['viewer'],
     summary: 'Sites of the tenant.',
     input: z.object({}).strict().default({}),
     output: z.object({ sites: z.array(siteSchema) }),
   }),
   get: query({
+    roles: ['viewer'],
     summary: 'One site.',
     input: z.object({ id: z.string().min(1) }).strict(),
     output: siteSchema,
     errors: ['not-found'],
   }),
   add: command({
+    roles: ['tenant-admin'],
     summary: 'Create a site.',
     input: z
       .object({
@@ -56,6 +59,7 @@ export const sitesService = defineService('sites', {
     auditTarget: (i) => `site/${i.id}`,
   }),
   remove: command({
+    roles: ['tenant-admin'],
     summary: 'Remove a site that has no nodes.',
     input: z.object({ id: z.string().min(1) }).strict(),
     output: z.object({ id: z.string() }),
@@ -63,6 +67,7 @@ export const sitesService = defineService('sites', {
     auditTarget: (i) => `site/${i.id}`,
   }),
   addOrchestrator: command({
+    roles: ['tenant-admin'],
     summary: 'Register the remote Local Orchestrator that serves a site.',
     input: z
       .object({
@@ -81,6 +86,7 @@ export const sitesService = defineService('sites', {
     auditTarget: (i) => `orchestrator/${i.id}`,
   }),
   listOrchestrators: query({
+    roles: ['viewer'],
     summary: 'Local Orchestrators known to this CO.',
     input: z.object({}).strict().default({}),
     output: z.object({ orchestrators: z.array(orchestratorSchema) }),

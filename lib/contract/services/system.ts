@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineService, query } from '../define.js';
+import { roleSchema } from '../roles.js';
 
 export const natsStateSchema = z.object({
   state: z.enum(['disabled', 'missing-binary', 'starting', 'running', 'restarting', 'stopped', 'failed']),
@@ -20,10 +21,12 @@ export const systemStatusSchema = z.object({
   startedAt: z.number(),
   uptimeSeconds: z.number().nonnegative(),
   now: z.number(),
-  home: z.string(),
+  /** The data folder: administrators only (null for everyone else). */
+  home: z.string().nullable(),
   tenant: z.string(),
   site: z.object({ id: z.string(), name: z.string() }),
-  database: z.object({ file: z.string(), schemaVersion: z.string() }),
+  /** The database file is shown to administrators only (null for everyone else). */
+  database: z.object({ file: z.string().nullable(), schemaVersion: z.string() }),
   nats: natsStateSchema.nullable(),
   /**
    * The LO's desired state for the caller's tenant: the commit it serves and the last refusal (a
@@ -38,7 +41,8 @@ export const systemStatusSchema = z.object({
     })
     .nullable(),
   counts: z.object({
-    tenants: z.number().int().nonnegative(),
+    /** How many tenants the server has: administrators only (null for everyone else). */
+    tenants: z.number().int().nonnegative().nullable(),
     apps: z.number().int().nonnegative(),
     deviceModels: z.number().int().nonnegative(),
     sites: z.number().int().nonnegative(),
@@ -47,6 +51,21 @@ export const systemStatusSchema = z.object({
   }),
 });
 export type SystemStatus = z.infer<typeof systemStatusSchema>;
+
+/** Who the caller is and what it may do (the console hides what its roles cannot do). */
+export const whoamiSchema = z.object({
+  /** The principal's id as the audit log records it (`token:ab12cd34`, `operator:local`, ...). */
+  id: z.string(),
+  name: z.string(),
+  /** The principal's own tenant. */
+  tenantId: z.string(),
+  /** The tenant this call acts on (an administrator may choose another). */
+  actingTenant: z.string(),
+  roles: z.array(roleSchema),
+  /** When the credential expires (ms since epoch); null: never. */
+  expiresAt: z.number().nullable(),
+});
+export type Whoami = z.infer<typeof whoamiSchema>;
 
 export const auditEntrySchema = z.object({
   seq: z.number().int(),
@@ -66,11 +85,20 @@ export type AuditEntry = z.infer<typeof auditEntrySchema>;
 
 export const systemService = defineService('system', {
   status: query({
-    summary: 'Version, roles, uptime, data directory, database schema, NATS state and record counts.',
+    roles: ['viewer'],
+    summary:
+      'Version, roles, uptime, database schema, NATS state and record counts (the data folder, database file and tenant count for administrators only).',
     input: z.object({}).strict().default({}),
     output: systemStatusSchema,
   }),
+  whoami: query({
+    roles: ['viewer'],
+    summary: 'The caller: its id, tenant, roles and expiry.',
+    input: z.object({}).strict().default({}),
+    output: whoamiSchema,
+  }),
   audit: query({
+    roles: ['viewer'],
     summary: 'The audit log of the current tenant, newest first.',
     input: z
       .object({
