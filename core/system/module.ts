@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import type { Paths, Clock } from '../../lib/base/index.js';
 import type { Store } from '../store/db.js';
 import type { AuditLog } from '../audit.js';
-import type { NatsState, SystemStatus } from '../../lib/contract/index.js';
+import { isAdmin, type NatsState, type SystemStatus } from '../../lib/contract/index.js';
 
 export interface SystemModuleDeps {
   config: Config;
@@ -33,6 +33,9 @@ export function createSystemModule(deps: SystemModuleDeps): CoreModule {
       system: {
         async status(_input, ctx): Promise<SystemStatus> {
           const now = deps.clock.now();
+          // Where the server keeps its data and how many tenants it has are the administrator's business.
+          const admin = isAdmin(ctx.principal.roles);
+          const counts = deps.counts(ctx.tenantId);
           return {
             product: 'Outpost',
             version: deps.version,
@@ -41,13 +44,13 @@ export function createSystemModule(deps: SystemModuleDeps): CoreModule {
             startedAt: deps.startedAt,
             uptimeSeconds: Math.max(0, (now - deps.startedAt) / 1000),
             now,
-            home: deps.paths.home,
+            home: admin ? deps.paths.home : null,
             tenant: ctx.tenantId,
             site: { id: deps.config.site.id, name: deps.config.site.name },
-            database: { file: deps.store.file, schemaVersion: deps.store.schemaVersion() },
+            database: { file: admin ? deps.store.file : null, schemaVersion: deps.store.schemaVersion() },
             nats: deps.natsState(),
             desiredState: deps.desiredState(ctx.tenantId),
-            counts: deps.counts(ctx.tenantId),
+            counts: { ...counts, tenants: admin ? counts.tenants : null },
           };
         },
         async audit(input, ctx) {

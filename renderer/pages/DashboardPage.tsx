@@ -60,8 +60,13 @@ export function DashboardPage() {
                 <Chip variant="outlined" label={`tenant ${s.tenant}`} data-testid="tenant" />
               </Stack>
               <Typography variant="body2" color="text.secondary" sx={{ mt: 1 }}>
-                up {formatAge(s.uptimeSeconds * 1000 + Math.max(0, now - (q.dataUpdatedAt || now)))} · data in{' '}
-                <code>{s.home}</code> · database schema {s.database.schemaVersion} ·{' '}
+                up {formatAge(s.uptimeSeconds * 1000 + Math.max(0, now - (q.dataUpdatedAt || now)))} ·{' '}
+                {s.home ? (
+                  <>
+                    data in <code>{s.home}</code> ·{' '}
+                  </>
+                ) : null}
+                database schema {s.database.schemaVersion} ·{' '}
                 <span data-testid="nats-state">
                   NATS{' '}
                   {s.nats

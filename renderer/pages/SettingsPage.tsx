@@ -15,8 +15,13 @@ export function SettingsPage() {
         ['Console', apiMode === 'desktop' ? 'desktop app (IPC)' : 'web portal (HTTP)'],
         ['Role', `${s.role} (${s.roles.join(', ')})`],
         ['Site', `${s.site.name} (${s.site.id})`],
-        ['Data directory', s.home],
-        ['Database', `${s.database.file}, schema ${s.database.schemaVersion}`],
+        ['Data directory', s.home ?? 'shown to administrators only'],
+        [
+          'Database',
+          s.database.file
+            ? `${s.database.file}, schema ${s.database.schemaVersion}`
+            : `schema ${s.database.schemaVersion}`,
+        ],
         [
           'NATS',
           s.nats

@@ -34,8 +34,13 @@ export function register(co: Command): void {
             ['uptime', formatAge(s.uptimeSeconds * 1000)],
             ['tenant', s.tenant],
             ['site', `${s.site.name} (${s.site.id})`],
-            ['data directory', s.home],
-            ['database', `${s.database.file} (schema ${s.database.schemaVersion})`],
+            ['data directory', s.home ?? '(administrators only)'],
+            [
+              'database',
+              s.database.file
+                ? `${s.database.file} (schema ${s.database.schemaVersion})`
+                : `schema ${s.database.schemaVersion}`,
+            ],
             [
               'nats',
               s.nats
