@@ -25,6 +25,7 @@ import { createLoBackend, SEEN_FLUSH_MS, type StatusSink } from './mmi-backend.j
 import { createUplink, type NodeInventory } from './uplink.js';
 import type { ObjectCache } from '../gitops/object-reader.js';
 import { createNodeEnrollment } from './node-enrollment.js';
+import { checkNonNodeClientId, listClientIdentities } from './client-identities.js';
 import { createEnrollRequests } from './enroll-requests.js';
 import { createNodeCertificates } from './node-certificates.js';
 import { createLoDiscovery } from './discovery.js';
@@ -413,6 +414,7 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
           return { anchorsPem: [ca.certPem], fingerprint: ca.fingerprint, trustDomain: ca.trustDomain };
         },
         async issueClient(input) {
+          checkNonNodeClientId(store, input.clientId);
           const ca = identity.requireCa();
           const now = clock.now();
           const kc = await createKeyAndCsr({});
@@ -451,11 +453,11 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
             serialHex: svid.serialHex,
           };
         },
-        async clients() {
-          return {
-            policy: db.select().from(clientPolicy).orderBy(asc(clientPolicy.pattern)).all(),
-            svids: db.select().from(svids).orderBy(asc(svids.issuedAt)).all(),
-          };
+        async clients(_input, ctx) {
+          return listClientIdentities(
+            { store, trustDomain: identity.trustDomain, wfmId: identity.wfmId },
+            ctx,
+          );
         },
         async allow(input) {
           const row = { pattern: input.pattern, effect: 'allow' as const, createdAt: clock.now() };
