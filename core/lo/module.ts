@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { and, asc, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import type { CoreModule } from '../module.js';
 import type { Config } from '../config.js';
 import type { Paths, Clock } from '../../lib/base/index.js';
