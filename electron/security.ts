@@ -16,6 +16,9 @@ export const APP_INDEX_URL = `${APP_ORIGIN}/index.html`;
  */
 export function isConsoleUrl(raw: string): boolean {
   if (typeof raw !== 'string' || raw.length > 8192) return false;
+  // The URL parser drops surrounding spaces and inner tabs and newlines: a URL that needs that is not ours.
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u0020\u007f]/.test(raw)) return false;
   let u: URL;
   try {
     u = new URL(raw);

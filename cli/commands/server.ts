@@ -56,7 +56,11 @@ export function register(program: Command): void {
           process.stdout.write(
             `Outpost ${host.info.version} (${host.info.role}) listening on ${host.info.url}\n`,
           );
-          process.stdout.write(`console: ${host.info.url}/#token=${host.info.token}\n`);
+          // Never the administrator token: output ends up in logs and journals (ADR 0523). Who runs
+          // this can read it from server.json, or make a token of their own with `co add token`.
+          process.stdout.write(
+            `console: ${host.info.url}/ (sign in with an API token: edgectl co add token --name <you> --role <role>)\n`,
+          );
           process.stdout.write(`data: ${home}\n`);
           await new Promise<void>((resolve) => {
             onStopRequested = resolve;
