@@ -11,6 +11,16 @@ export const ROLES = ['co', 'lo', 'all'] as const;
 export type Role = (typeof ROLES)[number];
 
 const port = z.number().int().min(0).max(65535);
+const gitRemoteSchema = z
+  .object({
+    url: z.string().url(),
+    branch: z.string().min(1),
+    username: z.string().optional(),
+    tokenEnv: z.string().optional(),
+    token: z.string().optional(),
+  })
+  .strict();
+
 const seconds = z.number().positive();
 /** A byte count: a number, or a quantity such as `50Gi` or `512Mi`. */
 const bytes = z.union([
@@ -105,15 +115,13 @@ export const configSchema = z
       .strict(),
     git: z
       .object({
-        remote: z
-          .object({
-            url: z.string().url(),
-            branch: z.string().min(1),
-            username: z.string().optional(),
-            tokenEnv: z.string().optional(),
-            token: z.string().optional(),
-          })
-          .strict()
+        remote: gitRemoteSchema.optional(),
+        /**
+         * The remotes of other tenants' deployments repositories (the default tenant's is `remote`): a
+         * tenant's remote site's LO follows its tenant's repository as its own (ADR 0522).
+         */
+        tenantRemotes: z
+          .record(z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/), gitRemoteSchema)
           .optional(),
         fetchIntervalSeconds: seconds,
         author: z.object({ name: z.string().min(1), email: z.string().min(3) }).strict(),

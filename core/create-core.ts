@@ -174,8 +174,24 @@ export function createCore(deps: CoreDeps): Core {
   modules.push(messagingModule);
   // The deploy engine and the LO call each other (desired state down, status up): the closures below
   // reach them only at run time, after both exist.
+  // Remote-site traffic belongs to the tenant its bus link was issued for (ADR 0522): site ids are
+  // per tenant, so another tenant's site of the same id never changes where it goes.
+  const defaultTenant = config.tenancy.defaultTenant;
+  const ownSite = (siteId: string) => config.role !== 'co' && siteId === config.site.id;
+  const linkOwner = (siteId: string): string | null => {
+    const link = messagingModule.messaging.siteLink(siteId);
+    return link ? (link.tenantId ?? defaultTenant) : null;
+  };
   const fleetModule = createFleetModule({
-    liveSeen: (siteId, uid) => messagingModule.messaging.presence.get(siteId, uid).lastSeen,
+    // Node uids are `<tenant>.<name>`; a remote LO files its nodes under its own tenant, so remote
+    // presence is found by name, and only for the tenant that owns the site's link.
+    liveSeen: (siteId, uid) => {
+      const m = messagingModule.messaging;
+      if (ownSite(siteId)) return m.presence.get(siteId, uid).lastSeen;
+      const dot = uid.indexOf('.');
+      if (linkOwner(siteId) !== uid.slice(0, dot)) return null;
+      return m.presence.remoteByName(siteId, uid.slice(dot + 1))?.lastSeen ?? null;
+    },
     config,
     store,
     clock,
@@ -205,6 +221,7 @@ export function createCore(deps: CoreDeps): Core {
       if (config.role !== 'co') await loModule.lo.syncTenant(tenantId);
       // Remote sites hear about it at once over the bus (they fetch git on an interval otherwise).
       for (const siteId of fleetModule.fleet.remoteSites(tenantId)) {
+        if (linkOwner(siteId) !== tenantId) continue;
         await messagingModule.messaging
           .publishDesiredNotice(siteId, { tenantId, at: clock.now() })
           .catch((err: unknown) =>
@@ -254,7 +271,8 @@ export function createCore(deps: CoreDeps): Core {
   if (config.role !== 'lo') {
     messagingModule.messaging.onNodeStatus((r) => {
       if (!isForwardedStatus(r.body)) return;
-      const node = fleetModule.fleet.remoteNode(r.siteId, r.nodeUid);
+      const owner = linkOwner(r.siteId);
+      const node = owner ? fleetModule.fleet.remoteNode(owner, r.siteId, r.nodeUid) : undefined;
       if (!node)
         return logger.warn(
           { site: r.siteId, node: r.nodeUid },
@@ -271,8 +289,12 @@ export function createCore(deps: CoreDeps): Core {
       if (!isNodeInventory(r.body)) return;
       if (r.body.siteId !== r.siteId)
         return logger.warn({ site: r.siteId }, 'node inventory naming another site; dropped');
-      if (!fleetModule.fleet.upsertRemoteNode(r.siteId, r.body))
-        logger.warn({ site: r.siteId }, 'node inventory from a site no single tenant owns; dropped');
+      const owner = linkOwner(r.siteId);
+      if (!owner || !fleetModule.fleet.upsertRemoteNode(owner, r.siteId, r.body))
+        logger.warn(
+          { site: r.siteId, tenant: owner, node: r.body.nodeName },
+          'node inventory from a site without a remote site record for its link; dropped',
+        );
     });
   }
 

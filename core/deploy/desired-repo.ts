@@ -25,9 +25,17 @@ export interface DesiredRepos {
   ): Promise<{ commit: string | null; changed: boolean }>;
   /** Tenants with a repository on disk. */
   tenants(): string[];
-  /** Pushes the default tenant's repository to the configured remote (no-op without one). */
+  /**
+   * Pushes a tenant's repository to its remote (`git.remote` for the default tenant,
+   * `git.tenantRemotes.<tenant>` for the others); no-op without one.
+   */
   push(tenantId: string): Promise<{ pushed: boolean; error?: string }>;
-  pushState(): { remote: string | null; lastPushAt: number | null; lastError: string | null };
+  /** The push state of a tenant's repository (default: the default tenant's). */
+  pushState(tenantId?: string): {
+    remote: string | null;
+    lastPushAt: number | null;
+    lastError: string | null;
+  };
 }
 
 export function createDesiredRepos(deps: {
@@ -43,7 +51,14 @@ export function createDesiredRepos(deps: {
   const repos = new Map<string, Promise<DeploymentsRepo>>();
   const locks = new Map<string, Promise<unknown>>();
   const branch = config.git.remote?.branch ?? 'main';
-  const pushStatus = { lastPushAt: null as number | null, lastError: null as string | null };
+  const pushStatuses = new Map<string, { lastPushAt: number | null; lastError: string | null }>();
+  const pushStatusOf = (tenantId: string) => {
+    let st = pushStatuses.get(tenantId);
+    if (!st) pushStatuses.set(tenantId, (st = { lastPushAt: null, lastError: null }));
+    return st;
+  };
+  const remoteOf = (tenantId: string) =>
+    tenantId === config.tenancy.defaultTenant ? config.git.remote : config.git.tenantRemotes?.[tenantId];
   const dirOf = (tenantId: string) => path.join(deps.root, tenantId);
   const repoOf = (tenantId: string) => {
     let r = repos.get(tenantId);
@@ -83,7 +98,7 @@ export function createDesiredRepos(deps: {
             store.sqlite
               .prepare(`UPDATE deployments SET "commit" = ? WHERE tenant_id = ? AND "commit" IS NULL`)
               .run(r.commit, tenantId);
-            if (tenantId === config.tenancy.defaultTenant && config.git.remote) await repos_.push(tenantId);
+            if (remoteOf(tenantId)) await repos_.push(tenantId);
           }
           return r;
         });
@@ -98,8 +113,9 @@ export function createDesiredRepos(deps: {
       }
     },
     async push(tenantId) {
-      const remote = config.git.remote;
-      if (!remote || tenantId !== config.tenancy.defaultTenant) return { pushed: false };
+      const remote = remoteOf(tenantId);
+      if (!remote) return { pushed: false };
+      const pushStatus = pushStatusOf(tenantId);
       const token = remote.tokenEnv ? process.env[remote.tokenEnv] : remote.token;
       try {
         await git.push({
@@ -120,8 +136,9 @@ export function createDesiredRepos(deps: {
         return { pushed: false, error: pushStatus.lastError };
       }
     },
-    pushState() {
-      return { remote: config.git.remote ? redactUrl(config.git.remote.url) : null, ...pushStatus };
+    pushState(tenantId = config.tenancy.defaultTenant) {
+      const remote = remoteOf(tenantId);
+      return { remote: remote ? redactUrl(remote.url) : null, ...pushStatusOf(tenantId) };
     },
   };
   return repos_;

@@ -708,7 +708,11 @@ export function createDeployEngine(deps: DeployEngineDeps) {
     /** At start and on a timer: repair git from the database, advance waiting rollouts (soak timers). */
     async tick(): Promise<void> {
       // A push that failed (remote away) is retried until it goes through.
-      if (repos.pushState().lastError) await repos.push(deps.config.tenancy.defaultTenant);
+      for (const t of [
+        deps.config.tenancy.defaultTenant,
+        ...Object.keys(deps.config.git.tenantRemotes ?? {}),
+      ])
+        if (repos.pushState(t).lastError) await repos.push(t);
       // Only rollouts waiting for a time are looked at; the others move when a status arrives.
       const now = clock.now();
       for (const [id, at] of [...wakeAt]) {

@@ -35,10 +35,13 @@ export interface Fleet {
   ensureNode(tenantId: string, name: string, siteId: string): NodeRow;
   markSeen(uid: string, at: number): void;
   /**
-   * A node reported by the remote LO serving `siteId`: its record is created or updated (state,
-   * capabilities, last seen). The site decides the tenant; undefined when no single tenant has that site.
+   * A node reported by the remote LO serving `tenantId`'s site `siteId` (the tenant is the one the
+   * site's bus link was issued for, never guessed from site ids, which tenants may share): its record is
+   * created or updated (state, capabilities, last seen). Undefined when that tenant has no such remote
+   * site, or a node of that name lives at another of its sites.
    */
   upsertRemoteNode(
+    tenantId: string,
     siteId: string,
     n: {
       nodeName: string;
@@ -50,8 +53,8 @@ export interface Fleet {
   ): NodeRow | undefined;
   /** Sites of the tenant served by a remote LO. */
   remoteSites(tenantId: string): string[];
-  /** The node a remote LO means by `<its tenant>.<name>` at `siteId`, in this CO's records. */
-  remoteNode(siteId: string, loClientId: string): NodeRow | undefined;
+  /** The node a remote LO means by `<its tenant>.<name>` at `tenantId`'s site `siteId`, in this CO's records. */
+  remoteNode(tenantId: string, siteId: string, loClientId: string): NodeRow | undefined;
   view(row: NodeRow, now?: number): Node;
 }
 
@@ -197,12 +200,8 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
       events.changed(tenantId, 'nodes', 'sites');
       return nodeRow(tenantId, name)!;
     },
-    upsertRemoteNode(siteId, n) {
-      const owners = store.sqlite.prepare('SELECT tenant_id AS t FROM sites WHERE id = ?').all(siteId) as {
-        t: string;
-      }[];
-      if (owners.length !== 1) return undefined;
-      const tenantId = owners[0]!.t;
+    upsertRemoteNode(tenantId, siteId, n) {
+      if (siteRow(tenantId, siteId)?.servedBy !== 'remote') return undefined;
       const existing = nodeRow(tenantId, n.nodeName);
       if (existing && existing.siteId !== siteId) return undefined;
       const values = {
@@ -236,12 +235,9 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
           .all(tenantId) as { id: string }[]
       ).map((r) => r.id);
     },
-    remoteNode(siteId, loClientId) {
-      const name = loClientId.slice(loClientId.indexOf('.') + 1);
-      const owners = store.sqlite.prepare('SELECT tenant_id AS t FROM sites WHERE id = ?').all(siteId) as {
-        t: string;
-      }[];
-      return owners.length === 1 ? nodeRow(owners[0]!.t, name) : undefined;
+    remoteNode(tenantId, siteId, loClientId) {
+      const row = nodeRow(tenantId, loClientId.slice(loClientId.indexOf('.') + 1));
+      return row?.siteId === siteId ? row : undefined;
     },
     markSeen(uid, at) {
       store.sqlite

@@ -93,6 +93,12 @@ export interface Messaging {
     options?: { tenantId?: string; rotate?: boolean },
   ): Promise<LeafCredentials & { hubLeafUrl: string | null }>;
   revokeLeafCredentials(siteId: string): Promise<boolean>;
+  /**
+   * CO: the link of a remote site on this bus and the tenant it was issued for (null: issued before
+   * links named a tenant), or null when the site has no link. The link, never the sites table, says
+   * whose site the traffic of `siteId` is (ADR 0522).
+   */
+  siteLink(siteId: string): { tenantId: string | null } | null;
   /** LO: tells a node to poll now; false when the bus is not up (the node's periodic poll covers it). */
   notifyPollNow(siteId: string, nodeUid: string, info?: PollNowInfo): boolean;
   /**
@@ -117,6 +123,11 @@ export interface Messaging {
   presence: {
     list(siteId: string): PresenceEntry[];
     get(siteId: string, nodeUid: string): PresenceEntry;
+    /**
+     * CO: a remote site's node by its name, whatever tenant its LO files it under (the LO's
+     * `<tenant>.<name>` is not this CO's uid); undefined when the site never reported it.
+     */
+    remoteByName(siteId: string, nodeName: string): PresenceEntry | undefined;
   };
   siteLinks(): Promise<SiteLink[]>;
 }
@@ -344,6 +355,7 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
     } else if (m.kind === 'presence') {
       const c = m.body as PresenceChange;
       if (typeof c?.nodeUid === 'string' && typeof c.state === 'string') {
+        if (!sd.nodes[c.nodeUid]) byName.delete(m.siteId);
         sd.nodes[c.nodeUid] = { state: c.state, lastSeen: c.lastSeen ?? null, reportedAt: sentAt };
         for (const h of presenceHandlers) h({ ...c, siteId: m.siteId });
         changed('nodes');
@@ -620,6 +632,19 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([nodeUid, r]) => remoteEntry(id, sd, nodeUid, r, now));
   };
+  // Remote nodes by name (the part after the LO's `<tenant>.`), per site; rebuilt when the site reports.
+  const byName = new Map<string, Map<string, string>>();
+  const remoteUidOf = (id: string, name: string): string | undefined => {
+    const sd = remoteSites()[id];
+    if (!sd) return undefined;
+    let idx = byName.get(id);
+    if (!idx) {
+      idx = new Map();
+      for (const uid of Object.keys(sd.nodes)) idx.set(uid.slice(uid.indexOf('.') + 1), uid);
+      byName.set(id, idx);
+    }
+    return idx.get(name);
+  };
   /** One node's presence without listing the site (lists of thousands ask once per node). */
   const onePresence = (id: string, nodeUid: string): PresenceEntry | undefined => {
     assertSiteId(id);
@@ -737,6 +762,12 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
       if (removed) await reload();
       return removed;
     },
+    siteLink(id) {
+      const l = creds()
+        .leafs()
+        .find((x) => x.siteId === id);
+      return l ? { tenantId: l.tenantId ?? null } : null;
+    },
     notifyPollNow(id, nodeUid, info = {}) {
       if (!running() || !nc) return false;
       try {
@@ -807,6 +838,11 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
     },
     presence: {
       list: listPresence,
+      remoteByName(id, nodeName) {
+        if (!hasHub(role) || (hasSite(role) && id === siteId)) return undefined;
+        const uid = remoteUidOf(id, nodeName);
+        return uid === undefined ? undefined : onePresence(id, uid);
+      },
       get(id, nodeUid) {
         return (
           onePresence(id, nodeUid) ?? {

@@ -8,6 +8,8 @@ export interface EnrolledNode {
   certPem: string;
   keyPem: string;
   anchorsPem: string[];
+  /** The node's bus credentials, when the LO runs NATS. */
+  nats?: { url: string; user: string; seed: string; tls?: boolean } | undefined;
 }
 
 /**
@@ -31,13 +33,19 @@ export async function enrollOverMmi(
       ...(hostname ? { hostname } : {}),
     });
     if (r.status !== 200) throw new Error(`enrollment refused (${r.status}): ${r.text()}`);
-    const body = r.json<{ certPem: string; anchorsPem: string[]; clientId: string }>();
+    const body = r.json<{
+      certPem: string;
+      anchorsPem: string[];
+      clientId: string;
+      nats?: EnrolledNode['nats'];
+    }>();
     return {
       token: token.token,
       clientId: body.clientId,
       certPem: body.certPem,
       keyPem: kc.keyPem,
       anchorsPem: body.anchorsPem,
+      nats: body.nats,
     };
   } finally {
     pinned.close();
