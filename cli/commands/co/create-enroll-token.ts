@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { action } from '../../lib/action.js';
 import { connect, globals } from '../../lib/context.js';
-import { emit, parseFormat } from '../../lib/output.js';
 import { OutpostError } from '../../../lib/errors/index.js';
+import { emit, parseFormat } from '../../lib/output.js';
 
+/** `--ttl`: `30m`, `2h`, `1d` or plain minutes. */
 function minutes(v: string): number {
   const m = /^(\d+)\s*(m|min|h|d)?$/.exec(v.trim());
   if (!m) throw new OutpostError('invalid-input', `--ttl: "${v}" is not a duration like 30m, 2h or 1d`);
@@ -11,10 +12,10 @@ function minutes(v: string): number {
   return m[2] === 'h' ? n * 60 : m[2] === 'd' ? n * 1440 : n;
 }
 
-/** `co enroll-token create`, `co revoke node` */
-export function register(co: Command): void {
-  const et = co.command('enroll-token').description('one-time enrollment tokens for nodes');
-  et.command('create')
+/** `edgectl co enroll-token create --node <name> --site <site>`: a one-time token, as text and QR */
+export function register(enrollToken: Command): void {
+  enrollToken
+    .command('create')
     .description(
       'create a one-time token a node enrolls with (edgectl agent enroll --token T); prints it as text and QR',
     )
@@ -54,18 +55,5 @@ export function register(co: Command): void {
           }
         },
       ),
-    );
-  const revoke = co.command('revoke').description('revoke access');
-  revoke
-    .command('node <name>')
-    .description('revoke a node: its certificates are refused from its next request on')
-    .action(
-      action(async (name: string, _opts: object, cmd: Command) => {
-        const { client } = connect(globals(cmd));
-        const r = await client.identity.revokeNode({ name });
-        process.stdout.write(
-          `revoked ${r.nodeUid} (${r.revokedSerials.length} certificate${r.revokedSerials.length === 1 ? '' : 's'})\n`,
-        );
-      }),
     );
 }
