@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { action } from '../../lib/action.js';
 import { OutpostError } from '../../../lib/errors/index.js';
-import { agentHome, readToken } from './home.js';
+import { agentHome, readToken } from './shared.js';
 
 /** `edgectl agent enroll --lo URL --token T`: key pair and CSR on the node, SVID and trust anchors stored. */
 export function register(agent: Command): void {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { action } from '../../lib/action.js';
 import { OutpostError } from '../../../lib/errors/index.js';
-import { AGENT_VERSION, agentHome, readToken } from './home.js';
+import { AGENT_VERSION, agentHome, readToken } from './shared.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import type { InspectResult } from '../../../lib/oci/index.js';
 import { action } from '../../lib/action.js';
-import { emit, keyValues, parseFormat, table } from '../../lib/output.js';
-import { formatBytes } from './format.js';
-import { addRegistryOptions, clientFor, type RegistryFlags } from './registry-options.js';
+import { emit, formatBytes, keyValues, parseFormat, table } from '../../lib/output.js';
+import { addRegistryOptions, clientFor, type RegistryFlags } from './shared.js';
 
 interface InspectFlags extends RegistryFlags {
   output?: string;

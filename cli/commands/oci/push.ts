@@ -3,9 +3,8 @@ import type { Command } from 'commander';
 import { OutpostError, isOutpostError } from '../../../lib/errors/index.js';
 import { action, reportError } from '../../lib/action.js';
 import { globals } from '../../lib/context.js';
-import { emit, keyValues, parseFormat } from '../../lib/output.js';
-import { formatBytes } from './format.js';
-import { addRegistryOptions, clientFor, withInterrupt, type RegistryFlags } from './registry-options.js';
+import { emit, formatBytes, keyValues, parseFormat } from '../../lib/output.js';
+import { addRegistryOptions, clientFor, withInterrupt, type RegistryFlags } from './shared.js';
 
 interface PushFlags extends RegistryFlags {
   artifactType?: string;
@@ -71,7 +70,7 @@ export function register(oci: Command): void {
       action(async (file: string, refText: string, opts: PushFlags, cmd: Command) => {
         const format = parseFormat(opts.output);
         const { formatReference, parseReference, planPush } = await import('../../../lib/oci/index.js');
-        const { createProgress } = await import('./progress.js');
+        const { createProgress } = await import('../../lib/progress.js');
         const ref = parseReference(refText);
         if (!ref.tag || ref.digest)
           throw new OutpostError(

@@ -1,3 +1,4 @@
+/** What the `edgectl agent` commands share (one file per command beside it): the agent home, its version, the enrollment token. */
 import type { Command } from 'commander';
 import { globals } from '../../lib/context.js';
 import { agentPaths, resolveAgentHome, type AgentPaths } from '../../../agents/node/home.js';

@@ -1,3 +1,4 @@
+/** What the `edgectl oci` commands share (one file per command beside it): the registry flags, credentials, a client, Ctrl-C. */
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { OutpostError } from '../../../lib/errors/index.js';
