@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { Alert, Box, Button, TextField, Typography } from '@mui/material';
-import { setToken } from '../api.js';
+import { setToken } from './api.js';
 
 /** Shown in a browser opened without a token: the server prints the URL with its token at start. */
 export function TokenPrompt() {

@@ -1,8 +1,8 @@
 import { createContext, useContext } from 'react';
 import { Chip, Stack, Typography } from '@mui/material';
-import type { Presence } from '../../lib/contract/index.js';
-import { formatAge, formatTime } from '../format.js';
-import { useTick } from './ticker.js';
+import type { Presence } from '../../../lib/contract/index.js';
+import { formatAge, formatTime } from '../../format.js';
+import { useTick } from '../../components/ticker.js';
 import { lastSeenAge, presenceNow, type PresenceReport } from './presence.js';
 
 const COLORS: Record<Presence, 'success' | 'warning' | 'error' | 'default'> = {

@@ -3,18 +3,18 @@ import { useQuery } from '@tanstack/react-query';
 import { Box, Button, Chip } from '@mui/material';
 import { DataGrid, type GridColDef } from '@mui/x-data-grid';
 import AddIcon from '@mui/icons-material/Add';
-import type { DeploymentSummary } from '../../lib/contract/index.js';
-import { api } from '../api.js';
-import { navigate, useRoute } from '../router.js';
-import { ErrorAlert } from '../components/ErrorAlert.js';
-import { FetchedAge, PageHeader } from '../components/PageHeader.js';
-import { Age, NowProvider } from '../components/deployments/now.js';
-import { DeploymentStateChip } from '../components/deployments/StateChip.js';
-import { DeploymentDetail } from '../components/deployments/DeploymentDetail.js';
-import { DeploymentWizard } from '../components/deployments/wizard/DeploymentWizard.js';
-import type { ServerTime } from '../components/deployments/node-state.js';
-import { useAdaptiveInterval } from '../components/deployments/use-refetch-on.js';
-import { deploymentPath, newDeploymentPath, parseDeploymentRoute } from '../components/deployments/routes.js';
+import type { DeploymentSummary } from '../../../lib/contract/index.js';
+import { api } from '../../api.js';
+import { navigate, useRoute } from '../../router.js';
+import { ErrorAlert } from '../../components/ErrorAlert.js';
+import { FetchedAge, PageHeader } from '../../components/PageHeader.js';
+import { Age, NowProvider } from './now.js';
+import { DeploymentStateChip } from './StateChip.js';
+import { DeploymentDetail } from './DeploymentDetail.js';
+import { DeploymentWizard } from './wizard/DeploymentWizard.js';
+import type { ServerTime } from './node-state.js';
+import { useAdaptiveInterval } from './use-refetch-on.js';
+import { deploymentPath, newDeploymentPath, parseDeploymentRoute } from './routes.js';
 
 /** `#/deployments`, `#/deployments/new`, `#/deployments/<id>`. */
 export function DeploymentsPage() {

@@ -17,8 +17,8 @@ import {
 import type { DeploymentView } from '../../../lib/contract/index.js';
 import { OutpostError } from '../../../lib/errors/index.js';
 import { api } from '../../api.js';
-import { ErrorAlert } from '../ErrorAlert.js';
-import { ProblemAlert } from '../ProblemAlert.js';
+import { ErrorAlert } from '../../components/ErrorAlert.js';
+import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { ParametersForm } from './ParametersForm.js';
 import { RolloutFields, defaultRollout, rolloutOptions, type RolloutDraft } from './RolloutFields.js';
 import {

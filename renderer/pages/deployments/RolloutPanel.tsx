@@ -6,7 +6,7 @@ import PlayArrowIcon from '@mui/icons-material/PlayArrow';
 import UpgradeIcon from '@mui/icons-material/Upgrade';
 import type { DeploymentView } from '../../../lib/contract/index.js';
 import { api } from '../../api.js';
-import { ProblemAlert } from '../ProblemAlert.js';
+import { ProblemAlert } from '../../components/ProblemAlert.js';
 
 type Rollout = NonNullable<DeploymentView['rollout']>;
 

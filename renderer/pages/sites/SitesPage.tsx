@@ -14,17 +14,17 @@ import {
 } from '@mui/material';
 import AddIcon from '@mui/icons-material/Add';
 import SearchIcon from '@mui/icons-material/Search';
-import { api } from '../api.js';
-import { useSettled } from '../settled.js';
-import { ErrorAlert } from '../components/ErrorAlert.js';
-import { FetchedAge, PageHeader } from '../components/PageHeader.js';
-import type { PresenceReport } from '../components/presence.js';
+import { api } from '../../api.js';
+import { useSettled } from '../../settled.js';
+import { ErrorAlert } from '../../components/ErrorAlert.js';
+import { FetchedAge, PageHeader } from '../../components/PageHeader.js';
+import type { PresenceReport } from './presence.js';
 import type { GridPaginationModel, GridSortModel } from '@mui/x-data-grid';
-import type { NodeSortField, Presence } from '../../lib/contract/index.js';
-import { SitesTable } from './sites/SitesTable.js';
-import { AddSiteDialog } from './sites/AddSiteDialog.js';
-import { NodesGrid } from './sites/NodesGrid.js';
-import { AddNodeDialog } from './sites/NodeDialogs.js';
+import type { NodeSortField, Presence } from '../../../lib/contract/index.js';
+import { SitesTable } from './SitesTable.js';
+import { AddSiteDialog } from './AddSiteDialog.js';
+import { NodesGrid } from './NodesGrid.js';
+import { AddNodeDialog } from './NodeDialogs.js';
 
 /** Grid columns the server sorts by (the model column shows, and sorts by, the model's name). */
 const SORT_FIELDS: Record<string, NodeSortField> = {

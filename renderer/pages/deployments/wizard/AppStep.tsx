@@ -16,8 +16,8 @@ import {
 import SearchIcon from '@mui/icons-material/Search';
 import type { AppSummary } from '../../../../lib/contract/index.js';
 import { api } from '../../../api.js';
-import { EntityAvatar } from '../../EntityAvatar.js';
-import { ErrorAlert } from '../../ErrorAlert.js';
+import { EntityAvatar } from '../../../components/EntityAvatar.js';
+import { ErrorAlert } from '../../../components/ErrorAlert.js';
 
 /** Step 1: the application, from a searchable list of the App Store (the server searches). */
 export function AppStep({ appId, onPick }: { appId: string | null; onPick: (app: AppSummary) => void }) {

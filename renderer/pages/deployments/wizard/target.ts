@@ -1,5 +1,5 @@
 import type { DeploymentTarget } from '../../../../lib/contract/index.js';
-import { parseLabelText } from '../../LabelChips.js';
+import { parseLabelText } from '../../../components/LabelChips.js';
 
 /** The target as the operator builds it in the wizard. */
 export interface TargetDraft {

@@ -3,14 +3,14 @@ import { useQuery } from '@tanstack/react-query';
 import { Alert, Box, Button, Grid, InputAdornment, Skeleton, TextField } from '@mui/material';
 import AddIcon from '@mui/icons-material/Add';
 import SearchIcon from '@mui/icons-material/Search';
-import { api } from '../api.js';
-import { useRoute } from '../router.js';
-import { ErrorAlert } from '../components/ErrorAlert.js';
-import { FetchedAge, PageHeader } from '../components/PageHeader.js';
-import { AppCard } from './apps/AppCard.js';
-import { AddAppDialog } from './apps/AddAppDialog.js';
-import { AppDetail } from './apps/AppDetail.js';
-import { parseAppRoute } from './apps/routes.js';
+import { api } from '../../api.js';
+import { useRoute } from '../../router.js';
+import { ErrorAlert } from '../../components/ErrorAlert.js';
+import { FetchedAge, PageHeader } from '../../components/PageHeader.js';
+import { AppCard } from './AppCard.js';
+import { AddAppDialog } from './AddAppDialog.js';
+import { AppDetail } from './AppDetail.js';
+import { parseAppRoute } from './routes.js';
 
 export function AppStorePage() {
   const route = useRoute();

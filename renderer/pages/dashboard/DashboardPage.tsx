@@ -1,9 +1,9 @@
 import { useQuery } from '@tanstack/react-query';
 import { Alert, Box, Card, CardContent, Chip, Grid, Skeleton, Stack, Typography } from '@mui/material';
-import { api } from '../api.js';
-import { formatAge } from '../format.js';
-import { useNow } from '../live.js';
-import { ErrorAlert } from '../components/ErrorAlert.js';
+import { api } from '../../api.js';
+import { formatAge } from '../../format.js';
+import { useNow } from '../../live.js';
+import { ErrorAlert } from '../../components/ErrorAlert.js';
 
 function Stat({ label, value, testId }: { label: string; value: string | number; testId: string }) {
   return (

@@ -2,12 +2,12 @@ import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { Alert, Box, Button, Grid, Skeleton } from '@mui/material';
 import AddIcon from '@mui/icons-material/Add';
-import { api } from '../api.js';
-import { ErrorAlert } from '../components/ErrorAlert.js';
-import { FetchedAge, PageHeader } from '../components/PageHeader.js';
-import { DeviceModelCard } from './devices/DeviceModelCard.js';
-import { AddDeviceModelDialog } from './devices/AddDeviceModelDialog.js';
-import { DeviceModelDrawer } from './devices/DeviceModelDrawer.js';
+import { api } from '../../api.js';
+import { ErrorAlert } from '../../components/ErrorAlert.js';
+import { FetchedAge, PageHeader } from '../../components/PageHeader.js';
+import { DeviceModelCard } from './DeviceModelCard.js';
+import { AddDeviceModelDialog } from './AddDeviceModelDialog.js';
+import { DeviceModelDrawer } from './DeviceModelDrawer.js';
 
 export function DeviceStorePage() {
   const [adding, setAdding] = useState(false);

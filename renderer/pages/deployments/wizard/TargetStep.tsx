@@ -14,7 +14,7 @@ import {
 import type { Node } from '../../../../lib/contract/index.js';
 import { api } from '../../../api.js';
 import { useSettled } from '../../../settled.js';
-import { ErrorAlert } from '../../ErrorAlert.js';
+import { ErrorAlert } from '../../../components/ErrorAlert.js';
 import type { TargetDraft } from './target.js';
 
 /**

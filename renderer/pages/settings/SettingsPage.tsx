@@ -1,9 +1,9 @@
 import { useQuery } from '@tanstack/react-query';
 import { Box, Card, CardContent, Table, TableBody, TableCell, TableRow, Typography } from '@mui/material';
-import { api, apiMode } from '../api.js';
-import { formatAge } from '../format.js';
-import { useNow } from '../live.js';
-import { ErrorAlert } from '../components/ErrorAlert.js';
+import { api, apiMode } from '../../api.js';
+import { formatAge } from '../../format.js';
+import { useNow } from '../../live.js';
+import { ErrorAlert } from '../../components/ErrorAlert.js';
 
 export function SettingsPage() {
   const now = useNow();

@@ -24,9 +24,9 @@ import RocketLaunchIcon from '@mui/icons-material/RocketLaunch';
 import { OutpostError } from '../../../../lib/errors/index.js';
 import { api } from '../../../api.js';
 import { navigate } from '../../../router.js';
-import { ErrorAlert } from '../../ErrorAlert.js';
-import { ProblemAlert } from '../../ProblemAlert.js';
-import { PageHeader } from '../../PageHeader.js';
+import { ErrorAlert } from '../../../components/ErrorAlert.js';
+import { ProblemAlert } from '../../../components/ProblemAlert.js';
+import { PageHeader } from '../../../components/PageHeader.js';
 import { ParametersForm } from '../ParametersForm.js';
 import { RolloutFields, defaultRollout, rolloutOptions, type RolloutDraft } from '../RolloutFields.js';
 import {
