@@ -1,5 +1,7 @@
 import { useRef } from 'react';
 import { useQuery, useQueryClient, type QueryKey } from '@tanstack/react-query';
+import type { Topic } from '../../../lib/contract/index.js';
+import type { ConsoleQueryKey } from '../../query-keys.js';
 
 /**
  * Refetches the query `target` when the server announces a change of `topic` as well (a deployment's
@@ -11,9 +13,9 @@ import { useQuery, useQueryClient, type QueryKey } from '@tanstack/react-query';
  * changes arrive often in a big fleet: restarting would starve it), and the target is asked again at
  * most once per `minIntervalMs`.
  */
-export function useRefetchOn(topic: string, target: QueryKey, enabled = true, minIntervalMs = 3000): void {
+export function useRefetchOn(topic: Topic, target: QueryKey, enabled = true, minIntervalMs = 3000): void {
   const qc = useQueryClient();
-  const key = [topic, 'watch', ...target];
+  const key: ConsoleQueryKey = [topic, 'watch', ...target];
   const pending = useRef(false);
   useQuery({
     queryKey: key,

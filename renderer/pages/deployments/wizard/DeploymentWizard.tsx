@@ -100,7 +100,7 @@ export function DeploymentWizard({
     appId && effVersion && profile && 'target' in targetResult
       ? { appId, version: effVersion, profileId: profile.id, target: targetResult.target }
       : null;
-  const placeKey = ['deployments', 'place', JSON.stringify(placeInput)];
+  const placeKey = ['deployments', 'place', JSON.stringify(placeInput)] as const;
   const placeQ = useQuery({
     queryKey: placeKey,
     queryFn: () => api.deployments.place(placeInput!),
