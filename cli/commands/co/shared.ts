@@ -269,6 +269,8 @@ export function renderDeployment(d: DeploymentView): string {
   return `${head}\n\n${table(['NODE', 'SITE', 'VERSION', 'STATE', 'REPORTED', 'ERROR'], rows)}`;
 }
 
+// ---- following and steering a deployment
+
 /** True when every node that must run it reports installed for the revision it must run now. */
 export function isDone(d: DeploymentView): { done: boolean; failed?: DeploymentNode } {
   const failed = d.nodes.find((n) => n.desired === 'present' && n.state === 'failed' && n.current);
@@ -359,8 +361,6 @@ export async function waitForDeployment(
     process.removeListener('SIGINT', onSigint);
   }
 }
-
-// ---- following and steering a deployment
 
 /** `--timeout <seconds>` of `--wait`, in milliseconds (default 600 s). */
 export function waitTimeoutMs(timeout: string | undefined): number {
