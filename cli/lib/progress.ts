@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import { formatBytes } from './output.js';
+import { formatBytes } from './format.js';
 
 /** Progress for byte transfers on stderr: bars on a terminal, a plain line every few seconds otherwise. */
 export interface TransferProgress {

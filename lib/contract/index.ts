@@ -11,6 +11,7 @@ import { nodesService } from './services/nodes.js';
 import { deploymentsService } from './services/deployments.js';
 import { identityService } from './services/identity.js';
 import { messagingService } from './services/messaging.js';
+import { registryService } from './services/registry.js';
 
 export const contract = {
   system: systemService,
@@ -22,6 +23,7 @@ export const contract = {
   messaging: messagingService,
   deployments: deploymentsService,
   identity: identityService,
+  registry: registryService,
 };
 export type Contract = typeof contract;
 
@@ -64,3 +66,4 @@ export {
 } from './ipc-transport.js';
 export { formatAge } from './format.js';
 export * from './parameter-rules.js';
+export * from './services/registry.js';

@@ -5,7 +5,8 @@ import { OutpostError, isOutpostError } from '../../../lib/errors/index.js';
 import type { Descriptor, Platform } from '../../../lib/oci/index.js';
 import { action, reportError } from '../../lib/action.js';
 import { globals } from '../../lib/context.js';
-import { emit, formatBytes, parseFormat, table } from '../../lib/output.js';
+import { emit, parseFormat, table } from '../../lib/output.js';
+import { formatBytes } from '../../lib/format.js';
 import { addRegistryOptions, clientFor, withInterrupt, type RegistryFlags } from './shared.js';
 
 interface PullFlags extends RegistryFlags {
@@ -75,7 +76,7 @@ export function register(oci: Command): void {
         const ref = parseReference(refText);
         const platform = parsePlatform(opts.platform);
         const out = path.resolve(opts.out);
-        const client = await clientFor(ref, opts);
+        const client = await clientFor(ref, opts, globals(cmd).home);
         const progress = createProgress();
         let current: string | undefined;
         try {
