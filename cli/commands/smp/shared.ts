@@ -1,7 +1,10 @@
+/** What the `edgectl smp` commands share (one file per command beside it): the port options, opening
+ * the device, transfer progress and Ctrl-C, image hashes and tables. */
 import type { Command } from 'commander';
-import { OutpostError } from '../../../lib/errors/index.js';
-import type { SmpClient } from '../../../lib/smp/index.js';
-import { parseFormat, type OutputFormat } from '../../lib/output.js';
+import { OutpostError, isOutpostError } from '../../../lib/errors/index.js';
+import type { ImageSlot, SmpClient } from '../../../lib/smp/index.js';
+import { reportError } from '../../lib/action.js';
+import { parseFormat, table, type OutputFormat } from '../../lib/output.js';
 
 export interface SmpFlags {
   port?: string;
@@ -74,4 +77,40 @@ export function parseHash(text: string): Buffer {
       `"${text}" is not an image hash (64 hex digits, see edgectl smp image list)`,
     );
   return Buffer.from(text, 'hex');
+}
+
+/**
+ * Progress on stderr for transfers to and from a device (small files: always shown). cli-progress
+ * is loaded here, not when edgectl starts.
+ */
+export async function transferProgress(name: string) {
+  const { createProgress } = await import('../../lib/progress.js');
+  const progress = createProgress({ minBytes: 0 });
+  return {
+    update: (p: { done: number; total: number }) => progress.update(name, p.done, p.total),
+    finish: () => progress.finish(name),
+    stop: () => progress.stop(),
+  };
+}
+
+/** Ctrl-C: one line saying what happened and how to go on, exit 130. */
+export function reportCancelled(err: unknown, message: string, debug: boolean): boolean {
+  if (!isOutpostError(err, 'cancelled')) return false;
+  reportError(new OutpostError('cancelled', message), debug);
+  process.exitCode = 130;
+  return true;
+}
+
+/** The image slots as `smp image list|test|confirm` show them. */
+export function imageTable(slots: ImageSlot[]): string {
+  return table(
+    ['IMAGE', 'SLOT', 'VERSION', 'FLAGS', 'HASH'],
+    slots.map((i) => [
+      i.image,
+      i.slot,
+      i.version,
+      (['active', 'confirmed', 'pending', 'permanent'] as const).filter((f) => i[f]).join(',') || '-',
+      i.hash,
+    ]),
+  );
 }
