@@ -1,7 +1,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, it } from 'vitest';
 import { tempHome } from '../helpers/home.js';
 
 // The README's main command, `npm start`, as a supervisor sees it: a TERM sent to npm's own pid must reach
@@ -89,7 +89,7 @@ describe('npm start', () => {
       await until('server.json to be removed', () => !fs.existsSync(serverJson));
       await exited;
     } catch (err) {
-      throw new Error(`${(err as Error).message}\nnpm stderr:\n${stderr}`);
+      throw new Error(`${(err as Error).message}\nnpm stderr:\n${stderr}`, { cause: err });
     } finally {
       npm.kill('SIGKILL');
       for (const p of leftovers) if (alive(p)) process.kill(p, 'SIGKILL');
