@@ -6,6 +6,7 @@ import { register as registry } from './commands/registry/index.js';
 import { register as agent } from './commands/agent/index.js';
 import { register as site } from './commands/site/index.js';
 import { register as smp } from './commands/smp/index.js';
+import { register as discover } from './commands/discover.js';
 import { reportError, exitCodeFor } from './lib/action.js';
 
 declare const __OUTPOST_VERSION__: string;
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   oci(program);
   registry(program);
   site(program);
+  discover(program);
   smp(program);
   agent(program);
   return program;

@@ -223,6 +223,7 @@ export function createCore(deps: CoreDeps): Core {
     coBranch: repos.branch,
     objectCache,
     identity,
+    version: deps.version,
     registryUrl: () => registryModule.registry.advertisedUrl(),
   });
   const registryModule = createRegistryModule({

@@ -29,6 +29,8 @@ const NEEDS: Record<string, readonly Topic[] | 'unannounced'> = {
   'deployments.place': ['deployments', 'nodes'],
   'system.status': ['system'],
   'system.audit': 'unannounced',
+  enrollRequests: ['enroll-requests'],
+  discovery: ['discovery'],
 };
 const needsOf = (service: string, method: string) => NEEDS[`${service}.${method}`] ?? NEEDS[service];
 

@@ -12,9 +12,20 @@ import { z } from 'zod';
  * - `sites`: sites, their remote orchestrators and node counts;
  * - `nodes`: nodes, their labels, cordons, capabilities and presence;
  * - `deployments`: deployments, their rollouts and per-node states;
- * - `system`: the server's own status (NATS, the desired state an LO serves).
+ * - `system`: the server's own status (NATS, the desired state an LO serves);
+ * - `enroll-requests`: nodes waiting for approval and the decisions on them (ADR 0462);
+ * - `discovery`: what an LO advertises and finds on its network (ADR 0460).
  */
-export const TOPICS = ['apps', 'device-models', 'sites', 'nodes', 'deployments', 'system'] as const;
+export const TOPICS = [
+  'apps',
+  'device-models',
+  'sites',
+  'nodes',
+  'deployments',
+  'system',
+  'enroll-requests',
+  'discovery',
+] as const;
 export type Topic = (typeof TOPICS)[number];
 export const topicSchema = z.enum(TOPICS);
 
@@ -28,6 +39,11 @@ export function isTopic(v: unknown): v is Topic {
  */
 export const events = {
   changed: z.object({ topics: z.array(topicSchema).min(1) }),
+  /** An enrollment request was filed, decided, expired or picked up (ADR 0462); the console refetches `enroll-requests`. */
+  enrollRequest: z.object({
+    id: z.string(),
+    state: z.enum(['pending', 'approved', 'rejected', 'expired']),
+  }),
 };
 export type Events = typeof events;
 /** What a `changed` event carries. */

@@ -12,6 +12,7 @@ import { deploymentsService } from './services/deployments.js';
 import { identityService } from './services/identity.js';
 import { messagingService } from './services/messaging.js';
 import { registryService } from './services/registry.js';
+import { discoveryService, enrollRequestsService } from './services/enroll-requests.js';
 
 export const contract = {
   system: systemService,
@@ -23,6 +24,8 @@ export const contract = {
   messaging: messagingService,
   deployments: deploymentsService,
   identity: identityService,
+  enrollRequests: enrollRequestsService,
+  discovery: discoveryService,
   registry: registryService,
 };
 export type Contract = typeof contract;
@@ -67,3 +70,4 @@ export {
 export { formatAge } from './format.js';
 export * from './parameter-rules.js';
 export * from './services/registry.js';
+export * from './services/enroll-requests.js';

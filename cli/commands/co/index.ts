@@ -15,6 +15,8 @@ import { register as listNodes } from './list-nodes.js';
 import { register as listTenants } from './list-tenants.js';
 import { register as listTokens } from './list-tokens.js';
 import { register as listDeployments } from './list-deployments.js';
+import { register as listRequests } from './list-requests.js';
+import { register as listDiscovered } from './list-discovered.js';
 import { register as showApp } from './show-app.js';
 import { register as showDeviceModel } from './show-device-model.js';
 import { register as showSite } from './show-site.js';
@@ -38,6 +40,8 @@ import { register as pauseDeployment } from './pause-deployment.js';
 import { register as resumeDeployment } from './resume-deployment.js';
 import { register as createEnrollToken } from './create-enroll-token.js';
 import { register as revokeNode } from './revoke-node.js';
+import { register as approveRequest } from './approve-request.js';
+import { register as rejectRequest } from './reject-request.js';
 import { register as linkSite } from './link-site.js';
 import { register as siteLinks } from './site-links.js';
 
@@ -74,6 +78,8 @@ export function register(program: Command): void {
   listSites(list);
   listOrchestrators(list);
   listNodes(list);
+  listRequests(list);
+  listDiscovered(list);
   listTenants(list);
   listTokens(list);
   listDeployments(list);
@@ -109,6 +115,8 @@ export function register(program: Command): void {
 
   createEnrollToken(co.command('enroll-token').description('one-time enrollment tokens for nodes'));
   revokeNode(co.command('revoke').description('revoke access'));
+  approveRequest(co);
+  rejectRequest(co);
   linkSite(co);
   siteLinks(co);
 }
