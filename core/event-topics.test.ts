@@ -150,8 +150,12 @@ describe('the topics the core announces', () => {
   it('names only declared topics where it announces, and every declared topic somewhere', () => {
     const named = new Map<string, string>();
     for (const { file, text } of sources('core')) {
-      for (const m of text.matchAll(/\bchanged\(((?:[^()]|\([^()]*\))*)\)/g))
-        for (const q of m[1]!.matchAll(/'([^']*)'/g)) named.set(q[1]!, file);
+      // The hub's `events.changed(tenantId, ...topics)`, and local helpers called with topics only
+      // (`changed('system')`); not other functions named `changed` (`changed(row)`).
+      const calls =
+        /\.changed\(((?:[^()]|\([^()]*\))*)\)|(?<![.\w])changed\((\s*'[^']*'(?:\s*,\s*'[^']*')*\s*)\)/g;
+      for (const m of text.matchAll(calls))
+        for (const q of (m[1] ?? m[2])!.matchAll(/'([^']*)'/g)) named.set(q[1]!, file);
     }
     for (const [topic, file] of named)
       expect(TOPICS as readonly string[], `${file} announces "${topic}"`).toContain(topic);
