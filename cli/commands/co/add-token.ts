@@ -5,7 +5,7 @@ import { emit, keyValues, parseFormat } from '../../lib/output.js';
 import { collect, parseDuration } from '../../lib/args.js';
 import { OutpostError } from '../../../lib/errors/index.js';
 import { ROLES, ROLE_SUMMARY, type Role } from '../../../lib/contract/index.js';
-import { formatTime } from './token-format.js';
+import { formatTime } from './shared.js';
 
 /** Roles from `--role a --role b` or `--role a,b`, checked against the known ones. */
 export function parseRoleList(values: string[]): Role[] {

@@ -2,14 +2,7 @@ import type { Command } from 'commander';
 import { action } from '../../lib/action.js';
 import { connect, globals } from '../../lib/context.js';
 import { emit, parseFormat, table } from '../../lib/output.js';
-import type { ApiTokenInfo } from '../../../lib/contract/index.js';
-import { formatTime } from './token-format.js';
-
-export function tokenState(t: ApiTokenInfo, now: number): string {
-  if (t.revokedAt !== null) return 'revoked';
-  if (t.expiresAt !== null && t.expiresAt <= now) return 'expired';
-  return 'active';
-}
+import { formatTime, tokenState } from './shared.js';
 
 /** `edgectl co list tokens`: the tenant's API tokens with their roles (never their secrets). */
 export function register(list: Command): void {
