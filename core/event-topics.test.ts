@@ -29,6 +29,7 @@ const NEEDS: Record<string, readonly Topic[] | 'unannounced'> = {
   'deployments.place': ['deployments', 'nodes'],
   'system.status': ['system'],
   'system.audit': 'unannounced',
+  'system.whoami': 'unannounced',
   enrollRequests: ['enroll-requests'],
   discovery: ['discovery'],
 };

@@ -9,7 +9,9 @@ import {
   ListItemButton,
   ListItemIcon,
   ListItemText,
+  Button,
   Toolbar,
+  Tooltip,
   Typography,
 } from '@mui/material';
 import DashboardIcon from '@mui/icons-material/SpaceDashboard';
@@ -22,7 +24,8 @@ import HistoryIcon from '@mui/icons-material/History';
 import SettingsIcon from '@mui/icons-material/Settings';
 import { useRoute, navigate } from './router.js';
 import { connectLiveUpdates } from './live.js';
-import { apiHasToken, apiMode } from './api.js';
+import { apiHasToken, apiMode, signOut } from './api.js';
+import { useSession } from './session.js';
 import { DashboardPage } from './pages/dashboard/DashboardPage.js';
 import { AuditPage } from './pages/audit/AuditPage.js';
 import { SettingsPage } from './pages/settings/SettingsPage.js';
@@ -32,6 +35,7 @@ import { DeviceStorePage } from './pages/devices/DeviceStorePage.js';
 import { SitesPage } from './pages/sites/SitesPage.js';
 import { DeploymentsPage } from './pages/deployments/DeploymentsPage.js';
 import { TokenPrompt } from './TokenPrompt.js';
+import { ErrorAlert } from './components/ErrorAlert.js';
 
 interface NavItem {
   path: string;
@@ -71,7 +75,9 @@ const DRAWER = 220;
 export function App({ queryClient }: { queryClient: QueryClient }) {
   const route = useRoute();
   const [live, setLive] = useState<'live' | 'reconnecting'>('reconnecting');
-  useEffect(() => (apiHasToken ? connectLiveUpdates(queryClient, setLive) : undefined), [queryClient]);
+  const session = useSession();
+  const signedIn = session.me !== undefined;
+  useEffect(() => (signedIn ? connectLiveUpdates(queryClient, setLive) : undefined), [queryClient, signedIn]);
   const current =
     NAV.find((n) => n.path === route) ??
     NAV.find((n) => n.path !== '/' && route.startsWith(n.path + '/')) ??
@@ -95,9 +101,29 @@ export function App({ queryClient }: { queryClient: QueryClient }) {
           <Chip
             size="small"
             label={apiMode === 'desktop' ? 'desktop' : 'web portal'}
-            sx={{ color: 'inherit' }}
+            sx={{ color: 'inherit', mr: 1 }}
             variant="outlined"
           />
+          {session.me ? (
+            <>
+              <Tooltip
+                title={`${session.me.id} in tenant ${session.me.tenantId}${
+                  session.me.expiresAt ? `, until ${new Date(session.me.expiresAt).toLocaleString()}` : ''
+                }`}
+              >
+                <Chip
+                  size="small"
+                  variant="outlined"
+                  data-testid="signed-in-as"
+                  label={`${session.me.name} · ${session.me.roles.join(', ')}`}
+                  sx={{ color: 'inherit', borderColor: 'currentColor', mr: 1 }}
+                />
+              </Tooltip>
+              <Button size="small" color="inherit" onClick={() => void signOut()}>
+                Sign out
+              </Button>
+            </>
+          ) : null}
         </Toolbar>
       </AppBar>
       <Drawer
@@ -120,7 +146,14 @@ export function App({ queryClient }: { queryClient: QueryClient }) {
       </Drawer>
       <Box component="main" sx={{ flexGrow: 1, p: 3, minWidth: 0 }}>
         <Toolbar variant="dense" />
-        {apiHasToken ? current.render() : <TokenPrompt />}
+        {signedIn ? (
+          current.render()
+        ) : session.loading && (apiHasToken || apiMode === 'desktop') ? null : session.signedOut ||
+          !apiHasToken ? (
+          <TokenPrompt expired={apiHasToken && apiMode === 'web' && session.signedOut} />
+        ) : (
+          <ErrorAlert error={session.error} />
+        )}
       </Box>
     </Box>
   );

@@ -7,11 +7,13 @@ import {
   type OutpostBridge,
 } from '../lib/contract/index.js';
 import type { ClientTransport, ClientOf } from '../lib/contract/index.js';
+import { OutpostError } from '../lib/errors/index.js';
 
 /**
- * The renderer only knows the contract. In Electron the preload exposes `window.outpost` (IPC);
- * in a browser the same pages talk HTTP to the server that served them, with the token taken from
- * the URL fragment (`#token=...`) once and kept in sessionStorage.
+ * The renderer only knows the contract. In Electron the preload exposes `window.outpost` (IPC) and the
+ * person signs in to the window (an API token, or this computer's administrator); in a browser the same
+ * pages talk HTTP to the server that served them, with a token typed in (or taken from the URL fragment
+ * `#token=...` once) and kept in sessionStorage. Either way the calls run with that token's roles.
  */
 declare global {
   interface Window {
@@ -47,8 +49,30 @@ export function createTransport(): {
   };
 }
 
-export function setToken(token: string): void {
-  sessionStorage.setItem(TOKEN_KEY, token);
+/** Signs in with an API token (checked first), then reloads the console with its roles. */
+export async function signIn(token: string): Promise<void> {
+  if (window.outpost) {
+    const r = await window.outpost.session({ op: 'signIn', token });
+    if (!r.ok) throw OutpostError.fromProblem(r.problem);
+  } else {
+    const probe = createClient(contract, createHttpTransport({ baseUrl: window.location.origin, token }));
+    await probe.system.whoami({});
+    sessionStorage.setItem(TOKEN_KEY, token);
+  }
+  window.location.reload();
+}
+
+/** Desktop only: signs in as this computer's administrator (when the desktop offers it). */
+export async function signInLocal(): Promise<void> {
+  if (!window.outpost) throw new OutpostError('forbidden', 'only the desktop app signs in without a token');
+  const r = await window.outpost.session({ op: 'signInLocal' });
+  if (!r.ok) throw OutpostError.fromProblem(r.problem);
+  window.location.reload();
+}
+
+export async function signOut(): Promise<void> {
+  if (window.outpost) await window.outpost.session({ op: 'signOut' });
+  else sessionStorage.removeItem(TOKEN_KEY);
   window.location.reload();
 }
 

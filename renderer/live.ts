@@ -38,6 +38,9 @@ export function connectLiveUpdates(
       },
       () => {
         onState('reconnecting');
+        // A revoked or expired token ends the stream: ask again who is signed in (the console then
+        // offers to sign in again instead of retrying forever).
+        void queryClient.invalidateQueries({ queryKey: ['session'] });
         if (!closed) timer = setTimeout(open, 2000);
       },
     );

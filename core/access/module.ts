@@ -8,6 +8,7 @@ import { OutpostError } from '../../lib/errors/index.js';
 import { createToken } from './create-token.js';
 import { listTokens } from './list-tokens.js';
 import { revokeToken } from './revoke-token.js';
+import { whoamiOf } from './whoami.js';
 
 export interface AccessModuleDeps {
   store: Store;
@@ -49,15 +50,7 @@ export function createAccessModule(deps: AccessModuleDeps): CoreModule {
       },
       system: {
         async whoami(_input, ctx) {
-          const p = ctx.principal;
-          return {
-            id: p.id,
-            name: p.name,
-            tenantId: p.tenantId,
-            actingTenant: ctx.tenantId,
-            roles: [...p.roles],
-            expiresAt: p.expiresAt ?? null,
-          };
+          return whoamiOf(ctx.principal, ctx.tenantId);
         },
       },
     },

@@ -10,6 +10,7 @@ import {
   type Whoami,
 } from '../../lib/contract/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
+import { whoamiOf } from '../access/whoami.js';
 
 /**
  * The Electron IPC binder, written against the small part of Electron it needs so the core never
@@ -116,15 +117,7 @@ export function bindIpc(opts: IpcBindingOptions): {
     return p;
   };
 
-  const whoami = (p: Principal | null): Whoami | null =>
-    p && {
-      id: p.id,
-      name: p.name,
-      tenantId: p.tenantId,
-      actingTenant: p.tenantId,
-      roles: [...p.roles],
-      expiresAt: p.expiresAt ?? null,
-    };
+  const whoami = (p: Principal | null): Whoami | null => p && whoamiOf(p, p.tenantId);
 
   ipcMain.handle(IPC_INVOKE, async (event, ...args): Promise<IpcResult> => {
     try {

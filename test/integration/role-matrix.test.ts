@@ -19,6 +19,7 @@ import {
   type Principal,
   type ResolvedMethod,
   type Role,
+  type Whoami,
 } from '../../lib/contract/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
 
@@ -185,6 +186,28 @@ describe('the role matrix over every contract method', () => {
           a = { ok: false, status: e.status, code: e.code, detail: e.message, data: e.data };
         }
         expectAnswer(m, role, 'in-process', a);
+      }
+    }
+  });
+
+  it('tells the console the same answers (system.whoami), for every method and role', async () => {
+    for (const role of ROLES_UNDER_TEST) {
+      const res = await fetch(`${base}/api/v1/rpc/system.whoami`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.get(role)}` },
+        body: '{}',
+      });
+      expect(res.status, role).toBe(200);
+      const me = (await res.json()) as Whoami;
+      expect(me.roles).toEqual([role]);
+      expect(Object.keys(me.access).sort()).toEqual(METHODS.map((m) => m.channel).sort());
+      for (const m of METHODS) {
+        const a = me.access[m.channel]!;
+        const where = `${m.channel} as ${role}`;
+        expect(a.allowed, where).toBe(rolesAllow([role], m.def.roles));
+        expect(a.needs, where).toEqual([...m.def.roles]);
+        if (a.allowed) expect(a.reason, where).toBe('');
+        else for (const r of m.def.roles) expect(a.reason, where).toContain(r);
       }
     }
   });

@@ -64,6 +64,15 @@ export const whoamiSchema = z.object({
   roles: z.array(roleSchema),
   /** When the credential expires (ms since epoch); null: never. */
   expiresAt: z.number().nullable(),
+  /**
+   * What the caller may do: every method of the contract (`apps.add`, ...) with the server's answer for
+   * these roles, and the roles it needs. The console hides or disables what is not allowed and shows
+   * `reason`; it never decides itself.
+   */
+  access: z.record(
+    z.string(),
+    z.object({ allowed: z.boolean(), needs: z.array(roleSchema), reason: z.string() }),
+  ),
 });
 export type Whoami = z.infer<typeof whoamiSchema>;
 
@@ -93,7 +102,7 @@ export const systemService = defineService('system', {
   }),
   whoami: query({
     roles: ['viewer'],
-    summary: 'The caller: its id, tenant, roles and expiry.',
+    summary: 'The caller: its id, tenant, roles and expiry, and which methods those roles may call.',
     input: z.object({}).strict().default({}),
     output: whoamiSchema,
   }),

@@ -35,6 +35,7 @@ import { FetchedAge } from '../../components/PageHeader.js';
 import { ProfileView } from './ProfileView.js';
 import { ConfigurationView, ParametersView } from './ConfigurationView.js';
 import { appPath } from './routes.js';
+import { RoleGate } from '../../components/RoleGate.js';
 
 /** One application version: metadata, deployment profiles, parameters and configuration. */
 export function AppDetail({ id, version }: { id: string; version?: string | undefined }) {
@@ -105,15 +106,17 @@ export function AppDetail({ id, version }: { id: string; version?: string | unde
             </MenuItem>
           ))}
         </TextField>
-        <Button
-          color="error"
-          variant="outlined"
-          startIcon={<DeleteIcon />}
-          onClick={() => setRemoving(true)}
-          data-testid="remove-version"
-        >
-          Remove {v.version}
-        </Button>
+        <RoleGate channel="apps.remove" action="Remove version">
+          <Button
+            color="error"
+            variant="outlined"
+            startIcon={<DeleteIcon />}
+            onClick={() => setRemoving(true)}
+            data-testid="remove-version"
+          >
+            Remove {v.version}
+          </Button>
+        </RoleGate>
       </Stack>
 
       <Stack spacing={2}>

@@ -11,6 +11,7 @@ import { AppCard } from './AppCard.js';
 import { AddAppDialog } from './AddAppDialog.js';
 import { AppDetail } from './AppDetail.js';
 import { parseAppRoute } from './routes.js';
+import { RoleGate } from '../../components/RoleGate.js';
 
 export function AppStorePage() {
   const route = useRoute();
@@ -35,14 +36,16 @@ function AppStore() {
         text="Applications registered from Margo application descriptions, with every version kept."
         age={<FetchedAge updatedAt={q.dataUpdatedAt} />}
         actions={
-          <Button
-            variant="contained"
-            startIcon={<AddIcon />}
-            onClick={() => setAdding(true)}
-            data-testid="add-app"
-          >
-            Add application
-          </Button>
+          <RoleGate channel="apps.add" action="Add application">
+            <Button
+              variant="contained"
+              startIcon={<AddIcon />}
+              onClick={() => setAdding(true)}
+              data-testid="add-app"
+            >
+              Add application
+            </Button>
+          </RoleGate>
         }
       />
       <TextField

@@ -14,6 +14,7 @@ import {
   TableBody,
   TableCell,
   TableRow,
+  Tooltip,
   Typography,
 } from '@mui/material';
 import ArrowBackIcon from '@mui/icons-material/ArrowBack';
@@ -31,6 +32,7 @@ import { DeploymentNodesGrid } from './DeploymentNodesGrid.js';
 import { RolloutPanel } from './RolloutPanel.js';
 import { UpdateDeploymentDialog } from './UpdateDeploymentDialog.js';
 import { useAdaptiveInterval, useRefetchOn } from './use-refetch-on.js';
+import { useCan } from '../../session.js';
 
 export const deploymentKey = (id: string) => ['deployments', 'get', id] as const;
 
@@ -166,6 +168,9 @@ function Header({
   onRemove: () => void;
 }) {
   const time = useMemo(() => ({ serverNow: d.now, receivedAt }), [d.now, receivedAt]);
+  // What the signed-in roles may not do is disabled, with the server's reason as the tooltip.
+  const mayUpdate = useCan('deployments.update');
+  const mayRemove = useCan('deployments.remove');
   const params = Object.entries(d.parameters);
   return (
     <Card variant="outlined" sx={{ mb: 2 }}>
@@ -183,25 +188,33 @@ function Header({
               <Age at={d.updatedAt} time={time} testId="deployment-updated" />
             </Typography>
           </Box>
-          <Button
-            variant="outlined"
-            startIcon={<EditIcon />}
-            onClick={onUpdate}
-            disabled={d.state !== 'active'}
-            data-testid="update-deployment"
-          >
-            Update
-          </Button>
-          <Button
-            color="error"
-            variant="outlined"
-            startIcon={<DeleteIcon />}
-            onClick={onRemove}
-            disabled={d.state !== 'active'}
-            data-testid="remove-deployment"
-          >
-            Remove
-          </Button>
+          <Tooltip title={mayUpdate.reason}>
+            <span>
+              <Button
+                variant="outlined"
+                startIcon={<EditIcon />}
+                onClick={onUpdate}
+                disabled={d.state !== 'active' || !mayUpdate.allowed}
+                data-testid="update-deployment"
+              >
+                Update
+              </Button>
+            </span>
+          </Tooltip>
+          <Tooltip title={mayRemove.reason}>
+            <span>
+              <Button
+                color="error"
+                variant="outlined"
+                startIcon={<DeleteIcon />}
+                onClick={onRemove}
+                disabled={d.state !== 'active' || !mayRemove.allowed}
+                data-testid="remove-deployment"
+              >
+                Remove
+              </Button>
+            </span>
+          </Tooltip>
         </Stack>
         {d.state === 'removing' ? (
           <Alert severity="info" sx={{ mt: 1 }}>

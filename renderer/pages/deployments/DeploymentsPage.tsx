@@ -15,6 +15,7 @@ import { DeploymentWizard } from './wizard/DeploymentWizard.js';
 import type { ServerTime } from './node-state.js';
 import { useAdaptiveInterval } from './use-refetch-on.js';
 import { deploymentPath, newDeploymentPath, parseDeploymentRoute } from './routes.js';
+import { RoleGate } from '../../components/RoleGate.js';
 
 /** `#/deployments`, `#/deployments/new`, `#/deployments/<id>`. */
 export function DeploymentsPage() {
@@ -135,14 +136,16 @@ function DeploymentsList() {
           text="Applications deployed to nodes: per-node state with the age of every report; a node not heard from lately is stale, never healthy."
           age={<FetchedAge updatedAt={q.dataUpdatedAt} />}
           actions={
-            <Button
-              variant="contained"
-              startIcon={<AddIcon />}
-              onClick={() => navigate(newDeploymentPath())}
-              data-testid="new-deployment"
-            >
-              New deployment
-            </Button>
+            <RoleGate channel="deployments.create" action="New deployment">
+              <Button
+                variant="contained"
+                startIcon={<AddIcon />}
+                onClick={() => navigate(newDeploymentPath())}
+                data-testid="new-deployment"
+              >
+                New deployment
+              </Button>
+            </RoleGate>
           }
         />
         {q.error ? <ErrorAlert error={q.error} /> : null}

@@ -7,6 +7,7 @@ import UpgradeIcon from '@mui/icons-material/Upgrade';
 import type { DeploymentView } from '../../../lib/contract/index.js';
 import { api } from '../../api.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
+import { useSession } from '../../session.js';
 
 type Rollout = NonNullable<DeploymentView['rollout']>;
 
@@ -90,22 +91,27 @@ export function RolloutPanel({ deployment }: { deployment: DeploymentView }) {
     },
   });
   const strategy = String(r.strategy.kind ?? 'all-at-once');
-  const button = (what: 'pause' | 'resume' | 'promote', label: string, icon: ReactNode, why: string) => (
-    <Tooltip title={can[what] ? '' : why}>
-      <span>
-        <Button
-          size="small"
-          variant={what === 'promote' ? 'contained' : 'outlined'}
-          startIcon={icon}
-          disabled={!can[what] || signal.isPending}
-          onClick={() => signal.mutate(what)}
-          data-testid={`rollout-${what}`}
-        >
-          {label}
-        </Button>
-      </span>
-    </Tooltip>
-  );
+  // The signed-in roles may not steer rollouts: the controls are disabled with the server's reason.
+  const session = useSession();
+  const button = (what: 'pause' | 'resume' | 'promote', label: string, icon: ReactNode, why: string) => {
+    const access = session.can(`deployments.${what}`);
+    return (
+      <Tooltip title={!access.allowed ? access.reason : can[what] ? '' : why}>
+        <span>
+          <Button
+            size="small"
+            variant={what === 'promote' ? 'contained' : 'outlined'}
+            startIcon={icon}
+            disabled={!access.allowed || !can[what] || signal.isPending}
+            onClick={() => signal.mutate(what)}
+            data-testid={`rollout-${what}`}
+          >
+            {label}
+          </Button>
+        </span>
+      </Tooltip>
+    );
+  };
   return (
     <Card variant="outlined" data-testid="rollout-panel" data-phase={r.phase} data-paused={String(r.paused)}>
       <CardContent>

@@ -10,6 +10,7 @@ import { formatTime } from '../../format.js';
 import { EntityAvatar } from '../../components/EntityAvatar.js';
 import { ConfirmDialog } from '../../components/ConfirmDialog.js';
 import { ChipRow } from './DeviceModelCard.js';
+import { RoleGate } from '../../components/RoleGate.js';
 
 /** A device model in full: its capabilities template, pretty-printed; remove with confirmation. */
 export function DeviceModelDrawer({ model: m, onClose }: { model: DeviceModel | null; onClose: () => void }) {
@@ -72,16 +73,19 @@ export function DeviceModelDrawer({ model: m, onClose }: { model: DeviceModel | 
           >
             {JSON.stringify(m.capabilities, null, 2)}
           </Box>
-          <Button
-            sx={{ mt: 2 }}
-            color="error"
-            variant="outlined"
-            startIcon={<DeleteIcon />}
-            onClick={() => setRemoving(true)}
-            data-testid="remove-device-model"
-          >
-            Remove model
-          </Button>
+          <Box sx={{ mt: 2 }}>
+            <RoleGate channel="deviceModels.remove" action="Remove model">
+              <Button
+                color="error"
+                variant="outlined"
+                startIcon={<DeleteIcon />}
+                onClick={() => setRemoving(true)}
+                data-testid="remove-device-model"
+              >
+                Remove model
+              </Button>
+            </RoleGate>
+          </Box>
           <ConfirmDialog
             open={removing}
             title={`Remove ${m.name}?`}

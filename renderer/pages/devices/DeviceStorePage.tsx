@@ -8,6 +8,7 @@ import { FetchedAge, PageHeader } from '../../components/PageHeader.js';
 import { DeviceModelCard } from './DeviceModelCard.js';
 import { AddDeviceModelDialog } from './AddDeviceModelDialog.js';
 import { DeviceModelDrawer } from './DeviceModelDrawer.js';
+import { RoleGate } from '../../components/RoleGate.js';
 
 export function DeviceStorePage() {
   const [adding, setAdding] = useState(false);
@@ -22,14 +23,16 @@ export function DeviceStorePage() {
         text="Device models registered by device developers: a Margo capabilities template, what they run, and how many nodes use them."
         age={<FetchedAge updatedAt={q.dataUpdatedAt} />}
         actions={
-          <Button
-            variant="contained"
-            startIcon={<AddIcon />}
-            onClick={() => setAdding(true)}
-            data-testid="add-device-model"
-          >
-            Add device model
-          </Button>
+          <RoleGate channel="deviceModels.add" action="Add device model">
+            <Button
+              variant="contained"
+              startIcon={<AddIcon />}
+              onClick={() => setAdding(true)}
+              data-testid="add-device-model"
+            >
+              Add device model
+            </Button>
+          </RoleGate>
         }
       />
       {q.error ? <ErrorAlert error={q.error} /> : null}

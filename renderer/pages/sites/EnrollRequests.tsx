@@ -30,6 +30,7 @@ import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { ConfirmDialog } from '../../components/ConfirmDialog.js';
 import { FetchedAge } from '../../components/PageHeader.js';
 import { SinceText } from './SinceText.js';
+import { RoleGate } from '../../components/RoleGate.js';
 
 /**
  * Nodes waiting for approval (ADR 0462) and machines found on the network (ADR 0460). Requests arrive live
@@ -131,18 +132,22 @@ export function EnrollRequests({ sites, models }: { sites: Site[]; models: Devic
                   <TableCell>in {formatAge(Math.max(0, r.expiresAt - now))}</TableCell>
                   <TableCell align="right">
                     <Stack direction="row" spacing={1} sx={{ justifyContent: 'flex-end' }}>
-                      <Button size="small" onClick={() => setRejecting(r)} data-testid="reject-request">
-                        Reject
-                      </Button>
-                      <Button
-                        size="small"
-                        variant="contained"
-                        onClick={() => setApproving(r)}
-                        disabled={sites.length === 0}
-                        data-testid="approve-request"
-                      >
-                        Approve
-                      </Button>
+                      <RoleGate channel="enrollRequests.reject" action="Reject" quiet>
+                        <Button size="small" onClick={() => setRejecting(r)} data-testid="reject-request">
+                          Reject
+                        </Button>
+                      </RoleGate>
+                      <RoleGate channel="enrollRequests.approve" action="Approve">
+                        <Button
+                          size="small"
+                          variant="contained"
+                          onClick={() => setApproving(r)}
+                          disabled={sites.length === 0}
+                          data-testid="approve-request"
+                        >
+                          Approve
+                        </Button>
+                      </RoleGate>
                     </Stack>
                   </TableCell>
                 </TableRow>

@@ -24,6 +24,7 @@ import { capacitySummary } from './summary.js';
 import { ConfirmDialog } from '../../components/ConfirmDialog.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { EditLabelsDialog, SetModelDialog } from './NodeDialogs.js';
+import { useSession } from '../../session.js';
 
 const STATE_COLORS = { registered: 'default', enrolled: 'primary', revoked: 'error' } as const;
 
@@ -72,6 +73,16 @@ export function NodesGrid({
     [],
   );
 
+  // Row actions the signed-in roles may not take are not offered (the page header says why).
+  const { can } = useSession();
+  const may = {
+    cordon: can('nodes.cordon').allowed,
+    label: can('nodes.label').allowed,
+    model: can('nodes.setModel').allowed,
+    remove: can('nodes.remove').allowed,
+  };
+  const { cordon: mayCordon, label: mayLabel, model: mayModel, remove: mayRemove } = may;
+
   const columns = useMemo<GridColDef<Node>[]>(
     () => [
       {
@@ -80,49 +91,65 @@ export function NodesGrid({
         headerName: '',
         width: 48,
         getActions: (p) => [
-          p.row.cordoned ? (
-            <GridActionsCellItem
-              key="uncordon"
-              showInMenu
-              icon={<PlayArrowIcon />}
-              label="Uncordon"
-              data-testid="action-uncordon"
-              onClick={() => setCordon({ node: p.row, on: false })}
-            />
-          ) : (
-            <GridActionsCellItem
-              key="cordon"
-              showInMenu
-              icon={<BlockIcon />}
-              label="Cordon"
-              data-testid="action-cordon"
-              onClick={() => setCordon({ node: p.row, on: true })}
-            />
-          ),
-          <GridActionsCellItem
-            key="labels"
-            showInMenu
-            icon={<LabelIcon />}
-            label="Edit labels"
-            data-testid="action-labels"
-            onClick={() => open('labels', p.row)}
-          />,
-          <GridActionsCellItem
-            key="model"
-            showInMenu
-            icon={<MemoryIcon />}
-            label="Set device model"
-            data-testid="action-model"
-            onClick={() => open('model', p.row)}
-          />,
-          <GridActionsCellItem
-            key="remove"
-            showInMenu
-            icon={<DeleteIcon />}
-            label="Remove"
-            data-testid="action-remove"
-            onClick={() => open('remove', p.row)}
-          />,
+          ...(mayCordon
+            ? [
+                p.row.cordoned ? (
+                  <GridActionsCellItem
+                    key="uncordon"
+                    showInMenu
+                    icon={<PlayArrowIcon />}
+                    label="Uncordon"
+                    data-testid="action-uncordon"
+                    onClick={() => setCordon({ node: p.row, on: false })}
+                  />
+                ) : (
+                  <GridActionsCellItem
+                    key="cordon"
+                    showInMenu
+                    icon={<BlockIcon />}
+                    label="Cordon"
+                    data-testid="action-cordon"
+                    onClick={() => setCordon({ node: p.row, on: true })}
+                  />
+                ),
+              ]
+            : []),
+          ...(mayLabel
+            ? [
+                <GridActionsCellItem
+                  key="labels"
+                  showInMenu
+                  icon={<LabelIcon />}
+                  label="Edit labels"
+                  data-testid="action-labels"
+                  onClick={() => open('labels', p.row)}
+                />,
+              ]
+            : []),
+          ...(mayModel
+            ? [
+                <GridActionsCellItem
+                  key="model"
+                  showInMenu
+                  icon={<MemoryIcon />}
+                  label="Set device model"
+                  data-testid="action-model"
+                  onClick={() => open('model', p.row)}
+                />,
+              ]
+            : []),
+          ...(mayRemove
+            ? [
+                <GridActionsCellItem
+                  key="remove"
+                  showInMenu
+                  icon={<DeleteIcon />}
+                  label="Remove"
+                  data-testid="action-remove"
+                  onClick={() => open('remove', p.row)}
+                />,
+              ]
+            : []),
         ],
       },
       { field: 'name', headerName: 'Name', width: 150 },
@@ -201,7 +228,7 @@ export function NodesGrid({
           ),
       },
     ],
-    [modelNames, setCordon, open],
+    [modelNames, setCordon, open, mayCordon, mayLabel, mayModel, mayRemove],
   );
 
   return (

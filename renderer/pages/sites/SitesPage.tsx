@@ -26,6 +26,7 @@ import { AddSiteDialog } from './AddSiteDialog.js';
 import { NodesGrid } from './NodesGrid.js';
 import { AddNodeDialog } from './NodeDialogs.js';
 import { EnrollRequests } from './EnrollRequests.js';
+import { RoleGate, RoleNote } from '../../components/RoleGate.js';
 
 /** Grid columns the server sorts by (the model column shows, and sorts by, the model's name). */
 const SORT_FIELDS: Record<string, NodeSortField> = {
@@ -105,23 +106,28 @@ export function SitesPage() {
         text="Sites with the Local Orchestrator that serves them, and their edge nodes: presence with its age, labels, cordon state and capabilities."
         actions={
           <>
-            <Button
-              variant="outlined"
-              startIcon={<AddIcon />}
-              onClick={() => setAddingSite(true)}
-              data-testid="add-site"
-            >
-              Add site
-            </Button>
-            <Button
-              variant="contained"
-              startIcon={<AddIcon />}
-              onClick={() => setAddingNode(true)}
-              disabled={sites.length === 0}
-              data-testid="add-node"
-            >
-              Add node
-            </Button>
+            <RoleNote channels={['nodes.cordon', 'nodes.label', 'nodes.remove']} what="changing nodes" />
+            <RoleGate channel="sites.add" action="Add site">
+              <Button
+                variant="outlined"
+                startIcon={<AddIcon />}
+                onClick={() => setAddingSite(true)}
+                data-testid="add-site"
+              >
+                Add site
+              </Button>
+            </RoleGate>
+            <RoleGate channel="nodes.add" action="Add node">
+              <Button
+                variant="contained"
+                startIcon={<AddIcon />}
+                onClick={() => setAddingNode(true)}
+                disabled={sites.length === 0}
+                data-testid="add-node"
+              >
+                Add node
+              </Button>
+            </RoleGate>
           </>
         }
       />

@@ -22,6 +22,8 @@ import { LabelChips } from '../../components/LabelChips.js';
 import { ConfirmDialog } from '../../components/ConfirmDialog.js';
 import { SinceText } from './SinceText.js';
 import { AddOrchestratorDialog } from './AddOrchestratorDialog.js';
+import { RoleGate } from '../../components/RoleGate.js';
+import { useSession } from '../../session.js';
 
 /** Sites: who serves them (the embedded LO or a remote one, with its last contact), nodes, labels. */
 export function SitesTable({
@@ -36,6 +38,7 @@ export function SitesTable({
   const qc = useQueryClient();
   const [removing, setRemoving] = useState<Site | null>(null);
   const [lo, setLo] = useState<Site | null>(null);
+  const mayAddLo = useSession().can('sites.addOrchestrator').allowed;
   if (sites.length === 0)
     return (
       <Typography variant="body2" color="text.secondary" data-testid="no-sites">
@@ -114,7 +117,7 @@ export function SitesTable({
                 <LabelChips labels={s.labels} testId="site-label" />
               </TableCell>
               <TableCell align="right" sx={{ whiteSpace: 'nowrap' }}>
-                {s.servedBy === 'remote' ? (
+                {s.servedBy === 'remote' && mayAddLo ? (
                   <Tooltip
                     title={
                       s.orchestrator ? 'replace the registered LO' : 'register the LO that serves this site'
@@ -125,11 +128,17 @@ export function SitesTable({
                     </Button>
                   </Tooltip>
                 ) : null}
-                <Tooltip title="remove site">
-                  <IconButton size="small" aria-label={`remove site ${s.id}`} onClick={() => setRemoving(s)}>
-                    <DeleteIcon fontSize="small" />
-                  </IconButton>
-                </Tooltip>
+                <RoleGate channel="sites.remove" action="Remove site" quiet>
+                  <Tooltip title="remove site">
+                    <IconButton
+                      size="small"
+                      aria-label={`remove site ${s.id}`}
+                      onClick={() => setRemoving(s)}
+                    >
+                      <DeleteIcon fontSize="small" />
+                    </IconButton>
+                  </Tooltip>
+                </RoleGate>
               </TableCell>
             </TableRow>
           ))}
