@@ -66,6 +66,15 @@ export const configSchema = z
         host: z.string().min(1),
         port,
         leafPort: port,
+        /**
+         * For a CO: the `host:port` LOs reach the leaf port at, advertised to them and put into the
+         * `hubLeafUrl` it issues (ADR 0167). Default: `host:leafPort`. Behind a relay or NAT, name the
+         * address LOs are configured with, so a reconnecting LO never learns another path.
+         */
+        leafAdvertise: z
+          .string()
+          .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/, 'must be host:port')
+          .optional(),
         /** For an LO: the CO's leaf-node URL (nats-leaf://host:port); absent means standalone. */
         hubLeafUrl: z.string().optional(),
         /** For an LO: the CO's CA certificate (PEM file) to verify the CO's leaf port (edgectl co link-site writes it). */

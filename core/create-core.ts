@@ -153,6 +153,10 @@ export function createCore(deps: CoreDeps): Core {
           '::1',
           os.hostname(),
           ...(host === '0.0.0.0' || host === '::' ? [] : [host]),
+          // The address LOs are told to reach the leaf port at must be in the certificate too.
+          ...(config.nats.leafAdvertise
+            ? [config.nats.leafAdvertise.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')]
+            : []),
         ];
         natsTls = await identity.natsTls(clock.now(), hosts);
       }

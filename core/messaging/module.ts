@@ -286,6 +286,7 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
       host: config.nats.host,
       port: config.nats.port,
       leafPort: config.nats.leafPort,
+      leafAdvertise: config.nats.leafAdvertise,
       storeDir: path.join(natsDir, 'jetstream'),
       credentials: creds(),
       tls: deps.tls?.(),
@@ -488,6 +489,7 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
   const leafUrl = (): string | null => {
     const p = sup?.ports();
     if (!hasHub(role)) return null;
+    if (config.nats.leafAdvertise) return `nats-leaf://${config.nats.leafAdvertise}`;
     const port = p?.leaf ?? config.nats.leafPort;
     return port ? `nats-leaf://${connectHost(config.nats.host)}:${port}` : null;
   };
