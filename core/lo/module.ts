@@ -116,6 +116,8 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
     config.role === 'lo' && deps.messaging
       ? createUplink({ store, clock, logger: log, messaging: deps.messaging, siteId: config.site.id })
       : undefined;
+  // The LO's outgoing backlog counts what still waits in its outbox (ADR 0165).
+  if (uplink) deps.messaging?.setOutboxBacklog(() => uplink.backlog());
   const inventoryOf = (uid: string): NodeInventory | undefined => {
     const n = db.select().from(nodes).where(eq(nodes.uid, uid)).get();
     if (!n) return undefined;
