@@ -23,6 +23,7 @@ import { createObjectCache } from './gitops/object-reader.js';
 import { createSiteIdentity } from './lo/identity-store.js';
 import { createMessagingModule, type Messaging } from './messaging/module.js';
 import { OutpostError } from '../lib/errors/index.js';
+import { busOrigin, createReportCursors } from './store/report-cursors.js';
 
 export interface CoreDeps {
   config: Config;
@@ -217,7 +218,8 @@ export function createCore(deps: CoreDeps): Core {
     events,
     audit,
     fleet: fleetModule.fleet,
-    statusSink: { record: (r) => engine.recordStatus(r) },
+    // A report over the MMI is never a replay (no origin): 'duplicate' cannot come back here.
+    statusSink: { record: (r) => (engine.recordStatus(r) === 'created' ? 'created' : 'updated') },
     messaging: messagingModule.messaging,
     coRepoDir: (t) => repos.dirOf(t),
     coRepoTenants: () => repos.tenants(),
@@ -229,6 +231,7 @@ export function createCore(deps: CoreDeps): Core {
   // What remote LOs forward over the bus (store and forward) lands in the CO's records: statuses and
   // node inventory, mapped to this CO's node by site and name.
   if (config.role !== 'lo') {
+    const reportCursors = createReportCursors(store);
     messagingModule.messaging.onNodeStatus((r) => {
       if (!isForwardedStatus(r.body)) return;
       const node = fleetModule.fleet.remoteNode(r.siteId, r.nodeUid);
@@ -237,18 +240,31 @@ export function createCore(deps: CoreDeps): Core {
           { site: r.siteId, node: r.nodeUid },
           'status from a remote site for an unknown node; dropped',
         );
+      // Dated by when the node made it (older LOs: when the LO received it); applied once per
+      // (site, node, seq) even when the stream hands it over again after a crash (ADR 0168, 0169).
       engine.recordStatus({
         clientId: node.uid,
         status: r.body.status,
         digest: r.body.digest ?? undefined,
-        receivedAt: r.body.receivedAt,
+        receivedAt: clock.now(),
+        eventAt: r.body.eventAt ?? r.body.receivedAt,
+        ...(r.seq !== null ? { origin: { key: busOrigin(r.siteId, r.nodeUid), seq: r.seq } } : {}),
       });
     });
     messagingModule.messaging.onNodeEvent((r) => {
       if (!isNodeInventory(r.body)) return;
       if (r.body.siteId !== r.siteId)
         return logger.warn({ site: r.siteId }, 'node inventory naming another site; dropped');
-      if (!fleetModule.fleet.upsertRemoteNode(r.siteId, r.body))
+      const inventory = r.body;
+      const origin = r.seq !== null ? busOrigin(r.siteId, r.nodeUid) : undefined;
+      const applied = store.tx(() => {
+        if (origin && reportCursors.applied(origin, r.seq!)) return 'replay' as const;
+        if (origin) reportCursors.mark(origin, r.seq!, clock.now());
+        return fleetModule.fleet.upsertRemoteNode(r.siteId, inventory)
+          ? ('ok' as const)
+          : ('dropped' as const);
+      });
+      if (applied === 'dropped')
         logger.warn({ site: r.siteId }, 'node inventory from a site no single tenant owns; dropped');
     });
   }

@@ -70,6 +70,7 @@ export function nodeView(t: TargetRow, nodes: NodeLookup, now: number): Deployme
     version: t.version,
     state: (t.state ?? 'pending') as DeploymentNode['state'],
     stateAt: t.stateAt,
+    receivedAt: t.receivedAt ?? t.stateAt,
     current,
     presence,
     lastSeenAt: node?.lastSeenAt ?? null,

@@ -17,6 +17,7 @@ import { issueSvid, parseRenewalCsr } from '../ca/index.js';
 import { parseCsr } from '../../lib/x509/index.js';
 import type { DeploymentStatus, DeviceCapabilities } from '../../lib/model/index.js';
 import type { EnrollRequest, EnrollResponse, RenewResponse } from '../../lib/mmi/index.js';
+import { reportEventTime } from '../../lib/mmi/index.js';
 import type { MmiBackend, MmiClient, RenewRequest, StoredManifest } from '../mmi/backend.js';
 import type { ManifestStore } from './manifests.js';
 import type { SiteIdentity } from './identity-store.js';
@@ -29,6 +30,8 @@ export interface StatusSink {
     status: DeploymentStatus;
     digest: string | undefined;
     receivedAt: number;
+    /** When the node made the report, on this server's clock (ADR 0169); null when it did not say. */
+    eventAt: number | null;
   }): 'created' | 'updated';
 }
 
@@ -221,7 +224,7 @@ export function createLoBackend(deps: LoBackendDeps): MmiBackend & { flushSeen()
       const t = splitClientId(client.clientId)?.tenantId;
       if (t) deps.onNodeChanged?.(t);
     },
-    postStatus(client, status) {
+    postStatus(client, status, timing) {
       if (!manifests.everServed(client.clientId, status.deploymentId)) {
         throw new OutpostError(
           'margo/deployment-not-found',
@@ -249,7 +252,14 @@ export function createLoBackend(deps: LoBackendDeps): MmiBackend & { flushSeen()
         status.adoptedManifestVersion > 0
           ? manifests.digestAt(client.clientId, status.deploymentId, status.adoptedManifestVersion)
           : undefined;
-      return deps.statusSink.record({ clientId: client.clientId, status, digest, receivedAt: clock.now() });
+      const receivedAt = clock.now();
+      return deps.statusSink.record({
+        clientId: client.clientId,
+        status,
+        digest,
+        receivedAt,
+        eventAt: reportEventTime(receivedAt, timing?.eventAt, timing?.sentAt),
+      });
     },
     async enroll(req: EnrollRequest): Promise<EnrollResponse> {
       const now = clock.now();

@@ -146,6 +146,7 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
               status: r.status,
               digest: r.digest ?? null,
               receivedAt: r.receivedAt,
+              eventAt: r.eventAt,
             });
             return res;
           });

@@ -167,8 +167,10 @@ export function createUplinkReader(o: UplinkReaderOptions): UplinkReader {
       } catch (err) {
         logger.debug({ err }, 'upward message observer failed');
       }
-      const key = up.nodeUid;
-      const last = key === undefined ? undefined : cursor.nodes[key];
+      // Per site and node: two sites' LOs may both call a node `default.press-01`. (Cursors written
+      // before the key had the site fall back to the node's name alone.)
+      const key = up.nodeUid === undefined ? undefined : `${up.siteId}/${up.nodeUid}`;
+      const last = key === undefined ? undefined : (cursor.nodes[key] ?? cursor.nodes[up.nodeUid!]);
       if (key !== undefined && up.seq !== null && last !== undefined && up.seq <= last) {
         dups++;
         logger.debug({ nodeUid: key, seq: up.seq, last }, 'duplicate upward message dropped');

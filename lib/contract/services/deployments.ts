@@ -102,8 +102,13 @@ export const deploymentNodeSchema = z.object({
   version: z.string(),
   /** The last reported state, or `pending` before any report. */
   state: deploymentStateSchema,
-  /** When the node reported that state (null: never reported). */
+  /**
+   * When the node reached that state: the report's event time, carried from the node's outbox through the
+   * LO (ADR 0169); for older reports, when it was received. Null: never reported.
+   */
   stateAt: z.number().nullable(),
+  /** When that report reached this server (later than stateAt when it waited on the way). */
+  receivedAt: z.number().nullable(),
   /** Whether the last report refers to the YAML the node is told to run now (false: an older revision). */
   current: z.boolean(),
   presence: presenceSchema,
