@@ -19,6 +19,7 @@ import { createDeployEngine, type DeployEngine } from './deploy/engine.js';
 import { createDeployModule } from './deploy/module.js';
 import { createLoModule, type Lo } from './lo/module.js';
 import { isForwardedStatus, isNodeInventory } from './lo/uplink.js';
+import { createLocalDeployments } from './lo/local-deployments.js';
 import { createObjectCache } from './gitops/object-reader.js';
 import { createSiteIdentity } from './lo/identity-store.js';
 import { createMessagingModule, type Messaging } from './messaging/module.js';
@@ -122,13 +123,7 @@ export function createCore(deps: CoreDeps): Core {
       natsState,
       desiredState: (tenantId) => {
         if (config.role === 'co') return null;
-        const st = loModule.lo.follower.status(tenantId);
-        return {
-          commit: st.commit,
-          adoptedAt: st.updatedAt,
-          lastError: st.lastError,
-          lastErrorAt: st.lastErrorAt,
-        };
+        return loModule.lo.follower.status(tenantId);
       },
     }),
   );
@@ -227,7 +222,17 @@ export function createCore(deps: CoreDeps): Core {
     objectCache,
     identity,
   });
-  modules.push(loModule, createDeployModule({ engine, logger }));
+  modules.push(
+    loModule,
+    createDeployModule({
+      engine,
+      logger,
+      // A remote LO answers from what it serves and what its nodes report (ADR 0170).
+      ...(config.role === 'lo'
+        ? { local: createLocalDeployments({ store, clock, fleet: fleetModule.fleet }) }
+        : {}),
+    }),
+  );
   // What remote LOs forward over the bus (store and forward) lands in the CO's records: statuses and
   // node inventory, mapped to this CO's node by site and name.
   if (config.role !== 'lo') {
