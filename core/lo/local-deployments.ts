@@ -69,7 +69,7 @@ export function createLocalDeployments(deps: { store: Store; clock: Clock; fleet
     return out;
   };
 
-  const build = (tenantId: string, id: string, rows: ServedRow[], now: number) => {
+  const build = (tenantId: string, id: string, rows: ServedRow[]) => {
     const mine = rows.filter((r) => splitClientId(r.clientId)?.tenantId === tenantId);
     if (mine.length === 0) return undefined;
     const newest = mine.find((r) => r.untilVersion === null) ?? mine[0]!;
@@ -136,7 +136,7 @@ export function createLocalDeployments(deps: { store: Store; clock: Clock; fleet
       const now = clock.now();
       const out: DeploymentSummary[] = [];
       for (const [id, rows] of served(null)) {
-        const b = build(tenantId, id, rows, now);
+        const b = build(tenantId, id, rows);
         if (!b || (!includeRemoved && b.d.state === 'removed')) continue;
         out.push(summaryOf(b.d, b.targets, fleet, now, b.type));
       }
@@ -144,7 +144,7 @@ export function createLocalDeployments(deps: { store: Store; clock: Clock; fleet
     },
     get(tenantId, id) {
       const now = clock.now();
-      const b = build(tenantId, id, served(id).get(id) ?? [], now);
+      const b = build(tenantId, id, served(id).get(id) ?? []);
       if (!b) throw errors.notFound('deployment', id);
       return buildView(b.d, b.targets, fleet, now, b.type);
     },
