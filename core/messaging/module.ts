@@ -985,6 +985,7 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
             links: await siteLinks(),
             thresholds: { ...thresholds, unreachableAfterSeconds: timing.unreachableAfterMs / 1000 },
             role,
+            now: clock.now(),
           };
         },
         async linkSite(input, ctx) {

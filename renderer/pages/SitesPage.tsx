@@ -46,6 +46,24 @@ export function SitesPage() {
   const [addingSite, setAddingSite] = useState(false);
   const [addingNode, setAddingNode] = useState(false);
   const sitesQ = useQuery({ queryKey: ['sites', 'list'], queryFn: () => api.sites.list({}) });
+  // Each site's link from evidence (ADR 0165); admin tokens only (others see no link column).
+  const linksQ = useQuery({
+    queryKey: ['sites', 'links'],
+    queryFn: () => api.messaging.siteLinks({}),
+    refetchInterval: 5000,
+    retry: false,
+  });
+  const siteLinks = useMemo(
+    () =>
+      linksQ.data
+        ? {
+            links: linksQ.data.links,
+            serverNow: linksQ.data.now ?? linksQ.dataUpdatedAt,
+            receivedAt: linksQ.dataUpdatedAt,
+          }
+        : undefined,
+    [linksQ.data, linksQ.dataUpdatedAt],
+  );
   const modelsQ = useQuery({ queryKey: ['device-models', 'list'], queryFn: () => api.deviceModels.list({}) });
   const search = useSettled(labelFilter.trim(), 250);
   // A new filter or sort starts again at the first page.
@@ -135,7 +153,7 @@ export function SitesPage() {
             </Stack>
             {sitesQ.error ? <ErrorAlert error={sitesQ.error} /> : null}
             {sitesQ.data ? (
-              <SitesTable sites={sites} selected={site} onSelect={setSite} />
+              <SitesTable sites={sites} selected={site} onSelect={setSite} links={siteLinks} />
             ) : sitesQ.error ? null : (
               <Skeleton variant="rectangular" height={80} />
             )}

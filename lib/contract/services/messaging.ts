@@ -70,6 +70,8 @@ export const messagingService = defineService('messaging', {
       }),
       /** This server's role: at an LO the list has one row, its own link to the CO. */
       role: z.enum(['co', 'lo', 'all']).optional(),
+      /** This server's clock when it answered (ages of `since` are on it). */
+      now: z.number().optional(),
     }),
     adminOnly: true,
   }),
