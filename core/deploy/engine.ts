@@ -28,6 +28,7 @@ import {
   place,
   promoteRollout,
   resumeRollout,
+  retryRollout,
   type RolloutDecision,
 } from '../placement/index.js';
 import type {
@@ -620,7 +621,10 @@ export function createDeployEngine(deps: DeployEngineDeps) {
       if (!d.rollout) throw new OutpostError('conflict', `deployment ${d.id} has no rollout`);
       const plan = parseRolloutPlan(d.rollout);
       if (['complete', 'failed', 'rolled-back'].includes(plan.phase))
-        throw new OutpostError('conflict', `the rollout of deployment ${d.id} is already ${plan.phase}`);
+        throw new OutpostError(
+          'conflict',
+          `the rollout of deployment ${d.id} is already ${plan.phase}${plan.phase === 'complete' ? '' : `: once the failure is gone, edgectl co retry ${d.id} resumes it`}`,
+        );
       if (what === 'promote' && plan.phase !== 'canary' && plan.phase !== 'canary-hold') {
         throw new OutpostError(
           'conflict',
@@ -638,6 +642,30 @@ export function createDeployEngine(deps: DeployEngineDeps) {
         .where(eq(deployments.id, d.id))
         .run();
       await advance(ctx.tenantId, d.id, ctx.principal.id, `${what} rollout of deployment ${d.id}`);
+      return view(ctx.tenantId, d.id);
+    },
+
+    /**
+     * Resumes a rollout that a failure stopped (failed or rolled back) from the step where it stopped, once
+     * no node reports the failure any more (issue 12, ADR 0501).
+     */
+    async retry(input: { id: string }, ctx: CallContext): Promise<DeploymentView> {
+      const d = deploymentRow(ctx.tenantId, input.id);
+      if (d.state !== 'active')
+        throw new OutpostError('conflict', `deployment ${d.id} is ${d.state}; there is no rollout to retry`);
+      if (!d.rollout) throw new OutpostError('conflict', `deployment ${d.id} has no rollout`);
+      const plan = parseRolloutPlan(d.rollout);
+      const next = retryRollout(
+        plan,
+        observedNodes(statusQ.observed.all(d.id) as ObservedRow[]),
+        clock.now(),
+      );
+      db.update(deployments)
+        .set({ rollout: next, updatedAt: clock.now() })
+        .where(eq(deployments.id, d.id))
+        .run();
+      log.info({ deployment: d.id, from: plan.phase, to: next.phase }, 'rollout retried by the operator');
+      await advance(ctx.tenantId, d.id, ctx.principal.id, `retry rollout of deployment ${d.id}`);
       return view(ctx.tenantId, d.id);
     },
 

@@ -48,6 +48,7 @@ export function createDeployModule(deps: {
         promote: async (input, ctx) => engine.signal(input, ctx, 'promote'),
         pause: async (input, ctx) => engine.signal(input, ctx, 'pause'),
         resume: async (input, ctx) => engine.signal(input, ctx, 'resume'),
+        retry: async (input, ctx) => engine.retry(input, ctx),
       },
     },
   };

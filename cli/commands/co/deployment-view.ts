@@ -97,7 +97,9 @@ export function renderDeployment(d: DeploymentView): string {
     ['nodes', `${d.nodeCount}${counts ? `: ${counts}` : ''}`],
     [
       'rollout',
-      d.rollout ? `${d.rollout.phase}${d.rollout.paused ? ' (paused)' : ''}: ${d.rollout.message}` : null,
+      d.rollout
+        ? `${d.rollout.phase}${d.rollout.paused ? ' (paused)' : ''} · ${d.rollout.message}${d.rollout.retryable ? ` (edgectl co retry ${d.id})` : ''}`
+        : null,
     ],
     ['progress', d.rollout ? renderRollout(d.rollout) : null],
     ['commit', d.commit],

@@ -13,6 +13,7 @@ import * as deployments from './deployments.js';
 import { register as enroll } from './enroll.js';
 import { register as linkSite } from './link-site.js';
 import { register as siteLinks } from './site-links.js';
+import { register as retry } from './retry.js';
 
 /** `edgectl co ...`: talk to the control plane (CO/LO) through its console API. */
 export function register(program: Command): void {
@@ -67,6 +68,7 @@ export function register(program: Command): void {
   deployments.registerRemove(remove);
   deployments.registerPlace(co);
   deployments.registerSignals(co);
+  retry(co);
   enroll(co);
   linkSite(co);
   siteLinks(co);

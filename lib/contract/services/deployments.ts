@@ -152,6 +152,8 @@ export const deploymentViewSchema = deploymentSummarySchema.extend({
       /** What the rollout waits for: canary soak, operator promote, a batch in progress, ... */
       waitingFor: z.string().nullable(),
       message: z.string(),
+      /** Stopped by a failure that no node reports any more: `deployments.retry` resumes it. */
+      retryable: z.boolean().optional(),
       progress: z.object({
         total: z.number(),
         installed: z.number(),
@@ -262,6 +264,14 @@ export const deploymentsService = defineService('deployments', {
   }),
   resume: command({
     summary: 'Resume a paused rollout.',
+    input: z.object({ id: z.string().min(1) }).strict(),
+    output: deploymentViewSchema,
+    errors: ['not-found', 'conflict'],
+    auditTarget: (i) => `deployment/${i.id}`,
+  }),
+  retry: command({
+    summary:
+      'Resume a rollout a failure stopped (failed or rolled back) from where it stopped, once no node reports the failure any more.',
     input: z.object({ id: z.string().min(1) }).strict(),
     output: deploymentViewSchema,
     errors: ['not-found', 'conflict'],
