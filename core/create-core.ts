@@ -163,7 +163,13 @@ export function createCore(deps: CoreDeps): Core {
   // The deploy engine and the LO call each other (desired state down, status up): the closures below
   // reach them only at run time, after both exist.
   const fleetModule = createFleetModule({
-    liveSeen: (siteId, uid) => messagingModule.messaging.presence.get(siteId, uid).lastSeen,
+    // Presence is the newest word from the node: a bus heartbeat, or an MMI request not yet written to the
+    // database (without it a node polling on time looked up to SEEN_FLUSH_MS older; ADR 0500).
+    liveSeen: (siteId, uid) => {
+      const bus = messagingModule.messaging.presence.get(siteId, uid).lastSeen;
+      const mmi = config.role === 'co' ? null : loModule.lo.seenAt(uid);
+      return bus === null ? mmi : mmi === null ? bus : Math.max(bus, mmi);
+    },
     config,
     store,
     clock,

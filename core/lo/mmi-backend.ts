@@ -68,7 +68,9 @@ export function renewMinAgeSeconds(svidTtlSeconds: number): number {
 /** How often last-seen times are written (they are kept in memory in between). */
 export const SEEN_FLUSH_MS = 5_000;
 
-export function createLoBackend(deps: LoBackendDeps): MmiBackend & { flushSeen(): void } {
+export function createLoBackend(
+  deps: LoBackendDeps,
+): MmiBackend & { flushSeen(): void; seenAt(clientId: string): number | null } {
   const { store, clock, manifests, identity } = deps;
   const db = store.db;
   const log = deps.logger.child({ component: 'lo-backend' });
@@ -88,7 +90,9 @@ export function createLoBackend(deps: LoBackendDeps): MmiBackend & { flushSeen()
           p.pattern === spiffeId || (p.pattern.endsWith('/*') && spiffeId.startsWith(p.pattern.slice(0, -1))),
       );
 
-  const backend: MmiBackend & { flushSeen(): void } = {
+  const backend: MmiBackend & { flushSeen(): void; seenAt(clientId: string): number | null } = {
+    /** The newest request of a node not yet written to the database (written every SEEN_FLUSH_MS). */
+    seenAt: (clientId) => pendingSeen.get(clientId) ?? null,
     authorize(client: MmiClient) {
       if (policyMatch(client.spiffeId, 'deny'))
         return { ok: false, reason: `${client.spiffeId} is denied by the accepted-client policy` };

@@ -54,6 +54,8 @@ export interface Lo {
   readonly manifests: ManifestStore;
   readonly follower: Follower;
   mmiUrl(): string | null;
+  /** A node's newest MMI request not yet in the database (presence between flushes). */
+  seenAt(clientId: string): number | null;
   /** Adopts the newest desired state of a tenant and tells changed nodes to poll now. */
   syncTenant(tenantId: string): Promise<void>;
 }
@@ -198,6 +200,7 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
     manifests,
     follower,
     mmiUrl,
+    seenAt: (clientId) => backend.seenAt(clientId),
     async syncTenant(tenantId) {
       const r = await follower.sync(tenantId);
       const bus = deps.messaging;

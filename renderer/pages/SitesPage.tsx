@@ -94,9 +94,10 @@ export function SitesPage() {
     queryKey: ['nodes', 'list', query],
     queryFn: () => api.nodes.list(query),
     placeholderData: (prev) => prev,
-    // Heartbeats change presence without a `changed` event: ask again twice per stale window. Between
-    // answers, PresenceChip ages the last one (it only ever downgrades).
-    refetchInterval: (q) => Math.max(5000, ((q.state.data?.staleAfterSeconds ?? 30) * 1000) / 2),
+    // Heartbeats change presence without a `changed` event: ask again four times per stale window. Between
+    // answers, PresenceChip ages the last one (it only ever downgrades), so the refresh period counts into
+    // the margin the stale threshold leaves over the check-in period (ADR 0500).
+    refetchInterval: (q) => Math.max(1000, ((q.state.data?.staleAfterSeconds ?? 70) * 1000) / 4),
   });
 
   const data = nodesQ.data;

@@ -73,6 +73,7 @@ configuration:
  */
 const SERVER_CONFIG = `nats:
   enabled: false
+  checkInSeconds: 2
   staleAfterSeconds: 5
   offlineAfterSeconds: 3600
 mmi:
