@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-PKGS="git nats-server chromium podman runc podman-compose skopeo docker-registry socat busybox-static minisign ca-certificates"
+PKGS="git nats-server chromium podman runc podman-compose skopeo docker-registry socat busybox-static minisign ca-certificates iproute2 iptables"
 
 missing=""
 if [ "${OUTPOST_SKIP_APT:-0}" != "1" ] && command -v dpkg-query >/dev/null 2>&1; then
