@@ -8,8 +8,17 @@ import { createAuditLog, type AuditLog } from './audit.js';
 import { createAuthenticator, type Authenticator } from './auth.js';
 import { createEventHub, type EventHub } from './events.js';
 import { createDispatcher, type Dispatcher } from './rpc/dispatcher.js';
-import { contract, type Contract, type NatsState, createClient } from '../lib/contract/index.js';
-import type { CallContext, ClientOf, HandlersOf, Principal, Transport } from '../lib/contract/index.js';
+import {
+  contract,
+  type Contract,
+  type NatsState,
+  createClient,
+  type CallContext,
+  type ClientOf,
+  type HandlersOf,
+  type Principal,
+  type Transport,
+} from '../lib/contract/index.js';
 import type { CoreModule, Counts } from './module.js';
 import { createSystemModule } from './system/module.js';
 import { createFleetModule } from './fleet/module.js';
@@ -25,6 +34,7 @@ import { createSiteIdentity } from './lo/identity-store.js';
 import { createMessagingModule, type Messaging } from './messaging/module.js';
 import { OutpostError } from '../lib/errors/index.js';
 import { busOrigin, createReportCursors } from './store/report-cursors.js';
+import { createRegistryModule, type SiteRegistry } from './registry/module.js';
 
 export interface CoreDeps {
   config: Config;
@@ -59,6 +69,8 @@ export interface Core {
   readonly lo: Lo;
   /** The deployments engine (CO). */
   readonly deploy: DeployEngine;
+  /** The site registry (LO; the bundle import writes into its store). */
+  readonly registry: SiteRegistry;
   /** Builds the context of one call (used by every binder). */
   context(
     principal: Principal,
@@ -227,9 +239,22 @@ export function createCore(deps: CoreDeps): Core {
     coBranch: repos.branch,
     objectCache,
     identity,
+    version: deps.version,
+    registryUrl: () => registryModule.registry.advertisedUrl(),
+  });
+  const registryModule = createRegistryModule({
+    config,
+    paths,
+    store,
+    clock,
+    logger,
+    identity,
+    token: (t) => auth.authenticate(t),
+    authorizeClient: (client) => loModule.lo.authorizeClient(client),
   });
   modules.push(
     loModule,
+    registryModule,
     createDeployModule({
       engine,
       logger,
@@ -304,6 +329,7 @@ export function createCore(deps: CoreDeps): Core {
     messaging: messagingModule.messaging,
     lo: loModule.lo,
     deploy: engine,
+    registry: registryModule.registry,
     context(principal, transport, options = {}) {
       let tenantId = principal.tenantId;
       if (options.tenant && options.tenant !== principal.tenantId) {

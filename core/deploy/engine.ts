@@ -12,14 +12,12 @@ import {
   parameterDataType,
   resolveParameters,
   type PlacementResult,
+  type ApplicationDescription,
+  type DeploymentProfile,
+  type DeploymentStatus,
+  type ParameterValue,
 } from '../../lib/model/index.js';
 import { renderApplicationDeployment, sha256Digest } from '../../lib/margo/index.js';
-import type {
-  ApplicationDescription,
-  DeploymentProfile,
-  DeploymentStatus,
-  ParameterValue,
-} from '../../lib/model/index.js';
 import {
   createRollout,
   nextStep,

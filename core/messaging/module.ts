@@ -4,12 +4,11 @@ import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { CoreModule } from '../module.js';
 import type { Config } from '../config.js';
-import type { Paths, Clock } from '../../lib/base/index.js';
+import { type Paths, type Clock, projectRoot } from '../../lib/base/index.js';
 import type { Logger } from '../../lib/log/index.js';
 import type { EventHub } from '../events.js';
-import type { NatsState, BusPresence, SiteLink } from '../../lib/contract/index.js';
+import type { NatsState, BusPresence, SiteLink, Topic } from '../../lib/contract/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
-import { projectRoot } from '../../lib/base/index.js';
 import {
   openCredentialStore,
   type CredentialStore,
@@ -251,9 +250,9 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
     (remoteSites()[id] ??= { lastDataAt: null, heartbeatAt: null, nodes: {} });
 
   // ---- console change notifications, coalesced ----
-  const pendingTopics = new Set<string>();
+  const pendingTopics = new Set<Topic>();
   let topicTimer: NodeJS.Timeout | undefined;
-  const changed = (topic: string) => {
+  const changed = (topic: Topic) => {
     if (!deps.events) return;
     pendingTopics.add(topic);
     if (topicTimer) return;

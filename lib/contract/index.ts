@@ -11,6 +11,8 @@ import { nodesService } from './services/nodes.js';
 import { deploymentsService } from './services/deployments.js';
 import { identityService } from './services/identity.js';
 import { messagingService } from './services/messaging.js';
+import { registryService } from './services/registry.js';
+import { discoveryService, enrollRequestsService } from './services/enroll-requests.js';
 
 export const contract = {
   system: systemService,
@@ -22,10 +24,21 @@ export const contract = {
   messaging: messagingService,
   deployments: deploymentsService,
   identity: identityService,
+  enrollRequests: enrollRequestsService,
+  discovery: discoveryService,
+  registry: registryService,
 };
 export type Contract = typeof contract;
 
-export { events, type Events } from './events.js';
+export {
+  events,
+  TOPICS,
+  topicSchema,
+  isTopic,
+  type Events,
+  type Topic,
+  type ChangedEvent,
+} from './events.js';
 export * from './define.js';
 export * from './services/system.js';
 export * from './services/common.js';
@@ -56,3 +69,5 @@ export {
 } from './ipc-transport.js';
 export { formatAge } from './format.js';
 export * from './parameter-rules.js';
+export * from './services/registry.js';
+export * from './services/enroll-requests.js';

@@ -10,8 +10,8 @@ import {
   type DeploymentView,
   createClient,
   createHttpTransport,
+  type ClientOf,
 } from '../../lib/contract/index.js';
-import type { ClientOf } from '../../lib/contract/index.js';
 import type { OutpostError } from '../../lib/errors/index.js';
 import { createPaths } from '../../lib/base/index.js';
 import { createKeyAndCsr } from '../../lib/x509/index.js';

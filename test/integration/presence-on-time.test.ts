@@ -14,7 +14,7 @@ import {
   type AgentProcess,
   type Api,
 } from '../fixtures/agent/harness.js';
-import { presenceNow } from '../../renderer/components/presence.js';
+import { presenceNow } from '../../renderer/pages/sites/presence.js';
 
 /**
  * Issue 12 (ADR 0500): healthy agents flipped to `stale` for seconds at a time because the stale threshold

@@ -8,11 +8,17 @@ import { tempHome } from '../helpers/home.js';
 import { startGitServer, type GitServer } from '../helpers/git-server.js';
 import { createMmiClient, type MmiTestClient } from '../helpers/mmi-client.js';
 import { enrollOverMmi } from '../helpers/enroll.js';
-import { createSitePair, netnsSupport, type SitePair } from '../helpers/netns-sites.js';
+import { createSitePair, netnsSupport, type SitePair } from '../helpers/netns.js';
 import { WASM_APP, capabilitiesFor } from '../fixtures/margo.js';
 import { freePort, waitFor } from '../fixtures/agent/harness.js';
-import { contract, createClient, createHttpTransport, type SiteLink } from '../../lib/contract/index.js';
-import type { ClientOf, Contract } from '../../lib/contract/index.js';
+import {
+  contract,
+  createClient,
+  createHttpTransport,
+  type SiteLink,
+  type ClientOf,
+  type Contract,
+} from '../../lib/contract/index.js';
 import { STATUS_EVENT_AT_HEADER, STATUS_SENT_AT_HEADER } from '../../lib/mmi/index.js';
 
 /**
@@ -27,7 +33,7 @@ import { STATUS_EVENT_AT_HEADER, STATUS_SENT_AT_HEADER } from '../../lib/mmi/ind
  * node's order, with the time it was made.
  */
 
-const support = netnsSupport();
+const support = netnsSupport(['iptables', 'socat']);
 if (!support.ok) console.warn(`site partition scenarios skipped: ${support.reason}`);
 
 const NODES = ['press-01', 'press-02', 'press-03'];
@@ -217,7 +223,7 @@ describe.skipIf(!support.ok)('a site cut off, crashed and healed (network namesp
   };
 
   beforeAll(async () => {
-    pair = await createSitePair();
+    pair = createSitePair();
     git = await startGitServer({ host: pair.centreIp });
     const repoUrl = git.createRepo('deployments');
     const [coPort, natsPort, leafPort] = await Promise.all([freePort(), freePort(), freePort()]);
