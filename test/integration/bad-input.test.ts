@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import { createConsoleHttp, registeredApiRoutes } from '../../core/server/console-http.js';
+import { startTestCore } from '../helpers/core.js';
+import type { Core } from '../../core/create-core.js';
+
+/**
+ * Bad input against the console API: what a probe of a running server sends. Each answer is a clear
+ * problem+json error, never a hang, a 500 or a changed state.
+ */
+const TOKEN = 'opt_bad-input-token';
+
+/** Every spelling of a path that a router might decode to the same route. */
+function spellings(p: string): string[] {
+  const out = new Set<string>([p]);
+  const enc = (c: string) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0');
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]!;
+    if (!/[A-Za-z0-9.]/.test(c)) continue;
+    out.add(p.slice(0, i) + enc(c) + p.slice(i + 1));
+    out.add(p.slice(0, i) + enc(c).toUpperCase() + p.slice(i + 1));
+  }
+  out.add(p.replace(/[A-Za-z0-9.]/g, enc)); // every character encoded
+  out.add(p.replace(/[A-Za-z0-9.]/g, (c) => '%25' + enc(c).slice(1))); // encoded twice
+  out.add(p.toUpperCase());
+  out.add('/' + p);
+  out.add(p.replace('/api/', '/api//'));
+  out.add(p.replace('/api/', '/./api/'));
+  out.add(p.replace('/api/', '/x/../api/'));
+  out.add(p + '/');
+  out.add(p + '?token=');
+  out.add(p + '%00');
+  return [...out];
+}
+
+describe('console API: bad input', () => {
+  let t: Awaited<ReturnType<typeof startTestCore>>;
+  let app: FastifyInstance;
+  let base: string;
+  let core: Core;
+
+  beforeAll(async () => {
+    t = await startTestCore({ bootstrapToken: TOKEN });
+    core = t.core;
+    app = await createConsoleHttp({ core, maxBodyBytes: 1024 * 1024 });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await app.close();
+    await t.stop();
+  });
+
+  /** One request with a deadline: a server that never answers fails the test instead of hanging it. */
+  async function send(method: string, p: string, token?: string) {
+    const res = await fetch(base + p, {
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(method === 'POST' ? { body: '{}' } : {}),
+      signal: AbortSignal.timeout(20_000),
+    });
+    const type = res.headers.get('content-type') ?? '';
+    // The event stream does not end: read nothing of it.
+    const body = type.includes('event-stream') ? '' : await res.text();
+    if (type.includes('event-stream')) await res.body?.cancel();
+    return { status: res.status, type, body };
+  }
+
+  it('authenticates every registered /api route, however its path is spelled', async () => {
+    const routes = registeredApiRoutes(app);
+    // The routes the console serves: the walk below must cover them (and whatever is added later).
+    expect(routes.map((r) => `${r.method} ${r.url}`)).toEqual(
+      expect.arrayContaining(['GET /api/v1/events', 'POST /api/v1/rpc/:channel', 'GET /api/v1/rpc/:channel']),
+    );
+    let routed = 0;
+    for (const r of routes) {
+      const concrete = r.url.replace(':channel', 'system.status');
+      for (const p of spellings(concrete)) {
+        const anon = await send(r.method, p);
+        const where = `${r.method} ${p}`;
+        if (r.public) {
+          expect([200, 400, 404], where).toContain(anon.status);
+          continue;
+        }
+        expect([401, 404, 400], where).toContain(anon.status);
+        if (r.method !== 'HEAD') expect(anon.type, where).toContain('application/problem+json');
+        // A spelling the router takes for this route must be refused for want of a token.
+        const withToken = await send(r.method, p, TOKEN);
+        if (withToken.status !== 404 && withToken.status !== 400) {
+          routed++;
+          expect(anon.status, where).toBe(401);
+        }
+      }
+    }
+    expect(routed).toBeGreaterThan(routes.length); // encoded spellings did reach routes
+  }, 120_000);
+
+  it('answers 401 at once to many encoded event-stream requests, and stays healthy', async () => {
+    const answers = await Promise.all(Array.from({ length: 300 }, () => send('GET', '/%61pi/v1/events')));
+    for (const a of answers) expect(a.status).toBe(401);
+    expect((await send('GET', '/api/v1/health')).status).toBe(200);
+  });
+});
