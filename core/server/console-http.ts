@@ -3,8 +3,8 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Core } from '../create-core.js';
-import { OutpostError } from '../errors.js';
-import { EVENTS_PATH, RPC_PREFIX, TENANT_HEADER } from '../contract/http-transport.js';
+import { OutpostError, diskFullCause } from '../errors.js';
+import { EVENTS_PATH, IDEMPOTENCY_HEADER, RPC_PREFIX, TENANT_HEADER } from '../contract/http-transport.js';
 import type { Principal } from '../contract/define.js';
 
 /**
@@ -65,6 +65,7 @@ export async function createConsoleHttp(options: ConsoleHttpOptions): Promise<Fa
       out = new OutpostError('invalid-input', `malformed request body: ${e.message ?? 'not valid JSON'}`, {
         errors: [{ field: '(body)', message: e.message ?? 'not valid JSON' }],
       });
+    else if (diskFullCause(error) !== undefined) out = OutpostError.from(error);
     else {
       core.logger.error({ err: error, url: req.url }, 'unhandled error in the console API');
       out = new OutpostError('internal', 'internal error');
@@ -126,7 +127,12 @@ export async function createConsoleHttp(options: ConsoleHttpOptions): Promise<Fa
       if (!req.raw.complete) ctrl.abort();
     });
     const tenant = headerValue(req.headers[TENANT_HEADER]);
-    const ctx = core.context(principal, 'http', { tenant, signal: ctrl.signal, requestId: req.id });
+    const ctx = core.context(principal, 'http', {
+      tenant,
+      signal: ctrl.signal,
+      requestId: req.id,
+      idempotencyKey: headerValue(req.headers[IDEMPOTENCY_HEADER]),
+    });
     return core.dispatcher.call(channel, input, ctx);
   };
 
