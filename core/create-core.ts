@@ -9,6 +9,7 @@ import { createAuditLog, type AuditLog } from './audit.js';
 import { createAuthenticator, type Authenticator } from './auth.js';
 import { createEventHub, type EventHub } from './events.js';
 import { createDispatcher, type Dispatcher } from './rpc/dispatcher.js';
+import { createCallJournal } from './rpc/call-journal.js';
 import { contract, type Contract, type NatsState } from './contract/index.js';
 import type { CallContext, ClientOf, HandlersOf, Principal, Transport } from './contract/define.js';
 import { createClient } from './contract/client.js';
@@ -63,7 +64,12 @@ export interface Core {
   context(
     principal: Principal,
     transport: Transport,
-    options?: { tenant?: string | undefined; signal?: AbortSignal; requestId?: string },
+    options?: {
+      tenant?: string | undefined;
+      signal?: AbortSignal;
+      requestId?: string;
+      idempotencyKey?: string | undefined;
+    },
   ): CallContext;
   /** An in-process client acting as `principal` (default: the local administrator). */
   client(principal?: Principal): ClientOf<Contract>;
@@ -257,6 +263,7 @@ export function createCore(deps: CoreDeps): Core {
     contract,
     handlers,
     audit,
+    journal: createCallJournal({ store, audit, clock }),
     logger: logger.child({ component: 'rpc' }),
     clock,
   });
@@ -290,6 +297,7 @@ export function createCore(deps: CoreDeps): Core {
         transport,
         requestId: options.requestId ?? crypto.randomUUID(),
         signal: options.signal ?? new AbortController().signal,
+        ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),
       };
     },
     client(principal = LOCAL_ADMIN(config.tenancy.defaultTenant)) {
@@ -298,7 +306,11 @@ export function createCore(deps: CoreDeps): Core {
           dispatcher.call(
             channel,
             input,
-            core.context(principal, 'inproc', { tenant: opts?.tenant, signal: opts?.signal }),
+            core.context(principal, 'inproc', {
+              tenant: opts?.tenant,
+              signal: opts?.signal,
+              idempotencyKey: opts?.idempotencyKey,
+            }),
           ),
         subscribe: (onEvent) => events.subscribe(onEvent),
       });

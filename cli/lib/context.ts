@@ -6,6 +6,7 @@ import { contract, type Contract } from '../../core/contract/index.js';
 import { createClient } from '../../core/contract/client.js';
 import { createHttpTransport } from '../../core/contract/http-transport.js';
 import type { ClientOf } from '../../core/contract/define.js';
+import { withIdempotentRetry } from './retry.js';
 
 export interface GlobalOptions {
   home?: string;
@@ -62,7 +63,7 @@ export function connect(opts: GlobalOptions): Connection {
     token ??= info.token;
   }
   if (!token) throw new OutpostError('unauthorized', 'no API token: pass --token or set EDGE_TOKEN');
-  const transport = createHttpTransport({ baseUrl: url, token });
+  const transport = withIdempotentRetry(createHttpTransport({ baseUrl: url, token }), contract);
   const tenant = opts.tenant;
   const base = createClient(contract, transport);
   const client = tenant ? withTenant(base, tenant) : base;

@@ -1,8 +1,10 @@
 import type { z } from 'zod';
 import type { Logger } from '../logger.js';
 import type { Clock } from '../clock.js';
+import crypto from 'node:crypto';
 import type { AuditLog } from '../audit.js';
-import { OutpostError, type FieldProblem } from '../errors.js';
+import type { CallJournal, PendingCall, StoredCall } from './call-journal.js';
+import { OutpostError, diskFullCause, type FieldProblem } from '../errors.js';
 import { formatPath } from '../config.js';
 import { scrubCredentials, scrubUrlCredentials } from './scrub-credentials.js';
 import {
@@ -27,14 +29,20 @@ export interface DispatcherOptions<C extends ContractDef> {
   contract: C;
   handlers: HandlersOf<C>;
   audit: AuditLog;
+  /** Writes each command's audit row in the transaction of its change, and keeps idempotency keys. */
+  journal: CallJournal;
   logger: Logger;
   clock: Clock;
   /** Validate outputs against the contract (default true): a mismatch is a bug and fails loudly. */
   checkOutputs?: boolean;
 }
 
+/** Answers larger than this are not kept with their key (a retry gets the record's current state). */
+const MAX_KEPT_RESULT_CHARS = 1024 * 1024;
+const KEY_FORMAT = /^[\x21-\x7e]{1,200}$/;
+
 export function createDispatcher<C extends ContractDef>(options: DispatcherOptions<C>): Dispatcher {
-  const { contract, audit, logger, clock } = options;
+  const { contract, audit, journal, logger, clock } = options;
   const checkOutputs = options.checkOutputs ?? true;
   const methods = new Map<string, ResolvedMethod>();
   const impls = new Map<string, (input: unknown, ctx: CallContext) => Promise<unknown>>();
@@ -48,62 +56,195 @@ export function createDispatcher<C extends ContractDef>(options: DispatcherOptio
     methods.set(m.channel, m);
     impls.set(m.channel, fn);
   }
+  /** Commands running with an Idempotency-Key: a retry that arrives meanwhile waits for the first. */
+  const running = new Map<string, { digest: string; actor: string; answer: Promise<unknown> }>();
+
+  async function query(m: ResolvedMethod, rawInput: unknown, ctx: CallContext): Promise<unknown> {
+    const impl = impls.get(m.channel)!;
+    try {
+      if (m.def.adminOnly && !ctx.principal.admin) {
+        throw new OutpostError('forbidden', `${m.channel} requires an administrator`);
+      }
+      const parsed = parseInput(m, rawInput);
+      ctx.signal.throwIfAborted();
+      const out = await impl(parsed, ctx);
+      return checkOutputs ? checkOutput(m, out) : out;
+    } catch (err) {
+      const e = toOutpostError(err);
+      if (e.status >= 500)
+        logger.error({ err, channel: m.channel, requestId: ctx.requestId }, 'operation failed');
+      throw e;
+    }
+  }
+
+  /** A retry of a key whose call committed: its kept answer, or the current state of what it made. */
+  async function answerRetry(
+    m: ResolvedMethod,
+    prior: StoredCall,
+    parsed: unknown,
+    ctx: CallContext,
+  ): Promise<unknown> {
+    if (prior.result !== null) return JSON.parse(prior.result) as unknown;
+    const how = m.def.replay?.(parsed as never, prior.ref ?? undefined);
+    if (how) {
+      const q = methods.get(how.channel);
+      if (q?.def.kind === 'query') return query(q, how.input, { ...ctx, idempotencyKey: undefined });
+    }
+    throw new OutpostError(
+      'idempotency-in-doubt',
+      m.def.secretResult
+        ? `${m.channel} with this Idempotency-Key was done${prior.ref ? ` (${prior.ref})` : ''}; its answer held a secret, which is not kept`
+        : `${m.channel} with this Idempotency-Key was committed${prior.ref ? ` (${prior.ref})` : ''} but its answer was lost; look at the record before doing it again`,
+      { data: { ref: prior.ref, auditSeq: prior.auditSeq } },
+    );
+  }
+
+  async function command(m: ResolvedMethod, rawInput: unknown, ctx: CallContext): Promise<unknown> {
+    const impl = impls.get(m.channel)!;
+    const startedAt = clock.monotonic();
+    let parsed: unknown = rawInput;
+    let target: string | undefined;
+    let pending: PendingCall | undefined;
+    try {
+      if (m.def.adminOnly && !ctx.principal.admin) {
+        throw new OutpostError('forbidden', `${m.channel} requires an administrator`);
+      }
+      parsed = parseInput(m, rawInput);
+      if (m.def.auditTarget) target = scrubTarget(m.def.auditTarget(parsed as never));
+      const key = ctx.idempotencyKey;
+      let idempotency: PendingCall['idempotency'];
+      if (key !== undefined) {
+        if (!KEY_FORMAT.test(key))
+          throw new OutpostError(
+            'invalid-input',
+            'the Idempotency-Key must be 1 to 200 printable ASCII characters without spaces',
+            { errors: [{ field: 'Idempotency-Key', message: 'not a valid key' }] },
+          );
+        idempotency = { key, inputDigest: digestOf(m.channel, parsed) };
+        const reused = (actor: string, action: string, digest: string) =>
+          actor !== ctx.principal.id || action !== m.channel || digest !== idempotency!.inputDigest;
+        const prior = journal.find(ctx.tenantId, key);
+        if (prior) {
+          if (reused(prior.actor, prior.action, prior.inputDigest)) throw keyReused(m.channel);
+          logger.info({ channel: m.channel, key, requestId: ctx.requestId }, 'answered a retry from its key');
+          return await answerRetry(m, prior, parsed, ctx);
+        }
+        const first = running.get(`${ctx.tenantId}\n${key}`);
+        if (first) {
+          if (reused(first.actor, m.channel, first.digest)) throw keyReused(m.channel);
+          return await first.answer;
+        }
+      }
+      ctx.signal.throwIfAborted();
+      const call: PendingCall = {
+        audit: {
+          tenantId: ctx.tenantId,
+          actor: ctx.principal.id,
+          transport: ctx.transport,
+          action: m.channel,
+          target,
+          input: auditedInput(parsed, m.def.redact),
+          requestId: ctx.requestId,
+        },
+        startedAt,
+        idempotency,
+        committed: false,
+        open: true,
+      };
+      pending = call;
+      const handlerCtx: CallContext = {
+        ...ctx,
+        noteResultRef: (ref) => {
+          call.ref = ref;
+        },
+      };
+      const answer = (async () => {
+        const out = await journal.run(call, () => impl(parsed, handlerCtx));
+        const result = checkOutputs ? checkOutput(m, out) : out;
+        let keep: string | null = null;
+        if (idempotency && !m.def.secretResult) {
+          keep = JSON.stringify(result ?? null);
+          if (keep.length > MAX_KEPT_RESULT_CHARS) keep = null;
+        }
+        journal.finish(call, keep);
+        return result;
+      })();
+      const slot = idempotency ? `${ctx.tenantId}\n${idempotency.key}` : undefined;
+      if (slot) running.set(slot, { digest: idempotency!.inputDigest, actor: ctx.principal.id, answer });
+      try {
+        return await answer;
+      } finally {
+        if (slot) running.delete(slot);
+      }
+    } catch (err) {
+      const e = toOutpostError(err);
+      if (pending?.committed) {
+        // The change is in (with its audit row); what failed came after it. Answer with the state of
+        // what was made when the contract says how, instead of reporting a committed change as failed.
+        pending.open = false;
+        logger.error(
+          { err, channel: m.channel, requestId: ctx.requestId },
+          'failed after its change was committed',
+        );
+        const how = m.def.replay?.(parsed as never, pending.ref);
+        const q = how && methods.get(how.channel);
+        if (how && q?.def.kind === 'query') return query(q, how.input, { ...ctx, idempotencyKey: undefined });
+        throw e;
+      }
+      if (pending) pending.open = false;
+      if (e.status >= 500)
+        logger.error({ err, channel: m.channel, requestId: ctx.requestId }, 'operation failed');
+      try {
+        audit.record({
+          tenantId: ctx.tenantId,
+          actor: ctx.principal.id,
+          transport: ctx.transport,
+          action: m.channel,
+          target,
+          input: auditedInput(parsed, m.def.redact),
+          result: 'error',
+          errorCode: e.code,
+          errorMessage: scrubUrlCredentials(e.message),
+          requestId: ctx.requestId,
+          durationMs: Math.round(clock.monotonic() - startedAt),
+        });
+      } catch (auditErr) {
+        // A full disk refuses the audit row too: the call changed nothing; say so in the log.
+        logger.error(
+          { err: auditErr, channel: m.channel, requestId: ctx.requestId },
+          'audit row not written',
+        );
+      }
+      throw e;
+    }
+  }
 
   return {
     methods,
     async call(channel, rawInput, ctx) {
       const m = methods.get(channel);
-      const impl = impls.get(channel);
-      if (!m || !impl) throw new OutpostError('route-not-found', `unknown operation "${channel}"`);
-      const started = clock.monotonic();
-      const isCommand = m.def.kind === 'command';
-      let parsed: unknown = rawInput;
-      let target: string | undefined;
-      try {
-        if (m.def.adminOnly && !ctx.principal.admin) {
-          throw new OutpostError('forbidden', `${channel} requires an administrator`);
-        }
-        parsed = parseInput(m, rawInput);
-        if (isCommand && m.def.auditTarget) target = scrubTarget(m.def.auditTarget(parsed as never));
-        ctx.signal.throwIfAborted();
-        const out = await impl(parsed, ctx);
-        const result = checkOutputs ? checkOutput(m, out) : out;
-        if (isCommand) {
-          audit.record({
-            tenantId: ctx.tenantId,
-            actor: ctx.principal.id,
-            transport: ctx.transport,
-            action: channel,
-            target,
-            input: auditedInput(parsed, m.def.redact),
-            result: 'ok',
-            requestId: ctx.requestId,
-            durationMs: Math.round(clock.monotonic() - started),
-          });
-        }
-        return result;
-      } catch (err) {
-        const e = toOutpostError(err);
-        if (e.status >= 500) logger.error({ err, channel, requestId: ctx.requestId }, 'operation failed');
-        if (isCommand) {
-          audit.record({
-            tenantId: ctx.tenantId,
-            actor: ctx.principal.id,
-            transport: ctx.transport,
-            action: channel,
-            target,
-            input: auditedInput(parsed, m.def.redact),
-            result: 'error',
-            errorCode: e.code,
-            errorMessage: scrubUrlCredentials(e.message),
-            requestId: ctx.requestId,
-            durationMs: Math.round(clock.monotonic() - started),
-          });
-        }
-        throw e;
-      }
+      if (!m || !impls.has(channel))
+        throw new OutpostError('route-not-found', `unknown operation "${channel}"`);
+      return m.def.kind === 'command' ? command(m, rawInput, ctx) : query(m, rawInput, ctx);
     },
   };
+}
+
+function keyReused(channel: string): OutpostError {
+  return new OutpostError(
+    'idempotency-key-reused',
+    `this Idempotency-Key was used for another call (a different operation, input or caller than ${channel}); use a new key for a new change`,
+  );
+}
+
+/** What identifies a call's intent: the operation and its validated input. */
+function digestOf(channel: string, parsed: unknown): string {
+  return crypto
+    .createHash('sha256')
+    .update(channel)
+    .update('\n')
+    .update(JSON.stringify(parsed ?? null))
+    .digest('hex');
 }
 
 function parseInput(m: ResolvedMethod, raw: unknown): unknown {
@@ -133,9 +274,11 @@ function checkOutput(m: ResolvedMethod, out: unknown): unknown {
 }
 
 function toOutpostError(err: unknown): OutpostError {
-  if (err instanceof OutpostError) return err;
+  // A full disk is said as such, also when a module wrapped it in its own error.
+  if (err instanceof OutpostError && (err.status < 500 || diskFullCause(err.cause) === undefined)) return err;
   if (err instanceof Error && err.name === 'AbortError')
     return new OutpostError('cancelled', 'the operation was cancelled', { cause: err });
+  if (err instanceof OutpostError) return OutpostError.from(err.cause);
   return OutpostError.from(err);
 }
 

@@ -20,8 +20,17 @@ export interface Store {
   schemaVersion(): string;
   /** Runs `fn` in one IMMEDIATE transaction (all or nothing). */
   tx<T>(fn: () => T): T;
+  /**
+   * Adds work that runs inside every outermost `tx`, after its function and before the commit (the
+   * call journal writes a call's audit row there, ADR 0480). A hook that throws rolls the transaction
+   * back. A hook may return a function that is told, once the transaction ended, whether it committed.
+   * Returns a function that removes the hook.
+   */
+  beforeCommit(hook: CommitHook): () => void;
   close(): void;
 }
+
+export type CommitHook = () => ((committed: boolean) => void) | void;
 
 export interface OpenStoreOptions {
   /** Apply pending migrations (default true). */
@@ -73,6 +82,7 @@ export function openStore(file: string, options: OpenStoreOptions = {}): Store {
     }
   }
   const journal = readJournal();
+  const hooks = new Set<CommitHook>();
   return {
     db,
     sqlite,
@@ -86,7 +96,32 @@ export function openStore(file: string, options: OpenStoreOptions = {}): Store {
       return journal[applied.n - 1] ?? `unknown-${applied.n}`;
     },
     tx<T>(fn: () => T): T {
-      return sqlite.transaction(fn).immediate();
+      // Nested: a savepoint inside the outer transaction, whose hooks run once at its end.
+      if (sqlite.inTransaction) return sqlite.transaction(fn)();
+      const settle: ((committed: boolean) => void)[] = [];
+      let out: T;
+      try {
+        out = sqlite
+          .transaction(() => {
+            settle.length = 0;
+            const r = fn();
+            for (const h of hooks) {
+              const s = h();
+              if (s) settle.push(s);
+            }
+            return r;
+          })
+          .immediate();
+      } catch (err) {
+        for (const s of settle) s(false);
+        throw err;
+      }
+      for (const s of settle) s(true);
+      return out;
+    },
+    beforeCommit(hook) {
+      hooks.add(hook);
+      return () => hooks.delete(hook);
     },
     close() {
       if (sqlite.open) sqlite.close();

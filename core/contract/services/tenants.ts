@@ -35,6 +35,7 @@ export const tenantsService = defineService('tenants', {
     input: z.object({ name: z.string().min(1).max(200), admin: z.boolean().default(false) }).strict(),
     output: z.object({ token: z.string(), info: apiTokenInfoSchema }),
     auditTarget: (i) => `token/${i.name}`,
+    secretResult: true,
   }),
   listTokens: query({
     summary: 'API tokens of the current tenant (never their secrets).',
