@@ -46,6 +46,10 @@ export type ErrorCode = KnownErrorCode | (string & {});
 
 export const PROBLEM_TYPE_BASE = 'https://outpost.dev/problems/';
 
+/** Bounds of one problem+json answer: however many problems an input has, the answer stays small. */
+export const MAX_PROBLEM_ERRORS = 100;
+export const MAX_DETAIL_CHARS = 4000;
+
 export interface ProblemDetails {
   type: string;
   title: string;
@@ -100,16 +104,31 @@ export class OutpostError extends Error {
     };
   }
 
+  /** The problem+json of this error, bounded: a long detail is cut, a long list of problems counted. */
   toProblem(instance?: string): ProblemDetails {
+    const detail =
+      this.message.length > MAX_DETAIL_CHARS
+        ? `${this.message.slice(0, MAX_DETAIL_CHARS)}… (${this.message.length - MAX_DETAIL_CHARS} more characters)`
+        : this.message;
+    const errors =
+      this.errors && this.errors.length > MAX_PROBLEM_ERRORS
+        ? [
+            ...this.errors.slice(0, MAX_PROBLEM_ERRORS),
+            {
+              field: '(more)',
+              message: `and ${this.errors.length - MAX_PROBLEM_ERRORS} more problems, not listed`,
+            },
+          ]
+        : this.errors;
     return {
       type: PROBLEM_TYPE_BASE + this.code,
       title: titleForCode(this.code),
       status: this.status,
-      detail: this.message,
+      detail,
       code: this.code,
-      ...(instance ? { instance } : {}),
+      ...(instance ? { instance: instance.slice(0, MAX_DETAIL_CHARS) } : {}),
       ...(this.data === undefined ? {} : { data: this.data }),
-      ...(this.errors === undefined ? {} : { errors: this.errors }),
+      ...(errors === undefined ? {} : { errors }),
     };
   }
 

@@ -7,6 +7,7 @@ import type { CallJournal, PendingCall, StoredCall } from './call-journal.js';
 import { OutpostError, diskFullCause, type FieldProblem } from '../errors.js';
 import { formatPath } from '../config.js';
 import { scrubCredentials, scrubUrlCredentials } from './scrub-credentials.js';
+import { capProblems, inputShapeProblem } from './input-limits.js';
 import {
   listMethods,
   type CallContext,
@@ -39,6 +40,7 @@ export interface DispatcherOptions<C extends ContractDef> {
 
 /** Answers larger than this are not kept with their key (a retry gets the record's current state). */
 const MAX_KEPT_RESULT_CHARS = 1024 * 1024;
+const MAX_AUDIT_MESSAGE_CHARS = 2000;
 const KEY_FORMAT = /^[\x21-\x7e]{1,200}$/;
 
 export function createDispatcher<C extends ContractDef>(options: DispatcherOptions<C>): Dispatcher {
@@ -109,7 +111,13 @@ export function createDispatcher<C extends ContractDef>(options: DispatcherOptio
       if (m.def.adminOnly && !ctx.principal.admin) {
         throw new OutpostError('forbidden', `${m.channel} requires an administrator`);
       }
-      parsed = parseInput(m, rawInput);
+      const shape = shapeError(m, rawInput);
+      if (shape) {
+        // Too deep or too wide to walk: the audit keeps why it was refused, not the input.
+        parsed = { refused: shape.errors?.[0] };
+        throw shape;
+      }
+      parsed = parseShaped(m, rawInput);
       if (m.def.auditTarget) target = scrubTarget(m.def.auditTarget(parsed as never));
       const key = ctx.idempotencyKey;
       let idempotency: PendingCall['idempotency'];
@@ -204,7 +212,7 @@ export function createDispatcher<C extends ContractDef>(options: DispatcherOptio
           input: auditedInput(parsed, m.def.redact),
           result: 'error',
           errorCode: e.code,
-          errorMessage: scrubUrlCredentials(e.message),
+          errorMessage: scrubUrlCredentials(e.message.slice(0, MAX_AUDIT_MESSAGE_CHARS)),
           requestId: ctx.requestId,
           durationMs: Math.round(clock.monotonic() - startedAt),
         });
@@ -247,19 +255,46 @@ function digestOf(channel: string, parsed: unknown): string {
     .digest('hex');
 }
 
+/** Input whose shape breaks the limits, as the error to answer with (the input is not looked at further). */
+function shapeError(m: ResolvedMethod, raw: unknown): OutpostError | undefined {
+  const p = inputShapeProblem(raw);
+  if (!p) return undefined;
+  return new OutpostError('invalid-input', `${m.channel}: ${p.field}: ${p.message}`, { errors: [p] });
+}
+
+/** Unknown keys named in one problem: the first few, then a count. */
+const MAX_KEYS_NAMED = 10;
+
 function parseInput(m: ResolvedMethod, raw: unknown): unknown {
+  const shape = shapeError(m, raw);
+  if (shape) throw shape;
+  return parseShaped(m, raw);
+}
+
+/** Validates input already known to be within the shape limits. */
+function parseShaped(m: ResolvedMethod, raw: unknown): unknown {
   const r = (m.def.input as z.ZodType).safeParse(raw === null ? undefined : raw);
   if (r.success) return r.data;
-  const problems: FieldProblem[] = r.error.issues.map((i) => ({
-    field: formatPath(i.path) || '(input)',
-    message:
-      i.code === 'unrecognized_keys'
-        ? `unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`
-        : i.message,
-  }));
+  const problems: FieldProblem[] = capProblems(
+    r.error.issues.map((i) => ({
+      field: formatPath(i.path) || '(input)',
+      message:
+        i.code === 'unrecognized_keys'
+          ? `unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys
+              .slice(0, MAX_KEYS_NAMED)
+              .map((k) => `"${k}"`)
+              .join(
+                ', ',
+              )}${i.keys.length > MAX_KEYS_NAMED ? ` and ${i.keys.length - MAX_KEYS_NAMED} more` : ''}`
+          : i.message,
+    })),
+  );
   throw new OutpostError(
     'invalid-input',
-    `${m.channel}: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`,
+    `${m.channel}: ${problems
+      .slice(0, 10)
+      .map((p) => `${p.field}: ${p.message}`)
+      .join('; ')}${problems.length > 10 ? `; and ${problems.length - 10} more` : ''}`,
     { errors: problems },
   );
 }

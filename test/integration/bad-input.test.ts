@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createConsoleHttp, registeredApiRoutes } from '../../core/server/console-http.js';
 import { startTestCore } from '../helpers/core.js';
 import type { Core } from '../../core/create-core.js';
+import { WASM_APP } from '../fixtures/margo.js';
 
 /**
  * Bad input against the console API: what a probe of a running server sends. Each answer is a clear
@@ -43,7 +44,12 @@ describe('console API: bad input', () => {
   beforeAll(async () => {
     t = await startTestCore({ bootstrapToken: TOKEN });
     core = t.core;
-    app = await createConsoleHttp({ core, maxBodyBytes: 1024 * 1024 });
+    app = await createConsoleHttp({ core, maxBodyBytes: 32 * 1024 * 1024 });
+    const api = core.client();
+    await api.apps.add({
+      source: { kind: 'upload', upload: { fileName: 'margo.yaml', content: WASM_APP('1.0.0') } },
+    });
+    await api.sites.add({ id: 'plant' });
     await app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   });
@@ -104,4 +110,67 @@ describe('console API: bad input', () => {
     for (const a of answers) expect(a.status).toBe(401);
     expect((await send('GET', '/api/v1/health')).status).toBe(200);
   });
+
+  const rpc = async (channel: string, body: string) => {
+    const res = await fetch(`${base}/api/v1/rpc/${channel}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body,
+      signal: AbortSignal.timeout(60_000),
+    });
+    const text = await res.text();
+    return { status: res.status, text, problem: JSON.parse(text) as Record<string, unknown> };
+  };
+  const auditOf = (action: string) => core.audit.list('default', { limit: 1, action })[0];
+
+  it('refuses a value nested 3,000 deep with 400, and audits the refusal', async () => {
+    for (const depth of [3_000, 100_000]) {
+      const deep = '{"a":'.repeat(depth) + '"x"' + '}'.repeat(depth);
+      const body = `{"appId":"hello-wasm","target":{"siteId":"plant"},"parameters":{"greeting":${deep}}}`;
+      const before = auditOf('deployments.create')?.seq ?? 0;
+      const r = await rpc('deployments.create', body);
+      expect(r.status, r.text.slice(0, 300)).toBe(400);
+      expect(r.problem.code).toBe('invalid-input');
+      expect(r.problem.detail).toMatch(/nested deeper than \d+ levels/);
+      const row = auditOf('deployments.create')!;
+      expect(row.seq).toBeGreaterThan(before);
+      expect(row).toMatchObject({ result: 'error', errorCode: 'invalid-input' });
+      // The audit keeps why, not the value.
+      expect(JSON.stringify(row.input).length).toBeLessThan(500);
+    }
+    // Deep input in a query is refused the same way (nothing walks it).
+    const deep = '['.repeat(5000) + ']'.repeat(5000);
+    const q = await rpc('system.audit', `{"limit":${deep}}`);
+    expect(q.status).toBe(400);
+    expect((await core.client().deployments.list({})).deployments).toEqual([]);
+  });
+
+  it('answers 800,000 unknown parameters with a short error and no change', async () => {
+    const names = Array.from({ length: 800_000 }, (_, i) => `"p${i}":"v"`).join(',');
+    const r = await rpc(
+      'deployments.create',
+      `{"appId":"hello-wasm","target":{"siteId":"plant"},"parameters":{${names}}}`,
+    );
+    expect(r.status).toBe(400);
+    expect(r.text.length).toBeLessThan(16 * 1024);
+    expect((r.problem.errors as unknown[]).length).toBeLessThanOrEqual(101);
+    // Unknown top-level fields are counted, not listed one by one.
+    const top = await rpc('sites.add', `{"id":"x",${names}}`);
+    expect(top.status).toBe(400);
+    expect(top.text.length).toBeLessThan(16 * 1024);
+    // Below the entry limit, the problems themselves are capped.
+    const some = Array.from({ length: 5_000 }, (_, i) => `"p${i}":"v"`).join(',');
+    const r2 = await rpc(
+      'deployments.create',
+      `{"appId":"hello-wasm","target":{"siteId":"plant"},"parameters":{${some}}}`,
+    );
+    expect(r2.status).toBe(400);
+    expect(r2.text.length).toBeLessThan(16 * 1024);
+    expect(JSON.stringify(r2.problem.errors)).toMatch(/and 4990 more unknown parameters/);
+    const s2 = await rpc('sites.add', `{"id":"x",${some}}`);
+    expect(s2.status).toBe(400);
+    expect(s2.text.length).toBeLessThan(16 * 1024);
+    expect((await core.client().deployments.list({})).deployments).toEqual([]);
+    expect((await core.client().sites.list({})).sites.map((x) => x.id)).toEqual(['plant']);
+  }, 120_000);
 });
