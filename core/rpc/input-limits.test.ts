@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { capProblems, inputShapeProblem } from './input-limits.js';
+import { RefusedInput, capProblems, inputShapeProblem, jsonTextShapeProblem } from './input-limits.js';
 
 const nest = (depth: number, leaf: unknown = 'x') => {
   let v = leaf;
@@ -39,5 +39,27 @@ describe('input shape limits', () => {
     expect(capped).toHaveLength(51);
     expect(capped[50]).toEqual({ field: '(more)', message: 'and 70 more problems, not listed' });
     expect(capProblems(problems.slice(0, 3))).toHaveLength(3);
+  });
+});
+
+describe('JSON text limits', () => {
+  it('counts entries and values outside strings only', () => {
+    expect(jsonTextShapeProblem('{"a":"x,y,z,[,{","b":[1,2,3]}')).toBeUndefined();
+    expect(jsonTextShapeProblem('"\\\\",",","')).toBeUndefined();
+    const wide = `{${Array.from({ length: 10_001 }, (_, i) => `"k${i}":1`).join(',')}}`;
+    expect(jsonTextShapeProblem(wide)).toEqual({
+      field: '(input)',
+      message: 'has an object or list with more than 10000 entries',
+    });
+    const many = `[${Array.from({ length: 30 }, () => `[${new Array(9_000).fill(1).join(',')}]`).join(',')}]`;
+    expect(jsonTextShapeProblem(many)).toEqual({
+      field: '(input)',
+      message: 'has more than 200000 values in all',
+    });
+  });
+
+  it('lets a refused body through as RefusedInput, which the object check reports', () => {
+    const r = new RefusedInput({ field: '(input)', message: 'too big' });
+    expect(inputShapeProblem(r)).toEqual({ field: '(input)', message: 'too big' });
   });
 });

@@ -14,11 +14,20 @@ export interface InputLimits {
 
 export const DEFAULT_INPUT_LIMITS: InputLimits = { maxDepth: 64, maxEntries: 10_000, maxNodes: 200_000 };
 
+/**
+ * A request body refused from its text, before it was parsed (see jsonTextShapeProblem): binders hand
+ * it to the dispatcher as the input, which refuses it like any other input over the limits (400, audited).
+ */
+export class RefusedInput {
+  constructor(readonly problem: FieldProblem) {}
+}
+
 /** The first limit `value` breaks, as a field problem, or undefined when it is within them all. */
 export function inputShapeProblem(
   value: unknown,
   limits: InputLimits = DEFAULT_INPUT_LIMITS,
 ): FieldProblem | undefined {
+  if (value instanceof RefusedInput) return value.problem;
   interface Frame {
     v: unknown;
     depth: number;
@@ -71,4 +80,55 @@ export function capProblems(problems: FieldProblem[], max = MAX_PROBLEMS): Field
     ...problems.slice(0, max),
     { field: '(more)', message: `and ${problems.length - max} more problems, not listed` },
   ];
+}
+
+/**
+ * The same limits checked on JSON text before it is parsed: parsing an object with 800,000 members
+ * alone blocks the event loop for seconds, so a body with more values than `maxNodes`, or a container
+ * with more than `maxEntries`, is refused from a linear scan of its characters. Depth is left to
+ * inputShapeProblem after parsing (JSON.parse itself copes with deep text), so that refusal is audited
+ * with the call. Undefined when the text is within the limits (or is not JSON: the parser says so).
+ */
+export function jsonTextShapeProblem(
+  text: string,
+  limits: InputLimits = DEFAULT_INPUT_LIMITS,
+): FieldProblem | undefined {
+  const entries: number[] = [0];
+  let values = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    switch (c) {
+      case 0x22: // "
+        inString = true;
+        break;
+      case 0x7b: // {
+      case 0x5b: // [
+        entries.push(1);
+        break;
+      case 0x7d: // }
+      case 0x5d: // ]
+        if (entries.length > 1) entries.pop();
+        break;
+      case 0x2c: {
+        // ,
+        const top = entries.length - 1;
+        if (++entries[top]! > limits.maxEntries)
+          return {
+            field: '(input)',
+            message: `has an object or list with more than ${limits.maxEntries} entries`,
+          };
+        if (++values > limits.maxNodes)
+          return { field: '(input)', message: `has more than ${limits.maxNodes} values in all` };
+        break;
+      }
+    }
+  }
+  return undefined;
 }

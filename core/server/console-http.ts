@@ -6,6 +6,7 @@ import type { Core } from '../create-core.js';
 import { OutpostError, diskFullCause } from '../errors.js';
 import { EVENTS_PATH, IDEMPOTENCY_HEADER, RPC_PREFIX, TENANT_HEADER } from '../contract/http-transport.js';
 import type { Principal } from '../contract/define.js';
+import { RefusedInput, jsonTextShapeProblem } from '../rpc/input-limits.js';
 
 /**
  * The HTTP binder of the console contract plus the web portal:
@@ -40,6 +41,17 @@ export async function createConsoleHttp(options: ConsoleHttpOptions): Promise<Fa
     genReqId: () => crypto.randomUUID(),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+  });
+
+  // JSON bodies: a body with too many values is refused from a scan of its text, before parsing it
+  // would block the event loop (ADR 0481); the dispatcher answers it like any input over the limits.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = body as string;
+    const refused = jsonTextShapeProblem(text);
+    if (refused) return done(null, new RefusedInput(refused));
+    void parseJson(req, text, done);
   });
 
   const sendProblem = (reply: FastifyReply, req: FastifyRequest, err: OutpostError) => {
@@ -152,7 +164,9 @@ export async function createConsoleHttp(options: ConsoleHttpOptions): Promise<Fa
         throw new OutpostError('method-not-allowed', `${req.params.channel} changes state: use POST`);
       }
       let input: unknown = {};
-      if (req.query.input !== undefined) {
+      const refused = req.query.input === undefined ? undefined : jsonTextShapeProblem(req.query.input);
+      if (refused) input = new RefusedInput(refused);
+      else if (req.query.input !== undefined) {
         try {
           input = JSON.parse(req.query.input);
         } catch (err) {

@@ -154,6 +154,9 @@ describe('console API: bad input', () => {
     expect(r.status).toBe(400);
     expect(r.text.length).toBeLessThan(16 * 1024);
     expect((r.problem.errors as unknown[]).length).toBeLessThanOrEqual(101);
+    // Refused from the text of the body, before parsing it, and audited with why.
+    expect(auditOf('deployments.create')).toMatchObject({ result: 'error', errorCode: 'invalid-input' });
+    expect(JSON.stringify(auditOf('deployments.create')!.input)).toMatch(/more than 10000 entries/);
     // Unknown top-level fields are counted, not listed one by one.
     const top = await rpc('sites.add', `{"id":"x",${names}}`);
     expect(top.status).toBe(400);
