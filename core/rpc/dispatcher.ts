@@ -212,7 +212,10 @@ export function createDispatcher<C extends ContractDef>(options: DispatcherOptio
           input: auditedInput(parsed, m.def.redact),
           result: 'error',
           errorCode: e.code,
-          errorMessage: scrubUrlCredentials(e.message.slice(0, MAX_AUDIT_MESSAGE_CHARS)),
+          errorMessage: hasUpload(parsed)
+            ? // Problems with an uploaded file quote it (keys, lines): not kept in the audit either.
+              `the uploaded file was refused (${e.code}); its problems quote its content and are not kept here`
+            : scrubUrlCredentials(e.message.slice(0, MAX_AUDIT_MESSAGE_CHARS)),
           requestId: ctx.requestId,
           durationMs: Math.round(clock.monotonic() - startedAt),
         });
@@ -317,10 +320,52 @@ function toOutpostError(err: unknown): OutpostError {
   return OutpostError.from(err);
 }
 
-/** What the audit log keeps of an input: secret fields removed, credentials cut out of URLs. */
+/**
+ * What the audit log keeps of an input: secret fields removed, credentials cut out of URLs, and
+ * uploaded files reduced to their name, size and digest (the audit is append-only and readable by the
+ * tenant's tokens: an uploaded file's content must never land there, ADR 0480).
+ */
 function auditedInput(input: unknown, fields: readonly string[] | undefined): unknown {
-  return scrubCredentials(redact(input, fields));
+  return scrubCredentials(withoutUploads(redact(input, fields), 0));
 }
+
+/** An upload (`{fileName, content, resources?}`) as `{fileName, bytes, sha256, resources?}`. */
+function withoutUploads(v: unknown, depth: number): unknown {
+  if (v === null || typeof v !== 'object' || depth > 16) return v;
+  if (Array.isArray(v)) return v.map((x) => withoutUploads(x, depth + 1));
+  const o = v as Record<string, unknown>;
+  if (typeof o.fileName === 'string' && typeof o.content === 'string') {
+    const resources =
+      o.resources && typeof o.resources === 'object'
+        ? Object.fromEntries(
+            Object.entries(o.resources as Record<string, unknown>).map(([name, b64]) => {
+              const bytes = Buffer.from(String(b64), 'base64');
+              return [name, { bytes: bytes.length, sha256: sha256(bytes) }];
+            }),
+          )
+        : undefined;
+    const bytes = Buffer.from(o.content, 'utf8');
+    return {
+      fileName: o.fileName,
+      bytes: bytes.length,
+      sha256: sha256(bytes),
+      ...(resources ? { resources } : {}),
+    };
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(o)) out[k] = withoutUploads(x, depth + 1);
+  return out;
+}
+
+/** Whether an input carries an uploaded file (see withoutUploads). */
+function hasUpload(v: unknown, depth = 0): boolean {
+  if (v === null || typeof v !== 'object' || depth > 16) return false;
+  const o = v as Record<string, unknown>;
+  if (typeof o.fileName === 'string' && typeof o.content === 'string') return true;
+  return Object.values(o).some((x) => hasUpload(x, depth + 1));
+}
+
+const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
 function scrubTarget(target: string | undefined): string | undefined {
   return target === undefined ? undefined : scrubUrlCredentials(target);

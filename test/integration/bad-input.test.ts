@@ -1,4 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { edgectl, startServer, type ServerProcess } from '../helpers/cli.js';
+import { tempHome } from '../helpers/home.js';
+import { createClient } from '../../core/contract/client.js';
+import { createHttpTransport } from '../../core/contract/http-transport.js';
+import { contract } from '../../core/contract/index.js';
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { createConsoleHttp, registeredApiRoutes } from '../../core/server/console-http.js';
@@ -176,4 +183,49 @@ describe('console API: bad input', () => {
     expect((await core.client().deployments.list({})).deployments).toEqual([]);
     expect((await core.client().sites.list({})).sites.map((x) => x.id)).toEqual(['plant']);
   }, 120_000);
+});
+
+describe('a running server: bad input through edgectl and the MMI', () => {
+  const home = tempHome('outpost-bad-input-');
+  let server: ServerProcess;
+  let api: ReturnType<typeof createClient<typeof contract>>;
+  beforeAll(async () => {
+    fs.writeFileSync(path.join(home.home, 'config.yaml'), 'nats:\n  enabled: false\n');
+    server = await startServer(home.home);
+    api = createClient(contract, createHttpTransport({ baseUrl: server.info.url, token: server.info.token }));
+  });
+  afterAll(async () => {
+    await server?.stop();
+    home.cleanup();
+  });
+  const cli = (...args: string[]) => edgectl([...args, '--home', home.home]);
+
+  it('keeps uploaded content out of the audit, and does not follow a symbolic link unasked', async () => {
+    const secret = path.join(home.home, 'secret.txt');
+    const text = 'root:x:0:0:the secret text of a file that must never reach the audit\n'.repeat(40);
+    fs.writeFileSync(secret, text);
+    const link = path.join(home.home, 'link.yaml');
+    fs.symlinkSync(secret, link);
+
+    const refused = await cli('co', 'add', 'app', '--artifact', link);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim().split('\n')).toEqual([
+      `edgectl: ${link} is a symbolic link to ${secret}; it is not followed (give ${secret} itself, or pass --follow-symlinks to upload it)`,
+    ]);
+    expect((await api.system.audit({ limit: 10, action: 'apps.add' })).entries).toEqual([]);
+
+    // Followed when asked, and said so; the server refuses the text, and the audit keeps no byte of it.
+    const followed = await cli('co', 'add', 'app', '--artifact', link, '--follow-symlinks');
+    expect(followed.stderr).toContain(`edgectl: following the symbolic link ${link} -> ${secret}`);
+    expect(followed.code).not.toBe(0);
+    const [row] = (await api.system.audit({ limit: 1, action: 'apps.add' })).entries;
+    expect(row).toMatchObject({ result: 'error' });
+    const kept = JSON.stringify(row);
+    expect(kept).not.toContain('root:x');
+    expect(kept).not.toContain('secret text');
+    expect(row!.input).toMatchObject({
+      source: { kind: 'upload', upload: { fileName: 'link.yaml', bytes: text.length } },
+    });
+    expect(JSON.stringify(row!.input)).toMatch(/"sha256":"[0-9a-f]{64}"/);
+  });
 });
