@@ -11,7 +11,10 @@ import type { AddressInfo } from 'node:net';
 import { createConsoleHttp, registeredApiRoutes } from '../../core/server/console-http.js';
 import { startTestCore } from '../helpers/core.js';
 import type { Core } from '../../core/create-core.js';
-import { WASM_APP } from '../fixtures/margo.js';
+import { WASM_APP, capabilitiesFor } from '../fixtures/margo.js';
+import { enrollOverMmi } from '../helpers/enroll.js';
+import { createMmiClient } from '../helpers/mmi-client.js';
+import { createKeyAndCsr } from '../../core/identity/index.js';
 
 /**
  * Bad input against the console API: what a probe of a running server sends. Each answer is a clear
@@ -227,5 +230,63 @@ describe('a running server: bad input through edgectl and the MMI', () => {
       source: { kind: 'upload', upload: { fileName: 'link.yaml', bytes: text.length } },
     });
     expect(JSON.stringify(row!.input)).toMatch(/"sha256":"[0-9a-f]{64}"/);
+  });
+
+  it('answers a revoked node\'s unused enrollment token with "revoked"', async () => {
+    await api.sites.add({ id: 'plant' });
+    const t = await api.identity.createEnrollToken({ node: 'gone', siteId: 'plant', ttlMinutes: 10 });
+    await api.identity.revokeNode({ name: 'gone' });
+    const err = await enrollOverMmi(server.info.mmiUrl!, t).catch((e: unknown) => e);
+    expect(String(err)).toMatch(/enrollment refused \(403\).*node \\"gone\\" was revoked/);
+    expect(String(err)).not.toMatch(/already used/);
+  });
+
+  it('limits failed enrollments per token and address, not every enrollment from the address', async () => {
+    const { csrPem } = await createKeyAndCsr({});
+    const good = await api.identity.createEnrollToken({ node: 'fresh', siteId: 'plant', ttlMinutes: 10 });
+    const pinned = createMmiClient({
+      baseUrl: server.info.mmiUrl!,
+      serverCheck: { pinnedCaFingerprint: good.caFingerprint },
+    });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 11; i++)
+        statuses.push(
+          (await pinned.post('/api/v1/outpost/enroll', { token: 'opt1.not-a-token', csr: csrPem })).status,
+        );
+      expect(statuses).toEqual([...new Array(10).fill(403), 429]);
+    } finally {
+      pinned.close();
+    }
+    // Another node at the same address enrolls with its own token.
+    const e = await enrollOverMmi(server.info.mmiUrl!, good);
+    expect(e.clientId).toBe('default.fresh');
+  });
+
+  it('refuses capabilities in the rc.2 apiVersion/kind envelope with 400, and deep capabilities too', async () => {
+    const t = await api.identity.createEnrollToken({ node: 'caps', siteId: 'plant', ttlMinutes: 10 });
+    const e = await enrollOverMmi(server.info.mmiUrl!, t);
+    const c = createMmiClient({ baseUrl: server.info.mmiUrl!, name: 'caps', ...e });
+    try {
+      const path_ = '/api/v1/capabilities/caps';
+      const rc2 = {
+        apiVersion: 'device.margo.org/v1alpha1',
+        kind: 'DeviceCapabilitiesManifest',
+        ...capabilitiesFor('caps'),
+      };
+      const r = await c.put(path_, rc2);
+      expect(r.status).toBe(400);
+      expect(r.json<{ type: string }>().type).toMatch(/invalid-request$/);
+      let deep: unknown = 'x';
+      for (let i = 0; i < 3000; i++) deep = { a: deep };
+      const d = await c.put(path_, { ...capabilitiesFor('caps'), 'x-outpost-extensions': deep });
+      expect(d.status).toBe(400);
+      expect(d.text()).toMatch(/nested deeper than 64 levels/);
+      // Nothing was stored by either; the rc.3 body is taken.
+      expect((await api.nodes.get({ name: 'caps' })).capabilities).toBeNull();
+      expect((await c.put(path_, capabilitiesFor('caps'))).status).toBe(201);
+    } finally {
+      c.close();
+    }
   });
 });
