@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
+import Database from 'better-sqlite3';
 import path from 'node:path';
 import { edgectl, startServer, type ServerProcess } from '../helpers/cli.js';
 import { tempHome } from '../helpers/home.js';
 import { createClient } from '../../core/contract/client.js';
 import { createHttpTransport } from '../../core/contract/http-transport.js';
 import { contract } from '../../core/contract/index.js';
+import { CONTROL_CHARACTERS } from '../../core/contract/services/common.js';
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { createConsoleHttp, registeredApiRoutes } from '../../core/server/console-http.js';
@@ -266,7 +268,7 @@ describe('a running server: bad input through edgectl and the MMI', () => {
   it('refuses capabilities in the rc.2 apiVersion/kind envelope with 400, and deep capabilities too', async () => {
     const t = await api.identity.createEnrollToken({ node: 'caps', siteId: 'plant', ttlMinutes: 10 });
     const e = await enrollOverMmi(server.info.mmiUrl!, t);
-    const c = createMmiClient({ baseUrl: server.info.mmiUrl!, name: 'caps', ...e });
+    const c = createMmiClient({ baseUrl: server.info.mmiUrl!, ...e });
     try {
       const path_ = '/api/v1/capabilities/caps';
       const rc2 = {
@@ -288,5 +290,29 @@ describe('a running server: bad input through edgectl and the MMI', () => {
     } finally {
       c.close();
     }
+  });
+
+  it('refuses control characters in names, and escapes them where stored names are printed', async () => {
+    for (const name of ['\u001b[2J\u001b[31mred', 'nul\u0000x', 'evil\u202egnp.exe']) {
+      const r = await cli('co', 'add', 'site', 'odd', '--name', name.replace('\u0000', '\u0001'));
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('must not contain control characters');
+      expect(r.stderr.trimEnd()).not.toMatch(CONTROL_CHARACTERS);
+      await expect(api.sites.add({ id: 'odd', name })).rejects.toMatchObject({ code: 'invalid-input' });
+    }
+    // A description read from a margo.yaml is checked the same way.
+    const app = WASM_APP('1.0.0').replace('name: Hello WASM', 'name: "Hello\\e[31mWASM"');
+    await expect(
+      api.apps.add({ source: { kind: 'upload', upload: { fileName: 'margo.yaml', content: app } } }),
+    ).rejects.toMatchObject({ errors: [expect.objectContaining({ field: 'metadata.name' })] });
+    // A name stored before these checks (or by another writer) is printed escaped.
+    await api.sites.add({ id: 'legacy' });
+    const db = new Database(path.join(home.home, 'outpost.db'));
+    db.prepare("UPDATE sites SET name = ? WHERE id = 'legacy'").run('\u001b[2Jevil\u202etxt');
+    db.close();
+    const shown = await cli('co', 'list', 'sites');
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain('\\x1b[2Jevil\\u202etxt');
+    for (const line of shown.stdout.split('\n')) expect(line).not.toMatch(CONTROL_CHARACTERS);
   });
 });

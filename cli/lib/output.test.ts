@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { escapeControls, keyValues, table } from './output.js';
+import * as contractText from '../../core/contract/services/common.js';
+import * as margoText from '../../core/margo/patterns.js';
+
+describe('human output with hostile names', () => {
+  it('escapes escape sequences, NUL and bidirectional overrides in table cells', () => {
+    const out = table(
+      ['NAME', 'STATE'],
+      [
+        ['\u001b[2J\u001b[31mred', 'ok'],
+        ['nul\u0000here', 'ok'],
+        ['evil\u202egnp.exe', 'ok'],
+        ['two\nlines', 'ok'],
+      ],
+    );
+    // eslint-disable-next-line no-control-regex -- looking for control characters is the point
+    expect(out).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
+    expect(out).toContain('\\x1b[2J\\x1b[31mred');
+    expect(out).toContain('nul\\x00here');
+    expect(out).toContain('evil\\u202egnp.exe');
+    expect(out.split('\n')).toHaveLength(5); // a cell never breaks a row
+    expect(keyValues([['name', '\u001b]0;title\u0007x']])).toBe('name:  \\x1b]0;title\\x07x');
+  });
+
+  it('keeps line breaks and tabs of free text, and nothing else', () => {
+    expect(escapeControls('a\n\tb\u001bc\u2066d')).toBe('a\n\tb\\x1bc\\u2066d');
+  });
+
+  it('uses the same character classes as the Margo readers', () => {
+    expect(contractText.CONTROL_CHARACTERS.source).toBe(margoText.CONTROL_CHARACTERS.source);
+    expect(contractText.CONTROL_CHARACTERS_IN_TEXT.source).toBe(margoText.CONTROL_CHARACTERS_IN_TEXT.source);
+    expect(contractText.NO_CONTROL_CHARACTERS).toBe(margoText.NO_CONTROL_CHARACTERS);
+  });
+});
