@@ -98,6 +98,11 @@ export const configSchema = z
         maxDescriptionBytes: z.number().int().positive(),
         gitTimeoutMs: z.number().int().positive(),
         credentials: z.array(gitCredential),
+        /**
+         * Who may have the server fetch an application from a git host on loopback, link-local or a
+         * private network (ADR 0483): `admins` (default), `everyone`, or `nobody`.
+         */
+        privateGitHosts: z.enum(['admins', 'everyone', 'nobody']),
       })
       .strict(),
   })
@@ -131,7 +136,12 @@ export function defaultConfig(): Config {
       offlineAfterSeconds: 90,
     },
     git: { fetchIntervalSeconds: 30, author: { name: 'Outpost', email: 'outpost@localhost' } },
-    catalog: { maxDescriptionBytes: 1024 * 1024, gitTimeoutMs: 20_000, credentials: [] },
+    catalog: {
+      maxDescriptionBytes: 1024 * 1024,
+      gitTimeoutMs: 20_000,
+      credentials: [],
+      privateGitHosts: 'admins',
+    },
   };
 }
 

@@ -336,6 +336,25 @@ describe('App Store', () => {
     }
   });
 
+  it('fetches from a private host for nobody when catalog.privateGitHosts is nobody, and for anyone when everyone', async () => {
+    const url = gitSrv.createRepo('policy', {
+      'margo.yaml': margo('7.0.0').replace('id: hello-wasm', 'id: policy-app'),
+    });
+    const nobody = await startTestCore({ overrides: { catalog: { privateGitHosts: 'nobody' } } });
+    const everyone = await startTestCore({ overrides: { catalog: { privateGitHosts: 'everyone' } } });
+    const member = { id: 'token:m', name: 'member', tenantId: 'default', admin: false };
+    try {
+      const refused = await errorOf(nobody.core.client().apps.add({ source: { kind: 'git', url } }));
+      expect(refused.code).toBe('network-error');
+      expect(refused.message).toMatch(/^cannot reach a git repository at /);
+      const r = await everyone.core.client(member).apps.add({ source: { kind: 'git', url } });
+      expect(r.app.id).toBe('policy-app');
+    } finally {
+      await nobody.stop();
+      await everyone.stop();
+    }
+  });
+
   it('removes a version, then the whole app, and records every change in the audit log', async () => {
     const c = t.core.client();
     const before = (await c.apps.get({ id: 'hello-wasm' })).app.versions;

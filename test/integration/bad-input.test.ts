@@ -9,12 +9,14 @@ import { createHttpTransport } from '../../core/contract/http-transport.js';
 import { contract } from '../../core/contract/index.js';
 import { CONTROL_CHARACTERS } from '../../core/contract/services/common.js';
 import type { FastifyInstance } from 'fastify';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { createConsoleHttp, registeredApiRoutes } from '../../core/server/console-http.js';
 import { startTestCore } from '../helpers/core.js';
 import type { Core } from '../../core/create-core.js';
 import { WASM_APP, capabilitiesFor } from '../fixtures/margo.js';
 import { enrollOverMmi } from '../helpers/enroll.js';
+import { startGitServer } from '../helpers/git-server.js';
+import type { OutpostError } from '../../core/errors.js';
 import { createMmiClient } from '../helpers/mmi-client.js';
 import { createKeyAndCsr } from '../../core/identity/index.js';
 
@@ -23,6 +25,15 @@ import { createKeyAndCsr } from '../../core/identity/index.js';
  * problem+json error, never a hang, a 500 or a changed state.
  */
 const TOKEN = 'opt_bad-input-token';
+
+/** A loopback port nothing listens on. */
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
 
 /** Every spelling of a path that a router might decode to the same route. */
 function spellings(p: string): string[] {
@@ -314,5 +325,42 @@ describe('a running server: bad input through edgectl and the MMI', () => {
     expect(shown.code).toBe(0);
     expect(shown.stdout).toContain('\\x1b[2Jevil\\u202etxt');
     for (const line of shown.stdout.split('\n')) expect(line).not.toMatch(CONTROL_CHARACTERS);
+  });
+
+  it('does not fetch from loopback, link-local or private hosts for a non-admin token, with one error for all', async () => {
+    const git = await startGitServer();
+    try {
+      const real = git.createRepo('app', { 'margo.yaml': WASM_APP('3.0.0') });
+      const { token } = await api.tenants.createToken({ name: 'developer' });
+      const dev = createClient(contract, createHttpTransport({ baseUrl: server.info.url, token }));
+      const closed = await freePort();
+      const consolePort = new URL(server.info.url).port;
+      const urls = [
+        real, // a git server that answers
+        `http://127.0.0.1:${consolePort}/x.git`, // an open port that is not git
+        `http://127.0.0.1:${closed}/x.git`, // a closed port
+        `http://localhost:${consolePort}/x.git`,
+        `http://[::1]:${closed}/x.git`,
+        'http://169.254.169.254/latest/meta-data.git',
+        `http://0x7f000001:${consolePort}/x.git`,
+        'http://10.255.255.1/x.git',
+      ];
+      const messages = new Set<string>();
+      for (const url of urls) {
+        const err = await dev.apps
+          .add({ source: { kind: 'git', url } })
+          .catch((e: unknown) => e as OutpostError);
+        expect(err, url).toMatchObject({ code: 'network-error' });
+        messages.add((err as Error).message.replace(/at \S+ \(/, 'at URL ('));
+      }
+      expect([...messages]).toEqual([
+        'cannot reach a git repository at URL (nothing answered; hosts on loopback, link-local and private networks are not fetched from unless catalog.privateGitHosts allows it)',
+      ]);
+      expect(git.requests).toEqual([]); // nothing reached the git server
+      // An administrator may (catalog.privateGitHosts: admins, the default).
+      expect((await api.apps.add({ source: { kind: 'git', url: real } })).version.version).toBe('3.0.0');
+    } finally {
+      await git.close();
+    }
   });
 });
