@@ -44,7 +44,10 @@ export interface OpenStoreOptions {
  * works for unit tests.
  */
 export function openStore(file: string, options: OpenStoreOptions = {}): Store {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  if (file !== ':memory:') {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    if (!options.readonly) ownerOnly(file);
+  }
   let sqlite: Database.Database;
   try {
     sqlite = new Database(file, { readonly: options.readonly ?? false, timeout: 5000 });
@@ -127,6 +130,22 @@ export function openStore(file: string, options: OpenStoreOptions = {}): Store {
       if (sqlite.open) sqlite.close();
     },
   };
+}
+
+/**
+ * The database holds token hashes, the audit log and every deployment: readable by its owner only.
+ * Created 0600, and an existing file (and its WAL and shared-memory files, which SQLite creates with
+ * the database's mode) tightened to 0600.
+ */
+function ownerOnly(file: string): void {
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if ((fs.statSync(f).mode & 0o077) !== 0) fs.chmodSync(f, 0o600);
+    } catch {
+      // not there (yet)
+    }
+  }
 }
 
 function readJournal(): string[] {

@@ -197,6 +197,33 @@ describe('an answer lost on the wire', () => {
   }, 120_000);
 });
 
+describe('a data directory others can read', () => {
+  const parent = tempHome('outpost-faults-modes-');
+  afterAll(() => parent.cleanup());
+  const mode = (f: string) => (fs.statSync(f).mode & 0o777).toString(8);
+
+  it('is created 0700 with the database 0600, and an existing one is tightened', async () => {
+    const home = path.join(parent.home, 'fresh');
+    let server = await startServer(home);
+    expect(mode(home)).toBe('700');
+    expect(mode(path.join(home, 'outpost.db'))).toBe('600');
+    await server.stop();
+    // As an older version left it: everything readable by everyone.
+    fs.chmodSync(home, 0o755);
+    for (const f of fs.readdirSync(home))
+      if (f.startsWith('outpost.db')) fs.chmodSync(path.join(home, f), 0o644);
+    server = await startServer(home);
+    try {
+      expect(mode(home)).toBe('700');
+      for (const f of fs.readdirSync(home).filter((x) => x.startsWith('outpost.db')))
+        expect(mode(path.join(home, f)), f).toBe('600');
+      expect(server.stderr()).toContain('the data directory was open to other users; now 0700');
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 /** Mounts a tmpfs of `bytes` on `dir`; false where this machine does not let the test mount one. */
 function mountTmpfs(dir: string, bytes: number): boolean {
   fs.mkdirSync(dir, { recursive: true });
