@@ -41,7 +41,9 @@ export function reportError(err: unknown, debug: boolean): void {
 
 export function exitCodeFor(err: unknown): number {
   if (err instanceof OutpostError) {
-    if (err.code === 'invalid-input' || err.code === 'invalid-config') return 2;
+    // Bad input, whoever found it: a field of the call, a config file, a margo.yaml or model file.
+    if (err.code === 'invalid-input' || err.code === 'invalid-config' || /\/invalid-[a-z-]+$/.test(err.code))
+      return 2;
     if (err.code === 'server-not-running') return 3;
     // Not reaching the server (or the LO, a registry) is 3; the server reporting that it could not
     // reach something else (a git repository) is an ordinary failure.
