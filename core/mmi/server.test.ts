@@ -270,7 +270,12 @@ describe('MMI server specifics', () => {
       clients.push(pinned);
       expect((await pinned.post('/api/v1/outpost/enroll', { token, csr: csrPem })).status).toBe(200);
       expect((await pinned.post('/api/v1/outpost/enroll', { token, csr: csrPem })).status).toBe(403);
-      await new Promise((r) => setTimeout(r, 50));
+      // The log is written after each answer: wait for the lines, not for a while.
+      const logged = () =>
+        lines.filter((l) => l.msg === 'MMI request').length >= 5 &&
+        ['client-denied', 'peer-rejected', 'enroll-refused'].every((e) => lines.some((l) => l.event === e));
+      for (const deadline = Date.now() + 30_000; !logged() && Date.now() < deadline;)
+        await new Promise((r) => setTimeout(r, 20));
 
       const requests = lines.filter((l) => l.msg === 'MMI request');
       expect(requests.length).toBeGreaterThanOrEqual(5);
