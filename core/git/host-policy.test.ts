@@ -32,9 +32,7 @@ describe('git host policy', () => {
   );
 
   it('refuses a name that resolves to a private address, and private IP literals in URLs', async () => {
-    const err = await new Promise<unknown>((resolve) =>
-      publicOnlyLookup('localhost', {}, (e) => resolve(e)),
-    );
+    const err = await new Promise<unknown>((resolve) => publicOnlyLookup('localhost', {}, (e) => resolve(e)));
     expect(err).toMatchObject({ code: 'EPRIVATEHOST' });
     expect(() => refusePrivateLiteral('http://[::1]:8080/x.git')).toThrow(/private network/);
     expect(() => refusePrivateLiteral('http://0x7f000001/x.git')).toThrow(/private network/);
