@@ -167,7 +167,25 @@ export function createDispatcher<C extends ContractDef>(options: DispatcherOptio
         },
       };
       const answer = (async () => {
-        const out = await journal.run(call, () => impl(parsed, handlerCtx));
+        let out: unknown;
+        try {
+          out = await journal.run(call, () => impl(parsed, handlerCtx));
+        } catch (err) {
+          if (!call.committed) throw err;
+          // The change is in (with its audit row); what failed came after it. Answer with the state of
+          // what was made when the contract says how, instead of reporting a committed change as failed
+          // (a retry waiting for this call gets the same answer).
+          call.open = false;
+          logger.error(
+            { err, channel: m.channel, requestId: ctx.requestId },
+            'failed after its change was committed',
+          );
+          const how = m.def.replay?.(parsed as never, call.ref);
+          const q = how && methods.get(how.channel);
+          if (how && q?.def.kind === 'query')
+            return query(q, how.input, { ...ctx, idempotencyKey: undefined });
+          throw err;
+        }
         const result = checkOutputs ? checkOutput(m, out) : out;
         let keep: string | null = null;
         if (idempotency && !m.def.secretResult) {
@@ -186,19 +204,8 @@ export function createDispatcher<C extends ContractDef>(options: DispatcherOptio
       }
     } catch (err) {
       const e = toOutpostError(err);
-      if (pending?.committed) {
-        // The change is in (with its audit row); what failed came after it. Answer with the state of
-        // what was made when the contract says how, instead of reporting a committed change as failed.
-        pending.open = false;
-        logger.error(
-          { err, channel: m.channel, requestId: ctx.requestId },
-          'failed after its change was committed',
-        );
-        const how = m.def.replay?.(parsed as never, pending.ref);
-        const q = how && methods.get(how.channel);
-        if (how && q?.def.kind === 'query') return query(q, how.input, { ...ctx, idempotencyKey: undefined });
-        throw e;
-      }
+      // Committed, then failed, with no query to answer from: the audit row of the change stands.
+      if (pending?.committed) throw e;
       if (pending) pending.open = false;
       if (e.status >= 500)
         logger.error({ err, channel: m.channel, requestId: ctx.requestId }, 'operation failed');
