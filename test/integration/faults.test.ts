@@ -1,4 +1,4 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -65,11 +65,15 @@ async function until<T>(what: string, probe: () => T | undefined | Promise<T | u
 const NATS_OFF = 'nats:\n  enabled: false\n';
 
 describe('kill -9 between a commit and its answer', () => {
-  const home = tempHome('outpost-faults-kill-');
+  // Made when the tests run (not when the file is collected), so a filtered run leaves nothing.
+  let home: ReturnType<typeof tempHome>;
+  beforeAll(() => {
+    home = tempHome('outpost-faults-kill-');
+  });
   let server: ServerProcess | undefined;
   afterAll(async () => {
     await server?.stop('SIGKILL');
-    home.cleanup();
+    home?.cleanup();
   });
 
   it('a retry with the same Idempotency-Key returns the committed deployment, with no duplicate', async () => {
@@ -142,14 +146,18 @@ describe('kill -9 between a commit and its answer', () => {
 });
 
 describe('an answer lost on the wire', () => {
-  const home = tempHome('outpost-faults-lost-');
+  // Made when the tests run (not when the file is collected), so a filtered run leaves nothing.
+  let home: ReturnType<typeof tempHome>;
+  beforeAll(() => {
+    home = tempHome('outpost-faults-lost-');
+  });
   let server: ServerProcess | undefined;
   let proxy: http.Server | undefined;
   afterAll(async () => {
     proxy?.closeAllConnections();
     await new Promise((r) => proxy?.close(r) ?? r(undefined));
     await server?.stop();
-    home.cleanup();
+    home?.cleanup();
   });
 
   it('edgectl sends the call again with the same key and makes one deployment', async () => {
@@ -198,13 +206,21 @@ describe('an answer lost on the wire', () => {
 });
 
 describe('a data directory others can read', () => {
-  const parent = tempHome('outpost-faults-modes-');
-  afterAll(() => parent.cleanup());
+  // Made when the tests run (not when the file is collected), so a filtered run leaves nothing.
+  let parent: ReturnType<typeof tempHome>;
+  beforeAll(() => {
+    parent = tempHome('outpost-faults-modes-');
+  });
+  let server: ServerProcess | undefined;
+  afterAll(async () => {
+    await server?.stop('SIGKILL'); // when an assertion failed with the server up
+    parent?.cleanup();
+  });
   const mode = (f: string) => (fs.statSync(f).mode & 0o777).toString(8);
 
   it('is created 0700 with the database 0600, and an existing one is tightened', async () => {
     const home = path.join(parent.home, 'fresh');
-    let server = await startServer(home);
+    server = await startServer(home);
     expect(mode(home)).toBe('700');
     expect(mode(path.join(home, 'outpost.db'))).toBe('600');
     await server.stop();
@@ -213,14 +229,11 @@ describe('a data directory others can read', () => {
     for (const f of fs.readdirSync(home))
       if (f.startsWith('outpost.db')) fs.chmodSync(path.join(home, f), 0o644);
     server = await startServer(home);
-    try {
-      expect(mode(home)).toBe('700');
-      for (const f of fs.readdirSync(home).filter((x) => x.startsWith('outpost.db')))
-        expect(mode(path.join(home, f)), f).toBe('600');
-      expect(server.stderr()).toContain('the data directory was open to other users; now 0700');
-    } finally {
-      await server.stop();
-    }
+    expect(mode(home)).toBe('700');
+    for (const f of fs.readdirSync(home).filter((x) => x.startsWith('outpost.db')))
+      expect(mode(path.join(home, f)), f).toBe('600');
+    expect(server.stderr()).toContain('the data directory was open to other users; now 0700');
+    await server.stop();
   });
 });
 

@@ -15,9 +15,11 @@ const STARTERS = 8;
 const TRIALS = 100;
 
 describe('lock takeover under a race', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-lock-race-'));
-  const script = path.join(dir, 'contender.mjs');
+  let dir = '';
+  let script = '';
   beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-lock-race-'));
+    script = path.join(dir, 'contender.mjs');
     buildSync({
       entryPoints: [path.resolve('test/fixtures/lock/contender.ts')],
       bundle: true,
@@ -28,7 +30,7 @@ describe('lock takeover under a race', () => {
     });
     deadPid = spawnSync(process.execPath, ['-e', '0']).pid;
   });
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
 
   /** The pid of a node process that has exited: a lock it held is stale. */
   let deadPid = 0;
