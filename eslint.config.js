@@ -1,27 +1,11 @@
-// Lint: correctness (floating promises), and the layering of DESIGN.md section 5, enforced here
-// rather than by goodwill:
-// - core/ never imports electron, react or @mui/*;
-// - core/contract/ (what the renderer may import) imports nothing from Node;
-// - renderer/ imports only the contract (core/contract, core/errors), never the rest of core, Node or Electron.
+// Lint: correctness (floating promises), and the layering of the code: one table of layers and
+// environments (lint/layers.mjs, shown in CONTRIBUTING.md) checked on every import by the rule
+// `outpost/layers` (lint/layering.mjs), enforced here rather than by goodwill.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
-
-const nodeBuiltins = [
-  'node:*',
-  'fs',
-  'path',
-  'os',
-  'child_process',
-  'crypto',
-  'net',
-  'http',
-  'https',
-  'tls',
-  'stream',
-  'worker_threads',
-];
+import { plugin as outpost } from './lint/layering.mjs';
 
 export default tseslint.config(
   {
@@ -51,110 +35,20 @@ export default tseslint.config(
     },
   },
   {
+    files: ['**/*.ts', '**/*.tsx'],
+    plugins: { outpost },
+    rules: { 'outpost/layers': 'error' },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { ...globals.node } },
   },
-  {
-    files: ['core/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['electron', 'electron/*'],
-              message: 'core must not import electron (DESIGN.md section 5)',
-            },
-            {
-              group: ['react', 'react-dom', 'react/*', 'react-dom/*', '@mui/*'],
-              message: 'core must not import react or @mui (DESIGN.md section 5)',
-            },
-            {
-              group: ['**/renderer/**', '**/electron/**', '**/cli/**'],
-              message: 'core must not depend on its hosts',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  ...[
-    { files: ['core/errors.ts'], up: [] },
-    {
-      files: ['core/contract/*.ts'],
-      up: [
-        '../*',
-        '!../errors.js',
-        '!../margo',
-        '../margo/*',
-        '!../margo/types.js',
-        '!../placement',
-        '../placement/*',
-        '!../placement/types.js',
-      ],
-    },
-    {
-      files: ['core/contract/*/**/*.ts'],
-      up: [
-        '../../*',
-        '!../../errors.js',
-        '!../../margo',
-        '../../margo/*',
-        '!../../margo/types.js',
-        '!../../placement',
-        '../../placement/*',
-        '!../../placement/types.js',
-      ],
-    },
-  ].map(({ files, up }) => ({
-    files,
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: nodeBuiltins, message: 'the contract is imported by the renderer: no Node modules' },
-            { group: ['electron', 'react', '@mui/*'], message: 'the contract stays framework-free' },
-            ...(up.length
-              ? [{ group: up, message: 'the contract may import only core/errors from the rest of core' }]
-              : []),
-          ],
-        },
-      ],
-    },
-  })),
   {
     files: ['renderer/**/*.ts', 'renderer/**/*.tsx'],
     languageOptions: { globals: { ...globals.browser } },
     plugins: { 'react-hooks': reactHooks },
     rules: {
       ...reactHooks.configs.recommended.rules,
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: nodeBuiltins, message: 'the renderer has no Node: talk to the contract' },
-            {
-              group: ['electron', 'electron/*'],
-              message: 'the renderer never imports electron: use the contract client',
-            },
-            {
-              group: [
-                '**/core/*',
-                '!**/core/contract',
-                '!**/core/errors.js',
-                '**/core/*/**',
-                '!**/core/contract/**',
-              ],
-              message: 'the renderer imports only core/contract (and core/errors)',
-            },
-            {
-              group: ['**/agents/**', '**/cli/**', '**/electron/**'],
-              message: 'the renderer imports only the contract',
-            },
-          ],
-        },
-      ],
     },
   },
   {

@@ -6,7 +6,10 @@ export default defineConfig({
   test: {
     root: '.',
     include: [
+      'lib/**/*.test.ts',
+      'lint/**/*.test.ts',
       'core/**/*.test.ts',
+      'lib/**/*.test.ts',
       'cli/**/*.test.ts',
       'agents/**/*.test.ts',
       'electron/**/*.test.ts',

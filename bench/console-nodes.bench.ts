@@ -15,9 +15,7 @@ import { chromium, type Page } from 'playwright-core';
 import { startServer } from '../test/helpers/cli.js';
 import { tempHome } from '../test/helpers/home.js';
 import { seedFleet } from '../test/helpers/seed-fleet.js';
-import { contract, type NodesListInput } from '../core/contract/index.js';
-import { createClient } from '../core/contract/client.js';
-import { createHttpTransport } from '../core/contract/http-transport.js';
+import { contract, type NodesListInput, createClient, createHttpTransport } from '../lib/contract/index.js';
 
 const NODES = 10_000;
 const RUNS = 3;

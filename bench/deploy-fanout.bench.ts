@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startTestCore } from '../test/helpers/core.js';
 import { WASM_APP, capabilitiesFor } from '../test/fixtures/margo.js';
-import { parseDeviceCapabilities } from '../core/margo/index.js';
+import { parseDeviceCapabilities } from '../lib/margo-validation/index.js';
 
 /**
  * One LO serving N nodes, in-process (no network): how long a deploy takes from the operator's call

@@ -2,17 +2,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { it } from 'vitest';
+import { canonicalJson, resolveParameters } from '../lib/model/index.js';
 import {
-  canonicalJson,
   parseApplicationDescription,
   renderApplicationDeployment,
   renderApplicationDescription,
-  resolveParameters,
-} from '../core/margo/index.js';
+} from '../lib/margo/index.js';
 
 // Measures the Margo library's hot paths and writes bench/results/margo-description.json.
 const here = path.dirname(fileURLToPath(import.meta.url));
-const testdata = path.join(here, '../core/margo/testdata');
+const testdata = path.join(here, '../lib/margo/testdata');
 
 function measure(fn: () => unknown, minMs = 300): { meanMs: number; runs: number } {
   for (let i = 0; i < 20; i++) fn();

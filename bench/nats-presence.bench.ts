@@ -13,15 +13,9 @@ import path from 'node:path';
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
-import {
-  removeTempDirs,
-  startTestServer,
-  tempDir,
-  waitFor,
-  type TestServer,
-} from '../core/messaging/testing.js';
+import { removeTempDirs, startTestServer, tempDir, waitFor, type TestServer } from '../lib/base/testing.js';
 import type { NodeCredentials } from '../core/messaging/credentials.js';
-import { fastNkeyAuthenticator } from '../core/messaging/nkeys.js';
+import { fastNkeyAuthenticator } from '../lib/bus/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SIZES = (process.env.NATS_BENCH_SIZES ?? '1000,10000').split(',').map(Number);

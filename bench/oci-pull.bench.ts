@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { it } from 'vitest';
 import { startRegistry } from '../test/helpers/registry.js';
-import { createRegistryClient } from '../core/oci/index.js';
+import { createRegistryClient } from '../lib/oci/index.js';
 
 // Pulls a 200 MB blob from a loopback docker-registry with fetchBlob (stream, hash, write, fsync,
 // rename) and compares it with doing the same work by hand on the file the registry stores:

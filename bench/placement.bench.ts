@@ -10,13 +10,8 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import { it } from 'vitest';
-import {
-  place,
-  placeMany,
-  prepareNodes,
-  type PlaceOptions,
-  type PlacementRequest,
-} from '../core/placement/index.js';
+import { place, placeMany, prepareNodes } from '../core/placement/index.js';
+import { type PlaceOptions, type PlacementRequest } from '../lib/model/index.js';
 import { randomFleet, randomRequests } from '../core/placement/testing/random-fleet.js';
 
 const NODES = 10_000;

@@ -1,8 +1,8 @@
 import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
-import type { Clock } from './clock.js';
+import type { Clock } from '../lib/base/index.js';
 import type { Store } from './store/db.js';
 import { audit } from './store/schema/index.js';
-import type { AuditEntry } from './contract/index.js';
+import type { AuditEntry } from '../lib/contract/index.js';
 
 export interface AuditRecord {
   tenantId: string | null;

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Store } from './store/db.js';
-import type { Principal } from './contract/define.js';
+import type { Principal } from '../lib/contract/index.js';
 
 /** Console API authentication: bearer tokens, stored only as SHA-256 hashes. */
 export interface Authenticator {

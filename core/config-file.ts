@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
-import { OutpostError } from './errors.js';
+import { OutpostError } from '../lib/errors/index.js';
 import { parseConfig, mergeConfig, type Config, type ConfigOverrides } from './config.js';
 
 /**

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { defaultConfig, parseConfig } from './config.js';
 import { loadConfig } from './config-file.js';
-import { OutpostError } from './errors.js';
+import { OutpostError } from '../lib/errors/index.js';
 
 function errorOf(fn: () => unknown): OutpostError {
   try {

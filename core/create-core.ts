@@ -1,18 +1,25 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
 import type { Config } from './config.js';
-import type { Paths } from './paths.js';
+import type { Paths, Clock } from '../lib/base/index.js';
+import type { Logger } from '../lib/log/index.js';
 import type { Store } from './store/db.js';
-import type { Clock } from './clock.js';
-import type { Logger } from './logger.js';
 import { createAuditLog, type AuditLog } from './audit.js';
 import { createAuthenticator, type Authenticator } from './auth.js';
 import { createEventHub, type EventHub } from './events.js';
 import { createDispatcher, type Dispatcher } from './rpc/dispatcher.js';
+import {
+  contract,
+  type Contract,
+  type NatsState,
+  createClient,
+  type CallContext,
+  type ClientOf,
+  type HandlersOf,
+  type Principal,
+  type Transport,
+} from '../lib/contract/index.js';
 import { createCallJournal } from './rpc/call-journal.js';
-import { contract, type Contract, type NatsState } from './contract/index.js';
-import type { CallContext, ClientOf, HandlersOf, Principal, Transport } from './contract/define.js';
-import { createClient } from './contract/client.js';
 import type { CoreModule, Counts } from './module.js';
 import { createSystemModule } from './system/module.js';
 import { createFleetModule } from './fleet/module.js';
@@ -25,7 +32,8 @@ import { isForwardedStatus, isNodeInventory } from './lo/uplink.js';
 import { createObjectCache } from './gitops/object-reader.js';
 import { createSiteIdentity } from './lo/identity-store.js';
 import { createMessagingModule, type Messaging } from './messaging/module.js';
-import { OutpostError } from './errors.js';
+import { OutpostError } from '../lib/errors/index.js';
+import { createRegistryModule, type SiteRegistry } from './registry/module.js';
 
 export interface CoreDeps {
   config: Config;
@@ -60,6 +68,8 @@ export interface Core {
   readonly lo: Lo;
   /** The deployments engine (CO). */
   readonly deploy: DeployEngine;
+  /** The site registry (LO; the bundle import writes into its store). */
+  readonly registry: SiteRegistry;
   /** Builds the context of one call (used by every binder). */
   context(
     principal: Principal,
@@ -228,8 +238,20 @@ export function createCore(deps: CoreDeps): Core {
     coBranch: repos.branch,
     objectCache,
     identity,
+    version: deps.version,
+    registryUrl: () => registryModule.registry.advertisedUrl(),
   });
-  modules.push(loModule, createDeployModule({ engine, logger }));
+  const registryModule = createRegistryModule({
+    config,
+    paths,
+    store,
+    clock,
+    logger,
+    identity,
+    token: (t) => auth.authenticate(t),
+    authorizeClient: (client) => loModule.lo.authorizeClient(client),
+  });
+  modules.push(loModule, registryModule, createDeployModule({ engine, logger }));
   // What remote LOs forward over the bus (store and forward) lands in the CO's records: statuses and
   // node inventory, mapped to this CO's node by site and name.
   if (config.role !== 'lo') {
@@ -282,6 +304,7 @@ export function createCore(deps: CoreDeps): Core {
     messaging: messagingModule.messaging,
     lo: loModule.lo,
     deploy: engine,
+    registry: registryModule.registry,
     context(principal, transport, options = {}) {
       let tenantId = principal.tenantId;
       if (options.tenant && options.tenant !== principal.tenantId) {

@@ -1,6 +1,5 @@
-import type { EventEnvelope, EventPayloads } from './contract/define.js';
-import type { Events } from './contract/index.js';
-import type { Clock } from './clock.js';
+import type { EventEnvelope, EventPayloads, Events } from '../lib/contract/index.js';
+import type { Clock } from '../lib/base/index.js';
 
 export type AnyEvent = EventEnvelope<Events>;
 

@@ -1,5 +1,4 @@
-import type { HandlersOf } from './contract/define.js';
-import type { Contract, NatsState, SystemStatus } from './contract/index.js';
+import type { HandlersOf, Contract, NatsState, SystemStatus } from '../lib/contract/index.js';
 
 export type Counts = SystemStatus['counts'];
 

@@ -5,11 +5,10 @@ import os from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, Menu, session, shell } from 'electron';
 import { startHost, type Host } from '../core/server/host.js';
-import { resolveHome } from '../core/paths.js';
+import { resolveHome, projectRoot } from '../lib/base/index.js';
 import { bindIpc } from '../core/rpc/ipc.js';
 import { CONSOLE_CSP } from '../core/server/console-http.js';
-import { projectRoot } from '../core/resources.js';
-import { OutpostError } from '../core/errors.js';
+import { OutpostError } from '../lib/errors/index.js';
 import { parseDesktopArgs } from './args.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -1,6 +1,6 @@
 // The preload exposes only the contract bridge (contextIsolation on, sandbox on, no nodeIntegration).
 import { contextBridge, ipcRenderer } from 'electron';
-import { IPC_EVENT, IPC_INVOKE, type OutpostBridge } from '../core/contract/ipc-transport.js';
+import { IPC_EVENT, IPC_INVOKE, type OutpostBridge } from '../lib/contract/index.js';
 
 const bridge: OutpostBridge = {
   invoke: (channel, input, tenant, idempotencyKey) =>

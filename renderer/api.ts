@@ -1,9 +1,13 @@
-import { contract, type Contract } from '../core/contract/index.js';
-import { createClient } from '../core/contract/client.js';
-import { createHttpTransport } from '../core/contract/http-transport.js';
-import { createIpcTransport, type OutpostBridge } from '../core/contract/ipc-transport.js';
-import type { ClientTransport } from '../core/contract/client.js';
-import type { ClientOf } from '../core/contract/define.js';
+import {
+  contract,
+  type Contract,
+  createClient,
+  createHttpTransport,
+  createIpcTransport,
+  type OutpostBridge,
+  type ClientTransport,
+  type ClientOf,
+} from '../lib/contract/index.js';
 
 /**
  * The renderer only knows the contract. In Electron the preload exposes `window.outpost` (IPC);

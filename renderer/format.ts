@@ -1,5 +1,5 @@
 /** Display helpers only (no business logic). */
-export { formatAge } from '../core/contract/format.js';
+export { formatAge } from '../lib/contract/index.js';
 
 export function formatTime(ms: number): string {
   return new Date(ms).toLocaleString();

@@ -46,7 +46,7 @@ const common = {
   define: { __OUTPOST_VERSION__: JSON.stringify(pkg.version) },
 };
 
-const nodeInputs = ['core', 'cli', 'agents', 'electron', 'package.json'];
+const nodeInputs = ['lib', 'core', 'cli', 'agents', 'electron', 'package.json'];
 
 if (stale('dist/cli/edgectl.js', nodeInputs)) {
   await build({
@@ -63,7 +63,7 @@ if (stale('dist/cli/edgectl.js', nodeInputs)) {
 
 // The WASM workload runner: a standalone script the agent starts as a detached process per workload
 // (agents/runtimes/wasm/runner.ts; the adapter finds it next to the CLI bundle).
-if (stale('dist/cli/wasm-runner.js', ['agents/runtimes', 'core/errors.ts', 'package.json'])) {
+if (stale('dist/cli/wasm-runner.js', ['agents/runtimes', 'lib', 'package.json'])) {
   await build({
     ...common,
     entryPoints: { 'wasm-runner': 'agents/runtimes/wasm/runner.ts' },
@@ -95,10 +95,10 @@ if (stale('dist/electron/main.js', nodeInputs)) {
   console.log('built dist/electron');
 }
 
-// The console imports the contract and, through it, browser-safe parts of core (margo rules, placement
-// types): any change under core/ may change it. Built into a temporary folder and swapped in, so a server
+// The console imports the contract and, through it, the browser-safe parts of lib (errors, the Margo
+// model): any change under lib/ may change it. Built into a temporary folder and swapped in, so a server
 // running meanwhile never serves a half-written console; always a production build (not NODE_ENV=test).
-if (stale('dist/renderer/index.html', ['renderer', 'core', 'vite.config.ts'])) {
+if (stale('dist/renderer/index.html', ['renderer', 'lib', 'vite.config.ts'])) {
   const { build: viteBuild } = await import('vite');
   const tmp = path.join(root, 'dist', `.renderer-${process.pid}`);
   await viteBuild({

@@ -3,22 +3,23 @@ import tls from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
 import { createGunzip, createInflate, createBrotliDecompress } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { OutpostError } from '../../core/errors.js';
-import type { Clock } from '../../core/clock.js';
-import type { MtlsClientOptions } from '../../core/identity/tls-options.js';
-import type { DeploymentStatus, DeviceCapabilities } from '../../core/margo/types.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { MtlsClientOptions } from '../../lib/identity/index.js';
+import {
+  MANIFEST_MEDIA_TYPE,
+  type DeploymentStatus,
+  type DeviceCapabilities,
+} from '../../lib/model/index.js';
 import { problemError, problemFrom } from './problem.js';
 
 /**
  * The agent's side of the Margo Management Interface (rc.3): every request over mutual TLS with the
  * node's SVID, the server accepted only when its SVID is exactly the WFM of the node's own trust domain
- * (`mtlsClientOptions` from core/identity), bodies decoded from gzip/deflate/br so digests are computed over
+ * (`mtlsClientOptions` from lib/identity), bodies decoded from gzip/deflate/br so digests are computed over
  * the decoded bytes, sizes capped, problems turned into `agent/mmi-problem` errors carrying type,
  * retryable and Retry-After.
  */
-
-export const MANIFEST_MEDIA_TYPE = 'application/vnd.margo.manifest.v1+json';
-export const BUNDLE_MEDIA_TYPE = 'application/vnd.margo.bundle.v1+tar+gzip';
 
 export interface MmiResponse {
   status: number;

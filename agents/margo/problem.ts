@@ -1,22 +1,13 @@
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import { MARGO_PROBLEM_BASE, MARGO_PROBLEM_TYPES, type MargoProblemName } from '../../lib/mmi/index.js';
 
 /**
  * A non-2xx answer of the WFM as the agent acts on it: Margo says clients branch on the problem `type`,
- * never on the status code, and honour `Retry-After` (shared/margo/README.md section 1.6).
+ * never on the status code, and honour `Retry-After` (the Margo specification).
  */
 
-export const MARGO_PROBLEM_BASE = 'https://docs.margo.org/specification/problem-types#';
-
-export type MargoProblemType =
-  | 'invalid-request'
-  | 'semantic-error'
-  | 'not-authorized'
-  | 'gateway-not-found'
-  | 'device-not-found'
-  | 'invalid-bundle'
-  | 'deployment-not-found'
-  | 'server-cannot-generate-response'
-  | 'about:blank';
+/** A registered Margo problem name, or `about:blank` for anything else. */
+export type MargoProblemType = MargoProblemName | 'about:blank';
 
 export interface MmiProblem {
   status: number;
@@ -31,16 +22,7 @@ export interface MmiProblem {
   retryAfterSeconds?: number;
 }
 
-const KNOWN = new Set<string>([
-  'invalid-request',
-  'semantic-error',
-  'not-authorized',
-  'gateway-not-found',
-  'device-not-found',
-  'invalid-bundle',
-  'deployment-not-found',
-  'server-cannot-generate-response',
-]);
+const KNOWN = new Set<string>(Object.keys(MARGO_PROBLEM_TYPES));
 
 /** `Retry-After`: delta-seconds or an HTTP date; undefined when absent or malformed. */
 export function parseRetryAfter(value: string | string[] | undefined, now: number): number | undefined {

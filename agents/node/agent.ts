@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { systemClock, type Clock } from '../../core/clock.js';
-import type { Logger } from '../../core/logger.js';
-import { mtlsClientOptions } from '../../core/identity/tls-options.js';
-import { parseApplicationDeployment } from '../../core/margo/parse-application-deployment.js';
-import { isLoopbackHost, parseReference } from '../../core/oci/reference.js';
-import type { RegistryClient } from '../../core/oci/registry-client.js';
-import type { BlobCache } from '../../core/oci/blob-cache.js';
-import type { AgentBus } from '../../core/messaging/agent-bus.js';
+import { systemClock, type Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
+import { mtlsClientOptions } from '../../lib/identity/index.js';
+import { parseApplicationDeployment } from '../../lib/margo/index.js';
+import { isLoopbackHost, parseReference, type RegistryClient, type BlobCache } from '../../lib/oci/index.js';
+import type { AgentBus } from '../../lib/bus/index.js';
+import path from 'node:path';
 import { createMmiClient, type MmiClient } from '../margo/mmi-client.js';
 import { isProblem } from '../margo/problem.js';
 import { buildCapabilities, capabilitiesDigest, probeHost } from './capabilities.js';
@@ -25,7 +24,10 @@ import { backoffMs, jittered, mayCommunicate } from './schedule.js';
 import { isPeerIdentityError, securityEvent } from './security.js';
 import { createStateStore, type StateStore } from './state.js';
 import { shortMessage } from './status.js';
+import { advertiseAgent } from './advertise.js';
+import type { Advertisement } from '../../lib/discovery/index.js';
 import { DesiredStateSync } from './sync.js';
+import { createSiteRegistryPull, effectiveSiteRegistry } from './site-registry.js';
 
 /** Longest sleep between two looks at the SVID's renewal time. */
 const RENEW_CHECK_MAX_MS = 3600_000;
@@ -178,27 +180,57 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
 
   let registry: RegistryClient | undefined;
   let cache: BlobCache | undefined;
-  const planDeps: PlanDeps = {
-    async registry() {
-      if (!registry) {
-        const { createRegistryClient } = await import('../../core/oci/registry-client.js');
-        const { authFileCredentials } = await import('./registry-auth.js');
-        registry = createRegistryClient({
-          ...(authFile ? { credentials: authFileCredentials(authFile) } : {}),
-          plainHttp: (host) => isPlainHttp(host),
-          forcePlainHttp: Array.isArray(plainHttp) && plainHttp.some((h) => !isLoopbackHost(h)),
-          ...(config.registries.caFile ? { ca: fs.readFileSync(config.registries.caFile, 'utf8') } : {}),
-          timeoutMs: ms(config.registries.timeoutSeconds),
-          userAgent: `outpost-agent/${o.version}`,
-          logger: o.logger,
-          clock,
-        });
-      }
-      return registry;
+  const originRegistry = async (): Promise<RegistryClient> => {
+    if (!registry) {
+      const { createRegistryClient } = await import('../../lib/oci/index.js');
+      const { authFileCredentials } = await import('./registry-auth.js');
+      registry = createRegistryClient({
+        ...(authFile ? { credentials: authFileCredentials(authFile) } : {}),
+        plainHttp: (host) => isPlainHttp(host),
+        forcePlainHttp: Array.isArray(plainHttp) && plainHttp.some((h) => !isLoopbackHost(h)),
+        ...(config.registries.caFile ? { ca: fs.readFileSync(config.registries.caFile, 'utf8') } : {}),
+        timeoutMs: ms(config.registries.timeoutSeconds),
+        userAgent: `outpost-agent/${o.version}`,
+        logger: o.logger,
+        clock,
+      });
+    }
+    return registry;
+  };
+  // Artifacts come through the site registry first (ADR 0422), authenticated with the node's SVID.
+  const siteRegistryUrl = effectiveSiteRegistry(
+    config.registries.siteRegistry,
+    enrollment.registryUrl,
+    mmiUrl,
+  );
+  const sitePull = createSiteRegistryPull({
+    url: siteRegistryUrl,
+    rules: config.registries.mirrors,
+    identity: () => identity,
+    origin: originRegistry,
+    certDir: path.join(paths.identityDir, 'registry-certs'),
+    async createSiteClient(url, id) {
+      const { createRegistryClient } = await import('../../lib/oci/index.js');
+      const host = new URL(url).host;
+      return createRegistryClient({
+        ca: id.anchorsPem.join(''),
+        clientCertificate: { certPem: id.certPem, keyPem: id.keyPem },
+        plainHttp: (h) => url.startsWith('http:') && h === host,
+        timeoutMs: ms(config.registries.timeoutSeconds),
+        userAgent: `outpost-agent/${o.version}`,
+        logger: o.logger,
+        clock,
+      });
     },
+  });
+  if (siteRegistryUrl)
+    log.info({ siteRegistry: siteRegistryUrl }, 'artifacts are pulled through the site registry');
+  const planDeps: PlanDeps = {
+    registry: originRegistry,
+    sources: (ref) => sitePull.sources(ref),
     async cache() {
       if (!cache) {
-        const { createBlobCache } = await import('../../core/oci/blob-cache.js');
+        const { createBlobCache } = await import('../../lib/oci/index.js');
         cache = createBlobCache({
           dir: paths.cacheDir,
           maxBytes: bytesOf(config.cache.maxBytes),
@@ -539,7 +571,7 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
   if (nats && config.nats.enabled) {
     void (async () => {
       try {
-        const { connectAgentBus } = await import('../../core/messaging/agent-bus.js');
+        const { connectAgentBus } = await import('../../lib/bus/index.js');
         const b = await connectAgentBus({
           url: nats.url,
           seed: nats.seed,
@@ -594,6 +626,17 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
   observeLoop();
   capsLoop();
   void renewIfDue();
+  // On the LAN with its node id (ADR 0464); never holds up the start.
+  let advert: Advertisement | undefined;
+  void advertiseAgent({
+    lo: mmiUrl,
+    keyPem: identity.keyPem,
+    version: o.version,
+    config: config.discovery,
+    nodeId: enrollment.clientId,
+    siteId: enrollment.siteId,
+    logger: o.logger,
+  }).then((a) => (stopped ? void a?.stop() : (advert = a)));
 
   return {
     paths,
@@ -609,9 +652,11 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
       await polling?.catch(() => undefined);
       await renewing?.catch(() => undefined);
       for (const c of retired) c.close();
+      await advert?.stop().catch(() => undefined);
       await bus?.close().catch(() => undefined);
       client.close();
       await registry?.close().catch(() => undefined);
+      await sitePull.close();
       lock.release();
       log.info('agent stopped; workloads keep running');
     },

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseDeviceCapabilities } from '../../core/margo/device-capabilities.js';
+import { parseDeviceCapabilities } from '../../lib/margo-validation/index.js';
 import {
   buildCapabilities,
   capabilitiesDigest,

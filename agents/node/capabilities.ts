@@ -2,16 +2,16 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { canonicalJson } from '../../core/margo/canonical-json.js';
-import { tryParseQuantity } from '../../core/margo/quantity.js';
 import {
+  canonicalJson,
+  tryParseQuantity,
   OUTPOST_EXTENSION_KEY,
   type CpuArchitecture,
   type DeploymentType,
   type DeviceCapabilities,
   type InterfaceType,
   type PeripheralType,
-} from '../../core/margo/types.js';
+} from '../../lib/model/index.js';
 import type { AgentConfig } from './config.js';
 
 /**

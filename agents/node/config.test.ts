@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { OutpostError } from '../../core/errors.js';
+import type { OutpostError } from '../../lib/errors/index.js';
 import { defaultAgentConfig, loadAgentConfig, parseAgentConfig } from './config.js';
 
 describe('agent configuration', () => {

@@ -1,4 +1,4 @@
-import { createKeyAndCsrLite, isSimpleCommonName } from '../../core/identity/csr-lite.js';
+import { createKeyAndCsrLite, isSimpleCommonName } from '../../lib/identity/index.js';
 
 /**
  * The node's new key and CSR (enrollment and SVID renewal), with the node name as common name. Made
@@ -7,6 +7,6 @@ import { createKeyAndCsrLite, isSimpleCommonName } from '../../core/identity/csr
  */
 export async function nodeKeyAndCsr(nodeName: string): Promise<{ keyPem: string; csrPem: string }> {
   if (isSimpleCommonName(nodeName)) return createKeyAndCsrLite({ commonName: nodeName });
-  const { createKeyAndCsr } = await import('../../core/identity/csr.js');
+  const { createKeyAndCsr } = await import('../../lib/x509/index.js');
   return createKeyAndCsr({ subject: `CN=${nodeName}` });
 }

@@ -50,7 +50,7 @@ describe('agent footprint', () => {
       'agents/node/agent.ts',
       'agents/node/config.ts',
       'agents/node/identity.ts',
-      'core/logger.ts',
+      'lib/log/index.ts',
     ]);
     expect(pkgs.get('@peculiar/x509'), 'imported statically by').toBeUndefined();
     expect(pkgs.get('reflect-metadata'), 'imported statically by').toBeUndefined();
@@ -66,10 +66,10 @@ describe('agent footprint', () => {
     expect((await staticPackages(['agents/node/renew.ts'])).get('@peculiar/x509')).toBeUndefined();
     // The general builder, for a node name that needs DN escaping, is still reached (through import()).
     const inputs = await graph(['agents/node/csr.ts']);
-    expect(inputs['agents/node/csr.ts']?.imports.find((i) => i.path === 'core/identity/csr.ts')?.kind).toBe(
+    expect(inputs['agents/node/csr.ts']?.imports.find((i) => i.path === 'lib/x509/index.ts')?.kind).toBe(
       'dynamic-import',
     );
-    expect((await staticPackages(['core/identity/csr.ts'])).has('@peculiar/x509')).toBe(true);
+    expect((await staticPackages(['lib/x509/csr.ts'])).has('@peculiar/x509')).toBe(true);
   });
 
   it('the agent reaches renewal only through import()', async () => {

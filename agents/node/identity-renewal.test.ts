@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientSpiffeId, createSiteCa, wfmSpiffeId, type SiteCa } from '../../core/identity/index.js';
+import { clientSpiffeId, wfmSpiffeId } from '../../lib/identity/index.js';
+import { createSiteCa, type SiteCa } from '../../core/ca/index.js';
 import { issueTestSvid } from '../../core/mmi/testing/memory-fixture.js';
 import { agentPaths, type AgentPaths } from './home.js';
 import {

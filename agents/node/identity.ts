@@ -1,7 +1,7 @@
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../../lib/errors/index.js';
 import type { AgentPaths } from './home.js';
 import { ensureDir, fsyncDir, readJson, writeFileDurable } from './durable.js';
 
@@ -17,6 +17,8 @@ export interface Enrollment {
   wfmSpiffeId: string;
   /** Where the agent polls (the LO's Margo Management Interface). */
   mmiUrl: string;
+  /** The site registry the LO named (ADR 0422); artifacts are pulled through it. */
+  registryUrl?: string;
   siteId: string;
   /** The node name: the agent's Margo deviceId by default. */
   nodeName: string;

@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { OutpostError } from '../../core/errors.js';
-import { acquirePidLock, lockOwner, type PidLock } from '../../core/pid-lock.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import { acquirePidLock, lockOwner, type PidLock } from '../../lib/base/index.js';
 
-/** One agent per home (see core/pid-lock.ts). */
+/** One agent per home (see lib/base/pid-lock.ts). */
 export type AgentLock = PidLock;
 export { lockOwner };
 

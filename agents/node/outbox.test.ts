@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { silentLogger } from '../../core/logger.js';
-import type { DeploymentStatus } from '../../core/margo/types.js';
+import { silentLogger } from '../../lib/log/index.js';
+import type { DeploymentStatus } from '../../lib/model/index.js';
 import { createOutbox, type OutboxEntry, type SendOutcome } from './outbox.js';
 
 const dirs: string[] = [];

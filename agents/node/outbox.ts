@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Logger } from '../../core/logger.js';
-import type { DeploymentStatus } from '../../core/margo/types.js';
+import type { Logger } from '../../lib/log/index.js';
+import type { DeploymentStatus } from '../../lib/model/index.js';
 import { ensureDir, fsyncDir, removeStaleTemps, writeFileDurable } from './durable.js';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PeerCertificate } from 'node:tls';
-import { manualClock } from '../../core/clock.js';
+import { manualClock } from '../../lib/base/index.js';
 import { withVerifiedPeerCache } from './peer-cache.js';
 
 describe('verified WFM certificate cache', () => {

@@ -1,5 +1,5 @@
 import type { PeerCertificate } from 'node:tls';
-import type { Clock } from '../../core/clock.js';
+import type { Clock } from '../../lib/base/index.js';
 
 /**
  * The SPIFFE check of the WFM's certificate parses it in JavaScript (tens of milliseconds); a poll on a

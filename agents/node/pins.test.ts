@@ -4,15 +4,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type TestRegistry } from '../../test/helpers/registry.js';
-import { systemClock } from '../../core/clock.js';
-import { OutpostError } from '../../core/errors.js';
-import { createLogger } from '../../core/logger.js';
-import { parseApplicationDeployment } from '../../core/margo/parse-application-deployment.js';
-import type { DeploymentStatus } from '../../core/margo/types.js';
-import { createBlobCache, type BlobCache } from '../../core/oci/blob-cache.js';
-import { digestOf } from '../../core/oci/digest.js';
-import { parseReference } from '../../core/oci/reference.js';
-import { createRegistryClient, type RegistryClient } from '../../core/oci/registry-client.js';
+import { systemClock } from '../../lib/base/index.js';
+import { createLogger } from '../../lib/log/index.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import { parseApplicationDeployment } from '../../lib/margo/index.js';
+import type { DeploymentStatus } from '../../lib/model/index.js';
+import {
+  createBlobCache,
+  type BlobCache,
+  digestOf,
+  parseReference,
+  createRegistryClient,
+  type RegistryClient,
+} from '../../lib/oci/index.js';
 import { verifyArtifact } from '../runtimes/fs-util.js';
 import {
   isImageArtifact,

@@ -1,5 +1,5 @@
-import { OutpostError } from '../../core/errors.js';
-import type { BlobCache, CacheLease } from '../../core/oci/blob-cache.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import type { BlobCache, CacheLease } from '../../lib/oci/index.js';
 import { isImageArtifact } from '../runtimes/types.js';
 import type { PlannedWorkload } from './state.js';
 

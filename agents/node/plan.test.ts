@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseApplicationDeployment } from '../../core/margo/parse-application-deployment.js';
-import type { ImageManifest } from '../../core/oci/media-types.js';
+import { parseApplicationDeployment } from '../../lib/margo/index.js';
+import type { ImageManifest } from '../../lib/oci/index.js';
 import {
   classifyArtifact,
   componentEnv,

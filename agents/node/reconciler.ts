@@ -1,8 +1,8 @@
 import fs from 'node:fs';
-import { OutpostError } from '../../core/errors.js';
-import type { Clock } from '../../core/clock.js';
-import type { Logger } from '../../core/logger.js';
-import type { ApplicationDeployment, DeploymentState, DeploymentStatus } from '../../core/margo/types.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
+import type { ApplicationDeployment, DeploymentState, DeploymentStatus } from '../../lib/model/index.js';
 import {
   isImageArtifact,
   type RuntimeAdapter,

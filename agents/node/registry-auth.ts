@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import { OutpostError } from '../../core/errors.js';
-import type { Credentials, CredentialsProvider } from '../../core/oci/auth.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import type { Credentials, CredentialsProvider } from '../../lib/oci/index.js';
 
 /**
  * Registry credentials of the agent (ADR 0341): `registries.authFile` names a containers/Docker auth

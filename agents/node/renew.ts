@@ -1,11 +1,10 @@
 import { X509Certificate } from 'node:crypto';
-import type { Clock } from '../../core/clock.js';
-import { OutpostError } from '../../core/errors.js';
-import type { Logger } from '../../core/logger.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
+import { OutpostError } from '../../lib/errors/index.js';
 import { nodeKeyAndCsr } from './csr.js';
-import { splitCertificatesPem } from '../../core/identity/pem.js';
-import type { RenewResponse } from '../../core/mmi/backend.js';
-import { RENEW_PATH } from '../../core/mmi/routes.js';
+import { splitCertificatesPem } from '../../lib/identity/index.js';
+import { type RenewResponse, RENEW_PATH } from '../../lib/mmi/index.js';
 import type { MmiClient } from '../margo/mmi-client.js';
 import { problemError, problemFrom } from '../margo/problem.js';
 import type { AgentPaths } from './home.js';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Clock } from '../../core/clock.js';
-import type { Logger } from '../../core/logger.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
 import { createComposeAdapter } from '../runtimes/compose/compose-adapter.js';
 import { dockerCompose, podmanCompose, type ComposeTool } from '../runtimes/compose/compose-tool.js';
 import { createContainerAdapter } from '../runtimes/container/container-adapter.js';

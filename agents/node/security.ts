@@ -1,4 +1,4 @@
-import type { Logger } from '../../core/logger.js';
+import type { Logger } from '../../lib/log/index.js';
 
 /**
  * Security events: logged at error level with a stable message (operators alert on the text) and a

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DeploymentState } from '../../core/margo/types.js';
+import type { DeploymentState } from '../../lib/model/index.js';
 import type { RuntimeKind, WorkloadSpec } from '../runtimes/types.js';
 import { ensureDir, readJson, removeStaleTemps, writeFileDurable } from './durable.js';
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { overallState } from '../../core/margo/deployment-status.js';
-import type { DeploymentState } from '../../core/margo/types.js';
+import { overallState, type DeploymentState } from '../../lib/model/index.js';
 import type { WorkloadStatus } from '../runtimes/types.js';
 import { componentFromWorkload, overallOf, sameReport, statusBody } from './status.js';
 
@@ -15,7 +14,7 @@ const ws = (p: Partial<WorkloadStatus>): WorkloadStatus => ({
 });
 
 describe('deployment status', () => {
-  it('is the most severe component state, exactly as core/margo says, for every pair and triple', () => {
+  it('is the most severe component state, exactly as lib/margo says, for every pair and triple', () => {
     for (const a of STATES)
       for (const b of STATES) {
         expect(overallOf([{ state: a }, { state: b }])).toBe(overallState([a, b]));

@@ -1,32 +1,12 @@
-import type { DeploymentState, DeploymentStatus } from '../../core/margo/types.js';
+import { overallState, type DeploymentState, type DeploymentStatus } from '../../lib/model/index.js';
 import type { WorkloadStatus } from '../runtimes/types.js';
 import type { ComponentReport, DeploymentRecord, StatusError } from './state.js';
 
-/**
- * Margo deployment status from what the runtimes say (ADR 0267). The overall state is the most severe
- * component state: failed > removing > installing > pending > installed; removed only when every
- * component is removed (the same rule as core/margo's overallState, kept here so the agent does not load
- * the JSON-schema validator).
- */
+/** Margo deployment status from what the runtimes say (ADR 0267). */
 
-const SEVERITY: Record<DeploymentState, number> = {
-  installed: 0,
-  removed: 0,
-  pending: 1,
-  installing: 2,
-  removing: 3,
-  failed: 4,
-};
-
+/** The overall state (lib/model's overallState); a deployment with no component reports is failed. */
 export function overallOf(components: readonly { state: DeploymentState }[]): DeploymentState {
-  if (components.length === 0) return 'failed';
-  if (components.every((c) => c.state === 'removed')) return 'removed';
-  let worst: DeploymentState = 'installed';
-  for (const c of components) {
-    const s = c.state === 'removed' ? 'removing' : c.state;
-    if (SEVERITY[s] > SEVERITY[worst]) worst = s;
-  }
-  return worst;
+  return overallState(components) ?? 'failed';
 }
 
 /** Whether a workload is up as far as the agent can tell: running, or a one-shot that finished with 0. */

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { Clock } from '../../core/clock.js';
-import type { Logger } from '../../core/logger.js';
-import { parseStateManifest } from '../../core/margo/state-manifest.js';
-import type { StateManifest } from '../../core/margo/types.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
+import { parseStateManifest } from '../../lib/margo/index.js';
+import type { StateManifest } from '../../lib/model/index.js';
 import { readBundle } from '../margo/bundle.js';
 import type { MmiClient } from '../margo/mmi-client.js';
 import { isProblem } from '../margo/problem.js';
@@ -10,7 +10,7 @@ import { securityEvent } from './security.js';
 import type { DeploymentRecord, StateStore } from './state.js';
 
 /**
- * One poll of the desired state (Margo client algorithm, shared/margo/README.md section 2.2; ADR 0262):
+ * One poll of the desired state (Margo client algorithm, the Margo specification; ADR 0262):
  *
  * 1. `GET /api/v1/deployments` with `If-None-Match`; a 304 changes nothing.
  * 2. A manifest whose `manifestVersion` is not greater than the adopted one is refused and logged as a

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../../lib/errors/index.js';
 import { RuntimeErrorCode } from './types.js';
 
 export interface CommandResult {

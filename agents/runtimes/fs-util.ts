@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../../lib/errors/index.js';
 import { RuntimeErrorCode, type FileArtifact } from './types.js';
 
 /** Writes a file so readers see the old or the new content, never a torn one (temp file, fsync, rename). */

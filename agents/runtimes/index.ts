@@ -4,8 +4,8 @@
  * profile with runtimeForProfile().
  */
 import path from 'node:path';
-import type { Clock } from '../../core/clock.js';
-import type { Logger } from '../../core/logger.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
 import { ComposeAdapter } from './compose/compose-adapter.js';
 import { dockerCompose, podmanCompose, type ComposeTool } from './compose/compose-tool.js';
 import { ContainerAdapter } from './container/container-adapter.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../../core/margo/canonical-json.js';
+import { canonicalJson } from '../../lib/model/index.js';
 import type { WorkloadSpec } from './types.js';
 
 /** Labels the container and compose adapters put on what they create (and find it by). */

@@ -1,10 +1,10 @@
-import { OUTPOST_EXTENSION_KEY, type DeploymentType, type Extensions } from '../../core/margo/types.js';
+import { OUTPOST_EXTENSION_KEY, type DeploymentType, type Extensions } from '../../lib/model/index.js';
 import type { RuntimeKind } from './types.js';
 
 export type RuntimeChoice = { kind: RuntimeKind } | { kind: undefined; reason: string };
 
 /**
- * Which adapter runs a deployment profile (DESIGN.md section 4): Margo's own `compose` and `helm`, and
+ * Which adapter runs a deployment profile (docs/architecture.md): Margo's own `compose` and `helm`, and
  * `custom` profiles whose `x-outpost-extensions.runtime` is `wasm` (or `container`/`oci` for a single
  * container). `ocre` is not a runtime adapter here (the Ocre/SMP part of the agent handles it).
  */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { exitCodeFor } from './action.js';
-import { OutpostError } from '../../core/errors.js';
-import { createHttpTransport } from '../../core/contract/http-transport.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import { createHttpTransport } from '../../lib/contract/index.js';
 
 async function failure(fetchImpl: typeof fetch): Promise<unknown> {
   const t = createHttpTransport({ baseUrl: 'http://127.0.0.1:1', fetch: fetchImpl });

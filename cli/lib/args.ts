@@ -1,4 +1,4 @@
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../../lib/errors/index.js';
 
 /** Collects repeatable options: `--label a=b --label c=d`. */
 export function collect(value: string, previous: string[] = []): string[] {

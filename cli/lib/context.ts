@@ -1,11 +1,14 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { createPaths, resolveHome } from '../../core/paths.js';
-import { OutpostError } from '../../core/errors.js';
-import { contract, type Contract } from '../../core/contract/index.js';
-import { createClient } from '../../core/contract/client.js';
-import { createHttpTransport } from '../../core/contract/http-transport.js';
-import type { ClientOf } from '../../core/contract/define.js';
+import { createPaths, resolveHome } from '../../lib/base/index.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import {
+  contract,
+  type Contract,
+  createClient,
+  createHttpTransport,
+  type ClientOf,
+} from '../../lib/contract/index.js';
 import { withIdempotentRetry } from './retry.js';
 
 export interface GlobalOptions {
@@ -43,7 +46,7 @@ export function connect(opts: GlobalOptions): Connection {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new OutpostError(
           'server-not-running',
-          `no Outpost server is running for ${paths.home} (start one with "edgectl server", or pass --server URL --token T)`,
+          `no Outpost server is running for ${paths.home} (start one with "edgectl server"; for a server started with --home DIR, pass the same --home DIR or set EDGE_HOME=DIR; or pass --server URL --token T)`,
         );
       }
       throw new OutpostError(

@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { escapeControls, keyValues, table } from './output.js';
-import * as contractText from '../../core/contract/services/common.js';
-import * as margoText from '../../core/margo/patterns.js';
 
 describe('human output with hostile names', () => {
   it('escapes escape sequences, NUL and bidirectional overrides in table cells', () => {
@@ -25,11 +23,5 @@ describe('human output with hostile names', () => {
 
   it('keeps line breaks and tabs of free text, and nothing else', () => {
     expect(escapeControls('a\n\tb\u001bc\u2066d')).toBe('a\n\tb\\x1bc\\u2066d');
-  });
-
-  it('uses the same character classes as the Margo readers', () => {
-    expect(contractText.CONTROL_CHARACTERS.source).toBe(margoText.CONTROL_CHARACTERS.source);
-    expect(contractText.CONTROL_CHARACTERS_IN_TEXT.source).toBe(margoText.CONTROL_CHARACTERS_IN_TEXT.source);
-    expect(contractText.NO_CONTROL_CHARACTERS).toBe(margoText.NO_CONTROL_CHARACTERS);
   });
 });

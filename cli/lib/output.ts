@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
-import { OutpostError } from '../../core/errors.js';
-import { CONTROL_CHARACTERS } from '../../core/contract/services/common.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import { CONTROL_CHARACTERS } from '../../lib/model/index.js';
 
 export const OUTPUT_FORMATS = ['table', 'json', 'yaml'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -64,4 +64,4 @@ export function keyValues(pairs: [string, string | number | null | undefined][])
     .join('\n');
 }
 
-export { formatAge } from '../../core/contract/format.js';
+export { formatAge } from '../../lib/contract/index.js';

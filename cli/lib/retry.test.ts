@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { withIdempotentRetry } from './retry.js';
-import { contract } from '../../core/contract/index.js';
-import { OutpostError } from '../../core/errors.js';
-import type { CallOptions } from '../../core/contract/define.js';
-import type { ClientTransport } from '../../core/contract/client.js';
+import { contract, type CallOptions, type ClientTransport } from '../../lib/contract/index.js';
+import { OutpostError } from '../../lib/errors/index.js';
 
 /** A transport that fails the first calls as told and records what it was sent. */
 function flaky(failures: unknown[]) {

@@ -1,9 +1,11 @@
 import crypto from 'node:crypto';
-import type { ClientTransport } from '../../core/contract/client.js';
-import type { ContractDef } from '../../core/contract/define.js';
-import { listMethods } from '../../core/contract/define.js';
-import { isServerAnswer } from '../../core/contract/http-transport.js';
-import { isOutpostError } from '../../core/errors.js';
+import {
+  type ClientTransport,
+  type ContractDef,
+  listMethods,
+  isServerAnswer,
+} from '../../lib/contract/index.js';
+import { isOutpostError } from '../../lib/errors/index.js';
 
 /**
  * Every state-changing call of one edgectl invocation carries its own Idempotency-Key

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readUpload } from './upload.js';
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../../lib/errors/index.js';
 
 describe('readUpload', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-upload-'));

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { OutpostError } from '../../core/errors.js';
-import type { Upload } from '../../core/contract/index.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import type { Upload } from '../../lib/contract/index.js';
 
 /** Files larger than this are not sent at all; the server applies its own (smaller) limits. */
 export const MAX_UPLOAD_FILE = 8 * 1024 * 1024;

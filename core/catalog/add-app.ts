@@ -3,12 +3,12 @@ import path from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import type { Store } from '../store/db.js';
 import type { Config } from '../config.js';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../lib/base/index.js';
 import { apps, appVersions } from '../store/schema/index.js';
-import { OutpostError } from '../errors.js';
-import { parseApplicationDescription } from '../margo/parse-application-description.js';
-import type { ApplicationDescription, MargoProblem } from '../margo/types.js';
-import type { AppSource, CallContext } from '../contract/index.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import { parseApplicationDescription } from '../../lib/margo/index.js';
+import type { ApplicationDescription, MargoProblem } from '../../lib/model/index.js';
+import type { AppSource, CallContext } from '../../lib/contract/index.js';
 import { fetchGitRepo } from './git-source.js';
 
 /** Largest icon kept with an application (it is shown on every App Store card). */

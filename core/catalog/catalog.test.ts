@@ -5,9 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { startTestCore } from '../../test/helpers/core.js';
 import { startGitServer, type GitServer } from '../../test/helpers/git-server.js';
-import { OutpostError } from '../errors.js';
-import { createLogger, type Logger } from '../logger.js';
-import type { Upload } from '../contract/index.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import { createLogger, type Logger } from '../../lib/log/index.js';
+import type { Upload } from '../../lib/contract/index.js';
 
 const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',

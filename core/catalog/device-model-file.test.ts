@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDeviceModelFile } from './device-model-file.js';
-import { OutpostError } from '../errors.js';
+import { OutpostError } from '../../lib/errors/index.js';
 
 const SAMPLE = path.resolve('resources/samples/device-models');
 const MAX = 1024 * 1024;

@@ -1,12 +1,15 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { OutpostError, type FieldProblem } from '../errors.js';
-import { loadYaml } from '../margo/yaml-source.js';
-import { parseDeviceCapabilities } from '../margo/device-capabilities.js';
-import { freeTextSchema, nameTextSchema } from '../contract/services/common.js';
-import type { Path, PathSegment } from '../margo/problems.js';
-import type { DeviceCapabilities } from '../margo/types.js';
-import type { Upload } from '../contract/index.js';
+import { OutpostError, type FieldProblem } from '../../lib/errors/index.js';
+import { loadYaml } from '../../lib/margo/index.js';
+import { parseDeviceCapabilities } from '../../lib/margo-validation/index.js';
+import {
+  DEPLOYMENT_TYPES,
+  type Path,
+  type PathSegment,
+  type DeviceCapabilities,
+} from '../../lib/model/index.js';
+import { type Upload, freeTextSchema, nameTextSchema } from '../../lib/contract/index.js';
 import { formatPath } from '../config.js';
 
 /**
@@ -38,7 +41,7 @@ const fileSchema = z
     modelNumber: nameTextSchema(200),
     description: freeTextSchema(4000).optional(),
     runtimes: z.array(z.enum(['oci', 'custom', 'wasm', 'ocre'])).min(1),
-    deploymentTypes: z.array(z.enum(['helm', 'compose', 'custom'])).min(1),
+    deploymentTypes: z.array(z.enum(DEPLOYMENT_TYPES)).min(1),
     capabilities: z
       .object({
         properties: z.record(z.string(), z.unknown()),

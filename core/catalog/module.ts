@@ -3,12 +3,12 @@ import semver from 'semver';
 import type { CoreModule } from '../module.js';
 import type { Config } from '../config.js';
 import type { Store } from '../store/db.js';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../lib/base/index.js';
 import type { EventHub } from '../events.js';
 import { apps, appVersions, deviceModels } from '../store/schema/index.js';
-import { OutpostError, errors } from '../errors.js';
-import type { AppSummary, AppVersion, DeviceModel } from '../contract/index.js';
-import type { ApplicationDescription } from '../margo/types.js';
+import { OutpostError, errors } from '../../lib/errors/index.js';
+import type { AppSummary, AppVersion, DeviceModel } from '../../lib/contract/index.js';
+import type { ApplicationDescription } from '../../lib/model/index.js';
 import { addApp } from './add-app.js';
 import { parseDeviceModelFile } from './device-model-file.js';
 

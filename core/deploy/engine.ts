@@ -1,25 +1,23 @@
 import crypto from 'node:crypto';
 import { and, asc, eq, ne } from 'drizzle-orm';
 import type { Store } from '../store/db.js';
-import type { Clock } from '../clock.js';
-import type { Logger } from '../logger.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
 import type { Config } from '../config.js';
 import type { EventHub } from '../events.js';
 import { deploymentRevisions, deployments, deploymentTargets } from '../store/schema/index.js';
-import { OutpostError, errors } from '../errors.js';
+import { OutpostError, errors } from '../../lib/errors/index.js';
 import {
   coerceParameterInput,
   parameterDataType,
-  renderApplicationDeployment,
   resolveParameters,
-  sha256Digest,
-} from '../margo/index.js';
-import type {
-  ApplicationDescription,
-  DeploymentProfile,
-  DeploymentStatus,
-  ParameterValue,
-} from '../margo/types.js';
+  type PlacementResult,
+  type ApplicationDescription,
+  type DeploymentProfile,
+  type DeploymentStatus,
+  type ParameterValue,
+} from '../../lib/model/index.js';
+import { renderApplicationDeployment, sha256Digest } from '../../lib/margo/index.js';
 import {
   createRollout,
   nextStep,
@@ -28,10 +26,14 @@ import {
   place,
   promoteRollout,
   resumeRollout,
-  type PlacementResult,
   type RolloutDecision,
 } from '../placement/index.js';
-import type { CallContext, DeploymentTarget, DeploymentView, RolloutOptions } from '../contract/index.js';
+import type {
+  CallContext,
+  DeploymentTarget,
+  DeploymentView,
+  RolloutOptions,
+} from '../../lib/contract/index.js';
 import type { Catalog } from '../catalog/module.js';
 import type { Fleet } from '../fleet/module.js';
 import type { NodeRow } from '../fleet/node-view.js';

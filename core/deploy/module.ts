@@ -1,5 +1,5 @@
 import type { CoreModule } from '../module.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../lib/log/index.js';
 import type { DeployEngine } from './engine.js';
 
 /** The deployments service over the engine, plus its background work (repair at start, rollout timers). */

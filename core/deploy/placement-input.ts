@@ -1,7 +1,11 @@
 import type { Store } from '../store/db.js';
-import type { PlacementNode, Reservation } from '../placement/index.js';
-import type { DeviceCapabilities } from '../margo/types.js';
-import { classifyPresence, type PresenceThresholds } from '../fleet/presence.js';
+import {
+  type PlacementNode,
+  type Reservation,
+  type DeviceCapabilities,
+  classifyPresence,
+  type PresenceThresholds,
+} from '../../lib/model/index.js';
 import type { NodeRow } from '../fleet/node-view.js';
 
 /**

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCore } from '../../test/helpers/core.js';
 import { WASM_APP, capabilitiesFor } from '../../test/fixtures/margo.js';
-import { OutpostError } from '../errors.js';
-import { parseDeviceCapabilities } from '../margo/index.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import { parseDeviceCapabilities } from '../../lib/margo-validation/index.js';
 import { PREFERRED_LABEL } from '../placement/index.js';
 import { HOST_LABEL } from './placement-input.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { deviceRenderer } from './render.js';
-import { parseApplicationDescription, renderApplicationDeployment } from '../margo/index.js';
+import { parseApplicationDescription, renderApplicationDeployment } from '../../lib/margo/index.js';
 import { WASM_APP } from '../../test/fixtures/margo.js';
 
 describe('deviceRenderer', () => {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCore } from '../../test/helpers/core.js';
 import { WASM_APP, capabilitiesFor } from '../../test/fixtures/margo.js';
-import type { DeploymentView } from '../contract/index.js';
-import { OutpostError } from '../errors.js';
-import { parseDeviceCapabilities } from '../margo/index.js';
+import type { DeploymentView } from '../../lib/contract/index.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import { parseDeviceCapabilities } from '../../lib/margo-validation/index.js';
 
 /**
  * Rollout strategies through the real engine, SQLite, git and the LO's manifests; node reports are

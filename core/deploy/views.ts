@@ -1,10 +1,9 @@
 import type { deployments, deploymentTargets } from '../store/schema/index.js';
-import type { DeploymentNode, DeploymentSummary, DeploymentView } from '../contract/index.js';
-import type { DeploymentStatus } from '../margo/types.js';
+import type { DeploymentNode, DeploymentSummary, DeploymentView } from '../../lib/contract/index.js';
+import { type DeploymentStatus, classifyPresence, type PresenceThresholds } from '../../lib/model/index.js';
 import { nextStep, parseRolloutPlan, type ObservedNodes } from '../placement/index.js';
 import type { Fleet } from '../fleet/module.js';
 import type { NodeRow } from '../fleet/node-view.js';
-import { classifyPresence, type PresenceThresholds } from '../fleet/presence.js';
 
 export type DeploymentRow = typeof deployments.$inferSelect;
 export type TargetRow = typeof deploymentTargets.$inferSelect;

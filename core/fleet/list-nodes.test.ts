@@ -5,16 +5,21 @@ import { startTestCore } from '../../test/helpers/core.js';
 import { tempHome } from '../../test/helpers/home.js';
 import { seedFleet } from '../../test/helpers/seed-fleet.js';
 import { createConsoleHttp } from '../server/console-http.js';
-import { createClient } from '../contract/client.js';
-import { createHttpTransport } from '../contract/http-transport.js';
-import { contract, type Contract, type Node, type NodesListInput } from '../contract/index.js';
-import type { ClientOf } from '../contract/define.js';
-import { OutpostError } from '../errors.js';
-import { createPaths } from '../paths.js';
+import {
+  createClient,
+  createHttpTransport,
+  contract,
+  type Contract,
+  type Node,
+  type NodesListInput,
+  type ClientOf,
+} from '../../lib/contract/index.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import { createPaths } from '../../lib/base/index.js';
 import { openStore, type Store } from '../store/db.js';
 import { nodes } from '../store/schema/index.js';
 import { listNodes } from './list-nodes.js';
-import { classifyPresence } from './presence.js';
+import { classifyPresence } from '../../lib/model/index.js';
 
 const ADMIN = 'opt_admin-list-nodes';
 const TOTAL = 400;

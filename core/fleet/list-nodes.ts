@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
-import type { Node, NodeSortField, Presence } from '../contract/index.js';
+import type { Node, NodeSortField } from '../../lib/contract/index.js';
+import type { Presence, PresenceThresholds } from '../../lib/model/index.js';
 import { toNodeView, type NodeRow } from './node-view.js';
-import type { PresenceThresholds } from './presence.js';
 
 /** `nodes.list` after the contract parsed it (defaults applied). */
 export interface ListNodesQuery {

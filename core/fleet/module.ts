@@ -3,15 +3,15 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import type { CoreModule } from '../module.js';
 import type { Config } from '../config.js';
 import type { Store } from '../store/db.js';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../lib/base/index.js';
 import type { EventHub } from '../events.js';
 import { apiTokens, nodeDevices, nodes, orchestrators, sites, tenants } from '../store/schema/index.js';
-import { OutpostError, errors } from '../errors.js';
+import { OutpostError, errors } from '../../lib/errors/index.js';
 import { hashToken, newToken } from '../auth.js';
-import type { ApiTokenInfo, Node, Orchestrator, Site } from '../contract/index.js';
+import type { ApiTokenInfo, Node, Orchestrator, Site } from '../../lib/contract/index.js';
 import { nodeUid, toNodeView, type NodeRow } from './node-view.js';
 import { listNodes } from './list-nodes.js';
-import type { PresenceThresholds } from './presence.js';
+import type { PresenceThresholds } from '../../lib/model/index.js';
 
 export interface FleetModuleDeps {
   config: Config;
@@ -523,7 +523,7 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
   };
 }
 
-function requireModel(store: Store, tenantId: string, id: string): void {
+export function requireModel(store: Store, tenantId: string, id: string): void {
   const r = store.sqlite
     .prepare('SELECT 1 FROM device_models WHERE tenant_id = ? AND id = ?')
     .get(tenantId, id);

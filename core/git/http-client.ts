@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
-import { OutpostError } from '../errors.js';
+import { OutpostError } from '../../lib/errors/index.js';
 import { publicOnlyDispatcher, refusePrivateLiteral } from './host-policy.js';
 
 /**

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openDeploymentsRepo, deploymentPath, parseDeploymentPath } from './deployments-repo.js';
-import { silentLogger } from '../logger.js';
+import { silentLogger } from '../../lib/log/index.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-repo-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -2,8 +2,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
-import type { Logger } from '../logger.js';
-import { OutpostError } from '../errors.js';
+import type { Logger } from '../../lib/log/index.js';
+import { OutpostError } from '../../lib/errors/index.js';
 import { packedObjectIds, writePack, type PackObject } from './pack-writer.js';
 import type { ObjectCache } from './object-reader.js';
 

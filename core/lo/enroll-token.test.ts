@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCore } from '../../test/helpers/core.js';
-import { OutpostError } from '../errors.js';
+import { OutpostError } from '../../lib/errors/index.js';
 
 /** Enrollment tokens are only made where the node will be accepted (ADR 0011). */
 describe('enrollment tokens and the site that serves the node', () => {

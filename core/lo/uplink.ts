@@ -1,8 +1,8 @@
 import type { Store } from '../store/db.js';
-import type { Clock } from '../clock.js';
-import type { Logger } from '../logger.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
 import type { Messaging } from '../messaging/module.js';
-import type { DeploymentStatus, DeviceCapabilities } from '../margo/types.js';
+import type { DeploymentStatus, DeviceCapabilities } from '../../lib/model/index.js';
 
 /** A status a node reported over the MMI of a remote LO, forwarded to the CO. */
 export interface ForwardedStatus {

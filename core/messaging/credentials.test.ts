@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createUser, fromSeed } from '@nats-io/nkeys';
-import { systemClock } from '../clock.js';
+import { systemClock } from '../../lib/base/index.js';
 import { openCredentialStore } from './credentials.js';
-import { removeTempDirs, tempDir } from './testing.js';
+import { removeTempDirs, tempDir } from '../../lib/base/testing.js';
 
 afterAll(removeTempDirs);
 

@@ -1,11 +1,19 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { OutpostError } from '../errors.js';
-import type { Clock } from '../clock.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import type { Clock } from '../../lib/base/index.js';
 import { leafPermissions, nodePermissions, servicePermissions, type NatsPermissions } from './permissions.js';
-import { assertNodeUid, assertSiteId, nodeInboxPrefix, nodeSubject } from './subjects.js';
-import { createUserNkey, decodeUserSeed, isUserPublicKey, publicKeyOfSeed } from './nkeys.js';
+import {
+  assertNodeUid,
+  assertSiteId,
+  nodeInboxPrefix,
+  nodeSubject,
+  createUserNkey,
+  decodeUserSeed,
+  isUserPublicKey,
+  publicKeyOfSeed,
+} from '../../lib/bus/index.js';
 
 /**
  * The credential registry (ADR 0161): who may connect to the embedded nats-server. Nodes are NKEY

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { startHost, type Host } from '../server/host.js';
-import { silentLogger } from '../logger.js';
-import { removeTempDirs, tempDir, waitFor } from './testing.js';
+import { silentLogger } from '../../lib/log/index.js';
+import { removeTempDirs, tempDir, waitFor } from '../../lib/base/testing.js';
 
 /** The headless server (startHost, as `edgectl server` runs it) with and without a nats-server binary. */
 
@@ -35,7 +35,11 @@ describe('embedded nats-server in the headless server', () => {
     host = await startHost({
       home,
       logger: silentLogger(),
-      overrides: { server: { port: 0 }, nats: { binary: missing, port: 0, leafPort: 0 } },
+      overrides: {
+        server: { port: 0 },
+        nats: { binary: missing, port: 0, leafPort: 0 },
+        registry: { port: 0, loopbackPort: 0 },
+      },
     });
     const status = await host.core.client().system.status({});
     expect(status.nats).toMatchObject({ state: 'missing-binary', url: null, restarts: 0 });
@@ -61,7 +65,11 @@ describe('embedded nats-server in the headless server', () => {
     host = await startHost({
       home,
       logger: silentLogger(),
-      overrides: { server: { port: 0 }, nats: { port: 0, leafPort: 0 } },
+      overrides: {
+        server: { port: 0 },
+        nats: { port: 0, leafPort: 0 },
+        registry: { port: 0, loopbackPort: 0 },
+      },
     });
     const natsUrl = host.info.natsUrl!;
     // TLS with a certificate from the site CA is the default.

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isOutpostError } from '../errors.js';
+import { isOutpostError } from '../../lib/errors/index.js';
 import { INSTALL_HINT, locateNatsServer } from './locate.js';
-import { removeTempDirs, tempDir } from './testing.js';
+import { removeTempDirs, tempDir } from '../../lib/base/testing.js';
 
 afterAll(removeTempDirs);
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { OutpostError } from '../errors.js';
+import { OutpostError } from '../../lib/errors/index.js';
 
 export const INSTALL_HINT =
   'install it with "sudo apt-get install nats-server" (Debian/Ubuntu) or set nats.binary in <home>/config.yaml; the console keeps working with polling only';

@@ -1,13 +1,12 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type ConfigOverrides } from '../config.js';
-import { createPaths } from '../paths.js';
-import { silentLogger } from '../logger.js';
-import { systemClock } from '../clock.js';
+import { createPaths, systemClock } from '../../lib/base/index.js';
+import { silentLogger } from '../../lib/log/index.js';
 import { createMessagingModule, type Messaging, type NodeReport, type DesiredNotice } from './module.js';
-import { connectAgentBus, type AgentBus } from './agent-bus.js';
-import type { PresenceChange } from './presence.js';
-import { removeTempDirs, tempDir, waitFor } from './testing.js';
+import { connectAgentBus, type AgentBus } from '../../lib/bus/index.js';
+import type { PresenceChange } from './presence-tracker.js';
+import { removeTempDirs, tempDir, waitFor } from '../../lib/base/testing.js';
 
 /**
  * The messaging module end to end with real nats-server processes: a CO+LO server ("all", site hq)

@@ -4,14 +4,11 @@ import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { CoreModule } from '../module.js';
 import type { Config } from '../config.js';
-import type { Paths } from '../paths.js';
-import type { Clock } from '../clock.js';
-import type { Logger } from '../logger.js';
+import { type Paths, type Clock, projectRoot } from '../../lib/base/index.js';
+import type { Logger } from '../../lib/log/index.js';
 import type { EventHub } from '../events.js';
-import type { NatsState } from '../contract/index.js';
-import type { BusPresence, SiteLink } from '../contract/services/messaging.js';
-import { OutpostError } from '../errors.js';
-import { projectRoot } from '../resources.js';
+import type { NatsState, BusPresence, SiteLink } from '../../lib/contract/index.js';
+import { OutpostError } from '../../lib/errors/index.js';
 import {
   openCredentialStore,
   type CredentialStore,
@@ -21,14 +18,13 @@ import {
 import { locateNatsServer } from './locate.js';
 import { connectHost } from './ports.js';
 import {
-  classifyPresence,
+  classifyBySeconds,
   createPresenceTracker,
-  worseState,
   type PresenceChange,
   type PresenceEntry,
-  type PresenceState,
   type PresenceTracker,
-} from './presence.js';
+} from './presence-tracker.js';
+import { worsePresence, type Presence } from '../../lib/model/index.js';
 import type { LeafRemote, TlsFiles } from './server-config.js';
 import { ensureHubStreams, ensureSiteDownStream, ensureSiteUpStream, type HubSite } from './streams.js';
 import {
@@ -42,7 +38,7 @@ import {
   downStreamName,
   nodeSubject,
   upStreamName,
-} from './subjects.js';
+} from '../../lib/bus/index.js';
 import { createNatsSupervisor, type NatsSupervisor, type SupervisorTiming } from './supervisor.js';
 import { connectService, hasHub, hasSite, serverInputFor, type MessagingRole } from './topology.js';
 import { createUplinkReader, type UpMessage, type UplinkReader } from './uplink.js';
@@ -144,7 +140,7 @@ export interface MessagingModuleDeps {
 }
 
 interface RemoteNode {
-  state: PresenceState;
+  state: Presence;
   lastSeen: number | null;
   reportedAt: number;
 }
@@ -605,8 +601,8 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
       r.state === 'online' && sd.heartbeatAt !== null
         ? Math.max(r.lastSeen ?? 0, sd.heartbeatAt)
         : r.lastSeen;
-    const byAge = classifyPresence(basis, now, thresholds);
-    const state = r.state === 'online' ? byAge : worseState(r.state, byAge);
+    const byAge = classifyBySeconds(basis, now, thresholds);
+    const state = r.state === 'online' ? byAge : worsePresence(r.state, byAge);
     return {
       siteId: id,
       nodeUid,

@@ -1,10 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, nkeyAuthenticator, type NatsConnection, type Msg } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connectAgentBus, type AgentBus } from './agent-bus.js';
+import {
+  connectAgentBus,
+  type AgentBus,
+  desiredSubject,
+  nodeSubject,
+  upStreamName,
+  AGGREGATE_UP_STREAM,
+} from '../../lib/bus/index.js';
 import { ensureHubStreams, ensureSiteDownStream, ensureSiteUpStream } from './streams.js';
-import { desiredSubject, nodeSubject, upStreamName, AGGREGATE_UP_STREAM } from './subjects.js';
-import { removeTempDirs, startTestServer, waitFor, type TestServer } from './testing.js';
+import { removeTempDirs, startTestServer, waitFor, type TestServer } from '../../lib/base/testing.js';
 import type { NodeCredentials } from './credentials.js';
 
 /**

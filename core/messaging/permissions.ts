@@ -7,7 +7,7 @@ import {
   nodeSubject,
   siteDomain,
   upStreamName,
-} from './subjects.js';
+} from '../../lib/bus/index.js';
 
 /**
  * The credential model's permissions (ADR 0161). Everything is an allow-list: a subject not listed is

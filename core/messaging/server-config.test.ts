@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../clock.js';
+import { systemClock } from '../../lib/base/index.js';
 import { openCredentialStore } from './credentials.js';
 import { buildNatsConfig, renderNatsConfig } from './server-config.js';
 import { serverInputFor } from './topology.js';
-import { removeTempDirs, tempDir } from './testing.js';
+import { removeTempDirs, tempDir } from '../../lib/base/testing.js';
 
 afterAll(removeTempDirs);
 

@@ -1,6 +1,6 @@
-import { OutpostError } from '../errors.js';
+import { OutpostError } from '../../lib/errors/index.js';
 import type { NatsUserEntry } from './credentials.js';
-import { ACCOUNT } from './subjects.js';
+import { ACCOUNT } from '../../lib/bus/index.js';
 
 /**
  * Generates the nats-server configuration (JSON, which nats-server's configuration format accepts

@@ -1,10 +1,9 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { silentLogger } from '../logger.js';
-import { connectAgentBus, type AgentBus } from './agent-bus.js';
+import { silentLogger } from '../../lib/log/index.js';
+import { connectAgentBus, type AgentBus, AGGREGATE_UP_STREAM } from '../../lib/bus/index.js';
 import { ensureHubStreams, ensureSiteUpStream } from './streams.js';
-import { AGGREGATE_UP_STREAM } from './subjects.js';
 import { createUplinkReader, type UpMessage, type UplinkReader } from './uplink.js';
 import {
   processAlive,
@@ -13,7 +12,7 @@ import {
   tempDir,
   waitFor,
   type TestServer,
-} from './testing.js';
+} from '../../lib/base/testing.js';
 import type { NodeCredentials } from './credentials.js';
 
 /**

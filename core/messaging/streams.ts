@@ -17,7 +17,7 @@ import {
   siteDomain,
   upStreamName,
   upStreamSubjects,
-} from './subjects.js';
+} from '../../lib/bus/index.js';
 
 /**
  * The JetStream layout (ADR 0163):

@@ -4,10 +4,10 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
-import type { NatsState } from '../contract/index.js';
-import { silentLogger } from '../logger.js';
-import { systemClock } from '../clock.js';
-import { isOutpostError } from '../errors.js';
+import type { NatsState } from '../../lib/contract/index.js';
+import { silentLogger } from '../../lib/log/index.js';
+import { systemClock } from '../../lib/base/index.js';
+import { isOutpostError } from '../../lib/errors/index.js';
 import { createNatsSupervisor } from './supervisor.js';
 import { openCredentialStore } from './credentials.js';
 import { serverInputFor } from './topology.js';
@@ -18,7 +18,7 @@ import {
   tempDir,
   waitFor,
   type TestServer,
-} from './testing.js';
+} from '../../lib/base/testing.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cleanups: (() => Promise<unknown> | void)[] = [];

@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Logger } from '../logger.js';
-import type { Clock } from '../clock.js';
-import type { NatsState } from '../contract/index.js';
-import { OutpostError } from '../errors.js';
+import type { Logger } from '../../lib/log/index.js';
+import type { Clock } from '../../lib/base/index.js';
+import type { NatsState } from '../../lib/contract/index.js';
+import { OutpostError } from '../../lib/errors/index.js';
 import { renderNatsConfig, type NatsServerConfigInput } from './server-config.js';
 import { connectHost, freePort } from './ports.js';
 

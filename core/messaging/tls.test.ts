@@ -3,9 +3,15 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, nkeyAuthenticator } from '@nats-io/transport-node';
-import { connectAgentBus } from './agent-bus.js';
+import { connectAgentBus } from '../../lib/bus/index.js';
 import type { TlsFiles } from './server-config.js';
-import { removeTempDirs, startTestServer, tempDir, waitFor, type TestServer } from './testing.js';
+import {
+  removeTempDirs,
+  startTestServer,
+  tempDir,
+  waitFor,
+  type TestServer,
+} from '../../lib/base/testing.js';
 
 /**
  * TLS from a site CA, with certificates made by openssl (the identity library will provide them in

@@ -1,8 +1,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { fastNkeyAuthenticator } from './nkeys.js';
+import { fastNkeyAuthenticator, HUB_DOMAIN, siteDomain } from '../../lib/bus/index.js';
 import type { CredentialStore } from './credentials.js';
 import type { LeafRemote, NatsServerConfigInput, TlsFiles } from './server-config.js';
-import { HUB_DOMAIN, siteDomain } from './subjects.js';
 
 /** Which parts of the messaging layer a server runs: the hub (CO), a site (LO), or both. */
 export type MessagingRole = 'co' | 'lo' | 'all';

@@ -2,11 +2,17 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { silentLogger } from '../logger.js';
+import { silentLogger } from '../../lib/log/index.js';
 import { ensureSiteUpStream } from './streams.js';
-import { HEADER_SEQ, nodeSubject, upStreamName } from './subjects.js';
+import { HEADER_SEQ, nodeSubject, upStreamName } from '../../lib/bus/index.js';
 import { createUplinkReader, type UpMessage } from './uplink.js';
-import { removeTempDirs, startTestServer, tempDir, waitFor, type TestServer } from './testing.js';
+import {
+  removeTempDirs,
+  startTestServer,
+  tempDir,
+  waitFor,
+  type TestServer,
+} from '../../lib/base/testing.js';
 
 /** The reader's rules against a real stream: once per node sequence, resume after restarts, skip a poison message. */
 

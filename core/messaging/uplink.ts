@@ -8,8 +8,14 @@ import {
   type ConsumerMessages,
   type JsMsg,
 } from '@nats-io/jetstream';
-import type { Logger } from '../logger.js';
-import { HEADER_SENT_AT, HEADER_SEQ, ROOT, parseSiteSubject, type ParsedSubject } from './subjects.js';
+import type { Logger } from '../../lib/log/index.js';
+import {
+  HEADER_SENT_AT,
+  HEADER_SEQ,
+  ROOT,
+  parseSiteSubject,
+  type ParsedSubject,
+} from '../../lib/bus/index.js';
 
 /**
  * Reads an upward stream (the LO's `OUTPOST_UP_<site>` or the CO's aggregate `OUTPOST_UP`) in order

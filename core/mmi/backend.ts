@@ -1,4 +1,12 @@
-import type { DeploymentStatus, DeviceCapabilities } from '../margo/types.js';
+import type { DeploymentStatus, DeviceCapabilities } from '../../lib/model/index.js';
+import type {
+  EnrollRequest,
+  EnrollRequestFiled,
+  EnrollRequestFiling,
+  EnrollRequestPoll,
+  EnrollResponse,
+  RenewResponse,
+} from '../../lib/mmi/index.js';
 
 /**
  * What the Margo Management Interface server (core/mmi/server.ts) needs from the rest of the LO.
@@ -25,56 +33,12 @@ export interface StoredManifest {
   manifestVersion: number;
 }
 
-export interface EnrollRequest {
-  token: string;
-  csrPem: string;
-  /** Free text the agent may send (hostname) for the operator's view. */
-  hostname?: string | undefined;
-}
-
-export interface EnrollResponse {
-  clientId: string;
-  spiffeId: string;
-  /** The node's X.509-SVID (PEM) followed by any intermediates. */
-  certPem: string;
-  /** Trust anchors for the WFM (PEM). */
-  anchorsPem: string[];
-  wfmSpiffeId: string;
-  /** Base URL of the MMI (where the agent polls). */
-  mmiUrl: string;
-  notAfter: number;
-  /** Messaging credentials when NATS runs: where and as whom the agent connects. */
-  nats?:
-    | {
-        url: string;
-        /** The node's NKEY user and seed (the seed is the node's secret, like its private key). */
-        user: string;
-        seed: string;
-        inboxPrefix: string;
-        subjects: { notify: string; status: string; events: string; presence: string };
-        /** The server speaks TLS with a certificate from the site CA (verify it with the trust anchors). */
-        tls: boolean;
-      }
-    | undefined;
-}
-
 /** `POST /api/v1/outpost/renew` (ADR 0380): the authenticated client asks for a new SVID for a new key. */
 export interface RenewRequest {
   /** A PEM CSR for the node's new key (P-256); asks for nothing beyond the presented identity. */
   csrPem: string;
   /** SPKI DER of the presented certificate's key (the CSR must carry another one). */
   presentedKeySpki: Buffer;
-}
-
-export interface RenewResponse {
-  /** Always the presented SPIFFE ID. */
-  spiffeId: string;
-  /** The new X.509-SVID (PEM) followed by any intermediates. */
-  certPem: string;
-  serialHex: string;
-  notAfter: number;
-  /** Trust anchors for the WFM (PEM). */
-  anchorsPem: string[];
 }
 
 export interface MmiBackend {
@@ -103,6 +67,16 @@ export interface MmiBackend {
   postStatus(client: MmiClient, status: DeploymentStatus): 'created' | 'updated';
   /** Enrollment (the one call without a client certificate): one-time token + CSR -> SVID. */
   enroll(request: EnrollRequest): Promise<EnrollResponse>;
+  /**
+   * Enrollment by approval (no client certificate either). Refusals: margo/invalid-request (400),
+   * rate-limited (429 with data.retryAfterSeconds). Absent: the server answers 404.
+   */
+  fileEnrollRequest?(request: EnrollRequestFiling): Promise<EnrollRequestFiled>;
+  /**
+   * The state of a filed request for the holder of its poll secret. Refusals: margo/not-authorized (403:
+   * unknown id or wrong secret), enroll/request-rejected (403), enroll/request-expired (410).
+   */
+  pollEnrollRequest?(id: string, secret: string): Promise<EnrollRequestPoll>;
   /**
    * SVID renewal for an authenticated, authorised client (the server already ran verifyPeer and
    * authorize). Refusals: margo/invalid-request (400, a bad CSR), margo/not-authorized (403, an SVID this

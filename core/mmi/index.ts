@@ -10,32 +10,15 @@
  * on a loopback port), ./conformance/suite.ts (runMmiConformance, to run against any backend), and
  * test/helpers/mmi-client.ts (an mTLS client presenting an SVID).
  */
-export type {
-  EnrollRequest,
-  EnrollResponse,
-  MmiBackend,
-  MmiClient,
-  RenewRequest,
-  RenewResponse,
-  StoredManifest,
-} from './backend.js';
+export type { MmiBackend, MmiClient, RenewRequest, StoredManifest } from './backend.js';
 export {
-  BUNDLE_MEDIA_TYPE,
   createMmiServer,
   IMMUTABLE_CACHE_CONTROL,
   MANIFEST_CACHE_CONTROL,
-  MANIFEST_MEDIA_TYPE,
   YAML_MEDIA_TYPE,
   type CreateMmiServerInput,
   type MmiServer,
   type MmiTlsMaterial,
 } from './server.js';
-export {
-  MARGO_PROBLEM_BASE,
-  MARGO_PROBLEM_TYPES,
-  PROBLEM_CONTENT_TYPE,
-  type MargoProblemName,
-  type MmiProblem,
-} from './problems.js';
-export { ENROLL_PATH, RENEW_PATH, TRUST_BUNDLE_PATH, WELL_KNOWN_MARGO } from './routes.js';
+export { type MmiProblem } from './problems.js';
 export { acceptsGzip, acceptsMediaType, ifNoneMatchMatches, strongEtag } from './negotiation.js';

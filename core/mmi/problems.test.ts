@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { OutpostError } from '../errors.js';
+import { OutpostError } from '../../lib/errors/index.js';
 import { createFailureLimiter } from './failure-limiter.js';
-import { MARGO_PROBLEM_BASE, problemFromError } from './problems.js';
-import { matchRoute } from './routes.js';
+import { MARGO_PROBLEM_BASE, matchRoute } from '../../lib/mmi/index.js';
+import { problemFromError } from './problems.js';
 
 describe('problemFromError', () => {
   it.each([

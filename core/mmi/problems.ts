@@ -1,5 +1,13 @@
 import { STATUS_CODES } from 'node:http';
-import { OutpostError, type FieldProblem } from '../errors.js';
+import { OutpostError, type FieldProblem } from '../../lib/errors/index.js';
+import {
+  MARGO_PROBLEM_BASE,
+  MARGO_PROBLEM_TYPES,
+  OUTPOST_PROBLEM_BASE,
+  OUTPOST_PROBLEM_TYPES,
+  type MargoProblemName,
+  type OutpostProblemName,
+} from '../../lib/mmi/index.js';
 
 /**
  * RFC 9457 problem details as the Margo Management Interface defines them (README section 1.6): the
@@ -9,22 +17,12 @@ import { OutpostError, type FieldProblem } from '../errors.js';
  * Decisions: docs/adr/0241-mmi-errors-and-negotiation.md.
  */
 
-export const MARGO_PROBLEM_BASE = 'https://docs.margo.org/specification/problem-types#';
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
-
-/** Registered Margo problem types: name → [HTTP status, title]. */
-export const MARGO_PROBLEM_TYPES = {
-  'invalid-request': [400, 'Invalid Request'],
-  'semantic-error': [422, 'Semantic Error'],
-  'not-authorized': [403, 'Not Authorized'],
-  'gateway-not-found': [404, 'Gateway Not Found'],
-  'device-not-found': [404, 'Device Not Found'],
-  'invalid-bundle': [404, 'Invalid Bundle'],
-  'deployment-not-found': [404, 'Deployment Not Found'],
-  'server-cannot-generate-response': [406, 'Server Cannot Generate Response'],
-} as const satisfies Record<string, readonly [number, string]>;
-
-export type MargoProblemName = keyof typeof MARGO_PROBLEM_TYPES;
+/** OutpostError codes with one of our own problem types. */
+const CODE_TO_OUTPOST: Record<string, OutpostProblemName> = {
+  'mmi/not-a-node': 'not-a-node',
+  'enroll/request-rejected': 'enroll-request-rejected',
+  'enroll/request-expired': 'enroll-request-expired',
+};
 
 export interface MmiProblem {
   type: string;
@@ -56,6 +54,8 @@ export interface ProblemInput {
   status: number;
   /** A registered Margo name, or undefined for `about:blank`. */
   name?: MargoProblemName | undefined;
+  /** One of our own types (instead of `name`). */
+  outpost?: OutpostProblemName | undefined;
   detail: string;
   code: string;
   instance?: string | undefined;
@@ -67,12 +67,22 @@ export interface ProblemInput {
 
 /** Builds a problem response; 429, 500 and 503 are retryable with exponential backoff and a Retry-After. */
 export function problem(input: ProblemInput): ProblemResponse {
-  const registered = input.name === undefined ? undefined : MARGO_PROBLEM_TYPES[input.name];
+  const registered =
+    input.name !== undefined
+      ? MARGO_PROBLEM_TYPES[input.name]
+      : input.outpost !== undefined
+        ? OUTPOST_PROBLEM_TYPES[input.outpost]
+        : undefined;
   const status = registered ? registered[0] : input.status;
   const retryable = RETRYABLE.has(status);
   const headers: Record<string, string> = { ...(input.headers ?? {}) };
   const body: MmiProblem = {
-    type: input.name === undefined ? 'about:blank' : MARGO_PROBLEM_BASE + input.name,
+    type:
+      input.name !== undefined
+        ? MARGO_PROBLEM_BASE + input.name
+        : input.outpost !== undefined
+          ? OUTPOST_PROBLEM_BASE + input.outpost
+          : 'about:blank',
     title: registered ? registered[1] : (STATUS_CODES[status] ?? 'Error'),
     status,
     detail: input.detail,
@@ -97,7 +107,7 @@ export function problem(input: ProblemInput): ProblemResponse {
   return { problem: body, headers, closeConnection: input.closeConnection ?? false };
 }
 
-/** OutpostError codes thrown by the backend or core/margo that map to a registered Margo type. */
+/** OutpostError codes thrown by the backend or lib/margo that map to a registered Margo type. */
 const CODE_TO_NAME: Record<string, MargoProblemName> = {
   'margo/invalid-request': 'invalid-request',
   'margo/invalid-digest': 'invalid-request',
@@ -131,6 +141,8 @@ export function problemFromError(err: unknown, instance: string): ProblemRespons
     const name = CODE_TO_NAME[err.code];
     const common = { instance, code: err.code, detail: err.message, errors: err.errors };
     if (name !== undefined) return { ...problem({ ...common, status: 0, name }), internal: false };
+    const outpost = CODE_TO_OUTPOST[err.code];
+    if (outpost !== undefined) return { ...problem({ ...common, status: 0, outpost }), internal: false };
     const s = err.status;
     if (s === 400)
       return { ...problem({ ...common, status: 400, name: 'invalid-request' }), internal: false };

@@ -7,11 +7,13 @@
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { manualClock } from '../clock.js';
-import { OutpostError } from '../errors.js';
-import { clientSpiffeId, createKeyAndCsr, createSiteCa, wfmSpiffeId } from '../identity/index.js';
-import { silentLogger } from '../logger.js';
-import { parseStateManifest } from '../margo/index.js';
+import { manualClock } from '../../lib/base/index.js';
+import { silentLogger } from '../../lib/log/index.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import { clientSpiffeId, wfmSpiffeId } from '../../lib/identity/index.js';
+import { createKeyAndCsr } from '../../lib/x509/index.js';
+import { createSiteCa } from '../ca/index.js';
+import { parseStateManifest } from '../../lib/margo/index.js';
 import { createMmiClient, type MmiTestClient } from '../../test/helpers/mmi-client.js';
 import { runMmiConformance, sampleDeploymentYaml } from './conformance/suite.js';
 import { createMmiServer } from './server.js';

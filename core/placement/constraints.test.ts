@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { OutpostError } from '../errors.js';
-import type { DeviceConstraints, EligibilityRule, MatchExpression } from '../margo/types.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import type { DeviceConstraints, EligibilityRule, MatchExpression } from '../../lib/model/index.js';
 import { compileConstraints, explainRules, reservationFor, rulesMatch } from './constraints.js';
 
 const properties = {

@@ -1,6 +1,6 @@
 /**
  * Margo `deviceConstraints` compiled once per request into fast predicates
- * (shared/margo/README.md section 1.1, the device-specific runtime SUP):
+ * (the Margo specification, the device-specific runtime SUP):
  * - capacity first (CPU cores and architectures, memory, storage), then the eligibility rules;
  * - expressions in a selector are ANDed, both selectors of a rule must match, rules are ORed;
  * - property keys are RFC 6901 pointers into the capabilities `properties`, label keys exact names;
@@ -11,23 +11,23 @@
  * and throws one `placement/invalid-constraints` error listing every problem, so a bad description
  * never reaches the hot loop and never crashes it.
  */
-import { OutpostError, type FieldProblem } from '../errors.js';
-import type {
-  CpuArchitecture,
-  DeploymentProfile,
-  DeviceConstraints,
-  InterfaceType,
-  MatchExpression,
-  PeripheralType,
-  Selector,
-} from '../margo/types.js';
+import { OutpostError, type FieldProblem } from '../../lib/errors/index.js';
+import {
+  type CpuArchitecture,
+  type DeploymentProfile,
+  type DeviceConstraints,
+  type InterfaceType,
+  type MatchExpression,
+  type PeripheralType,
+  type Selector,
+  parseByteQuantity,
+} from '../../lib/model/index.js';
 import {
   ABSENT as ABSENT_VALUE,
   compileGetter,
   compilePointer,
   type CompiledPointer,
 } from './json-pointer.js';
-import { parseByteQuantity } from './quantity.js';
 
 // A local copy: some loaders (the vitest transform) turn each use of an imported binding into a property read.
 const ABSENT = ABSENT_VALUE;

@@ -13,7 +13,6 @@ it('exports the public API of core/placement and nothing else', () => {
     'isPreparedNodes',
     'maxUnavailableOf',
     'nextStep',
-    'parseByteQuantity',
     'parseRolloutPlan',
     'pauseRollout',
     'place',

@@ -2,18 +2,6 @@
  * Placement (intelligent edge node selection) and the rollout planner: pure, synchronous engines
  * over plain data. This file is the only public entry of core/placement.
  */
-export type {
-  CapacityAfter,
-  LabelValue,
-  NodePresence,
-  PlaceOptions,
-  PlacementCandidate,
-  PlacementNode,
-  PlacementReason,
-  PlacementRequest,
-  PlacementResult,
-  Reservation,
-} from './types.js';
 export { place, placeMany, SCORE_WEIGHTS } from './place.js';
 export { prepareNodes, isPreparedNodes, type PreparedNodes } from './nodes.js';
 export {
@@ -26,7 +14,7 @@ export {
 } from './constraints.js';
 export { REASON_CODES, type FailureCode } from './explain.js';
 export { PREFERRED_LABEL } from './request.js';
-export { parseByteQuantity, formatBytes } from './quantity.js';
+export { formatBytes } from './quantity.js';
 export {
   createRollout,
   nextStep,

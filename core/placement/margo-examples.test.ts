@@ -1,16 +1,22 @@
 /**
- * The constraint examples of the Margo spec (copied from shared/margo into ./testdata) through the
+ * The constraint examples of the Margo spec (copied from the Margo specification into ./testdata) through the
  * placement engine. The files are in their published shapes; `toProfile`/`toCapabilities` below do
  * the little normalisation the engine expects (rc.2 `cpu` -> `cpus`, `requiredResources` ->
- * DeviceConstraints), standing in for core/margo's parser so these tests do not depend on it.
+ * DeviceConstraints), standing in for lib/margo's parser so these tests do not depend on it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import type { DeploymentProfile, DeviceCapabilities, DeviceConstraints } from '../margo/types.js';
-import { place, type PlacementNode, type PlacementResult } from './index.js';
+import type {
+  DeploymentProfile,
+  DeviceCapabilities,
+  DeviceConstraints,
+  PlacementNode,
+  PlacementResult,
+} from '../../lib/model/index.js';
+import { place } from './index.js';
 import { NOW } from './testing/nodes.js';
 
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'testdata');

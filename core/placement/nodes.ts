@@ -4,11 +4,15 @@
  * tight loop over typed arrays. Callers may cache the result while the fleet does not change;
  * placement never mutates it.
  */
-import { OutpostError } from '../errors.js';
-import { OUTPOST_EXTENSION_KEY, type DeploymentType } from '../margo/types.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import {
+  OUTPOST_EXTENSION_KEY,
+  type DeploymentType,
+  parseByteQuantity,
+  type Presence,
+  type PlacementNode,
+} from '../../lib/model/index.js';
 import { ARCHITECTURES, INTERFACE_TYPES, PERIPHERAL_TYPES, bitOf } from './constraints.js';
-import { parseByteQuantity } from './quantity.js';
-import type { NodePresence, PlacementNode } from './types.js';
 
 export const DEPLOYMENT_TYPE_BITS: Readonly<Record<DeploymentType, number>> = {
   helm: 1,
@@ -19,7 +23,7 @@ export const RUNTIME_OCI = 1;
 export const RUNTIME_CUSTOM = 2;
 export const OUTPOST_RUNTIMES = ['wasm', 'ocre'] as const;
 
-export const PRESENCE_CODES: Readonly<Record<NodePresence, number>> = {
+export const PRESENCE_CODES: Readonly<Record<Presence, number>> = {
   online: 0,
   stale: 1,
   offline: 2,

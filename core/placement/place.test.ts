@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { OutpostError } from '../errors.js';
-import {
-  PREFERRED_LABEL,
-  place,
-  placeMany,
-  prepareNodes,
-  type PlacementNode,
-  type PlacementResult,
-} from './index.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import { PREFERRED_LABEL, place, placeMany, prepareNodes } from './index.js';
+import type { PlacementNode, PlacementResult } from '../../lib/model/index.js';
 import {
   Gi,
   NOW,

@@ -1,5 +1,5 @@
 /**
- * Placement: filter, then score, then explain (DESIGN.md section 6).
+ * Placement: filter, then score, then explain (docs/architecture.md).
  *
  * `place()` evaluates every node in scope in one tight loop over the prepared arrays, recording a
  * failure bit mask per node (no strings, no objects); eligibility rules run only for nodes that pass
@@ -7,7 +7,7 @@
  * (ties broken on the uid, so the result does not depend on input order) and picked with spread over
  * hosts. Reasons are turned into text only for the candidates that are listed.
  */
-import { OutpostError } from '../errors.js';
+import { OutpostError } from '../../lib/errors/index.js';
 import { ARCHITECTURES, rulesMatch } from './constraints.js';
 import {
   BITS,
@@ -30,7 +30,7 @@ import type {
   PlacementReason,
   PlacementRequest,
   PlacementResult,
-} from './types.js';
+} from '../../lib/model/index.js';
 
 /** Tolerance for fractional cores and float sums. */
 const EPS = 1e-9;

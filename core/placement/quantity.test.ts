@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, parseByteQuantity } from './quantity.js';
+import { parseByteQuantity } from '../../lib/model/index.js';
+import { formatBytes } from './quantity.js';
 
 const Ki = 1024;
 const Mi = Ki * 1024;
@@ -16,10 +17,8 @@ describe('parseByteQuantity', () => {
     ['512Ki', 512 * Ki],
     ['2Ti', 2 * 1024 * Gi],
     ['1Ei', 1024 ** 6],
-    ['64GiB', 64 * Gi],
     ['1G', 1e9],
     ['1k', 1e3],
-    ['1K', 1e3],
     ['300', 300],
     ['0', 0],
     [4096, 4096],
@@ -27,12 +26,25 @@ describe('parseByteQuantity', () => {
     expect(parseByteQuantity(text)).toBe(bytes);
   });
 
-  it.each(['', 'abc', 'Gi', '-1Gi', '1 0Gi', '1Xi', '1gi', '1.2.3Mi', null, undefined, {}, -5, Number.NaN])(
-    'rejects %j',
-    (text) => {
-      expect(parseByteQuantity(text)).toBeNull();
-    },
-  );
+  it.each([
+    '',
+    'abc',
+    'Gi',
+    '64GiB',
+    '1K',
+    '-1Gi',
+    '1 0Gi',
+    '1Xi',
+    '1gi',
+    '1.2.3Mi',
+    null,
+    undefined,
+    {},
+    -5,
+    Number.NaN,
+  ])('rejects %j', (text) => {
+    expect(parseByteQuantity(text)).toBeNull();
+  });
 });
 
 describe('formatBytes', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OutpostError } from '../errors.js';
+import { OutpostError } from '../../lib/errors/index.js';
 import {
   batchSizeOf,
   createRollout,

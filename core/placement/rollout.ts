@@ -14,7 +14,7 @@
  * took the new revision are returned to the revision they ran before.
  */
 import { z } from 'zod';
-import { OutpostError, type FieldProblem } from '../errors.js';
+import { OutpostError, type FieldProblem } from '../../lib/errors/index.js';
 
 export type NodeRolloutState =
   'pending' | 'installing' | 'installed' | 'failed' | 'removing' | 'removed' | 'unknown';

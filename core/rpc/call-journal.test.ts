@@ -2,12 +2,18 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { openStore, type Store } from '../store/db.js';
 import { createAuditLog } from '../audit.js';
-import { systemClock } from '../clock.js';
-import { silentLogger } from '../logger.js';
-import { command, defineService, query, type CallContext, type HandlersOf } from '../contract/define.js';
+import { systemClock } from '../../lib/base/index.js';
+import { silentLogger } from '../../lib/log/index.js';
+import {
+  command,
+  defineService,
+  query,
+  type CallContext,
+  type HandlersOf,
+} from '../../lib/contract/index.js';
 import { createDispatcher, type Dispatcher } from './dispatcher.js';
 import { createCallJournal } from './call-journal.js';
-import { OutpostError } from '../errors.js';
+import { OutpostError } from '../../lib/errors/index.js';
 import { tempHome } from '../../test/helpers/home.js';
 
 /**

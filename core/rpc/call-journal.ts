@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Store } from '../store/db.js';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../lib/base/index.js';
 import type { AuditLog, AuditRecord } from '../audit.js';
 
 /**

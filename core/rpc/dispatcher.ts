@@ -1,10 +1,10 @@
 import type { z } from 'zod';
-import type { Logger } from '../logger.js';
-import type { Clock } from '../clock.js';
-import crypto from 'node:crypto';
+import type { Logger } from '../../lib/log/index.js';
+import type { Clock } from '../../lib/base/index.js';
 import type { AuditLog } from '../audit.js';
+import { OutpostError, type FieldProblem, diskFullCause } from '../../lib/errors/index.js';
+import crypto from 'node:crypto';
 import type { CallJournal, PendingCall, StoredCall } from './call-journal.js';
-import { OutpostError, diskFullCause, type FieldProblem } from '../errors.js';
 import { formatPath } from '../config.js';
 import { scrubCredentials, scrubUrlCredentials } from './scrub-credentials.js';
 import { capProblems, inputShapeProblem } from './input-limits.js';
@@ -14,7 +14,7 @@ import {
   type ContractDef,
   type HandlersOf,
   type ResolvedMethod,
-} from '../contract/define.js';
+} from '../../lib/contract/index.js';
 
 /**
  * The in-process binder: validates input against the contract, runs the handler, checks the output,

@@ -1,4 +1,4 @@
-import type { FieldProblem } from '../errors.js';
+import type { FieldProblem } from '../../lib/errors/index.js';
 
 /**
  * Bounds on the shape of input before anything walks it (validation, the credential scrubber, the

@@ -7,11 +7,11 @@ import {
   IPC_INVOKE,
   type IpcResult,
   type OutpostBridge,
-} from '../contract/ipc-transport.js';
-import { createClient } from '../contract/client.js';
-import { contract } from '../contract/index.js';
-import { OutpostError } from '../errors.js';
-import type { EventEnvelope } from '../contract/define.js';
+  createClient,
+  contract,
+  type EventEnvelope,
+} from '../../lib/contract/index.js';
+import { OutpostError } from '../../lib/errors/index.js';
 
 // Electron cannot run here; this stands in for ipcMain/webContents with the same call shapes,
 // and the real core, dispatcher and SQLite audit log behind it.

@@ -1,7 +1,6 @@
 import type { Core } from '../create-core.js';
-import type { Principal } from '../contract/define.js';
-import { IPC_EVENT, IPC_INVOKE, type IpcResult } from '../contract/ipc-transport.js';
-import { OutpostError } from '../errors.js';
+import { type Principal, IPC_EVENT, IPC_INVOKE, type IpcResult } from '../../lib/contract/index.js';
+import { OutpostError } from '../../lib/errors/index.js';
 
 /**
  * The Electron IPC binder, written against the small part of Electron it needs so the core never

@@ -3,10 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { createConsoleHttp } from './console-http.js';
 import { startTestCore } from '../../test/helpers/core.js';
-import { createClient } from '../contract/client.js';
-import { createHttpTransport } from '../contract/http-transport.js';
-import { contract } from '../contract/index.js';
-import { OutpostError } from '../errors.js';
+import { createClient, createHttpTransport, contract } from '../../lib/contract/index.js';
+import { OutpostError } from '../../lib/errors/index.js';
 import type { Core } from '../create-core.js';
 
 const TOKEN = 'opt_test-token-123';

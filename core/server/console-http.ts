@@ -3,9 +3,14 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Core } from '../create-core.js';
-import { OutpostError, diskFullCause } from '../errors.js';
-import { EVENTS_PATH, IDEMPOTENCY_HEADER, RPC_PREFIX, TENANT_HEADER } from '../contract/http-transport.js';
-import type { Principal } from '../contract/define.js';
+import { OutpostError, diskFullCause } from '../../lib/errors/index.js';
+import {
+  EVENTS_PATH,
+  RPC_PREFIX,
+  TENANT_HEADER,
+  type Principal,
+  IDEMPOTENCY_HEADER,
+} from '../../lib/contract/index.js';
 import { RefusedInput, jsonTextShapeProblem } from '../rpc/input-limits.js';
 
 /**

@@ -1,15 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { createPaths, type Paths } from '../paths.js';
+import {
+  createPaths,
+  type Paths,
+  systemClock,
+  type Clock,
+  packageVersion,
+  projectRoot,
+} from '../../lib/base/index.js';
+import { createLogger, type Logger } from '../../lib/log/index.js';
 import { loadConfig } from '../config-file.js';
 import type { ConfigOverrides, Config } from '../config.js';
 import { openStore, type Store } from '../store/db.js';
-import { systemClock, type Clock } from '../clock.js';
-import { createLogger, type Logger } from '../logger.js';
 import { createCore, type Core } from '../create-core.js';
 import { newToken } from '../auth.js';
-import { packageVersion, projectRoot } from '../resources.js';
 import { createConsoleHttp } from './console-http.js';
 import { acquireHomeLock, type HomeLock } from './lock.js';
 
@@ -24,6 +29,10 @@ export interface ServerInfo {
   startedAt: number;
   natsUrl?: string | undefined;
   mmiUrl?: string | undefined;
+  /** The site registry over HTTPS (certificate from the site CA; `<home>/pki/site-ca/ca.pem` verifies it). */
+  registryUrl?: string | undefined;
+  /** The site registry over plain HTTP on 127.0.0.1 (tools on this machine). */
+  registryLoopbackUrl?: string | undefined;
 }
 
 export interface HostOptions {
@@ -88,6 +97,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
       startedAt: core.startedAt,
       natsUrl: core.messaging.natsUrl() ?? undefined,
       mmiUrl: core.lo.mmiUrl() ?? undefined,
+      registryUrl: core.registry.url() ?? undefined,
+      registryLoopbackUrl: core.registry.loopbackUrl() ?? undefined,
     };
     writeServerJson(paths.serverJson, info);
     logger.info({ url: info.url, role: config.role }, 'console API listening');

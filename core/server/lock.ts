@@ -1,9 +1,9 @@
-import { OutpostError } from '../errors.js';
-import { acquirePidLock, type PidLock } from '../pid-lock.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import { acquirePidLock, type PidLock } from '../../lib/base/index.js';
 
 export type HomeLock = PidLock;
 
-/** One server per data directory (see core/pid-lock.ts). */
+/** One server per data directory (see lib/base/pid-lock.ts). */
 export function acquireHomeLock(file: string, home: string): HomeLock {
   return acquirePidLock(
     file,

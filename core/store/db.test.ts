@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from './db.js';
-import { OutpostError } from '../errors.js';
+import { OutpostError } from '../../lib/errors/index.js';
 
 const journal = (
   JSON.parse(fs.readFileSync(path.resolve('core/store/migrations/meta/_journal.json'), 'utf8')) as {

@@ -3,8 +3,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { OutpostError } from '../errors.js';
-import { migrationsDir } from '../resources.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import { migrationsDir } from '../../lib/base/index.js';
 import * as schema from './schema/index.js';
 
 export type Schema = typeof schema;

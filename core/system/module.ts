@@ -1,10 +1,9 @@
 import type { CoreModule, Counts } from '../module.js';
 import type { Config } from '../config.js';
-import type { Paths } from '../paths.js';
+import type { Paths, Clock } from '../../lib/base/index.js';
 import type { Store } from '../store/db.js';
-import type { Clock } from '../clock.js';
 import type { AuditLog } from '../audit.js';
-import type { NatsState, SystemStatus } from '../contract/index.js';
+import type { NatsState, SystemStatus } from '../../lib/contract/index.js';
 
 export interface SystemModuleDeps {
   config: Config;

@@ -1,5 +1,5 @@
 import { Alert } from '@mui/material';
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../../lib/errors/index.js';
 
 /** Shows an API error by its code and message (never a stack trace). */
 export function ErrorAlert({ error }: { error: unknown }) {

@@ -1,6 +1,6 @@
 import { createContext, useContext } from 'react';
 import { Chip, Stack, Typography } from '@mui/material';
-import type { Presence } from '../../core/contract/index.js';
+import type { Presence } from '../../lib/contract/index.js';
 import { formatAge, formatTime } from '../format.js';
 import { useTick } from './ticker.js';
 import { lastSeenAge, presenceNow, type PresenceReport } from './presence.js';

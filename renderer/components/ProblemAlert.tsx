@@ -1,5 +1,5 @@
 import { Alert, AlertTitle, Box } from '@mui/material';
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../../lib/errors/index.js';
 
 /**
  * An API error as the server sent it: its code, its message and, when the server refused input, every

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Node } from '../../core/contract/index.js';
+import type { Node } from '../../lib/contract/index.js';
 import { labelStrings, labelText, parseLabelText } from './labels.js';
 
 const node = (labels: Record<string, string>, reported: Record<string, unknown> = {}) =>

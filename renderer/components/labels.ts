@@ -1,4 +1,4 @@
-import type { Node } from '../../core/contract/index.js';
+import type { Node } from '../../lib/contract/index.js';
 
 /** Label helpers for display and the label filter (no decisions: the server validates labels). */
 

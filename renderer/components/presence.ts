@@ -1,4 +1,4 @@
-import type { Presence } from '../../core/contract/index.js';
+import type { Presence } from '../../lib/contract/index.js';
 
 /** What the server said about node presence, and when it said it (from `nodes.list`). */
 export interface PresenceReport {

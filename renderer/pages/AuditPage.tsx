@@ -2,7 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { Box, Chip, Typography } from '@mui/material';
 import { DataGrid, type GridColDef } from '@mui/x-data-grid';
 import { api } from '../api.js';
-import type { AuditEntry } from '../../core/contract/index.js';
+import type { AuditEntry } from '../../lib/contract/index.js';
 import { formatTime } from '../format.js';
 import { ErrorAlert } from '../components/ErrorAlert.js';
 

@@ -3,7 +3,7 @@ import { useQuery } from '@tanstack/react-query';
 import { Box, Button, Chip } from '@mui/material';
 import { DataGrid, type GridColDef } from '@mui/x-data-grid';
 import AddIcon from '@mui/icons-material/Add';
-import type { DeploymentSummary } from '../../core/contract/index.js';
+import type { DeploymentSummary } from '../../lib/contract/index.js';
 import { api } from '../api.js';
 import { navigate, useRoute } from '../router.js';
 import { ErrorAlert } from '../components/ErrorAlert.js';

@@ -10,12 +10,12 @@ import {
   type Node,
   type NodesListInput,
   type Site,
-} from '../../core/contract/index.js';
-import { createClient } from '../../core/contract/client.js';
-import { createHttpTransport } from '../../core/contract/http-transport.js';
-import type { ClientOf } from '../../core/contract/define.js';
-import { OutpostError } from '../../core/errors.js';
-import { createPaths } from '../../core/paths.js';
+  createClient,
+  createHttpTransport,
+  type ClientOf,
+} from '../../lib/contract/index.js';
+import { OutpostError } from '../../lib/errors/index.js';
+import { createPaths } from '../../lib/base/index.js';
 import { seedFleet } from '../helpers/seed-fleet.js';
 
 // The App Store, Device Store and Sites & Nodes pages against a real server: data goes in with the CLI

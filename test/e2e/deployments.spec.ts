@@ -4,13 +4,17 @@ import { startServer, type ServerProcess } from '../helpers/cli.js';
 import { tempHome } from '../helpers/home.js';
 import { createMmiClient, type MmiTestClient } from '../helpers/mmi-client.js';
 import { capabilitiesFor } from '../fixtures/margo.js';
-import { contract, type Contract, type DeploymentView } from '../../core/contract/index.js';
-import { createClient } from '../../core/contract/client.js';
-import { createHttpTransport } from '../../core/contract/http-transport.js';
-import type { ClientOf } from '../../core/contract/define.js';
-import type { OutpostError } from '../../core/errors.js';
-import { createPaths } from '../../core/paths.js';
-import { createKeyAndCsr } from '../../core/identity/index.js';
+import {
+  contract,
+  type Contract,
+  type DeploymentView,
+  createClient,
+  createHttpTransport,
+  type ClientOf,
+} from '../../lib/contract/index.js';
+import type { OutpostError } from '../../lib/errors/index.js';
+import { createPaths } from '../../lib/base/index.js';
+import { createKeyAndCsr } from '../../lib/x509/index.js';
 
 // The Deployments page and the deployment wizard against a real server (embedded CO + LO, the Margo
 // interface on a random port): the fleet goes in through the API and the Margo interface as real nodes

@@ -1,4 +1,4 @@
-import { createKeyAndCsr } from '../../core/identity/index.js';
+import { createKeyAndCsr } from '../../lib/x509/index.js';
 import { createMmiClient } from './mmi-client.js';
 
 /** What a node holds after enrolling: its token (spent), SVID, key and the site's trust anchors. */

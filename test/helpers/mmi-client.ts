@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
-import { mtlsClientOptions, PinnedCaAgent } from '../../core/identity/index.js';
+import { mtlsClientOptions, PinnedCaAgent } from '../../lib/identity/index.js';
 
 /**
  * A tiny Margo MMI client for tests (the MMI conformance suite, the agent's tests): node:https presenting

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { createPaths } from '../../core/paths.js';
+import { createPaths } from '../../lib/base/index.js';
 import { openStore } from '../../core/store/db.js';
 import { nodes, sites } from '../../core/store/schema/index.js';
 

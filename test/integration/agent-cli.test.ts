@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createEnrollmentToken, createSiteCa } from '../../core/identity/index.js';
+import { createEnrollmentToken } from '../../lib/identity/index.js';
+import { createSiteCa } from '../../core/ca/index.js';
 import { edgectl, startServer, type ServerProcess } from '../helpers/cli.js';
 import { tempHome } from '../helpers/home.js';
 import {
@@ -203,7 +204,7 @@ describe('edgectl agent: enroll, status, install-service', () => {
     const run = await edgectl(['agent', '--home', h], { env: { EDGE_AGENT_TOKEN: '' } });
     expect(run.code).not.toBe(0);
     expect(run.stderr).toMatch(
-      /^edgectl: this agent is not enrolled \(.*\); run "edgectl agent enroll --lo <URL> --token <TOKEN>" or pass --token\n$/,
+      /^edgectl: this agent is not enrolled \(.*\); run "edgectl agent enroll --lo <URL> --token <TOKEN>", or pass --token, or --discover --request to ask for approval\n$/,
     );
   });
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { safeName } from '../../agents/runtimes/names.js';
-import { writeTarGz } from '../../core/oci/testing/archives.js';
+import { writeTarGz } from '../../lib/oci/testing/archives.js';
 import { edgectl, startServer, type ServerProcess } from '../helpers/cli.js';
 import { tempHome } from '../helpers/home.js';
 import { buildBusyboxImage, createPodmanEnv, podmanUsable, type PodmanTestEnv } from '../helpers/podman.js';

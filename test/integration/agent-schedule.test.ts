@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { manualClock, systemClock, type Clock } from '../../core/clock.js';
-import { createSiteCa, wfmSpiffeId, type SiteCa } from '../../core/identity/index.js';
+import { manualClock, systemClock, type Clock } from '../../lib/base/index.js';
+import { createSiteCa, type SiteCa } from '../../core/ca/index.js';
+import { wfmSpiffeId } from '../../lib/identity/index.js';
 import { issueTestSvid } from '../../core/mmi/testing/memory-fixture.js';
 import type { AgentConfig } from '../../agents/node/config.js';
 import { startFakeMmi, type FakeMmi } from '../fixtures/agent/fake-mmi.js';

@@ -4,10 +4,8 @@ import Database from 'better-sqlite3';
 import path from 'node:path';
 import { edgectl, startServer, type ServerProcess } from '../helpers/cli.js';
 import { tempHome } from '../helpers/home.js';
-import { createClient } from '../../core/contract/client.js';
-import { createHttpTransport } from '../../core/contract/http-transport.js';
-import { contract } from '../../core/contract/index.js';
-import { CONTROL_CHARACTERS } from '../../core/contract/services/common.js';
+import { createClient, createHttpTransport, contract } from '../../lib/contract/index.js';
+import { CONTROL_CHARACTERS } from '../../lib/model/index.js';
 import type { FastifyInstance } from 'fastify';
 import net, { type AddressInfo } from 'node:net';
 import { createConsoleHttp, registeredApiRoutes } from '../../core/server/console-http.js';
@@ -16,9 +14,9 @@ import type { Core } from '../../core/create-core.js';
 import { WASM_APP, capabilitiesFor } from '../fixtures/margo.js';
 import { enrollOverMmi } from '../helpers/enroll.js';
 import { startGitServer } from '../helpers/git-server.js';
-import type { OutpostError } from '../../core/errors.js';
+import type { OutpostError } from '../../lib/errors/index.js';
 import { createMmiClient } from '../helpers/mmi-client.js';
-import { createKeyAndCsr } from '../../core/identity/index.js';
+import { createKeyAndCsr } from '../../lib/x509/index.js';
 
 /**
  * Bad input against the console API: what a probe of a running server sends. Each answer is a clear

@@ -74,7 +74,7 @@ describe('edgectl co: App Store, Device Store, sites and nodes', () => {
   });
 
   it("runs the seed's command as written on the Margo example (older shape, metadata.id)", async () => {
-    const example = 'core/margo/testdata/examples/application-description-example-002-helm-and-compose.yaml';
+    const example = 'lib/margo/testdata/examples/application-description-example-002-helm-and-compose.yaml';
     const add = await run(
       'co',
       'add',

@@ -8,9 +8,7 @@ import { tempHome } from '../helpers/home.js';
 import { createMmiClient } from '../helpers/mmi-client.js';
 import { WASM_APP, capabilitiesFor } from '../fixtures/margo.js';
 import { enrollOverMmi } from '../helpers/enroll.js';
-import { createClient } from '../../core/contract/client.js';
-import { createHttpTransport, isServerAnswer } from '../../core/contract/http-transport.js';
-import { contract } from '../../core/contract/index.js';
+import { createClient, createHttpTransport, contract, isServerAnswer } from '../../lib/contract/index.js';
 
 const sha256 = (b: Buffer) => 'sha256:' + crypto.createHash('sha256').update(b).digest('hex');
 

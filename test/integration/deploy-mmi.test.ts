@@ -9,8 +9,8 @@ import { startTestCore } from '../helpers/core.js';
 import { tempHome } from '../helpers/home.js';
 import { createMmiClient, type MmiTestClient } from '../helpers/mmi-client.js';
 import { enrollOverMmi } from '../helpers/enroll.js';
-import { createKeyAndCsr } from '../../core/identity/index.js';
-import { OutpostError } from '../../core/errors.js';
+import { createKeyAndCsr } from '../../lib/x509/index.js';
+import { OutpostError } from '../../lib/errors/index.js';
 import type { Core } from '../../core/create-core.js';
 import { WASM_APP, capabilitiesFor } from '../fixtures/margo.js';
 

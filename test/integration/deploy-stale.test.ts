@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Clock } from '../../core/clock.js';
+import type { Clock } from '../../lib/base/index.js';
 import { startTestCore } from '../helpers/core.js';
 import { tempHome } from '../helpers/home.js';
 import { createMmiClient, type MmiTestClient } from '../helpers/mmi-client.js';

@@ -10,9 +10,7 @@ import { tempHome } from '../helpers/home.js';
 import { createMmiClient } from '../helpers/mmi-client.js';
 import { enrollOverMmi } from '../helpers/enroll.js';
 import { WASM_APP, capabilitiesFor } from '../fixtures/margo.js';
-import { createClient } from '../../core/contract/client.js';
-import { createHttpTransport, isServerAnswer } from '../../core/contract/http-transport.js';
-import { contract } from '../../core/contract/index.js';
+import { createClient, createHttpTransport, isServerAnswer, contract } from '../../lib/contract/index.js';
 
 /**
  * Faults under a running server: kill -9 between a commit and its answer, a lost answer on the wire,

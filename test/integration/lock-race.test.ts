@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
-import { lockOwner } from '../../core/pid-lock.js';
+import { lockOwner } from '../../lib/base/index.js';
 
 /**
  * Many starters at once on one home whose lock was left by a dead process: exactly one gets the lock,

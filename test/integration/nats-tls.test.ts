@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startTestCore } from '../helpers/core.js';
-import { connectAgentBus } from '../../core/messaging/agent-bus.js';
+import { connectAgentBus } from '../../lib/bus/index.js';
 
 /** The embedded nats-server speaks TLS with a certificate from the site CA; plain connections are refused. */
 describe('embedded NATS over TLS from the site CA', () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OutpostError } from '../../core/errors.js';
+import { OutpostError } from '../../lib/errors/index.js';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';

@@ -4,7 +4,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { edgectl, startServer, type ServerProcess } from '../helpers/cli.js';
 import { tempHome } from '../helpers/home.js';
-import { lockOwner } from '../../core/pid-lock.js';
+import { lockOwner } from '../../lib/base/index.js';
 
 describe('edgectl server + edgectl co status', () => {
   const { home, cleanup } = tempHome();
@@ -104,7 +104,7 @@ describe('server lifecycle', () => {
       const r = await edgectl(['co', 'status', '--home', home]);
       expect(r.code).toBe(3);
       expect(r.stderr).toBe(
-        `edgectl: no Outpost server is running for ${home} (start one with "edgectl server", or pass --server URL --token T)\n`,
+        `edgectl: no Outpost server is running for ${home} (start one with "edgectl server"; for a server started with --home DIR, pass the same --home DIR or set EDGE_HOME=DIR; or pass --server URL --token T)\n`,
       );
       // a new server can take the home again
       const again = await startServer(home);

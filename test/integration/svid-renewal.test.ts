@@ -1,11 +1,12 @@
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock, type Clock } from '../../core/clock.js';
+import { systemClock, type Clock } from '../../lib/base/index.js';
+import { createLogger } from '../../lib/log/index.js';
 import type { Core } from '../../core/create-core.js';
-import { createKeyAndCsr, normaliseSerialHex } from '../../core/identity/index.js';
-import { csrRequesting } from '../../core/identity/testing/csr-requests.js';
-import { createLogger } from '../../core/logger.js';
+import { createKeyAndCsr } from '../../lib/x509/index.js';
+import { normaliseSerialHex } from '../../lib/identity/index.js';
+import { csrRequesting } from '../../core/ca/testing/csr-requests.js';
 import { startAgent, type RunningAgent } from '../../agents/node/agent.js';
 import { enrollAgent } from '../../agents/node/enroll.js';
 import { agentPaths } from '../../agents/node/home.js';
@@ -114,7 +115,8 @@ describe('SVID renewal over mutual TLS', () => {
       expect(r.json<{ detail: string }>().detail).toMatch(a.why);
     }
     // The presented key again: a renewal needs a new key pair (a CSR from the node's own key).
-    const { x509, webCrypto, ECDSA_SHA256 } = await import('../../core/identity/x509-lib.js');
+    const { x509 } = await import('../../lib/x509/index.js');
+    const { webCrypto, ECDSA_SHA256 } = await import('../../lib/identity/index.js');
     const ec = { name: 'ECDSA', namedCurve: 'P-256' };
     const pkcs8 = createPrivateKey(n.keyPem).export({ type: 'pkcs8', format: 'der' });
     const sameKey = await x509.Pkcs10CertificateRequestGenerator.create(

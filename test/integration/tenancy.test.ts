@@ -3,11 +3,14 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { startTestCore } from '../helpers/core.js';
 import { createConsoleHttp } from '../../core/server/console-http.js';
-import { createClient } from '../../core/contract/client.js';
-import { createHttpTransport } from '../../core/contract/http-transport.js';
-import { contract, type Contract } from '../../core/contract/index.js';
-import type { ClientOf } from '../../core/contract/define.js';
-import { OutpostError } from '../../core/errors.js';
+import {
+  createClient,
+  createHttpTransport,
+  contract,
+  type Contract,
+  type ClientOf,
+} from '../../lib/contract/index.js';
+import { OutpostError } from '../../lib/errors/index.js';
 
 const ADMIN = 'opt_admin-bootstrap';
 

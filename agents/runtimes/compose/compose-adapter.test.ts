@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../core/logger.js';
+import { silentLogger } from '../../../lib/log/index.js';
 import { buildBusyboxImage, createPodmanEnv, type PodmanTestEnv } from '../../../test/helpers/podman.js';
 import { PodmanCliEngine } from '../container/podman-cli-engine.js';
 import { computeSpecHash, Label } from '../names.js';

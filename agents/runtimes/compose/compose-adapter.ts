@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
-import { systemClock, type Clock } from '../../../core/clock.js';
-import { OutpostError } from '../../../core/errors.js';
-import type { Logger } from '../../../core/logger.js';
+import { systemClock, type Clock } from '../../../lib/base/index.js';
+import { OutpostError } from '../../../lib/errors/index.js';
+import type { Logger } from '../../../lib/log/index.js';
 import type { ContainerEngine, ContainerInfo } from '../container/engine.js';
 import { lastLine } from '../exec.js';
 import {

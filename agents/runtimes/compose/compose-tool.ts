@@ -1,4 +1,4 @@
-import { OutpostError } from '../../../core/errors.js';
+import { OutpostError } from '../../../lib/errors/index.js';
 import { lastLine, runCommand, type CommandResult } from '../exec.js';
 import { RuntimeErrorCode } from '../types.js';
 

@@ -5,7 +5,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import tar from 'tar-stream';
-import { OutpostError } from '../../../core/errors.js';
+import { OutpostError } from '../../../lib/errors/index.js';
 import { verifyArtifact } from '../fs-util.js';
 import { RuntimeErrorCode, type FileArtifact } from '../types.js';
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../core/logger.js';
+import { silentLogger } from '../../../lib/log/index.js';
 import { buildBusyboxImage, createPodmanEnv, type PodmanTestEnv } from '../../../test/helpers/podman.js';
 import { startRegistry, type TestRegistry } from '../../../test/helpers/registry.js';
 import { computeSpecHash, Label } from '../names.js';

@@ -1,6 +1,6 @@
-import { systemClock, type Clock } from '../../../core/clock.js';
-import { OutpostError } from '../../../core/errors.js';
-import type { Logger } from '../../../core/logger.js';
+import { systemClock, type Clock } from '../../../lib/base/index.js';
+import { OutpostError } from '../../../lib/errors/index.js';
+import type { Logger } from '../../../lib/log/index.js';
 import { hostBootTime } from '../fs-util.js';
 import { Label, safeName, WORKLOAD_ID } from '../names.js';
 import {
@@ -172,7 +172,11 @@ export class ContainerAdapter implements RuntimeAdapter {
           },
         );
       }
-      await this.opts.engine.pull(art.image, { tlsVerify: art.tlsVerify ?? true, signal });
+      await this.opts.engine.pull(art.image, {
+        tlsVerify: art.tlsVerify ?? true,
+        ...(art.certDir ? { certDir: art.certDir } : {}),
+        signal,
+      });
     }
   }
 

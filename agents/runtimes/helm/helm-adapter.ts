@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { systemClock, type Clock } from '../../../core/clock.js';
-import { OutpostError } from '../../../core/errors.js';
-import type { Logger } from '../../../core/logger.js';
-import { isRevision, revisionToSemver } from '../../../core/margo/revision.js';
+import { systemClock, type Clock } from '../../../lib/base/index.js';
+import { OutpostError } from '../../../lib/errors/index.js';
+import type { Logger } from '../../../lib/log/index.js';
+import { isRevision, revisionToSemver } from '../../../lib/model/index.js';
 import { checkCommand, lastLine, runCommand, type CommandResult } from '../exec.js';
 import { readJsonFile, verifyArtifact, writeFileAtomic } from '../fs-util.js';
 import { safeName, WORKLOAD_ID } from '../names.js';

@@ -1,4 +1,4 @@
-import { OutpostError } from '../../../core/errors.js';
+import { OutpostError } from '../../../lib/errors/index.js';
 import { RuntimeErrorCode } from '../types.js';
 
 /** Connection options every helm command takes. */

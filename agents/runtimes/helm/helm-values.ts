@@ -1,4 +1,4 @@
-import { OutpostError } from '../../../core/errors.js';
+import { OutpostError } from '../../../lib/errors/index.js';
 import { RuntimeErrorCode } from '../types.js';
 
 /** A values path as helm's `--set` reads it: segments split on `.` (`\.` is a literal dot), `[n]` indexes lists. */

@@ -8,8 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { isOutpostError } from '../../../core/errors.js';
-import { silentLogger } from '../../../core/logger.js';
+import { isOutpostError } from '../../../lib/errors/index.js';
+import { silentLogger } from '../../../lib/log/index.js';
 import { buildWasmRunner } from '../../../test/fixtures/wasm/build-runner.js';
 import {
   compileWatFixture,
@@ -341,7 +341,6 @@ describe('WasmAdapter', () => {
       bundle: true,
       platform: 'node',
       format: 'esm',
-      packages: 'external',
       logLevel: 'warning',
     });
     // Kill points: as soon as the install starts, a little later, and after it reported the start.

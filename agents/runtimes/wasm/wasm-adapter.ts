@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { systemClock, type Clock } from '../../../core/clock.js';
-import { OutpostError } from '../../../core/errors.js';
-import type { Logger } from '../../../core/logger.js';
+import { systemClock, type Clock } from '../../../lib/base/index.js';
+import { OutpostError } from '../../../lib/errors/index.js';
+import type { Logger } from '../../../lib/log/index.js';
 import { pidAlive, readJsonFile, sleep, verifyArtifact, writeFileAtomic } from '../fs-util.js';
 import { safeName, WORKLOAD_ID } from '../names.js';
 import {

@@ -19,7 +19,7 @@ export function register(agent: Command): void {
         const fs = await import('node:fs');
         const [{ renderUnit, installUnit }, { projectRoot }, { SYSTEM_AGENT_HOME }] = await Promise.all([
           import('../../../agents/node/systemd.js'),
-          import('../../../core/resources.js'),
+          import('../../../lib/base/index.js'),
           import('../../../agents/node/home.js'),
         ]);
         const root = projectRoot();

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { OutpostError } from '../../../core/errors.js';
+import { OutpostError } from '../../../lib/errors/index.js';
 import { action } from '../../lib/action.js';
 import { connect, globals } from '../../lib/context.js';
 import { emit, parseFormat } from '../../lib/output.js';

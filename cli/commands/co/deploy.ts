@@ -3,8 +3,8 @@ import { action } from '../../lib/action.js';
 import { connect, globals } from '../../lib/context.js';
 import { emit, parseFormat } from '../../lib/output.js';
 import { collect, parsePairs } from '../../lib/args.js';
-import { OutpostError } from '../../../core/errors.js';
-import type { DeploymentTarget, RolloutOptions } from '../../../core/contract/index.js';
+import { OutpostError } from '../../../lib/errors/index.js';
+import type { DeploymentTarget, RolloutOptions } from '../../../lib/contract/index.js';
 import { explainNotPlaceable, renderDeployment, waitForDeployment } from './deployment-view.js';
 
 export interface TargetOptions {

@@ -1,7 +1,6 @@
-import { OutpostError } from '../../../core/errors.js';
-import type { Contract, DeploymentNode, DeploymentView } from '../../../core/contract/index.js';
-import type { ClientOf } from '../../../core/contract/define.js';
-import type { PlacementResult } from '../../../core/placement/index.js';
+import { OutpostError } from '../../../lib/errors/index.js';
+import type { ClientOf, Contract, DeploymentNode, DeploymentView } from '../../../lib/contract/index.js';
+import type { PlacementResult } from '../../../lib/model/index.js';
 import { emit, formatAge, keyValues, table, type OutputFormat } from '../../lib/output.js';
 
 function nodeState(n: DeploymentNode): string {

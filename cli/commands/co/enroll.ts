@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { action } from '../../lib/action.js';
 import { connect, globals } from '../../lib/context.js';
 import { emit, parseFormat } from '../../lib/output.js';
-import { OutpostError } from '../../../core/errors.js';
+import { OutpostError } from '../../../lib/errors/index.js';
 
 function minutes(v: string): number {
   const m = /^(\d+)\s*(m|min|h|d)?$/.exec(v.trim());

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHost, type Host } from '../../../core/server/host.js';
-import { silentLogger } from '../../../core/logger.js';
-import { parseDeviceCapabilities } from '../../../core/margo/index.js';
-import { removeTempDirs, tempDir } from '../../../core/messaging/testing.js';
-import type { DeploymentView } from '../../../core/contract/index.js';
+import { silentLogger } from '../../../lib/log/index.js';
+import { parseDeviceCapabilities } from '../../../lib/margo-validation/index.js';
+import { removeTempDirs, tempDir } from '../../../lib/base/testing.js';
+import type { DeploymentView } from '../../../lib/contract/index.js';
 import { WASM_APP, capabilitiesFor } from '../../../test/fixtures/margo.js';
 import { edgectl } from '../../../test/helpers/cli.js';
 
@@ -21,7 +21,12 @@ beforeAll(async () => {
   host = await startHost({
     home: tempDir('cli-rollout'),
     logger: silentLogger(),
-    overrides: { server: { port: 0 }, nats: { enabled: false }, mmi: { enabled: true, port: 0 } },
+    overrides: {
+      server: { port: 0 },
+      nats: { enabled: false },
+      mmi: { enabled: true, port: 0 },
+      registry: { port: 0, loopbackPort: 0 },
+    },
   });
   const c = host.core.client();
   for (const v of ['1.0.0', '2.0.0'])

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHost, type Host } from '../../../core/server/host.js';
-import { silentLogger } from '../../../core/logger.js';
-import { removeTempDirs, tempDir, waitFor } from '../../../core/messaging/testing.js';
+import { silentLogger } from '../../../lib/log/index.js';
+import { removeTempDirs, tempDir, waitFor } from '../../../lib/base/testing.js';
 import { edgectl } from '../../../test/helpers/cli.js';
 
 /** `edgectl co sites` against a real server with its embedded nats-server (a remote site that never joined). */
@@ -11,7 +11,12 @@ beforeAll(async () => {
   host = await startHost({
     home: tempDir('cli-sites'),
     logger: silentLogger(),
-    overrides: { server: { port: 0 }, site: { id: 'hq', name: 'HQ' }, nats: { port: 0, leafPort: 0 } },
+    overrides: {
+      server: { port: 0 },
+      site: { id: 'hq', name: 'HQ' },
+      nats: { port: 0, leafPort: 0 },
+      registry: { port: 0, loopbackPort: 0 },
+    },
   });
   await host.core.messaging.ready(30_000);
   await host.core.messaging.issueLeafCredentials('plant-9');

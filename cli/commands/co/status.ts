@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { action } from '../../lib/action.js';
 import { connect, globals } from '../../lib/context.js';
 import { emit, formatAge, keyValues, parseFormat } from '../../lib/output.js';
-import type { SystemStatus } from '../../../core/contract/index.js';
+import type { SystemStatus } from '../../../lib/contract/index.js';
 
 /** What the LO serves, and its last refusal (loud: a rewritten history changes nothing). */
 function desiredLine(s: SystemStatus): string | null {

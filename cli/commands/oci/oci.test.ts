@@ -6,9 +6,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EDGECTL, edgectl } from '../../../test/helpers/cli.js';
 import { startRegistry, type TestRegistry } from '../../../test/helpers/registry.js';
-import { MediaType } from '../../../core/oci/media-types.js';
-import { startProxy, type TestProxy } from '../../../core/oci/testing/http-proxy.js';
-import { EMPTY_WASM, writeTarGz } from '../../../core/oci/testing/archives.js';
+import { MediaType } from '../../../lib/oci/index.js';
+import { startProxy, type TestProxy } from '../../../lib/oci/testing/http-proxy.js';
+import { EMPTY_WASM, writeTarGz } from '../../../lib/oci/testing/archives.js';
 import { layerFileName } from './pull.js';
 
 // Runs the built CLI (bin/edgectl.js → dist/, built by the test global setup) against a real registry.
@@ -44,7 +44,9 @@ describe('edgectl oci push | inspect | pull', () => {
     const ref = `oci://${reg.host}/wasm/sensor:1.0.0`;
     const pushed = await edgectl(['oci', 'push', file, ref, '--plain-http', '-o', 'json']);
     expect(pushed.code).toBe(0);
-    expect(pushed.stderr).toContain('sensor.wasm is a WASM module');
+    expect(pushed.stderr).toContain(
+      `pushing sensor.wasm to ${reg.host}/wasm/sensor:1.0.0 as a WASM module (config application/vnd.wasm.config.v0+json, layer application/wasm)\n`,
+    );
     const out = JSON.parse(pushed.stdout) as { digest: string; kind: string };
     expect(out.kind).toBe('wasm');
 

@@ -3,12 +3,12 @@
 // tracker (with its KV bucket), plus the poll-now fan-out. Commands arrive over IPC.
 import fs from 'node:fs';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { silentLogger } from '../../logger.js';
-import { systemClock } from '../../clock.js';
+import { silentLogger } from '../../../lib/log/index.js';
+import { systemClock } from '../../../lib/base/index.js';
 import { connectService } from '../topology.js';
 import { ensureSiteUpStream } from '../streams.js';
-import { createPresenceTracker } from '../presence.js';
-import { nodeSubject } from '../subjects.js';
+import { createPresenceTracker } from '../presence-tracker.js';
+import { nodeSubject } from '../../../lib/bus/index.js';
 
 interface Args {
   url: string;

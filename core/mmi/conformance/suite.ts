@@ -12,35 +12,34 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import {
   clientSpiffeId,
-  createKeyAndCsr,
-  createSiteCa,
-  issueSvid,
   parseTrustBundle,
   parseWellKnownMargo,
   wfmSpiffeId,
-} from '../../identity/index.js';
-import { handCert } from '../../identity/testing/certs.js';
-import { x509 } from '../../identity/x509-lib.js';
+} from '../../../lib/identity/index.js';
+import { createKeyAndCsr, x509 } from '../../../lib/x509/index.js';
+import { createSiteCa, issueSvid } from '../../ca/index.js';
+import { handCert } from '../../ca/testing/certs.js';
 import {
+  BUNDLE_MEDIA_TYPE,
   canonicalJson,
-  parseStateManifest,
-  renderApplicationDeployment,
+  MANIFEST_MEDIA_TYPE,
   type StateManifest,
-} from '../../margo/index.js';
+} from '../../../lib/model/index.js';
+import { parseStateManifest, renderApplicationDeployment } from '../../../lib/margo/index.js';
 import {
   createMmiClient,
   type MmiClientOptions,
   type MmiReply,
   type MmiTestClient,
 } from '../../../test/helpers/mmi-client.js';
-import { MARGO_PROBLEM_BASE } from '../problems.js';
+import { MARGO_PROBLEM_BASE } from '../../../lib/mmi/index.js';
 import type { MakeMmiFixture, MmiConformanceFixture, MmiConformanceOptions } from './fixture.js';
 
 export type { MakeMmiFixture, MmiConformanceFixture, MmiConformanceOptions } from './fixture.js';
 
 const DAY = 86_400_000;
-const MANIFEST_TYPE = 'application/vnd.margo.manifest.v1+json';
-const BUNDLE_TYPE = 'application/vnd.margo.bundle.v1+tar+gzip';
+const MANIFEST_TYPE = MANIFEST_MEDIA_TYPE;
+const BUNDLE_TYPE = BUNDLE_MEDIA_TYPE;
 const ETAG = /^"sha256:[0-9a-f]{64}"$/;
 const ZERO_DIGEST = `sha256:${'0'.repeat(64)}`;
 
@@ -67,7 +66,7 @@ function uuid(n: number, salt: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-/** An rc.3 ApplicationDeployment for `deviceId`, rendered by core/margo (deterministic bytes). */
+/** An rc.3 ApplicationDeployment for `deviceId`, rendered by lib/margo (deterministic bytes). */
 export function sampleDeploymentYaml(deploymentId: string, deviceId: string, revision = '1.0.0'): string {
   return renderApplicationDeployment({
     deploymentId,

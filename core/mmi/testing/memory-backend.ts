@@ -1,20 +1,24 @@
-import { buildBundle } from '../../margo/bundle.js';
-import type { Clock } from '../../clock.js';
-import { OutpostError } from '../../errors.js';
+import { buildBundle, serializeStateManifest, sha256Digest } from '../../../lib/margo/index.js';
+import type { Clock } from '../../../lib/base/index.js';
+import { OutpostError } from '../../../lib/errors/index.js';
 import {
   buildTrustBundle,
   clientSpiffeId,
   createEnrollmentToken,
   hashEnrollmentSecret,
   isExpired,
-  issueSvid,
-  parseCsr,
   parseEnrollmentToken,
   wfmSpiffeId,
-} from '../../identity/index.js';
-import { serializeStateManifest, sha256Digest, type StateManifest } from '../../margo/index.js';
-import type { DeploymentStatus, DeviceCapabilities } from '../../margo/types.js';
-import type { EnrollRequest, EnrollResponse, MmiBackend, MmiClient, StoredManifest } from '../backend.js';
+} from '../../../lib/identity/index.js';
+import { issueSvid } from '../../ca/index.js';
+import { parseCsr } from '../../../lib/x509/index.js';
+import {
+  type StateManifest,
+  type DeploymentStatus,
+  type DeviceCapabilities,
+} from '../../../lib/model/index.js';
+import type { EnrollRequest, EnrollResponse } from '../../../lib/mmi/index.js';
+import type { MmiBackend, MmiClient, StoredManifest } from '../backend.js';
 
 /**
  * An MmiBackend in memory, for the MMI server's tests and for agent tests that need a WFM: it follows the

@@ -1,7 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { systemClock, type Clock } from '../../clock.js';
-import { createSiteCa, issueSvid, wfmSpiffeId, type SiteCa } from '../../identity/index.js';
-import { silentLogger, type Logger } from '../../logger.js';
+import { systemClock, type Clock } from '../../../lib/base/index.js';
+import { silentLogger, type Logger } from '../../../lib/log/index.js';
+import { createSiteCa, issueSvid, type SiteCa } from '../../ca/index.js';
+import { wfmSpiffeId } from '../../../lib/identity/index.js';
 import type { MmiConformanceFixture } from '../conformance/fixture.js';
 import { createMmiServer, type CreateMmiServerInput, type MmiServer } from '../server.js';
 import { createMemoryMmiBackend, type MemoryMmiBackend } from './memory-backend.js';

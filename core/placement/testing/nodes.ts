@@ -1,6 +1,11 @@
 /** Small builders for placement tests. Not used by production code. */
-import type { DeploymentProfile, DeviceCapabilities, DeviceConstraints } from '../../margo/types.js';
-import type { PlacementNode, PlacementRequest } from '../types.js';
+import type {
+  DeploymentProfile,
+  DeviceCapabilities,
+  DeviceConstraints,
+  PlacementNode,
+  PlacementRequest,
+} from '../../../lib/model/index.js';
 
 export const Mi = 1024 ** 2;
 export const Gi = 1024 ** 3;

@@ -7,8 +7,10 @@ import type {
   DeploymentProfile,
   DeviceCapabilities,
   MatchExpression,
-} from '../../margo/types.js';
-import type { NodePresence, PlacementNode, PlacementRequest } from '../types.js';
+  Presence,
+  PlacementNode,
+  PlacementRequest,
+} from '../../../lib/model/index.js';
 
 /** mulberry32: a small, fast, seedable PRNG (returns [0, 1)). */
 export function rng(seed: number): () => number {
@@ -61,7 +63,7 @@ export function randomFleet(opts: FleetOptions): PlacementNode[] {
   let gateway: string | null = null;
   for (let i = 0; i < opts.nodes; i++) {
     const uid = `node-${opts.seed}-${i.toString().padStart(6, '0')}`;
-    const presence = weighted<NodePresence>(r, [
+    const presence = weighted<Presence>(r, [
       ['online', 85],
       ['stale', 7],
       ['offline', 5],

@@ -19,7 +19,7 @@ import {
 import ArrowBackIcon from '@mui/icons-material/ArrowBack';
 import DeleteIcon from '@mui/icons-material/Delete';
 import EditIcon from '@mui/icons-material/Edit';
-import type { DeploymentView } from '../../../core/contract/index.js';
+import type { DeploymentView } from '../../../lib/contract/index.js';
 import { api } from '../../api.js';
 import { navigate } from '../../router.js';
 import { formatTime } from '../../format.js';

@@ -12,7 +12,7 @@ import {
   Typography,
 } from '@mui/material';
 import { DataGrid, type GridColDef } from '@mui/x-data-grid';
-import type { DeploymentNode, Presence } from '../../../core/contract/index.js';
+import type { DeploymentNode, Presence } from '../../../lib/contract/index.js';
 import { formatTime } from '../../format.js';
 import { Age } from './now.js';
 import { NodeStateChips } from './StateChip.js';

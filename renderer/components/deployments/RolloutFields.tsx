@@ -1,5 +1,5 @@
 import { MenuItem, Stack, TextField } from '@mui/material';
-import type { RolloutOptions } from '../../../core/contract/index.js';
+import type { RolloutOptions } from '../../../lib/contract/index.js';
 
 /** What the operator typed for the rollout; `rolloutOptions` turns it into the contract's shape. */
 export interface RolloutDraft {

@@ -4,7 +4,7 @@ import { Box, Button, Card, CardContent, Chip, Stack, Tooltip, Typography } from
 import PauseIcon from '@mui/icons-material/Pause';
 import PlayArrowIcon from '@mui/icons-material/PlayArrow';
 import UpgradeIcon from '@mui/icons-material/Upgrade';
-import type { DeploymentView } from '../../../core/contract/index.js';
+import type { DeploymentView } from '../../../lib/contract/index.js';
 import { api } from '../../api.js';
 import { ProblemAlert } from '../ProblemAlert.js';
 

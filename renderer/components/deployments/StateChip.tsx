@@ -1,5 +1,5 @@
 import { Chip, Stack } from '@mui/material';
-import type { DeploymentNode } from '../../../core/contract/index.js';
+import type { DeploymentNode } from '../../../lib/contract/index.js';
 import { nodeStateDisplay } from './node-state.js';
 
 /** A node's state as a chip (green only when installed, current and fresh), with "stale" beside it. */

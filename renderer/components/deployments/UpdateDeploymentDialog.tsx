@@ -14,8 +14,8 @@ import {
   TextField,
   Typography,
 } from '@mui/material';
-import type { DeploymentView } from '../../../core/contract/index.js';
-import { OutpostError } from '../../../core/errors.js';
+import type { DeploymentView } from '../../../lib/contract/index.js';
+import { OutpostError } from '../../../lib/errors/index.js';
 import { api } from '../../api.js';
 import { ErrorAlert } from '../ErrorAlert.js';
 import { ProblemAlert } from '../ProblemAlert.js';

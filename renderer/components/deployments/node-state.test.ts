@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { DeploymentNode } from '../../../core/contract/index.js';
+import type { DeploymentNode } from '../../../lib/contract/index.js';
 import { ageOf, nodeStateDisplay } from './node-state.js';
 
 const node = (over: Partial<DeploymentNode>): DeploymentNode => ({

@@ -1,4 +1,4 @@
-import type { DeploymentNode } from '../../../core/contract/index.js';
+import type { DeploymentNode } from '../../../lib/contract/index.js';
 
 export type StateColor = 'success' | 'info' | 'warning' | 'error' | 'default';
 

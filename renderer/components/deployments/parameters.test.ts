@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { OutpostError } from '../../../core/errors.js';
-import { coerceParameterInput, resolveParameters } from '../../../core/contract/parameter-rules.js';
+import type { OutpostError } from '../../../lib/errors/index.js';
+import { coerceParameterInput, resolveParameters } from '../../../lib/contract/index.js';
 import {
   buildForm,
   checkForm,

@@ -1,12 +1,12 @@
-import type { AppVersion } from '../../../core/contract/index.js';
 import {
+  type AppVersion,
   coerceParameterInput,
   isArrayType,
   parameterDataType,
-  parameterField,
   resolveParameters,
-} from '../../../core/contract/parameter-rules.js';
-import { OutpostError, type FieldProblem } from '../../../core/errors.js';
+  parameterField,
+} from '../../../lib/contract/index.js';
+import { OutpostError, type FieldProblem } from '../../../lib/errors/index.js';
 
 /**
  * The model of the parameter form: one input per setting of each configuration section (chosen by the

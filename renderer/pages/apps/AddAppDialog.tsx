@@ -12,7 +12,7 @@ import {
   TextField,
   Typography,
 } from '@mui/material';
-import type { AppSource } from '../../../core/contract/index.js';
+import type { AppSource } from '../../../lib/contract/index.js';
 import { api } from '../../api.js';
 import { navigate } from '../../router.js';
 import { FileField, ResourceFilesField } from '../../components/FileField.js';

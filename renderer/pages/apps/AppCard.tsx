@@ -1,5 +1,5 @@
 import { Box, Card, CardActionArea, CardContent, Chip, Stack, Typography } from '@mui/material';
-import type { AppSummary } from '../../../core/contract/index.js';
+import type { AppSummary } from '../../../lib/contract/index.js';
 import { navigate } from '../../router.js';
 import { EntityAvatar } from '../../components/EntityAvatar.js';
 import { appPath } from './routes.js';

@@ -24,7 +24,7 @@ import {
 import ArrowBackIcon from '@mui/icons-material/ArrowBack';
 import DeleteIcon from '@mui/icons-material/Delete';
 import ExpandMoreIcon from '@mui/icons-material/ExpandMore';
-import type { AppVersion } from '../../../core/contract/index.js';
+import type { AppVersion } from '../../../lib/contract/index.js';
 import { api } from '../../api.js';
 import { navigate } from '../../router.js';
 import { formatTime } from '../../format.js';

@@ -1,4 +1,4 @@
-import type { AppVersion } from '../../../core/contract/index.js';
+import type { AppVersion } from '../../../lib/contract/index.js';
 
 /** Margo description parts in words, for the detail view (display only). */
 

@@ -9,7 +9,7 @@ import {
   Stack,
   Typography,
 } from '@mui/material';
-import type { DeviceModel } from '../../../core/contract/index.js';
+import type { DeviceModel } from '../../../lib/contract/index.js';
 import { EntityAvatar } from '../../components/EntityAvatar.js';
 
 /** One device model: picture, vendor and model number, runtimes, deployment types, docs, node count. */

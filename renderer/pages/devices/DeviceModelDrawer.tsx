@@ -3,7 +3,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { Box, Button, Divider, Drawer, IconButton, Link, Stack, Typography } from '@mui/material';
 import CloseIcon from '@mui/icons-material/Close';
 import DeleteIcon from '@mui/icons-material/Delete';
-import type { DeviceModel } from '../../../core/contract/index.js';
+import type { DeviceModel } from '../../../lib/contract/index.js';
 import { api } from '../../api.js';
 import { navigate } from '../../router.js';
 import { formatTime } from '../../format.js';

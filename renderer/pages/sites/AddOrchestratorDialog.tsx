@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Button, Dialog, DialogActions, DialogContent, DialogTitle, Stack, TextField } from '@mui/material';
-import type { Site } from '../../../core/contract/index.js';
+import type { Site } from '../../../lib/contract/index.js';
 import { api } from '../../api.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 

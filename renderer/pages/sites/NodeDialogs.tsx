@@ -14,7 +14,7 @@ import {
 } from '@mui/material';
 import AddIcon from '@mui/icons-material/Add';
 import DeleteIcon from '@mui/icons-material/Delete';
-import type { DeviceModel, Node, Site } from '../../../core/contract/index.js';
+import type { DeviceModel, Node, Site } from '../../../lib/contract/index.js';
 import { api } from '../../api.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { parseLabelText } from '../../components/labels.js';

@@ -13,7 +13,7 @@ import PlayArrowIcon from '@mui/icons-material/PlayArrow';
 import LabelIcon from '@mui/icons-material/Label';
 import MemoryIcon from '@mui/icons-material/Memory';
 import DeleteIcon from '@mui/icons-material/Delete';
-import type { DeviceModel, Node } from '../../../core/contract/index.js';
+import type { DeviceModel, Node } from '../../../lib/contract/index.js';
 import { api } from '../../api.js';
 import { formatTime } from '../../format.js';
 import { PresenceChip, PresenceReportContext } from '../../components/PresenceChip.js';

@@ -16,7 +16,7 @@ import {
 } from '@mui/material';
 import DeleteIcon from '@mui/icons-material/Delete';
 import RouterIcon from '@mui/icons-material/Router';
-import type { Site } from '../../../core/contract/index.js';
+import type { Site } from '../../../lib/contract/index.js';
 import { api } from '../../api.js';
 import { LabelChips } from '../../components/LabelChips.js';
 import { ConfirmDialog } from '../../components/ConfirmDialog.js';

@@ -1,4 +1,4 @@
-import type { Capacity } from '../../../core/contract/index.js';
+import type { Capacity } from '../../../lib/contract/index.js';
 
 /** `amd64 · 4 cpus · 8Gi` from the capacity the server derived from the node's report; empty for none. */
 export function capacitySummary(c: Capacity | null): string {

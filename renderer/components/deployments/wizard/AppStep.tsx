@@ -14,7 +14,7 @@ import {
   TextField,
 } from '@mui/material';
 import SearchIcon from '@mui/icons-material/Search';
-import type { AppSummary } from '../../../../core/contract/index.js';
+import type { AppSummary } from '../../../../lib/contract/index.js';
 import { api } from '../../../api.js';
 import { EntityAvatar } from '../../EntityAvatar.js';
 import { ErrorAlert } from '../../ErrorAlert.js';

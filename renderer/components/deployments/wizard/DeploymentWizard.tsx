@@ -21,7 +21,7 @@ import {
 } from '@mui/material';
 import ArrowBackIcon from '@mui/icons-material/ArrowBack';
 import RocketLaunchIcon from '@mui/icons-material/RocketLaunch';
-import { OutpostError } from '../../../../core/errors.js';
+import { OutpostError } from '../../../../lib/errors/index.js';
 import { api } from '../../../api.js';
 import { navigate } from '../../../router.js';
 import { ErrorAlert } from '../../ErrorAlert.js';

@@ -11,7 +11,7 @@ import {
   TextField,
   Typography,
 } from '@mui/material';
-import type { Node } from '../../../../core/contract/index.js';
+import type { Node } from '../../../../lib/contract/index.js';
 import { api } from '../../../api.js';
 import { useSettled } from '../../../settled.js';
 import { ErrorAlert } from '../../ErrorAlert.js';

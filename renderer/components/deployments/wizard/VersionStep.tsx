@@ -9,7 +9,7 @@ import {
   TextField,
   Typography,
 } from '@mui/material';
-import type { AppVersion } from '../../../../core/contract/index.js';
+import type { AppVersion } from '../../../../lib/contract/index.js';
 
 type Profile = AppVersion['description']['deploymentProfiles'][number];
 

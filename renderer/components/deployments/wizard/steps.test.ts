@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OutpostError } from '../../../../core/errors.js';
+import { OutpostError } from '../../../../lib/errors/index.js';
 import { CONFIRM, PARAMETERS, PREVIEW, TARGET, VERSION, stepOf } from './steps.js';
 
 const refusal = (code: string, ...fields: string[]) =>

@@ -1,4 +1,4 @@
-import { OutpostError } from '../../../../core/errors.js';
+import { OutpostError } from '../../../../lib/errors/index.js';
 import { isParameterProblem } from '../parameters.js';
 
 export const STEPS = [

@@ -1,4 +1,4 @@
-import type { DeploymentTarget } from '../../../../core/contract/index.js';
+import type { DeploymentTarget } from '../../../../lib/contract/index.js';
 import { parseLabelText } from '../../LabelChips.js';
 
 /** The target as the operator builds it in the wizard. */

@@ -1,0 +1,236 @@
+import { z } from 'zod';
+import { command, defineService, query } from '../define.js';
+import { labelsSchema, slugSchema } from './common.js';
+
+export const caInfoSchema = z.object({
+  initialized: z.boolean(),
+  trustDomain: z.string(),
+  fingerprint: z.string().nullable(),
+  notAfter: z.number().nullable(),
+  wfmSpiffeId: z.string(),
+  /** Base URL of the Margo Management Interface (null when it is not running). */
+  mmiUrl: z.string().nullable(),
+});
+export type CaInfo = z.infer<typeof caInfoSchema>;
+
+export const policyEntrySchema = z.object({
+  pattern: z.string(),
+  effect: z.enum(['allow', 'deny']),
+  createdAt: z.number(),
+});
+export const svidInfoSchema = z.object({
+  serialHex: z.string(),
+  clientId: z.string(),
+  spiffeId: z.string(),
+  issuedAt: z.number(),
+  notAfter: z.number(),
+  revokedAt: z.number().nullable(),
+});
+
+export const nodeCertificateSchema = z.object({
+  nodeUid: z.string(),
+  spiffeId: z.string(),
+  /** The node's certificate (PEM). */
+  certPem: z.string(),
+  serialHex: z.string(),
+  notAfter: z.number(),
+  /** The trust bundle the device needs to trust the WFM (PEM). */
+  anchorsPem: z.array(z.string()),
+  /** The MMI base URL, when it runs. */
+  mmiUrl: z.string().nullable(),
+});
+
+export const trustedCaSchema = z.object({
+  fingerprint: z.string(),
+  subject: z.string(),
+  notAfter: z.number(),
+  addedAt: z.number(),
+  addedBy: z.string(),
+});
+
+const spiffePattern = z
+  .string()
+  .min(10)
+  .regex(
+    /^spiffe:\/\/[a-z0-9._-]+\/\S*$/,
+    'a SPIFFE ID (spiffe://<trust-domain>/...), optionally ending in /* for a prefix',
+  );
+
+/** Site identity (the LO's CA, SVIDs, the accepted-client policy) and node enrollment. */
+export const identityService = defineService('identity', {
+  ca: query({
+    summary: 'The site CA and the WFM identity.',
+    input: z.object({}).strict().default({}),
+    output: caInfoSchema,
+  }),
+  initCa: command({
+    summary:
+      'Create the site CA (refused when one exists unless forced; forcing invalidates every issued SVID).',
+    adminOnly: true,
+    input: z
+      .object({ force: z.boolean().default(false) })
+      .strict()
+      .default({ force: false }),
+    output: caInfoSchema,
+    errors: ['already-exists'],
+    auditTarget: () => 'site-ca',
+  }),
+  exportCa: query({
+    summary: 'The trust anchors (PEM) clients need to trust this site.',
+    input: z.object({}).strict().default({}),
+    output: z.object({ anchorsPem: z.array(z.string()), fingerprint: z.string(), trustDomain: z.string() }),
+    errors: ['not-found'],
+  }),
+  issueClient: command({
+    summary:
+      'Issue an SVID and key for a client that cannot make a CSR (e.g. a conformance tester); the key is returned once.',
+    adminOnly: true,
+    input: z
+      .object({
+        clientId: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/),
+        ttlHours: z
+          .number()
+          .positive()
+          .max(24 * 365)
+          .optional(),
+        /** Also add its SPIFFE ID to the accepted-client policy. */
+        allow: z.boolean().default(true),
+      })
+      .strict(),
+    output: z.object({
+      spiffeId: z.string(),
+      certPem: z.string(),
+      keyPem: z.string(),
+      anchorsPem: z.array(z.string()),
+      notAfter: z.number(),
+      serialHex: z.string(),
+    }),
+    auditTarget: (i) => `client/${i.clientId}`,
+    secretResult: true,
+  }),
+  clients: query({
+    summary: 'The accepted-client policy and the SVIDs issued.',
+    input: z.object({}).strict().default({}),
+    output: z.object({ policy: z.array(policyEntrySchema), svids: z.array(svidInfoSchema) }),
+  }),
+  allow: command({
+    summary: 'Allow a SPIFFE ID (or prefix ending in /*) in the accepted-client policy.',
+    adminOnly: true,
+    input: z.object({ pattern: spiffePattern }).strict(),
+    output: policyEntrySchema,
+    auditTarget: (i) => `policy/${i.pattern}`,
+  }),
+  deny: command({
+    summary: 'Deny a SPIFFE ID (or prefix ending in /*): takes effect on its next request.',
+    adminOnly: true,
+    input: z.object({ pattern: spiffePattern }).strict(),
+    output: policyEntrySchema,
+    auditTarget: (i) => `policy/${i.pattern}`,
+  }),
+  createEnrollToken: command({
+    summary: 'A one-time enrollment token for a node (created if needed) at a site, with an expiry.',
+    input: z
+      .object({
+        node: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/),
+        siteId: z.string().min(1),
+        ttlMinutes: z
+          .number()
+          .int()
+          .positive()
+          .max(60 * 24 * 30)
+          .default(60),
+      })
+      .strict(),
+    output: z.object({
+      token: z.string(),
+      nodeUid: z.string(),
+      siteId: z.string(),
+      expiresAt: z.number(),
+      caFingerprint: z.string(),
+      mmiUrl: z.string().nullable(),
+    }),
+    errors: ['not-found', 'conflict'],
+    auditTarget: (i) => `node/${i.node}`,
+    secretResult: true,
+  }),
+  revokeNode: command({
+    summary: 'Revoke a node: its SVIDs are denied from its next request on.',
+    input: z.object({ name: z.string().min(1) }).strict(),
+    output: z.object({ nodeUid: z.string(), revokedSerials: z.array(z.string()) }),
+    errors: ['not-found'],
+    auditTarget: (i) => `node/${i.name}`,
+  }),
+  signNodeCsr: command({
+    summary:
+      'Enroll a third-party Margo device by signing its own CSR (its key never leaves it): the node is registered at the site and enrolled; returns its SVID and the trust bundle.',
+    input: z
+      .object({
+        node: slugSchema,
+        siteId: z.string().min(1),
+        csrPem: z
+          .string()
+          .min(1)
+          .max(16 * 1024),
+        modelId: z.string().optional(),
+        labels: labelsSchema.optional(),
+        ttlHours: z
+          .number()
+          .positive()
+          .max(24 * 365)
+          .optional(),
+      })
+      .strict(),
+    output: nodeCertificateSchema,
+    errors: ['not-found', 'conflict', 'invalid-input'],
+    auditTarget: (i) => `node/${i.node}`,
+  }),
+  registerNodeCertificate: command({
+    summary:
+      "Enroll a third-party Margo device by its certificate, issued by a CA added to the site's trust (trustCa) for spiffe://<trust-domain>/margo/wfm/<wfm-id>/client/<tenant>.<node>.",
+    input: z
+      .object({
+        node: slugSchema,
+        siteId: z.string().min(1),
+        certPem: z
+          .string()
+          .min(1)
+          .max(64 * 1024),
+        modelId: z.string().optional(),
+        labels: labelsSchema.optional(),
+      })
+      .strict(),
+    output: nodeCertificateSchema,
+    errors: ['not-found', 'conflict', 'invalid-input'],
+    auditTarget: (i) => `node/${i.node}`,
+  }),
+  trustCa: command({
+    summary:
+      "Add a CA to the site's trust for client certificates (third-party devices); certificates it issued are admitted only once registered for a node.",
+    adminOnly: true,
+    input: z
+      .object({
+        certPem: z
+          .string()
+          .min(1)
+          .max(64 * 1024),
+      })
+      .strict(),
+    output: trustedCaSchema,
+    errors: ['invalid-input', 'already-exists'],
+    auditTarget: () => 'site-ca/trust',
+  }),
+  trustedCas: query({
+    summary: "The CAs added to the site's trust besides the site CA.",
+    input: z.object({}).strict().default({}),
+    output: z.object({ cas: z.array(trustedCaSchema) }),
+  }),
+  untrustCa: command({
+    summary:
+      "Remove a CA from the site's trust: certificates it issued are refused from the next handshake on.",
+    adminOnly: true,
+    input: z.object({ fingerprint: z.string().min(1) }).strict(),
+    output: z.object({ fingerprint: z.string() }),
+    errors: ['not-found'],
+    auditTarget: (i) => `site-ca/trust/${i.fingerprint}`,
+  }),
+});

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import * as identity from './index.js';
+
+describe('lib/identity public entry', () => {
+  it('exports exactly the documented API', () => {
+    expect(Object.keys(identity).sort()).toMatchInlineSnapshot(`
+      [
+        "DEFAULT_CLOCK_SKEW_SECONDS",
+        "ECDSA_P256",
+        "ECDSA_SHA256",
+        "FINGERPRINT_PATTERN",
+        "IDENTITY_ERRORS",
+        "MIN_TLS_VERSION",
+        "PinnedCaAgent",
+        "TOKEN_PREFIX",
+        "assertP256",
+        "buildTrustBundle",
+        "caFingerprint",
+        "caTrustDomain",
+        "certInfo",
+        "chainFromPeerCertificate",
+        "classifySpiffeId",
+        "clientSpiffeId",
+        "createEnrollmentToken",
+        "createKeyAndCsrLite",
+        "derToPem",
+        "enrollmentSecretMatches",
+        "hashEnrollmentSecret",
+        "identityError",
+        "importP256SigningKey",
+        "isExpired",
+        "isSimpleCommonName",
+        "isValidSegment",
+        "isValidTrustDomain",
+        "loadP256PrivateKey",
+        "mtlsClientOptions",
+        "mtlsServerOptions",
+        "normaliseSerialHex",
+        "parseCertificate",
+        "parseEnrollmentToken",
+        "parseSpiffeId",
+        "parseTrustBundle",
+        "parseWellKnownMargo",
+        "peerChainDer",
+        "pinnedCaClientOptions",
+        "spiffeIdProblem",
+        "spkiDer",
+        "spkiFingerprint",
+        "splitCertificatesPem",
+        "toP256PublicKey",
+        "trustAnchors",
+        "trustDomainSpiffeId",
+        "verifyPeer",
+        "verifyPinnedServerChain",
+        "webCrypto",
+        "wellKnownMargo",
+        "wfmOf",
+        "wfmSpiffeId",
+      ]
+    `);
+  });
+});

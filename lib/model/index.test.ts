@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import * as model from './index.js';
+import * as validation from '../margo-validation/index.js';
+
+describe('lib/model and lib/margo-validation public entries', () => {
+  it('lib/model exports exactly the documented API', () => {
+    expect(Object.keys(model).sort()).toMatchInlineSnapshot(`
+      [
+        "APPLICATION_ID",
+        "BUNDLE_MEDIA_TYPE",
+        "COMPONENT_NAME",
+        "CPU_ARCHITECTURES",
+        "DEPLOYMENT_ID",
+        "DEPLOYMENT_STATES",
+        "DEPLOYMENT_TYPES",
+        "DEVICE_ID",
+        "DEVICE_ID_WITH_ASTERISK",
+        "DIGEST",
+        "EMAIL",
+        "EXTENSION_KEY",
+        "EXTENSION_LIKE_KEY",
+        "INTERFACE_TYPES",
+        "LEGACY_APPLICATION_ID",
+        "MANIFEST_MEDIA_TYPE",
+        "MATCH_OPERATORS",
+        "MAX_REGEX_INPUT",
+        "MEMORY_QUANTITY",
+        "OCI_REPOSITORY",
+        "OCI_TAG",
+        "OUTPOST_EXTENSION_KEY",
+        "OUTPOST_RUNTIMES",
+        "PARAMETER_NAME",
+        "PERIPHERAL_TYPES",
+        "PRESENCES",
+        "PROFILE_ID",
+        "ProblemList",
+        "REVISION",
+        "Reader",
+        "SCHEMA_DATA_TYPES",
+        "STORAGE_QUANTITY",
+        "TIMEOUT",
+        "canonicalJson",
+        "checkParameterValue",
+        "classifyPresence",
+        "coerceParameterInput",
+        "compareRevisions",
+        "compileRegexMatch",
+        "decimalPlaces",
+        "describe",
+        "elementType",
+        "formatPath",
+        "formatProblem",
+        "isArrayType",
+        "isDigest",
+        "isObject",
+        "isParameterValue",
+        "isRevision",
+        "isSelect",
+        "matchesDataType",
+        "overallState",
+        "parameterDataType",
+        "parseByteQuantity",
+        "parseDigest",
+        "parseQuantity",
+        "patternText",
+        "pickExtensions",
+        "resolveParameters",
+        "revisionToSemver",
+        "semverToRevision",
+        "settingsByParameter",
+        "summarize",
+        "toFieldProblems",
+        "tryParseQuantity",
+        "worsePresence",
+      ]
+    `);
+  });
+  it('lib/margo-validation exports exactly the documented API', () => {
+    expect(Object.keys(validation).sort()).toMatchInlineSnapshot(`
+      [
+        "INVALID_REQUEST",
+        "SEMANTIC_ERROR",
+        "parseDeploymentStatus",
+        "parseDeviceCapabilities",
+      ]
+    `);
+  });
+});
