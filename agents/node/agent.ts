@@ -156,7 +156,7 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
     getManifest: (e, sig) => current.getManifest(e, sig),
     getContent: (u, w, max, sig) => current.getContent(u, w, max, sig),
     putCapabilities: (d, c, sig) => current.putCapabilities(d, c, sig),
-    postStatus: (st, sig) => current.postStatus(st, sig),
+    postStatus: (st, sig, at) => current.postStatus(st, sig, at),
     close: () => current.close(),
   };
 
@@ -265,9 +265,13 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
   let flushQueued = false;
   /** The LO asked for a pause (Retry-After): until it is over only the timer flushes (ADR 0340). */
   let flushHeld = false;
-  const send = async (e: { status: Parameters<MmiClient['postStatus']>[0] }): Promise<SendOutcome> => {
+  const send = async (e: {
+    status: Parameters<MmiClient['postStatus']>[0];
+    at: number;
+  }): Promise<SendOutcome> => {
     try {
-      await client.postStatus(e.status);
+      // The outbox time goes along, so a report queued while the LO was away keeps its time (ADR 0169).
+      await client.postStatus(e.status, undefined, e.at);
       return { kind: 'sent' };
     } catch (err) {
       if (isProblem(err)) {

@@ -34,6 +34,8 @@ import { parseDeploymentStatus, parseDeviceCapabilities } from '../../lib/margo-
 import {
   type EnrollRequest,
   type EnrollRequestFiling,
+  STATUS_EVENT_AT_HEADER,
+  STATUS_SENT_AT_HEADER,
   PROBLEM_CONTENT_TYPE,
   BASE_PATH,
   matchRoute,
@@ -565,7 +567,15 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
   ): Promise<Reply> {
     const body = await readJsonBody(req, maxBody, instance);
     const status = parseDeploymentStatus(body, { pathDeploymentId: deploymentId! });
-    const outcome = backend.postStatus(client, status);
+    const time = (name: string): number | undefined => {
+      const v = req.headers[name];
+      const n = typeof v === 'string' && /^\d{1,16}$/.test(v.trim()) ? Number(v) : NaN;
+      return Number.isFinite(n) ? n : undefined;
+    };
+    const outcome = backend.postStatus(client, status, {
+      eventAt: time(STATUS_EVENT_AT_HEADER),
+      sentAt: time(STATUS_SENT_AT_HEADER),
+    });
     return { status: outcome === 'created' ? 201 : 200, headers: {} };
   }
 
