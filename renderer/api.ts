@@ -5,8 +5,9 @@ import {
   createHttpTransport,
   createIpcTransport,
   type OutpostBridge,
+  type ClientTransport,
+  type ClientOf,
 } from '../lib/contract/index.js';
-import type { ClientTransport, ClientOf } from '../lib/contract/index.js';
 import { OutpostError } from '../lib/errors/index.js';
 
 /**

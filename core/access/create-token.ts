@@ -63,6 +63,7 @@ export function createToken(
     createdBy: caller.id,
     revokedAt: null,
   };
-  deps.store.db.insert(apiTokens).values(row).run();
+  ctx.noteResultRef?.(`token/${row.id}`);
+  deps.store.tx(() => deps.store.db.insert(apiTokens).values(row).run());
   return { token, info: tokenView(row) };
 }

@@ -35,7 +35,7 @@ export function createAccessModule(deps: AccessModuleDeps): CoreModule {
             throw new OutpostError('already-exists', `tenant "${input.id}" already exists`);
           }
           const row = { id: input.id, name: input.name ?? input.id, createdAt: clock.now() };
-          db.insert(tenants).values(row).run();
+          store.tx(() => db.insert(tenants).values(row).run());
           return row;
         },
         async createToken(input, ctx) {

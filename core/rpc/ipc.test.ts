@@ -11,9 +11,9 @@ import {
   type Principal,
   createClient,
   contract,
+  type EventEnvelope,
 } from '../../lib/contract/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
-import type { EventEnvelope } from '../../lib/contract/index.js';
 
 // Electron cannot run here; this stands in for ipcMain/webContents with the same call shapes,
 // and the real core, dispatcher and SQLite audit log behind it.
@@ -34,7 +34,7 @@ function fakeElectron(frameUrl: string) {
   const event = (): IpcInvokeEventLike => ({ senderFrame: { url: frameUrl }, sender: { id: wc.id } });
   const raw = (...args: unknown[]) => handlers.get(IPC_INVOKE)!(event(), ...args) as Promise<IpcResult>;
   const bridge: OutpostBridge = {
-    invoke: (channel, input, tenant) => raw(channel, input, tenant),
+    invoke: (channel, input, tenant, idempotencyKey) => raw(channel, input, tenant, idempotencyKey),
     onEvent: (l) => {
       listeners.add(l);
       return () => listeners.delete(l);
@@ -130,6 +130,19 @@ describe('IPC binder', () => {
     binding.dispose();
     expect(() => parseInvoke(['apps.list'], () => true)).not.toThrow();
     expect(() => parseInvoke([], () => true)).toThrow(/malformed/);
+  });
+
+  it('carries an Idempotency-Key: a retry answers from the first call', async () => {
+    const fx = fakeElectron('app://console/index.html');
+    const binding = bindIpc({ core: t.core, ipcMain: fx.ipcMain, localAdmin, isTrustedSender: () => true });
+    await fx.bridge.session({ op: 'signInLocal' });
+    const client = createClient(contract, createIpcTransport(fx.bridge));
+    const first = await client.sites.add({ id: 'ipc-site' }, { idempotencyKey: 'ipc-key-1' });
+    const again = await client.sites.add({ id: 'ipc-site' }, { idempotencyKey: 'ipc-key-1' });
+    expect(again).toEqual(first);
+    // Without the key, the same request is a second attempt, refused as a duplicate.
+    await expect(client.sites.add({ id: 'ipc-site' })).rejects.toMatchObject({ code: 'already-exists' });
+    binding.dispose();
   });
 
   it('forwards events of the signed-in tenant to windows, and none once the token is revoked', async () => {

@@ -52,7 +52,7 @@ export interface IpcBindingOptions {
   localAdmin?: Principal | undefined;
 }
 
-/** The envelope of `outpost:invoke`: `[channel, input, tenant?, option?]`. */
+/** The envelope of `outpost:invoke`: `[channel, input, tenant?, idempotencyKey?]`. */
 const invokeArgs = z
   .tuple([z.string().min(1).max(200), z.unknown(), z.string().min(1).max(63).nullish()])
   .rest(z.string().max(200).nullish());
@@ -69,7 +69,7 @@ export const sessionRequestSchema = z.discriminatedUnion('op', [
 export function parseInvoke(
   args: unknown[],
   knows: (channel: string) => boolean,
-): { channel: string; input: unknown; tenant: string | undefined } {
+): { channel: string; input: unknown; tenant: string | undefined; idempotencyKey: string | undefined } {
   if (args.length > 4)
     throw new OutpostError('invalid-input', `an IPC call has at most 4 arguments, not ${args.length}`);
   const r = invokeArgs.safeParse(args.length < 2 ? [...args, undefined].slice(0, 2) : args);
@@ -78,9 +78,9 @@ export function parseInvoke(
       'invalid-input',
       `malformed IPC call: ${r.error.issues.map((i) => `${i.path.join('.') || '(call)'}: ${i.message}`).join('; ')}`,
     );
-  const [channel, input, tenant] = r.data;
+  const [channel, input, tenant, idempotencyKey] = r.data;
   if (!knows(channel)) throw new OutpostError('route-not-found', `unknown operation "${channel}"`);
-  return { channel, input, tenant: tenant ?? undefined };
+  return { channel, input, tenant: tenant ?? undefined, idempotencyKey: idempotencyKey ?? undefined };
 }
 
 type Session = { kind: 'token'; token: string; stopWatch: () => void } | { kind: 'local' };
@@ -122,10 +122,12 @@ export function bindIpc(opts: IpcBindingOptions): {
   ipcMain.handle(IPC_INVOKE, async (event, ...args): Promise<IpcResult> => {
     try {
       const id = trusted(event);
-      const { channel, input, tenant } = parseInvoke(args, (c) => core.dispatcher.methods.has(c));
+      const { channel, input, tenant, idempotencyKey } = parseInvoke(args, (c) =>
+        core.dispatcher.methods.has(c),
+      );
       const principal = principalOf(id);
       if (!principal) throw new OutpostError('unauthorized', 'sign in to use the console');
-      const ctx = core.context(principal, 'ipc', { tenant });
+      const ctx = core.context(principal, 'ipc', { tenant, idempotencyKey });
       return { ok: true, value: await core.dispatcher.call(channel, input, ctx) };
     } catch (err) {
       return { ok: false, problem: OutpostError.from(err).toProblem() };

@@ -61,6 +61,7 @@ export {
   EVENTS_PATH,
   EVENTS_TICKET_PATH,
   TENANT_HEADER,
+  IDEMPOTENCY_HEADER,
   type HttpTransportOptions,
 } from './http-transport.js';
 export {

@@ -7,7 +7,7 @@ import type { ClientTransport } from './client.js';
  * cross into the renderer: no Node, no ipcRenderer.
  */
 export interface OutpostBridge {
-  invoke(channel: string, input: unknown, tenant?: string): Promise<IpcResult>;
+  invoke(channel: string, input: unknown, tenant?: string, idempotencyKey?: string): Promise<IpcResult>;
   onEvent(listener: (event: EventEnvelope) => void): () => void;
   /** Who is signed in to this window, signing in (an API token, or this computer's administrator) and out. */
   session(request: SessionRequest): Promise<IpcResult>;
@@ -26,7 +26,7 @@ export const IPC_SESSION = 'outpost:session';
 export function createIpcTransport(bridge: OutpostBridge): ClientTransport {
   return {
     async invoke(channel: string, input: unknown, options?: CallOptions) {
-      const r = await bridge.invoke(channel, input, options?.tenant);
+      const r = await bridge.invoke(channel, input, options?.tenant, options?.idempotencyKey);
       if (r.ok) return r.value;
       throw OutpostError.fromProblem(r.problem);
     },

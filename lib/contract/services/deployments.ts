@@ -213,6 +213,8 @@ export const deploymentsService = defineService('deployments', {
     output: deploymentViewSchema,
     errors: ['not-found', 'not-placeable', 'invalid-input'],
     auditTarget: (i) => `app/${i.appId}${i.version ? `@${i.version}` : ''}`,
+    // The handler names the new deployment before committing it (ctx.noteResultRef).
+    replay: (_i, id) => (id ? { channel: 'deployments.get', input: { id } } : undefined),
   }),
   list: query({
     roles: ['viewer'],
@@ -245,6 +247,7 @@ export const deploymentsService = defineService('deployments', {
     output: deploymentViewSchema,
     errors: ['not-found', 'invalid-input', 'not-placeable', 'conflict'],
     auditTarget: (i) => `deployment/${i.id}`,
+    replay: (i) => ({ channel: 'deployments.get', input: { id: i.id } }),
   }),
   remove: command({
     roles: ['operator'],
@@ -253,6 +256,7 @@ export const deploymentsService = defineService('deployments', {
     output: deploymentViewSchema,
     errors: ['not-found'],
     auditTarget: (i) => `deployment/${i.id}`,
+    replay: (i) => ({ channel: 'deployments.get', input: { id: i.id } }),
   }),
   promote: command({
     roles: ['operator'],
@@ -261,6 +265,7 @@ export const deploymentsService = defineService('deployments', {
     output: deploymentViewSchema,
     errors: ['not-found', 'conflict'],
     auditTarget: (i) => `deployment/${i.id}`,
+    replay: (i) => ({ channel: 'deployments.get', input: { id: i.id } }),
   }),
   pause: command({
     roles: ['operator'],
@@ -269,6 +274,7 @@ export const deploymentsService = defineService('deployments', {
     output: deploymentViewSchema,
     errors: ['not-found', 'conflict'],
     auditTarget: (i) => `deployment/${i.id}`,
+    replay: (i) => ({ channel: 'deployments.get', input: { id: i.id } }),
   }),
   resume: command({
     roles: ['operator'],
@@ -277,6 +283,7 @@ export const deploymentsService = defineService('deployments', {
     output: deploymentViewSchema,
     errors: ['not-found', 'conflict'],
     auditTarget: (i) => `deployment/${i.id}`,
+    replay: (i) => ({ channel: 'deployments.get', input: { id: i.id } }),
   }),
   retry: command({
     roles: ['operator'],

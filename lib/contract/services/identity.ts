@@ -108,6 +108,7 @@ export const identityService = defineService('identity', {
       serialHex: z.string(),
     }),
     auditTarget: (i) => `client/${i.clientId}`,
+    secretResult: true,
   }),
   clients: query({
     roles: ['viewer'],
@@ -154,6 +155,7 @@ export const identityService = defineService('identity', {
     }),
     errors: ['not-found', 'conflict'],
     auditTarget: (i) => `node/${i.node}`,
+    secretResult: true,
   }),
   revokeNode: command({
     roles: ['operator'],

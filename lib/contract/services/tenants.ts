@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { command, defineService, query } from '../define.js';
-import { slugSchema } from './common.js';
+import { nameTextSchema, slugSchema } from './common.js';
 import { roleSchema } from '../roles.js';
 
 export const tenantSchema = z.object({ id: z.string(), name: z.string(), createdAt: z.number() });
@@ -31,7 +31,7 @@ export const tenantsService = defineService('tenants', {
   add: command({
     roles: ['admin'],
     summary: 'Create a tenant (administrators only).',
-    input: z.object({ id: slugSchema, name: z.string().min(1).max(200).optional() }).strict(),
+    input: z.object({ id: slugSchema, name: nameTextSchema(200).optional() }).strict(),
     output: tenantSchema,
     errors: ['already-exists'],
     auditTarget: (i) => `tenant/${i.id}`,
@@ -42,7 +42,7 @@ export const tenantsService = defineService('tenants', {
       'Create an API token for the current tenant with the given roles (never more than the caller holds); the secret is shown once.',
     input: z
       .object({
-        name: z.string().min(1).max(200),
+        name: nameTextSchema(200),
         roles: z.array(roleSchema).min(1).max(6),
         /** Seconds until it expires; default: when the caller's own token expires, else never. */
         ttlSeconds: z
@@ -56,6 +56,7 @@ export const tenantsService = defineService('tenants', {
     output: z.object({ token: z.string(), info: apiTokenInfoSchema }),
     errors: ['forbidden'],
     auditTarget: (i) => `token/${i.name}`,
+    secretResult: true,
   }),
   listTokens: query({
     roles: ['tenant-admin'],
