@@ -54,8 +54,9 @@ async function until<T>(
 }
 
 const ADMIN = 'opt_two-tenants-admin';
-const STALE = 2;
-const OFFLINE = 4;
+// Derived from a 1 s check-in as the server would (ADR 0500): stale after 2 x 1 + 10 s, offline after twice that.
+const STALE = 12;
+const OFFLINE = 24;
 
 describe('two tenants across a central server and a remote LO', () => {
   const coHome = tempHome('outpost-co-');
@@ -74,7 +75,14 @@ describe('two tenants across a central server and a remote LO', () => {
   const streams: AbortController[] = [];
 
   const clientFor = (token: string) => createClient(contract, createHttpTransport({ baseUrl: base, token }));
-  const nats = { enabled: true, heartbeatSeconds: 1, staleAfterSeconds: STALE, offlineAfterSeconds: OFFLINE };
+  const nats = {
+    enabled: true,
+    // The link watchdog repairs a source quiet for twice this (ADR 0166): 1 s is too eager on a loaded machine.
+    heartbeatSeconds: 2,
+    checkInSeconds: 1,
+    staleAfterSeconds: STALE,
+    offlineAfterSeconds: OFFLINE,
+  };
 
   beforeAll(async () => {
     // B's deployments repository on a git server: the CO pushes it, B's site's LO follows it.
