@@ -230,6 +230,23 @@ describe('reconciler', () => {
     await t.r.stop();
   });
 
+  it('keeps watching after a pass that had nothing to await (issue 19, defect 3)', async () => {
+    const t = setup(['db']);
+    // Nothing applied yet and a retry pending: the first pass looks at nothing and awaits nothing.
+    t.store.update((s) => (s.deployments[ID]!.desired = false));
+    await t.r.observe();
+    t.store.update((s) => (s.deployments[ID]!.desired = true));
+    t.r.kick(ID);
+    await t.r.idle();
+    const n = t.reports.length;
+    t.adapter.running.clear();
+    // A later pass must look again: the workload is gone.
+    await t.r.observe();
+    expect(t.reports.length).toBeGreaterThan(n);
+    expect(t.reports.at(-1)!.components[0]).toMatchObject({ state: 'failed' });
+    await t.r.stop();
+  });
+
   it('removes a deployment that left the manifest in reverse order: removing, then removed, then forgets it', async () => {
     const t = setup(['db', 'api', 'web']);
     t.r.kick(ID);

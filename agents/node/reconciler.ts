@@ -592,34 +592,39 @@ export class Reconciler {
    */
   observe(): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    this.observing ??= (async () => {
-      try {
-        for (const rec of Object.values(this.d.store.get().deployments)) {
-          if (this.stopped) return;
-          if (!rec.desired || this.running.has(rec.deploymentId) || this.retryTimers.has(rec.deploymentId))
-            continue;
-          if (rec.appliedDigest !== rec.digest || rec.planDigest !== rec.digest || !rec.plan) {
-            // Never converged and not waiting for a retry (e.g. after a restart): try now.
-            if (!rec.retryAt || rec.retryAt <= this.d.clock.now()) this.kick(rec.deploymentId);
-            continue;
-          }
-          const { states, unknown } = await this.observePlan(rec.plan);
-          if (unknown) continue;
-          this.report(rec.deploymentId, states);
-          if (states.some((s) => s.state === 'failed')) {
-            this.log.warn(
-              { deploymentId: rec.deploymentId, components: states.filter((s) => s.state === 'failed') },
-              'a running deployment failed; it will be applied again',
-            );
-            this.update(rec.deploymentId, (r) => delete r.appliedDigest);
-            this.scheduleRetry(rec.deploymentId);
-          }
-        }
-      } finally {
-        this.observing = undefined;
+    if (this.observing) return this.observing;
+    // The pass is kept until it has settled, and forgotten in a callback that always runs later than this
+    // assignment: a pass that awaits nothing settles at once, and a `finally` inside it would run before
+    // the assignment and leave a settled pass behind for good (issue 19, defect 3).
+    const pass = this.observePass().finally(() => {
+      if (this.observing === pass) this.observing = undefined;
+    });
+    this.observing = pass;
+    return pass;
+  }
+
+  private async observePass(): Promise<void> {
+    for (const rec of Object.values(this.d.store.get().deployments)) {
+      if (this.stopped) return;
+      if (!rec.desired || this.running.has(rec.deploymentId) || this.retryTimers.has(rec.deploymentId))
+        continue;
+      if (rec.appliedDigest !== rec.digest || rec.planDigest !== rec.digest || !rec.plan) {
+        // Never converged and not waiting for a retry (e.g. after a restart): try now.
+        if (!rec.retryAt || rec.retryAt <= this.d.clock.now()) this.kick(rec.deploymentId);
+        continue;
       }
-    })();
-    return this.observing;
+      const { states, unknown } = await this.observePlan(rec.plan);
+      if (unknown) continue;
+      this.report(rec.deploymentId, states);
+      if (states.some((s) => s.state === 'failed')) {
+        this.log.warn(
+          { deploymentId: rec.deploymentId, components: states.filter((s) => s.state === 'failed') },
+          'a running deployment failed; it will be applied again',
+        );
+        this.update(rec.deploymentId, (r) => delete r.appliedDigest);
+        this.scheduleRetry(rec.deploymentId);
+      }
+    }
   }
 
   /**
