@@ -196,23 +196,37 @@ describe('ContainerAdapter (podman CLI)', () => {
     await a.remove(capped.workloadId);
   });
 
-  it('restarts a failing container per policy and leaves it alone once the retries are used up', async () => {
+  it('leaves restarts to the agent: podman restarts nothing, and apply starts the same container again', async () => {
     const a = cliAdapter();
-    const w = spec({
-      args: ['/bin/sh', '-c', 'echo run; exit 3'],
-      restart: { policy: 'on-failure', maxRestarts: 2 },
-    });
+    const w = spec({ args: ['/bin/sh', '-c', 'echo run; exit 3'] });
     await a.apply(w);
-    const s = await until('the retries to be used up', async () => {
+    const down = await until('the exit', async () => {
       const st = await a.status(w.workloadId);
-      return st.state === 'failed' && st.restarts === 2 ? st : undefined;
+      return st.state === 'failed' ? st : undefined;
     });
-    expect(s).toMatchObject({ exitCode: 3, message: 'exited with code 3' });
+    expect(down).toMatchObject({ exitCode: 3, message: 'exited with code 3', restarts: 0 });
+    const hostConfig = JSON.parse(await pe.podmanOk(['inspect', down.handle!]))[0].HostConfig;
+    expect(hostConfig.RestartPolicy?.Name ?? '').toMatch(/^(no)?$/);
+    // The agent's restart (ADR 0207): the container that is there is started again, not a second one.
     const events: string[] = [];
     const again = await a.apply(w, { onEvent: (e) => events.push(e.type) });
-    expect(events).toEqual(['unchanged']);
-    expect(again.handle).toBe(s.handle);
+    expect(events).toEqual(['adopted']);
+    expect(again.handle).toBe(down.handle);
+    await until(
+      'the second run',
+      async () =>
+        (await pe.podmanOk(['logs', down.handle!])).split('\n').filter((l) => l === 'run').length === 2,
+    );
+    expect(await containersOf(w.workloadId)).toEqual([down.handle]);
+    // Under `never` a failure is final: apply leaves it down.
+    const never = spec({ args: ['/bin/sh', '-c', 'exit 4'], restart: { policy: 'never' } });
+    await a.apply(never);
+    await until('the failure', async () => (await a.status(never.workloadId)).state === 'failed');
+    const neverEvents: string[] = [];
+    await a.apply(never, { onEvent: (e) => neverEvents.push(e.type) });
+    expect(neverEvents).toEqual(['unchanged']);
     await a.remove(w.workloadId);
+    await a.remove(never.workloadId);
   });
 
   it('survives an agent restart: a new adapter finds the container and does not restart it', async () => {
@@ -282,7 +296,7 @@ describe('ContainerAdapter (podman CLI)', () => {
       },
       env: w.env,
       args: w.args,
-      restart: { name: 'on-failure' },
+      restart: { name: 'no' },
       network: 'none',
     });
     expect((await a.status(w.workloadId)).state).toBe('pending');
@@ -313,6 +327,10 @@ describe('ContainerAdapter (podman CLI)', () => {
       bundle: true,
       platform: 'node',
       format: 'esm',
+      // Bundled CommonJS dependencies (pino, through lib/oci's entry) call require(): give the ESM bundle one.
+      banner: {
+        js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+      },
       logLevel: 'warning',
     });
     for (const delayMs of [0, 120]) {
