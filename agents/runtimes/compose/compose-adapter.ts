@@ -276,6 +276,11 @@ export class ComposeAdapter implements RuntimeAdapter {
         `media type ${w.artifact.mediaType} is not a compose archive (${COMPOSE_LAYER_MEDIA_TYPES[0]})`,
       );
     }
+    const mem = w.limits?.memoryBytes;
+    if (mem !== undefined && (!Number.isInteger(mem) || mem < 6 * 1024 * 1024))
+      throw bad(`memory limit ${mem} must be an integer of at least 6 MiB`);
+    const cpus = w.limits?.cpus;
+    if (cpus !== undefined && !(cpus > 0)) throw bad(`cpus ${cpus} must be positive`);
     for (const [k, v] of Object.entries(w.env ?? {})) {
       if (!ENV_NAME.test(k))
         throw bad(`parameter target ${JSON.stringify(k)} is not an environment variable name`);

@@ -1,6 +1,7 @@
 // Integration tests of the container adapter against real podman (CLI, and its Docker-compatible API
 // served by `podman system service`), with a busybox-static image built once for the file.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -43,10 +44,12 @@ afterAll(async () => {
 });
 
 let seq = 0;
+// Unique to this run: podman's storage is shared by every test run on the machine, and names derive from ids.
+const RUN = randomBytes(2).toString('hex');
 function spec(over: Partial<WorkloadSpec> = {}): WorkloadSpec {
   const base: Omit<WorkloadSpec, 'specHash'> = {
-    workloadId: `5b7c2a90-0000-4000-8000-${String(++seq).padStart(12, '0')}.web`,
-    deploymentId: '5b7c2a90-0000-4000-8000-000000000000',
+    workloadId: `5b7c2a90-${RUN}-4000-8000-${String(++seq).padStart(12, '0')}.web`,
+    deploymentId: `5b7c2a90-${RUN}-4000-8000-000000000000`,
     component: 'web',
     revision: '1.0.0',
     artifact: { image },
