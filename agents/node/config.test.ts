@@ -63,6 +63,51 @@ describe('agent configuration', () => {
     ]);
   });
 
+  it('turns modules and runtimes on and off, and keeps the runtime labels to the agent', () => {
+    const c = parseAgentConfig({
+      modules: { bus: false, renewal: false },
+      runtimes: {
+        helm: { enabled: false },
+        wasm: { defaultMemory: '32Mi', runner: '/opt/outpost/wasm-runner.js' },
+      },
+      deployments: { restartSeconds: 2, maxRestartSeconds: 120, healthySeconds: 30 },
+    });
+    expect(c.modules).toEqual({
+      outbox: true,
+      capabilities: true,
+      polling: true,
+      observation: true,
+      renewal: false,
+      bus: false,
+    });
+    expect(c.runtimes.helm.enabled).toBe(false);
+    expect(c.runtimes.wasm).toEqual({
+      enabled: true,
+      defaultMemory: '32Mi',
+      runner: '/opt/outpost/wasm-runner.js',
+    });
+    expect(c.deployments).toMatchObject({ restartSeconds: 2, maxRestartSeconds: 120, healthySeconds: 30 });
+    const fields = (input: unknown) => {
+      try {
+        parseAgentConfig(input, 'agent.yaml');
+      } catch (e) {
+        return (e as OutpostError).errors!.map((x) => `${x.field}: ${x.message}`);
+      }
+      throw new Error('no error');
+    };
+    expect(fields({ modules: { polling: 'yes', lan: true } })).toEqual([
+      'modules.lan: unknown setting (expected one of outbox, capabilities, polling, observation, renewal, bus)',
+      'modules.polling: must be true or false, not "yes"',
+    ]);
+    expect(fields({ runtimes: { ocre: {}, wasm: { runner: 'relative.js' } } })).toEqual([
+      'runtimes.ocre: unknown setting (expected one of wasm, compose, helm, container)',
+      'runtimes.wasm.runner: must be an absolute path, not "relative.js"',
+    ]);
+    expect(fields({ capabilities: { labels: { 'outpost.dev/runtime.wasm': 'true' } } })[0]).toMatch(
+      /^capabilities\.labels\.outpost\.dev\/runtime\.wasm: outpost\.dev\/runtime\.\* labels are the agent's own/,
+    );
+  });
+
   it('reads agent.yaml (absent: defaults) and reports YAML syntax errors with their position', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-agent-cfg-'));
     try {

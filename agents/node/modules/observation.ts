@@ -17,7 +17,7 @@ export interface Observation extends AgentModule {
 }
 
 export function createObservation(o: {
-  reconciler: Reconciler;
+  reconciler: Pick<Reconciler, 'busy' | 'scheduled' | 'kick' | 'check'>;
   store: StateStore;
   intervalMs: number;
   clock: Clock;

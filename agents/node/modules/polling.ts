@@ -27,7 +27,7 @@ export interface Polling extends AgentModule {
 export function createPolling(o: {
   sync: DesiredStateSync;
   session: MmiSession;
-  reconciler: Reconciler;
+  reconciler: Pick<Reconciler, 'kick' | 'sweepOrphans'>;
   store: StateStore;
   capabilities?: CapabilitiesReport;
   /** Status delivery: told to deliver when the LO answered. */
