@@ -336,16 +336,16 @@ export class Reconciler {
       }
       rec = this.saveRestarts(id, appliedPlan, j.judged) ?? rec;
       if (rec.appliedDigest === rec.digest && !j.judged.some((x) => needsApply(x))) {
-        this.report(
-          id,
-          j.judged.map((x) => x.report),
-        );
+        this.reportJudged(rec, j.judged);
         this.update(id, (r) => {
           r.failures = 0;
           delete r.retryAt;
         });
         return;
       }
+      // What stopped is reported before it is started again (with the time of its exit, or of its
+      // notice): also when the agent starts over workloads that died while it was down.
+      this.reportJudged(rec, j.judged);
       judged = new Map(appliedPlan.map((pw, i) => [pw.component, j.judged[i]!]));
     }
 
@@ -619,6 +619,21 @@ export class Reconciler {
     return { judged, unknown };
   }
 
+  /**
+   * Reports judged components; a failed deployment carries its first failed component's error with the
+   * deployment as its source, as the task's own failure report does (so equal states give equal reports).
+   */
+  private reportJudged(rec: DeploymentRecord, judged: readonly Judgement[]): void {
+    const components = judged.map((j) => j.report);
+    const bad = components.find((c) => c.state === 'failed');
+    if (bad?.error)
+      this.report(rec.deploymentId, components, 'failed', {
+        ...bad.error,
+        source: rec.name || rec.deploymentId,
+      });
+    else this.report(rec.deploymentId, components);
+  }
+
   /** Stores the restart records the judgements updated (only when they changed). */
   private saveRestarts(
     id: string,
@@ -651,10 +666,7 @@ export class Reconciler {
     const { judged, unknown } = await this.judgePlan(rec, rec.plan);
     if (unknown || this.stopped || this.running.has(id)) return;
     this.saveRestarts(id, rec.plan, judged);
-    this.report(
-      id,
-      judged.map((j) => j.report),
-    );
+    this.reportJudged(rec, judged);
     const due = judged.filter((j) => needsApply(j));
     if (due.length === 0) return;
     const now = this.d.clock.now();
