@@ -46,7 +46,11 @@ describe('the capabilities module', () => {
       deviceId: 'edge-m',
       home: dir,
       version: 'test',
-      config: parseAgentConfig({ capabilities: { labels: { 'acme.com/line': 'A' } } }),
+      // Fixed resources and an empty host tree: only the runtimes change between two probes here.
+      hostRoot: dir,
+      config: parseAgentConfig({
+        capabilities: { labels: { 'acme.com/line': 'A' }, memory: '1Gi', storage: '10Gi' },
+      }),
       clock: systemClock,
       logger: silentLogger(),
     });
