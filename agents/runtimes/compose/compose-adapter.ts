@@ -153,7 +153,13 @@ export class ComposeAdapter implements RuntimeAdapter {
         emit('unchanged');
         return this.toStatus(w.workloadId, old, cs);
       }
-      const restarted = await this.startStopped(old, cs, boot, w.restart?.policy ?? 'on-failure');
+      const policy = w.restart?.policy ?? 'on-failure';
+      // Under `never` a service that stopped stays stopped (as long as its container is there).
+      if (policy === 'never' && old.services.every((s) => cs.some((c) => c.labels[SERVICE_LABEL] === s))) {
+        emit('unchanged');
+        return this.toStatus(w.workloadId, old, cs);
+      }
+      const restarted = await this.startStopped(old, cs, boot, policy);
       if (restarted) {
         emit('adopted', `started ${restarted.length} stopped service container(s) again`);
         return this.toStatus(w.workloadId, old, await this.containers(project));
