@@ -421,7 +421,8 @@ export class Reconciler {
       let st: WorkloadStatus;
       let record = this.d.store.get().deployments[id]?.restarts?.[pw.component];
       // Kept as it is: healthy, or (when repairing) coming up, restarted by its runtime, or down for good.
-      if (same && (isHealthy(current) || (before !== undefined && !needsApply(before)))) {
+      const kept = same && (isHealthy(current) || (before !== undefined && !needsApply(before)));
+      if (kept) {
         st = current;
       } else {
         // Recorded before apply: a crash during apply leaves the workload known, so it is never orphaned.
@@ -476,7 +477,9 @@ export class Reconciler {
       this.saveRestarts(id, [pw], [j]);
       states[i] = j.report;
       if (!isHealthy(st)) inPlace = false;
-      if (j.action === 'restart' || j.action === 'final') {
+      // A workload that stopped after this apply ends the task; one kept down for good (its policy) is
+      // reported and the rest of the deployment still repaired.
+      if (j.action === 'restart' || (j.action === 'final' && !kept)) {
         failed = 'stopped';
         if (j.action === 'restart') restartAt = j.record?.dueAt;
         break;
@@ -509,7 +512,9 @@ export class Reconciler {
       if (isImageArtifact(p.spec.artifact) && !images.has(p.spec.artifact.image))
         await this.d.runtimes.pruneImage(p.spec.artifact.image);
     }
-    this.report(id, states);
+    const down = states.find((st) => st.state === 'failed');
+    if (down?.error) this.report(id, states, 'failed', { ...down.error, source: doc.metadata.name });
+    else this.report(id, states);
     this.update(id, (r) => {
       if (inPlace) r.appliedDigest = r.digest;
       r.failures = 0;

@@ -120,8 +120,8 @@ function setup(healthySeconds = 3600) {
     await observation.stop();
     await reconciler.stop();
   });
-  /** Makes the deployment desired with one component (as an adopted manifest would). */
-  const deploy = () => {
+  /** Makes the deployment desired (as an adopted manifest would): `web`, or these components. */
+  const deploy = (components: { name: string; policy?: 'never' }[] = [{ name: 'web' }]) => {
     const y = `id: ${ID}
 metadata: { name: demo, namespace: default, deviceId: edge-1 }
 spec:
@@ -129,8 +129,7 @@ spec:
   deploymentProfile:
     type: compose
     components:
-      - name: web
-        properties: { repository: oci://r.example/web, revision: 1.0.0 }
+${components.map((c) => `      - name: ${c.name}\n        properties: { repository: oci://r.example/${c.name}, revision: 1.0.0 }`).join('\n')}
 `;
     store.putYaml(sha(y), Buffer.from(y));
     store.update((s) => {
@@ -142,23 +141,22 @@ spec:
         digest: sha(y),
         adoptedManifestVersion: 3,
         workloads: [],
-        plan: [
-          {
-            component: 'web',
-            kind: 'container',
-            wait: false,
-            timeoutMs: 5_000,
-            spec: {
-              workloadId: `${ID}.web`,
-              deploymentId: ID,
-              component: 'web',
-              revision: '1.0.0',
-              artifact: { image: `r.example/web@sha256:${'0'.repeat(64)}` },
-              env: {},
-              specHash: sha('web-v1'),
-            },
+        plan: components.map((c) => ({
+          component: c.name,
+          kind: 'container',
+          wait: false,
+          timeoutMs: 5_000,
+          spec: {
+            workloadId: `${ID}.${c.name}`,
+            deploymentId: ID,
+            component: c.name,
+            revision: '1.0.0',
+            artifact: { image: `r.example/${c.name}@sha256:${'0'.repeat(64)}` },
+            env: {},
+            ...(c.policy ? { restart: { policy: c.policy } } : {}),
+            specHash: sha(`${c.name}-v1`),
           },
-        ],
+        })),
         planDigest: sha(y),
         failures: 0,
         updatedAt: 0,
@@ -220,6 +218,27 @@ describe('the observation module', () => {
       t.reports.findIndex((r) => r.components[0]!.error?.code === 'runtime/crash-loop'),
     );
     expect(after.every((r) => r.status.state !== 'installed')).toBe(true);
+  });
+
+  it('leaves a workload down under policy never, and still restarts the others of its deployment', async () => {
+    const t = setup(0.1);
+    t.deploy([{ name: 'job', policy: 'never' }, { name: 'web' }]);
+    await t.observation.start();
+    await until('the install', () => t.reports.at(-1)?.status.state === 'installed');
+    t.runtime.kill(`${ID}.job`);
+    await until('the job reported down', () => t.reports.at(-1)?.components[0]?.state === 'failed');
+    const starts = t.runtime.starts.length;
+    t.runtime.kill(`${ID}.web`);
+    await until('web restarted', () => t.runtime.starts.length > starts);
+    await until('web installed again', () => t.reports.at(-1)?.components[1]?.state === 'installed');
+    expect(t.runtime.starts.slice(starts)).toEqual([`${ID}.web`]);
+    expect(t.reports.at(-1)).toMatchObject({
+      status: { state: 'failed', error: { source: 'demo' } },
+      components: [
+        { name: 'job', state: 'failed' },
+        { name: 'web', state: 'installed' },
+      ],
+    });
   });
 
   it('leaves a deployment alone while the reconciler works on it, and stops looking when stopped', async () => {
