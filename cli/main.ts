@@ -2,8 +2,11 @@ import { Command, CommanderError } from 'commander';
 import { register as server } from './commands/server.js';
 import { register as co } from './commands/co/index.js';
 import { register as oci } from './commands/oci/index.js';
+import { register as registry } from './commands/registry/index.js';
 import { register as agent } from './commands/agent/index.js';
 import { register as site } from './commands/site/index.js';
+import { register as smp } from './commands/smp/index.js';
+import { register as discover } from './commands/discover.js';
 import { reportError, exitCodeFor } from './lib/action.js';
 
 declare const __OUTPOST_VERSION__: string;
@@ -22,7 +25,10 @@ export function buildProgram(): Command {
   server(program);
   co(program);
   oci(program);
+  registry(program);
   site(program);
+  discover(program);
+  smp(program);
   agent(program);
   return program;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { OutpostError, type FieldProblem } from '../lib/errors/index.js';
+import { tryParseQuantity } from '../lib/model/index.js';
 
 /**
  * Configuration: `defaultConfig()` plus a validating `parseConfig()`. A config file holds only what
@@ -11,6 +12,14 @@ export type Role = (typeof ROLES)[number];
 
 const port = z.number().int().min(0).max(65535);
 const seconds = z.number().positive();
+/** A byte count: a number, or a quantity such as `50Gi` or `512Mi`. */
+const bytes = z.union([
+  z.number().int().nonnegative(),
+  z
+    .string()
+    .refine((v) => tryParseQuantity(v) !== undefined, { message: 'must be a size such as 512Mi or 50Gi' })
+    .transform((v) => Math.floor(tryParseQuantity(v)!)),
+]);
 
 const gitCredential = z
   .object({
@@ -58,6 +67,23 @@ export const configSchema = z
         svidTtlHours: z.number().positive(),
       })
       .strict(),
+    discovery: z
+      .object({
+        /** Advertise the LO (`_outpost._tcp`) and list agents found on the LAN (ADR 0460). */
+        enabled: z.boolean(),
+        /** Interface names or IPv4 addresses; empty: the interfaces the MMI listens on (none for loopback). */
+        interfaces: z.array(z.string().min(1)),
+        /** The MMI URL advertised; default the MMI's own (its interface's address when it listens on all). */
+        mmiUrl: z.string().url().optional(),
+        /** Pending enrollment requests expire after this many minutes (ADR 0462). */
+        requestTtlMinutes: z
+          .number()
+          .positive()
+          .max(7 * 24 * 60),
+        /** Enrollment requests one address may file per hour (ADR 0462). */
+        requestsPerHour: z.number().int().positive(),
+      })
+      .strict(),
     nats: z
       .object({
         enabled: z.boolean(),
@@ -93,6 +119,31 @@ export const configSchema = z
         author: z.object({ name: z.string().min(1), email: z.string().min(3) }).strict(),
       })
       .strict(),
+    registry: z
+      .object({
+        /** Serve the site registry (roles lo and all). */
+        enabled: z.boolean(),
+        /** Address of the HTTPS listener (agents and tools on the LAN). */
+        host: z.string().min(1),
+        port,
+        /** Port of the plain-HTTP listener, always bound to 127.0.0.1 (tools on this machine); null: none. */
+        loopbackPort: port.nullable(),
+        /** URL agents are told at enrollment (e.g. https://lo.plant7.example:7500); default: the listener's. */
+        publicUrl: z.string().url().optional(),
+        /** More host names and addresses for the server certificate (how nodes reach this LO). */
+        tlsHosts: z.array(z.string().min(1)),
+        /** Let anyone pull without a token or a node certificate. */
+        anonymousPull: z.boolean(),
+        /** Total size of the store; null: only the disk limits it (registry/quota-exceeded, HTTP 507). */
+        quotaBytes: bytes.nullable(),
+        /** Bytes that must stay free on the disk after any write. */
+        reserveFreeBytes: bytes,
+        maxBlobBytes: bytes,
+        maxManifestBytes: bytes,
+        /** Garbage collection removes nothing younger than this (pushes in progress). */
+        gcGraceSeconds: z.number().nonnegative(),
+      })
+      .strict(),
     catalog: z
       .object({
         maxDescriptionBytes: z.number().int().positive(),
@@ -120,6 +171,7 @@ export function defaultConfig(): Config {
       wfmId: 'outpost',
       svidTtlHours: 24 * 30,
     },
+    discovery: { enabled: true, interfaces: [], requestTtlMinutes: 60, requestsPerHour: 10 },
     nats: {
       enabled: true,
       tls: true,
@@ -131,6 +183,19 @@ export function defaultConfig(): Config {
       offlineAfterSeconds: 90,
     },
     git: { fetchIntervalSeconds: 30, author: { name: 'Outpost', email: 'outpost@localhost' } },
+    registry: {
+      enabled: true,
+      host: '127.0.0.1',
+      port: 7500,
+      loopbackPort: 7501,
+      tlsHosts: [],
+      anonymousPull: false,
+      quotaBytes: null,
+      reserveFreeBytes: 512 * 1024 * 1024,
+      maxBlobBytes: 16 * 1024 * 1024 * 1024,
+      maxManifestBytes: 4 * 1024 * 1024,
+      gcGraceSeconds: 3600,
+    },
     catalog: { maxDescriptionBytes: 1024 * 1024, gitTimeoutMs: 20_000, credentials: [] },
   };
 }

@@ -23,6 +23,7 @@ import { createObjectCache } from './gitops/object-reader.js';
 import { createSiteIdentity } from './lo/identity-store.js';
 import { createMessagingModule, type Messaging } from './messaging/module.js';
 import { OutpostError } from '../lib/errors/index.js';
+import { createRegistryModule, type SiteRegistry } from './registry/module.js';
 
 export interface CoreDeps {
   config: Config;
@@ -57,6 +58,8 @@ export interface Core {
   readonly lo: Lo;
   /** The deployments engine (CO). */
   readonly deploy: DeployEngine;
+  /** The site registry (LO; the bundle import writes into its store). */
+  readonly registry: SiteRegistry;
   /** Builds the context of one call (used by every binder). */
   context(
     principal: Principal,
@@ -220,8 +223,20 @@ export function createCore(deps: CoreDeps): Core {
     coBranch: repos.branch,
     objectCache,
     identity,
+    version: deps.version,
+    registryUrl: () => registryModule.registry.advertisedUrl(),
   });
-  modules.push(loModule, createDeployModule({ engine, logger }));
+  const registryModule = createRegistryModule({
+    config,
+    paths,
+    store,
+    clock,
+    logger,
+    identity,
+    token: (t) => auth.authenticate(t),
+    authorizeClient: (client) => loModule.lo.authorizeClient(client),
+  });
+  modules.push(loModule, registryModule, createDeployModule({ engine, logger }));
   // What remote LOs forward over the bus (store and forward) lands in the CO's records: statuses and
   // node inventory, mapped to this CO's node by site and name.
   if (config.role !== 'lo') {
@@ -273,6 +288,7 @@ export function createCore(deps: CoreDeps): Core {
     messaging: messagingModule.messaging,
     lo: loModule.lo,
     deploy: engine,
+    registry: registryModule.registry,
     context(principal, transport, options = {}) {
       let tenantId = principal.tenantId;
       if (options.tenant && options.tenant !== principal.tenantId) {

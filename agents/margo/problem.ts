@@ -3,7 +3,7 @@ import { MARGO_PROBLEM_BASE, MARGO_PROBLEM_TYPES, type MargoProblemName } from '
 
 /**
  * A non-2xx answer of the WFM as the agent acts on it: Margo says clients branch on the problem `type`,
- * never on the status code, and honour `Retry-After` (shared/margo/README.md section 1.6).
+ * never on the status code, and honour `Retry-After` (the Margo specification).
  */
 
 /** A registered Margo problem name, or `about:blank` for anything else. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { systemClock, type Clock } from '../../lib/base/index.js';
 import type { Logger } from '../../lib/log/index.js';
 import { parseApplicationDeployment } from '../../lib/margo/index.js';
@@ -15,6 +16,7 @@ import { createCapabilitiesReport } from './modules/capabilities-report.js';
 import { createObservation } from './modules/observation.js';
 import { createOutboxDelivery, type OutboxDelivery } from './modules/outbox-delivery.js';
 import { createPolling, type Polling } from './modules/polling.js';
+import { createLanAdvertise } from './modules/lan-advertise.js';
 import { createSiteBus } from './modules/site-bus.js';
 import { createSvidRenewal } from './modules/svid-renewal.js';
 import { createOutbox } from './outbox.js';
@@ -22,6 +24,7 @@ import { createPlanDeps } from './plan-deps.js';
 import { Reconciler, restartTiming } from './reconciler.js';
 import { createStateStore } from './state.js';
 import { shortMessage } from './status.js';
+import { effectiveSiteRegistry } from './site-registry.js';
 import { DesiredStateSync } from './sync.js';
 
 /**
@@ -154,6 +157,12 @@ async function compose(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Pro
     cacheDir: paths.cacheDir,
     runtimes,
     definitions,
+    // Artifacts come through the site registry first (ADR 0422), authenticated with the node's SVID.
+    siteRegistry: {
+      url: effectiveSiteRegistry(config.registries.siteRegistry, enrollment.registryUrl, session.url),
+      identity: () => session.identity(),
+      certDir: path.join(paths.identityDir, 'registry-certs'),
+    },
     logger: o.logger,
     clock,
     userAgent,
@@ -235,6 +244,19 @@ async function compose(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Pro
         started,
         onPollNow: () => polling?.pollNow(),
         clock,
+        logger: o.logger,
+      }),
+    );
+  }
+  if (on.advertise && config.discovery.advertise) {
+    modules.push(
+      createLanAdvertise({
+        lo: session.url,
+        keyPem: identity.keyPem,
+        nodeId: enrollment.clientId,
+        siteId: enrollment.siteId,
+        version: o.version,
+        config: config.discovery,
         logger: o.logger,
       }),
     );

@@ -65,7 +65,7 @@ describe('agent configuration', () => {
 
   it('turns modules and runtimes on and off, and keeps the runtime labels to the agent', () => {
     const c = parseAgentConfig({
-      modules: { bus: false, renewal: false },
+      modules: { bus: false, renewal: false, advertise: false },
       runtimes: {
         helm: { enabled: false },
         wasm: { defaultMemory: '32Mi', runner: '/opt/outpost/wasm-runner.js' },
@@ -79,6 +79,7 @@ describe('agent configuration', () => {
       observation: true,
       renewal: false,
       bus: false,
+      advertise: false,
     });
     expect(c.runtimes.helm.enabled).toBe(false);
     expect(c.runtimes.wasm).toEqual({
@@ -96,7 +97,7 @@ describe('agent configuration', () => {
       throw new Error('no error');
     };
     expect(fields({ modules: { polling: 'yes', lan: true } })).toEqual([
-      'modules.lan: unknown setting (expected one of outbox, capabilities, polling, observation, renewal, bus)',
+      'modules.lan: unknown setting (expected one of outbox, capabilities, polling, observation, renewal, bus, advertise)',
       'modules.polling: must be true or false, not "yes"',
     ]);
     expect(fields({ runtimes: { ocre: {}, wasm: { runner: 'relative.js' } } })).toEqual([
@@ -106,6 +107,45 @@ describe('agent configuration', () => {
     expect(fields({ capabilities: { labels: { 'outpost.dev/runtime.wasm': 'true' } } })[0]).toMatch(
       /^capabilities\.labels\.outpost\.dev\/runtime\.wasm: outpost\.dev\/runtime\.\* labels are the agent's own/,
     );
+  });
+
+  it('keeps the site registry, mirror rules and LAN discovery beside the runtimes and modules', () => {
+    const d = defaultAgentConfig();
+    expect(d.registries.mirrors).toEqual([{ prefix: '*', mirror: 'site', fallback: true }]);
+    expect(d.registries.siteRegistry).toBeUndefined();
+    expect(d.discovery).toEqual({ advertise: true, interfaces: [] });
+    expect(d.modules.advertise).toBe(true);
+    const c = parseAgentConfig({
+      registries: {
+        siteRegistry: 'https://lo.site:7500/',
+        mirrors: [{ prefix: 'registry.example/samples', mirror: 'site', fallback: false }],
+      },
+      discovery: { advertise: false, interfaces: ['eth1'] },
+      runtimes: { helm: { enabled: false } },
+      modules: { bus: false },
+    });
+    expect(c.registries.siteRegistry).toBe('https://lo.site:7500');
+    expect(c.registries.mirrors).toEqual([
+      { prefix: 'registry.example/samples', mirror: 'site', fallback: false },
+    ]);
+    expect(c.discovery).toEqual({ advertise: false, interfaces: ['eth1'] });
+    expect(c.runtimes.helm.enabled).toBe(false);
+    expect(c.modules).toMatchObject({ bus: false, advertise: true });
+    expect(parseAgentConfig({ registries: { siteRegistry: false } }).registries.siteRegistry).toBe(false);
+    let err: OutpostError | undefined;
+    try {
+      parseAgentConfig({
+        registries: { siteRegistry: 'lo.site', mirrors: [{ prefix: 'https://r.example', mirror: 'site' }] },
+        discovery: { interfaces: 'eth0' },
+      });
+    } catch (e) {
+      err = e as OutpostError;
+    }
+    expect(err?.errors!.map((e) => e.field)).toEqual([
+      'registries.siteRegistry',
+      'registries.mirrors[0]',
+      'discovery.interfaces',
+    ]);
   });
 
   it('reads agent.yaml (absent: defaults) and reports YAML syntax errors with their position', () => {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { parseDocument } from 'yaml';
 import { OutpostError, type FieldProblem } from '../../lib/errors/index.js';
 import { tryParseQuantity } from '../../lib/model/index.js';
+import { DEFAULT_MIRROR_RULES, mirrorRuleProblem, type MirrorRule } from '../../lib/registry/index.js';
 import {
   defaultRuntimesConfig,
   parseRuntimesConfig,
@@ -76,6 +77,13 @@ export interface AgentConfig {
      */
     authFile?: string;
     timeoutSeconds: number;
+    /**
+     * The site registry (ADR 0422): its URL, or `false` for none; default: the one the LO named at
+     * enrollment. The node authenticates with its SVID and verifies it with the site's trust anchors.
+     */
+    siteRegistry?: string | false;
+    /** Where components are looked up first (longest prefix wins); default: everything through the site registry. */
+    mirrors: MirrorRule[];
   };
   /** One section per registered runtime (agents/runtimes/registry.ts), each with `enabled`. */
   runtimes: RuntimesConfig;
@@ -102,6 +110,12 @@ export interface AgentConfig {
   cache: { maxBytes: string };
   outbox: { maxReports: number };
   nats: { enabled: boolean };
+  /** LAN discovery (ADR 0464): advertise `_outpost-agent._tcp` so the console lists this machine. */
+  discovery: {
+    advertise: boolean;
+    /** Interface names or IPv4 addresses; empty: the interface the node reaches its LO through (none for loopback). */
+    interfaces: string[];
+  };
   /** SVID renewal (ADR 0380). */
   identity: {
     /** Renew when less than this fraction of the SVID's lifetime is left (default one third). */
@@ -113,7 +127,15 @@ export interface AgentConfig {
 }
 
 /** The agent's modules, in the order they start (ADR 0270). */
-export const AGENT_MODULES = ['outbox', 'capabilities', 'polling', 'observation', 'renewal', 'bus'] as const;
+export const AGENT_MODULES = [
+  'outbox',
+  'capabilities',
+  'polling',
+  'observation',
+  'renewal',
+  'bus',
+  'advertise',
+] as const;
 export type AgentModuleName = (typeof AGENT_MODULES)[number];
 
 export function defaultAgentConfig(): AgentConfig {
@@ -133,7 +155,11 @@ export function defaultAgentConfig(): AgentConfig {
       otelCollector: false,
       recheckSeconds: 300,
     },
-    registries: { plainHttp: false, timeoutSeconds: 30 },
+    registries: {
+      plainHttp: false,
+      timeoutSeconds: 30,
+      mirrors: DEFAULT_MIRROR_RULES.map((r) => ({ ...r })),
+    },
     runtimes: defaultRuntimesConfig(),
     modules: Object.fromEntries(AGENT_MODULES.map((m) => [m, true])) as Record<AgentModuleName, boolean>,
     deployments: {
@@ -150,6 +176,7 @@ export function defaultAgentConfig(): AgentConfig {
     cache: { maxBytes: '2Gi' },
     outbox: { maxReports: 10_000 },
     nats: { enabled: true },
+    discovery: { advertise: true, interfaces: [] },
     identity: { renewWhenRemaining: 1 / 3, retrySeconds: 60, maxRetrySeconds: 3600 },
   };
 }
@@ -268,6 +295,7 @@ export function parseAgentConfig(input: unknown, source = 'agent configuration')
     'cache',
     'outbox',
     'nats',
+    'discovery',
     'identity',
     'modules',
   ]);
@@ -375,7 +403,14 @@ export function parseAgentConfig(input: unknown, source = 'agent configuration')
     }
   }
 
-  const reg = section(c, input, 'registries', ['plainHttp', 'caFile', 'authFile', 'timeoutSeconds']);
+  const reg = section(c, input, 'registries', [
+    'plainHttp',
+    'caFile',
+    'authFile',
+    'timeoutSeconds',
+    'siteRegistry',
+    'mirrors',
+  ]);
   if (reg.plainHttp !== undefined) {
     if (typeof reg.plainHttp === 'boolean') cfg.registries.plainHttp = reg.plainHttp;
     else if (Array.isArray(reg.plainHttp) && reg.plainHttp.every((h) => typeof h === 'string' && h !== ''))
@@ -394,6 +429,38 @@ export function parseAgentConfig(input: unknown, source = 'agent configuration')
       c.num(reg.timeoutSeconds, 'registries.timeoutSeconds', 1, 3600),
       (v) => (cfg.registries.timeoutSeconds = v),
     );
+  if (reg.siteRegistry === false) cfg.registries.siteRegistry = false;
+  else if (reg.siteRegistry !== undefined)
+    set(
+      c.str(
+        reg.siteRegistry,
+        'registries.siteRegistry',
+        /^https?:\/\/[^/\s]+\/?$/,
+        'false or a URL https://host:port',
+      ),
+      (v) => (cfg.registries.siteRegistry = v.replace(/\/$/, '')),
+    );
+  if (reg.mirrors !== undefined) {
+    if (!Array.isArray(reg.mirrors))
+      c.bad('registries.mirrors', 'must be a list of { prefix, mirror, fallback } rules');
+    else {
+      const rules: MirrorRule[] = [];
+      reg.mirrors.forEach((r, i) => {
+        const f = `registries.mirrors[${i}]`;
+        if (!isObj(r)) return c.bad(f, 'must be { prefix, mirror, fallback? }');
+        c.keys(r, f, ['prefix', 'mirror', 'fallback']);
+        const prefix = c.str(r.prefix, `${f}.prefix`);
+        const mirror = c.str(r.mirror, `${f}.mirror`);
+        const fallback = r.fallback === undefined ? true : c.bool(r.fallback, `${f}.fallback`);
+        if (prefix === undefined || mirror === undefined || fallback === undefined) return;
+        const rule = { prefix, mirror, fallback };
+        const problem = mirrorRuleProblem(rule);
+        if (problem) c.bad(f, problem);
+        else rules.push(rule);
+      });
+      cfg.registries.mirrors = rules;
+    }
+  }
 
   const rt = input.runtimes;
   if (rt !== undefined && rt !== null) {
@@ -457,6 +524,17 @@ export function parseAgentConfig(input: unknown, source = 'agent configuration')
     );
   const nats = section(c, input, 'nats', ['enabled']);
   if (nats.enabled !== undefined) set(c.bool(nats.enabled, 'nats.enabled'), (v) => (cfg.nats.enabled = v));
+  const disc = section(c, input, 'discovery', ['advertise', 'interfaces']);
+  if (disc.advertise !== undefined)
+    set(c.bool(disc.advertise, 'discovery.advertise'), (v) => (cfg.discovery.advertise = v));
+  if (disc.interfaces !== undefined) {
+    if (!Array.isArray(disc.interfaces))
+      c.bad('discovery.interfaces', 'must be a list of interface names or addresses');
+    else {
+      const list = disc.interfaces.map((v, i) => c.str(v, `discovery.interfaces[${i}]`));
+      if (list.every((v) => v !== undefined)) cfg.discovery.interfaces = list as string[];
+    }
+  }
   const idn = section(c, input, 'identity', ['renewWhenRemaining', 'retrySeconds', 'maxRetrySeconds']);
   if (idn.renewWhenRemaining !== undefined)
     set(

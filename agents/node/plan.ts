@@ -20,18 +20,25 @@ import {
 } from '../runtimes/index.js';
 import type { DeploymentPins } from './pins.js';
 import type { PlannedWorkload } from './state.js';
+import type { PullSource } from './site-registry.js';
 
 /**
  * From an ApplicationDeployment to the workloads that run it (ADR 0266, 0206): the profile names the
  * runtimes that may run it (the registry: `compose` → compose or container, `helm` → helm, `custom` with
- * `x-outpost-extensions.runtime: wasm` → wasm), each component's OCI artifact is resolved and its manifest
- * decides among them (a compose archive → compose, a container image → container), file artifacts are
- * pulled into the blob cache with their digest verified, parameters become environment variables
- * (compose, container, wasm: the target's `pointer` is the variable name) or values by dot path (helm),
- * the profile's memory and CPU requirements become limits where the runtime enforces them, and the spec
- * hash covers everything that defines the workload. Errors carry the component they concern
- * (`data.component`).
+ * `x-outpost-extensions.runtime: wasm` → wasm), each component's OCI artifact is resolved (through the
+ * site registry first, ADR 0422) and its manifest decides among them (a compose archive → compose, a
+ * container image → container), file artifacts are pulled into the blob cache with their digest
+ * verified, parameters become environment variables (compose, container, wasm: the target's `pointer`
+ * is the variable name) or values by dot path (helm), the profile's memory and CPU requirements become
+ * limits where the runtime enforces them, and the spec hash covers everything that defines the workload
+ * (an image by its origin name). Errors carry the component they concern (`data.component`).
  */
+
+/**
+ * When the next pull source is tried (ADR 0422): the registry does not have the artifact, or cannot be
+ * reached. Never after a refusal, an untrusted certificate or a wrong digest: those are not "elsewhere".
+ */
+const FALL_THROUGH = new Set(['oci/not-found', 'network-error', 'timeout']);
 
 export function componentError(
   component: string,
@@ -119,6 +126,11 @@ export function componentExtension(c: Component): ComponentExtension {
 
 export interface PlanDeps {
   registry(): Promise<RegistryClient>;
+  /**
+   * Where to look for a component's artifact, in order (the site registry first, ADR 0422); the next one
+   * is tried only when one does not have it or cannot be reached. Default: the reference's own registry.
+   */
+  sources?(ref: Reference): Promise<PullSource[]>;
   cache(): Promise<BlobCache>;
   parseReference(s: string): Reference;
   /** Whether a registry host is reached over plain HTTP. */
@@ -162,18 +174,44 @@ export async function planDeployment(
     } catch (e) {
       throw fail('oci/invalid-reference', (e as Error).message, e);
     }
-    const registry = await deps.registry();
+    const sources: PullSource[] = deps.sources
+      ? await deps.sources(ref)
+      : [{ ref, registry: await deps.registry(), site: false }];
     let resolved;
-    try {
-      resolved = await registry.resolve(ref, { signal });
-    } catch (e) {
-      throw componentError(
-        c.name,
-        (e as OutpostError).code ?? 'oci/registry-error',
-        `component ${c.name}: ${(e as Error).message}`,
-        e,
-      );
+    let from = sources[0]!;
+    const misses: string[] = [];
+    for (const [i, s] of sources.entries()) {
+      try {
+        resolved = await s.registry.resolve(s.ref, { signal });
+        from = s;
+        break;
+      } catch (e) {
+        const code = (e as OutpostError).code;
+        if (FALL_THROUGH.has(code) && i < sources.length - 1) {
+          misses.push((e as Error).message);
+          deps.logger.debug(
+            {
+              component: c.name,
+              reference: `${s.ref.registry}/${s.ref.repository}`,
+              next: sources[i + 1]!.ref.registry,
+            },
+            'artifact not available from this registry; trying the next',
+          );
+          continue;
+        }
+        throw componentError(
+          c.name,
+          code ?? 'oci/registry-error',
+          `component ${c.name}: ${[...misses, (e as Error).message].join('; then ')}`,
+          e,
+        );
+      }
     }
+    if (!resolved) throw componentError(c.name, 'oci/not-found', `component ${c.name}: not found`);
+    const registry = from.registry;
+    const origin = ref;
+    ref = from.ref;
+    // The runtime comes from the manifest, whichever registry it came from (ADR 0206).
     let cls;
     try {
       cls = runtimeForArtifact(
@@ -194,12 +232,16 @@ export async function planDeployment(
 
     let artifact: Artifact;
     let source: PlannedWorkload['source'];
+    /** What the spec hash covers for an image: its origin name, so the same digest from the site registry is the same workload. */
+    let hashedImage: string | undefined;
     if (!cls.layer) {
       artifact = {
         image: `${ref.registry}/${ref.repository}@${resolved.digest}`,
-        tlsVerify: !deps.isPlainHttp(ref.registry),
+        tlsVerify: !(from.plainHttp ?? deps.isPlainHttp(ref.registry)),
         pull: 'missing',
+        ...(from.site && from.certDir ? { certDir: from.certDir } : {}),
       };
+      hashedImage = `${origin.registry}/${origin.repository}@${resolved.digest}`;
     } else {
       const layer = cls.layer;
       const { cache, lease } = pins ? await pins.hold() : { cache: await deps.cache(), lease: undefined };
@@ -264,7 +306,18 @@ export async function planDeployment(
       ...(Object.keys(limits).length ? { limits } : {}),
       ...(ext.restart ? { restart: { policy: ext.restart } } : {}),
     };
-    const spec: WorkloadSpec = { ...base, specHash: computeSpecHash(base) };
+    const hashed =
+      hashedImage === undefined
+        ? base
+        : {
+            ...base,
+            artifact: {
+              image: hashedImage,
+              tlsVerify: !deps.isPlainHttp(origin.registry),
+              pull: 'missing' as const,
+            },
+          };
+    const spec: WorkloadSpec = { ...base, specHash: computeSpecHash(hashed) };
     out.push({
       component: c.name,
       kind,

@@ -1,7 +1,7 @@
 import { WEEKDAYS, type TimeWindow } from './config.js';
 
 /**
- * When the agent talks to the LO (Margo's client settings, shared/margo/README.md section 2): a polling
+ * When the agent talks to the LO (Margo's client settings, the Margo specification): a polling
  * interval rate, a polling interval period (active hours) and downtime windows in which the client
  * neither polls nor retries and ignores communication errors. Times are the host's local time.
  */

@@ -10,7 +10,7 @@ import { securityEvent } from './security.js';
 import type { DeploymentRecord, StateStore } from './state.js';
 
 /**
- * One poll of the desired state (Margo client algorithm, shared/margo/README.md section 2.2; ADR 0262):
+ * One poll of the desired state (Margo client algorithm, the Margo specification; ADR 0262):
  *
  * 1. `GET /api/v1/deployments` with `If-None-Match`; a 304 changes nothing.
  * 2. A manifest whose `manifestVersion` is not greater than the adopted one is refused and logged as a

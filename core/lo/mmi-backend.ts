@@ -45,6 +45,8 @@ export interface LoBackendDeps {
   /** Where renewals (issued and refused) are recorded. */
   audit?: AuditLog;
   mmiUrl: () => string | null;
+  /** The site registry's URL for agents (null: no site registry). */
+  registryUrl?: () => string | null;
   /** Per-node messaging credentials, when NATS runs. */
   natsCredentials?: (clientId: string, siteId: string) => Promise<EnrollResponse['nats']>;
   /** Called when a node's capabilities or presence changed (console events). */
@@ -129,6 +131,15 @@ export function createLoBackend(deps: LoBackendDeps): MmiBackend & { flushSeen()
     },
     putCapabilities(client, deviceId, capabilities: DeviceCapabilities) {
       const now = clock.now();
+      // Only a node has capabilities: an accepted client that is none (a conformance tester's SVID from
+      // `site client issue`) would report into nowhere and stay "not enrolled" (ADR 0463).
+      const isNode = db.select({ uid: nodes.uid }).from(nodes).where(eq(nodes.uid, client.clientId)).get();
+      if (!isNode)
+        throw new OutpostError(
+          'mmi/not-a-node',
+          `${client.spiffeId} is accepted here but is not a node, so it has no capabilities to report; enroll it as a node (edgectl co add node <name> --site <site> --csr FILE, or an enrollment token)`,
+          { status: 403 },
+        );
       const slash = deviceId.lastIndexOf('/');
       const result = store.tx(() => {
         if (slash > 0) {
@@ -342,6 +353,7 @@ export function createLoBackend(deps: LoBackendDeps): MmiBackend & { flushSeen()
         anchorsPem: [ca.certPem],
         wfmSpiffeId: identity.wfmSpiffeId,
         mmiUrl: deps.mmiUrl() ?? '',
+        ...(deps.registryUrl?.() ? { registryUrl: deps.registryUrl()! } : {}),
         notAfter: svid.notAfter,
         nats: await deps.natsCredentials?.(clientId, row.siteId).catch((err: unknown) => {
           log.warn(

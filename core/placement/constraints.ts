@@ -1,6 +1,6 @@
 /**
  * Margo `deviceConstraints` compiled once per request into fast predicates
- * (shared/margo/README.md section 1.1, the device-specific runtime SUP):
+ * (the Margo specification, the device-specific runtime SUP):
  * - capacity first (CPU cores and architectures, memory, storage), then the eligibility rules;
  * - expressions in a selector are ANDed, both selectors of a rule must match, rules are ORed;
  * - property keys are RFC 6901 pointers into the capabilities `properties`, label keys exact names;

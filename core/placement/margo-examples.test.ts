@@ -1,5 +1,5 @@
 /**
- * The constraint examples of the Margo spec (copied from shared/margo into ./testdata) through the
+ * The constraint examples of the Margo spec (copied from the Margo specification into ./testdata) through the
  * placement engine. The files are in their published shapes; `toProfile`/`toCapabilities` below do
  * the little normalisation the engine expects (rc.2 `cpu` -> `cpus`, `requiredResources` ->
  * DeviceConstraints), standing in for lib/margo's parser so these tests do not depend on it.

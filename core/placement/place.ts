@@ -1,5 +1,5 @@
 /**
- * Placement: filter, then score, then explain (DESIGN.md section 6).
+ * Placement: filter, then score, then explain (docs/architecture.md).
  *
  * `place()` evaluates every node in scope in one tight loop over the prepared arrays, recording a
  * failure bit mask per node (no strings, no objects); eligibility rules run only for nodes that pass

@@ -6,5 +6,10 @@ import { z } from 'zod';
  */
 export const events = {
   changed: z.object({ topics: z.array(z.string()).min(1) }),
+  /** An enrollment request was filed, decided, expired or picked up (ADR 0462); the console refetches `enroll-requests`. */
+  enrollRequest: z.object({
+    id: z.string(),
+    state: z.enum(['pending', 'approved', 'rejected', 'expired']),
+  }),
 };
 export type Events = typeof events;

@@ -11,6 +11,8 @@ import { nodesService } from './services/nodes.js';
 import { deploymentsService } from './services/deployments.js';
 import { identityService } from './services/identity.js';
 import { messagingService } from './services/messaging.js';
+import { registryService } from './services/registry.js';
+import { discoveryService, enrollRequestsService } from './services/enroll-requests.js';
 
 export const contract = {
   system: systemService,
@@ -22,6 +24,9 @@ export const contract = {
   messaging: messagingService,
   deployments: deploymentsService,
   identity: identityService,
+  enrollRequests: enrollRequestsService,
+  discovery: discoveryService,
+  registry: registryService,
 };
 export type Contract = typeof contract;
 
@@ -56,3 +61,5 @@ export {
 } from './ipc-transport.js';
 export { formatAge } from './format.js';
 export * from './parameter-rules.js';
+export * from './services/registry.js';
+export * from './services/enroll-requests.js';

@@ -1,6 +1,6 @@
 /**
  * Component schemas of the Margo Workload Management API 1.0.0-rc.3 (OpenAPI 3.1, JSON Schema 2020-12),
- * as in shared/margo/workload-management-api-1.0.0-rc.3.openapi.yaml with `description` and `example`
+ * as in the Margo workload-management-api-1.0.0-rc.3.openapi.yaml (copied to testdata/spec/) with `description` and `example`
  * members left out. A test checks them against the copy in testdata/spec/.
  * Only the schemas the request-body parsers use are here (capabilities and deployment status).
  */

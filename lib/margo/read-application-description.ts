@@ -314,7 +314,7 @@ function readProfile(
   return profile;
 }
 
-/** Our own extension (DESIGN.md section 4): `runtime: wasm | ocre` on custom profiles. */
+/** Our own extension (docs/architecture.md): `runtime: wasm | ocre` on custom profiles. */
 function checkOutpostExtension(r: Reader, path: Path, v: unknown, type: DeploymentType | undefined): void {
   if (!isObject(v) || v.runtime === undefined) return;
   const p = [...path, OUTPOST_EXTENSION_KEY, 'runtime'];

@@ -1,5 +1,5 @@
 /**
- * The patterns and enumerations of the Margo resources (shared/margo/README.md sections 1 and 2, and the
+ * The patterns and enumerations of the Margo resources (the Margo specification sections 1 and 2, and the
  * rc.3 OpenAPI component schemas), in one place so every parser and renderer uses the same ones.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Normalised forms of the Margo resources (shared/margo/README.md section 1), as the rest of the
+ * Normalised forms of the Margo resources (the Margo specification), as the rest of the
  * project uses them. Parsers accept every shape the README lists (top-level `id` or `metadata.id`,
  * `deviceConstraints` or `requiredResources`, envelopes present or absent) and produce these.
  * Writers always emit the rc.3 shapes.
@@ -13,7 +13,7 @@ export type PeripheralType = 'gpu' | 'display' | 'camera' | 'microphone' | 'spea
 export type InterfaceType =
   'ethernet' | 'wifi' | 'cellular' | 'bluetooth' | 'usb' | 'canbus' | 'rs232' | 'other';
 
-/** Our vendor extension key (DESIGN.md section 4): `x-outpost-extensions: { runtime: wasm | ocre, ... }`. */
+/** Our vendor extension key (docs/architecture.md): `x-outpost-extensions: { runtime: wasm | ocre, ... }`. */
 export const OUTPOST_EXTENSION_KEY = 'x-outpost-extensions';
 /** Runtimes our agent offers beyond Margo's own `oci`: carried in `x-outpost-extensions.runtime`. */
 export type OutpostRuntime = 'wasm' | 'ocre';

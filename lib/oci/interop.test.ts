@@ -31,7 +31,7 @@ beforeAll(async () => {
   reg = await startRegistry();
   client = createRegistryClient({ plainHttp: true });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-oci-interop-'));
-  // podman needs these settings on this machine (shared/notes/environment.md); vfs keeps storage in tmp.
+  // podman needs these settings on this machine (test/helpers/podman.ts); vfs keeps storage in tmp.
   fs.writeFileSync(
     path.join(tmp, 'containers.conf'),
     '[containers]\ndefault_ulimits = ["nofile=1024:20000", "nproc=4096:4096"]\n[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n',

@@ -1,5 +1,5 @@
 // The Helm adapter. No Kubernetes cluster and no helm binary exist on these machines (neither is in
-// Debian 12; shared/notes/environment.md), so these tests cover what can be checked without one: the
+// Debian 12; test/helpers/podman.ts), so these tests cover what can be checked without one: the
 // argument vectors built for helm, the values built from the Margo parameters, and the adapter's
 // handling of helm's answers and failures, with a stand-in `helm` executable that records its
 // arguments and replies as a scenario says. Nothing here talks to a real cluster.
