@@ -68,7 +68,7 @@ export function createMmiSession(o: {
     getManifest: (e, sig) => current.getManifest(e, sig),
     getContent: (u, w, max, sig) => current.getContent(u, w, max, sig),
     putCapabilities: (d, c, sig) => current.putCapabilities(d, c, sig),
-    postStatus: (st, sig) => current.postStatus(st, sig),
+    postStatus: (st, sig, at) => current.postStatus(st, sig, at),
     close: () => current.close(),
   };
   return {

@@ -37,9 +37,13 @@ export function createOutboxDelivery(o: {
   /** The LO asked for a pause (Retry-After): until it is over only the timer flushes (ADR 0340). */
   let held = false;
 
-  const send = async (e: { status: Parameters<MmiClient['postStatus']>[0] }): Promise<SendOutcome> => {
+  const send = async (e: {
+    status: Parameters<MmiClient['postStatus']>[0];
+    at: number;
+  }): Promise<SendOutcome> => {
     try {
-      await client.postStatus(e.status);
+      // The outbox time goes along, so a report queued while the LO was away keeps its time (ADR 0169).
+      await client.postStatus(e.status, undefined, e.at);
       return { kind: 'sent' };
     } catch (err) {
       if (isProblem(err)) {
