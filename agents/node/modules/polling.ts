@@ -76,6 +76,7 @@ export function createPolling(o: {
   const pollOnce = async () => {
     const interval = ms(config.poll.intervalSeconds);
     if (!communicating()) {
+      log.debug('outside the hours the agent may talk to the LO (downtime or active hours): poll skipped');
       schedule(jittered(interval, config.poll.jitter));
       return;
     }
