@@ -87,6 +87,33 @@ if (stale('dist/cli/smp-simulator.js', ['lib/smp', 'lib/errors', 'lib/base', 'pa
   console.log('built dist/cli/smp-simulator.js');
 }
 
+// The sample application's WASM module (resources/samples/hello-wasm): compiled from its WAT source with
+// wabt, next to it, so `edgectl oci push resources/samples/hello-wasm/hello.wasm ...` works as the README
+// says. The result is deterministic and kept in the repository (test/integration/sample-app.test.ts).
+const sampleWat = 'resources/samples/hello-wasm/hello.wat';
+const sampleWasm = 'resources/samples/hello-wasm/hello.wasm';
+if (stale(sampleWasm, [sampleWat])) {
+  const wabt = await (await import('wabt')).default();
+  const mod = wabt.parseWat(path.basename(sampleWat), fs.readFileSync(path.join(root, sampleWat), 'utf8'));
+  try {
+    const bytes = Buffer.from(mod.toBinary({}).buffer);
+    const file = path.join(root, sampleWasm);
+    let same = false;
+    try {
+      same = fs.readFileSync(file).equals(bytes);
+    } catch {
+      // not there yet
+    }
+    if (!same) {
+      fs.writeFileSync(`${file}.tmp`, bytes);
+      fs.renameSync(`${file}.tmp`, file);
+    } else fs.utimesSync(file, new Date(), new Date());
+  } finally {
+    mod.destroy();
+  }
+  console.log(`built ${sampleWasm}`);
+}
+
 if (stale('dist/electron/main.js', nodeInputs)) {
   await build({
     ...common,
