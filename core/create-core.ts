@@ -18,6 +18,7 @@ import { createDesiredRepos } from './deploy/desired-repo.js';
 import { createDeployEngine, type DeployEngine } from './deploy/engine.js';
 import { createDeployModule } from './deploy/module.js';
 import { createLoModule, type Lo } from './lo/module.js';
+import { createWorkloadLogsModule } from './lo/workload-logs.js';
 import { isForwardedStatus, isNodeInventory } from './lo/uplink.js';
 import { createObjectCache } from './gitops/object-reader.js';
 import { createSiteIdentity } from './lo/identity-store.js';
@@ -236,7 +237,12 @@ export function createCore(deps: CoreDeps): Core {
     token: (t) => auth.authenticate(t),
     authorizeClient: (client) => loModule.lo.authorizeClient(client),
   });
-  modules.push(loModule, registryModule, createDeployModule({ engine, logger }));
+  modules.push(
+    loModule,
+    registryModule,
+    createDeployModule({ engine, logger }),
+    createWorkloadLogsModule({ config, fleet: fleetModule.fleet, messaging: messagingModule.messaging }),
+  );
   // What remote LOs forward over the bus (store and forward) lands in the CO's records: statuses and
   // node inventory, mapped to this CO's node by site and name.
   if (config.role !== 'lo') {

@@ -571,7 +571,7 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
   if (nats && config.nats.enabled) {
     void (async () => {
       try {
-        const { connectAgentBus } = await import('../../lib/bus/index.js');
+        const { connectAgentBus, LOGS_REPLY_MAX_BYTES } = await import('../../lib/bus/index.js');
         const b = await connectAgentBus({
           url: nats.url,
           seed: nats.seed,
@@ -592,6 +592,14 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
         }
         bus = b;
         b.onPollNow(() => runPoll());
+        b.onLogsRequest(async (req) => {
+          const { answerLogsRequest } = await import('./workload-logs.js');
+          return answerLogsRequest(paths, req, {
+            podman: config.runtimes.container.podman,
+            now: () => clock.now(),
+            maxBytes: LOGS_REPLY_MAX_BYTES,
+          });
+        });
         log.info({ url: nats.url }, 'connected to the site bus (poll-now notices, presence)');
       } catch (err) {
         log.warn({ err: shortMessage(err) }, 'no site bus; polling only');

@@ -44,6 +44,26 @@ export const nodeSchema = z.object({
 });
 export type Node = z.infer<typeof nodeSchema>;
 
+/** What `nodes.workloadLogs` returns: each component's last lines as the node's agent read them. */
+export const workloadLogsSchema = z.object({
+  node: z.string(),
+  deploymentId: z.string(),
+  /** When the node read them (its clock). */
+  at: z.number(),
+  components: z.array(
+    z.object({
+      component: z.string(),
+      kind: z.string(),
+      lines: z.array(z.string()),
+      /** Earlier lines were left out (the tail, or the size of one answer). */
+      truncated: z.boolean(),
+      /** Why there is nothing to show (not started yet, a runtime that keeps no output on the node). */
+      note: z.string().optional(),
+    }),
+  ),
+});
+export type WorkloadLogs = z.infer<typeof workloadLogsSchema>;
+
 /** Most rows one `nodes.list` page may ask for. */
 export const NODES_PAGE_MAX = 1000;
 
@@ -166,6 +186,21 @@ export const nodesService = defineService('nodes', {
     output: nodeSchema,
     errors: ['not-found'],
     auditTarget: (i) => `node/${i.name}`,
+  }),
+  workloadLogs: query({
+    summary:
+      "A deployment's workload output on one node (the last lines of each component), asked of the node's agent over the site bus while it is connected.",
+    input: z
+      .object({
+        /** The node's name. */
+        name: z.string().min(1),
+        deploymentId: z.string().min(1).max(200),
+        component: z.string().min(1).max(200).optional(),
+        tail: z.number().int().min(0).max(10_000).default(100),
+      })
+      .strict(),
+    output: workloadLogsSchema,
+    errors: ['not-found', 'node/unreachable', 'nats-unavailable', 'unavailable'],
   }),
   remove: command({
     summary: 'Remove a node that has no deployments.',

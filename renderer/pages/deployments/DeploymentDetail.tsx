@@ -104,7 +104,12 @@ export function DeploymentDetail({ id }: { id: string }) {
                 <Typography variant="h6">Nodes</Typography>
                 <Counts counts={d.counts} total={d.nodeCount} />
               </Stack>
-              <DeploymentNodesGrid nodes={d.nodes} serverNow={d.now} receivedAt={q.dataUpdatedAt} />
+              <DeploymentNodesGrid
+                deploymentId={d.id}
+                nodes={d.nodes}
+                serverNow={d.now}
+                receivedAt={q.dataUpdatedAt}
+              />
             </CardContent>
           </Card>
         </Stack>
