@@ -199,7 +199,7 @@ export async function waitUntilReporting(paths: AgentPaths, wait: string): Promi
   ]);
   const deadline = Date.now() + seconds * 1000;
   for (;;) {
-    let ready = false;
+    let ready: boolean;
     try {
       const view = readAgentStatus(paths, Date.now(), undefined, undefined);
       ready = view.agent.running && readStateFile(paths.stateFile)?.capabilities?.sentAt !== undefined;
