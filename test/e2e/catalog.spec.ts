@@ -207,7 +207,7 @@ test('the detail view shows the profile, parameters and configuration of the cho
   const profile = detail.getByTestId('profile');
   await expect(profile.getByTestId('profile-type')).toHaveText('custom');
   await expect(profile.getByTestId('profile-runtime')).toHaveText('runtime wasm');
-  await expect(profile.getByTestId('component')).toContainText('oci://registry.example/samples/hello-wasm');
+  await expect(profile.getByTestId('component')).toContainText('oci://127.0.0.1:5000/samples/hello-wasm');
   await expect(profile.getByTestId('component')).toContainText('1.1.0');
   await expect(profile.getByTestId('expression')).toHaveText(['outpost.dev/runtime.wasm In ["true"]']);
   await page.screenshot({ path: 'test-results/app-detail.png', fullPage: true });
