@@ -151,6 +151,19 @@ export const configSchema = z
         credentials: z.array(gitCredential),
       })
       .strict(),
+    /** Fleet health history (ADR 0228): how often the time series is sampled, and how long it is kept. */
+    health: z
+      .object({
+        sampleEverySeconds: z.number().int().min(1).max(3600),
+        /** Five-minute points are kept this many hours; hourly points this many days. */
+        fineRetentionHours: z
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 30),
+        coarseRetentionDays: z.number().int().min(1).max(3650),
+      })
+      .strict(),
   })
   .strict();
 
@@ -197,6 +210,7 @@ export function defaultConfig(): Config {
       gcGraceSeconds: 3600,
     },
     catalog: { maxDescriptionBytes: 1024 * 1024, gitTimeoutMs: 20_000, credentials: [] },
+    health: { sampleEverySeconds: 60, fineRetentionHours: 48, coarseRetentionDays: 90 },
   };
 }
 
