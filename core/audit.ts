@@ -22,7 +22,13 @@ export interface AuditLog {
   record(entry: AuditRecord): void;
   list(
     tenantId: string,
-    options: { limit: number; before?: number | undefined; action?: string | undefined },
+    options: {
+      limit: number;
+      before?: number | undefined;
+      action?: string | undefined;
+      /** Only entries about this target (`node/edge-1`). */
+      target?: string | undefined;
+    },
   ): AuditEntry[];
 }
 
@@ -57,10 +63,11 @@ export function createAuditLog(store: Store, clock: Clock): AuditLog {
         durationMs: e.durationMs ?? null,
       });
     },
-    list(tenantId, { limit, before, action }) {
+    list(tenantId, { limit, before, action, target }) {
       const conds: SQL[] = [eq(audit.tenantId, tenantId)];
       if (before !== undefined) conds.push(lt(audit.seq, before));
       if (action !== undefined) conds.push(eq(audit.action, action));
+      if (target !== undefined) conds.push(eq(audit.target, target));
       const rows = store.db
         .select()
         .from(audit)

@@ -37,6 +37,9 @@ export function createDeployModule(deps: {
         pause: async (input, ctx) => engine.signal(input, ctx, 'pause'),
         resume: async (input, ctx) => engine.signal(input, ctx, 'resume'),
       },
+      nodes: {
+        fit: async (input, ctx) => ({ fits: engine.fitNode(input, ctx) }),
+      },
     },
   };
 }
