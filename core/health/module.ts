@@ -97,7 +97,8 @@ export function createHealthModule(deps: HealthModuleDeps): CoreModule & { healt
           changedNodes = true;
         }
       });
-      deps.events.changed(tenantId, 'metrics', ...(changedNodes ? (['nodes'] as const) : []));
+      if (changedNodes) deps.events.changed(tenantId, 'metrics', 'nodes');
+      else deps.events.changed(tenantId, 'metrics');
     }
     const h = config.health;
     seriesStore.prune(now, {

@@ -15,7 +15,6 @@ import { z } from 'zod';
  * - `system`: the server's own status (NATS, the desired state an LO serves);
  * - `enroll-requests`: nodes waiting for approval and the decisions on them (ADR 0462);
  * - `discovery`: what an LO advertises and finds on its network (ADR 0460);
- * - `audit`: the audit log (every audited call appends to it; ADR 0230);
  * - `metrics`: the stored time series of fleet health (a sample was taken; ADR 0228).
  */
 export const TOPICS = [
@@ -27,7 +26,6 @@ export const TOPICS = [
   'system',
   'enroll-requests',
   'discovery',
-  'audit',
   'metrics',
 ] as const;
 export type Topic = (typeof TOPICS)[number];

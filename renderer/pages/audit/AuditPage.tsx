@@ -32,7 +32,7 @@ export function AuditPage() {
   const q = useQuery({ queryKey: ['audit'], queryFn: () => api.system.audit({ limit: 500 }) });
   return (
     <Box>
-      <Typography variant="h5" gutterBottom>
+      <Typography variant="h5" component="h1" gutterBottom>
         Audit
       </Typography>
       <Typography variant="body2" color="text.secondary" gutterBottom>
