@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { Box, Card, CardContent, Grid, Skeleton, Stack, Tooltip, Typography, useTheme } from '@mui/material';
+import { Box, Card, CardContent, Grid, Skeleton, Stack, Typography, useTheme } from '@mui/material';
 import { LineChart } from '@mui/x-charts/LineChart';
 import { api } from '../../api.js';
 import { formatTime } from '../../format.js';
@@ -97,19 +97,17 @@ function Reachability({ subjects }: { subjects: { subject: string; points: Serie
               sx={{ display: 'flex', flexGrow: 1, height: 16, gap: '1px', minWidth: 0 }}
             >
               {s.points.map((p) => (
-                <Tooltip
+                // A plain title (hover) per sample: the strip as a whole is one image with its own label.
+                <Box
                   key={p.at}
                   title={`${formatTime(p.at)}: ${p.values.reachable === 1 ? 'reachable' : 'unreachable'}, ${p.values.online ?? 0} online, ${p.values.offline ?? 0} offline`}
-                >
-                  <Box
-                    sx={{
-                      flex: 1,
-                      minWidth: 1,
-                      bgcolor: p.values.reachable === 1 ? theme.palette.success.main : 'transparent',
-                      border: p.values.reachable === 1 ? 'none' : `1px solid ${theme.palette.error.main}`,
-                    }}
-                  />
-                </Tooltip>
+                  sx={{
+                    flex: 1,
+                    minWidth: 1,
+                    bgcolor: p.values.reachable === 1 ? theme.palette.success.main : 'transparent',
+                    border: p.values.reachable === 1 ? 'none' : `1px solid ${theme.palette.error.main}`,
+                  }}
+                />
               ))}
             </Box>
             <Typography variant="caption" color="text.secondary" sx={{ width: 90, textAlign: 'right' }}>
