@@ -118,16 +118,25 @@ test('bulk actions label and cordon the nodes selected in the grid, in one call'
   await page.getByTestId('bulk-label').click();
   await page.getByTestId('bulk-label-set').fill('zone=z1, line=l2');
   await page.getByTestId('bulk-label-apply').click();
-  await expect(page.getByTestId('bulk-actions')).toBeHidden();
+  await expect(page.getByTestId('bulk-actions')).toBeHidden({ timeout: 30_000 });
   for (const n of names)
     expect((await api.nodes.get({ name: n })).labels).toMatchObject({ zone: 'z1', line: 'l2' });
   for (const i of [0, 1]) await rows.nth(i).getByRole('checkbox').check();
   await page.getByTestId('bulk-cordon').click();
-  await expect(page.getByTestId('bulk-actions')).toBeHidden();
+  await expect(page.getByTestId('bulk-actions')).toBeHidden({ timeout: 30_000 });
   for (const n of names) expect((await api.nodes.get({ name: n })).cordoned).toBe(true);
   const audit = await api.system.audit({ limit: 2, action: 'nodes.bulk' });
   expect(audit.entries).toHaveLength(2);
   await page.screenshot({ path: `${SHOTS}/bulk.png`, fullPage: true });
+});
+
+test('the audit log is filtered by the server and shows the input of an entry', async ({ page }) => {
+  await open(page, '/audit');
+  await page.getByTestId('audit-search').fill('nodes.bulk');
+  await expect(page.getByTestId('audit-total')).toHaveText('2 entries');
+  await page.locator('.MuiDataGrid-row').first().click();
+  await expect(page.getByTestId('audit-input')).toContainText('"kind": "cordon"');
+  await page.screenshot({ path: `${SHOTS}/audit.png`, fullPage: true });
 });
 
 test('a keyboard reaches the content with the skip link and every page from the side menu', async ({
