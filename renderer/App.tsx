@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { Suspense, lazy, useEffect, useRef, useState, type ReactNode } from 'react';
 import type { QueryClient } from '@tanstack/react-query';
 import {
   AppBar,
@@ -6,6 +6,7 @@ import {
   Chip,
   Drawer,
   IconButton,
+  LinearProgress,
   Link,
   List,
   ListItemButton,
@@ -27,18 +28,11 @@ import HistoryIcon from '@mui/icons-material/History';
 import SettingsIcon from '@mui/icons-material/Settings';
 import { useRoute, routePath } from './router.js';
 import type { ThemeMode } from './theme.js';
-import { NodePage } from './pages/nodes/NodePage.js';
 import { parseNodeRoute } from './pages/nodes/routes.js';
 import { connectLiveUpdates } from './live.js';
 import { apiHasToken, apiMode } from './api.js';
 import { DashboardPage } from './pages/dashboard/DashboardPage.js';
-import { AuditPage } from './pages/audit/AuditPage.js';
-import { SettingsPage } from './pages/settings/SettingsPage.js';
 import { ComingPage } from './components/ComingPage.js';
-import { AppStorePage } from './pages/apps/AppStorePage.js';
-import { DeviceStorePage } from './pages/devices/DeviceStorePage.js';
-import { SitesPage } from './pages/sites/SitesPage.js';
-import { DeploymentsPage } from './pages/deployments/DeploymentsPage.js';
 import { TokenPrompt } from './TokenPrompt.js';
 
 interface NavItem {
@@ -48,6 +42,21 @@ interface NavItem {
   render: () => ReactNode;
 }
 
+const NodePage = lazy(() => import('./pages/nodes/NodePage.js').then((m) => ({ default: m.NodePage })));
+const AuditPage = lazy(() => import('./pages/audit/AuditPage.js').then((m) => ({ default: m.AuditPage })));
+const SettingsPage = lazy(() =>
+  import('./pages/settings/SettingsPage.js').then((m) => ({ default: m.SettingsPage })),
+);
+const AppStorePage = lazy(() =>
+  import('./pages/apps/AppStorePage.js').then((m) => ({ default: m.AppStorePage })),
+);
+const DeviceStorePage = lazy(() =>
+  import('./pages/devices/DeviceStorePage.js').then((m) => ({ default: m.DeviceStorePage })),
+);
+const SitesPage = lazy(() => import('./pages/sites/SitesPage.js').then((m) => ({ default: m.SitesPage })));
+const DeploymentsPage = lazy(() =>
+  import('./pages/deployments/DeploymentsPage.js').then((m) => ({ default: m.DeploymentsPage })),
+);
 export const NAV: NavItem[] = [
   { path: '/', label: 'Dashboard', icon: <DashboardIcon />, render: () => <DashboardPage /> },
   { path: '/apps', label: 'App Store', icon: <StorefrontIcon />, render: () => <AppStorePage /> },
@@ -186,7 +195,10 @@ export function App({
         sx={{ flexGrow: 1, p: 3, minWidth: 0, outline: 'none' }}
       >
         <Toolbar variant="dense" />
-        {!apiHasToken ? <TokenPrompt /> : node ? <NodePage name={node} /> : current.render()}
+        {/* Pages load on first visit (one chunk each); the Dashboard is in the first one. */}
+        <Suspense fallback={<LinearProgress aria-label="loading the page" />}>
+          {!apiHasToken ? <TokenPrompt /> : node ? <NodePage name={node} /> : current.render()}
+        </Suspense>
       </Box>
     </Box>
   );

@@ -1,3 +1,4 @@
+import { Suspense, lazy } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { Alert, Box, Card, CardContent, Chip, Grid, Skeleton, Stack, Typography } from '@mui/material';
 import { api } from '../../api.js';
@@ -6,7 +7,7 @@ import { useNow } from '../../live.js';
 import { ErrorAlert } from '../../components/ErrorAlert.js';
 import { useRefetchOn } from '../deployments/use-refetch-on.js';
 import { AttentionList } from './AttentionList.js';
-import { HealthCharts } from './HealthCharts.js';
+const HealthCharts = lazy(() => import('./HealthCharts.js').then((m) => ({ default: m.HealthCharts })));
 
 const ATTENTION_KEY = ['metrics', 'attention'] as const;
 
@@ -158,7 +159,10 @@ export function DashboardPage() {
               <Stat label="Deployments" value={s.counts.deployments} testId="count-deployments" />
             </Grid>
           </Grid>
-          <HealthCharts />
+          {/* The charts library is a chunk of its own: the attention list does not wait for it. */}
+          <Suspense fallback={<Skeleton variant="rectangular" height={200} />}>
+            <HealthCharts />
+          </Suspense>
         </Stack>
       )}
     </Box>
