@@ -30,7 +30,8 @@ export interface AuditFilter {
 }
 
 export interface AuditLog {
-  record(entry: AuditRecord): void;
+  /** Appends one entry; returns its sequence number. */
+  record(entry: AuditRecord): number;
   list(tenantId: string, options: AuditFilter): AuditEntry[];
   /** How many entries match the filters (limit and offset aside). */
   count(tenantId: string, options: AuditFilter): number;
@@ -52,7 +53,7 @@ export function createAuditLog(store: Store, clock: Clock): AuditLog {
         if (input.length > MAX_INPUT_CHARS)
           input = JSON.stringify({ truncated: true, preview: input.slice(0, MAX_INPUT_CHARS) });
       }
-      insert.run({
+      const r = insert.run({
         at: clock.now(),
         tenantId: e.tenantId,
         actor: e.actor,
@@ -66,6 +67,7 @@ export function createAuditLog(store: Store, clock: Clock): AuditLog {
         requestId: e.requestId ?? null,
         durationMs: e.durationMs ?? null,
       });
+      return Number(r.lastInsertRowid);
     },
     list(tenantId, f) {
       const { sql, params } = where(tenantId, f);

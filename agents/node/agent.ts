@@ -429,6 +429,7 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
   const pollOnce = async () => {
     const interval = ms(config.poll.intervalSeconds);
     if (!communicating()) {
+      log.debug('outside the hours the agent may talk to the LO (downtime or active hours): poll skipped');
       schedulePoll(jittered(interval, config.poll.jitter));
       return;
     }

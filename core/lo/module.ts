@@ -530,33 +530,36 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
         },
         async allow(input) {
           const row = { pattern: input.pattern, effect: 'allow' as const, createdAt: clock.now() };
-          db.insert(clientPolicy)
-            .values(row)
-            .onConflictDoUpdate({
-              target: clientPolicy.pattern,
-              set: { effect: 'allow', createdAt: row.createdAt },
-            })
-            .run();
+          store.tx(() =>
+            db
+              .insert(clientPolicy)
+              .values(row)
+              .onConflictDoUpdate({
+                target: clientPolicy.pattern,
+                set: { effect: 'allow', createdAt: row.createdAt },
+              })
+              .run(),
+          );
           return row;
         },
         async deny(input) {
           const row = { pattern: input.pattern, effect: 'deny' as const, createdAt: clock.now() };
-          db.insert(clientPolicy)
-            .values(row)
-            .onConflictDoUpdate({
-              target: clientPolicy.pattern,
-              set: { effect: 'deny', createdAt: row.createdAt },
-            })
-            .run();
+          store.tx(() =>
+            db
+              .insert(clientPolicy)
+              .values(row)
+              .onConflictDoUpdate({
+                target: clientPolicy.pattern,
+                set: { effect: 'deny', createdAt: row.createdAt },
+              })
+              .run(),
+          );
           return row;
         },
         async createEnrollToken(input, ctx) {
-          const [made] = mintTokens(
-            ctx.tenantId,
-            ctx.principal.id,
-            [input.node],
-            input.siteId,
-            input.ttlMinutes,
+          // The node (made when new) and its token: one transaction.
+          const [made] = store.tx(() =>
+            mintTokens(ctx.tenantId, ctx.principal.id, [input.node], input.siteId, input.ttlMinutes),
           );
           return withQr(made!);
         },

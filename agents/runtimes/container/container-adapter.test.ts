@@ -1,5 +1,6 @@
 // Integration tests of the container adapter against real podman (CLI, and its Docker-compatible API
 // served by `podman system service`), with a busybox-static image built once for the file.
+import fs from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +66,32 @@ function cliAdapter(): ContainerAdapter {
     instance,
     stopTimeoutSec: 3,
   });
+}
+
+/** The pids of a process's children (from /proc). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === pid) out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** Running (a zombie waiting for its reaper counts as finished). */
+function running(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 async function containersOf(workloadId: string): Promise<string[]> {
@@ -323,19 +350,24 @@ describe('ContainerAdapter (podman CLI)', () => {
       });
       let out = '';
       let killed = false;
+      let orphans: number[] = [];
       await new Promise<void>((resolve) => {
         child.stdout!.on('data', (c: Buffer) => {
           out += c.toString();
           if (!killed && out.includes('installing\n')) {
             killed = true;
-            setTimeout(() => child.kill('SIGKILL'), delayMs);
+            setTimeout(() => {
+              // The podman commands it is running now: they go on after it dies.
+              orphans = childrenOf(child.pid!);
+              child.kill('SIGKILL');
+            }, delayMs);
           }
         });
         child.on('exit', () => resolve());
       });
       expect(killed).toBe(true);
-      // podman commands the dead agent had started may still be finishing: let them.
-      await new Promise((r) => setTimeout(r, 500));
+      // podman commands the dead agent had started may still be finishing: wait until they have.
+      await until("the dead agent's podman commands to finish", async () => !orphans.some(running), 60_000);
       const a = cliAdapter();
       const s = await a.apply(w);
       expect(s).toMatchObject({ state: 'running', specHash: w.specHash });

@@ -121,6 +121,7 @@ export const identityService = defineService('identity', {
       serialHex: z.string(),
     }),
     auditTarget: (i) => `client/${i.clientId}`,
+    secretResult: true,
   }),
   clients: query({
     summary: 'The accepted-client policy and the SVIDs issued.',
@@ -158,6 +159,7 @@ export const identityService = defineService('identity', {
     output: enrollTokenSchema,
     errors: ['not-found', 'conflict'],
     auditTarget: (i) => `node/${i.node}`,
+    secretResult: true,
   }),
   createEnrollTokens: command({
     summary:
@@ -180,6 +182,7 @@ export const identityService = defineService('identity', {
       i.nodes.length === 1
         ? `node/${i.nodes[0]}`
         : `nodes/${i.nodes.slice(0, 3).join(',')}${i.nodes.length > 3 ? `,+${i.nodes.length - 3}` : ''}`,
+    secretResult: true,
   }),
   revokeNode: command({
     summary: 'Revoke a node: its SVIDs are denied from its next request on.',
