@@ -1,7 +1,7 @@
 // Integration tests of the compose adapter with real podman-compose (Debian 1.0.3) and podman, using a
 // busybox-static image built once for the file and compose archives written by the test.
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -109,10 +109,12 @@ ${extra}volumes:
 }
 
 let seq = 0;
+// Unique to this run: podman's storage is shared by every test run on the machine, and names derive from ids.
+const RUN = randomBytes(2).toString('hex');
 async function spec(files: Record<string, string>, over: Partial<WorkloadSpec> = {}): Promise<WorkloadSpec> {
   const base: Omit<WorkloadSpec, 'specHash'> = {
-    workloadId: `7e1f0c44-0000-4000-8000-${String(++seq).padStart(12, '0')}.app`,
-    deploymentId: '7e1f0c44-0000-4000-8000-000000000000',
+    workloadId: `7e1f0c44-${RUN}-4000-8000-${String(++seq).padStart(12, '0')}.app`,
+    deploymentId: `7e1f0c44-${RUN}-4000-8000-000000000000`,
     component: 'app',
     revision: '1.0.0',
     artifact: await composeArchive(files),

@@ -341,6 +341,10 @@ describe('WasmAdapter', () => {
       bundle: true,
       platform: 'node',
       format: 'esm',
+      // Bundled CommonJS dependencies (pino, through lib/oci's entry) call require(): give the ESM bundle one.
+      banner: {
+        js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+      },
       logLevel: 'warning',
     });
     // Kill points: as soon as the install starts, a little later, and after it reported the start.
