@@ -4,6 +4,7 @@ import { register as co } from './commands/co/index.js';
 import { register as oci } from './commands/oci/index.js';
 import { register as agent } from './commands/agent/index.js';
 import { register as site } from './commands/site/index.js';
+import { register as bundle } from './commands/bundle/index.js';
 import { reportError, exitCodeFor } from './lib/action.js';
 
 declare const __OUTPOST_VERSION__: string;
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   oci(program);
   site(program);
   agent(program);
+  bundle(program);
   return program;
 }
 

@@ -23,6 +23,13 @@ import { createObjectCache } from './gitops/object-reader.js';
 import { createSiteIdentity } from './lo/identity-store.js';
 import { createMessagingModule, type Messaging } from './messaging/module.js';
 import { OutpostError } from '../lib/errors/index.js';
+import {
+  bundleMirrorBranch,
+  createBundleModule,
+  type BundleRegistryAccess,
+  type Failpoint,
+  type SecretSealer,
+} from './bundle/module.js';
 
 export interface CoreDeps {
   config: Config;
@@ -38,6 +45,10 @@ export interface CoreDeps {
    * mismatch is a bug; checking costs time on large results (a deployment to 10,000 nodes).
    */
   checkOutputs?: boolean;
+  /** The desktop's keychain for the bundle signing key (Electron safeStorage); absent: a 0600 file. */
+  sealer?: SecretSealer;
+  /** Test hook: named points of a bundle import (crash tests). */
+  failpoint?: (name: Failpoint) => void;
 }
 
 export interface Core {
@@ -193,6 +204,8 @@ export function createCore(deps: CoreDeps): Core {
       if (config.role !== 'co') await loModule.lo.syncTenant(tenantId);
       // Remote sites hear about it at once over the bus (they fetch git on an interval otherwise).
       for (const siteId of fleetModule.fleet.remoteSites(tenantId)) {
+        // An air-gapped site learns of it from the next bundle, never over a link.
+        if (fleetModule.fleet.isAirGapped(tenantId, siteId)) continue;
         await messagingModule.messaging
           .publishDesiredNotice(siteId, { tenantId, at: clock.now() })
           .catch((err: unknown) =>
@@ -220,8 +233,28 @@ export function createCore(deps: CoreDeps): Core {
     coBranch: repos.branch,
     objectCache,
     identity,
+    bundleBranch: () => bundleMirrorBranch(store),
   });
-  modules.push(loModule, createDeployModule({ engine, logger }));
+  const registryAccess: BundleRegistryAccess = { store: () => undefined };
+  const bundleModule = createBundleModule({
+    config,
+    paths,
+    store,
+    clock,
+    logger,
+    events,
+    audit,
+    fleet: fleetModule.fleet,
+    repos,
+    recordStatus: (r) => engine.recordStatus(r),
+    adoptDesiredState: (tenantId) => loModule.lo.syncTenant(tenantId),
+    desiredState: (tenantId) => loModule.lo.follower.status(tenantId),
+    registry: registryAccess,
+    sealer: deps.sealer,
+    failpoint: deps.failpoint,
+  });
+  // Bundles start before the LO: an import a crash interrupted is finished before the LO serves.
+  modules.push(bundleModule, loModule, createDeployModule({ engine, logger }));
   // What remote LOs forward over the bus (store and forward) lands in the CO's records: statuses and
   // node inventory, mapped to this CO's node by site and name.
   if (config.role !== 'lo') {

@@ -56,7 +56,7 @@ export function createDispatcher<C extends ContractDef>(options: DispatcherOptio
       const impl = impls.get(channel);
       if (!m || !impl) throw new OutpostError('route-not-found', `unknown operation "${channel}"`);
       const started = clock.monotonic();
-      const isCommand = m.def.kind === 'command';
+      const isCommand = m.def.kind === 'command' && !m.def.quiet;
       let parsed: unknown = rawInput;
       let target: string | undefined;
       try {

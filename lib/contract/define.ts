@@ -24,6 +24,11 @@ export interface MethodDef<I extends z.ZodType = z.ZodType, O extends z.ZodType 
   readonly redact?: readonly string[];
   /** Only admin principals may call it. */
   readonly adminOnly?: boolean;
+  /**
+   * A command that is not audited on its own: a step of a transfer (an upload chunk) whose enclosing
+   * action (the upload's start, the import) is audited.
+   */
+  readonly quiet?: boolean;
 }
 
 export function query<I extends z.ZodType, O extends z.ZodType>(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { bundleJobSchema } from './services/bundle.js';
 
 /**
  * Events the core pushes to consoles. `changed` tells a console which data went stale so it can
@@ -6,5 +7,7 @@ import { z } from 'zod';
  */
 export const events = {
   changed: z.object({ topics: z.array(z.string()).min(1) }),
+  /** A long job's progress and end (bundle export, verify, import): a few times a second while it runs. */
+  job: bundleJobSchema,
 };
 export type Events = typeof events;

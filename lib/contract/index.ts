@@ -11,6 +11,7 @@ import { nodesService } from './services/nodes.js';
 import { deploymentsService } from './services/deployments.js';
 import { identityService } from './services/identity.js';
 import { messagingService } from './services/messaging.js';
+import { bundleService } from './services/bundle.js';
 
 export const contract = {
   system: systemService,
@@ -22,6 +23,7 @@ export const contract = {
   messaging: messagingService,
   deployments: deploymentsService,
   identity: identityService,
+  bundle: bundleService,
 };
 export type Contract = typeof contract;
 
@@ -37,6 +39,7 @@ export * from './services/nodes.js';
 export * from './services/deployments.js';
 export * from './services/identity.js';
 export * from './services/messaging.js';
+export * from './services/bundle.js';
 export { createClient, type ClientTransport, type EventHandler } from './client.js';
 export {
   createHttpTransport,
@@ -54,5 +57,12 @@ export {
   type OutpostBridge,
   type IpcResult,
 } from './ipc-transport.js';
-export { formatAge } from './format.js';
+export {
+  formatAge,
+  formatAgeWords,
+  formatBytes,
+  formatSeconds,
+  describeSiteReach,
+  describeAsOf,
+} from './format.js';
 export * from './parameter-rules.js';

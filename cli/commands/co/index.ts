@@ -59,6 +59,7 @@ export function register(program: Command): void {
   tenants.registerRemove(remove);
 
   nodes.registerVerbs(co);
+  sites.registerSet(co);
 
   deploy(co);
   deployments.registerList(list);

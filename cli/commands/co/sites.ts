@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { action } from '../../lib/action.js';
 import { connect, globals } from '../../lib/context.js';
 import { emit, formatAge, keyValues, parseFormat, table } from '../../lib/output.js';
+import { describeAsOf, describeSiteReach } from '../../../lib/contract/index.js';
 import { collect, parsePairs } from '../../lib/args.js';
+import { OutpostError } from '../../../lib/errors/index.js';
 
 /** `co add|list|show|remove site`, `co add|list orchestrator(s)` */
 export function registerAdd(add: Command): void {
@@ -13,12 +15,23 @@ export function registerAdd(add: Command): void {
     .option('--description <text>', 'description')
     .option('--label <key=value>', 'a label (repeatable)', collect)
     .option('--remote', 'the site is served by a remote Local Orchestrator (default: this server)')
+    .option(
+      '--air-gapped',
+      'the site is reached only by signed bundles on removable drives (served by its own LO; no bus link, no git push)',
+    )
     .option('-o, --output <format>', 'table, json or yaml')
     .action(
       action(
         async (
           id: string,
-          opts: { name?: string; description?: string; label?: string[]; remote?: boolean; output?: string },
+          opts: {
+            name?: string;
+            description?: string;
+            label?: string[];
+            remote?: boolean;
+            airGapped?: boolean;
+            output?: string;
+          },
           cmd: Command,
         ) => {
           const format = parseFormat(opts.output);
@@ -28,13 +41,14 @@ export function registerAdd(add: Command): void {
             ...(opts.name ? { name: opts.name } : {}),
             ...(opts.description ? { description: opts.description } : {}),
             labels: parsePairs(opts.label, 'label'),
-            servedBy: opts.remote ? 'remote' : 'embedded',
+            ...(opts.remote || opts.airGapped ? { servedBy: 'remote' as const } : {}),
+            airGapped: opts.airGapped === true,
           });
           emit(
             format,
             s,
             () =>
-              `added site ${s.id} (${s.name}), served by ${s.servedBy === 'embedded' ? 'this server' : 'a remote LO'}`,
+              `added site ${s.id} (${s.name}), served by ${s.servedBy === 'embedded' ? 'this server' : 'a remote LO'}${s.airGapped ? ', air-gapped: carry bundles with edgectl bundle export --site ' + s.id : ''}`,
           );
         },
       ),
@@ -79,11 +93,12 @@ export function registerList(list: Command): void {
         const format = parseFormat(opts.output);
         const { client } = connect(globals(cmd));
         const { sites } = await client.sites.list({});
+        const now = Date.now();
         emit(format, sites, () =>
           sites.length === 0
             ? 'no sites yet (add one with: edgectl co add site <id>)'
             : table(
-                ['#', 'ID', 'NAME', 'SERVED BY', 'NODES', 'LABELS'],
+                ['#', 'ID', 'NAME', 'SERVED BY', 'REACHED', 'NODES', 'LABELS'],
                 sites.map((s, i) => [
                   i + 1,
                   s.id,
@@ -91,6 +106,7 @@ export function registerList(list: Command): void {
                   s.servedBy === 'embedded'
                     ? 'this server'
                     : `remote${s.orchestrator ? ` (${s.orchestrator.id})` : ''}`,
+                  describeSiteReach(s, now),
                   s.nodeCount,
                   Object.entries(s.labels)
                     .map(([k, v]) => `${k}=${v}`)
@@ -148,6 +164,19 @@ export function registerShow(show: Command): void {
             ['name', s.name],
             ['description', s.description],
             ['served by', s.servedBy === 'embedded' ? 'this server' : 'remote LO'],
+            ['reached', describeSiteReach(s, Date.now())],
+            [
+              'last bundle to site',
+              s.bundles?.toSite
+                ? `#${s.bundles.toSite.sequence}, made ${formatAge(Date.now() - s.bundles.toSite.created)} ago`
+                : null,
+            ],
+            [
+              'last status bundle',
+              s.bundles?.fromSite
+                ? `#${s.bundles.fromSite.sequence}, ${describeAsOf(s.bundles.fromSite.created, Date.now())}`
+                : null,
+            ],
             [
               'orchestrator',
               s.orchestrator ? `${s.orchestrator.id} ${s.orchestrator.mmiUrl ?? ''}`.trim() : null,
@@ -162,6 +191,31 @@ export function registerShow(show: Command): void {
           ]),
         );
       }),
+    );
+}
+
+/** `co set-site <id> --air-gapped|--connected` */
+export function registerSet(co: Command): void {
+  co.command('set-site <id>')
+    .description('change how a site is reached: --air-gapped (signed bundles only) or --connected')
+    .option('--air-gapped', 'reached only by signed bundles on removable drives')
+    .option('--connected', 'reached over the network (bus link, git)')
+    .option('-o, --output <format>', 'table, json or yaml')
+    .action(
+      action(
+        async (
+          id: string,
+          opts: { airGapped?: boolean; connected?: boolean; output?: string },
+          cmd: Command,
+        ) => {
+          const format = parseFormat(opts.output);
+          if (opts.airGapped === opts.connected)
+            throw new OutpostError('invalid-input', 'give exactly one of --air-gapped and --connected');
+          const { client } = connect(globals(cmd));
+          const s = await client.sites.set({ id, airGapped: opts.airGapped === true });
+          emit(format, s, () => `site ${s.id}: ${describeSiteReach(s, Date.now())}`);
+        },
+      ),
     );
 }
 

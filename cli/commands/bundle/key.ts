@@ -1,0 +1,93 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { action } from '../../lib/action.js';
+import { connect, globals } from '../../lib/context.js';
+import { emit, keyValues, parseFormat, table } from '../../lib/output.js';
+import { OutpostError } from '../../../lib/errors/index.js';
+
+/** `edgectl bundle key export --out FILE`, `bundle key rotate`, `bundle key list` */
+export function register(bundle: Command): void {
+  const key = bundle.command('key').description("this server's bundle signing key (minisign Ed25519)");
+  key
+    .command('export')
+    .description("write this server's signing public key in minisign's format (the key is made on first use)")
+    .option('--out <file>', 'the public key file (default: print it)')
+    .option('--force', 'replace an existing file')
+    .option('-o, --output <format>', 'table, json or yaml')
+    .action(
+      action(async (opts: { out?: string; force?: boolean; output?: string }, cmd: Command) => {
+        const format = parseFormat(opts.output);
+        const { client } = connect(globals(cmd));
+        const k = await client.bundle.exportKey({});
+        if (opts.out === undefined) {
+          if (format === 'table') process.stdout.write(k.publicKey);
+          else emit(format, k, () => '');
+          return;
+        }
+        const file = path.resolve(opts.out);
+        try {
+          fs.writeFileSync(file, k.publicKey, { mode: 0o644, flag: opts.force ? 'w' : 'wx' });
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'EEXIST')
+            throw new OutpostError('already-exists', `${file} already exists (--force replaces it)`);
+          if (code === 'ENOENT') throw new OutpostError('not-found', `${path.dirname(file)}: no such folder`);
+          throw new OutpostError('invalid-input', `cannot write ${file}: ${(err as Error).message}`);
+        }
+        emit(
+          format,
+          k,
+          () =>
+            `wrote ${file}: key ${k.keyId}, fingerprint ${k.fingerprint}\ncompare the fingerprint out of band, then at the other end: edgectl bundle trust add ${path.basename(file)}`,
+        );
+      }),
+    );
+  key
+    .command('rotate')
+    .description('make a new signing key; the old key signs it and the next bundles carry the rotation')
+    .option('-o, --output <format>', 'table, json or yaml')
+    .action(
+      action(async (opts: { output?: string }, cmd: Command) => {
+        const format = parseFormat(opts.output);
+        const { client } = connect(globals(cmd));
+        const r = await client.bundle.rotateKey({});
+        emit(format, r, () =>
+          keyValues([
+            ['new key', `${r.current.keyId} (${r.current.fingerprint})`],
+            ['old key', `${r.previous.keyId}, retired; it signed the new key`],
+            [
+              'next',
+              'bundles carry the rotation until the other side acknowledges one signed by the new key',
+            ],
+          ]),
+        );
+      }),
+    );
+  key
+    .command('list')
+    .description("this server's signing keys (current and retired)")
+    .option('-o, --output <format>', 'table, json or yaml')
+    .action(
+      action(async (opts: { output?: string }, cmd: Command) => {
+        const format = parseFormat(opts.output);
+        const { client } = connect(globals(cmd));
+        const { keys } = await client.bundle.keys({});
+        emit(format, keys, () =>
+          keys.length === 0
+            ? 'no signing key yet (made on first use: edgectl bundle key export)'
+            : table(
+                ['KEY ID', 'CURRENT', 'STORED', 'CREATED', 'RETIRED', 'FINGERPRINT'],
+                keys.map((k) => [
+                  k.keyId,
+                  k.current ? 'yes' : '',
+                  k.storage === 'sealed' ? 'keychain' : '0600 file',
+                  new Date(k.createdAt).toISOString(),
+                  k.retiredAt === null ? null : new Date(k.retiredAt).toISOString(),
+                  k.fingerprint,
+                ]),
+              ),
+        );
+      }),
+    );
+}

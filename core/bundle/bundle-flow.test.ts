@@ -1,0 +1,175 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestCore } from '../../test/helpers/core.js';
+import { enrollOverMmi } from '../../test/helpers/enroll.js';
+import { createMmiClient, type MmiTestClient } from '../../test/helpers/mmi-client.js';
+import { capabilitiesFor } from '../../test/fixtures/margo.js';
+import type { BundleJob, ClientOf, Contract } from '../../lib/contract/index.js';
+
+/**
+ * HQ (role co) and an air-gapped site (role lo) as two control planes on two homes, with nothing but
+ * files between them: trust exchanged once, the site's node reaches HQ in a status bundle, a deployment
+ * made at HQ reaches the node's state manifest in an HQ bundle, and the node's status comes back.
+ * Artifacts are left out here (a chart from a Helm repository, not OCI): see test/integration/airgap.
+ */
+const HELM_APP = `id: helm-app
+metadata:
+  name: Helm App
+  version: 1.0.0
+  catalog:
+    organization: [{ name: Outpost Samples }]
+deploymentProfiles:
+  - type: helm.v3
+    id: helm
+    components:
+      - name: chart
+        properties:
+          repository: https://charts.example.com/app
+          revision: 1.0.0
+`;
+
+export async function waitJob(c: ClientOf<Contract>, job: BundleJob): Promise<BundleJob> {
+  const end = Date.now() + 60_000;
+  for (;;) {
+    const j = await c.bundle.job({ id: job.id });
+    if (j.state !== 'running') return j;
+    if (Date.now() > end) throw new Error(`job ${job.id} did not end`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('bundles between HQ and an air-gapped site', () => {
+  const carry = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-drive-'));
+  let hq: Awaited<ReturnType<typeof startTestCore>>;
+  let site: Awaited<ReturnType<typeof startTestCore>>;
+  let mmi: MmiTestClient;
+
+  beforeAll(async () => {
+    hq = await startTestCore({ overrides: { role: 'co', airgap: { drives: { enabled: false } } } });
+    site = await startTestCore({
+      overrides: {
+        role: 'lo',
+        site: { id: 'plant-1', name: 'Plant 1' },
+        mmi: { enabled: true },
+        airgap: { drives: { enabled: false } },
+      },
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    mmi?.close();
+    await site?.stop();
+    await hq?.stop();
+    fs.rmSync(carry, { recursive: true, force: true });
+  });
+
+  it('exchanges keys out of band', async () => {
+    const h = hq.core.client();
+    const s = site.core.client();
+    const hqKey = await h.bundle.exportKey({});
+    expect(hqKey.publicKey).toMatch(/^untrusted comment: minisign public key/);
+    expect((await h.bundle.exportKey({})).keyId).toBe(hqKey.keyId);
+    const secret = path.join(hq.home, 'keys', 'bundle', `${hqKey.keyId}.key`);
+    expect(fs.statSync(secret).mode & 0o777).toBe(0o600);
+    await s.bundle.trustAdd({ publicKey: hqKey.publicKey, name: 'hq' });
+    const siteKey = await s.bundle.exportKey({});
+    await h.sites.add({ id: 'plant-1', airGapped: true });
+    await h.bundle.trustAdd({ publicKey: siteKey.publicKey, name: 'plant-1 lo', siteId: 'plant-1' });
+    expect((await h.bundle.trustList({})).keys.map((k) => k.siteId)).toEqual(['plant-1']);
+  });
+
+  it("the site's node reaches HQ in a status bundle, with its capabilities and an age", async () => {
+    const s = site.core.client();
+    const t = await s.identity.createEnrollToken({ node: 'edge-1', siteId: 'plant-1', ttlMinutes: 10 });
+    const e = await enrollOverMmi(site.core.lo.mmiUrl()!, t);
+    mmi = createMmiClient({
+      baseUrl: site.core.lo.mmiUrl()!,
+      certPem: e.certPem,
+      keyPem: e.keyPem,
+      anchorsPem: e.anchorsPem,
+    });
+    expect((await mmi.put('/api/v1/capabilities/edge-1', capabilitiesFor('edge-1'))).status).toBe(201);
+
+    const job = await waitJob(s, await s.bundle.exportStatus({ out: carry }));
+    expect(job.error).toBeNull();
+    expect(job.result?.fileName).toBe('plant-1-to-hq-1.outpost.tar');
+
+    const h = hq.core.client();
+    const verified = await waitJob(h, await h.bundle.verify({ file: job.result!.file! }));
+    expect(verified.error).toBeNull();
+    expect(verified.result?.report?.changes.status).toMatchObject({ nodes: 1 });
+    expect((await h.nodes.list({ siteId: 'plant-1' })).nodes).toEqual([]);
+
+    const imported = await waitJob(h, await h.bundle.import({ file: job.result!.file! }));
+    expect(imported.error).toBeNull();
+    const n = (await h.nodes.list({ siteId: 'plant-1' })).nodes[0]!;
+    expect(n.name).toBe('edge-1');
+    expect(n.state).toBe('enrolled');
+    expect(n.capabilities).not.toBeNull();
+    const siteView = await h.sites.get({ id: 'plant-1' });
+    expect(siteView.bundles?.fromSite?.sequence).toBe(1);
+    expect(siteView.bundles?.asOf).toBe(job.result!.summary!.created);
+
+    const again = await waitJob(h, await h.bundle.import({ file: job.result!.file! }));
+    expect(again.error?.code).toBe('bundle/replay');
+  });
+
+  it('a deployment made at HQ reaches the node through an HQ bundle, and its status comes back', async () => {
+    const h = hq.core.client();
+    await h.apps.add({ source: { kind: 'upload', upload: { fileName: 'margo.yaml', content: HELM_APP } } });
+    const d = await h.deployments.create({ appId: 'helm-app', target: { siteId: 'plant-1' } });
+    expect(d.nodes.map((x) => x.nodeName)).toEqual(['edge-1']);
+
+    const exp = await waitJob(h, await h.bundle.export({ siteId: 'plant-1', out: carry }));
+    expect(exp.error).toBeNull();
+    expect(exp.result?.fileName).toBe('hq-to-plant-1-1.outpost.tar');
+    expect(exp.result?.summary?.carried).toMatchObject({ commits: 1, apps: 1, deployments: 1 });
+
+    const s = site.core.client();
+    const v = await waitJob(s, await s.bundle.verify({ file: exp.result!.file! }));
+    expect(v.error).toBeNull();
+    expect(v.result?.report?.changes.git).toMatchObject({
+      commits: 1,
+      nodes: ['plant-1/edge-1'],
+      current: null,
+    });
+    expect(v.result?.report?.changes.apps).toMatchObject({ new: 1, names: ['helm-app 1.0.0'] });
+    // Verifying changed nothing: the node has no deployment yet.
+    const before = (await mmi.get('/api/v1/deployments')).json<{ deployments: unknown[] }>();
+    expect(before.deployments).toEqual([]);
+
+    const imp = await waitJob(s, await s.bundle.import({ file: exp.result!.file! }));
+    expect(imp.error).toBeNull();
+    const m = (await mmi.get('/api/v1/deployments')).json<{ deployments: { deploymentId: string }[] }>();
+    expect(m.deployments.map((x) => x.deploymentId)).toEqual([d.id]);
+    expect((await s.apps.list({})).apps.map((a) => a.id)).toContain('helm-app');
+
+    // The node reports; the status travels back.
+    const report = {
+      apiVersion: 'deployment.margo/v1',
+      kind: 'DeploymentStatus',
+      deploymentId: d.id,
+      status: { state: 'installed' },
+      components: [{ name: 'chart', state: 'installed' }],
+    };
+    const r = await mmi.post(`/api/v1/deployments/${d.id}/status`, report);
+    expect([200, 201]).toContain(r.status);
+    const st = await waitJob(s, await s.bundle.exportStatus({ out: carry }));
+    expect(st.error).toBeNull();
+    expect(st.result?.summary?.carried).toMatchObject({ statuses: 1 });
+    const back = await waitJob(h, await h.bundle.import({ file: st.result!.file! }));
+    expect(back.error).toBeNull();
+    const view = await h.deployments.get({ id: d.id });
+    expect(view.nodes[0]?.state).toBe('installed');
+    // HQ learned that the site holds the bundle: the next one starts from there.
+    const streams = (await h.bundle.streams({ siteId: 'plant-1' })).streams;
+    expect(streams.find((x) => x.kind === 'hq-to-site')?.acknowledged).toBe(1);
+    const next = await waitJob(h, await h.bundle.export({ siteId: 'plant-1', out: carry }));
+    expect(next.result?.summary?.carried).toMatchObject({ commits: 0 });
+    const nv = await waitJob(s, await s.bundle.verify({ file: next.result!.file! }));
+    expect(nv.error).toBeNull();
+    expect(nv.result?.report?.changes.git?.commits).toBe(0);
+  });
+});
