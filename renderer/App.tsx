@@ -26,11 +26,11 @@ import { apiHasToken, apiMode } from './api.js';
 import { DashboardPage } from './pages/DashboardPage.js';
 import { AuditPage } from './pages/AuditPage.js';
 import { SettingsPage } from './pages/SettingsPage.js';
-import { ComingPage } from './pages/ComingPage.js';
 import { AppStorePage } from './pages/AppStorePage.js';
 import { DeviceStorePage } from './pages/DeviceStorePage.js';
 import { SitesPage } from './pages/SitesPage.js';
 import { DeploymentsPage } from './pages/DeploymentsPage.js';
+import { AirGapPage } from './pages/airgap/AirGapPage.js';
 import { TokenPrompt } from './components/TokenPrompt.js';
 
 interface NavItem {
@@ -55,12 +55,7 @@ export const NAV: NavItem[] = [
     path: '/airgap',
     label: 'Air gap',
     icon: <UsbIcon />,
-    render: () => (
-      <ComingPage
-        title="Air gap"
-        text="Signed bundles exported to USB drives for air-gapped sites, and their status bundles coming back."
-      />
-    ),
+    render: () => <AirGapPage />,
   },
   { path: '/audit', label: 'Audit', icon: <HistoryIcon />, render: () => <AuditPage /> },
   { path: '/settings', label: 'Settings', icon: <SettingsIcon />, render: () => <SettingsPage /> },
