@@ -9,6 +9,7 @@ export default defineConfig({
       'lib/**/*.test.ts',
       'lint/**/*.test.ts',
       'core/**/*.test.ts',
+      'lib/**/*.test.ts',
       'cli/**/*.test.ts',
       'agents/**/*.test.ts',
       'electron/**/*.test.ts',

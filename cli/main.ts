@@ -2,9 +2,11 @@ import { Command, CommanderError } from 'commander';
 import { register as server } from './commands/server.js';
 import { register as co } from './commands/co/index.js';
 import { register as oci } from './commands/oci/index.js';
+import { register as registry } from './commands/registry/index.js';
 import { register as agent } from './commands/agent/index.js';
 import { register as site } from './commands/site/index.js';
 import { register as bundle } from './commands/bundle/index.js';
+import { register as smp } from './commands/smp/index.js';
 import { reportError, exitCodeFor } from './lib/action.js';
 
 declare const __OUTPOST_VERSION__: string;
@@ -23,7 +25,9 @@ export function buildProgram(): Command {
   server(program);
   co(program);
   oci(program);
+  registry(program);
   site(program);
+  smp(program);
   agent(program);
   bundle(program);
   return program;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { OutpostError, type FieldProblem } from '../lib/errors/index.js';
+import { tryParseQuantity } from '../lib/model/index.js';
 
 /**
  * Configuration: `defaultConfig()` plus a validating `parseConfig()`. A config file holds only what
@@ -11,6 +12,14 @@ export type Role = (typeof ROLES)[number];
 
 const port = z.number().int().min(0).max(65535);
 const seconds = z.number().positive();
+/** A byte count: a number, or a quantity such as `50Gi` or `512Mi`. */
+const bytes = z.union([
+  z.number().int().nonnegative(),
+  z
+    .string()
+    .refine((v) => tryParseQuantity(v) !== undefined, { message: 'must be a size such as 512Mi or 50Gi' })
+    .transform((v) => Math.floor(tryParseQuantity(v)!)),
+]);
 
 const gitCredential = z
   .object({
@@ -129,6 +138,31 @@ export const configSchema = z
         ),
       })
       .strict(),
+    registry: z
+      .object({
+        /** Serve the site registry (roles lo and all). */
+        enabled: z.boolean(),
+        /** Address of the HTTPS listener (agents and tools on the LAN). */
+        host: z.string().min(1),
+        port,
+        /** Port of the plain-HTTP listener, always bound to 127.0.0.1 (tools on this machine); null: none. */
+        loopbackPort: port.nullable(),
+        /** URL agents are told at enrollment (e.g. https://lo.plant7.example:7500); default: the listener's. */
+        publicUrl: z.string().url().optional(),
+        /** More host names and addresses for the server certificate (how nodes reach this LO). */
+        tlsHosts: z.array(z.string().min(1)),
+        /** Let anyone pull without a token or a node certificate. */
+        anonymousPull: z.boolean(),
+        /** Total size of the store; null: only the disk limits it (registry/quota-exceeded, HTTP 507). */
+        quotaBytes: bytes.nullable(),
+        /** Bytes that must stay free on the disk after any write. */
+        reserveFreeBytes: bytes,
+        maxBlobBytes: bytes,
+        maxManifestBytes: bytes,
+        /** Garbage collection removes nothing younger than this (pushes in progress). */
+        gcGraceSeconds: z.number().nonnegative(),
+      })
+      .strict(),
     catalog: z
       .object({
         maxDescriptionBytes: z.number().int().positive(),
@@ -173,6 +207,19 @@ export function defaultConfig(): Config {
       drives: { enabled: true, intervalSeconds: 2, lsblk: 'lsblk' },
       artifactCacheBytes: 10 * 1024 * 1024 * 1024,
       registries: [],
+    },
+    registry: {
+      enabled: true,
+      host: '127.0.0.1',
+      port: 7500,
+      loopbackPort: 7501,
+      tlsHosts: [],
+      anonymousPull: false,
+      quotaBytes: null,
+      reserveFreeBytes: 512 * 1024 * 1024,
+      maxBlobBytes: 16 * 1024 * 1024 * 1024,
+      maxManifestBytes: 4 * 1024 * 1024,
+      gcGraceSeconds: 3600,
     },
     catalog: { maxDescriptionBytes: 1024 * 1024, gitTimeoutMs: 20_000, credentials: [] },
   };

@@ -23,6 +23,7 @@ import { createObjectCache } from './gitops/object-reader.js';
 import { createSiteIdentity } from './lo/identity-store.js';
 import { createMessagingModule, type Messaging } from './messaging/module.js';
 import { OutpostError } from '../lib/errors/index.js';
+import { createRegistryModule, type SiteRegistry } from './registry/module.js';
 import {
   bundleMirrorBranch,
   createBundleModule,
@@ -68,6 +69,8 @@ export interface Core {
   readonly lo: Lo;
   /** The deployments engine (CO). */
   readonly deploy: DeployEngine;
+  /** The site registry (LO; the bundle import writes into its store). */
+  readonly registry: SiteRegistry;
   /** Builds the context of one call (used by every binder). */
   context(
     principal: Principal,
@@ -234,8 +237,22 @@ export function createCore(deps: CoreDeps): Core {
     objectCache,
     identity,
     bundleBranch: () => bundleMirrorBranch(store),
+    registryUrl: () => registryModule.registry.advertisedUrl(),
   });
-  const registryAccess: BundleRegistryAccess = { store: () => undefined };
+  const registryModule = createRegistryModule({
+    config,
+    paths,
+    store,
+    clock,
+    logger,
+    identity,
+    token: (t) => auth.authenticate(t),
+    authorizeClient: (client) => loModule.lo.authorizeClient(client),
+  });
+  const registryAccess: BundleRegistryAccess = {
+    store: () => (registryModule.registry.enabled ? registryModule.registry.requireStore() : undefined),
+    gc: () => registryModule.registry.gc({ dryRun: false }),
+  };
   const bundleModule = createBundleModule({
     config,
     paths,
@@ -253,8 +270,9 @@ export function createCore(deps: CoreDeps): Core {
     sealer: deps.sealer,
     failpoint: deps.failpoint,
   });
-  // Bundles start before the LO: an import a crash interrupted is finished before the LO serves.
-  modules.push(bundleModule, loModule, createDeployModule({ engine, logger }));
+  // The registry opens its store (finishing its own journal) first; then an import a crash interrupted
+  // is finished; then the LO serves.
+  modules.push(registryModule, bundleModule, loModule, createDeployModule({ engine, logger }));
   // What remote LOs forward over the bus (store and forward) lands in the CO's records: statuses and
   // node inventory, mapped to this CO's node by site and name.
   if (config.role !== 'lo') {
@@ -306,6 +324,7 @@ export function createCore(deps: CoreDeps): Core {
     messaging: messagingModule.messaging,
     lo: loModule.lo,
     deploy: engine,
+    registry: registryModule.registry,
     context(principal, transport, options = {}) {
       let tenantId = principal.tenantId;
       if (options.tenant && options.tenant !== principal.tenantId) {

@@ -108,6 +108,13 @@ export const LAYERS = [
     what: 'NATS subjects, NKEY users, the agent side of the bus',
   },
   {
+    unit: 'lib/registry',
+    env: 'common',
+    entry: true,
+    imports: [],
+    what: 'site registry naming and mirror rules (where an oci:// reference lives in the site registry)',
+  },
+  {
     unit: 'lib/smp',
     env: 'node',
     entry: true,
@@ -157,6 +164,7 @@ export const LAYERS = [
       'lib/identity',
       'lib/x509',
       'lib/oci',
+      'lib/registry',
       'lib/bus',
       'lib/smp',
       'lib/discovery',

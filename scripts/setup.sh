@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-PKGS="git nats-server chromium podman runc podman-compose skopeo docker-registry socat busybox-static minisign ca-certificates"
+PKGS="git nats-server chromium podman runc podman-compose skopeo docker-registry socat busybox-static minisign ca-certificates containerd"
 
 missing=""
 if [ "${OUTPOST_SKIP_APT:-0}" != "1" ] && command -v dpkg-query >/dev/null 2>&1; then
@@ -23,7 +23,12 @@ if [ -n "$missing" ]; then
   $SUDO apt-get update -qq
   # docker-registry starts a system service on port 5000 on install; tests run their own instances.
   $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
-  if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
+  if command -v systemctl >/dev/null 2>&1; then
+    $SUDO systemctl disable --now docker-registry >/dev/null 2>&1 || true
+    # Likewise containerd when this script installed it (tests start their own, with their own socket);
+    # one that was already there (Docker's) is left alone.
+    case " $missing " in *" containerd "*) $SUDO systemctl disable --now containerd >/dev/null 2>&1 || true ;; esac
+  fi
 fi
 
 # npm packages: install when node_modules is missing or older than the lock file.

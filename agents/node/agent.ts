@@ -7,6 +7,7 @@ import { parseApplicationDeployment } from '../../lib/margo/index.js';
 import { isLoopbackHost, parseReference } from '../../lib/oci/index.js';
 import type { RegistryClient, BlobCache } from '../../lib/oci/index.js';
 import type { AgentBus } from '../../lib/bus/index.js';
+import path from 'node:path';
 import { createMmiClient, type MmiClient } from '../margo/mmi-client.js';
 import { isProblem } from '../margo/problem.js';
 import { buildCapabilities, capabilitiesDigest, probeHost } from './capabilities.js';
@@ -25,6 +26,7 @@ import { isPeerIdentityError, securityEvent } from './security.js';
 import { createStateStore, type StateStore } from './state.js';
 import { shortMessage } from './status.js';
 import { DesiredStateSync } from './sync.js';
+import { createSiteRegistryPull, effectiveSiteRegistry } from './site-registry.js';
 
 /** Longest sleep between two looks at the SVID's renewal time. */
 const RENEW_CHECK_MAX_MS = 3600_000;
@@ -177,24 +179,54 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
 
   let registry: RegistryClient | undefined;
   let cache: BlobCache | undefined;
-  const planDeps: PlanDeps = {
-    async registry() {
-      if (!registry) {
-        const { createRegistryClient } = await import('../../lib/oci/index.js');
-        const { authFileCredentials } = await import('./registry-auth.js');
-        registry = createRegistryClient({
-          ...(authFile ? { credentials: authFileCredentials(authFile) } : {}),
-          plainHttp: (host) => isPlainHttp(host),
-          forcePlainHttp: Array.isArray(plainHttp) && plainHttp.some((h) => !isLoopbackHost(h)),
-          ...(config.registries.caFile ? { ca: fs.readFileSync(config.registries.caFile, 'utf8') } : {}),
-          timeoutMs: ms(config.registries.timeoutSeconds),
-          userAgent: `outpost-agent/${o.version}`,
-          logger: o.logger,
-          clock,
-        });
-      }
-      return registry;
+  const originRegistry = async (): Promise<RegistryClient> => {
+    if (!registry) {
+      const { createRegistryClient } = await import('../../lib/oci/index.js');
+      const { authFileCredentials } = await import('./registry-auth.js');
+      registry = createRegistryClient({
+        ...(authFile ? { credentials: authFileCredentials(authFile) } : {}),
+        plainHttp: (host) => isPlainHttp(host),
+        forcePlainHttp: Array.isArray(plainHttp) && plainHttp.some((h) => !isLoopbackHost(h)),
+        ...(config.registries.caFile ? { ca: fs.readFileSync(config.registries.caFile, 'utf8') } : {}),
+        timeoutMs: ms(config.registries.timeoutSeconds),
+        userAgent: `outpost-agent/${o.version}`,
+        logger: o.logger,
+        clock,
+      });
+    }
+    return registry;
+  };
+  // Artifacts come through the site registry first (ADR 0422), authenticated with the node's SVID.
+  const siteRegistryUrl = effectiveSiteRegistry(
+    config.registries.siteRegistry,
+    enrollment.registryUrl,
+    mmiUrl,
+  );
+  const sitePull = createSiteRegistryPull({
+    url: siteRegistryUrl,
+    rules: config.registries.mirrors,
+    identity: () => identity,
+    origin: originRegistry,
+    certDir: path.join(paths.identityDir, 'registry-certs'),
+    async createSiteClient(url, id) {
+      const { createRegistryClient } = await import('../../lib/oci/index.js');
+      const host = new URL(url).host;
+      return createRegistryClient({
+        ca: id.anchorsPem.join(''),
+        clientCertificate: { certPem: id.certPem, keyPem: id.keyPem },
+        plainHttp: (h) => url.startsWith('http:') && h === host,
+        timeoutMs: ms(config.registries.timeoutSeconds),
+        userAgent: `outpost-agent/${o.version}`,
+        logger: o.logger,
+        clock,
+      });
     },
+  });
+  if (siteRegistryUrl)
+    log.info({ siteRegistry: siteRegistryUrl }, 'artifacts are pulled through the site registry');
+  const planDeps: PlanDeps = {
+    registry: originRegistry,
+    sources: (ref) => sitePull.sources(ref),
     async cache() {
       if (!cache) {
         const { createBlobCache } = await import('../../lib/oci/index.js');
@@ -610,6 +642,7 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
       await bus?.close().catch(() => undefined);
       client.close();
       await registry?.close().catch(() => undefined);
+      await sitePull.close();
       lock.release();
       log.info('agent stopped; workloads keep running');
     },

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { parseDocument } from 'yaml';
 import { OutpostError, type FieldProblem } from '../../lib/errors/index.js';
 import { tryParseQuantity } from '../../lib/model/index.js';
+import { DEFAULT_MIRROR_RULES, mirrorRuleProblem, type MirrorRule } from '../../lib/registry/index.js';
 
 /**
  * The agent's configuration, `<home>/agent.yaml` (ADR 0261). A file holds only what differs from the
@@ -69,6 +70,13 @@ export interface AgentConfig {
      */
     authFile?: string;
     timeoutSeconds: number;
+    /**
+     * The site registry (ADR 0422): its URL, or `false` for none; default: the one the LO named at
+     * enrollment. The node authenticates with its SVID and verifies it with the site's trust anchors.
+     */
+    siteRegistry?: string | false;
+    /** Where components are looked up first (longest prefix wins); default: everything through the site registry. */
+    mirrors: MirrorRule[];
   };
   runtimes: {
     wasm: { enabled: boolean; defaultMemory: string };
@@ -126,7 +134,11 @@ export function defaultAgentConfig(): AgentConfig {
       otelCollector: false,
       recheckSeconds: 300,
     },
-    registries: { plainHttp: false, timeoutSeconds: 30 },
+    registries: {
+      plainHttp: false,
+      timeoutSeconds: 30,
+      mirrors: DEFAULT_MIRROR_RULES.map((r) => ({ ...r })),
+    },
     runtimes: {
       wasm: { enabled: true, defaultMemory: '64Mi' },
       container: { enabled: true, engine: 'auto', podman: 'podman', removeImages: true },
@@ -363,7 +375,14 @@ export function parseAgentConfig(input: unknown, source = 'agent configuration')
     }
   }
 
-  const reg = section(c, input, 'registries', ['plainHttp', 'caFile', 'authFile', 'timeoutSeconds']);
+  const reg = section(c, input, 'registries', [
+    'plainHttp',
+    'caFile',
+    'authFile',
+    'timeoutSeconds',
+    'siteRegistry',
+    'mirrors',
+  ]);
   if (reg.plainHttp !== undefined) {
     if (typeof reg.plainHttp === 'boolean') cfg.registries.plainHttp = reg.plainHttp;
     else if (Array.isArray(reg.plainHttp) && reg.plainHttp.every((h) => typeof h === 'string' && h !== ''))
@@ -382,6 +401,38 @@ export function parseAgentConfig(input: unknown, source = 'agent configuration')
       c.num(reg.timeoutSeconds, 'registries.timeoutSeconds', 1, 3600),
       (v) => (cfg.registries.timeoutSeconds = v),
     );
+  if (reg.siteRegistry === false) cfg.registries.siteRegistry = false;
+  else if (reg.siteRegistry !== undefined)
+    set(
+      c.str(
+        reg.siteRegistry,
+        'registries.siteRegistry',
+        /^https?:\/\/[^/\s]+\/?$/,
+        'false or a URL https://host:port',
+      ),
+      (v) => (cfg.registries.siteRegistry = v.replace(/\/$/, '')),
+    );
+  if (reg.mirrors !== undefined) {
+    if (!Array.isArray(reg.mirrors))
+      c.bad('registries.mirrors', 'must be a list of { prefix, mirror, fallback } rules');
+    else {
+      const rules: MirrorRule[] = [];
+      reg.mirrors.forEach((r, i) => {
+        const f = `registries.mirrors[${i}]`;
+        if (!isObj(r)) return c.bad(f, 'must be { prefix, mirror, fallback? }');
+        c.keys(r, f, ['prefix', 'mirror', 'fallback']);
+        const prefix = c.str(r.prefix, `${f}.prefix`);
+        const mirror = c.str(r.mirror, `${f}.mirror`);
+        const fallback = r.fallback === undefined ? true : c.bool(r.fallback, `${f}.fallback`);
+        if (prefix === undefined || mirror === undefined || fallback === undefined) return;
+        const rule = { prefix, mirror, fallback };
+        const problem = mirrorRuleProblem(rule);
+        if (problem) c.bad(f, problem);
+        else rules.push(rule);
+      });
+      cfg.registries.mirrors = rules;
+    }
+  }
 
   const rt = section(c, input, 'runtimes', ['wasm', 'container', 'compose', 'helm']);
   const sub = (key: string, allowed: readonly string[]): Obj => {

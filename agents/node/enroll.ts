@@ -17,6 +17,7 @@ import { ENROLL_PATH } from '../../lib/mmi/index.js';
 import { problemFrom } from '../margo/problem.js';
 import type { AgentPaths } from './home.js';
 import { isEnrolled, readEnrollment, saveIdentity, type Enrollment } from './identity.js';
+import { effectiveSiteRegistry } from './site-registry.js';
 
 /**
  * Enrollment (ADR 0264): the node makes its key pair and CSR, trusts the LO on first contact only by the
@@ -133,12 +134,18 @@ export async function enrollAgent(input: EnrollInput): Promise<Enrollment> {
     );
   }
   checkReply(reply, keyPem, token);
+  // The URL the operator gave wins over what the LO believes it is reachable at (NAT, port forwards).
+  const mmiUrl = input.lo ?? reply.mmiUrl ?? lo;
+  const registryUrl =
+    typeof reply.registryUrl === 'string'
+      ? effectiveSiteRegistry(undefined, reply.registryUrl, mmiUrl)
+      : undefined;
   const enrollment: Enrollment = {
     clientId: reply.clientId,
     spiffeId: reply.spiffeId,
     wfmSpiffeId: reply.wfmSpiffeId,
-    // The URL the operator gave wins over what the LO believes it is reachable at (NAT, port forwards).
-    mmiUrl: input.lo ?? reply.mmiUrl ?? lo,
+    mmiUrl,
+    ...(registryUrl ? { registryUrl } : {}),
     siteId: token.siteId,
     nodeName: token.nodeName,
     tenantId: token.tenantId,

@@ -17,6 +17,8 @@ export interface Enrollment {
   wfmSpiffeId: string;
   /** Where the agent polls (the LO's Margo Management Interface). */
   mmiUrl: string;
+  /** The site registry the LO named (ADR 0422); artifacts are pulled through it. */
+  registryUrl?: string;
   siteId: string;
   /** The node name: the agent's Margo deviceId by default. */
   nodeName: string;

@@ -12,6 +12,7 @@ import { computeSpecHash } from '../runtimes/names.js';
 import type { Artifact, RuntimeKind, WorkloadSpec } from '../runtimes/types.js';
 import type { DeploymentPins } from './pins.js';
 import type { PlannedWorkload } from './state.js';
+import type { PullSource } from './site-registry.js';
 
 /**
  * From an ApplicationDeployment to the workloads that run it (ADR 0266): the profile picks the runtime
@@ -43,6 +44,12 @@ export type ArtifactClass =
   | { kind: 'helm'; layer: Descriptor };
 
 export type ProfileRuntime = 'compose' | 'helm' | 'wasm';
+
+/**
+ * When the next pull source is tried (ADR 0422): the registry does not have the artifact, or cannot be
+ * reached. Never after a refusal, an untrusted certificate or a wrong digest: those are not "elsewhere".
+ */
+const FALL_THROUGH = new Set(['oci/not-found', 'network-error', 'timeout']);
 
 export function componentError(
   component: string,
@@ -138,6 +145,11 @@ export function componentExtension(c: Component): ComponentExtension {
 
 export interface PlanDeps {
   registry(): Promise<RegistryClient>;
+  /**
+   * Where to look for a component's artifact, in order (the site registry first, ADR 0422); the next one
+   * is tried only when one does not have it or cannot be reached. Default: the reference's own registry.
+   */
+  sources?(ref: Reference): Promise<PullSource[]>;
   cache(): Promise<BlobCache>;
   parseReference(s: string): Reference;
   /** Whether a registry host is reached over plain HTTP. */
@@ -175,18 +187,43 @@ export async function planDeployment(
     } catch (e) {
       throw fail('oci/invalid-reference', (e as Error).message, e);
     }
-    const registry = await deps.registry();
+    const sources: PullSource[] = deps.sources
+      ? await deps.sources(ref)
+      : [{ ref, registry: await deps.registry(), site: false }];
     let resolved;
-    try {
-      resolved = await registry.resolve(ref, { signal });
-    } catch (e) {
-      throw componentError(
-        c.name,
-        (e as OutpostError).code ?? 'oci/registry-error',
-        `component ${c.name}: ${(e as Error).message}`,
-        e,
-      );
+    let from = sources[0]!;
+    const misses: string[] = [];
+    for (const [i, s] of sources.entries()) {
+      try {
+        resolved = await s.registry.resolve(s.ref, { signal });
+        from = s;
+        break;
+      } catch (e) {
+        const code = (e as OutpostError).code;
+        if (FALL_THROUGH.has(code) && i < sources.length - 1) {
+          misses.push((e as Error).message);
+          deps.logger.debug(
+            {
+              component: c.name,
+              reference: `${s.ref.registry}/${s.ref.repository}`,
+              next: sources[i + 1]!.ref.registry,
+            },
+            'artifact not available from this registry; trying the next',
+          );
+          continue;
+        }
+        throw componentError(
+          c.name,
+          code ?? 'oci/registry-error',
+          `component ${c.name}: ${[...misses, (e as Error).message].join('; then ')}`,
+          e,
+        );
+      }
     }
+    if (!resolved) throw componentError(c.name, 'oci/not-found', `component ${c.name}: not found`);
+    const registry = from.registry;
+    const origin = ref;
+    ref = from.ref;
     const cls = classifyArtifact(resolved.manifest);
     if (!cls)
       throw fail(
@@ -221,12 +258,16 @@ export async function planDeployment(
 
     let artifact: Artifact;
     let source: PlannedWorkload['source'];
+    /** What the spec hash covers for an image: its origin name, so the same digest from the site registry is the same workload. */
+    let hashedImage: string | undefined;
     if (cls.kind === 'image') {
       artifact = {
         image: `${ref.registry}/${ref.repository}@${resolved.digest}`,
-        tlsVerify: !deps.isPlainHttp(ref.registry),
+        tlsVerify: !(from.plainHttp ?? deps.isPlainHttp(ref.registry)),
         pull: 'missing',
+        ...(from.site && from.certDir ? { certDir: from.certDir } : {}),
       };
+      hashedImage = `${origin.registry}/${origin.repository}@${resolved.digest}`;
     } else {
       const { cache, lease } = pins ? await pins.hold() : { cache: await deps.cache(), lease: undefined };
       const { pullBlobToCache } = await import('../../lib/oci/index.js');
@@ -284,7 +325,18 @@ export async function planDeployment(
       ...(memoryBytes ? { limits: { memoryBytes } } : {}),
       ...(ext.restart ? { restart: { policy: ext.restart } } : {}),
     };
-    const spec: WorkloadSpec = { ...base, specHash: computeSpecHash(base) };
+    const hashed =
+      hashedImage === undefined
+        ? base
+        : {
+            ...base,
+            artifact: {
+              image: hashedImage,
+              tlsVerify: !deps.isPlainHttp(origin.registry),
+              pull: 'missing' as const,
+            },
+          };
+    const spec: WorkloadSpec = { ...base, specHash: computeSpecHash(hashed) };
     out.push({
       component: c.name,
       kind,

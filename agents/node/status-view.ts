@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type { DeploymentState } from '../../lib/model/index.js';
 import type { AgentPaths } from './home.js';
 import { readEnrollment, svidValidity } from './identity.js';
+import { effectiveSiteRegistry } from './site-registry.js';
 import { lockOwner } from './lock.js';
 import { readStateFile, type ComponentReport } from './state.js';
 
@@ -19,6 +20,8 @@ export interface AgentStatusView {
   spiffeId?: string;
   site?: string;
   lo?: string;
+  /** The site registry artifacts are pulled through (ADR 0422); absent: none. */
+  siteRegistry?: string;
   /** Expiry of the SVID on disk (after a renewal, the renewed one). */
   svidNotAfter?: number;
   /** When the agent last renewed its SVID (absent: never, it is the enrollment's). */
@@ -44,7 +47,13 @@ export interface AgentStatusView {
   }[];
 }
 
-export function readAgentStatus(paths: AgentPaths, now: number, deviceId?: string): AgentStatusView {
+export function readAgentStatus(
+  paths: AgentPaths,
+  now: number,
+  deviceId?: string,
+  /** `registries.siteRegistry` of agent.yaml (overrides the enrollment's; `false`: none). */
+  siteRegistry?: string | false,
+): AgentStatusView {
   const e = readEnrollment(paths);
   let state;
   try {
@@ -60,6 +69,7 @@ export function readAgentStatus(paths: AgentPaths, now: number, deviceId?: strin
     queued = 0;
   }
   const lastSync = state?.lastSync ?? null;
+  const registry = e ? effectiveSiteRegistry(siteRegistry, e.registryUrl, e.mmiUrl) : undefined;
   return {
     home: paths.home,
     enrolled: e !== undefined,
@@ -71,6 +81,7 @@ export function readAgentStatus(paths: AgentPaths, now: number, deviceId?: strin
           spiffeId: e.spiffeId,
           site: e.siteId,
           lo: e.mmiUrl,
+          ...(registry ? { siteRegistry: registry } : {}),
           // The certificate itself is the truth: a renewal replaces it (and the record) as one.
           svidNotAfter: svidValidity(paths)?.notAfter ?? e.notAfter,
           ...(e.renewedAt !== undefined ? { svidRenewedAt: e.renewedAt } : {}),

@@ -22,6 +22,11 @@ export interface ImageArtifact {
   image: string;
   /** `false` for a plain-HTTP loopback registry (`--tls-verify=false`). Default true. */
   tlsVerify?: boolean;
+  /**
+   * A folder with the registry's CA (`*.crt`) and a client certificate (`*.cert` + `*.key`), for a pull
+   * from the site registry (podman's `--cert-dir`; the Docker API takes them from /etc/docker/certs.d).
+   */
+  certDir?: string;
   /** When to pull: `missing` (default) pulls only if the image is not in local storage. */
   pull?: 'missing' | 'always' | 'never';
 }

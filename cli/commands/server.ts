@@ -12,7 +12,10 @@ export function register(program: Command): void {
     .command('server')
     .description('run the control plane headless (console API, web portal, embedded services)')
     .addOption(new Option('--role <role>', 'which tiers to run').choices(ROLES))
-    .option('--port <n>', 'console API port (0 picks free ports for every listener: console, MMI, NATS)')
+    .option(
+      '--port <n>',
+      'console API port (0 picks free ports for every listener: console, MMI, NATS, site registry)',
+    )
     .option('--host <addr>', 'address to bind (default 127.0.0.1)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .action(
@@ -55,7 +58,9 @@ export function register(program: Command): void {
             ...(opts.role ? { role: opts.role } : {}),
             server: { ...(port === undefined ? {} : { port }), ...(opts.host ? { host: opts.host } : {}) },
             // --port 0: every listener takes a free port (several servers on one machine, tests).
-            ...(port === 0 ? { nats: { port: 0, leafPort: 0 }, mmi: { port: 0 } } : {}),
+            ...(port === 0
+              ? { nats: { port: 0, leafPort: 0 }, mmi: { port: 0 }, registry: { port: 0, loopbackPort: 0 } }
+              : {}),
             ...(opts.logLevel ? { logging: { level: opts.logLevel as 'info' } } : {}),
           },
         });

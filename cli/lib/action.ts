@@ -45,6 +45,11 @@ export function exitCodeFor(err: unknown): number {
     // reach something else (a git repository) is an ordinary failure.
     if (err.code === 'network-error') return isServerAnswer(err) ? 1 : 3;
     if (err.code === 'unauthorized' || err.code === 'forbidden') return 4;
+    // A serial device that does not answer, went away, or whose port another program holds.
+    if (err.code === 'smp/no-answer' || err.code === 'smp/disconnected' || err.code === 'smp/port-busy')
+      return 3;
+    if (err.code === 'smp/port-denied') return 4;
+    if (err.code === 'smp/port-not-found') return 5;
     if (err.code === 'not-found' || err.code.endsWith('/not-found')) return 5;
     if (err.code === 'unauthorized' || err.code.endsWith('/unauthorized') || err.code.endsWith('/forbidden'))
       return 4;

@@ -30,6 +30,23 @@ export interface SiteIdentity {
    * and addresses), renewed like the WFM's, and the CA file clients verify it with.
    */
   natsTls(now: number, hosts: string[]): Promise<{ certFile: string; keyFile: string; caFile: string }>;
+  /**
+   * A plain TLS server certificate from the site CA for `hosts` in `<pki>/<purpose>/` (`server.pem`,
+   * `server-key.pem` 0600), issued again when a third of its life is left, when the CA changed, or when a
+   * host is missing: the embedded nats-server's (`nats`) and the site registry's (`registry`).
+   */
+  serverTls(
+    purpose: string,
+    now: number,
+    hosts: string[],
+  ): Promise<{
+    certFile: string;
+    keyFile: string;
+    caFile: string;
+    certPem: string;
+    keyPem: string;
+    caPem: string;
+  }>;
   readonly trustDomain: string;
   readonly wfmId: string;
   readonly wfmSpiffeId: string;
@@ -125,8 +142,14 @@ export function createSiteIdentity(opts: {
       return { certPem, keyPem, chainPem: certPem + ca.certPem, anchorsPem: [ca.certPem] };
     },
     async natsTls(now, hosts) {
+      const { certFile, keyFile, caFile } = await identity.serverTls('nats', now, hosts);
+      return { certFile, keyFile, caFile };
+    },
+    async serverTls(purpose, now, hosts) {
+      if (!/^[a-z][a-z0-9-]*$/.test(purpose))
+        throw new OutpostError('internal', `bad TLS purpose "${purpose}"`);
       const ca = identity.requireCa();
-      const dir = path.join(opts.pkiDir, 'nats');
+      const dir = path.join(opts.pkiDir, purpose);
       const certFile = path.join(dir, 'server.pem');
       const keyFile = path.join(dir, 'server-key.pem');
       const caFile = path.join(caDir, 'ca.pem');
@@ -150,7 +173,7 @@ export function createSiteIdentity(opts: {
         const ip = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-f:]+:[0-9a-f:]*)$/i;
         const c = await issueServerCertificate({
           ca,
-          commonName: 'outpost-nats',
+          commonName: `outpost-${purpose}`,
           dnsNames: wanted.filter((h) => !ip.test(h)),
           ipAddresses: wanted.filter((h) => ip.test(h)),
           now,
@@ -159,9 +182,16 @@ export function createSiteIdentity(opts: {
         fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
         writeAtomic(keyFile, c.keyPem, 0o600);
         writeAtomic(certFile, c.certPem, 0o644);
-        opts.logger.info({ hosts: wanted, notAfter: c.notAfter }, 'nats-server TLS certificate issued');
+        opts.logger.info({ purpose, hosts: wanted, notAfter: c.notAfter }, 'server TLS certificate issued');
       }
-      return { certFile, keyFile, caFile };
+      return {
+        certFile,
+        keyFile,
+        caFile,
+        certPem: fs.readFileSync(certFile, 'utf8'),
+        keyPem: fs.readFileSync(keyFile, 'utf8'),
+        caPem: ca.certPem,
+      };
     },
   };
   return identity;

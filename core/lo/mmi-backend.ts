@@ -45,6 +45,8 @@ export interface LoBackendDeps {
   /** Where renewals (issued and refused) are recorded. */
   audit?: AuditLog;
   mmiUrl: () => string | null;
+  /** The site registry's URL for agents (null: no site registry). */
+  registryUrl?: () => string | null;
   /** Per-node messaging credentials, when NATS runs. */
   natsCredentials?: (clientId: string, siteId: string) => Promise<EnrollResponse['nats']>;
   /** Called when a node's capabilities or presence changed (console events). */
@@ -342,6 +344,7 @@ export function createLoBackend(deps: LoBackendDeps): MmiBackend & { flushSeen()
         anchorsPem: [ca.certPem],
         wfmSpiffeId: identity.wfmSpiffeId,
         mmiUrl: deps.mmiUrl() ?? '',
+        ...(deps.registryUrl?.() ? { registryUrl: deps.registryUrl()! } : {}),
         notAfter: svid.notAfter,
         nats: await deps.natsCredentials?.(clientId, row.siteId).catch((err: unknown) => {
           log.warn(

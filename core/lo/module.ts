@@ -17,6 +17,7 @@ import type { CaInfo } from '../../lib/contract/index.js';
 import type { Fleet } from '../fleet/module.js';
 import type { Messaging } from '../messaging/module.js';
 import { createMmiServer, type MmiServer } from '../mmi/server.js';
+import type { MmiClient } from '../mmi/backend.js';
 import type { SiteIdentity } from './identity-store.js';
 import { createManifestStore, type ManifestStore } from './manifests.js';
 import { createFollower, splitClientId, type DesiredSource, type Follower } from './follower.js';
@@ -46,6 +47,8 @@ export interface LoModuleDeps {
   identity: SiteIdentity;
   /** The branch bundles from HQ fill in the mirror (role lo without a git remote). */
   bundleBranch?: () => string;
+  /** The site registry's URL agents are told at enrollment (ADR 0422). */
+  registryUrl?: () => string | null;
 }
 
 /** How long YAMLs and bundles that left a manifest stay servable. */
@@ -56,6 +59,8 @@ export interface Lo {
   readonly manifests: ManifestStore;
   readonly follower: Follower;
   mmiUrl(): string | null;
+  /** The MMI's accepted-client policy for a verified client certificate (the site registry asks it too). */
+  authorizeClient(client: MmiClient): { ok: true } | { ok: false; reason: string };
   /** Adopts the newest desired state of a tenant and tells changed nodes to poll now. */
   syncTenant(tenantId: string): Promise<void>;
 }
@@ -174,6 +179,7 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
     // SVID renewals arrive over the MMI, not the console contract: the backend audits them itself.
     audit: deps.audit,
     mmiUrl,
+    ...(deps.registryUrl ? { registryUrl: deps.registryUrl } : {}),
     onNodeChanged: (tenantId) => events.changed(tenantId, 'nodes'),
     onInventoryChanged: (uid) => {
       noteInventory(uid);
@@ -206,6 +212,7 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
     manifests,
     follower,
     mmiUrl,
+    authorizeClient: (client) => backend.authorize(client),
     async syncTenant(tenantId) {
       const r = await follower.sync(tenantId);
       const bus = deps.messaging;

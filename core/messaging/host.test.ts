@@ -35,7 +35,11 @@ describe('embedded nats-server in the headless server', () => {
     host = await startHost({
       home,
       logger: silentLogger(),
-      overrides: { server: { port: 0 }, nats: { binary: missing, port: 0, leafPort: 0 } },
+      overrides: {
+        server: { port: 0 },
+        nats: { binary: missing, port: 0, leafPort: 0 },
+        registry: { port: 0, loopbackPort: 0 },
+      },
     });
     const status = await host.core.client().system.status({});
     expect(status.nats).toMatchObject({ state: 'missing-binary', url: null, restarts: 0 });
@@ -61,7 +65,11 @@ describe('embedded nats-server in the headless server', () => {
     host = await startHost({
       home,
       logger: silentLogger(),
-      overrides: { server: { port: 0 }, nats: { port: 0, leafPort: 0 } },
+      overrides: {
+        server: { port: 0 },
+        nats: { port: 0, leafPort: 0 },
+        registry: { port: 0, loopbackPort: 0 },
+      },
     });
     const natsUrl = host.info.natsUrl!;
     // TLS with a certificate from the site CA is the default.

@@ -29,6 +29,10 @@ export interface ServerInfo {
   startedAt: number;
   natsUrl?: string | undefined;
   mmiUrl?: string | undefined;
+  /** The site registry over HTTPS (certificate from the site CA; `<home>/pki/site-ca/ca.pem` verifies it). */
+  registryUrl?: string | undefined;
+  /** The site registry over plain HTTP on 127.0.0.1 (tools on this machine). */
+  registryLoopbackUrl?: string | undefined;
 }
 
 export interface HostOptions {
@@ -101,6 +105,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
       startedAt: core.startedAt,
       natsUrl: core.messaging.natsUrl() ?? undefined,
       mmiUrl: core.lo.mmiUrl() ?? undefined,
+      registryUrl: core.registry.url() ?? undefined,
+      registryLoopbackUrl: core.registry.loopbackUrl() ?? undefined,
     };
     writeServerJson(paths.serverJson, info);
     logger.info({ url: info.url, role: config.role }, 'console API listening');

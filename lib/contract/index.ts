@@ -12,6 +12,7 @@ import { deploymentsService } from './services/deployments.js';
 import { identityService } from './services/identity.js';
 import { messagingService } from './services/messaging.js';
 import { bundleService } from './services/bundle.js';
+import { registryService } from './services/registry.js';
 
 export const contract = {
   system: systemService,
@@ -24,6 +25,7 @@ export const contract = {
   deployments: deploymentsService,
   identity: identityService,
   bundle: bundleService,
+  registry: registryService,
 };
 export type Contract = typeof contract;
 
@@ -66,3 +68,4 @@ export {
   describeAsOf,
 } from './format.js';
 export * from './parameter-rules.js';
+export * from './services/registry.js';

@@ -20,6 +20,11 @@ export interface EnrollResponse {
   wfmSpiffeId: string;
   /** Base URL of the MMI (where the agent polls). */
   mmiUrl: string;
+  /**
+   * The site registry's HTTPS URL (certificate from the site CA, the node's SVID authenticates), where the
+   * agent pulls artifacts through (ADR 0422). A wildcard host (0.0.0.0) means "the LO's host".
+   */
+  registryUrl?: string | undefined;
   notAfter: number;
   /** Messaging credentials when NATS runs: where and as whom the agent connects. */
   nats?:

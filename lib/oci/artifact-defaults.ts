@@ -12,14 +12,14 @@ import type { PushBlob } from './push.js';
 
 export type PushKind = 'wasm' | 'compose' | 'margo-app' | 'generic';
 
-/** What `edgectl oci push` sends for a file, with the reason it chose it. */
+/** What `edgectl oci push` sends for a file, with what it took the file for. */
 export interface PushPlan {
   kind: PushKind;
   artifactType?: string;
   config?: PushBlob;
   files: PushBlob[];
   annotations?: Record<string, string>;
-  /** One sentence: why this kind (shown to the user). */
+  /** What the file is pushed as, a noun phrase (`a WASM module (config …, layer …)`): `pushing <file> as <reason>`. */
   reason: string;
   /** Things the publisher should know (e.g. the tag differs from the Margo version). */
   warnings: string[];
@@ -93,7 +93,7 @@ export async function planPush(file: string, overrides: PlanOverrides = {}): Pro
       ...(overrides.artifactType ? { artifactType: overrides.artifactType } : {}),
       config: { bytes: Buffer.from(JSON.stringify(config)), mediaType: MediaType.wasmConfig },
       files: [{ path: file, mediaType: overrides.mediaType ?? MediaType.wasmLayer, annotations: title }],
-      reason: `${base} is a WASM module: config ${MediaType.wasmConfig}, layer ${MediaType.wasmLayer}`,
+      reason: `a WASM module (config ${MediaType.wasmConfig}, layer ${overrides.mediaType ?? MediaType.wasmLayer})`,
       warnings: [],
     };
   }
@@ -107,7 +107,7 @@ export async function planPush(file: string, overrides: PlanOverrides = {}): Pro
         kind: 'compose',
         artifactType: MediaType.composeArtifact,
         files: [{ path: file, mediaType: overrides.mediaType ?? MediaType.composeLayer, annotations: title }],
-        reason: `${base} holds a compose.yaml: Margo compose archive (${MediaType.composeArtifact})`,
+        reason: `a Margo compose archive (${MediaType.composeArtifact}): it holds a compose.yaml`,
         warnings: [],
       };
     }
@@ -121,7 +121,7 @@ export async function planPush(file: string, overrides: PlanOverrides = {}): Pro
     kind: 'generic',
     artifactType: overrides.artifactType,
     files: [{ path: file, mediaType: overrides.mediaType ?? MediaType.octetStream, annotations: title }],
-    reason: `generic artifact ${overrides.artifactType}`,
+    reason: `a generic artifact (${overrides.artifactType})`,
     warnings: [],
   };
 }
@@ -177,7 +177,7 @@ async function planMargoApp(file: string, overrides: PlanOverrides): Promise<Pus
       ...(version ? { 'org.opencontainers.image.version': version } : {}),
       ...(name ? { [Annotation.title]: name } : {}),
     },
-    reason: `margo.yaml: Margo application package (${MediaType.margoApp}) with ${files.length - 1} resource file(s)`,
+    reason: `a Margo application package (${overrides.artifactType ?? MediaType.margoApp}) with ${files.length - 1} resource file(s)`,
     warnings,
   };
 }

@@ -4,6 +4,8 @@ export {
   formatReference,
   referenceTarget,
   isLoopbackHost,
+  isRepositoryName,
+  isTag,
   type Reference,
 } from './reference.js';
 export { parseDigest, digestOf, hashFile, isDigest, type DigestAlgorithm } from './digest.js';

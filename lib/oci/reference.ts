@@ -18,6 +18,16 @@ const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//;
 
 const FORM = 'host[:port]/repository[:tag][@digest]';
 
+/** Whether `name` is a repository name of the Distribution spec (`samples/hello`, `registry.example/x/y`). */
+export function isRepositoryName(name: string): boolean {
+  return name.length <= 255 && REPOSITORY.test(name);
+}
+
+/** Whether `tag` is a valid tag (letters, digits, `_`, `.`, `-`; at most 128; not starting with `.` or `-`). */
+export function isTag(tag: string): boolean {
+  return TAG.test(tag);
+}
+
 /**
  * Parses `oci://host:port/repo/name:tag@sha256:…` (the `oci://` prefix is optional). The first path
  * segment is always the registry host: Docker Hub short names (`alpine`, `library/alpine`) are not

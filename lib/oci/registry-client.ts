@@ -26,6 +26,8 @@ export interface RegistryClientOptions {
   forcePlainHttp?: boolean;
   /** PEM of a private CA to trust (in addition to the system roots). */
   ca?: string;
+  /** A TLS client certificate and key to present (give it only to a client of registries that should see it). */
+  clientCertificate?: { certPem: string; keyPem: string };
   /** Credentials per registry host (`host:port`); `undefined` means anonymous. Never logged. */
   credentials?: CredentialsProvider;
   userAgent?: string;
@@ -74,6 +76,7 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
     plainHttp: options.plainHttp,
     forcePlainHttp: options.forcePlainHttp,
     ca: options.ca,
+    clientCertificate: options.clientCertificate,
     timeoutMs: options.timeoutMs,
     userAgent: options.userAgent,
     fetch: options.fetch,

@@ -20,6 +20,8 @@ export interface TransportOptions {
   forcePlainHttp?: boolean;
   /** PEM of a private CA (one or more certificates), trusted in addition to the system roots. */
   ca?: string;
+  /** A TLS client certificate (PEM, leaf first) and its key, presented when a registry asks (the site registry: a node SVID). */
+  clientCertificate?: { certPem: string; keyPem: string };
   /** Connect timeout, time to response headers, and the longest pause between body chunks. Default 30 s. */
   timeoutMs?: number;
   userAgent?: string;
@@ -139,6 +141,9 @@ export function createTransport(options: TransportOptions = {}): Transport {
           connect: {
             timeout: timeoutMs,
             ...(options.ca ? { ca: [...tls.rootCertificates, options.ca] } : {}),
+            ...(options.clientCertificate
+              ? { cert: options.clientCertificate.certPem, key: options.clientCertificate.keyPem }
+              : {}),
           },
           headersTimeout: timeoutMs,
           bodyTimeout: timeoutMs,

@@ -40,7 +40,15 @@ export function edgectl(
 export interface ServerProcess {
   child: ChildProcess;
   home: string;
-  info: { url: string; token: string; pid: number; natsUrl?: string; mmiUrl?: string };
+  info: {
+    url: string;
+    token: string;
+    pid: number;
+    natsUrl?: string;
+    mmiUrl?: string;
+    registryUrl?: string;
+    registryLoopbackUrl?: string;
+  };
   stdout(): string;
   stderr(): string;
   /** SIGTERM and wait for exit; returns the exit code. */

@@ -6,7 +6,8 @@ import { createCore, type Core } from '../../core/create-core.js';
 import { tempHome } from './home.js';
 
 /**
- * A real core on a real SQLite file in a temporary home (no HTTP). NATS is off unless asked for.
+ * A real core on a real SQLite file in a temporary home (no HTTP). NATS, the MMI and the site registry are
+ * off unless asked for (on free ports then).
  */
 export async function startTestCore(
   options: {
@@ -25,7 +26,11 @@ export async function startTestCore(
   const paths = createPaths(home);
   const config = parseConfig(
     mergeConfig(
-      { nats: { enabled: false, port: 0, leafPort: 0 }, mmi: { enabled: false, port: 0 } },
+      {
+        nats: { enabled: false, port: 0, leafPort: 0 },
+        mmi: { enabled: false, port: 0 },
+        registry: { enabled: false, port: 0, loopbackPort: 0 },
+      },
       options.overrides ?? {},
     ),
   );

@@ -172,7 +172,11 @@ export class ContainerAdapter implements RuntimeAdapter {
           },
         );
       }
-      await this.opts.engine.pull(art.image, { tlsVerify: art.tlsVerify ?? true, signal });
+      await this.opts.engine.pull(art.image, {
+        tlsVerify: art.tlsVerify ?? true,
+        ...(art.certDir ? { certDir: art.certDir } : {}),
+        signal,
+      });
     }
   }
 

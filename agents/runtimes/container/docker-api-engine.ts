@@ -68,7 +68,8 @@ export function dockerCreateBody(
 
 /**
  * The Docker Engine API over a unix socket (no docker CLI needed). Insecure (plain-HTTP) registries
- * are a daemon setting there (`insecure-registries`), not a per-pull flag: `tlsVerify: false` is ignored.
+ * are a daemon setting there (`insecure-registries`), not a per-pull flag: `tlsVerify: false` is ignored,
+ * and so is `certDir` (the daemon reads a registry's certificates from /etc/docker/certs.d/<host:port>/).
  */
 export class DockerApiEngine implements ContainerEngine {
   readonly name = 'docker-api' as const;
@@ -176,7 +177,10 @@ export class DockerApiEngine implements ContainerEngine {
     );
   }
 
-  async pull(ref: string, opts: { tlsVerify: boolean; signal?: AbortSignal }): Promise<void> {
+  async pull(
+    ref: string,
+    opts: { tlsVerify: boolean; certDir?: string; signal?: AbortSignal },
+  ): Promise<void> {
     const r = await this.call('POST', `/images/create?fromImage=${encodeURIComponent(ref)}`, {
       timeoutMs: 30 * 60_000,
       signal: opts.signal,

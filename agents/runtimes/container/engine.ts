@@ -49,7 +49,7 @@ export interface ContainerEngine {
   /** Containers (any state) carrying all these labels. */
   list(labels: Record<string, string>): Promise<ContainerInfo[]>;
   imageExists(ref: string): Promise<boolean>;
-  pull(ref: string, opts: { tlsVerify: boolean; signal?: AbortSignal }): Promise<void>;
+  pull(ref: string, opts: { tlsVerify: boolean; certDir?: string; signal?: AbortSignal }): Promise<void>;
   /** Creates the container (not started); returns its id. */
   create(spec: ContainerCreateSpec, signal?: AbortSignal): Promise<string>;
   start(id: string): Promise<void>;

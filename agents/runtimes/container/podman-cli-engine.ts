@@ -108,8 +108,17 @@ export class PodmanCliEngine implements ContainerEngine {
     return (await this.run(['image', 'exists', ref])).code === 0;
   }
 
-  async pull(ref: string, opts: { tlsVerify: boolean; signal?: AbortSignal }): Promise<void> {
-    const args = ['pull', '--quiet', ...(opts.tlsVerify ? [] : ['--tls-verify=false']), ref];
+  async pull(
+    ref: string,
+    opts: { tlsVerify: boolean; certDir?: string; signal?: AbortSignal },
+  ): Promise<void> {
+    const args = [
+      'pull',
+      '--quiet',
+      ...(opts.tlsVerify ? [] : ['--tls-verify=false']),
+      ...(opts.certDir ? ['--cert-dir', opts.certDir] : []),
+      ref,
+    ];
     checkCommand(
       `podman pull ${ref}`,
       await this.run(args, { timeoutMs: this.opts.pullTimeoutMs ?? 30 * 60_000, signal: opts.signal }),

@@ -20,13 +20,16 @@ export function register(agent: Command): void {
           import('../../../agents/node/config.js'),
         ]);
         let deviceId: string | undefined;
+        let siteRegistry: string | false | undefined;
         try {
-          deviceId = loadAgentConfig(paths.configFile).deviceId;
+          const config = loadAgentConfig(paths.configFile);
+          deviceId = config.deviceId;
+          siteRegistry = config.registries.siteRegistry;
         } catch {
           deviceId = undefined;
         }
         const now = Date.now();
-        const s = readAgentStatus(paths, now, deviceId);
+        const s = readAgentStatus(paths, now, deviceId, siteRegistry);
         const age = (t: number | null) =>
           t === null ? 'never' : `${new Date(t).toISOString()} (${formatAge(now - t)} ago)`;
         emit(format, s, () => {
@@ -37,6 +40,7 @@ export function register(agent: Command): void {
             ['SPIFFE ID', s.spiffeId],
             ['Site', s.site],
             ['LO', s.lo],
+            ['Site registry', s.siteRegistry ?? 'none (artifacts come from their own registries)'],
             ['Agent', s.agent.running ? `running (pid ${s.agent.pid})` : 'not running'],
             ['Last sync', age(s.lastSync)],
             [

@@ -21,7 +21,12 @@ beforeAll(async () => {
   host = await startHost({
     home: tempDir('cli-rollout'),
     logger: silentLogger(),
-    overrides: { server: { port: 0 }, nats: { enabled: false }, mmi: { enabled: true, port: 0 } },
+    overrides: {
+      server: { port: 0 },
+      nats: { enabled: false },
+      mmi: { enabled: true, port: 0 },
+      registry: { port: 0, loopbackPort: 0 },
+    },
   });
   const c = host.core.client();
   for (const v of ['1.0.0', '2.0.0'])

@@ -11,7 +11,12 @@ beforeAll(async () => {
   host = await startHost({
     home: tempDir('cli-sites'),
     logger: silentLogger(),
-    overrides: { server: { port: 0 }, site: { id: 'hq', name: 'HQ' }, nats: { port: 0, leafPort: 0 } },
+    overrides: {
+      server: { port: 0 },
+      site: { id: 'hq', name: 'HQ' },
+      nats: { port: 0, leafPort: 0 },
+      registry: { port: 0, loopbackPort: 0 },
+    },
   });
   await host.core.messaging.ready(30_000);
   await host.core.messaging.issueLeafCredentials('plant-9');

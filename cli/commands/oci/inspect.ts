@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import type { InspectResult } from '../../../lib/oci/index.js';
 import { action } from '../../lib/action.js';
+import { globals } from '../../lib/context.js';
 import { emit, keyValues, parseFormat, table } from '../../lib/output.js';
-import { formatBytes } from './format.js';
+import { formatBytes } from '../../lib/format.js';
 import { addRegistryOptions, clientFor, type RegistryFlags } from './registry-options.js';
 
 interface InspectFlags extends RegistryFlags {
@@ -56,11 +57,11 @@ export function register(oci: Command): void {
       .argument('<oci-ref>', '[oci://]host[:port]/repository[:tag][@digest]')
       .option('-o, --output <format>', 'table, json or yaml'),
   ).action(
-    action(async (refText: string, opts: InspectFlags) => {
+    action(async (refText: string, opts: InspectFlags, cmd: Command) => {
       const format = parseFormat(opts.output);
       const { parseReference } = await import('../../../lib/oci/index.js');
       const ref = parseReference(refText);
-      const client = await clientFor(ref, opts);
+      const client = await clientFor(ref, opts, globals(cmd).home);
       try {
         const r = await client.inspect(ref);
         emit(format, r, () => renderInspect(r));

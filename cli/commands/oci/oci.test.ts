@@ -44,7 +44,9 @@ describe('edgectl oci push | inspect | pull', () => {
     const ref = `oci://${reg.host}/wasm/sensor:1.0.0`;
     const pushed = await edgectl(['oci', 'push', file, ref, '--plain-http', '-o', 'json']);
     expect(pushed.code).toBe(0);
-    expect(pushed.stderr).toContain('sensor.wasm is a WASM module');
+    expect(pushed.stderr).toContain(
+      `pushing sensor.wasm to ${reg.host}/wasm/sensor:1.0.0 as a WASM module (config application/vnd.wasm.config.v0+json, layer application/wasm)\n`,
+    );
     const out = JSON.parse(pushed.stdout) as { digest: string; kind: string };
     expect(out.kind).toBe('wasm');
 

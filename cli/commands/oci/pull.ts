@@ -6,7 +6,7 @@ import type { Descriptor, Platform } from '../../../lib/oci/index.js';
 import { action, reportError } from '../../lib/action.js';
 import { globals } from '../../lib/context.js';
 import { emit, parseFormat, table } from '../../lib/output.js';
-import { formatBytes } from './format.js';
+import { formatBytes } from '../../lib/format.js';
 import { addRegistryOptions, clientFor, withInterrupt, type RegistryFlags } from './registry-options.js';
 
 interface PullFlags extends RegistryFlags {
@@ -72,11 +72,11 @@ export function register(oci: Command): void {
       action(async (refText: string, opts: PullFlags, cmd: Command) => {
         const format = parseFormat(opts.output);
         const { formatReference, hashFile, parseReference } = await import('../../../lib/oci/index.js');
-        const { createProgress } = await import('./progress.js');
+        const { createProgress } = await import('../../lib/progress.js');
         const ref = parseReference(refText);
         const platform = parsePlatform(opts.platform);
         const out = path.resolve(opts.out);
-        const client = await clientFor(ref, opts);
+        const client = await clientFor(ref, opts, globals(cmd).home);
         const progress = createProgress();
         let current: string | undefined;
         try {

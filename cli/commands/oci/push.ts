@@ -4,7 +4,7 @@ import { OutpostError, isOutpostError } from '../../../lib/errors/index.js';
 import { action, reportError } from '../../lib/action.js';
 import { globals } from '../../lib/context.js';
 import { emit, keyValues, parseFormat } from '../../lib/output.js';
-import { formatBytes } from './format.js';
+import { formatBytes } from '../../lib/format.js';
 import { addRegistryOptions, clientFor, withInterrupt, type RegistryFlags } from './registry-options.js';
 
 interface PushFlags extends RegistryFlags {
@@ -30,7 +30,12 @@ What is pushed, unless --artifact-type / --media-type say otherwise:
       needs --artifact-type; the layer is --media-type (default application/octet-stream)
 Every layer carries its file name as org.opencontainers.image.title.
 
+The site registry of the server running for --home (see edgectl registry status) needs no flags: its
+loopback URL is plain HTTP, its HTTPS URL is verified with the site CA, and the server's token is used.
+Push artifacts there under their origin's name (host/repository) and agents pull them through it.
+
 Examples:
+  edgectl oci push hello.wasm 127.0.0.1:7501/registry.example/samples/hello:1.0.0
   edgectl oci push sensor.wasm oci://127.0.0.1:5000/wasm/sensor:1.0.0 --plain-http
   edgectl oci push web.tar.gz registry.site.local/compose/web:2.1.0 --ca site-ca.pem
   echo "$PASS" | edgectl oci push model.onnx reg.example.com/models/m:3 \\
@@ -71,7 +76,7 @@ export function register(oci: Command): void {
       action(async (file: string, refText: string, opts: PushFlags, cmd: Command) => {
         const format = parseFormat(opts.output);
         const { formatReference, parseReference, planPush } = await import('../../../lib/oci/index.js');
-        const { createProgress } = await import('./progress.js');
+        const { createProgress } = await import('../../lib/progress.js');
         const ref = parseReference(refText);
         if (!ref.tag || ref.digest)
           throw new OutpostError(
@@ -85,8 +90,8 @@ export function register(oci: Command): void {
           tag: ref.tag,
         });
         for (const w of plan.warnings) process.stderr.write(`edgectl: warning: ${w}\n`);
-        process.stderr.write(`pushing ${plan.reason}\n`);
-        const client = await clientFor(ref, opts);
+        process.stderr.write(`pushing ${path.basename(file)} to ${formatReference(ref)} as ${plan.reason}\n`);
+        const client = await clientFor(ref, opts, globals(cmd).home);
         const progress = createProgress();
         try {
           const result = await withInterrupt((signal) =>

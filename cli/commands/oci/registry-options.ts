@@ -1,7 +1,10 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { OutpostError } from '../../../lib/errors/index.js';
 import type { Credentials, Reference, RegistryClient } from '../../../lib/oci/index.js';
+import { createPaths, resolveHome } from '../../../lib/base/index.js';
+import { registryHostOf } from '../../../lib/registry/index.js';
 
 export interface RegistryFlags {
   plainHttp?: boolean;
@@ -61,8 +64,52 @@ export async function credentialsFrom(
   return { username, password };
 }
 
-/** A client for one reference: plain HTTP and credentials apply to that reference's registry only. */
-export async function clientFor(ref: Reference, flags: RegistryFlags): Promise<RegistryClient> {
+/**
+ * The site registry of the server running for `home` (its server.json), when `ref` names it: plain HTTP for
+ * its loopback listener, the site CA for its HTTPS one, and the server's token as the password, so
+ * `edgectl oci push f.wasm 127.0.0.1:7501/x/y:1` just works on the LO's machine. Flags given win.
+ */
+export function siteRegistryDefaults(
+  ref: Reference,
+  home: string | undefined,
+): { plainHttp: boolean; caFile?: string; credentials: Credentials } | undefined {
+  const paths = createPaths(resolveHome(home));
+  let info: { token?: string; registryUrl?: string; registryLoopbackUrl?: string } | undefined;
+  try {
+    info = JSON.parse(fs.readFileSync(paths.serverJson, 'utf8')) as typeof info;
+  } catch {
+    return undefined;
+  }
+  if (!info?.token) return undefined;
+  const host = ref.registry.toLowerCase();
+  const credentials = { username: 'outpost', password: info.token };
+  if (info.registryLoopbackUrl && registryHostOf(info.registryLoopbackUrl) === host)
+    return { plainHttp: true, credentials };
+  if (info.registryUrl && registryHostOf(info.registryUrl) === host)
+    return { plainHttp: false, caFile: path.join(paths.pkiDir, 'site-ca', 'ca.pem'), credentials };
+  return undefined;
+}
+
+/**
+ * A client for one reference: plain HTTP and credentials apply to that reference's registry only. With
+ * `home`, a reference to that home's site registry gets its defaults (siteRegistryDefaults).
+ */
+export async function clientFor(
+  ref: Reference,
+  flagsGiven: RegistryFlags,
+  home?: string,
+): Promise<RegistryClient> {
+  let flags = flagsGiven;
+  let siteCredentials: Credentials | undefined;
+  const site = siteRegistryDefaults(ref, home);
+  if (site) {
+    flags = {
+      ...flags,
+      plainHttp: flags.plainHttp ?? site.plainHttp,
+      ...(flags.ca === undefined && site.caFile ? { ca: site.caFile } : {}),
+    };
+    siteCredentials = site.credentials;
+  }
   if (flags.forcePlainHttp && !flags.plainHttp)
     throw new OutpostError('invalid-input', '--force-plain-http only makes sense with --plain-http');
   let ca: string | undefined;
@@ -78,7 +125,7 @@ export async function clientFor(ref: Reference, flags: RegistryFlags): Promise<R
     if (!ca.includes('-----BEGIN CERTIFICATE-----'))
       throw new OutpostError('invalid-input', `${flags.ca} holds no PEM certificate`);
   }
-  const creds = await credentialsFrom(flags);
+  const creds = (await credentialsFrom(flags)) ?? siteCredentials;
   // Loaded on use, so other edgectl commands do not pay for undici and friends at start-up.
   const { createRegistryClient } = await import('../../../lib/oci/index.js');
   return createRegistryClient({

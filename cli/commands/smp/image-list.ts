@@ -1,0 +1,18 @@
+import type { Command } from 'commander';
+import { action } from '../../lib/action.js';
+import { emit } from '../../lib/output.js';
+import { imageTable } from './image-format.js';
+import { addPortOptions, settings, withSmp, type SmpFlags } from './options.js';
+
+/** `edgectl smp image list --port P`: the firmware slots. */
+export function register(image: Command): void {
+  addPortOptions(
+    image.command('list').description('list the firmware images in the MCUboot slots, with their state'),
+  ).action(
+    action(async (flags: SmpFlags) => {
+      const s = settings(flags);
+      const slots = await withSmp(s, (c) => c.img.list());
+      emit(s.format, slots, () => imageTable(slots));
+    }),
+  );
+}
