@@ -14,6 +14,7 @@ import {
 import type { BlobInput } from '../../lib/bundle/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
 import type { BundleRegistry } from './registry-port.js';
+import { siteRepository } from '../../lib/registry/index.js';
 
 /**
  * The OCI artifacts a site's deployments reference (ADR 0406): every component `repository:revision` of
@@ -34,18 +35,6 @@ export interface ArtifactEntry {
   mediaType: string;
   /** Manifests an index names (in the same repository), committed before it. */
   children: { digest: string; mediaType: string }[];
-}
-
-/**
- * The site registry's repository for an artifact: `<host>/<repository>`, the host lowercased, a port
- * written `_port` (ADR 0422, lib/registry's siteRepository); undefined for a host that cannot be a path
- * component (an IPv6 address).
- */
-export function siteRepositoryOf(ref: Pick<Reference, 'registry' | 'repository'>): string | undefined {
-  const host = ref.registry.toLowerCase().replace(/:(\d+)$/, '_$1');
-  if (!/^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/.test(host)) return undefined;
-  const name = `${host}/${ref.repository}`;
-  return name.length <= 255 ? name : undefined;
 }
 
 /** The OCI references of deployment YAMLs (components with `repository` and `revision`). */
@@ -202,7 +191,7 @@ export async function collectArtifacts(options: {
 
   for (const ref of options.refs) {
     options.onProgress?.(formatReference(ref));
-    const repository = siteRepositoryOf(ref);
+    const repository = siteRepository(ref);
     if (!repository) {
       options.logger.warn(
         { ref: formatReference(ref) },

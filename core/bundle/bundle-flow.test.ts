@@ -7,29 +7,16 @@ import { enrollOverMmi } from '../../test/helpers/enroll.js';
 import { createMmiClient, type MmiTestClient } from '../../test/helpers/mmi-client.js';
 import { capabilitiesFor } from '../../test/fixtures/margo.js';
 import type { BundleJob, ClientOf, Contract } from '../../lib/contract/index.js';
+import { startRegistry, type TestRegistry } from '../../test/helpers/registry.js';
+import { edgectl } from '../../test/helpers/cli.js';
+import { compileHello, wasmApp } from '../../test/fixtures/agent/harness.js';
 
 /**
  * HQ (role co) and an air-gapped site (role lo) as two control planes on two homes, with nothing but
  * files between them: trust exchanged once, the site's node reaches HQ in a status bundle, a deployment
- * made at HQ reaches the node's state manifest in an HQ bundle, and the node's status comes back.
- * Artifacts are left out here (a chart from a Helm repository, not OCI): see test/integration/airgap.
+ * made at HQ reaches the node's state manifest and the site registry in an HQ bundle (the WASM module
+ * fetched by HQ from its registry, a real docker-registry), and the node's status comes back.
  */
-const HELM_APP = `id: helm-app
-metadata:
-  name: Helm App
-  version: 1.0.0
-  catalog:
-    organization: [{ name: Outpost Samples }]
-deploymentProfiles:
-  - type: helm.v3
-    id: helm
-    components:
-      - name: chart
-        properties:
-          repository: https://charts.example.com/app
-          revision: 1.0.0
-`;
-
 export async function waitJob(c: ClientOf<Contract>, job: BundleJob): Promise<BundleJob> {
   const end = Date.now() + 60_000;
   for (;;) {
@@ -45,14 +32,21 @@ describe('bundles between HQ and an air-gapped site', () => {
   let hq: Awaited<ReturnType<typeof startTestCore>>;
   let site: Awaited<ReturnType<typeof startTestCore>>;
   let mmi: MmiTestClient;
+  let origin: TestRegistry;
 
   beforeAll(async () => {
+    origin = await startRegistry();
+    const wasm = await compileHello('hello from the bundle', carry, 'hello');
+    const pushed = await edgectl(['oci', 'push', wasm, `${origin.host}/samples/hello:1.0.0`, '--plain-http']);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    fs.rmSync(wasm);
     hq = await startTestCore({ overrides: { role: 'co', airgap: { drives: { enabled: false } } } });
     site = await startTestCore({
       overrides: {
         role: 'lo',
         site: { id: 'plant-1', name: 'Plant 1' },
         mmi: { enabled: true },
+        registry: { enabled: true },
         airgap: { drives: { enabled: false } },
       },
     });
@@ -62,6 +56,7 @@ describe('bundles between HQ and an air-gapped site', () => {
     mmi?.close();
     await site?.stop();
     await hq?.stop();
+    await origin?.stop();
     fs.rmSync(carry, { recursive: true, force: true });
   });
 
@@ -118,14 +113,15 @@ describe('bundles between HQ and an air-gapped site', () => {
 
   it('a deployment made at HQ reaches the node through an HQ bundle, and its status comes back', async () => {
     const h = hq.core.client();
-    await h.apps.add({ source: { kind: 'upload', upload: { fileName: 'margo.yaml', content: HELM_APP } } });
-    const d = await h.deployments.create({ appId: 'helm-app', target: { siteId: 'plant-1' } });
+    const app = wasmApp({ id: 'hello', version: '1.0.0', repository: `oci://${origin.host}/samples/hello` });
+    await h.apps.add({ source: { kind: 'upload', upload: { fileName: 'margo.yaml', content: app } } });
+    const d = await h.deployments.create({ appId: 'hello', target: { siteId: 'plant-1' } });
     expect(d.nodes.map((x) => x.nodeName)).toEqual(['edge-1']);
 
     const exp = await waitJob(h, await h.bundle.export({ siteId: 'plant-1', out: carry }));
     expect(exp.error).toBeNull();
     expect(exp.result?.fileName).toBe('hq-to-plant-1-1.outpost.tar');
-    expect(exp.result?.summary?.carried).toMatchObject({ commits: 1, apps: 1, deployments: 1 });
+    expect(exp.result?.summary?.carried).toMatchObject({ commits: 1, apps: 1, deployments: 1, artifacts: 1 });
 
     const s = site.core.client();
     const v = await waitJob(s, await s.bundle.verify({ file: exp.result!.file! }));
@@ -135,24 +131,31 @@ describe('bundles between HQ and an air-gapped site', () => {
       nodes: ['plant-1/edge-1'],
       current: null,
     });
-    expect(v.result?.report?.changes.apps).toMatchObject({ new: 1, names: ['helm-app 1.0.0'] });
+    expect(v.result?.report?.changes.apps).toMatchObject({ new: 1, names: ['hello 1.0.0'] });
+    expect(v.result?.report?.changes.artifacts).toMatchObject({ total: 1, new: 1 });
     // Verifying changed nothing: the node has no deployment yet.
     const before = (await mmi.get('/api/v1/deployments')).json<{ deployments: unknown[] }>();
     expect(before.deployments).toEqual([]);
 
     const imp = await waitJob(s, await s.bundle.import({ file: exp.result!.file! }));
     expect(imp.error).toBeNull();
-    const m = (await mmi.get('/api/v1/deployments')).json<{ deployments: { deploymentId: string }[] }>();
+    const m = (await mmi.get('/api/v1/deployments')).json<{
+      manifestVersion: number;
+      deployments: { deploymentId: string }[];
+    }>();
     expect(m.deployments.map((x) => x.deploymentId)).toEqual([d.id]);
-    expect((await s.apps.list({})).apps.map((a) => a.id)).toContain('helm-app');
+    expect((await s.apps.list({})).apps.map((a) => a.id)).toContain('hello');
+    // The module is in the site registry under its origin's name, tagged.
+    const reg = site.core.registry.requireStore();
+    const repo = `127.0.0.1_${origin.host.split(':')[1]}/samples/hello`;
+    expect(await reg.listTags(repo)).toEqual(['1.0.0']);
 
     // The node reports; the status travels back.
     const report = {
-      apiVersion: 'deployment.margo/v1',
-      kind: 'DeploymentStatus',
       deploymentId: d.id,
+      adoptedManifestVersion: m.manifestVersion,
       status: { state: 'installed' },
-      components: [{ name: 'chart', state: 'installed' }],
+      components: [{ name: 'hello', state: 'installed' }],
     };
     const r = await mmi.post(`/api/v1/deployments/${d.id}/status`, report);
     expect([200, 201]).toContain(r.status);
@@ -162,12 +165,15 @@ describe('bundles between HQ and an air-gapped site', () => {
     const back = await waitJob(h, await h.bundle.import({ file: st.result!.file! }));
     expect(back.error).toBeNull();
     const view = await h.deployments.get({ id: d.id });
-    expect(view.nodes[0]?.state).toBe('installed');
+    expect(view.nodes[0]).toMatchObject({ state: 'installed', current: true });
+    // When it was installed: the time the site received the report, not the time HQ imported it.
+    expect(view.nodes[0]!.stateAt).toBeLessThanOrEqual(st.result!.summary!.created);
     // HQ learned that the site holds the bundle: the next one starts from there.
     const streams = (await h.bundle.streams({ siteId: 'plant-1' })).streams;
     expect(streams.find((x) => x.kind === 'hq-to-site')?.acknowledged).toBe(1);
     const next = await waitJob(h, await h.bundle.export({ siteId: 'plant-1', out: carry }));
-    expect(next.result?.summary?.carried).toMatchObject({ commits: 0 });
+    // Nothing new: no commit, and the module the site reported holding is left out.
+    expect(next.result?.summary?.carried).toMatchObject({ commits: 0, artifacts: 0 });
     const nv = await waitJob(s, await s.bundle.verify({ file: next.result!.file! }));
     expect(nv.error).toBeNull();
     expect(nv.result?.report?.changes.git?.commits).toBe(0);
