@@ -6,7 +6,7 @@ import { startTestCore } from '../../test/helpers/core.js';
 import { enrollOverMmi } from '../../test/helpers/enroll.js';
 import { createMmiClient, type MmiTestClient } from '../../test/helpers/mmi-client.js';
 import { capabilitiesFor } from '../../test/fixtures/margo.js';
-import type { BundleJob, ClientOf, Contract } from '../../lib/contract/index.js';
+import { waitJob } from './testing/pair.js';
 import { startRegistry, type TestRegistry } from '../../test/helpers/registry.js';
 import { edgectl } from '../../test/helpers/cli.js';
 import { compileHello, wasmApp } from '../../test/fixtures/agent/harness.js';
@@ -17,16 +17,6 @@ import { compileHello, wasmApp } from '../../test/fixtures/agent/harness.js';
  * made at HQ reaches the node's state manifest and the site registry in an HQ bundle (the WASM module
  * fetched by HQ from its registry, a real docker-registry), and the node's status comes back.
  */
-export async function waitJob(c: ClientOf<Contract>, job: BundleJob): Promise<BundleJob> {
-  const end = Date.now() + 60_000;
-  for (;;) {
-    const j = await c.bundle.job({ id: job.id });
-    if (j.state !== 'running') return j;
-    if (Date.now() > end) throw new Error(`job ${job.id} did not end`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('bundles between HQ and an air-gapped site', () => {
   const carry = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-drive-'));
   let hq: Awaited<ReturnType<typeof startTestCore>>;
