@@ -38,10 +38,13 @@ interface Ranges {
 /** Writes rows as NDJSON, one query page at a time (constant memory whatever the backlog). */
 async function writeNdjson(
   file: string,
+  stream: string,
   page: (after: number) => { seq: number; line: unknown }[],
   from: number,
 ): Promise<{ count: number; last: number }> {
   const out = fs.createWriteStream(file);
+  // A first line naming the stream: blobs are deduplicated by digest, and two empty streams must stay two.
+  out.write(`${JSON.stringify({ stream })}\n`);
   let count = 0;
   let last = from;
   try {
@@ -124,6 +127,7 @@ export async function exportStatusBundle(
     );
     const statuses = await writeNdjson(
       path.join(work, 'statuses.ndjson'),
+      'statuses',
       (after) =>
         (
           reportsQ.all(after) as {
@@ -153,6 +157,7 @@ export async function exportStatusBundle(
     );
     const audit = await writeNdjson(
       path.join(work, 'audit.ndjson'),
+      'audit',
       (after) =>
         (auditQ.all(after, tenantId) as { seq: number; at: number; input: string | null }[]).map((r) => ({
           seq: r.seq,
@@ -169,6 +174,7 @@ export async function exportStatusBundle(
     );
     const events = await writeNdjson(
       path.join(work, 'events.ndjson'),
+      'events',
       (after) =>
         (
           eventsQ.all(after) as {

@@ -164,20 +164,33 @@ function summaryOf(
   };
 }
 
-async function* lines<T>(file: string, parse: (v: unknown, at: number) => T): AsyncGenerator<T> {
+/** The records of an NDJSON status blob, after its first line `{"stream": "<name>"}`. */
+async function* lines<T>(
+  file: string,
+  stream: string,
+  parse: (v: unknown, at: number) => T,
+): AsyncGenerator<T> {
   const rl = readline.createInterface({ input: fs.createReadStream(file, 'utf8'), crlfDelay: Infinity });
   let n = 0;
   for await (const line of rl) {
     n++;
-    if (line === '') continue;
     let v: unknown;
     try {
       v = JSON.parse(line);
     } catch {
-      throw bundleError('bundle/invalid-content', `${path.basename(file)} line ${n} is not JSON`);
+      throw bundleError('bundle/invalid-content', `the ${stream} records: line ${n} is not JSON`);
+    }
+    if (n === 1) {
+      if ((v as { stream?: unknown } | null)?.stream !== stream)
+        throw bundleError(
+          'bundle/invalid-content',
+          `the ${stream} records do not start with their stream's name`,
+        );
+      continue;
     }
     yield parse(v, n);
   }
+  if (n === 0) throw bundleError('bundle/invalid-content', `the ${stream} records are empty`);
 }
 
 export function createImporter(deps: ImportDeps) {
@@ -495,10 +508,16 @@ export function createImporter(deps: ImportDeps) {
       await readJson(files.registry),
       'the site registry record',
     );
-    const count = async (digest: string, schema: z.ZodType<{ seq: number }>, what: string, floor: number) => {
+    const count = async (
+      digest: string,
+      stream: string,
+      schema: z.ZodType<{ seq: number }>,
+      what: string,
+      floor: number,
+    ) => {
       let n = 0;
       let last = 0;
-      for await (const r of lines(staged.blobPath(digest), (v, at) =>
+      for await (const r of lines(staged.blobPath(digest), stream, (v, at) =>
         parseMeta(schema, v, `${what} line ${at}`),
       )) {
         if (r.seq <= last) throw bundleError('bundle/invalid-content', `${what} are not in order`);
@@ -507,9 +526,15 @@ export function createImporter(deps: ImportDeps) {
       }
       return n;
     };
-    const statuses = await count(files.statuses, statusRecordSchema, 'the status records', above.statuses);
-    const audit = await count(files.audit, auditRecordSchema, 'the audit records', above.audit);
-    const events = await count(files.events, eventRecordSchema, 'the event records', above.events);
+    const statuses = await count(
+      files.statuses,
+      'statuses',
+      statusRecordSchema,
+      'the status records',
+      above.statuses,
+    );
+    const audit = await count(files.audit, 'audit', auditRecordSchema, 'the audit records', above.audit);
+    const events = await count(files.events, 'events', eventRecordSchema, 'the event records', above.events);
     const { rotated, trustedAs } = rotatedOf(staged);
     const created = Date.parse(index.created);
     const plan: StatusPlan = {
@@ -730,13 +755,19 @@ export function createImporter(deps: ImportDeps) {
     // Everything in memory is bounded by what the site sent since HQ's last acknowledgement; read the
     // records first, then write them in one transaction.
     const statuses: ReturnType<typeof statusRecordSchema.parse>[] = [];
-    for await (const r of lines(blob(plan.files.statuses), (v) => parseMeta(statusRecordSchema, v, 'status')))
+    for await (const r of lines(blob(plan.files.statuses), 'statuses', (v) =>
+      parseMeta(statusRecordSchema, v, 'status'),
+    ))
       if (r.seq > plan.above.statuses) statuses.push(r);
     const audit: ReturnType<typeof auditRecordSchema.parse>[] = [];
-    for await (const r of lines(blob(plan.files.audit), (v) => parseMeta(auditRecordSchema, v, 'audit')))
+    for await (const r of lines(blob(plan.files.audit), 'audit', (v) =>
+      parseMeta(auditRecordSchema, v, 'audit'),
+    ))
       if (r.seq > plan.above.audit) audit.push(r);
     const events: ReturnType<typeof eventRecordSchema.parse>[] = [];
-    for await (const r of lines(blob(plan.files.events), (v) => parseMeta(eventRecordSchema, v, 'event')))
+    for await (const r of lines(blob(plan.files.events), 'events', (v) =>
+      parseMeta(eventRecordSchema, v, 'event'),
+    ))
       if (r.seq > plan.above.events) events.push(r);
     const now = clock.now();
     const insertRecord = store.sqlite.prepare(
