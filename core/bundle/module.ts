@@ -177,9 +177,11 @@ export function createBundleModule(deps: BundleModuleDeps): CoreModule {
   const fileOf = async (input: {
     file?: string | undefined;
     uploadId?: string | undefined;
-  }): Promise<{ file: string; label: string }> => {
-    if (input.uploadId)
-      return { file: uploads.file(input.uploadId), label: `uploaded file ${input.uploadId}` };
+  }): Promise<{ file: string; name: string; label: string }> => {
+    if (input.uploadId) {
+      const name = path.basename(uploads.name(input.uploadId));
+      return { file: uploads.file(input.uploadId), name, label: `${name} (uploaded)` };
+    }
     const file = path.resolve(input.file!);
     try {
       const st = await fsp.stat(file);
@@ -188,7 +190,7 @@ export function createBundleModule(deps: BundleModuleDeps): CoreModule {
       if (err instanceof OutpostError) throw err;
       throw new OutpostError('not-found', `${file}: no such file`);
     }
-    return { file, label: file };
+    return { file, name: path.basename(file), label: file };
   };
 
   const auditEnd = (ctx: CallContext, action: string, target: string) => (job: BundleJob) => {
@@ -356,17 +358,17 @@ export function createBundleModule(deps: BundleModuleDeps): CoreModule {
           );
         },
         async verify(input, ctx) {
-          const { file, label } = await fileOf(input);
+          const { file, name, label } = await fileOf(input);
           return jobs.start(
             'verify',
-            `verify ${path.basename(label)}`,
+            `verify ${name}`,
             ctx.tenantId,
             async (job) => {
               const p = await importer.prepare(file, job, { fsync: false });
               await p.staged.remove();
               return {
                 file,
-                fileName: path.basename(file),
+                fileName: name,
                 size: p.report.bytes,
                 summary: null,
                 report: p.report,
@@ -376,10 +378,10 @@ export function createBundleModule(deps: BundleModuleDeps): CoreModule {
           );
         },
         async import(input, ctx) {
-          const { file, label } = await fileOf(input);
+          const { file, name, label } = await fileOf(input);
           return jobs.start(
             'import',
-            `import ${path.basename(label)}`,
+            `import ${name}`,
             ctx.tenantId,
             (job) =>
               serialised(async () => {
@@ -396,7 +398,7 @@ export function createBundleModule(deps: BundleModuleDeps): CoreModule {
                   );
                 return {
                   file,
-                  fileName: path.basename(file),
+                  fileName: name,
                   size: p.report.bytes,
                   summary: null,
                   report: p.report,

@@ -18,6 +18,8 @@ export interface Uploads {
   finish(uploadId: string): Promise<{ uploadId: string; size: number }>;
   /** The file of a finished upload. */
   file(uploadId: string): string;
+  /** The name the file had where it was picked. */
+  name(uploadId: string): string;
   remove(uploadId: string): Promise<void>;
   prune(maxAgeMs: number): Promise<void>;
 }
@@ -114,6 +116,9 @@ export function createUploads(deps: {
       const u = get(uploadId);
       if (!u.finished) throw new OutpostError('conflict', `upload ${uploadId} is not finished`);
       return fileOf(uploadId);
+    },
+    name(uploadId) {
+      return get(uploadId).name;
     },
     async remove(uploadId) {
       uploads.delete(uploadId);

@@ -69,3 +69,28 @@ export function formatSeconds(s: number): string {
   if (m < 60) return `${m}m ${String(t % 60).padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
 }
+
+const CARRIED: Record<string, [string, string]> = {
+  commits: ['commit', 'commits'],
+  artifacts: ['artifact', 'artifacts'],
+  apps: ['application', 'applications'],
+  deployments: ['deployment', 'deployments'],
+  nodes: ['node', 'nodes'],
+  statuses: ['status report', 'status reports'],
+  audit: ['audit entry', 'audit entries'],
+  events: ['event', 'events'],
+  manifests: ['registry manifest', 'registry manifests'],
+};
+
+/** What a bundle carried, for people: "1 commit, 2 artifacts (4.0 MiB), 1 application". Zeros left out. */
+export function describeCarried(carried: Record<string, number>): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(carried)) {
+    if (k === 'artifactBytes' || v === 0) continue;
+    const [one, many] = CARRIED[k] ?? [k, k];
+    parts.push(
+      `${v} ${v === 1 ? one : many}${k === 'artifacts' && carried.artifactBytes ? ` (${formatBytes(carried.artifactBytes)})` : ''}`,
+    );
+  }
+  return parts.length ? parts.join(', ') : 'nothing new';
+}

@@ -66,6 +66,7 @@ export {
   formatSeconds,
   describeSiteReach,
   describeAsOf,
+  describeCarried,
 } from './format.js';
 export * from './parameter-rules.js';
 export * from './services/registry.js';

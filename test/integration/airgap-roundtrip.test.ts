@@ -154,7 +154,7 @@ describe('air gap round trip (two homes, files only)', () => {
     expect(exported.stdout).toMatch(
       /wrote .*hq-to-plant-1-1\.outpost\.tar \(bundle #1 for plant-1\): .* in .*\/s/,
     );
-    expect(exported.stdout).toMatch(/1 commits.*1 artifacts.*1 apps/);
+    expect(exported.stdout).toMatch(/carries 1 commit, 1 artifact \(.*\), 1 application/);
     // The registry HQ fetched the module from goes away: the site can get it only from the bundle.
     await origin!.stop();
     origin = undefined;

@@ -4,6 +4,7 @@ import { action } from '../../lib/action.js';
 import { connect, globals } from '../../lib/context.js';
 import { emit, parseFormat } from '../../lib/output.js';
 import { OutpostError } from '../../../lib/errors/index.js';
+import { describeCarried } from '../../../lib/contract/index.js';
 import { parseExpires, runJob, throughputLine } from './job.js';
 
 /** `edgectl bundle export-status --out FILE|DIR [--drive auto]` (the LO of an air-gapped site) */
@@ -62,9 +63,7 @@ export function register(bundle: Command): void {
           emit(format, job.result, () =>
             [
               `wrote ${job.result!.file} (status bundle #${s.sequence}): ${throughputLine(job)}`,
-              `carries ${Object.entries(s.carried)
-                .map(([k, v]) => `${v} ${k}`)
-                .join(', ')}`,
+              `carries ${describeCarried(s.carried)}`,
             ].join('\n'),
           );
         },

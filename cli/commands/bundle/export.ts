@@ -4,6 +4,7 @@ import { action } from '../../lib/action.js';
 import { connect, globals } from '../../lib/context.js';
 import { emit, parseFormat } from '../../lib/output.js';
 import { OutpostError } from '../../../lib/errors/index.js';
+import { describeCarried } from '../../../lib/contract/index.js';
 import { parseExpires, runJob, throughputLine } from './job.js';
 
 /** `edgectl bundle export --site S --out FILE|DIR [--full] [--expires 30d] [--drive auto]` (HQ) */
@@ -65,10 +66,7 @@ export function register(bundle: Command): void {
           emit(format, job.result, () =>
             [
               `wrote ${job.result!.file} (bundle #${s.sequence} for ${opts.site}): ${throughputLine(job)}`,
-              `carries ${Object.entries(s.carried)
-                .filter(([k]) => k !== 'artifactBytes')
-                .map(([k, v]) => `${v} ${k}`)
-                .join(', ')}`,
+              `carries ${describeCarried(s.carried)}`,
             ].join('\n'),
           );
         },

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { action } from '../../lib/action.js';
 import { connect, globals } from '../../lib/context.js';
 import { emit, formatAge, parseFormat, table } from '../../lib/output.js';
-import { formatBytes, type BundleSummaryView } from '../../../lib/contract/index.js';
+import { describeCarried, formatBytes, type BundleSummaryView } from '../../../lib/contract/index.js';
 
 /** `edgectl bundle history [--site S]`: the last bundle each way per site. */
 export function register(bundle: Command): void {
@@ -21,12 +21,7 @@ export function register(bundle: Command): void {
         const now = Date.now();
         const cell = (s: BundleSummaryView | null, at: number | null) =>
           s && at !== null
-            ? `#${s.sequence}, ${formatAge(now - s.created)} ago, ${formatBytes(s.bytes)}, ${Object.entries(
-                s.carried,
-              )
-                .filter(([k, v]) => k !== 'artifactBytes' && v > 0)
-                .map(([k, v]) => `${v} ${k}`)
-                .join(' ')}`
+            ? `#${s.sequence}, ${formatAge(Math.max(0, now - s.created))} ago, ${formatBytes(s.bytes)}: ${describeCarried(s.carried)}`
             : null;
         emit(format, r, () =>
           r.streams.length === 0

@@ -12,6 +12,7 @@ import {
   Typography,
 } from '@mui/material';
 import {
+  describeCarried,
   describeSiteReach,
   formatAge,
   formatBytes,
@@ -31,16 +32,13 @@ function Summary({ s, at, now }: { s: BundleSummaryView | null; at: number | nul
         none
       </Typography>
     );
-  const carried = Object.entries(s.carried)
-    .filter(([k, v]) => k !== 'artifactBytes' && v > 0)
-    .map(([k, v]) => `${v} ${k}`)
-    .join(', ');
+  const carried = describeCarried(s.carried);
   return (
     <Typography variant="body2" data-testid="bundle-summary" data-sequence={s.sequence}>
-      #{s.sequence} · made {formatAge(now - s.created)} ago · {formatBytes(s.bytes)}
+      #{s.sequence} · made {formatAge(Math.max(0, now - s.created))} ago · {formatBytes(s.bytes)}
       <br />
       <Typography component="span" variant="caption" color="text.secondary">
-        {carried || 'nothing new'}
+        {carried}
       </Typography>
     </Typography>
   );
@@ -117,7 +115,7 @@ export function StreamsCard({
                     </TableCell>
                     <TableCell>
                       {e.out?.acknowledged !== null && e.out?.acknowledged !== undefined
-                        ? `#${e.out.acknowledged} (${formatAge(now - (e.out.acknowledgedAt ?? now))} ago)`
+                        ? `#${e.out.acknowledged} (${formatAge(Math.max(0, now - (e.out.acknowledgedAt ?? now)))} ago)`
                         : '-'}
                     </TableCell>
                     <TableCell align="right">
