@@ -7,6 +7,7 @@ import { register as agent } from './commands/agent/index.js';
 import { register as site } from './commands/site/index.js';
 import { register as bundle } from './commands/bundle/index.js';
 import { register as smp } from './commands/smp/index.js';
+import { register as discover } from './commands/discover.js';
 import { reportError, exitCodeFor } from './lib/action.js';
 
 declare const __OUTPOST_VERSION__: string;
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   oci(program);
   registry(program);
   site(program);
+  discover(program);
   smp(program);
   agent(program);
   bundle(program);

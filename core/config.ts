@@ -67,6 +67,23 @@ export const configSchema = z
         svidTtlHours: z.number().positive(),
       })
       .strict(),
+    discovery: z
+      .object({
+        /** Advertise the LO (`_outpost._tcp`) and list agents found on the LAN (ADR 0460). */
+        enabled: z.boolean(),
+        /** Interface names or IPv4 addresses; empty: the interfaces the MMI listens on (none for loopback). */
+        interfaces: z.array(z.string().min(1)),
+        /** The MMI URL advertised; default the MMI's own (its interface's address when it listens on all). */
+        mmiUrl: z.string().url().optional(),
+        /** Pending enrollment requests expire after this many minutes (ADR 0462). */
+        requestTtlMinutes: z
+          .number()
+          .positive()
+          .max(7 * 24 * 60),
+        /** Enrollment requests one address may file per hour (ADR 0462). */
+        requestsPerHour: z.number().int().positive(),
+      })
+      .strict(),
     nats: z
       .object({
         enabled: z.boolean(),
@@ -190,6 +207,7 @@ export function defaultConfig(): Config {
       wfmId: 'outpost',
       svidTtlHours: 24 * 30,
     },
+    discovery: { enabled: true, interfaces: [], requestTtlMinutes: 60, requestsPerHour: 10 },
     nats: {
       enabled: true,
       tls: true,

@@ -237,6 +237,7 @@ export function createCore(deps: CoreDeps): Core {
     objectCache,
     identity,
     bundleBranch: () => bundleMirrorBranch(store),
+    version: deps.version,
     registryUrl: () => registryModule.registry.advertisedUrl(),
   });
   const registryModule = createRegistryModule({

@@ -132,7 +132,7 @@ export const LAYERS = [
     unit: 'lib/discovery',
     env: 'node',
     entry: true,
-    imports: ['lib/errors', 'lib/base', 'lib/identity'],
+    imports: ['lib/errors', 'lib/base', 'lib/identity', 'lib/log'],
     what: 'DNS-SD over mDNS: advertise and browse',
   },
   // The control plane. core/ca is the site CA; the rest of core/ is one unit of domain modules.

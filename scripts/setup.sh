@@ -4,7 +4,10 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-PKGS="git nats-server chromium podman runc podman-compose skopeo docker-registry socat busybox-static minisign ca-certificates containerd"
+# avahi-*: an independent mDNS peer for the discovery tests (with --no-install-recommends avahi-utils does not pull
+# libnss-mdns, which would rewrite /etc/nsswitch.conf); iproute2 makes the tests' network namespaces; openssl and curl
+# play a third-party Margo device.
+PKGS="git nats-server chromium podman runc podman-compose skopeo docker-registry socat busybox-static minisign ca-certificates avahi-utils avahi-daemon dbus iproute2 openssl curl containerd"
 
 missing=""
 if [ "${OUTPOST_SKIP_APT:-0}" != "1" ] && command -v dpkg-query >/dev/null 2>&1; then
@@ -28,6 +31,8 @@ if [ -n "$missing" ]; then
     # Likewise containerd when this script installed it (tests start their own, with their own socket);
     # one that was already there (Docker's) is left alone.
     case " $missing " in *" containerd "*) $SUDO systemctl disable --now containerd >/dev/null 2>&1 || true ;; esac
+    # avahi-daemon would start on the host's interfaces; the tests run their own inside network namespaces.
+    $SUDO systemctl disable --now avahi-daemon.socket avahi-daemon >/dev/null 2>&1 || true
   fi
 fi
 

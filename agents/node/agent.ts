@@ -25,6 +25,8 @@ import { backoffMs, jittered, mayCommunicate } from './schedule.js';
 import { isPeerIdentityError, securityEvent } from './security.js';
 import { createStateStore, type StateStore } from './state.js';
 import { shortMessage } from './status.js';
+import { advertiseAgent } from './advertise.js';
+import type { Advertisement } from '../../lib/discovery/index.js';
 import { DesiredStateSync } from './sync.js';
 import { createSiteRegistryPull, effectiveSiteRegistry } from './site-registry.js';
 
@@ -624,6 +626,17 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
   observeLoop();
   capsLoop();
   void renewIfDue();
+  // On the LAN with its node id (ADR 0464); never holds up the start.
+  let advert: Advertisement | undefined;
+  void advertiseAgent({
+    lo: mmiUrl,
+    keyPem: identity.keyPem,
+    version: o.version,
+    config: config.discovery,
+    nodeId: enrollment.clientId,
+    siteId: enrollment.siteId,
+    logger: o.logger,
+  }).then((a) => (stopped ? void a?.stop() : (advert = a)));
 
   return {
     paths,
@@ -639,6 +652,7 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
       await polling?.catch(() => undefined);
       await renewing?.catch(() => undefined);
       for (const c of retired) c.close();
+      await advert?.stop().catch(() => undefined);
       await bus?.close().catch(() => undefined);
       client.close();
       await registry?.close().catch(() => undefined);

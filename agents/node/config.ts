@@ -107,6 +107,12 @@ export interface AgentConfig {
   cache: { maxBytes: string };
   outbox: { maxReports: number };
   nats: { enabled: boolean };
+  /** LAN discovery (ADR 0464): advertise `_outpost-agent._tcp` so the console lists this machine. */
+  discovery: {
+    advertise: boolean;
+    /** Interface names or IPv4 addresses; empty: the interface the node reaches its LO through (none for loopback). */
+    interfaces: string[];
+  };
   /** SVID renewal (ADR 0380). */
   identity: {
     /** Renew when less than this fraction of the SVID's lifetime is left (default one third). */
@@ -156,6 +162,7 @@ export function defaultAgentConfig(): AgentConfig {
     cache: { maxBytes: '2Gi' },
     outbox: { maxReports: 10_000 },
     nats: { enabled: true },
+    discovery: { advertise: true, interfaces: [] },
     identity: { renewWhenRemaining: 1 / 3, retrySeconds: 60, maxRetrySeconds: 3600 },
   };
 }
@@ -274,6 +281,7 @@ export function parseAgentConfig(input: unknown, source = 'agent configuration')
     'cache',
     'outbox',
     'nats',
+    'discovery',
     'identity',
   ]);
   const set = <T>(v: T | undefined, apply: (v: T) => void) => {
@@ -537,6 +545,17 @@ export function parseAgentConfig(input: unknown, source = 'agent configuration')
     );
   const nats = section(c, input, 'nats', ['enabled']);
   if (nats.enabled !== undefined) set(c.bool(nats.enabled, 'nats.enabled'), (v) => (cfg.nats.enabled = v));
+  const disc = section(c, input, 'discovery', ['advertise', 'interfaces']);
+  if (disc.advertise !== undefined)
+    set(c.bool(disc.advertise, 'discovery.advertise'), (v) => (cfg.discovery.advertise = v));
+  if (disc.interfaces !== undefined) {
+    if (!Array.isArray(disc.interfaces))
+      c.bad('discovery.interfaces', 'must be a list of interface names or addresses');
+    else {
+      const list = disc.interfaces.map((v, i) => c.str(v, `discovery.interfaces[${i}]`));
+      if (list.every((v) => v !== undefined)) cfg.discovery.interfaces = list as string[];
+    }
+  }
   const idn = section(c, input, 'identity', ['renewWhenRemaining', 'retrySeconds', 'maxRetrySeconds']);
   if (idn.renewWhenRemaining !== undefined)
     set(

@@ -133,7 +133,7 @@ export async function enrollAgent(input: EnrollInput): Promise<Enrollment> {
       `the LO at ${url.origin} answered the enrollment with something that is not JSON`,
     );
   }
-  checkReply(reply, keyPem, token);
+  checkReply(reply, keyPem, token.caFingerprint);
   // The URL the operator gave wins over what the LO believes it is reachable at (NAT, port forwards).
   const mmiUrl = input.lo ?? reply.mmiUrl ?? lo;
   const registryUrl =
@@ -167,7 +167,8 @@ export async function enrollAgent(input: EnrollInput): Promise<Enrollment> {
   return enrollment;
 }
 
-function checkReply(reply: EnrollResponse, keyPem: string, token: EnrollmentToken): void {
+/** The LO's answer must be an SVID for our key, with the SPIFFE ID it names, chaining to the pinned CA. */
+export function checkReply(reply: EnrollResponse, keyPem: string, caFingerprintPin: string): void {
   const bad = (m: string) =>
     new OutpostError('agent/enroll-refused', `the LO's enrollment answer is not acceptable: ${m}`);
   if (
@@ -185,30 +186,44 @@ function checkReply(reply: EnrollResponse, keyPem: string, token: EnrollmentToke
   if (!(leaf.subjectAltName ?? '').split(', ').includes(`URI:${reply.spiffeId}`))
     throw bad(`the SVID does not carry ${reply.spiffeId}`);
   const anchors = reply.anchorsPem.flatMap((p) => splitCertificatesPem(p));
-  if (!anchors.some((a) => caFingerprint(a) === token.caFingerprint))
-    throw bad(`the trust anchors do not include the pinned site CA ${token.caFingerprint}`);
-  const ca = anchors.find((a) => caFingerprint(a) === token.caFingerprint)!;
+  if (!anchors.some((a) => caFingerprint(a) === caFingerprintPin))
+    throw bad(`the trust anchors do not include the pinned site CA ${caFingerprintPin}`);
+  const ca = anchors.find((a) => caFingerprint(a) === caFingerprintPin)!;
   if (!leaf.verify(new X509Certificate(ca).publicKey)) throw bad('the SVID is not signed by the site CA');
 }
 
-function post(
-  url: URL,
-  body: Buffer,
-  agent: https.Agent,
-  timeoutMs: number,
-): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+export interface HttpsReply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+function post(url: URL, body: Buffer, agent: https.Agent, timeoutMs: number): Promise<HttpsReply> {
+  return httpsJson({ method: 'POST', url, body, agent, timeoutMs });
+}
+
+/** One JSON request over the given agent (the pinned-CA agent during enrollment); answers up to 1 MiB. */
+export function httpsJson(o: {
+  method: 'GET' | 'POST';
+  url: URL;
+  body?: Buffer;
+  agent: https.Agent;
+  timeoutMs: number;
+  headers?: Record<string, string>;
+}): Promise<HttpsReply> {
+  const { url, body, agent, timeoutMs } = o;
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
-        method: 'POST',
+        method: o.method,
         host: url.hostname.replace(/^\[|\]$/g, ''),
         port: url.port || 443,
         path: url.pathname,
         agent,
         headers: {
-          'content-type': 'application/json',
-          'content-length': String(body.length),
+          ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}),
           accept: 'application/json',
+          ...o.headers,
         },
       },
       (res) => {

@@ -583,7 +583,7 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
   };
 }
 
-function requireModel(store: Store, tenantId: string, id: string): void {
+export function requireModel(store: Store, tenantId: string, id: string): void {
   const r = store.sqlite
     .prepare('SELECT 1 FROM device_models WHERE tenant_id = ? AND id = ?')
     .get(tenantId, id);

@@ -131,6 +131,15 @@ export function createLoBackend(deps: LoBackendDeps): MmiBackend & { flushSeen()
     },
     putCapabilities(client, deviceId, capabilities: DeviceCapabilities) {
       const now = clock.now();
+      // Only a node has capabilities: an accepted client that is none (a conformance tester's SVID from
+      // `site client issue`) would report into nowhere and stay "not enrolled" (ADR 0463).
+      const isNode = db.select({ uid: nodes.uid }).from(nodes).where(eq(nodes.uid, client.clientId)).get();
+      if (!isNode)
+        throw new OutpostError(
+          'mmi/not-a-node',
+          `${client.spiffeId} is accepted here but is not a node, so it has no capabilities to report; enroll it as a node (edgectl co add node <name> --site <site> --csr FILE, or an enrollment token)`,
+          { status: 403 },
+        );
       const slash = deviceId.lastIndexOf('/');
       const result = store.tx(() => {
         if (slash > 0) {

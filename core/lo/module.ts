@@ -24,6 +24,10 @@ import { createFollower, splitClientId, type DesiredSource, type Follower } from
 import { createLoBackend, SEEN_FLUSH_MS, type StatusSink } from './mmi-backend.js';
 import { createUplink, type NodeInventory } from './uplink.js';
 import type { ObjectCache } from '../gitops/object-reader.js';
+import { createNodeEnrollment } from './node-enrollment.js';
+import { createEnrollRequests } from './enroll-requests.js';
+import { createNodeCertificates } from './node-certificates.js';
+import { createLoDiscovery } from './discovery.js';
 
 export interface LoModuleDeps {
   config: Config;
@@ -47,6 +51,8 @@ export interface LoModuleDeps {
   identity: SiteIdentity;
   /** The branch bundles from HQ fill in the mirror (role lo without a git remote). */
   bundleBranch?: () => string;
+  /** Advertised over mDNS (ADR 0460). */
+  version: string;
   /** The site registry's URL agents are told at enrollment (ADR 0422). */
   registryUrl?: () => string | null;
 }
@@ -168,6 +174,24 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
         },
       }
     : deps.statusSink;
+  const natsCredentials = deps.messaging
+    ? async (clientId: string, siteId: string) => {
+        const m = deps.messaging!;
+        const url = m.natsUrl();
+        if (!url || m.natsState().state !== 'running') return undefined;
+        const c = await m.issueNodeCredentials(clientId, siteId);
+        return c.seed
+          ? {
+              url,
+              user: c.user,
+              seed: c.seed,
+              inboxPrefix: c.inboxPrefix,
+              subjects: c.subjects,
+              tls: config.nats.tls,
+            }
+          : undefined;
+      }
+    : undefined;
   const backend = createLoBackend({
     store,
     clock,
@@ -185,26 +209,65 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
       noteInventory(uid);
       void uplink?.flush();
     },
-    ...(deps.messaging
-      ? {
-          natsCredentials: async (clientId: string, siteId: string) => {
-            const m = deps.messaging!;
-            const url = m.natsUrl();
-            if (!url || m.natsState().state !== 'running') return undefined;
-            const c = await m.issueNodeCredentials(clientId, siteId);
-            return c.seed
-              ? {
-                  url,
-                  user: c.user,
-                  seed: c.seed,
-                  inboxPrefix: c.inboxPrefix,
-                  subjects: c.subjects,
-                  tls: config.nats.tls,
-                }
-              : undefined;
-          },
-        }
-      : {}),
+    ...(natsCredentials ? { natsCredentials } : {}),
+  });
+
+  const svidTtlSeconds = Math.round(config.mmi.svidTtlHours * 3600);
+  const enrollment = createNodeEnrollment({ config, store, fleet });
+  const onInventoryChanged = (uid: string) => {
+    noteInventory(uid);
+    void uplink?.flush();
+  };
+  const requests = createEnrollRequests({
+    store,
+    clock,
+    logger: log,
+    audit: deps.audit,
+    events,
+    identity,
+    enrollment,
+    tenantId: config.tenancy.defaultTenant,
+    ttlMs: config.discovery.requestTtlMinutes * 60_000,
+    perAddressPerHour: config.discovery.requestsPerHour,
+    svidTtlSeconds,
+    mmiUrl,
+    ...(deps.registryUrl ? { registryUrl: deps.registryUrl } : {}),
+    onInventoryChanged,
+    ...(natsCredentials ? { natsCredentials } : {}),
+  });
+  backend.fileEnrollRequest = (r) => requests.file(r);
+  backend.pollEnrollRequest = (id, secret) => requests.poll(id, secret);
+  /** The MMI's TLS material: the WFM's SVID, and as client anchors the site CA plus the CAs the operator trusts. */
+  const mmiTls = async () => {
+    const t = await identity.wfmTls(clock.now());
+    return { ...t, anchorsPem: [...t.anchorsPem, ...certificates.anchorsPem()] };
+  };
+  const certificates = createNodeCertificates({
+    store,
+    clock,
+    logger: log,
+    events,
+    identity,
+    enrollment,
+    svidTtlSeconds,
+    mmiUrl,
+    onInventoryChanged,
+  });
+  const discovery = createLoDiscovery({
+    config,
+    logger: log,
+    events,
+    identity,
+    version: deps.version,
+    tenantId: config.tenancy.defaultTenant,
+    servedSites: () => [
+      config.site.id,
+      ...(
+        store.sqlite.prepare(`SELECT id FROM sites WHERE served_by = 'embedded'`).all() as { id: string }[]
+      ).map((r) => r.id),
+    ],
+    pendingByKey: () => requests.pendingByKey(),
+    isEnrolledNode: (uid) => fleet.nodeByUid(uid)?.state === 'enrolled',
   });
 
   const lo: Lo = {
@@ -249,7 +312,7 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
   const startServer = async () => {
     if (!config.mmi.enabled || config.role === 'co') return;
     if (!identity.ca()) await identity.initCa({ force: false, now: clock.now() });
-    const tls = await identity.wfmTls(clock.now());
+    const tls = await mmiTls();
     server = await createMmiServer({
       backend,
       tls,
@@ -261,6 +324,7 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
       clock,
     });
     log.info({ url: server.url }, 'Margo Management Interface listening (mutual TLS)');
+    await discovery.start({ url: server.url, port: server.port });
   };
 
   return {
@@ -297,22 +361,62 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
         );
       }
       timers.push(setInterval(() => manifests.prune(RETENTION_MS), 3600_000));
+      timers.push(setInterval(() => requests.sweep(), 30_000));
       for (const t of timers) t.unref();
     },
     async stop() {
       for (const t of timers) clearInterval(t);
+      await discovery.stop();
       backend.flushSeen();
       await server?.close();
       server = undefined;
     },
     handlers: {
+      enrollRequests: {
+        async list(input, ctx) {
+          return { requests: requests.list(ctx.tenantId, input.all), now: clock.now() };
+        },
+        async get(input, ctx) {
+          return requests.get(ctx.tenantId, input.id);
+        },
+        async approve(input, ctx) {
+          return requests.approve(ctx.tenantId, ctx.principal.id, input);
+        },
+        async reject(input, ctx) {
+          return requests.reject(ctx.tenantId, ctx.principal.id, input);
+        },
+      },
+      discovery: {
+        async status() {
+          return discovery.status(clock.now());
+        },
+      },
       identity: {
+        async signNodeCsr(input, ctx) {
+          return certificates.signCsr(ctx.tenantId, input);
+        },
+        async registerNodeCertificate(input, ctx) {
+          return certificates.register(ctx.tenantId, input);
+        },
+        async trustCa(input, ctx) {
+          const r = certificates.trust(input.certPem, ctx.principal.id);
+          if (server) server.setTls(await mmiTls());
+          return r;
+        },
+        async trustedCas() {
+          return { cas: certificates.list() };
+        },
+        async untrustCa(input) {
+          certificates.untrust(input.fingerprint);
+          if (server) server.setTls(await mmiTls());
+          return { fingerprint: input.fingerprint };
+        },
         async ca() {
           return caInfo();
         },
         async initCa(input) {
           await identity.initCa({ force: input.force, now: clock.now() });
-          if (server) server.setTls(await identity.wfmTls(clock.now()));
+          if (server) server.setTls(await mmiTls());
           return caInfo();
         },
         async exportCa() {

@@ -1,5 +1,12 @@
 import type { DeploymentStatus, DeviceCapabilities } from '../../lib/model/index.js';
-import type { EnrollRequest, EnrollResponse, RenewResponse } from '../../lib/mmi/index.js';
+import type {
+  EnrollRequest,
+  EnrollRequestFiled,
+  EnrollRequestFiling,
+  EnrollRequestPoll,
+  EnrollResponse,
+  RenewResponse,
+} from '../../lib/mmi/index.js';
 
 /**
  * What the Margo Management Interface server (core/mmi/server.ts) needs from the rest of the LO.
@@ -60,6 +67,16 @@ export interface MmiBackend {
   postStatus(client: MmiClient, status: DeploymentStatus): 'created' | 'updated';
   /** Enrollment (the one call without a client certificate): one-time token + CSR -> SVID. */
   enroll(request: EnrollRequest): Promise<EnrollResponse>;
+  /**
+   * Enrollment by approval (no client certificate either). Refusals: margo/invalid-request (400),
+   * rate-limited (429 with data.retryAfterSeconds). Absent: the server answers 404.
+   */
+  fileEnrollRequest?(request: EnrollRequestFiling): Promise<EnrollRequestFiled>;
+  /**
+   * The state of a filed request for the holder of its poll secret. Refusals: margo/not-authorized (403:
+   * unknown id or wrong secret), enroll/request-rejected (403), enroll/request-expired (410).
+   */
+  pollEnrollRequest?(id: string, secret: string): Promise<EnrollRequestPoll>;
   /**
    * SVID renewal for an authenticated, authorised client (the server already ran verifyPeer and
    * authorize). Refusals: margo/invalid-request (400, a bad CSR), margo/not-authorized (403, an SVID this

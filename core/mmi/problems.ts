@@ -1,6 +1,13 @@
 import { STATUS_CODES } from 'node:http';
 import { OutpostError, type FieldProblem } from '../../lib/errors/index.js';
-import { MARGO_PROBLEM_BASE, MARGO_PROBLEM_TYPES, type MargoProblemName } from '../../lib/mmi/index.js';
+import {
+  MARGO_PROBLEM_BASE,
+  MARGO_PROBLEM_TYPES,
+  OUTPOST_PROBLEM_BASE,
+  OUTPOST_PROBLEM_TYPES,
+  type MargoProblemName,
+  type OutpostProblemName,
+} from '../../lib/mmi/index.js';
 
 /**
  * RFC 9457 problem details as the Margo Management Interface defines them (README section 1.6): the
@@ -9,6 +16,13 @@ import { MARGO_PROBLEM_BASE, MARGO_PROBLEM_TYPES, type MargoProblemName } from '
  * `code` (our stable OutpostError code) is a vendor member, so `OutpostError.fromProblem` works on the agent.
  * Decisions: docs/adr/0241-mmi-errors-and-negotiation.md.
  */
+
+/** OutpostError codes with one of our own problem types. */
+const CODE_TO_OUTPOST: Record<string, OutpostProblemName> = {
+  'mmi/not-a-node': 'not-a-node',
+  'enroll/request-rejected': 'enroll-request-rejected',
+  'enroll/request-expired': 'enroll-request-expired',
+};
 
 export interface MmiProblem {
   type: string;
@@ -40,6 +54,8 @@ export interface ProblemInput {
   status: number;
   /** A registered Margo name, or undefined for `about:blank`. */
   name?: MargoProblemName | undefined;
+  /** One of our own types (instead of `name`). */
+  outpost?: OutpostProblemName | undefined;
   detail: string;
   code: string;
   instance?: string | undefined;
@@ -51,12 +67,22 @@ export interface ProblemInput {
 
 /** Builds a problem response; 429, 500 and 503 are retryable with exponential backoff and a Retry-After. */
 export function problem(input: ProblemInput): ProblemResponse {
-  const registered = input.name === undefined ? undefined : MARGO_PROBLEM_TYPES[input.name];
+  const registered =
+    input.name !== undefined
+      ? MARGO_PROBLEM_TYPES[input.name]
+      : input.outpost !== undefined
+        ? OUTPOST_PROBLEM_TYPES[input.outpost]
+        : undefined;
   const status = registered ? registered[0] : input.status;
   const retryable = RETRYABLE.has(status);
   const headers: Record<string, string> = { ...(input.headers ?? {}) };
   const body: MmiProblem = {
-    type: input.name === undefined ? 'about:blank' : MARGO_PROBLEM_BASE + input.name,
+    type:
+      input.name !== undefined
+        ? MARGO_PROBLEM_BASE + input.name
+        : input.outpost !== undefined
+          ? OUTPOST_PROBLEM_BASE + input.outpost
+          : 'about:blank',
     title: registered ? registered[1] : (STATUS_CODES[status] ?? 'Error'),
     status,
     detail: input.detail,
@@ -115,6 +141,8 @@ export function problemFromError(err: unknown, instance: string): ProblemRespons
     const name = CODE_TO_NAME[err.code];
     const common = { instance, code: err.code, detail: err.message, errors: err.errors };
     if (name !== undefined) return { ...problem({ ...common, status: 0, name }), internal: false };
+    const outpost = CODE_TO_OUTPOST[err.code];
+    if (outpost !== undefined) return { ...problem({ ...common, status: 0, outpost }), internal: false };
     const s = err.status;
     if (s === 400)
       return { ...problem({ ...common, status: 400, name: 'invalid-request' }), internal: false };

@@ -29,9 +29,9 @@ import {
   MANIFEST_MEDIA_TYPE,
   BUNDLE_MEDIA_TYPE,
 } from '../../lib/model/index.js';
-import { parseDeploymentStatus, parseDeviceCapabilities } from '../../lib/margo-validation/index.js';
 import { sha256Digest } from '../../lib/margo/index.js';
-import type { EnrollRequest } from '../../lib/mmi/index.js';
+import { parseDeploymentStatus, parseDeviceCapabilities } from '../../lib/margo-validation/index.js';
+import type { EnrollRequest, EnrollRequestFiling } from '../../lib/mmi/index.js';
 import type { MmiBackend, MmiClient } from './backend.js';
 import { createFailureLimiter } from './failure-limiter.js';
 import { acceptsGzip, acceptsMediaType, ifNoneMatchMatches, strongEtag } from './negotiation.js';
@@ -201,6 +201,12 @@ function buildTls(tls: MmiTlsMaterial, expectedId: string): TlsState {
 
 function hostForUrl(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
+}
+
+/** `::ffff:10.0.0.5` → `10.0.0.5` (a dual-stack listener reports IPv4 peers that way). */
+function normaliseAddress(address: string | undefined): string {
+  if (address === undefined) return 'unknown';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
 function isWildcardHost(host: string): boolean {
@@ -665,6 +671,151 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
     }
   }
 
+  function readRequestFiling(body: unknown, remote: string, instance: string): EnrollRequestFiling {
+    const errors: { field: string; message: string }[] = [];
+    const b =
+      body !== null && typeof body === 'object' && !Array.isArray(body)
+        ? (body as Record<string, unknown>)
+        : undefined;
+    const text = (field: string, max: number) => {
+      const v = b?.[field];
+      if (v === undefined) return undefined;
+      if (typeof v !== 'string' || v.length > max || /[\p{Cc}]/u.test(v)) {
+        errors.push({ field, message: `must be text of at most ${max} characters` });
+        return undefined;
+      }
+      return v;
+    };
+    if (b === undefined)
+      errors.push({
+        field: '',
+        message: 'must be a JSON object {csr, hostname?, name?, hardware?, version?}',
+      });
+    else if (
+      typeof b.csr !== 'string' ||
+      b.csr.length > MAX_CSR_CHARS ||
+      !b.csr.includes('-----BEGIN CERTIFICATE REQUEST-----')
+    )
+      errors.push({ field: 'csr', message: 'is required: a PEM certificate signing request' });
+    const hostname = text('hostname', 253);
+    const name = text('name', 63);
+    const version = text('version', 64);
+    let hardware: Record<string, unknown> | undefined;
+    if (b?.hardware !== undefined) {
+      const h = b.hardware;
+      if (h === null || typeof h !== 'object' || Array.isArray(h) || JSON.stringify(h).length > 4096)
+        errors.push({ field: 'hardware', message: 'must be a JSON object of at most 4 KiB' });
+      else hardware = h as Record<string, unknown>;
+    }
+    if (errors.length === 0) {
+      return { csrPem: b!.csr as string, hostname, name, version, hardware, address: remote };
+    }
+    throw new HttpProblem(
+      problem({
+        status: 400,
+        name: 'invalid-request',
+        code: 'margo/invalid-request',
+        detail: `enrollment request: ${errors.map((e) => `${e.field || 'body'} ${e.message}`).join('; ')}`,
+        instance,
+        errors,
+      }),
+    );
+  }
+
+  function noApproval(instance: string): HttpProblem {
+    return new HttpProblem(
+      problem({
+        status: 404,
+        code: 'route-not-found',
+        detail: 'this WFM does not take enrollment requests',
+        instance,
+      }),
+    );
+  }
+
+  /** `POST .../outpost/enroll-requests` (ADR 0462): a node without a token files its CSR for approval. */
+  async function fileEnrollRequest(req: IncomingMessage, instance: string): Promise<Reply> {
+    if (backend.fileEnrollRequest === undefined) throw noApproval(instance);
+    const remote = normaliseAddress(req.socket.remoteAddress);
+    const filing = readRequestFiling(await readJsonBody(req, maxEnrollBody, instance), remote, instance);
+    try {
+      const filed = await backend.fileEnrollRequest(filing);
+      return {
+        status: 202,
+        headers: {
+          'content-type': 'application/json',
+          'cache-control': 'no-store',
+          location: `${instance}/${encodeURIComponent(filed.id)}`,
+        },
+        body: Buffer.from(JSON.stringify(filed), 'utf8'),
+      };
+    } catch (err) {
+      const mapped = err instanceof HttpProblem ? err.response : problemFromError(err, instance);
+      if (mapped.problem.status >= 400 && mapped.problem.status < 500)
+        log.warn(
+          {
+            event: 'enroll-request-refused',
+            code: mapped.problem.code,
+            detail: mapped.problem.detail,
+            remote,
+          },
+          'enrollment request refused',
+        );
+      throw err;
+    }
+  }
+
+  /** `GET .../outpost/enroll-requests/{id}` with `Authorization: Bearer <poll secret>`. */
+  async function enrollRequestState(req: IncomingMessage, [id]: string[], instance: string): Promise<Reply> {
+    if (backend.pollEnrollRequest === undefined) throw noApproval(instance);
+    const remote = req.socket.remoteAddress ?? 'unknown';
+    const wait = enrollLimiter.blockedFor(remote);
+    if (wait > 0) {
+      throw new HttpProblem(
+        problem({
+          status: 429,
+          code: 'rate-limited',
+          detail: `too many failed enrollment attempts from this address; retry after ${wait} s`,
+          instance,
+          retryAfterSeconds: wait,
+        }),
+      );
+    }
+    const auth = req.headers.authorization ?? '';
+    const secret = /^Bearer ([A-Za-z0-9_-]{20,100})$/.exec(auth)?.[1];
+    try {
+      if (secret === undefined || !/^[A-Za-z0-9-]{1,40}$/.test(id!))
+        throw new OutpostError(
+          'margo/not-authorized',
+          'the poll secret of the request is required (Authorization: Bearer)',
+          {
+            status: 403,
+          },
+        );
+      const state = await backend.pollEnrollRequest(id!, secret);
+      if (state.state === 'pending') {
+        return {
+          status: 202,
+          headers: {
+            'content-type': 'application/json',
+            'cache-control': 'no-store',
+            'retry-after': String(state.retryAfterSeconds),
+          },
+          body: Buffer.from(JSON.stringify(state), 'utf8'),
+        };
+      }
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+        body: Buffer.from(JSON.stringify(state.response), 'utf8'),
+      };
+    } catch (err) {
+      const mapped = err instanceof HttpProblem ? err.response : problemFromError(err, instance);
+      if (mapped.problem.code === 'margo/not-authorized') enrollLimiter.fail(remote);
+      throw err;
+    }
+  }
+
   function readRenewCsr(body: unknown, instance: string): string {
     const b =
       body !== null && typeof body === 'object' && !Array.isArray(body)
@@ -772,6 +923,8 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
     if (match.route === 'well-known') return wellKnown(req);
     if (match.route === 'trust-bundle') return jsonDocument(req, backend.trustBundle().json);
     if (match.route === 'enroll') return enroll(req, instance);
+    if (match.route === 'enroll-request') return fileEnrollRequest(req, instance);
+    if (match.route === 'enroll-request-state') return enrollRequestState(req, match.params, instance);
     const c = client!;
     switch (match.route) {
       case 'manifest':

@@ -13,6 +13,7 @@ import { identityService } from './services/identity.js';
 import { messagingService } from './services/messaging.js';
 import { bundleService } from './services/bundle.js';
 import { registryService } from './services/registry.js';
+import { discoveryService, enrollRequestsService } from './services/enroll-requests.js';
 
 export const contract = {
   system: systemService,
@@ -25,6 +26,8 @@ export const contract = {
   deployments: deploymentsService,
   identity: identityService,
   bundle: bundleService,
+  enrollRequests: enrollRequestsService,
+  discovery: discoveryService,
   registry: registryService,
 };
 export type Contract = typeof contract;
@@ -70,3 +73,4 @@ export {
 } from './format.js';
 export * from './parameter-rules.js';
 export * from './services/registry.js';
+export * from './services/enroll-requests.js';

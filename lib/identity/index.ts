@@ -22,6 +22,7 @@ export {
 export {
   assertP256,
   derToPem,
+  pemBlocks,
   importP256SigningKey,
   loadP256PrivateKey,
   parseCertificate,

@@ -7,6 +7,8 @@ export type RouteName =
   | 'well-known'
   | 'trust-bundle'
   | 'enroll'
+  | 'enroll-request'
+  | 'enroll-request-state'
   | 'renew'
   | 'capabilities'
   | 'manifest'
@@ -25,6 +27,8 @@ export interface RouteMatch {
 export const WELL_KNOWN_MARGO = '/.well-known/margo';
 export const TRUST_BUNDLE_PATH = '/.well-known/spiffe/bundle.json';
 export const ENROLL_PATH = '/api/v1/outpost/enroll';
+/** Enrollment by approval (ADR 0462): POST files a request; GET `<path>/<id>` with the poll secret answers its state. */
+export const ENROLL_REQUESTS_PATH = '/api/v1/outpost/enroll-requests';
 /** SVID renewal (our extension, like enrollment; ADR 0380): mutual TLS with the current SVID. */
 export const RENEW_PATH = '/api/v1/outpost/renew';
 
@@ -64,6 +68,11 @@ export function matchRoute(pathname: string, basePath: string): RouteMatch | und
   const [head, ...tail] = seg;
   if (head === 'outpost' && tail.length === 1 && tail[0] === 'enroll') {
     return { route: 'enroll', public: true, allow: ['POST'], params: [] };
+  }
+  if (head === 'outpost' && tail[0] === 'enroll-requests') {
+    if (tail.length === 1) return { route: 'enroll-request', public: true, allow: ['POST'], params: [] };
+    if (tail.length === 2)
+      return { route: 'enroll-request-state', public: true, allow: GET, params: [tail[1]!] };
   }
   if (head === 'outpost' && tail.length === 1 && tail[0] === 'renew') {
     return { route: 'renew', public: false, allow: ['POST'], params: [] };

@@ -26,6 +26,10 @@ export interface EnrollResponse {
    */
   registryUrl?: string | undefined;
   notAfter: number;
+  /** Where the node was enrolled (answers to an approved enrollment request carry them: the node had no token). */
+  siteId?: string | undefined;
+  nodeName?: string | undefined;
+  tenantId?: string | undefined;
   /** Messaging credentials when NATS runs: where and as whom the agent connects. */
   nats?:
     | {
@@ -40,6 +44,35 @@ export interface EnrollResponse {
       }
     | undefined;
 }
+
+/** `POST /api/v1/outpost/enroll-requests` (ADR 0462): a node without a token asks to be enrolled. */
+export interface EnrollRequestFiling {
+  csrPem: string;
+  hostname?: string | undefined;
+  /** The node name the node would like (the operator decides). */
+  name?: string | undefined;
+  /** Hardware summary for the operator (cpu, cores, memory, os, arch). */
+  hardware?: Record<string, unknown> | undefined;
+  version?: string | undefined;
+  /** The remote address of the request (set by the server). */
+  address: string;
+}
+
+export interface EnrollRequestFiled {
+  id: string;
+  /** The secret the node polls with (only it has it). */
+  pollSecret: string;
+  /** The compare code (six digits) the console shows beside the request. */
+  code: string;
+  keyFingerprint: string;
+  expiresAt: number;
+  pollAfterSeconds: number;
+}
+
+/** `GET /api/v1/outpost/enroll-requests/{id}` with the poll secret: still pending, or the SVID. */
+export type EnrollRequestPoll =
+  | { state: 'pending'; expiresAt: number; retryAfterSeconds: number }
+  | { state: 'approved'; response: EnrollResponse };
 
 /** The answer of `POST /api/v1/outpost/renew` (ADR 0380). */
 export interface RenewResponse {
@@ -69,3 +102,15 @@ export const MARGO_PROBLEM_TYPES = {
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type MargoProblemName = keyof typeof MARGO_PROBLEM_TYPES;
+
+/** Our own problem types, for cases Margo registers none (ADR 0462, 0463): `urn:outpost:problem:<name>`. */
+export const OUTPOST_PROBLEM_BASE = 'urn:outpost:problem:';
+export const OUTPOST_PROBLEM_TYPES = {
+  /** An authenticated, accepted client that is not an enrolled node tried to act as one (capabilities). */
+  'not-a-node': [403, 'Not A Node'],
+  /** The operator rejected the enrollment request. */
+  'enroll-request-rejected': [403, 'Enrollment Request Rejected'],
+  /** The enrollment request expired before anyone decided. */
+  'enroll-request-expired': [410, 'Enrollment Request Expired'],
+} as const satisfies Record<string, readonly [number, string]>;
+export type OutpostProblemName = keyof typeof OUTPOST_PROBLEM_TYPES;

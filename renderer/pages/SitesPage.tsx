@@ -25,6 +25,7 @@ import { SitesTable } from './sites/SitesTable.js';
 import { AddSiteDialog } from './sites/AddSiteDialog.js';
 import { NodesGrid } from './sites/NodesGrid.js';
 import { AddNodeDialog } from './sites/NodeDialogs.js';
+import { EnrollRequests } from './sites/EnrollRequests.js';
 
 /** Grid columns the server sorts by (the model column shows, and sorts by, the model's name). */
 const SORT_FIELDS: Record<string, NodeSortField> = {
@@ -141,6 +142,7 @@ export function SitesPage() {
             )}
           </CardContent>
         </Card>
+        <EnrollRequests sites={sites} models={models} />
         <Card variant="outlined">
           <CardContent>
             <Stack direction="row" spacing={2} sx={{ alignItems: 'center', mb: 1, flexWrap: 'wrap' }}>

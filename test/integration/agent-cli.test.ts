@@ -204,7 +204,7 @@ describe('edgectl agent: enroll, status, install-service', () => {
     const run = await edgectl(['agent', '--home', h], { env: { EDGE_AGENT_TOKEN: '' } });
     expect(run.code).not.toBe(0);
     expect(run.stderr).toMatch(
-      /^edgectl: this agent is not enrolled \(.*\); run "edgectl agent enroll --lo <URL> --token <TOKEN>" or pass --token\n$/,
+      /^edgectl: this agent is not enrolled \(.*\); run "edgectl agent enroll --lo <URL> --token <TOKEN>", or pass --token, or --discover --request to ask for approval\n$/,
     );
   });
 

@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import { action } from '../../lib/action.js';
 import { OutpostError } from '../../../lib/errors/index.js';
-import { AGENT_VERSION, agentHome, readToken } from './home.js';
+import { AGENT_VERSION, agentHome } from './home.js';
+import { enrollFlow, enrollOptions, type EnrollFlowOptions } from './enroll-flow.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** `edgectl agent [--lo URL] [--token T]`: runs the agent in the foreground until SIGTERM/SIGINT. */
 export function register(program: Command): Command {
-  return program
+  const cmd = program
     .command('agent')
     .description(
       'run the edge node agent headless (Margo WFM client); subcommands enroll it and show its state',
@@ -18,77 +19,70 @@ export function register(program: Command): Command {
       'enroll first with this one-time token when the node is not enrolled yet (or EDGE_AGENT_TOKEN)',
     )
     .option('--token-file <file>', 'read the enrollment token from a file ("-" for stdin)')
-    .option('--log-level <level>', `${LEVELS.join(', ')} (default: agent.yaml, else info)`)
-    .action(
-      action(
-        async (
-          opts: { lo?: string; token?: string; tokenFile?: string; logLevel?: string },
-          cmd: Command,
-        ) => {
-          if (opts.logLevel && !LEVELS.includes(opts.logLevel))
-            throw new OutpostError(
-              'invalid-input',
-              `--log-level: "${opts.logLevel}" is not one of ${LEVELS.join(', ')}`,
-            );
-          const paths = agentHome(cmd);
-          const [{ createLogger }, { systemClock }, { loadAgentConfig }, { isEnrolled }, { startAgent }] =
-            await Promise.all([
-              import('../../../lib/log/index.js'),
-              import('../../../lib/base/index.js'),
-              import('../../../agents/node/config.js'),
-              import('../../../agents/node/identity.js'),
-              import('../../../agents/node/agent.js'),
-            ]);
-          const config = loadAgentConfig(paths.configFile);
-          const logger = createLogger({
-            level: (opts.logLevel ?? config.logging.level) as 'info',
-            name: 'outpost-agent',
+    .option('--log-level <level>', `${LEVELS.join(', ')} (default: agent.yaml, else info)`);
+  return enrollOptions(cmd).action(
+    action(async (opts: EnrollFlowOptions & { logLevel?: string }, cmd: Command) => {
+      if (opts.logLevel && !LEVELS.includes(opts.logLevel))
+        throw new OutpostError(
+          'invalid-input',
+          `--log-level: "${opts.logLevel}" is not one of ${LEVELS.join(', ')}`,
+        );
+      const paths = agentHome(cmd);
+      const [{ createLogger }, { systemClock }, { loadAgentConfig }, { isEnrolled }, { startAgent }] =
+        await Promise.all([
+          import('../../../lib/log/index.js'),
+          import('../../../lib/base/index.js'),
+          import('../../../agents/node/config.js'),
+          import('../../../agents/node/identity.js'),
+          import('../../../agents/node/agent.js'),
+        ]);
+      const config = loadAgentConfig(paths.configFile);
+      const logger = createLogger({
+        level: (opts.logLevel ?? config.logging.level) as 'info',
+        name: 'outpost-agent',
+      });
+      if (!isEnrolled(paths)) {
+        if (!opts.token && !opts.tokenFile && !process.env.EDGE_AGENT_TOKEN && !opts.request) {
+          throw new OutpostError(
+            'agent/not-enrolled',
+            `this agent is not enrolled (${paths.home}); run "edgectl agent enroll --lo <URL> --token <TOKEN>", or pass --token, or --discover --request to ask for approval`,
+          );
+        }
+        const e = await enrollFlow(opts, {
+          paths,
+          clock: systemClock,
+          logger,
+          version: AGENT_VERSION,
+          say: (line) => process.stderr.write(`edgectl: ${line}\n`),
+        });
+        process.stderr.write(`edgectl: enrolled as ${e.clientId} at ${e.mmiUrl}\n`);
+      }
+      const agent = await startAgent({
+        home: paths.home,
+        ...(opts.lo ? { lo: opts.lo } : {}),
+        logger,
+        clock: systemClock,
+        version: AGENT_VERSION,
+        config,
+      });
+      process.stderr.write(`edgectl: agent ${agent.deviceId} running (home ${paths.home})\n`);
+      await new Promise<void>((resolve) => {
+        let signals = 0;
+        const onSignal = (sig: NodeJS.Signals) => {
+          signals++;
+          if (signals > 1) process.exit(1);
+          process.stderr.write(`edgectl: ${sig} received, stopping the agent (workloads keep running)\n`);
+          agent.stop().then(resolve, (err: unknown) => {
+            process.stderr.write(`edgectl: error while stopping: ${(err as Error).message}\n`);
+            process.exitCode = 1;
+            resolve();
           });
-          if (!isEnrolled(paths)) {
-            const token = await readToken(opts);
-            if (!token) {
-              throw new OutpostError(
-                'agent/not-enrolled',
-                `this agent is not enrolled (${paths.home}); run "edgectl agent enroll --lo <URL> --token <TOKEN>" or pass --token`,
-              );
-            }
-            const { enrollAgent } = await import('../../../agents/node/enroll.js');
-            const e = await enrollAgent({
-              paths,
-              token,
-              ...(opts.lo ? { lo: opts.lo } : {}),
-              clock: systemClock,
-              logger,
-            });
-            process.stderr.write(`edgectl: enrolled as ${e.clientId} at ${e.mmiUrl}\n`);
-          }
-          const agent = await startAgent({
-            home: paths.home,
-            ...(opts.lo ? { lo: opts.lo } : {}),
-            logger,
-            clock: systemClock,
-            version: AGENT_VERSION,
-            config,
-          });
-          process.stderr.write(`edgectl: agent ${agent.deviceId} running (home ${paths.home})\n`);
-          await new Promise<void>((resolve) => {
-            let signals = 0;
-            const onSignal = (sig: NodeJS.Signals) => {
-              signals++;
-              if (signals > 1) process.exit(1);
-              process.stderr.write(`edgectl: ${sig} received, stopping the agent (workloads keep running)\n`);
-              agent.stop().then(resolve, (err: unknown) => {
-                process.stderr.write(`edgectl: error while stopping: ${(err as Error).message}\n`);
-                process.exitCode = 1;
-                resolve();
-              });
-            };
-            process.on('SIGINT', onSignal);
-            process.on('SIGTERM', onSignal);
-            process.on('SIGHUP', () => agent.pollNow());
-          });
-          logger.flush();
-        },
-      ),
-    );
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+        process.on('SIGHUP', () => agent.pollNow());
+      });
+      logger.flush();
+    }),
+  );
 }

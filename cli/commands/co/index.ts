@@ -13,6 +13,8 @@ import * as deployments from './deployments.js';
 import { register as enroll } from './enroll.js';
 import { register as linkSite } from './link-site.js';
 import { register as siteLinks } from './site-links.js';
+import * as enrollRequests from './enroll-requests.js';
+import { register as discovered } from './discovered.js';
 
 /** `edgectl co ...`: talk to the control plane (CO/LO) through its console API. */
 export function register(program: Command): void {
@@ -41,6 +43,8 @@ export function register(program: Command): void {
   sites.registerList(list);
   sites.registerListOrchestrators(list);
   nodes.registerList(list);
+  enrollRequests.registerList(list);
+  discovered(list);
   tenants.registerList(list);
 
   const show = co.command('show').description('show one app, device model, site or node');
@@ -69,6 +73,8 @@ export function register(program: Command): void {
   deployments.registerPlace(co);
   deployments.registerSignals(co);
   enroll(co);
+  enrollRequests.registerApprove(co);
+  enrollRequests.registerReject(co);
   linkSite(co);
   siteLinks(co);
 }

@@ -135,6 +135,65 @@ export function register(program: Command): void {
       }),
     );
 
+  // Other CAs whose client certificates the site accepts once registered for a node (ADR 0463).
+  const trust = ca.command('trust').description("other CAs in the site's trust (third-party devices)");
+  trust
+    .command('add <file>')
+    .description(
+      "add a CA certificate (PEM) to the site's trust; its certificates still need `co add node --certificate`",
+    )
+    .option('-o, --output <format>', 'table, json or yaml')
+    .action(
+      action(async (file: string, opts: { output?: string }, cmd: Command) => {
+        const format = parseFormat(opts.output);
+        let certPem: string;
+        try {
+          certPem = fs.readFileSync(file, 'utf8');
+        } catch (e) {
+          throw new OutpostError(
+            'invalid-input',
+            `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+          );
+        }
+        const { client } = connect(globals(cmd));
+        const r = await client.identity.trustCa({ certPem });
+        emit(
+          format,
+          r,
+          () => `trusted ${r.subject} (${r.fingerprint}) until ${new Date(r.notAfter).toISOString()}`,
+        );
+      }),
+    );
+  trust
+    .command('list')
+    .description("the CAs in the site's trust besides the site CA")
+    .option('-o, --output <format>', 'table, json or yaml')
+    .action(
+      action(async (opts: { output?: string }, cmd: Command) => {
+        const format = parseFormat(opts.output);
+        const { client } = connect(globals(cmd));
+        const r = await client.identity.trustedCas({});
+        emit(format, r, () =>
+          r.cas.length === 0
+            ? 'no other CAs trusted'
+            : table(
+                ['FINGERPRINT', 'SUBJECT', 'NOT AFTER', 'ADDED BY'],
+                r.cas.map((c) => [c.fingerprint, c.subject, new Date(c.notAfter).toISOString(), c.addedBy]),
+              ),
+        );
+      }),
+    );
+  trust
+    .command('remove <fingerprint>')
+    .description("remove a CA from the site's trust (its certificates are refused from the next handshake)")
+    .action(
+      action(async (fingerprint: string, _opts: object, cmd: Command) => {
+        const { client } = connect(globals(cmd));
+        await client.identity.untrustCa({ fingerprint });
+        process.stdout.write(`removed ${fingerprint} from the site's trust\n`);
+      }),
+    );
+
   const clientCmd = site.command('client').description('client certificates issued by the site');
   clientCmd
     .command('issue')

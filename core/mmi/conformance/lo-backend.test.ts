@@ -1,8 +1,8 @@
 /**
  * The MMI conformance suite against the real LO backend (core/lo: SQLite store, manifest store, enrollment,
  * accepted-client policy) inside a whole core on a temporary home, so every Margo rule the in-memory run
- * checks also holds for what ships. Clients are admitted by an allow rule of the accepted-client policy
- * (`identity.allow`), revoked by a deny rule; desired state goes straight into the manifest store.
+ * checks also holds for what ships. Clients are nodes of a site admitted by an allow rule of the accepted-client
+ * policy (`identity.allow`), revoked by a deny rule; desired state goes straight into the manifest store.
  */
 import type { Clock } from '../../../lib/base/index.js';
 import { clientSpiffeId } from '../../../lib/identity/index.js';
@@ -31,8 +31,10 @@ async function makeLoFixture(): Promise<MmiConformanceFixture> {
     wfmId: wfm,
     ca,
     async acceptClient(name) {
-      await t.core.client().identity.allow({ pattern: clientSpiffeId(td, wfm, name) });
-      return name;
+      // A node of the site (only nodes report capabilities, ADR 0463), admitted by the accepted-client policy.
+      const node = await t.core.client().nodes.add({ name, siteId: 'plant-1' });
+      await t.core.client().identity.allow({ pattern: clientSpiffeId(td, wfm, node.uid) });
+      return node.uid;
     },
     async revokeClient(clientId) {
       await t.core.client().identity.deny({ pattern: clientSpiffeId(td, wfm, clientId) });

@@ -121,3 +121,55 @@ export const loOutbox = sqliteTable('lo_outbox', {
   body: text('body', { mode: 'json' }).notNull(),
   createdAt: integer('created_at').notNull(),
 });
+
+/**
+ * Enrollment requests (ADR 0462): a node without a token files its CSR at the LO and waits for an operator
+ * to approve or reject it. Only the hash of the node's poll secret is stored; the SVID is issued at approval
+ * and handed out when the node polls next.
+ */
+export const enrollRequests = sqliteTable(
+  'enroll_requests',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    /** `sha256:<hex>` of the secret the requesting node polls with. */
+    pollHash: text('poll_hash').notNull(),
+    csr: text('csr').notNull(),
+    /** `sha256:<hex>` of the CSR's public key (SPKI). */
+    keyFingerprint: text('key_fingerprint').notNull(),
+    /** Six digits both sides compute from the site CA and the node key, for the operator to compare. */
+    code: text('code').notNull(),
+    requestedName: text('requested_name'),
+    hostname: text('hostname'),
+    /** The address the request came from. */
+    address: text('address').notNull(),
+    hardware: text('hardware', { mode: 'json' }).$type<Record<string, unknown>>(),
+    agentVersion: text('agent_version'),
+    state: text('state', { enum: ['pending', 'approved', 'rejected', 'expired'] }).notNull(),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    decidedAt: integer('decided_at'),
+    decidedBy: text('decided_by'),
+    reason: text('reason'),
+    nodeUid: text('node_uid'),
+    siteId: text('site_id'),
+    /** The SVID issued on approval (PEM). */
+    certPem: text('cert_pem'),
+    deliveredAt: integer('delivered_at'),
+  },
+  (t) => [index('enroll_requests_state').on(t.state), index('enroll_requests_address').on(t.address)],
+);
+
+/**
+ * Extra CAs the operator trusts for client certificates (ADR 0463): third-party Margo devices whose
+ * certificates another CA issued. They join the MMI's trust anchors; the certificates themselves are
+ * registered one by one (`svids` rows), so trusting a CA alone admits nobody.
+ */
+export const trustedCas = sqliteTable('trusted_cas', {
+  fingerprint: text('fingerprint').primaryKey(),
+  certPem: text('cert_pem').notNull(),
+  subject: text('subject').notNull(),
+  notAfter: integer('not_after').notNull(),
+  addedAt: integer('added_at').notNull(),
+  addedBy: text('added_by').notNull(),
+});

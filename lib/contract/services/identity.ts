@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { command, defineService, query } from '../define.js';
+import { labelsSchema, slugSchema } from './common.js';
 
 export const caInfoSchema = z.object({
   initialized: z.boolean(),
@@ -24,6 +25,27 @@ export const svidInfoSchema = z.object({
   issuedAt: z.number(),
   notAfter: z.number(),
   revokedAt: z.number().nullable(),
+});
+
+export const nodeCertificateSchema = z.object({
+  nodeUid: z.string(),
+  spiffeId: z.string(),
+  /** The node's certificate (PEM). */
+  certPem: z.string(),
+  serialHex: z.string(),
+  notAfter: z.number(),
+  /** The trust bundle the device needs to trust the WFM (PEM). */
+  anchorsPem: z.array(z.string()),
+  /** The MMI base URL, when it runs. */
+  mmiUrl: z.string().nullable(),
+});
+
+export const trustedCaSchema = z.object({
+  fingerprint: z.string(),
+  subject: z.string(),
+  notAfter: z.number(),
+  addedAt: z.number(),
+  addedBy: z.string(),
 });
 
 const spiffePattern = z
@@ -135,5 +157,78 @@ export const identityService = defineService('identity', {
     output: z.object({ nodeUid: z.string(), revokedSerials: z.array(z.string()) }),
     errors: ['not-found'],
     auditTarget: (i) => `node/${i.name}`,
+  }),
+  signNodeCsr: command({
+    summary:
+      'Enroll a third-party Margo device by signing its own CSR (its key never leaves it): the node is registered at the site and enrolled; returns its SVID and the trust bundle.',
+    input: z
+      .object({
+        node: slugSchema,
+        siteId: z.string().min(1),
+        csrPem: z
+          .string()
+          .min(1)
+          .max(16 * 1024),
+        modelId: z.string().optional(),
+        labels: labelsSchema.optional(),
+        ttlHours: z
+          .number()
+          .positive()
+          .max(24 * 365)
+          .optional(),
+      })
+      .strict(),
+    output: nodeCertificateSchema,
+    errors: ['not-found', 'conflict', 'invalid-input'],
+    auditTarget: (i) => `node/${i.node}`,
+  }),
+  registerNodeCertificate: command({
+    summary:
+      "Enroll a third-party Margo device by its certificate, issued by a CA added to the site's trust (trustCa) for spiffe://<trust-domain>/margo/wfm/<wfm-id>/client/<tenant>.<node>.",
+    input: z
+      .object({
+        node: slugSchema,
+        siteId: z.string().min(1),
+        certPem: z
+          .string()
+          .min(1)
+          .max(64 * 1024),
+        modelId: z.string().optional(),
+        labels: labelsSchema.optional(),
+      })
+      .strict(),
+    output: nodeCertificateSchema,
+    errors: ['not-found', 'conflict', 'invalid-input'],
+    auditTarget: (i) => `node/${i.node}`,
+  }),
+  trustCa: command({
+    summary:
+      "Add a CA to the site's trust for client certificates (third-party devices); certificates it issued are admitted only once registered for a node.",
+    adminOnly: true,
+    input: z
+      .object({
+        certPem: z
+          .string()
+          .min(1)
+          .max(64 * 1024),
+      })
+      .strict(),
+    output: trustedCaSchema,
+    errors: ['invalid-input', 'already-exists'],
+    auditTarget: () => 'site-ca/trust',
+  }),
+  trustedCas: query({
+    summary: "The CAs added to the site's trust besides the site CA.",
+    input: z.object({}).strict().default({}),
+    output: z.object({ cas: z.array(trustedCaSchema) }),
+  }),
+  untrustCa: command({
+    summary:
+      "Remove a CA from the site's trust: certificates it issued are refused from the next handshake on.",
+    adminOnly: true,
+    input: z.object({ fingerprint: z.string().min(1) }).strict(),
+    output: z.object({ fingerprint: z.string() }),
+    errors: ['not-found'],
+    auditTarget: (i) => `site-ca/trust/${i.fingerprint}`,
   }),
 });
