@@ -6,6 +6,8 @@ import { startTestCore } from '../../test/helpers/core.js';
 import { enrollOverMmi } from '../../test/helpers/enroll.js';
 import { createMmiClient, type MmiTestClient } from '../../test/helpers/mmi-client.js';
 import { capabilitiesFor } from '../../test/fixtures/margo.js';
+import crypto from 'node:crypto';
+import { keySigner, readSecretKeyFile, writeBundle } from '../../lib/bundle/index.js';
 import { waitJob } from './testing/pair.js';
 import { startRegistry, type TestRegistry } from '../../test/helpers/registry.js';
 import { edgectl } from '../../test/helpers/cli.js';
@@ -168,4 +170,46 @@ describe('bundles between HQ and an air-gapped site', () => {
     expect(nv.error).toBeNull();
     expect(nv.result?.report?.changes.git?.commits).toBe(0);
   });
+
+  it('uploads in chunks (in order only), and a long verify can be cancelled, leaving nothing', async () => {
+    const s = site.core.client();
+    // A big bundle signed by HQ's key (one 96 MiB blob): reading it takes long enough to cancel.
+    const hqKeyId = (await hq.core.client().bundle.exportKey({})).keyId;
+    const signer = keySigner(readSecretKeyFile(path.join(hq.home, 'keys', 'bundle', `${hqKeyId}.key`)));
+    const big = await writeBundle({
+      file: path.join(carry, 'big.outpost.tar'),
+      header: {
+        kind: 'hq-to-site',
+        source: 'hq',
+        target: 'plant-1',
+        sequence: 99,
+        expires: new Date(Date.now() + 86_400_000),
+      },
+      blobs: [{ role: 'oci-blob', source: { bytes: crypto.randomBytes(96 * 1024 * 1024) } }],
+      signer,
+    });
+    const started = await s.bundle.verify({ file: big.file });
+    const cancelled = await s.bundle.cancelJob({ id: started.id });
+    expect(cancelled.id).toBe(started.id);
+    const j = await waitJob(s, started);
+    expect(j.state).toBe('cancelled');
+    expect(j.error?.code).toBe('cancelled');
+    expect(fs.readdirSync(path.join(site.home, 'bundles', 'staging'))).toEqual([]);
+
+    // The console's upload: chunks at the offset the server has, then the whole file verifies.
+    const bytes = fs.readFileSync(big.file).subarray(0, 3 * 1024 * 1024);
+    const { uploadId, chunkBytes } = await s.bundle.uploadStart({ name: 'part.tar', size: bytes.length });
+    expect(chunkBytes).toBeGreaterThan(0);
+    await s.bundle.uploadChunk({ uploadId, offset: 0, data: bytes.subarray(0, 1024).toString('base64') });
+    await expect(s.bundle.uploadChunk({ uploadId, offset: 0, data: 'AAAA' })).rejects.toMatchObject({
+      code: 'conflict',
+    });
+    await expect(s.bundle.uploadFinish({ uploadId })).rejects.toMatchObject({ code: 'conflict' });
+    await s.bundle.uploadChunk({ uploadId, offset: 1024, data: bytes.subarray(1024).toString('base64') });
+    expect(await s.bundle.uploadFinish({ uploadId })).toEqual({ uploadId, size: bytes.length });
+    // A cut bundle: refused as truncated, by the name it was picked with.
+    const v = await waitJob(s, await s.bundle.verify({ uploadId }));
+    expect(v.label).toBe('verify part.tar');
+    expect(v.error?.code).toBe('bundle/truncated');
+  }, 120_000);
 });
