@@ -135,7 +135,7 @@ export const configSchema = z
           })
           .strict(),
         /** Largest size of the HQ's cache of artifacts fetched from their registries for bundles. */
-        artifactCacheBytes: z.number().int().positive(),
+        artifactCacheBytes: bytes,
         /** Credentials and TLS for the registries HQ fetches artifacts from (anonymous otherwise). */
         registries: z.array(
           z

@@ -136,6 +136,7 @@ export function createBundleModule(deps: BundleModuleDeps): CoreModule {
   });
 
   let remote: { client: RegistryClient; cache: BlobCache } | undefined;
+  let pruneTimer: NodeJS.Timeout | undefined;
   const remoteArtifacts = () => {
     if (remote) return remote;
     const cfg = config.airgap.registries;
@@ -234,9 +235,12 @@ export function createBundleModule(deps: BundleModuleDeps): CoreModule {
       const finished = await importer.recover();
       if (finished) log.warn({ finished }, 'interrupted bundle imports finished');
       await uploads.prune(0);
+      pruneTimer = setInterval(() => void uploads.prune(24 * 3600_000).catch(() => undefined), 3600_000);
+      pruneTimer.unref();
       drives.start();
     },
     async stop() {
+      if (pruneTimer) clearInterval(pruneTimer);
       drives.stop();
       jobs.cancelAll();
       await jobs.settled();

@@ -77,6 +77,8 @@ export async function followJob(
       }
       return;
     }
+    // The end is printed by the command (what was written or imported, and the throughput).
+    if (j.state !== 'running' || j.phase === 'starting') return;
     const now = Date.now();
     if (j.phase !== phase || now - lastLine >= 2000) {
       phase = j.phase;
