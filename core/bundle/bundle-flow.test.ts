@@ -212,4 +212,25 @@ describe('bundles between HQ and an air-gapped site', () => {
     expect(v.label).toBe('verify part.tar');
     expect(v.error?.code).toBe('bundle/truncated');
   }, 120_000);
+
+  it('names paths on the server for administrators only; others upload and download', async () => {
+    const user = { id: 'token:ops', name: 'ops', tenantId: 'default', admin: false };
+    const h = hq.core.client(user);
+    await expect(h.bundle.export({ siteId: 'plant-1', out: carry })).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+    await expect(
+      site.core.client(user).bundle.verify({ file: path.join(carry, 'hq-to-plant-1-1.outpost.tar') }),
+    ).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(h.bundle.trustRemove({ keyId: '0000000000000001' })).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+    // To the server's outbox, then read back in chunks (the console's download).
+    const j = await waitJob(h, await h.bundle.export({ siteId: 'plant-1' }));
+    expect(j.error).toBeNull();
+    expect(path.dirname(j.result!.file!)).toBe(path.join(hq.home, 'bundles', 'outbox'));
+    const first = await h.bundle.readExport({ jobId: j.id, offset: 0, length: 1024 });
+    expect(first.size).toBe(j.result!.size);
+    expect(Buffer.from(first.data, 'base64')).toEqual(fs.readFileSync(j.result!.file!).subarray(0, 1024));
+  });
 });

@@ -217,6 +217,14 @@ export function createBundleModule(deps: BundleModuleDeps): CoreModule {
   };
 
   const expiresDays = (d: number | undefined) => d ?? config.airgap.expiresDays;
+  /** A path on the server's machine is an administrator's to name (others upload and download). */
+  const requirePathRights = (ctx: CallContext, path: string | undefined) => {
+    if (path !== undefined && !ctx.principal.admin)
+      throw new OutpostError(
+        'forbidden',
+        'naming a file or folder on the server needs an administrator; upload the bundle, or export it as a download or to a drive',
+      );
+  };
   const dest = (input: { out?: string | undefined; drive?: string | undefined }) =>
     resolveDestination({
       out: input.out,
@@ -292,6 +300,7 @@ export function createBundleModule(deps: BundleModuleDeps): CoreModule {
               'this server runs with --role lo: HQ (roles co and all) writes bundles for sites; an LO writes status bundles (edgectl bundle export-status)',
             );
           if (!deps.fleet.siteExists(ctx.tenantId, input.siteId)) throw errors.notFound('site', input.siteId);
+          requirePathRights(ctx, input.out);
           const d = dest(input);
           const label = `bundle for ${input.siteId}${d.drive ? ` to drive ${d.drive.label ?? d.drive.device}` : ''}`;
           return jobs.start(
@@ -332,6 +341,7 @@ export function createBundleModule(deps: BundleModuleDeps): CoreModule {
               'conflict',
               `this server runs with --role ${config.role}: status bundles are written by the LO of an air-gapped site (--role lo)`,
             );
+          requirePathRights(ctx, input.out);
           const d = dest(input);
           return jobs.start(
             'export-status',
@@ -362,6 +372,8 @@ export function createBundleModule(deps: BundleModuleDeps): CoreModule {
           );
         },
         async verify(input, ctx) {
+          if (!drives.state().drives.some((d) => input.file?.startsWith(d.mountpoint + path.sep)))
+            requirePathRights(ctx, input.file);
           const { file, name, label } = await fileOf(input);
           return jobs.start(
             'verify',
@@ -382,6 +394,8 @@ export function createBundleModule(deps: BundleModuleDeps): CoreModule {
           );
         },
         async import(input, ctx) {
+          if (!drives.state().drives.some((d) => input.file?.startsWith(d.mountpoint + path.sep)))
+            requirePathRights(ctx, input.file);
           const { file, name, label } = await fileOf(input);
           return jobs.start(
             'import',

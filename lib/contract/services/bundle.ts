@@ -5,8 +5,9 @@ import { command, defineService, query } from '../define.js';
  * Air-gap bundles (issue 13, ADR 0404): this server's signing key and the keys it trusts, exporting a
  * bundle for an air-gapped site (HQ) or a status bundle for HQ (site), verifying and importing one, the
  * removable drives the server sees, and the jobs that do the long work. Files are paths on the server's
- * machine, or uploads made through `uploadStart`/`uploadChunk`/`uploadFinish` (the console's file
- * picker); an exported file is read back with `readExport` (the console's download).
+ * machine (administrators only, except bundles on a mounted removable drive), or uploads made through
+ * `uploadStart`/`uploadChunk`/`uploadFinish` (the console's file picker); an exported file is read back
+ * with `readExport` (the console's download).
  */
 
 const siteIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a site id');
@@ -317,7 +318,7 @@ export const bundleService = defineService('bundle', {
       })
       .strict(),
     output: bundleJobSchema,
-    errors: ['not-found', 'conflict', 'bundle/no-drive'],
+    errors: ['not-found', 'conflict', 'forbidden', 'bundle/no-drive'],
     auditTarget: (i) => `site/${i.siteId}`,
   }),
   exportStatus: command({
@@ -330,7 +331,7 @@ export const bundleService = defineService('bundle', {
       })
       .strict(),
     output: bundleJobSchema,
-    errors: ['conflict', 'bundle/no-drive'],
+    errors: ['conflict', 'forbidden', 'bundle/no-drive'],
     auditTarget: () => 'bundle-status',
   }),
   verify: command({
@@ -338,14 +339,14 @@ export const bundleService = defineService('bundle', {
       'Starts verifying a bundle against the trusted keys and this server, changing nothing: returns the job.',
     input: fileOrUpload,
     output: bundleJobSchema,
-    errors: ['not-found'],
+    errors: ['not-found', 'forbidden'],
     auditTarget: (i) => i.file ?? `upload/${i.uploadId}`,
   }),
   import: command({
     summary: 'Starts importing a bundle (verify, then apply in one step): returns the job.',
     input: fileOrUpload,
     output: bundleJobSchema,
-    errors: ['not-found'],
+    errors: ['not-found', 'forbidden'],
     auditTarget: (i) => i.file ?? `upload/${i.uploadId}`,
   }),
   job: query({
