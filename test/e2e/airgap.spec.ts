@@ -171,4 +171,7 @@ test('HQ exports a bundle, the site verifies and imports it, and the status come
     'data-value',
     'air-gapped',
   );
+  // Its nodes are shown with the age of what HQ knows, never as live.
+  await page.getByTestId('site-row').first().getByTestId('site-node-count').click();
+  await expect(page.getByTestId('airgap-notice')).toContainText('as of a bundle made');
 });
