@@ -19,7 +19,7 @@ import {
 } from '../../lib/bundle/index.js';
 import { parseApplicationDescription, type ParsedApplicationDescription } from '../../lib/margo/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
-import type { BundleReport } from '../../lib/contract/index.js';
+import type { BundleReport, Topic } from '../../lib/contract/index.js';
 import type { DeploymentStatus } from '../../lib/model/index.js';
 import {
   apps,
@@ -90,7 +90,7 @@ export interface ImportDeps {
   adoptDesiredState(tenantId: string): Promise<void>;
   stagingRoot: string;
   /** Topics changed after an import (console refresh). */
-  changed(tenantId: string | null, ...topics: string[]): void;
+  changed(tenantId: string | null, ...topics: Topic[]): void;
   failpoint?: (name: Failpoint) => void;
 }
 

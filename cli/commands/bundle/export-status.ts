@@ -5,7 +5,7 @@ import { connect, globals } from '../../lib/context.js';
 import { emit, parseFormat } from '../../lib/output.js';
 import { OutpostError } from '../../../lib/errors/index.js';
 import { describeCarried } from '../../../lib/contract/index.js';
-import { parseExpires, runJob, throughputLine } from './job.js';
+import { parseExpires, runJob, throughputLine } from './shared.js';
 
 /** `edgectl bundle export-status --out FILE|DIR [--drive auto]` (the LO of an air-gapped site) */
 export function register(bundle: Command): void {

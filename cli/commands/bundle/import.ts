@@ -3,8 +3,7 @@ import type { Command } from 'commander';
 import { action } from '../../lib/action.js';
 import { connect, globals } from '../../lib/context.js';
 import { emit, parseFormat } from '../../lib/output.js';
-import { runJob, throughputLine } from './job.js';
-import { describeReport } from './report.js';
+import { runJob, throughputLine, describeReport } from './shared.js';
 
 /** `edgectl bundle import FILE`: verify, then apply in one step (an HQ bundle at a site, a status bundle at HQ). */
 export function register(bundle: Command): void {

@@ -3,8 +3,7 @@ import type { Command } from 'commander';
 import { action } from '../../lib/action.js';
 import { connect, globals } from '../../lib/context.js';
 import { emit, parseFormat } from '../../lib/output.js';
-import { runJob } from './job.js';
-import { describeReport } from './report.js';
+import { runJob, describeReport } from './shared.js';
 
 /** `edgectl bundle verify FILE`: checks a bundle against the trusted keys and this server; changes nothing. */
 export function register(bundle: Command): void {
