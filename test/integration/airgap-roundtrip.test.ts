@@ -117,7 +117,7 @@ describe('air gap round trip (two homes, files only)', () => {
     expect(sites).toMatchObject([{ id: 'plant-1', airGapped: true }]);
     const table = (await cli(hqHome.home, ['co', 'list', 'sites'])).stdout;
     expect(table).toContain('air-gapped, no bundle yet');
-  });
+  }, 180_000);
 
   it("the site's node reaches HQ in a status bundle", async () => {
     await enrollNode(apiFor(site), agentHome.home, 'edge-1', 'plant-1');
@@ -136,7 +136,7 @@ describe('air gap round trip (two homes, files only)', () => {
     );
     expect(nodes).toMatchObject([{ name: 'edge-1', state: 'enrolled' }]);
     expect(nodes[0]!.capabilities).not.toBeNull();
-  });
+  }, 180_000);
 
   it('HQ deploys and exports; the site imports; the agent runs the module that came only through the bundle', async () => {
     await cli(hqHome.home, ['co', 'add', 'app', '--artifact', path.join(drive, 'margo.yaml')]);
@@ -176,7 +176,7 @@ describe('air gap round trip (two homes, files only)', () => {
     expect(again.code).toBe(2);
     expect(again.stderr.trim().split('\n')).toHaveLength(1);
     expect(again.stderr).toContain('already imported');
-  });
+  }, 180_000);
 
   it('the site reports back; HQ shows the application installed, when, and the age of what it knows', async () => {
     await waitFor(
@@ -211,5 +211,5 @@ describe('air gap round trip (two homes, files only)', () => {
     const shown = (await cli(hqHome.home, ['co', 'show', 'site', 'plant-1'])).stdout;
     expect(shown).toMatch(/reached:\s+air-gapped, last bundle moments ago/);
     expect(shown).toMatch(/last status bundle:\s+#\d+, as of a bundle made .* ago/);
-  });
+  }, 180_000);
 });
