@@ -25,7 +25,7 @@ export interface ExportStatusDeps {
   fleet: Fleet;
   registry: BundleRegistryAccess;
   /** The desired state the LO serves (the commit it adopted). */
-  desiredState(tenantId: string): { commit: string | null; updatedAt: number | null };
+  desiredState(tenantId: string): { commit: string | null; adoptedAt: number | null };
   workRoot: string;
 }
 
@@ -215,7 +215,7 @@ export async function exportStatusBundle(
       type: 'outpost.site-status',
       siteId,
       siteName: config.site.name,
-      desiredState: { commit: desired.commit, adoptedAt: desired.updatedAt },
+      desiredState: { commit: desired.commit, adoptedAt: desired.adoptedAt },
       ranges: {
         statuses: { from: from.statuses, to: statuses.last },
         audit: { from: from.audit, to: audit.last },

@@ -56,7 +56,7 @@ export interface BundleModuleDeps {
   /** LO: adopt the mirror's newest commit (state manifests) and tell the agents to poll. */
   adoptDesiredState(tenantId: string): Promise<void>;
   /** LO: the commit its manifests reflect. */
-  desiredState(tenantId: string): { commit: string | null; updatedAt: number | null };
+  desiredState(tenantId: string): { commit: string | null; adoptedAt: number | null };
   registry: BundleRegistryAccess;
   /** The desktop's keychain (Electron safeStorage), when there is one. */
   sealer?: SecretSealer | undefined;

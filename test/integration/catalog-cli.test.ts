@@ -189,7 +189,9 @@ describe('edgectl co: App Store, Device Store, sites and nodes', () => {
     ) as { nodes: { name: string }[] };
     expect(selected.nodes.map((n) => n.name)).toEqual(['press-02']);
     const sites = await run('co', 'list', 'sites');
-    expect(sites.stdout.split('\n')[1]).toMatch(/^1\s+plant-1\s+Plant 1\s+this server\s+connected\s+2\s+region=eu$/);
+    expect(sites.stdout.split('\n')[1]).toMatch(
+      /^1\s+plant-1\s+Plant 1\s+this server\s+connected\s+2\s+region=eu$/,
+    );
 
     // a model in use cannot be removed; a site with nodes cannot be removed
     expect((await run('co', 'remove', 'device-model', 'ecs-g12')).stderr).toBe(
