@@ -125,6 +125,12 @@ export async function startPair(): Promise<Pair> {
   };
 }
 
+/**
+ * Columns the server moves by itself whatever an import does: the LO follower's bookkeeping of when it
+ * last looked at its source (it looks on a timer). What it serves (`commit`, `adopted_at`) is compared.
+ */
+const CLOCK_COLUMNS: Record<string, string[]> = { lo_sources: ['checked_at', 'updated_at'] };
+
 /** Every row of every table but the append-only audit log, in a stable order (Buffers as hex). */
 export function databaseState(sqlite: Database.Database, skip: string[] = ['audit']): string {
   const tables = (
@@ -141,10 +147,9 @@ export function databaseState(sqlite: Database.Database, skip: string[] = ['audi
       .all()
       .map((r) =>
         Object.fromEntries(
-          Object.entries(r as Record<string, unknown>).map(([k, v]) => [
-            k,
-            Buffer.isBuffer(v) ? v.toString('hex') : v,
-          ]),
+          Object.entries(r as Record<string, unknown>)
+            .filter(([k]) => !CLOCK_COLUMNS[t]?.includes(k))
+            .map(([k, v]) => [k, Buffer.isBuffer(v) ? v.toString('hex') : v]),
         ),
       );
   return JSON.stringify(out);
