@@ -2,8 +2,14 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { createPaths, resolveHome } from '../../lib/base/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
-import { contract, type Contract, createClient, createHttpTransport } from '../../lib/contract/index.js';
-import type { ClientOf } from '../../lib/contract/index.js';
+import {
+  contract,
+  type Contract,
+  createClient,
+  createHttpTransport,
+  type ClientOf,
+} from '../../lib/contract/index.js';
+import { withIdempotentRetry } from './retry.js';
 
 export interface GlobalOptions {
   home?: string;
@@ -60,7 +66,7 @@ export function connect(opts: GlobalOptions): Connection {
     token ??= info.token;
   }
   if (!token) throw new OutpostError('unauthorized', 'no API token: pass --token or set EDGE_TOKEN');
-  const transport = createHttpTransport({ baseUrl: url, token });
+  const transport = withIdempotentRetry(createHttpTransport({ baseUrl: url, token }), contract);
   const tenant = opts.tenant;
   const base = createClient(contract, transport);
   const client = tenant ? withTenant(base, tenant) : base;

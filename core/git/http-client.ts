@@ -1,13 +1,30 @@
 import { request } from 'undici';
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
 import { OutpostError } from '../../lib/errors/index.js';
+import { publicOnlyDispatcher, refusePrivateLiteral } from './host-policy.js';
 
 /**
  * The HTTP plugin isomorphic-git uses, on undici, with bounded time: a connect/headers timeout per
  * request and an idle-body timeout, so an unreachable or stalled server fails with a message instead
  * of hanging. Redirects are followed (a few).
  */
-export function createGitHttpClient(options: { timeoutMs: number; userAgent?: string }): HttpClient {
+export function createGitHttpClient(options: {
+  timeoutMs: number;
+  userAgent?: string;
+  /**
+   * Connect only to public addresses (ADR 0483), and answer every failure to connect (refused, reset,
+   * timed out, no such host, a private host) with one message, so the answer tells nothing about what
+   * listens where. For URLs an API caller gives.
+   */
+  publicOnly?: boolean;
+}): HttpClient {
+  const dispatcher = options.publicOnly ? publicOnlyDispatcher() : undefined;
+  const unreachable = (url: string, cause: unknown) =>
+    new OutpostError(
+      'network-error',
+      `cannot reach a git repository at ${redactUrl(url)} (nothing answered; hosts on loopback, link-local and private networks are not fetched from unless catalog.privateGitHosts allows it)`,
+      { cause },
+    );
   return {
     async request(req: GitHttpRequest): Promise<GitHttpResponse> {
       let body: Buffer | undefined;
@@ -20,7 +37,9 @@ export function createGitHttpClient(options: { timeoutMs: number; userAgent?: st
       for (let hop = 0; hop < 5; hop++) {
         let res;
         try {
+          if (options.publicOnly) refusePrivateLiteral(url);
           res = await request(url, {
+            ...(dispatcher ? { dispatcher } : {}),
             method: (req.method ?? 'GET') as 'GET' | 'POST',
             headers: { 'user-agent': options.userAgent ?? 'outpost-git', ...req.headers },
             body,
@@ -29,6 +48,7 @@ export function createGitHttpClient(options: { timeoutMs: number; userAgent?: st
             signal: req.signal,
           });
         } catch (cause) {
+          if (options.publicOnly && !req.signal?.aborted) throw unreachable(url, cause);
           throw new OutpostError('network-error', `cannot reach ${redactUrl(url)}: ${describe(cause)}`, {
             cause,
           });

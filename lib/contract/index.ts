@@ -61,6 +61,7 @@ export {
   RPC_PREFIX,
   EVENTS_PATH,
   TENANT_HEADER,
+  IDEMPOTENCY_HEADER,
   type HttpTransportOptions,
 } from './http-transport.js';
 export {

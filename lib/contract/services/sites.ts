@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { command, defineService, query } from '../define.js';
-import { labelsSchema, slugSchema } from './common.js';
+import { freeTextSchema, labelsSchema, nameTextSchema, slugSchema } from './common.js';
 
 export const orchestratorSchema = z.object({
   id: z.string(),
@@ -60,8 +60,8 @@ export const sitesService = defineService('sites', {
     input: z
       .object({
         id: slugSchema,
-        name: z.string().min(1).max(200).optional(),
-        description: z.string().max(2000).optional(),
+        name: nameTextSchema(200).optional(),
+        description: freeTextSchema(2000).optional(),
         labels: labelsSchema.optional(),
         /** Default `embedded`, or `remote` when air-gapped. */
         servedBy: z.enum(['embedded', 'remote']).optional(),
@@ -93,7 +93,7 @@ export const sitesService = defineService('sites', {
       .object({
         id: slugSchema,
         siteId: z.string().min(1),
-        name: z.string().min(1).max(200).optional(),
+        name: nameTextSchema(200).optional(),
         mmiUrl: z.string().url().optional(),
         caFingerprint: z
           .string()
