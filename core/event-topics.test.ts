@@ -36,6 +36,10 @@ const NEEDS: Record<string, readonly Topic[] | 'unannounced'> = {
   bundle: ['bundles'],
   'bundle.drives': ['drives'],
   'bundle.job': 'unannounced',
+  'health.attention': ['metrics', 'nodes', 'deployments', 'sites'],
+  'health.series': ['metrics'],
+  'nodes.detail': ['nodes', 'deployments'],
+  'nodes.fit': ['nodes', 'apps', 'deployments'],
 };
 const needsOf = (service: string, method: string) => NEEDS[`${service}.${method}`] ?? NEEDS[service];
 

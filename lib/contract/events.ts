@@ -17,7 +17,8 @@ import { bundleJobSchema } from './services/bundle.js';
  * - `enroll-requests`: nodes waiting for approval and the decisions on them (ADR 0462);
  * - `discovery`: what an LO advertises and finds on its network (ADR 0460);
  * - `bundles`: air-gap bundle keys, trust, and the last bundle each way per site (ADR 0404);
- * - `drives`: the removable drives mounted on the server and the bundles on them (ADR 0408).
+ * - `drives`: the removable drives mounted on the server and the bundles on them (ADR 0408);
+ * - `metrics`: the stored time series of fleet health (a sample was taken; ADR 0228).
  *
  * A bundle job's progress is not a topic: it travels with its data in `job` events.
  */
@@ -32,6 +33,7 @@ export const TOPICS = [
   'discovery',
   'bundles',
   'drives',
+  'metrics',
 ] as const;
 export type Topic = (typeof TOPICS)[number];
 export const topicSchema = z.enum(TOPICS);

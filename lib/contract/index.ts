@@ -14,6 +14,7 @@ import { messagingService } from './services/messaging.js';
 import { bundleService } from './services/bundle.js';
 import { registryService } from './services/registry.js';
 import { discoveryService, enrollRequestsService } from './services/enroll-requests.js';
+import { healthService } from './services/health.js';
 
 export const contract = {
   system: systemService,
@@ -29,6 +30,7 @@ export const contract = {
   enrollRequests: enrollRequestsService,
   discovery: discoveryService,
   registry: registryService,
+  health: healthService,
 };
 export type Contract = typeof contract;
 
@@ -83,3 +85,4 @@ export {
 export * from './parameter-rules.js';
 export * from './services/registry.js';
 export * from './services/enroll-requests.js';
+export * from './services/health.js';

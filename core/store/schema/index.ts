@@ -5,3 +5,4 @@ export * from './catalog.js';
 export * from './deployments.js';
 export * from './lo.js';
 export * from './bundles.js';
+export * from './metrics.js';
