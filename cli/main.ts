@@ -5,6 +5,7 @@ import { register as oci } from './commands/oci/index.js';
 import { register as registry } from './commands/registry/index.js';
 import { register as agent } from './commands/agent/index.js';
 import { register as site } from './commands/site/index.js';
+import { register as bundle } from './commands/bundle/index.js';
 import { register as smp } from './commands/smp/index.js';
 import { register as discover } from './commands/discover.js';
 import { reportError, exitCodeFor } from './lib/action.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   discover(program);
   smp(program);
   agent(program);
+  bundle(program);
   return program;
 }
 
