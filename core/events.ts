@@ -1,7 +1,8 @@
-import type { EventEnvelope, EventPayloads, Events } from '../lib/contract/index.js';
+import type { EventEnvelope, EventPayloads, Events, Topic } from '../lib/contract/index.js';
 import type { Clock } from '../lib/base/index.js';
 
-export type AnyEvent = EventEnvelope<Events>;
+/** Any console event, discriminated by `type` (so `e.type === 'changed'` narrows `e.data`). */
+export type AnyEvent = { [K in keyof Events & string]: EventEnvelope<Events, K> }[keyof Events & string];
 
 /** In-process publish/subscribe for console events. Binders forward them (SSE, IPC). */
 export interface EventHub {
@@ -10,8 +11,8 @@ export interface EventHub {
     data: EventPayloads<Events>[K],
     tenantId: string | null,
   ): void;
-  /** Shorthand for `changed` events. */
-  changed(tenantId: string | null, ...topics: string[]): void;
+  /** Shorthand for `changed` events: the data of these topics (lib/contract/events.ts) went stale. */
+  changed(tenantId: string | null, ...topics: Topic[]): void;
   subscribe(listener: (e: AnyEvent) => void): () => void;
   readonly listenerCount: number;
 }

@@ -23,15 +23,15 @@ import SettingsIcon from '@mui/icons-material/Settings';
 import { useRoute, navigate } from './router.js';
 import { connectLiveUpdates } from './live.js';
 import { apiHasToken, apiMode } from './api.js';
-import { DashboardPage } from './pages/DashboardPage.js';
-import { AuditPage } from './pages/AuditPage.js';
-import { SettingsPage } from './pages/SettingsPage.js';
-import { ComingPage } from './pages/ComingPage.js';
-import { AppStorePage } from './pages/AppStorePage.js';
-import { DeviceStorePage } from './pages/DeviceStorePage.js';
-import { SitesPage } from './pages/SitesPage.js';
-import { DeploymentsPage } from './pages/DeploymentsPage.js';
-import { TokenPrompt } from './components/TokenPrompt.js';
+import { DashboardPage } from './pages/dashboard/DashboardPage.js';
+import { AuditPage } from './pages/audit/AuditPage.js';
+import { SettingsPage } from './pages/settings/SettingsPage.js';
+import { ComingPage } from './components/ComingPage.js';
+import { AppStorePage } from './pages/apps/AppStorePage.js';
+import { DeviceStorePage } from './pages/devices/DeviceStorePage.js';
+import { SitesPage } from './pages/sites/SitesPage.js';
+import { DeploymentsPage } from './pages/deployments/DeploymentsPage.js';
+import { TokenPrompt } from './TokenPrompt.js';
 
 interface NavItem {
   path: string;

@@ -1,14 +1,16 @@
 import { useEffect, useState } from 'react';
 import type { QueryClient } from '@tanstack/react-query';
+import type { ChangedEvent, Topic } from '../lib/contract/index.js';
 import { apiTransport } from './api.js';
 
 /** How long change events are gathered before the affected queries refetch (a burst costs one refetch). */
 export const LIVE_COALESCE_MS = 500;
 
 /**
- * Subscribes to the server's events and invalidates the queries whose topics changed: topics are
- * gathered for a moment, and a refetch already in flight is never cancelled (a large list that takes
- * longer than the gap between events would otherwise never finish).
+ * Subscribes to the server's events and invalidates the queries whose topics changed (every query key
+ * starts with its topic, see query-keys.ts): topics are gathered for a moment, and a refetch already in
+ * flight is never cancelled (a large list that takes longer than the gap between events would otherwise
+ * never finish).
  */
 export function connectLiveUpdates(
   queryClient: QueryClient,
@@ -17,7 +19,7 @@ export function connectLiveUpdates(
   let stop: (() => void) | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
-  const pending = new Set<string>();
+  const pending = new Set<Topic>();
   let flushTimer: ReturnType<typeof setTimeout> | undefined;
   const flush = () => {
     flushTimer = undefined;
@@ -30,7 +32,7 @@ export function connectLiveUpdates(
       (e) => {
         onState('live');
         if (e.type === 'changed') {
-          for (const topic of (e.data as { topics: string[] }).topics) pending.add(topic);
+          for (const topic of (e.data as ChangedEvent).topics) pending.add(topic);
           flushTimer ??= setTimeout(flush, LIVE_COALESCE_MS);
         }
       },

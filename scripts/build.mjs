@@ -74,6 +74,19 @@ if (stale('dist/cli/wasm-runner.js', ['agents/runtimes', 'lib', 'package.json'])
   console.log('built dist/cli/wasm-runner.js');
 }
 
+// The SMP device simulator (lib/smp/testing): a process on one end of a PTY pair, for the
+// integration tests and benchmarks of `edgectl smp`, and for trying it without a board.
+if (stale('dist/cli/smp-simulator.js', ['lib/smp', 'lib/errors', 'lib/base', 'package.json'])) {
+  await build({
+    ...common,
+    entryPoints: { 'smp-simulator': 'lib/smp/testing/simulator-cli.ts' },
+    outdir: 'dist/cli',
+    format: 'esm',
+    absWorkingDir: root,
+  });
+  console.log('built dist/cli/smp-simulator.js');
+}
+
 if (stale('dist/electron/main.js', nodeInputs)) {
   await build({
     ...common,

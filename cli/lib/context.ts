@@ -40,7 +40,7 @@ export function connect(opts: GlobalOptions): Connection {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new OutpostError(
           'server-not-running',
-          `no Outpost server is running for ${paths.home} (start one with "edgectl server", or pass --server URL --token T)`,
+          `no Outpost server is running for ${paths.home} (start one with "edgectl server"; for a server started with --home DIR, pass the same --home DIR or set EDGE_HOME=DIR; or pass --server URL --token T)`,
         );
       }
       throw new OutpostError(

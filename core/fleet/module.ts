@@ -468,7 +468,12 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
               createdAt: clock.now(),
             })
             .run();
-          events.changed(ctx.tenantId, 'nodes', 'sites', ...(input.modelId ? ['device-models'] : []));
+          events.changed(
+            ctx.tenantId,
+            'nodes',
+            'sites',
+            ...(input.modelId ? (['device-models'] as const) : []),
+          );
           return view(requireNode(ctx.tenantId, input.name));
         },
         async label(input, ctx) {
@@ -507,7 +512,7 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
               `node "${r.name}" still has ${d} deployment${d === 1 ? '' : 's'}; remove them first`,
             );
           db.delete(nodes).where(eq(nodes.uid, r.uid)).run();
-          events.changed(ctx.tenantId, 'nodes', 'sites', ...(r.modelId ? ['device-models'] : []));
+          events.changed(ctx.tenantId, 'nodes', 'sites', ...(r.modelId ? (['device-models'] as const) : []));
           return { uid: r.uid };
         },
       },

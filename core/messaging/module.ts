@@ -7,7 +7,7 @@ import type { Config } from '../config.js';
 import type { Paths, Clock } from '../../lib/base/index.js';
 import type { Logger } from '../../lib/log/index.js';
 import type { EventHub } from '../events.js';
-import type { NatsState, BusPresence, SiteLink } from '../../lib/contract/index.js';
+import type { NatsState, BusPresence, SiteLink, Topic } from '../../lib/contract/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
 import { projectRoot } from '../../lib/base/index.js';
 import {
@@ -226,9 +226,9 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
     (remoteSites()[id] ??= { lastDataAt: null, heartbeatAt: null, nodes: {} });
 
   // ---- console change notifications, coalesced ----
-  const pendingTopics = new Set<string>();
+  const pendingTopics = new Set<Topic>();
   let topicTimer: NodeJS.Timeout | undefined;
-  const changed = (topic: string) => {
+  const changed = (topic: Topic) => {
     if (!deps.events) return;
     pendingTopics.add(topic);
     if (topicTimer) return;

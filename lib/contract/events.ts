@@ -1,11 +1,44 @@
 import { z } from 'zod';
 
 /**
+ * The topics of `changed` events: each names data a console shows, and the core announces it whenever
+ * that data changes. A console keys every query by the topic of the data it reads (`['nodes', 'list']`)
+ * and refetches the queries under a topic when it is announced. Declared only here: the core's event hub
+ * and the console's query keys take a `Topic`, so a misspelt one fails the typecheck
+ * (core/event-topics.test.ts checks that both sides use them all).
+ *
+ * - `apps`: the application catalog (apps and their versions);
+ * - `device-models`: the Device Store, including how many nodes use each model;
+ * - `sites`: sites, their remote orchestrators and node counts;
+ * - `nodes`: nodes, their labels, cordons, capabilities and presence;
+ * - `deployments`: deployments, their rollouts and per-node states;
+ * - `system`: the server's own status (NATS, the desired state an LO serves);
+ * - `enroll-requests`: nodes waiting for approval and the decisions on them (ADR 0462);
+ * - `discovery`: what an LO advertises and finds on its network (ADR 0460).
+ */
+export const TOPICS = [
+  'apps',
+  'device-models',
+  'sites',
+  'nodes',
+  'deployments',
+  'system',
+  'enroll-requests',
+  'discovery',
+] as const;
+export type Topic = (typeof TOPICS)[number];
+export const topicSchema = z.enum(TOPICS);
+
+export function isTopic(v: unknown): v is Topic {
+  return (TOPICS as readonly unknown[]).includes(v);
+}
+
+/**
  * Events the core pushes to consoles. `changed` tells a console which data went stale so it can
- * refetch (topics such as `apps`, `nodes`, `deployments`, `system`); richer events carry data.
+ * refetch; richer events carry data.
  */
 export const events = {
-  changed: z.object({ topics: z.array(z.string()).min(1) }),
+  changed: z.object({ topics: z.array(topicSchema).min(1) }),
   /** An enrollment request was filed, decided, expired or picked up (ADR 0462); the console refetches `enroll-requests`. */
   enrollRequest: z.object({
     id: z.string(),
@@ -13,3 +46,5 @@ export const events = {
   }),
 };
 export type Events = typeof events;
+/** What a `changed` event carries. */
+export type ChangedEvent = z.output<Events['changed']>;

@@ -30,7 +30,15 @@ export const contract = {
 };
 export type Contract = typeof contract;
 
-export { events, type Events } from './events.js';
+export {
+  events,
+  TOPICS,
+  topicSchema,
+  isTopic,
+  type Events,
+  type Topic,
+  type ChangedEvent,
+} from './events.js';
 export * from './define.js';
 export * from './services/system.js';
 export * from './services/common.js';

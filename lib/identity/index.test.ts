@@ -42,6 +42,7 @@ describe('lib/identity public entry', () => {
         "parseTrustBundle",
         "parseWellKnownMargo",
         "peerChainDer",
+        "pemBlocks",
         "pinnedCaClientOptions",
         "spiffeIdProblem",
         "spkiDer",

@@ -208,7 +208,10 @@ spec:
   });
 
   it('refuses a bundle that does not match its digest, or lacks a listed YAML', async () => {
+    // Fresh deployments: C's YAML, refused above for the bytes served, is served right now, and a poll
+    // of the previous manifest still in flight when this one is set would fetch and adopt it.
     const D = randomUUID();
+    const E = randomUUID();
     for (const bundle of ['tampered', 'missing-entry'] as const) {
       const events = security(SecurityEvent.digestMismatch).length;
       // Two new deployments out of three: the agent takes the bundle.
@@ -216,7 +219,7 @@ spec:
         manifestVersion: 4,
         deployments: [
           { deploymentId: A, yaml: yaml(A, 'app-a', '1.0.0', 'a') },
-          { deploymentId: C, yaml: yaml(C, 'app-c', '1.0.0', 'c') },
+          { deploymentId: E, yaml: yaml(E, 'app-e', '1.0.0', 'e') },
           { deploymentId: D, yaml: yaml(D, 'app-d', '1.0.0', 'd') },
         ],
         bundle,

@@ -103,7 +103,7 @@ describe('server lifecycle', () => {
       const r = await edgectl(['co', 'status', '--home', home]);
       expect(r.code).toBe(3);
       expect(r.stderr).toBe(
-        `edgectl: no Outpost server is running for ${home} (start one with "edgectl server", or pass --server URL --token T)\n`,
+        `edgectl: no Outpost server is running for ${home} (start one with "edgectl server"; for a server started with --home DIR, pass the same --home DIR or set EDGE_HOME=DIR; or pass --server URL --token T)\n`,
       );
       // a new server can take the home again
       const again = await startServer(home);

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { action } from '../../lib/action.js';
-import { AGENT_VERSION, agentHome } from './home.js';
-import { enrollFlow, enrollOptions, type EnrollFlowOptions } from './enroll-flow.js';
+import { AGENT_VERSION, agentHome, enrollFlow, enrollOptions, type EnrollFlowOptions } from './shared.js';
 
 /**
  * `edgectl agent enroll --lo URL --token T`, `--discover [--site S] [--token T]`, or `--discover --request

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { action } from '../../lib/action.js';
 import { OutpostError } from '../../../lib/errors/index.js';
-import { AGENT_VERSION, agentHome } from './home.js';
-import { enrollFlow, enrollOptions, type EnrollFlowOptions } from './enroll-flow.js';
+import { AGENT_VERSION, agentHome, enrollFlow, enrollOptions, type EnrollFlowOptions } from './shared.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { action } from '../../lib/action.js';
 import { emit, formatAge, keyValues, parseFormat, table } from '../../lib/output.js';
-import { agentHome } from './home.js';
+import { agentHome } from './shared.js';
 
 /** `edgectl agent status`: the agent's identity, LO, last sync, manifestVersion and workloads, from its files. */
 export function register(agent: Command): void {

@@ -4,7 +4,7 @@ import { action } from '../../lib/action.js';
 import { globals } from '../../lib/context.js';
 import { emit, keyValues, parseFormat, table } from '../../lib/output.js';
 import { formatBytes } from '../../lib/format.js';
-import { addRegistryOptions, clientFor, type RegistryFlags } from './registry-options.js';
+import { addRegistryOptions, clientFor, type RegistryFlags } from './shared.js';
 
 interface InspectFlags extends RegistryFlags {
   output?: string;

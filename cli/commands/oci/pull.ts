@@ -7,7 +7,7 @@ import { action, reportError } from '../../lib/action.js';
 import { globals } from '../../lib/context.js';
 import { emit, parseFormat, table } from '../../lib/output.js';
 import { formatBytes } from '../../lib/format.js';
-import { addRegistryOptions, clientFor, withInterrupt, type RegistryFlags } from './registry-options.js';
+import { addRegistryOptions, clientFor, withInterrupt, type RegistryFlags } from './shared.js';
 
 interface PullFlags extends RegistryFlags {
   out: string;

@@ -5,7 +5,7 @@ import { action, reportError } from '../../lib/action.js';
 import { globals } from '../../lib/context.js';
 import { emit, keyValues, parseFormat } from '../../lib/output.js';
 import { formatBytes } from '../../lib/format.js';
-import { addRegistryOptions, clientFor, withInterrupt, type RegistryFlags } from './registry-options.js';
+import { addRegistryOptions, clientFor, withInterrupt, type RegistryFlags } from './shared.js';
 
 interface PushFlags extends RegistryFlags {
   artifactType?: string;

@@ -5,8 +5,14 @@ import { OutpostError } from '../../../lib/errors/index.js';
 import type { DownloadResult } from '../../../lib/smp/index.js';
 import { action } from '../../lib/action.js';
 import { emit } from '../../lib/output.js';
-import { addPortOptions, settings, withSmp, type SmpFlags } from './options.js';
-import { reportCancelled, transferProgress } from './transfer.js';
+import {
+  addPortOptions,
+  reportCancelled,
+  settings,
+  type SmpFlags,
+  transferProgress,
+  withSmp,
+} from './shared.js';
 
 /** `edgectl smp download --port P SRC FILE`: copy a file from the device. */
 export function register(smp: Command): void {

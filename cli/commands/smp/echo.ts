@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { action } from '../../lib/action.js';
 import { emit } from '../../lib/output.js';
-import { addPortOptions, settings, withSmp, type SmpFlags } from './options.js';
+import { addPortOptions, settings, type SmpFlags, withSmp } from './shared.js';
 
 /** `edgectl smp echo --port P TEXT`: is there an SMP device at this port? */
 export function register(smp: Command): void {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { OutpostError } from '../../../lib/errors/index.js';
 import { action, reportError } from '../../lib/action.js';
 import { emit } from '../../lib/output.js';
-import { addPortOptions, settings, withSmp, type SmpFlags } from './options.js';
+import { addPortOptions, settings, type SmpFlags, withSmp } from './shared.js';
 
 /** `edgectl smp exec --port P -- ARGS...`: run a shell command on the device. */
 export function register(smp: Command): void {

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { action } from '../../lib/action.js';
 import { emit } from '../../lib/output.js';
-import { imageTable } from './image-format.js';
-import { addPortOptions, parseHash, settings, withSmp, type SmpFlags } from './options.js';
+import { addPortOptions, imageTable, parseHash, settings, type SmpFlags, withSmp } from './shared.js';
 
 /** `edgectl smp image confirm --port P [HASH]`: keep the running (or given) image for good. */
 export function register(image: Command): void {

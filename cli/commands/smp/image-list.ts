@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { action } from '../../lib/action.js';
 import { emit } from '../../lib/output.js';
-import { imageTable } from './image-format.js';
-import { addPortOptions, settings, withSmp, type SmpFlags } from './options.js';
+import { addPortOptions, imageTable, settings, type SmpFlags, withSmp } from './shared.js';
 
 /** `edgectl smp image list --port P`: the firmware slots. */
 export function register(image: Command): void {

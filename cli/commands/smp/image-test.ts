@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { OutpostError } from '../../../lib/errors/index.js';
 import { action } from '../../lib/action.js';
 import { emit } from '../../lib/output.js';
-import { imageTable } from './image-format.js';
-import { addPortOptions, parseHash, settings, withSmp, type SmpFlags } from './options.js';
+import { addPortOptions, imageTable, parseHash, settings, type SmpFlags, withSmp } from './shared.js';
 
 /** `edgectl smp image test --port P [HASH]`: boot an image once after the next reset. */
 export function register(image: Command): void {

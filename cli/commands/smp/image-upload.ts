@@ -3,8 +3,14 @@ import type { Command } from 'commander';
 import { OutpostError } from '../../../lib/errors/index.js';
 import { action } from '../../lib/action.js';
 import { emit } from '../../lib/output.js';
-import { addPortOptions, settings, withSmp, type SmpFlags } from './options.js';
-import { reportCancelled, transferProgress } from './transfer.js';
+import {
+  addPortOptions,
+  reportCancelled,
+  settings,
+  type SmpFlags,
+  transferProgress,
+  withSmp,
+} from './shared.js';
 import { readLocal } from './upload.js';
 
 /** `edgectl smp image upload --port P FILE`: write a firmware image into the second slot. */

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { SmpClient } from '../../../lib/smp/index.js';
 import { action } from '../../lib/action.js';
 import { emit, keyValues } from '../../lib/output.js';
-import { addPortOptions, settings, withSmp, type SmpFlags } from './options.js';
+import { addPortOptions, settings, type SmpFlags, withSmp } from './shared.js';
 
 const FIELDS = [
   ['kernel', 's'],

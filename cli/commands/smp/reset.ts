@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { action } from '../../lib/action.js';
 import { emit } from '../../lib/output.js';
-import { addPortOptions, settings, withSmp, type SmpFlags } from './options.js';
+import { addPortOptions, settings, type SmpFlags, withSmp } from './shared.js';
 
 /** `edgectl smp reset --port P`: reboot the device (Ocre forgets its containers). */
 export function register(smp: Command): void {

@@ -5,8 +5,14 @@ import { OutpostError } from '../../../lib/errors/index.js';
 import type { UploadResult } from '../../../lib/smp/index.js';
 import { action } from '../../lib/action.js';
 import { emit } from '../../lib/output.js';
-import { addPortOptions, settings, withSmp, type SmpFlags } from './options.js';
-import { reportCancelled, transferProgress } from './transfer.js';
+import {
+  addPortOptions,
+  reportCancelled,
+  settings,
+  type SmpFlags,
+  transferProgress,
+  withSmp,
+} from './shared.js';
 
 export function readLocal(file: string): Buffer {
   try {

@@ -1,0 +1,103 @@
+import { useQuery } from '@tanstack/react-query';
+import { Alert, Box, Card, CardContent, Chip, Grid, Skeleton, Stack, Typography } from '@mui/material';
+import { api } from '../../api.js';
+import { formatAge } from '../../format.js';
+import { useNow } from '../../live.js';
+import { ErrorAlert } from '../../components/ErrorAlert.js';
+
+function Stat({ label, value, testId }: { label: string; value: string | number; testId: string }) {
+  return (
+    <Card variant="outlined">
+      <CardContent>
+        <Typography variant="overline" color="text.secondary">
+          {label}
+        </Typography>
+        <Typography variant="h4" data-testid={testId}>
+          {value}
+        </Typography>
+      </CardContent>
+    </Card>
+  );
+}
+
+export function DashboardPage() {
+  const now = useNow();
+  const q = useQuery({
+    queryKey: ['system', 'status'],
+    queryFn: () => api.system.status({}),
+    refetchInterval: 5000,
+  });
+  if (q.error) return <ErrorAlert error={q.error} />;
+  const s = q.data;
+  // The age of this view: how long since the status was fetched.
+  const age = q.dataUpdatedAt ? Math.max(0, now - q.dataUpdatedAt) : NaN;
+  return (
+    <Box>
+      <Stack direction="row" spacing={2} sx={{ alignItems: 'baseline', mb: 2 }}>
+        <Typography variant="h5">Dashboard</Typography>
+        <Typography variant="body2" color="text.secondary" data-testid="status-age">
+          {s ? `updated ${formatAge(age)} ago` : 'loading'}
+        </Typography>
+      </Stack>
+      {!s ? (
+        <Skeleton variant="rectangular" height={180} />
+      ) : (
+        <Stack spacing={3}>
+          <Card variant="outlined">
+            <CardContent>
+              <Stack direction="row" spacing={1} sx={{ flexWrap: 'wrap', alignItems: 'center' }}>
+                <Typography variant="h6">Outpost</Typography>
+                <Chip label={`version ${s.version}`} data-testid="version" data-value={s.version} />
+                <Chip label={`role ${s.role}`} color="primary" data-testid="role" data-value={s.role} />
+                {s.roles.map((r) => (
+                  <Chip
+                    key={r}
+                    variant="outlined"
+                    label={r === 'co' ? 'Central Orchestrator' : 'Local Orchestrator'}
+                  />
+                ))}
+                <Chip variant="outlined" label={`site ${s.site.name}`} />
+                <Chip variant="outlined" label={`tenant ${s.tenant}`} data-testid="tenant" />
+              </Stack>
+              <Typography variant="body2" color="text.secondary" sx={{ mt: 1 }}>
+                up {formatAge(s.uptimeSeconds * 1000 + Math.max(0, now - (q.dataUpdatedAt || now)))} · data in{' '}
+                <code>{s.home}</code> · database schema {s.database.schemaVersion} ·{' '}
+                <span data-testid="nats-state">
+                  NATS{' '}
+                  {s.nats
+                    ? `${s.nats.state}${s.nats.message ? ` (${s.nats.message})` : ''}`
+                    : 'not configured'}
+                </span>
+              </Typography>
+            </CardContent>
+          </Card>
+          {s.desiredState?.lastError ? (
+            <Alert severity="error" data-testid="desired-state-refused">
+              The desired state was refused
+              {s.desiredState.lastErrorAt ? ` ${formatAge(s.now - s.desiredState.lastErrorAt)} ago` : ''};
+              this site keeps serving commit {s.desiredState.commit?.slice(0, 12) ?? '(none)'}:{' '}
+              {s.desiredState.lastError}
+            </Alert>
+          ) : null}
+          <Grid container spacing={2}>
+            <Grid size={{ xs: 6, md: 2 }}>
+              <Stat label="Apps" value={s.counts.apps} testId="count-apps" />
+            </Grid>
+            <Grid size={{ xs: 6, md: 2 }}>
+              <Stat label="Device models" value={s.counts.deviceModels} testId="count-device-models" />
+            </Grid>
+            <Grid size={{ xs: 6, md: 2 }}>
+              <Stat label="Sites" value={s.counts.sites} testId="count-sites" />
+            </Grid>
+            <Grid size={{ xs: 6, md: 2 }}>
+              <Stat label="Nodes" value={s.counts.nodes} testId="count-nodes" />
+            </Grid>
+            <Grid size={{ xs: 6, md: 2 }}>
+              <Stat label="Deployments" value={s.counts.deployments} testId="count-deployments" />
+            </Grid>
+          </Grid>
+        </Stack>
+      )}
+    </Box>
+  );
+}

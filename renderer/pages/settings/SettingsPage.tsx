@@ -1,0 +1,53 @@
+import { useQuery } from '@tanstack/react-query';
+import { Box, Card, CardContent, Table, TableBody, TableCell, TableRow, Typography } from '@mui/material';
+import { api, apiMode } from '../../api.js';
+import { formatAge } from '../../format.js';
+import { useNow } from '../../live.js';
+import { ErrorAlert } from '../../components/ErrorAlert.js';
+
+export function SettingsPage() {
+  const now = useNow();
+  const q = useQuery({ queryKey: ['system', 'status'], queryFn: () => api.system.status({}) });
+  if (q.error) return <ErrorAlert error={q.error} />;
+  const s = q.data;
+  const rows: [string, string][] = s
+    ? [
+        ['Console', apiMode === 'desktop' ? 'desktop app (IPC)' : 'web portal (HTTP)'],
+        ['Role', `${s.role} (${s.roles.join(', ')})`],
+        ['Site', `${s.site.name} (${s.site.id})`],
+        ['Data directory', s.home],
+        ['Database', `${s.database.file}, schema ${s.database.schemaVersion}`],
+        [
+          'NATS',
+          s.nats
+            ? `${s.nats.state}${s.nats.url ? ` at ${s.nats.url}` : ''}${s.nats.message ? `: ${s.nats.message}` : ''}; for ${formatAge(s.now - s.nats.since)}; ${s.nats.restarts} restarts`
+            : 'not configured',
+        ],
+      ]
+    : [];
+  return (
+    <Box>
+      <Typography variant="h5" gutterBottom>
+        Settings
+      </Typography>
+      <Card variant="outlined">
+        <CardContent>
+          <Table size="small">
+            <TableBody>
+              {rows.map(([k, v]) => (
+                <TableRow key={k}>
+                  <TableCell sx={{ width: 200, fontWeight: 600 }}>{k}</TableCell>
+                  <TableCell data-testid={`setting-${k.toLowerCase().replace(/\s+/g, '-')}`}>{v}</TableCell>
+                </TableRow>
+              ))}
+            </TableBody>
+          </Table>
+          <Typography variant="caption" color="text.secondary">
+            shown {formatAge(Math.max(0, now - (q.dataUpdatedAt || now)))} after fetch; settings are changed
+            in &lt;home&gt;/config.yaml
+          </Typography>
+        </CardContent>
+      </Card>
+    </Box>
+  );
+}

@@ -1,0 +1,239 @@
+import { useMemo, useState } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import {
+  Box,
+  Button,
+  Card,
+  CardContent,
+  InputAdornment,
+  MenuItem,
+  Skeleton,
+  Stack,
+  TextField,
+  Typography,
+} from '@mui/material';
+import AddIcon from '@mui/icons-material/Add';
+import SearchIcon from '@mui/icons-material/Search';
+import { api } from '../../api.js';
+import { useSettled } from '../../settled.js';
+import { ErrorAlert } from '../../components/ErrorAlert.js';
+import { FetchedAge, PageHeader } from '../../components/PageHeader.js';
+import type { PresenceReport } from './presence.js';
+import type { GridPaginationModel, GridSortModel } from '@mui/x-data-grid';
+import type { NodeSortField, Presence } from '../../../lib/contract/index.js';
+import { SitesTable } from './SitesTable.js';
+import { AddSiteDialog } from './AddSiteDialog.js';
+import { NodesGrid } from './NodesGrid.js';
+import { AddNodeDialog } from './NodeDialogs.js';
+import { EnrollRequests } from './EnrollRequests.js';
+
+/** Grid columns the server sorts by (the model column shows, and sorts by, the model's name). */
+const SORT_FIELDS: Record<string, NodeSortField> = {
+  name: 'name',
+  siteId: 'siteId',
+  state: 'state',
+  presence: 'presence',
+  modelId: 'model',
+  cordoned: 'cordoned',
+};
+const PRESENCES: Presence[] = ['online', 'stale', 'offline', 'unknown'];
+
+export function SitesPage() {
+  const [site, setSite] = useState('');
+  const [labelFilter, setLabelFilter] = useState('');
+  const [presence, setPresence] = useState<Presence | ''>('');
+  const [paging, setPaging] = useState<GridPaginationModel>({ page: 0, pageSize: 100 });
+  const [sortModel, setSortModel] = useState<GridSortModel>([{ field: 'name', sort: 'asc' }]);
+  const [addingSite, setAddingSite] = useState(false);
+  const [addingNode, setAddingNode] = useState(false);
+  const sitesQ = useQuery({ queryKey: ['sites', 'list'], queryFn: () => api.sites.list({}) });
+  const modelsQ = useQuery({ queryKey: ['device-models', 'list'], queryFn: () => api.deviceModels.list({}) });
+  const search = useSettled(labelFilter.trim(), 250);
+  // A new filter or sort starts again at the first page.
+  const [filterKey, setFilterKey] = useState('');
+  const key = JSON.stringify([site, search, presence, sortModel]);
+  if (key !== filterKey) {
+    setFilterKey(key);
+    if (paging.page !== 0) setPaging({ ...paging, page: 0 });
+  }
+  const sorted = sortModel[0];
+  const query = {
+    ...(site ? { siteId: site } : {}),
+    ...(search ? { search } : {}),
+    ...(presence ? { presence: [presence] } : {}),
+    ...(sorted && SORT_FIELDS[sorted.field]
+      ? {
+          sort: {
+            field: SORT_FIELDS[sorted.field]!,
+            direction: sorted.sort === 'desc' ? 'desc' : 'asc',
+          } as const,
+        }
+      : {}),
+    limit: paging.pageSize,
+    offset: paging.page * paging.pageSize,
+    capabilities: false,
+  };
+  const nodesQ = useQuery({
+    queryKey: ['nodes', 'list', query],
+    queryFn: () => api.nodes.list(query),
+    placeholderData: (prev) => prev,
+    // Heartbeats change presence without a `changed` event: ask again twice per stale window. Between
+    // answers, PresenceChip ages the last one (it only ever downgrades).
+    refetchInterval: (q) => Math.max(5000, ((q.state.data?.staleAfterSeconds ?? 30) * 1000) / 2),
+  });
+
+  const data = nodesQ.data;
+  const report = useMemo<PresenceReport | null>(
+    () =>
+      data
+        ? {
+            serverNow: data.now,
+            receivedAt: nodesQ.dataUpdatedAt,
+            staleAfterSeconds: data.staleAfterSeconds,
+            offlineAfterSeconds: data.offlineAfterSeconds,
+          }
+        : null,
+    [data, nodesQ.dataUpdatedAt],
+  );
+  const sites = sitesQ.data?.sites ?? [];
+  const models = modelsQ.data?.models ?? [];
+
+  return (
+    <Box>
+      <PageHeader
+        title="Sites & Nodes"
+        text="Sites with the Local Orchestrator that serves them, and their edge nodes: presence with its age, labels, cordon state and capabilities."
+        actions={
+          <>
+            <Button
+              variant="outlined"
+              startIcon={<AddIcon />}
+              onClick={() => setAddingSite(true)}
+              data-testid="add-site"
+            >
+              Add site
+            </Button>
+            <Button
+              variant="contained"
+              startIcon={<AddIcon />}
+              onClick={() => setAddingNode(true)}
+              disabled={sites.length === 0}
+              data-testid="add-node"
+            >
+              Add node
+            </Button>
+          </>
+        }
+      />
+      <Stack spacing={2}>
+        <Card variant="outlined">
+          <CardContent>
+            <Stack direction="row" spacing={2} sx={{ alignItems: 'baseline' }}>
+              <Typography variant="h6">Sites</Typography>
+              <Typography variant="caption" color="text.secondary">
+                <FetchedAge updatedAt={sitesQ.dataUpdatedAt} />
+              </Typography>
+            </Stack>
+            {sitesQ.error ? <ErrorAlert error={sitesQ.error} /> : null}
+            {sitesQ.data ? (
+              <SitesTable sites={sites} selected={site} onSelect={setSite} />
+            ) : sitesQ.error ? null : (
+              <Skeleton variant="rectangular" height={80} />
+            )}
+          </CardContent>
+        </Card>
+        <EnrollRequests sites={sites} models={models} />
+        <Card variant="outlined">
+          <CardContent>
+            <Stack direction="row" spacing={2} sx={{ alignItems: 'center', mb: 1, flexWrap: 'wrap' }}>
+              <Typography variant="h6">Nodes</Typography>
+              <Typography variant="caption" color="text.secondary" data-testid="nodes-age">
+                <FetchedAge updatedAt={nodesQ.dataUpdatedAt} />
+                {data
+                  ? ` · stale after ${data.staleAfterSeconds}s, offline after ${data.offlineAfterSeconds}s without a word`
+                  : ''}
+              </Typography>
+              <Box sx={{ flexGrow: 1 }} />
+              <TextField
+                select
+                size="small"
+                label="Site"
+                value={site}
+                onChange={(e) => setSite(e.target.value)}
+                sx={{ minWidth: 180 }}
+                slotProps={{ select: { SelectDisplayProps: { 'data-testid': 'site-filter' } as object } }}
+              >
+                <MenuItem value="">all sites</MenuItem>
+                {sites.map((s) => (
+                  <MenuItem key={s.id} value={s.id}>
+                    {s.name}
+                  </MenuItem>
+                ))}
+              </TextField>
+              <TextField
+                select
+                size="small"
+                label="Presence"
+                value={presence}
+                onChange={(e) => setPresence(e.target.value as Presence | '')}
+                sx={{ minWidth: 140 }}
+                slotProps={{ select: { SelectDisplayProps: { 'data-testid': 'presence-filter' } as object } }}
+              >
+                <MenuItem value="">any</MenuItem>
+                {PRESENCES.map((p) => (
+                  <MenuItem key={p} value={p}>
+                    {p}
+                  </MenuItem>
+                ))}
+              </TextField>
+              <TextField
+                size="small"
+                label="Search"
+                placeholder="name or key=value"
+                value={labelFilter}
+                onChange={(e) => setLabelFilter(e.target.value)}
+                sx={{ minWidth: 220 }}
+                slotProps={{
+                  input: {
+                    startAdornment: (
+                      <InputAdornment position="start">
+                        <SearchIcon fontSize="small" />
+                      </InputAdornment>
+                    ),
+                  },
+                  htmlInput: { 'data-testid': 'label-filter' },
+                }}
+              />
+            </Stack>
+            {nodesQ.error ? <ErrorAlert error={nodesQ.error} /> : null}
+            <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }} data-testid="node-count">
+              {data
+                ? `${data.total} node${data.total === 1 ? '' : 's'}${site ? ` at ${site}` : ''}${search ? ` matching "${search}"` : ''}${presence ? ` ${presence}` : ''}`
+                : ''}
+            </Typography>
+            <NodesGrid
+              nodes={data?.nodes ?? []}
+              total={data?.total ?? 0}
+              models={models}
+              report={report}
+              loading={nodesQ.isLoading || (nodesQ.isFetching && nodesQ.isPlaceholderData)}
+              paginationModel={paging}
+              onPaginationModelChange={setPaging}
+              sortModel={sortModel}
+              onSortModelChange={setSortModel}
+            />
+          </CardContent>
+        </Card>
+      </Stack>
+      <AddSiteDialog open={addingSite} onClose={() => setAddingSite(false)} />
+      {addingNode ? (
+        <AddNodeDialog
+          sites={sites}
+          models={models}
+          defaultSite={site}
+          onClose={() => setAddingNode(false)}
+        />
+      ) : null}
+    </Box>
+  );
+}

@@ -1,0 +1,18 @@
+import type { Topic } from '../lib/contract/index.js';
+
+/**
+ * Data the server announces no `changed` event for: its queries are fetched when their page opens and
+ * when asked again (the audit trail grows with every command; refetching it on each would cost more
+ * than it shows).
+ */
+export const UNANNOUNCED = ['audit'] as const;
+export type Unannounced = (typeof UNANNOUNCED)[number];
+
+/**
+ * The first element of every query key: the topic of the data the query reads (lib/contract/events.ts),
+ * so that a `changed` event for it refetches the query (live.ts), or a scope the server never announces.
+ */
+export type QueryScope = Topic | Unannounced;
+
+/** A query key of the console: `['nodes', 'list', ...]`, `['deployments', 'get', id]`. */
+export type ConsoleQueryKey = readonly [QueryScope, ...unknown[]];
