@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -98,4 +98,30 @@ export function writeResult(name: string, data: Record<string, unknown>): void {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify(out, null, 2) + '\n');
   console.log(JSON.stringify(out, null, 2));
+}
+
+/**
+ * Runs a command to its end and returns its wall time (ms, spawn to exit, through one `bash` that both
+ * sides pay) and the CPU time it used (user + system, ms, from bash's `times`). Throws when it fails.
+ */
+export function timedRun(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { wallMs: number; cpuMs: number; stdout: string } {
+  const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const script = `${quoted} > "$OUTPOST_BENCH_OUT"; s=$?; times >&2; exit $s`;
+  const out = path.join(os.tmpdir(), `outpost-bench-out-${process.pid}`);
+  const started = performance.now();
+  const r = spawnSync('bash', ['-c', script], {
+    env: { ...env, OUTPOST_BENCH_OUT: out },
+    encoding: 'utf8',
+  });
+  const wallMs = performance.now() - started;
+  const stdout = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
+  fs.rmSync(out, { force: true });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
+  // `times` prints the shell's own times, then its children's: "0m0.081s 0m0.012s".
+  const children = r.stderr.trim().split('\n').pop()!;
+  const secs = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  return { wallMs, cpuMs: ((secs[0] ?? 0) + (secs[1] ?? 0)) * 1000, stdout };
 }

@@ -1,4 +1,3 @@
-import { stringify } from 'yaml';
 import { OutpostError } from '../../lib/errors/index.js';
 
 export const OUTPUT_FORMATS = ['table', 'json', 'yaml'] as const;
@@ -10,10 +9,13 @@ export function parseFormat(v: string | undefined, fallback: OutputFormat = 'tab
   throw new OutpostError('invalid-input', `unknown output format "${v}" (use ${OUTPUT_FORMATS.join(', ')})`);
 }
 
-/** Writes machine formats for json/yaml, or calls `table` for humans. */
-export function emit(format: OutputFormat, data: unknown, table: () => string): void {
+/**
+ * Writes machine formats for json/yaml, or calls `table` for humans. The YAML writer is loaded only for
+ * `-o yaml` (a command need not load it to start).
+ */
+export async function emit(format: OutputFormat, data: unknown, table: () => string): Promise<void> {
   if (format === 'json') process.stdout.write(JSON.stringify(data, null, 2) + '\n');
-  else if (format === 'yaml') process.stdout.write(stringify(data));
+  else if (format === 'yaml') process.stdout.write((await import('yaml')).stringify(data));
   else process.stdout.write(table().replace(/\n?$/, '\n'));
 }
 

@@ -50,7 +50,7 @@ export * from './services/nodes.js';
 export * from './services/deployments.js';
 export * from './services/identity.js';
 export * from './services/messaging.js';
-export { createClient, type ClientTransport, type EventHandler } from './client.js';
+export { createClient, createChannelClient, type ClientTransport, type EventHandler } from './client.js';
 export {
   createHttpTransport,
   isServerAnswer,

@@ -8,8 +8,12 @@ import { register as installService } from './install-service.js';
  * `edgectl agent ...`: the edge node agent. `edgectl agent` itself runs it headless; the subcommands
  * enroll the node, show its state from its files, and install the systemd unit.
  */
+export function head(program: Command): Command {
+  return run(program);
+}
+
 export function register(program: Command): void {
-  const agent = run(program);
+  const agent = head(program);
   enroll(agent);
   status(agent);
   installService(agent);

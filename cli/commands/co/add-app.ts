@@ -44,7 +44,7 @@ export function register(add: Command): void {
             : { kind: 'upload' as const, upload: readUpload(opts.artifact, 'margo.yaml') };
           const { client } = connect(globals(cmd));
           const r = await client.apps.add({ source, ...(opts.name ? { expectId: opts.name } : {}) });
-          emit(format, r, () => {
+          await emit(format, r, () => {
             const lines = [
               `${r.created ? 'added' : 'already registered'}: ${r.app.id} version ${r.version.version} (${r.version.digest.slice(0, 19)}…)`,
               `versions: ${r.app.versions.join(', ')}`,

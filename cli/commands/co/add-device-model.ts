@@ -20,7 +20,7 @@ export function register(add: Command): void {
           upload: readUpload(opts.file, 'device-model.yaml'),
           replace: opts.replace ?? false,
         });
-        emit(format, m, () => `added device model ${m.id}: ${m.vendor} ${m.modelNumber}`);
+        await emit(format, m, () => `added device model ${m.id}: ${m.vendor} ${m.modelNumber}`);
       }),
     );
 }

@@ -30,7 +30,7 @@ export function register(add: Command): void {
             labels: parsePairs(opts.label, 'label'),
             servedBy: opts.remote ? 'remote' : 'embedded',
           });
-          emit(
+          await emit(
             format,
             s,
             () =>

@@ -38,7 +38,7 @@ export function register(enrollToken: Command): void {
             ttlMinutes: minutes(opts.ttl),
           });
           if (format !== 'table') {
-            emit(format, r, () => '');
+            await emit(format, r, () => '');
             return;
           }
           const lines = [

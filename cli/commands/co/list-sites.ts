@@ -14,7 +14,7 @@ export function register(list: Command): void {
         const format = parseFormat(opts.output);
         const { client } = connect(globals(cmd));
         const { sites } = await client.sites.list({});
-        emit(format, sites, () =>
+        await emit(format, sites, () =>
           sites.length === 0
             ? 'no sites yet (add one with: edgectl co add site <id>)'
             : table(

@@ -26,7 +26,7 @@ export function register(co: Command): void {
         const format = parseFormat(opts.output);
         const { client, url } = connect(globals(cmd));
         const s = await client.system.status({});
-        emit(format, s, () =>
+        await emit(format, s, () =>
           keyValues([
             ['server', url],
             ['version', s.version],
