@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import type * as Undici from 'undici';
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
 import { OutpostError } from '../../lib/errors/index.js';
 
@@ -7,6 +7,9 @@ import { OutpostError } from '../../lib/errors/index.js';
  * request and an idle-body timeout, so an unreachable or stalled server fails with a message instead
  * of hanging. Redirects are followed (a few).
  */
+// undici is loaded on the first git request, not when the server starts (issue 18).
+let undici: Promise<typeof Undici> | undefined;
+
 export function createGitHttpClient(options: { timeoutMs: number; userAgent?: string }): HttpClient {
   return {
     async request(req: GitHttpRequest): Promise<GitHttpResponse> {
@@ -16,6 +19,7 @@ export function createGitHttpClient(options: { timeoutMs: number; userAgent?: st
         for await (const c of req.body) chunks.push(c);
         body = Buffer.concat(chunks);
       }
+      const { request } = await (undici ??= import('undici'));
       let url = req.url;
       for (let hop = 0; hop < 5; hop++) {
         let res;
