@@ -85,3 +85,26 @@ describe('loadConfig', () => {
     expect(e.message).toContain(`${file}: site.id:`);
   });
 });
+
+describe('presence thresholds from the check-in period (issue 12, ADR 0500)', () => {
+  it('derives them with margin, so the threshold is never the period itself', () => {
+    const c = parseConfig({});
+    expect(c.nats.checkInSeconds).toBe(30);
+    expect(c.nats.staleAfterSeconds).toBe(70);
+    expect(c.nats.offlineAfterSeconds).toBe(140);
+    const fast = parseConfig({ nats: { checkInSeconds: 5 } });
+    expect([fast.nats.staleAfterSeconds, fast.nats.offlineAfterSeconds]).toEqual([20, 40]);
+  });
+  it('keeps thresholds that are given, when they leave a margin', () => {
+    const c = parseConfig({ nats: { checkInSeconds: 10, staleAfterSeconds: 15 } });
+    expect([c.nats.staleAfterSeconds, c.nats.offlineAfterSeconds]).toEqual([15, 30]);
+  });
+  it('refuses a stale threshold at (or near) the check-in period', () => {
+    const e = errorOf(() => parseConfig({ nats: { checkInSeconds: 30, staleAfterSeconds: 30 } }));
+    expect(e.code).toBe('invalid-config');
+    expect(e.errors?.[0]?.field).toBe('nats.staleAfterSeconds');
+    expect(e.message).toMatch(
+      /must be at least 1\.5 x nats\.checkInSeconds \(30\).*leave it out to derive it: 70/,
+    );
+  });
+});

@@ -92,6 +92,15 @@ export const configSchema = z
         host: z.string().min(1),
         port,
         leafPort: port,
+        /**
+         * For a CO: the `host:port` LOs reach the leaf port at, advertised to them and put into the
+         * `hubLeafUrl` it issues (ADR 0167). Default: `host:leafPort`. Behind a relay or NAT, name the
+         * address LOs are configured with, so a reconnecting LO never learns another path.
+         */
+        leafAdvertise: z
+          .string()
+          .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/, 'must be host:port')
+          .optional(),
         /** For an LO: the CO's leaf-node URL (nats-leaf://host:port); absent means standalone. */
         hubLeafUrl: z.string().optional(),
         /** For an LO: the CO's CA certificate (PEM file) to verify the CO's leaf port (edgectl co link-site writes it). */
@@ -99,7 +108,16 @@ export const configSchema = z
         /** Serve clients and leaf links over TLS with a certificate from the site CA. */
         tls: z.boolean(),
         heartbeatSeconds: seconds,
+        /**
+         * The longest period at which a healthy node contacts this server: its agent's poll interval
+         * (agent.yaml `poll.intervalSeconds`, 30 by default; heartbeats over the bus are more frequent, but
+         * a node without the bus still polls). The presence thresholds are derived from it with margin
+         * (ADR 0500), so a node that reports on time is never shown anything but online.
+         */
+        checkInSeconds: seconds,
+        /** Default `2 x checkInSeconds + 10`; at least `1.5 x checkInSeconds` when given. */
         staleAfterSeconds: seconds,
+        /** Default `2 x staleAfterSeconds`. */
         offlineAfterSeconds: seconds,
       })
       .strict(),
@@ -179,8 +197,10 @@ export function defaultConfig(): Config {
       port: 4222,
       leafPort: 7422,
       heartbeatSeconds: 10,
-      staleAfterSeconds: 30,
-      offlineAfterSeconds: 90,
+      checkInSeconds: 30,
+      // Derived from checkInSeconds by parseConfig unless given (ADR 0500).
+      staleAfterSeconds: 70,
+      offlineAfterSeconds: 140,
     },
     git: { fetchIntervalSeconds: 30, author: { name: 'Outpost', email: 'outpost@localhost' } },
     registry: {
@@ -231,9 +251,42 @@ export function parseConfig(input: unknown, source = 'configuration'): Config {
     throw new OutpostError('invalid-config', `${source}: expected an object at the top level`);
   }
   const merged = mergeConfig(defaultConfig(), input ?? {});
+  // Presence thresholds not given are derived from the check-in period (ADR 0500).
+  const givenNats = (isPlainObject(input) && isPlainObject(input.nats) ? input.nats : {}) as Record<
+    string,
+    unknown
+  >;
+  const checkIn = (merged as Config).nats.checkInSeconds;
+  if (typeof checkIn === 'number' && checkIn > 0) {
+    // One whole period missed, plus 10 s for what delays a check-in that is on time (jitter, a busy
+    // machine, the request itself, the console's refresh between answers).
+    if (givenNats.staleAfterSeconds === undefined)
+      (merged as Config).nats.staleAfterSeconds = derivedStaleAfter(checkIn);
+    if (givenNats.offlineAfterSeconds === undefined)
+      (merged as Config).nats.offlineAfterSeconds = Math.max(
+        2 * (merged as Config).nats.staleAfterSeconds,
+        (merged as Config).nats.staleAfterSeconds + checkIn,
+      );
+  }
   const result = configSchema.safeParse(merged);
   if (result.success) {
     const c = result.data;
+    // A node that reports on time must never look stale: the threshold leaves a margin over the period
+    // (its jitter, the request, the console's refresh between answers).
+    if (c.nats.staleAfterSeconds < 1.5 * c.nats.checkInSeconds) {
+      throw new OutpostError(
+        'invalid-config',
+        `${source}: nats.staleAfterSeconds (${c.nats.staleAfterSeconds}) must be at least 1.5 x nats.checkInSeconds (${c.nats.checkInSeconds}): a node that checks in on time would be shown stale (leave it out to derive it: ${derivedStaleAfter(c.nats.checkInSeconds)})`,
+        {
+          errors: [
+            {
+              field: 'nats.staleAfterSeconds',
+              message: `must be at least 1.5 x nats.checkInSeconds (${c.nats.checkInSeconds})`,
+            },
+          ],
+        },
+      );
+    }
     if (!(c.nats.staleAfterSeconds < c.nats.offlineAfterSeconds)) {
       throw new OutpostError(
         'invalid-config',
@@ -256,6 +309,11 @@ export function parseConfig(input: unknown, source = 'configuration'): Config {
   }));
   const lines = problems.map((p) => `${p.field || '(top level)'}: ${p.message}`);
   throw new OutpostError('invalid-config', `${source}: ${lines.join('; ')}`, { errors: problems });
+}
+
+/** The stale threshold derived from the check-in period (ADR 0500): one missed period plus 10 s. */
+export function derivedStaleAfter(checkInSeconds: number): number {
+  return 2 * checkInSeconds + 10;
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {

@@ -8,8 +8,17 @@ import { createAuditLog, type AuditLog } from './audit.js';
 import { createAuthenticator, type Authenticator } from './auth.js';
 import { createEventHub, type EventHub } from './events.js';
 import { createDispatcher, type Dispatcher } from './rpc/dispatcher.js';
-import { contract, type Contract, type NatsState, createClient } from '../lib/contract/index.js';
-import type { CallContext, ClientOf, HandlersOf, Principal, Transport } from '../lib/contract/index.js';
+import {
+  contract,
+  type Contract,
+  type NatsState,
+  createClient,
+  type CallContext,
+  type ClientOf,
+  type HandlersOf,
+  type Principal,
+  type Transport,
+} from '../lib/contract/index.js';
 import type { CoreModule, Counts } from './module.js';
 import { createSystemModule } from './system/module.js';
 import { createFleetModule } from './fleet/module.js';
@@ -19,10 +28,12 @@ import { createDeployEngine, type DeployEngine } from './deploy/engine.js';
 import { createDeployModule } from './deploy/module.js';
 import { createLoModule, type Lo } from './lo/module.js';
 import { isForwardedStatus, isNodeInventory } from './lo/uplink.js';
+import { createLocalDeployments } from './lo/local-deployments.js';
 import { createObjectCache } from './gitops/object-reader.js';
 import { createSiteIdentity } from './lo/identity-store.js';
 import { createMessagingModule, type Messaging } from './messaging/module.js';
 import { OutpostError } from '../lib/errors/index.js';
+import { busOrigin, createReportCursors } from './store/report-cursors.js';
 import { createRegistryModule, type SiteRegistry } from './registry/module.js';
 
 export interface CoreDeps {
@@ -124,13 +135,7 @@ export function createCore(deps: CoreDeps): Core {
       natsState,
       desiredState: (tenantId) => {
         if (config.role === 'co') return null;
-        const st = loModule.lo.follower.status(tenantId);
-        return {
-          commit: st.commit,
-          adoptedAt: st.updatedAt,
-          lastError: st.lastError,
-          lastErrorAt: st.lastErrorAt,
-        };
+        return loModule.lo.follower.status(tenantId);
       },
     }),
   );
@@ -156,6 +161,10 @@ export function createCore(deps: CoreDeps): Core {
           '::1',
           os.hostname(),
           ...(host === '0.0.0.0' || host === '::' ? [] : [host]),
+          // The address LOs are told to reach the leaf port at must be in the certificate too.
+          ...(config.nats.leafAdvertise
+            ? [config.nats.leafAdvertise.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')]
+            : []),
         ];
         natsTls = await identity.natsTls(clock.now(), hosts);
       }
@@ -166,7 +175,13 @@ export function createCore(deps: CoreDeps): Core {
   // The deploy engine and the LO call each other (desired state down, status up): the closures below
   // reach them only at run time, after both exist.
   const fleetModule = createFleetModule({
-    liveSeen: (siteId, uid) => messagingModule.messaging.presence.get(siteId, uid).lastSeen,
+    // Presence is the newest word from the node: a bus heartbeat, or an MMI request not yet written to the
+    // database (without it a node polling on time looked up to SEEN_FLUSH_MS older; ADR 0500).
+    liveSeen: (siteId, uid) => {
+      const bus = messagingModule.messaging.presence.get(siteId, uid).lastSeen;
+      const mmi = config.role === 'co' ? null : loModule.lo.seenAt(uid);
+      return bus === null ? mmi : mmi === null ? bus : Math.max(bus, mmi);
+    },
     config,
     store,
     clock,
@@ -216,7 +231,8 @@ export function createCore(deps: CoreDeps): Core {
     events,
     audit,
     fleet: fleetModule.fleet,
-    statusSink: { record: (r) => engine.recordStatus(r) },
+    // A report over the MMI is never a replay (no origin): 'duplicate' cannot come back here.
+    statusSink: { record: (r) => (engine.recordStatus(r) === 'created' ? 'created' : 'updated') },
     messaging: messagingModule.messaging,
     coRepoDir: (t) => repos.dirOf(t),
     coRepoTenants: () => repos.tenants(),
@@ -236,10 +252,22 @@ export function createCore(deps: CoreDeps): Core {
     token: (t) => auth.authenticate(t),
     authorizeClient: (client) => loModule.lo.authorizeClient(client),
   });
-  modules.push(loModule, registryModule, createDeployModule({ engine, logger }));
+  modules.push(
+    loModule,
+    registryModule,
+    createDeployModule({
+      engine,
+      logger,
+      // A remote LO answers from what it serves and what its nodes report (ADR 0170).
+      ...(config.role === 'lo'
+        ? { local: createLocalDeployments({ store, clock, fleet: fleetModule.fleet }) }
+        : {}),
+    }),
+  );
   // What remote LOs forward over the bus (store and forward) lands in the CO's records: statuses and
   // node inventory, mapped to this CO's node by site and name.
   if (config.role !== 'lo') {
+    const reportCursors = createReportCursors(store);
     messagingModule.messaging.onNodeStatus((r) => {
       if (!isForwardedStatus(r.body)) return;
       const node = fleetModule.fleet.remoteNode(r.siteId, r.nodeUid);
@@ -248,18 +276,31 @@ export function createCore(deps: CoreDeps): Core {
           { site: r.siteId, node: r.nodeUid },
           'status from a remote site for an unknown node; dropped',
         );
+      // Dated by when the node made it (older LOs: when the LO received it); applied once per
+      // (site, node, seq) even when the stream hands it over again after a crash (ADR 0168, 0169).
       engine.recordStatus({
         clientId: node.uid,
         status: r.body.status,
         digest: r.body.digest ?? undefined,
-        receivedAt: r.body.receivedAt,
+        receivedAt: clock.now(),
+        eventAt: r.body.eventAt ?? r.body.receivedAt,
+        ...(r.seq !== null ? { origin: { key: busOrigin(r.siteId, r.nodeUid), seq: r.seq } } : {}),
       });
     });
     messagingModule.messaging.onNodeEvent((r) => {
       if (!isNodeInventory(r.body)) return;
       if (r.body.siteId !== r.siteId)
         return logger.warn({ site: r.siteId }, 'node inventory naming another site; dropped');
-      if (!fleetModule.fleet.upsertRemoteNode(r.siteId, r.body))
+      const inventory = r.body;
+      const origin = r.seq !== null ? busOrigin(r.siteId, r.nodeUid) : undefined;
+      const applied = store.tx(() => {
+        if (origin && reportCursors.applied(origin, r.seq!)) return 'replay' as const;
+        if (origin) reportCursors.mark(origin, r.seq!, clock.now());
+        return fleetModule.fleet.upsertRemoteNode(r.siteId, inventory)
+          ? ('ok' as const)
+          : ('dropped' as const);
+      });
+      if (applied === 'dropped')
         logger.warn({ site: r.siteId }, 'node inventory from a site no single tenant owns; dropped');
     });
   }

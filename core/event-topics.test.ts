@@ -27,6 +27,8 @@ const NEEDS: Record<string, readonly Topic[] | 'unannounced'> = {
   deployments: ['deployments'],
   'deployments.get': ['deployments', 'nodes'],
   'deployments.place': ['deployments', 'nodes'],
+  // Each site's link (ADR 0165): the core announces `sites` when a link's state or repairs change.
+  'messaging.siteLinks': ['sites'],
   'system.status': ['system'],
   'system.audit': 'unannounced',
   enrollRequests: ['enroll-requests'],

@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 
 # avahi-*: an independent mDNS peer for the discovery tests (with --no-install-recommends avahi-utils does not pull
 # libnss-mdns, which would rewrite /etc/nsswitch.conf); iproute2 makes the tests' network namespaces; openssl and curl
-# play a third-party Margo device.
-PKGS="git nats-server chromium podman runc podman-compose skopeo docker-registry socat busybox-static minisign ca-certificates avahi-utils avahi-daemon dbus iproute2 openssl curl containerd"
+# play a third-party Margo device; iptables drops a site's link in the partition tests.
+PKGS="git nats-server chromium podman runc podman-compose skopeo docker-registry socat busybox-static minisign ca-certificates avahi-utils avahi-daemon dbus iproute2 openssl curl containerd iptables"
 
 missing=""
 if [ "${OUTPOST_SKIP_APT:-0}" != "1" ] && command -v dpkg-query >/dev/null 2>&1; then

@@ -11,6 +11,7 @@ import {
   type DeploymentStatus,
   type DeviceCapabilities,
 } from '../../lib/model/index.js';
+import { STATUS_EVENT_AT_HEADER, STATUS_SENT_AT_HEADER } from '../../lib/mmi/index.js';
 import { problemError, problemFrom } from './problem.js';
 
 /**
@@ -57,7 +58,8 @@ export interface MmiClient {
   /** The bytes of a content-addressed resource (YAML or bundle); a non-200 is an error. */
   getContent(url: string, what: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer>;
   putCapabilities(deviceId: string, caps: DeviceCapabilities, signal?: AbortSignal): Promise<number>;
-  postStatus(status: DeploymentStatus, signal?: AbortSignal): Promise<number>;
+  /** `eventAt`: when the report was made (the outbox time), sent with the send time (ADR 0169). */
+  postStatus(status: DeploymentStatus, signal?: AbortSignal, eventAt?: number): Promise<number>;
   close(): void;
 }
 
@@ -230,13 +232,21 @@ export function createMmiClient(o: MmiHttpClientOptions): MmiClient {
       if (res.status !== 200 && res.status !== 201) return fail(`PUT capabilities of ${deviceId}`, res);
       return res.status;
     },
-    async postStatus(status, signal) {
+    async postStatus(status, signal, eventAt) {
       const res = await request(
         'POST',
         `/api/v1/deployments/${encodeURIComponent(status.deploymentId)}/status`,
         {
           json: status,
           signal,
+          ...(eventAt !== undefined
+            ? {
+                headers: {
+                  [STATUS_EVENT_AT_HEADER]: String(Math.round(eventAt)),
+                  [STATUS_SENT_AT_HEADER]: String(Math.round(o.clock.now())),
+                },
+              }
+            : {}),
         },
       );
       if (res.status !== 200 && res.status !== 201) return fail(`POST status of ${status.deploymentId}`, res);

@@ -4,8 +4,7 @@ import { systemClock, type Clock } from '../../lib/base/index.js';
 import type { Logger } from '../../lib/log/index.js';
 import { mtlsClientOptions } from '../../lib/identity/index.js';
 import { parseApplicationDeployment } from '../../lib/margo/index.js';
-import { isLoopbackHost, parseReference } from '../../lib/oci/index.js';
-import type { RegistryClient, BlobCache } from '../../lib/oci/index.js';
+import { isLoopbackHost, parseReference, type RegistryClient, type BlobCache } from '../../lib/oci/index.js';
 import type { AgentBus } from '../../lib/bus/index.js';
 import path from 'node:path';
 import { createMmiClient, type MmiClient } from '../margo/mmi-client.js';
@@ -157,7 +156,7 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
     getManifest: (e, sig) => current.getManifest(e, sig),
     getContent: (u, w, max, sig) => current.getContent(u, w, max, sig),
     putCapabilities: (d, c, sig) => current.putCapabilities(d, c, sig),
-    postStatus: (st, sig) => current.postStatus(st, sig),
+    postStatus: (st, sig, at) => current.postStatus(st, sig, at),
     close: () => current.close(),
   };
 
@@ -266,9 +265,13 @@ async function start(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Promi
   let flushQueued = false;
   /** The LO asked for a pause (Retry-After): until it is over only the timer flushes (ADR 0340). */
   let flushHeld = false;
-  const send = async (e: { status: Parameters<MmiClient['postStatus']>[0] }): Promise<SendOutcome> => {
+  const send = async (e: {
+    status: Parameters<MmiClient['postStatus']>[0];
+    at: number;
+  }): Promise<SendOutcome> => {
     try {
-      await client.postStatus(e.status);
+      // The outbox time goes along, so a report queued while the LO was away keeps its time (ADR 0169).
+      await client.postStatus(e.status, undefined, e.at);
       return { kind: 'sent' };
     } catch (err) {
       if (isProblem(err)) {

@@ -12,14 +12,12 @@ import {
   parameterDataType,
   resolveParameters,
   type PlacementResult,
+  type ApplicationDescription,
+  type DeploymentProfile,
+  type DeploymentStatus,
+  type ParameterValue,
 } from '../../lib/model/index.js';
 import { renderApplicationDeployment, sha256Digest } from '../../lib/margo/index.js';
-import type {
-  ApplicationDescription,
-  DeploymentProfile,
-  DeploymentStatus,
-  ParameterValue,
-} from '../../lib/model/index.js';
 import {
   createRollout,
   nextStep,
@@ -28,6 +26,7 @@ import {
   place,
   promoteRollout,
   resumeRollout,
+  retryRollout,
   type RolloutDecision,
 } from '../placement/index.js';
 import type {
@@ -42,6 +41,7 @@ import type { NodeRow } from '../fleet/node-view.js';
 import { placementNodes } from './placement-input.js';
 import type { DesiredRepos } from './desired-repo.js';
 import { deviceRenderer } from './render.js';
+import { createReportCursors } from '../store/report-cursors.js';
 import {
   buildView,
   observedNodes,
@@ -90,10 +90,10 @@ export function createDeployEngine(deps: DeployEngineDeps) {
       'SELECT 1 FROM status_reports WHERE deployment_id = ? AND node_uid = ? LIMIT 1',
     ),
     insert: store.sqlite.prepare(
-      'INSERT INTO status_reports (deployment_id, node_uid, device_id, state, adopted_manifest_version, digest, body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO status_reports (deployment_id, node_uid, device_id, state, adopted_manifest_version, digest, body, received_at, event_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     update: store.sqlite.prepare(
-      'UPDATE deployment_targets SET state = ?, state_at = ?, adopted_manifest_version = ?, status = ?, reported_digest = ? WHERE deployment_id = ? AND node_uid = ?',
+      'UPDATE deployment_targets SET state = ?, state_at = ?, received_at = ?, adopted_manifest_version = ?, status = ?, reported_digest = ? WHERE deployment_id = ? AND node_uid = ?',
     ),
     removing: store.sqlite.prepare(`SELECT 1 FROM deployments WHERE id = ? AND state = 'removing'`),
     tenantOf: store.sqlite.prepare('SELECT tenant_id AS tenantId FROM deployments WHERE id = ?'),
@@ -102,6 +102,7 @@ export function createDeployEngine(deps: DeployEngineDeps) {
          prev_generation AS prevGeneration, prev_yaml_digest AS prevYamlDigest FROM deployment_targets WHERE deployment_id = ?`,
     ),
   };
+  const cursors = createReportCursors(store);
   /** Rollouts waiting for a time (canary soak, install timeouts): deployment id -> when to look again. */
   const wakeAt = new Map<string, number>();
 
@@ -119,7 +120,7 @@ export function createDeployEngine(deps: DeployEngineDeps) {
     `SELECT deployment_id AS deploymentId, node_uid AS nodeUid, tenant_id AS tenantId, site_id AS siteId, node_name AS nodeName,
        desired, generation, version, prev_generation AS prevGeneration, prev_yaml_digest AS prevYamlDigest, NULL AS yaml,
        yaml_digest AS yamlDigest, reservation, state, state_at AS stateAt, adopted_manifest_version AS adoptedManifestVersion,
-       status, reported_digest AS reportedDigest, assigned_at AS assignedAt
+       status, reported_digest AS reportedDigest, assigned_at AS assignedAt, received_at AS receivedAt
      FROM deployment_targets WHERE deployment_id = ? ORDER BY node_name`,
   );
   const targetsOf = (id: string): TargetRow[] => {
@@ -618,7 +619,10 @@ export function createDeployEngine(deps: DeployEngineDeps) {
       if (!d.rollout) throw new OutpostError('conflict', `deployment ${d.id} has no rollout`);
       const plan = parseRolloutPlan(d.rollout);
       if (['complete', 'failed', 'rolled-back'].includes(plan.phase))
-        throw new OutpostError('conflict', `the rollout of deployment ${d.id} is already ${plan.phase}`);
+        throw new OutpostError(
+          'conflict',
+          `the rollout of deployment ${d.id} is already ${plan.phase}${plan.phase === 'complete' ? '' : `: once the failure is gone, edgectl co retry ${d.id} resumes it`}`,
+        );
       if (what === 'promote' && plan.phase !== 'canary' && plan.phase !== 'canary-hold') {
         throw new OutpostError(
           'conflict',
@@ -636,6 +640,30 @@ export function createDeployEngine(deps: DeployEngineDeps) {
         .where(eq(deployments.id, d.id))
         .run();
       await advance(ctx.tenantId, d.id, ctx.principal.id, `${what} rollout of deployment ${d.id}`);
+      return view(ctx.tenantId, d.id);
+    },
+
+    /**
+     * Resumes a rollout that a failure stopped (failed or rolled back) from the step where it stopped, once
+     * no node reports the failure any more (issue 12, ADR 0501).
+     */
+    async retry(input: { id: string }, ctx: CallContext): Promise<DeploymentView> {
+      const d = deploymentRow(ctx.tenantId, input.id);
+      if (d.state !== 'active')
+        throw new OutpostError('conflict', `deployment ${d.id} is ${d.state}; there is no rollout to retry`);
+      if (!d.rollout) throw new OutpostError('conflict', `deployment ${d.id} has no rollout`);
+      const plan = parseRolloutPlan(d.rollout);
+      const next = retryRollout(
+        plan,
+        observedNodes(statusQ.observed.all(d.id) as ObservedRow[]),
+        clock.now(),
+      );
+      db.update(deployments)
+        .set({ rollout: next, updatedAt: clock.now() })
+        .where(eq(deployments.id, d.id))
+        .run();
+      log.info({ deployment: d.id, from: plan.phase, to: next.phase }, 'rollout retried by the operator');
+      await advance(ctx.tenantId, d.id, ctx.principal.id, `retry rollout of deployment ${d.id}`);
       return view(ctx.tenantId, d.id);
     },
 
@@ -659,15 +687,27 @@ export function createDeployEngine(deps: DeployEngineDeps) {
       };
     },
 
-    /** Status from the LO (role all: in-process). Records it, then lets the rollout react. */
+    /**
+     * Status from the LO (role all: in-process) or forwarded by a remote LO over the bus. Records it, then
+     * lets the rollout react. `eventAt` is when the node made the report (ADR 0169); the node's state is
+     * dated by it. With `origin`, a report at or below the last sequence applied for that origin is a
+     * replay: it changes nothing and moves no rollout (ADR 0168).
+     */
     recordStatus(report: {
       clientId: string;
       status: DeploymentStatus;
       digest: string | undefined;
       receivedAt: number;
-    }): 'created' | 'updated' {
-      const { clientId, status, digest, receivedAt } = report;
+      eventAt?: number | null | undefined;
+      origin?: { key: string; seq: number } | undefined;
+    }): 'created' | 'updated' | 'duplicate' {
+      const { clientId, status, digest, receivedAt, origin } = report;
+      const eventAt = report.eventAt ?? null;
       const result = store.tx(() => {
+        if (origin) {
+          if (cursors.applied(origin.key, origin.seq)) return { duplicate: true as const };
+          cursors.mark(origin.key, origin.seq, receivedAt);
+        }
         const t = statusQ.target.get(status.deploymentId, clientId) as
           { tenantId: string; stateAt: number | null; reportedDigest: string | null } | undefined;
         // The first report of this node for this deployment (201), or a later one (200).
@@ -683,10 +723,12 @@ export function createDeployEngine(deps: DeployEngineDeps) {
           digest ?? null,
           JSON.stringify(status),
           receivedAt,
+          eventAt,
         );
         if (t) {
           statusQ.update.run(
             status.status.state,
+            eventAt ?? receivedAt,
             receivedAt,
             status.adoptedManifestVersion,
             JSON.stringify(status),
@@ -695,8 +737,12 @@ export function createDeployEngine(deps: DeployEngineDeps) {
             clientId,
           );
         }
-        return { first, tenantId: t?.tenantId };
+        return { duplicate: false as const, first, tenantId: t?.tenantId };
       });
+      if (result.duplicate) {
+        log.debug({ node: clientId, origin }, 'status report already applied (a replay); ignored');
+        return 'duplicate';
+      }
       if (result.tenantId) {
         finishRemovalIfDone(status.deploymentId);
         events.changed(result.tenantId, 'deployments');

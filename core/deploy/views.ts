@@ -1,10 +1,9 @@
 import type { deployments, deploymentTargets } from '../store/schema/index.js';
 import type { DeploymentNode, DeploymentSummary, DeploymentView } from '../../lib/contract/index.js';
-import type { DeploymentStatus } from '../../lib/model/index.js';
+import { type DeploymentStatus, classifyPresence, type PresenceThresholds } from '../../lib/model/index.js';
 import { nextStep, parseRolloutPlan, type ObservedNodes } from '../placement/index.js';
 import type { Fleet } from '../fleet/module.js';
 import type { NodeRow } from '../fleet/node-view.js';
-import { classifyPresence, type PresenceThresholds } from '../../lib/model/index.js';
 
 export type DeploymentRow = typeof deployments.$inferSelect;
 export type TargetRow = typeof deploymentTargets.$inferSelect;
@@ -70,6 +69,7 @@ export function nodeView(t: TargetRow, nodes: NodeLookup, now: number): Deployme
     version: t.version,
     state: (t.state ?? 'pending') as DeploymentNode['state'],
     stateAt: t.stateAt,
+    receivedAt: t.receivedAt ?? t.stateAt,
     current,
     presence,
     lastSeenAt: node?.lastSeenAt ?? null,
@@ -147,12 +147,25 @@ export function buildView(
   let rollout: DeploymentView['rollout'] = null;
   if (d.rollout) {
     const plan = parseRolloutPlan(d.rollout);
-    const step = nextStep(plan, observedNodes(targets), now);
+    const observed = observedNodes(targets);
+    const step = nextStep(plan, observed, now);
     const dec = step.decision;
+    // A stopped rollout follows its nodes: once none reports the failure, it says so and can be retried.
+    const stillFailed = plan.targets.filter((uid) => {
+      const o = observed[uid];
+      return o?.revision === plan.toRevision && o.state === 'failed';
+    }).length;
+    const stopped = plan.phase === 'failed' || plan.phase === 'rolled-back';
+    const retryable = d.state === 'active' && stopped && stillFailed === 0;
+    const p = step.progress;
+    const gone = retryable
+      ? `; the failure is gone (${p.installed}/${p.total} installed): retry resumes the rollout`
+      : '';
     rollout = {
       phase: plan.phase,
       paused: plan.signals.paused,
       waitingFor: dec.kind === 'wait' ? dec.reason : null,
+      // Never repeats the phase (shown beside it): "failed · stopped: canary failed on n1".
       message:
         dec.kind === 'wait'
           ? `waiting: ${dec.reason}${dec.until ? ` until ${new Date(dec.until).toISOString()}` : ''}${
@@ -160,10 +173,17 @@ export function buildView(
               plan.phase === 'rolling-back' && plan.stopReason ? ` (${plan.stopReason})` : ''
             }`
           : dec.kind === 'complete'
-            ? `complete${dec.failed.length ? ` (${dec.failed.length} failed within the threshold)` : ''}`
-            : dec.kind === 'failed' || dec.kind === 'rollback' || dec.kind === 'rolled-back'
-              ? `${dec.kind}: ${dec.reason}`
-              : `dispatching to ${dec.nodes.length} node(s)`,
+            ? dec.failed.length
+              ? `done; ${dec.failed.length} node(s) failed within the threshold`
+              : `every node took revision ${plan.toRevision}`
+            : dec.kind === 'failed'
+              ? `stopped: ${dec.reason}${gone}`
+              : dec.kind === 'rollback'
+                ? `rolling back: ${dec.reason}`
+                : dec.kind === 'rolled-back'
+                  ? `rolled back: ${dec.reason}${gone}`
+                  : `dispatching to ${dec.nodes.length} node(s)`,
+      retryable,
       progress: step.progress,
       strategy: plan.strategy as Record<string, unknown>,
       installTimeoutSeconds: plan.installTimeoutSeconds,

@@ -40,12 +40,32 @@ export interface Follower {
   /** The manifest a client gets on its first request, built from the adopted commit. */
   buildClient(clientId: string): Promise<void>;
   sources(): DesiredSource[];
-  status(tenantId: string): {
-    commit: string | null;
-    updatedAt: number | null;
-    lastError: string | null;
-    lastErrorAt: number | null;
-  };
+  status(tenantId: string): FollowerStatus;
+}
+
+/** What the LO follows and how that goes (`system.status` desiredState, `co status`). */
+export interface FollowerStatus {
+  commit: string | null;
+  /** When the commit was adopted; failed fetches never move it. */
+  adoptedAt: number | null;
+  /** When the source was last read successfully. */
+  checkedAt: number | null;
+  lastError: string | null;
+  lastErrorAt: number | null;
+  /** refused: a rewritten history (nothing changed); unreachable: network or timeout; error: anything else. */
+  lastErrorKind: 'refused' | 'unreachable' | 'error' | null;
+  /** The first failure of the current run of failures. */
+  failingSince: number | null;
+}
+
+const NETWORK =
+  /timed? ?out|timeout|ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EPIPE|socket|UND_ERR|cannot reach|other side closed/i;
+
+/** Why reading a source failed, in the operator's terms. */
+export function failureKind(err: unknown): 'unreachable' | 'error' {
+  const code = (err as { code?: unknown })?.code;
+  if (code === 'network-error' || code === 'timeout' || code === 'unavailable') return 'unreachable';
+  return NETWORK.test(String((err as Error)?.message ?? err)) ? 'unreachable' : 'error';
 }
 
 /** Margo client ids are our node uids: `<tenant>.<node>`. */
@@ -86,6 +106,18 @@ export function createFollower(deps: {
   const sourceOf = (tenantId: string) => deps.sources().find((s) => s.tenantId === tenantId);
   const adopted = (tenantId: string) =>
     store.db.select().from(loSources).where(eq(loSources.tenantId, tenantId)).get();
+  /** A failed read or a refusal: the adopted commit and its time stay; the run of failures is dated. */
+  const setFailure = (tenantId: string, kind: 'refused' | 'unreachable' | 'error', message: string) => {
+    const now = clock.now();
+    const cur = adopted(tenantId);
+    setAdopted(tenantId, {
+      lastError: message,
+      lastErrorAt: now,
+      lastErrorKind: kind,
+      failingSince: cur?.lastError ? (cur.failingSince ?? cur.lastErrorAt ?? now) : now,
+    });
+  };
+  const noFailure = { lastError: null, lastErrorAt: null, lastErrorKind: null, failingSince: null };
   const setAdopted = (tenantId: string, values: Partial<typeof loSources.$inferInsert>) => {
     const now = clock.now();
     store.db
@@ -157,22 +189,26 @@ export function createFollower(deps: {
       ({ dir, head } = await headOf(src));
     } catch (err) {
       const message = (err as Error).message;
-      setAdopted(tenantId, { lastError: message, lastErrorAt: clock.now() });
+      setFailure(tenantId, failureKind(err), message);
       log.warn({ tenantId, err: message }, 'cannot read desired state; keeping the adopted state');
       throw err;
     }
     const prev = adopted(tenantId)?.commit ?? null;
-    if (head === prev) return { tenantId, commit: head, changedClients: [] };
+    if (head === prev) {
+      // Read fine, nothing new: the source works (a former failure is over).
+      setAdopted(tenantId, { checkedAt: clock.now(), ...noFailure });
+      return { tenantId, commit: head, changedClients: [] };
+    }
     if (prev && head && !(await isFastForward(dir, prev, head))) {
       const message = `refusing desired state ${head.slice(0, 12)}: it does not descend from the adopted ${prev.slice(0, 12)} (history was rewritten); nothing changed`;
-      setAdopted(tenantId, { lastError: message, lastErrorAt: clock.now() });
+      setFailure(tenantId, 'refused', message);
       log.error({ tenantId, adopted: prev, offered: head }, message);
       deps.onRefused?.(tenantId, message);
       return { tenantId, commit: prev, changedClients: [], refused: message };
     }
     if (prev && !head) {
       const message = `refusing desired state: the branch disappeared from the source (adopted ${prev.slice(0, 12)}); nothing changed`;
-      setAdopted(tenantId, { lastError: message, lastErrorAt: clock.now() });
+      setFailure(tenantId, 'refused', message);
       deps.onRefused?.(tenantId, message);
       return { tenantId, commit: prev, changedClients: [], refused: message };
     }
@@ -188,7 +224,8 @@ export function createFollower(deps: {
         if (!seen.has(c.nodeName)) keys = [...keys, { siteId: '', nodeName: c.nodeName }];
     }
     const changedClients = await rebuild(dir, head, tenantId, keys);
-    setAdopted(tenantId, { commit: head, lastError: null, lastErrorAt: null });
+    const now = clock.now();
+    setAdopted(tenantId, { commit: head, adoptedAt: now, checkedAt: now, ...noFailure });
     log.info(
       { tenantId, commit: head, nodes: keys.length, changed: changedClients.length },
       'desired state adopted',
@@ -219,9 +256,12 @@ export function createFollower(deps: {
       const r = adopted(tenantId);
       return {
         commit: r?.commit ?? null,
-        updatedAt: r?.updatedAt ?? null,
+        adoptedAt: r?.adoptedAt ?? null,
+        checkedAt: r?.checkedAt ?? null,
         lastError: r?.lastError ?? null,
         lastErrorAt: r?.lastErrorAt ?? null,
+        lastErrorKind: r?.lastErrorKind ?? null,
+        failingSince: r?.failingSince ?? null,
       };
     },
   };

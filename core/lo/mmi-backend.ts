@@ -16,7 +16,12 @@ import {
 import { issueSvid, parseRenewalCsr } from '../ca/index.js';
 import { parseCsr } from '../../lib/x509/index.js';
 import type { DeploymentStatus, DeviceCapabilities } from '../../lib/model/index.js';
-import type { EnrollRequest, EnrollResponse, RenewResponse } from '../../lib/mmi/index.js';
+import {
+  type EnrollRequest,
+  type EnrollResponse,
+  type RenewResponse,
+  reportEventTime,
+} from '../../lib/mmi/index.js';
 import type { MmiBackend, MmiClient, RenewRequest, StoredManifest } from '../mmi/backend.js';
 import type { ManifestStore } from './manifests.js';
 import type { SiteIdentity } from './identity-store.js';
@@ -30,6 +35,8 @@ export interface StatusSink {
     status: DeploymentStatus;
     digest: string | undefined;
     receivedAt: number;
+    /** When the node made the report, on this server's clock (ADR 0169); null when it did not say. */
+    eventAt: number | null;
   }): 'created' | 'updated';
 }
 
@@ -68,7 +75,9 @@ export function renewMinAgeSeconds(svidTtlSeconds: number): number {
 /** How often last-seen times are written (they are kept in memory in between). */
 export const SEEN_FLUSH_MS = 5_000;
 
-export function createLoBackend(deps: LoBackendDeps): MmiBackend & { flushSeen(): void } {
+export function createLoBackend(
+  deps: LoBackendDeps,
+): MmiBackend & { flushSeen(): void; seenAt(clientId: string): number | null } {
   const { store, clock, manifests, identity } = deps;
   const db = store.db;
   const log = deps.logger.child({ component: 'lo-backend' });
@@ -79,7 +88,9 @@ export function createLoBackend(deps: LoBackendDeps): MmiBackend & { flushSeen()
 
   const accepted = createAcceptedClients(store);
 
-  const backend: MmiBackend & { flushSeen(): void } = {
+  const backend: MmiBackend & { flushSeen(): void; seenAt(clientId: string): number | null } = {
+    /** The newest request of a node not yet written to the database (written every SEEN_FLUSH_MS). */
+    seenAt: (clientId) => pendingSeen.get(clientId) ?? null,
     authorize: (client: MmiClient) => accepted.authorize(client),
     seen(client, at) {
       pendingSeen.set(client.clientId, Math.max(at, pendingSeen.get(client.clientId) ?? 0));
@@ -213,7 +224,7 @@ export function createLoBackend(deps: LoBackendDeps): MmiBackend & { flushSeen()
       const t = splitClientId(client.clientId)?.tenantId;
       if (t) deps.onNodeChanged?.(t);
     },
-    postStatus(client, status) {
+    postStatus(client, status, timing) {
       if (!manifests.everServed(client.clientId, status.deploymentId)) {
         throw new OutpostError(
           'margo/deployment-not-found',
@@ -241,7 +252,14 @@ export function createLoBackend(deps: LoBackendDeps): MmiBackend & { flushSeen()
         status.adoptedManifestVersion > 0
           ? manifests.digestAt(client.clientId, status.deploymentId, status.adoptedManifestVersion)
           : undefined;
-      return deps.statusSink.record({ clientId: client.clientId, status, digest, receivedAt: clock.now() });
+      const receivedAt = clock.now();
+      return deps.statusSink.record({
+        clientId: client.clientId,
+        status,
+        digest,
+        receivedAt,
+        eventAt: reportEventTime(receivedAt, timing?.eventAt, timing?.sentAt),
+      });
     },
     async enroll(req: EnrollRequest): Promise<EnrollResponse> {
       const now = clock.now();

@@ -63,6 +63,8 @@ export interface Lo {
   readonly manifests: ManifestStore;
   readonly follower: Follower;
   mmiUrl(): string | null;
+  /** A node's newest MMI request not yet in the database (presence between flushes). */
+  seenAt(clientId: string): number | null;
   /** The MMI's accepted-client policy for a verified client certificate (the site registry asks it too). */
   authorizeClient(client: MmiClient): { ok: true } | { ok: false; reason: string };
   /** Adopts the newest desired state of a tenant and tells changed nodes to poll now. */
@@ -127,6 +129,8 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
     config.role === 'lo' && deps.messaging
       ? createUplink({ store, clock, logger: log, messaging: deps.messaging, siteId: config.site.id })
       : undefined;
+  // The LO's outgoing backlog counts what still waits in its outbox (ADR 0165).
+  if (uplink) deps.messaging?.setOutboxBacklog(() => uplink.backlog());
   const inventoryOf = (uid: string): NodeInventory | undefined => {
     const n = db.select().from(nodes).where(eq(nodes.uid, uid)).get();
     if (!n) return undefined;
@@ -155,6 +159,7 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
               status: r.status,
               digest: r.digest ?? null,
               receivedAt: r.receivedAt,
+              eventAt: r.eventAt,
             });
             return res;
           });
@@ -264,6 +269,7 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
     manifests,
     follower,
     mmiUrl,
+    seenAt: (clientId) => backend.seenAt(clientId),
     authorizeClient: (client) => backend.authorize(client),
     async syncTenant(tenantId) {
       const r = await follower.sync(tenantId);

@@ -10,7 +10,10 @@ export interface ForwardedStatus {
   status: DeploymentStatus;
   /** Digest of the YAML the report is about (resolved by the LO). */
   digest: string | null;
+  /** When the LO received it (its clock). */
   receivedAt: number;
+  /** When the node made it, on the LO's clock (ADR 0169); absent from older LOs, null when unknown. */
+  eventAt?: number | null;
 }
 
 /** A node of a remote LO changed: enrolled, reported capabilities, was revoked. */

@@ -31,6 +31,7 @@ function makeModule(overrides: ConfigOverrides): Module {
       port: 0,
       leafPort: 0,
       heartbeatSeconds: 1,
+      checkInSeconds: 1,
       staleAfterSeconds: 2,
       offlineAfterSeconds: 4,
       ...overrides.nats,

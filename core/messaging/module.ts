@@ -4,12 +4,11 @@ import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { CoreModule } from '../module.js';
 import type { Config } from '../config.js';
-import type { Paths, Clock } from '../../lib/base/index.js';
+import { type Paths, type Clock, projectRoot } from '../../lib/base/index.js';
 import type { Logger } from '../../lib/log/index.js';
 import type { EventHub } from '../events.js';
 import type { NatsState, BusPresence, SiteLink, Topic } from '../../lib/contract/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
-import { projectRoot } from '../../lib/base/index.js';
 import {
   openCredentialStore,
   type CredentialStore,
@@ -27,7 +26,20 @@ import {
 } from './presence-tracker.js';
 import { worsePresence, type Presence } from '../../lib/model/index.js';
 import type { LeafRemote, TlsFiles } from './server-config.js';
-import { ensureHubStreams, ensureSiteDownStream, ensureSiteUpStream, type HubSite } from './streams.js';
+import {
+  ensureHubStreams,
+  ensureSiteDownStream,
+  ensureSiteUpStream,
+  recreateSource,
+  type HubSite,
+} from './streams.js';
+import { linkHealth, linkTiming, type LinkTiming } from './link-health.js';
+import {
+  createHubLinks,
+  createSiteLinkResponder,
+  type HubLinks,
+  type SiteLinkResponder,
+} from './site-links.js';
 import {
   AGGREGATE_UP_STREAM,
   HEADER_SENT_AT,
@@ -119,6 +131,8 @@ export interface Messaging {
     get(siteId: string, nodeUid: string): PresenceEntry;
   };
   siteLinks(): Promise<SiteLink[]>;
+  /** LO: how many reports wait in the LO's own outbox (counted into its outgoing backlog). */
+  setOutboxBacklog(count: () => number): void;
 }
 
 export interface MessagingModuleDeps {
@@ -138,6 +152,8 @@ export interface MessagingModuleDeps {
   scanIntervalMs?: number;
   /** How often the CO refreshes link states (default 5 s). */
   linkPollMs?: number;
+  /** Link probe, unreachable and stall periods (default: derived from `nats.heartbeatSeconds`). */
+  linkTiming?: Partial<LinkTiming>;
 }
 
 interface RemoteNode {
@@ -182,6 +198,14 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
   let booted = false;
   let bootWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   let linkTimer: NodeJS.Timeout | undefined;
+  let hubLinks: HubLinks | undefined;
+  let siteResponder: SiteLinkResponder | undefined;
+  let outboxBacklog: (() => number) | undefined;
+  /** LO: the newest desired-state notice delivered from the CO (this server's clock). */
+  let downDeliveryAt: number | null = null;
+  /** When each leaf was first seen present in this run (site id, or this LO's own for role lo). */
+  const leafSeen = new Map<string, number>();
+  const timing = { ...linkTiming(config.nats.heartbeatSeconds), ...deps.linkTiming };
   let reloadChain: Promise<void> = Promise.resolve();
 
   const statusHandlers = new Set<(r: NodeReport) => void | Promise<void>>();
@@ -286,6 +310,7 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
       host: config.nats.host,
       port: config.nats.port,
       leafPort: config.nats.leafPort,
+      leafAdvertise: config.nats.leafAdvertise,
       storeDir: path.join(natsDir, 'jetstream'),
       credentials: creds(),
       tls: deps.tls?.(),
@@ -366,6 +391,11 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
       cursorFile: path.join(natsDir, `cursor-${stream}.json`),
       logger: log.child({ reader: stream }),
       handle: dispatchUp,
+      // Every message a remote site's stream delivers is evidence that its link works (ADR 0165).
+      observe: (m) => {
+        if (hasHub(role) && !(role === 'all' && m.siteId === siteId))
+          hubLinks?.delivered(m.siteId, m.origin?.seq ?? null);
+      },
     });
     void upReader.start();
   };
@@ -469,12 +499,54 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
         cursorFile: path.join(natsDir, `cursor-${downStream}.json`),
         logger: log.child({ reader: downStream }),
         handle: dispatchDown,
+        observe: () => {
+          downDeliveryAt = clock.now();
+        },
       });
       void downReader.start();
     }
     if (hasHub(role)) {
+      const conn = nc;
+      hubLinks = createHubLinks({
+        nc: conn,
+        clock,
+        logger: log,
+        timing,
+        sites: () =>
+          hubSites()
+            .filter((x) => !x.local)
+            .map((x) => x.siteId),
+        file: path.join(natsDir, 'site-links.json'),
+        readerBehind: async () => {
+          const info = await (await jetstreamManager(conn)).streams.info(AGGREGATE_UP_STREAM);
+          return upReader !== undefined && info.state.last_seq > upReader.position();
+        },
+        repair: async (id, what) => {
+          if (what === 'reader') return upReader?.restart();
+          const jsm = await jetstreamManager(conn);
+          // A source missing from the aggregate is put back; a present one is set up afresh.
+          if (!(await recreateSource(jsm, AGGREGATE_UP_STREAM, upStreamName(id))))
+            await ensureHubStreams(jsm, hubSites());
+        },
+        onChange: () => changed('sites'),
+      });
+      hubLinks.start();
       linkTimer = setInterval(() => void siteLinks().catch(() => undefined), deps.linkPollMs ?? 5_000);
       linkTimer.unref?.();
+    }
+    if (role === 'lo' && hubLeaf()) {
+      siteResponder = createSiteLinkResponder({
+        nc,
+        siteId,
+        clock,
+        logger: log,
+        upStream: upStreamName(siteId),
+        outbox: () => outboxBacklog?.() ?? null,
+        file: path.join(natsDir, 'hub-link.json'),
+        onChange: () => changed('sites'),
+        unreachableAfterMs: timing.unreachableAfterMs,
+      });
+      siteResponder.start();
     }
     booted = true;
     for (const w of bootWaiters) w.resolve();
@@ -488,6 +560,7 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
   const leafUrl = (): string | null => {
     const p = sup?.ports();
     if (!hasHub(role)) return null;
+    if (config.nats.leafAdvertise) return `nats-leaf://${config.nats.leafAdvertise}`;
     const port = p?.leaf ?? config.nats.leafPort;
     return port ? `nats-leaf://${connectHost(config.nats.host)}:${port}` : null;
   };
@@ -510,6 +583,19 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
     return since;
   };
 
+  /** When the leaf of `id` was first seen present in this run (null while absent). */
+  const leafSince = (id: string, present: boolean | undefined, now: number): number | null => {
+    if (!present) {
+      leafSeen.delete(id);
+      return null;
+    }
+    const at = leafSeen.get(id) ?? now;
+    leafSeen.set(id, at);
+    return at;
+  };
+  const ageSeconds = (at: number | null, now: number) =>
+    at === null ? null : Math.max(0, (now - at) / 1000);
+
   const siteLinks = async (): Promise<SiteLink[]> => {
     const now = clock.now();
     const isUp = sup?.state().state === 'running';
@@ -523,22 +609,48 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
       }
     }
     if (role === 'lo') {
-      const link: SiteLink['link'] = !hubLeaf()
-        ? 'standalone'
-        : leafs === undefined
-          ? 'unknown'
-          : leafs.length > 0
-            ? 'connected'
-            : 'disconnected';
+      if (!hubLeaf()) {
+        return [
+          {
+            siteId,
+            link: 'standalone',
+            since: track(siteId, 'standalone'),
+            backlog: null,
+            lastContactSeconds: null,
+            lastDataAt: null,
+            dataAgeSeconds: null,
+          },
+        ];
+      }
+      // The LO's own view of its link to the CO: the CO's probes (and its notices) are the evidence.
+      const st = siteResponder?.state() ?? { pingAt: null, hubAt: null, hubReceived: null };
+      const present = leafs === undefined ? undefined : leafs.length > 0;
+      const h = linkHealth(
+        {
+          leafConnected: present,
+          leafSince: leafSince(siteId, present, now),
+          pongAt: st.pingAt,
+          deliveryAt: downDeliveryAt,
+        },
+        now,
+        timing.unreachableAfterMs,
+      );
+      const tracked = track(siteId, h.link);
+      const since = h.link === 'unreachable' ? h.unreachableSince : tracked;
       return [
         {
           siteId,
-          link,
-          since: track(siteId, link),
-          backlog: null,
-          lastContactSeconds: null,
-          lastDataAt: null,
-          dataAgeSeconds: null,
+          link: h.link,
+          since,
+          backlog: (await siteResponder?.backlog().catch(() => null)) ?? null,
+          lastContactSeconds: ageSeconds(h.lastEvidenceAt, now),
+          lastDataAt: st.hubAt,
+          dataAgeSeconds: ageSeconds(st.pingAt, now),
+          evidence: {
+            probeAgeSeconds: ageSeconds(st.pingAt, now),
+            deliveryAgeSeconds: ageSeconds(downDeliveryAt, now),
+            roundTripMs: null,
+          },
         },
       ];
     }
@@ -559,31 +671,59 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
       }
     }
     return hubSites().map((s): SiteLink => {
-      const link: SiteLink['link'] = s.local
-        ? 'local'
-        : leafs === undefined
-          ? 'unknown'
-          : connectedDomains.has(s.siteId)
-            ? 'connected'
-            : 'disconnected';
-      const src = sources.get(upStreamName(s.siteId));
-      let lastDataAt: number | null;
       if (s.local) {
-        lastDataAt = tracker ? now : null;
-      } else {
-        const sd = remoteSites()[s.siteId];
-        lastDataAt = sd ? Math.max(sd.lastDataAt ?? 0, sd.heartbeatAt ?? 0) || null : null;
+        return {
+          siteId: s.siteId,
+          link: 'local',
+          since: track(s.siteId, 'local'),
+          backlog: Math.max(0, sources.get(upStreamName(s.siteId))?.lag ?? 0),
+          lastContactSeconds: null,
+          lastDataAt: tracker ? now : null,
+          dataAgeSeconds: tracker ? 0 : null,
+        };
+      }
+      const present = leafs === undefined ? undefined : connectedDomains.has(s.siteId);
+      const e = hubLinks?.evidence(s.siteId);
+      const h = linkHealth(
+        {
+          leafConnected: present,
+          leafSince: leafSince(s.siteId, present, now),
+          pongAt: e?.pongAt ?? null,
+          deliveryAt: e?.deliveryAt ?? null,
+        },
+        now,
+        timing.unreachableAfterMs,
+      );
+      const tracked = track(s.siteId, h.link);
+      const sd = remoteSites()[s.siteId];
+      const lastDataAt = sd ? Math.max(sd.lastDataAt ?? 0, sd.heartbeatAt ?? 0) || null : null;
+      const src = sources.get(upStreamName(s.siteId));
+      // A backlog only while the link is known to work: over a cut or dead link (or one never probed)
+      // the site may be queueing, so it is unknown (ADR 0165, 0363). The probe answer counts it exactly;
+      // an LO that does not answer probes falls back to the source's lag.
+      let backlog: number | null = null;
+      if (h.link === 'connected') {
+        const fromProbe =
+          e?.pongAt != null && now - e.pongAt <= timing.unreachableAfterMs
+            ? hubLinks!.backlog(s.siteId)
+            : null;
+        backlog = fromProbe ?? (src && src.active >= 0 ? Math.max(0, src.lag) : null);
       }
       return {
         siteId: s.siteId,
-        link,
-        since: track(s.siteId, link),
-        // A source that never reached its site knows no backlog (JetStream says lag 0, active -1); over a
-        // link that is down the lag is only what it was at the last contact, so it is unknown too.
-        backlog: src && src.active >= 0 && link !== 'disconnected' ? Math.max(0, src.lag) : null,
-        lastContactSeconds: src && src.active >= 0 ? src.active / 1e9 : null,
+        link: h.link,
+        since: h.link === 'unreachable' ? h.unreachableSince : tracked,
+        backlog,
+        lastContactSeconds: ageSeconds(h.lastEvidenceAt, now),
         lastDataAt,
-        dataAgeSeconds: lastDataAt === null ? null : Math.max(0, (now - lastDataAt) / 1000),
+        dataAgeSeconds: ageSeconds(lastDataAt, now),
+        evidence: {
+          probeAgeSeconds: ageSeconds(e?.pongAt ?? null, now),
+          deliveryAgeSeconds: ageSeconds(e?.deliveryAt ?? null, now),
+          roundTripMs: e?.rttMs ?? null,
+        },
+        repairs: e?.repairs ?? 0,
+        lastRepairAt: e?.lastRepairAt ?? null,
       };
     });
   };
@@ -820,6 +960,9 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
       },
     },
     siteLinks,
+    setOutboxBacklog(count) {
+      outboxBacklog = count;
+    },
   };
 
   const toBus = (e: PresenceEntry): BusPresence => ({
@@ -837,7 +980,12 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
     handlers: {
       messaging: {
         async siteLinks() {
-          return { links: await siteLinks(), thresholds };
+          return {
+            links: await siteLinks(),
+            thresholds: { ...thresholds, unreachableAfterSeconds: timing.unreachableAfterMs / 1000 },
+            role,
+            now: clock.now(),
+          };
         },
         async linkSite(input, ctx) {
           const c = await messaging.issueLeafCredentials(input.siteId, {
@@ -915,6 +1063,9 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
       clearTimeout(topicTimer);
       for (const w of bootWaiters) w.reject(new OutpostError('nats-unavailable', 'messaging stopped'));
       bootWaiters = [];
+      await hubLinks?.stop();
+      await siteResponder?.stop();
+      hubLinks = siteResponder = undefined;
       await upReader?.stop();
       await downReader?.stop();
       await tracker?.stop();

@@ -3,6 +3,7 @@ import {
   deliverPrefix,
   desiredSubject,
   downStreamName,
+  linkPingSubject,
   nodeInboxPrefix,
   nodeSubject,
   siteDomain,
@@ -40,7 +41,7 @@ export function nodePermissions(siteId: string, nodeUid: string): NatsPermission
  * What an LO's leaf connection may carry, checked by the hub (the CO's server):
  * upward, its own site's subjects, the deliveries of the hub's source of its upward stream, replies to
  * the hub's JetStream API requests, and the consumer requests and flow control of its own source of
- * the hub's per-site notice stream; downward, its own notices, the JetStream API of its own domain,
+ * the hub's per-site notice stream; downward, its own notices and link probes, the JetStream API of its own domain,
  * and the flow control of the hub's source of its upward stream.
  *
  * Residual exposure (documented in ADR 0161): `$JSC.R.>` (the servers' JetStream API reply inboxes,
@@ -69,6 +70,7 @@ export function leafPermissions(siteId: string): NatsPermissions {
     subscribe: {
       allow: [
         desiredSubject(siteId),
+        linkPingSubject(siteId),
         `${deliverPrefix(siteId, 'down')}.>`,
         `$JS.${siteDomain(siteId)}.API.>`,
         '$JSC.R.>',

@@ -39,8 +39,28 @@ describe('nats-server configuration', () => {
     expect(cfg).toMatchObject({
       http: '127.0.0.1:8222',
       jetstream: { store_dir: '/data/js', domain: 'co' },
-      leafnodes: { host: '127.0.0.1', port: 7422 },
+      leafnodes: { host: '127.0.0.1', port: 7422, advertise: '127.0.0.1:7422' },
     });
+  });
+
+  it('advertises the configured leaf address to leaves, never one nats-server picks (ADR 0167)', () => {
+    const input = (host: string, leafAdvertise?: string) =>
+      buildNatsConfig({
+        ...serverInputFor({
+          role: 'co',
+          siteId: 'hq',
+          host,
+          port: 4222,
+          leafPort: 7422,
+          leafAdvertise,
+          storeDir: '/js',
+          credentials: store(),
+        }),
+        monitorPort: 8222,
+      }).leafnodes as { advertise?: string };
+    expect(input('10.1.2.3').advertise).toBe('10.1.2.3:7422');
+    expect(input('0.0.0.0').advertise).toBe('127.0.0.1:7422');
+    expect(input('0.0.0.0', 'relay.plant.example:17422').advertise).toBe('relay.plant.example:17422');
   });
 
   it('gives an LO its site domain and a leaf remote with credentials, and no leaf users', () => {

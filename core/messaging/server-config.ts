@@ -1,6 +1,7 @@
 import { OutpostError } from '../../lib/errors/index.js';
 import type { NatsUserEntry } from './credentials.js';
 import { ACCOUNT } from '../../lib/bus/index.js';
+import { connectHost } from './ports.js';
 
 /**
  * Generates the nats-server configuration (JSON, which nats-server's configuration format accepts
@@ -36,8 +37,13 @@ export interface NatsServerConfigInput {
   domain: string;
   users: NatsUserEntry[];
   tls?: TlsFiles | undefined;
-  /** Accept leaf-node connections from LOs (CO role). */
-  leafListen?: { host: string; port: number; tls?: TlsFiles | undefined } | undefined;
+  /**
+   * Accept leaf-node connections from LOs (CO role). `advertise` is the `host:port` told to connected
+   * leaves (default `host:port`, loopback for a wildcard host): without it nats-server advertises an
+   * address of its own choosing, and a leaf that reconnects may use it, bypassing its configured path.
+   */
+  leafListen?:
+    { host: string; port: number; advertise?: string | undefined; tls?: TlsFiles | undefined } | undefined;
   /** Join a hub as a leaf node (LO role). */
   leafRemote?: LeafRemote | undefined;
   maxPayload?: number;
@@ -106,6 +112,8 @@ export function buildNatsConfig(input: NatsServerConfigInput): Record<string, un
     checkPort('leaf port', input.leafListen.port);
     leafnodes.host = input.leafListen.host;
     leafnodes.port = input.leafListen.port;
+    leafnodes.advertise =
+      input.leafListen.advertise ?? `${connectHost(input.leafListen.host)}:${input.leafListen.port}`;
     if (input.leafListen.tls) leafnodes.tls = tlsBlock(input.leafListen.tls);
   }
   if (input.leafRemote) {

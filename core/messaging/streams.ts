@@ -140,3 +140,21 @@ export async function ensureHubStreams(
   if (sources.length === 0) return;
   await ensure(jsm, { ...base(AGGREGATE_UP_STREAM, limits), name: AGGREGATE_UP_STREAM, sources });
 }
+
+/**
+ * Re-creates one source of a stream (the link watchdog, ADR 0166): the stream is updated without it,
+ * then with it again. nats-server sets a re-added source up afresh and resumes it after the last
+ * message the stream holds from that origin, so nothing is fetched twice and nothing is skipped.
+ */
+export async function recreateSource(
+  jsm: JetStreamManager,
+  stream: string,
+  sourceName: string,
+): Promise<boolean> {
+  const cfg = (await jsm.streams.info(stream)).config;
+  const sources = cfg.sources ?? [];
+  if (!sources.some((s) => s.name === sourceName)) return false;
+  await jsm.streams.update(stream, { ...cfg, sources: sources.filter((s) => s.name !== sourceName) });
+  await jsm.streams.update(stream, { ...cfg, sources });
+  return true;
+}

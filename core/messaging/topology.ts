@@ -16,6 +16,8 @@ export interface ServerInputOptions {
   monitorPort?: number;
   /** Leaf-node listener port for roles co and all (0 picks a free port). */
   leafPort: number;
+  /** The `host:port` advertised to leaves (`nats.leafAdvertise`); default the listener's. */
+  leafAdvertise?: string | undefined;
   storeDir: string;
   credentials: CredentialStore;
   tls?: TlsFiles | undefined;
@@ -46,7 +48,9 @@ export function serverInputFor(o: ServerInputOptions): NatsServerConfigInput {
     domain: domainOf(o.role, o.siteId),
     users: o.credentials.users({ includeLeafs: hasHub(o.role) }),
     tls: o.tls,
-    leafListen: hasHub(o.role) ? { host: o.host, port: o.leafPort, tls: o.tls } : undefined,
+    leafListen: hasHub(o.role)
+      ? { host: o.host, port: o.leafPort, advertise: o.leafAdvertise, tls: o.tls }
+      : undefined,
     leafRemote: o.role === 'lo' ? o.hubLeaf : undefined,
   };
 }

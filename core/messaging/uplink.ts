@@ -12,7 +12,9 @@ import type { Logger } from '../../lib/log/index.js';
 import {
   HEADER_SENT_AT,
   HEADER_SEQ,
+  HEADER_STREAM_SOURCE,
   ROOT,
+  sourcedSequence,
   parseSiteSubject,
   type ParsedSubject,
 } from '../../lib/bus/index.js';
@@ -44,6 +46,8 @@ export interface UpMessage {
   /** When the stream that holds it stored it. */
   storedAt: number;
   streamSeq: number;
+  /** For a sourced message: the origin stream and its sequence there (`Nats-Stream-Source`). */
+  origin: { stream: string; seq: number } | null;
   body: unknown;
 }
 
@@ -54,6 +58,8 @@ export interface UplinkReaderOptions {
   cursorFile: string;
   logger: Logger;
   handle: (m: UpMessage) => Promise<void> | void;
+  /** Sees every message read, duplicates included, before it is handled (link evidence). */
+  observe?: (m: UpMessage) => void;
   /** Attempts per message before it is skipped (default 5). */
   attempts?: number;
 }
@@ -65,6 +71,8 @@ export interface UplinkReader {
   position(): number;
   /** Messages dropped as duplicates since start. */
   duplicates(): number;
+  /** Drops the consumer and reads on with a fresh one from the cursor (the link watchdog). */
+  restart(): void;
 }
 
 interface Cursor {
@@ -114,6 +122,7 @@ export function decodeUpMessage(m: JsMsg): UpMessage | undefined {
       (typeof (body as { at?: unknown })?.at === 'number' ? (body as { at: number }).at : null),
     storedAt: Math.floor(m.info.timestampNanos / 1e6),
     streamSeq: m.seq,
+    origin: sourcedSequence(m.headers?.get(HEADER_STREAM_SOURCE)),
     body,
   };
 }
@@ -153,8 +162,15 @@ export function createUplinkReader(o: UplinkReaderOptions): UplinkReader {
   const apply = async (m: JsMsg) => {
     const up = decodeUpMessage(m);
     if (up) {
-      const key = up.nodeUid;
-      const last = key === undefined ? undefined : cursor.nodes[key];
+      try {
+        o.observe?.(up);
+      } catch (err) {
+        logger.debug({ err }, 'upward message observer failed');
+      }
+      // Per site and node: two sites' LOs may both call a node `default.press-01`. (Cursors written
+      // before the key had the site fall back to the node's name alone.)
+      const key = up.nodeUid === undefined ? undefined : `${up.siteId}/${up.nodeUid}`;
+      const last = key === undefined ? undefined : (cursor.nodes[key] ?? cursor.nodes[up.nodeUid!]);
       if (key !== undefined && up.seq !== null && last !== undefined && up.seq <= last) {
         dups++;
         logger.debug({ nodeUid: key, seq: up.seq, last }, 'duplicate upward message dropped');
@@ -249,5 +265,8 @@ export function createUplinkReader(o: UplinkReaderOptions): UplinkReader {
     },
     position: () => cursor.streamSeq,
     duplicates: () => dups,
+    restart() {
+      messages?.stop();
+    },
   };
 }

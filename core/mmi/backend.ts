@@ -69,8 +69,15 @@ export interface MmiBackend {
   ): 'created' | 'updated';
   /** `DELETE /capabilities/{deviceId}`: margo/device-not-found when unknown in this client's scope. */
   deleteCapabilities(client: MmiClient, deviceId: string): void;
-  /** `POST /deployments/{id}/status`: 'created' (201) for the first report of this deployment, else 'updated' (200). */
-  postStatus(client: MmiClient, status: DeploymentStatus): 'created' | 'updated';
+  /**
+   * `POST /deployments/{id}/status`: 'created' (201) for the first report of this deployment, else 'updated'
+   * (200). `timing` carries the sender's `Outpost-Event-At` / `Outpost-Sent-At` headers when given (ADR 0169).
+   */
+  postStatus(
+    client: MmiClient,
+    status: DeploymentStatus,
+    timing?: { eventAt?: number | undefined; sentAt?: number | undefined },
+  ): 'created' | 'updated';
   /** Enrollment (the one call without a client certificate): one-time token + CSR -> SVID. */
   enroll(request: EnrollRequest): Promise<EnrollResponse>;
   /**

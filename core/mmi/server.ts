@@ -31,18 +31,21 @@ import {
 } from '../../lib/model/index.js';
 import { sha256Digest } from '../../lib/margo/index.js';
 import { parseDeploymentStatus, parseDeviceCapabilities } from '../../lib/margo-validation/index.js';
-import type { EnrollRequest, EnrollRequestFiling } from '../../lib/mmi/index.js';
-import type { MmiBackend, MmiClient } from './backend.js';
-import { createFailureLimiter } from './failure-limiter.js';
-import { acceptsGzip, acceptsMediaType, ifNoneMatchMatches, strongEtag } from './negotiation.js';
-import { problem, problemFromError, type ProblemResponse } from './problems.js';
 import {
+  type EnrollRequest,
+  type EnrollRequestFiling,
+  STATUS_EVENT_AT_HEADER,
+  STATUS_SENT_AT_HEADER,
   PROBLEM_CONTENT_TYPE,
   BASE_PATH,
   matchRoute,
   TRUST_BUNDLE_PATH,
   type RouteMatch,
 } from '../../lib/mmi/index.js';
+import type { MmiBackend, MmiClient } from './backend.js';
+import { createFailureLimiter } from './failure-limiter.js';
+import { acceptsGzip, acceptsMediaType, ifNoneMatchMatches, strongEtag } from './negotiation.js';
+import { problem, problemFromError, type ProblemResponse } from './problems.js';
 import { HttpProblem, readJsonBody } from './request.js';
 import { sessionStartedAt } from './tls-session.js';
 
@@ -590,7 +593,15 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
   ): Promise<Reply> {
     const body = await readJsonBody(req, maxBody, instance);
     const status = parseDeploymentStatus(body, { pathDeploymentId: deploymentId! });
-    const outcome = backend.postStatus(client, status);
+    const time = (name: string): number | undefined => {
+      const v = req.headers[name];
+      const n = typeof v === 'string' && /^\d{1,16}$/.test(v.trim()) ? Number(v) : NaN;
+      return Number.isFinite(n) ? n : undefined;
+    };
+    const outcome = backend.postStatus(client, status, {
+      eventAt: time(STATUS_EVENT_AT_HEADER),
+      sentAt: time(STATUS_SENT_AT_HEADER),
+    });
     return { status: outcome === 'created' ? 201 : 200, headers: {} };
   }
 

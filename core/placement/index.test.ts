@@ -22,6 +22,7 @@ it('exports the public API of core/placement and nothing else', () => {
     'requestRollback',
     'reservationFor',
     'resumeRollout',
+    'retryRollout',
     'rulesMatch',
     'toleratedFailures',
   ]);

@@ -23,6 +23,7 @@ export {
   resumeRollout,
   promoteRollout,
   requestRollback,
+  retryRollout,
   batchSizeOf,
   maxUnavailableOf,
   toleratedFailures,

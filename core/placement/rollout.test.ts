@@ -10,6 +10,7 @@ import {
   promoteRollout,
   requestRollback,
   resumeRollout,
+  retryRollout,
   toleratedFailures,
   type CreateRolloutInput,
   type NodeRolloutState,
@@ -420,5 +421,81 @@ describe('validation and persistence', () => {
     expect(parseRolloutPlan(JSON.parse(JSON.stringify(p)))).toEqual(p);
     const e = errorOf(() => parseRolloutPlan({ ...p, phase: 'dancing' }));
     expect(e.errors?.[0]?.field).toBe('plan.phase');
+  });
+});
+
+describe('retryRollout (issue 12)', () => {
+  const base = () =>
+    createRollout({
+      targets: ['a', 'b', 'c'],
+      toRevision: '2',
+      previousRevisions: { a: '1', b: '1', c: '1' },
+      strategy: { kind: 'batches', size: 1 },
+      installTimeoutSeconds: 60,
+      autoRollback: false,
+      now: 0,
+    });
+
+  it('refuses a rollout that is not stopped, or whose node still reports the failure', () => {
+    expect(() => retryRollout(base(), {}, 10)).toThrow(/not stopped by a failure/);
+    const failed = { ...base(), phase: 'failed' as const, stopReason: 'x', dispatchedAt: { a: 0 } };
+    expect(() => retryRollout(failed, { a: { state: 'failed', revision: '2' } }, 10)).toThrow(
+      /1 node\(s\) still report failed on revision 2 \(a\)/,
+    );
+  });
+
+  it('resumes where it stopped: a node that timed out gets a fresh clock, an installed one keeps its place', () => {
+    const failed = {
+      ...base(),
+      phase: 'failed' as const,
+      stopReason: 'timeout',
+      endedAt: 70_000,
+      dispatchedAt: { a: 0, b: 1000 },
+    };
+    const next = retryRollout(
+      failed,
+      { a: { state: 'installed', revision: '2' }, b: { state: 'installing', revision: '1' } },
+      80_000,
+    );
+    expect(next).toMatchObject({
+      phase: 'rolling',
+      stopReason: null,
+      endedAt: null,
+      dispatchedAt: { a: 0, b: 80_000 },
+    });
+    const step = nextStep(
+      next,
+      { a: { state: 'installed', revision: '2' }, b: { state: 'installing', revision: '1' } },
+      80_001,
+    );
+    expect(step.decision).toMatchObject({ kind: 'wait', reason: 'batch-in-progress', nodes: ['b'] });
+  });
+
+  it('after a rollback, the rolled-back nodes take the new revision again in their turn', () => {
+    const rolled = {
+      ...base(),
+      phase: 'rolled-back' as const,
+      stopReason: 'b failed',
+      dispatchedAt: { a: 0, b: 1000 },
+      rollback: {
+        startedAt: 2000,
+        reason: 'b failed',
+        nodes: [
+          { uid: 'a', revision: '1' },
+          { uid: 'b', revision: '1' },
+        ],
+      },
+    };
+    const observed = {
+      a: { state: 'installed' as const, revision: '1' },
+      b: { state: 'installed' as const, revision: '1' },
+    };
+    const next = retryRollout(rolled, observed, 5000);
+    expect(next).toMatchObject({ phase: 'rolling', rollback: null, dispatchedAt: {} });
+    expect(nextStep(next, observed, 5001).decision).toEqual({
+      kind: 'dispatch',
+      nodes: ['a'],
+      revision: '2',
+    });
   });
 });

@@ -220,6 +220,62 @@ export function requestRollback(plan: RolloutPlan): RolloutPlan {
   return { ...plan, signals: { ...plan.signals, rollbackRequested: true } };
 }
 
+/**
+ * The operator's retry of a stopped rollout (issue 12, ADR 0501): once the failure is gone, the rollout
+ * resumes from the step where it stopped. Allowed for `failed` and `rolled-back` rollouts whose nodes no
+ * longer report `failed` on the new revision. Nodes that failed by the install timeout are told again (their
+ * clock starts over); nodes that were rolled back take the new revision again in their turn. Throws
+ * `conflict` naming what still stands in the way.
+ */
+export function retryRollout(plan: RolloutPlan, observed: ObservedNodes, now: number): RolloutPlan {
+  if (plan.phase !== 'failed' && plan.phase !== 'rolled-back')
+    throw new OutpostError(
+      'conflict',
+      plan.phase === 'rolling-back'
+        ? 'the rollout is rolling back; retry once it has rolled back'
+        : `the rollout is ${plan.phase}, not stopped by a failure: nothing to retry`,
+    );
+  const still = plan.targets.filter((uid) => {
+    const o = observed[uid];
+    return o?.revision === plan.toRevision && o.state === 'failed';
+  });
+  if (still.length > 0)
+    throw new OutpostError(
+      'conflict',
+      `${still.length} node(s) still report failed on revision ${plan.toRevision} (${still.slice(0, 5).join(', ')}${still.length > 5 ? ', ...' : ''}): repair them first, or update or remove the deployment`,
+      { data: { failed: still } },
+    );
+  const dispatchedAt = { ...plan.dispatchedAt };
+  const rolledBack = new Set((plan.rollback?.nodes ?? []).map((n) => n.uid));
+  for (const uid of plan.targets) {
+    if (rolledBack.has(uid)) delete dispatchedAt[uid];
+    else if (dispatchedAt[uid] !== undefined) {
+      const o = observed[uid];
+      // Told but not (yet) installed: its install clock starts over.
+      if (!(o?.revision === plan.toRevision && o.state === 'installed')) dispatchedAt[uid] = now;
+    }
+  }
+  // A canary that was rolled back must install again before the rollout goes on.
+  const canaryInstalledAt = plan.rollback !== null ? null : plan.canaryInstalledAt;
+  const canary = plan.strategy.kind === 'canary';
+  const phase: RolloutPhase =
+    canary && canaryInstalledAt === null
+      ? 'canary'
+      : canary && !plan.signals.promoted
+        ? 'canary-hold'
+        : 'rolling';
+  return {
+    ...plan,
+    phase,
+    dispatchedAt,
+    canaryInstalledAt,
+    signals: { ...plan.signals, paused: false, rollbackRequested: false },
+    rollback: null,
+    endedAt: null,
+    stopReason: null,
+  };
+}
+
 // ---------- sizes ----------
 
 function ofTotal(value: number | string, total: number, round: (x: number) => number): number {

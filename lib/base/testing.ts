@@ -54,6 +54,8 @@ export interface TestServerOptions {
   siteId?: string;
   dir?: string;
   hubLeaf?: LeafRemote;
+  /** Role co/all: the leaf address advertised to leaves (`nats.leafAdvertise`). */
+  leafAdvertise?: string;
   tls?: TlsFiles;
   timing?: Partial<SupervisorTiming>;
   logger?: Logger;
@@ -73,6 +75,7 @@ export async function startTestServer(o: TestServerOptions): Promise<TestServer>
       host: '127.0.0.1',
       port: 0,
       leafPort: 0,
+      leafAdvertise: o.leafAdvertise,
       storeDir: path.join(dir, 'jetstream'),
       credentials: creds,
       tls: o.tls,

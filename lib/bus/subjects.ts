@@ -9,6 +9,8 @@ import { OutpostError } from '../errors/index.js';
  *   outpost.site.<site>.node.<node>.presence   node -> LO   heartbeats (core NATS, fire and forget)
  *   outpost.site.<site>.lo.<kind>              LO -> CO     the LO's own reports (heartbeat, presence changes)
  *   outpost.desired.<site>                     CO -> LO     desired-state change notices
+ *   outpost.link.<site>.ping                   CO -> LO     link probe over the leaf link (core NATS)
+ *   outpost.site.<site>.link.pong              LO -> CO     its answer (core NATS, never stored)
  *   outpost.deliver.<site>.{up,down}.>         delivery subjects of the cross-domain stream sources
  *
  * `<node>` is the node token: the node uid (`<tenant>.<node-name>`, dots included) escaped so it is one
@@ -109,6 +111,16 @@ export function desiredSubject(siteId: string): string {
   return `${ROOT}.desired.${assertSiteId(siteId)}`;
 }
 
+/** The CO's application-level probe of a site's leaf link (ADR 0165): core NATS, never stored. */
+export function linkPingSubject(siteId: string): string {
+  return `${ROOT}.link.${assertSiteId(siteId)}.ping`;
+}
+
+/** Where an LO answers the probe (inside its site's namespace, outside what its upward stream captures). */
+export function linkPongSubject(siteId: string): string {
+  return `${ROOT}.site.${assertSiteId(siteId)}.link.pong`;
+}
+
 /** Delivery-subject prefix of a cross-domain stream source (so leaf permissions can name it). */
 export function deliverPrefix(siteId: string, direction: 'up' | 'down'): string {
   return `${ROOT}.deliver.${assertSiteId(siteId)}.${direction}`;
@@ -174,3 +186,14 @@ export function parseSiteSubject(subject: string): ParsedSubject | undefined {
 /** Headers every Outpost message published through JetStream carries. */
 export const HEADER_SEQ = 'Outpost-Seq';
 export const HEADER_SENT_AT = 'Outpost-Sent-At';
+/** Set by nats-server on a sourced message: `<origin stream>[:<id>] <origin sequence> ...`. */
+export const HEADER_STREAM_SOURCE = 'Nats-Stream-Source';
+
+/** The origin stream's sequence number of a sourced message, from its `Nats-Stream-Source` header. */
+export function sourcedSequence(header: string | undefined | null): { stream: string; seq: number } | null {
+  if (!header) return null;
+  const [name, seq] = header.trim().split(/\s+/);
+  const n = Number(seq);
+  if (!name || !Number.isSafeInteger(n) || n <= 0) return null;
+  return { stream: name.split(':')[0]!, seq: n };
+}

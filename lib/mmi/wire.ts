@@ -86,6 +86,28 @@ export interface RenewResponse {
   anchorsPem: string[];
 }
 
+/**
+ * Optional request headers of `POST /api/v1/deployments/{id}/status` (ADR 0169, an Outpost extension the
+ * Margo body has no room for): when the report was made and when it was sent, both on the sender's clock
+ * (ms since epoch). The LO dates the report on its own clock as receipt time minus the time the report
+ * waited at the sender, so a wrong clock on the node does not matter.
+ */
+export const STATUS_EVENT_AT_HEADER = 'outpost-event-at';
+export const STATUS_SENT_AT_HEADER = 'outpost-sent-at';
+
+/** When a report was made, on the receiver's clock, from the sender's event and send times (ADR 0169). */
+export function reportEventTime(
+  receivedAt: number,
+  eventAt?: number | null,
+  sentAt?: number | null,
+): number | null {
+  const ok = (v: number | null | undefined): v is number =>
+    typeof v === 'number' && Number.isFinite(v) && v > 0;
+  if (ok(eventAt) && ok(sentAt)) return receivedAt - Math.max(0, sentAt - eventAt);
+  if (ok(eventAt)) return Math.min(eventAt, receivedAt);
+  return null;
+}
+
 export const MARGO_PROBLEM_BASE = 'https://docs.margo.org/specification/problem-types#';
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 

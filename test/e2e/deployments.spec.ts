@@ -10,8 +10,8 @@ import {
   type DeploymentView,
   createClient,
   createHttpTransport,
+  type ClientOf,
 } from '../../lib/contract/index.js';
-import type { ClientOf } from '../../lib/contract/index.js';
 import type { OutpostError } from '../../lib/errors/index.js';
 import { createPaths } from '../../lib/base/index.js';
 import { createKeyAndCsr } from '../../lib/x509/index.js';
@@ -73,6 +73,7 @@ configuration:
  */
 const SERVER_CONFIG = `nats:
   enabled: false
+  checkInSeconds: 2
   staleAfterSeconds: 5
   offlineAfterSeconds: 3600
 mmi:
@@ -514,6 +515,33 @@ test('a canary for explicit nodes from the wizard: a refusal on its step, a live
   expect((await api.deployments.get({ id })).rollout?.phase).toBe('complete');
   await expect(panel.getByTestId('rollout-pause')).toBeDisabled();
   await expect(panel.getByTestId('rollout-promote')).toBeDisabled();
+});
+
+test('a failed canary is retried from the console once its node recovers (issue 12)', async ({ page }) => {
+  const d = await api.deployments.create({
+    appId: 'greeter',
+    name: 'greeter-retry',
+    target: { nodes: ['edge-1'] },
+    rollout: { strategy: { kind: 'canary', canary: 1, promote: 'manual', then: { kind: 'all-at-once' } } },
+  });
+  await report(live, d.id, 'failed');
+  await open(page, `/deployments/${d.id}`);
+  const panel = page.getByTestId('rollout-panel');
+  await expect(panel).toHaveAttribute('data-phase', 'failed');
+  // Pause, Resume and Promote do not apply to a stopped rollout; Retry waits for the failure to go.
+  await expect(panel.getByTestId('rollout-retry')).toBeDisabled();
+  await expect(panel.getByTestId('rollout-promote')).toBeDisabled();
+  // The node recovers by itself: the summary follows it, and Retry is offered.
+  await report(live, d.id, 'installed');
+  await expect(panel.getByTestId('rollout-retry')).toBeEnabled();
+  const view = await api.deployments.get({ id: d.id });
+  expect(view.rollout?.message).toMatch(/the failure is gone \(1\/1 installed\)/);
+  await expect(panel.getByTestId('rollout-message')).toHaveText(view.rollout!.message);
+  await page.screenshot({ path: 'test-results/deployments-retry.png', fullPage: true });
+  await panel.getByTestId('rollout-retry').click();
+  await expect(panel).toHaveAttribute('data-phase', 'canary-hold');
+  expect((await api.deployments.get({ id: d.id })).rollout?.phase).toBe('canary-hold');
+  await api.deployments.remove({ id: d.id });
 });
 
 test('remove from the console: removing until every node reports removed', async ({ page }) => {

@@ -60,16 +60,17 @@ export async function startServer(
   home: string,
   args: string[] = [],
   env: NodeJS.ProcessEnv = {},
+  /** How to start the process (default: a child of this one), e.g. inside a network namespace. */
+  launch?: (cmd: string, args: string[], env: NodeJS.ProcessEnv) => ChildProcess,
 ): Promise<ServerProcess> {
   const serverJson = path.join(home, 'run', 'server.json');
-  const child = spawn(
-    process.execPath,
-    [EDGECTL, 'server', '--home', home, '--port', '0', '--log-level', 'warn', ...args],
-    {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const argv = [EDGECTL, 'server', '--home', home, '--port', '0', '--log-level', 'warn', ...args];
+  const child = launch
+    ? launch(process.execPath, argv, env)
+    : spawn(process.execPath, argv, {
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

@@ -26,7 +26,11 @@ export interface GitServer {
 }
 
 export async function startGitServer(
-  options: { auth?: { username: string; password: string } } = {},
+  options: {
+    auth?: { username: string; password: string };
+    /** Listen here instead of 127.0.0.1 (e.g. the centre's side of a test's veth). */
+    host?: string;
+  } = {},
 ): Promise<GitServer> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-gitsrv-'));
   const requests: string[] = [];
@@ -88,8 +92,9 @@ export async function startGitServer(
       res.end();
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((r) => server.listen(0, host, r));
+  const url = `http://${host}:${(server.address() as AddressInfo).port}`;
   const gitEnv = {
     ...process.env,
     GIT_AUTHOR_NAME: 't',

@@ -278,6 +278,19 @@ describe('edge agent: crashes and an absent LO', () => {
       .filter((s) => s.deploymentId === ids.wasm)
       .map((s) => s.status.state);
     expect(queued).toEqual(['failed', 'installing', 'installed']);
+    // When each report was made (the outbox time): it must survive the wait (issue 12, ADR 0169).
+    const madeAt = fs
+      .readdirSync(outbox)
+      .sort()
+      .map(
+        (f) =>
+          JSON.parse(fs.readFileSync(path.join(outbox, f), 'utf8')) as {
+            at: number;
+            status: { deploymentId: string };
+          },
+      )
+      .filter((e) => e.status.deploymentId === ids.wasm)
+      .map((e) => e.at);
     const st = await edgectl(['agent', 'status', '--home', agentHome.home, '-o', 'json']);
     expect((JSON.parse(st.stdout) as { queuedReports: number }).queuedReports).toBeGreaterThanOrEqual(3);
 
@@ -291,10 +304,18 @@ describe('edge agent: crashes and an absent LO', () => {
     });
     try {
       const rows = db
-        .prepare('SELECT state, received_at AS at FROM status_reports WHERE deployment_id = ? ORDER BY seq')
-        .all(ids.wasm!) as { state: string; at: number }[];
-      const after = rows.filter((r) => r.at >= back).map((r) => r.state);
-      expect(after).toEqual(queued);
+        .prepare(
+          'SELECT state, received_at AS at, event_at AS eventAt FROM status_reports WHERE deployment_id = ? ORDER BY seq',
+        )
+        .all(ids.wasm!) as { state: string; at: number; eventAt: number | null }[];
+      const after = rows.filter((r) => r.at >= back);
+      expect(after.map((r) => r.state)).toEqual(queued);
+      // Recorded with the time they were made, not the time they arrived (same clock here: within 2 s).
+      after.forEach((r, i) => {
+        expect(r.eventAt).not.toBeNull();
+        expect(Math.abs(r.eventAt! - madeAt[i]!)).toBeLessThan(2_000);
+        expect(r.eventAt!).toBeLessThan(back);
+      });
       // Nothing was lost to the SIGKILLs of the first tests: the history starts with the first install.
       expect(rows[0]!.state).toBe('installing');
       expect(rows.map((r) => r.state)).toContain('installed');

@@ -190,7 +190,22 @@ describe('a remote site behind its own LO', () => {
     await co.stop();
     await post('installed');
     await post('installed');
-    expect((await lo.core.client().deployments.list({ includeRemoved: true })).deployments).toEqual([]);
+    // The site answers for itself while the CO is away (issue 19, defect 6): what it serves and what
+    // its node reported.
+    const local = await lo.core.client().deployments.list({});
+    expect(local.deployments.map((x) => [x.id, x.appId, x.counts.installed])).toEqual([
+      [deploymentId, 'hello-wasm', 1],
+    ]);
+    const here = await lo.core.client().deployments.get({ id: deploymentId });
+    expect(here.nodes).toMatchObject([
+      { nodeName: 'press-01', state: 'installed', current: true, desired: 'present' },
+    ]);
+    expect(here.rollout).toBeNull();
+    await expect(
+      lo.core.client().deployments.get({ id: '00000000-0000-4000-8000-000000000000' }),
+    ).rejects.toMatchObject({
+      code: 'not-found',
+    });
 
     co = await startCo();
     const d = await until(

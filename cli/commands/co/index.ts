@@ -38,6 +38,7 @@ import { register as place } from './place.js';
 import { register as promoteDeployment } from './promote-deployment.js';
 import { register as pauseDeployment } from './pause-deployment.js';
 import { register as resumeDeployment } from './resume-deployment.js';
+import { register as retryDeployment } from './retry-deployment.js';
 import { register as createEnrollToken } from './create-enroll-token.js';
 import { register as revokeNode } from './revoke-node.js';
 import { register as approveRequest } from './approve-request.js';
@@ -116,6 +117,7 @@ export function register(program: Command): void {
   promoteDeployment(co);
   pauseDeployment(co);
   resumeDeployment(co);
+  retryDeployment(co);
 
   createEnrollToken(co.command('enroll-token').description('one-time enrollment tokens for nodes'));
   revokeNode(co.command('revoke').description('revoke access'));

@@ -141,7 +141,7 @@ describe('rollouts from edgectl', () => {
 
     await report('n1', id, 'installed');
     const waiting = await run('co', 'show', 'deployment', id);
-    expect(waiting.stdout).toMatch(/^rollout: +canary-hold: waiting: operator-promote$/m);
+    expect(waiting.stdout).toMatch(/^rollout: +canary-hold · waiting: operator-promote$/m);
     expect(waiting.stdout).toMatch(/· 1\/4 installed, 3 not started$/m);
 
     d = await view('co', 'pause', id);
@@ -150,7 +150,7 @@ describe('rollouts from edgectl', () => {
     expect(d.rollout).toMatchObject({ phase: 'rolling', paused: true, waitingFor: 'paused' });
     expect(told(d, '1.0.0')).toEqual(['n1']); // paused: nobody else is told yet
     expect((await run('co', 'show', 'deployment', id)).stdout).toMatch(
-      /^rollout: +rolling \(paused\): waiting: paused$/m,
+      /^rollout: +rolling \(paused\) · waiting: paused$/m,
     );
 
     d = await view('co', 'resume', id);
@@ -213,12 +213,61 @@ describe('rollouts from edgectl', () => {
     expect(told(d, '2.0.0')).toEqual([]); // both nodes that took 2.0.0 are told 1.0.0 again
     const shown = await run('co', 'show', 'deployment', id);
     expect(shown.stdout).toMatch(
-      /^rollout: +rolling-back: waiting: rollback-in-progress until \d{4}-\d\d-\d\dT[\d:.]+Z \(1 node\(s\) failed, more than the 0 the failure threshold allows\)$/m,
+      /^rollout: +rolling-back · waiting: rollback-in-progress until \d{4}-\d\d-\d\dT[\d:.]+Z \(1 node\(s\) failed, more than the 0 the failure threshold allows\)$/m,
     );
     for (const n of first) await report(n, id, 'installed');
     d = await view('co', 'show', 'deployment', id);
     expect(d.rollout?.phase).toBe('rolled-back');
     expect(d.nodes.map((n) => n.version)).toEqual(['1.0.0', '1.0.0', '1.0.0', '1.0.0']);
+  });
+
+  it('retries a stopped rollout from where it stopped once the failure is gone (issue 12)', async () => {
+    // The rollback put every node back on 1.0.0 and none reports the failure any more: it can be retried.
+    let d = await view('co', 'show', 'deployment', id);
+    expect(d.rollout).toMatchObject({ phase: 'rolled-back', retryable: true });
+    const shown = (await run('co', 'show', 'deployment', id)).stdout;
+    expect(shown).toMatch(
+      new RegExp(
+        `^rollout: +rolled-back · rolled back: 1 node\\(s\\) failed, more than the 0 the failure threshold allows; the failure is gone \\(0/4 installed\\): retry resumes the rollout \\(edgectl co retry ${id}\\)$`,
+        'm',
+      ),
+    );
+    expect(shown).not.toMatch(/rolled-back: rolled-back|failed: failed|complete: complete/);
+    const refused = await run('co', 'pause', id);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim()).toBe(
+      `edgectl: the rollout of deployment ${id} is already rolled-back: once the failure is gone, edgectl co retry ${id} resumes it`,
+    );
+
+    d = await view('co', 'retry', id);
+    expect(d.rollout).toMatchObject({ phase: 'rolling', retryable: false });
+    const first = told(d, '2.0.0');
+    expect(first).toHaveLength(2);
+    // This time the first node fails: the rollout stops again and rolls back (retry waits for that).
+    await report(first[0]!, id, 'failed');
+    d = await view('co', 'show', 'deployment', id);
+    expect(d.rollout?.phase).toBe('rolling-back');
+    const early = await run('co', 'retry', id);
+    expect(early.code).toBe(1);
+    expect(early.stderr.trim()).toBe('edgectl: the rollout is rolling back; retry once it has rolled back');
+    for (const n of first) if (served(n, id)) await report(n, id, 'installed');
+    d = await view('co', 'show', 'deployment', id);
+    expect(d.rollout?.phase).toBe('rolled-back');
+    await report(first[0]!, id, 'installed');
+    d = await view('co', 'retry', id);
+    for (const n of told(d, '2.0.0')) await report(n, id, 'installed');
+    d = await view('co', 'show', 'deployment', id);
+    for (const n of told(d, '2.0.0')) await report(n, id, 'installed');
+    d = await view('co', 'show', 'deployment', id);
+    expect(d.rollout).toMatchObject({ phase: 'complete', progress: { installed: 4 } });
+    expect((await run('co', 'show', 'deployment', id)).stdout).toMatch(
+      /^rollout: +complete · every node took revision 2$/m,
+    );
+    const done = await run('co', 'retry', id);
+    expect(done.code).toBe(1);
+    expect(done.stderr.trim()).toBe(
+      'edgectl: the rollout is complete, not stopped by a failure: nothing to retry',
+    );
   });
 
   it('explains a refused deploy node by node, with one line on stderr and exit code 6', async () => {

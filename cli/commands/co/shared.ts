@@ -173,8 +173,14 @@ function nodeState(n: DeploymentNode): string {
   return n.stale ? `${s} (stale: node ${n.presence})` : s;
 }
 
-function reportAge(n: DeploymentNode, now: number): string {
-  return n.stateAt === null ? 'no report yet' : `${formatAge(now - n.stateAt)} ago`;
+/**
+ * When the node reached its state (the report's event time, ADR 0169), and how much later the report
+ * arrived when it waited on the way (an agent's outbox while the LO was away, a site's link cut).
+ */
+export function reportAge(n: DeploymentNode, now: number): string {
+  if (n.stateAt === null) return 'no report yet';
+  const late = n.receivedAt !== null ? n.receivedAt - n.stateAt : 0;
+  return `${formatAge(now - n.stateAt)} ago${late >= 2000 ? ` (arrived ${formatAge(late)} later)` : ''}`;
 }
 
 /** Every candidate node, placed or not, with the reason ("why not this node"); `co place` and a refused deploy. */
@@ -253,7 +259,9 @@ export function renderDeployment(d: DeploymentView): string {
     ['nodes', `${d.nodeCount}${counts ? `: ${counts}` : ''}`],
     [
       'rollout',
-      d.rollout ? `${d.rollout.phase}${d.rollout.paused ? ' (paused)' : ''}: ${d.rollout.message}` : null,
+      d.rollout
+        ? `${d.rollout.phase}${d.rollout.paused ? ' (paused)' : ''} · ${d.rollout.message}${d.rollout.retryable ? ` (edgectl co retry ${d.id})` : ''}`
+        : null,
     ],
     ['progress', d.rollout ? renderRollout(d.rollout) : null],
     ['commit', d.commit],

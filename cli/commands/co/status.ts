@@ -4,16 +4,36 @@ import { connect, globals } from '../../lib/context.js';
 import { emit, formatAge, keyValues, parseFormat } from '../../lib/output.js';
 import type { SystemStatus } from '../../../lib/contract/index.js';
 
-/** What the LO serves, and its last refusal (loud: a rewritten history changes nothing). */
-function desiredLine(s: SystemStatus): string | null {
+/**
+ * What the LO serves, since when it was adopted and when its source was last read, and the current
+ * failure in the operator's terms: REFUSED is only a rewritten history (nothing changed); a source that
+ * cannot be reached (network, timeout) is UNREACHABLE since the first failure of the run.
+ */
+export function desiredLine(s: SystemStatus): string | null {
   const d = s.desiredState;
   if (!d) return null;
+  const ago = (at: number) => `${formatAge(s.now - at)} ago`;
+  const facts = [
+    d.adoptedAt ? `adopted ${ago(d.adoptedAt)}` : null,
+    d.checkedAt ? `source read ${ago(d.checkedAt)}` : null,
+  ].filter(Boolean);
   const serving = d.commit
-    ? `commit ${d.commit.slice(0, 12)}${d.adoptedAt ? ` (adopted ${formatAge(s.now - d.adoptedAt)} ago)` : ''}`
+    ? `commit ${d.commit.slice(0, 12)}${facts.length ? ` (${facts.join(', ')})` : ''}`
     : 'nothing adopted yet';
-  return d.lastError
-    ? `${serving}; REFUSED${d.lastErrorAt ? ` ${formatAge(s.now - d.lastErrorAt)} ago` : ''}: ${d.lastError}`
-    : serving;
+  if (!d.lastError) return serving;
+  const since = d.failingSince ?? d.lastErrorAt;
+  const when =
+    since === null
+      ? ''
+      : ` since ${ago(since)}${d.lastErrorAt !== null && d.lastErrorAt !== since ? ` (last try ${ago(d.lastErrorAt)})` : ''}`;
+  const kind = d.lastErrorKind ?? 'refused';
+  const word =
+    kind === 'refused'
+      ? `REFUSED${d.lastErrorAt ? ` ${ago(d.lastErrorAt)}` : ''}`
+      : kind === 'unreachable'
+        ? `source UNREACHABLE${when}`
+        : `source FAILING${when}`;
+  return `${serving}; ${word}: ${d.lastError}`;
 }
 
 /** `edgectl co status`: what the server reports about itself. */

@@ -59,7 +59,10 @@ export const deploymentTargets = sqliteTable(
     reservation: text('reservation', { mode: 'json' }),
     /** Last status the node reported for this deployment. */
     state: text('state'),
+    /** When that state was reached: the report's event time (ADR 0169), else when it was received. */
     stateAt: integer('state_at'),
+    /** When the last report reached this server (later than stateAt when it was queued on the way). */
+    receivedAt: integer('received_at'),
     adoptedManifestVersion: integer('adopted_manifest_version'),
     status: text('status', { mode: 'json' }),
     /** Digest of the YAML the node's last report refers to (resolved by the LO from adoptedManifestVersion). */
@@ -83,9 +86,22 @@ export const statusReports = sqliteTable(
     digest: text('digest'),
     body: text('body', { mode: 'json' }).notNull(),
     receivedAt: integer('received_at').notNull(),
+    /** When the node made the report (its outbox time, carried end to end, ADR 0169); null if unknown. */
+    eventAt: integer('event_at'),
   },
   (t) => [index('status_reports_deployment').on(t.deploymentId, t.seq)],
 );
+
+/**
+ * Idempotent report handling (ADR 0168): per origin (a site's node as the bus names it), the highest
+ * sequence number applied, written in the same transaction as the report's effect. A report at or below
+ * it is a replay (after a crash of this server before its stream cursor was saved) and changes nothing.
+ */
+export const reportCursors = sqliteTable('report_cursors', {
+  origin: text('origin').primaryKey(),
+  seq: integer('seq').notNull(),
+  appliedAt: integer('applied_at').notNull(),
+});
 
 /** Every revision of a deployment (an operator action that changed what nodes run). */
 export const deploymentRevisions = sqliteTable(

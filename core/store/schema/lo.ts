@@ -105,9 +105,18 @@ export const clientPolicy = sqliteTable('client_policy', {
 export const loSources = sqliteTable('lo_sources', {
   tenantId: text('tenant_id').primaryKey(),
   commit: text('commit'),
+  /** When the row last changed (any outcome). */
   updatedAt: integer('updated_at').notNull(),
+  /** When `commit` was adopted (never moved by a failed fetch). */
+  adoptedAt: integer('adopted_at'),
+  /** When the source was last read successfully (fetched, or read in place). */
+  checkedAt: integer('checked_at'),
   lastError: text('last_error'),
   lastErrorAt: integer('last_error_at'),
+  /** refused (a rewritten history), unreachable (network, timeout), error (anything else). */
+  lastErrorKind: text('last_error_kind', { enum: ['refused', 'unreachable', 'error'] }),
+  /** The first failure of the current run of failures. */
+  failingSince: integer('failing_since'),
 });
 
 /**

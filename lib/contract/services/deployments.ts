@@ -102,8 +102,13 @@ export const deploymentNodeSchema = z.object({
   version: z.string(),
   /** The last reported state, or `pending` before any report. */
   state: deploymentStateSchema,
-  /** When the node reported that state (null: never reported). */
+  /**
+   * When the node reached that state: the report's event time, carried from the node's outbox through the
+   * LO (ADR 0169); for older reports, when it was received. Null: never reported.
+   */
   stateAt: z.number().nullable(),
+  /** When that report reached this server (later than stateAt when it waited on the way). */
+  receivedAt: z.number().nullable(),
   /** Whether the last report refers to the YAML the node is told to run now (false: an older revision). */
   current: z.boolean(),
   presence: presenceSchema,
@@ -147,6 +152,8 @@ export const deploymentViewSchema = deploymentSummarySchema.extend({
       /** What the rollout waits for: canary soak, operator promote, a batch in progress, ... */
       waitingFor: z.string().nullable(),
       message: z.string(),
+      /** Stopped by a failure that no node reports any more: `deployments.retry` resumes it. */
+      retryable: z.boolean().optional(),
       progress: z.object({
         total: z.number(),
         installed: z.number(),
@@ -257,6 +264,14 @@ export const deploymentsService = defineService('deployments', {
   }),
   resume: command({
     summary: 'Resume a paused rollout.',
+    input: z.object({ id: z.string().min(1) }).strict(),
+    output: deploymentViewSchema,
+    errors: ['not-found', 'conflict'],
+    auditTarget: (i) => `deployment/${i.id}`,
+  }),
+  retry: command({
+    summary:
+      'Resume a rollout a failure stopped (failed or rolled back) from where it stopped, once no node reports the failure any more.',
     input: z.object({ id: z.string().min(1) }).strict(),
     output: deploymentViewSchema,
     errors: ['not-found', 'conflict'],

@@ -7,23 +7,42 @@ import { presenceSchema } from './common.js';
 export const siteLinkSchema = z.object({
   siteId: z.string(),
   /**
-   * `local`: served by this server's own NATS; `connected`/`disconnected`: the site's LO leaf link;
-   * `standalone`: an LO without a hub; `unknown`: NATS is not running here.
+   * From evidence (ADR 0165), never from nats-server's word alone. `local`: served by this server's own
+   * NATS; `connected`: the leaf link carried a probe answer or data within the threshold; `disconnected`:
+   * nats-server has no leaf for the site (and any evidence is recent, or there never was any);
+   * `unreachable`: the newest evidence is older than the threshold (see `since`); `standalone`: an LO
+   * without a hub; `unknown`: NATS is not running here, or a new leaf was not probed yet.
    */
-  link: z.enum(['local', 'connected', 'disconnected', 'standalone', 'unknown']),
-  /** When this server saw the link enter its current state (ms since epoch); null before the first check. */
+  link: z.enum(['local', 'connected', 'disconnected', 'unreachable', 'standalone', 'unknown']),
+  /**
+   * When the link entered its current state (ms since epoch, this server's clock); for `unreachable`,
+   * the moment of the newest evidence ("unreachable since"). Null before the first check.
+   */
   since: z.number().nullable(),
   /**
-   * Messages the site holds that the CO has not received yet (stream source lag) while the link is up;
-   * null when unknown: the link is down (the site may be queueing; see lastContactSeconds) or never came up.
+   * Messages the site holds that the CO has not received yet (its outbox and the part of its upward
+   * stream the CO does not hold), counted while the evidence is fresh; null when unknown: the link is
+   * not known to work, so the site may be queueing (see lastContactSeconds). At an LO: its own
+   * outgoing backlog.
    */
   backlog: z.number().int().nonnegative().nullable(),
-  /** Seconds since the CO last heard from the site's stream. */
+  /** Seconds since the newest evidence that the link works (a probe answer or a delivery). */
   lastContactSeconds: z.number().nonnegative().nullable(),
   /** When the newest data from the site was sent (ms since epoch, the site's clock); null if none yet. */
   lastDataAt: z.number().nullable(),
   /** How old the newest data from the site is, in seconds. */
   dataAgeSeconds: z.number().nonnegative().nullable(),
+  /** The evidence itself: ages in seconds (null: never), and the last probe's round trip. */
+  evidence: z
+    .object({
+      probeAgeSeconds: z.number().nonnegative().nullable(),
+      deliveryAgeSeconds: z.number().nonnegative().nullable(),
+      roundTripMs: z.number().nonnegative().nullable(),
+    })
+    .optional(),
+  /** Times the link watchdog re-created a stalled source or consumer (ADR 0166), and the last time. */
+  repairs: z.number().int().nonnegative().optional(),
+  lastRepairAt: z.number().nullable().optional(),
 });
 export type SiteLink = z.infer<typeof siteLinkSchema>;
 
@@ -43,7 +62,16 @@ export const messagingService = defineService('messaging', {
     input: z.object({}).strict().default({}),
     output: z.object({
       links: z.array(siteLinkSchema),
-      thresholds: z.object({ staleAfterSeconds: z.number(), offlineAfterSeconds: z.number() }),
+      thresholds: z.object({
+        staleAfterSeconds: z.number(),
+        offlineAfterSeconds: z.number(),
+        /** Evidence older than this makes a link unreachable. */
+        unreachableAfterSeconds: z.number().optional(),
+      }),
+      /** This server's role: at an LO the list has one row, its own link to the CO. */
+      role: z.enum(['co', 'lo', 'all']).optional(),
+      /** This server's clock when it answered (ages of `since` are on it). */
+      now: z.number().optional(),
     }),
     adminOnly: true,
   }),

@@ -32,9 +32,16 @@ export const systemStatusSchema = z.object({
   desiredState: z
     .object({
       commit: z.string().nullable(),
+      /** When the commit was adopted (a failed fetch never moves it). */
       adoptedAt: z.number().nullable(),
+      /** When the source was last read successfully. */
+      checkedAt: z.number().nullable().optional(),
       lastError: z.string().nullable(),
       lastErrorAt: z.number().nullable(),
+      /** refused: a rewritten history, nothing changed; unreachable: network or timeout; error: other. */
+      lastErrorKind: z.enum(['refused', 'unreachable', 'error']).nullable().optional(),
+      /** The first failure of the current run of failures. */
+      failingSince: z.number().nullable().optional(),
     })
     .nullable(),
   counts: z.object({

@@ -72,12 +72,27 @@ export function DashboardPage() {
             </CardContent>
           </Card>
           {s.desiredState?.lastError ? (
-            <Alert severity="error" data-testid="desired-state-refused">
-              The desired state was refused
-              {s.desiredState.lastErrorAt ? ` ${formatAge(s.now - s.desiredState.lastErrorAt)} ago` : ''};
-              this site keeps serving commit {s.desiredState.commit?.slice(0, 12) ?? '(none)'}:{' '}
-              {s.desiredState.lastError}
-            </Alert>
+            s.desiredState.lastErrorKind === 'unreachable' || s.desiredState.lastErrorKind === 'error' ? (
+              <Alert severity="warning" data-testid="desired-state-unreachable">
+                The desired-state source{' '}
+                {s.desiredState.lastErrorKind === 'unreachable' ? 'cannot be reached' : 'fails'}
+                {(s.desiredState.failingSince ?? s.desiredState.lastErrorAt)
+                  ? ` since ${formatAge(s.now - (s.desiredState.failingSince ?? s.desiredState.lastErrorAt)!)} ago`
+                  : ''}
+                ; this site keeps serving commit {s.desiredState.commit?.slice(0, 12) ?? '(none)'}
+                {s.desiredState.adoptedAt
+                  ? `, adopted ${formatAge(s.now - s.desiredState.adoptedAt)} ago`
+                  : ''}
+                : {s.desiredState.lastError}
+              </Alert>
+            ) : (
+              <Alert severity="error" data-testid="desired-state-refused">
+                The desired state was refused
+                {s.desiredState.lastErrorAt ? ` ${formatAge(s.now - s.desiredState.lastErrorAt)} ago` : ''};
+                this site keeps serving commit {s.desiredState.commit?.slice(0, 12) ?? '(none)'}:{' '}
+                {s.desiredState.lastError}
+              </Alert>
+            )
           ) : null}
           <Grid container spacing={2}>
             <Grid size={{ xs: 6, md: 2 }}>

@@ -13,7 +13,7 @@ import {
 } from '@mui/material';
 import { DataGrid, type GridColDef } from '@mui/x-data-grid';
 import type { DeploymentNode, Presence } from '../../../lib/contract/index.js';
-import { formatTime } from '../../format.js';
+import { formatAge, formatTime } from '../../format.js';
 import { Age } from './now.js';
 import { NodeStateChips } from './StateChip.js';
 import { STATE_ORDER, nodeStateDisplay, type ServerTime } from './node-state.js';
@@ -21,11 +21,24 @@ import { STATE_ORDER, nodeStateDisplay, type ServerTime } from './node-state.js'
 /** When the rows were answered (server clock) and received (browser clock): shared by every age cell. */
 const TimeContext = createContext<ServerTime>({ serverNow: 0, receivedAt: 0 });
 
+/** When the node reached its state (the report's event time); how much later it arrived, when it waited. */
 function ReportedCell({ node }: { node: DeploymentNode }) {
   const time = useContext(TimeContext);
+  const late = node.stateAt !== null && node.receivedAt !== null ? node.receivedAt - node.stateAt : 0;
   return (
-    <span title={node.stateAt === null ? undefined : `reported ${formatTime(node.stateAt)}`}>
+    <span
+      title={
+        node.stateAt === null
+          ? undefined
+          : `happened ${formatTime(node.stateAt)}${node.receivedAt !== null ? `, arrived ${formatTime(node.receivedAt)}` : ''}`
+      }
+    >
       <Age at={node.stateAt} time={time} never="no report yet" testId="node-reported" />
+      {late >= 2000 ? (
+        <Typography component="span" variant="caption" color="text.secondary" data-testid="node-arrived-late">
+          {` (arrived ${formatAge(late)} later)`}
+        </Typography>
+      ) : null}
     </span>
   );
 }

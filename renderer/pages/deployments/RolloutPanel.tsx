@@ -4,6 +4,7 @@ import { Box, Button, Card, CardContent, Chip, Stack, Tooltip, Typography } from
 import PauseIcon from '@mui/icons-material/Pause';
 import PlayArrowIcon from '@mui/icons-material/PlayArrow';
 import UpgradeIcon from '@mui/icons-material/Upgrade';
+import ReplayIcon from '@mui/icons-material/Replay';
 import type { DeploymentView } from '../../../lib/contract/index.js';
 import { api } from '../../api.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
@@ -19,6 +20,8 @@ export function rolloutControls(r: Rollout, deploymentState: DeploymentView['sta
     pause: open && !r.paused,
     resume: open && r.paused,
     promote: open && (r.phase === 'canary' || r.phase === 'canary-hold'),
+    // A rollout a failure stopped, once no node reports the failure (the server checks again).
+    retry: deploymentState === 'active' && r.retryable === true,
   };
 }
 
@@ -83,19 +86,25 @@ export function RolloutPanel({ deployment }: { deployment: DeploymentView }) {
   const r = deployment.rollout!;
   const can = rolloutControls(r, deployment.state);
   const signal = useMutation({
-    mutationFn: (what: 'pause' | 'resume' | 'promote') => api.deployments[what]({ id: deployment.id }),
+    mutationFn: (what: 'pause' | 'resume' | 'promote' | 'retry') =>
+      api.deployments[what]({ id: deployment.id }),
     onSuccess: (view) => {
       qc.setQueryData(['deployments', 'get', deployment.id], view);
       void qc.invalidateQueries({ queryKey: ['deployments'] });
     },
   });
   const strategy = String(r.strategy.kind ?? 'all-at-once');
-  const button = (what: 'pause' | 'resume' | 'promote', label: string, icon: ReactNode, why: string) => (
+  const button = (
+    what: 'pause' | 'resume' | 'promote' | 'retry',
+    label: string,
+    icon: ReactNode,
+    why: string,
+  ) => (
     <Tooltip title={can[what] ? '' : why}>
       <span>
         <Button
           size="small"
-          variant={what === 'promote' ? 'contained' : 'outlined'}
+          variant={what === 'promote' || what === 'retry' ? 'contained' : 'outlined'}
           startIcon={icon}
           disabled={!can[what] || signal.isPending}
           onClick={() => signal.mutate(what)}
@@ -143,6 +152,14 @@ export function RolloutPanel({ deployment }: { deployment: DeploymentView }) {
           {button('pause', 'Pause', <PauseIcon />, r.paused ? 'already paused' : 'the rollout is over')}
           {button('resume', 'Resume', <PlayArrowIcon />, 'the rollout is not paused')}
           {button('promote', 'Promote', <UpgradeIcon />, 'only a canary waiting to be promoted')}
+          {r.phase === 'failed' || r.phase === 'rolled-back'
+            ? button(
+                'retry',
+                'Retry',
+                <ReplayIcon />,
+                'a node still reports the failure: repair it first (or update or remove the deployment)',
+              )
+            : null}
         </Stack>
         <Typography variant="body2" data-testid="rollout-message">
           {r.message}

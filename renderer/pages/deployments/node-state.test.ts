@@ -11,6 +11,7 @@ const node = (over: Partial<DeploymentNode>): DeploymentNode => ({
   version: '1.0.0',
   state: 'installed',
   stateAt: 1000,
+  receivedAt: 1000,
   current: true,
   presence: 'online',
   lastSeenAt: 1000,

@@ -47,6 +47,24 @@ export function SitesPage() {
   const [addingSite, setAddingSite] = useState(false);
   const [addingNode, setAddingNode] = useState(false);
   const sitesQ = useQuery({ queryKey: ['sites', 'list'], queryFn: () => api.sites.list({}) });
+  // Each site's link from evidence (ADR 0165); admin tokens only (others see no link column).
+  const linksQ = useQuery({
+    queryKey: ['sites', 'links'],
+    queryFn: () => api.messaging.siteLinks({}),
+    refetchInterval: 5000,
+    retry: false,
+  });
+  const siteLinks = useMemo(
+    () =>
+      linksQ.data
+        ? {
+            links: linksQ.data.links,
+            serverNow: linksQ.data.now ?? linksQ.dataUpdatedAt,
+            receivedAt: linksQ.dataUpdatedAt,
+          }
+        : undefined,
+    [linksQ.data, linksQ.dataUpdatedAt],
+  );
   const modelsQ = useQuery({ queryKey: ['device-models', 'list'], queryFn: () => api.deviceModels.list({}) });
   const search = useSettled(labelFilter.trim(), 250);
   // A new filter or sort starts again at the first page.
@@ -77,9 +95,10 @@ export function SitesPage() {
     queryKey: ['nodes', 'list', query],
     queryFn: () => api.nodes.list(query),
     placeholderData: (prev) => prev,
-    // Heartbeats change presence without a `changed` event: ask again twice per stale window. Between
-    // answers, PresenceChip ages the last one (it only ever downgrades).
-    refetchInterval: (q) => Math.max(5000, ((q.state.data?.staleAfterSeconds ?? 30) * 1000) / 2),
+    // Heartbeats change presence without a `changed` event: ask again four times per stale window. Between
+    // answers, PresenceChip ages the last one (it only ever downgrades), so the refresh period counts into
+    // the margin the stale threshold leaves over the check-in period (ADR 0500).
+    refetchInterval: (q) => Math.max(1000, ((q.state.data?.staleAfterSeconds ?? 70) * 1000) / 4),
   });
 
   const data = nodesQ.data;
@@ -136,7 +155,7 @@ export function SitesPage() {
             </Stack>
             {sitesQ.error ? <ErrorAlert error={sitesQ.error} /> : null}
             {sitesQ.data ? (
-              <SitesTable sites={sites} selected={site} onSelect={setSite} />
+              <SitesTable sites={sites} selected={site} onSelect={setSite} links={siteLinks} />
             ) : sitesQ.error ? null : (
               <Skeleton variant="rectangular" height={80} />
             )}

@@ -16,22 +16,57 @@ import {
 } from '@mui/material';
 import DeleteIcon from '@mui/icons-material/Delete';
 import RouterIcon from '@mui/icons-material/Router';
-import type { Site } from '../../../lib/contract/index.js';
+import type { Site, SiteLink } from '../../../lib/contract/index.js';
 import { api } from '../../api.js';
 import { LabelChips } from '../../components/LabelChips.js';
 import { ConfirmDialog } from '../../components/ConfirmDialog.js';
 import { SinceText } from './SinceText.js';
 import { AddOrchestratorDialog } from './AddOrchestratorDialog.js';
+import { linkDisplay } from './link.js';
+import { useNow } from '../../live.js';
+
+/** The links as the server answered them, and when that answer arrived (browser clock). */
+export interface SiteLinks {
+  links: SiteLink[];
+  serverNow: number;
+  receivedAt: number;
+}
+
+/** A site's link from evidence (ADR 0165): state, since when, backlog; the evidence in the tooltip. */
+function LinkCell({ link, links }: { link: SiteLink; links: SiteLinks }) {
+  const now = useNow();
+  const d = linkDisplay(link, links.serverNow, now - links.receivedAt);
+  return (
+    <Tooltip title={d.detail}>
+      <Stack direction="row" spacing={1} sx={{ alignItems: 'center' }}>
+        <Chip
+          size="small"
+          color={d.color}
+          variant={link.link === 'local' ? 'outlined' : 'filled'}
+          label={d.label}
+          data-testid="site-link"
+          data-link={link.link}
+        />
+        <Typography variant="caption" color="text.secondary" data-testid="site-link-detail">
+          {[d.since, d.backlog].filter(Boolean).join(' · ')}
+        </Typography>
+      </Stack>
+    </Tooltip>
+  );
+}
 
 /** Sites: who serves them (the embedded LO or a remote one, with its last contact), nodes, labels. */
 export function SitesTable({
   sites,
   selected,
   onSelect,
+  links,
 }: {
   sites: Site[];
   selected: string;
   onSelect: (siteId: string) => void;
+  /** Site links (admin only); undefined when this token may not see them. */
+  links?: SiteLinks | undefined;
 }) {
   const qc = useQueryClient();
   const [removing, setRemoving] = useState<Site | null>(null);
@@ -50,6 +85,7 @@ export function SitesTable({
             <TableCell>Name</TableCell>
             <TableCell>Id</TableCell>
             <TableCell>Served by</TableCell>
+            {links ? <TableCell>Link</TableCell> : null}
             <TableCell align="right">Nodes</TableCell>
             <TableCell>Labels</TableCell>
             <TableCell align="right">Actions</TableCell>
@@ -91,6 +127,11 @@ export function SitesTable({
                         {s.orchestrator.mmiUrl ? ` · ${s.orchestrator.mmiUrl}` : ''} · seen{' '}
                         <SinceText at={s.orchestrator.lastSeenAt} />
                       </Typography>
+                    ) : links?.links.some((l) => l.siteId === s.id) ? (
+                      // Linked over NATS as the README says (co link-site): the link column tells its health.
+                      <Typography variant="caption" color="text.secondary" data-testid="site-linked">
+                        linked over NATS
+                      </Typography>
                     ) : (
                       <Typography variant="caption" color="warning.main">
                         no LO registered
@@ -99,6 +140,20 @@ export function SitesTable({
                   ) : null}
                 </Stack>
               </TableCell>
+              {links ? (
+                <TableCell>
+                  {(() => {
+                    const l = links.links.find((x) => x.siteId === s.id);
+                    return l ? (
+                      <LinkCell link={l} links={links} />
+                    ) : (
+                      <Typography variant="caption" color="text.secondary">
+                        {s.servedBy === 'remote' ? 'not linked' : '-'}
+                      </Typography>
+                    );
+                  })()}
+                </TableCell>
+              ) : null}
               <TableCell align="right">
                 <Link
                   component="button"
