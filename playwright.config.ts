@@ -5,6 +5,8 @@ export default defineConfig({
   testDir: 'test/e2e',
   outputDir: 'test-results',
   timeout: 60_000,
+  // Assertions wait for their condition; 5 s (the default) is short for a loaded 2-core machine.
+  expect: { timeout: 15_000 },
   retries: 0,
   workers: 1,
   reporter: [['list']],

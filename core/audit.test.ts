@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCore } from '../test/helpers/core.js';
 
@@ -58,5 +59,35 @@ describe('audit log', () => {
     const e = t.core.audit.list('default', { limit: 1, action: 'test.big' })[0]!;
     expect(JSON.stringify(e.input).length).toBeLessThan(5000);
     expect(e.input).toMatchObject({ truncated: true });
+  });
+
+  it('keeps an uploaded file as its name, size and digest, never its content', async () => {
+    const content = 'secret-line: the text of an uploaded file\n'.repeat(10);
+    const icon = Buffer.from('icon bytes').toString('base64');
+    await t.core
+      .client()
+      .apps.add({
+        source: {
+          kind: 'upload',
+          upload: { fileName: 'margo.yaml', content, resources: { 'icon.png': icon } },
+        },
+      })
+      .catch(() => undefined);
+    const e = t.core.audit.list('default', { limit: 1, action: 'apps.add' })[0]!;
+    expect(JSON.stringify(e)).not.toContain('secret-line');
+    expect(JSON.stringify(e)).not.toContain(icon);
+    expect(e.input).toEqual({
+      source: {
+        kind: 'upload',
+        upload: {
+          fileName: 'margo.yaml',
+          bytes: content.length,
+          sha256: crypto.createHash('sha256').update(content).digest('hex'),
+          resources: {
+            'icon.png': { bytes: 10, sha256: crypto.createHash('sha256').update('icon bytes').digest('hex') },
+          },
+        },
+      },
+    });
   });
 });

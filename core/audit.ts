@@ -19,7 +19,8 @@ export interface AuditRecord {
 }
 
 export interface AuditLog {
-  record(entry: AuditRecord): void;
+  /** Appends one entry; returns its sequence number. */
+  record(entry: AuditRecord): number;
   list(
     tenantId: string,
     options: { limit: number; before?: number | undefined; action?: string | undefined },
@@ -42,7 +43,7 @@ export function createAuditLog(store: Store, clock: Clock): AuditLog {
         if (input.length > MAX_INPUT_CHARS)
           input = JSON.stringify({ truncated: true, preview: input.slice(0, MAX_INPUT_CHARS) });
       }
-      insert.run({
+      const r = insert.run({
         at: clock.now(),
         tenantId: e.tenantId,
         actor: e.actor,
@@ -56,6 +57,7 @@ export function createAuditLog(store: Store, clock: Clock): AuditLog {
         requestId: e.requestId ?? null,
         durationMs: e.durationMs ?? null,
       });
+      return Number(r.lastInsertRowid);
     },
     list(tenantId, { limit, before, action }) {
       const conds: SQL[] = [eq(audit.tenantId, tenantId)];

@@ -167,6 +167,11 @@ export const configSchema = z
         maxDescriptionBytes: z.number().int().positive(),
         gitTimeoutMs: z.number().int().positive(),
         credentials: z.array(gitCredential),
+        /**
+         * Who may have the server fetch an application from a git host on loopback, link-local or a
+         * private network (ADR 0483): `admins` (default), `everyone`, or `nobody`.
+         */
+        privateGitHosts: z.enum(['admins', 'everyone', 'nobody']),
       })
       .strict(),
   })
@@ -216,7 +221,12 @@ export function defaultConfig(): Config {
       maxManifestBytes: 4 * 1024 * 1024,
       gcGraceSeconds: 3600,
     },
-    catalog: { maxDescriptionBytes: 1024 * 1024, gitTimeoutMs: 20_000, credentials: [] },
+    catalog: {
+      maxDescriptionBytes: 1024 * 1024,
+      gitTimeoutMs: 20_000,
+      credentials: [],
+      privateGitHosts: 'admins',
+    },
   };
 }
 

@@ -19,6 +19,7 @@ import {
   type Principal,
   type Transport,
 } from '../lib/contract/index.js';
+import { createCallJournal } from './rpc/call-journal.js';
 import type { CoreModule, Counts } from './module.js';
 import { createSystemModule } from './system/module.js';
 import { createFleetModule } from './fleet/module.js';
@@ -75,7 +76,12 @@ export interface Core {
   context(
     principal: Principal,
     transport: Transport,
-    options?: { tenant?: string | undefined; signal?: AbortSignal; requestId?: string },
+    options?: {
+      tenant?: string | undefined;
+      signal?: AbortSignal;
+      requestId?: string;
+      idempotencyKey?: string | undefined;
+    },
   ): CallContext;
   /** An in-process client acting as `principal` (default: the local administrator). */
   client(principal?: Principal): ClientOf<Contract>;
@@ -311,6 +317,7 @@ export function createCore(deps: CoreDeps): Core {
     contract,
     handlers,
     audit,
+    journal: createCallJournal({ store, audit, clock }),
     logger: logger.child({ component: 'rpc' }),
     clock,
   });
@@ -345,6 +352,7 @@ export function createCore(deps: CoreDeps): Core {
         transport,
         requestId: options.requestId ?? crypto.randomUUID(),
         signal: options.signal ?? new AbortController().signal,
+        ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),
       };
     },
     client(principal = LOCAL_ADMIN(config.tenancy.defaultTenant)) {
@@ -353,7 +361,11 @@ export function createCore(deps: CoreDeps): Core {
           dispatcher.call(
             channel,
             input,
-            core.context(principal, 'inproc', { tenant: opts?.tenant, signal: opts?.signal }),
+            core.context(principal, 'inproc', {
+              tenant: opts?.tenant,
+              signal: opts?.signal,
+              idempotencyKey: opts?.idempotencyKey,
+            }),
           ),
         subscribe: (onEvent) => events.subscribe(onEvent),
       });

@@ -3,7 +3,8 @@ import { contextBridge, ipcRenderer } from 'electron';
 import { IPC_EVENT, IPC_INVOKE, type OutpostBridge } from '../lib/contract/index.js';
 
 const bridge: OutpostBridge = {
-  invoke: (channel, input, tenant) => ipcRenderer.invoke(IPC_INVOKE, channel, input, tenant),
+  invoke: (channel, input, tenant, idempotencyKey) =>
+    ipcRenderer.invoke(IPC_INVOKE, channel, input, tenant, idempotencyKey),
   onEvent(listener) {
     const wrapped = (_e: unknown, env: Parameters<typeof listener>[0]) => listener(env);
     ipcRenderer.on(IPC_EVENT, wrapped);

@@ -5,8 +5,9 @@ import {
   createHttpTransport,
   createIpcTransport,
   type OutpostBridge,
+  type ClientTransport,
+  type ClientOf,
 } from '../lib/contract/index.js';
-import type { ClientTransport, ClientOf } from '../lib/contract/index.js';
 
 /**
  * The renderer only knows the contract. In Electron the preload exposes `window.outpost` (IPC);

@@ -168,6 +168,31 @@ describe('device capabilities', () => {
     expect(caps.properties).not.toHaveProperty('supportedDeploymentTypes');
   });
 
+  it('labels each runtime that works, and says which limits each enforces', () => {
+    const caps = buildCapabilities({
+      deviceId: 'edge-1',
+      config: parseAgentConfig({ capabilities: { labels: { 'acme.com/line': 'A' } } }),
+      facts,
+      runtimes: [
+        { name: 'wasm', available: true, labels: { 'outpost.dev/runtime.wasm': 'true' } },
+        { name: 'container', available: true, labels: { 'outpost.dev/runtime.container': 'true' } },
+        { name: 'helm', available: false, detail: 'no cluster' },
+      ],
+      agentVersion: '1.2.3',
+      root: fakeRoot({ 'etc/machine-id': 'm1\n' }),
+    });
+    expect(caps.labels).toEqual({
+      'acme.com/line': 'A',
+      'outpost.dev/runtime.wasm': 'true',
+      'outpost.dev/runtime.container': 'true',
+    });
+    expect(caps.extensions!['x-outpost-extensions']).toMatchObject({
+      limits: { wasm: { memory: true, cpus: false }, container: { memory: true, cpus: true } },
+    });
+    const body = { properties: caps.properties, labels: caps.labels, ...caps.extensions };
+    expect(parseDeviceCapabilities(body, { pathDeviceId: 'edge-1' }).labels).toEqual(caps.labels);
+  });
+
   it('formats quantities and digests stably', () => {
     expect(formatQuantity(2 ** 30)).toBe('1Gi');
     expect(formatQuantity(1.5 * 2 ** 30)).toBe('1536Mi');

@@ -12,23 +12,19 @@ import {
   type InterfaceType,
   type PeripheralType,
 } from '../../lib/model/index.js';
-import type { AgentConfig } from './config.js';
+import { BUILTIN_RUNTIMES, type RuntimeDefinition, type RuntimeProbe } from '../runtimes/index.js';
+import type { AgentConfig, LabelValue } from './config.js';
 
 /**
  * The node's Margo DeviceCapabilities (rc.3 shape, ADR 0265): what the machine exposes (DMI or device
  * tree for vendor, model and serial; CPUs and architecture; GPUs, cameras, displays and audio; network
  * and other interfaces), the resources delegated to workloads (configurable), the runtimes and
- * deployment types that really work here (from the runtime probes) and the configured labels. Reads
- * only files under `root` (default `/`), so tests can hand it a fake tree.
+ * deployment types that really work here (from the runtime probes and what each registered runtime
+ * contributes), the configured labels and one label per runtime that works (`outpost.dev/runtime.wasm:
+ * "true"`, ADR 0206). Reads only files under `root` (default `/`), so tests can hand it a fake tree.
  */
 
-export interface RuntimeProbe {
-  /** Our adapter kind, or another engine found on the host (`containerd`, `docker`). */
-  name: string;
-  available: boolean;
-  version?: string;
-  detail?: string;
-}
+export type { RuntimeProbe };
 
 export interface HostFacts {
   vendor?: string;
@@ -214,21 +210,29 @@ export interface BuildCapabilitiesInput {
   runtimes: RuntimeProbe[];
   agentVersion: string;
   root?: string;
+  /** The registered runtimes (default: agents/runtimes/registry.ts). */
+  definitions?: readonly RuntimeDefinition[];
 }
+
+/** Margo's order of deployment types and runtimes in a capabilities document. */
+const TYPE_ORDER: readonly DeploymentType[] = ['compose', 'helm', 'custom'];
+const RUNTIME_ORDER = ['oci', 'custom'] as const;
 
 /** The capabilities document the agent PUTs (and re-sends when its digest changes). */
 export function buildCapabilities(input: BuildCapabilitiesInput): DeviceCapabilities {
   const { config, facts } = input;
   const c = config.capabilities;
-  const ok = new Set(input.runtimes.filter((r) => r.available).map((r) => r.name));
-  const types: DeploymentType[] = [];
-  // A compose profile runs through the compose tool, or (one-service, image components) the container engine.
-  if (ok.has('compose') || ok.has('container')) types.push('compose');
-  if (ok.has('helm')) types.push('helm');
-  if (ok.has('wasm')) types.push('custom');
-  const runtimes: ('oci' | 'custom')[] = [];
-  if (ok.has('compose') || ok.has('container') || ok.has('helm')) runtimes.push('oci');
-  if (ok.has('wasm')) runtimes.push('custom');
+  const usable = input.runtimes.filter((r) => r.available);
+  const defs = (input.definitions ?? BUILTIN_RUNTIMES).filter((d) => usable.some((r) => r.name === d.kind));
+  // What the usable runtimes contribute (a compose profile runs through the compose tool, or for image
+  // components the container engine: both contribute `compose`).
+  const types = TYPE_ORDER.filter((t) => defs.some((d) => d.capabilities.deploymentTypes.includes(t)));
+  const runtimes = RUNTIME_ORDER.filter((r) => defs.some((d) => d.capabilities.runtimes.includes(r)));
+  const extensionRuntimes = [...new Set(defs.flatMap((d) => d.capabilities.extensionRuntimes ?? []))];
+  const labels = { ...c.labels, ...Object.assign({}, ...usable.map((r) => r.labels ?? {})) } as Record<
+    string,
+    LabelValue
+  >;
   const arch = facts.architecture;
   const memory =
     c.memory ?? formatQuantity(Math.max(0, facts.memoryBytes - (tryParseQuantity(c.reserveMemory) ?? 0)));
@@ -259,10 +263,12 @@ export function buildCapabilities(input: BuildCapabilitiesInput): DeviceCapabili
       ...(runtimes.length ? { supportedRuntimes: runtimes } : {}),
       ...(types.length ? { supportedDeploymentTypes: types } : {}),
     },
-    ...(Object.keys(c.labels).length ? { labels: c.labels } : {}),
+    ...(Object.keys(labels).length ? { labels } : {}),
     extensions: {
       [OUTPOST_EXTENSION_KEY]: {
-        runtimes: ok.has('wasm') ? ['wasm'] : [],
+        runtimes: extensionRuntimes,
+        // Which of a profile's limits each usable runtime enforces (the others are not applied).
+        ...(defs.length ? { limits: Object.fromEntries(defs.map((d) => [d.kind, { ...d.limits }])) } : {}),
         agent: { version: input.agentVersion },
         engines: input.runtimes.map((r) => ({
           name: r.name,

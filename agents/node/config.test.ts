@@ -63,6 +63,91 @@ describe('agent configuration', () => {
     ]);
   });
 
+  it('turns modules and runtimes on and off, and keeps the runtime labels to the agent', () => {
+    const c = parseAgentConfig({
+      modules: { bus: false, renewal: false, advertise: false },
+      runtimes: {
+        helm: { enabled: false },
+        wasm: { defaultMemory: '32Mi', runner: '/opt/outpost/wasm-runner.js' },
+      },
+      deployments: { restartSeconds: 2, maxRestartSeconds: 120, healthySeconds: 30 },
+    });
+    expect(c.modules).toEqual({
+      outbox: true,
+      capabilities: true,
+      polling: true,
+      observation: true,
+      renewal: false,
+      bus: false,
+      advertise: false,
+    });
+    expect(c.runtimes.helm.enabled).toBe(false);
+    expect(c.runtimes.wasm).toEqual({
+      enabled: true,
+      defaultMemory: '32Mi',
+      runner: '/opt/outpost/wasm-runner.js',
+    });
+    expect(c.deployments).toMatchObject({ restartSeconds: 2, maxRestartSeconds: 120, healthySeconds: 30 });
+    const fields = (input: unknown) => {
+      try {
+        parseAgentConfig(input, 'agent.yaml');
+      } catch (e) {
+        return (e as OutpostError).errors!.map((x) => `${x.field}: ${x.message}`);
+      }
+      throw new Error('no error');
+    };
+    expect(fields({ modules: { polling: 'yes', lan: true } })).toEqual([
+      'modules.lan: unknown setting (expected one of outbox, capabilities, polling, observation, renewal, bus, advertise)',
+      'modules.polling: must be true or false, not "yes"',
+    ]);
+    expect(fields({ runtimes: { ocre: {}, wasm: { runner: 'relative.js' } } })).toEqual([
+      'runtimes.ocre: unknown setting (expected one of wasm, compose, helm, container)',
+      'runtimes.wasm.runner: must be an absolute path, not "relative.js"',
+    ]);
+    expect(fields({ capabilities: { labels: { 'outpost.dev/runtime.wasm': 'true' } } })[0]).toMatch(
+      /^capabilities\.labels\.outpost\.dev\/runtime\.wasm: outpost\.dev\/runtime\.\* labels are the agent's own/,
+    );
+  });
+
+  it('keeps the site registry, mirror rules and LAN discovery beside the runtimes and modules', () => {
+    const d = defaultAgentConfig();
+    expect(d.registries.mirrors).toEqual([{ prefix: '*', mirror: 'site', fallback: true }]);
+    expect(d.registries.siteRegistry).toBeUndefined();
+    expect(d.discovery).toEqual({ advertise: true, interfaces: [] });
+    expect(d.modules.advertise).toBe(true);
+    const c = parseAgentConfig({
+      registries: {
+        siteRegistry: 'https://lo.site:7500/',
+        mirrors: [{ prefix: 'registry.example/samples', mirror: 'site', fallback: false }],
+      },
+      discovery: { advertise: false, interfaces: ['eth1'] },
+      runtimes: { helm: { enabled: false } },
+      modules: { bus: false },
+    });
+    expect(c.registries.siteRegistry).toBe('https://lo.site:7500');
+    expect(c.registries.mirrors).toEqual([
+      { prefix: 'registry.example/samples', mirror: 'site', fallback: false },
+    ]);
+    expect(c.discovery).toEqual({ advertise: false, interfaces: ['eth1'] });
+    expect(c.runtimes.helm.enabled).toBe(false);
+    expect(c.modules).toMatchObject({ bus: false, advertise: true });
+    expect(parseAgentConfig({ registries: { siteRegistry: false } }).registries.siteRegistry).toBe(false);
+    let err: OutpostError | undefined;
+    try {
+      parseAgentConfig({
+        registries: { siteRegistry: 'lo.site', mirrors: [{ prefix: 'https://r.example', mirror: 'site' }] },
+        discovery: { interfaces: 'eth0' },
+      });
+    } catch (e) {
+      err = e as OutpostError;
+    }
+    expect(err?.errors!.map((e) => e.field)).toEqual([
+      'registries.siteRegistry',
+      'registries.mirrors[0]',
+      'discovery.interfaces',
+    ]);
+  });
+
   it('reads agent.yaml (absent: defaults) and reports YAML syntax errors with their position', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-agent-cfg-'));
     try {

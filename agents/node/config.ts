@@ -3,6 +3,13 @@ import { parseDocument } from 'yaml';
 import { OutpostError, type FieldProblem } from '../../lib/errors/index.js';
 import { tryParseQuantity } from '../../lib/model/index.js';
 import { DEFAULT_MIRROR_RULES, mirrorRuleProblem, type MirrorRule } from '../../lib/registry/index.js';
+import {
+  defaultRuntimesConfig,
+  parseRuntimesConfig,
+  RUNTIME_LABEL_PREFIX,
+  type ConfigCheck,
+  type RuntimesConfig,
+} from '../runtimes/index.js';
 
 /**
  * The agent's configuration, `<home>/agent.yaml` (ADR 0261). A file holds only what differs from the
@@ -78,19 +85,10 @@ export interface AgentConfig {
     /** Where components are looked up first (longest prefix wins); default: everything through the site registry. */
     mirrors: MirrorRule[];
   };
-  runtimes: {
-    wasm: { enabled: boolean; defaultMemory: string };
-    container: {
-      enabled: boolean;
-      engine: 'auto' | 'podman' | 'docker';
-      podman: string;
-      dockerSocket?: string;
-      /** Remove a workload's image with it when nothing else uses it (nothing is left behind). */
-      removeImages: boolean;
-    };
-    compose: { enabled: boolean; tool: 'auto' | 'podman-compose' | 'docker-compose' };
-    helm: { enabled: boolean; binary: string; kubeconfig?: string; kubeContext?: string };
-  };
+  /** One section per registered runtime (agents/runtimes/registry.ts), each with `enabled`. */
+  runtimes: RuntimesConfig;
+  /** The agent's modules (agents/node/modules/), each on unless turned off here. */
+  modules: Record<AgentModuleName, boolean>;
   deployments: {
     /** A deployment task (pull + apply of every component) is cancelled after this long. */
     timeoutSeconds: number;
@@ -103,6 +101,11 @@ export interface AgentConfig {
     maxRetrySeconds: number;
     /** How often running workloads are checked (state changes are reported). */
     observeSeconds: number;
+    /** First wait before a workload that stopped is started again (doubles up to `maxRestartSeconds`). */
+    restartSeconds: number;
+    maxRestartSeconds: number;
+    /** A workload up this long is healthy again: its backoff starts over and a crash loop is over. */
+    healthySeconds: number;
   };
   cache: { maxBytes: string };
   outbox: { maxReports: number };
@@ -122,6 +125,18 @@ export interface AgentConfig {
     maxRetrySeconds: number;
   };
 }
+
+/** The agent's modules, in the order they start (ADR 0270). */
+export const AGENT_MODULES = [
+  'outbox',
+  'capabilities',
+  'polling',
+  'observation',
+  'renewal',
+  'bus',
+  'advertise',
+] as const;
+export type AgentModuleName = (typeof AGENT_MODULES)[number];
 
 export function defaultAgentConfig(): AgentConfig {
   return {
@@ -145,12 +160,8 @@ export function defaultAgentConfig(): AgentConfig {
       timeoutSeconds: 30,
       mirrors: DEFAULT_MIRROR_RULES.map((r) => ({ ...r })),
     },
-    runtimes: {
-      wasm: { enabled: true, defaultMemory: '64Mi' },
-      container: { enabled: true, engine: 'auto', podman: 'podman', removeImages: true },
-      compose: { enabled: true, tool: 'auto' },
-      helm: { enabled: true, binary: 'helm' },
-    },
+    runtimes: defaultRuntimesConfig(),
+    modules: Object.fromEntries(AGENT_MODULES.map((m) => [m, true])) as Record<AgentModuleName, boolean>,
     deployments: {
       timeoutSeconds: 900,
       componentTimeoutSeconds: 300,
@@ -158,6 +169,9 @@ export function defaultAgentConfig(): AgentConfig {
       retrySeconds: 30,
       maxRetrySeconds: 600,
       observeSeconds: 10,
+      restartSeconds: 1,
+      maxRestartSeconds: 300,
+      healthySeconds: 60,
     },
     cache: { maxBytes: '2Gi' },
     outbox: { maxReports: 10_000 },
@@ -174,7 +188,7 @@ const DEVICE_ID = /^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/;
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-class Checker {
+class Checker implements ConfigCheck {
   readonly problems: FieldProblem[] = [];
   bad(field: string, message: string): void {
     this.problems.push({ field, message });
@@ -283,6 +297,7 @@ export function parseAgentConfig(input: unknown, source = 'agent configuration')
     'nats',
     'discovery',
     'identity',
+    'modules',
   ]);
   const set = <T>(v: T | undefined, apply: (v: T) => void) => {
     if (v !== undefined) apply(v);
@@ -377,6 +392,11 @@ export function parseAgentConfig(input: unknown, source = 'agent configuration')
         const f = `capabilities.labels.${k}`;
         if (!LABEL_KEY.test(k))
           c.bad(f, 'label names are letters, digits, ".", "_", "-" and "/" (a domain prefix is recommended)');
+        else if (k.startsWith(RUNTIME_LABEL_PREFIX))
+          c.bad(
+            f,
+            `${RUNTIME_LABEL_PREFIX}* labels are the agent's own, one per runtime it can run; turn a runtime off with runtimes.<kind>.enabled`,
+          );
         else if (isLabelValue(v)) cfg.capabilities.labels[k] = v;
         else c.bad(f, 'must be a string, number, boolean, or a list of strings or of numbers');
       }
@@ -442,58 +462,11 @@ export function parseAgentConfig(input: unknown, source = 'agent configuration')
     }
   }
 
-  const rt = section(c, input, 'runtimes', ['wasm', 'container', 'compose', 'helm']);
-  const sub = (key: string, allowed: readonly string[]): Obj => {
-    const v = rt[key];
-    if (v === undefined || v === null) return {};
-    if (!isObj(v)) {
-      c.bad(`runtimes.${key}`, 'must be a mapping');
-      return {};
-    }
-    c.keys(v, `runtimes.${key}`, allowed);
-    return v;
-  };
-  const wasm = sub('wasm', ['enabled', 'defaultMemory']);
-  if (wasm.enabled !== undefined)
-    set(c.bool(wasm.enabled, 'runtimes.wasm.enabled'), (v) => (cfg.runtimes.wasm.enabled = v));
-  if (wasm.defaultMemory !== undefined)
-    set(
-      c.quantity(wasm.defaultMemory, 'runtimes.wasm.defaultMemory'),
-      (v) => (cfg.runtimes.wasm.defaultMemory = v),
-    );
-  const ctr = sub('container', ['enabled', 'engine', 'podman', 'dockerSocket', 'removeImages']);
-  if (ctr.removeImages !== undefined)
-    set(
-      c.bool(ctr.removeImages, 'runtimes.container.removeImages'),
-      (v) => (cfg.runtimes.container.removeImages = v),
-    );
-  if (ctr.enabled !== undefined)
-    set(c.bool(ctr.enabled, 'runtimes.container.enabled'), (v) => (cfg.runtimes.container.enabled = v));
-  if (ctr.engine !== undefined)
-    set(
-      c.oneOf(ctr.engine, 'runtimes.container.engine', ['auto', 'podman', 'docker'] as const),
-      (v) => (cfg.runtimes.container.engine = v),
-    );
-  if (ctr.podman !== undefined)
-    set(c.str(ctr.podman, 'runtimes.container.podman'), (v) => (cfg.runtimes.container.podman = v));
-  if (ctr.dockerSocket !== undefined)
-    set(
-      c.str(ctr.dockerSocket, 'runtimes.container.dockerSocket'),
-      (v) => (cfg.runtimes.container.dockerSocket = v),
-    );
-  const cmp = sub('compose', ['enabled', 'tool']);
-  if (cmp.enabled !== undefined)
-    set(c.bool(cmp.enabled, 'runtimes.compose.enabled'), (v) => (cfg.runtimes.compose.enabled = v));
-  if (cmp.tool !== undefined)
-    set(
-      c.oneOf(cmp.tool, 'runtimes.compose.tool', ['auto', 'podman-compose', 'docker-compose'] as const),
-      (v) => (cfg.runtimes.compose.tool = v),
-    );
-  const helm = sub('helm', ['enabled', 'binary', 'kubeconfig', 'kubeContext']);
-  if (helm.enabled !== undefined)
-    set(c.bool(helm.enabled, 'runtimes.helm.enabled'), (v) => (cfg.runtimes.helm.enabled = v));
-  for (const k of ['binary', 'kubeconfig', 'kubeContext'] as const)
-    if (helm[k] !== undefined) set(c.str(helm[k], `runtimes.helm.${k}`), (v) => (cfg.runtimes.helm[k] = v));
+  const rt = input.runtimes;
+  if (rt !== undefined && rt !== null) {
+    if (!isObj(rt)) c.bad('runtimes', 'must be a mapping');
+    else parseRuntimesConfig(rt, cfg.runtimes, c);
+  }
 
   const dep = section(c, input, 'deployments', [
     'timeoutSeconds',
@@ -502,6 +475,9 @@ export function parseAgentConfig(input: unknown, source = 'agent configuration')
     'retrySeconds',
     'maxRetrySeconds',
     'observeSeconds',
+    'restartSeconds',
+    'maxRestartSeconds',
+    'healthySeconds',
   ]);
   if (dep.timeoutSeconds !== undefined)
     set(
@@ -533,6 +509,9 @@ export function parseAgentConfig(input: unknown, source = 'agent configuration')
       c.num(dep.observeSeconds, 'deployments.observeSeconds', 0.05, 3600),
       (v) => (cfg.deployments.observeSeconds = v),
     );
+  for (const k of ['restartSeconds', 'maxRestartSeconds', 'healthySeconds'] as const)
+    if (dep[k] !== undefined)
+      set(c.num(dep[k], `deployments.${k}`, 0.05, 86_400), (v) => (cfg.deployments[k] = v));
 
   const cache = section(c, input, 'cache', ['maxBytes']);
   if (cache.maxBytes !== undefined)
@@ -572,6 +551,10 @@ export function parseAgentConfig(input: unknown, source = 'agent configuration')
       c.num(idn.maxRetrySeconds, 'identity.maxRetrySeconds', 0.1, 86_400),
       (v) => (cfg.identity.maxRetrySeconds = v),
     );
+
+  const mods = section(c, input, 'modules', AGENT_MODULES);
+  for (const m of AGENT_MODULES)
+    if (mods[m] !== undefined) set(c.bool(mods[m], `modules.${m}`), (v) => (cfg.modules[m] = v));
 
   if (c.problems.length > 0) {
     const first = c.problems[0]!;

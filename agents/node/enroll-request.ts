@@ -12,8 +12,7 @@ import {
   parseCertificate,
   spkiFingerprint,
 } from '../../lib/identity/index.js';
-import type { EnrollRequestFiled, EnrollResponse } from '../../lib/mmi/index.js';
-import { ENROLL_REQUESTS_PATH } from '../../lib/mmi/index.js';
+import { type EnrollRequestFiled, type EnrollResponse, ENROLL_REQUESTS_PATH } from '../../lib/mmi/index.js';
 import { compareCode } from '../../lib/discovery/index.js';
 import { problemFrom } from '../margo/problem.js';
 import { nodeKeyAndCsr } from './csr.js';

@@ -12,8 +12,7 @@ import {
   caFingerprint,
   splitCertificatesPem,
 } from '../../lib/identity/index.js';
-import type { EnrollResponse } from '../../lib/mmi/index.js';
-import { ENROLL_PATH } from '../../lib/mmi/index.js';
+import { type EnrollResponse, ENROLL_PATH } from '../../lib/mmi/index.js';
 import { problemFrom } from '../margo/problem.js';
 import type { AgentPaths } from './home.js';
 import { isEnrolled, readEnrollment, saveIdentity, type Enrollment } from './identity.js';

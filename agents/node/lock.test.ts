@@ -33,8 +33,13 @@ describe('one agent per home', () => {
     const file = lockFile();
     fs.writeFileSync(file, '999999999');
     const l = acquireAgentLock(file);
-    expect(fs.readFileSync(file, 'utf8')).toBe(String(process.pid));
+    expect(lockOwner(file)).toBe(process.pid);
+    expect(fs.existsSync(file)).toBe(false); // the old lock file is replaced by a generation file
     l.release();
-    expect(fs.existsSync(file)).toBe(false);
+    expect(lockOwner(file)).toBeUndefined();
+    // A later agent takes it again.
+    const again = acquireAgentLock(file);
+    expect(lockOwner(file)).toBe(process.pid);
+    again.release();
   });
 });

@@ -27,7 +27,7 @@ import {
 } from '../runtimes/types.js';
 import { parseAgentConfig } from './config.js';
 import { Reconciler } from './reconciler.js';
-import type { RuntimeSet } from './runtimes.js';
+import type { RuntimeSet } from '../runtimes/index.js';
 import { createStateStore, type StateStore } from './state.js';
 
 /**

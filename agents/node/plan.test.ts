@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { parseApplicationDeployment } from '../../lib/margo/index.js';
 import type { ImageManifest } from '../../lib/oci/index.js';
 import {
-  classifyArtifact,
   componentEnv,
   componentExtension,
   componentHelmValues,
   parseTimeout,
   profileRuntime,
 } from './plan.js';
+import { classifyArtifact } from '../runtimes/index.js';
 
 const doc = (profile: string) =>
   parseApplicationDeployment(`id: 6f7e2a8c-1b2d-4c3e-9f00-0a1b2c3d4e5f

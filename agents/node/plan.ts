@@ -7,43 +7,32 @@ import {
   type Component,
   type ParameterValue,
 } from '../../lib/model/index.js';
-import type { BlobCache, ImageManifest, Descriptor, RegistryClient, Reference } from '../../lib/oci/index.js';
-import { computeSpecHash } from '../runtimes/names.js';
-import type { Artifact, RuntimeKind, WorkloadSpec } from '../runtimes/types.js';
+import type { BlobCache, RegistryClient, Reference } from '../../lib/oci/index.js';
+import {
+  BUILTIN_RUNTIMES,
+  computeSpecHash,
+  profileRuntimes,
+  runtimeDefinition,
+  runtimeForArtifact,
+  type Artifact,
+  type RuntimeDefinition,
+  type WorkloadSpec,
+} from '../runtimes/index.js';
 import type { DeploymentPins } from './pins.js';
 import type { PlannedWorkload } from './state.js';
 import type { PullSource } from './site-registry.js';
 
 /**
- * From an ApplicationDeployment to the workloads that run it (ADR 0266): the profile picks the runtime
- * (`compose` → compose adapter, or the container adapter when the component's artifact is a container
- * image, a one-service compose profile; `helm` → helm; `custom` with `x-outpost-extensions.runtime: wasm`
- * → wasm), each component's OCI artifact is resolved and pulled into the blob cache with its digest
+ * From an ApplicationDeployment to the workloads that run it (ADR 0266, 0206): the profile names the
+ * runtimes that may run it (the registry: `compose` → compose or container, `helm` → helm, `custom` with
+ * `x-outpost-extensions.runtime: wasm` → wasm), each component's OCI artifact is resolved (through the
+ * site registry first, ADR 0422) and its manifest decides among them (a compose archive → compose, a
+ * container image → container), file artifacts are pulled into the blob cache with their digest
  * verified, parameters become environment variables (compose, container, wasm: the target's `pointer`
- * is the variable name) or values by dot path (helm), and the spec hash covers everything that defines
- * the workload. Errors carry the component they concern (`data.component`).
+ * is the variable name) or values by dot path (helm), the profile's memory and CPU requirements become
+ * limits where the runtime enforces them, and the spec hash covers everything that defines the workload
+ * (an image by its origin name). Errors carry the component they concern (`data.component`).
  */
-
-export const WasmMedia = {
-  config: 'application/vnd.wasm.config.v0+json',
-  layers: ['application/wasm', 'application/vnd.wasm.content.layer.v1+wasm'],
-} as const;
-export const COMPOSE_LAYER = 'application/vnd.org.margo.component.compose.tar+gzip';
-export const COMPOSE_ARTIFACT = 'application/vnd.org.margo.component.compose+json';
-const IMAGE_CONFIGS = [
-  'application/vnd.oci.image.config.v1+json',
-  'application/vnd.docker.container.image.v1+json',
-];
-const HELM_CONFIG = 'application/vnd.cncf.helm.config.v1+json';
-const HELM_LAYERS = ['application/vnd.cncf.helm.chart.content.v1.tar+gzip', 'application/tar+gzip'];
-
-export type ArtifactClass =
-  | { kind: 'wasm'; layer: Descriptor }
-  | { kind: 'compose'; layer: Descriptor }
-  | { kind: 'image' }
-  | { kind: 'helm'; layer: Descriptor };
-
-export type ProfileRuntime = 'compose' | 'helm' | 'wasm';
 
 /**
  * When the next pull source is tried (ADR 0422): the registry does not have the artifact, or cannot be
@@ -60,34 +49,23 @@ export function componentError(
   return new OutpostError(code, message, { data: { component }, ...(cause ? { cause } : {}) });
 }
 
-/** Which runtime family a deployment's profile asks for; refuses what this agent cannot run. */
-export function profileRuntime(doc: ApplicationDeployment): ProfileRuntime {
-  const p = doc.spec.deploymentProfile;
-  if (p.type === 'compose') return 'compose';
-  if (p.type === 'helm') return 'helm';
-  const ext = (p.extensions?.[OUTPOST_EXTENSION_KEY] ?? doc.spec.extensions?.[OUTPOST_EXTENSION_KEY]) as
-    { runtime?: unknown } | undefined;
-  if (ext?.runtime === 'wasm') return 'wasm';
-  throw new OutpostError(
-    'agent/unsupported-profile',
-    `the custom profile asks for runtime ${JSON.stringify(ext?.runtime ?? null)} (${OUTPOST_EXTENSION_KEY}.runtime); this agent runs wasm`,
-  );
+/**
+ * The runtimes that may run a deployment's profile, in preference order; refuses a profile no runtime
+ * takes (`agent/unsupported-profile`).
+ */
+export function deploymentRuntimes(
+  doc: ApplicationDeployment,
+  definitions: readonly RuntimeDefinition[] = BUILTIN_RUNTIMES,
+): string[] {
+  return profileRuntimes(doc.spec.deploymentProfile, definitions, doc.spec.extensions);
 }
 
-/** What an OCI manifest holds, by its config and layer media types. */
-export function classifyArtifact(m: ImageManifest): ArtifactClass | undefined {
-  const layers = m.layers ?? [];
-  const config = m.config?.mediaType;
-  const find = (types: readonly string[]) => layers.find((l) => types.includes(l.mediaType));
-  const wasm = find(WasmMedia.layers);
-  if (wasm && (config === WasmMedia.config || layers.length === 1)) return { kind: 'wasm', layer: wasm };
-  const compose = find([COMPOSE_LAYER]);
-  if (compose) return { kind: 'compose', layer: compose };
-  const chart = find(HELM_LAYERS);
-  if (chart && (config === HELM_CONFIG || m.artifactType === HELM_CONFIG))
-    return { kind: 'helm', layer: chart };
-  if (config && IMAGE_CONFIGS.includes(config)) return { kind: 'image' };
-  return undefined;
+/** The runtime a deployment's profile asks for first (`compose` for a compose profile). */
+export function profileRuntime(
+  doc: ApplicationDeployment,
+  definitions: readonly RuntimeDefinition[] = BUILTIN_RUNTIMES,
+): string {
+  return deploymentRuntimes(doc, definitions)[0]!;
 }
 
 function envValue(v: ParameterValue): string {
@@ -123,6 +101,8 @@ interface ComponentExtension {
   network?: string;
   publish?: string[];
   memory?: string;
+  /** CPU cores the component may use (a limit where the runtime enforces one). */
+  cpus?: number;
   restart?: 'on-failure' | 'always' | 'never';
 }
 
@@ -139,6 +119,7 @@ export function componentExtension(c: Component): ComponentExtension {
   const publish = strs(e.publish);
   if (publish) out.publish = publish;
   if (typeof e.memory === 'string' && tryParseQuantity(e.memory) !== undefined) out.memory = e.memory;
+  if (typeof e.cpus === 'number' && Number.isFinite(e.cpus) && e.cpus > 0) out.cpus = e.cpus;
   if (e.restart === 'on-failure' || e.restart === 'always' || e.restart === 'never') out.restart = e.restart;
   return out;
 }
@@ -154,7 +135,9 @@ export interface PlanDeps {
   parseReference(s: string): Reference;
   /** Whether a registry host is reached over plain HTTP. */
   isPlainHttp(host: string): boolean;
-  hasRuntime(kind: RuntimeKind): boolean;
+  hasRuntime(kind: string): boolean;
+  /** The registered runtimes (default: agents/runtimes/registry.ts). */
+  runtimes?: readonly RuntimeDefinition[];
   componentTimeoutMs: number;
   logger: Logger;
 }
@@ -171,10 +154,14 @@ export async function planDeployment(
   signal?: AbortSignal,
   pins?: DeploymentPins,
 ): Promise<PlannedWorkload[]> {
-  const family = profileRuntime(doc);
-  const constraintsMemory = doc.spec.deploymentProfile.deviceConstraints?.capacityRequirements?.memory;
+  const definitions = deps.runtimes ?? BUILTIN_RUNTIMES;
+  const kinds = deploymentRuntimes(doc, definitions);
+  const profile = doc.spec.deploymentProfile;
+  // How messages name the profile: its type, or for `custom` the runtime it asks for.
+  const profileName = profile.type === 'custom' ? kinds[0]! : profile.type;
+  const capacity = profile.deviceConstraints?.capacityRequirements;
   const out: PlannedWorkload[] = [];
-  for (const c of doc.spec.deploymentProfile.components) {
+  for (const c of profile.components) {
     signal?.throwIfAborted();
     const fail = (code: string, m: string, cause?: unknown) =>
       componentError(c.name, code, `component ${c.name}: ${m}`, cause);
@@ -224,35 +211,22 @@ export async function planDeployment(
     const registry = from.registry;
     const origin = ref;
     ref = from.ref;
-    const cls = classifyArtifact(resolved.manifest);
-    if (!cls)
-      throw fail(
-        'agent/artifact-unsupported',
-        `${repository}:${revision} is not a WASM module, compose archive, Helm chart or container image`,
+    // The runtime comes from the manifest, whichever registry it came from (ADR 0206).
+    let cls;
+    try {
+      cls = runtimeForArtifact(
+        resolved.manifest,
+        kinds,
+        `${repository}:${revision}`,
+        profileName,
+        definitions,
       );
+    } catch (e) {
+      throw fail((e as OutpostError).code, (e as Error).message, e);
+    }
+    const kind = cls.runtime;
+    const def = runtimeDefinition(kind, definitions)!;
     const ext = componentExtension(c);
-    let kind: RuntimeKind;
-    if (family === 'wasm') {
-      if (cls.kind !== 'wasm')
-        throw fail(
-          'agent/artifact-unsupported',
-          `the wasm profile needs a WASM module, ${repository}:${revision} is a ${cls.kind} artifact`,
-        );
-      kind = 'wasm';
-    } else if (family === 'helm') {
-      if (cls.kind !== 'helm')
-        throw fail(
-          'agent/artifact-unsupported',
-          `the helm profile needs a Helm chart, ${repository}:${revision} is a ${cls.kind} artifact`,
-        );
-      kind = 'helm';
-    } else if (cls.kind === 'compose') kind = 'compose';
-    else if (cls.kind === 'image') kind = 'container';
-    else
-      throw fail(
-        'agent/artifact-unsupported',
-        `a compose profile needs a compose archive or a container image, ${repository}:${revision} is a ${cls.kind} artifact`,
-      );
     if (!deps.hasRuntime(kind))
       throw fail('agent/runtime-unavailable', `the ${kind} runtime is not available on this node`);
 
@@ -260,7 +234,7 @@ export async function planDeployment(
     let source: PlannedWorkload['source'];
     /** What the spec hash covers for an image: its origin name, so the same digest from the site registry is the same workload. */
     let hashedImage: string | undefined;
-    if (cls.kind === 'image') {
+    if (!cls.layer) {
       artifact = {
         image: `${ref.registry}/${ref.repository}@${resolved.digest}`,
         tlsVerify: !(from.plainHttp ?? deps.isPlainHttp(ref.registry)),
@@ -269,11 +243,12 @@ export async function planDeployment(
       };
       hashedImage = `${origin.registry}/${origin.repository}@${resolved.digest}`;
     } else {
+      const layer = cls.layer;
       const { cache, lease } = pins ? await pins.hold() : { cache: await deps.cache(), lease: undefined };
       const { pullBlobToCache } = await import('../../lib/oci/index.js');
       let file: string;
       try {
-        file = await pullBlobToCache(registry, cache, ref, cls.layer, {
+        file = await pullBlobToCache(registry, cache, ref, layer, {
           signal,
           ...(lease ? { lease } : {}),
         });
@@ -285,15 +260,21 @@ export async function planDeployment(
           e,
         );
       }
-      artifact = { path: file, mediaType: cls.layer.mediaType, digest: cls.layer.digest };
+      artifact = { path: file, mediaType: layer.mediaType, digest: layer.digest };
       source = {
         ref: `${ref.registry}/${ref.repository}@${resolved.digest}`,
-        digest: cls.layer.digest,
-        size: cls.layer.size,
+        digest: layer.digest,
+        size: layer.size,
       };
     }
-    const memory = ext.memory ?? (kind === 'wasm' ? constraintsMemory : undefined);
+    // The component's own limits, else the profile's requirements (ADR 0207), where the runtime enforces them.
+    const memory = def.limits.memory ? (ext.memory ?? capacity?.memory) : undefined;
     const memoryBytes = memory ? tryParseQuantity(memory) : undefined;
+    const cpus = def.limits.cpus ? (ext.cpus ?? capacity?.cpu?.cores) : undefined;
+    const limits = {
+      ...(memoryBytes ? { memoryBytes } : {}),
+      ...(cpus !== undefined && cpus > 0 ? { cpus } : {}),
+    };
     const base: Omit<WorkloadSpec, 'specHash'> = {
       workloadId: `${doc.id}.${c.name}`,
       deploymentId: doc.id,
@@ -322,7 +303,7 @@ export async function planDeployment(
             },
           }
         : {}),
-      ...(memoryBytes ? { limits: { memoryBytes } } : {}),
+      ...(Object.keys(limits).length ? { limits } : {}),
       ...(ext.restart ? { restart: { policy: ext.restart } } : {}),
     };
     const hashed =

@@ -11,8 +11,9 @@ import type { DeploymentStatus } from '../../lib/model/index.js';
 import type { ProbeResult, RuntimeAdapter, WorkloadSpec, WorkloadStatus } from '../runtimes/types.js';
 import { parseAgentConfig } from './config.js';
 import type { PlanDeps } from './plan.js';
+import { createObservation } from './modules/observation.js';
 import { Reconciler } from './reconciler.js';
-import type { RuntimeSet } from './runtimes.js';
+import type { RuntimeSet } from '../runtimes/index.js';
 import { createStateStore, type PlannedWorkload, type StateStore } from './state.js';
 
 /**
@@ -148,7 +149,15 @@ function setup(names: string[], wait: Record<string, boolean> = {}) {
     parseYaml: (b, dev) => parseApplicationDeployment(b, { deviceId: dev }),
   });
   const states = () => reports.map((s) => `${s.status.state}:${s.components.map((c) => c.state).join(',')}`);
-  return { store, adapter, reports, r, states };
+  // The observation module's pass (its loop is not started here: the tests make each pass themselves).
+  const observation = createObservation({
+    reconciler: r,
+    store,
+    intervalMs: 3_600_000,
+    clock: systemClock,
+    logger: silentLogger(),
+  });
+  return { store, adapter, reports, r, states, observe: () => observation.observe() };
 }
 
 describe('reconciler', () => {
@@ -207,7 +216,7 @@ describe('reconciler', () => {
     t.adapter.log.length = 0;
     t.r.kick(ID);
     await t.r.idle();
-    await t.r.observe();
+    await t.observe();
     expect(t.adapter.log).toEqual([]);
     expect(t.reports.length).toBe(n);
     await t.r.stop();
@@ -218,7 +227,7 @@ describe('reconciler', () => {
     t.r.kick(ID);
     await t.r.idle();
     t.adapter.running.clear();
-    await t.r.observe();
+    await t.observe();
     expect(t.reports.at(-1)!.components[0]).toMatchObject({
       state: 'failed',
       error: { code: 'runtime/missing' },
@@ -227,6 +236,23 @@ describe('reconciler', () => {
     await t.r.idle();
     expect(t.reports.at(-1)!.status.state).toBe('installed');
     expect(t.adapter.log).toEqual(['apply db', 'apply db']);
+    await t.r.stop();
+  });
+
+  it('keeps watching after a pass that had nothing to await (issue 19, defect 3)', async () => {
+    const t = setup(['db']);
+    // Nothing applied yet and a retry pending: the first pass looks at nothing and awaits nothing.
+    t.store.update((s) => (s.deployments[ID]!.desired = false));
+    await t.observe();
+    t.store.update((s) => (s.deployments[ID]!.desired = true));
+    t.r.kick(ID);
+    await t.r.idle();
+    const n = t.reports.length;
+    t.adapter.running.clear();
+    // A later pass must look again: the workload is gone.
+    await t.observe();
+    expect(t.reports.length).toBeGreaterThan(n);
+    expect(t.reports.at(-1)!.components[0]).toMatchObject({ state: 'failed' });
     await t.r.stop();
   });
 
@@ -256,7 +282,7 @@ describe('reconciler', () => {
     await t.r.idle();
     const n = t.reports.length;
     t.adapter.broken = true;
-    await t.r.observe();
+    await t.observe();
     t.r.kick(ID);
     await t.r.idle();
     expect(t.reports.length).toBe(n);

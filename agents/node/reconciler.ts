@@ -4,26 +4,23 @@ import type { Clock } from '../../lib/base/index.js';
 import type { Logger } from '../../lib/log/index.js';
 import type { ApplicationDeployment, DeploymentState, DeploymentStatus } from '../../lib/model/index.js';
 import {
+  BUILTIN_RUNTIMES,
   isImageArtifact,
+  runtimeDefinition,
+  type RestartTiming,
   type RuntimeAdapter,
-  type RuntimeKind,
+  type RuntimeDefinition,
+  type RuntimeSet,
   type WorkloadStatus,
-} from '../runtimes/types.js';
+} from '../runtimes/index.js';
 import { ms, type AgentConfig } from './config.js';
 import { DeploymentPins, planCacheBytes } from './pins.js';
 import { planDeployment, type PlanDeps } from './plan.js';
-import type { RuntimeSet } from './runtimes.js';
+import { judge, restarted, type Judgement, type RestartRecord } from './restart-policy.js';
 import { backoffMs } from './schedule.js';
 import { securityEvent } from './security.js';
 import type { ComponentReport, DeploymentRecord, PlannedWorkload, StateStore, StatusError } from './state.js';
-import {
-  componentFromWorkload,
-  isHealthy,
-  isSettling,
-  sameReport,
-  shortMessage,
-  statusBody,
-} from './status.js';
+import { isHealthy, isSettling, sameReport, shortMessage, statusBody } from './status.js';
 
 /**
  * Brings the host to the adopted desired state, one task per deployment (ADR 0267):
@@ -35,8 +32,11 @@ import {
  *   artifacts it uses stay pinned from before their download until the task ends (ADR 0342);
  * - a deployment that left the manifest is removed (removing → removed), workloads in reverse order;
  * - tasks run concurrently (bounded), each with a timeout, so one stuck deployment blocks no other; a
- *   failed one is retried with exponential backoff; running workloads are observed and every change of
- *   state is reported.
+ *   failed one is retried with exponential backoff;
+ * - `check()` (called by the observation module, agents/node/modules/observation.ts) looks at the
+ *   workloads of an applied deployment: every change of state is reported, and a workload that stopped
+ *   is started again as the restart policy says (restart-policy.ts, ADR 0207): `failed` with the exit
+ *   and its time, then `installing` and `installed` as the repair goes.
  */
 
 export interface ReconcilerDeps {
@@ -50,6 +50,20 @@ export interface ReconcilerDeps {
   logger: Logger;
   clock: Clock;
   parseYaml(bytes: Buffer, deviceId: string): ApplicationDeployment;
+  /** The restart backoff (default from `config.deployments`). */
+  restart?: RestartTiming;
+  /** The registered runtimes (default: agents/runtimes/registry.ts). */
+  definitions?: readonly RuntimeDefinition[];
+}
+
+/** The agent's restart backoff from agent.yaml (`deployments.restartSeconds` ...). */
+export function restartTiming(config: AgentConfig): RestartTiming {
+  const d = config.deployments;
+  return {
+    firstDelayMs: ms(d.restartSeconds),
+    maxDelayMs: ms(d.maxRestartSeconds),
+    healthyAfterMs: ms(d.healthySeconds),
+  };
 }
 
 export class Reconciler {
@@ -61,10 +75,11 @@ export class Reconciler {
   private active = 0;
   private stopped = false;
   private readonly stopController = new AbortController();
-  private observing: Promise<void> | undefined;
+  private readonly timing: RestartTiming;
 
   constructor(private readonly d: ReconcilerDeps) {
     this.log = d.logger.child({ component: 'agent-reconcile' });
+    this.timing = d.restart ?? restartTiming(d.config);
   }
 
   /** Reconciles every deployment in the state (at start and after each adopted manifest). */
@@ -100,6 +115,11 @@ export class Reconciler {
     return this.running.has(id);
   }
 
+  /** Whether a retry or a restart of the deployment is scheduled. */
+  scheduled(id: string): boolean {
+    return this.retryTimers.has(id);
+  }
+
   /** Cancels running tasks (they are resumed from the state after a restart) and stops timers. */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -107,7 +127,7 @@ export class Reconciler {
     for (const t of this.retryTimers.values()) clearTimeout(t);
     this.retryTimers.clear();
     for (const w of this.waiting.splice(0)) w();
-    await Promise.allSettled([...this.running.values(), this.observing]);
+    await Promise.allSettled([...this.running.values()]);
   }
 
   private async slot(): Promise<() => void> {
@@ -220,12 +240,21 @@ export class Reconciler {
       r.failures++;
       r.retryAt = this.d.clock.now() + this.retryDelay(r.failures);
     });
-    if (!rec?.retryAt || this.stopped) return;
-    const wait = Math.max(0, rec.retryAt - this.d.clock.now());
-    const t = setTimeout(() => {
-      this.retryTimers.delete(id);
-      this.kick(id);
-    }, wait);
+    if (rec?.retryAt) this.runAt(id, rec.retryAt);
+  }
+
+  /** Runs the deployment's task at `at` (a restart the policy made due, or a retry). */
+  private runAt(id: string, at: number): void {
+    if (this.stopped) return;
+    const old = this.retryTimers.get(id);
+    if (old) clearTimeout(old);
+    const t = setTimeout(
+      () => {
+        this.retryTimers.delete(id);
+        this.kick(id);
+      },
+      Math.max(0, at - this.d.clock.now()),
+    );
     t.unref?.();
     this.retryTimers.set(id, t);
   }
@@ -238,7 +267,7 @@ export class Reconciler {
   // ---------------------------------------------------------------------------------------------------
   // Apply
 
-  private adapter(kind: RuntimeKind): RuntimeAdapter | undefined {
+  private adapter(kind: string): RuntimeAdapter | undefined {
     return this.d.runtimes.get(kind);
   }
 
@@ -289,10 +318,14 @@ export class Reconciler {
     if (rec.name !== doc.metadata.name) rec = this.update(id, (r) => (r.name = doc.metadata.name))!;
     const names = doc.spec.deploymentProfile.components.map((c) => c.name);
 
-    // Converged already (agent restart, periodic check): leave healthy workloads alone.
-    if (rec.appliedDigest === rec.digest && rec.planDigest === rec.digest && rec.plan) {
-      const { states, unknown } = await this.observePlan(rec.plan);
-      if (unknown) {
+    // Applied already (agent restart, a restart the policy made due, an explicit kick): healthy workloads
+    // are left alone, and only what stopped is started again.
+    let judged: Map<string, Judgement> | undefined;
+    const applied = rec.appliedDigest === rec.digest || pendingRestart(rec);
+    const appliedPlan = rec.planDigest === rec.digest ? rec.plan : undefined;
+    if (appliedPlan && applied) {
+      const j = await this.judgePlan(rec, appliedPlan);
+      if (j.unknown) {
         // The runtime cannot be asked now: keep what was reported and look again later.
         this.log.warn(
           { deploymentId: id },
@@ -301,14 +334,19 @@ export class Reconciler {
         this.scheduleRetry(id);
         return;
       }
-      if (states.every((s) => s.state === 'installed')) {
-        this.report(id, states);
+      rec = this.saveRestarts(id, appliedPlan, j.judged) ?? rec;
+      if (rec.appliedDigest === rec.digest && !j.judged.some((x) => needsApply(x))) {
+        this.reportJudged(rec, j.judged);
         this.update(id, (r) => {
           r.failures = 0;
           delete r.retryAt;
         });
         return;
       }
+      // What stopped is reported before it is started again (with the time of its exit, or of its
+      // notice): also when the agent starts over workloads that died while it was down.
+      this.reportJudged(rec, j.judged);
+      judged = new Map(appliedPlan.map((pw, i) => [pw.component, j.judged[i]!]));
     }
 
     this.report(
@@ -355,9 +393,14 @@ export class Reconciler {
 
     const force = rec.failures > 0;
     const states: ComponentReport[] = names.map((n) => ({ name: n, state: 'installing' }));
-    let failed = false;
+    /** Why the loop stopped: an apply that threw (retried with backoff), or a workload that stopped. */
+    let failed: 'error' | 'stopped' | undefined;
+    let restartAt: number | undefined;
+    let inPlace = true;
+    let last = -1;
     for (const [i, pw] of plan.entries()) {
       signal.throwIfAborted();
+      last = i;
       const adapter = this.adapter(pw.kind);
       if (!adapter) {
         states[i] = {
@@ -369,17 +412,17 @@ export class Reconciler {
             message: `the ${pw.kind} runtime is not available on this node`,
           },
         };
-        failed = true;
+        failed = 'error';
         break;
       }
       const current = await adapter.status(pw.spec.workloadId).catch(() => undefined);
+      const before = judged?.get(pw.component);
+      const same = current !== undefined && current.specHash === pw.spec.specHash;
       let st: WorkloadStatus;
-      if (
-        current &&
-        current.specHash === pw.spec.specHash &&
-        isHealthy(current) &&
-        !(force && !isHealthy(current))
-      ) {
+      let record = this.d.store.get().deployments[id]?.restarts?.[pw.component];
+      // Kept as it is: healthy, or (when repairing) coming up, restarted by its runtime, or down for good.
+      const kept = same && (isHealthy(current) || (before !== undefined && !needsApply(before)));
+      if (kept) {
         st = current;
       } else {
         // Recorded before apply: a crash during apply leaves the workload known, so it is never orphaned.
@@ -400,6 +443,13 @@ export class Reconciler {
             signal,
             force: force && current?.specHash === pw.spec.specHash,
           });
+          if (before?.action === 'restart' && before.record) {
+            record = restarted(before.record);
+            this.log.info(
+              { deploymentId: id, component: pw.component, restarts: record.restarts },
+              'workload started again',
+            );
+          }
           if (pw.wait) st = await this.waitReady(adapter, pw, st, signal);
         } catch (e) {
           if (signal.aborted) throw e;
@@ -419,35 +469,54 @@ export class Reconciler {
               message: shortMessage(e),
             },
           };
-          failed = true;
+          failed = 'error';
           break;
         }
       }
-      states[i] = componentFromWorkload(pw.component, st);
-      if (states[i]!.state === 'failed') {
-        failed = true;
+      const j = this.judgeOne(pw, st, record);
+      this.saveRestarts(id, [pw], [j]);
+      states[i] = j.report;
+      if (!isHealthy(st)) inPlace = false;
+      // A workload that stopped after this apply ends the task; one kept down for good (its policy) is
+      // reported and the rest of the deployment still repaired.
+      if (j.action === 'restart' || (j.action === 'final' && !kept)) {
+        failed = 'stopped';
+        if (j.action === 'restart') restartAt = j.record?.dueAt;
         break;
       }
       if (i < plan.length - 1) this.report(id, states, 'installing');
     }
     if (failed) {
+      // What the loop did not reach: as it is, when it runs with this spec; else not started yet.
+      for (let j = last + 1; j < plan.length; j++) {
+        const pw = plan[j]!;
+        const cur = await this.adapter(pw.kind)
+          ?.status(pw.spec.workloadId)
+          .catch(() => undefined);
+        states[j] =
+          cur && cur.specHash === pw.spec.specHash && isHealthy(cur)
+            ? { name: pw.component, state: 'installed' }
+            : { name: pw.component, state: 'pending' };
+      }
       for (let j = 0; j < states.length; j++)
         if (states[j]!.state === 'installing') states[j] = { name: states[j]!.name, state: 'pending' };
       const bad = states.find((s) => s.state === 'failed');
       this.report(id, states, 'failed', bad?.error ? { ...bad.error, source: doc.metadata.name } : undefined);
-      this.scheduleRetry(id);
+      if (failed === 'error' || (restartAt === undefined && !judged)) this.scheduleRetry(id);
+      else if (restartAt !== undefined) this.runAt(id, restartAt);
       return;
     }
-    const allInstalled = states.every((s) => s.state === 'installed');
     // Images of the previous revision that no workload uses any more (the engine keeps images in use).
     const images = new Set(plan.map((p) => (isImageArtifact(p.spec.artifact) ? p.spec.artifact.image : '')));
     for (const p of previous) {
       if (isImageArtifact(p.spec.artifact) && !images.has(p.spec.artifact.image))
         await this.d.runtimes.pruneImage(p.spec.artifact.image);
     }
-    this.report(id, states);
+    const down = states.find((st) => st.state === 'failed');
+    if (down?.error) this.report(id, states, 'failed', { ...down.error, source: doc.metadata.name });
+    else this.report(id, states);
     this.update(id, (r) => {
-      if (allInstalled) r.appliedDigest = r.digest;
+      if (inPlace) r.appliedDigest = r.digest;
       r.failures = 0;
       delete r.retryAt;
     });
@@ -477,7 +546,7 @@ export class Reconciler {
     }
   }
 
-  private adapterFor(kind: RuntimeKind): RuntimeAdapter {
+  private adapterFor(kind: string): RuntimeAdapter {
     const a = this.d.runtimes.all().find((x) => x.kind === kind);
     if (!a)
       throw new OutpostError(
@@ -510,31 +579,112 @@ export class Reconciler {
     return st;
   }
 
+  private supervises(kind: string): boolean {
+    return runtimeDefinition(kind, this.d.definitions ?? BUILTIN_RUNTIMES)?.supervises ?? false;
+  }
+
+  /** One workload's state judged by the restart policy (restart-policy.ts). */
+  private judgeOne(pw: PlannedWorkload, st: WorkloadStatus, record: RestartRecord | undefined): Judgement {
+    return judge({
+      component: pw.component,
+      specHash: pw.spec.specHash,
+      status: st,
+      policy: pw.spec.restart?.policy ?? 'on-failure',
+      ...(pw.spec.restart?.maxRestarts !== undefined ? { maxRestarts: pw.spec.restart.maxRestarts } : {}),
+      supervises: this.supervises(pw.kind),
+      record,
+      now: this.d.clock.now(),
+      timing: this.timing,
+    });
+  }
+
   /**
-   * The components' states as the runtimes report them. `unknown` when a runtime could not be asked
-   * (not usable right now, or its status call failed): then nothing is concluded, so a flaky runtime
-   * never makes the agent report or re-apply a workload that may be running fine.
+   * The workloads of a plan as the runtimes report them, judged. `unknown` when a runtime could not be
+   * asked (not usable right now, or its status call failed): then nothing is concluded, so a flaky
+   * runtime never makes the agent report or re-apply a workload that may be running fine. A workload of
+   * another spec than the plan's (changed under the agent) is applied again.
    */
-  private async observePlan(
+  private async judgePlan(
+    rec: DeploymentRecord,
     plan: PlannedWorkload[],
-  ): Promise<{ states: ComponentReport[]; unknown: boolean }> {
-    const states: ComponentReport[] = [];
+  ): Promise<{ judged: Judgement[]; unknown: boolean }> {
+    const judged: Judgement[] = [];
     let unknown = false;
     for (const pw of plan) {
       const a = this.adapter(pw.kind);
       const st = a ? await a.status(pw.spec.workloadId).catch(() => undefined) : undefined;
+      const record = rec.restarts?.[pw.component];
       if (!st || st.state === 'unknown') {
         unknown = true;
-        states.push({ name: pw.component, state: 'installing' });
-        continue;
-      }
-      if (st.state !== 'removed' && st.specHash !== undefined && st.specHash !== pw.spec.specHash) {
-        states.push({ name: pw.component, state: 'installing' });
-        continue;
-      }
-      states.push(componentFromWorkload(pw.component, st));
+        judged.push({ action: 'unknown', report: { name: pw.component, state: 'installing' }, record });
+      } else if (st.state !== 'removed' && st.specHash !== undefined && st.specHash !== pw.spec.specHash) {
+        judged.push({ action: 'apply', report: { name: pw.component, state: 'installing' }, record });
+      } else judged.push(this.judgeOne(pw, st, record));
     }
-    return { states, unknown };
+    return { judged, unknown };
+  }
+
+  /**
+   * Reports judged components; a failed deployment carries its first failed component's error with the
+   * deployment as its source, as the task's own failure report does (so equal states give equal reports).
+   */
+  private reportJudged(rec: DeploymentRecord, judged: readonly Judgement[]): void {
+    const components = judged.map((j) => j.report);
+    const bad = components.find((c) => c.state === 'failed');
+    if (bad?.error)
+      this.report(rec.deploymentId, components, 'failed', {
+        ...bad.error,
+        source: rec.name || rec.deploymentId,
+      });
+    else this.report(rec.deploymentId, components);
+  }
+
+  /** Stores the restart records the judgements updated (only when they changed). */
+  private saveRestarts(
+    id: string,
+    plan: readonly PlannedWorkload[],
+    judged: readonly Judgement[],
+  ): DeploymentRecord | undefined {
+    const rec = this.d.store.get().deployments[id];
+    if (!rec) return undefined;
+    const next: Record<string, RestartRecord> = { ...rec.restarts };
+    plan.forEach((pw, i) => {
+      const r = judged[i]?.record;
+      if (r) next[pw.component] = r;
+      else delete next[pw.component];
+    });
+    if (JSON.stringify(next) === JSON.stringify(rec.restarts ?? {})) return rec;
+    return this.update(id, (r) => {
+      if (Object.keys(next).length) r.restarts = next;
+      else delete r.restarts;
+    });
+  }
+
+  /**
+   * Looks at the workloads of an idle, applied deployment (the observation module calls it): a change of
+   * state is reported, and a workload that stopped is started again when its restart is due.
+   */
+  async check(id: string): Promise<void> {
+    const rec = this.d.store.get().deployments[id];
+    if (this.stopped || !rec?.desired || !rec.plan || this.running.has(id) || this.retryTimers.has(id))
+      return;
+    const { judged, unknown } = await this.judgePlan(rec, rec.plan);
+    if (unknown || this.stopped || this.running.has(id)) return;
+    this.saveRestarts(id, rec.plan, judged);
+    this.reportJudged(rec, judged);
+    const due = judged.filter((j) => needsApply(j));
+    if (due.length === 0) return;
+    const now = this.d.clock.now();
+    const at = Math.min(...due.map((j) => (j.action === 'restart' ? (j.record?.dueAt ?? now) : now)));
+    this.log.warn(
+      {
+        deploymentId: id,
+        components: due.map((j) => j.report),
+        restartInMs: Math.max(0, at - now),
+      },
+      'a workload stopped; it will be started again',
+    );
+    this.runAt(id, at);
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -583,45 +733,6 @@ export class Reconciler {
     this.d.store.pruneYaml(Object.values(this.d.store.get().deployments).map((r) => r.digest));
   }
 
-  // ---------------------------------------------------------------------------------------------------
-  // Observe
-
-  /**
-   * Checks the workloads of every idle, applied deployment: a change of state is reported; a workload
-   * that failed or vanished is applied again (after the retry backoff).
-   */
-  observe(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    this.observing ??= (async () => {
-      try {
-        for (const rec of Object.values(this.d.store.get().deployments)) {
-          if (this.stopped) return;
-          if (!rec.desired || this.running.has(rec.deploymentId) || this.retryTimers.has(rec.deploymentId))
-            continue;
-          if (rec.appliedDigest !== rec.digest || rec.planDigest !== rec.digest || !rec.plan) {
-            // Never converged and not waiting for a retry (e.g. after a restart): try now.
-            if (!rec.retryAt || rec.retryAt <= this.d.clock.now()) this.kick(rec.deploymentId);
-            continue;
-          }
-          const { states, unknown } = await this.observePlan(rec.plan);
-          if (unknown) continue;
-          this.report(rec.deploymentId, states);
-          if (states.some((s) => s.state === 'failed')) {
-            this.log.warn(
-              { deploymentId: rec.deploymentId, components: states.filter((s) => s.state === 'failed') },
-              'a running deployment failed; it will be applied again',
-            );
-            this.update(rec.deploymentId, (r) => delete r.appliedDigest);
-            this.scheduleRetry(rec.deploymentId);
-          }
-        }
-      } finally {
-        this.observing = undefined;
-      }
-    })();
-    return this.observing;
-  }
-
   /**
    * Removes workloads this agent instance created whose deployment it no longer knows (a lost or reset
    * state file): anything not in the adopted state left the manifest.
@@ -655,6 +766,16 @@ export class Reconciler {
       }
     }
   }
+}
+
+/** Whether the judgement asks for the workload to be applied (started again, or made anew). */
+function needsApply(j: Judgement): boolean {
+  return j.action === 'restart' || j.action === 'apply';
+}
+
+/** A restart the policy made due and the agent did not make yet. */
+function pendingRestart(rec: DeploymentRecord): boolean {
+  return Object.values(rec.restarts ?? {}).some((r) => r.dueAt !== undefined);
 }
 
 /** Whether a plan's local files still exist (the cache may have evicted them). */

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DeploymentState } from '../../lib/model/index.js';
-import type { RuntimeKind, WorkloadSpec } from '../runtimes/types.js';
+import type { RuntimeKind, WorkloadSpec } from '../runtimes/index.js';
 import { ensureDir, readJson, removeStaleTemps, writeFileDurable } from './durable.js';
+import type { RestartRecord } from './restart-policy.js';
 
 /**
  * `state.json`: what the agent adopted and what it runs (ADR 0262). Replaced atomically (temp file,
@@ -73,6 +74,8 @@ export interface DeploymentRecord {
   /** Consecutive failed attempts, and when the next one is due. */
   failures: number;
   retryAt?: number;
+  /** The agent's restarts of each component's workload (ADR 0207), by component name. */
+  restarts?: Record<string, RestartRecord>;
   /** Set while the deployment's cached artifacts alone exceed the blob cache limit (ADR 0342). */
   cacheOverLimit?: { neededBytes: number; maxBytes: number };
   updatedAt: number;

@@ -4,12 +4,13 @@ import type { AgentPaths } from './home.js';
 import { readEnrollment, svidValidity } from './identity.js';
 import { effectiveSiteRegistry } from './site-registry.js';
 import { lockOwner } from './lock.js';
+import type { RestartRecord } from './restart-policy.js';
 import { readStateFile, type ComponentReport } from './state.js';
 
 /**
  * What `edgectl agent status` shows, read from the agent's files only (it works while the agent or the LO
  * is down): identity, LO, whether the agent runs, the last successful sync and its age, the adopted
- * manifestVersion, queued reports, and every deployment with its last reported state.
+ * manifestVersion, queued reports, and every deployment with its last reported state and its restarts.
  */
 export interface AgentStatusView {
   home: string;
@@ -44,6 +45,8 @@ export interface AgentStatusView {
     error?: { code?: string; source?: string; message?: string };
     /** Its artifacts alone need more than the blob cache limit (they are pinned while it installs). */
     cacheOverLimit?: { neededBytes: number; maxBytes: number };
+    /** The agent's restarts of its components' workloads (ADR 0207), by component. */
+    restarts?: Record<string, RestartRecord>;
   }[];
 }
 
@@ -106,6 +109,7 @@ export function readAgentStatus(
         components: r.reported?.components ?? [],
         ...(r.reported?.error ? { error: r.reported.error } : {}),
         ...(r.cacheOverLimit ? { cacheOverLimit: r.cacheOverLimit } : {}),
+        ...(r.restarts ? { restarts: r.restarts } : {}),
       })),
   };
 }

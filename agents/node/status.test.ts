@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { overallState } from '../../lib/model/index.js';
-import type { DeploymentState } from '../../lib/model/index.js';
+import { overallState, type DeploymentState } from '../../lib/model/index.js';
 import type { WorkloadStatus } from '../runtimes/types.js';
 import { componentFromWorkload, overallOf, sameReport, statusBody } from './status.js';
 

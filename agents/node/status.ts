@@ -9,9 +9,12 @@ export function overallOf(components: readonly { state: DeploymentState }[]): De
   return overallState(components) ?? 'failed';
 }
 
-/** Whether a workload is up as far as the agent can tell: running, or a one-shot that finished with 0. */
+/**
+ * Whether a workload is up as far as the agent can tell: running, or a one-shot that finished with 0
+ * (not one whose supervisor was ended from outside: that one is lost).
+ */
 export function isHealthy(st: WorkloadStatus): boolean {
-  return st.state === 'running' || (st.state === 'exited' && (st.exitCode ?? 0) === 0);
+  return !st.lost && (st.state === 'running' || (st.state === 'exited' && (st.exitCode ?? 0) === 0));
 }
 
 /** Whether waiting longer can change the outcome (it is still coming up or restarting). */
@@ -22,6 +25,12 @@ export function isSettling(st: WorkloadStatus): boolean {
 /** A component's Margo state from its workload's status (after it was applied). */
 export function componentFromWorkload(name: string, st: WorkloadStatus): ComponentReport {
   if (isHealthy(st)) return { name, state: 'installed' };
+  if (st.lost)
+    return {
+      name,
+      state: 'failed',
+      error: { code: 'runtime/lost', source: name, message: st.message ?? 'its supervisor is gone' },
+    };
   switch (st.state) {
     case 'pending':
     case 'installing':

@@ -1,27 +1,21 @@
-// Unit tests of the shared parts: names, spec hashes, profile → runtime, command runner, runner lookup,
-// and the probe (against this machine's real podman / podman-compose, and tools known to be absent).
+// Unit tests of the shared parts: names, spec hashes, the command runner and the runner lookup (the
+// registry, the profile → runtime choice and the probe are in registry.test.ts and runtime-set.test.ts).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPodmanEnv, type PodmanTestEnv } from '../../test/helpers/podman.js';
 import { lastLine, runCommand } from './exec.js';
 import { computeSpecHash, safeName } from './names.js';
-import { capabilitiesFromProbe, probeRuntimes, type RuntimeProbe } from './probe.js';
-import { runtimeForProfile } from './select-runtime.js';
 import type { WorkloadSpec } from './types.js';
 import { locateWasmRunner } from './wasm/locate-runner.js';
 
 let tmp: string;
-let pe: PodmanTestEnv;
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-runtimes-'));
-  pe = createPodmanEnv('outpost-probe-');
 });
-afterAll(async () => {
+afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
-  await pe.cleanup();
 });
 
 describe('safeName', () => {
@@ -62,29 +56,6 @@ describe('computeSpecHash', () => {
       computeSpecHash({ ...base, artifact: { ...base.artifact, digest: `sha256:${'2'.repeat(64)}` } }),
     ).not.toBe(h);
     expect(computeSpecHash({ ...base, limits: { memoryBytes: 1 << 20 } })).not.toBe(h);
-  });
-});
-
-describe('runtimeForProfile', () => {
-  it.each([
-    [{ type: 'compose' }, 'compose'],
-    [{ type: 'helm' }, 'helm'],
-    [{ type: 'custom', extensions: { 'x-outpost-extensions': { runtime: 'wasm' } } }, 'wasm'],
-    [{ type: 'custom', extensions: { 'x-outpost-extensions': { runtime: 'container' } } }, 'container'],
-  ])('%o → %s', (profile, kind) => expect(runtimeForProfile(profile)).toEqual({ kind }));
-
-  it.each([
-    [{ type: 'custom' }, /needs x-outpost-extensions.runtime/],
-    [
-      { type: 'custom', extensions: { 'x-outpost-extensions': { runtime: 'jvm' } } },
-      /unknown x-outpost-extensions.runtime "jvm"/,
-    ],
-    [{ type: 'custom', extensions: { 'x-outpost-extensions': { runtime: 'ocre' } } }, /microcontroller/],
-    [{ type: 'kubernetes' }, /not supported/],
-  ])('%o has no adapter', (profile, reason) => {
-    const r = runtimeForProfile(profile);
-    expect(r.kind).toBeUndefined();
-    expect((r as { reason: string }).reason).toMatch(reason);
   });
 });
 
@@ -131,74 +102,4 @@ describe('locateWasmRunner', () => {
       expect(locateWasmRunner(pathToFileURL(path.join(root, from)).href)).toBe(runner);
     }
   });
-});
-
-describe('probeRuntimes (this machine)', () => {
-  it('finds podman and podman-compose usable, and says why absent tools are not', async () => {
-    const runner = path.join(tmp, 'wasm-runner.js');
-    fs.writeFileSync(runner, '');
-    const p = await probeRuntimes({
-      env: pe.env,
-      binaries: {
-        helm: path.join(tmp, 'no-helm'),
-        nerdctl: path.join(tmp, 'no-nerdctl'),
-        ctr: path.join(tmp, 'no-ctr'),
-      },
-      dockerSocket: path.join(tmp, 'no-docker.sock'),
-      wasmRunnerPath: runner,
-    });
-    expect(p.podman).toMatchObject({ available: true, version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
-    expect(p.podman.detail).toContain('runc');
-    expect(p.podmanCompose).toMatchObject({
-      available: true,
-      version: expect.stringMatching(/^\d+\.\d+\.\d+/),
-    });
-    expect(p.wasm).toMatchObject({ available: true });
-    expect(p.helm).toMatchObject({ available: false, detail: expect.stringContaining('not found') });
-    expect(p.containerd).toMatchObject({ available: false });
-    expect(p.dockerApi).toMatchObject({
-      available: false,
-      detail: expect.stringContaining('no Docker API socket'),
-    });
-    for (const r of Object.values(p)) expect(typeof r.available).toBe('boolean');
-  });
-});
-
-describe('capabilitiesFromProbe', () => {
-  const off = { available: false };
-  const on = { available: true };
-  const probe = (over: Partial<RuntimeProbe>): RuntimeProbe => ({
-    podman: off,
-    docker: off,
-    dockerApi: off,
-    containerd: off,
-    podmanCompose: off,
-    dockerCompose: off,
-    helm: off,
-    wasm: off,
-    ...over,
-  });
-  it.each([
-    [probe({}), { supportedDeploymentTypes: [], supportedRuntimes: [], extensionRuntimes: [] }],
-    [
-      probe({ podman: on, podmanCompose: on, wasm: on }),
-      {
-        supportedDeploymentTypes: ['compose', 'custom'],
-        supportedRuntimes: ['oci', 'custom'],
-        extensionRuntimes: ['wasm'],
-      },
-    ],
-    [
-      probe({ podman: on, dockerCompose: on }),
-      { supportedDeploymentTypes: ['custom'], supportedRuntimes: ['oci'], extensionRuntimes: [] },
-    ],
-    [
-      probe({ docker: on, dockerCompose: on, helm: on }),
-      {
-        supportedDeploymentTypes: ['compose', 'helm', 'custom'],
-        supportedRuntimes: ['oci'],
-        extensionRuntimes: [],
-      },
-    ],
-  ])('%#', (p, expected) => expect(capabilitiesFromProbe(p)).toEqual(expected));
 });

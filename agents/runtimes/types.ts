@@ -6,7 +6,8 @@
  * workload whose spec hash did not change.
  */
 
-export type RuntimeKind = 'wasm' | 'container' | 'compose' | 'helm';
+/** A registered runtime's kind (`wasm`, `container`, `compose`, `helm`, ...: agents/runtimes/registry.ts). */
+export type RuntimeKind = string;
 
 /** A file on local disk, already pulled and digest-verified by the agent (the adapter checks the digest again). */
 export interface FileArtifact {
@@ -121,6 +122,11 @@ export interface WorkloadStatus {
   /** Runtime handle: the runner pid (wasm), container id, compose project, helm release. */
   handle?: string;
   pid?: number;
+  /**
+   * The workload's supervisor ended without recording an end (killed, or stopped from outside the
+   * agent): the workload is `failed`, and the agent starts it again as its restart policy says.
+   */
+  lost?: boolean;
 }
 
 export type WorkloadEventType =
@@ -164,6 +170,8 @@ export interface RuntimeAdapter {
   status(workloadId: string): Promise<WorkloadStatus>;
   /** Every workload this adapter (instance) manages, found from the runtime itself (labels, state files). */
   list(): Promise<WorkloadStatus[]>;
+  /** Removes an image it pulled once nothing uses it (runtimes that pull images). */
+  pruneImage?(ref: string): Promise<void>;
 }
 
 /** Error codes the adapters throw (namespaced; `status` maps to HTTP for reports). */

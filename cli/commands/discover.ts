@@ -1,5 +1,4 @@
-import type { Command } from 'commander';
-import { Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { action } from '../lib/action.js';
 import { emit, parseFormat, table } from '../lib/output.js';
 import { OutpostError } from '../../lib/errors/index.js';

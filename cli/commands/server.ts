@@ -1,5 +1,4 @@
-import type { Command } from 'commander';
-import { Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { action } from '../lib/action.js';
 import { globals } from '../lib/context.js';
 import { resolveHome } from '../../lib/base/index.js';

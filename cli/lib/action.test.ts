@@ -60,4 +60,15 @@ describe('exitCodeFor', () => {
   it('is 1 for anything that is not an OutpostError', () => {
     expect(exitCodeFor(new Error('boom'))).toBe(1);
   });
+
+  it('is 2 for bad input, a refused margo.yaml or device model file included', () => {
+    for (const code of [
+      'invalid-input',
+      'invalid-config',
+      'margo/invalid-description',
+      'margo/invalid-request',
+    ])
+      expect(exitCodeFor(new OutpostError(code, 'bad'))).toBe(2);
+    expect(exitCodeFor(new OutpostError('conflict', 'no'))).toBe(1);
+  });
 });

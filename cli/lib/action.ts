@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { OutpostError } from '../../lib/errors/index.js';
 import { isServerAnswer } from '../../lib/contract/index.js';
+import { escapeControls } from './output.js';
 
 /**
  * Wraps a command's action: expected failures (OutpostError) print one line on stderr and exit
@@ -20,16 +21,17 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
 }
 
 export function reportError(err: unknown, debug: boolean): void {
+  // What the server says may quote names: escaped like table output.
   if (err instanceof OutpostError) {
-    process.stderr.write(`edgectl: ${err.message}\n`);
+    process.stderr.write(`edgectl: ${escapeControls(err.message, true)}\n`);
     if (err.errors?.length && !err.message.includes(err.errors[0]!.message)) {
       for (const e of err.errors) {
         const loc = e.file ? `${e.file}${e.line ? `:${e.line}${e.column ? `:${e.column}` : ''}` : ''}: ` : '';
-        process.stderr.write(`  ${loc}${e.field}: ${e.message}\n`);
+        process.stderr.write(`  ${escapeControls(`${loc}${e.field}: ${e.message}`, true)}\n`);
       }
     }
   } else {
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = escapeControls(err instanceof Error ? err.message : String(err), true);
     process.stderr.write(
       `edgectl: unexpected error: ${msg}${debug ? '' : ' (run with --debug for details)'}\n`,
     );
@@ -39,7 +41,9 @@ export function reportError(err: unknown, debug: boolean): void {
 
 export function exitCodeFor(err: unknown): number {
   if (err instanceof OutpostError) {
-    if (err.code === 'invalid-input' || err.code === 'invalid-config') return 2;
+    // Bad input, whoever found it: a field of the call, a config file, a margo.yaml or model file.
+    if (err.code === 'invalid-input' || err.code === 'invalid-config' || /\/invalid-[a-z-]+$/.test(err.code))
+      return 2;
     if (err.code === 'server-not-running') return 3;
     // Not reaching the server (or the LO, a registry) is 3; the server reporting that it could not
     // reach something else (a git repository) is an ordinary failure.

@@ -2,9 +2,10 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { createPaths, resolveHome } from '../../lib/base/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
-import { createChannelClient, createHttpTransport } from '../../lib/contract/index.js';
+import { COMMAND_CHANNELS, createChannelClient, createHttpTransport } from '../../lib/contract/index.js';
 import type { ClientOf, Contract } from '../../lib/contract/index.js';
 import { httpFetch } from './http-fetch.js';
+import { withIdempotentRetry } from './retry.js';
 
 export interface GlobalOptions {
   home?: string;
@@ -61,7 +62,10 @@ export function connect(opts: GlobalOptions): Connection {
     token ??= info.token;
   }
   if (!token) throw new OutpostError('unauthorized', 'no API token: pass --token or set EDGE_TOKEN');
-  const transport = createHttpTransport({ baseUrl: url, token, fetch: httpFetch });
+  const transport = withIdempotentRetry(
+    createHttpTransport({ baseUrl: url, token, fetch: httpFetch }),
+    COMMAND_CHANNELS,
+  );
   const tenant = opts.tenant;
   // Calls by channel name: starting a command does not load the contract's schemas.
   const client = createChannelClient<Contract>(transport, tenant ? { tenant } : {});

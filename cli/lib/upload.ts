@@ -15,18 +15,29 @@ function mib(n: number): string {
  * Reads a description or model file (or the `defaultName` inside a folder) and the files beside it
  * that the text names by relative path (icons, release notes...), ready to upload.
  */
-export function readUpload(target: string, defaultName: string): Upload {
+export interface ReadUploadOptions {
+  /** Upload what a symbolic link given on the command line points to (default: refuse, naming it). */
+  followSymlinks?: boolean;
+  /** Told each symbolic link that is followed (edgectl prints it on stderr). */
+  onNote?: (message: string) => void;
+}
+
+export function readUpload(target: string, defaultName: string, options: ReadUploadOptions = {}): Upload {
   let st: fs.Stats;
   try {
+    checkLink(target, options);
     st = fs.statSync(target);
-  } catch {
+  } catch (err) {
+    if (err instanceof OutpostError) throw err;
     throw new OutpostError('not-found', `${target}: no such file or folder`);
   }
   const file = st.isDirectory() ? path.join(target, defaultName) : target;
   let fst: fs.Stats;
   try {
+    if (file !== target) checkLink(file, options);
     fst = fs.statSync(file);
-  } catch {
+  } catch (err) {
+    if (err instanceof OutpostError) throw err;
     throw new OutpostError(
       'not-found',
       st.isDirectory() ? `${target} holds no ${defaultName}` : `${file}: no such file`,
@@ -63,6 +74,26 @@ export function readUpload(target: string, defaultName: string): Upload {
   };
   walk(base, 0);
   return { fileName: path.basename(file), content, ...(Object.keys(resources).length ? { resources } : {}) };
+}
+
+/**
+ * A symbolic link is never followed silently: it may point anywhere (/etc/passwd), and what it points
+ * to would be uploaded to the server. Refused unless asked for; when followed, said so.
+ */
+function checkLink(p: string, options: ReadUploadOptions): void {
+  if (!fs.lstatSync(p).isSymbolicLink()) return;
+  let to: string;
+  try {
+    to = fs.realpathSync(p);
+  } catch {
+    throw new OutpostError('not-found', `${p} is a symbolic link to something that does not exist`);
+  }
+  if (!options.followSymlinks)
+    throw new OutpostError(
+      'invalid-input',
+      `${p} is a symbolic link to ${to}; it is not followed (give ${to} itself, or pass --follow-symlinks to upload it)`,
+    );
+  options.onNote?.(`following the symbolic link ${p} -> ${to}`);
 }
 
 /**

@@ -53,7 +53,9 @@ export async function addApp(
   input: { source: AppSource; expectId?: string | undefined },
   ctx: CallContext,
 ): Promise<AddAppResult> {
-  const loaded = await load(deps, input.source);
+  const setting = deps.config.catalog.privateGitHosts;
+  const privateHosts = setting === 'everyone' || (setting === 'admins' && ctx.principal.admin);
+  const loaded = await load(deps, input.source, { privateHosts });
   try {
     const { description, warnings, bytes } = parseApplicationDescription(loaded.bytes, {
       file: loaded.fileName,
@@ -134,7 +136,11 @@ export async function addApp(
   }
 }
 
-async function load(deps: { config: Config; env?: NodeJS.ProcessEnv }, source: AppSource): Promise<Loaded> {
+async function load(
+  deps: { config: Config; env?: NodeJS.ProcessEnv },
+  source: AppSource,
+  policy: { privateHosts: boolean },
+): Promise<Loaded> {
   if (source.kind === 'upload') {
     const { upload } = source;
     const bytes = Buffer.from(upload.content, 'utf8');
@@ -151,7 +157,12 @@ async function load(deps: { config: Config; env?: NodeJS.ProcessEnv }, source: A
       dispose() {},
     };
   }
-  const repo = await fetchGitRepo({ url: source.url, ref: source.ref }, deps.config.catalog, deps.env);
+  const repo = await fetchGitRepo(
+    { url: source.url, ref: source.ref },
+    deps.config.catalog,
+    deps.env,
+    policy,
+  );
   try {
     const requested = (source.path ?? '').replace(/^\/+|\/+$/g, '');
     const candidates = /\.ya?ml$/i.test(requested) ? [requested] : [path.posix.join(requested, 'margo.yaml')];

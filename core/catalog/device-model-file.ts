@@ -9,7 +9,7 @@ import {
   type PathSegment,
   type DeviceCapabilities,
 } from '../../lib/model/index.js';
-import type { Upload } from '../../lib/contract/index.js';
+import { type Upload, freeTextSchema, nameTextSchema } from '../../lib/contract/index.js';
 import { formatPath } from '../config.js';
 
 /**
@@ -36,10 +36,10 @@ const fileSchema = z
     id: z
       .string()
       .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'use 1-63 lowercase letters, digits and dashes'),
-    name: z.string().min(1).max(200).optional(),
-    vendor: z.string().min(1).max(200),
-    modelNumber: z.string().min(1).max(200),
-    description: z.string().max(4000).optional(),
+    name: nameTextSchema(200).optional(),
+    vendor: nameTextSchema(200),
+    modelNumber: nameTextSchema(200),
+    description: freeTextSchema(4000).optional(),
     runtimes: z.array(z.enum(['oci', 'custom', 'wasm', 'ocre'])).min(1),
     deploymentTypes: z.array(z.enum(DEPLOYMENT_TYPES)).min(1),
     capabilities: z
@@ -174,8 +174,11 @@ function readTemplate(
   file: string,
   locate: (path: Path) => { line: number; column: number } | undefined,
 ): DeviceCapabilities {
+  // A template may still be written in the rc.2 shape: its envelope is dropped here (the MMI refuses it
+  // on the wire, ADR 0103), `cpu` is read as `cpus` by the parser.
+  const { apiVersion: _apiVersion, kind: _kind, ...rc3 } = template;
   try {
-    return parseDeviceCapabilities(template);
+    return parseDeviceCapabilities(rc3);
   } catch (err) {
     if (!(err instanceof OutpostError) || !err.errors?.length) throw err;
     const problems: FieldProblem[] = err.errors.map((p) => {

@@ -28,6 +28,8 @@ export async function fetchGitRepo(
   input: { url: string; ref?: string | undefined },
   config: Config['catalog'],
   env: NodeJS.ProcessEnv = process.env,
+  /** Whether this caller may make the server fetch from loopback, link-local and private hosts (ADR 0483). */
+  policy: { privateHosts: boolean } = { privateHosts: false },
 ): Promise<FetchedRepo> {
   let parsed: URL;
   try {
@@ -60,7 +62,7 @@ export async function fetchGitRepo(
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-git-'));
   const dispose = () => fs.rmSync(dir, { recursive: true, force: true });
-  const http = createGitHttpClient({ timeoutMs: config.gitTimeoutMs });
+  const http = createGitHttpClient({ timeoutMs: config.gitTimeoutMs, publicOnly: !policy.privateHosts });
   const ref = input.ref;
   const overall = AbortSignal.timeout(config.gitTimeoutMs * 3);
   try {

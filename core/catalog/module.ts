@@ -282,9 +282,12 @@ export function createCatalogModule(deps: CatalogModuleDeps): CoreModule & { cat
               'conflict',
               `device model "${m.id}" is used by ${n} node${n === 1 ? '' : 's'}`,
             );
-          db.delete(deviceModels)
-            .where(and(eq(deviceModels.tenantId, ctx.tenantId), eq(deviceModels.id, m.id)))
-            .run();
+          store.tx(() =>
+            db
+              .delete(deviceModels)
+              .where(and(eq(deviceModels.tenantId, ctx.tenantId), eq(deviceModels.id, m.id)))
+              .run(),
+          );
           events.changed(ctx.tenantId, 'device-models');
           return { id: m.id };
         },

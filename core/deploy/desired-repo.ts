@@ -47,8 +47,14 @@ export function createDesiredRepos(deps: {
   const dirOf = (tenantId: string) => path.join(deps.root, tenantId);
   const repoOf = (tenantId: string) => {
     let r = repos.get(tenantId);
-    if (!r)
-      repos.set(tenantId, (r = openDeploymentsRepo(dirOf(tenantId), deps.logger, branch, deps.objectCache)));
+    if (!r) {
+      r = openDeploymentsRepo(dirOf(tenantId), deps.logger, branch, deps.objectCache);
+      repos.set(tenantId, r);
+      // A failed open (a full disk) is tried again by the next sync.
+      r.catch(() => {
+        if (repos.get(tenantId) === r) repos.delete(tenantId);
+      });
+    }
     return r;
   };
   const files = store.sqlite.prepare(

@@ -105,6 +105,8 @@ export function createDeployEngine(deps: DeployEngineDeps) {
   const cursors = createReportCursors(store);
   /** Rollouts waiting for a time (canary soak, install timeouts): deployment id -> when to look again. */
   const wakeAt = new Map<string, number>();
+  /** Tenants whose committed desired state is not yet in their repository or the LO (retried). */
+  const unpublished = new Set<string>();
 
   const deploymentRow = (tenantId: string, id: string): DeploymentRow => {
     const d = db
@@ -313,11 +315,43 @@ export function createDeployEngine(deps: DeployEngineDeps) {
         .where(eq(deployments.id, id))
         .run();
     });
-    if (mustSync) {
-      const r = await repos.sync(tenantId, message, operator);
-      if (r.changed) await deps.afterCommit(tenantId);
-    }
+    if (mustSync || unpublished.has(tenantId)) await publish(tenantId, message, operator);
     events.changed(tenantId, 'deployments');
+  }
+
+  /**
+   * Writes the database's desired state to the deployments repository and lets the LO adopt it. The
+   * change is already committed when this runs: a failure here (a full disk, an unwritable repository)
+   * does not undo it or fail the call; the tenant is published again from the database on the timer
+   * (and at start), until it goes through.
+   */
+  async function publish(tenantId: string, message: string, operator: string): Promise<void> {
+    try {
+      const r = await repos.sync(tenantId, message, operator);
+      if (r.changed || unpublished.has(tenantId)) await deps.afterCommit(tenantId);
+      if (unpublished.delete(tenantId))
+        log.info({ tenant: tenantId }, 'desired state published after a retry');
+    } catch (err) {
+      if (!unpublished.has(tenantId))
+        log.error(
+          { err, tenant: tenantId },
+          'desired state committed, but publishing it failed; retrying from the database',
+        );
+      unpublished.add(tenantId);
+    }
+  }
+
+  /**
+   * The first rollout step after a committed change. When it fails, the change stays committed and the
+   * step is retried by the timer, like a rollout waiting for a time.
+   */
+  async function advanceAfterCommit(tenantId: string, id: string, operator: string, message: string) {
+    try {
+      await advance(tenantId, id, operator, message);
+    } catch (err) {
+      log.error({ err, deployment: id }, 'change committed; its rollout step failed and is retried');
+      wakeAt.set(id, clock.now());
+    }
   }
 
   /** Serialised per deployment; errors are logged (a status report must never fail because of them). */
@@ -437,6 +471,7 @@ export function createDeployEngine(deps: DeployEngineDeps) {
       const id = crypto.randomUUID();
       const now = clock.now();
       const name = input.name ?? `${input.appId.slice(0, 50).replace(/-+$/, '')}-${id.slice(0, 8)}`;
+      ctx.noteResultRef?.(id);
       store.tx(() => {
         db.insert(deployments)
           .values({
@@ -479,7 +514,7 @@ export function createDeployEngine(deps: DeployEngineDeps) {
           insertTarget.run(id, uid, ctx.tenantId, node.siteId, node.name, version, reservation, now);
         }
       });
-      await advance(
+      await advanceAfterCommit(
         ctx.tenantId,
         id,
         ctx.principal.id,
@@ -570,7 +605,7 @@ export function createDeployEngine(deps: DeployEngineDeps) {
           )
           .run(JSON.stringify(placement.reservation), d.id);
       });
-      await advance(
+      await advanceAfterCommit(
         ctx.tenantId,
         d.id,
         ctx.principal.id,
@@ -598,12 +633,11 @@ export function createDeployEngine(deps: DeployEngineDeps) {
             )
             .run(clock.now(), d.id);
         });
-        const r = await repos.sync(
+        await publish(
           ctx.tenantId,
           `remove deployment ${d.id} (${d.appId}) from ${targetsOf(d.id).length} nodes`,
           ctx.principal.id,
         );
-        if (r.changed) await deps.afterCommit(ctx.tenantId);
         finishRemovalIfDone(d.id);
         events.changed(ctx.tenantId, 'deployments');
       }
@@ -635,11 +669,14 @@ export function createDeployEngine(deps: DeployEngineDeps) {
           : what === 'pause'
             ? pauseRollout(plan)
             : resumeRollout(plan);
-      db.update(deployments)
-        .set({ rollout: next, updatedAt: clock.now() })
-        .where(eq(deployments.id, d.id))
-        .run();
-      await advance(ctx.tenantId, d.id, ctx.principal.id, `${what} rollout of deployment ${d.id}`);
+      store.tx(() =>
+        db
+          .update(deployments)
+          .set({ rollout: next, updatedAt: clock.now() })
+          .where(eq(deployments.id, d.id))
+          .run(),
+      );
+      await advanceAfterCommit(ctx.tenantId, d.id, ctx.principal.id, `${what} rollout of deployment ${d.id}`);
       return view(ctx.tenantId, d.id);
     },
 
@@ -658,12 +695,15 @@ export function createDeployEngine(deps: DeployEngineDeps) {
         observedNodes(statusQ.observed.all(d.id) as ObservedRow[]),
         clock.now(),
       );
-      db.update(deployments)
-        .set({ rollout: next, updatedAt: clock.now() })
-        .where(eq(deployments.id, d.id))
-        .run();
+      store.tx(() =>
+        db
+          .update(deployments)
+          .set({ rollout: next, updatedAt: clock.now() })
+          .where(eq(deployments.id, d.id))
+          .run(),
+      );
       log.info({ deployment: d.id, from: plan.phase, to: next.phase }, 'rollout retried by the operator');
-      await advance(ctx.tenantId, d.id, ctx.principal.id, `retry rollout of deployment ${d.id}`);
+      await advanceAfterCommit(ctx.tenantId, d.id, ctx.principal.id, `retry rollout of deployment ${d.id}`);
       return view(ctx.tenantId, d.id);
     },
 
@@ -755,6 +795,9 @@ export function createDeployEngine(deps: DeployEngineDeps) {
     async tick(): Promise<void> {
       // A push that failed (remote away) is retried until it goes through.
       if (repos.pushState().lastError) await repos.push(deps.config.tenancy.defaultTenant);
+      // Committed changes whose publication failed (a full disk, say): again from the database.
+      for (const t of [...unpublished])
+        await publish(t, 'desired state rewritten from the database after a failed write', 'outpost:retry');
       // Only rollouts waiting for a time are looked at; the others move when a status arrives.
       const now = clock.now();
       for (const [id, at] of [...wakeAt]) {

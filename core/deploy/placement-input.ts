@@ -1,6 +1,11 @@
 import type { Store } from '../store/db.js';
-import type { PlacementNode, Reservation, DeviceCapabilities } from '../../lib/model/index.js';
-import { classifyPresence, type PresenceThresholds } from '../../lib/model/index.js';
+import {
+  type PlacementNode,
+  type Reservation,
+  type DeviceCapabilities,
+  classifyPresence,
+  type PresenceThresholds,
+} from '../../lib/model/index.js';
 import type { NodeRow } from '../fleet/node-view.js';
 
 /**

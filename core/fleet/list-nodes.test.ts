@@ -12,8 +12,8 @@ import {
   type Contract,
   type Node,
   type NodesListInput,
+  type ClientOf,
 } from '../../lib/contract/index.js';
-import type { ClientOf } from '../../lib/contract/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
 import { createPaths } from '../../lib/base/index.js';
 import { openStore, type Store } from '../store/db.js';

@@ -283,7 +283,7 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
             throw new OutpostError('already-exists', `tenant "${input.id}" already exists`);
           }
           const row = { id: input.id, name: input.name ?? input.id, createdAt: clock.now() };
-          db.insert(tenants).values(row).run();
+          store.tx(() => db.insert(tenants).values(row).run());
           return row;
         },
         async createToken(input, ctx) {
@@ -299,7 +299,7 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
             createdAt: clock.now(),
             revokedAt: null,
           };
-          db.insert(apiTokens).values(row).run();
+          store.tx(() => db.insert(apiTokens).values(row).run());
           return { token, info: tokenView(row) };
         },
         async listTokens(_input, ctx) {
@@ -321,7 +321,9 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
             .get();
           if (!row) throw errors.notFound('token', input.id);
           if (row.revokedAt === null) {
-            db.update(apiTokens).set({ revokedAt: clock.now() }).where(eq(apiTokens.id, row.id)).run();
+            store.tx(() =>
+              db.update(apiTokens).set({ revokedAt: clock.now() }).where(eq(apiTokens.id, row.id)).run(),
+            );
           }
           return tokenView(db.select().from(apiTokens).where(eq(apiTokens.id, row.id)).get()!);
         },
@@ -344,17 +346,20 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
         async add(input, ctx) {
           if (siteRow(ctx.tenantId, input.id))
             throw new OutpostError('already-exists', `site "${input.id}" already exists`);
-          db.insert(sites)
-            .values({
-              tenantId: ctx.tenantId,
-              id: input.id,
-              name: input.name ?? input.id,
-              description: input.description ?? null,
-              labels: input.labels ?? {},
-              servedBy: input.servedBy,
-              createdAt: clock.now(),
-            })
-            .run();
+          store.tx(() =>
+            db
+              .insert(sites)
+              .values({
+                tenantId: ctx.tenantId,
+                id: input.id,
+                name: input.name ?? input.id,
+                description: input.description ?? null,
+                labels: input.labels ?? {},
+                servedBy: input.servedBy,
+                createdAt: clock.now(),
+              })
+              .run(),
+          );
           events.changed(ctx.tenantId, 'sites');
           return siteView(requireSite(ctx.tenantId, input.id));
         },
@@ -456,18 +461,21 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
           if (nodeRow(ctx.tenantId, input.name))
             throw new OutpostError('already-exists', `node "${input.name}" already exists`);
           if (input.modelId) requireModel(store, ctx.tenantId, input.modelId);
-          db.insert(nodes)
-            .values({
-              uid: nodeUid(ctx.tenantId, input.name),
-              tenantId: ctx.tenantId,
-              name: input.name,
-              siteId: input.siteId,
-              modelId: input.modelId ?? null,
-              labels: input.labels ?? {},
-              state: 'registered',
-              createdAt: clock.now(),
-            })
-            .run();
+          store.tx(() =>
+            db
+              .insert(nodes)
+              .values({
+                uid: nodeUid(ctx.tenantId, input.name),
+                tenantId: ctx.tenantId,
+                name: input.name,
+                siteId: input.siteId,
+                modelId: input.modelId ?? null,
+                labels: input.labels ?? {},
+                state: 'registered',
+                createdAt: clock.now(),
+              })
+              .run(),
+          );
           events.changed(
             ctx.tenantId,
             'nodes',
@@ -480,26 +488,26 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
           const r = requireNode(ctx.tenantId, input.name);
           const labels = { ...r.labels, ...input.set };
           for (const k of input.remove) delete labels[k];
-          db.update(nodes).set({ labels }).where(eq(nodes.uid, r.uid)).run();
+          store.tx(() => db.update(nodes).set({ labels }).where(eq(nodes.uid, r.uid)).run());
           events.changed(ctx.tenantId, 'nodes');
           return view(requireNode(ctx.tenantId, input.name));
         },
         async cordon(input, ctx) {
           const r = requireNode(ctx.tenantId, input.name);
-          db.update(nodes).set({ cordoned: true }).where(eq(nodes.uid, r.uid)).run();
+          store.tx(() => db.update(nodes).set({ cordoned: true }).where(eq(nodes.uid, r.uid)).run());
           events.changed(ctx.tenantId, 'nodes');
           return view(requireNode(ctx.tenantId, input.name));
         },
         async uncordon(input, ctx) {
           const r = requireNode(ctx.tenantId, input.name);
-          db.update(nodes).set({ cordoned: false }).where(eq(nodes.uid, r.uid)).run();
+          store.tx(() => db.update(nodes).set({ cordoned: false }).where(eq(nodes.uid, r.uid)).run());
           events.changed(ctx.tenantId, 'nodes');
           return view(requireNode(ctx.tenantId, input.name));
         },
         async setModel(input, ctx) {
           const r = requireNode(ctx.tenantId, input.name);
           if (input.modelId) requireModel(store, ctx.tenantId, input.modelId);
-          db.update(nodes).set({ modelId: input.modelId }).where(eq(nodes.uid, r.uid)).run();
+          store.tx(() => db.update(nodes).set({ modelId: input.modelId }).where(eq(nodes.uid, r.uid)).run());
           events.changed(ctx.tenantId, 'nodes', 'device-models');
           return view(requireNode(ctx.tenantId, input.name));
         },
@@ -511,7 +519,7 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
               'conflict',
               `node "${r.name}" still has ${d} deployment${d === 1 ? '' : 's'}; remove them first`,
             );
-          db.delete(nodes).where(eq(nodes.uid, r.uid)).run();
+          store.tx(() => db.delete(nodes).where(eq(nodes.uid, r.uid)).run());
           events.changed(ctx.tenantId, 'nodes', 'sites', ...(r.modelId ? (['device-models'] as const) : []));
           return { uid: r.uid };
         },

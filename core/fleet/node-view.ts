@@ -1,6 +1,5 @@
 import type { Capacity, Node } from '../../lib/contract/index.js';
-import type { DeviceCapabilities } from '../../lib/model/index.js';
-import { classifyPresence, type PresenceThresholds } from '../../lib/model/index.js';
+import { type DeviceCapabilities, classifyPresence, type PresenceThresholds } from '../../lib/model/index.js';
 
 export interface NodeRow {
   uid: string;

@@ -1,16 +1,30 @@
-import type * as Undici from 'undici';
+import { request } from 'undici';
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
 import { OutpostError } from '../../lib/errors/index.js';
+import { publicOnlyDispatcher, refusePrivateLiteral } from './host-policy.js';
 
 /**
  * The HTTP plugin isomorphic-git uses, on undici, with bounded time: a connect/headers timeout per
  * request and an idle-body timeout, so an unreachable or stalled server fails with a message instead
  * of hanging. Redirects are followed (a few).
  */
-// undici is loaded on the first git request, not when the server starts (issue 18).
-let undici: Promise<typeof Undici> | undefined;
-
-export function createGitHttpClient(options: { timeoutMs: number; userAgent?: string }): HttpClient {
+export function createGitHttpClient(options: {
+  timeoutMs: number;
+  userAgent?: string;
+  /**
+   * Connect only to public addresses (ADR 0483), and answer every failure to connect (refused, reset,
+   * timed out, no such host, a private host) with one message, so the answer tells nothing about what
+   * listens where. For URLs an API caller gives.
+   */
+  publicOnly?: boolean;
+}): HttpClient {
+  const dispatcher = options.publicOnly ? publicOnlyDispatcher() : undefined;
+  const unreachable = (url: string, cause: unknown) =>
+    new OutpostError(
+      'network-error',
+      `cannot reach a git repository at ${redactUrl(url)} (nothing answered; hosts on loopback, link-local and private networks are not fetched from unless catalog.privateGitHosts allows it)`,
+      { cause },
+    );
   return {
     async request(req: GitHttpRequest): Promise<GitHttpResponse> {
       let body: Buffer | undefined;
@@ -19,12 +33,13 @@ export function createGitHttpClient(options: { timeoutMs: number; userAgent?: st
         for await (const c of req.body) chunks.push(c);
         body = Buffer.concat(chunks);
       }
-      const { request } = await (undici ??= import('undici'));
       let url = req.url;
       for (let hop = 0; hop < 5; hop++) {
         let res;
         try {
+          if (options.publicOnly) refusePrivateLiteral(url);
           res = await request(url, {
+            ...(dispatcher ? { dispatcher } : {}),
             method: (req.method ?? 'GET') as 'GET' | 'POST',
             headers: { 'user-agent': options.userAgent ?? 'outpost-git', ...req.headers },
             body,
@@ -33,6 +48,7 @@ export function createGitHttpClient(options: { timeoutMs: number; userAgent?: st
             signal: req.signal,
           });
         } catch (cause) {
+          if (options.publicOnly && !req.signal?.aborted) throw unreachable(url, cause);
           throw new OutpostError('network-error', `cannot reach ${redactUrl(url)}: ${describe(cause)}`, {
             cause,
           });

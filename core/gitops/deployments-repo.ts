@@ -52,7 +52,16 @@ export async function openDeploymentsRepo(
 ): Promise<DeploymentsRepo> {
   fs.mkdirSync(dir, { recursive: true });
   if (!fs.existsSync(path.join(dir, '.git'))) {
-    await git.init({ fs, dir, defaultBranch: branch });
+    // Made beside, then renamed into place: a failed init (a full disk) leaves no half-made repository.
+    const tmp = path.join(dir, `.git.${process.pid}.tmp`);
+    fs.rmSync(tmp, { recursive: true, force: true });
+    try {
+      await git.init({ fs, dir, gitdir: tmp, defaultBranch: branch });
+      fs.renameSync(tmp, path.join(dir, '.git'));
+    } catch (err) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      throw err;
+    }
   }
   const gitdir = path.join(dir, '.git');
   const refFile = path.join(gitdir, 'refs', 'heads', branch);
@@ -150,12 +159,17 @@ export async function openDeploymentsRepo(
 function moveRef(refFile: string, oid: string): void {
   fs.mkdirSync(path.dirname(refFile), { recursive: true });
   const tmp = `${refFile}.${process.pid}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
   try {
-    fs.writeSync(fd, `${oid}\n`);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeFileSync(fd, `${oid}\n`);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
   }
   fs.renameSync(tmp, refFile);
 }

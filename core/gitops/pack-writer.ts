@@ -41,10 +41,11 @@ function entryHeader(typeCode: number, size: number): Buffer {
   return Buffer.from(bytes);
 }
 
+/** Writes all of `data` (a short write on a full disk is an error, not a shorter file) and flushes it. */
 function fsyncFile(file: string, data: Buffer): void {
   const fd = fs.openSync(file, 'w', 0o444);
   try {
-    fs.writeSync(fd, data);
+    fs.writeFileSync(fd, data);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
@@ -240,8 +241,14 @@ export function writePack(gitdir: string, objects: PackObject[]): string | undef
   const name = `pack-${packSha.toString('hex')}`;
   const tmpPack = path.join(dir, `.tmp-${name}.pack`);
   const tmpIdx = path.join(dir, `.tmp-${name}.idx`);
-  fsyncFile(tmpPack, pack);
-  fsyncFile(tmpIdx, idx);
+  try {
+    fsyncFile(tmpPack, pack);
+    fsyncFile(tmpIdx, idx);
+  } catch (err) {
+    // A full disk: leave nothing half-written behind.
+    for (const f of [tmpPack, tmpIdx]) fs.rmSync(f, { force: true });
+    throw err;
+  }
   fs.renameSync(tmpPack, path.join(dir, `${name}.pack`));
   fs.renameSync(tmpIdx, path.join(dir, `${name}.idx`));
   return name;

@@ -140,8 +140,18 @@ export function createFollower(deps: {
       }
     }
     fs.mkdirSync(src.mirrorDir, { recursive: true });
-    if (!fs.existsSync(`${src.mirrorDir}/.git`))
-      await git.init({ fs, dir: src.mirrorDir, defaultBranch: src.branch });
+    if (!fs.existsSync(`${src.mirrorDir}/.git`)) {
+      // Made beside, then renamed into place: a failed init (a full disk) leaves no half-made mirror.
+      const tmp = `${src.mirrorDir}/.git.${process.pid}.tmp`;
+      fs.rmSync(tmp, { recursive: true, force: true });
+      try {
+        await git.init({ fs, dir: src.mirrorDir, gitdir: tmp, defaultBranch: src.branch });
+        fs.renameSync(tmp, `${src.mirrorDir}/.git`);
+      } catch (err) {
+        fs.rmSync(tmp, { recursive: true, force: true });
+        throw err;
+      }
+    }
     const url = redactUrl(src.url);
     await git.addRemote({ fs, dir: src.mirrorDir, remote: 'origin', url, force: true });
     try {

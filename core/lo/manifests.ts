@@ -1,9 +1,8 @@
 import type { Store } from '../store/db.js';
 import type { Clock } from '../../lib/base/index.js';
 import { encodeStateManifest, sha256Digest, buildBundle } from '../../lib/margo/index.js';
-import { BUNDLE_MEDIA_TYPE, DEPLOYMENT_ID } from '../../lib/model/index.js';
+import { BUNDLE_MEDIA_TYPE, DEPLOYMENT_ID, type StateManifest } from '../../lib/model/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
-import type { StateManifest } from '../../lib/model/index.js';
 import type { StoredManifest } from '../mmi/backend.js';
 import { rowChanges } from '../store/row-changes.js';
 

@@ -274,6 +274,16 @@ export function createLoBackend(
       const row = db.select().from(enrollTokens).where(eq(enrollTokens.secretHash, hash)).get();
       if (!row || !enrollmentSecretMatches(parsed.secret, row.secretHash))
         throw deny('the enrollment token is not known to this site');
+      // A revoked node's tokens die with it (revocation marks them used): say revoked, not used.
+      const revoked = db
+        .select({ state: nodes.state })
+        .from(nodes)
+        .where(eq(nodes.uid, `${row.tenantId}.${row.nodeName}`))
+        .get();
+      if (revoked?.state === 'revoked')
+        throw deny(
+          `node "${row.nodeName}" was revoked; its enrollment tokens no longer work (remove the node and add it again to re-enroll)`,
+        );
       if (row.usedAt) throw deny('the enrollment token was already used; create a new one');
       if (now > row.expiresAt)
         throw deny(

@@ -465,24 +465,30 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
         },
         async allow(input) {
           const row = { pattern: input.pattern, effect: 'allow' as const, createdAt: clock.now() };
-          db.insert(clientPolicy)
-            .values(row)
-            .onConflictDoUpdate({
-              target: clientPolicy.pattern,
-              set: { effect: 'allow', createdAt: row.createdAt },
-            })
-            .run();
+          store.tx(() =>
+            db
+              .insert(clientPolicy)
+              .values(row)
+              .onConflictDoUpdate({
+                target: clientPolicy.pattern,
+                set: { effect: 'allow', createdAt: row.createdAt },
+              })
+              .run(),
+          );
           return row;
         },
         async deny(input) {
           const row = { pattern: input.pattern, effect: 'deny' as const, createdAt: clock.now() };
-          db.insert(clientPolicy)
-            .values(row)
-            .onConflictDoUpdate({
-              target: clientPolicy.pattern,
-              set: { effect: 'deny', createdAt: row.createdAt },
-            })
-            .run();
+          store.tx(() =>
+            db
+              .insert(clientPolicy)
+              .values(row)
+              .onConflictDoUpdate({
+                target: clientPolicy.pattern,
+                set: { effect: 'deny', createdAt: row.createdAt },
+              })
+              .run(),
+          );
           return row;
         },
         async createEnrollToken(input, ctx) {
@@ -498,36 +504,39 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
               `site "${input.siteId}" is served by a remote LO, which has its own CA: create the token there (edgectl co enroll-token create on the LO's host)`,
             );
           const ca = identity.requireCa();
-          const node = fleet.ensureNode(ctx.tenantId, input.node, input.siteId);
-          if (node.state === 'revoked')
-            throw new OutpostError(
-              'conflict',
-              `node "${node.name}" was revoked; remove it and add it again to re-enroll`,
-            );
-          const now = clock.now();
-          const expiresAt = now + input.ttlMinutes * 60_000;
           const url = mmiUrl();
-          const t = createEnrollmentToken({
-            siteId: node.siteId,
-            nodeName: node.name,
-            tenantId: ctx.tenantId,
-            caFingerprint: ca.fingerprint,
-            ...(url ? { lmmiUrl: url } : {}),
-            expiresAt,
-          });
-          db.insert(enrollTokens)
-            .values({
-              id: crypto.randomUUID(),
-              tenantId: ctx.tenantId,
+          // The node (made when new) and its token: one transaction.
+          const { node, t } = store.tx(() => {
+            const node = fleet.ensureNode(ctx.tenantId, input.node, input.siteId);
+            if (node.state === 'revoked')
+              throw new OutpostError(
+                'conflict',
+                `node "${node.name}" was revoked; remove it and add it again to re-enroll`,
+              );
+            const now = clock.now();
+            const t = createEnrollmentToken({
               siteId: node.siteId,
               nodeName: node.name,
-              secretHash: t.secretHash,
-              expiresAt: t.expiresAt,
-              usedAt: null,
-              createdAt: now,
-              createdBy: ctx.principal.id,
-            })
-            .run();
+              tenantId: ctx.tenantId,
+              caFingerprint: ca.fingerprint,
+              ...(url ? { lmmiUrl: url } : {}),
+              expiresAt: now + input.ttlMinutes * 60_000,
+            });
+            db.insert(enrollTokens)
+              .values({
+                id: crypto.randomUUID(),
+                tenantId: ctx.tenantId,
+                siteId: node.siteId,
+                nodeName: node.name,
+                secretHash: t.secretHash,
+                expiresAt: t.expiresAt,
+                usedAt: null,
+                createdAt: now,
+                createdBy: ctx.principal.id,
+              })
+              .run();
+            return { node, t };
+          });
           return {
             token: t.token,
             nodeUid: node.uid,

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { problem, type ProblemResponse } from './problems.js';
+import { inputShapeProblem } from '../rpc/input-limits.js';
 
 /** A problem a handler decided on; the server writes it as problem+json. */
 export class HttpProblem extends Error {
@@ -98,8 +99,9 @@ export async function readJsonBody(req: IncomingMessage, limit: number, instance
       }),
     );
   }
+  let value: unknown;
   try {
-    return JSON.parse(body.toString('utf8')) as unknown;
+    value = JSON.parse(body.toString('utf8')) as unknown;
   } catch (err) {
     throw new HttpProblem(
       problem({
@@ -111,4 +113,18 @@ export async function readJsonBody(req: IncomingMessage, limit: number, instance
       }),
     );
   }
+  // Nothing walks a body nested too deep or too wide (validation, problem lists): refused here.
+  const shape = inputShapeProblem(value);
+  if (shape) {
+    throw new HttpProblem(
+      problem({
+        status: 400,
+        name: 'invalid-request',
+        code: 'margo/invalid-request',
+        detail: `request body ${shape.field === '(input)' ? '' : `at ${shape.field} `}${shape.message}`,
+        instance,
+      }),
+    );
+  }
+  return value;
 }

@@ -108,8 +108,8 @@ describe('MMI server specifics', () => {
     expect((await c.get(manifest.bundle!.url)).status).toBe(404);
   });
 
-  it('limits refused enrollment attempts per address with 429 and Retry-After', async () => {
-    const m = await start({ server: { enrollFailures: { max: 2, windowMs: 60_000 } } });
+  it('limits refused enrollment attempts per token and address with 429 and Retry-After', async () => {
+    const m = await start({ server: { enrollFailures: { max: 2, windowMs: 60_000, perAddress: 5 } } });
     const pinned = createMmiClient({
       baseUrl: m.baseUrl,
       serverCheck: { pinnedCaFingerprint: m.siteCa.fingerprint },
@@ -120,11 +120,21 @@ describe('MMI server specifics', () => {
     for (let i = 0; i < 3; i++)
       statuses.push((await pinned.post('/api/v1/outpost/enroll', { token: 'opt1.x', csr: csrPem })).status);
     expect(statuses).toEqual([403, 403, 429]);
+    const limited = await pinned.post('/api/v1/outpost/enroll', { token: 'opt1.x', csr: csrPem });
+    expect(limited.json()).toMatchObject({ retryable: true, backoffStrategy: 'exponential' });
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    // Another node behind the same address, with its own good token, still enrolls.
     const token = m.backend.createEnrollmentToken({ nodeName: 'late-node' });
-    const r = await pinned.post('/api/v1/outpost/enroll', { token, csr: csrPem });
-    expect(r.status).toBe(429);
-    expect(r.json()).toMatchObject({ retryable: true, backoffStrategy: 'exponential' });
-    expect(Number(r.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await pinned.post('/api/v1/outpost/enroll', { token, csr: csrPem })).status).toBe(200);
+    // Guessing with ever new tokens is still bounded per address.
+    const guesses: number[] = [];
+    for (let i = 0; i < 5; i++)
+      guesses.push(
+        (await pinned.post('/api/v1/outpost/enroll', { token: `opt1.g${i}`, csr: csrPem })).status,
+      );
+    expect(guesses).toEqual([403, 403, 403, 429, 429]);
+    const other = m.backend.createEnrollmentToken({ nodeName: 'later-node' });
+    expect((await pinned.post('/api/v1/outpost/enroll', { token: other, csr: csrPem })).status).toBe(429);
   });
 
   it('setTls swaps the client anchors without dropping the listener; an open connection of the old CA is refused on its next request', async () => {
@@ -262,7 +272,12 @@ describe('MMI server specifics', () => {
       clients.push(pinned);
       expect((await pinned.post('/api/v1/outpost/enroll', { token, csr: csrPem })).status).toBe(200);
       expect((await pinned.post('/api/v1/outpost/enroll', { token, csr: csrPem })).status).toBe(403);
-      await new Promise((r) => setTimeout(r, 50));
+      // The log is written after each answer: wait for the lines, not for a while.
+      const logged = () =>
+        lines.filter((l) => l.msg === 'MMI request').length >= 5 &&
+        ['client-denied', 'peer-rejected', 'enroll-refused'].every((e) => lines.some((l) => l.event === e));
+      for (const deadline = Date.now() + 30_000; !logged() && Date.now() < deadline;)
+        await new Promise((r) => setTimeout(r, 20));
 
       const requests = lines.filter((l) => l.msg === 'MMI request');
       expect(requests.length).toBeGreaterThanOrEqual(5);

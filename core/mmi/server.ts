@@ -1,4 +1,4 @@
-import { constants as cryptoConstants, randomBytes, X509Certificate } from 'node:crypto';
+import { constants as cryptoConstants, createHash, randomBytes, X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -108,8 +108,13 @@ export interface CreateMmiServerInput {
   sessionTickets?: boolean;
   /** What happens to a presented client certificate that fails OpenSSL's chain check (ADR 0240). */
   untrustedCertificate?: 'refuse-handshake' | 'forbid';
-  /** Failed enrollment attempts allowed per remote address and window before 429; default 10 per minute. */
-  enrollFailures?: { max: number; windowMs: number };
+  /**
+   * Failed enrollment attempts allowed per window before 429: `max` per token and remote address (default
+   * 10 per minute), and `perAddress` for all tokens from one address together (default 10 times `max`),
+   * so one node retrying a bad token does not lock out the other nodes behind the same address, and
+   * guessing tokens is still bounded.
+   */
+  enrollFailures?: { max: number; windowMs: number; perAddress?: number };
   /** Origin advertised in `/.well-known/margo` (e.g. `https://lo.plant7.example:8443`); default this listener's. */
   publicUrl?: string;
   /** Clock skew allowed on SVID validity; default 60 s. */
@@ -253,9 +258,16 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
   const skewMs = (input.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS) * 1000;
   const untrusted = input.untrustedCertificate ?? 'refuse-handshake';
   const log = input.logger.child({ component: 'mmi' });
+  const enrollWindowMs = input.enrollFailures?.windowMs ?? 60_000;
+  const enrollMax = input.enrollFailures?.max ?? 10;
   const enrollLimiter = createFailureLimiter({
-    max: input.enrollFailures?.max ?? 10,
-    windowMs: input.enrollFailures?.windowMs ?? 60_000,
+    max: enrollMax,
+    windowMs: enrollWindowMs,
+    now: () => clock.monotonic(),
+  });
+  const enrollAddressLimiter = createFailureLimiter({
+    max: input.enrollFailures?.perAddress ?? enrollMax * 10,
+    windowMs: enrollWindowMs,
     now: () => clock.monotonic(),
   });
 
@@ -665,25 +677,29 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
 
   async function enroll(req: IncomingMessage, instance: string): Promise<Reply> {
     const remote = req.socket.remoteAddress ?? 'unknown';
-    const wait = enrollLimiter.blockedFor(remote);
-    if (wait > 0) {
-      log.warn(
-        { event: 'enroll-rate-limited', remote, retryAfterSeconds: wait },
-        'enrollment attempts limited',
-      );
-      throw new HttpProblem(
-        problem({
-          status: 429,
-          code: 'rate-limited',
-          detail: `too many failed enrollment attempts from this address; retry after ${wait} s`,
-          instance,
-          retryAfterSeconds: wait,
-        }),
-      );
-    }
     let request: EnrollRequest | undefined;
+    let keys: string[] = [];
     try {
       request = readEnrollRequest(await readJsonBody(req, maxEnrollBody, instance), instance);
+      // Limited per token and address, and per address for all tokens together (ADR 0483).
+      const tokenKey = createHash('sha256').update(request.token).digest('hex').slice(0, 32);
+      keys = [`${remote}\n${tokenKey}`, remote];
+      const wait = Math.max(enrollLimiter.blockedFor(keys[0]!), enrollAddressLimiter.blockedFor(remote));
+      if (wait > 0) {
+        log.warn(
+          { event: 'enroll-rate-limited', remote, retryAfterSeconds: wait },
+          'enrollment attempts limited',
+        );
+        throw new HttpProblem(
+          problem({
+            status: 429,
+            code: 'rate-limited',
+            detail: `too many failed enrollment attempts ${enrollAddressLimiter.blockedFor(remote) > 0 ? 'from this address' : 'with this token from this address'}; retry after ${wait} s`,
+            instance,
+            retryAfterSeconds: wait,
+          }),
+        );
+      }
       const response = await backend.enroll(request);
       log.info(
         {
@@ -702,9 +718,12 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
     } catch (err) {
       const mapped = err instanceof HttpProblem ? err.response : problemFromError(err, instance);
       const status = mapped.problem.status;
-      // Refused tokens count towards the limit (guessing); malformed requests are cheap to refuse and do not.
-      if (status === 403) enrollLimiter.fail(remote);
-      if (status >= 400 && status < 500) {
+      // Refused tokens count towards the limits (guessing); malformed requests are cheap to refuse and do not.
+      if (status === 403 && keys.length) {
+        enrollLimiter.fail(keys[0]!);
+        enrollAddressLimiter.fail(remote);
+      }
+      if (status >= 400 && status < 500 && status !== 429) {
         log.warn(
           {
             event: 'enroll-refused',

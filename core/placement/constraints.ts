@@ -12,14 +12,15 @@
  * never reaches the hot loop and never crashes it.
  */
 import { OutpostError, type FieldProblem } from '../../lib/errors/index.js';
-import type {
-  CpuArchitecture,
-  DeploymentProfile,
-  DeviceConstraints,
-  InterfaceType,
-  MatchExpression,
-  PeripheralType,
-  Selector,
+import {
+  type CpuArchitecture,
+  type DeploymentProfile,
+  type DeviceConstraints,
+  type InterfaceType,
+  type MatchExpression,
+  type PeripheralType,
+  type Selector,
+  parseByteQuantity,
 } from '../../lib/model/index.js';
 import {
   ABSENT as ABSENT_VALUE,
@@ -27,7 +28,6 @@ import {
   compilePointer,
   type CompiledPointer,
 } from './json-pointer.js';
-import { parseByteQuantity } from '../../lib/model/index.js';
 
 // A local copy: some loaders (the vitest transform) turn each use of an imported binding into a property read.
 const ABSENT = ABSENT_VALUE;

@@ -2,12 +2,11 @@
  * Human-readable reasons, built only for the nodes that are listed (never in the hot loop), and the
  * one-line summary. Codes are stable; messages are for people.
  */
-import { OUTPOST_EXTENSION_KEY } from '../../lib/model/index.js';
+import { OUTPOST_EXTENSION_KEY, type PlacementReason } from '../../lib/model/index.js';
 import { ARCHITECTURES, INTERFACE_TYPES, explainRules } from './constraints.js';
 import { F_MEM_UNREADABLE, F_STORAGE_UNREADABLE, type PreparedNodes } from './nodes.js';
 import { formatBytes, formatCores } from './quantity.js';
 import type { CompiledRequest } from './request.js';
-import type { PlacementReason } from '../../lib/model/index.js';
 
 /** Failure bits, in the order the primary reason is chosen (lowest bit first). */
 export const REASON_CODES = [

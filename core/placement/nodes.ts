@@ -5,9 +5,14 @@
  * placement never mutates it.
  */
 import { OutpostError } from '../../lib/errors/index.js';
-import { OUTPOST_EXTENSION_KEY, type DeploymentType, parseByteQuantity } from '../../lib/model/index.js';
+import {
+  OUTPOST_EXTENSION_KEY,
+  type DeploymentType,
+  parseByteQuantity,
+  type Presence,
+  type PlacementNode,
+} from '../../lib/model/index.js';
 import { ARCHITECTURES, INTERFACE_TYPES, PERIPHERAL_TYPES, bitOf } from './constraints.js';
-import type { Presence, PlacementNode } from '../../lib/model/index.js';
 
 export const DEPLOYMENT_TYPE_BITS: Readonly<Record<DeploymentType, number>> = {
   helm: 1,

@@ -4,16 +4,16 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type {
-  DeploymentProfile,
-  DeviceConstraints,
-  EligibilityRule,
-  MatchExpression,
-  PlacementNode,
-  PlacementRequest,
+import {
+  type DeploymentProfile,
+  type DeviceConstraints,
+  type EligibilityRule,
+  type MatchExpression,
+  type PlacementNode,
+  type PlacementRequest,
+  parseByteQuantity,
 } from '../../lib/model/index.js';
 import { place, placeMany, prepareNodes } from './index.js';
-import { parseByteQuantity } from '../../lib/model/index.js';
 import { randomFleet, randomProfile, rng } from './testing/random-fleet.js';
 
 const NOW = Date.UTC(2026, 0, 1);

@@ -1,9 +1,13 @@
 /** Validation and compilation of a placement request (once per request, before the node loop). */
 import { OutpostError, type FieldProblem } from '../../lib/errors/index.js';
-import { OUTPOST_EXTENSION_KEY, type DeploymentType } from '../../lib/model/index.js';
+import {
+  OUTPOST_EXTENSION_KEY,
+  type DeploymentType,
+  type PlacementRequest,
+  type Reservation,
+} from '../../lib/model/index.js';
 import { compileConstraints, reservationOf, type CompiledConstraints } from './constraints.js';
 import { DEPLOYMENT_TYPE_BITS, OUTPOST_RUNTIMES, RUNTIME_CUSTOM, RUNTIME_OCI } from './nodes.js';
-import type { PlacementRequest, Reservation } from '../../lib/model/index.js';
 
 export interface CompiledRequest {
   readonly request: PlacementRequest;

@@ -9,9 +9,9 @@ import {
   type OutpostBridge,
   createClient,
   contract,
+  type EventEnvelope,
 } from '../../lib/contract/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
-import type { EventEnvelope } from '../../lib/contract/index.js';
 
 // Electron cannot run here; this stands in for ipcMain/webContents with the same call shapes,
 // and the real core, dispatcher and SQLite audit log behind it.
@@ -29,12 +29,13 @@ function fakeElectron(frameUrl: string) {
   };
   const listeners = new Set<(e: EventEnvelope) => void>();
   const bridge: OutpostBridge = {
-    invoke: (channel, input, tenant) =>
+    invoke: (channel, input, tenant, idempotencyKey) =>
       handlers.get(IPC_INVOKE)!(
         { senderFrame: { url: frameUrl } },
         channel,
         input,
         tenant,
+        idempotencyKey,
       ) as Promise<IpcResult>,
     onEvent: (l) => {
       listeners.add(l);
@@ -83,6 +84,18 @@ describe('IPC binder', () => {
     const r = await fx.bridge.invoke('system.status', {});
     expect(r.ok).toBe(false);
     expect(OutpostError.fromProblem((r as { problem: unknown }).problem).code).toBe('forbidden');
+    binding.dispose();
+  });
+
+  it('carries an Idempotency-Key: a retry answers from the first call', async () => {
+    const fx = fakeElectron('file:///app/index.html');
+    const binding = bindIpc({ core: t.core, ipcMain: fx.ipcMain, principal, isTrustedSender: () => true });
+    const client = createClient(contract, createIpcTransport(fx.bridge));
+    const first = await client.sites.add({ id: 'ipc-site' }, { idempotencyKey: 'ipc-key-1' });
+    const again = await client.sites.add({ id: 'ipc-site' }, { idempotencyKey: 'ipc-key-1' });
+    expect(again).toEqual(first);
+    // Without the key, the same request is a second attempt, refused as a duplicate.
+    await expect(client.sites.add({ id: 'ipc-site' })).rejects.toMatchObject({ code: 'already-exists' });
     binding.dispose();
   });
 

@@ -1,6 +1,5 @@
 import type { Core } from '../create-core.js';
-import type { Principal } from '../../lib/contract/index.js';
-import { IPC_EVENT, IPC_INVOKE, type IpcResult } from '../../lib/contract/index.js';
+import { type Principal, IPC_EVENT, IPC_INVOKE, type IpcResult } from '../../lib/contract/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
 
 /**
@@ -38,9 +37,12 @@ export function bindIpc(opts: IpcBindingOptions): { addWindow(wc: WebContentsLik
       const url = event.senderFrame?.url ?? '';
       if (!opts.isTrustedSender(url))
         throw new OutpostError('forbidden', 'calls are only accepted from the console window');
-      const [channel, input, tenant] = args as [unknown, unknown, unknown];
+      const [channel, input, tenant, idempotencyKey] = args as [unknown, unknown, unknown, unknown];
       if (typeof channel !== 'string') throw new OutpostError('invalid-input', 'channel must be a string');
-      const ctx = core.context(principal, 'ipc', { tenant: typeof tenant === 'string' ? tenant : undefined });
+      const ctx = core.context(principal, 'ipc', {
+        tenant: typeof tenant === 'string' ? tenant : undefined,
+        idempotencyKey: typeof idempotencyKey === 'string' ? idempotencyKey : undefined,
+      });
       return { ok: true, value: await core.dispatcher.call(channel, input, ctx) };
     } catch (err) {
       return { ok: false, problem: OutpostError.from(err).toProblem() };

@@ -47,3 +47,20 @@ describe('scrubCredentials', () => {
     expect(JSON.stringify(out)).not.toContain('s3cret');
   });
 });
+
+describe('scrubCredentials on deep values', () => {
+  it('replaces what is nested too deep instead of exhausting the stack', () => {
+    let v: unknown = 'https://user:secret@host/x';
+    for (let i = 0; i < 100_000; i++) v = { a: v };
+    const out = scrubCredentials(v);
+    let cur = out as Record<string, unknown> | string;
+    let depth = 0;
+    while (typeof cur === 'object') {
+      cur = cur.a as Record<string, unknown> | string;
+      depth++;
+    }
+    expect(cur).toBe('[too deep]');
+    expect(depth).toBe(64);
+    expect(scrubCredentials({ u: 'https://user:secret@host/x' })).toEqual({ u: 'https://[redacted]@host/x' });
+  });
+});

@@ -9,6 +9,14 @@ import type { Core } from '../create-core.js';
 
 const TOKEN = 'opt_test-token-123';
 
+async function until(ok: () => boolean, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 describe('console HTTP binder', () => {
   let t: Awaited<ReturnType<typeof startTestCore>>;
   let app: FastifyInstance;
@@ -136,12 +144,11 @@ describe('console HTTP binder', () => {
     const stop = transport.subscribe!((e) => {
       if ((e as { tenantId?: string | null }).tenantId !== null) got.push(e);
     });
-    // wait until the server has registered the subscriber
-    for (let i = 0; i < 100 && core.events.listenerCount === 0; i++)
-      await new Promise((r) => setTimeout(r, 20));
+    // wait until the server has registered the subscriber (a condition with a generous deadline)
+    await until(() => core.events.listenerCount > 0);
     core.events.changed('other-tenant', 'apps');
     core.events.changed('default', 'apps');
-    for (let i = 0; i < 100 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await until(() => got.length > 0);
     stop();
     expect(got).toHaveLength(1);
     expect(got[0]).toMatchObject({ type: 'changed', tenantId: 'default', data: { topics: ['apps'] } });

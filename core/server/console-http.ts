@@ -3,9 +3,15 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Core } from '../create-core.js';
-import { OutpostError } from '../../lib/errors/index.js';
-import { EVENTS_PATH, RPC_PREFIX, TENANT_HEADER } from '../../lib/contract/index.js';
-import type { Principal } from '../../lib/contract/index.js';
+import { OutpostError, diskFullCause } from '../../lib/errors/index.js';
+import {
+  EVENTS_PATH,
+  RPC_PREFIX,
+  TENANT_HEADER,
+  type Principal,
+  IDEMPOTENCY_HEADER,
+} from '../../lib/contract/index.js';
+import { RefusedInput, jsonTextShapeProblem } from '../rpc/input-limits.js';
 
 /**
  * The HTTP binder of the console contract plus the web portal:
@@ -24,6 +30,14 @@ export interface ConsoleHttpOptions {
 
 const PROBLEM = 'application/problem+json';
 
+/** The /api routes each console app registered (method and pattern), for tests that walk them all. */
+const apiRoutes = new WeakMap<FastifyInstance, { method: string; url: string; public: boolean }[]>();
+export function registeredApiRoutes(
+  app: FastifyInstance,
+): { method: string; url: string; public: boolean }[] {
+  return [...(apiRoutes.get(app) ?? [])];
+}
+
 export async function createConsoleHttp(options: ConsoleHttpOptions): Promise<FastifyInstance> {
   const { core } = options;
   const app = Fastify({
@@ -32,6 +46,17 @@ export async function createConsoleHttp(options: ConsoleHttpOptions): Promise<Fa
     genReqId: () => crypto.randomUUID(),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+  });
+
+  // JSON bodies: a body with too many values is refused from a scan of its text, before parsing it
+  // would block the event loop (ADR 0481); the dispatcher answers it like any input over the limits.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = body as string;
+    const refused = jsonTextShapeProblem(text);
+    if (refused) return done(null, new RefusedInput(refused));
+    void parseJson(req, text, done);
   });
 
   const sendProblem = (reply: FastifyReply, req: FastifyRequest, err: OutpostError) => {
@@ -57,6 +82,7 @@ export async function createConsoleHttp(options: ConsoleHttpOptions): Promise<Fa
       out = new OutpostError('invalid-input', `malformed request body: ${e.message ?? 'not valid JSON'}`, {
         errors: [{ field: '(body)', message: e.message ?? 'not valid JSON' }],
       });
+    else if (diskFullCause(error) !== undefined) out = OutpostError.from(error);
     else {
       core.logger.error({ err: error, url: req.url }, 'unhandled error in the console API');
       out = new OutpostError('internal', 'internal error');
@@ -64,17 +90,19 @@ export async function createConsoleHttp(options: ConsoleHttpOptions): Promise<Fa
     sendProblem(reply, req, out);
   });
 
-  // Authentication for /api (health is public; everything else needs a token).
+  // Authentication for /api: on the route itself, so it runs for whatever spelling of the path the
+  // router matched (`/%61pi/v1/events` is /api/v1/events). Health is public; every other /api route
+  // gets the hook when it is registered, and its handler refuses a request without a principal too.
   const principals = new WeakMap<FastifyRequest, Principal>();
-  app.addHook('onRequest', async (req, reply) => {
-    if (!req.url.startsWith('/api/')) return;
-    if (req.url === '/api/v1/health') return;
+  const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
     const header = req.headers.authorization;
     let token: string | undefined;
     if (header?.startsWith('Bearer ')) token = header.slice(7).trim();
     // EventSource cannot send headers: allow the token as a query parameter on the event stream only.
-    if (!token && req.url.startsWith(EVENTS_PATH))
-      token = new URL(req.url, 'http://x').searchParams.get('token') ?? undefined;
+    if (!token && req.routeOptions.url === EVENTS_PATH) {
+      const q = (req.query as Record<string, unknown> | undefined)?.token;
+      if (typeof q === 'string') token = q;
+    }
     const p = core.auth.authenticate(token);
     if (!p) {
       sendProblem(
@@ -90,19 +118,38 @@ export async function createConsoleHttp(options: ConsoleHttpOptions): Promise<Fa
       return reply;
     }
     principals.set(req, p);
+  };
+  const routes: { method: string; url: string; public: boolean }[] = [];
+  apiRoutes.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/api/')) return;
+    const isPublic = (route.config as { public?: boolean } | undefined)?.public === true;
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, public: isPublic });
+    if (isPublic) return;
+    const own = route.onRequest;
+    route.onRequest = [authenticate, ...(own === undefined ? [] : Array.isArray(own) ? own : [own])];
   });
-
-  app.get('/api/v1/health', async () => ({ ok: true }));
-
-  const invoke = async (req: FastifyRequest, channel: string, input: unknown) => {
+  const principalOf = (req: FastifyRequest): Principal => {
     const principal = principals.get(req);
     if (!principal) throw new OutpostError('unauthorized', 'not authenticated');
+    return principal;
+  };
+
+  app.get('/api/v1/health', { config: { public: true } }, async () => ({ ok: true }));
+
+  const invoke = async (req: FastifyRequest, channel: string, input: unknown) => {
+    const principal = principalOf(req);
     const ctrl = new AbortController();
     req.raw.once('close', () => {
       if (!req.raw.complete) ctrl.abort();
     });
     const tenant = headerValue(req.headers[TENANT_HEADER]);
-    const ctx = core.context(principal, 'http', { tenant, signal: ctrl.signal, requestId: req.id });
+    const ctx = core.context(principal, 'http', {
+      tenant,
+      signal: ctrl.signal,
+      requestId: req.id,
+      idempotencyKey: headerValue(req.headers[IDEMPOTENCY_HEADER]),
+    });
     return core.dispatcher.call(channel, input, ctx);
   };
 
@@ -122,7 +169,9 @@ export async function createConsoleHttp(options: ConsoleHttpOptions): Promise<Fa
         throw new OutpostError('method-not-allowed', `${req.params.channel} changes state: use POST`);
       }
       let input: unknown = {};
-      if (req.query.input !== undefined) {
+      const refused = req.query.input === undefined ? undefined : jsonTextShapeProblem(req.query.input);
+      if (refused) input = new RefusedInput(refused);
+      else if (req.query.input !== undefined) {
         try {
           input = JSON.parse(req.query.input);
         } catch (err) {
@@ -146,8 +195,7 @@ export async function createConsoleHttp(options: ConsoleHttpOptions): Promise<Fa
   });
 
   app.get(EVENTS_PATH, (req, reply) => {
-    const principal = principals.get(req);
-    if (!principal) return;
+    const principal = principalOf(req);
     const tenant = headerValue(req.headers[TENANT_HEADER]);
     const ctx = core.context(principal, 'http', { tenant });
     reply.hijack();
@@ -158,6 +206,8 @@ export async function createConsoleHttp(options: ConsoleHttpOptions): Promise<Fa
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
+    // HEAD learns the headers and no stream (a stream nobody reads would never end).
+    if (req.method === 'HEAD') return void res.end();
     res.write(': connected\n\n');
     const unsubscribe = core.events.subscribe((e) => {
       if (e.tenantId !== null && e.tenantId !== ctx.tenantId) return;

@@ -59,6 +59,7 @@ export interface Host {
 export async function startHost(options: HostOptions): Promise<Host> {
   const paths = createPaths(options.home);
   fs.mkdirSync(paths.home, { recursive: true, mode: 0o700 });
+  const tightened = tightenHome(paths.home);
   fs.mkdirSync(paths.runDir, { recursive: true, mode: 0o700 });
   const lock: HomeLock = acquireHomeLock(paths.lockFile, paths.home);
   let store: Store | undefined;
@@ -66,6 +67,11 @@ export async function startHost(options: HostOptions): Promise<Host> {
   try {
     const config = loadConfig(paths.configFile, options.overrides);
     const logger = options.logger ?? createLogger({ level: config.logging.level });
+    if (tightened)
+      logger.warn(
+        { home: paths.home, was: tightened },
+        'the data directory was open to other users; now 0700',
+      );
     const clock = options.clock ?? systemClock;
     store = openStore(paths.dbFile);
     const token = newToken();
@@ -132,6 +138,19 @@ export async function startHost(options: HostOptions): Promise<Host> {
     lock.release();
     throw err;
   }
+}
+
+/**
+ * The home holds the database, the site CA's key and server.json (the admin token): its owner's only.
+ * An existing home that others may read is tightened to 0700, unless it is not ours or is a shared
+ * sticky directory such as /tmp. Returns the mode it had when it was changed.
+ */
+function tightenHome(home: string): string | undefined {
+  const st = fs.statSync(home);
+  if ((st.mode & 0o077) === 0 || (st.mode & 0o1000) !== 0) return undefined;
+  if (typeof process.getuid === 'function' && st.uid !== process.getuid()) return undefined;
+  fs.chmodSync(home, 0o700);
+  return (st.mode & 0o777).toString(8).padStart(4, '0');
 }
 
 export function writeServerJson(file: string, info: ServerInfo): void {

@@ -20,8 +20,17 @@ export interface Store {
   schemaVersion(): string;
   /** Runs `fn` in one IMMEDIATE transaction (all or nothing). */
   tx<T>(fn: () => T): T;
+  /**
+   * Adds work that runs inside every outermost `tx`, after its function and before the commit (the
+   * call journal writes a call's audit row there, ADR 0480). A hook that throws rolls the transaction
+   * back. A hook may return a function that is told, once the transaction ended, whether it committed.
+   * Returns a function that removes the hook.
+   */
+  beforeCommit(hook: CommitHook): () => void;
   close(): void;
 }
+
+export type CommitHook = () => ((committed: boolean) => void) | void;
 
 export interface OpenStoreOptions {
   /** Apply pending migrations (default true). */
@@ -35,7 +44,10 @@ export interface OpenStoreOptions {
  * works for unit tests.
  */
 export function openStore(file: string, options: OpenStoreOptions = {}): Store {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  if (file !== ':memory:') {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    if (!options.readonly) ownerOnly(file);
+  }
   let sqlite: Database.Database;
   try {
     sqlite = new Database(file, { readonly: options.readonly ?? false, timeout: 5000 });
@@ -73,6 +85,7 @@ export function openStore(file: string, options: OpenStoreOptions = {}): Store {
     }
   }
   const journal = readJournal();
+  const hooks = new Set<CommitHook>();
   return {
     db,
     sqlite,
@@ -86,12 +99,53 @@ export function openStore(file: string, options: OpenStoreOptions = {}): Store {
       return journal[applied.n - 1] ?? `unknown-${applied.n}`;
     },
     tx<T>(fn: () => T): T {
-      return sqlite.transaction(fn).immediate();
+      // Nested: a savepoint inside the outer transaction, whose hooks run once at its end.
+      if (sqlite.inTransaction) return sqlite.transaction(fn)();
+      const settle: ((committed: boolean) => void)[] = [];
+      let out: T;
+      try {
+        out = sqlite
+          .transaction(() => {
+            settle.length = 0;
+            const r = fn();
+            for (const h of hooks) {
+              const s = h();
+              if (s) settle.push(s);
+            }
+            return r;
+          })
+          .immediate();
+      } catch (err) {
+        for (const s of settle) s(false);
+        throw err;
+      }
+      for (const s of settle) s(true);
+      return out;
+    },
+    beforeCommit(hook) {
+      hooks.add(hook);
+      return () => hooks.delete(hook);
     },
     close() {
       if (sqlite.open) sqlite.close();
     },
   };
+}
+
+/**
+ * The database holds token hashes, the audit log and every deployment: readable by its owner only.
+ * Created 0600, and an existing file (and its WAL and shared-memory files, which SQLite creates with
+ * the database's mode) tightened to 0600.
+ */
+function ownerOnly(file: string): void {
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if ((fs.statSync(f).mode & 0o077) !== 0) fs.chmodSync(f, 0o600);
+    } catch {
+      // not there (yet)
+    }
+  }
 }
 
 function readJournal(): string[] {

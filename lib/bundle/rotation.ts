@@ -1,6 +1,5 @@
 import { bundleError } from './errors.js';
-import type { KeyRotation } from './format.js';
-import { MAX_ROTATIONS } from './format.js';
+import { type KeyRotation, MAX_ROTATIONS } from './format.js';
 import type { Trust, TrustedKey } from './keys.js';
 import {
   fingerprint,

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import { OutpostError } from '../errors/index.js';
 import { manualClock } from '../base/index.js';
-import type { BundleSigner } from './keys.js';
+import { type BundleSigner, keySigner } from './keys.js';
 import {
   generateKeyPair,
   parsePublicKey,
@@ -14,7 +14,6 @@ import {
   formatSignature,
   signMessage,
 } from './minisign.js';
-import { keySigner } from './keys.js';
 import { BLOCK, padding, parseHeader, isZeroBlock, tarHeader } from './tar.js';
 import { writeBundle, type BlobInput, type BundleHeader, type WrittenBundle } from './write.js';
 import {

@@ -31,3 +31,14 @@ describe('createChannelClient', () => {
     await expect(Promise.resolve(client)).resolves.toBe(client);
   });
 });
+
+describe('COMMAND_CHANNELS', () => {
+  it('names exactly the commands of the contract', async () => {
+    const { COMMAND_CHANNELS, contract, listMethods } = await import('./index.js');
+    const commands = listMethods(contract)
+      .filter((m) => m.def.kind === 'command')
+      .map((m) => m.channel)
+      .sort();
+    expect([...COMMAND_CHANNELS].sort()).toEqual(commands);
+  });
+});

@@ -24,6 +24,20 @@ export interface MethodDef<I extends z.ZodType = z.ZodType, O extends z.ZodType 
   readonly redact?: readonly string[];
   /** Only admin principals may call it. */
   readonly adminOnly?: boolean;
+  /**
+   * For commands: the result holds a secret shown once (a token, a private key). It is never kept for
+   * an idempotent retry: a retry after a lost answer is told the call was made, not the secret.
+   */
+  readonly secretResult?: boolean;
+  /**
+   * For commands: how to answer a retry of the same Idempotency-Key whose first answer was lost with
+   * the process (the change committed, the answer never written): a query of the current state of the
+   * record the call made or acted on. `ref` is what the handler named with `ctx.noteResultRef`.
+   */
+  readonly replay?: (
+    input: z.infer<I>,
+    ref: string | undefined,
+  ) => { channel: string; input: unknown } | undefined;
 }
 
 export function query<I extends z.ZodType, O extends z.ZodType>(
@@ -105,6 +119,12 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Act on another tenant (admin principals only). */
   tenant?: string;
+  /**
+   * For commands: a key unique to this one intended change (sent as the `Idempotency-Key` header
+   * over HTTP). A retry with the same key returns the first call's answer instead of changing
+   * anything again. Up to 200 printable ASCII characters.
+   */
+  idempotencyKey?: string;
 }
 
 /** The principal a call runs as. */
@@ -125,6 +145,13 @@ export interface CallContext {
   readonly transport: Transport;
   readonly requestId: string;
   readonly signal: AbortSignal;
+  /** The caller's Idempotency-Key for this call, if it sent one. */
+  readonly idempotencyKey?: string | undefined;
+  /**
+   * Names the record a command made when only the handler knows it (a new deployment's id), before the
+   * transaction that commits it: kept with the idempotency key to answer a retry (see MethodDef.replay).
+   */
+  readonly noteResultRef?: (ref: string) => void;
 }
 
 /** What a server implements: one async function per method. */

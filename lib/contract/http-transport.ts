@@ -18,6 +18,8 @@ export interface HttpTransportOptions {
 export const RPC_PREFIX = '/api/v1/rpc/';
 export const EVENTS_PATH = '/api/v1/events';
 export const TENANT_HEADER = 'x-outpost-tenant';
+/** The key that makes a retried command safe (IETF draft "The Idempotency-Key HTTP Header Field"). */
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
 
 const ANSWERED = Symbol.for('outpost.answered-by-server');
 
@@ -54,7 +56,13 @@ export function createHttpTransport(options: HttpTransportOptions): ClientTransp
       try {
         res = await doFetch(base + RPC_PREFIX + channel, {
           method: 'POST',
-          headers: headers({ 'content-type': 'application/json' }, callOptions?.tenant),
+          headers: headers(
+            {
+              'content-type': 'application/json',
+              ...(callOptions?.idempotencyKey ? { [IDEMPOTENCY_HEADER]: callOptions.idempotencyKey } : {}),
+            },
+            callOptions?.tenant,
+          ),
           body: JSON.stringify(input ?? {}),
           signal,
         });

@@ -50,6 +50,7 @@ export * from './services/nodes.js';
 export * from './services/deployments.js';
 export * from './services/identity.js';
 export * from './services/messaging.js';
+export { COMMAND_CHANNELS } from './command-channels.js';
 export { createClient, createChannelClient, type ClientTransport, type EventHandler } from './client.js';
 export {
   createHttpTransport,
@@ -58,6 +59,7 @@ export {
   RPC_PREFIX,
   EVENTS_PATH,
   TENANT_HEADER,
+  IDEMPOTENCY_HEADER,
   type HttpTransportOptions,
 } from './http-transport.js';
 export {

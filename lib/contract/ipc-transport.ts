@@ -7,7 +7,7 @@ import type { ClientTransport } from './client.js';
  * functions cross into the renderer: no Node, no ipcRenderer.
  */
 export interface OutpostBridge {
-  invoke(channel: string, input: unknown, tenant?: string): Promise<IpcResult>;
+  invoke(channel: string, input: unknown, tenant?: string, idempotencyKey?: string): Promise<IpcResult>;
   onEvent(listener: (event: EventEnvelope) => void): () => void;
 }
 
@@ -19,7 +19,7 @@ export const IPC_EVENT = 'outpost:event';
 export function createIpcTransport(bridge: OutpostBridge): ClientTransport {
   return {
     async invoke(channel: string, input: unknown, options?: CallOptions) {
-      const r = await bridge.invoke(channel, input, options?.tenant);
+      const r = await bridge.invoke(channel, input, options?.tenant, options?.idempotencyKey);
       if (r.ok) return r.value;
       throw OutpostError.fromProblem(r.problem);
     },

@@ -16,6 +16,10 @@ export const ERROR_STATUS = {
   'method-not-allowed': 405,
   conflict: 409,
   'already-exists': 409,
+  /** A retry with an Idempotency-Key whose call committed but whose answer could not be given again. */
+  'idempotency-in-doubt': 409,
+  /** The same Idempotency-Key with another operation, input or caller. */
+  'idempotency-key-reused': 422,
   'payload-too-large': 413,
   'unsupported-media-type': 415,
   'not-placeable': 422,
@@ -23,6 +27,8 @@ export const ERROR_STATUS = {
   'precondition-failed': 412,
   'rate-limited': 429,
   internal: 500,
+  /** The disk (or the database's file system) is full: nothing was changed; free space and retry. */
+  'insufficient-storage': 507,
   'not-implemented': 501,
   unavailable: 503,
   timeout: 504,
@@ -39,6 +45,10 @@ export type KnownErrorCode = keyof typeof ERROR_STATUS;
 export type ErrorCode = KnownErrorCode | (string & {});
 
 export const PROBLEM_TYPE_BASE = 'https://outpost.dev/problems/';
+
+/** Bounds of one problem+json answer: however many problems an input has, the answer stays small. */
+export const MAX_PROBLEM_ERRORS = 100;
+export const MAX_DETAIL_CHARS = 4000;
 
 export interface ProblemDetails {
   type: string;
@@ -94,16 +104,31 @@ export class OutpostError extends Error {
     };
   }
 
+  /** The problem+json of this error, bounded: a long detail is cut, a long list of problems counted. */
   toProblem(instance?: string): ProblemDetails {
+    const detail =
+      this.message.length > MAX_DETAIL_CHARS
+        ? `${this.message.slice(0, MAX_DETAIL_CHARS)}… (${this.message.length - MAX_DETAIL_CHARS} more characters)`
+        : this.message;
+    const errors =
+      this.errors && this.errors.length > MAX_PROBLEM_ERRORS
+        ? [
+            ...this.errors.slice(0, MAX_PROBLEM_ERRORS),
+            {
+              field: '(more)',
+              message: `and ${this.errors.length - MAX_PROBLEM_ERRORS} more problems, not listed`,
+            },
+          ]
+        : this.errors;
     return {
       type: PROBLEM_TYPE_BASE + this.code,
       title: titleForCode(this.code),
       status: this.status,
-      detail: this.message,
+      detail,
       code: this.code,
-      ...(instance ? { instance } : {}),
+      ...(instance ? { instance: instance.slice(0, MAX_DETAIL_CHARS) } : {}),
       ...(this.data === undefined ? {} : { data: this.data }),
-      ...(this.errors === undefined ? {} : { errors: this.errors }),
+      ...(errors === undefined ? {} : { errors }),
     };
   }
 
@@ -128,12 +153,37 @@ export class OutpostError extends Error {
     return new OutpostError('internal', String(problem), { status: fallbackStatus });
   }
 
-  /** Wraps anything thrown into an OutpostError, keeping OutpostErrors as they are. */
+  /**
+   * Wraps anything thrown into an OutpostError, keeping OutpostErrors as they are. A full disk
+   * (ENOSPC, EDQUOT, SQLite's SQLITE_FULL), anywhere in the cause chain, becomes `insufficient-storage`.
+   */
   static from(err: unknown, code: ErrorCode = 'internal'): OutpostError {
     if (err instanceof OutpostError) return err;
+    const full = diskFullCause(err);
+    if (full !== undefined) return diskFull(full, err);
     if (err instanceof Error) return new OutpostError(code, err.message, { cause: err });
     return new OutpostError(code, String(err));
   }
+}
+
+const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
+
+/** The error code that says the disk is full, searched through `cause` chains; undefined when none. */
+export function diskFullCause(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 8; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && DISK_FULL_CODES.has(code)) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function diskFull(code: string, cause: unknown): OutpostError {
+  return new OutpostError(
+    'insufficient-storage',
+    `the disk is full (${code}): nothing was changed; free some space on the server and retry`,
+    { cause },
+  );
 }
 
 export function isOutpostError(err: unknown, code?: ErrorCode): err is OutpostError {

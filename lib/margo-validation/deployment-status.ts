@@ -1,5 +1,4 @@
-import type { DeploymentState, DeploymentStatus } from '../model/index.js';
-import { describe, isObject } from '../model/index.js';
+import { type DeploymentState, type DeploymentStatus, describe, isObject } from '../model/index.js';
 import { schemaProblems, throwBodyProblems, type BodyProblem } from './request-body.js';
 
 export interface ParseDeploymentStatusOptions {

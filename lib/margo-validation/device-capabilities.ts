@@ -1,6 +1,12 @@
-import { DEVICE_ID, tryParseQuantity, describe, isObject, pickExtensions } from '../model/index.js';
+import {
+  DEVICE_ID,
+  tryParseQuantity,
+  describe,
+  isObject,
+  pickExtensions,
+  type DeviceCapabilities,
+} from '../model/index.js';
 import { schemaProblems, throwBodyProblems, type BodyProblem } from './request-body.js';
-import type { DeviceCapabilities } from '../model/index.js';
 
 export interface ParseDeviceCapabilitiesOptions {
   /** The `{deviceId}` of `PUT /api/v1/capabilities/{deviceId}`: `properties.id` must equal it. */
@@ -12,7 +18,8 @@ const SUBJECT = 'device capabilities';
 /**
  * Reads the body of `PUT /api/v1/capabilities/{deviceId}` (README section 1.5) strictly per rc.3: no
  * members besides `properties`, `labels` and `x-<name>-extensions`, the DeviceId pattern, the enums.
- * Also accepted: the rc.2 `apiVersion`/`kind` envelope (dropped) and rc.2 `cpu` (read as `cpus`).
+ * The rc.2 `apiVersion`/`kind` envelope is refused (400: rc.3 closes the object, ADR 0103); rc.2 `cpu`
+ * is still read as `cpus` (`properties` is open).
  * Memory and storage must be quantities parseQuantity understands (`"59 Gi"` included).
  * Throws 400 `margo/invalid-request` for a malformed body, 422 `margo/semantic-error` otherwise.
  */
@@ -34,15 +41,16 @@ export function parseDeviceCapabilities(
     });
   }
   const { apiVersion, kind, ...rest } = body;
-  if (apiVersion !== undefined && typeof apiVersion !== 'string') {
-    problems.push({ field: 'apiVersion', message: 'must be string', kind: 'malformed' });
-  }
-  if (kind !== undefined && kind !== 'DeviceCapabilitiesManifest') {
-    problems.push({
-      field: 'kind',
-      message: `must be DeviceCapabilitiesManifest, not ${JSON.stringify(kind)}`,
-      kind: 'semantic',
-    });
+  for (const [field, v] of [
+    ['apiVersion', apiVersion],
+    ['kind', kind],
+  ] as const) {
+    if (v !== undefined)
+      problems.push({
+        field,
+        message: `unknown member "${field}": rc.3 capabilities have no apiVersion/kind envelope (that was rc.2); send properties, labels and extensions only`,
+        kind: 'malformed',
+      });
   }
   const value: Record<string, unknown> = { ...rest };
   if (isObject(rest.properties) && rest.properties.cpu !== undefined) {

@@ -8,16 +8,14 @@ import {
   pickExtensions,
   Reader,
   type Obj,
+  type ApplicationDeployment,
+  type Component,
+  type ComponentProperties,
+  type DeploymentType,
+  type ParameterTarget,
+  type ParameterValue,
 } from '../model/index.js';
 import { keepDeviceConstraints } from './read-device-constraints.js';
-import type {
-  ApplicationDeployment,
-  Component,
-  ComponentProperties,
-  DeploymentType,
-  ParameterTarget,
-  ParameterValue,
-} from '../model/index.js';
 import { loadYaml, throwProblems } from './yaml-source.js';
 
 export interface ParseApplicationDeploymentOptions {

@@ -1,6 +1,5 @@
-import { ProblemList, Reader } from '../model/index.js';
+import { ProblemList, Reader, type ApplicationDescription, type MargoProblem } from '../model/index.js';
 import { readApplicationDescription } from './read-application-description.js';
-import type { ApplicationDescription, MargoProblem } from '../model/index.js';
 import { loadYaml, throwProblems } from './yaml-source.js';
 
 export interface ParseApplicationDescriptionOptions {

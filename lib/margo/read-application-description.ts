@@ -21,8 +21,8 @@ import {
   type ComponentProperties,
   type DeploymentProfile,
   type DeploymentType,
+  type Path,
 } from '../model/index.js';
-import type { Path } from '../model/index.js';
 import { readDeviceConstraints, readRequiredResources } from './read-device-constraints.js';
 import { readConfiguration, readParameters } from './read-configuration.js';
 
@@ -139,7 +139,7 @@ function readMetadata(
 ): ApplicationDescription['metadata'] | undefined {
   const path: Path = ['metadata'];
   r.keys(path, m, ['id', 'name', 'description', 'version', 'catalog'], { what: 'metadata' });
-  const name = r.string(path, m, 'name', { required: true });
+  const name = r.string(path, m, 'name', { required: true, name: true });
   const description = r.string(path, m, 'description');
   let version: string | undefined;
   if (typeof m.version === 'number') {
@@ -209,7 +209,7 @@ function readCatalog(r: Reader, c: Obj): CatalogInfo | undefined {
       const o = r.object(p, a);
       if (!o) return;
       r.keys(p, o, ['name', 'email'], { what: 'an author' });
-      const name = r.string(p, o, 'name');
+      const name = r.string(p, o, 'name', { name: true });
       const email = r.string(p, o, 'email', { pattern: EMAIL, hint: 'an e-mail address' });
       out.author!.push({
         ...(name !== undefined ? { name } : {}),
@@ -222,7 +222,7 @@ function readCatalog(r: Reader, c: Obj): CatalogInfo | undefined {
     const obj = r.object(p, o);
     if (!obj) return;
     r.keys(p, obj, ['name', 'site'], { what: 'an organization' });
-    const name = r.string(p, obj, 'name', { required: true });
+    const name = r.string(p, obj, 'name', { required: true, name: true });
     const site = r.string(p, obj, 'site');
     if (name !== undefined) out.organization.push({ name, ...(site !== undefined ? { site } : {}) });
   });

@@ -10,15 +10,13 @@ import {
   isObject,
   type Obj,
   type Reader,
-} from '../model/index.js';
-import type {
-  Path,
-  Configuration,
-  Parameter,
-  ParameterTarget,
-  SchemaDataType,
-  SchemaRule,
-  Setting,
+  type Path,
+  type Configuration,
+  type Parameter,
+  type ParameterTarget,
+  type SchemaDataType,
+  type SchemaRule,
+  type Setting,
 } from '../model/index.js';
 
 /** Reads `parameters` and `configuration` of an ApplicationDescription (README section 1.1). */

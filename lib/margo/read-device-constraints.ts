@@ -9,18 +9,16 @@ import {
   isObject,
   type Obj,
   type Reader,
-} from '../model/index.js';
-import type {
-  Path,
-  CapacityRequirements,
-  CpuArchitecture,
-  DeviceConstraints,
-  EligibilityRule,
-  InterfaceType,
-  MatchExpression,
-  MatchOperator,
-  PeripheralType,
-  Selector,
+  type Path,
+  type CapacityRequirements,
+  type CpuArchitecture,
+  type DeviceConstraints,
+  type EligibilityRule,
+  type InterfaceType,
+  type MatchExpression,
+  type MatchOperator,
+  type PeripheralType,
+  type Selector,
 } from '../model/index.js';
 
 /**

@@ -9,16 +9,14 @@ import {
   ProblemList,
   summarize,
   Reader,
+  type ApplicationDeployment,
+  type DeploymentProfile,
+  type Extensions,
+  type ParameterTarget,
+  type ParameterValue,
 } from '../model/index.js';
 import { readApplicationDeployment } from './parse-application-deployment.js';
 import { componentObject, extensionMembers, toYaml } from './render-application-description.js';
-import type {
-  ApplicationDeployment,
-  DeploymentProfile,
-  Extensions,
-  ParameterTarget,
-  ParameterValue,
-} from '../model/index.js';
 
 export interface RenderApplicationDeploymentInput {
   /** Deployment id (a UUID); emitted as the top-level `id`. */

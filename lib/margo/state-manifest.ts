@@ -7,8 +7,8 @@ import {
   summarize,
   describe,
   isObject,
+  type StateManifest,
 } from '../model/index.js';
-import type { StateManifest } from '../model/index.js';
 
 /**
  * The State Manifest (`GET /api/v1/deployments`, README section 1.3): serialised as RFC 8785 JSON so its

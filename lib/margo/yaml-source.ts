@@ -19,8 +19,8 @@ import {
   type Anchor,
   type Path,
   type PathSegment,
+  type MargoProblem,
 } from '../model/index.js';
-import type { MargoProblem } from '../model/index.js';
 
 /**
  * Safe loading of one YAML document (a `margo.yaml` or an ApplicationDeployment) into plain values, with

@@ -14,6 +14,21 @@ export const COMPONENT_NAME = /^[a-z0-9]([a-z0-9-]{0,198}[a-z0-9])?$/;
 /** Parameter names: the spec gives no pattern; this keeps `--set name=value` and env-var-like names unambiguous (ADR 0100). */
 export const PARAMETER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$/;
 
+/**
+ * Characters never accepted in names (shown in tables and logs): C0 and C1 controls (escape sequences,
+ * NUL), DEL, and the Unicode bidirectional marks and overrides (an RTL override reverses what follows).
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+/**
+ * Never accepted in any text: C0 controls but tab, line feed and carriage return, DEL, C1 controls.
+ * (Bidirectional marks may belong in a description written in Arabic or Hebrew; names refuse them.)
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+export const CONTROL_CHARACTERS_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+export const NO_CONTROL_CHARACTERS =
+  'must not contain control characters (escape sequences, NUL, bidirectional overrides)';
+
 /** `x-<unique-name>-extensions` member keys. */
 export const EXTENSION_KEY = /^x-[a-z][a-z0-9-]*-extensions$/;
 /** Anything that looks like an attempt at an extension key (to give a better message than "unknown key"). */

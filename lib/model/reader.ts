@@ -1,4 +1,10 @@
-import { EXTENSION_KEY, EXTENSION_LIKE_KEY } from './patterns.js';
+import {
+  CONTROL_CHARACTERS,
+  CONTROL_CHARACTERS_IN_TEXT,
+  EXTENSION_KEY,
+  EXTENSION_LIKE_KEY,
+  NO_CONTROL_CHARACTERS,
+} from './patterns.js';
 import type { Path, ProblemList } from './problems.js';
 import type { Extensions } from './types.js';
 
@@ -73,7 +79,7 @@ export class Reader {
     path: Path,
     parent: Obj,
     key: string,
-    opts: { required?: boolean; pattern?: RegExp; hint?: string; nonEmpty?: boolean } = {},
+    opts: { required?: boolean; pattern?: RegExp; hint?: string; nonEmpty?: boolean; name?: boolean } = {},
   ): string | undefined {
     const v = parent[key];
     const p = [...path, key];
@@ -87,6 +93,11 @@ export class Reader {
     }
     if ((opts.required || opts.nonEmpty) && v.trim() === '') {
       this.problems.error(p, 'must not be empty');
+      return undefined;
+    }
+    // A name is shown in tables: no control characters (a description may have line breaks, no more).
+    if ((opts.name ? CONTROL_CHARACTERS : CONTROL_CHARACTERS_IN_TEXT).test(v)) {
+      this.problems.error(p, NO_CONTROL_CHARACTERS);
       return undefined;
     }
     if (opts.pattern && !opts.pattern.test(v)) {

@@ -45,6 +45,9 @@ export function settingsByParameter(
   return out;
 }
 
+/** Unknown parameters named one by one in an error; more are counted. */
+const MAX_UNKNOWN_NAMED = 10;
+
 function sameValue(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -72,15 +75,17 @@ export function resolveParameters(
   const errors: FieldProblem[] = [];
   const fail = (name: string, message: string) => errors.push({ field: field(name), message });
 
-  for (const name of Object.keys(given)) {
-    if (!Object.prototype.hasOwnProperty.call(desc.parameters, name)) {
-      const known = Object.keys(desc.parameters);
-      fail(
-        name,
-        `unknown parameter "${name}" (${known.length ? `parameters: ${known.join(', ')}` : 'the application has no parameters'})`,
-      );
-    }
-  }
+  // Unknown names: the first few are named, the rest counted (a request may send thousands).
+  const unknown = Object.keys(given).filter((n) => !Object.prototype.hasOwnProperty.call(desc.parameters, n));
+  const known = Object.keys(desc.parameters);
+  const knownText = known.length ? `parameters: ${known.join(', ')}` : 'the application has no parameters';
+  for (const name of unknown.slice(0, MAX_UNKNOWN_NAMED))
+    fail(name, `unknown parameter "${name}" (${knownText})`);
+  if (unknown.length > MAX_UNKNOWN_NAMED)
+    errors.push({
+      field: 'parameters',
+      message: `and ${unknown.length - MAX_UNKNOWN_NAMED} more unknown parameters, not listed (${knownText})`,
+    });
 
   const out: Record<string, ResolvedParameter> = {};
   for (const [name, param] of Object.entries(desc.parameters)) {

@@ -11,9 +11,21 @@ export const MediaType = {
   /** WASM module (CNCF wasm OCI artifact layout): config and the single layer. */
   wasmConfig: 'application/vnd.wasm.config.v0+json',
   wasmLayer: 'application/wasm',
+  /** The older name of the WASM layer (wasm-to-oci). */
+  wasmLayerLegacy: 'application/vnd.wasm.content.layer.v1+wasm',
   /** Margo compose archive (SUP "compose-oci"). */
   composeArtifact: 'application/vnd.org.margo.component.compose+json',
   composeLayer: 'application/vnd.org.margo.component.compose.tar+gzip',
+  /** Helm chart (Helm's OCI layout): config and the chart layer. */
+  helmConfig: 'application/vnd.cncf.helm.config.v1+json',
+  helmChart: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip',
+  /** Image layers, and the generic gzip tarball types some tools give archives and charts. */
+  ociLayerTarGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  dockerLayerTarGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  tarGzip: 'application/tar+gzip',
+  xTarGzip: 'application/x-tar+gzip',
+  gzip: 'application/gzip',
+  xGzip: 'application/x-gzip',
   /** Margo application package. */
   margoApp: 'application/vnd.margo.app.v1+json',
   margoAppDescription: 'application/vnd.margo.app.description.v1+yaml',

@@ -3,8 +3,7 @@ import { OutpostError } from '../errors/index.js';
 import { maxDataLength } from './chunking.js';
 import { Group, Op } from './header.js';
 import { bytes, uint } from './os.js';
-import type { TransferProgress } from './fs.js';
-import { fsCommands } from './fs.js';
+import { type TransferProgress, fsCommands } from './fs.js';
 import type { SmpAnswer, SmpRequester } from './requester.js';
 
 /** Image management group (1): firmware slots under MCUboot. */

@@ -12,8 +12,8 @@ import {
   type Site,
   createClient,
   createHttpTransport,
+  type ClientOf,
 } from '../../lib/contract/index.js';
-import type { ClientOf } from '../../lib/contract/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
 import { createPaths } from '../../lib/base/index.js';
 import { seedFleet } from '../helpers/seed-fleet.js';

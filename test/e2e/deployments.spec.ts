@@ -364,7 +364,7 @@ test('status reports turn a node installed live, with a ticking age; a quiet nod
   const age = nodeRow(page, 'edge-1').getByTestId('node-reported');
   await expect(age).toHaveText(/^\d+s ago$/);
   const first = await age.textContent();
-  await expect.poll(() => age.textContent(), { timeout: 5000 }).not.toBe(first);
+  await expect.poll(() => age.textContent(), { timeout: 15_000 }).not.toBe(first);
 
   const d = await expectRowsMatchApi(page, deploymentId);
   expect(d.counts).toMatchObject({ installed: 2, stale: 1 });

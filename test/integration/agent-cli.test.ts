@@ -154,8 +154,14 @@ describe('edgectl agent: enroll, status, install-service', () => {
             adoptedManifestVersion: 3,
             workloads: [],
             failures: 0,
-            reported: { state: 'installing', adoptedManifestVersion: 3, components: [], at },
+            reported: {
+              state: 'installing',
+              adoptedManifestVersion: 3,
+              components: [{ name: 'web', state: 'installing' }],
+              at,
+            },
             cacheOverLimit: { neededBytes: 3000, maxBytes: 1000 },
+            restarts: { web: { specHash: 'h1', restarts: 4, consecutive: 2 } },
             updatedAt: at,
           },
         },
@@ -164,8 +170,11 @@ describe('edgectl agent: enroll, status, install-service', () => {
     const big = await edgectl(['agent', 'status', '--home', h]);
     expect(big.code, big.stderr).toBe(0);
     expect(big.stdout).toMatch(
-      /^big-app +d1 +\S+.*needs 3000 bytes of cache, more than cache\.maxBytes 1000$/m,
+      /^big-app +d1 +\S+.* 4 +needs 3000 bytes of cache, more than cache\.maxBytes 1000$/m,
     );
+    // The agent's restarts of each component (ADR 0207), summed on the deployment's row.
+    expect(big.stdout).toMatch(/^DEPLOYMENT +ID +STATE +MANIFEST +SINCE +RESTARTS +ERROR$/m);
+    expect(big.stdout).toMatch(/^ {2}web +installing +4 +-$/m);
     fs.rmSync(path.join(h, 'state.json'));
     const js = JSON.parse((await edgectl(['agent', 'status', '--home', h, '-o', 'json'])).stdout) as Record<
       string,

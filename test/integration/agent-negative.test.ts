@@ -268,8 +268,9 @@ spec:
 
   it('refuses an LO presenting another WFM identity; an agent restart leaves healthy workloads alone', async () => {
     const pids = wasmRunnerPids(agentHome.home);
-    expect(pids).toHaveLength(2);
+    // Stopped first: a failed expectation must not leave this agent holding the home for the next test.
     await agent!.stop();
+    expect(pids).toHaveLength(2);
     // Same CA, but the SVID of another WFM: the chain is valid, the SPIFFE ID is not ours.
     const other = await issueTestSvid(ca, wfmSpiffeId(TD, 'other-wfm'));
     const impostor = await startFakeMmi({ certPem: other.certPem, keyPem: other.keyPem, caPem: ca.certPem });

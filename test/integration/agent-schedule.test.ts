@@ -152,8 +152,9 @@ spec:
     const connections = fake.connections;
     const from = fake.timeline.length;
     await start(config({ downtime: [window] }), clock);
-    // Ten poll intervals pass: not one connection, not one request.
-    await new Promise((r) => setTimeout(r, 2000));
+    // Ten poll rounds pass (counted, not timed): not one connection, not one request.
+    const skipped = () => logs.filter((l) => /poll skipped/.test(String(l.msg))).length;
+    await waitFor(() => skipped() >= 10, 'ten skipped poll rounds', 60_000);
     expect(fake.connections).toBe(connections);
     expect(fake.timeline.length).toBe(from);
     expect(logs.filter((l) => l.level >= 40)).toEqual([]);

@@ -89,6 +89,8 @@ describe('edge agent: artifacts through the site registry', () => {
       (l) => l.msg === 'artifacts are pulled through the site registry',
       'the site registry',
     );
+    // Placed only once the node's capabilities are known (on a loaded machine they come after the log above).
+    await agent.waitForLog((l) => l.msg === 'capabilities sent', 'capabilities sent', 60_000);
     const d = await api.deployments.create({
       appId: 'hello-site',
       version: '1.0.0',

@@ -101,7 +101,16 @@ describe('edge agent: a WASM app from deploy to removal', () => {
     expect(p.supportedDeploymentTypes).toContain('custom');
     expect(p.supportedRuntimes).toContain('custom');
     expect(p.cpus?.[0]?.cores).toBeGreaterThan(0);
-    expect(node.capabilities!.labels).toEqual({ 'outpost.test/agent': 'yes' });
+    // The configured labels, and one label per runtime that really works here (issue 12).
+    const ext = node.capabilities!.extensions?.['x-outpost-extensions'] as {
+      engines: { name: string; available: boolean }[];
+    };
+    const usable = ext.engines.filter((e) => e.available).map((e) => e.name);
+    expect(usable).toContain('wasm');
+    expect(node.capabilities!.labels).toEqual({
+      'outpost.test/agent': 'yes',
+      ...Object.fromEntries(usable.map((k) => [`outpost.dev/runtime.${k}`, 'true'])),
+    });
     expect(node.capabilities!.extensions?.['x-outpost-extensions']).toMatchObject({ runtimes: ['wasm'] });
     await agent.waitForLog((l) => l.msg === 'desired state adopted', 'the first manifest');
   });

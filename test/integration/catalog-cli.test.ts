@@ -102,7 +102,7 @@ describe('edgectl co: App Store, Device Store, sites and nodes', () => {
     const bad = path.join(home, 'bad.yaml');
     fs.writeFileSync(bad, margo('1.2.0').replace('revision: 1.2.0', 'revision: v1.2'));
     const r = await run('co', 'add', 'app', '--artifact', bad);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2); // bad input (it was 1: "otherwise")
     expect(r.stdout).toBe('');
     const first = r.stderr.split('\n')[0]!;
     expect(first).toMatch(

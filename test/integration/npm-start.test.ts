@@ -36,7 +36,7 @@ function descendantsOf(pid: number): number[] {
   return out;
 }
 
-async function until<T>(what: string, f: () => T | undefined, timeoutMs = 120_000): Promise<T> {
+async function until<T>(what: string, f: () => T | undefined, timeoutMs = 600_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = f();
@@ -57,6 +57,8 @@ describe('npm start', () => {
       cwd: root,
       env: { ...process.env, OUTPOST_HEADLESS: '1', OUTPOST_SKIP_APT: '1' },
       stdio: ['ignore', 'ignore', 'pipe'],
+      // Its own process group, so a failure can stop everything npm started (setup, build, the server).
+      detached: true,
     });
     let stderr = '';
     npm.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -91,8 +93,12 @@ describe('npm start', () => {
     } catch (err) {
       throw new Error(`${(err as Error).message}\nnpm stderr:\n${stderr}`, { cause: err });
     } finally {
-      npm.kill('SIGKILL');
+      try {
+        process.kill(-npm.pid!, 'SIGKILL');
+      } catch {
+        // the group is gone
+      }
       for (const p of leftovers) if (alive(p)) process.kill(p, 'SIGKILL');
     }
-  }, 240_000);
+  }, 900_000);
 });

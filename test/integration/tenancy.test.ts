@@ -3,8 +3,13 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { startTestCore } from '../helpers/core.js';
 import { createConsoleHttp } from '../../core/server/console-http.js';
-import { createClient, createHttpTransport, contract, type Contract } from '../../lib/contract/index.js';
-import type { ClientOf } from '../../lib/contract/index.js';
+import {
+  createClient,
+  createHttpTransport,
+  contract,
+  type Contract,
+  type ClientOf,
+} from '../../lib/contract/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
 
 const ADMIN = 'opt_admin-bootstrap';

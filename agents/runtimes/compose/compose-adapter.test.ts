@@ -1,7 +1,7 @@
 // Integration tests of the compose adapter with real podman-compose (Debian 1.0.3) and podman, using a
 // busybox-static image built once for the file and compose archives written by the test.
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -109,10 +109,12 @@ ${extra}volumes:
 }
 
 let seq = 0;
+// Unique to this run: podman's storage is shared by every test run on the machine, and names derive from ids.
+const RUN = randomBytes(2).toString('hex');
 async function spec(files: Record<string, string>, over: Partial<WorkloadSpec> = {}): Promise<WorkloadSpec> {
   const base: Omit<WorkloadSpec, 'specHash'> = {
-    workloadId: `7e1f0c44-0000-4000-8000-${String(++seq).padStart(12, '0')}.app`,
-    deploymentId: '7e1f0c44-0000-4000-8000-000000000000',
+    workloadId: `7e1f0c44-${RUN}-4000-8000-${String(++seq).padStart(12, '0')}.app`,
+    deploymentId: `7e1f0c44-${RUN}-4000-8000-000000000000`,
     component: 'app',
     revision: '1.0.0',
     artifact: await composeArchive(files),
@@ -142,6 +144,21 @@ async function until<T>(what: string, fn: () => Promise<T>, timeoutMs = 15_000):
     if (v) return v as NonNullable<T>;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Running (a zombie waiting for its reaper counts as gone). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
   }
 }
 
@@ -325,19 +342,29 @@ describe('ComposeAdapter (podman-compose)', () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
-    let killed = false;
-    await new Promise<void>((resolve) => {
-      child.stdout.on('data', (c: Buffer) => {
-        out += c.toString();
-        if (!killed && out.includes('installing\n')) {
-          killed = true;
-          // podman-compose takes seconds to bring two services up: this lands in the middle of it.
-          setTimeout(() => child.kill('SIGKILL'), 1200);
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    // Killed while podman-compose runs, however fast the machine: as soon as the agent has recorded the
+    // tool's pid (it waits for the tool to finish before it says anything more).
+    const recordedTool = () => {
+      for (const d of fs.existsSync(stateDir) ? fs.readdirSync(stateDir) : []) {
+        try {
+          const st = JSON.parse(fs.readFileSync(path.join(stateDir, d, 'state.json'), 'utf8')) as {
+            toolPid?: number;
+          };
+          if (st.toolPid) return st.toolPid;
+        } catch {
+          // not written yet
         }
-      });
-      child.on('exit', () => resolve());
-    });
-    expect(killed).toBe(true);
+      }
+      return undefined;
+    };
+    const toolPid = await until('the agent to start podman-compose', async () =>
+      child.exitCode === null ? recordedTool() : -1,
+    );
+    expect(toolPid, 'the agent exited before starting the tool').toBeGreaterThan(0);
+    child.kill('SIGKILL');
+    await exited;
     expect(out).not.toContain('done');
     // The agent died while podman-compose was running (recorded as installing, with the tool's pid).
     const [wdir] = fs.readdirSync(stateDir);
@@ -350,8 +377,9 @@ describe('ComposeAdapter (podman-compose)', () => {
     const a = adapter(stateDir);
     const s = await a.apply(w);
     expect(s).toMatchObject({ state: 'running', specHash: w.specHash });
-    // Nothing the dead agent's tool was doing may still add a container afterwards.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Nothing the dead agent's tool was doing may still add a container afterwards: once that tool has
+    // exited (or was stopped by the adapter), count.
+    await until("the dead agent's podman-compose to be gone", async () => !alive(toolPid), 60_000);
     const project = a.projectName(w.workloadId);
     const cs = JSON.parse(
       await pe.podmanOk(['ps', '-a', '--format', 'json', '--filter', `label=${PROJECT_LABEL}=${project}`]),

@@ -29,16 +29,9 @@ import {
   type WorkloadStatus,
 } from '../types.js';
 import type { ComposeTool } from './compose-tool.js';
+import { COMPOSE_LAYER_MEDIA_TYPES } from './index.js';
 import { ENV_NAME, mergeDotenv } from './dotenv.js';
 import { COMPOSE_FILE, extractComposeArchive, type ExtractLimits } from './extract-archive.js';
-
-/** Media types accepted as a compose archive (Margo's layer type, and plain tar+gzip). */
-export const COMPOSE_LAYER_MEDIA_TYPES = [
-  'application/vnd.org.margo.component.compose.tar+gzip',
-  'application/vnd.oci.image.layer.v1.tar+gzip',
-  'application/gzip',
-  'application/x-gzip',
-];
 
 /** The label podman-compose and docker compose both put on containers, networks and volumes. */
 export const PROJECT_LABEL = 'com.docker.compose.project';
@@ -155,9 +148,21 @@ export class ComposeAdapter implements RuntimeAdapter {
     const old = this.readState(dir);
     if (old && !opts.force && old.specHash === w.specHash && old.phase === 'installed') {
       const cs = await this.containers(project);
-      if (healthy(cs, old.services, (this.opts.bootTime ?? hostBootTime)())) {
+      const boot = (this.opts.bootTime ?? hostBootTime)();
+      if (healthy(cs, old.services, boot)) {
         emit('unchanged');
         return this.toStatus(w.workloadId, old, cs);
+      }
+      const policy = w.restart?.policy ?? 'on-failure';
+      // Under `never` a service that stopped stays stopped (as long as its container is there).
+      if (policy === 'never' && old.services.every((s) => cs.some((c) => c.labels[SERVICE_LABEL] === s))) {
+        emit('unchanged');
+        return this.toStatus(w.workloadId, old, cs);
+      }
+      const restarted = await this.startStopped(old, cs, boot, policy);
+      if (restarted) {
+        emit('adopted', `started ${restarted.length} stopped service container(s) again`);
+        return this.toStatus(w.workloadId, old, await this.containers(project));
       }
     }
     // The new version is extracted and checked before the running one is touched.
@@ -224,6 +229,43 @@ export class ComposeAdapter implements RuntimeAdapter {
     return status;
   }
 
+  /**
+   * The agent restarts a project whose services all still have their containers by starting the stopped
+   * ones (killed, exited, stopped by a host shutdown), not by making the project again; a job that
+   * finished with 0 during this boot stays finished unless the policy is `always`. Undefined when that
+   * cannot be done (a container is missing, or one made by an earlier agent carries the engine's own
+   * restart policy): the caller then makes the project again.
+   */
+  private async startStopped(
+    st: ComposeState,
+    cs: ContainerInfo[],
+    boot: number,
+    policy: 'on-failure' | 'always' | 'never',
+  ): Promise<ContainerInfo[] | undefined> {
+    const mine = st.services.map((s) => cs.find((c) => c.labels[SERVICE_LABEL] === s));
+    if (mine.some((c) => c === undefined || c.restartPolicy !== 'no')) return undefined;
+    const stopped = (mine as ContainerInfo[]).filter(
+      (c) =>
+        !(c.state === 'running' || c.state === 'restarting' || c.state === 'paused') &&
+        !(
+          policy !== 'always' &&
+          (c.state === 'exited' || c.state === 'stopped') &&
+          c.exitCode === 0 &&
+          (c.finishedAt === undefined || c.finishedAt >= boot)
+        ),
+    );
+    try {
+      for (const c of stopped) await this.opts.engine.start(c.id);
+    } catch (e) {
+      this.log.warn(
+        { err: (e as Error).message, project: st.project },
+        'stopped services do not start; making the project again',
+      );
+      return undefined;
+    }
+    return stopped;
+  }
+
   private validate(w: WorkloadSpec): FileArtifact {
     const bad = (m: string) =>
       new OutpostError(
@@ -240,6 +282,11 @@ export class ComposeAdapter implements RuntimeAdapter {
         `media type ${w.artifact.mediaType} is not a compose archive (${COMPOSE_LAYER_MEDIA_TYPES[0]})`,
       );
     }
+    const mem = w.limits?.memoryBytes;
+    if (mem !== undefined && (!Number.isInteger(mem) || mem < 6 * 1024 * 1024))
+      throw bad(`memory limit ${mem} must be an integer of at least 6 MiB`);
+    const cpus = w.limits?.cpus;
+    if (cpus !== undefined && !(cpus > 0)) throw bad(`cpus ${cpus} must be positive`);
     for (const [k, v] of Object.entries(w.env ?? {})) {
       if (!ENV_NAME.test(k))
         throw bad(`parameter target ${JSON.stringify(k)} is not an environment variable name`);
@@ -270,9 +317,21 @@ export class ComposeAdapter implements RuntimeAdapter {
       [Label.revision]: w.revision,
       [Label.specHash]: w.specHash,
     };
-    const override = { services: Object.fromEntries(services.map((s) => [s, { labels }])) };
+    // The agent owns restarts (ADR 0207): no service restarts by itself. The profile's limits bound every
+    // service (a service's own `deploy.resources.limits` stays when it sets one).
+    const limits = {
+      ...(w.limits?.memoryBytes ? { mem_limit: `${w.limits.memoryBytes}b` } : {}),
+      ...(w.limits?.cpus ? { cpus: w.limits.cpus } : {}),
+    };
+    const override = {
+      services: Object.fromEntries(services.map((s) => [s, { labels, restart: 'no', ...limits }])),
+    };
     fs.rmSync(path.join(appDir, OVERRIDE_FILE), { force: true });
-    fs.writeFileSync(path.join(appDir, OVERRIDE_FILE), stringify(override));
+    // Quoted: YAML 1.1 readers (podman-compose) take a bare `no` for false.
+    fs.writeFileSync(
+      path.join(appDir, OVERRIDE_FILE),
+      stringify(override, { defaultStringType: 'QUOTE_DOUBLE' }),
+    );
   }
 
   /**

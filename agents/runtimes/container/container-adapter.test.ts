@@ -1,6 +1,8 @@
 // Integration tests of the container adapter against real podman (CLI, and its Docker-compatible API
 // served by `podman system service`), with a busybox-static image built once for the file.
+import fs from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -43,10 +45,12 @@ afterAll(async () => {
 });
 
 let seq = 0;
+// Unique to this run: podman's storage is shared by every test run on the machine, and names derive from ids.
+const RUN = randomBytes(2).toString('hex');
 function spec(over: Partial<WorkloadSpec> = {}): WorkloadSpec {
   const base: Omit<WorkloadSpec, 'specHash'> = {
-    workloadId: `5b7c2a90-0000-4000-8000-${String(++seq).padStart(12, '0')}.web`,
-    deploymentId: '5b7c2a90-0000-4000-8000-000000000000',
+    workloadId: `5b7c2a90-${RUN}-4000-8000-${String(++seq).padStart(12, '0')}.web`,
+    deploymentId: `5b7c2a90-${RUN}-4000-8000-000000000000`,
     component: 'web',
     revision: '1.0.0',
     artifact: { image },
@@ -65,6 +69,32 @@ function cliAdapter(): ContainerAdapter {
     instance,
     stopTimeoutSec: 3,
   });
+}
+
+/** The pids of a process's children (from /proc). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === pid) out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** Running (a zombie waiting for its reaper counts as finished). */
+function running(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 async function containersOf(workloadId: string): Promise<string[]> {
@@ -196,23 +226,37 @@ describe('ContainerAdapter (podman CLI)', () => {
     await a.remove(capped.workloadId);
   });
 
-  it('restarts a failing container per policy and leaves it alone once the retries are used up', async () => {
+  it('leaves restarts to the agent: podman restarts nothing, and apply starts the same container again', async () => {
     const a = cliAdapter();
-    const w = spec({
-      args: ['/bin/sh', '-c', 'echo run; exit 3'],
-      restart: { policy: 'on-failure', maxRestarts: 2 },
-    });
+    const w = spec({ args: ['/bin/sh', '-c', 'echo run; exit 3'] });
     await a.apply(w);
-    const s = await until('the retries to be used up', async () => {
+    const down = await until('the exit', async () => {
       const st = await a.status(w.workloadId);
-      return st.state === 'failed' && st.restarts === 2 ? st : undefined;
+      return st.state === 'failed' ? st : undefined;
     });
-    expect(s).toMatchObject({ exitCode: 3, message: 'exited with code 3' });
+    expect(down).toMatchObject({ exitCode: 3, message: 'exited with code 3', restarts: 0 });
+    const hostConfig = JSON.parse(await pe.podmanOk(['inspect', down.handle!]))[0].HostConfig;
+    expect(hostConfig.RestartPolicy?.Name ?? '').toMatch(/^(no)?$/);
+    // The agent's restart (ADR 0207): the container that is there is started again, not a second one.
     const events: string[] = [];
     const again = await a.apply(w, { onEvent: (e) => events.push(e.type) });
-    expect(events).toEqual(['unchanged']);
-    expect(again.handle).toBe(s.handle);
+    expect(events).toEqual(['adopted']);
+    expect(again.handle).toBe(down.handle);
+    await until(
+      'the second run',
+      async () =>
+        (await pe.podmanOk(['logs', down.handle!])).split('\n').filter((l) => l === 'run').length === 2,
+    );
+    expect(await containersOf(w.workloadId)).toEqual([down.handle]);
+    // Under `never` a failure is final: apply leaves it down.
+    const never = spec({ args: ['/bin/sh', '-c', 'exit 4'], restart: { policy: 'never' } });
+    await a.apply(never);
+    await until('the failure', async () => (await a.status(never.workloadId)).state === 'failed');
+    const neverEvents: string[] = [];
+    await a.apply(never, { onEvent: (e) => neverEvents.push(e.type) });
+    expect(neverEvents).toEqual(['unchanged']);
     await a.remove(w.workloadId);
+    await a.remove(never.workloadId);
   });
 
   it('survives an agent restart: a new adapter finds the container and does not restart it', async () => {
@@ -282,7 +326,7 @@ describe('ContainerAdapter (podman CLI)', () => {
       },
       env: w.env,
       args: w.args,
-      restart: { name: 'on-failure' },
+      restart: { name: 'no' },
       network: 'none',
     });
     expect((await a.status(w.workloadId)).state).toBe('pending');
@@ -313,6 +357,10 @@ describe('ContainerAdapter (podman CLI)', () => {
       bundle: true,
       platform: 'node',
       format: 'esm',
+      // Bundled CommonJS dependencies (pino, through lib/oci's entry) call require(): give the ESM bundle one.
+      banner: {
+        js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+      },
       logLevel: 'warning',
     });
     for (const delayMs of [0, 120]) {
@@ -323,19 +371,24 @@ describe('ContainerAdapter (podman CLI)', () => {
       });
       let out = '';
       let killed = false;
+      let orphans: number[] = [];
       await new Promise<void>((resolve) => {
         child.stdout!.on('data', (c: Buffer) => {
           out += c.toString();
           if (!killed && out.includes('installing\n')) {
             killed = true;
-            setTimeout(() => child.kill('SIGKILL'), delayMs);
+            setTimeout(() => {
+              // The podman commands it is running now: they go on after it dies.
+              orphans = childrenOf(child.pid!);
+              child.kill('SIGKILL');
+            }, delayMs);
           }
         });
         child.on('exit', () => resolve());
       });
       expect(killed).toBe(true);
-      // podman commands the dead agent had started may still be finishing: let them.
-      await new Promise((r) => setTimeout(r, 500));
+      // podman commands the dead agent had started may still be finishing: wait until they have.
+      await until("the dead agent's podman commands to finish", async () => !orphans.some(running), 60_000);
       const a = cliAdapter();
       const s = await a.apply(w);
       expect(s).toMatchObject({ state: 'running', specHash: w.specHash });

@@ -87,15 +87,18 @@ export class ContainerAdapter implements RuntimeAdapter {
         emit('unchanged');
         return this.toStatus(existing);
       }
-      // Same spec, not running (created but never started after a crash mid-install, or stopped by a
-      // host shutdown): start the container that is there instead of creating a second one.
-      try {
-        await engine.start(existing.id);
-        emit('adopted', `started existing container ${existing.id.slice(0, 12)}`);
-        return this.toStatus((await engine.inspect(existing.id)) ?? existing);
-      } catch (e) {
-        this.log.warn({ err: e, container: name }, 'existing container does not start; replacing it');
-      }
+      // Same spec, not running (created but never started after a crash mid-install, stopped by a host
+      // shutdown, or exited and due for a restart by the agent's policy): start the container that is
+      // there instead of creating a second one. One made by an earlier agent with the engine's own
+      // restart policy is made again without it (the agent owns restarts, ADR 0207).
+      if (existing.restartPolicy === 'no')
+        try {
+          await engine.start(existing.id);
+          emit('adopted', `started existing container ${existing.id.slice(0, 12)}`);
+          return this.toStatus((await engine.inspect(existing.id)) ?? existing);
+        } catch (e) {
+          this.log.warn({ err: e, container: name }, 'existing container does not start; replacing it');
+        }
     }
     // Pull before touching the running container: a failed pull leaves the old version running.
     await this.ensureImage(art, opts.signal);
@@ -138,6 +141,11 @@ export class ContainerAdapter implements RuntimeAdapter {
     return w.artifact;
   }
 
+  /**
+   * Whether the container is what the spec wants as it is. A container that exited is restarted by the
+   * agent when its policy says so (the agent calls `apply` then); here only a finished job (exit 0, not
+   * `always`) and a failure under `never` are left alone, unless the host rebooted since.
+   */
   private converged(c: ContainerInfo, w: WorkloadSpec): boolean {
     const policy = w.restart?.policy ?? 'on-failure';
     switch (c.state) {
@@ -150,11 +158,7 @@ export class ContainerAdapter implements RuntimeAdapter {
         // Stopped by a host shutdown (it finished before this boot): start it again.
         if (c.finishedAt !== undefined && c.finishedAt < (this.opts.bootTime ?? hostBootTime)()) return false;
         if (c.exitCode === 0) return policy !== 'always';
-        // Failed for good: no restarts wanted, or the engine's retries are used up.
-        return (
-          policy === 'never' ||
-          (w.restart?.maxRestarts !== undefined && c.restartCount >= w.restart.maxRestarts)
-        );
+        return policy === 'never';
       default:
         return false;
     }
@@ -181,7 +185,6 @@ export class ContainerAdapter implements RuntimeAdapter {
   }
 
   private createSpec(w: WorkloadSpec, art: ImageArtifact, name: string): ContainerCreateSpec {
-    const policy = w.restart?.policy ?? 'on-failure';
     return {
       name,
       image: art.image,
@@ -199,13 +202,15 @@ export class ContainerAdapter implements RuntimeAdapter {
       args: w.args,
       memoryBytes: w.limits?.memoryBytes,
       cpus: w.limits?.cpus,
-      restart: {
-        name: policy === 'never' ? 'no' : policy,
-        maxRetries: policy === 'on-failure' ? w.restart?.maxRestarts : undefined,
-      },
+      // The engine restarts nothing: the agent does, with backoff, and reports every restart (ADR 0207).
+      restart: { name: 'no' },
       network: w.container?.network,
       publish: w.container?.publish,
     };
+  }
+
+  async pruneImage(ref: string): Promise<void> {
+    if (this.opts.removeImages) await this.opts.engine.removeImage(ref);
   }
 
   async remove(workloadId: string, opts: RemoveOptions = {}): Promise<void> {

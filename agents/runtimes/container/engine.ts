@@ -38,6 +38,8 @@ export interface ContainerInfo {
   oomKilled: boolean;
   error?: string;
   memoryBytes?: number;
+  /** The engine's own restart policy (`no` when none). */
+  restartPolicy: string;
 }
 
 export interface ContainerEngine {
@@ -108,5 +110,6 @@ export function fromInspect(d: Record<string, unknown>): ContainerInfo {
     oomKilled: state.OOMKilled === true,
     error: typeof state.Error === 'string' && state.Error ? state.Error : undefined,
     memoryBytes: typeof host.Memory === 'number' && host.Memory > 0 ? host.Memory : undefined,
+    restartPolicy: String((host.RestartPolicy as { Name?: unknown } | undefined)?.Name || 'no'),
   };
 }

@@ -22,13 +22,7 @@ import {
 } from '../types.js';
 import { helmStatusArgs, helmUninstallArgs, helmUpgradeArgs, type HelmConnection } from './helm-args.js';
 import { valuesFromPaths } from './helm-values.js';
-
-/** Media types of a Helm chart layer the agent may hand over as a local file. */
-export const HELM_CHART_MEDIA_TYPES = [
-  'application/vnd.cncf.helm.chart.content.v1.tar+gzip',
-  'application/x-tar+gzip',
-  'application/gzip',
-];
+import { HELM_CHART_MEDIA_TYPES } from './index.js';
 
 export interface HelmAdapterOptions extends HelmConnection {
   /** Release state files (which releases are ours, with their spec hash) and temporary values files. */

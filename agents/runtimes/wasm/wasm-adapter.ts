@@ -17,6 +17,8 @@ import {
   type WorkloadSpec,
   type WorkloadStatus,
 } from '../types.js';
+import type { RestartTiming } from '../runtime.js';
+import { WASM_LAYER_MEDIA_TYPES } from './index.js';
 import { locateWasmRunner } from './locate-runner.js';
 import { probeWasm } from './probe-wasm.js';
 import {
@@ -29,9 +31,6 @@ import {
 import { isRunnerProcess, readRunnerConfig } from './supervisor.js';
 import { wasmApi, type WasmModule } from './webassembly.js';
 import { capModuleMemory, MemoryLimitError, WASM_PAGE, WasmFormatError } from './wasm-binary.js';
-
-/** Layer media types accepted as a WASM module (the CNCF wasm artifact layer and its older name). */
-export const WASM_LAYER_MEDIA_TYPES = ['application/wasm', 'application/vnd.wasm.content.layer.v1+wasm'];
 
 export interface WasmAdapterOptions {
   /** One directory per workload below it (agent-instance specific). */
@@ -50,6 +49,8 @@ export interface WasmAdapterOptions {
   startTimeoutMs?: number;
   /** Per-workload output log size before it is rotated (default 8 MiB). */
   logMaxBytes?: number;
+  /** The restart backoff when a spec names none (default 500 ms doubling to 30 s, reset after 60 s up). */
+  restart?: RestartTiming;
 }
 
 interface Current {
@@ -144,10 +145,10 @@ export class WasmAdapter implements RuntimeAdapter {
       memoryMaxBytes: memoryBytes,
       restart: {
         policy: w.restart?.policy ?? 'on-failure',
-        initialDelayMs: w.restart?.initialDelayMs ?? 500,
-        maxDelayMs: w.restart?.maxDelayMs ?? 30_000,
+        initialDelayMs: w.restart?.initialDelayMs ?? this.opts.restart?.firstDelayMs ?? 500,
+        maxDelayMs: w.restart?.maxDelayMs ?? this.opts.restart?.maxDelayMs ?? 30_000,
         maxRestarts: w.restart?.maxRestarts,
-        resetAfterMs: 60_000,
+        resetAfterMs: this.opts.restart?.healthyAfterMs ?? 60_000,
       },
       logMaxBytes: this.opts.logMaxBytes ?? 8 * 1024 * 1024,
       stopGraceMs: 300,
@@ -357,19 +358,29 @@ export class WasmAdapter implements RuntimeAdapter {
           return { ...base, state: 'installing', message: note };
       }
     }
+    // The runner writes exited and failed as it ends by its policy. Anything else without a live runner
+    // means it was ended from outside (killed, or stopped by a signal the agent did not send: a host
+    // shutdown, an operator): lost, and started again by the agent (the agent itself stops a runner only
+    // to replace or remove it).
     switch (st?.state) {
       case 'exited':
         return { ...base, state: 'exited', exitCode: last?.exitCode, message: last?.message };
       case 'failed':
         return { ...base, state: 'failed', exitCode: last?.exitCode, message: last?.message };
       case 'stopped':
-        return { ...base, state: 'exited', message: last?.message ?? 'stopped' };
+        return { ...base, state: 'exited', lost: true, message: last?.message ?? 'stopped' };
       case undefined:
-        return { ...base, state: 'failed', message: note ?? 'the runner is not running and left no status' };
+        return {
+          ...base,
+          state: 'failed',
+          ...(note ? {} : { lost: true }),
+          message: note ?? 'the runner is not running and left no status',
+        };
       default:
         return {
           ...base,
           state: 'failed',
+          ...(note ? {} : { lost: true }),
           message: note ?? `the runner (pid ${st?.pid}) is gone while the module was ${st?.state}`,
         };
     }

@@ -3,7 +3,7 @@ import { action } from '../../lib/action.js';
 import { emit, formatAge, keyValues, parseFormat, table } from '../../lib/output.js';
 import { agentHome } from './shared.js';
 
-/** `edgectl agent status`: the agent's identity, LO, last sync, manifestVersion and workloads, from its files. */
+/** `edgectl agent status`: the agent's identity, LO, last sync, manifestVersion and workloads with their restarts, from its files. */
 export function register(agent: Command): void {
   agent
     .command('status')
@@ -63,6 +63,13 @@ export function register(agent: Command): void {
             ['Home', s.home],
           ]);
           if (s.deployments.length === 0) return `${head}\n\nno deployments`;
+          // The agent's restarts of each component (ADR 0207): the deployment's row has their sum.
+          const restarts = (d: (typeof s.deployments)[number], component?: string) => {
+            const records = Object.entries(d.restarts ?? {})
+              .filter(([name]) => component === undefined || name === component)
+              .map(([, r]) => r);
+            return records.length ? records.reduce((n, r) => n + r.restarts, 0) : null;
+          };
           const rows = s.deployments.flatMap((d) => [
             [
               d.name || d.deploymentId,
@@ -70,6 +77,7 @@ export function register(agent: Command): void {
               d.desired ? d.state : `${d.state} (leaving)`,
               d.adoptedManifestVersion,
               d.since === null ? null : `${formatAge(now - d.since)} ago`,
+              restarts(d),
               [
                 d.error?.message,
                 d.cacheOverLimit
@@ -79,9 +87,17 @@ export function register(agent: Command): void {
                 .filter(Boolean)
                 .join('; ') || null,
             ],
-            ...d.components.map((c) => [`  ${c.name}`, '', c.state, '', '', c.error?.message]),
+            ...d.components.map((c) => [
+              `  ${c.name}`,
+              '',
+              c.state,
+              '',
+              '',
+              restarts(d, c.name),
+              c.error?.message,
+            ]),
           ]);
-          return `${head}\n\n${table(['DEPLOYMENT', 'ID', 'STATE', 'MANIFEST', 'SINCE', 'ERROR'], rows)}`;
+          return `${head}\n\n${table(['DEPLOYMENT', 'ID', 'STATE', 'MANIFEST', 'SINCE', 'RESTARTS', 'ERROR'], rows)}`;
         });
       }),
     );

@@ -19,11 +19,22 @@ export function register(add: Command): void {
     .option('--name <id>', 'the application id; must match the description')
     .option('--ref <ref>', 'git branch, tag or commit (default: the default branch)')
     .option('--path <path>', 'margo.yaml or its folder inside the git repository')
+    .option(
+      '--follow-symlinks',
+      'upload what a symbolic link given as --artifact points to (default: refuse it)',
+    )
     .option('-o, --output <format>', 'table, json or yaml')
     .action(
       action(
         async (
-          opts: { artifact: string; name?: string; ref?: string; path?: string; output?: string },
+          opts: {
+            artifact: string;
+            name?: string;
+            ref?: string;
+            path?: string;
+            followSymlinks?: boolean;
+            output?: string;
+          },
           cmd: Command,
         ) => {
           const format = parseFormat(opts.output);
@@ -41,7 +52,13 @@ export function register(add: Command): void {
                 ...(opts.ref ? { ref: opts.ref } : {}),
                 ...(opts.path ? { path: opts.path } : {}),
               }
-            : { kind: 'upload' as const, upload: readUpload(opts.artifact, 'margo.yaml') };
+            : {
+                kind: 'upload' as const,
+                upload: readUpload(opts.artifact, 'margo.yaml', {
+                  followSymlinks: opts.followSymlinks ?? false,
+                  onNote: (m) => process.stderr.write(`edgectl: ${m}\n`),
+                }),
+              };
           const { client } = connect(globals(cmd));
           const r = await client.apps.add({ source, ...(opts.name ? { expectId: opts.name } : {}) });
           await emit(format, r, () => {

@@ -691,16 +691,18 @@ export function runMmiConformance(
 
     // ------------------------------------------------------------------------------------------------
     describe('PUT and DELETE /api/v1/capabilities/{deviceId}', () => {
-      it('201 when created, 200 when updated; the rc.2 envelope (apiVersion/kind) is accepted', async () => {
+      it('201 when created, 200 when updated; the rc.2 envelope (apiVersion/kind) is refused with 400', async () => {
         const c = await newClient();
         const path = '/api/v1/capabilities/dev-1';
         expect((await c.http.put(path, sampleCapabilities('dev-1'))).status).toBe(201);
+        expect((await c.http.put(path, sampleCapabilities('dev-1'))).status).toBe(200);
+        // rc.3 closes the object (additionalProperties: false): the rc.2 envelope is a malformed body.
         const legacy = {
           apiVersion: 'device.margo.org/v1alpha1',
           kind: 'DeviceCapabilitiesManifest',
           ...sampleCapabilities('dev-1'),
         };
-        expect((await c.http.put(path, legacy)).status).toBe(200);
+        expectProblem(await c.http.put(path, legacy), 400, 'invalid-request', path);
       });
 
       it('a child device before its gateway → 404 gateway-not-found; after the gateway → 201', async () => {

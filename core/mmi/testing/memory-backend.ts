@@ -12,8 +12,11 @@ import {
 } from '../../../lib/identity/index.js';
 import { issueSvid } from '../../ca/index.js';
 import { parseCsr } from '../../../lib/x509/index.js';
-import { type StateManifest } from '../../../lib/model/index.js';
-import type { DeploymentStatus, DeviceCapabilities } from '../../../lib/model/index.js';
+import {
+  type StateManifest,
+  type DeploymentStatus,
+  type DeviceCapabilities,
+} from '../../../lib/model/index.js';
 import type { EnrollRequest, EnrollResponse } from '../../../lib/mmi/index.js';
 import type { MmiBackend, MmiClient, StoredManifest } from '../backend.js';
 

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { integer, sqliteTable, text, index } from 'drizzle-orm/sqlite-core';
+import { integer, sqliteTable, text, index, primaryKey } from 'drizzle-orm/sqlite-core';
 
 /** Tenants: every record of the catalog, fleet and deployments belongs to exactly one. */
 export const tenants = sqliteTable('tenants', {
@@ -58,3 +58,28 @@ export const meta = sqliteTable('meta', {
     .notNull()
     .default(sql`(unixepoch() * 1000)`),
 });
+
+/**
+ * Idempotency keys of state-changing calls (ADR 0480): written in the transaction that commits the
+ * call's change, together with its audit row; the answer is added once the call returns. A retry with
+ * the same key gets that answer (or, when the process died before answering, the record it made)
+ * instead of making the change again. Kept for a day.
+ */
+export const idempotencyKeys = sqliteTable(
+  'idempotency_keys',
+  {
+    tenantId: text('tenant_id').notNull(),
+    key: text('key').notNull(),
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    /** sha256 of the validated input: the same key with other input is refused. */
+    inputDigest: text('input_digest').notNull(),
+    /** The record the call made or acted on (e.g. a new deployment's id), known at commit. */
+    ref: text('ref'),
+    /** The answer as JSON; null while the call runs, and when it is not kept (secrets, too large). */
+    result: text('result'),
+    auditSeq: integer('audit_seq'),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.key] }), index('idempotency_keys_created').on(t.createdAt)],
+);

@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { PRESENCES } from '../../model/index.js';
+import {
+  CONTROL_CHARACTERS,
+  CONTROL_CHARACTERS_IN_TEXT,
+  NO_CONTROL_CHARACTERS,
+  PRESENCES,
+} from '../../model/index.js';
 
 /** Shared shapes of the console contract. */
 
@@ -18,7 +23,25 @@ export const labelKeySchema = z
     /^([a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/,
     'not a valid label key',
   );
-export const labelValueSchema = z.string().max(253);
+// Control characters: the character classes of lib/model (the Margo readers use the same ones).
+
+/** A display name: no control characters (tables print it; an escape sequence or RTL override would act). */
+export const nameTextSchema = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((v) => !CONTROL_CHARACTERS.test(v), NO_CONTROL_CHARACTERS);
+/** Free text (descriptions): line breaks and tabs allowed, other control characters not. */
+export const freeTextSchema = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((v) => !CONTROL_CHARACTERS_IN_TEXT.test(v), NO_CONTROL_CHARACTERS);
+export const labelValueSchema = z
+  .string()
+  .max(253)
+  .refine((v) => !CONTROL_CHARACTERS.test(v), NO_CONTROL_CHARACTERS);
 export const labelsSchema = z.record(labelKeySchema, labelValueSchema);
 
 /** Presence of a node, always with its age (never shown as healthy when not recently seen). */

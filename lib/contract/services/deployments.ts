@@ -211,6 +211,8 @@ export const deploymentsService = defineService('deployments', {
     output: deploymentViewSchema,
     errors: ['not-found', 'not-placeable', 'invalid-input'],
     auditTarget: (i) => `app/${i.appId}${i.version ? `@${i.version}` : ''}`,
+    // The handler names the new deployment before committing it (ctx.noteResultRef).
+    replay: (_i, id) => (id ? { channel: 'deployments.get', input: { id } } : undefined),
   }),
   list: query({
     summary: 'Deployments of the tenant with per-state node counts.',
@@ -240,6 +242,7 @@ export const deploymentsService = defineService('deployments', {
     output: deploymentViewSchema,
     errors: ['not-found', 'invalid-input', 'not-placeable', 'conflict'],
     auditTarget: (i) => `deployment/${i.id}`,
+    replay: (i) => ({ channel: 'deployments.get', input: { id: i.id } }),
   }),
   remove: command({
     summary: 'Remove a deployment from all its nodes (they report removing, then removed).',
@@ -247,6 +250,7 @@ export const deploymentsService = defineService('deployments', {
     output: deploymentViewSchema,
     errors: ['not-found'],
     auditTarget: (i) => `deployment/${i.id}`,
+    replay: (i) => ({ channel: 'deployments.get', input: { id: i.id } }),
   }),
   promote: command({
     summary: 'Promote a canary rollout to the remaining nodes.',
@@ -254,6 +258,7 @@ export const deploymentsService = defineService('deployments', {
     output: deploymentViewSchema,
     errors: ['not-found', 'conflict'],
     auditTarget: (i) => `deployment/${i.id}`,
+    replay: (i) => ({ channel: 'deployments.get', input: { id: i.id } }),
   }),
   pause: command({
     summary: 'Pause a rollout (nodes already told keep their orders).',
@@ -261,6 +266,7 @@ export const deploymentsService = defineService('deployments', {
     output: deploymentViewSchema,
     errors: ['not-found', 'conflict'],
     auditTarget: (i) => `deployment/${i.id}`,
+    replay: (i) => ({ channel: 'deployments.get', input: { id: i.id } }),
   }),
   resume: command({
     summary: 'Resume a paused rollout.',
@@ -268,6 +274,7 @@ export const deploymentsService = defineService('deployments', {
     output: deploymentViewSchema,
     errors: ['not-found', 'conflict'],
     auditTarget: (i) => `deployment/${i.id}`,
+    replay: (i) => ({ channel: 'deployments.get', input: { id: i.id } }),
   }),
   retry: command({
     summary:

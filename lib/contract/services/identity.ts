@@ -106,6 +106,7 @@ export const identityService = defineService('identity', {
       serialHex: z.string(),
     }),
     auditTarget: (i) => `client/${i.clientId}`,
+    secretResult: true,
   }),
   clients: query({
     summary: 'The accepted-client policy and the SVIDs issued.',
@@ -150,6 +151,7 @@ export const identityService = defineService('identity', {
     }),
     errors: ['not-found', 'conflict'],
     auditTarget: (i) => `node/${i.node}`,
+    secretResult: true,
   }),
   revokeNode: command({
     summary: 'Revoke a node: its SVIDs are denied from its next request on.',

@@ -89,6 +89,7 @@ export const messagingService = defineService('messaging', {
     adminOnly: true,
     redact: [],
     auditTarget: (i) => `site/${i.siteId}`,
+    secretResult: true,
   }),
   presence: query({
     summary:

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { command, defineService, query } from '../define.js';
-import { labelsSchema, slugSchema } from './common.js';
+import { freeTextSchema, labelsSchema, nameTextSchema, slugSchema } from './common.js';
 
 export const orchestratorSchema = z.object({
   id: z.string(),
@@ -45,8 +45,8 @@ export const sitesService = defineService('sites', {
     input: z
       .object({
         id: slugSchema,
-        name: z.string().min(1).max(200).optional(),
-        description: z.string().max(2000).optional(),
+        name: nameTextSchema(200).optional(),
+        description: freeTextSchema(2000).optional(),
         labels: labelsSchema.optional(),
         servedBy: z.enum(['embedded', 'remote']).default('embedded'),
       })
@@ -68,7 +68,7 @@ export const sitesService = defineService('sites', {
       .object({
         id: slugSchema,
         siteId: z.string().min(1),
-        name: z.string().min(1).max(200).optional(),
+        name: nameTextSchema(200).optional(),
         mmiUrl: z.string().url().optional(),
         caFingerprint: z
           .string()

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { command, defineService, query } from '../define.js';
-import { slugSchema } from './common.js';
+import { nameTextSchema, slugSchema } from './common.js';
 
 export const tenantSchema = z.object({ id: z.string(), name: z.string(), createdAt: z.number() });
 export type Tenant = z.infer<typeof tenantSchema>;
@@ -25,16 +25,17 @@ export const tenantsService = defineService('tenants', {
   add: command({
     summary: 'Create a tenant (administrators only).',
     adminOnly: true,
-    input: z.object({ id: slugSchema, name: z.string().min(1).max(200).optional() }).strict(),
+    input: z.object({ id: slugSchema, name: nameTextSchema(200).optional() }).strict(),
     output: tenantSchema,
     errors: ['already-exists'],
     auditTarget: (i) => `tenant/${i.id}`,
   }),
   createToken: command({
     summary: 'Create an API token for the current tenant; the secret is shown once.',
-    input: z.object({ name: z.string().min(1).max(200), admin: z.boolean().default(false) }).strict(),
+    input: z.object({ name: nameTextSchema(200), admin: z.boolean().default(false) }).strict(),
     output: z.object({ token: z.string(), info: apiTokenInfoSchema }),
     auditTarget: (i) => `token/${i.name}`,
+    secretResult: true,
   }),
   listTokens: query({
     summary: 'API tokens of the current tenant (never their secrets).',

@@ -1,5 +1,5 @@
-import type { AppVersion } from '../../../lib/contract/index.js';
 import {
+  type AppVersion,
   coerceParameterInput,
   isArrayType,
   parameterDataType,

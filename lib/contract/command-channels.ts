@@ -1,0 +1,45 @@
+/**
+ * The channels of the contract's commands (the methods that change state), without the contract: edgectl
+ * gives each of its calls to these an Idempotency-Key (cli/lib/retry.ts) and need not load every schema
+ * (all of zod) to know which they are (issue 18, ADR 0541). A test compares the list with the contract:
+ * a command added there fails it until it is added here.
+ */
+export const COMMAND_CHANNELS: readonly string[] = [
+  'apps.add',
+  'apps.remove',
+  'deployments.create',
+  'deployments.pause',
+  'deployments.promote',
+  'deployments.remove',
+  'deployments.resume',
+  'deployments.retry',
+  'deployments.update',
+  'deviceModels.add',
+  'deviceModels.remove',
+  'enrollRequests.approve',
+  'enrollRequests.reject',
+  'identity.allow',
+  'identity.createEnrollToken',
+  'identity.deny',
+  'identity.initCa',
+  'identity.issueClient',
+  'identity.registerNodeCertificate',
+  'identity.revokeNode',
+  'identity.signNodeCsr',
+  'identity.trustCa',
+  'identity.untrustCa',
+  'messaging.linkSite',
+  'nodes.add',
+  'nodes.cordon',
+  'nodes.label',
+  'nodes.remove',
+  'nodes.setModel',
+  'nodes.uncordon',
+  'registry.gc',
+  'sites.add',
+  'sites.addOrchestrator',
+  'sites.remove',
+  'tenants.add',
+  'tenants.createToken',
+  'tenants.revokeToken',
+];

@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { edgectl, startServer, type ServerProcess } from '../helpers/cli.js';
+import { tempHome } from '../helpers/home.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import {
+  apiFor,
+  compileHello,
+  enrollNode,
+  startAgentProcess,
+  waitFor,
+  wasmRunnerPids,
+  writeAgentConfig,
+  type AgentProcess,
+  type Api,
+} from '../fixtures/agent/harness.js';
+
+/**
+ * Issue 12: the sample app's eligibility rule (`outpost.dev/runtime.wasm In ["true"]`) must place on a
+ * freshly enrolled node. `edgectl server` and two real `edgectl agent` processes enrolled with one-time
+ * tokens: each reports a label per runtime it can really run; the sample (resources/samples/hello-wasm,
+ * its module pushed to a docker-registry) is placed on the node that runs WASM and runs there, and is not
+ * placeable on a node whose WASM runtime is off.
+ */
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+describe('runtime labels: the sample app places on a fresh node', () => {
+  const serverHome = tempHome('outpost-labels-srv-');
+  const wasmHome = tempHome('outpost-labels-wasm-');
+  const plainHome = tempHome('outpost-labels-plain-');
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-labels-'));
+  let server: ServerProcess;
+  let registry: TestRegistry;
+  let api: Api;
+  const agents: AgentProcess[] = [];
+
+  beforeAll(async () => {
+    [server, registry] = await Promise.all([startServer(serverHome.home), startRegistry()]);
+    api = apiFor(server);
+    // The sample as shipped, with its module in this test's registry instead of 127.0.0.1:5000.
+    const sample = path.join(work, 'hello-wasm');
+    fs.cpSync(path.join(root, 'resources/samples/hello-wasm'), sample, { recursive: true });
+    const margo = path.join(sample, 'margo.yaml');
+    const text = fs.readFileSync(margo, 'utf8');
+    expect(text).toContain('key: outpost.dev/runtime.wasm');
+    fs.writeFileSync(margo, text.replace('oci://127.0.0.1:5000/', `oci://${registry.host}/`));
+    const module = await compileHello('hello from the sample', work, 'hello-wasm');
+    const pushed = await edgectl([
+      'oci',
+      'push',
+      module,
+      `oci://${registry.host}/samples/hello-wasm:1.0.0`,
+      '--plain-http',
+    ]);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    const added = await edgectl(['co', 'add', 'app', '--artifact', sample, '--home', serverHome.home]);
+    expect(added.code, added.stderr).toBe(0);
+    await api.sites.add({ id: 'plant-w' });
+    await api.sites.add({ id: 'plant-p' });
+  });
+
+  afterAll(async () => {
+    for (const a of agents) await a.stop();
+    for (const h of [wasmHome, plainHome])
+      for (const pid of wasmRunnerPids(h.home)) process.kill(pid, 'SIGKILL');
+    await server?.stop();
+    await registry?.stop();
+    for (const h of [wasmHome, plainHome, serverHome]) h.cleanup();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  /** Enrolls a node, starts its agent, and returns its capabilities once the LO has them. */
+  const freshNode = async (home: string, node: string, site: string, runtimes: Record<string, unknown>) => {
+    await enrollNode(api, home, node, site);
+    writeAgentConfig(home, { runtimes });
+    const agent = startAgentProcess(home);
+    agents.push(agent);
+    await agent.waitForLog((l) => l.msg === 'capabilities sent', `${node}'s capabilities`);
+    return (await api.nodes.get({ name: node })).capabilities!;
+  };
+
+  it('reports one label per runtime that works, next to its own labels', async () => {
+    const caps = await freshNode(wasmHome.home, 'edge-wasm', 'plant-w', {
+      container: { enabled: false },
+      compose: { enabled: false },
+      helm: { enabled: false },
+    });
+    expect(caps.labels).toEqual({ 'outpost.test/agent': 'yes', 'outpost.dev/runtime.wasm': 'true' });
+    const plain = await freshNode(plainHome.home, 'edge-plain', 'plant-p', {
+      wasm: { enabled: false },
+      container: { enabled: false },
+      compose: { enabled: false },
+      helm: { enabled: false },
+    });
+    expect(plain.labels).toEqual({ 'outpost.test/agent': 'yes' });
+  });
+
+  it('places the sample on the node that runs WASM, where it runs', async () => {
+    const d = await api.deployments.create({ appId: 'hello-wasm', target: { siteId: 'plant-w' } });
+    expect(d.nodes.map((n) => n.nodeName)).toEqual(['edge-wasm']);
+    await waitFor(
+      async () => {
+        const v = await api.deployments.get({ id: d.id });
+        return v.nodes[0]?.state === 'installed' ? v : undefined;
+      },
+      'the sample installed',
+      60_000,
+    );
+    expect(wasmRunnerPids(wasmHome.home)).toHaveLength(1);
+  });
+
+  it('does not place the sample on a node whose WASM runtime is off', async () => {
+    const err = await api.deployments.create({ appId: 'hello-wasm', target: { siteId: 'plant-p' } }).then(
+      () => undefined,
+      (e: unknown) => e as { code: string; message: string },
+    );
+    expect(err?.code, err?.message).toBe('not-placeable');
+    // Without WASM it offers no `custom` profiles at all, nor the label the sample's rule wants.
+    expect(err!.message).toMatch(/none fits: 1 (lacks deployment type custom|matches no eligibility rule)/);
+  });
+});
