@@ -174,6 +174,19 @@ export const configSchema = z
         privateGitHosts: z.enum(['admins', 'everyone', 'nobody']),
       })
       .strict(),
+    /** Fleet health history (ADR 0228): how often the time series is sampled, and how long it is kept. */
+    health: z
+      .object({
+        sampleEverySeconds: z.number().int().min(1).max(3600),
+        /** Five-minute points are kept this many hours; hourly points this many days. */
+        fineRetentionHours: z
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 30),
+        coarseRetentionDays: z.number().int().min(1).max(3650),
+      })
+      .strict(),
   })
   .strict();
 
@@ -227,6 +240,7 @@ export function defaultConfig(): Config {
       credentials: [],
       privateGitHosts: 'admins',
     },
+    health: { sampleEverySeconds: 60, fineRetentionHours: 48, coarseRetentionDays: 90 },
   };
 }
 

@@ -36,6 +36,7 @@ import { createMessagingModule, type Messaging } from './messaging/module.js';
 import { OutpostError } from '../lib/errors/index.js';
 import { busOrigin, createReportCursors } from './store/report-cursors.js';
 import { createRegistryModule, type SiteRegistry } from './registry/module.js';
+import { createHealthModule, type Health } from './health/module.js';
 
 export interface CoreDeps {
   config: Config;
@@ -72,6 +73,8 @@ export interface Core {
   readonly deploy: DeployEngine;
   /** The site registry (LO; the bundle import writes into its store). */
   readonly registry: SiteRegistry;
+  /** Fleet health: the stored time series (sampled on a timer; tests sample by hand). */
+  readonly health: Health;
   /** Builds the context of one call (used by every binder). */
   context(
     principal: Principal,
@@ -193,6 +196,7 @@ export function createCore(deps: CoreDeps): Core {
     clock,
     events,
     deploymentsOnNode: (uid) => engine.countOnNode(uid),
+    auditAbout: (tenantId, target, limit) => audit.list(tenantId, { limit, target }),
   });
   const catalogModule = createCatalogModule({
     config,
@@ -270,6 +274,18 @@ export function createCore(deps: CoreDeps): Core {
         : {}),
     }),
   );
+  const healthModule = createHealthModule({
+    config,
+    store,
+    clock,
+    logger,
+    events,
+    thresholds: () => fleetModule.fleet.thresholds(),
+    liveSeen: (siteId, uid) => messagingModule.messaging.presence.get(siteId, uid).lastSeen,
+    siteLinks: () => messagingModule.messaging.siteLinks(),
+    natsState,
+  });
+  modules.push(healthModule);
   // What remote LOs forward over the bus (store and forward) lands in the CO's records: statuses and
   // node inventory, mapped to this CO's node by site and name.
   if (config.role !== 'lo') {
@@ -337,6 +353,7 @@ export function createCore(deps: CoreDeps): Core {
     lo: loModule.lo,
     deploy: engine,
     registry: registryModule.registry,
+    health: healthModule.health,
     context(principal, transport, options = {}) {
       let tenantId = principal.tenantId;
       if (options.tenant && options.tenant !== principal.tenantId) {

@@ -33,6 +33,10 @@ const NEEDS: Record<string, readonly Topic[] | 'unannounced'> = {
   'system.audit': 'unannounced',
   enrollRequests: ['enroll-requests'],
   discovery: ['discovery'],
+  'health.attention': ['metrics', 'nodes', 'deployments', 'sites'],
+  'health.series': ['metrics'],
+  'nodes.detail': ['nodes', 'deployments'],
+  'nodes.fit': ['nodes', 'apps', 'deployments'],
 };
 const needsOf = (service: string, method: string) => NEEDS[`${service}.${method}`] ?? NEEDS[service];
 

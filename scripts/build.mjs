@@ -265,6 +265,18 @@ if (stale('dist/renderer/index.html', ['renderer', 'lib', 'vite.config.ts'])) {
     mode: 'production',
     build: { outDir: tmp, emptyOutDir: true },
   });
+  // Precompressed copies (brotli and gzip) that the server sends to browsers that accept them.
+  const zlib = await import('node:zlib');
+  for (const f of fs.readdirSync(tmp, { recursive: true, encoding: 'utf8' })) {
+    if (!/\.(js|css|html|svg|json)$/.test(f)) continue;
+    const body = fs.readFileSync(path.join(tmp, f));
+    if (body.length < 1024) continue;
+    fs.writeFileSync(
+      path.join(tmp, f + '.br'),
+      zlib.brotliCompressSync(body, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }),
+    );
+    fs.writeFileSync(path.join(tmp, f + '.gz'), zlib.gzipSync(body, { level: 9 }));
+  }
   const final = path.join(root, 'dist', 'renderer');
   const old = path.join(root, 'dist', `.renderer-old-${process.pid}`);
   if (fs.existsSync(final)) fs.renameSync(final, old);

@@ -8,7 +8,8 @@ import type { EventHub } from '../events.js';
 import { apiTokens, nodeDevices, nodes, orchestrators, sites, tenants } from '../store/schema/index.js';
 import { OutpostError, errors } from '../../lib/errors/index.js';
 import { hashToken, newToken } from '../auth.js';
-import type { ApiTokenInfo, Node, Orchestrator, Site } from '../../lib/contract/index.js';
+import type { ApiTokenInfo, AuditEntry, Node, Orchestrator, Site } from '../../lib/contract/index.js';
+import { nodeDetail } from './node-detail.js';
 import { nodeUid, toNodeView, type NodeRow } from './node-view.js';
 import { listNodes } from './list-nodes.js';
 import type { PresenceThresholds } from '../../lib/model/index.js';
@@ -22,6 +23,8 @@ export interface FleetModuleDeps {
   deploymentsOnNode?: (uid: string) => number;
   /** Last heartbeat seen on the message bus (not yet written to the database), when NATS runs. */
   liveSeen?: (siteId: string, uid: string) => number | null;
+  /** Audit entries about one target, newest first (for the node page). */
+  auditAbout?: (tenantId: string, target: string, limit: number) => AuditEntry[];
 }
 
 export interface Fleet {
@@ -510,6 +513,60 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
           store.tx(() => db.update(nodes).set({ modelId: input.modelId }).where(eq(nodes.uid, r.uid)).run());
           events.changed(ctx.tenantId, 'nodes', 'device-models');
           return view(requireNode(ctx.tenantId, input.name));
+        },
+        async detail(input, ctx) {
+          const now = clock.now();
+          return nodeDetail(
+            {
+              sqlite: store.sqlite,
+              thresholds: thresholds(),
+              view,
+              auditAbout: deps.auditAbout ?? (() => []),
+            },
+            requireNode(ctx.tenantId, input.name),
+            now,
+          );
+        },
+        async bulk(input, ctx) {
+          const names = [...new Set(input.names)];
+          const rows = names.map((n) => nodeRow(ctx.tenantId, n));
+          const missing = names.filter((_, i) => !rows[i]);
+          if (missing.length > 0)
+            throw new OutpostError(
+              'not-found',
+              `${missing.length === 1 ? 'node' : 'nodes'} ${missing
+                .slice(0, 5)
+                .map((n) => `"${n}"`)
+                .join(
+                  ', ',
+                )}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''} not found; nothing was changed`,
+              { data: { what: 'node', ids: missing } },
+            );
+          const a = input.action;
+          if (a.kind === 'setModel' && a.modelId) requireModel(store, ctx.tenantId, a.modelId);
+          // All or nothing, one transaction (and one audit entry from the dispatcher).
+          store.tx(() => {
+            for (const r of rows as NodeRow[]) {
+              if (a.kind === 'label') {
+                const labels = { ...r.labels, ...a.set };
+                for (const k of a.remove) delete labels[k];
+                db.update(nodes).set({ labels }).where(eq(nodes.uid, r.uid)).run();
+              } else if (a.kind === 'cordon' || a.kind === 'uncordon') {
+                db.update(nodes)
+                  .set({ cordoned: a.kind === 'cordon' })
+                  .where(eq(nodes.uid, r.uid))
+                  .run();
+              } else {
+                db.update(nodes).set({ modelId: a.modelId }).where(eq(nodes.uid, r.uid)).run();
+              }
+            }
+          });
+          events.changed(
+            ctx.tenantId,
+            'nodes',
+            ...(a.kind === 'setModel' ? (['device-models'] as const) : []),
+          );
+          return { updated: names.length, names };
         },
         async remove(input, ctx) {
           const r = requireNode(ctx.tenantId, input.name);

@@ -14,7 +14,8 @@ import { z } from 'zod';
  * - `deployments`: deployments, their rollouts and per-node states;
  * - `system`: the server's own status (NATS, the desired state an LO serves);
  * - `enroll-requests`: nodes waiting for approval and the decisions on them (ADR 0462);
- * - `discovery`: what an LO advertises and finds on its network (ADR 0460).
+ * - `discovery`: what an LO advertises and finds on its network (ADR 0460);
+ * - `metrics`: the stored time series of fleet health (a sample was taken; ADR 0228).
  */
 export const TOPICS = [
   'apps',
@@ -25,6 +26,7 @@ export const TOPICS = [
   'system',
   'enroll-requests',
   'discovery',
+  'metrics',
 ] as const;
 export type Topic = (typeof TOPICS)[number];
 export const topicSchema = z.enum(TOPICS);

@@ -13,6 +13,7 @@ import { identityService } from './services/identity.js';
 import { messagingService } from './services/messaging.js';
 import { registryService } from './services/registry.js';
 import { discoveryService, enrollRequestsService } from './services/enroll-requests.js';
+import { healthService } from './services/health.js';
 
 export const contract = {
   system: systemService,
@@ -27,6 +28,7 @@ export const contract = {
   enrollRequests: enrollRequestsService,
   discovery: discoveryService,
   registry: registryService,
+  health: healthService,
 };
 export type Contract = typeof contract;
 
@@ -73,3 +75,4 @@ export { formatAge } from './format.js';
 export * from './parameter-rules.js';
 export * from './services/registry.js';
 export * from './services/enroll-requests.js';
+export * from './services/health.js';

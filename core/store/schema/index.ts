@@ -4,3 +4,4 @@ export * from './fleet.js';
 export * from './catalog.js';
 export * from './deployments.js';
 export * from './lo.js';
+export * from './metrics.js';

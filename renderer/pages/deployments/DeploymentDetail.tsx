@@ -173,7 +173,7 @@ function Header({
         <Stack direction="row" spacing={2} sx={{ alignItems: 'flex-start' }}>
           <Box sx={{ flexGrow: 1, minWidth: 0 }}>
             <Stack direction="row" spacing={1} sx={{ alignItems: 'center', flexWrap: 'wrap' }}>
-              <Typography variant="h5" data-testid="deployment-name">
+              <Typography variant="h5" component="h1" data-testid="deployment-name">
                 {d.name}
               </Typography>
               <DeploymentStateChip state={d.state} />

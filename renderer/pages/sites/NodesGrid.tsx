@@ -1,11 +1,13 @@
 import { useCallback, useMemo, useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { Box, Chip, Snackbar } from '@mui/material';
+import { Box, Chip, Link, Snackbar } from '@mui/material';
+import { nodePath } from '../nodes/routes.js';
 import {
   DataGrid,
   GridActionsCellItem,
   type GridColDef,
   type GridPaginationModel,
+  type GridRowSelectionModel,
   type GridSortModel,
 } from '@mui/x-data-grid';
 import BlockIcon from '@mui/icons-material/Block';
@@ -35,6 +37,8 @@ type Dialog = { kind: 'labels' | 'model' | 'remove'; node: Node } | null;
  * Rows are virtualised within a page; presence ages tick inside their own cells without re-rendering.
  */
 export function NodesGrid({
+  selected,
+  onSelectedChange,
   nodes,
   total,
   models,
@@ -45,6 +49,9 @@ export function NodesGrid({
   sortModel,
   onSortModelChange,
 }: {
+  /** Uids of the selected nodes (kept across pages, for bulk actions). */
+  selected: string[];
+  onSelectedChange: (uids: string[]) => void;
   nodes: Node[];
   total: number;
   models: DeviceModel[];
@@ -125,7 +132,16 @@ export function NodesGrid({
           />,
         ],
       },
-      { field: 'name', headerName: 'Name', width: 150 },
+      {
+        field: 'name',
+        headerName: 'Name',
+        width: 150,
+        renderCell: (p) => (
+          <Link href={`#${nodePath(p.row.name)}`} data-testid="node-link">
+            {p.row.name}
+          </Link>
+        ),
+      },
       { field: 'siteId', headerName: 'Site', width: 110 },
       {
         field: 'state',
@@ -217,6 +233,9 @@ export function NodesGrid({
           rowHeight={44}
           disableRowSelectionOnClick
           keepNonExistentRowsSelected
+          checkboxSelection
+          rowSelectionModel={{ type: 'include', ids: new Set(selected) }}
+          onRowSelectionModelChange={(m) => onSelectedChange(selectedUids(m, nodes))}
           paginationMode="server"
           sortingMode="server"
           filterMode="server"
@@ -263,4 +282,10 @@ export function NodesGrid({
       </Snackbar>
     </PresenceReportContext.Provider>
   );
+}
+
+/** Uids of the selected rows; "select all" on a page gives every row of the page but the excluded ones. */
+function selectedUids(m: GridRowSelectionModel, nodes: Node[]): string[] {
+  if (m.type === 'exclude') return nodes.filter((n) => !m.ids.has(n.uid)).map((n) => n.uid);
+  return [...m.ids].map(String);
 }

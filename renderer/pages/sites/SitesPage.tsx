@@ -26,6 +26,10 @@ import { AddSiteDialog } from './AddSiteDialog.js';
 import { NodesGrid } from './NodesGrid.js';
 import { AddNodeDialog } from './NodeDialogs.js';
 import { EnrollRequests } from './EnrollRequests.js';
+import { EnrollDialog } from './EnrollDialog.js';
+import { BulkActions } from './BulkActions.js';
+import { routeQuery, useRoute } from '../../router.js';
+import QrCodeIcon from '@mui/icons-material/QrCode2';
 
 /** Grid columns the server sorts by (the model column shows, and sorts by, the model's name). */
 const SORT_FIELDS: Record<string, NodeSortField> = {
@@ -39,9 +43,23 @@ const SORT_FIELDS: Record<string, NodeSortField> = {
 const PRESENCES: Presence[] = ['online', 'stale', 'offline', 'unknown'];
 
 export function SitesPage() {
-  const [site, setSite] = useState('');
+  // `#/sites?site=plant&presence=offline` (the Dashboard links here) opens with those filters.
+  const route = useRoute();
+  const params = routeQuery(route);
+  const asPresence = (v: string | null): Presence | '' =>
+    (PRESENCES as string[]).includes(v ?? '') ? (v as Presence) : '';
+  const [site, setSite] = useState(params.get('site') ?? '');
   const [labelFilter, setLabelFilter] = useState('');
-  const [presence, setPresence] = useState<Presence | ''>('');
+  const [presence, setPresence] = useState<Presence | ''>(asPresence(params.get('presence')));
+  // A new link from the Dashboard (another query) sets the filters again.
+  const [linked, setLinked] = useState(params.toString());
+  if (linked !== params.toString()) {
+    setLinked(params.toString());
+    if (params.get('site') !== null) setSite(params.get('site')!);
+    if (params.get('presence') !== null) setPresence(asPresence(params.get('presence')));
+  }
+  const [selected, setSelected] = useState<string[]>([]);
+  const [enrolling, setEnrolling] = useState(false);
   const [paging, setPaging] = useState<GridPaginationModel>({ page: 0, pageSize: 100 });
   const [sortModel, setSortModel] = useState<GridSortModel>([{ field: 'name', sort: 'asc' }]);
   const [addingSite, setAddingSite] = useState(false);
@@ -133,13 +151,22 @@ export function SitesPage() {
               Add site
             </Button>
             <Button
-              variant="contained"
+              variant="outlined"
               startIcon={<AddIcon />}
               onClick={() => setAddingNode(true)}
               disabled={sites.length === 0}
               data-testid="add-node"
             >
               Add node
+            </Button>
+            <Button
+              variant="contained"
+              startIcon={<QrCodeIcon />}
+              onClick={() => setEnrolling(true)}
+              disabled={sites.length === 0}
+              data-testid="enroll-nodes"
+            >
+              Enroll nodes
             </Button>
           </>
         }
@@ -230,7 +257,12 @@ export function SitesPage() {
                 ? `${data.total} node${data.total === 1 ? '' : 's'}${site ? ` at ${site}` : ''}${search ? ` matching "${search}"` : ''}${presence ? ` ${presence}` : ''}`
                 : ''}
             </Typography>
+            {selected.length > 0 ? (
+              <BulkActions names={selected.map(nameOfUid)} models={models} onDone={() => setSelected([])} />
+            ) : null}
             <NodesGrid
+              selected={selected}
+              onSelectedChange={setSelected}
               nodes={data?.nodes ?? []}
               total={data?.total ?? 0}
               models={models}
@@ -245,6 +277,9 @@ export function SitesPage() {
         </Card>
       </Stack>
       <AddSiteDialog open={addingSite} onClose={() => setAddingSite(false)} />
+      {enrolling ? (
+        <EnrollDialog sites={sites} defaultSite={site} onClose={() => setEnrolling(false)} />
+      ) : null}
       {addingNode ? (
         <AddNodeDialog
           sites={sites}
@@ -255,4 +290,9 @@ export function SitesPage() {
       ) : null}
     </Box>
   );
+}
+
+/** A node's name from its uid (`<tenant>.<name>`; a tenant id has no dot). */
+function nameOfUid(uid: string): string {
+  return uid.slice(uid.indexOf('.') + 1);
 }
