@@ -42,7 +42,7 @@ describe('buildProgram', () => {
 
   it('shows the same top-level help with heads only as with the whole tree', () => {
     expect(buildProgram(null).helpInformation()).toBe(buildProgram().helpInformation());
-    for (const name of ['co', 'oci', 'registry', 'site', 'smp', 'agent', 'server', 'discover']) {
+    for (const name of ['co', 'oci', 'registry', 'site', 'smp', 'agent', 'bundle', 'server', 'discover']) {
       const head = buildProgram(null).commands.find((c) => c.name() === name)!;
       const whole = buildProgram().commands.find((c) => c.name() === name)!;
       expect(head.description()).toBe(whole.description());

@@ -5,6 +5,7 @@ import * as oci from './commands/oci/index.js';
 import * as registry from './commands/registry/index.js';
 import * as agent from './commands/agent/index.js';
 import * as site from './commands/site/index.js';
+import * as bundle from './commands/bundle/index.js';
 import * as smp from './commands/smp/index.js';
 import { register as discover } from './commands/discover.js';
 import { reportError, exitCodeFor } from './lib/action.js';
@@ -29,6 +30,7 @@ const TOP_LEVEL: TopLevel[] = [
   { name: 'discover', register: discover },
   { name: 'smp', ...smp },
   { name: 'agent', ...agent },
+  { name: 'bundle', ...bundle },
 ];
 
 /**

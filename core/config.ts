@@ -137,6 +137,42 @@ export const configSchema = z
         author: z.object({ name: z.string().min(1), email: z.string().min(3) }).strict(),
       })
       .strict(),
+    airgap: z
+      .object({
+        /** The id this server writes as the source of HQ bundles and accepts as the target of status bundles. */
+        hqId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/),
+        /** Default lifetime of a bundle (`--expires`). */
+        expiresDays: z.number().positive().max(3650),
+        drives: z
+          .object({
+            /** Watch for removable drives (lsblk) and offer the bundles found on them. */
+            enabled: z.boolean(),
+            intervalSeconds: seconds,
+            /** The lsblk to run (a path, or a name on PATH). */
+            lsblk: z.string().min(1),
+          })
+          .strict(),
+        /** Largest size of the HQ's cache of artifacts fetched from their registries for bundles. */
+        artifactCacheBytes: bytes,
+        /** Credentials and TLS for the registries HQ fetches artifacts from (anonymous otherwise). */
+        registries: z.array(
+          z
+            .object({
+              /** `host` or `host:port`, as in the references. */
+              host: z.string().min(1),
+              username: z.string().optional(),
+              /** Name of an environment variable holding the password or token. */
+              tokenEnv: z.string().optional(),
+              token: z.string().optional(),
+              /** PEM file of a private CA that signs the registry's certificate. */
+              caFile: z.string().optional(),
+              /** Plain HTTP (always allowed on loopback). */
+              plainHttp: z.boolean().optional(),
+            })
+            .strict(),
+        ),
+      })
+      .strict(),
     registry: z
       .object({
         /** Serve the site registry (roles lo and all). */
@@ -221,6 +257,13 @@ export function defaultConfig(): Config {
       offlineAfterSeconds: 140,
     },
     git: { fetchIntervalSeconds: 30, author: { name: 'Outpost', email: 'outpost@localhost' } },
+    airgap: {
+      hqId: 'hq',
+      expiresDays: 30,
+      drives: { enabled: true, intervalSeconds: 2, lsblk: 'lsblk' },
+      artifactCacheBytes: 10 * 1024 * 1024 * 1024,
+      registries: [],
+    },
     registry: {
       enabled: true,
       host: '127.0.0.1',

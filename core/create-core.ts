@@ -36,6 +36,13 @@ import { createMessagingModule, type Messaging } from './messaging/module.js';
 import { OutpostError } from '../lib/errors/index.js';
 import { busOrigin, createReportCursors } from './store/report-cursors.js';
 import { createRegistryModule, type SiteRegistry } from './registry/module.js';
+import {
+  bundleMirrorBranch,
+  createBundleModule,
+  type BundleRegistryAccess,
+  type Failpoint,
+  type SecretSealer,
+} from './bundle/module.js';
 import { createHealthModule, type Health } from './health/module.js';
 
 export interface CoreDeps {
@@ -52,6 +59,10 @@ export interface CoreDeps {
    * mismatch is a bug; checking costs time on large results (a deployment to 10,000 nodes).
    */
   checkOutputs?: boolean;
+  /** The desktop's keychain for the bundle signing key (Electron safeStorage); absent: a 0600 file. */
+  sealer?: SecretSealer;
+  /** Test hook: named points of a bundle import (crash tests). */
+  failpoint?: (name: Failpoint) => void;
 }
 
 export interface Core {
@@ -221,6 +232,8 @@ export function createCore(deps: CoreDeps): Core {
       if (config.role !== 'co') await loModule.lo.syncTenant(tenantId);
       // Remote sites hear about it at once over the bus (they fetch git on an interval otherwise).
       for (const siteId of fleetModule.fleet.remoteSites(tenantId)) {
+        // An air-gapped site learns of it from the next bundle, never over a link.
+        if (fleetModule.fleet.isAirGapped(tenantId, siteId)) continue;
         await messagingModule.messaging
           .publishDesiredNotice(siteId, { tenantId, at: clock.now() })
           .catch((err: unknown) =>
@@ -249,6 +262,7 @@ export function createCore(deps: CoreDeps): Core {
     coBranch: repos.branch,
     objectCache,
     identity,
+    bundleBranch: () => bundleMirrorBranch(store),
     version: deps.version,
     registryUrl: () => registryModule.registry.advertisedUrl(),
   });
@@ -262,9 +276,33 @@ export function createCore(deps: CoreDeps): Core {
     token: (t) => auth.authenticate(t),
     authorizeClient: (client) => loModule.lo.authorizeClient(client),
   });
+  const registryAccess: BundleRegistryAccess = {
+    store: () => (registryModule.registry.enabled ? registryModule.registry.requireStore() : undefined),
+    gc: () => registryModule.registry.gc({ dryRun: false }),
+  };
+  const bundleModule = createBundleModule({
+    config,
+    paths,
+    store,
+    clock,
+    logger,
+    events,
+    audit,
+    fleet: fleetModule.fleet,
+    repos,
+    recordStatus: (r) => engine.recordStatus(r),
+    adoptDesiredState: (tenantId) => loModule.lo.syncTenant(tenantId),
+    desiredState: (tenantId) => loModule.lo.follower.status(tenantId),
+    registry: registryAccess,
+    sealer: deps.sealer,
+    failpoint: deps.failpoint,
+  });
+  // The registry opens its store (finishing its own journal) first; then an import a crash interrupted
+  // is finished; then the LO serves.
   modules.push(
-    loModule,
     registryModule,
+    bundleModule,
+    loModule,
     createDeployModule({
       engine,
       logger,

@@ -33,6 +33,9 @@ const NEEDS: Record<string, readonly Topic[] | 'unannounced'> = {
   'system.audit': 'unannounced',
   enrollRequests: ['enroll-requests'],
   discovery: ['discovery'],
+  bundle: ['bundles'],
+  'bundle.drives': ['drives'],
+  'bundle.job': 'unannounced',
   'health.attention': ['metrics', 'nodes', 'deployments', 'sites'],
   'health.series': ['metrics'],
   'nodes.detail': ['nodes', 'deployments'],
@@ -129,6 +132,7 @@ describe('the topics the core announces', () => {
         },
         ['sites'],
       ],
+      ['sites.set (air-gapped)', () => c.sites.set({ id: 'yard', airGapped: true }), ['bundles', 'sites']],
     ];
     // At least these: the server also announces things of its own meanwhile (its NATS state, `system`).
     for (const [what, fn, topics] of cases)

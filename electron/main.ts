@@ -3,7 +3,7 @@
 import path from 'node:path';
 import os from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { app, BrowserWindow, dialog, ipcMain, Menu, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, safeStorage, session, shell } from 'electron';
 import { startHost, type Host } from '../core/server/host.js';
 import { resolveHome, projectRoot } from '../lib/base/index.js';
 import { bindIpc } from '../core/rpc/ipc.js';
@@ -43,7 +43,11 @@ if (!app.requestSingleInstanceLock()) {
   void app.whenReady().then(async () => {
     const args = parseDesktopArgs(process.argv.slice(1));
     try {
-      host = await startHost({ home: resolveHome(args.home), overrides: { role: args.role ?? 'all' } });
+      host = await startHost({
+        home: resolveHome(args.home),
+        overrides: { role: args.role ?? 'all' },
+        sealer: keychainSealer(),
+      });
     } catch (err) {
       dialog.showErrorBox('Outpost cannot start', err instanceof OutpostError ? err.message : String(err));
       app.exit(1);
@@ -107,4 +111,23 @@ if (!app.requestSingleInstanceLock()) {
     });
     await win.loadURL(rendererUrl);
   });
+}
+
+/**
+ * The bundle signing key sealed by the OS keychain (ADR 0405): Keychain on macOS, DPAPI on Windows,
+ * libsecret or kwallet on Linux. Linux without a keyring falls back to a hard-coded password
+ * ("basic_text"), which protects nothing: then the key stays a 0600 file like on a headless server.
+ */
+function keychainSealer() {
+  const available = () => {
+    if (!safeStorage.isEncryptionAvailable()) return false;
+    if (process.platform === 'linux' && safeStorage.getSelectedStorageBackend() === 'basic_text')
+      return false;
+    return true;
+  };
+  return {
+    isAvailable: available,
+    seal: (text: string) => safeStorage.encryptString(text),
+    open: (sealed: Buffer) => safeStorage.decryptString(sealed),
+  };
 }

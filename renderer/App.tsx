@@ -32,7 +32,6 @@ import { parseNodeRoute } from './pages/nodes/routes.js';
 import { connectLiveUpdates } from './live.js';
 import { apiHasToken, apiMode } from './api.js';
 import { DashboardPage } from './pages/dashboard/DashboardPage.js';
-import { ComingPage } from './components/ComingPage.js';
 import { TokenPrompt } from './TokenPrompt.js';
 
 interface NavItem {
@@ -57,6 +56,9 @@ const SitesPage = lazy(() => import('./pages/sites/SitesPage.js').then((m) => ({
 const DeploymentsPage = lazy(() =>
   import('./pages/deployments/DeploymentsPage.js').then((m) => ({ default: m.DeploymentsPage })),
 );
+const AirGapPage = lazy(() =>
+  import('./pages/airgap/AirGapPage.js').then((m) => ({ default: m.AirGapPage })),
+);
 export const NAV: NavItem[] = [
   { path: '/', label: 'Dashboard', icon: <DashboardIcon />, render: () => <DashboardPage /> },
   { path: '/apps', label: 'App Store', icon: <StorefrontIcon />, render: () => <AppStorePage /> },
@@ -72,12 +74,7 @@ export const NAV: NavItem[] = [
     path: '/airgap',
     label: 'Air gap',
     icon: <UsbIcon />,
-    render: () => (
-      <ComingPage
-        title="Air gap"
-        text="Signed bundles exported to USB drives for air-gapped sites, and their status bundles coming back."
-      />
-    ),
+    render: () => <AirGapPage />,
   },
   { path: '/audit', label: 'Audit', icon: <HistoryIcon />, render: () => <AuditPage /> },
   { path: '/settings', label: 'Settings', icon: <SettingsIcon />, render: () => <SettingsPage /> },

@@ -3,9 +3,10 @@ import type { Topic } from '../lib/contract/index.js';
 /**
  * Data the server announces no `changed` event for: its queries are fetched when their page opens and
  * when asked again (the audit trail grows with every command; refetching it on each would cost more
- * than it shows).
+ * than it shows). A bundle job's progress comes with its data in `job` events, which live.ts writes
+ * into its query (`['bundle-jobs', id]`).
  */
-export const UNANNOUNCED = ['audit'] as const;
+export const UNANNOUNCED = ['audit', 'bundle-jobs'] as const;
 export type Unannounced = (typeof UNANNOUNCED)[number];
 
 /**

@@ -55,6 +55,10 @@ export interface Fleet {
   ): NodeRow | undefined;
   /** Sites of the tenant served by a remote LO. */
   remoteSites(tenantId: string): string[];
+  /** Whether a site is reached only by bundles. */
+  isAirGapped(tenantId: string, siteId: string): boolean;
+  /** The tenant owning a site id, when exactly one does. */
+  siteTenant(siteId: string): string | undefined;
   /** The node a remote LO means by `<its tenant>.<name>` at `siteId`, in this CO's records. */
   remoteNode(siteId: string, loClientId: string): NodeRow | undefined;
   view(row: NodeRow, now?: number): Node;
@@ -126,6 +130,41 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
     lastSeenAt: o.lastSeenAt,
     createdAt: o.createdAt,
   });
+  const streamQ = store.sqlite.prepare(
+    `SELECT kind, last_exported_at AS exportedAt, last_exported AS exported, last_imported_at AS importedAt, last_imported AS imported
+     FROM bundle_streams WHERE (kind = 'hq-to-site' AND target = ?) OR (kind = 'site-to-hq' AND source = ?)`,
+  );
+  /** The newest bundle each way (HQ wrote to the site; the site's status bundle HQ imported). */
+  const bundlesOf = (siteId: string): Site['bundles'] => {
+    const rows = streamQ.all(siteId, siteId) as {
+      kind: string;
+      exportedAt: number | null;
+      exported: string | null;
+      importedAt: number | null;
+      imported: string | null;
+    }[];
+    let toSite: NonNullable<Site['bundles']>['toSite'] = null;
+    let fromSite: NonNullable<Site['bundles']>['fromSite'] = null;
+    for (const r of rows) {
+      if (r.kind === 'hq-to-site' && r.exported && r.exportedAt !== null) {
+        const e = JSON.parse(r.exported) as { sequence: number; created: number };
+        if (!toSite || e.sequence > toSite.sequence)
+          toSite = { sequence: e.sequence, created: e.created, at: r.exportedAt };
+      }
+      if (r.kind === 'site-to-hq' && r.imported && r.importedAt !== null) {
+        const e = JSON.parse(r.imported) as { sequence: number; created: number };
+        if (!fromSite || e.sequence > fromSite.sequence)
+          fromSite = { sequence: e.sequence, created: e.created, at: r.importedAt };
+      }
+    }
+    if (!toSite && !fromSite) return null;
+    return {
+      toSite,
+      fromSite,
+      lastBundleAt: Math.max(toSite?.created ?? 0, fromSite?.created ?? 0) || null,
+      asOf: fromSite?.created ?? null,
+    };
+  };
   const siteView = (s: SiteRow): Site => {
     const o = db
       .select()
@@ -139,6 +178,8 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
       labels: s.labels,
       servedBy: s.servedBy,
       orchestrator: o ? orchestratorView(o) : null,
+      airGapped: s.airGapped,
+      bundles: bundlesOf(s.id),
       nodeCount: (countNodesBySite.get(s.tenantId, s.id) as { n: number }).n,
       createdAt: s.createdAt,
     };
@@ -249,6 +290,13 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
           .all(tenantId) as { id: string }[]
       ).map((r) => r.id);
     },
+    isAirGapped: (tenantId, siteId) => siteRow(tenantId, siteId)?.airGapped ?? false,
+    siteTenant(siteId) {
+      const owners = store.sqlite.prepare('SELECT tenant_id AS t FROM sites WHERE id = ?').all(siteId) as {
+        t: string;
+      }[];
+      return owners.length === 1 ? owners[0]!.t : undefined;
+    },
     remoteNode(siteId, loClientId) {
       const name = loClientId.slice(loClientId.indexOf('.') + 1);
       const owners = store.sqlite.prepare('SELECT tenant_id AS t FROM sites WHERE id = ?').all(siteId) as {
@@ -349,6 +397,11 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
         async add(input, ctx) {
           if (siteRow(ctx.tenantId, input.id))
             throw new OutpostError('already-exists', `site "${input.id}" already exists`);
+          if (input.airGapped && input.servedBy === 'embedded')
+            throw new OutpostError(
+              'conflict',
+              `an air-gapped site is served by its own LO at the site; site "${input.id}" cannot be both air-gapped and served by this server`,
+            );
           store.tx(() =>
             db
               .insert(sites)
@@ -358,12 +411,27 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
                 name: input.name ?? input.id,
                 description: input.description ?? null,
                 labels: input.labels ?? {},
-                servedBy: input.servedBy,
+                servedBy: input.servedBy ?? (input.airGapped ? 'remote' : 'embedded'),
+                airGapped: input.airGapped,
                 createdAt: clock.now(),
               })
               .run(),
           );
           events.changed(ctx.tenantId, 'sites');
+          return siteView(requireSite(ctx.tenantId, input.id));
+        },
+        async set(input, ctx) {
+          const s = requireSite(ctx.tenantId, input.id);
+          if (input.airGapped && s.servedBy === 'embedded')
+            throw new OutpostError(
+              'conflict',
+              `site "${s.id}" is served by this server's own LO, which needs no bundles; an air-gapped site is served by its own LO at the site`,
+            );
+          db.update(sites)
+            .set({ airGapped: input.airGapped })
+            .where(and(eq(sites.tenantId, ctx.tenantId), eq(sites.id, s.id)))
+            .run();
+          events.changed(ctx.tenantId, 'sites', 'bundles');
           return siteView(requireSite(ctx.tenantId, input.id));
         },
         async remove(input, ctx) {

@@ -50,6 +50,8 @@ export interface LoModuleDeps {
   objectCache?: ObjectCache;
   /** The site CA and the WFM's identity (created by the composition root, shared with messaging). */
   identity: SiteIdentity;
+  /** The branch bundles from HQ fill in the mirror (role lo without a git remote). */
+  bundleBranch?: () => string;
   /** Advertised over mDNS (ADR 0460). */
   version: string;
   /** The site registry's URL agents are told at enrollment (ADR 0422). */
@@ -88,7 +90,16 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
   const sources = (): DesiredSource[] => {
     if (config.role === 'lo') {
       const remote = config.git.remote;
-      if (!remote) return [];
+      // No remote: the mirror is filled by bundles from HQ (an air-gapped site) and read in place.
+      if (!remote)
+        return [
+          {
+            kind: 'local',
+            tenantId: config.tenancy.defaultTenant,
+            dir: path.join(paths.mirrorsDir, config.tenancy.defaultTenant),
+            branch: deps.bundleBranch?.() ?? 'main',
+          },
+        ];
       const token = remote.tokenEnv ? process.env[remote.tokenEnv] : remote.token;
       return [
         {

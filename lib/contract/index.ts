@@ -11,6 +11,7 @@ import { nodesService } from './services/nodes.js';
 import { deploymentsService } from './services/deployments.js';
 import { identityService } from './services/identity.js';
 import { messagingService } from './services/messaging.js';
+import { bundleService } from './services/bundle.js';
 import { registryService } from './services/registry.js';
 import { discoveryService, enrollRequestsService } from './services/enroll-requests.js';
 import { healthService } from './services/health.js';
@@ -25,6 +26,7 @@ export const contract = {
   messaging: messagingService,
   deployments: deploymentsService,
   identity: identityService,
+  bundle: bundleService,
   enrollRequests: enrollRequestsService,
   discovery: discoveryService,
   registry: registryService,
@@ -52,6 +54,7 @@ export * from './services/nodes.js';
 export * from './services/deployments.js';
 export * from './services/identity.js';
 export * from './services/messaging.js';
+export * from './services/bundle.js';
 export { COMMAND_CHANNELS } from './command-channels.js';
 export { createClient, createChannelClient, type ClientTransport, type EventHandler } from './client.js';
 export {
@@ -71,7 +74,15 @@ export {
   type OutpostBridge,
   type IpcResult,
 } from './ipc-transport.js';
-export { formatAge } from './format.js';
+export {
+  formatAge,
+  formatAgeWords,
+  formatBytes,
+  formatSeconds,
+  describeSiteReach,
+  describeAsOf,
+  describeCarried,
+} from './format.js';
 export * from './parameter-rules.js';
 export * from './services/registry.js';
 export * from './services/enroll-requests.js';

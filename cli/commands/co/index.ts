@@ -32,6 +32,7 @@ import { register as labelNode } from './label-node.js';
 import { register as cordonNode } from './cordon-node.js';
 import { register as uncordonNode } from './uncordon-node.js';
 import { register as setNodeModel } from './set-node-model.js';
+import { register as setSite } from './set-site.js';
 import { register as deploy } from './deploy.js';
 import { register as updateDeployment } from './update-deployment.js';
 import { register as place } from './place.js';
@@ -110,6 +111,7 @@ export function register(program: Command): void {
   cordonNode(co);
   uncordonNode(co);
   setNodeModel(co);
+  setSite(co);
 
   deploy(co);
   updateDeployment(co.command('update').description('update a deployment'));

@@ -1,6 +1,7 @@
 import { useMemo, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import {
+  Alert,
   Box,
   Button,
   Card,
@@ -20,7 +21,8 @@ import { ErrorAlert } from '../../components/ErrorAlert.js';
 import { FetchedAge, PageHeader } from '../../components/PageHeader.js';
 import type { PresenceReport } from './presence.js';
 import type { GridPaginationModel, GridSortModel } from '@mui/x-data-grid';
-import type { NodeSortField, Presence } from '../../../lib/contract/index.js';
+import { describeAsOf, type NodeSortField, type Presence, type Site } from '../../../lib/contract/index.js';
+import { useTick } from '../../components/ticker.js';
 import { SitesTable } from './SitesTable.js';
 import { AddSiteDialog } from './AddSiteDialog.js';
 import { NodesGrid } from './NodesGrid.js';
@@ -252,6 +254,7 @@ export function SitesPage() {
               />
             </Stack>
             {nodesQ.error ? <ErrorAlert error={nodesQ.error} /> : null}
+            <AirGapNotice site={sites.find((s) => s.id === site)} />
             <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }} data-testid="node-count">
               {data
                 ? `${data.total} node${data.total === 1 ? '' : 's'}${site ? ` at ${site}` : ''}${search ? ` matching "${search}"` : ''}${presence ? ` ${presence}` : ''}`
@@ -289,6 +292,19 @@ export function SitesPage() {
         />
       ) : null}
     </Box>
+  );
+}
+
+/** What HQ shows of an air-gapped site is as old as its last status bundle: say so above its nodes. */
+function AirGapNotice({ site }: { site: Site | undefined }) {
+  const now = useTick();
+  if (!site?.airGapped) return null;
+  const asOf = describeAsOf(site.bundles?.asOf ?? null, now);
+  return (
+    <Alert severity="info" sx={{ mb: 1 }} data-testid="airgap-notice">
+      {site.name} is air-gapped:{' '}
+      {asOf ? `what is shown here is ${asOf}.` : 'no status bundle from it yet; nothing shown here is live.'}
+    </Alert>
   );
 }
 
