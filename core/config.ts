@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import { OutpostError, type FieldProblem } from '../lib/errors/index.js';
 import { tryParseQuantity } from '../lib/model/index.js';
+import { ROLES, type Role } from './roles.js';
 
 /**
  * Configuration: `defaultConfig()` plus a validating `parseConfig()`. A config file holds only what
  * differs from the defaults; unknown keys are refused so a typo never passes silently.
  */
 
-export const ROLES = ['co', 'lo', 'all'] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role };
 
 const port = z.number().int().min(0).max(65535);
 const seconds = z.number().positive();

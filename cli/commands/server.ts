@@ -3,7 +3,7 @@ import { action } from '../lib/action.js';
 import { globals } from '../lib/context.js';
 import { resolveHome } from '../../lib/base/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
-import { ROLES, type Role } from '../../core/config.js';
+import { ROLES, type Role } from '../../core/roles.js';
 
 /** `edgectl server`: the headless control plane (CO, LO or both) with the console API and web portal. */
 export function register(program: Command): void {

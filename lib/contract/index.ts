@@ -55,7 +55,8 @@ export * from './services/deployments.js';
 export * from './services/identity.js';
 export * from './services/messaging.js';
 export * from './services/bundle.js';
-export { createClient, type ClientTransport, type EventHandler } from './client.js';
+export { COMMAND_CHANNELS } from './command-channels.js';
+export { createClient, createChannelClient, type ClientTransport, type EventHandler } from './client.js';
 export {
   createHttpTransport,
   isServerAnswer,

@@ -9,8 +9,12 @@ import { register as installService } from './install-service.js';
  * `edgectl agent ...`: the edge node agent. `edgectl agent` itself runs it headless; the subcommands
  * enroll the node, show its state and its workloads' output from its files, and install the systemd unit.
  */
+export function head(program: Command): Command {
+  return run(program);
+}
+
 export function register(program: Command): void {
-  const agent = run(program);
+  const agent = head(program);
   enroll(agent);
   status(agent);
   logs(agent);

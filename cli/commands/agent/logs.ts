@@ -72,7 +72,7 @@ export function register(agent: Command): void {
           ...(opts.component ? { component: opts.component } : {}),
           ...(tail === undefined ? {} : { tail }),
         });
-        emit(format, { deploymentId: d.deploymentId, name: d.name, components: logs }, () => {
+        await emit(format, { deploymentId: d.deploymentId, name: d.name, components: logs }, () => {
           const prefix = multi(logs.length);
           const out: string[] = [];
           for (const c of logs) {

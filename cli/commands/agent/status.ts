@@ -34,7 +34,7 @@ export function register(agent: Command): void {
         const s = readAgentStatus(paths, now, deviceId, siteRegistry);
         const age = (t: number | null) =>
           t === null ? 'never' : `${new Date(t).toISOString()} (${formatAge(now - t)} ago)`;
-        emit(format, s, () => {
+        await emit(format, s, () => {
           if (!s.enrolled)
             return `not enrolled (${s.home}); run: edgectl agent enroll --lo <URL> --token <TOKEN>`;
           const head = keyValues([

@@ -17,7 +17,7 @@ export function register(bundle: Command): void {
         const format = parseFormat(opts.output);
         const { client } = connect(globals(cmd));
         const r = await client.bundle.drives({});
-        emit(format, r, () => {
+        await emit(format, r, () => {
           if (!r.watching) return r.error ?? 'drives are not watched';
           if (r.drives.length === 0) return 'no removable drive is mounted';
           const rows: (string | number | null)[][] = [];

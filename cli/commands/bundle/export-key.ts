@@ -21,7 +21,7 @@ export function register(key: Command): void {
         const k = await client.bundle.exportKey({});
         if (opts.out === undefined) {
           if (format === 'table') process.stdout.write(k.publicKey);
-          else emit(format, k, () => '');
+          else await emit(format, k, () => '');
           return;
         }
         const file = path.resolve(opts.out);
@@ -34,7 +34,7 @@ export function register(key: Command): void {
           if (code === 'ENOENT') throw new OutpostError('not-found', `${path.dirname(file)}: no such folder`);
           throw new OutpostError('invalid-input', `cannot write ${file}: ${(err as Error).message}`);
         }
-        emit(
+        await emit(
           format,
           k,
           () =>

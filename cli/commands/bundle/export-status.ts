@@ -60,7 +60,7 @@ export function register(bundle: Command): void {
             { quiet: opts.quiet === true },
           );
           const s = job.result!.summary!;
-          emit(format, job.result, () =>
+          await emit(format, job.result, () =>
             [
               `wrote ${job.result!.file} (status bundle #${s.sequence}): ${throughputLine(job)}`,
               `carries ${describeCarried(s.carried)}`,

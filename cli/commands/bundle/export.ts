@@ -63,7 +63,7 @@ export function register(bundle: Command): void {
             { quiet: opts.quiet === true },
           );
           const s = job.result!.summary!;
-          emit(format, job.result, () =>
+          await emit(format, job.result, () =>
             [
               `wrote ${job.result!.file} (bundle #${s.sequence} for ${opts.site}): ${throughputLine(job)}`,
               `carries ${describeCarried(s.carried)}`,

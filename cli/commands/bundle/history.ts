@@ -23,7 +23,7 @@ export function register(bundle: Command): void {
           s && at !== null
             ? `#${s.sequence}, ${formatAge(Math.max(0, now - s.created))} ago, ${formatBytes(s.bytes)}: ${describeCarried(s.carried)}`
             : null;
-        emit(format, r, () =>
+        await emit(format, r, () =>
           r.streams.length === 0
             ? 'no bundles yet'
             : table(

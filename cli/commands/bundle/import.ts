@@ -22,7 +22,7 @@ export function register(bundle: Command): void {
           quiet: opts.quiet === true,
         });
         const report = job.result!.report!;
-        emit(format, report, () =>
+        await emit(format, report, () =>
           [
             describeReport(report, Date.now(), job.result!.file),
             `imported bundle #${report.sequence} from ${report.source}: ${throughputLine(job)}`,

@@ -17,13 +17,17 @@ import { register as drives } from './drives.js';
  * This file only makes the groups and registers the commands, one per file; `shared.ts` holds what they
  * share (following a server job, the verification report).
  */
-export function register(program: Command): void {
-  const bundle = program
+export function head(program: Command): Command {
+  return program
     .command('bundle')
     .description('signed air-gap bundles on removable drives: keys and trust, export, verify, import')
     .option('--server <url>', 'console API URL (default: from <home>/run/server.json)')
     .option('--token <token>', 'API token (default: from server.json, or EDGE_TOKEN)')
     .option('--tenant <id>', 'act on this tenant (administrators only)');
+}
+
+export function register(program: Command): void {
+  const bundle = head(program);
 
   const key = bundle.command('key').description("this server's bundle signing key (minisign Ed25519)");
   exportKey(key);

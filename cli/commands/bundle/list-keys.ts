@@ -14,7 +14,7 @@ export function register(key: Command): void {
         const format = parseFormat(opts.output);
         const { client } = connect(globals(cmd));
         const { keys } = await client.bundle.keys({});
-        emit(format, keys, () =>
+        await emit(format, keys, () =>
           keys.length === 0
             ? 'no signing key yet (made on first use: edgectl bundle key export)'
             : table(

@@ -14,7 +14,7 @@ export function register(trust: Command): void {
         const format = parseFormat(opts.output);
         const { client } = connect(globals(cmd));
         const { keys } = await client.bundle.trustList({});
-        emit(format, keys, () =>
+        await emit(format, keys, () =>
           keys.length === 0
             ? 'no trusted keys (pin one with: edgectl bundle trust add FILE)'
             : table(

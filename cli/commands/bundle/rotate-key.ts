@@ -14,7 +14,7 @@ export function register(key: Command): void {
         const format = parseFormat(opts.output);
         const { client } = connect(globals(cmd));
         const r = await client.bundle.rotateKey({});
-        emit(format, r, () =>
+        await emit(format, r, () =>
           keyValues([
             ['new key', `${r.current.keyId} (${r.current.fingerprint})`],
             ['old key', `${r.previous.keyId}, retired; it signed the new key`],

@@ -33,7 +33,7 @@ export function register(trust: Command): void {
           ...(opts.site ? { siteId: opts.site } : {}),
           ...(opts.name ? { name: opts.name } : {}),
         });
-        emit(
+        await emit(
           format,
           k,
           () =>

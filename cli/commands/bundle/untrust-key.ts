@@ -14,7 +14,7 @@ export function register(trust: Command): void {
         const format = parseFormat(opts.output);
         const { client } = connect(globals(cmd));
         const k = await client.bundle.trustRemove({ keyId });
-        emit(
+        await emit(
           format,
           k,
           () => `removed key ${k.keyId}${k.name ? ` (${k.name})` : ''}: its bundles are refused from now on`,

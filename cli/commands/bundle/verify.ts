@@ -22,7 +22,7 @@ export function register(bundle: Command): void {
           quiet: opts.quiet === true,
         });
         const report = job.result!.report!;
-        emit(format, report, () =>
+        await emit(format, report, () =>
           [
             describeReport(report, Date.now(), job.result!.file),
             `verified: nothing was changed; import it with: edgectl bundle import ${file}`,

@@ -42,7 +42,7 @@ export function register(add: Command): void {
             ...(opts.remote || opts.airGapped ? { servedBy: 'remote' as const } : {}),
             airGapped: opts.airGapped === true,
           });
-          emit(
+          await emit(
             format,
             s,
             () =>

@@ -16,7 +16,7 @@ export function register(add: Command): void {
         const format = parseFormat(opts.output);
         const { client } = connect(globals(cmd));
         const r = await client.tenants.createToken({ name: opts.name, admin: opts.admin ?? false });
-        emit(
+        await emit(
           format,
           r,
           () => `${r.token}\n(token ${r.info.id} for tenant ${r.info.tenantId}; it is shown only now)`,

@@ -45,7 +45,7 @@ export function register(enrollToken: Command): void {
             return;
           }
           if (format !== 'table') {
-            emit(format, r, () => '');
+            await emit(format, r, () => '');
             return;
           }
           const lines = [

@@ -16,7 +16,7 @@ export function register(list: Command): void {
         const { client } = connect(globals(cmd));
         const { sites } = await client.sites.list({});
         const now = Date.now();
-        emit(format, sites, () =>
+        await emit(format, sites, () =>
           sites.length === 0
             ? 'no sites yet (add one with: edgectl co add site <id>)'
             : table(

@@ -14,7 +14,7 @@ export function register(list: Command): void {
         const format = parseFormat(opts.output);
         const { client } = connect(globals(cmd));
         const { tokens } = await client.tenants.listTokens({});
-        emit(format, tokens, () =>
+        await emit(format, tokens, () =>
           table(
             ['ID', 'NAME', 'ADMIN', 'CREATED', 'REVOKED'],
             tokens.map((t) => [

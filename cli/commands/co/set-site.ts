@@ -24,7 +24,7 @@ export function register(co: Command): void {
             throw new OutpostError('invalid-input', 'give exactly one of --air-gapped and --connected');
           const { client } = connect(globals(cmd));
           const s = await client.sites.set({ id, airGapped: opts.airGapped === true });
-          emit(format, s, () => `site ${s.id}: ${describeSiteReach(s, Date.now())}`);
+          await emit(format, s, () => `site ${s.id}: ${describeSiteReach(s, Date.now())}`);
         },
       ),
     );

@@ -15,7 +15,7 @@ export function register(show: Command): void {
         const format = parseFormat(opts.output);
         const { client } = connect(globals(cmd));
         const s = await client.sites.get({ id });
-        emit(format, s, () =>
+        await emit(format, s, () =>
           keyValues([
             ['id', s.id],
             ['name', s.name],

@@ -71,7 +71,7 @@ export function register(co: Command): void {
           }
         }
         const { s, url } = answer;
-        emit(format, s, () =>
+        await emit(format, s, () =>
           keyValues([
             ['server', url],
             ['version', s.version],

@@ -66,7 +66,7 @@ export function register(oci: Command): void {
       const client = await clientFor(ref, opts, globals(cmd).home);
       try {
         const r = await client.inspect(ref);
-        emit(format, r, () => renderInspect(r));
+        await emit(format, r, () => renderInspect(r));
       } finally {
         await client.close();
       }

@@ -115,7 +115,7 @@ export function register(oci: Command): void {
             return { digest: resolved.digest, files };
           });
           progress.stop();
-          emit(
+          await emit(
             format,
             { reference: formatReference(ref), digest: written.digest, out, files: written.files },
             () =>

@@ -117,7 +117,7 @@ export function register(oci: Command): void {
           progress.stop();
           const size = result.manifest.config.size + result.manifest.layers.reduce((n, l) => n + l.size, 0);
           const pushed = formatReference(ref);
-          emit(
+          await emit(
             format,
             {
               reference: pushed,
