@@ -9,7 +9,8 @@ export default defineConfig({
   build: {
     outDir: '../dist/renderer',
     emptyOutDir: true,
-    sourcemap: true,
+    // No source maps in the shipped console (6.7 MB the portal served to anyone); `vite` dev has them.
+    sourcemap: false,
     chunkSizeWarningLimit: 2000,
   },
   server: { port: 5173, strictPort: false },

@@ -91,3 +91,46 @@ describe('audit log', () => {
     });
   });
 });
+
+describe('audit log filters and paging', () => {
+  let t: Awaited<ReturnType<typeof startTestCore>>;
+  beforeAll(async () => {
+    t = await startTestCore();
+    for (let i = 0; i < 620; i++)
+      t.core.audit.record({
+        tenantId: 'default',
+        actor: i % 2 ? 'token:ab12' : 'operator:local',
+        transport: 'http',
+        action: i % 3 ? 'nodes.label' : 'nodes.cordon',
+        target: `node/n${i % 7}`,
+        result: i % 10 === 0 ? 'error' : 'ok',
+        ...(i % 10 === 0 ? { errorCode: 'not-found', errorMessage: `node "x_${i}%" was not found` } : {}),
+        input: { name: `n${i % 7}` },
+      });
+  });
+  afterAll(async () => t.stop());
+
+  it('pages beyond 500 entries and counts every match', async () => {
+    const c = t.core.client();
+    const first = await c.system.audit({ limit: 500 });
+    expect(first.total).toBe(620);
+    const rest = await c.system.audit({ limit: 500, offset: 500 });
+    expect(rest.entries).toHaveLength(120);
+    expect(rest.entries[0]!.seq).toBe(first.entries[499]!.seq - 1);
+  });
+
+  it('filters by action, target, result and text, in the database', async () => {
+    const c = t.core.client();
+    const errors = await c.system.audit({ limit: 1000, result: 'error' });
+    expect(errors.total).toBe(62);
+    expect(errors.entries.every((e) => e.result === 'error')).toBe(true);
+    const n3 = await c.system.audit({ limit: 1000, target: 'node/n3', action: 'nodes.cordon' });
+    expect(n3.entries.every((e) => e.target === 'node/n3' && e.action === 'nodes.cordon')).toBe(true);
+    expect(n3.total).toBe(n3.entries.length);
+    // % and _ in the search text match themselves, not any text.
+    const literal = await c.system.audit({ limit: 10, search: 'X_30%' });
+    expect(literal.entries.map((e) => e.errorMessage)).toEqual(['node "x_30%" was not found']);
+    expect((await c.system.audit({ limit: 10, search: '%' })).total).toBe(62);
+    expect((await c.system.audit({ limit: 10, search: 'AB12' })).total).toBe(310);
+  });
+});

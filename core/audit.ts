@@ -1,7 +1,5 @@
-import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
 import type { Clock } from '../lib/base/index.js';
 import type { Store } from './store/db.js';
-import { audit } from './store/schema/index.js';
 import type { AuditEntry } from '../lib/contract/index.js';
 
 export interface AuditRecord {
@@ -18,13 +16,25 @@ export interface AuditRecord {
   durationMs?: number | undefined;
 }
 
+/** Filters of the audit log (system.audit after the contract parsed it). */
+export interface AuditFilter {
+  limit: number;
+  offset?: number | undefined;
+  before?: number | undefined;
+  action?: string | undefined;
+  /** Only entries about this target (`node/edge-1`). */
+  target?: string | undefined;
+  result?: 'ok' | 'error' | undefined;
+  since?: number | undefined;
+  search?: string | undefined;
+}
+
 export interface AuditLog {
   /** Appends one entry; returns its sequence number. */
   record(entry: AuditRecord): number;
-  list(
-    tenantId: string,
-    options: { limit: number; before?: number | undefined; action?: string | undefined },
-  ): AuditEntry[];
+  list(tenantId: string, options: AuditFilter): AuditEntry[];
+  /** How many entries match the filters (limit and offset aside). */
+  count(tenantId: string, options: AuditFilter): number;
 }
 
 const MAX_INPUT_CHARS = 4000;
@@ -59,31 +69,51 @@ export function createAuditLog(store: Store, clock: Clock): AuditLog {
       });
       return Number(r.lastInsertRowid);
     },
-    list(tenantId, { limit, before, action }) {
-      const conds: SQL[] = [eq(audit.tenantId, tenantId)];
-      if (before !== undefined) conds.push(lt(audit.seq, before));
-      if (action !== undefined) conds.push(eq(audit.action, action));
-      const rows = store.db
-        .select()
-        .from(audit)
-        .where(and(...conds))
-        .orderBy(desc(audit.seq))
-        .limit(limit)
-        .all();
-      return rows.map((r) => ({
-        seq: r.seq,
-        at: r.at,
-        tenantId: r.tenantId,
-        actor: r.actor,
-        transport: r.transport,
-        action: r.action,
-        target: r.target,
-        input: r.input === null ? null : (JSON.parse(r.input) as unknown),
-        result: r.result,
-        errorCode: r.errorCode,
-        errorMessage: r.errorMessage,
-        durationMs: r.durationMs,
-      }));
+    list(tenantId, f) {
+      const { sql, params } = where(tenantId, f);
+      const rows = store.sqlite
+        .prepare(
+          `SELECT seq, at, tenant_id AS tenantId, actor, transport, action, target, input, result,
+             error_code AS errorCode, error_message AS errorMessage, duration_ms AS durationMs
+           FROM audit WHERE ${sql} ORDER BY seq DESC LIMIT @limit OFFSET @offset`,
+        )
+        .all({ ...params, limit: f.limit, offset: f.offset ?? 0 }) as (Omit<AuditEntry, 'input'> & {
+        input: string | null;
+      })[];
+      return rows.map((r) => ({ ...r, input: r.input === null ? null : (JSON.parse(r.input) as unknown) }));
+    },
+    count(tenantId, f) {
+      const { sql, params } = where(tenantId, f);
+      return (
+        store.sqlite.prepare(`SELECT count(*) AS n FROM audit WHERE ${sql}`).get(params) as { n: number }
+      ).n;
     },
   };
+}
+
+/** The WHERE clause of a filter, with named parameters only (no text from the caller in the SQL). */
+function where(tenantId: string, f: AuditFilter): { sql: string; params: Record<string, unknown> } {
+  const conds = ['tenant_id = @tenant'];
+  const params: Record<string, unknown> = { tenant: tenantId };
+  const exact: [keyof AuditFilter, string][] = [
+    ['before', 'seq < @before'],
+    ['action', 'action = @action'],
+    ['target', 'target = @target'],
+    ['result', 'result = @result'],
+    ['since', 'at >= @since'],
+  ];
+  for (const [k, cond] of exact) {
+    if (f[k] === undefined) continue;
+    conds.push(cond);
+    params[k] = f[k];
+  }
+  if (f.search) {
+    // LIKE is ASCII case-insensitive in SQLite; % and _ in the text are matched literally.
+    conds.push(
+      `(actor LIKE @search ESCAPE '\\' OR action LIKE @search ESCAPE '\\' OR coalesce(target, '') LIKE @search ESCAPE '\\'
+        OR coalesce(error_message, '') LIKE @search ESCAPE '\\' OR coalesce(input, '') LIKE @search ESCAPE '\\')`,
+    );
+    params.search = `%${f.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  }
+  return { sql: conds.join(' AND '), params };
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,6 +60,7 @@ describe('parseConfig', () => {
 describe('loadConfig', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-config-'));
   const file = path.join(dir, 'config.yaml');
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('uses defaults when the file does not exist', () => {
     expect(loadConfig(path.join(dir, 'absent.yaml'))).toEqual(defaultConfig());

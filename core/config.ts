@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import { OutpostError, type FieldProblem } from '../lib/errors/index.js';
 import { tryParseQuantity } from '../lib/model/index.js';
+import { ROLES, type Role } from './roles.js';
 
 /**
  * Configuration: `defaultConfig()` plus a validating `parseConfig()`. A config file holds only what
  * differs from the defaults; unknown keys are refused so a typo never passes silently.
  */
 
-export const ROLES = ['co', 'lo', 'all'] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role };
 
 const port = z.number().int().min(0).max(65535);
 const gitRemoteSchema = z
@@ -145,6 +145,42 @@ export const configSchema = z
         author: z.object({ name: z.string().min(1), email: z.string().min(3) }).strict(),
       })
       .strict(),
+    airgap: z
+      .object({
+        /** The id this server writes as the source of HQ bundles and accepts as the target of status bundles. */
+        hqId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/),
+        /** Default lifetime of a bundle (`--expires`). */
+        expiresDays: z.number().positive().max(3650),
+        drives: z
+          .object({
+            /** Watch for removable drives (lsblk) and offer the bundles found on them. */
+            enabled: z.boolean(),
+            intervalSeconds: seconds,
+            /** The lsblk to run (a path, or a name on PATH). */
+            lsblk: z.string().min(1),
+          })
+          .strict(),
+        /** Largest size of the HQ's cache of artifacts fetched from their registries for bundles. */
+        artifactCacheBytes: bytes,
+        /** Credentials and TLS for the registries HQ fetches artifacts from (anonymous otherwise). */
+        registries: z.array(
+          z
+            .object({
+              /** `host` or `host:port`, as in the references. */
+              host: z.string().min(1),
+              username: z.string().optional(),
+              /** Name of an environment variable holding the password or token. */
+              tokenEnv: z.string().optional(),
+              token: z.string().optional(),
+              /** PEM file of a private CA that signs the registry's certificate. */
+              caFile: z.string().optional(),
+              /** Plain HTTP (always allowed on loopback). */
+              plainHttp: z.boolean().optional(),
+            })
+            .strict(),
+        ),
+      })
+      .strict(),
     registry: z
       .object({
         /** Serve the site registry (roles lo and all). */
@@ -182,6 +218,19 @@ export const configSchema = z
         privateGitHosts: z.enum(['admins', 'everyone', 'nobody']),
       })
       .strict(),
+    /** Fleet health history (ADR 0228): how often the time series is sampled, and how long it is kept. */
+    health: z
+      .object({
+        sampleEverySeconds: z.number().int().min(1).max(3600),
+        /** Five-minute points are kept this many hours; hourly points this many days. */
+        fineRetentionHours: z
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 30),
+        coarseRetentionDays: z.number().int().min(1).max(3650),
+      })
+      .strict(),
   })
   .strict();
 
@@ -216,6 +265,13 @@ export function defaultConfig(): Config {
       offlineAfterSeconds: 140,
     },
     git: { fetchIntervalSeconds: 30, author: { name: 'Outpost', email: 'outpost@localhost' } },
+    airgap: {
+      hqId: 'hq',
+      expiresDays: 30,
+      drives: { enabled: true, intervalSeconds: 2, lsblk: 'lsblk' },
+      artifactCacheBytes: 10 * 1024 * 1024 * 1024,
+      registries: [],
+    },
     registry: {
       enabled: true,
       host: '127.0.0.1',
@@ -235,6 +291,7 @@ export function defaultConfig(): Config {
       credentials: [],
       privateGitHosts: 'admins',
     },
+    health: { sampleEverySeconds: 60, fineRetentionHours: 48, coarseRetentionDays: 90 },
   };
 }
 

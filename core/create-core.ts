@@ -31,6 +31,7 @@ import { createDesiredRepos } from './deploy/desired-repo.js';
 import { createDeployEngine, type DeployEngine } from './deploy/engine.js';
 import { createDeployModule } from './deploy/module.js';
 import { createLoModule, type Lo } from './lo/module.js';
+import { createWorkloadLogsModule } from './lo/workload-logs.js';
 import { isForwardedStatus, isNodeInventory } from './lo/uplink.js';
 import { createLocalDeployments } from './lo/local-deployments.js';
 import { createObjectCache } from './gitops/object-reader.js';
@@ -39,6 +40,14 @@ import { createMessagingModule, type Messaging } from './messaging/module.js';
 import { OutpostError } from '../lib/errors/index.js';
 import { busOrigin, createReportCursors } from './store/report-cursors.js';
 import { createRegistryModule, type SiteRegistry } from './registry/module.js';
+import {
+  bundleMirrorBranch,
+  createBundleModule,
+  type BundleRegistryAccess,
+  type Failpoint,
+  type SecretSealer,
+} from './bundle/module.js';
+import { createHealthModule, type Health } from './health/module.js';
 
 export interface CoreDeps {
   config: Config;
@@ -54,6 +63,10 @@ export interface CoreDeps {
    * mismatch is a bug; checking costs time on large results (a deployment to 10,000 nodes).
    */
   checkOutputs?: boolean;
+  /** The desktop's keychain for the bundle signing key (Electron safeStorage); absent: a 0600 file. */
+  sealer?: SecretSealer;
+  /** Test hook: named points of a bundle import (crash tests). */
+  failpoint?: (name: Failpoint) => void;
 }
 
 export interface Core {
@@ -77,6 +90,8 @@ export interface Core {
   readonly deploy: DeployEngine;
   /** The site registry (LO; the bundle import writes into its store). */
   readonly registry: SiteRegistry;
+  /** Fleet health: the stored time series (sampled on a timer; tests sample by hand). */
+  readonly health: Health;
   /** Builds the context of one call (used by every binder). */
   context(
     principal: Principal,
@@ -220,6 +235,7 @@ export function createCore(deps: CoreDeps): Core {
     clock,
     events,
     deploymentsOnNode: (uid) => engine.countOnNode(uid),
+    auditAbout: (tenantId, target, limit) => audit.list(tenantId, { limit, target }),
   });
   const catalogModule = createCatalogModule({
     config,
@@ -245,6 +261,8 @@ export function createCore(deps: CoreDeps): Core {
       // Remote sites hear about it at once over the bus (they fetch git on an interval otherwise).
       for (const siteId of fleetModule.fleet.remoteSites(tenantId)) {
         if (linkOwner(siteId) !== tenantId) continue;
+        // An air-gapped site learns of it from the next bundle, never over a link.
+        if (fleetModule.fleet.isAirGapped(tenantId, siteId)) continue;
         await messagingModule.messaging
           .publishDesiredNotice(siteId, { tenantId, at: clock.now() })
           .catch((err: unknown) =>
@@ -273,6 +291,7 @@ export function createCore(deps: CoreDeps): Core {
     coBranch: repos.branch,
     objectCache,
     identity,
+    bundleBranch: () => bundleMirrorBranch(store),
     version: deps.version,
     registryUrl: () => registryModule.registry.advertisedUrl(),
   });
@@ -289,9 +308,33 @@ export function createCore(deps: CoreDeps): Core {
     },
     authorizeClient: (client) => loModule.lo.authorizeClient(client),
   });
+  const registryAccess: BundleRegistryAccess = {
+    store: () => (registryModule.registry.enabled ? registryModule.registry.requireStore() : undefined),
+    gc: () => registryModule.registry.gc({ dryRun: false }),
+  };
+  const bundleModule = createBundleModule({
+    config,
+    paths,
+    store,
+    clock,
+    logger,
+    events,
+    audit,
+    fleet: fleetModule.fleet,
+    repos,
+    recordStatus: (r) => engine.recordStatus(r),
+    adoptDesiredState: (tenantId) => loModule.lo.syncTenant(tenantId),
+    desiredState: (tenantId) => loModule.lo.follower.status(tenantId),
+    registry: registryAccess,
+    sealer: deps.sealer,
+    failpoint: deps.failpoint,
+  });
+  // The registry opens its store (finishing its own journal) first; then an import a crash interrupted
+  // is finished; then the LO serves.
   modules.push(
-    loModule,
     registryModule,
+    bundleModule,
+    loModule,
     createDeployModule({
       engine,
       logger,
@@ -300,7 +343,20 @@ export function createCore(deps: CoreDeps): Core {
         ? { local: createLocalDeployments({ store, clock, fleet: fleetModule.fleet }) }
         : {}),
     }),
+    createWorkloadLogsModule({ config, fleet: fleetModule.fleet, messaging: messagingModule.messaging }),
   );
+  const healthModule = createHealthModule({
+    config,
+    store,
+    clock,
+    logger,
+    events,
+    thresholds: () => fleetModule.fleet.thresholds(),
+    liveSeen: (siteId, uid) => messagingModule.messaging.presence.get(siteId, uid).lastSeen,
+    siteLinks: () => messagingModule.messaging.siteLinks(),
+    natsState,
+  });
+  modules.push(healthModule);
   // What remote LOs forward over the bus (store and forward) lands in the CO's records: statuses and
   // node inventory, mapped to this CO's node by site and name.
   if (config.role !== 'lo') {
@@ -378,6 +434,7 @@ export function createCore(deps: CoreDeps): Core {
     lo: loModule.lo,
     deploy: engine,
     registry: registryModule.registry,
+    health: healthModule.health,
     context(principal, transport, options = {}) {
       let tenantId = principal.tenantId;
       if (options.tenant && options.tenant !== principal.tenantId) {

@@ -34,6 +34,13 @@ const NEEDS: Record<string, readonly Topic[] | 'unannounced'> = {
   'system.whoami': 'unannounced',
   enrollRequests: ['enroll-requests'],
   discovery: ['discovery'],
+  bundle: ['bundles'],
+  'bundle.drives': ['drives'],
+  'bundle.job': 'unannounced',
+  'health.attention': ['metrics', 'nodes', 'deployments', 'sites'],
+  'health.series': ['metrics'],
+  'nodes.detail': ['nodes', 'deployments'],
+  'nodes.fit': ['nodes', 'apps', 'deployments'],
 };
 const needsOf = (service: string, method: string) => NEEDS[`${service}.${method}`] ?? NEEDS[service];
 
@@ -126,6 +133,7 @@ describe('the topics the core announces', () => {
         },
         ['sites'],
       ],
+      ['sites.set (air-gapped)', () => c.sites.set({ id: 'yard', airGapped: true }), ['bundles', 'sites']],
     ];
     // At least these: the server also announces things of its own meanwhile (its NATS state, `system`).
     for (const [what, fn, topics] of cases)

@@ -44,6 +44,15 @@ declare module 'electron' {
     senderFrame: { url: string } | null;
     sender: WebContents;
   }
+  /** The OS keychain (seals the bundle signing key on the desktop). Usable after `app.whenReady()`. */
+  const safeStorage: {
+    isEncryptionAvailable(): boolean;
+    /** Linux only: `basic_text` means no keyring (a fixed password). */
+    getSelectedStorageBackend():
+      'basic_text' | 'gnome_libsecret' | 'kwallet' | 'kwallet5' | 'kwallet6' | 'unknown';
+    encryptString(plainText: string): Buffer;
+    decryptString(encrypted: Buffer): string;
+  };
   const ipcMain: {
     handle(
       channel: string,

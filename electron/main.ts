@@ -4,7 +4,7 @@
 import path from 'node:path';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, safeStorage, session, shell } from 'electron';
 import { startHost, type Host } from '../core/server/host.js';
 import { resolveHome, projectRoot } from '../lib/base/index.js';
 import { bindIpc } from '../core/rpc/ipc.js';
@@ -89,7 +89,11 @@ if (!app.requestSingleInstanceLock()) {
   void app.whenReady().then(async () => {
     const args = parseDesktopArgs(process.argv.slice(1));
     try {
-      host = await startHost({ home: resolveHome(args.home), overrides: { role: args.role ?? 'all' } });
+      host = await startHost({
+        home: resolveHome(args.home),
+        overrides: { role: args.role ?? 'all' },
+        sealer: keychainSealer(),
+      });
     } catch (err) {
       dialog.showErrorBox('Outpost cannot start', err instanceof OutpostError ? err.message : String(err));
       app.exit(1);
@@ -146,4 +150,23 @@ if (!app.requestSingleInstanceLock()) {
     binding.addWindow(win.webContents);
     await win.loadURL(APP_INDEX_URL);
   });
+}
+
+/**
+ * The bundle signing key sealed by the OS keychain (ADR 0405): Keychain on macOS, DPAPI on Windows,
+ * libsecret or kwallet on Linux. Linux without a keyring falls back to a hard-coded password
+ * ("basic_text"), which protects nothing: then the key stays a 0600 file like on a headless server.
+ */
+function keychainSealer() {
+  const available = () => {
+    if (!safeStorage.isEncryptionAvailable()) return false;
+    if (process.platform === 'linux' && safeStorage.getSelectedStorageBackend() === 'basic_text')
+      return false;
+    return true;
+  };
+  return {
+    isAvailable: available,
+    seal: (text: string) => safeStorage.encryptString(text),
+    open: (sealed: Buffer) => safeStorage.decryptString(sealed),
+  };
 }

@@ -1,10 +1,13 @@
-import { useEffect, useState, type ReactNode } from 'react';
+import { Suspense, lazy, useEffect, useRef, useState, type ReactNode } from 'react';
 import type { QueryClient } from '@tanstack/react-query';
 import {
   AppBar,
   Box,
   Chip,
   Drawer,
+  IconButton,
+  LinearProgress,
+  Link,
   List,
   ListItemButton,
   ListItemIcon,
@@ -14,6 +17,8 @@ import {
   Tooltip,
   Typography,
 } from '@mui/material';
+import DarkModeIcon from '@mui/icons-material/DarkMode';
+import LightModeIcon from '@mui/icons-material/LightMode';
 import DashboardIcon from '@mui/icons-material/SpaceDashboard';
 import StorefrontIcon from '@mui/icons-material/Storefront';
 import MemoryIcon from '@mui/icons-material/Memory';
@@ -22,18 +27,13 @@ import RocketLaunchIcon from '@mui/icons-material/RocketLaunch';
 import UsbIcon from '@mui/icons-material/Usb';
 import HistoryIcon from '@mui/icons-material/History';
 import SettingsIcon from '@mui/icons-material/Settings';
-import { useRoute, navigate } from './router.js';
+import { useRoute, routePath } from './router.js';
+import type { ThemeMode } from './theme.js';
+import { parseNodeRoute } from './pages/nodes/routes.js';
 import { connectLiveUpdates } from './live.js';
 import { apiHasToken, apiMode, signOut } from './api.js';
 import { useSession } from './session.js';
 import { DashboardPage } from './pages/dashboard/DashboardPage.js';
-import { AuditPage } from './pages/audit/AuditPage.js';
-import { SettingsPage } from './pages/settings/SettingsPage.js';
-import { ComingPage } from './components/ComingPage.js';
-import { AppStorePage } from './pages/apps/AppStorePage.js';
-import { DeviceStorePage } from './pages/devices/DeviceStorePage.js';
-import { SitesPage } from './pages/sites/SitesPage.js';
-import { DeploymentsPage } from './pages/deployments/DeploymentsPage.js';
 import { TokenPrompt } from './TokenPrompt.js';
 import { ErrorAlert } from './components/ErrorAlert.js';
 
@@ -44,6 +44,24 @@ interface NavItem {
   render: () => ReactNode;
 }
 
+const NodePage = lazy(() => import('./pages/nodes/NodePage.js').then((m) => ({ default: m.NodePage })));
+const AuditPage = lazy(() => import('./pages/audit/AuditPage.js').then((m) => ({ default: m.AuditPage })));
+const SettingsPage = lazy(() =>
+  import('./pages/settings/SettingsPage.js').then((m) => ({ default: m.SettingsPage })),
+);
+const AppStorePage = lazy(() =>
+  import('./pages/apps/AppStorePage.js').then((m) => ({ default: m.AppStorePage })),
+);
+const DeviceStorePage = lazy(() =>
+  import('./pages/devices/DeviceStorePage.js').then((m) => ({ default: m.DeviceStorePage })),
+);
+const SitesPage = lazy(() => import('./pages/sites/SitesPage.js').then((m) => ({ default: m.SitesPage })));
+const DeploymentsPage = lazy(() =>
+  import('./pages/deployments/DeploymentsPage.js').then((m) => ({ default: m.DeploymentsPage })),
+);
+const AirGapPage = lazy(() =>
+  import('./pages/airgap/AirGapPage.js').then((m) => ({ default: m.AirGapPage })),
+);
 export const NAV: NavItem[] = [
   { path: '/', label: 'Dashboard', icon: <DashboardIcon />, render: () => <DashboardPage /> },
   { path: '/apps', label: 'App Store', icon: <StorefrontIcon />, render: () => <AppStorePage /> },
@@ -59,12 +77,7 @@ export const NAV: NavItem[] = [
     path: '/airgap',
     label: 'Air gap',
     icon: <UsbIcon />,
-    render: () => (
-      <ComingPage
-        title="Air gap"
-        text="Signed bundles exported to USB drives for air-gapped sites, and their status bundles coming back."
-      />
-    ),
+    render: () => <AirGapPage />,
   },
   { path: '/audit', label: 'Audit', icon: <HistoryIcon />, render: () => <AuditPage /> },
   { path: '/settings', label: 'Settings', icon: <SettingsIcon />, render: () => <SettingsPage /> },
@@ -72,19 +85,55 @@ export const NAV: NavItem[] = [
 
 const DRAWER = 220;
 
-export function App({ queryClient }: { queryClient: QueryClient }) {
+export function App({
+  queryClient,
+  themeMode,
+  onToggleTheme,
+}: {
+  queryClient: QueryClient;
+  themeMode: ThemeMode;
+  onToggleTheme: () => void;
+}) {
   const route = useRoute();
+  const path = routePath(route);
   const [live, setLive] = useState<'live' | 'reconnecting'>('reconnecting');
   const session = useSession();
   const signedIn = session.me !== undefined;
+  const mainRef = useRef<HTMLElement>(null);
   useEffect(() => (signedIn ? connectLiveUpdates(queryClient, setLive) : undefined), [queryClient, signedIn]);
-  const current =
-    NAV.find((n) => n.path === route) ??
-    NAV.find((n) => n.path !== '/' && route.startsWith(n.path + '/')) ??
-    NAV[0]!;
+  const node = parseNodeRoute(path);
+  const current = node
+    ? NAV.find((n) => n.path === '/sites')!
+    : (NAV.find((n) => n.path === path) ??
+      NAV.find((n) => n.path !== '/' && path.startsWith(n.path + '/')) ??
+      NAV[0]!);
+  const title = node ? `Node ${node}` : current.label;
+  // The document title names the page (screen readers announce it, the tab and window show it).
+  useEffect(() => {
+    document.title = `${title} · Outpost`;
+  }, [title]);
 
   return (
     <Box sx={{ display: 'flex', minHeight: '100vh' }}>
+      <Link
+        href="#"
+        onClick={(e) => {
+          e.preventDefault();
+          mainRef.current?.focus();
+        }}
+        data-testid="skip-link"
+        sx={{
+          position: 'absolute',
+          left: 8,
+          top: -48,
+          zIndex: (t) => t.zIndex.tooltip + 1,
+          p: 1,
+          bgcolor: 'background.paper',
+          '&:focus': { top: 8 },
+        }}
+      >
+        Skip to content
+      </Link>
       <AppBar position="fixed" sx={{ zIndex: (t) => t.zIndex.drawer + 1 }}>
         <Toolbar variant="dense">
           <Typography variant="h6" component="div" sx={{ flexGrow: 1 }}>
@@ -94,7 +143,6 @@ export function App({ queryClient }: { queryClient: QueryClient }) {
             size="small"
             data-testid="live-indicator"
             label={live === 'live' ? 'live' : 'reconnecting'}
-            color={live === 'live' ? 'success' : 'warning'}
             variant="outlined"
             sx={{ color: 'inherit', borderColor: 'currentColor', mr: 1 }}
           />
@@ -124,6 +172,17 @@ export function App({ queryClient }: { queryClient: QueryClient }) {
               </Button>
             </>
           ) : null}
+          <Tooltip title={themeMode === 'dark' ? 'Switch to light mode' : 'Switch to dark mode'}>
+            <IconButton
+              color="inherit"
+              onClick={onToggleTheme}
+              aria-label={themeMode === 'dark' ? 'Switch to light mode' : 'Switch to dark mode'}
+              data-testid="theme-toggle"
+              data-mode={themeMode}
+            >
+              {themeMode === 'dark' ? <LightModeIcon /> : <DarkModeIcon />}
+            </IconButton>
+          </Tooltip>
         </Toolbar>
       </AppBar>
       <Drawer
@@ -137,23 +196,42 @@ export function App({ queryClient }: { queryClient: QueryClient }) {
         <Toolbar variant="dense" />
         <List component="nav" aria-label="main navigation">
           {NAV.map((n) => (
-            <ListItemButton key={n.path} selected={n === current} onClick={() => navigate(n.path)}>
+            <ListItemButton
+              key={n.path}
+              selected={n === current}
+              component="a"
+              href={`#${n.path}`}
+              aria-current={n === current ? 'page' : undefined}
+            >
               <ListItemIcon sx={{ minWidth: 36 }}>{n.icon}</ListItemIcon>
               <ListItemText primary={n.label} />
             </ListItemButton>
           ))}
         </List>
       </Drawer>
-      <Box component="main" sx={{ flexGrow: 1, p: 3, minWidth: 0 }}>
+      <Box
+        component="main"
+        id="main"
+        ref={mainRef}
+        tabIndex={-1}
+        sx={{ flexGrow: 1, p: 3, minWidth: 0, outline: 'none' }}
+      >
         <Toolbar variant="dense" />
-        {signedIn ? (
-          current.render()
-        ) : session.loading && (apiHasToken || apiMode === 'desktop') ? null : session.signedOut ||
-          !apiHasToken ? (
-          <TokenPrompt expired={apiHasToken && apiMode === 'web' && session.signedOut} />
-        ) : (
-          <ErrorAlert error={session.error} />
-        )}
+        {/* Pages load on first visit (one chunk each); the Dashboard is in the first one. */}
+        <Suspense fallback={<LinearProgress aria-label="loading the page" />}>
+          {signedIn ? (
+            node ? (
+              <NodePage name={node} />
+            ) : (
+              current.render()
+            )
+          ) : session.loading && (apiHasToken || apiMode === 'desktop') ? null : session.signedOut ||
+            !apiHasToken ? (
+            <TokenPrompt expired={apiHasToken && apiMode === 'web' && session.signedOut} />
+          ) : (
+            <ErrorAlert error={session.error} />
+          )}
+        </Suspense>
       </Box>
     </Box>
   );

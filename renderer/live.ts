@@ -34,6 +34,10 @@ export function connectLiveUpdates(
         if (e.type === 'changed') {
           for (const topic of (e.data as ChangedEvent).topics) pending.add(topic);
           flushTimer ??= setTimeout(flush, LIVE_COALESCE_MS);
+        } else if (e.type === 'job') {
+          // A long job's progress carries its data: shown as it comes, no refetch.
+          const job = e.data as { id: string };
+          queryClient.setQueryData(['bundle-jobs', job.id], job);
         }
       },
       () => {

@@ -15,6 +15,18 @@ export function useRoute(): string {
   return route;
 }
 
+/** The route without its query (`/sites?site=a` -> `/sites`). */
+export function routePath(route: string): string {
+  const q = route.indexOf('?');
+  return q < 0 ? route : route.slice(0, q);
+}
+
+/** The route's query parameters (`/sites?site=a&presence=offline`). */
+export function routeQuery(route: string): URLSearchParams {
+  const q = route.indexOf('?');
+  return new URLSearchParams(q < 0 ? '' : route.slice(q + 1));
+}
+
 export function navigate(to: string): void {
   window.location.hash = to;
 }

@@ -1,6 +1,7 @@
 // Builds what runs: the CLI and server (dist/cli), the Electron main and preload (dist/electron),
 // and the console (dist/renderer, with Vite). Each part is rebuilt only when its sources changed.
 import fs from 'node:fs';
+import { createRequire, isBuiltin } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -46,11 +47,149 @@ const common = {
   define: { __OUTPOST_VERSION__: JSON.stringify(pkg.version) },
 };
 
-const nodeInputs = ['lib', 'core', 'cli', 'agents', 'electron', 'package.json'];
+const nodeInputs = ['lib', 'core', 'cli', 'agents', 'electron', 'package.json', 'scripts/build.mjs'];
+
+/**
+ * What the CLI, server and agent bundle leaves outside (issue 18, ADR 0541): native addons (loaded from
+ * node_modules by their own loaders), pino (its worker-thread transports load files by path) and Electron.
+ * Every other dependency is bundled, so a start reads a few chunks instead of ~1,200 module files.
+ */
+const NOT_BUNDLED = [
+  'better-sqlite3',
+  'serialport',
+  '@serialport/*',
+  'pino',
+  'pino-*',
+  'thread-stream',
+  'electron',
+];
+
+/**
+ * Our own modules do no work at import time (CONTRIBUTING), so a module none of whose exports is used may
+ * be left out: importing `createChannelClient` from lib/contract does not bring every schema (and zod).
+ */
+const ownCodeIsPure = {
+  name: 'own-code-is-pure',
+  setup(b) {
+    const own = new RegExp(`^${root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/(lib|core|cli|agents)/`);
+    b.onResolve({ filter: /^\./ }, async (args) => {
+      if (args.pluginData === ownCodeIsPure) return undefined;
+      const r = await b.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: ownCodeIsPure,
+      });
+      if (r.errors.length > 0 || !own.test(r.path)) return undefined;
+      return { path: r.path, sideEffects: false };
+    });
+  },
+};
+
+/**
+ * With code splitting a module goes into a chunk shared by every entry that can reach it, and a part's
+ * `index.ts` reaches all of the part. lib/contract's index leads to every schema (and zod), which the
+ * server uses, so edgectl's start (cli/lib: finding the server, calling it, printing) would load them all.
+ * For modules under cli/lib, its index is replaced by the files they need; an import missing from these
+ * fails the build (add its file here).
+ */
+const SLIM_INDEXES = {
+  'lib/contract/index.ts': [
+    'client.ts',
+    'http-transport.ts',
+    'format.ts',
+    'define.ts',
+    'command-channels.ts',
+  ],
+  'lib/model/index.ts': ['patterns.ts'],
+};
+const slimIndexes = {
+  name: 'slim-indexes',
+  setup(b) {
+    const startPath = path.join(root, 'cli', 'lib') + path.sep;
+    b.onResolve({ filter: /\/index\.js$/ }, (args) => {
+      if (!args.importer.startsWith(startPath)) return undefined;
+      const target = path.relative(root, path.resolve(args.resolveDir, args.path)).replace(/\.js$/, '.ts');
+      if (!SLIM_INDEXES[target]) return undefined;
+      return { path: target, namespace: 'slim-index' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'slim-index' }, (args) => ({
+      contents: SLIM_INDEXES[args.path]
+        .map((f) => `export * from ${JSON.stringify(path.join(root, path.dirname(args.path), f))};`)
+        .join('\n'),
+      loader: 'js',
+      resolveDir: root,
+    }));
+  },
+};
+
+/**
+ * `await import('pkg')` of a bundled CommonJS package: with code splitting esbuild makes its chunk export
+ * only `default` (module.exports), where Node also gives its named exports (`(await import('undici'))
+ * .Agent`). Such an import gets a module that re-exports the package's names, read by requiring the
+ * package here; ES module packages, Node's own modules and NOT_BUNDLED ones are left as they are.
+ */
+const cjsDynamicImports = {
+  name: 'cjs-dynamic-imports',
+  setup(b) {
+    const requireHere = createRequire(path.join(root, 'package.json'));
+    const notBundled = (p) =>
+      NOT_BUNDLED.some((n) =>
+        n.endsWith('*') ? p.startsWith(n.slice(0, -1)) : p === n || p.startsWith(`${n}/`),
+      );
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.kind !== 'dynamic-import' || isBuiltin(args.path) || notBundled(args.path)) return undefined;
+      let names;
+      try {
+        const m = requireHere(args.path);
+        if (m === null || (typeof m !== 'object' && typeof m !== 'function')) return undefined;
+        names = Object.keys(m).filter((n) => n !== 'default' && n !== '__esModule');
+      } catch {
+        return undefined; // an ES module package (or not requirable): esbuild's own handling is right
+      }
+      return { path: args.path, namespace: 'cjs-dynamic-import', pluginData: names };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'cjs-dynamic-import' }, (args) => ({
+      contents: [
+        `import * as m from ${JSON.stringify(args.path)};`,
+        `export default m.default;`,
+        ...args.pluginData.map(
+          (n, i) => `const x${i} = m[${JSON.stringify(n)}]; export { x${i} as ${JSON.stringify(n)} };`,
+        ),
+      ].join('\n'),
+      loader: 'js',
+      resolveDir: root,
+    }));
+  },
+};
+
+// Code bundled from CommonJS packages calls `require` (Node built-ins, mostly); an ES module has none.
+const esmRequire = {
+  js: "import { createRequire as __outpostCreateRequire } from 'node:module'; const require = __outpostCreateRequire(import.meta.url);",
+};
+
+/**
+ * Chunks are named by their content; a server or agent started from an earlier build may still load its
+ * lazy chunks, so the build removes only chunks no entry of the new build uses that are over a day old.
+ */
+function pruneChunks(dir, keep) {
+  const cutoff = Date.now() - 86_400_000;
+  if (!fs.existsSync(dir)) return;
+  for (const e of fs.readdirSync(dir)) {
+    const file = path.join(dir, e);
+    if (keep.has(file.replace(/\.map$/, ''))) continue;
+    if (fs.statSync(file).mtimeMs < cutoff) fs.rmSync(file, { force: true });
+  }
+}
 
 if (stale('dist/cli/edgectl.js', nodeInputs)) {
-  await build({
+  const result = await build({
     ...common,
+    packages: undefined,
+    external: NOT_BUNDLED,
+    banner: esmRequire,
+    plugins: [slimIndexes, cjsDynamicImports, ownCodeIsPure],
+    metafile: true,
     entryPoints: { edgectl: 'cli/edgectl.ts', 'main-entry': 'cli/main.ts' },
     outdir: 'dist/cli',
     format: 'esm',
@@ -58,6 +197,12 @@ if (stale('dist/cli/edgectl.js', nodeInputs)) {
     chunkNames: 'chunks/[name]-[hash]',
     absWorkingDir: root,
   });
+  if (process.env.OUTPOST_BUILD_META)
+    fs.writeFileSync(process.env.OUTPOST_BUILD_META, JSON.stringify(result.metafile));
+  pruneChunks(
+    path.join(root, 'dist', 'cli', 'chunks'),
+    new Set(Object.keys(result.metafile.outputs).map((o) => path.join(root, o))),
+  );
   console.log('built dist/cli');
 }
 
@@ -85,6 +230,33 @@ if (stale('dist/cli/smp-simulator.js', ['lib/smp', 'lib/errors', 'lib/base', 'pa
     absWorkingDir: root,
   });
   console.log('built dist/cli/smp-simulator.js');
+}
+
+// The sample application's WASM module (resources/samples/hello-wasm): compiled from its WAT source with
+// wabt, next to it, so `edgectl oci push resources/samples/hello-wasm/hello.wasm ...` works as the README
+// says. The result is deterministic and kept in the repository (test/integration/sample-app.test.ts).
+const sampleWat = 'resources/samples/hello-wasm/hello.wat';
+const sampleWasm = 'resources/samples/hello-wasm/hello.wasm';
+if (stale(sampleWasm, [sampleWat])) {
+  const wabt = await (await import('wabt')).default();
+  const mod = wabt.parseWat(path.basename(sampleWat), fs.readFileSync(path.join(root, sampleWat), 'utf8'));
+  try {
+    const bytes = Buffer.from(mod.toBinary({}).buffer);
+    const file = path.join(root, sampleWasm);
+    let same = false;
+    try {
+      same = fs.readFileSync(file).equals(bytes);
+    } catch {
+      // not there yet
+    }
+    if (!same) {
+      fs.writeFileSync(`${file}.tmp`, bytes);
+      fs.renameSync(`${file}.tmp`, file);
+    } else fs.utimesSync(file, new Date(), new Date());
+  } finally {
+    mod.destroy();
+  }
+  console.log(`built ${sampleWasm}`);
 }
 
 if (stale('dist/electron/main.js', nodeInputs)) {
@@ -120,6 +292,18 @@ if (stale('dist/renderer/index.html', ['renderer', 'lib', 'vite.config.ts'])) {
     mode: 'production',
     build: { outDir: tmp, emptyOutDir: true },
   });
+  // Precompressed copies (brotli and gzip) that the server sends to browsers that accept them.
+  const zlib = await import('node:zlib');
+  for (const f of fs.readdirSync(tmp, { recursive: true, encoding: 'utf8' })) {
+    if (!/\.(js|css|html|svg|json)$/.test(f)) continue;
+    const body = fs.readFileSync(path.join(tmp, f));
+    if (body.length < 1024) continue;
+    fs.writeFileSync(
+      path.join(tmp, f + '.br'),
+      zlib.brotliCompressSync(body, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }),
+    );
+    fs.writeFileSync(path.join(tmp, f + '.gz'), zlib.gzipSync(body, { level: 9 }));
+  }
   const final = path.join(root, 'dist', 'renderer');
   const old = path.join(root, 'dist', `.renderer-old-${process.pid}`);
   if (fs.existsSync(final)) fs.renameSync(final, old);

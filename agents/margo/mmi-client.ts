@@ -70,8 +70,9 @@ export function createMmiClient(o: MmiHttpClientOptions): MmiClient {
   if (base.protocol !== 'https:') {
     throw new OutpostError('invalid-config', `the LO URL ${o.baseUrl} must be https:// (mutual TLS)`);
   }
-  // Keep-alive only within a burst of requests (a sync); idle sockets close after 2 s, so every poll
-  // starts with a fresh handshake that re-checks the server's identity.
+  // The connection is kept between polls (idle sockets close after 2 minutes, before the LO's 150 s, and
+  // the poll period is 30 s by default), and a reconnect resumes the TLS session: a polling node does not
+  // pay a handshake per poll (ADR 0540). The LO caps a connection's age; a renewed SVID gets a new client.
   // One secure context for every connection: the key, certificate and anchors are parsed once, not on
   // every handshake.
   const { cert, key, ca, minVersion, ...check } = o.tls;
@@ -83,8 +84,8 @@ export function createMmiClient(o: MmiHttpClientOptions): MmiClient {
     keepAlive: true,
     maxSockets: 4,
     maxFreeSockets: 1,
-    timeout: 2_000,
-    maxCachedSessions: 0,
+    timeout: 120_000,
+    maxCachedSessions: 1,
   });
   const origin = base.origin;
 

@@ -243,6 +243,14 @@ async function compose(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Pro
         version: o.version,
         started,
         onPollNow: () => polling?.pollNow(),
+        async onLogsRequest(request, maxBytes) {
+          const { answerLogsRequest } = await import('./workload-logs.js');
+          return answerLogsRequest(paths, request, {
+            podman: config.runtimes.container.podman,
+            now: () => clock.now(),
+            maxBytes,
+          });
+        },
         clock,
         logger: o.logger,
       }),

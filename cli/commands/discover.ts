@@ -61,7 +61,7 @@ export function register(program: Command): void {
           lo: type === LO_SERVICE ? (parseLoTxt(s.txt) ?? null) : null,
           agent: type === AGENT_SERVICE ? (parseAgentTxt(s.txt) ?? null) : null,
         }));
-        emit(format, { type: `_${type}._tcp`, services }, () =>
+        await emit(format, { type: `_${type}._tcp`, services }, () =>
           services.length === 0
             ? `no _${type}._tcp services found in ${seconds} s`
             : table(

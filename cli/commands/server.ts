@@ -3,7 +3,7 @@ import { action } from '../lib/action.js';
 import { globals } from '../lib/context.js';
 import { resolveHome } from '../../lib/base/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
-import { ROLES, type Role } from '../../core/config.js';
+import { ROLES, type Role } from '../../core/roles.js';
 
 /** `edgectl server`: the headless control plane (CO, LO or both) with the console API and web portal. */
 export function register(program: Command): void {
@@ -39,8 +39,20 @@ export function register(program: Command): void {
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
         const { startHost } = await import('../../core/server/host.js');
+        // Crash tests (issue 13): OUTPOST_FAILPOINT=<name> kills this process at that point of a bundle import.
+        const failpointName = process.env.OUTPOST_FAILPOINT;
         const host = await startHost({
           home,
+          ...(failpointName
+            ? {
+                failpoint: (name: string) => {
+                  if (name === failpointName) {
+                    process.stderr.write(`edgectl: failpoint ${name}: killing the server\n`);
+                    process.kill(process.pid, 'SIGKILL');
+                  }
+                },
+              }
+            : {}),
           overrides: {
             ...(opts.role ? { role: opts.role } : {}),
             server: { ...(port === undefined ? {} : { port }), ...(opts.host ? { host: opts.host } : {}) },

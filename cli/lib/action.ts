@@ -59,6 +59,8 @@ export function exitCodeFor(err: unknown): number {
       return 4;
     if (err.code === 'deployment-failed' || err.code === 'not-placeable') return 6;
     if (err.code === 'cancelled') return 130;
+    // A refused bundle is bad input (its file); a full disk or a failed write is not.
+    if (err.code.startsWith('bundle/') && err.status >= 400 && err.status < 500) return 2;
     return 1;
   }
   return 1;

@@ -2,13 +2,9 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { createPaths, resolveHome } from '../../lib/base/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
-import {
-  contract,
-  type Contract,
-  createClient,
-  createHttpTransport,
-  type ClientOf,
-} from '../../lib/contract/index.js';
+import { COMMAND_CHANNELS, createChannelClient, createHttpTransport } from '../../lib/contract/index.js';
+import type { ClientOf, Contract } from '../../lib/contract/index.js';
+import { httpFetch } from './http-fetch.js';
 import { withIdempotentRetry } from './retry.js';
 
 export interface GlobalOptions {
@@ -66,23 +62,14 @@ export function connect(opts: GlobalOptions): Connection {
     token ??= info.token;
   }
   if (!token) throw new OutpostError('unauthorized', 'no API token: pass --token or set EDGE_TOKEN');
-  const transport = withIdempotentRetry(createHttpTransport({ baseUrl: url, token }), contract);
+  const transport = withIdempotentRetry(
+    createHttpTransport({ baseUrl: url, token, fetch: httpFetch }),
+    COMMAND_CHANNELS,
+  );
   const tenant = opts.tenant;
-  const base = createClient(contract, transport);
-  const client = tenant ? withTenant(base, tenant) : base;
+  // Calls by channel name: starting a command does not load the contract's schemas.
+  const client = createChannelClient<Contract>(transport, tenant ? { tenant } : {});
   return { client, url, token, tenant };
-}
-
-function withTenant(client: ClientOf<Contract>, tenant: string): ClientOf<Contract> {
-  const out: Record<string, Record<string, unknown>> = {};
-  for (const [svc, methods] of Object.entries(
-    client as Record<string, Record<string, (i?: unknown, o?: object) => unknown>>,
-  )) {
-    out[svc] = {};
-    for (const [name, fn] of Object.entries(methods))
-      out[svc][name] = (input?: unknown, o?: object) => fn(input, { ...o, tenant });
-  }
-  return out as ClientOf<Contract>;
 }
 
 function isAlive(pid: number): boolean {

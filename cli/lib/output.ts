@@ -1,4 +1,3 @@
-import { stringify } from 'yaml';
 import { OutpostError } from '../../lib/errors/index.js';
 import { CONTROL_CHARACTERS } from '../../lib/model/index.js';
 
@@ -32,10 +31,13 @@ export function escapeControls(text: string, inline = false): string {
   return text.replace(inline ? UNSAFE_INLINE : UNSAFE_IN_BLOCK, esc);
 }
 
-/** Writes machine formats for json/yaml, or calls `table` for humans (control characters escaped). */
-export function emit(format: OutputFormat, data: unknown, table: () => string): void {
+/**
+ * Writes machine formats for json/yaml, or calls `table` for humans (control characters escaped). The
+ * YAML writer is loaded only for `-o yaml` (a command need not load it to start).
+ */
+export async function emit(format: OutputFormat, data: unknown, table: () => string): Promise<void> {
   if (format === 'json') process.stdout.write(JSON.stringify(data, null, 2) + '\n');
-  else if (format === 'yaml') process.stdout.write(stringify(data));
+  else if (format === 'yaml') process.stdout.write((await import('yaml')).stringify(data));
   else process.stdout.write(escapeControls(table()).replace(/\n?$/, '\n'));
 }
 

@@ -15,13 +15,16 @@ import { isOutpostError } from '../../lib/errors/index.js';
  */
 export function withIdempotentRetry(
   transport: ClientTransport,
-  contract: ContractDef,
+  /** The contract, or the channels of its commands (COMMAND_CHANNELS: no schemas loaded). */
+  contract: ContractDef | readonly string[],
   options: { invocation?: string; onRetry?: (channel: string, err: unknown) => void } = {},
 ): ClientTransport {
   const commands = new Set(
-    listMethods(contract)
-      .filter((m) => m.def.kind === 'command')
-      .map((m) => m.channel),
+    Array.isArray(contract)
+      ? contract
+      : listMethods(contract as ContractDef)
+          .filter((m) => m.def.kind === 'command')
+          .map((m) => m.channel),
   );
   const invocation = options.invocation ?? crypto.randomUUID();
   let n = 0;

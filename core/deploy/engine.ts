@@ -33,6 +33,7 @@ import type {
   CallContext,
   DeploymentTarget,
   DeploymentView,
+  NodeFit,
   RolloutOptions,
 } from '../../lib/contract/index.js';
 import type { Catalog } from '../catalog/module.js';
@@ -440,6 +441,43 @@ export function createDeployEngine(deps: DeployEngineDeps) {
         profileType: profile.type,
         placement: runPlacement(ctx.tenantId, profile, input.target),
       };
+    },
+
+    /**
+     * "Why not this node": each profile of the newest version of every app (or of one app, one version),
+     * placed on this node alone, with the placement's reasons (the same filters as the wizard's).
+     */
+    fitNode(
+      input: { name: string; appId?: string | undefined; version?: string | undefined },
+      ctx: CallContext,
+    ): NodeFit[] {
+      const node = fleet.nodeByName(ctx.tenantId, input.name);
+      if (!node) throw errors.notFound('node', input.name);
+      const appIds = input.appId
+        ? [input.appId]
+        : (
+            store.sqlite.prepare('SELECT id FROM apps WHERE tenant_id = ? ORDER BY id').all(ctx.tenantId) as {
+              id: string;
+            }[]
+          ).map((r) => r.id);
+      const out: NodeFit[] = [];
+      for (const appId of appIds) {
+        const { description, version } = appVersion(ctx.tenantId, appId, input.version);
+        for (const profile of description.deploymentProfiles) {
+          const placement = runPlacement(ctx.tenantId, profile, { nodes: [node.name] });
+          const c = placement.candidates.find((x) => x.uid === node.uid);
+          out.push({
+            appId,
+            appName: description.metadata.name,
+            version,
+            profileId: profile.id,
+            profileType: profile.type,
+            fits: c?.eligible === true,
+            reasons: c?.reasons ?? [{ code: 'unknown-node', message: placement.summary }],
+          });
+        }
+      }
+      return out;
     },
 
     async create(

@@ -50,6 +50,9 @@ export function createDeployModule(deps: {
         resume: async (input, ctx) => engine.signal(input, ctx, 'resume'),
         retry: async (input, ctx) => engine.retry(input, ctx),
       },
+      nodes: {
+        fit: async (input, ctx) => ({ fits: engine.fitNode(input, ctx) }),
+      },
     },
   };
 }

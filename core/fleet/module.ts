@@ -6,7 +6,8 @@ import type { Clock } from '../../lib/base/index.js';
 import type { EventHub } from '../events.js';
 import { nodeDevices, nodes, orchestrators, sites } from '../store/schema/index.js';
 import { OutpostError, errors } from '../../lib/errors/index.js';
-import type { Node, Orchestrator, Site } from '../../lib/contract/index.js';
+import type { AuditEntry, Node, Orchestrator, Site } from '../../lib/contract/index.js';
+import { nodeDetail } from './node-detail.js';
 import { nodeUid, toNodeView, type NodeRow } from './node-view.js';
 import { listNodes } from './list-nodes.js';
 import type { PresenceThresholds } from '../../lib/model/index.js';
@@ -20,6 +21,8 @@ export interface FleetModuleDeps {
   deploymentsOnNode?: (uid: string) => number;
   /** Last heartbeat seen on the message bus (not yet written to the database), when NATS runs. */
   liveSeen?: (siteId: string, uid: string) => number | null;
+  /** Audit entries about one target, newest first (for the node page). */
+  auditAbout?: (tenantId: string, target: string, limit: number) => AuditEntry[];
 }
 
 export interface Fleet {
@@ -55,6 +58,10 @@ export interface Fleet {
   remoteSites(tenantId: string): string[];
   /** The node a remote LO means by `<its tenant>.<name>` at `tenantId`'s site `siteId`, in this CO's records. */
   remoteNode(tenantId: string, siteId: string, loClientId: string): NodeRow | undefined;
+  /** Whether a site is reached only by bundles. */
+  isAirGapped(tenantId: string, siteId: string): boolean;
+  /** The tenant owning a site id, when exactly one does. */
+  siteTenant(siteId: string): string | undefined;
   view(row: NodeRow, now?: number): Node;
 }
 
@@ -124,6 +131,41 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
     lastSeenAt: o.lastSeenAt,
     createdAt: o.createdAt,
   });
+  const streamQ = store.sqlite.prepare(
+    `SELECT kind, last_exported_at AS exportedAt, last_exported AS exported, last_imported_at AS importedAt, last_imported AS imported
+     FROM bundle_streams WHERE (kind = 'hq-to-site' AND target = ?) OR (kind = 'site-to-hq' AND source = ?)`,
+  );
+  /** The newest bundle each way (HQ wrote to the site; the site's status bundle HQ imported). */
+  const bundlesOf = (siteId: string): Site['bundles'] => {
+    const rows = streamQ.all(siteId, siteId) as {
+      kind: string;
+      exportedAt: number | null;
+      exported: string | null;
+      importedAt: number | null;
+      imported: string | null;
+    }[];
+    let toSite: NonNullable<Site['bundles']>['toSite'] = null;
+    let fromSite: NonNullable<Site['bundles']>['fromSite'] = null;
+    for (const r of rows) {
+      if (r.kind === 'hq-to-site' && r.exported && r.exportedAt !== null) {
+        const e = JSON.parse(r.exported) as { sequence: number; created: number };
+        if (!toSite || e.sequence > toSite.sequence)
+          toSite = { sequence: e.sequence, created: e.created, at: r.exportedAt };
+      }
+      if (r.kind === 'site-to-hq' && r.imported && r.importedAt !== null) {
+        const e = JSON.parse(r.imported) as { sequence: number; created: number };
+        if (!fromSite || e.sequence > fromSite.sequence)
+          fromSite = { sequence: e.sequence, created: e.created, at: r.importedAt };
+      }
+    }
+    if (!toSite && !fromSite) return null;
+    return {
+      toSite,
+      fromSite,
+      lastBundleAt: Math.max(toSite?.created ?? 0, fromSite?.created ?? 0) || null,
+      asOf: fromSite?.created ?? null,
+    };
+  };
   const siteView = (s: SiteRow): Site => {
     const o = db
       .select()
@@ -137,6 +179,8 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
       labels: s.labels,
       servedBy: s.servedBy,
       orchestrator: o ? orchestratorView(o) : null,
+      airGapped: s.airGapped,
+      bundles: bundlesOf(s.id),
       nodeCount: (countNodesBySite.get(s.tenantId, s.id) as { n: number }).n,
       createdAt: s.createdAt,
     };
@@ -235,6 +279,13 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
           .all(tenantId) as { id: string }[]
       ).map((r) => r.id);
     },
+    isAirGapped: (tenantId, siteId) => siteRow(tenantId, siteId)?.airGapped ?? false,
+    siteTenant(siteId) {
+      const owners = store.sqlite.prepare('SELECT tenant_id AS t FROM sites WHERE id = ?').all(siteId) as {
+        t: string;
+      }[];
+      return owners.length === 1 ? owners[0]!.t : undefined;
+    },
     remoteNode(tenantId, siteId, loClientId) {
       const row = nodeRow(tenantId, loClientId.slice(loClientId.indexOf('.') + 1));
       return row?.siteId === siteId ? row : undefined;
@@ -278,6 +329,11 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
         async add(input, ctx) {
           if (siteRow(ctx.tenantId, input.id))
             throw new OutpostError('already-exists', `site "${input.id}" already exists`);
+          if (input.airGapped && input.servedBy === 'embedded')
+            throw new OutpostError(
+              'conflict',
+              `an air-gapped site is served by its own LO at the site; site "${input.id}" cannot be both air-gapped and served by this server`,
+            );
           store.tx(() =>
             db
               .insert(sites)
@@ -287,12 +343,27 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
                 name: input.name ?? input.id,
                 description: input.description ?? null,
                 labels: input.labels ?? {},
-                servedBy: input.servedBy,
+                servedBy: input.servedBy ?? (input.airGapped ? 'remote' : 'embedded'),
+                airGapped: input.airGapped,
                 createdAt: clock.now(),
               })
               .run(),
           );
           events.changed(ctx.tenantId, 'sites');
+          return siteView(requireSite(ctx.tenantId, input.id));
+        },
+        async set(input, ctx) {
+          const s = requireSite(ctx.tenantId, input.id);
+          if (input.airGapped && s.servedBy === 'embedded')
+            throw new OutpostError(
+              'conflict',
+              `site "${s.id}" is served by this server's own LO, which needs no bundles; an air-gapped site is served by its own LO at the site`,
+            );
+          db.update(sites)
+            .set({ airGapped: input.airGapped })
+            .where(and(eq(sites.tenantId, ctx.tenantId), eq(sites.id, s.id)))
+            .run();
+          events.changed(ctx.tenantId, 'sites', 'bundles');
           return siteView(requireSite(ctx.tenantId, input.id));
         },
         async remove(input, ctx) {
@@ -442,6 +513,60 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
           store.tx(() => db.update(nodes).set({ modelId: input.modelId }).where(eq(nodes.uid, r.uid)).run());
           events.changed(ctx.tenantId, 'nodes', 'device-models');
           return view(requireNode(ctx.tenantId, input.name));
+        },
+        async detail(input, ctx) {
+          const now = clock.now();
+          return nodeDetail(
+            {
+              sqlite: store.sqlite,
+              thresholds: thresholds(),
+              view,
+              auditAbout: deps.auditAbout ?? (() => []),
+            },
+            requireNode(ctx.tenantId, input.name),
+            now,
+          );
+        },
+        async bulk(input, ctx) {
+          const names = [...new Set(input.names)];
+          const rows = names.map((n) => nodeRow(ctx.tenantId, n));
+          const missing = names.filter((_, i) => !rows[i]);
+          if (missing.length > 0)
+            throw new OutpostError(
+              'not-found',
+              `${missing.length === 1 ? 'node' : 'nodes'} ${missing
+                .slice(0, 5)
+                .map((n) => `"${n}"`)
+                .join(
+                  ', ',
+                )}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''} not found; nothing was changed`,
+              { data: { what: 'node', ids: missing } },
+            );
+          const a = input.action;
+          if (a.kind === 'setModel' && a.modelId) requireModel(store, ctx.tenantId, a.modelId);
+          // All or nothing, one transaction (and one audit entry from the dispatcher).
+          store.tx(() => {
+            for (const r of rows as NodeRow[]) {
+              if (a.kind === 'label') {
+                const labels = { ...r.labels, ...a.set };
+                for (const k of a.remove) delete labels[k];
+                db.update(nodes).set({ labels }).where(eq(nodes.uid, r.uid)).run();
+              } else if (a.kind === 'cordon' || a.kind === 'uncordon') {
+                db.update(nodes)
+                  .set({ cordoned: a.kind === 'cordon' })
+                  .where(eq(nodes.uid, r.uid))
+                  .run();
+              } else {
+                db.update(nodes).set({ modelId: a.modelId }).where(eq(nodes.uid, r.uid)).run();
+              }
+            }
+          });
+          events.changed(
+            ctx.tenantId,
+            'nodes',
+            ...(a.kind === 'setModel' ? (['device-models'] as const) : []),
+          );
+          return { updated: names.length, names };
         },
         async remove(input, ctx) {
           const r = requireNode(ctx.tenantId, input.name);

@@ -161,12 +161,11 @@ export function createSiteIdentity(opts: {
         const notAfter = Date.parse(cert.validTo);
         const names = (cert.subjectAltName ?? '')
           .split(', ')
-          .map((x) => x.replace(/^(DNS|IP Address):/, ''))
-          .sort();
+          .map((x) => canonicalHost(x.replace(/^(DNS|IP Address):/, '')));
         return (
           cert.checkIssued(new X509Certificate(ca.certPem)) &&
           now < notAfter - (notAfter - notBefore) / 3 &&
-          wanted.every((h) => names.includes(h))
+          wanted.every((h) => names.includes(canonicalHost(h)))
         );
       })();
       if (!fresh) {
@@ -195,6 +194,20 @@ export function createSiteIdentity(opts: {
     },
   };
   return identity;
+}
+
+/**
+ * A host name or address as a certificate's SAN and a wanted host can be compared: Node writes an IPv6
+ * SAN in full (`0:0:0:0:0:0:0:1`) where the hosts say `::1`; without this every start issued new
+ * certificates (issue 18).
+ */
+export function canonicalHost(h: string): string {
+  if (!h.includes(':')) return h.toLowerCase();
+  try {
+    return new URL(`http://[${h}]/`).hostname.slice(1, -1);
+  } catch {
+    return h.toLowerCase();
+  }
 }
 
 function writeAtomic(file: string, content: string, mode: number): void {

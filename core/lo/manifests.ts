@@ -4,6 +4,7 @@ import { encodeStateManifest, sha256Digest, buildBundle } from '../../lib/margo/
 import { BUNDLE_MEDIA_TYPE, DEPLOYMENT_ID, type StateManifest } from '../../lib/model/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
 import type { StoredManifest } from '../mmi/backend.js';
+import { rowChanges } from '../store/row-changes.js';
 
 /** A deployment YAML a client must run: exactly the bytes from the deployments repository. */
 export interface DesiredDeployment {
@@ -20,6 +21,11 @@ export interface DesiredDeployment {
  */
 export interface ManifestStore {
   current(clientId: string): StoredManifest | undefined;
+  /**
+   * The digest of the client's current manifest from memory (the poll's 304), undefined when it has none;
+   * read once from the database and kept until its `lo_clients` row changes (ADR 0540).
+   */
+  tag(clientId: string): { digest: string } | undefined;
   /** The client's manifest, creating version 1 with no deployments (`bundle: null`) if it has none. */
   ensureEmpty(clientId: string): StoredManifest;
   /** Sets one client's deployments; returns whether a new manifest version was made. */
@@ -44,6 +50,9 @@ export interface ManifestStore {
   prune(retentionMs: number): number;
 }
 
+/** Manifest digests kept at most (one per client). */
+const MAX_TAGS = 200_000;
+
 interface Entry {
   deploymentId: string;
   yaml: Buffer;
@@ -52,7 +61,14 @@ interface Entry {
 
 export function createManifestStore(deps: { store: Store; clock: Clock }): ManifestStore {
   const { store, clock } = deps;
+  /** client id -> current manifest digest (null: no manifest yet). */
+  const tags = new Map<string, { digest: string } | null>();
+  const changes = rowChanges(store.sqlite);
+  changes.watch({ table: 'lo_clients', key: 'client_id', columns: ['client_id', 'manifest_digest'] }, (k) =>
+    k === null ? tags.clear() : tags.delete(k),
+  );
   const q = {
+    tag: store.sqlite.prepare('SELECT manifest_digest AS digest FROM lo_clients WHERE client_id = ?'),
     current: store.sqlite.prepare(
       'SELECT manifest_version AS v, manifest AS bytes, manifest_digest AS digest FROM lo_clients WHERE client_id = ?',
     ),
@@ -187,6 +203,17 @@ export function createManifestStore(deps: { store: Store; clock: Clock }): Manif
 
   const store_: ManifestStore = {
     current,
+    tag(clientId) {
+      if (changes.changedElsewhere()) tags.clear();
+      let t = tags.get(clientId);
+      if (t === undefined) {
+        const r = q.tag.get(clientId) as { digest: string } | undefined;
+        t = r ? { digest: r.digest } : null;
+        if (tags.size >= MAX_TAGS) tags.clear();
+        tags.set(clientId, t);
+      }
+      return t ?? undefined;
+    },
     ensureEmpty(clientId) {
       return store.tx(() => current(clientId) ?? write(clientId, [], null, clock.now(), undefined).manifest);
     },

@@ -4,7 +4,7 @@ import type { Store } from '../store/db.js';
 import type { Clock } from '../../lib/base/index.js';
 import type { Logger } from '../../lib/log/index.js';
 import type { AuditLog } from '../audit.js';
-import { clientPolicy, enrollTokens, loDevices, nodeDevices, nodes, svids } from '../store/schema/index.js';
+import { enrollTokens, loDevices, nodeDevices, nodes, svids } from '../store/schema/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
 import {
   buildTrustBundle,
@@ -26,6 +26,7 @@ import type { MmiBackend, MmiClient, RenewRequest, StoredManifest } from '../mmi
 import type { ManifestStore } from './manifests.js';
 import type { SiteIdentity } from './identity-store.js';
 import { splitClientId } from './follower.js';
+import { createAcceptedClients } from './accepted-clients.js';
 
 /** Where status reports go: the CO's deployment records (role all), or upward through NATS (role lo). */
 export interface StatusSink {
@@ -85,35 +86,12 @@ export function createLoBackend(
     'UPDATE nodes SET last_seen_at = max(coalesce(last_seen_at, 0), ?) WHERE uid = ?',
   );
 
-  const policyMatch = (spiffeId: string, effect: 'allow' | 'deny') =>
-    db
-      .select()
-      .from(clientPolicy)
-      .where(eq(clientPolicy.effect, effect))
-      .all()
-      .some(
-        (p) =>
-          p.pattern === spiffeId || (p.pattern.endsWith('/*') && spiffeId.startsWith(p.pattern.slice(0, -1))),
-      );
+  const accepted = createAcceptedClients(store);
 
   const backend: MmiBackend & { flushSeen(): void; seenAt(clientId: string): number | null } = {
     /** The newest request of a node not yet written to the database (written every SEEN_FLUSH_MS). */
     seenAt: (clientId) => pendingSeen.get(clientId) ?? null,
-    authorize(client: MmiClient) {
-      if (policyMatch(client.spiffeId, 'deny'))
-        return { ok: false, reason: `${client.spiffeId} is denied by the accepted-client policy` };
-      const svid = db.select().from(svids).where(eq(svids.serialHex, client.serialHex)).get();
-      if (svid?.revokedAt)
-        return { ok: false, reason: `the certificate ${client.serialHex} of ${client.clientId} was revoked` };
-      const node = db.select().from(nodes).where(eq(nodes.uid, client.clientId)).get();
-      if (node?.state === 'revoked') return { ok: false, reason: `node ${client.clientId} was revoked` };
-      if (node?.state === 'enrolled' && svid) return { ok: true };
-      if (policyMatch(client.spiffeId, 'allow')) return { ok: true };
-      return {
-        ok: false,
-        reason: `${client.spiffeId} is not an enrolled node and not in the accepted-client policy (edgectl site clients allow <spiffe-id>)`,
-      };
-    },
+    authorize: (client: MmiClient) => accepted.authorize(client),
     seen(client, at) {
       pendingSeen.set(client.clientId, Math.max(at, pendingSeen.get(client.clientId) ?? 0));
     },
@@ -126,6 +104,9 @@ export function createLoBackend(
       });
       const tenants = new Set(batch.map(([uid]) => splitClientId(uid)?.tenantId).filter(Boolean) as string[]);
       for (const t of tenants) deps.onNodeChanged?.(t);
+    },
+    manifestTag(client) {
+      return manifests.tag(client.clientId);
     },
     manifest(client): StoredManifest {
       const m = manifests.current(client.clientId);

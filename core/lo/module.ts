@@ -13,7 +13,8 @@ import { OutpostError, errors } from '../../lib/errors/index.js';
 import { clientSpiffeId, createEnrollmentToken } from '../../lib/identity/index.js';
 import { createKeyAndCsr } from '../../lib/x509/index.js';
 import { issueSvid } from '../ca/index.js';
-import type { CaInfo } from '../../lib/contract/index.js';
+import type { CaInfo, EnrollToken } from '../../lib/contract/index.js';
+import QRCode from 'qrcode';
 import type { Fleet } from '../fleet/module.js';
 import type { Messaging } from '../messaging/module.js';
 import { createMmiServer, type MmiServer } from '../mmi/server.js';
@@ -50,6 +51,8 @@ export interface LoModuleDeps {
   objectCache?: ObjectCache;
   /** The site CA and the WFM's identity (created by the composition root, shared with messaging). */
   identity: SiteIdentity;
+  /** The branch bundles from HQ fill in the mirror (role lo without a git remote). */
+  bundleBranch?: () => string;
   /** Advertised over mDNS (ADR 0460). */
   version: string;
   /** The site registry's URL agents are told at enrollment (ADR 0422). */
@@ -88,7 +91,16 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
   const sources = (): DesiredSource[] => {
     if (config.role === 'lo') {
       const remote = config.git.remote;
-      if (!remote) return [];
+      // No remote: the mirror is filled by bundles from HQ (an air-gapped site) and read in place.
+      if (!remote)
+        return [
+          {
+            kind: 'local',
+            tenantId: config.tenancy.defaultTenant,
+            dir: path.join(paths.mirrorsDir, config.tenancy.defaultTenant),
+            branch: deps.bundleBranch?.() ?? 'main',
+          },
+        ];
       const token = remote.tokenEnv ? process.env[remote.tokenEnv] : remote.token;
       return [
         {
@@ -124,6 +136,70 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
   });
 
   const mmiUrl = () => server?.url ?? null;
+
+  /** One-time enrollment tokens for named nodes of a site this server serves (each node created if needed). */
+  const mintTokens = (
+    tenantId: string,
+    createdBy: string,
+    names: string[],
+    siteId: string,
+    ttlMinutes: number,
+  ): Omit<EnrollToken, 'qrSvg'>[] => {
+    // A token is only worth making where this server will accept the node (ADR 0011).
+    if (config.role === 'co')
+      throw new OutpostError(
+        'conflict',
+        "this server runs with --role co and serves no Margo Management Interface: create the token on the LO of the node's site, or run the CO with --role all to serve directly connected nodes",
+      );
+    if (fleet.remoteSites(tenantId).includes(siteId))
+      throw new OutpostError(
+        'conflict',
+        `site "${siteId}" is served by a remote LO, which has its own CA: create the token there (edgectl co enroll-token create on the LO's host)`,
+      );
+    const ca = identity.requireCa();
+    const now = clock.now();
+    const expiresAt = now + ttlMinutes * 60_000;
+    const url = mmiUrl();
+    return names.map((name) => {
+      const node = fleet.ensureNode(tenantId, name, siteId);
+      if (node.state === 'revoked')
+        throw new OutpostError(
+          'conflict',
+          `node "${node.name}" was revoked; remove it and add it again to re-enroll`,
+        );
+      const t = createEnrollmentToken({
+        siteId: node.siteId,
+        nodeName: node.name,
+        tenantId,
+        caFingerprint: ca.fingerprint,
+        ...(url ? { lmmiUrl: url } : {}),
+        expiresAt,
+      });
+      db.insert(enrollTokens)
+        .values({
+          id: crypto.randomUUID(),
+          tenantId,
+          siteId: node.siteId,
+          nodeName: node.name,
+          secretHash: t.secretHash,
+          expiresAt: t.expiresAt,
+          usedAt: null,
+          createdAt: now,
+          createdBy,
+        })
+        .run();
+      return {
+        token: t.token,
+        nodeUid: node.uid,
+        nodeName: node.name,
+        siteId: node.siteId,
+        expiresAt: t.expiresAt,
+        caFingerprint: ca.fingerprint,
+        mmiUrl: url,
+        command: enrollCommand(url, t.token),
+      };
+    });
+  };
   // A remote LO (role lo) tells the CO what it learns (status reports, node inventory) over the bus,
   // from its own outbox (store and forward).
   const uplink =
@@ -494,59 +570,20 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
           return row;
         },
         async createEnrollToken(input, ctx) {
-          // A token is only worth making where this server will accept the node (ADR 0011).
-          if (config.role === 'co')
-            throw new OutpostError(
-              'conflict',
-              "this server runs with --role co and serves no Margo Management Interface: create the token on the LO of the node's site, or run the CO with --role all to serve directly connected nodes",
-            );
-          if (fleet.remoteSites(ctx.tenantId).includes(input.siteId))
-            throw new OutpostError(
-              'conflict',
-              `site "${input.siteId}" is served by a remote LO, which has its own CA: create the token there (edgectl co enroll-token create on the LO's host)`,
-            );
-          const ca = identity.requireCa();
-          const url = mmiUrl();
           // The node (made when new) and its token: one transaction.
-          const { node, t } = store.tx(() => {
-            const node = fleet.ensureNode(ctx.tenantId, input.node, input.siteId);
-            if (node.state === 'revoked')
-              throw new OutpostError(
-                'conflict',
-                `node "${node.name}" was revoked; remove it and add it again to re-enroll`,
-              );
-            const now = clock.now();
-            const t = createEnrollmentToken({
-              siteId: node.siteId,
-              nodeName: node.name,
-              tenantId: ctx.tenantId,
-              caFingerprint: ca.fingerprint,
-              ...(url ? { lmmiUrl: url } : {}),
-              expiresAt: now + input.ttlMinutes * 60_000,
-            });
-            db.insert(enrollTokens)
-              .values({
-                id: crypto.randomUUID(),
-                tenantId: ctx.tenantId,
-                siteId: node.siteId,
-                nodeName: node.name,
-                secretHash: t.secretHash,
-                expiresAt: t.expiresAt,
-                usedAt: null,
-                createdAt: now,
-                createdBy: ctx.principal.id,
-              })
-              .run();
-            return { node, t };
-          });
-          return {
-            token: t.token,
-            nodeUid: node.uid,
-            siteId: node.siteId,
-            expiresAt: t.expiresAt,
-            caFingerprint: ca.fingerprint,
-            mmiUrl: url,
-          };
+          const [made] = store.tx(() =>
+            mintTokens(ctx.tenantId, ctx.principal.id, [input.node], input.siteId, input.ttlMinutes),
+          );
+          return withQr(made!);
+        },
+        async createEnrollTokens(input, ctx) {
+          const dup = input.nodes.find((n, i) => input.nodes.indexOf(n) !== i);
+          if (dup) throw new OutpostError('invalid-input', `node "${dup}" is named twice`);
+          // All or none: a refused node (revoked, at another site) leaves no token and no new node behind.
+          const made = store.tx(() =>
+            mintTokens(ctx.tenantId, ctx.principal.id, input.nodes, input.siteId, input.ttlMinutes),
+          );
+          return { tokens: await Promise.all(made.map(withQr)) };
         },
         async revokeNode(input, ctx) {
           const node = fleet.nodeByName(ctx.tenantId, input.name);
@@ -585,3 +622,14 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
 }
 
 export { splitClientId };
+
+/** The exact command a node runs to enroll with a token (the token carries the LO's URL too). */
+export function enrollCommand(mmiUrl: string | null, token: string): string {
+  return `edgectl agent enroll ${mmiUrl ? `--lo ${mmiUrl} ` : ''}--token ${token}`;
+}
+
+/** The token as a QR code (SVG text, black on white, with a quiet zone). */
+async function withQr(t: Omit<EnrollToken, 'qrSvg'>): Promise<EnrollToken> {
+  const qrSvg = await QRCode.toString(t.token, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+  return { ...t, qrSvg };
+}

@@ -21,8 +21,10 @@ describe('credential registry', () => {
     ]);
     expect(c.permissions.subscribe.allow).toEqual([
       'outpost.site.s1.node.acme_2En1.notify',
+      'outpost.site.s1.node.acme_2En1.logs',
       '_INBOX.outpost.s1.acme_2En1.>',
     ]);
+    expect(c.permissions.allow_responses).toEqual({ max: 1, expires: '1m' });
     const text = fs.readFileSync(file, 'utf8');
     expect(text).not.toContain(c.seed!);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);

@@ -51,6 +51,8 @@ import {
   downStreamName,
   nodeSubject,
   upStreamName,
+  type LogsReply,
+  type LogsRequest,
 } from '../../lib/bus/index.js';
 import { createNatsSupervisor, type NatsSupervisor, type SupervisorTiming } from './supervisor.js';
 import { connectService, hasHub, hasSite, serverInputFor, type MessagingRole } from './topology.js';
@@ -111,6 +113,17 @@ export interface Messaging {
    * whose site the traffic of `siteId` is (ADR 0522).
    */
   siteLink(siteId: string): { tenantId: string | null } | null;
+  /**
+   * LO: asks a node for a deployment's workload output over the site bus (ADR 0016) and returns its
+   * answer. Throws `nats-unavailable` when the bus is down, `node/unreachable` when the node does not
+   * answer (not connected, or an agent without the logs module).
+   */
+  requestNodeLogs(
+    siteId: string,
+    nodeUid: string,
+    request: LogsRequest,
+    timeoutMs?: number,
+  ): Promise<LogsReply>;
   /** LO: tells a node to poll now; false when the bus is not up (the node's periodic poll covers it). */
   notifyPollNow(siteId: string, nodeUid: string, info?: PollNowInfo): boolean;
   /**
@@ -907,6 +920,37 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
         .leafs()
         .find((x) => x.siteId === id);
       return l ? { tenantId: l.tenantId ?? null } : null;
+    },
+    async requestNodeLogs(id, nodeUid, request, timeoutMs = 10_000) {
+      assertSiteId(id);
+      if (!running() || !nc)
+        throw new OutpostError(
+          'nats-unavailable',
+          `the site bus is not running (nats-server is ${natsState().state}): the node cannot be asked`,
+        );
+      let reply;
+      try {
+        reply = await nc.request(nodeSubject(id, nodeUid, 'logs'), JSON.stringify(request), {
+          timeout: timeoutMs,
+        });
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        const why =
+          code === '503' || /no responders/i.test((err as Error).message)
+            ? 'it is not connected to the site bus'
+            : `it did not answer within ${Math.round(timeoutMs / 1000)} s`;
+        throw new OutpostError('node/unreachable', `node ${nodeUid} cannot be asked for logs: ${why}`, {
+          status: 503,
+          data: { node: nodeUid },
+        });
+      }
+      try {
+        return reply.json<LogsReply>();
+      } catch {
+        throw new OutpostError('node/unreachable', `node ${nodeUid} answered the logs request with no JSON`, {
+          status: 502,
+        });
+      }
     },
     notifyPollNow(id, nodeUid, info = {}) {
       if (!running() || !nc) return false;

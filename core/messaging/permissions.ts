@@ -19,9 +19,14 @@ import {
 export interface NatsPermissions {
   publish: { allow: string[] };
   subscribe: { allow: string[] };
+  /** May reply to requests it received (nats-server's `allow_responses`): one reply each, within the time. */
+  allow_responses?: { max: number; expires: string };
 }
 
-/** A node may publish only its own status, events and presence, and receive only its own notices and replies. */
+/**
+ * A node may publish only its own status, events and presence, and receive only its own notices, its
+ * logs requests and replies; it answers a logs request once, within a minute (ADR 0016).
+ */
 export function nodePermissions(siteId: string, nodeUid: string): NatsPermissions {
   return {
     publish: {
@@ -32,8 +37,13 @@ export function nodePermissions(siteId: string, nodeUid: string): NatsPermission
       ],
     },
     subscribe: {
-      allow: [nodeSubject(siteId, nodeUid, 'notify'), `${nodeInboxPrefix(siteId, nodeUid)}.>`],
+      allow: [
+        nodeSubject(siteId, nodeUid, 'notify'),
+        nodeSubject(siteId, nodeUid, 'logs'),
+        `${nodeInboxPrefix(siteId, nodeUid)}.>`,
+      ],
     },
+    allow_responses: { max: 1, expires: '1m' },
   };
 }
 

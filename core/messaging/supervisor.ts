@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -126,6 +127,8 @@ export function createNatsSupervisor(options: SupervisorOptions): NatsSupervisor
   let reloadWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   /** A reconfiguration that arrived while the server was starting: reload once it runs. */
   let reloadPending = false;
+  /** Wakes a start waiting for health when nats-server says it is ready (no fixed wait). */
+  let readyLine: (() => void) | undefined;
 
   const tlsScheme = () => (config.tls ? 'tls' : 'nats');
   const clientUrl = () =>
@@ -181,6 +184,7 @@ export function createNatsSupervisor(options: SupervisorOptions): NatsSupervisor
     if (log.length > 40) log.shift();
     if (/\[(ERR|FTL)\]/.test(line)) logger.warn({ nats: line }, 'nats-server');
     else logger.debug({ nats: line }, 'nats-server');
+    if (line.includes('Server is ready')) readyLine?.();
     if (line.includes('Reloaded server configuration')) {
       const w = reloadWaiters;
       reloadWaiters = [];
@@ -258,17 +262,25 @@ export function createNatsSupervisor(options: SupervisorOptions): NatsSupervisor
     return child;
   };
 
-  const health = async (): Promise<boolean> => {
-    if (!ports) return false;
-    try {
-      const res = await fetch(`http://127.0.0.1:${ports.monitor}/healthz`, {
-        signal: AbortSignal.timeout(2000),
-      });
-      await res.arrayBuffer();
-      return res.ok;
-    } catch {
-      return false;
-    }
+  /**
+   * GET /healthz on the monitoring port with node:http (Node's `fetch` would load undici and compile its
+   * WASM parser on the first check, in the middle of the server's start).
+   */
+  const health = (): Promise<boolean> => {
+    if (!ports) return Promise.resolve(false);
+    const port = ports.monitor;
+    return new Promise((resolve) => {
+      const req = http.get(
+        { host: '127.0.0.1', port, path: '/healthz', agent: false, timeout: 2000 },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode === 200));
+          res.on('error', () => resolve(false));
+        },
+      );
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve(false));
+    });
   };
 
   const killNow = (sig: NodeJS.Signals) => {
@@ -285,20 +297,22 @@ export function createNatsSupervisor(options: SupervisorOptions): NatsSupervisor
 
   const launch = () => {
     let child: ChildProcess;
+    const startedAt = clock.monotonic();
     try {
       child = spawnServer();
     } catch (err) {
       setState('failed', `cannot write the nats-server configuration: ${(err as Error).message}`);
       return;
     }
-    const startedAt = clock.monotonic();
     const waitHealthy = async () => {
       while (!stopping && proc === child) {
         if (await health()) {
           if (stopping || proc !== child) return;
           runningSince = clock.monotonic();
           setState('running');
-          logger.info({ url: clientUrl(), pid: natsPid }, 'nats-server running');
+          // readyMs: from writing its configuration and spawning it to its first healthy answer.
+          const readyMs = Math.round(clock.monotonic() - startedAt);
+          logger.info({ url: clientUrl(), pid: natsPid, readyMs }, 'nats-server running');
           if (reloadPending) {
             reloadPending = false;
             writeConfig();
@@ -312,7 +326,18 @@ export function createNatsSupervisor(options: SupervisorOptions): NatsSupervisor
           killNow('SIGKILL');
           return;
         }
-        await new Promise((r) => setTimeout(r, 50));
+        // Check again when nats-server logs that it is ready, or after 50 ms (its log may be quiet).
+        await new Promise<void>((r) => {
+          const t = setTimeout(() => {
+            readyLine = undefined;
+            r();
+          }, 50);
+          readyLine = () => {
+            clearTimeout(t);
+            readyLine = undefined;
+            r();
+          };
+        });
       }
     };
     void waitHealthy();

@@ -51,6 +51,12 @@ export interface MmiBackend {
   seen(client: MmiClient, at: number): void;
   /** The client's current state manifest (version 1 with no deployments and `bundle: null` at first). */
   manifest(client: MmiClient): StoredManifest;
+  /**
+   * Optional fast path of the poll (ADR 0540): the digest of the client's current manifest, from memory,
+   * without its bytes; undefined when the client has none yet. A poll whose `If-None-Match` matches it is
+   * answered 304 from this alone; otherwise the server reads `manifest()`.
+   */
+  manifestTag?(client: MmiClient): { digest: string } | undefined;
   /** The exact YAML bytes of a deployment in the client's scope whose digest is `digest`, else undefined. */
   deploymentYaml(client: MmiClient, deploymentId: string, digest: string): Buffer | undefined;
   /** The exact bundle bytes (tar.gz) in the client's scope with this digest, else undefined. */

@@ -1,4 +1,4 @@
-import { constants as cryptoConstants, createHash, X509Certificate } from 'node:crypto';
+import { constants as cryptoConstants, createHash, randomBytes, X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -47,6 +47,7 @@ import { createFailureLimiter } from './failure-limiter.js';
 import { acceptsGzip, acceptsMediaType, ifNoneMatchMatches, strongEtag } from './negotiation.js';
 import { problem, problemFromError, type ProblemResponse } from './problems.js';
 import { HttpProblem, readJsonBody } from './request.js';
+import { sessionStartedAt } from './tls-session.js';
 
 /**
  * The Margo Management Interface server (WFM side, rc.3) over mutual TLS: routes, SPIFFE checks and the
@@ -94,6 +95,17 @@ export interface CreateMmiServerInput {
   maxEnrollBodyBytes?: number;
   /** Keep-alive connections older than this (from the handshake) are closed after their next response; default 10 min. */
   maxConnectionAgeMs?: number;
+  /**
+   * How long an idle connection is kept open for the client's next request; default 150 s, longer than an
+   * agent's poll period (30 s by default), so a polling node keeps its connection (ADR 0540).
+   */
+  keepAliveTimeoutMs?: number;
+  /**
+   * TLS session tickets, so a reconnecting client resumes instead of a full handshake (default true). A
+   * session resumes only within `maxConnectionAgeMs` of its full handshake, and a resumed connection's age
+   * counts from that handshake (Margo: resumption does not extend a session).
+   */
+  sessionTickets?: boolean;
   /** What happens to a presented client certificate that fails OpenSSL's chain check (ADR 0240). */
   untrustedCertificate?: 'refuse-handshake' | 'forbid';
   /**
@@ -128,23 +140,32 @@ interface Reply {
   closeConnection?: boolean;
 }
 
+type Verified = Extract<VerifyPeerResult, { ok: true }>;
+
+/** verifyPeer's verdict on a presented leaf, kept per certificate (ADR 0540). */
+interface ChainVerdict {
+  /** The TLS material it was checked against (replacing it drops every verdict). */
+  tls: TlsState;
+  result: Verified;
+}
+
 interface Connection {
   openedAt: number;
   id: number;
-  /** verifyPeer's verdict on this connection's chain, reused while the leaf, the anchors and the validity hold. */
-  verified?: {
-    leaf: Buffer;
-    tls: TlsState;
-    validUntil: number;
-    result: Extract<VerifyPeerResult, { ok: true }>;
-  };
+  /** The verdict on this connection's client certificate (a connection's certificate cannot change). */
+  verified?: ChainVerdict;
 }
 
 const gzip = promisify(gzipCb);
 const DEFAULT_MAX_BODY = 256 * 1024;
 const DEFAULT_MAX_ENROLL_BODY = 64 * 1024;
 const DEFAULT_MAX_CONNECTION_AGE_MS = 10 * 60_000;
+const DEFAULT_KEEP_ALIVE_MS = 150_000;
+/** Verdicts kept (one per client certificate seen); the oldest go first beyond this. */
+const MAX_CHAIN_VERDICTS = 100_000;
 const MAX_TOKEN_CHARS = 8192;
+/** A request target that URL parsing would leave as it is (no dot segments, escapes, query or fragment). */
+const PLAIN_PATH = /^\/(?!\/)[A-Za-z0-9_~:\-/]*$/;
 const MAX_CSR_CHARS = 16 * 1024;
 
 function configError(message: string): OutpostError {
@@ -166,8 +187,6 @@ function uriSansOf(certPem: string): string[] {
 
 interface TlsState {
   anchors: TrustAnchors;
-  /** The earliest notAfter of the anchors (ms): cached peer verifications never outlive it. */
-  anchorsValidUntil: number;
   context: {
     cert: string;
     key: string;
@@ -177,7 +196,7 @@ interface TlsState {
   };
 }
 
-function buildTls(tls: MmiTlsMaterial, expectedId: string): TlsState {
+function buildTls(tls: MmiTlsMaterial, expectedId: string, tickets: boolean): TlsState {
   const sans = uriSansOf(tls.certPem);
   if (sans.length !== 1 || sans[0] !== expectedId) {
     throw configError(
@@ -191,18 +210,19 @@ function buildTls(tls: MmiTlsMaterial, expectedId: string): TlsState {
     anchorsPem: tls.anchorsPem,
     clientCert: 'optional',
   });
-  const anchors = trustAnchors(tls.anchorsPem);
   return {
-    anchors,
-    anchorsValidUntil: Math.min(...anchors.certs.map((c) => Date.parse(c.validTo))),
+    anchors: trustAnchors(tls.anchorsPem),
     context: {
       cert: options.cert,
       key: options.key,
       ca: options.ca,
       minVersion: options.minVersion as 'TLSv1.2',
-      // No session tickets: every connection is a full handshake, so the connection age cap and the chain
-      // check are never carried over from an earlier connection (Margo: resumption must not extend a session).
-      secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
+      // Session tickets let a reconnecting node skip the certificate exchange (ADR 0540): the certificate
+      // is still checked on every request (validity, the accepted-client policy, the deny list), a resumed
+      // connection starts a new age, and replacing the TLS material invalidates every ticket. No
+      // renegotiation: a connection's client certificate never changes.
+      secureOptions:
+        cryptoConstants.SSL_OP_NO_RENEGOTIATION | (tickets ? 0 : cryptoConstants.SSL_OP_NO_TICKET),
     },
   };
 }
@@ -234,6 +254,8 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
   const maxBody = input.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const maxEnrollBody = input.maxEnrollBodyBytes ?? DEFAULT_MAX_ENROLL_BODY;
   const maxAge = input.maxConnectionAgeMs ?? DEFAULT_MAX_CONNECTION_AGE_MS;
+  const tickets = input.sessionTickets ?? true;
+  const skewMs = (input.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS) * 1000;
   const untrusted = input.untrustedCertificate ?? 'refuse-handshake';
   const log = input.logger.child({ component: 'mmi' });
   const enrollWindowMs = input.enrollFailures?.windowMs ?? 60_000;
@@ -249,8 +271,10 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
     now: () => clock.monotonic(),
   });
 
-  let tls = buildTls(input.tls, ownId);
+  let tls = buildTls(input.tls, ownId, tickets);
   const connections = new WeakMap<TLSSocket, Connection>();
+  /** Verdicts by the SHA-256 fingerprint of the presented leaf, across connections. */
+  const verdicts = new Map<string, ChainVerdict>();
   let connectionSeq = 0;
 
   const server = https.createServer(
@@ -258,6 +282,8 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
       ...tls.context,
       requestCert: true,
       rejectUnauthorized: false,
+      // OpenSSL keeps a session's time across resumptions: no ticket resumes a session older than the cap.
+      ...(tickets ? { sessionTimeout: Math.max(1, Math.floor(maxAge / 1000)) } : {}),
     },
     (req, res) => {
       handle(req, res).catch((err: unknown) => {
@@ -268,9 +294,13 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
   );
   server.headersTimeout = 15_000;
   server.requestTimeout = 30_000;
+  server.keepAliveTimeout = input.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_MS;
 
   server.on('secureConnection', (socket: TLSSocket) => {
-    connections.set(socket, { openedAt: clock.monotonic(), id: ++connectionSeq });
+    // A resumed connection is as old as the full handshake of its session.
+    const fullHandshakeAt = socket.isSessionReused() ? sessionStartedAt(socket.getSession()) : undefined;
+    const age = fullHandshakeAt === undefined ? 0 : Math.max(0, Date.now() - fullHandshakeAt);
+    connections.set(socket, { openedAt: clock.monotonic() - age, id: ++connectionSeq });
     if (untrusted !== 'refuse-handshake' || socket.authorized) return;
     const peer = socket.getPeerCertificate();
     if (peer === null || peer.raw === undefined) return; // no certificate: only public routes will work
@@ -308,46 +338,50 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
   // ---- authentication ------------------------------------------------------------------------------
 
   /**
-   * verifyPeer on the connection's chain. The chain cannot change within a connection, so a success is kept
-   * on the connection and reused while the presented leaf is the same, the anchors were not replaced and
-   * `now` is inside the validity of every certificate involved; otherwise the full check runs again. (The
-   * full check costs milliseconds of CPU per call; nodes poll often.) The accepted-client policy is applied
-   * on every request regardless.
+   * verifyPeer on the presented chain, once per client certificate: the verdict is kept by the SHA-256
+   * fingerprint of the leaf (across connections, so a reconnecting node is not checked again) and on the
+   * connection, and used while `now` is inside the validity of every certificate on the path and the TLS
+   * material is the one it was checked against. No certificate is parsed again for a known leaf. The
+   * accepted-client policy is applied on every request regardless (ADR 0540).
    */
   function verifyConnection(socket: TLSSocket): VerifyPeerResult {
     const conn = connections.get(socket);
     const now = clock.now();
-    const skewMs = (input.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS) * 1000;
-    const leaf = socket.getPeerX509Certificate()?.raw;
-    const cached = conn?.verified;
-    if (
-      cached !== undefined &&
-      leaf !== undefined &&
-      cached.tls === tls &&
-      cached.leaf.equals(leaf) &&
-      now - skewMs <= cached.validUntil
-    ) {
-      return cached.result;
+    let verdict = conn?.verified;
+    if (verdict === undefined || verdict.tls !== tls) {
+      const peer = socket.getPeerX509Certificate();
+      const fingerprint = peer?.fingerprint256;
+      verdict = fingerprint === undefined ? undefined : verdicts.get(fingerprint);
+      if (verdict !== undefined && verdict.tls !== tls) verdict = undefined;
+      if (verdict === undefined) {
+        const result = verifyPeer({
+          chainDer: peer === undefined ? [] : peerChainDer(socket),
+          anchors: tls.anchors,
+          now,
+          clockSkewSeconds: input.clockSkewSeconds,
+          expect: { trustDomain, wfmId, role: 'client' },
+        });
+        if (!result.ok || fingerprint === undefined) return result;
+        verdict = { tls, result };
+        if (verdicts.size >= MAX_CHAIN_VERDICTS) verdicts.delete(verdicts.keys().next().value!);
+        verdicts.set(fingerprint, verdict);
+      }
+      if (conn !== undefined) conn.verified = verdict;
     }
-    const chainDer = peerChainDer(socket);
-    const result = verifyPeer({
-      chainDer,
+    const { pathValidity } = verdict.result;
+    if (now - skewMs <= pathValidity.notAfter && now + skewMs >= pathValidity.notBefore)
+      return verdict.result;
+    // Outside the window: the full check says why (expired, not yet valid), and the verdict goes.
+    if (conn !== undefined) conn.verified = undefined;
+    const fingerprint = socket.getPeerX509Certificate()?.fingerprint256;
+    if (fingerprint !== undefined) verdicts.delete(fingerprint);
+    return verifyPeer({
+      chainDer: peerChainDer(socket),
       anchors: tls.anchors,
       now,
       clockSkewSeconds: input.clockSkewSeconds,
       expect: { trustDomain, wfmId, role: 'client' },
     });
-    if (result.ok && conn !== undefined && leaf !== undefined) {
-      const validUntil = Math.min(
-        result.notAfter,
-        tls.anchorsValidUntil,
-        ...chainDer.map((der) => Date.parse(new X509Certificate(der).validTo)),
-      );
-      conn.verified = { leaf, tls, validUntil, result };
-    } else if (conn !== undefined) {
-      conn.verified = undefined;
-    }
-    return result;
   }
 
   function authenticate(req: IncomingMessage, instance: string): MmiClient {
@@ -444,6 +478,19 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
         }),
       );
     }
+    const headers = {
+      'content-type': MANIFEST_MEDIA_TYPE,
+      etag: '',
+      'cache-control': MANIFEST_CACHE_CONTROL,
+      vary: 'Accept',
+    };
+    // The usual poll: the node has the current manifest. Answered from the backend's current ETag, without
+    // the manifest's bytes (ADR 0540).
+    const current = backend.manifestTag?.(client);
+    if (current !== undefined && ifNoneMatchMatches(req.headers['if-none-match'], current.digest)) {
+      headers.etag = strongEtag(current.digest);
+      return { status: 304, headers };
+    }
     const stored = backend.manifest(client);
     const digest = sha256Digest(stored.bytes);
     if (digest !== stored.digest) {
@@ -452,17 +499,8 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
         'backend manifest digest does not match its bytes; serving the digest of the bytes',
       );
     }
-    return conditional(
-      req,
-      digest,
-      {
-        'content-type': MANIFEST_MEDIA_TYPE,
-        etag: strongEtag(digest),
-        'cache-control': MANIFEST_CACHE_CONTROL,
-        vary: 'Accept',
-      },
-      stored.bytes,
-    );
+    headers.etag = strongEtag(digest);
+    return conditional(req, digest, headers, stored.bytes);
   }
 
   async function deploymentYaml(
@@ -992,12 +1030,15 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = clock.monotonic();
     const socket = req.socket as TLSSocket;
+    const url = req.url ?? '/';
     let pathname: string;
-    try {
-      pathname = new URL(req.url ?? '/', 'https://mmi.invalid').pathname;
-    } catch {
-      pathname = '/';
-    }
+    if (PLAIN_PATH.test(url)) pathname = url;
+    else
+      try {
+        pathname = new URL(url, 'https://mmi.invalid').pathname;
+      } catch {
+        pathname = '/';
+      }
     const instance = pathname;
     let spiffeId: string | undefined;
     let reply: Reply;
@@ -1072,8 +1113,11 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
     origin,
     port,
     setTls(next) {
-      const built = buildTls(next, ownId);
+      const built = buildTls(next, ownId, tickets);
       server.setSecureContext(built.context);
+      // Sessions made under the old material must not resume under the new one; verdicts go with it.
+      server.setTicketKeys(randomBytes(48));
+      verdicts.clear();
       tls = built;
       log.info({ anchors: built.anchors.certs.length }, 'MMI TLS material replaced');
     },

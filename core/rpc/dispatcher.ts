@@ -245,7 +245,8 @@ export function createDispatcher<C extends ContractDef>(options: DispatcherOptio
       const m = methods.get(channel);
       if (!m || !impls.has(channel))
         throw new OutpostError('route-not-found', `unknown operation "${channel}"`);
-      return m.def.kind === 'command' ? command(m, rawInput, ctx) : query(m, rawInput, ctx);
+      // A quiet command (a step of a transfer whose enclosing action is audited) runs like a query.
+      return m.def.kind === 'command' && !m.def.quiet ? command(m, rawInput, ctx) : query(m, rawInput, ctx);
     },
   };
 }

@@ -278,6 +278,15 @@ export async function createConsoleHttp(options: ConsoleHttpOptions): Promise<Fa
       index: ['index.html'],
       wildcard: false,
       cacheControl: false,
+      // The build writes .br and .gz beside each file (scripts/build.mjs).
+      preCompressed: true,
+      setHeaders: (res, file) => {
+        // Vite names assets by their content hash: they never change; index.html always may.
+        void res.header(
+          'cache-control',
+          /[\\/]assets[\\/]/.test(file) ? 'public, max-age=31536000, immutable' : 'no-cache',
+        );
+      },
     });
     app.addHook('onSend', async (req, reply, payload) => {
       if (!req.url.startsWith('/api/')) {
@@ -291,7 +300,10 @@ export async function createConsoleHttp(options: ConsoleHttpOptions): Promise<Fa
   }
 
   app.setNotFoundHandler((req, reply) => {
-    if (req.url.startsWith('/api/') || !staticDir || req.method !== 'GET') {
+    // The console routes in the fragment (#/sites): a missing file (`/favicon.ico`, a stale asset) is a 404,
+    // never the HTML page.
+    const file = req.url.split('?')[0]!;
+    if (req.url.startsWith('/api/') || !staticDir || req.method !== 'GET' || /\.[a-z0-9]+$/i.test(file)) {
       sendProblem(
         reply,
         req,

@@ -13,7 +13,7 @@ import { createLogger, type Logger } from '../../lib/log/index.js';
 import { loadConfig } from '../config-file.js';
 import type { ConfigOverrides, Config } from '../config.js';
 import { openStore, type Store } from '../store/db.js';
-import { createCore, type Core } from '../create-core.js';
+import { createCore, type Core, type CoreDeps } from '../create-core.js';
 import { newToken } from '../auth.js';
 import { createConsoleHttp } from './console-http.js';
 import { acquireHomeLock, type HomeLock } from './lock.js';
@@ -42,6 +42,10 @@ export interface HostOptions {
   clock?: Clock;
   /** Folder with the built console; default `<root>/dist/renderer`. */
   staticDir?: string;
+  /** The desktop's keychain for the bundle signing key (Electron safeStorage). */
+  sealer?: CoreDeps['sealer'];
+  /** Test hook: named points of a bundle import (crash tests). */
+  failpoint?: CoreDeps['failpoint'];
 }
 
 export interface Host {
@@ -76,7 +80,17 @@ export async function startHost(options: HostOptions): Promise<Host> {
     store = openStore(paths.dbFile);
     const token = newToken();
     const version = packageVersion();
-    core = createCore({ config, paths, store, clock, logger, version, bootstrapToken: token });
+    core = createCore({
+      config,
+      paths,
+      store,
+      clock,
+      logger,
+      version,
+      bootstrapToken: token,
+      ...(options.sealer ? { sealer: options.sealer } : {}),
+      ...(options.failpoint ? { failpoint: options.failpoint } : {}),
+    });
     await core.start();
 
     const http = await createConsoleHttp({

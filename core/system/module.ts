@@ -54,7 +54,10 @@ export function createSystemModule(deps: SystemModuleDeps): CoreModule {
           };
         },
         async audit(input, ctx) {
-          return { entries: deps.audit.list(ctx.tenantId, input) };
+          return {
+            entries: deps.audit.list(ctx.tenantId, input),
+            total: deps.audit.count(ctx.tenantId, input),
+          };
         },
       },
     },

@@ -20,16 +20,30 @@ import { connectService, serverInputFor, type MessagingRole } from '../../core/m
  */
 
 const made = new Set<string>();
+let hooked = false;
 
-/** A temporary folder, removed by `removeTempDirs()` (call it in `afterAll`, after stopping servers). */
+/**
+ * A temporary folder, removed by `removeTempDirs()` (call it in `afterAll`, after stopping servers), and
+ * at the latest when the test process exits (a folder made while collecting skipped tests).
+ */
 export function tempDir(prefix: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `outpost-${prefix}-`));
   made.add(dir);
+  if (!hooked) {
+    hooked = true;
+    process.once('exit', () => {
+      try {
+        removeTempDirs();
+      } catch {
+        // nothing more to do at exit
+      }
+    });
+  }
   return dir;
 }
 
 export function removeTempDirs(): void {
-  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
   made.clear();
 }
 

@@ -25,6 +25,32 @@ export interface PollNowNotice {
   manifestVersion?: number;
 }
 
+/** What the LO asks a node for over `...node.<node>.logs` (ADR 0016): the output of a deployment's workloads. */
+export interface LogsRequest {
+  deploymentId: string;
+  component?: string;
+  /** Lines per component (the node caps it). */
+  tail?: number;
+}
+
+/** The node's answer: each component's last lines, or an error with a code. */
+export type LogsReply =
+  | {
+      ok: true;
+      at: number;
+      components: {
+        component: string;
+        kind: string;
+        lines: string[];
+        truncated: boolean;
+        note?: string;
+      }[];
+    }
+  | { ok: false; error: { code: string; message: string } };
+
+/** The largest logs reply a node sends (the bus's max_payload is 1 MiB). */
+export const LOGS_REPLY_MAX_BYTES = 512 * 1024;
+
 export interface AgentBusOptions {
   url: string | string[];
   /** The node's NKEY seed (`SU...`) from its enrollment response. */
@@ -61,6 +87,8 @@ export interface AgentBus {
   readonly nodeUid: string;
   readonly siteId: string;
   onPollNow(cb: (notice: PollNowNotice) => void): () => void;
+  /** Answers the LO's logs requests with `handler` (one handler; a later call replaces it). */
+  onLogsRequest(handler: (request: LogsRequest) => Promise<LogsReply>): void;
   /** Sends one heartbeat now (they are also sent periodically and after every reconnect). */
   heartbeat(): void;
   /** Publishes a status report; resolves when the LO's stream has stored it. */
@@ -82,6 +110,7 @@ export async function connectAgentBus(o: AgentBusOptions): Promise<AgentBus> {
     status: nodeSubject(o.siteId, o.nodeUid, 'status'),
     events: nodeSubject(o.siteId, o.nodeUid, 'events'),
     presence: nodeSubject(o.siteId, o.nodeUid, 'presence'),
+    logs: nodeSubject(o.siteId, o.nodeUid, 'logs'),
   };
   let nc: NatsConnection;
   try {
@@ -133,6 +162,57 @@ export async function connectAgentBus(o: AgentBusOptions): Promise<AgentBus> {
           logger.warn({ err: e }, 'poll-now callback failed');
         }
       }
+    },
+  });
+
+  let logsHandler: ((r: LogsRequest) => Promise<LogsReply>) | undefined;
+  const logsSub: Subscription = nc.subscribe(subjects.logs, {
+    callback: (err, msg) => {
+      if (err || !msg.reply) return;
+      const answer = async (): Promise<LogsReply> => {
+        if (!logsHandler)
+          return {
+            ok: false,
+            error: { code: 'not-implemented', message: 'this agent answers no logs requests' },
+          };
+        let req: LogsRequest;
+        try {
+          req = msg.json<LogsRequest>();
+        } catch {
+          return { ok: false, error: { code: 'invalid-input', message: 'the logs request is not JSON' } };
+        }
+        if (typeof req?.deploymentId !== 'string' || req.deploymentId === '')
+          return {
+            ok: false,
+            error: { code: 'invalid-input', message: 'the logs request names no deployment' },
+          };
+        try {
+          return await logsHandler(req);
+        } catch (e) {
+          const code = (e as { code?: unknown }).code;
+          return {
+            ok: false,
+            error: { code: typeof code === 'string' ? code : 'internal', message: (e as Error).message },
+          };
+        }
+      };
+      void answer().then((reply) => {
+        let body = JSON.stringify(reply);
+        // Too big for one message: keep the newest lines of every component.
+        while (Buffer.byteLength(body) > LOGS_REPLY_MAX_BYTES && reply.ok) {
+          for (const c of reply.components) {
+            c.lines = c.lines.slice(Math.ceil(c.lines.length / 2));
+            c.truncated = true;
+          }
+          body = JSON.stringify(reply);
+          if (reply.components.every((c) => c.lines.length === 0)) break;
+        }
+        try {
+          msg.respond(body);
+        } catch (e) {
+          logger.debug({ err: e }, 'logs reply not sent');
+        }
+      });
     },
   });
 
@@ -207,6 +287,9 @@ export async function connectAgentBus(o: AgentBusOptions): Promise<AgentBus> {
       callbacks.add(cb);
       return () => callbacks.delete(cb);
     },
+    onLogsRequest(handler) {
+      logsHandler = handler;
+    },
     heartbeat: beat,
     publishStatus: (body, opts) => publish(subjects.status, body, opts),
     publishEvent: (body, opts) => publish(subjects.events, body, opts),
@@ -217,6 +300,7 @@ export async function connectAgentBus(o: AgentBusOptions): Promise<AgentBus> {
       closed = true;
       clearTimeout(hbTimer);
       sub.unsubscribe();
+      logsSub.unsubscribe();
       await nc.close();
     },
   };

@@ -7,6 +7,7 @@ import { OutpostError } from '../errors/index.js';
  *   outpost.site.<site>.node.<node>.status     node -> LO   deployment status (JetStream, acknowledged)
  *   outpost.site.<site>.node.<node>.events     node -> LO   events (JetStream, acknowledged)
  *   outpost.site.<site>.node.<node>.presence   node -> LO   heartbeats (core NATS, fire and forget)
+ *   outpost.site.<site>.node.<node>.logs       LO -> node   request: a deployment's workload output (the node replies)
  *   outpost.site.<site>.lo.<kind>              LO -> CO     the LO's own reports (heartbeat, presence changes)
  *   outpost.desired.<site>                     CO -> LO     desired-state change notices
  *   outpost.link.<site>.ping                   CO -> LO     link probe over the leaf link (core NATS)
@@ -29,7 +30,7 @@ export const AGGREGATE_UP_STREAM = 'OUTPOST_UP';
 /** The LO-local stream that sources the site's desired-state notices from the hub. */
 export const LOCAL_DOWN_STREAM = 'OUTPOST_DOWN';
 
-export type NodeSubjectKind = 'notify' | 'status' | 'events' | 'presence';
+export type NodeSubjectKind = 'notify' | 'status' | 'events' | 'presence' | 'logs';
 export const NODE_UPWARD_KINDS = ['status', 'events', 'presence'] as const;
 
 const SITE_RE = /^[a-z0-9-]{1,63}$/;

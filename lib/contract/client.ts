@@ -29,4 +29,33 @@ export function createClient<C extends ContractDef>(contract: C, transport: Clie
   return client as ClientOf<C>;
 }
 
+/**
+ * The same client without the contract at run time: `client.<service>.<method>(input)` calls the channel
+ * `<service>.<method>`, whatever the names (the types still come from the contract, so a misspelt one does
+ * not compile). For callers that only send calls, such as edgectl: it need not load the contract's schemas
+ * (all of zod) to start. `defaults` apply to every call (a tenant chosen once, as `--tenant` does).
+ */
+export function createChannelClient<C extends ContractDef>(
+  transport: ClientTransport,
+  defaults: CallOptions = {},
+): ClientOf<C> {
+  const services = new Map<string, Record<string, unknown>>();
+  const serviceOf = (service: string) =>
+    new Proxy({} as Record<string, unknown>, {
+      get(methods, method) {
+        if (typeof method !== 'string') return undefined;
+        return (methods[method] ??= (input?: unknown, options?: CallOptions) =>
+          transport.invoke(`${service}.${method}`, input ?? {}, { ...options, ...defaults }));
+      },
+    });
+  return new Proxy({} as ClientOf<C>, {
+    get(_, service) {
+      if (typeof service !== 'string') return undefined;
+      let s = services.get(service);
+      if (!s) services.set(service, (s = serviceOf(service)));
+      return s;
+    },
+  });
+}
+
 export type EventHandler<E extends EventsDef> = (event: EventEnvelope<E>) => void;

@@ -29,6 +29,11 @@ export interface MethodDef<I extends z.ZodType = z.ZodType, O extends z.ZodType 
    */
   readonly roles: readonly Role[];
   /**
+   * A command that is not audited on its own: a step of a transfer (an upload chunk) whose enclosing
+   * action (the upload's start, the import) is audited.
+   */
+  readonly quiet?: boolean;
+  /**
    * For commands: the result holds a secret shown once (a token, a private key). It is never kept for
    * an idempotent retry: a retry after a lost answer is told the call was made, not the secret.
    */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { bundleJobSchema } from './services/bundle.js';
 
 /**
  * The topics of `changed` events: each names data a console shows, and the core announces it whenever
@@ -14,7 +15,12 @@ import { z } from 'zod';
  * - `deployments`: deployments, their rollouts and per-node states;
  * - `system`: the server's own status (NATS, the desired state an LO serves);
  * - `enroll-requests`: nodes waiting for approval and the decisions on them (ADR 0462);
- * - `discovery`: what an LO advertises and finds on its network (ADR 0460).
+ * - `discovery`: what an LO advertises and finds on its network (ADR 0460);
+ * - `bundles`: air-gap bundle keys, trust, and the last bundle each way per site (ADR 0404);
+ * - `drives`: the removable drives mounted on the server and the bundles on them (ADR 0408);
+ * - `metrics`: the stored time series of fleet health (a sample was taken; ADR 0228).
+ *
+ * A bundle job's progress is not a topic: it travels with its data in `job` events.
  */
 export const TOPICS = [
   'apps',
@@ -25,6 +31,9 @@ export const TOPICS = [
   'system',
   'enroll-requests',
   'discovery',
+  'bundles',
+  'drives',
+  'metrics',
 ] as const;
 export type Topic = (typeof TOPICS)[number];
 export const topicSchema = z.enum(TOPICS);
@@ -39,6 +48,8 @@ export function isTopic(v: unknown): v is Topic {
  */
 export const events = {
   changed: z.object({ topics: z.array(topicSchema).min(1) }),
+  /** A long job's progress and end (bundle export, verify, import): a few times a second while it runs. */
+  job: bundleJobSchema,
   /** An enrollment request was filed, decided, expired or picked up (ADR 0462); the console refetches `enroll-requests`. */
   enrollRequest: z.object({
     id: z.string(),

@@ -11,8 +11,10 @@ import { nodesService } from './services/nodes.js';
 import { deploymentsService } from './services/deployments.js';
 import { identityService } from './services/identity.js';
 import { messagingService } from './services/messaging.js';
+import { bundleService } from './services/bundle.js';
 import { registryService } from './services/registry.js';
 import { discoveryService, enrollRequestsService } from './services/enroll-requests.js';
+import { healthService } from './services/health.js';
 
 export const contract = {
   system: systemService,
@@ -24,9 +26,11 @@ export const contract = {
   messaging: messagingService,
   deployments: deploymentsService,
   identity: identityService,
+  bundle: bundleService,
   enrollRequests: enrollRequestsService,
   discovery: discoveryService,
   registry: registryService,
+  health: healthService,
 };
 export type Contract = typeof contract;
 
@@ -52,7 +56,9 @@ export * from './services/nodes.js';
 export * from './services/deployments.js';
 export * from './services/identity.js';
 export * from './services/messaging.js';
-export { createClient, type ClientTransport, type EventHandler } from './client.js';
+export * from './services/bundle.js';
+export { COMMAND_CHANNELS } from './command-channels.js';
+export { createClient, createChannelClient, type ClientTransport, type EventHandler } from './client.js';
 export {
   createHttpTransport,
   isServerAnswer,
@@ -73,7 +79,16 @@ export {
   type SessionRequest,
   type IpcResult,
 } from './ipc-transport.js';
-export { formatAge } from './format.js';
+export {
+  formatAge,
+  formatAgeWords,
+  formatBytes,
+  formatSeconds,
+  describeSiteReach,
+  describeAsOf,
+  describeCarried,
+} from './format.js';
 export * from './parameter-rules.js';
 export * from './services/registry.js';
 export * from './services/enroll-requests.js';
+export * from './services/health.js';

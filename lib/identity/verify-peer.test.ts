@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +65,8 @@ function leafWith(extra: Partial<Parameters<typeof handCert>[0]>) {
 describe('verifyPeer', () => {
   it('accepts a client SVID and recovers its SPIFFE ID, client id, serial and expiry', async () => {
     const s = await svid();
+    const leaf = new X509Certificate(s.certPem);
+    const root = new X509Certificate(ca.certPem);
     expect(check([s.der])).toEqual({
       ok: true,
       role: 'client',
@@ -71,6 +74,11 @@ describe('verifyPeer', () => {
       clientId: 'node-7',
       serialHex: s.serialHex,
       notAfter: s.notAfter,
+      // The window in which the whole path (anchor included) is valid: the latest start, the earliest end.
+      pathValidity: {
+        notBefore: Math.max(Date.parse(leaf.validFrom), Date.parse(root.validFrom)),
+        notAfter: Math.min(Date.parse(leaf.validTo), Date.parse(root.validTo)),
+      },
     });
     // The root appended after the leaf (as Node's getPeerCertificate(true) often reports it) changes nothing.
     expect(check([s.der, pemToDer(ca.certPem)]).ok).toBe(true);

@@ -41,6 +41,11 @@ export type VerifyPeerResult =
       clientId?: string;
       serialHex: string;
       notAfter: number;
+      /**
+       * When the whole path (leaf, intermediates, anchor) is valid: the latest notBefore and the earliest
+       * notAfter (ms). A caller may keep this result for the same leaf and anchors while `now` is inside.
+       */
+      pathValidity: { notBefore: number; notAfter: number };
     }
   | {
       ok: false;
@@ -139,6 +144,8 @@ export interface ValidatedSvid {
   leaf: Node;
   /** The anchor the path ended in. */
   anchor: X509Certificate;
+  /** The latest notBefore and the earliest notAfter on the path (ms). */
+  pathValidity: { notBefore: number; notAfter: number };
 }
 
 /**
@@ -262,7 +269,11 @@ export function validateSvidChain(input: {
       serialHex,
     });
   }
-  return { ok: true, spiffeId, leaf, anchor };
+  const pathValidity = {
+    notBefore: Math.max(...full.map((n) => n.info.notBefore)),
+    notAfter: Math.min(...full.map((n) => n.info.notAfter)),
+  };
+  return { ok: true, spiffeId, leaf, anchor, pathValidity };
 }
 
 /** Verifies a peer's chain and that its SPIFFE ID is exactly the expected Margo form. */
@@ -301,5 +312,6 @@ export function verifyPeer(input: VerifyPeerInput): VerifyPeerResult {
     ...(c.kind === 'client' ? { clientId: c.clientId } : {}),
     serialHex,
     notAfter: v.leaf.info.notAfter,
+    pathValidity: v.pathValidity,
   };
 }

@@ -4,7 +4,7 @@ import { Alert, Box, Typography } from '@mui/material';
 export function ComingPage({ title, text }: { title: string; text: string }) {
   return (
     <Box>
-      <Typography variant="h5" gutterBottom>
+      <Typography variant="h5" component="h1" gutterBottom>
         {title}
       </Typography>
       <Alert severity="info">{text}</Alert>

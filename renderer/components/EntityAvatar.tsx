@@ -34,7 +34,14 @@ export function EntityAvatar({
       data-testid={testId}
       data-placeholder="true"
       aria-label={`${name} (no icon)`}
-      sx={{ width: size, height: size, bgcolor: 'primary.light', fontSize: size / 2.6 }}
+      // White on the primary colour: 4.5:1 or more in both themes (primary.light was 2.9:1).
+      sx={{
+        width: size,
+        height: size,
+        bgcolor: 'primary.main',
+        color: 'primary.contrastText',
+        fontSize: size / 2.6,
+      }}
     >
       {letters}
     </Avatar>

@@ -19,7 +19,9 @@ export function PageHeader({
     <Stack direction="row" spacing={2} sx={{ alignItems: 'flex-start', mb: 2 }}>
       <Box sx={{ flexGrow: 1, minWidth: 0 }}>
         <Stack direction="row" spacing={2} sx={{ alignItems: 'baseline' }}>
-          <Typography variant="h5">{title}</Typography>
+          <Typography variant="h5" component="h1">
+            {title}
+          </Typography>
           {age ? (
             <Typography variant="body2" color="text.secondary" data-testid="page-age">
               {age}

@@ -384,6 +384,20 @@ test('status reports turn a node installed live, with a ticking age; a quiet nod
   );
   await page.keyboard.press('Escape');
 
+  // The Logs view asks the node's agent over the site bus; these nodes are Margo clients with no agent on
+  // the bus, and the view says so instead of showing nothing (issue 12, ADR 0016).
+  await nodeRow(page, 'edge-1').getByTestId('node-logs').click();
+  const logs = page.getByTestId('workload-logs');
+  await expect(logs.getByTestId('error')).toHaveAttribute(
+    'data-code',
+    /^(node\/unreachable|nats-unavailable)$/,
+    {
+      timeout: 30_000,
+    },
+  );
+  await logs.getByRole('button', { name: 'Close' }).click();
+  await expect(logs).toHaveCount(0);
+
   // The list shows the same counts.
   await page.getByTestId('back-to-deployments').click();
   const row = page.locator(`.MuiDataGrid-row[data-id="${deploymentId}"]`);

@@ -34,23 +34,33 @@ export async function startTestCore(
       options.overrides ?? {},
     ),
   );
-  const store = openStore(paths.dbFile);
-  const core = createCore({
-    config,
-    paths,
-    store,
-    clock: options.clock ?? systemClock,
-    logger: options.logger ?? silentLogger(),
-    version: '0.0.0-test',
-    ...(options.bootstrapToken ? { bootstrapToken: options.bootstrapToken } : {}),
-  });
-  await core.start();
+  let store: ReturnType<typeof openStore> | undefined;
+  let core: Core;
+  try {
+    store = openStore(paths.dbFile);
+    core = createCore({
+      config,
+      paths,
+      store,
+      clock: options.clock ?? systemClock,
+      logger: options.logger ?? silentLogger(),
+      version: '0.0.0-test',
+      ...(options.bootstrapToken ? { bootstrapToken: options.bootstrapToken } : {}),
+    });
+    await core.start();
+  } catch (err) {
+    // A core that did not start leaves no folder behind.
+    store?.close();
+    cleanup();
+    throw err;
+  }
+  const opened = store;
   return {
     core,
     home,
     async stop() {
       await core.stop();
-      store.close();
+      opened.close();
       cleanup();
     },
   };

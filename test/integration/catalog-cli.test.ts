@@ -189,7 +189,9 @@ describe('edgectl co: App Store, Device Store, sites and nodes', () => {
     ) as { nodes: { name: string }[] };
     expect(selected.nodes.map((n) => n.name)).toEqual(['press-02']);
     const sites = await run('co', 'list', 'sites');
-    expect(sites.stdout.split('\n')[1]).toMatch(/^1\s+plant-1\s+Plant 1\s+this server\s+2\s+region=eu$/);
+    expect(sites.stdout.split('\n')[1]).toMatch(
+      /^1\s+plant-1\s+Plant 1\s+this server\s+connected\s+2\s+region=eu$/,
+    );
 
     // a model in use cannot be removed; a site with nodes cannot be removed
     expect((await run('co', 'remove', 'device-model', 'ecs-g12')).stderr).toBe(
@@ -222,7 +224,7 @@ describe('edgectl co: App Store, Device Store, sites and nodes', () => {
     const json = JSON.parse((await run('co', 'list', 'orchestrators', '-o', 'json')).stdout) as unknown[];
     expect(json).toMatchObject([{ id: 'lo-r', siteId: 'plant-r', lastSeenAt: null }]);
     const sites = (await run('co', 'list', 'sites')).stdout;
-    expect(sites).toMatch(/^\d+\s+plant-r\s+plant-r\s+remote \(lo-r\)\s+0\s+-$/m);
+    expect(sites).toMatch(/^\d+\s+plant-r\s+plant-r\s+remote \(lo-r\)\s+connected\s+0\s+-$/m);
     // one LO per site
     const second = await run('co', 'add', 'orchestrator', 'lo-r2', '--site', 'plant-r');
     expect(second.stderr).toBe('edgectl: site "plant-r" is already served by orchestrator "lo-r"\n');

@@ -1,14 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { edgectl, startServer, type ServerProcess } from '../helpers/cli.js';
 import { tempHome } from '../helpers/home.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import {
   apiFor,
-  compileHello,
   enrollNode,
   startAgentProcess,
   waitFor,
@@ -22,8 +19,8 @@ import {
  * Issue 12: the sample app's eligibility rule (`outpost.dev/runtime.wasm In ["true"]`) must place on a
  * freshly enrolled node. `edgectl server` and two real `edgectl agent` processes enrolled with one-time
  * tokens: each reports a label per runtime it can really run; the sample (resources/samples/hello-wasm,
- * its module pushed to a docker-registry) is placed on the node that runs WASM and runs there, and is not
- * placeable on a node whose WASM runtime is off.
+ * as shipped, its module pushed into the server's site registry as the README does) is placed on the node
+ * that runs WASM and runs there, and is not placeable on a node whose WASM runtime is off.
  */
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -32,30 +29,22 @@ describe('runtime labels: the sample app places on a fresh node', () => {
   const serverHome = tempHome('outpost-labels-srv-');
   const wasmHome = tempHome('outpost-labels-wasm-');
   const plainHome = tempHome('outpost-labels-plain-');
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-labels-'));
   let server: ServerProcess;
-  let registry: TestRegistry;
   let api: Api;
   const agents: AgentProcess[] = [];
 
   beforeAll(async () => {
-    [server, registry] = await Promise.all([startServer(serverHome.home), startRegistry()]);
+    server = await startServer(serverHome.home);
     api = apiFor(server);
-    // The sample as shipped, with its module in this test's registry instead of 127.0.0.1:5000.
-    const sample = path.join(work, 'hello-wasm');
-    fs.cpSync(path.join(root, 'resources/samples/hello-wasm'), sample, { recursive: true });
-    const margo = path.join(sample, 'margo.yaml');
-    const text = fs.readFileSync(margo, 'utf8');
-    expect(text).toContain('key: outpost.dev/runtime.wasm');
-    fs.writeFileSync(margo, text.replace('oci://127.0.0.1:5000/', `oci://${registry.host}/`));
-    const module = await compileHello('hello from the sample', work, 'hello-wasm');
-    const pushed = await edgectl([
-      'oci',
-      'push',
-      module,
-      `oci://${registry.host}/samples/hello-wasm:1.0.0`,
-      '--plain-http',
-    ]);
+    // The sample as shipped; its module in the server's site registry under its origin's name.
+    const sample = path.join(root, 'resources/samples/hello-wasm');
+    expect(fs.readFileSync(path.join(sample, 'margo.yaml'), 'utf8')).toContain(
+      'key: outpost.dev/runtime.wasm',
+    );
+    const pushed = await edgectl(
+      ['oci', 'push', path.join(sample, 'hello.wasm'), 'site/registry.example/samples/hello-wasm:1.0.0'],
+      { env: { EDGE_HOME: serverHome.home } },
+    );
     expect(pushed.code, pushed.stderr).toBe(0);
     const added = await edgectl(['co', 'add', 'app', '--artifact', sample, '--home', serverHome.home]);
     expect(added.code, added.stderr).toBe(0);
@@ -68,9 +57,7 @@ describe('runtime labels: the sample app places on a fresh node', () => {
     for (const h of [wasmHome, plainHome])
       for (const pid of wasmRunnerPids(h.home)) process.kill(pid, 'SIGKILL');
     await server?.stop();
-    await registry?.stop();
     for (const h of [wasmHome, plainHome, serverHome]) h.cleanup();
-    fs.rmSync(work, { recursive: true, force: true });
   });
 
   /** Enrolls a node, starts its agent, and returns its capabilities once the LO has them. */

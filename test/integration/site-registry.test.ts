@@ -173,6 +173,40 @@ describe('site registry', () => {
     expect(untrusted.stderr).toMatch(/^edgectl: .*TLS certificate is not trusted.*\n$/);
   });
 
+  it('edgectl oci takes site/<repository> for the site registry of the server running for EDGE_HOME', async () => {
+    const file = path.join(work, 'alias.wasm');
+    fs.writeFileSync(file, Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 0]));
+    const pushed = await edgectl(
+      ['oci', 'push', file, 'site/registry.example/samples/alias:1.0.0', '-o', 'json'],
+      { env: env() },
+    );
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(pushed.stderr).toContain(`pushing alias.wasm to ${loop}/registry.example/samples/alias:1.0.0 as`);
+    const { digest } = JSON.parse(pushed.stdout) as { digest: string };
+    const inspected = await edgectl(
+      ['oci', 'inspect', `${https_}/registry.example/samples/alias:1.0.0`, '-o', 'json'],
+      { env: env() },
+    );
+    expect(inspected.code, inspected.stderr).toBe(0);
+    expect((JSON.parse(inspected.stdout) as { digest: string }).digest).toBe(digest);
+    const viaAlias = await edgectl(
+      ['oci', 'inspect', 'oci://site/registry.example/samples/alias:1.0.0', '-o', 'json'],
+      {
+        env: env(),
+      },
+    );
+    expect((JSON.parse(viaAlias.stdout) as { digest: string }).digest).toBe(digest);
+
+    // No server for that home: one line saying so, exit 3, nothing pushed anywhere.
+    const none = await edgectl(['oci', 'push', file, 'site/registry.example/samples/alias:2.0.0'], {
+      env: { EDGE_HOME: path.join(work, 'no-such-home') },
+    });
+    expect(none.code).toBe(3);
+    expect(none.stderr).toMatch(
+      /^edgectl: site\/registry.example\/samples\/alias:2.0.0: "site\/" names the site registry of the server running for .*no-such-home, and none runs there .*\n$/,
+    );
+  });
+
   it('serves blobs with Range: 206 and Content-Range, 416 past the end, HEAD with the size', async () => {
     const data = crypto.randomBytes(100_000);
     const digest = sha(data);

@@ -1,5 +1,5 @@
 import type { Clock } from '../../../lib/base/index.js';
-import type { AgentBus } from '../../../lib/bus/index.js';
+import type { AgentBus, LogsReply, LogsRequest } from '../../../lib/bus/index.js';
 import type { Logger } from '../../../lib/log/index.js';
 import type { Enrollment, NatsCredentials } from '../identity.js';
 import type { AgentModule } from '../module.js';
@@ -18,6 +18,8 @@ export function createSiteBus(o: {
   /** Monotonic ms when the agent started (uptime in heartbeats). */
   started: number;
   onPollNow(): void;
+  /** Answers the LO's requests for a deployment's workload output (ADR 0016); `maxBytes` caps one answer. */
+  onLogsRequest?(request: LogsRequest, maxBytes: number): Promise<LogsReply>;
   clock: Clock;
   logger: Logger;
 }): AgentModule {
@@ -28,7 +30,7 @@ export function createSiteBus(o: {
 
   const connect = async () => {
     try {
-      const { connectAgentBus } = await import('../../../lib/bus/index.js');
+      const { connectAgentBus, LOGS_REPLY_MAX_BYTES } = await import('../../../lib/bus/index.js');
       const b = await connectAgentBus({
         url: nats.url,
         seed: nats.seed,
@@ -49,6 +51,8 @@ export function createSiteBus(o: {
       }
       bus = b;
       b.onPollNow(() => o.onPollNow());
+      const answerLogs = o.onLogsRequest;
+      if (answerLogs) b.onLogsRequest((req) => answerLogs(req, LOGS_REPLY_MAX_BYTES));
       log.info({ url: nats.url }, 'connected to the site bus (poll-now notices, presence)');
     } catch (err) {
       log.warn({ err: shortMessage(err) }, 'no site bus; polling only');

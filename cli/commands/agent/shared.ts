@@ -184,3 +184,34 @@ export async function enrollFlow(
     process.off('SIGTERM', onSignal);
   }
 }
+
+/**
+ * `edgectl agent status --wait S`: waits until an agent runs on `paths` and its LO has its capabilities
+ * (what placement needs), e.g. right after `edgectl agent &`.
+ */
+export async function waitUntilReporting(paths: AgentPaths, wait: string): Promise<void> {
+  const seconds = Number(wait);
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > 3600)
+    throw new OutpostError('invalid-input', `--wait: "${wait}" is not a number of seconds (0-3600)`);
+  const [{ readAgentStatus }, { readStateFile }] = await Promise.all([
+    import('../../../agents/node/status-view.js'),
+    import('../../../agents/node/state.js'),
+  ]);
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    let ready: boolean;
+    try {
+      const view = readAgentStatus(paths, Date.now(), undefined, undefined);
+      ready = view.agent.running && readStateFile(paths.stateFile)?.capabilities?.sentAt !== undefined;
+    } catch {
+      ready = false;
+    }
+    if (ready) return;
+    if (Date.now() >= deadline)
+      throw new OutpostError(
+        'timeout',
+        `no agent on ${paths.home} has reported to its LO within ${seconds} s (start it with "edgectl agent"; its log says why it cannot reach the LO)`,
+      );
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { action } from '../../lib/action.js';
 import { emit, formatAge, keyValues, parseFormat, table } from '../../lib/output.js';
-import { agentHome } from './shared.js';
+import { agentHome, waitUntilReporting } from './shared.js';
 
 /** `edgectl agent status`: the agent's identity, LO, last sync, manifestVersion and workloads with their restarts, from its files. */
 export function register(agent: Command): void {
@@ -11,10 +11,12 @@ export function register(agent: Command): void {
       "show the agent's identity, LO, last successful sync, manifestVersion and workloads (works offline)",
     )
     .option('-o, --output <format>', 'table, json or yaml', 'table')
+    .option('--wait <seconds>', 'first wait up to this long for a running agent that has reported to its LO')
     .action(
-      action(async (opts: { output?: string }, cmd: Command) => {
+      action(async (opts: { output?: string; wait?: string }, cmd: Command) => {
         const format = parseFormat(opts.output);
         const paths = agentHome(cmd);
+        if (opts.wait !== undefined) await waitUntilReporting(paths, opts.wait);
         const [{ readAgentStatus }, { loadAgentConfig }] = await Promise.all([
           import('../../../agents/node/status-view.js'),
           import('../../../agents/node/config.js'),
@@ -32,7 +34,7 @@ export function register(agent: Command): void {
         const s = readAgentStatus(paths, now, deviceId, siteRegistry);
         const age = (t: number | null) =>
           t === null ? 'never' : `${new Date(t).toISOString()} (${formatAge(now - t)} ago)`;
-        emit(format, s, () => {
+        await emit(format, s, () => {
           if (!s.enrolled)
             return `not enrolled (${s.home}); run: edgectl agent enroll --lo <URL> --token <TOKEN>`;
           const head = keyValues([

@@ -61,7 +61,7 @@ export function register(add: Command): void {
               };
           const { client } = connect(globals(cmd));
           const r = await client.apps.add({ source, ...(opts.name ? { expectId: opts.name } : {}) });
-          emit(format, r, () => {
+          await emit(format, r, () => {
             const lines = [
               `${r.created ? 'added' : 'already registered'}: ${r.app.id} version ${r.version.version} (${r.version.digest.slice(0, 19)}…)`,
               `versions: ${r.app.versions.join(', ')}`,

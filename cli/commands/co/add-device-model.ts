@@ -28,7 +28,7 @@ export function register(add: Command): void {
             }),
             replace: opts.replace ?? false,
           });
-          emit(format, m, () => `added device model ${m.id}: ${m.vendor} ${m.modelNumber}`);
+          await emit(format, m, () => `added device model ${m.id}: ${m.vendor} ${m.modelNumber}`);
         },
       ),
     );

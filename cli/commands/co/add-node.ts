@@ -63,7 +63,7 @@ export function register(add: Command): void {
               ...(opts.model ? { modelId: opts.model } : {}),
               labels,
             });
-            emit(format, n, () => `added node ${n.name} at site ${n.siteId} (client id ${n.uid})`);
+            await emit(format, n, () => `added node ${n.name} at site ${n.siteId} (client id ${n.uid})`);
             return;
           }
           const file = (opts.csr ?? opts.certificate)!;
@@ -85,7 +85,7 @@ export function register(add: Command): void {
           fs.mkdirSync(opts.out, { recursive: true });
           if (opts.csr) fs.writeFileSync(svidFile, r.certPem, { mode: 0o644 });
           fs.writeFileSync(bundleFile, r.anchorsPem.join(''), { mode: 0o644 });
-          emit(format, r, () =>
+          await emit(format, r, () =>
             keyValues([
               ['node', `${name} at site ${opts.site} (enrolled)`],
               ['SPIFFE ID', r.spiffeId],

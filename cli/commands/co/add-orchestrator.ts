@@ -29,7 +29,7 @@ export function register(add: Command): void {
             ...(opts.mmiUrl ? { mmiUrl: opts.mmiUrl } : {}),
             ...(opts.caFingerprint ? { caFingerprint: opts.caFingerprint } : {}),
           });
-          emit(format, o, () => `added orchestrator ${o.id} for site ${o.siteId}`);
+          await emit(format, o, () => `added orchestrator ${o.id} for site ${o.siteId}`);
         },
       ),
     );

@@ -13,12 +13,23 @@ export function register(add: Command): void {
     .option('--description <text>', 'description')
     .option('--label <key=value>', 'a label (repeatable)', collect)
     .option('--remote', 'the site is served by a remote Local Orchestrator (default: this server)')
+    .option(
+      '--air-gapped',
+      'the site is reached only by signed bundles on removable drives (served by its own LO; no bus link, no git push)',
+    )
     .option('-o, --output <format>', 'table, json or yaml')
     .action(
       action(
         async (
           id: string,
-          opts: { name?: string; description?: string; label?: string[]; remote?: boolean; output?: string },
+          opts: {
+            name?: string;
+            description?: string;
+            label?: string[];
+            remote?: boolean;
+            airGapped?: boolean;
+            output?: string;
+          },
           cmd: Command,
         ) => {
           const format = parseFormat(opts.output);
@@ -28,13 +39,14 @@ export function register(add: Command): void {
             ...(opts.name ? { name: opts.name } : {}),
             ...(opts.description ? { description: opts.description } : {}),
             labels: parsePairs(opts.label, 'label'),
-            servedBy: opts.remote ? 'remote' : 'embedded',
+            ...(opts.remote || opts.airGapped ? { servedBy: 'remote' as const } : {}),
+            airGapped: opts.airGapped === true,
           });
-          emit(
+          await emit(
             format,
             s,
             () =>
-              `added site ${s.id} (${s.name}), served by ${s.servedBy === 'embedded' ? 'this server' : 'a remote LO'}`,
+              `added site ${s.id} (${s.name}), served by ${s.servedBy === 'embedded' ? 'this server' : 'a remote LO'}${s.airGapped ? ', air-gapped: carry bundles with edgectl bundle export --site ' + s.id : ''}`,
           );
         },
       ),

@@ -51,7 +51,7 @@ export function register(add: Command): void {
           roles,
           ...(ttlSeconds === undefined ? {} : { ttlSeconds }),
         });
-        emit(format, r, () =>
+        await emit(format, r, () =>
           [
             r.token,
             '',

@@ -45,7 +45,7 @@ export function register(co: Command): void {
             ...(opts.model ? { modelId: opts.model } : {}),
             ...(Object.keys(labels).length ? { labels } : {}),
           });
-          emit(format, r, () => `approved ${r.id}: node ${r.nodeName} at site ${r.siteId}\n${show(r)}`);
+          await emit(format, r, () => `approved ${r.id}: node ${r.nodeName} at site ${r.siteId}\n${show(r)}`);
         },
       ),
     );

@@ -23,22 +23,29 @@ export function register(enrollToken: Command): void {
     .requiredOption('--site <site>', 'its site')
     .option('--ttl <duration>', 'how long the token is valid (default 60m)', '60m')
     .option('--no-qr', 'do not print the QR code')
+    .option('-q, --quiet', 'print only the token (for a pipe: ... -q | edgectl agent enroll --token-file -)')
     .option('-o, --output <format>', 'table, json or yaml')
     .action(
       action(
         async (
-          opts: { node: string; site: string; ttl: string; qr: boolean; output?: string },
+          opts: { node: string; site: string; ttl: string; qr: boolean; quiet?: boolean; output?: string },
           cmd: Command,
         ) => {
           const format = parseFormat(opts.output);
+          if (opts.quiet && opts.output !== undefined)
+            throw new OutpostError('invalid-input', 'give -q or -o, not both');
           const { client } = connect(globals(cmd));
           const r = await client.identity.createEnrollToken({
             node: opts.node,
             siteId: opts.site,
             ttlMinutes: minutes(opts.ttl),
           });
+          if (opts.quiet) {
+            process.stdout.write(`${r.token}\n`);
+            return;
+          }
           if (format !== 'table') {
-            emit(format, r, () => '');
+            await emit(format, r, () => '');
             return;
           }
           const lines = [

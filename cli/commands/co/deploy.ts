@@ -69,10 +69,10 @@ export function register(co: Command): void {
             `deployment ${d.id}: ${d.appId} ${d.version} to ${d.nodeCount} node${d.nodeCount === 1 ? '' : 's'}\n`,
           );
           const final = await waitForDeployment(client, d.id, { timeoutMs: waitTimeoutMs(opts.timeout) });
-          emit(format, final, () => renderDeployment(final));
+          await emit(format, final, () => renderDeployment(final));
           return;
         }
-        emit(format, d, () => renderDeployment(d));
+        await emit(format, d, () => renderDeployment(d));
       },
     ),
   );

@@ -32,6 +32,7 @@ import { register as labelNode } from './label-node.js';
 import { register as cordonNode } from './cordon-node.js';
 import { register as uncordonNode } from './uncordon-node.js';
 import { register as setNodeModel } from './set-node-model.js';
+import { register as setSite } from './set-site.js';
 import { register as deploy } from './deploy.js';
 import { register as updateDeployment } from './update-deployment.js';
 import { register as place } from './place.js';
@@ -51,13 +52,17 @@ import { register as siteLinks } from './site-links.js';
  * verb groups and registers the commands, one per file (`<verb>-<noun>.ts`); what they share is in
  * `shared.ts`. The order below is the order `--help` lists them in.
  */
-export function register(program: Command): void {
-  const co = program
+export function head(program: Command): Command {
+  return program
     .command('co')
     .description('operate the control plane: apps, device models, sites, nodes, deployments')
     .option('--server <url>', 'console API URL (default: from <home>/run/server.json)')
     .option('--token <token>', 'API token (default: from server.json, or EDGE_TOKEN)')
     .option('--tenant <id>', 'act on this tenant (administrators only)');
+}
+
+export function register(program: Command): void {
+  const co = head(program);
   status(co);
 
   const add = co
@@ -106,6 +111,7 @@ export function register(program: Command): void {
   cordonNode(co);
   uncordonNode(co);
   setNodeModel(co);
+  setSite(co);
 
   deploy(co);
   updateDeployment(co.command('update').description('update a deployment'));

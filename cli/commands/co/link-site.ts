@@ -29,7 +29,7 @@ export function register(co: Command): void {
           fs.mkdirSync(path.dirname(caFile), { recursive: true });
           fs.writeFileSync(caFile, r.hubCaPem, { mode: 0o644 });
         }
-        emit(format, r, () =>
+        await emit(format, r, () =>
           r.hubLeafUrl
             ? `# in the site LO's <home>/config.yaml (keep it secret: it holds the leaf password)\nrole: lo\nsite:\n  id: ${site}\n  name: ${site}\nnats:\n  hubLeafUrl: ${r.hubLeafUrl}${caFile ? `\n  hubCaFile: ${caFile}   # copy this file to the LO host` : ''}`
             : `leaf user ${r.user} issued for ${site}, but this CO's NATS leaf port is not known yet (is nats-server running?)`,

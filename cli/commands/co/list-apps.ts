@@ -15,7 +15,7 @@ export function register(list: Command): void {
         const format = parseFormat(opts.output);
         const { client } = connect(globals(cmd));
         const { apps } = await client.apps.list(opts.search ? { search: opts.search } : {});
-        emit(format, apps, () =>
+        await emit(format, apps, () =>
           apps.length === 0
             ? 'no applications yet (add one with: edgectl co add app --artifact <path or git URL>)'
             : table(

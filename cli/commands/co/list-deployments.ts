@@ -19,7 +19,7 @@ export function register(list: Command): void {
           ...(opts.app ? { appId: opts.app } : {}),
           includeRemoved: opts.all ?? false,
         });
-        emit(format, r, () =>
+        await emit(format, r, () =>
           r.deployments.length === 0
             ? 'no deployments'
             : table(

@@ -14,7 +14,7 @@ export function register(list: Command): void {
         const format = parseFormat(opts.output);
         const { client } = connect(globals(cmd));
         const { models } = await client.deviceModels.list({});
-        emit(format, models, () =>
+        await emit(format, models, () =>
           models.length === 0
             ? 'no device models yet (add one with: edgectl co add device-model --file <file>)'
             : table(

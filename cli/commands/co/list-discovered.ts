@@ -15,7 +15,7 @@ export function register(list: Command): void {
         const format = parseFormat(opts.output);
         const { client } = connect(globals(cmd));
         const r = await client.discovery.status({});
-        emit(format, r, () => {
+        await emit(format, r, () => {
           const lines: string[] = [];
           lines.push(
             r.advertising

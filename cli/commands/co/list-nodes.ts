@@ -22,7 +22,7 @@ export function register(list: Command): void {
           ...(opts.site ? { siteId: opts.site } : {}),
           ...(Object.keys(selector).length ? { selector } : {}),
         });
-        emit(format, r, () =>
+        await emit(format, r, () =>
           r.nodes.length === 0
             ? 'no nodes'
             : table(

@@ -15,7 +15,7 @@ export function register(list: Command): void {
         const { client } = connect(globals(cmd));
         const { orchestrators } = await client.sites.listOrchestrators({});
         const now = Date.now();
-        emit(format, orchestrators, () =>
+        await emit(format, orchestrators, () =>
           orchestrators.length === 0
             ? 'no remote Local Orchestrators (register one with: edgectl co add orchestrator <id> --site S)'
             : table(

@@ -30,7 +30,7 @@ export function register(list: Command): void {
         const format = parseFormat(opts.output);
         const { client } = connect(globals(cmd));
         const r = await client.enrollRequests.list({ all: opts.all ?? false });
-        emit(format, r, () =>
+        await emit(format, r, () =>
           r.requests.length === 0
             ? opts.all
               ? 'no enrollment requests'

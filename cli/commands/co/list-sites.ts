@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { action } from '../../lib/action.js';
 import { connect, globals } from '../../lib/context.js';
 import { emit, parseFormat, table } from '../../lib/output.js';
+import { describeSiteReach } from '../../../lib/contract/index.js';
 
 /** `edgectl co list sites` */
 export function register(list: Command): void {
@@ -14,11 +15,12 @@ export function register(list: Command): void {
         const format = parseFormat(opts.output);
         const { client } = connect(globals(cmd));
         const { sites } = await client.sites.list({});
-        emit(format, sites, () =>
+        const now = Date.now();
+        await emit(format, sites, () =>
           sites.length === 0
             ? 'no sites yet (add one with: edgectl co add site <id>)'
             : table(
-                ['#', 'ID', 'NAME', 'SERVED BY', 'NODES', 'LABELS'],
+                ['#', 'ID', 'NAME', 'SERVED BY', 'REACHED', 'NODES', 'LABELS'],
                 sites.map((s, i) => [
                   i + 1,
                   s.id,
@@ -26,6 +28,7 @@ export function register(list: Command): void {
                   s.servedBy === 'embedded'
                     ? 'this server'
                     : `remote${s.orchestrator ? ` (${s.orchestrator.id})` : ''}`,
+                  describeSiteReach(s, now),
                   s.nodeCount,
                   Object.entries(s.labels)
                     .map(([k, v]) => `${k}=${v}`)

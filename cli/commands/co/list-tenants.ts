@@ -14,7 +14,7 @@ export function register(list: Command): void {
         const format = parseFormat(opts.output);
         const { client } = connect(globals(cmd));
         const { tenants } = await client.tenants.list({});
-        emit(format, tenants, () =>
+        await emit(format, tenants, () =>
           table(
             ['ID', 'NAME', 'CREATED'],
             tenants.map((t) => [t.id, t.name, new Date(t.createdAt).toISOString()]),

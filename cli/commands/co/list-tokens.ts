@@ -18,7 +18,7 @@ export function register(list: Command): void {
         const now = Date.now();
         const { tokens } = await client.tenants.listTokens({ includeRevoked: !opts.active });
         const shown = opts.active ? tokens.filter((t) => tokenState(t, now) === 'active') : tokens;
-        emit(format, shown, () =>
+        await emit(format, shown, () =>
           table(
             ['ID', 'NAME', 'TENANT', 'ROLES', 'STATE', 'EXPIRES', 'CREATED', 'CREATED BY'],
             shown.map((t) => [

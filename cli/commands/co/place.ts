@@ -28,7 +28,7 @@ export function register(co: Command): void {
           ...(opts.profile ? { profileId: opts.profile } : {}),
           target: targetFrom(opts),
         });
-        emit(
+        await emit(
           format,
           r,
           () =>

@@ -14,7 +14,7 @@ export function register(co: Command): void {
         const format = parseFormat(opts.output);
         const { client } = connect(globals(cmd));
         const r = await client.enrollRequests.reject({ id, ...(opts.reason ? { reason: opts.reason } : {}) });
-        emit(format, r, () => `rejected ${r.id}`);
+        await emit(format, r, () => `rejected ${r.id}`);
       }),
     );
 }

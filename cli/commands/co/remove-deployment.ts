@@ -21,7 +21,7 @@ export function register(remove: Command): void {
           const final = opts.wait
             ? await waitForDeployment(client, id, { timeoutMs: waitTimeoutMs(opts.timeout) })
             : d;
-          emit(format, final, () => renderDeployment(final));
+          await emit(format, final, () => renderDeployment(final));
         },
       ),
     );

@@ -14,7 +14,7 @@ export function register(remove: Command): void {
         const format = parseFormat(opts.output);
         const { client } = connect(globals(cmd));
         const r = await client.tenants.revokeToken({ id });
-        emit(
+        await emit(
           format,
           r,
           () =>

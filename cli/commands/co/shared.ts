@@ -208,9 +208,9 @@ export function placementOf(err: unknown): PlacementResult | undefined {
  * A refused deployment (not placeable) shows the same "why not this node" table as `co place` on stdout
  * (or the placement as JSON/YAML); the one-line error still goes to stderr with exit code 6.
  */
-export function explainNotPlaceable(err: unknown, format: OutputFormat): never {
+export async function explainNotPlaceable(err: unknown, format: OutputFormat): Promise<never> {
   const placement = placementOf(err);
-  if (placement) emit(format, { placement }, () => renderPlacement(placement));
+  if (placement) await emit(format, { placement }, () => renderPlacement(placement));
   throw err;
 }
 
@@ -383,7 +383,7 @@ export function rolloutSignal(what: 'promote' | 'pause' | 'resume') {
     const format = parseFormat(opts.output);
     const { client } = connect(globals(cmd));
     const d = await client.deployments[what]({ id });
-    emit(format, d, () => renderDeployment(d));
+    await emit(format, d, () => renderDeployment(d));
   });
 }
 

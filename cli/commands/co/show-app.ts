@@ -22,7 +22,7 @@ export function register(show: Command): void {
             return;
           }
           const d = r.version.description;
-          emit(format, { app: r.app, version: r.version }, () => {
+          await emit(format, { app: r.app, version: r.version }, () => {
             const out = [
               keyValues([
                 ['id', r.app.id],

@@ -15,7 +15,7 @@ export function register(show: Command): void {
         const format = parseFormat(opts.output);
         const { client } = connect(globals(cmd));
         const d = await client.deployments.get({ id });
-        emit(format, d, () => renderDeployment(d));
+        await emit(format, d, () => renderDeployment(d));
       }),
     );
 }

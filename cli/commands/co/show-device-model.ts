@@ -14,7 +14,7 @@ export function register(show: Command): void {
         const format = parseFormat(opts.output);
         const { client } = connect(globals(cmd));
         const m = await client.deviceModels.get({ id });
-        emit(
+        await emit(
           format,
           m,
           () =>

@@ -16,7 +16,7 @@ export function register(show: Command): void {
         const { client } = connect(globals(cmd));
         const n = await client.nodes.get({ name });
         const now = Date.now();
-        emit(format, n, () =>
+        await emit(format, n, () =>
           keyValues([
             ['name', n.name],
             ['client id', n.uid],

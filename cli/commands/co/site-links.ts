@@ -16,7 +16,7 @@ export function register(co: Command): void {
         const { client } = connect(globals(cmd));
         const [r, status] = await Promise.all([client.messaging.siteLinks({}), client.system.status({})]);
         const now = status.now;
-        emit(format, r, () => {
+        await emit(format, r, () => {
           const nats = status.nats;
           const head =
             (nats && nats.state !== 'running'

@@ -3,6 +3,7 @@ import { action } from '../../lib/action.js';
 import { connect, globals } from '../../lib/context.js';
 import { emit, formatAge, keyValues, parseFormat } from '../../lib/output.js';
 import type { SystemStatus } from '../../../lib/contract/index.js';
+import { OutpostError } from '../../../lib/errors/index.js';
 
 /**
  * What the LO serves, since when it was adopted and when its source was last read, and the current
@@ -41,12 +42,36 @@ export function register(co: Command): void {
   co.command('status')
     .description('show the control plane status (version, roles, uptime, database, NATS, counts)')
     .option('-o, --output <format>', 'table, json or yaml')
+    .option(
+      '--wait <seconds>',
+      'wait up to this long for a server that is starting (e.g. right after "edgectl server &")',
+    )
     .action(
-      action(async (opts: { output?: string }, cmd: Command) => {
+      action(async (opts: { output?: string; wait?: string }, cmd: Command) => {
         const format = parseFormat(opts.output);
-        const { client, url } = connect(globals(cmd));
-        const s = await client.system.status({});
-        emit(format, s, () =>
+        const waitS = opts.wait === undefined ? 0 : Number(opts.wait);
+        if (!Number.isFinite(waitS) || waitS < 0 || waitS > 3600)
+          throw new OutpostError(
+            'invalid-input',
+            `--wait: "${opts.wait}" is not a number of seconds (0-3600)`,
+          );
+        const deadline = Date.now() + waitS * 1000;
+        let answer: { s: SystemStatus; url: string };
+        for (;;) {
+          try {
+            const { client, url } = connect(globals(cmd));
+            answer = { s: await client.system.status({}), url };
+            break;
+          } catch (err) {
+            const starting =
+              err instanceof OutpostError &&
+              (err.code === 'server-not-running' || err.code === 'network-error');
+            if (!starting || Date.now() >= deadline) throw err;
+            await new Promise((r) => setTimeout(r, 250));
+          }
+        }
+        const { s, url } = answer;
+        await emit(format, s, () =>
           keyValues([
             ['server', url],
             ['version', s.version],

@@ -51,7 +51,7 @@ export function register(update: Command): void {
         const final = opts.wait
           ? await waitForDeployment(client, id, { timeoutMs: waitTimeoutMs(opts.timeout) })
           : d;
-        emit(format, final, () => renderDeployment(final));
+        await emit(format, final, () => renderDeployment(final));
       },
     ),
   );

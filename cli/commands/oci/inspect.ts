@@ -4,7 +4,7 @@ import { action } from '../../lib/action.js';
 import { globals } from '../../lib/context.js';
 import { emit, keyValues, parseFormat, table } from '../../lib/output.js';
 import { formatBytes } from '../../lib/format.js';
-import { addRegistryOptions, clientFor, type RegistryFlags } from './shared.js';
+import { addRegistryOptions, clientFor, parseTarget, type RegistryFlags } from './shared.js';
 
 interface InspectFlags extends RegistryFlags {
   output?: string;
@@ -54,17 +54,19 @@ export function register(oci: Command): void {
     oci
       .command('inspect')
       .description('show an artifact: digest, kind, artifact type, config, layers (or an index’s manifests)')
-      .argument('<oci-ref>', '[oci://]host[:port]/repository[:tag][@digest]')
+      .argument(
+        '<oci-ref>',
+        '[oci://]host[:port]/repository[:tag][@digest] (site/...: the site registry of the server for --home)',
+      )
       .option('-o, --output <format>', 'table, json or yaml'),
   ).action(
     action(async (refText: string, opts: InspectFlags, cmd: Command) => {
       const format = parseFormat(opts.output);
-      const { parseReference } = await import('../../../lib/oci/index.js');
-      const ref = parseReference(refText);
+      const ref = await parseTarget(refText, globals(cmd).home);
       const client = await clientFor(ref, opts, globals(cmd).home);
       try {
         const r = await client.inspect(ref);
-        emit(format, r, () => renderInspect(r));
+        await emit(format, r, () => renderInspect(r));
       } finally {
         await client.close();
       }

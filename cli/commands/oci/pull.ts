@@ -7,7 +7,7 @@ import { action, reportError } from '../../lib/action.js';
 import { globals } from '../../lib/context.js';
 import { emit, parseFormat, table } from '../../lib/output.js';
 import { formatBytes } from '../../lib/format.js';
-import { addRegistryOptions, clientFor, withInterrupt, type RegistryFlags } from './shared.js';
+import { addRegistryOptions, clientFor, parseTarget, withInterrupt, type RegistryFlags } from './shared.js';
 
 interface PullFlags extends RegistryFlags {
   out: string;
@@ -55,7 +55,10 @@ export function register(oci: Command): void {
       .description(
         'pull an artifact: write each layer (verified) into a folder, named by its title or digest',
       )
-      .argument('<oci-ref>', '[oci://]host[:port]/repository[:tag][@digest]')
+      .argument(
+        '<oci-ref>',
+        '[oci://]host[:port]/repository[:tag][@digest] (site/...: the site registry of the server for --home)',
+      )
       .requiredOption('--out <dir>', 'folder to write the layers to (created if missing)')
       .option(
         '--platform <os/arch>',
@@ -71,9 +74,9 @@ export function register(oci: Command): void {
     .action(
       action(async (refText: string, opts: PullFlags, cmd: Command) => {
         const format = parseFormat(opts.output);
-        const { formatReference, hashFile, parseReference } = await import('../../../lib/oci/index.js');
+        const { formatReference, hashFile } = await import('../../../lib/oci/index.js');
         const { createProgress } = await import('../../lib/progress.js');
-        const ref = parseReference(refText);
+        const ref = await parseTarget(refText, globals(cmd).home);
         const platform = parsePlatform(opts.platform);
         const out = path.resolve(opts.out);
         const client = await clientFor(ref, opts, globals(cmd).home);
@@ -112,7 +115,7 @@ export function register(oci: Command): void {
             return { digest: resolved.digest, files };
           });
           progress.stop();
-          emit(
+          await emit(
             format,
             { reference: formatReference(ref), digest: written.digest, out, files: written.files },
             () =>

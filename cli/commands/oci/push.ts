@@ -5,7 +5,7 @@ import { action, reportError } from '../../lib/action.js';
 import { globals } from '../../lib/context.js';
 import { emit, keyValues, parseFormat } from '../../lib/output.js';
 import { formatBytes } from '../../lib/format.js';
-import { addRegistryOptions, clientFor, withInterrupt, type RegistryFlags } from './shared.js';
+import { addRegistryOptions, clientFor, parseTarget, withInterrupt, type RegistryFlags } from './shared.js';
 
 interface PushFlags extends RegistryFlags {
   artifactType?: string;
@@ -30,11 +30,13 @@ What is pushed, unless --artifact-type / --media-type say otherwise:
       needs --artifact-type; the layer is --media-type (default application/octet-stream)
 Every layer carries its file name as org.opencontainers.image.title.
 
-The site registry of the server running for --home (see edgectl registry status) needs no flags: its
-loopback URL is plain HTTP, its HTTPS URL is verified with the site CA, and the server's token is used.
-Push artifacts there under their origin's name (host/repository) and agents pull them through it.
+The site registry of the server running for --home (or EDGE_HOME; see edgectl registry status) needs
+no flags: "site/" names it (its loopback listener), its loopback URL is plain HTTP, its HTTPS URL is
+verified with the site CA, and the server's token is used. Push artifacts there under their origin's
+name (host/repository; a port becomes _port) and agents pull them through it.
 
 Examples:
+  edgectl oci push hello.wasm site/registry.example/samples/hello:1.0.0
   edgectl oci push hello.wasm 127.0.0.1:7501/registry.example/samples/hello:1.0.0
   edgectl oci push sensor.wasm oci://127.0.0.1:5000/wasm/sensor:1.0.0 --plain-http
   edgectl oci push web.tar.gz registry.site.local/compose/web:2.1.0 --ca site-ca.pem
@@ -61,7 +63,10 @@ export function register(oci: Command): void {
         'push a file to an OCI registry as an artifact (WASM module, compose archive, Margo app package, any file)',
       )
       .argument('<file>', 'the file to push')
-      .argument('<oci-ref>', 'where to: [oci://]host[:port]/repository:tag')
+      .argument(
+        '<oci-ref>',
+        'where to: [oci://]host[:port]/repository:tag (site/repository:tag: the site registry of the server for --home)',
+      )
       .option('--artifact-type <type>', 'the manifest artifactType (overrides the default for the file)')
       .option('--media-type <type>', 'the media type of the file layer')
       .option(
@@ -75,9 +80,9 @@ export function register(oci: Command): void {
     .action(
       action(async (file: string, refText: string, opts: PushFlags, cmd: Command) => {
         const format = parseFormat(opts.output);
-        const { formatReference, parseReference, planPush } = await import('../../../lib/oci/index.js');
+        const { formatReference, planPush } = await import('../../../lib/oci/index.js');
         const { createProgress } = await import('../../lib/progress.js');
-        const ref = parseReference(refText);
+        const ref = await parseTarget(refText, globals(cmd).home);
         if (!ref.tag || ref.digest)
           throw new OutpostError(
             'invalid-input',
@@ -112,7 +117,7 @@ export function register(oci: Command): void {
           progress.stop();
           const size = result.manifest.config.size + result.manifest.layers.reduce((n, l) => n + l.size, 0);
           const pushed = formatReference(ref);
-          emit(
+          await emit(
             format,
             {
               reference: pushed,

@@ -65,6 +65,58 @@ export async function credentialsFrom(
   return { username, password };
 }
 
+/** The registry name that stands for the site registry of the server running for --home. */
+export const SITE_ALIAS = 'site';
+
+interface ServerInfo {
+  token?: string;
+  pid?: number;
+  registryUrl?: string;
+  registryLoopbackUrl?: string;
+}
+
+function readServerInfo(home: string | undefined): {
+  info: ServerInfo | undefined;
+  home: string;
+  file: string;
+} {
+  const paths = createPaths(resolveHome(home));
+  try {
+    return {
+      info: JSON.parse(fs.readFileSync(paths.serverJson, 'utf8')) as ServerInfo,
+      home: paths.home,
+      file: paths.serverJson,
+    };
+  } catch {
+    return { info: undefined, home: paths.home, file: paths.serverJson };
+  }
+}
+
+/**
+ * Parses an `edgectl oci` reference. `site/<repository>:<tag>` (also `oci://site/...`) names the site
+ * registry of the server running for `home`: `site` becomes its loopback listener (`127.0.0.1:7501`), so a
+ * walkthrough needs neither the port nor flags (ADR 0014). `site` alone is no registry host (a host has a
+ * dot or a port, or is localhost), so the alias never hides a real registry.
+ */
+export async function parseTarget(refText: string, home: string | undefined): Promise<Reference> {
+  const { parseReference } = await import('../../../lib/oci/index.js');
+  const alias = new RegExp(`^(oci://)?${SITE_ALIAS}/`, 'i').exec(refText);
+  if (!alias) return parseReference(refText);
+  const { info, home: dir } = readServerInfo(home);
+  if (!info)
+    throw new OutpostError(
+      'server-not-running',
+      `${refText}: "${SITE_ALIAS}/" names the site registry of the server running for ${dir}, and none runs there (start one with "edgectl server", pass its --home DIR or set EDGE_HOME=DIR)`,
+    );
+  const host = info.registryLoopbackUrl ? registryHostOf(info.registryLoopbackUrl) : undefined;
+  if (!host)
+    throw new OutpostError(
+      'invalid-input',
+      `${refText}: the server running for ${dir} serves no site registry (its role has no LO, or registry.enabled is false)`,
+    );
+  return parseReference(`${host}/${refText.slice(alias[0].length)}`);
+}
+
 /**
  * The site registry of the server running for `home` (its server.json), when `ref` names it: plain HTTP for
  * its loopback listener, the site CA for its HTTPS one, and the server's token as the password, so
@@ -75,12 +127,7 @@ export function siteRegistryDefaults(
   home: string | undefined,
 ): { plainHttp: boolean; caFile?: string; credentials: Credentials } | undefined {
   const paths = createPaths(resolveHome(home));
-  let info: { token?: string; registryUrl?: string; registryLoopbackUrl?: string } | undefined;
-  try {
-    info = JSON.parse(fs.readFileSync(paths.serverJson, 'utf8')) as typeof info;
-  } catch {
-    return undefined;
-  }
+  const { info } = readServerInfo(home);
   if (!info?.token) return undefined;
   const host = ref.registry.toLowerCase();
   const credentials = { username: 'outpost', password: info.token };

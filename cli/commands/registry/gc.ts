@@ -33,7 +33,7 @@ export function register(registry: Command): void {
           ...(graceSeconds === undefined ? {} : { graceSeconds }),
         });
         const verb = r.dryRun ? 'would remove' : 'removed';
-        emit(format, r, () =>
+        await emit(format, r, () =>
           keyValues([
             [verb, `${r.blobsRemoved} blob(s), ${formatBytes(r.bytesRemoved)}`],
             [`${r.dryRun ? 'would unlink' : 'unlinked'}`, `${r.manifestsRemoved} untagged manifest(s)`],

@@ -15,7 +15,7 @@ export function register(registry: Command): void {
         const format = parseFormat(opts.output);
         const { client } = connect(globals(cmd));
         const s = await client.registry.status({});
-        emit(format, s, () =>
+        await emit(format, s, () =>
           s.enabled
             ? keyValues([
                 ['url', s.url],

@@ -14,12 +14,16 @@ import { register as listClients } from './list-clients.js';
  * accepted-client policy). This file only makes the groups and registers the commands, one per file;
  * `shared.ts` holds what they share.
  */
-export function register(program: Command): void {
-  const site = program
+export function head(program: Command): Command {
+  return program
     .command('site')
     .description('the site (LO) identity: CA, client certificates, accepted-client policy')
     .option('--server <url>', 'console API URL (default: from <home>/run/server.json)')
     .option('--token <token>', 'API token (default: from server.json, or EDGE_TOKEN)');
+}
+
+export function register(program: Command): void {
+  const site = head(program);
 
   const ca = site.command('ca').description('the site CA');
   initCa(ca);

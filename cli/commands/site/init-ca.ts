@@ -4,8 +4,6 @@ import { connect, globals } from '../../lib/context.js';
 import { emit, keyValues, parseFormat } from '../../lib/output.js';
 import { OutpostError } from '../../../lib/errors/index.js';
 import type { CaInfo, Contract, ClientOf } from '../../../lib/contract/index.js';
-import { loadConfig } from '../../../core/config-file.js';
-import { silentLogger } from '../../../lib/log/index.js';
 import { createPaths, resolveHome } from '../../../lib/base/index.js';
 
 /**
@@ -17,8 +15,12 @@ async function initCaInHome(
   force: boolean,
 ): Promise<{ info: CaInfo; created: boolean }> {
   const paths = createPaths(resolveHome(home));
+  const [{ loadConfig }, { silentLogger }, { createSiteIdentity }] = await Promise.all([
+    import('../../../core/config-file.js'),
+    import('../../../lib/log/index.js'),
+    import('../../../core/lo/identity-store.js'),
+  ]);
   const config = loadConfig(paths.configFile);
-  const { createSiteIdentity } = await import('../../../core/lo/identity-store.js');
   const identity = createSiteIdentity({
     pkiDir: paths.pkiDir,
     trustDomain: config.mmi.trustDomain,
@@ -69,7 +71,7 @@ export function register(ca: Command): void {
         } else {
           ({ info, created } = await initCaInHome(g.home, force));
         }
-        emit(format, info, () =>
+        await emit(format, info, () =>
           keyValues([
             ['site CA', created ? 'created' : 'already initialised'],
             ['trust domain', info.trustDomain],

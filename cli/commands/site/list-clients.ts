@@ -14,7 +14,7 @@ export function register(clients: Command): void {
         const format = parseFormat(opts.output);
         const { client } = connect(globals(cmd));
         const r = await client.identity.clients({});
-        emit(format, r, () =>
+        await emit(format, r, () =>
           [
             r.policy.length
               ? table(

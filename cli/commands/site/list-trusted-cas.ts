@@ -14,7 +14,7 @@ export function register(trust: Command): void {
         const format = parseFormat(opts.output);
         const { client } = connect(globals(cmd));
         const r = await client.identity.trustedCas({});
-        emit(format, r, () =>
+        await emit(format, r, () =>
           r.cas.length === 0
             ? 'no other CAs trusted'
             : table(

@@ -30,7 +30,7 @@ export function register(trust: Command): void {
         }
         const { client } = connect(globals(cmd));
         const r = await client.identity.trustCa({ certPem });
-        emit(
+        await emit(
           format,
           r,
           () => `trusted ${r.subject} (${r.fingerprint}) until ${new Date(r.notAfter).toISOString()}`,

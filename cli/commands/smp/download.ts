@@ -51,7 +51,7 @@ export function register(smp: Command): void {
       fs.writeFileSync(partial, result.data);
       fs.renameSync(partial, file);
       const { data: _data, ...rest } = result;
-      emit(s.format, { file, size: result.data.length, ...rest }, () => {
+      await emit(s.format, { file, size: result.data.length, ...rest }, () => {
         const how =
           result.verified === 'sha256'
             ? "checked by the device's SHA-256"

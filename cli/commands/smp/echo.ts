@@ -15,7 +15,11 @@ export function register(smp: Command): void {
       const s = settings(flags);
       const started = performance.now();
       const reply = await withSmp(s, (c, signal) => c.os.echo(text, signal));
-      emit(s.format, { text: reply, roundTripMs: Math.round(performance.now() - started) }, () => reply);
+      await emit(
+        s.format,
+        { text: reply, roundTripMs: Math.round(performance.now() - started) },
+        () => reply,
+      );
     }),
   );
 }

@@ -27,7 +27,7 @@ export function register(smp: Command): void {
         // Programs that print with stdio (ocre) may write to the console, not into the answer.
         const text = output !== '' ? output : r.console.join('\n');
         if (s.format !== 'table' || text !== '')
-          emit(s.format, { argv: args, ret: r.ret, output, console: r.console }, () => text);
+          await emit(s.format, { argv: args, ret: r.ret, output, console: r.console }, () => text);
         if (r.ret !== 0) {
           reportError(
             new OutpostError('smp/command-failed', `"${args.join(' ')}" returned ${r.ret} on the device`),

@@ -15,7 +15,7 @@ export function register(image: Command): void {
       const s = settings(flags);
       const hash = hashText === undefined ? undefined : parseHash(hashText);
       const slots = await withSmp(s, (c) => c.img.confirm(hash));
-      emit(s.format, slots, () => imageTable(slots));
+      await emit(s.format, slots, () => imageTable(slots));
     }),
   );
 }

@@ -11,7 +11,7 @@ export function register(image: Command): void {
     action(async (flags: SmpFlags) => {
       const s = settings(flags);
       const slots = await withSmp(s, (c) => c.img.list());
-      emit(s.format, slots, () => imageTable(slots));
+      await emit(s.format, slots, () => imageTable(slots));
     }),
   );
 }

@@ -28,7 +28,7 @@ export function register(image: Command): void {
         }
         return c.img.test(hash);
       });
-      emit(s.format, slots, () => `${imageTable(slots)}\nreset the device to boot the pending image`);
+      await emit(s.format, slots, () => `${imageTable(slots)}\nreset the device to boot the pending image`);
     }),
   );
 }

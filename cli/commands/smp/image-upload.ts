@@ -52,7 +52,7 @@ export function register(image: Command): void {
           });
           const hash = header.hash?.toString('hex');
           const slot = slots.find((x) => x.hash === hash) ?? slots.find((x) => !x.active);
-          emit(
+          await emit(
             s.format,
             { file, version: header.version, hash: slot?.hash ?? hash, slot: slot?.slot, ...result },
             () => {

@@ -11,8 +11,8 @@ import { register as imageTest } from './image-test.js';
 import { register as imageConfirm } from './image-confirm.js';
 
 /** `edgectl smp ...`: talk to a microcontroller (Zephyr MCUmgr SMP) on a serial port, at the bench. */
-export function register(program: Command): void {
-  const smp = program
+export function head(program: Command): Command {
+  return program
     .command('smp')
     .description('talk to a microcontroller over its serial port (Zephyr MCUmgr SMP): files, shell, firmware')
     .addHelpText(
@@ -21,6 +21,10 @@ export function register(program: Command): void {
         'Example:\n  edgectl smp upload --port /dev/ttyACM0 app.wasm /lfs/ocre/images/app.wasm\n' +
         '  edgectl smp exec --port /dev/ttyACM0 -- ocre run -d -n app1 app.wasm\n',
     );
+}
+
+export function register(program: Command): void {
+  const smp = head(program);
   echo(smp);
   info(smp);
   upload(smp);

@@ -51,7 +51,7 @@ export function register(smp: Command): void {
     action(async (flags: SmpFlags) => {
       const s = settings(flags);
       const info = await withSmp(s, (c) => gather(c));
-      emit(s.format, info, () => {
+      await emit(s.format, info, () => {
         const running = info.firmware?.find((f) => f.active);
         return keyValues([
           ['board', info.board],

@@ -14,7 +14,7 @@ export function register(smp: Command): void {
     action(async (flags: SmpFlags & { force?: boolean }) => {
       const s = settings(flags);
       await withSmp(s, (c) => c.os.reset({ force: Boolean(flags.force) }));
-      emit(s.format, { reset: true }, () => `${s.port}: reset requested`);
+      await emit(s.format, { reset: true }, () => `${s.port}: reset requested`);
     }),
   );
 }

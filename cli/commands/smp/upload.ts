@@ -81,7 +81,7 @@ export function register(smp: Command): void {
               return;
             throw err;
           }
-          emit(s.format, { file, ...result }, () => {
+          await emit(s.format, { file, ...result }, () => {
             if (result.upToDate)
               return `${dest} is already up to date (${data.length} bytes, sha256 ${result.sha256.slice(0, 16)}...)`;
             const how = {

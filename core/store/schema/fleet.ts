@@ -10,6 +10,8 @@ export const sites = sqliteTable(
     description: text('description'),
     labels: text('labels', { mode: 'json' }).$type<Record<string, string>>().notNull(),
     servedBy: text('served_by', { enum: ['embedded', 'remote'] }).notNull(),
+    /** Reached only by signed bundles on removable drives (no bus link, no git push). */
+    airGapped: integer('air_gapped', { mode: 'boolean' }).notNull().default(false),
     createdAt: integer('created_at').notNull(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.id] })],

@@ -54,7 +54,11 @@ export const audit = sqliteTable(
     requestId: text('request_id'),
     durationMs: integer('duration_ms'),
   },
-  (t) => [index('audit_tenant_at').on(t.tenantId, t.at)],
+  (t) => [
+    index('audit_tenant_at').on(t.tenantId, t.at),
+    // The node page reads the entries about one node.
+    index('audit_tenant_target').on(t.tenantId, t.target),
+  ],
 );
 
 /** Small key/value facts about this installation (instance id, first start). */

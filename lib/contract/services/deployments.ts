@@ -201,7 +201,10 @@ export const deploymentsService = defineService('deployments', {
         ...appRef,
         name: z
           .string()
-          .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/)
+          .regex(
+            /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+            'a deployment name is 1-63 lowercase letters, digits and dashes (no spaces), starting and ending with a letter or digit',
+          )
           .optional(),
         target: targetSchema,
         parameters: z.record(z.string(), z.unknown()).default({}),

@@ -48,6 +48,21 @@ export const trustedCaSchema = z.object({
   addedBy: z.string(),
 });
 
+export const enrollTokenSchema = z.object({
+  token: z.string(),
+  nodeUid: z.string(),
+  nodeName: z.string(),
+  siteId: z.string(),
+  expiresAt: z.number(),
+  caFingerprint: z.string(),
+  mmiUrl: z.string().nullable(),
+  /** The exact command to run on the node (`edgectl agent enroll --lo <url> --token <token>`). */
+  command: z.string(),
+  /** The token as a QR code (SVG), for a phone or a camera at the node. */
+  qrSvg: z.string(),
+});
+export type EnrollToken = z.infer<typeof enrollTokenSchema>;
+
 const spiffePattern = z
   .string()
   .min(10)
@@ -145,16 +160,33 @@ export const identityService = defineService('identity', {
           .default(60),
       })
       .strict(),
-    output: z.object({
-      token: z.string(),
-      nodeUid: z.string(),
-      siteId: z.string(),
-      expiresAt: z.number(),
-      caFingerprint: z.string(),
-      mmiUrl: z.string().nullable(),
-    }),
+    output: enrollTokenSchema,
     errors: ['not-found', 'conflict'],
     auditTarget: (i) => `node/${i.node}`,
+    secretResult: true,
+  }),
+  createEnrollTokens: command({
+    roles: ['operator'],
+    summary:
+      'One-time enrollment tokens for several nodes (each created if needed) at a site, all or none; each with the exact edgectl command and a QR code.',
+    input: z
+      .object({
+        nodes: z.array(slugSchema).min(1).max(50),
+        siteId: z.string().min(1),
+        ttlMinutes: z
+          .number()
+          .int()
+          .positive()
+          .max(60 * 24 * 30)
+          .default(60),
+      })
+      .strict(),
+    output: z.object({ tokens: z.array(enrollTokenSchema) }),
+    errors: ['not-found', 'conflict', 'invalid-input'],
+    auditTarget: (i) =>
+      i.nodes.length === 1
+        ? `node/${i.nodes[0]}`
+        : `nodes/${i.nodes.slice(0, 3).join(',')}${i.nodes.length > 3 ? `,+${i.nodes.length - 3}` : ''}`,
     secretResult: true,
   }),
   revokeNode: command({

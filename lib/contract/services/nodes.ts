@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { command, defineService, query } from '../define.js';
 import { labelKeySchema, labelsSchema, presenceSchema, slugSchema } from './common.js';
-import type { DeviceCapabilities } from '../../model/index.js';
+import type { DeviceCapabilities, PlacementReason } from '../../model/index.js';
+import { auditEntrySchema } from './system.js';
 
 export const capacitySchema = z.object({
   /** CPU architectures reported, each once. */
@@ -43,6 +44,26 @@ export const nodeSchema = z.object({
   enrolledAt: z.number().nullable(),
 });
 export type Node = z.infer<typeof nodeSchema>;
+
+/** What `nodes.workloadLogs` returns: each component's last lines as the node's agent read them. */
+export const workloadLogsSchema = z.object({
+  node: z.string(),
+  deploymentId: z.string(),
+  /** When the node read them (its clock). */
+  at: z.number(),
+  components: z.array(
+    z.object({
+      component: z.string(),
+      kind: z.string(),
+      lines: z.array(z.string()),
+      /** Earlier lines were left out (the tail, or the size of one answer). */
+      truncated: z.boolean(),
+      /** Why there is nothing to show (not started yet, a runtime that keeps no output on the node). */
+      note: z.string().optional(),
+    }),
+  ),
+});
+export type WorkloadLogs = z.infer<typeof workloadLogsSchema>;
 
 /** Most rows one `nodes.list` page may ask for. */
 export const NODES_PAGE_MAX = 1000;
@@ -97,6 +118,100 @@ export const nodesListInputSchema = z
   .strict()
   .default({ offset: 0, capabilities: true });
 export type NodesListInput = z.input<typeof nodesListInputSchema>;
+
+/** Most nodes one bulk action may name. */
+export const BULK_NODES_MAX = 1000;
+
+export const bulkNodeActionSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('label'),
+      set: labelsSchema.default({}),
+      remove: z.array(labelKeySchema).default([]),
+    })
+    .strict(),
+  z.object({ kind: z.literal('cordon') }).strict(),
+  z.object({ kind: z.literal('uncordon') }).strict(),
+  z.object({ kind: z.literal('setModel'), modelId: z.string().min(1).nullable() }).strict(),
+]);
+export type BulkNodeAction = z.input<typeof bulkNodeActionSchema>;
+
+export const svidSummarySchema = z.object({
+  serialHex: z.string(),
+  spiffeId: z.string(),
+  issuedAt: z.number(),
+  notAfter: z.number(),
+  revokedAt: z.number().nullable(),
+});
+
+export const nodeWorkloadSchema = z.object({
+  deploymentId: z.string(),
+  deploymentName: z.string(),
+  appId: z.string(),
+  /** The version this node is told to run. */
+  version: z.string(),
+  desired: z.enum(['present', 'absent']),
+  /** The last reported state, `pending` before any report. */
+  state: z.string(),
+  /** When the node reported it (null: never). */
+  stateAt: z.number().nullable(),
+  /** When the node was told to run it. */
+  assignedAt: z.number(),
+  /** The last report is about the revision the node is told to run now. */
+  current: z.boolean(),
+  error: z.string().nullable(),
+  components: z.array(z.object({ name: z.string(), state: z.string(), error: z.string().nullable() })),
+});
+export type NodeWorkload = z.infer<typeof nodeWorkloadSchema>;
+
+export const nodeEventSchema = z.object({
+  at: z.number(),
+  kind: z.enum(['presence', 'status', 'enrolled', 'revoked', 'registered', 'capabilities']),
+  text: z.string(),
+  /** The deployment a status event is about. */
+  deploymentId: z.string().nullable(),
+});
+export type NodeEvent = z.infer<typeof nodeEventSchema>;
+
+export const nodeDetailSchema = z.object({
+  node: nodeSchema,
+  /** The SVID the node holds now (the newest not revoked), null when it has none. */
+  svid: svidSummarySchema.nullable(),
+  /** Every SVID issued to it, newest first (at most 20). */
+  svids: z.array(svidSummarySchema),
+  model: z
+    .object({ id: z.string(), name: z.string(), vendor: z.string(), modelNumber: z.string() })
+    .nullable(),
+  /** Presence changes, newest first (at most 100), each with when it began. */
+  presenceHistory: z.array(z.object({ presence: presenceSchema, at: z.number() })),
+  staleAfterSeconds: z.number(),
+  offlineAfterSeconds: z.number(),
+  workloads: z.array(nodeWorkloadSchema),
+  /** What happened to the node, newest first (at most 50): presence changes, status reports, enrollment. */
+  events: z.array(nodeEventSchema),
+  /** Audit entries about the node, newest first (at most 20). */
+  audit: z.array(auditEntrySchema),
+  /**
+   * The workloads' output through the site's LO: not yet available (no agent-side log method in the
+   * contract yet; ADR 0229). `reason` says why.
+   */
+  output: z.object({ available: z.boolean(), reason: z.string() }),
+  now: z.number(),
+});
+export type NodeDetail = z.infer<typeof nodeDetailSchema>;
+
+export const nodeFitSchema = z.object({
+  appId: z.string(),
+  appName: z.string(),
+  version: z.string(),
+  profileId: z.string(),
+  profileType: z.string(),
+  /** The node passes every filter for this profile (it could be placed now). */
+  fits: z.boolean(),
+  /** Why not (or notes when it fits), in the placement's words. */
+  reasons: z.array(z.custom<PlacementReason>((v) => typeof v === 'object' && v !== null)),
+});
+export type NodeFit = z.infer<typeof nodeFitSchema>;
 
 export const nodesService = defineService('nodes', {
   list: query({
@@ -173,6 +288,61 @@ export const nodesService = defineService('nodes', {
     output: nodeSchema,
     errors: ['not-found'],
     auditTarget: (i) => `node/${i.name}`,
+  }),
+  workloadLogs: query({
+    roles: ['operator'],
+    summary:
+      "A deployment's workload output on one node (the last lines of each component), asked of the node's agent over the site bus while it is connected.",
+    input: z
+      .object({
+        /** The node's name. */
+        name: z.string().min(1),
+        deploymentId: z.string().min(1).max(200),
+        component: z.string().min(1).max(200).optional(),
+        tail: z.number().int().min(0).max(10_000).default(100),
+      })
+      .strict(),
+    output: workloadLogsSchema,
+    errors: ['not-found', 'node/unreachable', 'nats-unavailable', 'unavailable'],
+  }),
+  detail: query({
+    roles: ['viewer'],
+    summary:
+      "One node's page: identity and SVID expiry, presence and its history, model, workloads with states and ages, recent events and audit entries.",
+    input: z.object({ name: z.string().min(1) }).strict(),
+    output: nodeDetailSchema,
+    errors: ['not-found'],
+  }),
+  fit: query({
+    roles: ['viewer'],
+    summary:
+      'Whether a node could run each application (the newest version of every app, or one version), and why not: the placement filters for this node alone.',
+    input: z
+      .object({
+        name: z.string().min(1),
+        appId: z.string().min(1).optional(),
+        version: z.string().min(1).optional(),
+      })
+      .strict(),
+    output: z.object({ fits: z.array(nodeFitSchema) }),
+    errors: ['not-found'],
+  }),
+  bulk: command({
+    roles: ['operator'],
+    summary:
+      'One action on many nodes at once (labels, cordon, uncordon, device model): all or nothing, one audit entry.',
+    input: z
+      .object({
+        names: z.array(z.string().min(1)).min(1).max(BULK_NODES_MAX),
+        action: bulkNodeActionSchema,
+      })
+      .strict(),
+    output: z.object({ updated: z.number().int().nonnegative(), names: z.array(z.string()) }),
+    errors: ['not-found'],
+    auditTarget: (i) =>
+      i.names.length === 1
+        ? `node/${i.names[0]}`
+        : `nodes/${i.names.slice(0, 3).join(',')}${i.names.length > 3 ? `,+${i.names.length - 3}` : ''}`,
   }),
   remove: command({
     roles: ['operator'],

@@ -23,6 +23,21 @@ export const siteSchema = z.object({
   /** Who serves the site's nodes: this server's embedded LO, or a remote LO. */
   servedBy: z.enum(['embedded', 'remote']),
   orchestrator: orchestratorSchema.nullable(),
+  /** Reached only by signed bundles on removable drives (no bus link, no git push). */
+  airGapped: z.boolean(),
+  /**
+   * The bundles exchanged with the site (air-gapped sites, and any site a bundle went to): the newest each
+   * way, and `asOf`, when the last status bundle from the site was made: the age of what HQ knows of it.
+   */
+  bundles: z
+    .object({
+      toSite: z.object({ sequence: z.number(), created: z.number(), at: z.number() }).nullable(),
+      fromSite: z.object({ sequence: z.number(), created: z.number(), at: z.number() }).nullable(),
+      /** The newer of the two bundles' creation times. */
+      lastBundleAt: z.number().nullable(),
+      asOf: z.number().nullable(),
+    })
+    .nullable(),
   nodeCount: z.number().int().nonnegative(),
   createdAt: z.number(),
 });
@@ -51,11 +66,22 @@ export const sitesService = defineService('sites', {
         name: nameTextSchema(200).optional(),
         description: freeTextSchema(2000).optional(),
         labels: labelsSchema.optional(),
-        servedBy: z.enum(['embedded', 'remote']).default('embedded'),
+        /** Default `embedded`, or `remote` when air-gapped. */
+        servedBy: z.enum(['embedded', 'remote']).optional(),
+        /** Reached only by bundles (served by its own LO, with no bus link and no git push). */
+        airGapped: z.boolean().default(false),
       })
       .strict(),
     output: siteSchema,
-    errors: ['already-exists'],
+    errors: ['already-exists', 'conflict'],
+    auditTarget: (i) => `site/${i.id}`,
+  }),
+  set: command({
+    roles: ['tenant-admin'],
+    summary: 'Change how a site is reached: air-gapped (bundles only) or connected.',
+    input: z.object({ id: z.string().min(1), airGapped: z.boolean() }).strict(),
+    output: siteSchema,
+    errors: ['not-found', 'conflict'],
     auditTarget: (i) => `site/${i.id}`,
   }),
   remove: command({

@@ -99,6 +99,27 @@ export const auditEntrySchema = z.object({
 });
 export type AuditEntry = z.infer<typeof auditEntrySchema>;
 
+export const auditQuerySchema = z
+  .object({
+    limit: z.number().int().min(1).max(1000).default(100),
+    /** Matching entries to skip, newest first (paging by page number). */
+    offset: z.number().int().min(0).max(10_000_000).default(0),
+    /** Entries with a sequence number below this (paging by cursor). */
+    before: z.number().int().positive().optional(),
+    /** The exact action (`nodes.label`). */
+    action: z.string().max(200).optional(),
+    /** The exact target (`node/edge-1`). */
+    target: z.string().max(500).optional(),
+    result: z.enum(['ok', 'error']).optional(),
+    /** Entries at or after this time (ms since epoch). */
+    since: z.number().int().nonnegative().optional(),
+    /** Text found (ASCII case-insensitive) in the actor, action, target, error or input. */
+    search: z.string().max(200).optional(),
+  })
+  .strict()
+  .default({ limit: 100, offset: 0 });
+export type AuditQuery = z.input<typeof auditQuerySchema>;
+
 export const systemService = defineService('system', {
   status: query({
     roles: ['viewer'],
@@ -115,16 +136,13 @@ export const systemService = defineService('system', {
   }),
   audit: query({
     roles: ['viewer'],
-    summary: 'The audit log of the current tenant, newest first.',
-    input: z
-      .object({
-        limit: z.number().int().min(1).max(1000).default(100),
-        /** Entries with a sequence number below this (paging). */
-        before: z.number().int().positive().optional(),
-        action: z.string().optional(),
-      })
-      .strict()
-      .default({ limit: 100 }),
-    output: z.object({ entries: z.array(auditEntrySchema) }),
+    summary:
+      'The audit log of the current tenant, newest first: filtered and paged by the server, with the number of matches.',
+    input: auditQuerySchema,
+    output: z.object({
+      entries: z.array(auditEntrySchema),
+      /** Entries matching the filters, over all pages. */
+      total: z.number().int().nonnegative(),
+    }),
   }),
 });

@@ -79,7 +79,7 @@ export function AppDetail({ id, version }: { id: string; version?: string | unde
       <Stack direction="row" spacing={2} sx={{ alignItems: 'center', mb: 2 }}>
         <EntityAvatar icon={app.icon} name={d.metadata.name} size={64} testId="app-detail-icon" />
         <Box sx={{ flexGrow: 1, minWidth: 0 }}>
-          <Typography variant="h5" data-testid="app-detail-name">
+          <Typography variant="h5" component="h1" data-testid="app-detail-name">
             {d.metadata.name}
           </Typography>
           <Typography variant="body2" color="text.secondary">

@@ -1,9 +1,52 @@
+import { Suspense, lazy } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { Alert, Box, Card, CardContent, Chip, Grid, Skeleton, Stack, Typography } from '@mui/material';
 import { api } from '../../api.js';
 import { formatAge } from '../../format.js';
 import { useNow } from '../../live.js';
 import { ErrorAlert } from '../../components/ErrorAlert.js';
+import { useRefetchOn } from '../deployments/use-refetch-on.js';
+import { AttentionList } from './AttentionList.js';
+const HealthCharts = lazy(() => import('./HealthCharts.js').then((m) => ({ default: m.HealthCharts })));
+
+const ATTENTION_KEY = ['metrics', 'attention'] as const;
+
+/** What needs attention, worst first (health.attention), refreshed when the fleet changes. */
+function Attention() {
+  const q = useQuery({
+    queryKey: ATTENTION_KEY,
+    queryFn: () => api.health.attention({ limit: 50 }),
+    // Presence changes without an event between samples: ask again every 15 s as well.
+    refetchInterval: 15_000,
+  });
+  useRefetchOn('nodes', ATTENTION_KEY);
+  useRefetchOn('deployments', ATTENTION_KEY);
+  useRefetchOn('sites', ATTENTION_KEY);
+  const c = q.data?.bySeverity;
+  return (
+    <Card variant="outlined">
+      <CardContent>
+        <Stack direction="row" spacing={1} sx={{ alignItems: 'baseline', mb: 1, flexWrap: 'wrap' }}>
+          <Typography variant="h6" component="h2">
+            Needs attention
+          </Typography>
+          {c ? (
+            <Typography variant="body2" color="text.secondary" data-testid="attention-counts">
+              {c.critical} critical · {c.warning} warning · {c.info} info
+            </Typography>
+          ) : null}
+        </Stack>
+        {q.error ? (
+          <ErrorAlert error={q.error} />
+        ) : q.data ? (
+          <AttentionList items={q.data.items} more={q.data.more} />
+        ) : (
+          <Skeleton variant="rectangular" height={80} />
+        )}
+      </CardContent>
+    </Card>
+  );
+}
 
 function Stat({ label, value, testId }: { label: string; value: string | number; testId: string }) {
   return (
@@ -34,7 +77,9 @@ export function DashboardPage() {
   return (
     <Box>
       <Stack direction="row" spacing={2} sx={{ alignItems: 'baseline', mb: 2 }}>
-        <Typography variant="h5">Dashboard</Typography>
+        <Typography variant="h5" component="h1">
+          Dashboard
+        </Typography>
         <Typography variant="body2" color="text.secondary" data-testid="status-age">
           {s ? `updated ${formatAge(age)} ago` : 'loading'}
         </Typography>
@@ -43,10 +88,13 @@ export function DashboardPage() {
         <Skeleton variant="rectangular" height={180} />
       ) : (
         <Stack spacing={3}>
+          <Attention />
           <Card variant="outlined">
             <CardContent>
               <Stack direction="row" spacing={1} sx={{ flexWrap: 'wrap', alignItems: 'center' }}>
-                <Typography variant="h6">Outpost</Typography>
+                <Typography variant="h6" component="h2">
+                  Outpost
+                </Typography>
                 <Chip label={`version ${s.version}`} data-testid="version" data-value={s.version} />
                 <Chip label={`role ${s.role}`} color="primary" data-testid="role" data-value={s.role} />
                 {s.roles.map((r) => (
@@ -116,6 +164,10 @@ export function DashboardPage() {
               <Stat label="Deployments" value={s.counts.deployments} testId="count-deployments" />
             </Grid>
           </Grid>
+          {/* The charts library is a chunk of its own: the attention list does not wait for it. */}
+          <Suspense fallback={<Skeleton variant="rectangular" height={200} />}>
+            <HealthCharts />
+          </Suspense>
         </Stack>
       )}
     </Box>

@@ -106,7 +106,12 @@ export function DeploymentDetail({ id }: { id: string }) {
                 <Typography variant="h6">Nodes</Typography>
                 <Counts counts={d.counts} total={d.nodeCount} />
               </Stack>
-              <DeploymentNodesGrid nodes={d.nodes} serverNow={d.now} receivedAt={q.dataUpdatedAt} />
+              <DeploymentNodesGrid
+                deploymentId={d.id}
+                nodes={d.nodes}
+                serverNow={d.now}
+                receivedAt={q.dataUpdatedAt}
+              />
             </CardContent>
           </Card>
         </Stack>
@@ -178,7 +183,7 @@ function Header({
         <Stack direction="row" spacing={2} sx={{ alignItems: 'flex-start' }}>
           <Box sx={{ flexGrow: 1, minWidth: 0 }}>
             <Stack direction="row" spacing={1} sx={{ alignItems: 'center', flexWrap: 'wrap' }}>
-              <Typography variant="h5" data-testid="deployment-name">
+              <Typography variant="h5" component="h1" data-testid="deployment-name">
                 {d.name}
               </Typography>
               <DeploymentStateChip state={d.state} />

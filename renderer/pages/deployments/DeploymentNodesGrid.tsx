@@ -17,9 +17,29 @@ import { formatAge, formatTime } from '../../format.js';
 import { Age } from './now.js';
 import { NodeStateChips } from './StateChip.js';
 import { STATE_ORDER, nodeStateDisplay, type ServerTime } from './node-state.js';
+import { WorkloadLogsDialog } from './WorkloadLogsDialog.js';
 
 /** When the rows were answered (server clock) and received (browser clock): shared by every age cell. */
 const TimeContext = createContext<ServerTime>({ serverNow: 0, receivedAt: 0 });
+/** Opens the Logs view of a node's workloads. */
+const LogsContext = createContext<(node: DeploymentNode) => void>(() => undefined);
+
+function LogsCell({ node }: { node: DeploymentNode }) {
+  const open = useContext(LogsContext);
+  return (
+    <Button
+      size="small"
+      onClick={(e) => {
+        e.stopPropagation();
+        open(node);
+      }}
+      title={`the output of this deployment's workloads on ${node.nodeName} (asked of its agent)`}
+      data-testid="node-logs"
+    >
+      Logs
+    </Button>
+  );
+}
 
 /** When the node reached its state (the report's event time); how much later it arrived, when it waited. */
 function ReportedCell({ node }: { node: DeploymentNode }) {
@@ -191,6 +211,14 @@ const columns: GridColDef<DeploymentNode>[] = [
     valueGetter: (_v, row) => row.components.length,
     renderCell: (p) => <ComponentsCell node={p.row} />,
   },
+  {
+    field: 'logs',
+    headerName: 'Logs',
+    width: 80,
+    sortable: false,
+    filterable: false,
+    renderCell: (p) => <LogsCell node={p.row} />,
+  },
 ];
 
 /**
@@ -199,39 +227,47 @@ const columns: GridColDef<DeploymentNode>[] = [
  * ten thousand nodes stay fluid.
  */
 export function DeploymentNodesGrid({
+  deploymentId,
   nodes,
   serverNow,
   receivedAt,
   loading = false,
 }: {
+  deploymentId: string;
   nodes: DeploymentNode[];
   serverNow: number;
   receivedAt: number;
   loading?: boolean;
 }) {
   const time = useMemo(() => ({ serverNow, receivedAt }), [serverNow, receivedAt]);
+  const [logsOf, setLogsOf] = useState<string | null>(null);
   return (
     <TimeContext.Provider value={time}>
-      {/* A fixed height (which virtualisation needs) only when there are more rows than fit. */}
-      <Box sx={{ height: nodes.length > 10 ? 560 : 'auto' }}>
-        <DataGrid
-          rows={nodes}
-          columns={columns}
-          getRowId={rowId}
-          loading={loading}
-          density="compact"
-          rowHeight={44}
-          disableRowSelectionOnClick
-          showToolbar
-          initialState={{
-            pagination: { paginationModel: { pageSize: 100 } },
-            sorting: { sortModel: [{ field: 'nodeName', sort: 'asc' }] },
-          }}
-          pageSizeOptions={[25, 50, 100]}
-          data-testid="deployment-nodes"
-          aria-label="Nodes of the deployment"
-        />
-      </Box>
+      <LogsContext.Provider value={(n) => setLogsOf(n.nodeName)}>
+        {/* A fixed height (which virtualisation needs) only when there are more rows than fit. */}
+        <Box sx={{ height: nodes.length > 10 ? 560 : 'auto' }}>
+          <DataGrid
+            rows={nodes}
+            columns={columns}
+            getRowId={rowId}
+            loading={loading}
+            density="compact"
+            rowHeight={44}
+            disableRowSelectionOnClick
+            showToolbar
+            initialState={{
+              pagination: { paginationModel: { pageSize: 100 } },
+              sorting: { sortModel: [{ field: 'nodeName', sort: 'asc' }] },
+            }}
+            pageSizeOptions={[25, 50, 100]}
+            data-testid="deployment-nodes"
+            aria-label="Nodes of the deployment"
+          />
+        </Box>
+      </LogsContext.Provider>
+      {logsOf !== null ? (
+        <WorkloadLogsDialog deploymentId={deploymentId} node={logsOf} onClose={() => setLogsOf(null)} />
+      ) : null}
     </TimeContext.Provider>
   );
 }

@@ -17,7 +17,8 @@ export function DeviceModelDrawer({ model: m, onClose }: { model: DeviceModel | 
   const qc = useQueryClient();
   const [removing, setRemoving] = useState(false);
   return (
-    <Drawer anchor="right" open={m !== null} onClose={onClose}>
+    // Above the app bar (a temporary drawer sits at the drawer level, under it, by default).
+    <Drawer anchor="right" open={m !== null} onClose={onClose} sx={{ zIndex: (t) => t.zIndex.modal }}>
       {m ? (
         <Box
           sx={{ width: 560, maxWidth: '100vw', p: 3 }}

@@ -32,7 +32,7 @@ export function SettingsPage() {
     : [];
   return (
     <Box>
-      <Typography variant="h5" gutterBottom>
+      <Typography variant="h5" component="h1" gutterBottom>
         Settings
       </Typography>
       <Card variant="outlined">

@@ -19,7 +19,7 @@ const EMPTY = {
   name: '',
   description: '',
   labels: '',
-  servedBy: 'embedded' as 'embedded' | 'remote',
+  servedBy: 'embedded' as 'embedded' | 'remote' | 'air-gapped',
 };
 
 export function AddSiteDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
@@ -33,7 +33,9 @@ export function AddSiteDialog({ open, onClose }: { open: boolean; onClose: () =>
         ...(f.name.trim() ? { name: f.name.trim() } : {}),
         ...(f.description.trim() ? { description: f.description.trim() } : {}),
         ...(Object.keys(labels).length ? { labels } : {}),
-        servedBy: f.servedBy,
+        ...(f.servedBy === 'air-gapped'
+          ? { servedBy: 'remote' as const, airGapped: true }
+          : { servedBy: f.servedBy }),
       });
     },
     onSuccess: () => {
@@ -88,10 +90,12 @@ export function AddSiteDialog({ open, onClose }: { open: boolean; onClose: () =>
             select
             label="Served by"
             value={f.servedBy}
-            onChange={(e) => setF({ ...f, servedBy: e.target.value as 'embedded' | 'remote' })}
+            onChange={(e) => setF({ ...f, servedBy: e.target.value as typeof EMPTY.servedBy })}
+            slotProps={{ htmlInput: { 'data-testid': 'site-served-by-input' } }}
           >
             <MenuItem value="embedded">the embedded Local Orchestrator of this server</MenuItem>
             <MenuItem value="remote">a remote Local Orchestrator at the site</MenuItem>
+            <MenuItem value="air-gapped">a remote LO reached only by bundles (air-gapped)</MenuItem>
           </TextField>
           {add.error ? <ProblemAlert error={add.error} /> : null}
         </Stack>

@@ -1,11 +1,13 @@
 import { useCallback, useMemo, useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { Box, Chip, Snackbar } from '@mui/material';
+import { Box, Chip, Link, Snackbar } from '@mui/material';
+import { nodePath } from '../nodes/routes.js';
 import {
   DataGrid,
   GridActionsCellItem,
   type GridColDef,
   type GridPaginationModel,
+  type GridRowSelectionModel,
   type GridSortModel,
 } from '@mui/x-data-grid';
 import BlockIcon from '@mui/icons-material/Block';
@@ -36,6 +38,8 @@ type Dialog = { kind: 'labels' | 'model' | 'remove'; node: Node } | null;
  * Rows are virtualised within a page; presence ages tick inside their own cells without re-rendering.
  */
 export function NodesGrid({
+  selected,
+  onSelectedChange,
   nodes,
   total,
   models,
@@ -46,6 +50,9 @@ export function NodesGrid({
   sortModel,
   onSortModelChange,
 }: {
+  /** Uids of the selected nodes (kept across pages, for bulk actions). */
+  selected: string[];
+  onSelectedChange: (uids: string[]) => void;
   nodes: Node[];
   total: number;
   models: DeviceModel[];
@@ -152,7 +159,16 @@ export function NodesGrid({
             : []),
         ],
       },
-      { field: 'name', headerName: 'Name', width: 150 },
+      {
+        field: 'name',
+        headerName: 'Name',
+        width: 150,
+        renderCell: (p) => (
+          <Link href={`#${nodePath(p.row.name)}`} data-testid="node-link">
+            {p.row.name}
+          </Link>
+        ),
+      },
       { field: 'siteId', headerName: 'Site', width: 110 },
       {
         field: 'state',
@@ -244,6 +260,9 @@ export function NodesGrid({
           rowHeight={44}
           disableRowSelectionOnClick
           keepNonExistentRowsSelected
+          checkboxSelection
+          rowSelectionModel={{ type: 'include', ids: new Set(selected) }}
+          onRowSelectionModelChange={(m) => onSelectedChange(selectedUids(m, nodes))}
           paginationMode="server"
           sortingMode="server"
           filterMode="server"
@@ -290,4 +309,10 @@ export function NodesGrid({
       </Snackbar>
     </PresenceReportContext.Provider>
   );
+}
+
+/** Uids of the selected rows; "select all" on a page gives every row of the page but the excluded ones. */
+function selectedUids(m: GridRowSelectionModel, nodes: Node[]): string[] {
+  if (m.type === 'exclude') return nodes.filter((n) => !m.ids.has(n.uid)).map((n) => n.uid);
+  return [...m.ids].map(String);
 }

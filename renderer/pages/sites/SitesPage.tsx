@@ -1,6 +1,7 @@
 import { useMemo, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import {
+  Alert,
   Box,
   Button,
   Card,
@@ -20,13 +21,18 @@ import { ErrorAlert } from '../../components/ErrorAlert.js';
 import { FetchedAge, PageHeader } from '../../components/PageHeader.js';
 import type { PresenceReport } from './presence.js';
 import type { GridPaginationModel, GridSortModel } from '@mui/x-data-grid';
-import type { NodeSortField, Presence } from '../../../lib/contract/index.js';
+import { describeAsOf, type NodeSortField, type Presence, type Site } from '../../../lib/contract/index.js';
+import { useTick } from '../../components/ticker.js';
 import { SitesTable } from './SitesTable.js';
 import { AddSiteDialog } from './AddSiteDialog.js';
 import { NodesGrid } from './NodesGrid.js';
 import { AddNodeDialog } from './NodeDialogs.js';
 import { EnrollRequests } from './EnrollRequests.js';
 import { RoleGate, RoleNote } from '../../components/RoleGate.js';
+import { EnrollDialog } from './EnrollDialog.js';
+import { BulkActions } from './BulkActions.js';
+import { routeQuery, useRoute } from '../../router.js';
+import QrCodeIcon from '@mui/icons-material/QrCode2';
 
 /** Grid columns the server sorts by (the model column shows, and sorts by, the model's name). */
 const SORT_FIELDS: Record<string, NodeSortField> = {
@@ -40,9 +46,23 @@ const SORT_FIELDS: Record<string, NodeSortField> = {
 const PRESENCES: Presence[] = ['online', 'stale', 'offline', 'unknown'];
 
 export function SitesPage() {
-  const [site, setSite] = useState('');
+  // `#/sites?site=plant&presence=offline` (the Dashboard links here) opens with those filters.
+  const route = useRoute();
+  const params = routeQuery(route);
+  const asPresence = (v: string | null): Presence | '' =>
+    (PRESENCES as string[]).includes(v ?? '') ? (v as Presence) : '';
+  const [site, setSite] = useState(params.get('site') ?? '');
   const [labelFilter, setLabelFilter] = useState('');
-  const [presence, setPresence] = useState<Presence | ''>('');
+  const [presence, setPresence] = useState<Presence | ''>(asPresence(params.get('presence')));
+  // A new link from the Dashboard (another query) sets the filters again.
+  const [linked, setLinked] = useState(params.toString());
+  if (linked !== params.toString()) {
+    setLinked(params.toString());
+    if (params.get('site') !== null) setSite(params.get('site')!);
+    if (params.get('presence') !== null) setPresence(asPresence(params.get('presence')));
+  }
+  const [selected, setSelected] = useState<string[]>([]);
+  const [enrolling, setEnrolling] = useState(false);
   const [paging, setPaging] = useState<GridPaginationModel>({ page: 0, pageSize: 100 });
   const [sortModel, setSortModel] = useState<GridSortModel>([{ field: 'name', sort: 'asc' }]);
   const [addingSite, setAddingSite] = useState(false);
@@ -138,13 +158,24 @@ export function SitesPage() {
             </RoleGate>
             <RoleGate channel="nodes.add" action="Add node">
               <Button
-                variant="contained"
+                variant="outlined"
                 startIcon={<AddIcon />}
                 onClick={() => setAddingNode(true)}
                 disabled={sites.length === 0}
                 data-testid="add-node"
               >
                 Add node
+              </Button>
+            </RoleGate>
+            <RoleGate channel="identity.createEnrollTokens" action="Enroll nodes">
+              <Button
+                variant="contained"
+                startIcon={<QrCodeIcon />}
+                onClick={() => setEnrolling(true)}
+                disabled={sites.length === 0}
+                data-testid="enroll-nodes"
+              >
+                Enroll nodes
               </Button>
             </RoleGate>
           </>
@@ -231,12 +262,18 @@ export function SitesPage() {
               />
             </Stack>
             {nodesQ.error ? <ErrorAlert error={nodesQ.error} /> : null}
+            <AirGapNotice site={sites.find((s) => s.id === site)} />
             <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }} data-testid="node-count">
               {data
                 ? `${data.total} node${data.total === 1 ? '' : 's'}${site ? ` at ${site}` : ''}${search ? ` matching "${search}"` : ''}${presence ? ` ${presence}` : ''}`
                 : ''}
             </Typography>
+            {selected.length > 0 ? (
+              <BulkActions names={selected.map(nameOfUid)} models={models} onDone={() => setSelected([])} />
+            ) : null}
             <NodesGrid
+              selected={selected}
+              onSelectedChange={setSelected}
               nodes={data?.nodes ?? []}
               total={data?.total ?? 0}
               models={models}
@@ -251,6 +288,9 @@ export function SitesPage() {
         </Card>
       </Stack>
       <AddSiteDialog open={addingSite} onClose={() => setAddingSite(false)} />
+      {enrolling ? (
+        <EnrollDialog sites={sites} defaultSite={site} onClose={() => setEnrolling(false)} />
+      ) : null}
       {addingNode ? (
         <AddNodeDialog
           sites={sites}
@@ -261,4 +301,22 @@ export function SitesPage() {
       ) : null}
     </Box>
   );
+}
+
+/** What HQ shows of an air-gapped site is as old as its last status bundle: say so above its nodes. */
+function AirGapNotice({ site }: { site: Site | undefined }) {
+  const now = useTick();
+  if (!site?.airGapped) return null;
+  const asOf = describeAsOf(site.bundles?.asOf ?? null, now);
+  return (
+    <Alert severity="info" sx={{ mb: 1 }} data-testid="airgap-notice">
+      {site.name} is air-gapped:{' '}
+      {asOf ? `what is shown here is ${asOf}.` : 'no status bundle from it yet; nothing shown here is live.'}
+    </Alert>
+  );
+}
+
+/** A node's name from its uid (`<tenant>.<name>`; a tenant id has no dot). */
+function nameOfUid(uid: string): string {
+  return uid.slice(uid.indexOf('.') + 1);
 }

@@ -16,7 +16,8 @@ import {
 } from '@mui/material';
 import DeleteIcon from '@mui/icons-material/Delete';
 import RouterIcon from '@mui/icons-material/Router';
-import type { Site, SiteLink } from '../../../lib/contract/index.js';
+import { describeAsOf, describeSiteReach, type Site, type SiteLink } from '../../../lib/contract/index.js';
+import { useTick } from '../../components/ticker.js';
 import { api } from '../../api.js';
 import { LabelChips } from '../../components/LabelChips.js';
 import { ConfirmDialog } from '../../components/ConfirmDialog.js';
@@ -71,6 +72,7 @@ export function SitesTable({
   links?: SiteLinks | undefined;
 }) {
   const qc = useQueryClient();
+  const now = useTick();
   const [removing, setRemoving] = useState<Site | null>(null);
   const [lo, setLo] = useState<Site | null>(null);
   const mayAddLo = useSession().can('sites.addOrchestrator').allowed;
@@ -88,6 +90,7 @@ export function SitesTable({
             <TableCell>Name</TableCell>
             <TableCell>Id</TableCell>
             <TableCell>Served by</TableCell>
+            <TableCell>Reached</TableCell>
             {links ? <TableCell>Link</TableCell> : null}
             <TableCell align="right">Nodes</TableCell>
             <TableCell>Labels</TableCell>
@@ -142,6 +145,16 @@ export function SitesTable({
                     )
                   ) : null}
                 </Stack>
+              </TableCell>
+              <TableCell data-testid="site-reach" data-value={s.airGapped ? 'air-gapped' : 'connected'}>
+                <Tooltip title={s.bundles?.asOf ? (describeAsOf(s.bundles.asOf, now) ?? '') : ''}>
+                  <Chip
+                    size="small"
+                    variant="outlined"
+                    color={s.airGapped ? 'warning' : 'default'}
+                    label={describeSiteReach(s, now)}
+                  />
+                </Tooltip>
               </TableCell>
               {links ? (
                 <TableCell>
