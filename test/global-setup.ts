@@ -12,7 +12,7 @@ import path from 'node:path';
 export default function setup(): () => void {
   execFileSync(process.execPath, [path.resolve('scripts/build.mjs')], { stdio: 'inherit' });
   const previous = process.env.TMPDIR;
-  const run = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-tests-'));
+  const run = fs.mkdtempSync(path.join(os.tmpdir(), 'ot-'));
   process.env.TMPDIR = run;
   return () => {
     if (previous === undefined) delete process.env.TMPDIR;

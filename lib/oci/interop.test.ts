@@ -30,7 +30,7 @@ async function skopeo(...args: string[]): Promise<string> {
 beforeAll(async () => {
   reg = await startRegistry();
   client = createRegistryClient({ plainHttp: true });
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-oci-interop-'));
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'oci-interop-'));
   // podman needs these settings on this machine (test/helpers/podman.ts); vfs keeps storage in tmp.
   fs.writeFileSync(
     path.join(tmp, 'containers.conf'),
@@ -41,7 +41,7 @@ beforeAll(async () => {
     '--root',
     path.join(tmp, 'storage'),
     '--runroot',
-    path.join(tmp, 'run'),
+    path.join(tmp, 'r'), // podman refuses a runroot longer than 50 characters
     '--storage-driver',
     'vfs',
   ];
