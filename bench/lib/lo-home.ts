@@ -3,10 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createPaths, systemClock } from '../../lib/base/index.js';
 import { clientSpiffeId, wfmSpiffeId } from '../../lib/identity/index.js';
-import { createSiteCa, issueSvid, saveSiteCa, type SiteCa } from '../../core/ca/index.js';
+import { createSiteCa, createSvidIssuer, saveSiteCa, type SiteCa } from '../../core/ca/index.js';
 import { openStore } from '../../core/store/db.js';
 import { openCredentialStore, type NodeCredentials } from '../../core/messaging/credentials.js';
 import { capabilitiesFor } from '../../test/fixtures/margo.js';
+import { parseDeviceCapabilities } from '../../lib/margo-validation/index.js';
 
 /**
  * A server home prepared for benchmarks before its server starts: the site CA (as `edgectl site ca init`
@@ -51,7 +52,8 @@ function progress(done: number, total: number): void {
     process.stderr.write(`seeding: ${done}/${total} SVIDs\n`);
 }
 
-export async function seedLoHome(o: SeedOptions): Promise<SeededHome> {
+/** The home's configuration file and its site CA (as `edgectl site ca init` would write it). */
+export async function prepareLoHome(o: Pick<SeedOptions, 'home' | 'nats' | 'config'>): Promise<SiteCa> {
   const paths = createPaths(o.home);
   fs.mkdirSync(paths.home, { recursive: true, mode: 0o700 });
   fs.writeFileSync(
@@ -67,33 +69,38 @@ export async function seedLoHome(o: SeedOptions): Promise<SeededHome> {
         '',
       ].join('\n'),
   );
-  const now = Date.now();
   const ca = await createSiteCa({
     trustDomain: TRUST_DOMAIN,
     name: 'Outpost bench site CA',
-    now: now - 86_400_000,
+    now: Date.now() - 86_400_000,
   });
   saveSiteCa(path.join(paths.pkiDir, 'site-ca'), ca);
-  const ttl = o.svidTtlSeconds ?? 30 * 86_400;
-  const nodes: SeededNode[] = [];
-  for (let i = 0; i < o.nodes; i++) {
-    const name = `n${String(i).padStart(5, '0')}`;
-    const clientId = `default.${name}`;
-    const spiffeId = clientSpiffeId(TRUST_DOMAIN, WFM_ID, clientId);
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const svid = await issueSvid({ ca, publicKey, spiffeId, now, ttlSeconds: ttl });
-    nodes.push({
-      clientId,
-      spiffeId,
-      certPem: svid.certPem,
-      keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      serialHex: svid.serialHex,
-    });
-    progress(i + 1, o.nodes);
-  }
+  return ca;
+}
+
+/** An enrolled node as enrollment records it: its SVID's serial, SPIFFE ID and expiry. */
+export interface EnrolledNode {
+  clientId: string;
+  spiffeId: string;
+  serialHex: string;
+  notAfter: number;
+}
+
+/**
+ * Records enrolled nodes in the home's database as enrollment writes them (the site, `nodes` rows with
+ * the capabilities of a WASM-capable host, `svids` rows) and, when asked, issues their NATS users.
+ */
+export function recordEnrolledNodes(
+  home: string,
+  enrolled: EnrolledNode[],
+  o: { nats?: boolean } = {},
+): NodeCredentials[] {
+  const paths = createPaths(home);
+  const now = Date.now();
   const store = openStore(paths.dbFile);
   try {
-    const caps = JSON.stringify(capabilitiesFor('x'));
+    // Stored as the LO stores what a node reports: parsed (the WASM runtime in `extensions`).
+    const caps = JSON.stringify(parseDeviceCapabilities(capabilitiesFor('x')));
     const site = store.sqlite.prepare(
       `INSERT OR IGNORE INTO sites (tenant_id, id, name, description, labels, served_by, created_at) VALUES ('default', ?, ?, NULL, '{}', 'embedded', ?)`,
     );
@@ -106,23 +113,52 @@ export async function seedLoHome(o: SeedOptions): Promise<SeededHome> {
     );
     store.tx(() => {
       site.run(SITE, SITE, now);
-      for (const n of nodes) {
+      for (const n of enrolled) {
         node.run(n.clientId, n.clientId.slice(8), SITE, caps, now, now, now, now);
-        svid.run(n.serialHex, n.clientId, n.spiffeId, now, now + ttl * 1000);
+        svid.run(n.serialHex, n.clientId, n.spiffeId, now, n.notAfter);
       }
     });
   } finally {
     store.close();
   }
-  if (o.nats) {
-    const creds = openCredentialStore({
-      file: path.join(paths.natsDir, 'credentials.json'),
-      clock: systemClock,
+  if (!o.nats) return [];
+  const creds = openCredentialStore({
+    file: path.join(paths.natsDir, 'credentials.json'),
+    clock: systemClock,
+  });
+  return creds.issueNodes(enrolled.map((n) => ({ nodeUid: n.clientId, siteId: SITE })));
+}
+
+/** Client ids of a seeded fleet: default.n00000, default.n00001, ... */
+export const nodeClientId = (i: number) => `default.n${String(i).padStart(5, '0')}`;
+
+export async function seedLoHome(o: SeedOptions): Promise<SeededHome> {
+  const ca = await prepareLoHome(o);
+  const issuer = await createSvidIssuer(ca);
+  const now = Date.now();
+  const ttl = o.svidTtlSeconds ?? 30 * 86_400;
+  const nodes: SeededNode[] = [];
+  for (let i = 0; i < o.nodes; i++) {
+    const clientId = nodeClientId(i);
+    const spiffeId = clientSpiffeId(TRUST_DOMAIN, WFM_ID, clientId);
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const svid = await issuer.issue({ publicKey, spiffeId, now, ttlSeconds: ttl });
+    nodes.push({
+      clientId,
+      spiffeId,
+      certPem: svid.certPem,
+      keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      serialHex: svid.serialHex,
     });
-    const issued = creds.issueNodes(nodes.map((n) => ({ nodeUid: n.clientId, siteId: SITE })));
-    issued.forEach((c, i) => (nodes[i]!.nats = c));
+    progress(i + 1, o.nodes);
   }
-  return { home: paths.home, ca, nodes };
+  const creds = recordEnrolledNodes(
+    o.home,
+    nodes.map((n) => ({ ...n, notAfter: now + ttl * 1000 })),
+    { nats: o.nats },
+  );
+  creds.forEach((c, i) => (nodes[i]!.nats = c));
+  return { home: createPaths(o.home).home, ca, nodes };
 }
 
 /** The WFM SPIFFE ID clients of a seeded home expect. */

@@ -13,6 +13,7 @@ describe('core/ca public entry', () => {
         "NOT_BEFORE_BACKDATE_SECONDS",
         "anchorsToPem",
         "createSiteCa",
+        "createSvidIssuer",
         "issueServerCertificate",
         "issueSvid",
         "loadSiteCa",

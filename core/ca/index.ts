@@ -21,6 +21,12 @@ export {
   saveSiteCa,
   writeClientSvidFiles,
 } from './files.js';
-export { issueSvid, type IssuedSvid, type IssueSvidInput } from './issue-svid.js';
+export {
+  createSvidIssuer,
+  issueSvid,
+  type IssuedSvid,
+  type IssueSvidInput,
+  type SvidIssuer,
+} from './issue-svid.js';
 export { issueServerCertificate, type IssueServerCertificateInput } from './issue-server-cert.js';
 export { parseRenewalCsr, type RenewalCsrInput } from './renewal-csr.js';

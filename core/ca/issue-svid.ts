@@ -40,32 +40,17 @@ export interface IssuedSvid {
   notAfter: number;
 }
 
-/**
- * Issues an X.509-SVID (profile in ADR 0140): exactly one URI SAN (the SPIFFE ID), basicConstraints cA=false
- * (critical), keyUsage digitalSignature (critical), extendedKeyUsage serverAuth+clientAuth (SPIFFE X509-SVID
- * 4.4 requires both when the extension is present), subject/authority key identifiers, a random serial,
- * notBefore five minutes before `now`.
- */
-export async function issueSvid(input: IssueSvidInput): Promise<IssuedSvid> {
-  const { ca, spiffeId, now, ttlSeconds } = input;
-  if ((input.publicKey === undefined) === (input.csrPem === undefined)) {
-    throw identityError('identity/invalid-key', 'give exactly one of publicKey or csrPem');
-  }
-  const id = parseSpiffeId(spiffeId);
-  if (id.path === '') {
-    throw identityError('identity/invalid-spiffe-id', `"${spiffeId}" has no path: a leaf SVID needs one`);
-  }
-  if (!Number.isFinite(now)) throw identityError('identity/invalid-certificate', 'now must be a timestamp');
-  if (!Number.isInteger(ttlSeconds) || ttlSeconds < 60 || ttlSeconds > 10 * 365 * 86_400) {
-    throw identityError('identity/invalid-certificate', 'ttlSeconds must be an integer from 60 to ten years');
-  }
-  if (input.serialHex !== undefined && !/^[0-9a-fA-F]{1,40}$/.test(input.serialHex)) {
-    throw identityError('identity/invalid-certificate', 'serialHex must be 1 to 40 hex digits');
-  }
-  const serialHex = normaliseSerialHex(input.serialHex ?? randomSerialHex());
-  if (serialHex === '0')
-    throw identityError('identity/invalid-certificate', 'serial number must not be zero');
+/** Issues SVIDs from one CA; the CA certificate is parsed and its key imported once (ADR 0550). */
+export interface SvidIssuer {
+  issue(input: Omit<IssueSvidInput, 'ca'>): Promise<IssuedSvid>;
+}
 
+/**
+ * An issuer for many SVIDs from one CA: the CA certificate is parsed, its trust domain read and its key
+ * imported and checked once, not per certificate (a fleet of thousands of nodes enrolled in a batch, the
+ * fleet simulator). Each certificate is exactly what `issueSvid` makes.
+ */
+export async function createSvidIssuer(ca: { certPem: string; keyPem: string }): Promise<SvidIssuer> {
   let caCert: x509.X509Certificate;
   try {
     caCert = new x509.X509Certificate(ca.certPem);
@@ -73,62 +58,107 @@ export async function issueSvid(input: IssueSvidInput): Promise<IssuedSvid> {
     throw identityError('identity/invalid-certificate', 'CA certificate could not be parsed', { cause });
   }
   const caTd = caTrustDomain(ca.certPem);
-  if (caTd !== undefined && caTd !== id.trustDomain) {
-    throw identityError(
-      'identity/invalid-spiffe-id',
-      `"${spiffeId}" is not in the CA's trust domain "${caTd}"`,
-      { data: { spiffeId, trustDomain: caTd } },
-    );
-  }
-  const caNotBefore = caCert.notBefore.getTime();
-  const caNotAfter = caCert.notAfter.getTime();
-  if (now >= caNotAfter) {
-    throw identityError('identity/invalid-certificate', `the CA expired at ${caCert.notAfter.toISOString()}`);
-  }
   const { cryptoKey: signingKey, keyObject: caKey } = await importP256SigningKey(ca.keyPem, 'CA private key');
   const caPublic = toP256PublicKey(caKey, 'CA key');
   if (!spkiDer(caPublic).equals(Buffer.from(caCert.publicKey.rawData))) {
     throw identityError('identity/invalid-key', 'CA private key does not belong to the CA certificate');
   }
-
-  const subjectKey =
-    input.csrPem !== undefined
-      ? (await parseCsr(input.csrPem)).publicKey
-      : toP256PublicKey(input.publicKey!, 'subject public key');
-  const subjectSpki = spkiDer(subjectKey);
-
-  const notBefore = Math.max(now - NOT_BEFORE_BACKDATE_SECONDS * 1000, caNotBefore);
-  const notAfter = Math.min(now + ttlSeconds * 1000, caNotAfter);
-  const cn = id.segments[id.segments.length - 1]!.slice(0, 64);
-  const cert = await x509.X509CertificateGenerator.create(
-    {
-      serialNumber: serialHex.length % 2 === 1 ? `0${serialHex}` : serialHex,
-      subject: [{ O: ['Outpost'] }, { CN: [cn] }],
-      issuer: caCert.subjectName,
-      notBefore: new Date(notBefore),
-      notAfter: new Date(notAfter),
-      publicKey: subjectSpki,
-      signingKey,
-      signingAlgorithm: ECDSA_SHA256,
-      extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-        new x509.ExtendedKeyUsageExtension(
-          [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth],
-          false,
-        ),
-        await x509.SubjectKeyIdentifierExtension.create(subjectSpki, false, webCrypto),
-        await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey.rawData, false, webCrypto),
-        new x509.SubjectAlternativeNameExtension([{ type: 'url', value: spiffeId }]),
-      ],
-    },
+  const caNotBefore = caCert.notBefore.getTime();
+  const caNotAfter = caCert.notAfter.getTime();
+  const authorityKeyId = await x509.AuthorityKeyIdentifierExtension.create(
+    caCert.publicKey.rawData,
+    false,
     webCrypto,
   );
+
   return {
-    certPem: derToPem(new Uint8Array(cert.rawData), 'CERTIFICATE'),
-    serialHex,
-    spiffeId,
-    notBefore: cert.notBefore.getTime(),
-    notAfter: cert.notAfter.getTime(),
+    async issue(input) {
+      const { spiffeId, now, ttlSeconds } = input;
+      if ((input.publicKey === undefined) === (input.csrPem === undefined)) {
+        throw identityError('identity/invalid-key', 'give exactly one of publicKey or csrPem');
+      }
+      const id = parseSpiffeId(spiffeId);
+      if (id.path === '') {
+        throw identityError('identity/invalid-spiffe-id', `"${spiffeId}" has no path: a leaf SVID needs one`);
+      }
+      if (!Number.isFinite(now))
+        throw identityError('identity/invalid-certificate', 'now must be a timestamp');
+      if (!Number.isInteger(ttlSeconds) || ttlSeconds < 60 || ttlSeconds > 10 * 365 * 86_400) {
+        throw identityError(
+          'identity/invalid-certificate',
+          'ttlSeconds must be an integer from 60 to ten years',
+        );
+      }
+      if (input.serialHex !== undefined && !/^[0-9a-fA-F]{1,40}$/.test(input.serialHex)) {
+        throw identityError('identity/invalid-certificate', 'serialHex must be 1 to 40 hex digits');
+      }
+      const serialHex = normaliseSerialHex(input.serialHex ?? randomSerialHex());
+      if (serialHex === '0')
+        throw identityError('identity/invalid-certificate', 'serial number must not be zero');
+      if (caTd !== undefined && caTd !== id.trustDomain) {
+        throw identityError(
+          'identity/invalid-spiffe-id',
+          `"${spiffeId}" is not in the CA's trust domain "${caTd}"`,
+          { data: { spiffeId, trustDomain: caTd } },
+        );
+      }
+      if (now >= caNotAfter) {
+        throw identityError(
+          'identity/invalid-certificate',
+          `the CA expired at ${caCert.notAfter.toISOString()}`,
+        );
+      }
+      const subjectKey =
+        input.csrPem !== undefined
+          ? (await parseCsr(input.csrPem)).publicKey
+          : toP256PublicKey(input.publicKey!, 'subject public key');
+      const subjectSpki = spkiDer(subjectKey);
+
+      const notBefore = Math.max(now - NOT_BEFORE_BACKDATE_SECONDS * 1000, caNotBefore);
+      const notAfter = Math.min(now + ttlSeconds * 1000, caNotAfter);
+      const cn = id.segments[id.segments.length - 1]!.slice(0, 64);
+      const cert = await x509.X509CertificateGenerator.create(
+        {
+          serialNumber: serialHex.length % 2 === 1 ? `0${serialHex}` : serialHex,
+          subject: [{ O: ['Outpost'] }, { CN: [cn] }],
+          issuer: caCert.subjectName,
+          notBefore: new Date(notBefore),
+          notAfter: new Date(notAfter),
+          publicKey: subjectSpki,
+          signingKey,
+          signingAlgorithm: ECDSA_SHA256,
+          extensions: [
+            new x509.BasicConstraintsExtension(false, undefined, true),
+            new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+            new x509.ExtendedKeyUsageExtension(
+              [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth],
+              false,
+            ),
+            await x509.SubjectKeyIdentifierExtension.create(subjectSpki, false, webCrypto),
+            authorityKeyId,
+            new x509.SubjectAlternativeNameExtension([{ type: 'url', value: spiffeId }]),
+          ],
+        },
+        webCrypto,
+      );
+      return {
+        certPem: derToPem(new Uint8Array(cert.rawData), 'CERTIFICATE'),
+        serialHex,
+        spiffeId,
+        notBefore: cert.notBefore.getTime(),
+        notAfter: cert.notAfter.getTime(),
+      };
+    },
   };
+}
+
+/**
+ * Issues an X.509-SVID (profile in ADR 0140): exactly one URI SAN (the SPIFFE ID), basicConstraints cA=false
+ * (critical), keyUsage digitalSignature (critical), extendedKeyUsage serverAuth+clientAuth (SPIFFE X509-SVID
+ * 4.4 requires both when the extension is present), subject/authority key identifiers, a random serial,
+ * notBefore five minutes before `now`.
+ */
+export async function issueSvid(input: IssueSvidInput): Promise<IssuedSvid> {
+  const { ca, ...rest } = input;
+  return (await createSvidIssuer(ca)).issue(rest);
 }
