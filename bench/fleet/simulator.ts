@@ -344,6 +344,19 @@ function connectBus(n: Node, o: StartOptions, bus: NodeBus): Promise<void> {
   });
 }
 
+/** As the agent does, waits for the bus while it is not up yet (the LO may answer before NATS is ready). */
+async function connectBusPatiently(n: Node, o: StartOptions, bus: NodeBus): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      return await connectBus(n, o, bus);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ECONNREFUSED' || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
 const started = Date.now();
 /** One presence heartbeat, the body the agent's bus client sends (lib/bus/agent-bus.ts). */
 function heartbeat(n: Node): void {
@@ -372,7 +385,9 @@ async function start(o: StartOptions): Promise<void> {
   // The bus first (in batches), as an agent connects it at start; then polls spread over one period.
   if (o.buses) {
     for (let i = 0; i < active.length; i += 200)
-      await Promise.all(active.slice(i, i + 200).map((n) => (n.bus ? connectBus(n, o, n.bus) : undefined)));
+      await Promise.all(
+        active.slice(i, i + 200).map((n) => (n.bus ? connectBusPatiently(n, o, n.bus) : undefined)),
+      );
   }
   const now = Date.now();
   const nextBeat = new Map<Node, number>();

@@ -28,6 +28,7 @@ import {
   resumeRollout,
   retryRollout,
   type RolloutDecision,
+  type RolloutPlan,
 } from '../placement/index.js';
 import type {
   CallContext,
@@ -43,6 +44,7 @@ import { placementNodes } from './placement-input.js';
 import type { DesiredRepos } from './desired-repo.js';
 import { deviceRenderer } from './render.js';
 import { createReportCursors } from '../store/report-cursors.js';
+import { rowChanges } from '../store/row-changes.js';
 import {
   buildView,
   observedNodes,
@@ -69,6 +71,23 @@ type Resolved = Record<
   string,
   { value: ParameterValue; targets: { pointer: string; components: string[] }[] }
 >;
+
+/** How long a rollout step triggered by a status report waits for more reports (ADR 0550). */
+export const STATUS_COALESCE_MS = 100;
+
+/** Whether a rollout step changed the plan (dispatches are told apart by the caller). */
+function planMoved(a: RolloutPlan, b: RolloutPlan): boolean {
+  return (
+    a.phase !== b.phase ||
+    a.canaryInstalledAt !== b.canaryInstalledAt ||
+    a.endedAt !== b.endedAt ||
+    a.stopReason !== b.stopReason ||
+    a.rollback !== b.rollback ||
+    a.signals.paused !== b.signals.paused ||
+    a.signals.promoted !== b.signals.promoted ||
+    a.signals.rollbackRequested !== b.signals.rollbackRequested
+  );
+}
 
 /**
  * Deployments: create (placement, one revision, the rollout's first step), update (a new revision rolled
@@ -103,6 +122,24 @@ export function createDeployEngine(deps: DeployEngineDeps) {
          prev_generation AS prevGeneration, prev_yaml_digest AS prevYamlDigest FROM deployment_targets WHERE deployment_id = ?`,
     ),
   };
+  const rolloutQ = {
+    head: store.sqlite.prepare(
+      'SELECT tenant_id AS tenantId, state, rollout IS NOT NULL AS hasRollout FROM deployments WHERE id = ?',
+    ),
+    plan: store.sqlite.prepare('SELECT rollout FROM deployments WHERE id = ?').pluck(),
+    write: store.sqlite.prepare('UPDATE deployments SET rollout = ?, updated_at = ? WHERE id = ?'),
+  };
+  /**
+   * Rollout plans as the last step left them (ADR 0550): a step reads the plan from here instead of
+   * parsing and validating the whole plan (every target, every dispatch time) again. Any write of a
+   * deployment's rollout or state on this connection drops its entry (TEMP triggers), and so does a
+   * commit by another connection; the step's own write puts the new plan back.
+   */
+  const plans = new Map<string, RolloutPlan>();
+  const changes = rowChanges(store.sqlite);
+  changes.watch({ table: 'deployments', key: 'id', columns: ['rollout', 'state'] }, (id) =>
+    id === null ? plans.clear() : plans.delete(id),
+  );
   const cursors = createReportCursors(store);
   /** Rollouts waiting for a time (canary soak, install timeouts): deployment id -> when to look again. */
   const wakeAt = new Map<string, number>();
@@ -294,27 +331,46 @@ export function createDeployEngine(deps: DeployEngineDeps) {
     }
   }
 
-  /** Runs the rollout state machine until it waits or ends; persists the plan; syncs git once. */
+  /** The plan of a deployment's rollout: from the cache, else read, parsed and validated once. */
+  function planOf(id: string): RolloutPlan {
+    if (changes.changedElsewhere()) plans.clear();
+    const cached = plans.get(id);
+    if (cached) return cached;
+    const plan = parseRolloutPlan(JSON.parse(rolloutQ.plan.get(id) as string));
+    plans.set(id, plan);
+    return plan;
+  }
+
+  /**
+   * Runs the rollout state machine until it waits or ends; persists the plan when it changed; syncs git
+   * once. The plan comes from memory (`plans`); the nodes' observed states are read with one statement.
+   */
   async function advance(tenantId: string, id: string, operator: string, message: string): Promise<void> {
     let mustSync = false;
     store.tx(() => {
-      const d = deploymentRow(tenantId, id);
-      if (d.state !== 'active' || !d.rollout) return;
-      let plan = parseRolloutPlan(d.rollout);
+      const head = rolloutQ.head.get(id) as
+        { tenantId: string; state: string; hasRollout: number } | undefined;
+      if (!head || head.tenantId !== tenantId) throw errors.notFound('deployment', id);
+      if (head.state !== 'active' || !head.hasRollout) return;
+      const before = planOf(id);
+      let plan = before;
+      let d: DeploymentRow | undefined;
       wakeAt.delete(id);
       for (let i = 0; i < 50; i++) {
         const step = nextStep(plan, observedNodes(statusQ.observed.all(id) as ObservedRow[]), clock.now());
         plan = step.plan;
         if (step.decision.kind === 'wait' && step.decision.until !== undefined)
           wakeAt.set(id, step.decision.until);
-        const changed = apply(d, step.decision);
+        const k = step.decision.kind;
+        const changed =
+          (k === 'dispatch' || k === 'rollback') && apply((d ??= deploymentRow(tenantId, id)), step.decision);
         mustSync ||= changed;
         if (!changed) break;
       }
-      db.update(deployments)
-        .set({ rollout: plan, updatedAt: clock.now() })
-        .where(eq(deployments.id, id))
-        .run();
+      // A step that only waits leaves the plan as it was: nothing to write (at 10,000 targets the plan
+      // is ~1 MB of JSON).
+      if (mustSync || planMoved(before, plan)) rolloutQ.write.run(JSON.stringify(plan), clock.now(), id);
+      plans.set(id, plan);
     });
     if (mustSync || unpublished.has(tenantId)) await publish(tenantId, message, operator);
     events.changed(tenantId, 'deployments');
@@ -355,15 +411,20 @@ export function createDeployEngine(deps: DeployEngineDeps) {
     }
   }
 
-  /** Serialised per deployment; errors are logged (a status report must never fail because of them). */
-  function scheduleAdvance(tenantId: string, id: string, reason: string): Promise<void> {
-    // Coalesced: while a step is queued and not started, more reports need no extra step (one step
-    // reads every node's latest state anyway). A burst of N reports costs one or two steps, not N.
+  /**
+   * Serialised per deployment; errors are logged (a status report must never fail because of them).
+   * Coalesced: while a step is queued and not started, more reports need no extra step (one step reads
+   * every node's latest state anyway). With `coalesceMs` (status reports) the queued step waits that long
+   * before it starts, so a burst of thousands of reports costs a few steps a second, not one per report
+   * (ADR 0550).
+   */
+  function scheduleAdvance(tenantId: string, id: string, reason: string, coalesceMs = 0): Promise<void> {
     const queued = queuedAdvance.get(id);
     if (queued) return queued;
     const prev = advancing.get(id) ?? Promise.resolve();
     const next = prev
       .catch(() => undefined)
+      .then(() => (coalesceMs > 0 ? new Promise<void>((r) => setTimeout(r, coalesceMs)) : undefined))
       .then(() => {
         queuedAdvance.delete(id);
         return advance(tenantId, id, 'outpost:rollout', `rollout of deployment ${id}: ${reason}`);
@@ -824,7 +885,12 @@ export function createDeployEngine(deps: DeployEngineDeps) {
       if (result.tenantId) {
         finishRemovalIfDone(status.deploymentId);
         events.changed(result.tenantId, 'deployments');
-        void scheduleAdvance(result.tenantId, status.deploymentId, `status from ${clientId}`);
+        void scheduleAdvance(
+          result.tenantId,
+          status.deploymentId,
+          `status from ${clientId}`,
+          STATUS_COALESCE_MS,
+        );
       }
       return result.first ? 'created' : 'updated';
     },

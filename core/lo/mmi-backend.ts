@@ -27,6 +27,7 @@ import type { ManifestStore } from './manifests.js';
 import type { SiteIdentity } from './identity-store.js';
 import { splitClientId } from './follower.js';
 import { createAcceptedClients } from './accepted-clients.js';
+import { createStatusBatcher } from './status-batch.js';
 
 /** Where status reports go: the CO's deployment records (role all), or upward through NATS (role lo). */
 export interface StatusSink {
@@ -87,6 +88,7 @@ export function createLoBackend(
   );
 
   const accepted = createAcceptedClients(store);
+  const statuses = createStatusBatcher({ store, sink: deps.statusSink });
 
   const backend: MmiBackend & { flushSeen(): void; seenAt(clientId: string): number | null } = {
     /** The newest request of a node not yet written to the database (written every SEEN_FLUSH_MS). */
@@ -253,7 +255,7 @@ export function createLoBackend(
           ? manifests.digestAt(client.clientId, status.deploymentId, status.adoptedManifestVersion)
           : undefined;
       const receivedAt = clock.now();
-      return deps.statusSink.record({
+      return statuses.record({
         clientId: client.clientId,
         status,
         digest,

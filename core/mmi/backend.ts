@@ -72,12 +72,14 @@ export interface MmiBackend {
   /**
    * `POST /deployments/{id}/status`: 'created' (201) for the first report of this deployment, else 'updated'
    * (200). `timing` carries the sender's `Outpost-Event-At` / `Outpost-Sent-At` headers when given (ADR 0169).
+   * May answer once the report is committed with others (a group commit, ADR 0550); the server answers
+   * the node only then.
    */
   postStatus(
     client: MmiClient,
     status: DeploymentStatus,
     timing?: { eventAt?: number | undefined; sentAt?: number | undefined },
-  ): 'created' | 'updated';
+  ): 'created' | 'updated' | Promise<'created' | 'updated'>;
   /** Enrollment (the one call without a client certificate): one-time token + CSR -> SVID. */
   enroll(request: EnrollRequest): Promise<EnrollResponse>;
   /**

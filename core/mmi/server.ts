@@ -610,7 +610,7 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
       const n = typeof v === 'string' && /^\d{1,16}$/.test(v.trim()) ? Number(v) : NaN;
       return Number.isFinite(n) ? n : undefined;
     };
-    const outcome = backend.postStatus(client, status, {
+    const outcome = await backend.postStatus(client, status, {
       eventAt: time(STATUS_EVENT_AT_HEADER),
       sentAt: time(STATUS_SENT_AT_HEADER),
     });

@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestCore } from '../../test/helpers/core.js';
+import { WASM_APP, capabilitiesFor } from '../../test/fixtures/margo.js';
+import { parseDeviceCapabilities } from '../../lib/margo-validation/index.js';
+import { nextStep, parseRolloutPlan } from '../placement/index.js';
+import { observedNodes, type ObservedRow } from './views.js';
+
+/**
+ * A rollout step reads its plan from memory and coalesces bursts of status reports (ADR 0550). What it
+ * decides must be what a step from the database alone decides: after every step the stored plan is a
+ * fixed point of the full recomputation (plan parsed from its row, every target's row read again), and a
+ * write of the plan by anything else is what the next step starts from.
+ */
+describe('rollout steps from memory', () => {
+  let t: Awaited<ReturnType<typeof startTestCore>>;
+  const NODES = Array.from({ length: 8 }, (_, i) => `m${i}`);
+
+  beforeAll(async () => {
+    t = await startTestCore({ overrides: { mmi: { enabled: true } } });
+    const c = t.core.client();
+    await c.apps.add({
+      source: { kind: 'upload', upload: { fileName: 'margo.yaml', content: WASM_APP('1.0.0') } },
+    });
+    await c.sites.add({ id: 'plant' });
+    const now = Date.now();
+    for (const n of NODES) {
+      await c.nodes.add({ name: n, siteId: 'plant' });
+      t.core.store.sqlite
+        .prepare(
+          `UPDATE nodes SET state = 'enrolled', capabilities = ?, capabilities_at = ?, last_seen_at = ? WHERE uid = ?`,
+        )
+        .run(JSON.stringify(parseDeviceCapabilities(capabilitiesFor(n))), now, now, `default.${n}`);
+    }
+  });
+  afterAll(async () => t.stop());
+
+  const served = (node: string, id: string) => {
+    const m = t.core.lo.manifests.current(`default.${node}`);
+    if (!m) return undefined;
+    const json = JSON.parse(m.bytes.toString()) as {
+      manifestVersion: number;
+      deployments: { deploymentId: string; digest: string }[];
+    };
+    const e = json.deployments.find((d) => d.deploymentId === id);
+    return e ? { digest: e.digest, manifestVersion: json.manifestVersion } : undefined;
+  };
+  /** A report as the MMI hands it over; not waited for (a burst). */
+  const report = (node: string, id: string, state: 'installing' | 'installed' | 'failed') => {
+    const s = served(node, id)!;
+    t.core.deploy.recordStatus({
+      clientId: `default.${node}`,
+      status: {
+        deploymentId: id,
+        adoptedManifestVersion: s.manifestVersion,
+        status: { state },
+        components: [{ name: 'hello', state }],
+      },
+      digest: s.digest,
+      receivedAt: Date.now(),
+    });
+  };
+  const storedPlan = (id: string) =>
+    parseRolloutPlan(
+      JSON.parse(
+        t.core.store.sqlite.prepare('SELECT rollout FROM deployments WHERE id = ?').pluck().get(id) as string,
+      ),
+    );
+  /** The full recomputation: the plan from its row, every target read again. */
+  const recompute = (id: string) =>
+    nextStep(
+      storedPlan(id),
+      observedNodes(
+        t.core.store.sqlite
+          .prepare(
+            `SELECT node_uid AS nodeUid, desired, generation, state, reported_digest AS reportedDigest, yaml_digest AS yamlDigest,
+               prev_generation AS prevGeneration, prev_yaml_digest AS prevYamlDigest FROM deployment_targets WHERE deployment_id = ?`,
+          )
+          .all(id) as ObservedRow[],
+      ),
+      Date.now(),
+    );
+  const told = (id: string) => NODES.filter((n) => served(n, id));
+
+  it('after every burst of reports, the stored plan is what a step from the database decides', async () => {
+    const c = t.core.client();
+    const d = await c.deployments.create({
+      appId: 'hello-wasm',
+      target: { siteId: 'plant' },
+      rollout: { strategy: { kind: 'batches', size: 3, maxUnavailable: 3 } },
+    });
+    const seen = new Set<string>();
+    for (let round = 0; round < 10 && seen.size < NODES.length; round++) {
+      const batch = told(d.id).filter((n) => !seen.has(n));
+      expect(batch.length).toBeGreaterThan(0);
+      expect(batch.length).toBeLessThanOrEqual(3);
+      // The whole batch reports at once (installing, then installed), as a fleet does.
+      for (const n of batch) report(n, d.id, 'installing');
+      for (const n of batch) report(n, d.id, 'installed');
+      batch.forEach((n) => seen.add(n));
+      await t.core.deploy.settle();
+      const again = recompute(d.id);
+      // Nothing left for a full step to do: no dispatch the cached step missed, the same phase.
+      expect(again.decision.kind).not.toBe('dispatch');
+      expect(again.plan.phase).toBe(storedPlan(d.id).phase);
+      expect(Object.keys(storedPlan(d.id).dispatchedAt).sort()).toEqual(
+        told(d.id)
+          .map((n) => `default.${n}`)
+          .sort(),
+      );
+    }
+    expect(seen.size).toBe(NODES.length);
+    const view = await c.deployments.get({ id: d.id });
+    expect(view.rollout?.phase).toBe('complete');
+    expect(view.counts.installed).toBe(NODES.length);
+    expect(recompute(d.id).decision.kind).toBe('complete');
+  });
+
+  it('a plan written by anything else (a raw SQL write here) is what the next step starts from', async () => {
+    const c = t.core.client();
+    const d = await c.deployments.create({
+      appId: 'hello-wasm',
+      target: { siteId: 'plant' },
+      name: 'paused-by-sql',
+      rollout: { strategy: { kind: 'batches', size: 2, maxUnavailable: 2 } },
+    });
+    const first = told(d.id);
+    expect(first).toHaveLength(2);
+    // Paused behind the engine's back: the cached plan must not be used any more.
+    const plan = storedPlan(d.id);
+    t.core.store.sqlite
+      .prepare('UPDATE deployments SET rollout = ? WHERE id = ?')
+      .run(JSON.stringify({ ...plan, signals: { ...plan.signals, paused: true } }), d.id);
+    for (const n of first) report(n, d.id, 'installed');
+    await t.core.deploy.settle();
+    expect(told(d.id)).toEqual(first);
+    expect(storedPlan(d.id).signals.paused).toBe(true);
+    // Resumed through the API: the next batch goes out.
+    await c.deployments.resume({ id: d.id });
+    await t.core.deploy.settle();
+    expect(told(d.id)).toHaveLength(4);
+  });
+});
