@@ -55,6 +55,12 @@ export interface MemorySample {
 export interface DeployFigures {
   /** From the API call until the last node's `installed` was accepted by the LO. */
   allStatusesSeconds: number;
+  /** Until half and 90 % of the nodes had (the slower simulator process's figure). */
+  halfStatusesSeconds: number;
+  p90StatusesSeconds: number;
+  /** "Poll now" notices the nodes received, and manifests they fetched, in this phase. */
+  pollNowReceived: number;
+  manifestsFetched: number;
   /** The API call itself (placement, git, manifests) before it answered. */
   apiSeconds: number;
   installedReported: number;
@@ -164,6 +170,10 @@ function sumStats(all: SimStats[]): SimStats {
     out.lastInstallAt = [...Array(Math.max(out.lastInstallAt.length, s.lastInstallAt.length)).keys()].map(
       (i) => Math.max(out.lastInstallAt[i] ?? 0, s.lastInstallAt[i] ?? 0),
     );
+    const maxOf = (a: number[], b: number[]) =>
+      [...Array(Math.max(a.length, b.length)).keys()].map((i) => Math.max(a[i] ?? 0, b[i] ?? 0));
+    out.medianInstallAt = maxOf(out.medianInstallAt, s.medianInstallAt);
+    out.p90InstallAt = maxOf(out.p90InstallAt, s.p90InstallAt);
     out.errorSamples = [...out.errorSamples, ...s.errorSamples];
     out.pollLatencyMs = {
       p50: Math.max(out.pollLatencyMs.p50, s.pollLatencyMs.p50),
@@ -189,6 +199,8 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   const sims: Sim[] = [];
   let server: ServerProcess | undefined;
   let sampler: NodeJS.Timeout | undefined;
+  let api: ReturnType<typeof createClient<typeof contract>> | undefined;
+  let deploymentId = '';
   try {
     // ---- identities and enrollment rows ----
     const seedStarted = performance.now();
@@ -225,6 +237,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
           },
           'issued',
         );
+        log(`simulator ${p + 1}: ${r.identities.length} SVIDs issued`);
         return r.identities;
       }),
     );
@@ -255,10 +268,11 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
     const startSeconds = (performance.now() - startStarted) / 1000;
     const loPid = server.info.pid;
     const natsPid = nats ? natsPidOf(loPid) : undefined;
-    const api = createClient(
+    const client = createClient(
       contract,
       createHttpTransport({ baseUrl: server.info.url, token: server.info.token, timeoutMs: 300_000 }),
     );
+    api = client;
     const mmi = new URL(server.info.mmiUrl!);
     const natsUrl = server.info.natsUrl ? new URL(server.info.natsUrl) : undefined;
 
@@ -333,7 +347,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
     );
     const warmUpSeconds = (performance.now() - warmStarted) / 1000;
     // The application is in the catalogue before the window, so the window is idle.
-    await api.apps.add({
+    await client.apps.add({
       source: { kind: 'upload', upload: { fileName: 'margo.yaml', content: WASM_APP('1.0.0') } },
     });
 
@@ -380,6 +394,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
     // ---- deploy to all, then update all ----
     const rollout = async (k: number, act: () => Promise<unknown>): Promise<DeployFigures> => {
       const cpu0 = cpuMsOf(loPid);
+      const s0 = await stats();
       let peak = 0;
       let last = cpu0;
       const peakTimer = setInterval(() => {
@@ -399,6 +414,10 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
         );
         return {
           allStatusesSeconds: round2((s.lastInstallAt[k]! - startedAt) / 1000),
+          halfStatusesSeconds: round2((s.medianInstallAt[k]! - startedAt) / 1000),
+          p90StatusesSeconds: round2((s.p90InstallAt[k]! - startedAt) / 1000),
+          pollNowReceived: s.pollNow - s0.pollNow,
+          manifestsFetched: s.manifests - s0.manifests,
           apiSeconds: round2(apiSeconds),
           installedReported: 0,
           loCpuPercentPeak1s: round1(peak),
@@ -409,18 +428,17 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
       }
     };
     enter('deploy');
-    let deploymentId = '';
     const deploy = await rollout(0, async () => {
-      const d = await api.deployments.create({ appId: 'hello-wasm', target: { siteId: SITE } });
+      const d = await client.deployments.create({ appId: 'hello-wasm', target: { siteId: SITE } });
       deploymentId = d.id;
     });
-    deploy.installedReported = (await api.deployments.get({ id: deploymentId })).counts.installed ?? 0;
+    deploy.installedReported = (await client.deployments.get({ id: deploymentId })).counts.installed ?? 0;
     log(`deploy: ${JSON.stringify(deploy)}`);
     enter('update');
     const update = await rollout(1, () =>
-      api.deployments.update({ id: deploymentId, parameters: { greeting: 'hey' } }),
+      client.deployments.update({ id: deploymentId, parameters: { greeting: 'hey' } }),
     );
-    update.installedReported = (await api.deployments.get({ id: deploymentId })).counts.installed ?? 0;
+    update.installedReported = (await client.deployments.get({ id: deploymentId })).counts.installed ?? 0;
     log(`update: ${JSON.stringify(update)}`);
     enter('after');
     await sleep(2000);
@@ -453,6 +471,14 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
       },
       phaseStartsUs,
     };
+  } catch (err) {
+    // What the LO logged (warnings and errors) explains most failures.
+    if (server) log(`server log (last lines):\n${(server.stdout() + server.stderr()).slice(-4000)}`);
+    if (api && deploymentId) {
+      const v = await api.deployments.get({ id: deploymentId }).catch((e: unknown) => e);
+      log(`deployment: ${JSON.stringify(v, (k, x: unknown) => (k === 'nodes' ? undefined : x))}`);
+    }
+    throw err;
   } finally {
     clearInterval(sampler);
     await Promise.all(

@@ -66,6 +66,9 @@ export interface SimStats {
   installs: number[];
   /** lastInstallAt[k]: when the last of them did (epoch ms). */
   lastInstallAt: number[];
+  /** medianInstallAt[k], p90InstallAt[k]: when half and 90 % of this process's nodes had (epoch ms). */
+  medianInstallAt: number[];
+  p90InstallAt: number[];
   /** Poll latencies since the previous stats (ms). */
   pollLatencyMs: { p50: number; p99: number; max: number; n: number };
   errorSamples: string[];

@@ -420,6 +420,12 @@ function stats(): SimStats {
       lastInstallAt[k] = Math.max(lastInstallAt[k] ?? 0, at);
     });
   }
+  const at = (k: number, q: number) => {
+    const xs = nodes.map((n) => n.installedAt[k] ?? Number.POSITIVE_INFINITY).sort((a, b) => a - b);
+    return xs[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
+  };
+  const medianInstallAt = installs.map((_, k) => at(k, 0.5));
+  const p90InstallAt = installs.map((_, k) => at(k, 0.9));
   const sorted = pollMs.slice().sort((a, b) => a - b);
   const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
   pollMs.length = 0;
@@ -429,6 +435,8 @@ function stats(): SimStats {
     polledOnce: nodes.filter((n) => n.etag !== undefined).length,
     installs,
     lastInstallAt,
+    medianInstallAt,
+    p90InstallAt,
     pollLatencyMs: { p50: pct(50), p99: pct(99), max: sorted[sorted.length - 1] ?? 0, n: sorted.length },
     errorSamples: errorSamples.slice(),
     cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
