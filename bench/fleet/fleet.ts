@@ -35,6 +35,11 @@ export interface FleetOptions {
   pollSeconds?: number;
   /** Presence heartbeats over NATS (default 10 s, the agent's default); 0 = no NATS. */
   heartbeatSeconds?: number;
+  /**
+   * The first polls (full handshakes) are spread over this long; default the poll period, or 100 new
+   * nodes a second when that is longer (10,000 handshakes at once would measure a storm, not a fleet).
+   */
+  rampSeconds?: number;
   /** The idle window measured, after every node polled twice (default two poll periods). */
   idleSeconds?: number;
   /** Give up waiting for all statuses after this long (default 120 s). */
@@ -72,6 +77,7 @@ export interface FleetResult {
   nodes: number;
   processes: number;
   pollSeconds: number;
+  rampSeconds: number;
   heartbeatSeconds: number;
   seedSeconds: number;
   startSeconds: number;
@@ -191,6 +197,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   const pollSeconds = o.pollSeconds ?? 30;
   const heartbeatSeconds = o.heartbeatSeconds ?? 10;
   const idleSeconds = o.idleSeconds ?? 2 * pollSeconds;
+  const rampSeconds = o.rampSeconds ?? Math.max(pollSeconds, n / 100);
   const deployTimeoutMs = (o.deployTimeoutSeconds ?? 120) * 1000;
   const log = o.log ?? ((line: string) => process.stderr.write(`fleet ${n}: ${line}\n`));
   const nats = heartbeatSeconds > 0;
@@ -325,6 +332,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
               mmiBasePath: mmi.pathname.replace(/\/+$/, ''),
               anchorsPem: [ca.certPem],
               pollSeconds,
+              rampSeconds,
               heartbeatSeconds: heartbeatSeconds || 1e9,
               natsHost: natsUrl?.hostname ?? '127.0.0.1',
               natsPort: Number(natsUrl?.port ?? 0),
@@ -336,8 +344,12 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
         ),
       ),
     );
-    log('NATS connected; first polls (full handshakes) spread over one period');
-    await until('every node polled once', (s) => s.polledOnce === n, pollSeconds * 3000 + 60_000);
+    log(`NATS connected; first polls (full handshakes) spread over ${rampSeconds} s`);
+    await until(
+      'every node polled once',
+      (s) => s.polledOnce === n,
+      (rampSeconds + 2 * pollSeconds) * 1000 + 60_000,
+    );
     const afterFirst = await stats();
     // Every node polls once more, so the idle window sees kept connections only.
     await until(
@@ -451,6 +463,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
       nodes: n,
       processes,
       pollSeconds,
+      rampSeconds,
       heartbeatSeconds,
       seedSeconds: round1(seedSeconds),
       startSeconds: round1(startSeconds),

@@ -23,6 +23,8 @@ export interface StartOptions {
   mmiBasePath: string;
   anchorsPem: string[];
   pollSeconds: number;
+  /** The nodes' first polls (each a full handshake) are spread over this long (a fleet does not boot at once). */
+  rampSeconds: number;
   heartbeatSeconds: number;
   natsHost: string;
   natsPort: number;

@@ -392,7 +392,7 @@ async function start(o: StartOptions): Promise<void> {
   const now = Date.now();
   const nextBeat = new Map<Node, number>();
   for (const n of active) {
-    n.nextPoll = now + Math.random() * o.pollSeconds * 1000;
+    n.nextPoll = now + Math.random() * o.rampSeconds * 1000;
     nextBeat.set(n, now + Math.random() * o.heartbeatSeconds * 1000);
   }
   ticker = setInterval(() => {
