@@ -139,4 +139,23 @@ describe('rollout steps from memory', () => {
     await t.core.deploy.settle();
     expect(told(d.id)).toHaveLength(4);
   });
+
+  it('an update made while a step after reports is still waiting reaches every node', async () => {
+    const c = t.core.client();
+    const d = await c.deployments.create({
+      appId: 'hello-wasm',
+      target: { siteId: 'plant' },
+      name: 'updated-in-a-burst',
+    });
+    for (let round = 0; round < 3; round++) {
+      const before = NODES.map((n) => served(n, d.id)!.digest);
+      // Every node reports; the step they trigger waits for more reports when the update comes.
+      for (const n of NODES) report(n, d.id, 'installed');
+      await c.deployments.update({ id: d.id, parameters: { greeting: `hi${round}` } });
+      await t.core.deploy.settle();
+      const after = NODES.map((n) => served(n, d.id)!.digest);
+      after.forEach((digest, i) => expect(digest, `${NODES[i]}, round ${round}`).not.toBe(before[i]));
+      expect(storedPlan(d.id).toRevision).toBe(String(round + 2));
+    }
+  });
 });
