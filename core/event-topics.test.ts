@@ -30,7 +30,7 @@ const NEEDS: Record<string, readonly Topic[] | 'unannounced'> = {
   // Each site's link (ADR 0165): the core announces `sites` when a link's state or repairs change.
   'messaging.siteLinks': ['sites'],
   'system.status': ['system'],
-  'system.audit': 'unannounced',
+  'system.audit': ['audit'],
   'system.whoami': 'unannounced',
   enrollRequests: ['enroll-requests'],
   discovery: ['discovery'],
