@@ -32,6 +32,8 @@ const NEEDS: Record<string, readonly Topic[] | 'unannounced'> = {
   'system.status': ['system'],
   'system.audit': ['audit'],
   'system.whoami': 'unannounced',
+  // The site CA, shown on Settings: changes only by initCa, with the server's own status.
+  'identity.ca': ['system'],
   enrollRequests: ['enroll-requests'],
   discovery: ['discovery'],
   bundle: ['bundles'],

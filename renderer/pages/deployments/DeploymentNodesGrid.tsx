@@ -12,12 +12,14 @@ import {
   Typography,
 } from '@mui/material';
 import { DataGrid, type GridColDef } from '@mui/x-data-grid';
+import ExpandMoreIcon from '@mui/icons-material/ExpandMore';
 import type { DeploymentNode, Presence } from '../../../lib/contract/index.js';
 import { formatAge, formatTime } from '../../format.js';
 import { Age } from './now.js';
 import { NodeStateChips } from './StateChip.js';
 import { STATE_ORDER, nodeStateDisplay, type ServerTime } from './node-state.js';
 import { WorkloadLogsDialog } from './WorkloadLogsDialog.js';
+import { GatedButton } from '../../components/RoleGate.js';
 
 /** When the rows were answered (server clock) and received (browser clock): shared by every age cell. */
 const TimeContext = createContext<ServerTime>({ serverNow: 0, receivedAt: 0 });
@@ -27,7 +29,8 @@ const LogsContext = createContext<(node: DeploymentNode) => void>(() => undefine
 function LogsCell({ node }: { node: DeploymentNode }) {
   const open = useContext(LogsContext);
   return (
-    <Button
+    <GatedButton
+      channel="nodes.workloadLogs"
       size="small"
       onClick={(e) => {
         e.stopPropagation();
@@ -37,7 +40,7 @@ function LogsCell({ node }: { node: DeploymentNode }) {
       data-testid="node-logs"
     >
       Logs
-    </Button>
+    </GatedButton>
   );
 }
 
@@ -108,6 +111,9 @@ function ComponentsCell({ node }: { node: DeploymentNode }) {
     <>
       <Button
         size="small"
+        variant="outlined"
+        endIcon={<ExpandMoreIcon />}
+        sx={{ py: 0 }}
         onClick={(e) => {
           e.stopPropagation();
           setAnchor(e.currentTarget);
@@ -157,6 +163,87 @@ function ComponentsCell({ node }: { node: DeploymentNode }) {
   );
 }
 
+/**
+ * A node's error: as much as fits, and a button that looks like one ("Details") opening the whole text
+ * with each component's error, so nothing is only in a tooltip or behind a plain-looking cell.
+ */
+function ErrorCell({ node, text }: { node: DeploymentNode; text: string }) {
+  const [anchor, setAnchor] = useState<HTMLElement | null>(null);
+  if (!text) return null;
+  const errors = [
+    ...(node.error ? [{ name: null, e: node.error }] : []),
+    ...node.components.filter((c) => c.error).map((c) => ({ name: c.name, e: c.error! })),
+  ];
+  return (
+    <Stack direction="row" spacing={0.5} sx={{ alignItems: 'center', height: '100%', minWidth: 0 }}>
+      <Box
+        component="span"
+        sx={{
+          color: 'error.main',
+          overflow: 'hidden',
+          textOverflow: 'ellipsis',
+          whiteSpace: 'nowrap',
+          minWidth: 0,
+          flex: 1,
+        }}
+        data-testid="node-error"
+      >
+        {text}
+      </Box>
+      <Button
+        size="small"
+        variant="outlined"
+        color="error"
+        endIcon={<ExpandMoreIcon />}
+        sx={{ flexShrink: 0, py: 0, minWidth: 0 }}
+        onClick={(e) => {
+          e.stopPropagation();
+          setAnchor(e.currentTarget);
+        }}
+        aria-expanded={anchor !== null}
+        aria-label={`the whole error of ${node.nodeName}`}
+        data-testid="node-error-details"
+      >
+        Details
+      </Button>
+      <Popover
+        open={anchor !== null}
+        anchorEl={anchor}
+        onClose={() => setAnchor(null)}
+        anchorOrigin={{ vertical: 'bottom', horizontal: 'right' }}
+        transformOrigin={{ vertical: 'top', horizontal: 'right' }}
+      >
+        <Box sx={{ p: 1.5, maxWidth: 560 }} data-testid="node-error-full">
+          <Typography variant="subtitle2" component="h2" gutterBottom>
+            Error on {node.nodeName}
+          </Typography>
+          {errors.map(({ name, e }, i) => (
+            <Box key={i} sx={{ mb: 1 }}>
+              {name ? (
+                <Typography variant="caption" color="text.secondary" component="div">
+                  component <code>{name}</code>
+                </Typography>
+              ) : null}
+              <Typography
+                variant="body2"
+                sx={{ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}
+                data-testid="node-error-text"
+              >
+                {e.message}
+              </Typography>
+              {e.code || e.source ? (
+                <Typography variant="caption" color="text.secondary" component="div">
+                  {[e.code, e.source].filter(Boolean).join(' · ')}
+                </Typography>
+              ) : null}
+            </Box>
+          ))}
+        </Box>
+      </Popover>
+    </Stack>
+  );
+}
+
 const rowId = (r: DeploymentNode) => r.nodeUid;
 
 const columns: GridColDef<DeploymentNode>[] = [
@@ -190,23 +277,14 @@ const columns: GridColDef<DeploymentNode>[] = [
     field: 'error',
     headerName: 'Error',
     flex: 1,
-    minWidth: 120,
+    minWidth: 200,
     valueGetter: (_v, row) => errorText(row),
-    renderCell: (p) => (
-      <Box
-        component="span"
-        sx={{ color: 'error.main', overflow: 'hidden', textOverflow: 'ellipsis' }}
-        title={p.value as string}
-        data-testid="node-error"
-      >
-        {p.value as string}
-      </Box>
-    ),
+    renderCell: (p) => <ErrorCell node={p.row} text={p.value as string} />,
   },
   {
     field: 'components',
     headerName: 'Components',
-    width: 125,
+    width: 150,
     sortable: false,
     valueGetter: (_v, row) => row.components.length,
     renderCell: (p) => <ComponentsCell node={p.row} />,
