@@ -246,10 +246,9 @@ function ErrorCell({ node, text }: { node: DeploymentNode; text: string }) {
 
 const rowId = (r: DeploymentNode) => r.nodeUid;
 
+// The error comes third: on a narrow window (1024 px) it is in sight without scrolling the grid sideways.
 const columns: GridColDef<DeploymentNode>[] = [
   { field: 'nodeName', headerName: 'Node', width: 150 },
-  { field: 'siteId', headerName: 'Site', width: 100 },
-  { field: 'version', headerName: 'Version', width: 80 },
   {
     field: 'state',
     headerName: 'State',
@@ -258,6 +257,16 @@ const columns: GridColDef<DeploymentNode>[] = [
     sortComparator: (a: string, b: string) => (STATE_ORDER[a] ?? 9) - (STATE_ORDER[b] ?? 9),
     renderCell: (p) => <NodeStateChips node={p.row} />,
   },
+  {
+    field: 'error',
+    headerName: 'Error',
+    flex: 1,
+    minWidth: 200,
+    valueGetter: (_v, row) => errorText(row),
+    renderCell: (p) => <ErrorCell node={p.row} text={p.value as string} />,
+  },
+  { field: 'siteId', headerName: 'Site', width: 100 },
+  { field: 'version', headerName: 'Version', width: 80 },
   {
     field: 'stateAt',
     headerName: 'Reported',
@@ -272,14 +281,6 @@ const columns: GridColDef<DeploymentNode>[] = [
     width: 170,
     valueGetter: (_v, row) => row.lastSeenAt ?? 0,
     renderCell: (p) => <LastSeenCell node={p.row} />,
-  },
-  {
-    field: 'error',
-    headerName: 'Error',
-    flex: 1,
-    minWidth: 200,
-    valueGetter: (_v, row) => errorText(row),
-    renderCell: (p) => <ErrorCell node={p.row} text={p.value as string} />,
   },
   {
     field: 'components',
@@ -322,8 +323,9 @@ export function DeploymentNodesGrid({
   return (
     <TimeContext.Provider value={time}>
       <LogsContext.Provider value={(n) => setLogsOf(n.nodeName)}>
-        {/* A fixed height (which virtualisation needs) only when there are more rows than fit. */}
-        <Box sx={{ height: nodes.length > 10 ? 560 : 'auto' }}>
+        {/* A fixed height (which virtualisation needs), smaller for a few rows. Never 'auto': the grid's
+            sideways scrollbar (a narrow window) would then lie over the last row and take its clicks. */}
+        <Box sx={{ height: nodes.length > 10 ? 560 : 200 + Math.max(1, nodes.length) * 44 }}>
           <DataGrid
             rows={nodes}
             columns={columns}
@@ -333,6 +335,9 @@ export function DeploymentNodesGrid({
             rowHeight={44}
             disableRowSelectionOnClick
             showToolbar
+            // Every column is rendered (there are few; rows stay virtualised): on a narrow window the
+            // ones scrolled out of sight (Logs, Error) are still there for the keyboard and screen readers.
+            columnBufferPx={2000}
             initialState={{
               pagination: { paginationModel: { pageSize: 100 } },
               sorting: { sortModel: [{ field: 'nodeName', sort: 'asc' }] },
