@@ -308,6 +308,11 @@ test('at 1024x700: the whole error behind a Details button, the name rule in wor
   await expect(page.getByTestId('node-error-full').getByTestId('node-error-text').first()).toHaveText(
     LONG_ERROR,
   );
+  await expect
+    .poll(() =>
+      page.evaluate<number>(`document.getAnimations().filter((a) => a.playState === 'running').length`),
+    )
+    .toBe(0);
   await page.screenshot({ path: `${SHOTS}/node-error-details.png` });
   await page.keyboard.press('Escape');
 
