@@ -29,8 +29,8 @@ import {
   type RunnerStatus,
 } from './runner-protocol.js';
 import { isRunnerProcess, readRunnerConfig } from './supervisor.js';
-import { wasmApi, type WasmModule } from './webassembly.js';
-import { capModuleMemory, MemoryLimitError, WASM_PAGE, WasmFormatError } from './wasm-binary.js';
+import { wasmApi } from './webassembly.js';
+import { capModuleMemory, MemoryLimitError, readExports, WASM_PAGE, WasmFormatError } from './wasm-binary.js';
 
 export interface WasmAdapterOptions {
   /** One directory per workload below it (agent-instance specific). */
@@ -210,20 +210,16 @@ export class WasmAdapter implements RuntimeAdapter {
       }
       throw e;
     }
-    let mod: WasmModule;
-    try {
-      mod = await wasmApi().compile(capped.bytes);
-    } catch (e) {
+    // Validated, not compiled: compiling would bring V8's WASM compilers and the module's code into the
+    // agent's memory for nothing (the runner compiles it). The exports come from the binary itself.
+    if (!wasmApi().validate(capped.bytes)) {
       throw new OutpostError(
         RuntimeErrorCode.invalidSpec,
-        `wasm workload ${w.workloadId}: invalid module: ${(e as Error).message}`,
-        {
-          status: 400,
-        },
+        `wasm workload ${w.workloadId}: invalid module: it does not validate as WebAssembly`,
+        { status: 400 },
       );
     }
-    const exports = wasmApi().Module.exports(mod);
-    if (!exports.some((e) => e.name === '_start' && e.kind === 'function')) {
+    if (!readExports(capped.bytes).some((e) => e.name === '_start' && e.kind === 'function')) {
       throw new OutpostError(
         RuntimeErrorCode.invalidSpec,
         `wasm workload ${w.workloadId}: the module exports no _start (not a WASI command)`,
