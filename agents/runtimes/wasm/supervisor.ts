@@ -21,6 +21,9 @@ import type { WorkerInput, WorkerResult } from './worker-main.js';
 /** States in which a workload still needs the runner (a module thread runs or a restart is due). */
 const ACTIVE: ReadonlySet<RunnerState> = new Set(['starting', 'running', 'restarting']);
 
+/** How long the runner waits, with nothing to run, before it ends. */
+const IDLE_GRACE_MS = 2000;
+
 /** One worker thread's JavaScript heap; the module's linear memory is capped separately. */
 const WORKER_LIMITS = { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 };
 
@@ -276,6 +279,7 @@ export class RunnerHost {
   private stuck = 0;
   private lockTimer: NodeJS.Timeout | undefined;
   private logTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly stateDir: string,
@@ -418,8 +422,25 @@ export class RunnerHost {
     });
   }
 
-  /** Ends the process when no workload needs it: the lock goes first, then a last look for requests. */
+  /**
+   * Ends the process when no workload has needed it for a moment (IDLE_GRACE_MS: a removal deletes the
+   * workload's folder right after the runner answered, and the runner leaves nothing behind then).
+   */
   private maybeEnd(): void {
+    if (this.ending || this.scanning) return;
+    if ([...this.workloads.values()].some((w) => w.active)) {
+      if (this.idleTimer) clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
+      return;
+    }
+    this.idleTimer ??= setTimeout(() => {
+      this.idleTimer = undefined;
+      this.endIfIdle();
+    }, IDLE_GRACE_MS);
+  }
+
+  /** The lock goes first, then a last look for requests. */
+  private endIfIdle(): void {
     if (this.ending || this.scanning) return;
     if ([...this.workloads.values()].some((w) => w.active)) return;
     fs.rmSync(hostFile(this.stateDir, 'lock'), { force: true });
@@ -432,7 +453,19 @@ export class RunnerHost {
     }
     this.ending = true;
     this.log('runner ending', { reason: 'no workload to run' });
+    this.tidy();
     this.exit();
+  }
+
+  /** With no workload folder left, the runner leaves nothing behind (a new runner's lock stays). */
+  private tidy(): void {
+    try {
+      if (fs.readdirSync(this.stateDir).some(isWorkloadEntry)) return;
+      fs.rmSync(hostFile(this.stateDir, 'log'), { force: true });
+      fs.rmdirSync(path.dirname(hostFile(this.stateDir, 'log')));
+    } catch {
+      // a new runner's lock is there, or the folder is gone: fine either way
+    }
   }
 
   private async end(signal: string): Promise<void> {
@@ -449,6 +482,7 @@ export class RunnerHost {
 
   private exit(): void {
     if (this.lockTimer) clearInterval(this.lockTimer);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     if (this.logTimer) clearInterval(this.logTimer);
     // A thread still blocked in a call would hold process.exit(): end the process outright then.
     if (this.stuck > 0) process.kill(process.pid, 'SIGKILL');

@@ -244,6 +244,11 @@ describe('WasmAdapter', () => {
     expect(events).toEqual(['removing', 'removed']);
     // The runner had nothing else to run: it ends by itself.
     await until('the runner to end', () => !(pidAlive(s.pid!) && processCommandLine(s.pid!)?.length));
+    // Nothing is left behind, the runner's own files included.
+    await until(
+      'an empty state folder',
+      () => fs.readdirSync(path.dirname(path.dirname(s.logsPath!))).length === 0,
+    );
     expect(fs.existsSync(path.dirname(s.logsPath!))).toBe(false);
     expect((await a.status(w.workloadId)).state).toBe('removed');
     await a.remove(w.workloadId); // removing twice is fine
@@ -398,6 +403,8 @@ describe('WasmAdapter', () => {
           .readdirSync('/proc')
           .every((p) => !/^\d+$/.test(p) || !processCommandLine(Number(p))?.includes(driver)),
       );
+      // A runner that lost the race for the lock leaves at once: then one is left, the workload's.
+      await until('one runner', () => runnerPids(stateDir).length === 1);
       expect(runnerPids(stateDir)).toEqual([s.pid]);
       expect(readJsonFile<HostLock>(path.join(stateDir, '.runner', 'lock'))?.pid).toBe(s.pid);
       expect(fs.existsSync(path.join(stateDir, safeName(w.workloadId), 'status.json'))).toBe(true);
