@@ -164,7 +164,7 @@ describe('ocre runtime on a simulated MCU', () => {
     expect(sim.containers[0]!.status).toBe('RUNNING');
   });
 
-  it('after a device reset the container is gone (lost), and apply makes it again', async () => {
+  it('after a device reset it makes the container again itself; what it cannot make is lost until applied', async () => {
     const resets = events.filter((e) => e.type === 'reset').length;
     dev.send({ op: 'reset' });
     await until(
@@ -172,6 +172,17 @@ describe('ocre runtime on a simulated MCU', () => {
       'the reset to be seen',
     );
     expect(fleet.list()[0]!.resets).toBe(1);
+    await until(
+      async () => ((await state()).containers[0]?.status === 'RUNNING' ? true : undefined),
+      'the rebuild',
+    );
+    expect(await adapter.status('dep-1.blink')).toMatchObject({ state: 'running' });
+
+    // The image is gone from flash too: the container cannot be made again, so it is lost.
+    const image = (await state()).containers[0]!.image;
+    const r = await fleet.get('mcu1')!.client().shell.exec(['ocre', 'image', 'rm', image]);
+    expect(r.ret).toBe(0);
+    dev.send({ op: 'reset' });
     const st = await until(async () => {
       const x = await adapter.status('dep-1.blink');
       return x.state === 'failed' ? x : undefined;
@@ -192,10 +203,13 @@ describe('ocre runtime on a simulated MCU', () => {
     const resets = fleet.list()[0]!.resets;
     await dev.replug();
     await until(() => fleet.list()[0]!.connected || undefined, 'the MCU to come back');
-    // A power cycle: counted as a reset, and the container is gone from the device's RAM.
+    // A power cycle: counted as a reset, and the container made again from flash.
     expect(fleet.list()[0]!.resets).toBe(resets + 1);
-    expect((await adapter.status('dep-1.blink')).lost).toBe(true);
-    expect(await adapter.apply(spec(1))).toMatchObject({ state: 'running' });
+    await until(
+      async () => ((await adapter.status('dep-1.blink')).state === 'running' ? true : undefined),
+      'the rebuild',
+    );
+    expect((await state()).containers).toEqual([expect.objectContaining({ status: 'RUNNING' })]);
   });
 
   it('removes the container and its image', async () => {

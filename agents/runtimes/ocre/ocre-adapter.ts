@@ -38,6 +38,8 @@ interface OcreRecord {
   specHash: string;
   /** Where the container was when last seen healthy: `created` after create, `started` after start. */
   phase: 'uploading' | 'created' | 'started';
+  /** The `ocre container create` command, to make the container again after a device reset. */
+  create?: string[];
   since: number;
 }
 
@@ -105,6 +107,49 @@ export class OcreAdapter implements RuntimeAdapter {
 
   constructor(private readonly o: OcreAdapterOptions) {
     this.log = o.logger.child({ component: 'ocre' });
+    // A reset (or a power cycle) empties the device's container list: make its containers again at once,
+    // before anyone asks for their state (commands on one MCU run in order).
+    o.fleet.on((e) => {
+      if (e.type === 'reset') void this.rebuild(e.mcu).catch(() => undefined);
+    });
+  }
+
+  /**
+   * Makes the containers of an MCU again after a reset, from the commands that made them (the images
+   * stay in flash). What cannot be made again stays missing: its status says `lost`, the agent applies
+   * it anew.
+   */
+  rebuild(mcu: string): Promise<string[]> {
+    const link = this.o.fleet.get(mcu);
+    if (!link) return Promise.resolve([]);
+    return this.serial(mcu, async () => {
+      const made: string[] = [];
+      for (const rec of this.records()) {
+        if (rec.mcu !== mcu || rec.phase !== 'started' || !rec.create) continue;
+        try {
+          const smp = link.client();
+          if (await this.ps(link, smp, rec.containerId)) continue;
+          const c = await this.exec(link, smp, rec.create);
+          const s =
+            c.ret === 0 ? await this.exec(link, smp, ['ocre', 'container', 'start', rec.containerId]) : c;
+          if (s.ret !== 0) {
+            this.log.warn(
+              { mcu, workloadId: rec.workloadId, words: deviceWords(s) },
+              'container not made again',
+            );
+            continue;
+          }
+          made.push(rec.workloadId);
+        } catch (e) {
+          this.log.warn(
+            { mcu, workloadId: rec.workloadId, err: (e as Error).message },
+            'container not made again',
+          );
+        }
+      }
+      if (made.length) this.log.info({ mcu, workloads: made }, 'containers made again after the reset');
+      return made;
+    });
   }
 
   get fleet(): McuFleet {
@@ -258,6 +303,7 @@ export class OcreAdapter implements RuntimeAdapter {
     const argv = ['ocre', 'container', 'create', '-d', '-n', id, '-k', 'ocre:api'];
     for (const [k, v] of Object.entries(spec.env)) argv.push('-e', `${k}=${v}`);
     argv.push(image, ...(spec.args ?? []));
+    rec.create = argv;
     const created = await this.exec(link, smp, argv, opts.signal);
     if (created.ret !== 0) throw this.refused(link, 'create', created);
     this.save(((rec.phase = 'created'), rec));
