@@ -74,7 +74,11 @@ describe.skipIf(!usable.ok)(`the runtime set${usable.ok ? '' : ` (skipped: ${usa
         .sort(),
     ).toEqual(['compose', 'container', 'helm', 'ocre', 'wasm']);
     // The ocre runtime is usable but gives the host no label: its MCUs are child devices.
-    expect(probes.ocre).toMatchObject({ available: true, detail: '0 microcontrollers, 0 connected', labels: {} });
+    expect(probes.ocre).toMatchObject({
+      available: true,
+      detail: '0 microcontrollers, 0 connected',
+      labels: {},
+    });
   });
 
   it('builds no adapter for a runtime agent.yaml turns off', async () => {
