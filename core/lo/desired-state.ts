@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import git from 'isomorphic-git';
+import { loadGit } from '../git/load.js';
 import {
   createObjectReader,
   type ObjectCache,
@@ -106,7 +106,7 @@ export type DesiredStateReader = ReturnType<typeof createDesiredStateReader>;
 export async function isFastForward(dir: string, from: string, to: string): Promise<boolean> {
   if (from === to) return true;
   try {
-    return await git.isDescendent({ fs, dir, oid: to, ancestor: from, depth: -1 });
+    return await (await loadGit()).isDescendent({ fs, dir, oid: to, ancestor: from, depth: -1 });
   } catch {
     return false;
   }
