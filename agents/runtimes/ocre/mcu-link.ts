@@ -141,7 +141,13 @@ export class McuLink {
     }
     let smp: SmpClient;
     try {
-      smp = await (this.o.open ?? defaultOpen(this.o))(this.o.config);
+      // A port that vanishes while it is being opened must not hold the link forever.
+      smp = await deadline(
+        (this.o.open ?? defaultOpen(this.o))(this.o.config),
+        this.o.timeoutMs,
+        `opening ${this.s.port}`,
+        (late) => void late.close().catch(() => undefined),
+      );
     } catch (e) {
       this.s.lastError = (e as Error).message;
       return;
@@ -151,7 +157,7 @@ export class McuLink {
       await smp.os.echo('outpost');
     } catch (e) {
       this.s.lastError = `${this.s.port}: no SMP answer (${(e as Error).message})`;
-      await smp.close().catch(() => undefined);
+      await closeSoon(smp, this.o.timeoutMs);
       return;
     }
     this.smp = smp;
@@ -161,11 +167,13 @@ export class McuLink {
     smp.onDisconnect((err) => {
       if (this.smp === smp) void this.drop(err.message);
     });
+    // Known (board, firmware) before it counts as connected: whoever sees it connected sees all of it.
+    await this.identify(smp);
+    if (this.smp !== smp) return;
     const now = this.o.clock.now();
     const first = !this.everConnected;
     this.everConnected = true;
     Object.assign(this.s, { connected: true, since: now, lastSeenAt: now, lastError: null });
-    await this.identify(smp);
     this.o.logger.info(
       { mcu: this.s.name, port: this.s.port, board: this.s.board, firmware: this.s.firmware },
       'microcontroller connected',
@@ -228,11 +236,11 @@ export class McuLink {
     this.smp = undefined;
     this.stopWatch?.();
     this.stopWatch = undefined;
-    await smp.close().catch(() => undefined);
     const at = this.o.clock.now();
     Object.assign(this.s, { connected: false, since: at, lastError: reason });
     this.o.logger.warn({ mcu: this.s.name, port: this.s.port, reason }, 'microcontroller disconnected');
     this.o.emit({ type: 'disconnected', mcu: this.s.name, at, reason });
+    await closeSoon(smp, this.o.timeoutMs);
   }
 
   async close(): Promise<void> {
@@ -240,12 +248,39 @@ export class McuLink {
     this.smp = undefined;
     this.stopWatch?.();
     await this.connecting?.catch(() => undefined);
-    await smp?.close().catch(() => undefined);
+    if (smp) await closeSoon(smp, this.o.timeoutMs);
     // A connection that was being made when close was called.
     const late = this.smp as SmpClient | undefined;
     this.smp = undefined;
-    await late?.close().catch(() => undefined);
+    if (late) await closeSoon(late, this.o.timeoutMs);
   }
+}
+
+/** `p`, or a timeout error after `ms`; a value that arrives late goes to `late` (to be closed). */
+function deadline<T>(p: Promise<T>, ms: number, what: string, late: (v: T) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    const timer = setTimeout(() => {
+      done = true;
+      reject(new OutpostError('timeout', `${what} took longer than ${ms} ms`));
+    }, ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        if (done) late(v);
+        else resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        if (!done) reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+/** Closes a client; a port that never confirms its close is left behind after `ms`. */
+async function closeSoon(smp: SmpClient, ms: number): Promise<void> {
+  await deadline(smp.close(), ms, 'closing the port', () => undefined).catch(() => undefined);
 }
 
 function defaultOpen(o: McuLinkOptions) {
