@@ -473,8 +473,18 @@ export function createCore(deps: CoreDeps): Core {
       });
     },
     async start() {
-      for (const m of modules) await m.start?.();
-      logger.info({ role: config.role, home: paths.home }, 'core started');
+      const began = performance.now();
+      const took: Record<string, number> = {};
+      for (const m of modules) {
+        if (!m.start) continue;
+        const t0 = performance.now();
+        await m.start();
+        took[m.name] = Math.round(performance.now() - t0);
+      }
+      logger.info(
+        { role: config.role, home: paths.home, ms: Math.round(performance.now() - began), modules: took },
+        'core started',
+      );
     },
     async stop() {
       for (const m of [...modules].reverse()) {

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import git from 'isomorphic-git';
+import { loadGit } from '../git/load.js';
 import { writePack, type PackObject } from '../gitops/pack-writer.js';
 import {
   createObjectCache,
@@ -35,7 +35,7 @@ export interface PackedRange {
 
 async function resolveHead(dir: string, ref: string): Promise<string | null> {
   try {
-    return await git.resolveRef({ fs, dir, ref });
+    return await (await loadGit()).resolveRef({ fs, dir, ref });
   } catch {
     return null;
   }
@@ -53,7 +53,7 @@ export async function packRange(
   if (!to) return null;
   const reader = createObjectReader(dir);
   const read = async (oid: string) => {
-    const o = await git.readObject({ fs, dir, oid, format: 'content' });
+    const o = await (await loadGit()).readObject({ fs, dir, oid, format: 'content' });
     return { type: o.type as GitObjectType, content: Buffer.from(o.object as Uint8Array) };
   };
   // The commits between: HQ's history is linear (one writer), but merges are walked all the same.
@@ -180,7 +180,9 @@ export async function checkRange(options: {
     await fsp.copyFile(options.packFile, path.join(packDir, `${name}.pack`));
     let oids: string[];
     try {
-      ({ oids } = await git.indexPack({
+      ({ oids } = await (
+        await loadGit()
+      ).indexPack({
         fs,
         dir: gitdir,
         gitdir: fs.existsSync(path.join(mirrorDir, '.git')) ? path.join(mirrorDir, '.git') : gitdir,
@@ -196,7 +198,7 @@ export async function checkRange(options: {
     }
     const gitCache = {};
     for (const oid of oids) {
-      const o = await git.readObject({ fs, gitdir, oid, format: 'content', cache: gitCache });
+      const o = await (await loadGit()).readObject({ fs, gitdir, oid, format: 'content', cache: gitCache });
       cache.put(oid, o.type as GitObjectType, Buffer.from(o.object as Uint8Array));
     }
     pack = { name, dir: packDir };
@@ -242,7 +244,7 @@ export async function checkRange(options: {
       try {
         let content = cache.get(c)?.content;
         if (!content) {
-          const x = await git.readObject({ fs, dir, oid: c, format: 'content' });
+          const x = await (await loadGit()).readObject({ fs, dir, oid: c, format: 'content' });
           content = Buffer.from(x.object as Uint8Array);
         }
         parents = [...content.toString('latin1').matchAll(/^parent ([0-9a-f]{40})$/gm)].map((m) => m[1]!);
@@ -308,7 +310,7 @@ export async function installPack(
 export async function ensureMirror(mirrorDir: string, branch: string): Promise<void> {
   if (fs.existsSync(path.join(mirrorDir, '.git'))) return;
   await fsp.mkdir(mirrorDir, { recursive: true });
-  await git.init({ fs, dir: mirrorDir, defaultBranch: branch });
+  await (await loadGit()).init({ fs, dir: mirrorDir, defaultBranch: branch });
 }
 
 /** Site: points the mirror's ref at `commit` (a temporary file renamed over the ref). */

@@ -8,7 +8,7 @@ import {
   webCrypto,
 } from '../../lib/identity/index.js';
 import { NOT_BEFORE_BACKDATE_SECONDS, randomSerialHex } from './site-ca.js';
-import { x509 } from '../../lib/x509/index.js';
+import { loadX509 } from '../../lib/x509/index.js';
 
 export interface IssueServerCertificateInput {
   ca: { certPem: string; keyPem: string };
@@ -40,6 +40,7 @@ export async function issueServerCertificate(
   const { cryptoKey: signingKey } = await importP256SigningKey(input.ca.keyPem, 'CA private key');
   const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const subjectSpki = spkiDer(keys.publicKey);
+  const x509 = await loadX509();
   const issuer = new x509.X509Certificate(input.ca.certPem);
   const cert = await x509.X509CertificateGenerator.create(
     {

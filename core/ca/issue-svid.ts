@@ -11,7 +11,7 @@ import {
   ECDSA_SHA256,
   webCrypto,
 } from '../../lib/identity/index.js';
-import { parseCsr, x509 } from '../../lib/x509/index.js';
+import { loadX509, parseCsr, type x509 } from '../../lib/x509/index.js';
 import { NOT_BEFORE_BACKDATE_SECONDS, randomSerialHex } from './site-ca.js';
 
 export interface IssueSvidInput {
@@ -66,6 +66,7 @@ export async function issueSvid(input: IssueSvidInput): Promise<IssuedSvid> {
   if (serialHex === '0')
     throw identityError('identity/invalid-certificate', 'serial number must not be zero');
 
+  const x509 = await loadX509();
   let caCert: x509.X509Certificate;
   try {
     caCert = new x509.X509Certificate(ca.certPem);

@@ -1,4 +1,4 @@
-import { parseCsr, type ParsedCsr, x509 } from '../../lib/x509/index.js';
+import { loadX509, parseCsr, type ParsedCsr } from '../../lib/x509/index.js';
 import { identityError, spkiDer } from '../../lib/identity/index.js';
 
 /**
@@ -27,6 +27,7 @@ export interface RenewalCsrInput {
 
 export async function parseRenewalCsr(csrPem: string, input: RenewalCsrInput): Promise<ParsedCsr> {
   const parsed = await parseCsr(csrPem);
+  const x509 = await loadX509();
   const csr = new x509.Pkcs10CertificateRequest(csrPem);
   const refuse = (what: string) =>
     identityError(

@@ -15,7 +15,7 @@ import {
   ECDSA_SHA256,
   webCrypto,
 } from '../../lib/identity/index.js';
-import { x509 } from '../../lib/x509/index.js';
+import { loadX509 } from '../../lib/x509/index.js';
 
 /**
  * The site CA: an ECDSA P-256 self-signed root that signs the X.509-SVIDs of the site's WFM (the LO, or the
@@ -55,6 +55,7 @@ export function randomSerialHex(): string {
 export async function createSiteCa(input: CreateSiteCaInput): Promise<SiteCa> {
   const { trustDomain, name, now } = input;
   const validityDays = input.validityDays ?? 3650;
+  const x509 = await loadX509();
   if (!isValidTrustDomain(trustDomain)) {
     throw identityError('identity/invalid-spiffe-id', `"${trustDomain}" is not a valid SPIFFE trust domain`, {
       data: { trustDomain },

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import git from 'isomorphic-git';
+import { loadGit } from '../git/load.js';
 import { OutpostError } from '../../lib/errors/index.js';
 import { createGitHttpClient, redactUrl } from '../git/http-client.js';
 import type { Config } from '../config.js';
@@ -78,16 +78,16 @@ export async function fetchGitRepo(
       noTags: true,
     };
     if (ref && SHA.test(ref)) {
-      await withAbort(git.clone({ ...common, singleBranch: false }), overall, safeUrl);
+      await withAbort((await loadGit()).clone({ ...common, singleBranch: false }), overall, safeUrl);
       try {
-        commit = (await git.readCommit({ fs, dir, oid: ref })).oid;
+        commit = (await (await loadGit()).readCommit({ fs, dir, oid: ref })).oid;
       } catch {
         throw new OutpostError('git-error', `commit ${ref} was not found in ${safeUrl}`);
       }
     } else {
       try {
         await withAbort(
-          git.clone({ ...common, ref, singleBranch: true, depth: 1, noTags: !ref }),
+          (await loadGit()).clone({ ...common, ref, singleBranch: true, depth: 1, noTags: !ref }),
           overall,
           safeUrl,
         );
@@ -103,7 +103,9 @@ export async function fetchGitRepo(
         }
         throw err;
       }
-      commit = await git.resolveRef({ fs, dir, ref: ref ? await resolveLocal(dir, ref) : 'HEAD' });
+      commit = await (
+        await loadGit()
+      ).resolveRef({ fs, dir, ref: ref ? await resolveLocal(dir, ref) : 'HEAD' });
     }
     return {
       url: safeUrl,
@@ -113,7 +115,7 @@ export async function fetchGitRepo(
         const clean = path.posix.normalize(filepath).replace(/^\/+/, '');
         if (clean.startsWith('..')) return undefined;
         try {
-          return (await git.readBlob({ fs, dir, oid: commit, filepath: clean })).blob;
+          return (await (await loadGit()).readBlob({ fs, dir, oid: commit, filepath: clean })).blob;
         } catch {
           return undefined;
         }
@@ -129,7 +131,7 @@ export async function fetchGitRepo(
 async function resolveLocal(dir: string, ref: string): Promise<string> {
   for (const candidate of [ref, `refs/tags/${ref}`, `refs/remotes/origin/${ref}`, `refs/heads/${ref}`]) {
     try {
-      await git.resolveRef({ fs, dir, ref: candidate });
+      await (await loadGit()).resolveRef({ fs, dir, ref: candidate });
       return candidate;
     } catch {
       /* try the next form */

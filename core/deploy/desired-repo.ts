@@ -1,5 +1,5 @@
 import path from 'node:path';
-import git from 'isomorphic-git';
+import { loadGit } from '../git/load.js';
 import fs from 'node:fs';
 import type { Store } from '../store/db.js';
 import type { Clock } from '../../lib/base/index.js';
@@ -124,7 +124,9 @@ export function createDesiredRepos(deps: {
       const pushStatus = pushStatusOf(tenantId);
       const token = remote.tokenEnv ? process.env[remote.tokenEnv] : remote.token;
       try {
-        await git.push({
+        await (
+          await loadGit()
+        ).push({
           fs,
           http: createGitHttpClient({ timeoutMs: config.catalog.gitTimeoutMs }),
           dir: dirOf(tenantId),

@@ -1,6 +1,6 @@
 import dns from 'node:dns';
 import net from 'node:net';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 
 /**
  * Which hosts the server may fetch from on a caller's behalf (ADR 0483). A git URL given by an API
@@ -114,7 +114,9 @@ export function publicOnlyLookup(
  * An undici dispatcher that connects only to public addresses. A URL naming an IP literal is checked
  * by `refusePrivateLiteral` before the request (Node does not look literals up).
  */
-export function publicOnlyDispatcher(): Agent {
+export async function publicOnlyDispatcher(): Promise<Agent> {
+  // undici is loaded on the first fetch from git, not when the server starts (ADR 0542).
+  const { Agent } = await import('undici');
   return new Agent({ connect: { lookup: publicOnlyLookup as never } });
 }
 

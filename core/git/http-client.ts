@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import type { Agent } from 'undici';
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
 import { OutpostError } from '../../lib/errors/index.js';
 import { publicOnlyDispatcher, refusePrivateLiteral } from './host-policy.js';
@@ -18,7 +18,8 @@ export function createGitHttpClient(options: {
    */
   publicOnly?: boolean;
 }): HttpClient {
-  const dispatcher = options.publicOnly ? publicOnlyDispatcher() : undefined;
+  // undici (and the public-only dispatcher) are loaded on the first request, not at start (ADR 0542).
+  let dispatcher: Promise<Agent> | undefined;
   const unreachable = (url: string, cause: unknown) =>
     new OutpostError(
       'network-error',
@@ -38,8 +39,10 @@ export function createGitHttpClient(options: {
         let res;
         try {
           if (options.publicOnly) refusePrivateLiteral(url);
+          const { request } = await import('undici');
+          if (options.publicOnly) dispatcher ??= publicOnlyDispatcher();
           res = await request(url, {
-            ...(dispatcher ? { dispatcher } : {}),
+            ...(dispatcher ? { dispatcher: await dispatcher } : {}),
             method: (req.method ?? 'GET') as 'GET' | 'POST',
             headers: { 'user-agent': options.userAgent ?? 'outpost-git', ...req.headers },
             body,

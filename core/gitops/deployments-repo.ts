@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import git from 'isomorphic-git';
+import { loadGit } from '../git/load.js';
 import type { Logger } from '../../lib/log/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
 import { packedObjectIds, writePack, type PackObject } from './pack-writer.js';
@@ -56,7 +56,7 @@ export async function openDeploymentsRepo(
     const tmp = path.join(dir, `.git.${process.pid}.tmp`);
     fs.rmSync(tmp, { recursive: true, force: true });
     try {
-      await git.init({ fs, dir, gitdir: tmp, defaultBranch: branch });
+      await (await loadGit()).init({ fs, dir, gitdir: tmp, defaultBranch: branch });
       fs.renameSync(tmp, path.join(dir, '.git'));
     } catch (err) {
       fs.rmSync(tmp, { recursive: true, force: true });
@@ -70,8 +70,8 @@ export async function openDeploymentsRepo(
   const cache = {};
   const head = async (): Promise<string | null> => {
     try {
-      const oid = await git.resolveRef({ fs, dir, ref: `refs/heads/${branch}` });
-      await git.readCommit({ fs, dir, oid, cache });
+      const oid = await (await loadGit()).resolveRef({ fs, dir, ref: `refs/heads/${branch}` });
+      await (await loadGit()).readCommit({ fs, dir, oid, cache });
       return oid;
     } catch (err) {
       if (fs.existsSync(refFile))
@@ -131,7 +131,7 @@ export async function openDeploymentsRepo(
       const tree = writeDir(root);
       const parent = await head();
       if (parent) {
-        const cur = await git.readCommit({ fs, dir, oid: parent, cache });
+        const cur = await (await loadGit()).readCommit({ fs, dir, oid: parent, cache });
         if (cur.commit.tree === tree) {
           for (const o of fresh) known.delete(o.oid);
           return { commit: parent, changed: false };

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import git from 'isomorphic-git';
+import { loadGit } from '../git/load.js';
 
 export type GitObjectType = 'blob' | 'tree' | 'commit' | 'tag';
 
@@ -39,7 +39,7 @@ export function createObjectReader(dir: string, cache?: ObjectCache) {
   const read = async (oid: string): Promise<{ type: GitObjectType; content: Buffer }> => {
     const hit = cache?.get(oid);
     if (hit) return hit;
-    const o = await git.readObject({ fs, dir, oid, format: 'content', cache: gitCache });
+    const o = await (await loadGit()).readObject({ fs, dir, oid, format: 'content', cache: gitCache });
     return { type: o.type as GitObjectType, content: Buffer.from(o.object as Uint8Array) };
   };
   const reader = {

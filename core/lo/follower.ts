@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import git from 'isomorphic-git';
+import { loadGit } from '../git/load.js';
 import { eq } from 'drizzle-orm';
 import type { Store } from '../store/db.js';
 import type { Clock } from '../../lib/base/index.js';
@@ -133,7 +133,7 @@ export function createFollower(deps: {
       try {
         return {
           dir: src.dir,
-          head: await git.resolveRef({ fs, dir: src.dir, ref: `refs/heads/${src.branch}` }),
+          head: await (await loadGit()).resolveRef({ fs, dir: src.dir, ref: `refs/heads/${src.branch}` }),
         };
       } catch {
         return { dir: src.dir, head: null };
@@ -145,7 +145,7 @@ export function createFollower(deps: {
       const tmp = `${src.mirrorDir}/.git.${process.pid}.tmp`;
       fs.rmSync(tmp, { recursive: true, force: true });
       try {
-        await git.init({ fs, dir: src.mirrorDir, gitdir: tmp, defaultBranch: src.branch });
+        await (await loadGit()).init({ fs, dir: src.mirrorDir, gitdir: tmp, defaultBranch: src.branch });
         fs.renameSync(tmp, `${src.mirrorDir}/.git`);
       } catch (err) {
         fs.rmSync(tmp, { recursive: true, force: true });
@@ -153,9 +153,11 @@ export function createFollower(deps: {
       }
     }
     const url = redactUrl(src.url);
-    await git.addRemote({ fs, dir: src.mirrorDir, remote: 'origin', url, force: true });
+    await (await loadGit()).addRemote({ fs, dir: src.mirrorDir, remote: 'origin', url, force: true });
     try {
-      const r = await git.fetch({
+      const r = await (
+        await loadGit()
+      ).fetch({
         fs,
         http: createGitHttpClient({ timeoutMs: src.timeoutMs }),
         dir: src.mirrorDir,

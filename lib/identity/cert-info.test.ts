@@ -5,7 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { certInfo, KEY_USAGE, OID } from './cert-info.js';
 import { DerError, readTime, readTlv, TAG } from './der.js';
 import { handCert, openssl, pemToDer, tempDir } from '../../core/ca/testing/certs.js';
-import { x509 } from '../x509/index.js';
+import { loadX509 } from '../x509/index.js';
+
+// Tests build certificates by hand: load the library once, up front.
+const x509 = await loadX509();
 
 // certInfo reads certificates with our own DER reader; @peculiar/x509 and the openssl CLI are the
 // independent parsers it is checked against.

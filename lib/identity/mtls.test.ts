@@ -14,7 +14,10 @@ import { clientSpiffeId, wfmSpiffeId } from './spiffe-id.js';
 import { handCert, newP256Key } from '../../core/ca/testing/certs.js';
 import { mtlsClientOptions, mtlsServerOptions, peerChainDer } from './tls-options.js';
 import { trustAnchors, verifyPeer } from './verify-peer.js';
-import { x509 } from '../x509/index.js';
+import { loadX509 } from '../x509/index.js';
+
+// Tests build certificates by hand: load the library once, up front.
+const x509 = await loadX509();
 
 const TD = 'plant7.example';
 const WFM = 'lo-1';

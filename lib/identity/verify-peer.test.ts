@@ -6,7 +6,10 @@ import { issueSvid, createSiteCa, type SiteCa } from '../../core/ca/index.js';
 import { clientSpiffeId, wfmSpiffeId } from './spiffe-id.js';
 import { handCert, newP256Key, openssl, pemToDer, tempDir } from '../../core/ca/testing/certs.js';
 import { trustAnchors, verifyPeer, type VerifyPeerInput } from './verify-peer.js';
-import { x509 } from '../x509/index.js';
+import { loadX509 } from '../x509/index.js';
+
+// Tests build certificates by hand: load the library once, up front.
+const x509 = await loadX509();
 
 const NOW = Date.UTC(2026, 5, 1, 12);
 const DAY = 86_400_000;

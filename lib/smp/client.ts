@@ -163,6 +163,24 @@ export class SmpClient implements SmpRequester {
     return () => this.consoleListeners.delete(listener);
   }
 
+  /**
+   * Calls `listener` once when the line goes away (port closed or failed, device unplugged) or the
+   * client is closed; at once when that already happened. Returns a function that stops listening.
+   */
+  onDisconnect(listener: (err: OutpostError) => void): () => void {
+    if (this.closedError) {
+      listener(this.closedError);
+      return () => undefined;
+    }
+    this.disconnectListeners.add(listener);
+    return () => this.disconnectListeners.delete(listener);
+  }
+
+  /** Why the client can no longer talk to the device, or undefined while it can. */
+  disconnected(): OutpostError | undefined {
+    return this.closedError;
+  }
+
   stats(): SmpStats {
     return { ...this.counters, frameErrors: { ...this.counters.frameErrors }, extraGapMs: this.extraGapMs };
   }
@@ -284,6 +302,7 @@ export class SmpClient implements SmpRequester {
   }
 
   private readonly closeWaiters = new Set<(err: OutpostError) => void>();
+  private readonly disconnectListeners = new Set<(err: OutpostError) => void>();
 
   /**
    * Writes frames at the line's pace: never more than `lineBuffers` frames ahead of what the line
@@ -371,6 +390,8 @@ export class SmpClient implements SmpRequester {
     this.closedError = err;
     this.pending = undefined;
     for (const w of [...this.closeWaiters]) w(err);
+    for (const l of [...this.disconnectListeners]) l(err);
+    this.disconnectListeners.clear();
   }
 }
 

@@ -8,7 +8,7 @@ import {
   ECDSA_SHA256,
   webCrypto,
 } from '../identity/index.js';
-import { x509 } from './x509-lib.js';
+import { loadX509, type x509 } from './x509-lib.js';
 
 /**
  * Runs on the node: a fresh ECDSA P-256 key and a PKCS#10 CSR signed by it. The private key stays with the
@@ -25,6 +25,7 @@ export async function createKeyAndCsr(
     );
   }
   const keys = (await webCrypto.subtle.generateKey(ECDSA_P256, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const x509 = await loadX509();
   let csr: x509.Pkcs10CertificateRequest;
   try {
     csr = await x509.Pkcs10CertificateRequestGenerator.create(
@@ -79,6 +80,7 @@ export async function parseCsr(csrPem: string): Promise<ParsedCsr> {
   if (!csrPem.includes('-----BEGIN CERTIFICATE REQUEST-----')) {
     throw identityError('identity/invalid-csr', 'CSR is not a PEM "CERTIFICATE REQUEST"');
   }
+  const x509 = await loadX509();
   let csr: x509.Pkcs10CertificateRequest;
   try {
     csr = new x509.Pkcs10CertificateRequest(csrPem);

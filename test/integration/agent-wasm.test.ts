@@ -107,9 +107,12 @@ describe('edge agent: a WASM app from deploy to removal', () => {
     };
     const usable = ext.engines.filter((e) => e.available).map((e) => e.name);
     expect(usable).toContain('wasm');
+    // The ocre runtime labels its microcontrollers (child devices), never the host (ADR 0441).
     expect(node.capabilities!.labels).toEqual({
       'outpost.test/agent': 'yes',
-      ...Object.fromEntries(usable.map((k) => [`outpost.dev/runtime.${k}`, 'true'])),
+      ...Object.fromEntries(
+        usable.filter((k) => k !== 'ocre').map((k) => [`outpost.dev/runtime.${k}`, 'true']),
+      ),
     });
     expect(node.capabilities!.extensions?.['x-outpost-extensions']).toMatchObject({ runtimes: ['wasm'] });
     await agent.waitForLog((l) => l.msg === 'desired state adopted', 'the first manifest');

@@ -115,7 +115,7 @@ describe('SVID renewal over mutual TLS', () => {
       expect(r.json<{ detail: string }>().detail).toMatch(a.why);
     }
     // The presented key again: a renewal needs a new key pair (a CSR from the node's own key).
-    const { x509 } = await import('../../lib/x509/index.js');
+    const x509 = await (await import('../../lib/x509/index.js')).loadX509();
     const { webCrypto, ECDSA_SHA256 } = await import('../../lib/identity/index.js');
     const ec = { name: 'ECDSA', namedCurve: 'P-256' };
     const pkcs8 = createPrivateKey(n.keyPem).export({ type: 'pkcs8', format: 'der' });

@@ -17,7 +17,10 @@ import {
   type CryptoKeyPair,
 } from '../../../lib/identity/index.js';
 import { randomSerialHex } from '../site-ca.js';
-import { x509 } from '../../../lib/x509/index.js';
+import { loadX509, type x509 as X509Types } from '../../../lib/x509/index.js';
+
+// Tests build certificates by hand: load the library once, up front.
+const x509 = await loadX509();
 
 const run = promisify(execFile);
 
@@ -41,7 +44,7 @@ export interface HandCertInput {
   extKeyUsage?: string[];
   notBefore: number;
   notAfter: number;
-  extraExtensions?: x509.Extension[];
+  extraExtensions?: X509Types.Extension[];
 }
 
 /** Builds any certificate a test needs. Returns the cert and the subject's key. */
@@ -53,7 +56,7 @@ export async function handCert(
   const { cryptoKey } = await importP256SigningKey(signerKeyPem, 'signing key');
   const issuerName = input.issuer ? new x509.X509Certificate(input.issuer.certPem).subjectName : undefined;
   const subjectName = input.subjectName ?? 'CN=hand-made';
-  const extensions: x509.Extension[] = [];
+  const extensions: X509Types.Extension[] = [];
   if (input.isCa !== undefined)
     extensions.push(new x509.BasicConstraintsExtension(input.isCa, input.pathLength, true));
   if (input.keyUsage !== undefined) extensions.push(new x509.KeyUsagesExtension(input.keyUsage, true));

@@ -5,7 +5,10 @@ import {
   webCrypto,
   type CryptoKeyPair,
 } from '../../../lib/identity/index.js';
-import { x509 } from '../../../lib/x509/index.js';
+import { loadX509, type x509 as X509Types } from '../../../lib/x509/index.js';
+
+// Tests build certificates by hand: load the library once, up front.
+const x509 = await loadX509();
 
 /**
  * CSRs that ask for more than a node should (tests of the renewal checks, ADR 0380): a fresh P-256 key and
@@ -22,7 +25,7 @@ export async function csrRequesting(want: {
     ...(want.uris ?? []).map((value) => ({ type: 'url' as const, value })),
     ...(want.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
   ];
-  const extensions: x509.Extension[] = [];
+  const extensions: X509Types.Extension[] = [];
   if (names.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(names));
   if (want.ca) extensions.push(new x509.BasicConstraintsExtension(true, undefined, true));
   const csr = await x509.Pkcs10CertificateRequestGenerator.create(

@@ -16,7 +16,7 @@ import {
   parseWellKnownMargo,
   wfmSpiffeId,
 } from '../../../lib/identity/index.js';
-import { createKeyAndCsr, x509 } from '../../../lib/x509/index.js';
+import { createKeyAndCsr, loadX509 } from '../../../lib/x509/index.js';
 import { createSiteCa, issueSvid } from '../../ca/index.js';
 import { handCert } from '../../ca/testing/certs.js';
 import {
@@ -377,7 +377,7 @@ export function runMmiConformance(
           issuer: fx.ca,
           uris: uris(fx.trustDomain, fx.wfmId),
           isCa: false,
-          keyUsage: x509.KeyUsageFlags.digitalSignature,
+          keyUsage: (await loadX509()).KeyUsageFlags.digitalSignature,
           notBefore: now - DAY,
           notAfter: now + DAY,
         });
@@ -397,7 +397,9 @@ export function runMmiConformance(
           issuer: fx.ca,
           uris: [clientSpiffeId(fx.trustDomain, fx.wfmId, await fx.acceptClient(unique('ca-leaf')))],
           isCa: true,
-          keyUsage: x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyCertSign,
+          keyUsage: await loadX509().then(
+            (x) => x.KeyUsageFlags.digitalSignature | x.KeyUsageFlags.keyCertSign,
+          ),
           notBefore: now - DAY,
           notAfter: now + DAY,
         });
