@@ -187,8 +187,8 @@ export class SmpClient implements SmpRequester {
 
   /** Stops listening; closes the port when the client owns it. */
   async close(): Promise<void> {
-    if (!this.closedError)
-      this.closedError = new OutpostError('smp/disconnected', 'the SMP client is closed');
+    // What waits on the line (an answer, a write) ends now.
+    if (!this.closedError) this.fail(new OutpostError('smp/disconnected', 'the SMP client is closed'));
     this.port.off('data', this.onData);
     this.port.off('close', this.onClose);
     this.port.off('error', this.onError);
@@ -327,22 +327,33 @@ export class SmpClient implements SmpRequester {
 
   private write(data: Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
+      // A port that goes away may never call back: the write ends with the line.
+      const onClosed = (err: OutpostError) => reject(err);
+      this.closeWaiters.add(onClosed);
+      const done = (fn: () => void) => {
+        this.closeWaiters.delete(onClosed);
+        fn();
+      };
       try {
         this.port.write(data, (err) =>
-          err
-            ? reject(
-                new OutpostError('smp/disconnected', `writing to the serial port failed: ${err.message}`, {
-                  cause: err,
-                }),
-              )
-            : resolve(),
+          done(() =>
+            err
+              ? reject(
+                  new OutpostError('smp/disconnected', `writing to the serial port failed: ${err.message}`, {
+                    cause: err,
+                  }),
+                )
+              : resolve(),
+          ),
         );
       } catch (err) {
-        reject(
-          new OutpostError(
-            'smp/disconnected',
-            `writing to the serial port failed: ${(err as Error).message}`,
-            { cause: err },
+        done(() =>
+          reject(
+            new OutpostError(
+              'smp/disconnected',
+              `writing to the serial port failed: ${(err as Error).message}`,
+              { cause: err },
+            ),
           ),
         );
       }

@@ -235,5 +235,8 @@ describe('edge agent: a WASM app on a microcontroller (ocre over SMP)', () => {
     expect(s.files).toEqual([]);
     expect(await agent!.stop()).toBe(0);
     agent = undefined;
+    // The host goes with its MCUs.
+    await api.nodes.remove({ name: 'edge-1' });
+    await expect(api.nodes.get({ name: 'edge-1/mcu1' })).rejects.toMatchObject({ code: 'not-found' });
   });
 });

@@ -116,14 +116,16 @@ export class McuLink {
 
   /** One health check: opens the port when absent, else an echo; a silent device counts as gone. */
   async check(): Promise<void> {
-    if (!this.smp) return this.connect();
+    const smp = this.smp;
+    if (!smp) return this.connect();
     try {
-      await this.smp.os.echo('outpost');
+      await smp.os.echo('outpost');
       this.seen();
     } catch (e) {
       const code = (e as OutpostError).code;
+      // Only this client: a new connection made meanwhile stays.
       if (code === 'smp/disconnected' || code === 'timeout' || code === 'smp/timeout')
-        await this.drop((e as Error).message);
+        await this.drop((e as Error).message, smp);
     }
   }
 
@@ -165,7 +167,7 @@ export class McuLink {
       if (BOOT_BANNER.test(line)) this.noteReset('the device booted (reset, power or watchdog)');
     });
     smp.onDisconnect((err) => {
-      if (this.smp === smp) void this.drop(err.message);
+      void this.drop(err.message, smp);
     });
     // Known (board, firmware) before it counts as connected: whoever sees it connected sees all of it.
     await this.identify(smp);
@@ -230,9 +232,9 @@ export class McuLink {
   }
 
   /** The line is gone: closes the client, marks the MCU absent. */
-  async drop(reason: string): Promise<void> {
+  async drop(reason: string, which?: SmpClient): Promise<void> {
     const smp = this.smp;
-    if (!smp) return;
+    if (!smp || (which && which !== smp)) return;
     this.smp = undefined;
     this.stopWatch?.();
     this.stopWatch = undefined;
