@@ -4,7 +4,12 @@ import path from 'node:path';
 import { systemClock, type Clock } from '../../lib/base/index.js';
 import type { Logger } from '../../lib/log/index.js';
 import { parseApplicationDeployment } from '../../lib/margo/index.js';
-import { BUILTIN_RUNTIMES, createRuntimeSet, type RuntimeDefinition } from '../runtimes/index.js';
+import {
+  BUILTIN_RUNTIMES,
+  createRuntimeSet,
+  type OcreAdapter,
+  type RuntimeDefinition,
+} from '../runtimes/index.js';
 import { loadAgentConfig, ms, type AgentConfig } from './config.js';
 import { ensureDir, writeFileDurable } from './durable.js';
 import { agentPaths, type AgentPaths } from './home.js';
@@ -17,6 +22,7 @@ import { createObservation } from './modules/observation.js';
 import { createOutboxDelivery, type OutboxDelivery } from './modules/outbox-delivery.js';
 import { createPolling, type Polling } from './modules/polling.js';
 import { createLanAdvertise } from './modules/lan-advertise.js';
+import { createMcuModule } from './modules/mcus.js';
 import { createSiteBus } from './modules/site-bus.js';
 import { createSvidRenewal } from './modules/svid-renewal.js';
 import { createOutbox } from './outbox.js';
@@ -151,7 +157,10 @@ async function compose(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Pro
       ? { env: { ...(o.env ?? process.env), ...(authFile ? { REGISTRY_AUTH_FILE: authFile } : {}) } }
       : {}),
     plainHttpRegistries: Array.isArray(plainHttp) ? plainHttp : [],
+    mcus: config.mcus,
   });
+  // The ocre runtime's microcontrollers are this host's child devices (ADR 0441).
+  const ocre = runtimes.all().find((a) => a.kind === 'ocre') as OcreAdapter | undefined;
   const plan = createPlanDeps({
     config,
     cacheDir: paths.cacheDir,
@@ -182,6 +191,10 @@ async function compose(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Pro
     clock,
     parseYaml: (bytes, dev) => parseApplicationDeployment(bytes, { deviceId: dev }),
     definitions,
+    hasChild: (id) =>
+      ocre !== undefined &&
+      id.startsWith(`${deviceId}/`) &&
+      ocre.fleet.get(id.slice(deviceId.length + 1)) !== undefined,
   });
 
   // ---- the modules agent.yaml enables, in the order they start ----
@@ -233,6 +246,20 @@ async function compose(o: AgentOptions, paths: AgentPaths, lock: AgentLock): Pro
     );
   }
   if (capabilities) modules.push(capabilities);
+  if (on.mcus && ocre) {
+    modules.push(
+      createMcuModule({
+        client: session.client,
+        adapter: ocre,
+        reconciler,
+        store,
+        ...(capabilities ? { capabilities } : {}),
+        deviceId,
+        clock,
+        logger: o.logger,
+      }),
+    );
+  }
   if (on.renewal) modules.push(createSvidRenewal({ session, paths, config, clock, logger: o.logger }));
   if (on.bus && config.nats.enabled && identity.nats) {
     modules.push(

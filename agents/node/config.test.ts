@@ -80,6 +80,7 @@ describe('agent configuration', () => {
       renewal: false,
       bus: false,
       advertise: false,
+      mcus: true,
     });
     expect(c.runtimes.helm.enabled).toBe(false);
     expect(c.runtimes.wasm).toEqual({
@@ -97,11 +98,11 @@ describe('agent configuration', () => {
       throw new Error('no error');
     };
     expect(fields({ modules: { polling: 'yes', lan: true } })).toEqual([
-      'modules.lan: unknown setting (expected one of outbox, capabilities, polling, observation, renewal, bus, advertise)',
+      'modules.lan: unknown setting (expected one of outbox, capabilities, polling, observation, renewal, bus, advertise, mcus)',
       'modules.polling: must be true or false, not "yes"',
     ]);
-    expect(fields({ runtimes: { ocre: {}, wasm: { runner: 'relative.js' } } })).toEqual([
-      'runtimes.ocre: unknown setting (expected one of wasm, compose, helm, container)',
+    expect(fields({ runtimes: { lamp: {}, wasm: { runner: 'relative.js' } } })).toEqual([
+      'runtimes.lamp: unknown setting (expected one of wasm, compose, helm, container, ocre)',
       'runtimes.wasm.runner: must be an absolute path, not "relative.js"',
     ]);
     expect(fields({ capabilities: { labels: { 'outpost.dev/runtime.wasm': 'true' } } })[0]).toMatch(
@@ -145,6 +146,66 @@ describe('agent configuration', () => {
       'registries.siteRegistry',
       'registries.mirrors[0]',
       'discovery.interfaces',
+    ]);
+  });
+
+  it('reads the microcontrollers (mcus) and refuses bad entries, naming each field', () => {
+    const cfg = parseAgentConfig({
+      mcus: [
+        { name: 'mcu1', port: '/dev/ttyACM0' },
+        {
+          name: 'plc-2',
+          port: '/dev/serial/by-id/usb-x',
+          baud: 921600,
+          board: 'b_u585i_iot02a',
+          memory: '512Ki',
+        },
+      ],
+      runtimes: { ocre: { checkSeconds: 1, discover: false } },
+    });
+    expect(cfg.mcus).toEqual([
+      { name: 'mcu1', port: '/dev/ttyACM0', baud: 115200 },
+      {
+        name: 'plc-2',
+        port: '/dev/serial/by-id/usb-x',
+        baud: 921600,
+        board: 'b_u585i_iot02a',
+        memory: '512Ki',
+      },
+    ]);
+    expect(cfg.runtimes.ocre).toMatchObject({ enabled: true, checkSeconds: 1, discover: false });
+    expect(parseAgentConfig({}).mcus).toEqual([]);
+    const fields = (input: unknown) => {
+      try {
+        parseAgentConfig(input);
+      } catch (e) {
+        return (e as OutpostError).errors!.map((x) => `${x.field}: ${x.message}`);
+      }
+      throw new Error('no error');
+    };
+    expect(fields({ mcus: { port: '/dev/ttyACM0' } })).toEqual([
+      'mcus: must be a list of { name, port, baud } entries',
+    ]);
+    expect(
+      fields({
+        mcus: [
+          { name: 'MCU_1', port: 'ttyACM0', baud: 12345 },
+          { port: '/dev/ttyACM1', speed: 9600 },
+          { name: 'a', port: '/dev/ttyACM2', memory: 'lots' },
+          { name: 'a', port: '/dev/ttyACM1' },
+          'mcu',
+        ],
+      }),
+    ).toEqual([
+      'mcus[0].name: must be lowercase letters, digits and inner dashes, at most 63, not "MCU_1"',
+      'mcus[0].port: must be an absolute device path such as /dev/ttyACM0, or COMn, not "ttyACM0"',
+      'mcus[0].baud: 12345 is not a serial speed (one of 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1000000, 2000000)',
+      'mcus[1].speed: unknown setting (expected one of name, port, baud, board, memory, storage)',
+      'mcus[1].name: is required (the MCU becomes the child device <host>/<name>)',
+      expect.stringMatching(/^mcus\[2\]\.memory: /),
+      'mcus[3].name: "a" is already the name of mcus[2]',
+      'mcus[3].port: /dev/ttyACM1 is already the port of mcus[1]',
+      'mcus[4]: must be a mapping { name, port, baud }',
     ]);
   });
 

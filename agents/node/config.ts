@@ -5,8 +5,10 @@ import { tryParseQuantity } from '../../lib/model/index.js';
 import { DEFAULT_MIRROR_RULES, mirrorRuleProblem, type MirrorRule } from '../../lib/registry/index.js';
 import {
   defaultRuntimesConfig,
+  parseMcus,
   parseRuntimesConfig,
   RUNTIME_LABEL_PREFIX,
+  type McuConfig,
   type ConfigCheck,
   type RuntimesConfig,
 } from '../runtimes/index.js';
@@ -110,6 +112,11 @@ export interface AgentConfig {
   cache: { maxBytes: string };
   outbox: { maxReports: number };
   nats: { enabled: boolean };
+  /**
+   * Microcontrollers running Ocre on serial lines (ADR 0441): each is the child device
+   * `<deviceId>/<name>`, run by the ocre runtime (`runtimes.ocre`).
+   */
+  mcus: McuConfig[];
   /** LAN discovery (ADR 0464): advertise `_outpost-agent._tcp` so the console lists this machine. */
   discovery: {
     advertise: boolean;
@@ -135,6 +142,7 @@ export const AGENT_MODULES = [
   'renewal',
   'bus',
   'advertise',
+  'mcus',
 ] as const;
 export type AgentModuleName = (typeof AGENT_MODULES)[number];
 
@@ -177,6 +185,7 @@ export function defaultAgentConfig(): AgentConfig {
     outbox: { maxReports: 10_000 },
     nats: { enabled: true },
     discovery: { advertise: true, interfaces: [] },
+    mcus: [],
     identity: { renewWhenRemaining: 1 / 3, retrySeconds: 60, maxRetrySeconds: 3600 },
   };
 }
@@ -296,6 +305,7 @@ export function parseAgentConfig(input: unknown, source = 'agent configuration')
     'outbox',
     'nats',
     'discovery',
+    'mcus',
     'identity',
     'modules',
   ]);
@@ -535,6 +545,8 @@ export function parseAgentConfig(input: unknown, source = 'agent configuration')
       if (list.every((v) => v !== undefined)) cfg.discovery.interfaces = list as string[];
     }
   }
+  cfg.mcus = parseMcus(input.mcus, c);
+
   const idn = section(c, input, 'identity', ['renewWhenRemaining', 'retrySeconds', 'maxRetrySeconds']);
   if (idn.renewWhenRemaining !== undefined)
     set(

@@ -70,7 +70,7 @@ describe('from an ApplicationDeployment to workloads', () => {
         properties: { repository: oci://r/m, revision: 1.0.0 }
     x-outpost-extensions:
       runtime: ocre`);
-    expect(() => profileRuntime(ocre)).toThrow(/runtime "ocre"/);
+    expect(profileRuntime(ocre)).toBe('ocre');
   });
 
   it('gives each component the variables its parameter targets name, and helm values by path', () => {

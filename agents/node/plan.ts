@@ -305,6 +305,8 @@ export async function planDeployment(
         : {}),
       ...(Object.keys(limits).length ? { limits } : {}),
       ...(ext.restart ? { restart: { policy: ext.restart } } : {}),
+      // A see-thru gateway's child device (an MCU behind this host, ADR 0441).
+      ...(doc.metadata.deviceId.includes('/') ? { device: doc.metadata.deviceId } : {}),
     };
     const hashed =
       hashedImage === undefined

@@ -54,6 +54,8 @@ export interface ReconcilerDeps {
   restart?: RestartTiming;
   /** The registered runtimes (default: agents/runtimes/registry.ts). */
   definitions?: readonly RuntimeDefinition[];
+  /** Whether a child device id (`<deviceId>/<mcu>`) is one of this host's (its MCUs, ADR 0441). */
+  hasChild?: (deviceId: string) => boolean;
 }
 
 /** The agent's restart backoff from agent.yaml (`deployments.restartSeconds` ...). */
@@ -286,7 +288,14 @@ export class Reconciler {
       );
     }
     const target = doc.metadata.deviceId;
-    if (target && target !== this.d.deviceId) {
+    if (target && target !== this.d.deviceId && target.startsWith(`${this.d.deviceId}/`)) {
+      if (!this.d.hasChild?.(target))
+        throw new OutpostError(
+          '101',
+          `the deployment targets device "${target}", and this host has no such child device (agent.yaml mcus)`,
+        );
+      if (rec.deviceId !== target) this.update(rec.deploymentId, (r) => (r.deviceId = target));
+    } else if (target && target !== this.d.deviceId) {
       // Reserved gateway code 101: we are not a gateway and have no such child device.
       throw new OutpostError(
         '101',

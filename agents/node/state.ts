@@ -62,6 +62,8 @@ export interface DeploymentRecord {
   digest: string;
   /** The manifestVersion from which this revision (or its removal) was taken. */
   adoptedManifestVersion: number;
+  /** The child device it runs on (`<host>/<mcu>`), when its YAML targets one (reports name it). */
+  deviceId?: string;
   /** The YAML digest whose workloads are fully in place (installed). */
   appliedDigest?: string;
   /** Workloads that exist on the host for this deployment (what a removal must remove). */

@@ -67,13 +67,15 @@ export function componentFromWorkload(name: string, st: WorkloadStatus): Compone
 
 /** The body of `POST /api/v1/deployments/{id}/status` (rc.3 shape). */
 export function statusBody(
-  rec: Pick<DeploymentRecord, 'deploymentId' | 'adoptedManifestVersion'>,
+  rec: Pick<DeploymentRecord, 'deploymentId' | 'adoptedManifestVersion' | 'deviceId'>,
   components: ComponentReport[],
   state: DeploymentState = overallOf(components),
   error?: StatusError,
 ): DeploymentStatus {
   return {
     deploymentId: rec.deploymentId,
+    // Reported on behalf of a child device: its full id (Margo: required for children).
+    ...(rec.deviceId ? { deviceId: rec.deviceId } : {}),
     adoptedManifestVersion: rec.adoptedManifestVersion,
     status: { state, ...(error ? { error } : {}) },
     components: components.map((c) => ({

@@ -32,3 +32,12 @@ export {
 } from './registry.js';
 export { createRuntimeSet, type RuntimeSet, type RuntimeSetOptions } from './runtime-set.js';
 export { computeSpecHash, safeName, Label } from './names.js';
+export { parseMcus, type McuConfig } from './ocre/config.js';
+export {
+  mcuCapabilities,
+  type McuEvent,
+  type McuReport,
+  type McuState,
+  type McuFleet,
+  type OcreAdapter,
+} from './ocre/index.js';

@@ -33,14 +33,14 @@ describe('runtime registry', () => {
     expect(profileRuntimes({ type: 'helm' })).toEqual(['helm']);
     expect(profileRuntimes({ type: 'helm.v3' })).toEqual(['helm']);
     expect(profileRuntimes({ type: 'custom', extensions: ext('wasm') })).toEqual(['wasm']);
+    expect(profileRuntimes({ type: 'custom', extensions: ext('ocre') })).toEqual(['ocre']);
     // The runtime may also be named on the deployment itself.
     expect(profileRuntimes({ type: 'custom' }, BUILTIN_RUNTIMES, ext('wasm'))).toEqual(['wasm']);
   });
 
   it.each([
-    [{ type: 'custom' }, /a custom profile needs x-outpost-extensions\.runtime \(wasm\)/],
-    [{ type: 'custom', extensions: ext('jvm') }, /runtime "jvm" .*unknown; this agent runs wasm/],
-    [{ type: 'custom', extensions: ext('ocre') }, /runtime "ocre" .*microcontroller.*no ocre runtime yet/],
+    [{ type: 'custom' }, /a custom profile needs x-outpost-extensions\.runtime \(wasm or ocre\)/],
+    [{ type: 'custom', extensions: ext('jvm') }, /runtime "jvm" .*unknown; this agent runs wasm, ocre/],
     [{ type: 'kubernetes' }, /deployment type "kubernetes" is not supported/],
   ])('refuses %o with a reason', (profile, reason) => {
     expect(() => profileRuntimes(profile)).toThrow(reason);
@@ -78,7 +78,7 @@ describe('runtime registry', () => {
 
   it('gives every runtime a configuration section with `enabled`', () => {
     const c = defaultRuntimesConfig();
-    expect(Object.keys(c).sort()).toEqual(['compose', 'container', 'helm', 'wasm']);
+    expect(Object.keys(c).sort()).toEqual(['compose', 'container', 'helm', 'ocre', 'wasm']);
     for (const v of Object.values(c)) expect(v.enabled).toBe(true);
   });
 

@@ -6,6 +6,7 @@ import { containerRuntime } from './container/index.js';
 import { helmRuntime } from './helm/index.js';
 import type { AbsentRuntime, ArtifactClass, ConfigCheck, RuntimeDefinition } from './runtime.js';
 import { wasmRuntime } from './wasm/index.js';
+import { ocreRuntime } from './ocre/index.js';
 
 /**
  * The runtimes this agent has, one registration each (ADR 0206). Adding a runtime is a folder
@@ -13,16 +14,16 @@ import { wasmRuntime } from './wasm/index.js';
  * The order matters where two runtimes take the same profile: the first whose artifacts match wins
  * (a `compose` profile's component is a compose archive, else a container image).
  */
-export const BUILTIN_RUNTIMES = [wasmRuntime, composeRuntime, helmRuntime, containerRuntime] as const;
+export const BUILTIN_RUNTIMES = [
+  wasmRuntime,
+  composeRuntime,
+  helmRuntime,
+  containerRuntime,
+  ocreRuntime,
+] as const;
 
 /** Runtimes known by name but not in this agent yet: their profiles are refused with a reason. */
-export const ABSENT_RUNTIMES: readonly AbsentRuntime[] = [
-  {
-    kind: 'ocre',
-    profiles: [{ type: 'custom', runtime: 'ocre' }],
-    reason: 'ocre workloads run on a microcontroller, and this agent has no ocre runtime yet',
-  },
-];
+export const ABSENT_RUNTIMES: readonly AbsentRuntime[] = [];
 
 type Builtin = (typeof BUILTIN_RUNTIMES)[number];
 type ConfigOf<D> = D extends RuntimeDefinition<string, infer C> ? C : never;
@@ -136,7 +137,7 @@ export function runtimeForArtifact(
   const found = classifyArtifact(m, wanted);
   if (found) return found;
   const other = classifyArtifact(m, definitions);
-  const names = (ds: readonly RuntimeDefinition[]) => oneOf(ds.map((d) => d.artifactName));
+  const names = (ds: readonly RuntimeDefinition[]) => oneOf([...new Set(ds.map((d) => d.artifactName))]);
   throw new OutpostError(
     'agent/artifact-unsupported',
     other

@@ -72,7 +72,13 @@ describe.skipIf(!usable.ok)(`the runtime set${usable.ok ? '' : ` (skipped: ${usa
         .all()
         .map((a) => a.kind)
         .sort(),
-    ).toEqual(['compose', 'container', 'helm', 'wasm']);
+    ).toEqual(['compose', 'container', 'helm', 'ocre', 'wasm']);
+    // The ocre runtime is usable but gives the host no label: its MCUs are child devices.
+    expect(probes.ocre).toMatchObject({
+      available: true,
+      detail: '0 microcontrollers, 0 connected',
+      labels: {},
+    });
   });
 
   it('builds no adapter for a runtime agent.yaml turns off', async () => {
@@ -80,6 +86,7 @@ describe.skipIf(!usable.ok)(`the runtime set${usable.ok ? '' : ` (skipped: ${usa
       config((c) => {
         c.helm.enabled = false;
         c.compose.enabled = false;
+        c.ocre.enabled = false;
       }),
     );
     expect(

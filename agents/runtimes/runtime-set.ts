@@ -11,6 +11,7 @@ import {
   type RuntimeProbe,
 } from './runtime.js';
 import type { RuntimeAdapter } from './types.js';
+import type { McuConfig } from './ocre/config.js';
 
 /**
  * The runtimes this agent runs, built from the registry (registry.ts) and agent.yaml: one adapter per
@@ -44,6 +45,8 @@ export interface RuntimeSetOptions {
   plainHttpRegistries?: readonly string[];
   /** The registered runtimes (default: registry.ts). */
   definitions?: readonly RuntimeDefinition[];
+  /** Microcontrollers of agent.yaml (`mcus:`), for the ocre runtime. */
+  mcus?: readonly McuConfig[];
 }
 
 export async function createRuntimeSet(o: RuntimeSetOptions): Promise<RuntimeSet> {
@@ -63,6 +66,7 @@ export async function createRuntimeSet(o: RuntimeSetOptions): Promise<RuntimeSet
     plainHttpRegistries: o.plainHttpRegistries ?? [],
     sections: o.config,
     restart: o.restart,
+    ...(o.mcus ? { mcus: o.mcus } : {}),
     shared<T>(key: string, make: () => Promise<T>): Promise<T> {
       let p = shared.get(key) as Promise<T> | undefined;
       if (!p) {

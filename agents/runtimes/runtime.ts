@@ -3,6 +3,7 @@ import type { Logger } from '../../lib/log/index.js';
 import type { DeploymentType } from '../../lib/model/index.js';
 import type { Descriptor, ImageManifest } from '../../lib/oci/index.js';
 import type { ProbeResult, RuntimeAdapter } from './types.js';
+import type { McuConfig } from './ocre/config.js';
 
 /**
  * What one runtime contributes to the agent (agents/runtimes/README.md, ADR 0206): a folder
@@ -66,6 +67,8 @@ export interface RuntimeContext {
   sections: Readonly<Record<string, unknown>>;
   /** The agent's restart backoff (ADR 0207), for runtimes that restart workloads themselves. */
   restart: RestartTiming;
+  /** Microcontrollers of agent.yaml (`mcus:`), for the ocre runtime. */
+  mcus?: readonly McuConfig[];
   /** One instance of a resource shared by several runtimes (the container engine), made on first use. */
   shared<T>(key: string, make: () => Promise<T>): Promise<T>;
 }

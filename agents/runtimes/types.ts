@@ -92,6 +92,11 @@ export interface WorkloadSpec {
   container?: ContainerOptions;
   limits?: { memoryBytes?: number; cpus?: number };
   restart?: RestartPolicy;
+  /**
+   * The Margo child device the workload runs on (`<host>/<mcu>`), when the deployment targets one
+   * (the ocre runtime); absent for the host itself.
+   */
+  device?: string;
 }
 
 export type WorkloadState =

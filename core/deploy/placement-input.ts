@@ -3,10 +3,9 @@ import {
   type PlacementNode,
   type Reservation,
   type DeviceCapabilities,
-  classifyPresence,
   type PresenceThresholds,
 } from '../../lib/model/index.js';
-import type { NodeRow } from '../fleet/node-view.js';
+import { childPresence, gatewayOf, type NodeRow } from '../fleet/node-view.js';
 
 /**
  * The label that names the physical host a node runs on (ADR 0361): nodes that share a value are one
@@ -55,16 +54,22 @@ export function placementNodes(
     const caps = (r.capabilities ?? null) as DeviceCapabilities | null;
     const labels = { ...((caps?.labels ?? {}) as PlacementNode['labels']), ...r.labels };
     const host = labels[HOST_LABEL];
+    // A child device (an MCU) lives on its gateway's host; it takes one deployment per gateway.
+    const gateway = gatewayOf(r.name);
     return {
       uid: r.uid,
       name: r.name,
       siteId: r.siteId,
       enrolled: r.state === 'enrolled',
       cordoned: r.cordoned,
-      presence: r.state === 'revoked' ? 'offline' : classifyPresence(r.lastSeenAt, now, thresholds),
+      presence: childPresence(r, now, thresholds),
       lastSeenAt: r.lastSeenAt,
       capabilities: caps,
-      ...(typeof host === 'string' && host !== '' ? { hostId: `${r.siteId}/${host}` } : {}),
+      ...(gateway !== undefined
+        ? { hostId: `${r.siteId}/${gateway}`, gatewayId: gateway }
+        : typeof host === 'string' && host !== ''
+          ? { hostId: `${r.siteId}/${host}` }
+          : {}),
       labels,
       reserved: reserved.get(r.uid) ?? { cpuCores: 0, memoryBytes: 0, storageBytes: 0 },
     };

@@ -56,6 +56,8 @@ interface RawRow {
   capsMemory: string | null;
   capsStorage: string | null;
   capsLabels: string | null;
+  /** An MCU child device's report from its host (presence), when it is one. */
+  capsMcu: string | null;
   capabilitiesAt: number | null;
   seen: number | null;
   enrolledAt: number | null;
@@ -123,7 +125,10 @@ export function listNodes(
       params.live = JSON.stringify(newer);
     }
   }
-  const rank = `(CASE WHEN n.state = 'revoked' THEN ${RANK.offline} WHEN ${seen} IS NULL THEN ${RANK.unknown}
+  // An MCU its host reports as disconnected is offline (ADR 0441), as its view says.
+  const rank = `(CASE WHEN n.state = 'revoked' THEN ${RANK.offline}
+    WHEN json_extract(n.capabilities, '$.extensions."x-outpost-extensions".mcu.connected') = 0 THEN ${RANK.offline}
+    WHEN ${seen} IS NULL THEN ${RANK.unknown}
     WHEN @now - ${seen} < @stale THEN ${RANK.online} WHEN @now - ${seen} < @offline THEN ${RANK.stale}
     ELSE ${RANK.offline} END)`;
   if (q.presence) where.push(`${rank} IN (${[...new Set(q.presence)].map((p) => RANK[p]).join(', ')})`);
@@ -167,7 +172,8 @@ export function listNodes(
     : `NULL AS capabilities, json_type(n.capabilities, '$.properties') AS capsProperties,
        n.capabilities -> '$.properties.cpus' AS capsCpus,
        n.capabilities -> '$.properties.memory' AS capsMemory, n.capabilities -> '$.properties.storage' AS capsStorage,
-       n.capabilities -> '$.labels' AS capsLabels`;
+       n.capabilities -> '$.labels' AS capsLabels,
+       n.capabilities -> '$.extensions."x-outpost-extensions".mcu' AS capsMcu`;
   const page =
     q.limit === undefined ? (q.offset ? 'LIMIT -1 OFFSET @offset' : '') : 'LIMIT @limit OFFSET @offset';
   params.limit = q.limit ?? -1;
@@ -220,7 +226,7 @@ const parse = (s: string | null): unknown => (s === null ? null : JSON.parse(s))
 
 /** The parts of a capabilities document a row without documents still shows (capacity, reported labels). */
 function partialCapabilities(r: RawRow): unknown {
-  if (r.capsProperties === null && r.capsLabels === null) return null;
+  if (r.capsProperties === null && r.capsLabels === null && !r.capsMcu) return null;
   return {
     ...(r.capsProperties === null
       ? {}
@@ -232,6 +238,7 @@ function partialCapabilities(r: RawRow): unknown {
           },
         }),
     ...(r.capsLabels === null ? {} : { labels: parse(r.capsLabels) }),
+    ...(r.capsMcu ? { extensions: { 'x-outpost-extensions': { mcu: parse(r.capsMcu) } } } : {}),
   };
 }
 

@@ -570,13 +570,22 @@ export function createFleetModule(deps: FleetModuleDeps): CoreModule & { fleet: 
         },
         async remove(input, ctx) {
           const r = requireNode(ctx.tenantId, input.name);
-          const d = deps.deploymentsOnNode?.(r.uid) ?? 0;
-          if (d > 0)
-            throw new OutpostError(
-              'conflict',
-              `node "${r.name}" still has ${d} deployment${d === 1 ? '' : 's'}; remove them first`,
-            );
-          store.tx(() => db.delete(nodes).where(eq(nodes.uid, r.uid)).run());
+          // A host goes with its child devices (its MCUs, `<host>/<mcu>`, ADR 0443).
+          const children = store.sqlite
+            .prepare('SELECT uid, name FROM nodes WHERE uid > ? AND uid < ?')
+            .all(`${r.uid}/`, `${r.uid}0`) as { uid: string; name: string }[];
+          for (const n of [r, ...children]) {
+            const d = deps.deploymentsOnNode?.(n.uid) ?? 0;
+            if (d > 0)
+              throw new OutpostError(
+                'conflict',
+                `node "${n.name}" still has ${d} deployment${d === 1 ? '' : 's'}; remove them first`,
+              );
+          }
+          store.tx(() => {
+            for (const c of children) db.delete(nodes).where(eq(nodes.uid, c.uid)).run();
+            db.delete(nodes).where(eq(nodes.uid, r.uid)).run();
+          });
           events.changed(ctx.tenantId, 'nodes', 'sites', ...(r.modelId ? (['device-models'] as const) : []));
           return { uid: r.uid };
         },

@@ -1,7 +1,14 @@
 import type Database from 'better-sqlite3';
-import type { AuditEntry, Node, NodeDetail, NodeEvent, NodeWorkload } from '../../lib/contract/index.js';
+import type {
+  AuditEntry,
+  McuSummary,
+  Node,
+  NodeDetail,
+  NodeEvent,
+  NodeWorkload,
+} from '../../lib/contract/index.js';
 import type { DeploymentStatus, PresenceThresholds } from '../../lib/model/index.js';
-import type { NodeRow } from './node-view.js';
+import { gatewayOf, mcuReportOf, type NodeRow } from './node-view.js';
 
 export interface NodeDetailDeps {
   sqlite: Database.Database;
@@ -55,8 +62,25 @@ export function nodeDetail(deps: NodeDetailDeps, row: NodeRow, now: number): Nod
     reportedDigest: string | null;
     yamlDigest: string | null;
   }[];
+  const node = deps.view(row, now);
+  // What runs on an MCU that cannot be reached is not known: never shown as it was last reported.
+  const unreachable = gatewayOf(row.name) !== undefined && node.presence === 'offline';
   const workloads: NodeWorkload[] = targets.map((t) => {
     const status = t.status ? (JSON.parse(t.status) as DeploymentStatus) : null;
+    if (unreachable)
+      return {
+        deploymentId: t.deploymentId,
+        deploymentName: t.deploymentName,
+        appId: t.appId,
+        version: t.version,
+        desired: t.desired,
+        state: 'unknown',
+        stateAt: t.stateAt,
+        assignedAt: t.assignedAt,
+        current: false,
+        error: `the microcontroller is offline; it last reported ${t.state ?? 'nothing'}`,
+        components: (status?.components ?? []).map((c) => ({ name: c.name, state: 'unknown', error: null })),
+      };
     return {
       deploymentId: t.deploymentId,
       deploymentName: t.deploymentName,
@@ -109,10 +133,55 @@ export function nodeDetail(deps: NodeDetailDeps, row: NodeRow, now: number): Nod
       text: 'reported its capabilities',
       deploymentId: null,
     });
+  // An MCU: its last reset and its last connection change, as its host reported them (ADR 0441).
+  const m = gatewayOf(row.name) ? mcuReportOf(row.capabilities) : undefined;
+  if (m?.lastResetAt)
+    events.push({
+      at: m.lastResetAt,
+      kind: 'reset',
+      text: `reset (${m.resets} since its host's agent started): its containers were made again`,
+      deploymentId: null,
+    });
+  if (m?.since)
+    events.push({
+      at: m.since,
+      kind: 'connection',
+      text: m.connected
+        ? 'connected to its host'
+        : `disconnected from its host: ${m.lastError ?? 'no answer'}`,
+      deploymentId: null,
+    });
   events.sort((a, b) => b.at - a.at);
 
-  const node = deps.view(row, now);
   const live = svids.find((s) => s.revokedAt === null) ?? null;
+  const parent = gatewayOf(row.name) ?? null;
+  const mcus = parent
+    ? []
+    : (
+        sqlite
+          .prepare(
+            `SELECT uid, tenant_id AS tenantId, name, site_id AS siteId, model_id AS modelId, labels, cordoned, state,
+               capabilities, capabilities_at AS capabilitiesAt, last_seen_at AS lastSeenAt, enrolled_at AS enrolledAt,
+               revoked_at AS revokedAt, created_at AS createdAt
+             FROM nodes WHERE uid > ? AND uid < ? ORDER BY name`,
+          )
+          .all(`${row.uid}/`, `${row.uid}0`) as (Omit<NodeRow, 'labels' | 'capabilities' | 'cordoned'> & {
+          labels: string;
+          capabilities: string | null;
+          cordoned: number;
+        })[]
+      ).map((r) =>
+        mcuSummary(
+          deps,
+          {
+            ...r,
+            labels: JSON.parse(r.labels) as Record<string, string>,
+            capabilities: r.capabilities === null ? null : (JSON.parse(r.capabilities) as unknown),
+            cordoned: r.cordoned === 1,
+          },
+          now,
+        ),
+      );
   return {
     node,
     svid: live,
@@ -122,6 +191,9 @@ export function nodeDetail(deps: NodeDetailDeps, row: NodeRow, now: number): Nod
     staleAfterSeconds: deps.thresholds.staleAfterMs / 1000,
     offlineAfterSeconds: deps.thresholds.offlineAfterMs / 1000,
     workloads,
+    mcus,
+    parent,
+    mcu: parent ? mcuSummary(deps, row, now, node, workloads) : null,
     events: events.slice(0, MAX_EVENTS),
     audit: deps.auditAbout(row.tenantId, `node/${row.name}`, 20),
     output: {
@@ -130,6 +202,52 @@ export function nodeDetail(deps: NodeDetailDeps, row: NodeRow, now: number): Nod
         'Workload output is not collected yet: the agent has no log method in the Margo interface to read it through the LO.',
     },
     now,
+  };
+}
+
+/** One MCU as its host reports it, with the deployments on it (unknown while offline). */
+function mcuSummary(
+  deps: NodeDetailDeps,
+  row: NodeRow,
+  now: number,
+  view = deps.view(row, now),
+  workloads?: NodeWorkload[],
+): McuSummary {
+  const m = mcuReportOf(row.capabilities);
+  const offline = view.presence === 'offline';
+  const list =
+    workloads ??
+    (
+      deps.sqlite
+        .prepare(
+          `SELECT t.deployment_id AS deploymentId, d.name AS deploymentName, t.state, t.state_at AS stateAt
+           FROM deployment_targets t JOIN deployments d ON d.id = t.deployment_id WHERE t.node_uid = ? ORDER BY d.name`,
+        )
+        .all(row.uid) as {
+        deploymentId: string;
+        deploymentName: string;
+        state: string | null;
+        stateAt: number | null;
+      }[]
+    ).map((t) => ({ ...t, state: offline ? 'unknown' : (t.state ?? 'pending') }));
+  return {
+    name: row.name,
+    presence: view.presence,
+    lastSeenAt: view.lastSeenAt,
+    since: m?.since ?? null,
+    port: m?.port ?? null,
+    board: m?.board ?? null,
+    firmware: m?.firmware ?? null,
+    ocre: m?.ocre ?? null,
+    resets: m?.resets ?? 0,
+    lastResetAt: m?.lastResetAt ?? null,
+    lastError: m?.lastError ?? null,
+    workloads: list.map((w) => ({
+      deploymentId: w.deploymentId,
+      deploymentName: w.deploymentName,
+      state: w.state,
+      stateAt: w.stateAt,
+    })),
   };
 }
 

@@ -1,5 +1,10 @@
 import type { Capacity, Node } from '../../lib/contract/index.js';
-import { type DeviceCapabilities, classifyPresence, type PresenceThresholds } from '../../lib/model/index.js';
+import {
+  type DeviceCapabilities,
+  OUTPOST_EXTENSION_KEY,
+  classifyPresence,
+  type PresenceThresholds,
+} from '../../lib/model/index.js';
 
 export interface NodeRow {
   uid: string;
@@ -16,6 +21,49 @@ export interface NodeRow {
   enrolledAt: number | null;
   revokedAt: number | null;
   createdAt: number;
+}
+
+/** The gateway of a child device node (`<host>/<mcu>`, ADR 0443), or undefined for a host. */
+export function gatewayOf(name: string): string | undefined {
+  const slash = name.indexOf('/');
+  return slash > 0 ? name.slice(0, slash) : undefined;
+}
+
+/**
+ * What a host says of its MCU child device (`x-outpost-extensions.mcu` of the child's capabilities,
+ * ADR 0441): whether it answers on its line, since when, its board, firmware and resets.
+ */
+export interface McuPresenceReport {
+  connected: boolean;
+  since?: number;
+  lastSeenAt?: number | null;
+  port?: string;
+  board?: string | null;
+  firmware?: string | null;
+  zephyr?: string | null;
+  ocre?: string | null;
+  resets?: number;
+  lastResetAt?: number | null;
+  lastError?: string | null;
+}
+
+export function mcuReportOf(caps: unknown): McuPresenceReport | undefined {
+  const ext = (caps as { extensions?: Record<string, unknown> } | null)?.extensions?.[
+    OUTPOST_EXTENSION_KEY
+  ] as { mcu?: unknown } | undefined;
+  const m = ext?.mcu as McuPresenceReport | undefined;
+  return m && typeof m === 'object' && typeof m.connected === 'boolean' ? m : undefined;
+}
+
+/** An MCU its host reports as disconnected is offline whatever its host's presence. */
+export function childPresence(
+  row: Pick<NodeRow, 'state' | 'lastSeenAt' | 'capabilities'>,
+  now: number,
+  thresholds: PresenceThresholds,
+) {
+  if (row.state === 'revoked') return 'offline' as const;
+  if (mcuReportOf(row.capabilities)?.connected === false) return 'offline' as const;
+  return classifyPresence(row.lastSeenAt, now, thresholds);
 }
 
 export function nodeUid(tenantId: string, name: string): string {
@@ -43,7 +91,7 @@ export function toNodeView(
     reportedLabels: (caps?.labels ?? {}) as Record<string, unknown>,
     cordoned: row.cordoned,
     state: row.state,
-    presence: row.state === 'revoked' ? 'offline' : classifyPresence(row.lastSeenAt, now, thresholds),
+    presence: childPresence(row, now, thresholds),
     lastSeenAt: row.lastSeenAt,
     capabilitiesAt: row.capabilitiesAt,
     capabilities: options.document === false ? null : caps,

@@ -80,10 +80,20 @@ export function createDesiredStateReader(dir: string, cache?: ObjectCache) {
         const oid = trees.get(k.siteId)?.get(k.nodeName);
         if (!oid) continue;
         const files = out.get(nodeKeyString(k))!;
+        const children: TreeEntry[] = [];
         for (const e of (await r.tree(oid)) as TreeEntry[]) {
+          if (e.type === 'tree') children.push(e);
           if (e.type !== 'blob' || !e.path.endsWith('.yaml')) continue;
           files.set(e.path.slice(0, -'.yaml'.length), await r.blob(e.oid));
         }
+        // A see-thru gateway's manifest covers its child devices (`nodes/<host>/<child>/`, ADR 0443);
+        // a deployment takes one child per gateway, so ids do not collide (the host's own win if they do).
+        for (const c of children)
+          for (const e of (await r.tree(c.oid)) as TreeEntry[]) {
+            if (e.type !== 'blob' || !e.path.endsWith('.yaml')) continue;
+            const id = e.path.slice(0, -'.yaml'.length);
+            if (!files.has(id)) files.set(id, await r.blob(e.oid));
+          }
       }
       return out;
     },

@@ -27,6 +27,7 @@ import type { ManifestStore } from './manifests.js';
 import type { SiteIdentity } from './identity-store.js';
 import { splitClientId } from './follower.js';
 import { createAcceptedClients } from './accepted-clients.js';
+import { mcuReportOf } from '../fleet/node-view.js';
 import { createStatusBatcher } from './status-batch.js';
 
 /** Where status reports go: the CO's deployment records (role all), or upward through NATS (role lo). */
@@ -86,9 +87,60 @@ export function createLoBackend(
   const flushStmt = store.sqlite.prepare(
     'UPDATE nodes SET last_seen_at = max(coalesce(last_seen_at, 0), ?) WHERE uid = ?',
   );
+  // A host that is seen carries its connected MCUs (child device nodes `<host>/<mcu>`, ADR 0443): their
+  // uids are `<host uid>/...`, a range of the primary key ('0' follows '/').
+  const flushChildrenStmt = store.sqlite.prepare(
+    `UPDATE nodes SET last_seen_at = max(coalesce(last_seen_at, 0), ?) WHERE uid > ? AND uid < ?
+       AND coalesce(json_extract(capabilities, '$.extensions."x-outpost-extensions".mcu.connected'), 1) = 1`,
+  );
 
   const accepted = createAcceptedClients(store);
   const statuses = createStatusBatcher({ store, sink: deps.statusSink });
+
+  /**
+   * A child device of a see-thru gateway is a node of its own, `<host>/<child>` (ADR 0443): placed on,
+   * listed and shown with its parent. It takes the host's site and enrollment; its last-seen is the
+   * host's while the host reports it connected (flushSeen), else the last answer the host had from it.
+   */
+  function upsertChildNode(
+    hostUid: string,
+    deviceId: string,
+    capabilities: DeviceCapabilities,
+    now: number,
+  ): void {
+    const host = db.select().from(nodes).where(eq(nodes.uid, hostUid)).get();
+    if (!host) return;
+    const name = `${host.name}/${deviceId.slice(deviceId.indexOf('/') + 1)}`;
+    const uid = `${host.tenantId}.${name}`;
+    const mcu = mcuReportOf(capabilities);
+    const lastSeenAt = mcu?.connected === false ? (mcu.lastSeenAt ?? null) : now;
+    const existing = db.select({ uid: nodes.uid }).from(nodes).where(eq(nodes.uid, uid)).get();
+    if (existing) {
+      db.update(nodes)
+        .set({ capabilities, capabilitiesAt: now, siteId: host.siteId, state: host.state, lastSeenAt })
+        .where(eq(nodes.uid, uid))
+        .run();
+    } else {
+      db.insert(nodes)
+        .values({
+          uid,
+          tenantId: host.tenantId,
+          name,
+          siteId: host.siteId,
+          modelId: null,
+          labels: {},
+          cordoned: false,
+          state: host.state,
+          capabilities,
+          capabilitiesAt: now,
+          lastSeenAt,
+          enrolledAt: host.enrolledAt,
+          revokedAt: null,
+          createdAt: now,
+        })
+        .run();
+    }
+  }
 
   const backend: MmiBackend & { flushSeen(): void; seenAt(clientId: string): number | null } = {
     /** The newest request of a node not yet written to the database (written every SEEN_FLUSH_MS). */
@@ -102,7 +154,10 @@ export function createLoBackend(
       const batch = [...pendingSeen];
       pendingSeen.clear();
       store.tx(() => {
-        for (const [uid, at] of batch) flushStmt.run(at, uid);
+        for (const [uid, at] of batch) {
+          flushStmt.run(at, uid);
+          flushChildrenStmt.run(at, `${uid}/`, `${uid}0`);
+        }
       });
       const tenants = new Set(batch.map(([uid]) => splitClientId(uid)?.tenantId).filter(Boolean) as string[]);
       for (const t of tenants) deps.onNodeChanged?.(t);
@@ -176,6 +231,7 @@ export function createLoBackend(
                 set: { capabilities, updatedAt: now },
               })
               .run();
+            upsertChildNode(node.uid, deviceId, capabilities, now);
           } else {
             db.update(nodes)
               .set({ capabilities, capabilitiesAt: now, lastSeenAt: now })
@@ -255,8 +311,15 @@ export function createLoBackend(
           ? manifests.digestAt(client.clientId, status.deploymentId, status.adoptedManifestVersion)
           : undefined;
       const receivedAt = clock.now();
+      // A report on behalf of a child device (`<host>/<mcu>`) is that child node's (ADR 0443).
+      const slash = status.deviceId?.indexOf('/') ?? -1;
+      const child = slash > 0 ? `${client.clientId}/${status.deviceId!.slice(slash + 1)}` : undefined;
+      const reporter =
+        child && db.select({ uid: nodes.uid }).from(nodes).where(eq(nodes.uid, child)).get()
+          ? child
+          : client.clientId;
       return statuses.record({
-        clientId: client.clientId,
+        clientId: reporter,
         status,
         digest,
         receivedAt,
@@ -266,6 +329,27 @@ export function createLoBackend(
     async enroll(req: EnrollRequest): Promise<EnrollResponse> {
       const now = clock.now();
       const deny = (why: string) => new OutpostError('margo/not-authorized', why, { status: 403 });
+      /** A refused enrollment with a known token is audited in its tenant (an unknown token has none). */
+      const refused = (row: typeof enrollTokens.$inferSelect, err: OutpostError): OutpostError => {
+        try {
+          deps.audit?.record({
+            tenantId: row.tenantId,
+            actor: `enroll-token:${row.id}`,
+            transport: 'mmi',
+            source: 'agent',
+            action: 'identity.enroll',
+            target: `node/${row.nodeName}`,
+            input: { siteId: row.siteId, node: row.nodeName, hostname: req.hostname ?? null },
+            result: 'error',
+            errorCode: err.code,
+            errorMessage: err.message,
+            durationMs: clock.now() - now,
+          });
+        } catch (auditErr) {
+          log.error({ err: auditErr }, 'audit row of a refused enrollment not written');
+        }
+        return err;
+      };
       let parsed;
       try {
         parsed = parseEnrollmentToken(req.token);
@@ -283,20 +367,24 @@ export function createLoBackend(
         .where(eq(nodes.uid, `${row.tenantId}.${row.nodeName}`))
         .get();
       if (revoked?.state === 'revoked')
-        throw deny(
-          `node "${row.nodeName}" was revoked; its enrollment tokens no longer work (remove the node and add it again to re-enroll)`,
+        throw refused(
+          row,
+          deny(
+            `node "${row.nodeName}" was revoked; its enrollment tokens no longer work (remove the node and add it again to re-enroll)`,
+          ),
         );
-      if (row.usedAt) throw deny('the enrollment token was already used; create a new one');
+      if (row.usedAt) throw refused(row, deny('the enrollment token was already used; create a new one'));
       if (now > row.expiresAt)
-        throw deny(
-          `the enrollment token expired at ${new Date(row.expiresAt).toISOString()}; create a new one`,
+        throw refused(
+          row,
+          deny(`the enrollment token expired at ${new Date(row.expiresAt).toISOString()}; create a new one`),
         );
       if (
         row.siteId !== parsed.siteId ||
         row.nodeName !== parsed.nodeName ||
         row.tenantId !== parsed.tenantId
       ) {
-        throw deny('the enrollment token does not match its record');
+        throw refused(row, deny('the enrollment token does not match its record'));
       }
       const ca = identity.requireCa();
       try {
@@ -354,6 +442,25 @@ export function createLoBackend(
             .run();
         }
         deps.onInventoryChanged?.(clientId);
+        // Audited in the transaction that enrolls it (ADR 0480): never enrolled without its row.
+        deps.audit?.record({
+          tenantId: row.tenantId,
+          actor: spiffeId,
+          transport: 'mmi',
+          source: 'agent',
+          action: 'identity.enroll',
+          target: `node/${row.nodeName}`,
+          input: {
+            siteId: row.siteId,
+            node: row.nodeName,
+            hostname: req.hostname ?? null,
+            enrollToken: row.id,
+            serialHex: svid.serialHex,
+            notAfter: svid.notAfter,
+          },
+          result: 'ok',
+          durationMs: clock.now() - now,
+        });
       });
       log.info({ clientId, spiffeId, serial: svid.serialHex, hostname: req.hostname }, 'node enrolled');
       deps.onNodeChanged?.(row.tenantId);
@@ -387,6 +494,7 @@ export function createLoBackend(
           tenantId,
           actor: client.spiffeId,
           transport: 'mmi',
+          source: 'agent',
           action: 'identity.renewSvid',
           target: client.clientId,
           result,

@@ -489,6 +489,8 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
         async initCa(input) {
           await identity.initCa({ force: input.force, now: clock.now() });
           if (server) server.setTls(await mmiTls());
+          // Settings shows the CA, the Dashboard its end: every tenant's consoles ask again.
+          events.changed(null, 'system', 'metrics');
           return caInfo();
         },
         async exportCa() {
@@ -601,6 +603,10 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
               .where(and(eq(svids.clientId, node.uid), isNull(svids.revokedAt)))
               .run();
             db.update(nodes).set({ state: 'revoked', revokedAt: now }).where(eq(nodes.uid, node.uid)).run();
+            // Its child devices (MCUs, ADR 0443) are reached only through it: revoked with it.
+            store.sqlite
+              .prepare("UPDATE nodes SET state = 'revoked', revoked_at = ? WHERE uid > ? AND uid < ?")
+              .run(now, `${node.uid}/`, `${node.uid}0`);
             noteInventory(node.uid);
             // Unused enrollment tokens of this node die with it.
             store.sqlite

@@ -121,6 +121,9 @@ function reasonMessage(
         (props?.supportedDeploymentTypes as string[] | undefined) ?? [],
       )})`;
     case 'runtime': {
+      // Ocre runs on microcontrollers only: a host (no gateway) is never one (ADR 0441).
+      if (cr.outpostRuntime === 'ocre' && node.gatewayId === undefined)
+        return 'ocre apps run on microcontrollers, the child devices <host>/<mcu> of a host; this node is a host (list its MCUs under mcus: in its agent.yaml)';
       const wantMargo = cr.profileType === 'custom' ? 'custom' : 'oci';
       const rts = (props?.supportedRuntimes as string[] | undefined) ?? [];
       if (!rts.includes(wantMargo))

@@ -270,6 +270,8 @@ interface Evaluation {
   placeable: boolean;
   placedSet: Set<number>;
   spreadSkipped: Set<number>;
+  /** Eligible child devices set aside for a sibling of the same gateway: node -> the sibling kept. */
+  gatewaySkipped: Map<number, number>;
 }
 
 function run(
@@ -310,6 +312,24 @@ function run(
 
   const uidRank = P.uidRank;
   eligible.sort((a, b) => scores[b]! - scores[a]! || uidRank[a]! - uidRank[b]!);
+
+  // A gateway serves one manifest: one child device per gateway takes a deployment (ADR 0443). The
+  // best-ranked child of each gateway stays a candidate; its siblings are set aside with a reason.
+  const gatewaySkipped = new Map<number, number>();
+  {
+    const taken = new Map<string, number>();
+    const kept: number[] = [];
+    for (const i of eligible) {
+      const gw = P.nodes[i]!.gatewayId;
+      if (gw === undefined) kept.push(i);
+      else if (taken.has(gw)) gatewaySkipped.set(i, taken.get(gw)!);
+      else {
+        taken.set(gw, i);
+        kept.push(i);
+      }
+    }
+    if (gatewaySkipped.size) eligible.splice(0, eligible.length, ...kept);
+  }
 
   // Pick: every eligible node for 'all', else the best ones, spreading over hosts first.
   let picked: number[];
@@ -356,6 +376,7 @@ function run(
     placeable,
     placedSet,
     spreadSkipped,
+    gatewaySkipped,
   };
   const placed = placeable ? picked.map((i) => P.nodes[i]!.uid) : [];
   const detail = options.candidates ?? 'all';
@@ -395,6 +416,7 @@ function buildCandidates(ev: Evaluation, detail: 'all' | 'placed'): PlacementCan
   let r = 0;
   for (const i of ev.picked) rankByNode[i] = ++r;
   for (const i of ev.eligible) if (rankByNode[i] === 0) rankByNode[i] = ++r;
+  for (const i of ev.gatewaySkipped.keys()) if (rankByNode[i] === 0) rankByNode[i] = ++r;
   ev.rankByNode = rankByNode;
   const out: PlacementCandidate[] = [];
   const ranked = ev.placeable
@@ -405,6 +427,7 @@ function buildCandidates(ev: Evaluation, detail: 'all' | 'placed'): PlacementCan
     out.push(candidate(ev, i));
   }
   if (detail === 'placed') return out;
+  for (const i of ev.gatewaySkipped.keys()) out.push(candidate(ev, i));
   for (let k = 0; k < P.count; k++) {
     const i = P.byUidRank[k]!;
     const f = bitsByNode[i]!;
@@ -452,6 +475,14 @@ function notSelected(ev: Evaluation, i: number): PlacementReason {
     return {
       code: 'not-selected',
       message: `eligible (score ${s}), but only ${ev.eligible.length} node(s) fit and ${wanted} requested: nothing placed`,
+    };
+  }
+  const sibling = ev.gatewaySkipped.get(i);
+  if (sibling !== undefined) {
+    const gw = P.nodes[i]!.gatewayId;
+    return {
+      code: 'not-selected',
+      message: `eligible (score ${s}), but its host "${gw}" takes this deployment on ${P.nodes[sibling]!.name} already: one child device per host (ADR 0443)`,
     };
   }
   if (ev.spreadSkipped.has(i)) {

@@ -20,6 +20,11 @@ export interface PlacementNode {
   siteId: string;
   /** Spread key: nodes on the same physical host (e.g. MCUs behind one gateway). Default: uid. */
   hostId?: string;
+  /**
+   * The gateway of a child device (an MCU behind its host, ADR 0443): a deployment takes at most one
+   * child device per gateway, since the gateway serves all of them one manifest.
+   */
+  gatewayId?: string;
   enrolled: boolean;
   cordoned: boolean;
   presence: Presence;

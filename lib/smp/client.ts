@@ -163,14 +163,32 @@ export class SmpClient implements SmpRequester {
     return () => this.consoleListeners.delete(listener);
   }
 
+  /**
+   * Calls `listener` once when the line goes away (port closed or failed, device unplugged) or the
+   * client is closed; at once when that already happened. Returns a function that stops listening.
+   */
+  onDisconnect(listener: (err: OutpostError) => void): () => void {
+    if (this.closedError) {
+      listener(this.closedError);
+      return () => undefined;
+    }
+    this.disconnectListeners.add(listener);
+    return () => this.disconnectListeners.delete(listener);
+  }
+
+  /** Why the client can no longer talk to the device, or undefined while it can. */
+  disconnected(): OutpostError | undefined {
+    return this.closedError;
+  }
+
   stats(): SmpStats {
     return { ...this.counters, frameErrors: { ...this.counters.frameErrors }, extraGapMs: this.extraGapMs };
   }
 
   /** Stops listening; closes the port when the client owns it. */
   async close(): Promise<void> {
-    if (!this.closedError)
-      this.closedError = new OutpostError('smp/disconnected', 'the SMP client is closed');
+    // What waits on the line (an answer, a write) ends now.
+    if (!this.closedError) this.fail(new OutpostError('smp/disconnected', 'the SMP client is closed'));
     this.port.off('data', this.onData);
     this.port.off('close', this.onClose);
     this.port.off('error', this.onError);
@@ -284,6 +302,7 @@ export class SmpClient implements SmpRequester {
   }
 
   private readonly closeWaiters = new Set<(err: OutpostError) => void>();
+  private readonly disconnectListeners = new Set<(err: OutpostError) => void>();
 
   /**
    * Writes frames at the line's pace: never more than `lineBuffers` frames ahead of what the line
@@ -308,22 +327,33 @@ export class SmpClient implements SmpRequester {
 
   private write(data: Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
+      // A port that goes away may never call back: the write ends with the line.
+      const onClosed = (err: OutpostError) => reject(err);
+      this.closeWaiters.add(onClosed);
+      const done = (fn: () => void) => {
+        this.closeWaiters.delete(onClosed);
+        fn();
+      };
       try {
         this.port.write(data, (err) =>
-          err
-            ? reject(
-                new OutpostError('smp/disconnected', `writing to the serial port failed: ${err.message}`, {
-                  cause: err,
-                }),
-              )
-            : resolve(),
+          done(() =>
+            err
+              ? reject(
+                  new OutpostError('smp/disconnected', `writing to the serial port failed: ${err.message}`, {
+                    cause: err,
+                  }),
+                )
+              : resolve(),
+          ),
         );
       } catch (err) {
-        reject(
-          new OutpostError(
-            'smp/disconnected',
-            `writing to the serial port failed: ${(err as Error).message}`,
-            { cause: err },
+        done(() =>
+          reject(
+            new OutpostError(
+              'smp/disconnected',
+              `writing to the serial port failed: ${(err as Error).message}`,
+              { cause: err },
+            ),
           ),
         );
       }
@@ -371,6 +401,8 @@ export class SmpClient implements SmpRequester {
     this.closedError = err;
     this.pending = undefined;
     for (const w of [...this.closeWaiters]) w(err);
+    for (const l of [...this.disconnectListeners]) l(err);
+    this.disconnectListeners.clear();
   }
 }
 

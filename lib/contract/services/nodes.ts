@@ -166,12 +166,52 @@ export type NodeWorkload = z.infer<typeof nodeWorkloadSchema>;
 
 export const nodeEventSchema = z.object({
   at: z.number(),
-  kind: z.enum(['presence', 'status', 'enrolled', 'revoked', 'registered', 'capabilities']),
+  kind: z.enum([
+    'presence',
+    'status',
+    'enrolled',
+    'revoked',
+    'registered',
+    'capabilities',
+    'reset',
+    'connection',
+  ]),
   text: z.string(),
   /** The deployment a status event is about. */
   deploymentId: z.string().nullable(),
 });
 export type NodeEvent = z.infer<typeof nodeEventSchema>;
+
+/**
+ * A microcontroller behind a host (the child device node `<host>/<mcu>`, ADR 0441), as its host reports
+ * it: presence (offline when the host says it is disconnected) and its age, board, firmware, resets,
+ * and the deployments on it (`unknown` while it cannot be reached: never shown running).
+ */
+export const mcuSummarySchema = z.object({
+  /** The node's name, `<host>/<mcu>`. */
+  name: z.string(),
+  presence: presenceSchema,
+  lastSeenAt: z.number().nullable(),
+  /** When the host saw it connect or go (the age of its presence). */
+  since: z.number().nullable(),
+  port: z.string().nullable(),
+  board: z.string().nullable(),
+  firmware: z.string().nullable(),
+  ocre: z.string().nullable(),
+  resets: z.number(),
+  lastResetAt: z.number().nullable(),
+  /** Why the host cannot reach it, in the port's or the device's words. */
+  lastError: z.string().nullable(),
+  workloads: z.array(
+    z.object({
+      deploymentId: z.string(),
+      deploymentName: z.string(),
+      state: z.string(),
+      stateAt: z.number().nullable(),
+    }),
+  ),
+});
+export type McuSummary = z.infer<typeof mcuSummarySchema>;
 
 export const nodeDetailSchema = z.object({
   node: nodeSchema,
@@ -187,6 +227,11 @@ export const nodeDetailSchema = z.object({
   staleAfterSeconds: z.number(),
   offlineAfterSeconds: z.number(),
   workloads: z.array(nodeWorkloadSchema),
+  /** A host's microcontrollers (child device nodes), by name. */
+  mcus: z.array(mcuSummarySchema).default([]),
+  /** For a microcontroller: its host's node name and what the host reports of it; null for a host. */
+  parent: z.string().nullable().default(null),
+  mcu: mcuSummarySchema.nullable().default(null),
   /** What happened to the node, newest first (at most 50): presence changes, status reports, enrollment. */
   events: z.array(nodeEventSchema),
   /** Audit entries about the node, newest first (at most 20). */

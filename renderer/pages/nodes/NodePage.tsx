@@ -24,7 +24,7 @@ import {
   Typography,
 } from '@mui/material';
 import ArrowBackIcon from '@mui/icons-material/ArrowBack';
-import type { NodeDetail } from '../../../lib/contract/index.js';
+import type { McuSummary, NodeDetail } from '../../../lib/contract/index.js';
 import { api } from '../../api.js';
 import { formatAge, formatTime } from '../../format.js';
 import { useTick } from '../../components/ticker.js';
@@ -33,6 +33,7 @@ import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { ConfirmDialog } from '../../components/ConfirmDialog.js';
 import { LabelChips } from '../../components/LabelChips.js';
 import { FetchedAge } from '../../components/PageHeader.js';
+import { GatedButton, RoleNote } from '../../components/RoleGate.js';
 import { PresenceChip } from '../sites/PresenceChip.js';
 import { capacitySummary } from '../sites/summary.js';
 import { EditLabelsDialog, SetModelDialog } from '../sites/NodeDialogs.js';
@@ -110,6 +111,65 @@ function Identity({ d }: { d: NodeDetail }) {
         ['SVID serial', s ? <code key="serial">{s.serialHex}</code> : '-'],
       ]}
     />
+  );
+}
+
+/** A host's microcontrollers (child device nodes): presence and its age, board, firmware, workloads. */
+function Mcus({ mcus }: { mcus: McuSummary[] }) {
+  return (
+    <Table size="small" data-testid="mcus">
+      <TableHead>
+        <TableRow>
+          <TableCell>Microcontroller</TableCell>
+          <TableCell>Presence</TableCell>
+          <TableCell>Board</TableCell>
+          <TableCell>Firmware</TableCell>
+          <TableCell>Workloads</TableCell>
+        </TableRow>
+      </TableHead>
+      <TableBody>
+        {mcus.map((m) => (
+          <TableRow key={m.name} data-testid="mcu" data-name={m.name}>
+            <TableCell>
+              <Link href={`#/nodes/${encodeURIComponent(m.name)}`}>{m.name}</Link>
+              <Typography variant="caption" color="text.secondary" component="div">
+                {m.port ?? ''}
+              </Typography>
+            </TableCell>
+            <TableCell>
+              <PresenceChip presence={m.presence} lastSeenAt={m.lastSeenAt} />
+              <Typography variant="caption" color="text.secondary" component="div" data-testid="mcu-since">
+                {m.since !== null ? <Ago at={m.since} /> : null}
+                {m.presence === 'offline' && m.lastError ? ` · ${m.lastError}` : ''}
+              </Typography>
+            </TableCell>
+            <TableCell data-testid="mcu-board">{m.board ?? 'unknown'}</TableCell>
+            <TableCell data-testid="mcu-firmware">
+              {m.firmware ?? 'unknown'}
+              {m.ocre ? ` · Ocre ${m.ocre}` : ''}
+              {m.resets ? ` · ${m.resets} reset${m.resets === 1 ? '' : 's'}` : ''}
+            </TableCell>
+            <TableCell>
+              {m.workloads.length === 0
+                ? 'none'
+                : m.workloads.map((w) => (
+                    <div key={w.deploymentId} data-testid="mcu-workload">
+                      <Link href={`#${deploymentPath(w.deploymentId)}`}>{w.deploymentName}</Link>{' '}
+                      <Chip
+                        size="small"
+                        label={w.state}
+                        color={
+                          w.state === 'failed' ? 'error' : w.state === 'installed' ? 'success' : 'default'
+                        }
+                        data-testid="mcu-workload-state"
+                      />
+                    </div>
+                  ))}
+            </TableCell>
+          </TableRow>
+        ))}
+      </TableBody>
+    </Table>
   );
 }
 
@@ -313,29 +373,46 @@ export function NodePage({ name }: { name: string }) {
           <FetchedAge updatedAt={q.dataUpdatedAt} />
         </Typography>
         <Box sx={{ flexGrow: 1 }} />
-        <Button
+        <GatedButton
+          channel={n.cordoned ? 'nodes.uncordon' : 'nodes.cordon'}
           variant="outlined"
           onClick={() => cordon.mutate(!n.cordoned)}
           disabled={cordon.isPending}
           data-testid="node-cordon"
         >
           {n.cordoned ? 'Uncordon' : 'Cordon'}
-        </Button>
-        <Button variant="outlined" onClick={() => setDialog('labels')} data-testid="node-labels">
+        </GatedButton>
+        <GatedButton
+          channel="nodes.label"
+          variant="outlined"
+          onClick={() => setDialog('labels')}
+          data-testid="node-labels"
+        >
           Edit labels
-        </Button>
-        <Button variant="outlined" onClick={() => setDialog('model')} data-testid="node-model">
+        </GatedButton>
+        <GatedButton
+          channel="nodes.setModel"
+          variant="outlined"
+          onClick={() => setDialog('model')}
+          data-testid="node-model"
+        >
           Set model
-        </Button>
-        <Button
+        </GatedButton>
+        <GatedButton
+          channel="identity.revokeNode"
           variant="outlined"
           color="error"
           onClick={() => setDialog('revoke')}
           disabled={n.state === 'revoked'}
+          title={n.state === 'revoked' ? 'already revoked' : undefined}
           data-testid="node-revoke"
         >
           Revoke
-        </Button>
+        </GatedButton>
+        <RoleNote
+          channels={['nodes.cordon', 'nodes.label', 'nodes.setModel', 'identity.revokeNode']}
+          what="changing this node"
+        />
       </Stack>
       {cordon.error ? <ProblemAlert error={cordon.error} /> : null}
       <Grid container spacing={2}>
@@ -420,6 +497,46 @@ export function NodePage({ name }: { name: string }) {
             />
           </Section>
         </Grid>
+        {d.mcus.length > 0 ? (
+          <Grid size={12}>
+            <Section title="Microcontrollers" testId="node-mcus">
+              <Mcus mcus={d.mcus} />
+            </Section>
+          </Grid>
+        ) : null}
+        {d.mcu ? (
+          <Grid size={12}>
+            <Section title="Microcontroller" testId="node-mcu">
+              <Facts
+                rows={[
+                  [
+                    'Host',
+                    <Link key="host" href={`#/nodes/${encodeURIComponent(d.parent ?? '')}`}>
+                      {d.parent}
+                    </Link>,
+                  ],
+                  ['Port', d.mcu.port ?? 'unknown'],
+                  ['Board', d.mcu.board ?? 'unknown'],
+                  ['Firmware', `${d.mcu.firmware ?? 'unknown'}${d.mcu.ocre ? ` · Ocre ${d.mcu.ocre}` : ''}`],
+                  ['Connection', d.mcu.since !== null ? <Ago key="since" at={d.mcu.since} /> : 'unknown'],
+                  [
+                    'Resets',
+                    d.mcu.lastResetAt !== null ? (
+                      <span key="resets">
+                        {d.mcu.resets}, last <Ago at={d.mcu.lastResetAt} />
+                      </span>
+                    ) : (
+                      'none seen'
+                    ),
+                  ],
+                  ...(d.mcu.presence === 'offline' && d.mcu.lastError
+                    ? [['Why offline', d.mcu.lastError] as [string, ReactNode]]
+                    : []),
+                ]}
+              />
+            </Section>
+          </Grid>
+        ) : null}
         <Grid size={12}>
           <Section title="Workloads" testId="node-workloads">
             <Workloads d={d} />
