@@ -276,3 +276,75 @@ describe('ocre runtime helpers', () => {
     ]);
   });
 });
+
+describe('ocre runtime on boards that differ', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ot-ocre2-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const setup = async (args: string[]) => {
+    const dev = await startSmpDevice(args);
+    const fleet = new McuFleet({
+      mcus: [{ name: 'mcu1', port: dev.port, baud: 115200 }],
+      config: { ...defaultOcreConfig(), checkSeconds: 0.1, timeoutSeconds: 2, discover: false },
+      clock: systemClock,
+      logger: silentLogger(),
+    });
+    const stateDir = fs.mkdtempSync(path.join(dir, 'state-'));
+    const adapter = new OcreAdapter({ stateDir, fleet, clock: systemClock, logger: silentLogger() });
+    await fleet.start();
+    await until(() => fleet.list()[0]!.connected || undefined, 'the MCU to connect');
+    return {
+      dev,
+      fleet,
+      adapter,
+      async stop() {
+        await fleet.stop();
+        await dev.stop();
+      },
+    };
+  };
+  const specOf = (bytes: number): WorkloadSpec => {
+    const data = Buffer.concat([Buffer.from('\0asm\x01\0\0\0'), crypto.randomBytes(bytes)]);
+    const file = path.join(dir, `m-${bytes}.wasm`);
+    fs.writeFileSync(file, data);
+    const base = {
+      workloadId: 'dep-2.app',
+      deploymentId: 'dep-2',
+      component: 'app',
+      revision: '1.0.0',
+      artifact: {
+        path: file,
+        mediaType: 'application/wasm',
+        digest: `sha256:${crypto.createHash('sha256').update(data).digest('hex')}`,
+      },
+      env: {},
+      device: 'host1/mcu1',
+    };
+    return { ...base, specHash: computeSpecHash(base) };
+  };
+
+  it('reads the container states where Ocre prints on the console instead of into the shell answer', async () => {
+    const b = await setup(['--ocre-output', 'console']);
+    try {
+      expect(await b.adapter.apply(specOf(2000))).toMatchObject({ state: 'running' });
+      expect(await b.adapter.status('dep-2.app')).toMatchObject({ state: 'running' });
+      await b.adapter.remove('dep-2.app');
+      expect((await b.adapter.status('dep-2.app')).state).toBe('removed');
+    } finally {
+      await b.stop();
+    }
+  });
+
+  it('a full flash fails the install with the device error, and nothing runs', async () => {
+    const b = await setup(['--flash-bytes', '4096']);
+    try {
+      const err = (await b.adapter.apply(specOf(8000)).catch((e: unknown) => e)) as Error & { code: string };
+      expect(err).toBeInstanceOf(Error);
+      expect(err).toMatchObject({ code: 'smp/device-error' });
+      expect(err.message).toMatch(/^upload of \/lfs\/ocre\/images\/\w+\.wasm at \d+: .*FILE_WRITE_FAILED/);
+      expect(await b.adapter.list()).toEqual([]);
+    } finally {
+      await b.stop();
+    }
+  });
+});
