@@ -11,7 +11,14 @@ import type { WorkloadSpec } from '../types.js';
 import { defaultOcreConfig } from './config.js';
 import { McuFleet } from './mcu-fleet.js';
 import type { McuEvent } from './mcu-link.js';
-import { deviceWords, OcreAdapter, ocreContainerId, parseOcrePs } from './ocre-adapter.js';
+import {
+  createCommand,
+  deviceWords,
+  OcreAdapter,
+  ocreContainerId,
+  parseOcrePs,
+  shellWord,
+} from './ocre-adapter.js';
 import { recogniseBoards } from './boards.js';
 import { mcuCapabilities } from './capabilities.js';
 
@@ -125,7 +132,7 @@ describe('ocre runtime on a simulated MCU', () => {
   });
 
   it('uploads the module with its hash checked, creates and starts the container; the same spec again is a no-op', async () => {
-    const s = spec(0, { LED: '13' });
+    const s = spec(0, { LED: '13', GREETING: "it's a test" });
     const st = await adapter.apply(s);
     expect(st).toMatchObject({ state: 'running', specHash: s.specHash });
     const sim = await state();
@@ -141,7 +148,7 @@ describe('ocre runtime on a simulated MCU', () => {
         id: ocreContainerId('dep-1.blink'),
         image,
         status: 'RUNNING',
-        env: ['LED=13'],
+        env: ['LED=13', "GREETING=it's a test"],
       }),
     ]);
     const seen: string[] = [];
@@ -258,6 +265,31 @@ describe('ocre runtime helpers', () => {
       }),
     ).toBe('Failed to create container; <err> wamr: Failed to load module: magic header not detected');
     expect(ocreContainerId('5f0c.Blink_LED')).toMatch(/^blink_led-[0-9a-f]{8}$/);
+  });
+
+  it('quotes what the device shell would split, and refuses what it cannot take', () => {
+    expect(shellWord('A=b')).toBe('A=b');
+    expect(shellWord('A=hi there')).toBe('"A=hi there"');
+    expect(shellWord('A=say "hi"')).toBe(`'A=say "hi"'`);
+    expect(() => shellWord(`A="it's"`)).toThrow(/both kinds of quotes/);
+    const spec = (env: Record<string, string>) =>
+      ({ workloadId: 'd.c', env, args: [] }) as unknown as WorkloadSpec;
+    expect(createCommand(spec({ X: 'a b' }), 'c-1', 'ab.wasm')).toEqual([
+      'ocre',
+      'container',
+      'create',
+      '-d',
+      '-n',
+      'c-1',
+      '-k',
+      'ocre:api',
+      '-e',
+      '"X=a b"',
+      'ab.wasm',
+    ]);
+    expect(() => createCommand(spec({ X: 'x'.repeat(300) }), 'c-1', 'ab.wasm')).toThrow(
+      /is \d+ characters; the device's shell takes at most 255/,
+    );
   });
 
   it('recognises known boards on USB serial ports, skipping configured ports and unknown ids', () => {
