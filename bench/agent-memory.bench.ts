@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,17 +18,24 @@ import {
   writeAgentConfig,
 } from '../test/fixtures/agent/harness.js';
 
-// The edge agent's footprint, measured on the real `edgectl agent` process (built CLI) against a real
-// `edgectl server` and docker-registry on loopback:
-// - start-up: from spawn to "agent started" (runtimes probed, state loaded) and to the first adopted manifest;
-// - memory (RSS and PSS from /proc) idle, during a WASM deploy, and idle again afterwards; with Node's
-//   defaults and with the systemd unit's NODE_OPTIONS (--max-semi-space-size=1);
-// - poll cost: CPU time of the agent per poll (If-None-Match, 304), on a reused connection (200 ms
-//   interval) and with a fresh mutual-TLS handshake per poll (3 s interval).
+// The edge agent's memory (issue 18, ADR 0543, 0544), measured on the real `edgectl agent` process (built
+// CLI, its own entry) against a real `edgectl server` and docker-registry on loopback, beside its baseline:
+// an idle Node process started at the same moment and measured at the same moments, in the same run.
+// - idle: 60 s after the first manifest was adopted (RSS and PSS from /proc, medians of 3 s of samples);
+// - with WASM workloads: after one, then WORKLOADS WASM deployments are installed and 60 s have passed:
+//   the agent, the one WASM runner (all workloads), their total, and the runner's cost per workload;
+// - start-up: from spawn to "agent started" and to the first adopted manifest;
+// with the systemd unit's NODE_OPTIONS (--max-semi-space-size=1) and with Node's defaults.
 // Writes bench/results/agent-memory.json.
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const PAGE = 1024;
+const WORKLOADS = 4;
+const IDLE_MS = 60_000;
+
+interface Mem {
+  rssMiB: number;
+  pssMiB: number;
+}
 
 function memOf(pid: number): { rssKiB: number; pssKiB: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -41,45 +49,71 @@ function memOf(pid: number): { rssKiB: number; pssKiB: number } {
   return { rssKiB: rss, pssKiB: pss };
 }
 
-function cpuMs(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(f[11]) + Number(f[12]); // utime + stime
-  return (ticks * 1000) / 100; // CLK_TCK is 100 on Linux
-}
-
-const mib = (kib: number) => Math.round((kib / PAGE) * 10) / 10;
+const mib = (kib: number) => Math.round((kib / 1024) * 10) / 10;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 
-async function sample(pid: number, ms: number, every = 100): Promise<{ rss: number[]; pss: number[] }> {
-  const out = { rss: [] as number[], pss: [] as number[] };
-  const end = Date.now() + ms;
+/** Medians of 3 s of samples of every pid, summed per sample time for `total`. */
+async function sample(pids: Record<string, number | undefined>): Promise<Record<string, Mem>> {
+  const rows: Record<string, { rss: number[]; pss: number[] }> = {};
+  const names = Object.keys(pids).filter((k) => pids[k] !== undefined);
+  for (const k of [...names, 'total']) rows[k] = { rss: [], pss: [] };
+  const end = Date.now() + 3000;
   while (Date.now() < end) {
-    const m = memOf(pid);
-    out.rss.push(m.rssKiB);
-    out.pss.push(m.pssKiB);
-    await sleep(every);
+    let rss = 0;
+    let pss = 0;
+    for (const k of names) {
+      const m = memOf(pids[k]!);
+      rows[k]!.rss.push(m.rssKiB);
+      rows[k]!.pss.push(m.pssKiB);
+      if (k !== 'baseline') {
+        rss += m.rssKiB;
+        pss += m.pssKiB;
+      }
+    }
+    rows.total!.rss.push(rss);
+    rows.total!.pss.push(pss);
+    await sleep(100);
   }
-  return out;
+  return Object.fromEntries(
+    Object.entries(rows).map(([k, v]) => [k, { rssMiB: mib(median(v.rss)), pssMiB: mib(median(v.pss)) }]),
+  );
+}
+
+/** An idle Node process: the floor under any Node agent, measured beside it. */
+function idleNode(env: NodeJS.ProcessEnv) {
+  return spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { env, stdio: 'ignore' });
 }
 
 interface Run {
   nodeOptions: string;
   startupMs: { started: number; firstManifest: number };
-  idleBefore: { rssMiB: number; pssMiB: number };
-  deploy: { maxRssMiB: number; maxPssMiB: number; seconds: number };
-  idleAfter: { rssMiB: number; pssMiB: number };
-  wasmRunner: { rssMiB: number; pssMiB: number };
-  poll: { intervalMs: number; freshTlsHandshake: boolean; polls: number; cpuMsPerPoll: number };
+  idle: { agent: Mem; baseline: Mem; ratioRss: number; ratioPss: number };
+  oneWorkload: { agent: Mem; runner: Mem; total: Mem; baseline: Mem };
+  workloads: {
+    count: number;
+    runners: number;
+    agent: Mem;
+    runner: Mem;
+    total: Mem;
+    baseline: Mem;
+    agentRatioRss: number;
+    agentRatioPss: number;
+    totalRatioRss: number;
+    totalRatioPss: number;
+    runnerPerWorkloadMiB: { rss: number; pss: number };
+  };
 }
 
-async function measure(nodeOptions: string, n: number, pollSeconds: number): Promise<Run> {
+async function measure(nodeOptions: string, n: number): Promise<Run> {
   const serverHome = tempHome('outpost-bench-agent-srv-');
   const agentHome = tempHome('outpost-bench-agent-');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-bench-agent-'));
   const [server, registry] = await Promise.all([startServer(serverHome.home), startRegistry()]);
+  const env = { ...process.env, NODE_OPTIONS: nodeOptions };
   let agent: ReturnType<typeof startAgentProcess> | undefined;
+  const baseline = idleNode(env);
   try {
     const api = apiFor(server);
     const file = await compileHello('bench module', work);
@@ -91,101 +125,92 @@ async function measure(nodeOptions: string, n: number, pollSeconds: number): Pro
       '--plain-http',
     ]);
     if (r.code !== 0) throw new Error(r.stderr);
-    await api.apps.add({
-      source: {
-        kind: 'upload',
-        upload: {
-          fileName: 'margo.yaml',
-          content: wasmApp({
-            id: 'bench-wasm',
-            version: '1.0.0',
-            repository: `oci://${registry.host}/bench/hello`,
-          }),
+    for (let i = 1; i <= WORKLOADS; i++) {
+      await api.apps.add({
+        source: {
+          kind: 'upload',
+          upload: {
+            fileName: 'margo.yaml',
+            content: wasmApp({
+              id: `bench-wasm-${i}`,
+              version: '1.0.0',
+              repository: `oci://${registry.host}/bench/hello`,
+            }),
+          },
         },
-      },
-    });
+      });
+    }
     await api.sites.add({ id: 'bench' });
     await enrollNode(api, agentHome.home, `bench-${n}`, 'bench');
     writeAgentConfig(agentHome.home, {
-      poll: { intervalSeconds: pollSeconds },
+      poll: { intervalSeconds: 2 },
       runtimes: { container: { enabled: false }, compose: { enabled: false }, helm: { enabled: false } },
       logging: { level: 'warn' },
     });
-    const env = nodeOptions ? { NODE_OPTIONS: nodeOptions } : { NODE_OPTIONS: '' };
     const t0 = performance.now();
-    agent = startAgentProcess(agentHome.home, env, ['--log-level', 'info']);
-    const started = await agent.waitForLog((l) => l.msg === 'agent started', 'start');
+    agent = startAgentProcess(agentHome.home, { NODE_OPTIONS: nodeOptions }, ['--log-level', 'info']);
+    await agent.waitForLog((l) => l.msg === 'agent started', 'start');
     const tStarted = performance.now() - t0;
     await agent.waitForLog((l) => l.msg === 'desired state adopted', 'first manifest');
     const tManifest = performance.now() - t0;
-    void started;
     await waitFor(
       async () => (await api.nodes.get({ name: `bench-${n}` })).capabilities !== null,
       'capabilities',
     );
-    await sleep(5000);
-    const idle1 = await sample(agent.pid, 3000);
+    await sleep(IDLE_MS);
+    const idle = await sample({ agent: agent.pid, baseline: baseline.pid });
 
-    // Poll cost: CPU per poll while idle (every poll a 304). At short intervals the TLS connection is
-    // reused; past 2 s idle it is closed, so every poll pays a full mutual-TLS handshake.
-    const c0 = cpuMs(agent.pid);
-    const w0 = performance.now();
-    await sleep(Math.max(10_000, pollSeconds * 8000));
-    const polls = Math.round((performance.now() - w0) / (pollSeconds * 1000));
-    const cpuPerPoll = (cpuMs(agent.pid) - c0) / polls;
-
-    const d0 = performance.now();
-    const sampling = sample(agent.pid, 60_000, 20);
-    let stop = false;
-    const during = { rss: [] as number[], pss: [] as number[] };
-    const pid = agent.pid;
-    const sampler = (async () => {
-      while (!stop) {
-        const m = memOf(pid);
-        during.rss.push(m.rssKiB);
-        during.pss.push(m.pssKiB);
-        await sleep(20);
-      }
-    })();
-    void sampling.catch(() => undefined);
-    const dep = await api.deployments.create({ appId: 'bench-wasm', target: { siteId: 'bench' } });
-    await waitFor(
-      async () => {
-        const v = await api.deployments.get({ id: dep.id });
-        return v.nodes[0]?.state === 'installed';
-      },
-      'installed',
-      60_000,
-      50,
-    );
-    const deploySeconds = (performance.now() - d0) / 1000;
-    stop = true;
-    await sampler;
-    await sleep(5000);
-    const idle2 = await sample(agent.pid, 3000);
-    const runner = wasmRunnerPids(agentHome.home)[0];
-    const rm = runner ? memOf(runner) : { rssKiB: 0, pssKiB: 0 };
-    await api.deployments.remove({ id: dep.id });
-    await waitFor(() => wasmRunnerPids(agentHome.home).length === 0, 'removed', 30_000);
+    const deploy = async (i: number) => {
+      const dep = await api.deployments.create({ appId: `bench-wasm-${i}`, target: { siteId: 'bench' } });
+      await waitFor(
+        async () => (await api.deployments.get({ id: dep.id })).nodes[0]?.state === 'installed',
+        `deployment ${i} installed`,
+        120_000,
+        100,
+      );
+      return dep.id;
+    };
+    const ids = [await deploy(1)];
+    await sleep(10_000);
+    const one = await sample({
+      agent: agent.pid,
+      runner: wasmRunnerPids(agentHome.home)[0],
+      baseline: baseline.pid,
+    });
+    for (let i = 2; i <= WORKLOADS; i++) ids.push(await deploy(i));
+    await sleep(IDLE_MS);
+    const runners = wasmRunnerPids(agentHome.home);
+    const many = await sample({ agent: agent.pid, runner: runners[0], baseline: baseline.pid });
+    for (const id of ids) await api.deployments.remove({ id });
+    await waitFor(() => wasmRunnerPids(agentHome.home).length === 0, 'removed', 60_000);
+    const per = (k: 'rssMiB' | 'pssMiB') =>
+      Math.round(((many.runner![k] - one.runner![k]) / (WORKLOADS - 1)) * 10) / 10;
     return {
       nodeOptions: nodeOptions || '(none)',
       startupMs: { started: Math.round(tStarted), firstManifest: Math.round(tManifest) },
-      idleBefore: { rssMiB: mib(median(idle1.rss)), pssMiB: mib(median(idle1.pss)) },
-      deploy: {
-        maxRssMiB: mib(Math.max(...during.rss)),
-        maxPssMiB: mib(Math.max(...during.pss)),
-        seconds: Math.round(deploySeconds * 100) / 100,
+      idle: {
+        agent: idle.agent!,
+        baseline: idle.baseline!,
+        ratioRss: ratio(idle.agent!.rssMiB, idle.baseline!.rssMiB),
+        ratioPss: ratio(idle.agent!.pssMiB, idle.baseline!.pssMiB),
       },
-      idleAfter: { rssMiB: mib(median(idle2.rss)), pssMiB: mib(median(idle2.pss)) },
-      wasmRunner: { rssMiB: mib(rm.rssKiB), pssMiB: mib(rm.pssKiB) },
-      poll: {
-        intervalMs: pollSeconds * 1000,
-        freshTlsHandshake: pollSeconds > 2,
-        polls,
-        cpuMsPerPoll: Math.round(cpuPerPoll * 100) / 100,
+      oneWorkload: { agent: one.agent!, runner: one.runner!, total: one.total!, baseline: one.baseline! },
+      workloads: {
+        count: WORKLOADS,
+        runners: runners.length,
+        agent: many.agent!,
+        runner: many.runner!,
+        total: many.total!,
+        baseline: many.baseline!,
+        agentRatioRss: ratio(many.agent!.rssMiB, many.baseline!.rssMiB),
+        agentRatioPss: ratio(many.agent!.pssMiB, many.baseline!.pssMiB),
+        totalRatioRss: ratio(many.total!.rssMiB, many.baseline!.rssMiB),
+        totalRatioPss: ratio(many.total!.pssMiB, many.baseline!.pssMiB),
+        runnerPerWorkloadMiB: { rss: per('rssMiB'), pss: per('pssMiB') },
       },
     };
   } finally {
+    baseline.kill('SIGKILL');
     await agent?.stop();
     for (const pid of wasmRunnerPids(agentHome.home)) process.kill(pid, 'SIGKILL');
     await server.stop();
@@ -196,23 +221,13 @@ async function measure(nodeOptions: string, n: number, pollSeconds: number): Pro
   }
 }
 
-it('measures the agent: start-up, memory idle and during a deploy, poll cost', async () => {
+it('measures the agent beside an idle Node process: idle, with WASM workloads, the shared runner', async () => {
   const runs: Run[] = [];
-  runs.push(await measure('', 1, 0.2));
-  runs.push(await measure('--max-semi-space-size=1', 2, 3));
-  const bare = await (async () => {
-    // Reference: a Node process that does nothing (the floor under any Node agent).
-    const { spawn } = await import('node:child_process');
-    const c = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 5000)']);
-    await sleep(1000);
-    const m = memOf(c.pid!);
-    c.kill('SIGKILL');
-    return { rssMiB: mib(m.rssKiB), pssMiB: mib(m.pssKiB) };
-  })();
+  runs.push(await measure('--max-semi-space-size=1', 1));
+  runs.push(await measure('', 2));
   const result = {
     machine: { cpus: os.cpus().length, node: process.version, loadAverage1m: os.loadavg()[0] },
-    target: 'RSS < 50 MiB idle',
-    emptyNodeProcess: bare,
+    target: 'agent RSS < 50 MiB idle and with workloads; one WASM runner for all workloads or < 20 MiB each',
     runs,
   };
   fs.mkdirSync(path.join(here, 'results'), { recursive: true });

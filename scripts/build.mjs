@@ -47,6 +47,7 @@ const common = {
   define: { __OUTPOST_VERSION__: JSON.stringify(pkg.version) },
 };
 
+const AGENT_MINIFY = true;
 const nodeInputs = ['lib', 'core', 'cli', 'agents', 'electron', 'package.json', 'scripts/build.mjs'];
 
 /**
@@ -204,6 +205,36 @@ if (stale('dist/cli/edgectl.js', nodeInputs)) {
     new Set(Object.keys(result.metafile.outputs).map((o) => path.join(root, o))),
   );
   console.log('built dist/cli');
+}
+
+// The agent (`edgectl agent` running it; bin/edgectl.js chooses this entry): its own build and chunks,
+// so the long-lived agent loads only the agent, not the CLI's command groups, the contract's schemas and
+// zod that the CLI's shared chunks would bring (issue 18, ADR 0543). Minified: V8 keeps every loaded
+// script's source in the heap for as long as the process runs.
+if (stale('dist/cli/agent.js', nodeInputs)) {
+  const result = await build({
+    ...common,
+    packages: undefined,
+    external: NOT_BUNDLED,
+    banner: esmRequire,
+    plugins: [slimIndexes, cjsDynamicImports, ownCodeIsPure],
+    metafile: true,
+    minify: AGENT_MINIFY,
+    keepNames: AGENT_MINIFY,
+    entryPoints: { agent: 'cli/agent.ts' },
+    outdir: 'dist/cli',
+    format: 'esm',
+    splitting: true,
+    chunkNames: 'agent-chunks/[name]-[hash]',
+    absWorkingDir: root,
+  });
+  if (process.env.OUTPOST_BUILD_META)
+    fs.writeFileSync(`${process.env.OUTPOST_BUILD_META}.agent`, JSON.stringify(result.metafile));
+  pruneChunks(
+    path.join(root, 'dist', 'cli', 'agent-chunks'),
+    new Set(Object.keys(result.metafile.outputs).map((o) => path.join(root, o))),
+  );
+  console.log('built dist/cli/agent.js');
 }
 
 // The WASM workload runner: a standalone script the agent starts as a detached process per workload

@@ -19,7 +19,7 @@ import {
 import { pidAlive, processCommandLine, readJsonFile } from '../fs-util.js';
 import { computeSpecHash, safeName } from '../names.js';
 import type { WorkloadEvent, WorkloadSpec, WorkloadStatus } from '../types.js';
-import type { RunnerLock, RunnerStatus } from './runner-protocol.js';
+import type { HostLock, RunnerStatus } from './runner-protocol.js';
 import { WasmAdapter } from './wasm-adapter.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -242,7 +242,13 @@ describe('WasmAdapter', () => {
     const events: string[] = [];
     await a.remove(w.workloadId, { onEvent: (e) => events.push(e.type) });
     expect(events).toEqual(['removing', 'removed']);
-    expect(pidAlive(s.pid!) && processCommandLine(s.pid!)?.length).toBeFalsy();
+    // The runner had nothing else to run: it ends by itself.
+    await until('the runner to end', () => !(pidAlive(s.pid!) && processCommandLine(s.pid!)?.length));
+    // Nothing is left behind, the runner's own files included.
+    await until(
+      'an empty state folder',
+      () => fs.readdirSync(path.dirname(path.dirname(s.logsPath!))).length === 0,
+    );
     expect(fs.existsSync(path.dirname(s.logsPath!))).toBe(false);
     expect((await a.status(w.workloadId)).state).toBe('removed');
     await a.remove(w.workloadId); // removing twice is fine
@@ -262,7 +268,7 @@ describe('WasmAdapter', () => {
         state: 'stopped',
         lastExit: { message: 'stopped by SIGTERM' },
       });
-      expect(fs.existsSync(path.join(dir, 'lock'))).toBe(false);
+      expect(fs.existsSync(path.join(path.dirname(dir), '.runner', 'lock'))).toBe(false);
       expect(await a.status(w.workloadId)).toMatchObject({ state: 'exited', message: 'stopped by SIGTERM' });
       // A stopped workload (host shutdown) is started again by the next apply.
       const again = await a.apply(w);
@@ -271,21 +277,26 @@ describe('WasmAdapter', () => {
     }
   });
 
-  it('allows one runner per workload: a second one leaves, and one that lost its lock ends itself', async () => {
-    const a = newAdapter();
+  it('allows one runner per state directory: a second one leaves, and one that lost its lock ends itself', async () => {
+    const stateDir = path.join(tmp, 'one-runner');
+    const a = newAdapter(stateDir);
     const w = spec('service');
     const s = await a.apply(w);
-    const dir = path.dirname(s.logsPath!);
-    const second = spawn(process.execPath, ['--no-warnings', runnerPath, dir], { stdio: 'ignore' });
+    const lockFile = path.join(stateDir, '.runner', 'lock');
+    const second = spawn(process.execPath, ['--no-warnings', runnerPath, '--host', stateDir], {
+      stdio: 'ignore',
+    });
     const code = await new Promise<number | null>((resolve) => second.on('exit', (c) => resolve(c)));
     expect(code).toBe(0);
-    expect(readJsonFile<RunnerLock>(path.join(dir, 'lock'))?.pid).toBe(s.pid);
-    expect(runnerPids(dir)).toEqual([s.pid]);
+    expect(readJsonFile<HostLock>(lockFile)?.pid).toBe(s.pid);
+    expect(runnerPids(stateDir)).toEqual([s.pid]);
     // Someone else's pid in the lock (a racing takeover): the runner leaves without a word in the status.
-    fs.writeFileSync(path.join(dir, 'lock'), JSON.stringify({ pid: 1, specHash: w.specHash, startedAt: 0 }));
-    await until('the runner to leave', () => runnerPids(dir).length === 0);
-    expect(readJsonFile<RunnerStatus>(path.join(dir, 'status.json'))?.state).toBe('running');
-    fs.rmSync(path.join(dir, 'lock'));
+    fs.writeFileSync(lockFile, JSON.stringify({ pid: 1, startedAt: 0 }));
+    await until('the runner to leave', () => runnerPids(stateDir).length === 0);
+    expect(readJsonFile<RunnerStatus>(path.join(path.dirname(s.logsPath!), 'status.json'))?.state).toBe(
+      'running',
+    );
+    fs.rmSync(lockFile);
   });
 
   it('survives an agent restart: a new adapter finds the workload and does not restart it', async () => {
@@ -312,13 +323,13 @@ describe('WasmAdapter', () => {
     expect(s2.pid).toBe(s1.pid);
     expect(s2.restarts).toBe(0);
     expect(readLog(s2).match(/service up/g)).toHaveLength(1);
-    // A changed spec replaces it: one runner, a new pid.
+    // A changed spec replaces the module in the same runner: one runner, the module started again.
     const w2 = spec('service', { workloadId: w.workloadId, env: { A: '2' } });
     const s3 = await second.apply(w2, { onEvent: (e) => events.push(e) });
     expect(events.map((e) => e.type)).toEqual(['unchanged', 'replacing', 'started']);
-    expect(s3).toMatchObject({ state: 'running', specHash: w2.specHash });
-    expect(s3.pid).not.toBe(s1.pid);
-    expect(runnerPids(stateDir)).toEqual([s3.pid]);
+    expect(s3).toMatchObject({ state: 'running', specHash: w2.specHash, pid: s1.pid });
+    expect(runnerPids(stateDir)).toEqual([s1.pid]);
+    await until('the new module output', () => readLog(s3).match(/service up/g)?.length === 2);
   });
 
   it('converges without a duplicate after the agent is SIGKILLed during an install', async () => {
@@ -392,10 +403,102 @@ describe('WasmAdapter', () => {
           .readdirSync('/proc')
           .every((p) => !/^\d+$/.test(p) || !processCommandLine(Number(p))?.includes(driver)),
       );
+      // A runner that lost the race for the lock leaves at once: then one is left, the workload's.
+      await until('one runner', () => runnerPids(stateDir).length === 1);
       expect(runnerPids(stateDir)).toEqual([s.pid]);
-      const lock = readJsonFile<RunnerLock>(path.join(stateDir, safeName(w.workloadId), 'lock'));
-      expect(lock?.pid).toBe(s.pid);
+      expect(readJsonFile<HostLock>(path.join(stateDir, '.runner', 'lock'))?.pid).toBe(s.pid);
+      expect(fs.existsSync(path.join(stateDir, safeName(w.workloadId), 'status.json'))).toBe(true);
       expect((await agent.list()).map((x) => x.workloadId)).toEqual([w.workloadId]);
     }
+  });
+
+  describe("one runner for all of the node's WASM workloads (ADR 0544)", () => {
+    it('runs them in one process, each with its own log; a crashing one leaves the others alone; one stops while the others run', async () => {
+      const stateDir = path.join(tmp, 'shared');
+      const a = newAdapter(stateDir);
+      const service = spec('service');
+      const sleeper = spec('sleeper');
+      const crasher = spec('trap', { restart: { initialDelayMs: 50, maxDelayMs: 200 } });
+      const s1 = await a.apply(service);
+      const s2 = await a.apply(sleeper);
+      const s3 = await a.apply(crasher);
+      expect(s1).toMatchObject({ state: 'running' });
+      expect(s2).toMatchObject({ state: 'running', pid: s1.pid });
+      expect(s3.pid).toBe(s1.pid);
+      expect(runnerPids(stateDir)).toEqual([s1.pid]);
+
+      // The crasher traps and is restarted again and again, inside the same process.
+      await until(
+        'three restarts of the crasher',
+        async () => (await a.status(crasher.workloadId)).restarts >= 3,
+      );
+      for (const w of [service, sleeper]) {
+        expect(await a.status(w.workloadId)).toMatchObject({ state: 'running', restarts: 0, pid: s1.pid });
+      }
+      expect(runnerPids(stateDir)).toEqual([s1.pid]);
+      // Each workload's output is its own.
+      await until('every output', () => readLog(s1) && readLog(s2) && readLog(s3));
+      expect(readLog(s1)).toBe('service up\n');
+      expect(readLog(s2)).toBe('sleeping\n');
+      expect(new Set(readLog(s3).trim().split('\n'))).toEqual(new Set(['about to trap']));
+
+      // The sleeper (blocked in a 60 s WASI sleep) is removed while the others run on.
+      await a.remove(sleeper.workloadId, { stopTimeoutSec: 30 });
+      expect(fs.existsSync(path.dirname(s2.logsPath!))).toBe(false);
+      expect(await a.status(sleeper.workloadId)).toMatchObject({ state: 'removed' });
+      expect(await a.status(service.workloadId)).toMatchObject({
+        state: 'running',
+        restarts: 0,
+        pid: s1.pid,
+      });
+      const before = (await a.status(crasher.workloadId)).restarts;
+      await until(
+        'the crasher restarted again',
+        async () => (await a.status(crasher.workloadId)).restarts > before,
+      );
+      expect(readLog(s1)).toBe('service up\n');
+      expect((await a.list()).map((w) => w.workloadId).sort()).toEqual(
+        [service.workloadId, crasher.workloadId].sort(),
+      );
+
+      // The runner itself killed: every workload is lost, and the next apply brings them back in a new one.
+      process.kill(s1.pid!, 'SIGKILL');
+      await until('the runner gone', () => runnerPids(stateDir).length === 0);
+      for (const w of [service, crasher]) {
+        expect(await a.status(w.workloadId)).toMatchObject({ state: 'failed', lost: true });
+      }
+      const again = await a.apply(service);
+      expect(again).toMatchObject({ state: 'running' });
+      expect(again.pid).not.toBe(s1.pid);
+      const again2 = await a.apply(crasher);
+      expect(again2.pid).toBe(again.pid);
+      expect(runnerPids(stateDir)).toEqual([again.pid]);
+
+      // Once nothing is left to run, the runner ends.
+      await a.remove(service.workloadId);
+      await a.remove(crasher.workloadId);
+      await until('the runner to end', () => runnerPids(stateDir).length === 0);
+    });
+
+    it('a new runner starts only what the agent asks for again', async () => {
+      const stateDir = path.join(tmp, 'no-restart');
+      const a = newAdapter(stateDir);
+      const w = spec('service');
+      const s = await a.apply(w);
+      const other = spec('sleeper');
+      await a.apply(other);
+      await until('output', () => readLog(s).includes('service up'));
+      // The runner is ended from outside (a host shutdown): both workloads are stopped.
+      process.kill(s.pid!, 'SIGTERM');
+      await until('the runner to end', () => runnerPids(stateDir).length === 0);
+      expect(await a.status(w.workloadId)).toMatchObject({ state: 'exited', lost: true });
+      // The agent restarts one of them: a new runner starts it, and only it (the other one waits for
+      // the agent's own decision, with its backoff).
+      const back = await a.apply(w);
+      expect(back.state).toBe('running');
+      expect(await a.status(other.workloadId)).toMatchObject({ state: 'exited', lost: true });
+      await until('the module to run again', () => readLog(back).match(/service up/g)?.length === 2);
+      expect(runnerPids(stateDir)).toEqual([back.pid]);
+    });
   });
 });

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { systemClock, type Clock } from '../../../lib/base/index.js';
@@ -22,15 +23,21 @@ import { WASM_LAYER_MEDIA_TYPES } from './index.js';
 import { locateWasmRunner } from './locate-runner.js';
 import { probeWasm } from './probe-wasm.js';
 import {
+  hostFile,
+  isWorkloadEntry,
+  RESCAN_SIGNAL,
   RUNNER_PROTOCOL,
   runnerFile,
+  type HostLock,
   type RunnerConfig,
   type RunnerLock,
+  type RunnerState,
   type RunnerStatus,
+  type WorkloadRequest,
 } from './runner-protocol.js';
 import { isRunnerProcess, readRunnerConfig } from './supervisor.js';
-import { wasmApi, type WasmModule } from './webassembly.js';
-import { capModuleMemory, MemoryLimitError, WASM_PAGE, WasmFormatError } from './wasm-binary.js';
+import { wasmApi } from './webassembly.js';
+import { capModuleMemory, MemoryLimitError, readExports, WASM_PAGE, WasmFormatError } from './wasm-binary.js';
 
 export interface WasmAdapterOptions {
   /** One directory per workload below it (agent-instance specific). */
@@ -56,16 +63,19 @@ export interface WasmAdapterOptions {
 interface Current {
   dir: string;
   cfg?: RunnerConfig;
-  lock?: RunnerLock;
+  want?: WorkloadRequest;
   status?: RunnerStatus;
-  /** The pid of the live runner, if one runs. */
+  /** The live runner's pid when it runs this workload's current request. */
   alive?: number;
+  /** A per-workload runner of an earlier version still running this workload. */
+  legacy?: RunnerLock;
 }
 
 /**
- * WASM workloads (Margo `custom` profile, `x-outpost-extensions.runtime: wasm`): every workload runs in
- * its own detached runner process (runner.ts) so it survives agent restarts; the adapter talks to it
- * only through the files in the workload's state directory (runner-protocol.ts) and signals.
+ * WASM workloads (Margo `custom` profile, `x-outpost-extensions.runtime: wasm`): all of the node's
+ * workloads run in one detached runner process (runner.ts, ADR 0544), each module in its own thread, so
+ * they survive agent restarts; the adapter talks to it only through the files in the state directory
+ * (runner-protocol.ts) and a signal, and starts it when none runs.
  */
 export class WasmAdapter implements RuntimeAdapter {
   readonly kind = 'wasm' as const;
@@ -73,6 +83,8 @@ export class WasmAdapter implements RuntimeAdapter {
   private readonly clock: Clock;
   private readonly defaultMemory: number;
   private readonly maxMemory: number;
+  /** Starting the runner, one at a time within this agent. */
+  private starting: Promise<number | undefined> | undefined;
 
   constructor(private readonly opts: WasmAdapterOptions) {
     this.log = opts.logger.child({ component: 'runtime-wasm' });
@@ -93,12 +105,25 @@ export class WasmAdapter implements RuntimeAdapter {
     return path.join(this.opts.stateDir, safeName(workloadId));
   }
 
-  private current(dir: string): Current {
+  /** The live runner of this state directory, if one runs. */
+  private host(): number | undefined {
+    const lock = readJsonFile<HostLock>(hostFile(this.opts.stateDir, 'lock'));
+    return lock && isRunnerProcess(lock.pid, this.opts.stateDir) ? lock.pid : undefined;
+  }
+
+  private current(dir: string, host = this.host()): Current {
     const cfg = readRunnerConfig(dir);
-    const lock = readJsonFile<RunnerLock>(runnerFile(dir, 'lock'));
+    const want = readJsonFile<WorkloadRequest>(runnerFile(dir, 'want'));
     const status = readJsonFile<RunnerStatus>(runnerFile(dir, 'status'));
-    const alive = lock && isRunnerProcess(lock.pid, dir) ? lock.pid : undefined;
-    return { dir, cfg, lock, status, alive };
+    const old = readJsonFile<RunnerLock>(runnerFile(dir, 'lock'));
+    const legacy = old && isRunnerProcess(old.pid, dir) ? old : undefined;
+    const answered = want !== undefined && status?.request === want.request;
+    const alive =
+      legacy?.pid ??
+      (host !== undefined && status?.pid === host && answered && ACTIVE_STATES.includes(status.state)
+        ? host
+        : undefined);
+    return { dir, cfg, want, status, alive, legacy };
   }
 
   async apply(w: WorkloadSpec, opts: ApplyOptions = {}): Promise<WorkloadStatus> {
@@ -109,9 +134,11 @@ export class WasmAdapter implements RuntimeAdapter {
     const cur = this.current(dir);
     if (!opts.force && cur.cfg?.specHash === w.specHash && cur.cfg.workloadId === w.workloadId) {
       const converged =
-        (cur.alive !== undefined && cur.lock?.specHash === w.specHash) ||
+        (cur.alive !== undefined && (cur.legacy?.specHash ?? cur.status?.specHash) === w.specHash) ||
         (cur.alive === undefined &&
-          cur.status?.specHash === w.specHash &&
+          cur.want?.request !== undefined &&
+          cur.status?.request === cur.want.request &&
+          cur.status.specHash === w.specHash &&
           (cur.status.state === 'exited' || cur.status.state === 'failed'));
       if (converged) {
         emit('unchanged');
@@ -131,8 +158,12 @@ export class WasmAdapter implements RuntimeAdapter {
         },
       );
     }
-    emit(cur.alive ? 'replacing' : 'installing', cur.alive ? `replacing runner pid ${cur.alive}` : undefined);
-    if (cur.alive) await this.stopRunner(cur.alive, 10, opts.signal);
+    emit(cur.alive ? 'replacing' : 'installing', cur.alive ? `replacing the running module` : undefined);
+    // A runner of an earlier version (one process per workload) is stopped; the shared one takes over.
+    if (cur.legacy) {
+      await this.stopProcess(cur.legacy.pid, 10, opts.signal);
+      fs.rmSync(runnerFile(dir, 'lock'), { force: true });
+    }
     fs.mkdirSync(dir, { recursive: true });
     writeFileAtomic(runnerFile(dir, 'module'), bytes);
     const cfg: RunnerConfig = {
@@ -151,15 +182,84 @@ export class WasmAdapter implements RuntimeAdapter {
         resetAfterMs: this.opts.restart?.healthyAfterMs ?? 60_000,
       },
       logMaxBytes: this.opts.logMaxBytes ?? 8 * 1024 * 1024,
-      stopGraceMs: 300,
+      stopGraceMs: 2000,
     };
     writeFileAtomic(runnerFile(dir, 'spec'), JSON.stringify(cfg, null, 2));
-    fs.rmSync(runnerFile(dir, 'status'), { force: true });
-    const pid = await this.spawnRunner(runner, dir);
-    this.log.info({ workloadId: w.workloadId, pid, specHash: w.specHash }, 'wasm runner started');
-    const status = await this.waitStarted(dir, pid, opts.signal);
+    const request = this.request(dir, { run: true, specHash: w.specHash });
+    const status = await this.deliver(runner, dir, request, this.opts.startTimeoutMs ?? 10_000, opts.signal);
+    this.log.info(
+      { workloadId: w.workloadId, pid: status.pid, specHash: w.specHash },
+      'wasm workload started',
+    );
     emit(status.state === 'failed' ? 'failed' : 'started', status.message);
     return status;
+  }
+
+  /** Writes a new request for the workload (after its spec and module) and returns its id. */
+  private request(dir: string, r: Omit<WorkloadRequest, 'request'>): string {
+    const request = `${this.clock.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+    const want: WorkloadRequest = { request, ...r };
+    writeFileAtomic(runnerFile(dir, 'want'), JSON.stringify(want));
+    return request;
+  }
+
+  /**
+   * Makes the runner act on the request: signals the live runner, or starts one (a runner starting acts
+   * on every request not acted on yet), and waits until the workload's status answers the request and
+   * is past `starting` (or the timeout; the status then says what is known).
+   */
+  private async deliver(
+    runner: string,
+    dir: string,
+    request: string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<WorkloadStatus> {
+    const deadline = this.clock.monotonic() + timeoutMs;
+    let signalled: { pid: number; at: number } | undefined;
+    for (;;) {
+      const host = this.host();
+      const cur = this.current(dir, host);
+      const st = cur.status;
+      if (st?.request === request && st.state !== 'starting') return this.toStatus(cur);
+      if (this.clock.monotonic() > deadline) return this.toStatus(cur);
+      if (host === undefined) {
+        await this.startRunner(runner);
+        signalled = undefined;
+      } else if (
+        st?.request !== request &&
+        (signalled?.pid !== host || this.clock.monotonic() - signalled.at > 1000)
+      ) {
+        // Signalled again now and then: a runner that was ending as the request came may have missed it.
+        try {
+          process.kill(host, RESCAN_SIGNAL);
+        } catch {
+          // ended meanwhile: the next round starts one
+        }
+        signalled = { pid: host, at: this.clock.monotonic() };
+      }
+      await sleep(20, signal);
+    }
+  }
+
+  /** Starts the runner, once at a time; resolves when the new process holds the lock or has left. */
+  private startRunner(runner: string): Promise<number | undefined> {
+    this.starting ??= (async () => {
+      try {
+        const pid = await this.spawnRunner(runner);
+        const until = this.clock.monotonic() + 5000;
+        while (this.clock.monotonic() < until) {
+          const host = this.host();
+          if (host !== undefined) return host;
+          if (!pidAlive(pid) || isZombie(pid)) return undefined;
+          await sleep(10);
+        }
+        return undefined;
+      } finally {
+        this.starting = undefined;
+      }
+    })();
+    return this.starting;
   }
 
   private validate(w: WorkloadSpec): number {
@@ -210,20 +310,16 @@ export class WasmAdapter implements RuntimeAdapter {
       }
       throw e;
     }
-    let mod: WasmModule;
-    try {
-      mod = await wasmApi().compile(capped.bytes);
-    } catch (e) {
+    // Validated, not compiled: compiling would bring V8's WASM compilers and the module's code into the
+    // agent's memory for nothing (the runner compiles it). The exports come from the binary itself.
+    if (!wasmApi().validate(capped.bytes)) {
       throw new OutpostError(
         RuntimeErrorCode.invalidSpec,
-        `wasm workload ${w.workloadId}: invalid module: ${(e as Error).message}`,
-        {
-          status: 400,
-        },
+        `wasm workload ${w.workloadId}: invalid module: it does not validate as WebAssembly`,
+        { status: 400 },
       );
     }
-    const exports = wasmApi().Module.exports(mod);
-    if (!exports.some((e) => e.name === '_start' && e.kind === 'function')) {
+    if (!readExports(capped.bytes).some((e) => e.name === '_start' && e.kind === 'function')) {
       throw new OutpostError(
         RuntimeErrorCode.invalidSpec,
         `wasm workload ${w.workloadId}: the module exports no _start (not a WASI command)`,
@@ -236,14 +332,20 @@ export class WasmAdapter implements RuntimeAdapter {
     return raw;
   }
 
-  private spawnRunner(runner: string, dir: string): Promise<number> {
+  private spawnRunner(runner: string): Promise<number> {
+    const stateDir = this.opts.stateDir;
+    fs.mkdirSync(stateDir, { recursive: true });
     return new Promise((resolve, reject) => {
-      const child = spawn(this.opts.nodePath ?? process.execPath, ['--no-warnings', runner, dir], {
-        detached: true,
-        stdio: 'ignore',
-        cwd: dir,
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ELECTRON_RUN_AS_NODE: '1' },
-      });
+      const child = spawn(
+        this.opts.nodePath ?? process.execPath,
+        ['--no-warnings', ...RUNNER_NODE_FLAGS, runner, '--host', stateDir],
+        {
+          detached: true,
+          stdio: 'ignore',
+          cwd: stateDir,
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ELECTRON_RUN_AS_NODE: '1' },
+        },
+      );
       child.once('error', (e) =>
         reject(
           new OutpostError(RuntimeErrorCode.unavailable, `cannot start the WASM runner: ${e.message}`, {
@@ -254,31 +356,13 @@ export class WasmAdapter implements RuntimeAdapter {
       );
       child.once('spawn', () => {
         child.unref();
+        this.log.info({ pid: child.pid }, 'wasm runner started');
         resolve(child.pid!);
       });
     });
   }
 
-  private async waitStarted(dir: string, pid: number, signal?: AbortSignal): Promise<WorkloadStatus> {
-    const deadline = this.clock.monotonic() + (this.opts.startTimeoutMs ?? 10_000);
-    for (;;) {
-      const cur = this.current(dir);
-      const st = cur.status;
-      if (st?.pid === pid && st.state !== 'starting') return this.toStatus(cur);
-      // The runner found another live runner holding the lock and left: that one is the workload.
-      if (!pidAlive(pid) && cur.alive !== undefined && cur.alive !== pid) return this.toStatus(cur);
-      if (!pidAlive(pid) && st?.pid !== pid) {
-        return this.toStatus(
-          cur,
-          `the runner (pid ${pid}) ended before it reported; see ${runnerFile(dir, 'runnerLog')}`,
-        );
-      }
-      if (this.clock.monotonic() > deadline) return this.toStatus(cur);
-      await sleep(20, signal);
-    }
-  }
-
-  private async stopRunner(pid: number, timeoutSec: number, signal?: AbortSignal): Promise<void> {
+  private async stopProcess(pid: number, timeoutSec: number, signal?: AbortSignal): Promise<void> {
     const gone = async (ms: number) => {
       const until = this.clock.monotonic() + ms;
       while (this.clock.monotonic() < until) {
@@ -306,9 +390,28 @@ export class WasmAdapter implements RuntimeAdapter {
     const dir = this.dirFor(workloadId);
     if (!fs.existsSync(dir)) return;
     opts.onEvent?.({ workloadId, type: 'removing', at: this.clock.now() });
-    const cur = this.current(dir);
-    if (cur.alive) await this.stopRunner(cur.alive, opts.stopTimeoutSec ?? 10, opts.signal);
+    const host = this.host();
+    const cur = this.current(dir, host);
+    if (cur.legacy) await this.stopProcess(cur.legacy.pid, opts.stopTimeoutSec ?? 10, opts.signal);
+    else if (host !== undefined && cur.status?.pid === host) {
+      // The runner stops the module and answers; the folder goes only after that (its files are open).
+      const request = this.request(dir, { run: false, specHash: cur.cfg?.specHash ?? '' });
+      const runner = this.runnerPath();
+      if (runner) {
+        const st = await this.deliver(runner, dir, request, (opts.stopTimeoutSec ?? 10) * 1000, opts.signal);
+        if (ACTIVE_STATES.includes(st.state as RunnerState))
+          this.log.warn({ workloadId }, 'the wasm runner did not confirm the stop in time');
+      }
+    }
     fs.rmSync(dir, { recursive: true, force: true });
+    // The runner notices the folder is gone, too (on its next look), and ends once nothing is left to run.
+    if (host !== undefined) {
+      try {
+        process.kill(host, RESCAN_SIGNAL);
+      } catch {
+        // gone
+      }
+    }
     this.log.info({ workloadId }, 'wasm workload removed');
     opts.onEvent?.({ workloadId, type: 'removed', at: this.clock.now() });
   }
@@ -325,8 +428,9 @@ export class WasmAdapter implements RuntimeAdapter {
       return [];
     }
     const out: WorkloadStatus[] = [];
-    for (const n of names.sort()) {
-      const cur = this.current(path.join(this.opts.stateDir, n));
+    const host = this.host();
+    for (const n of names.filter(isWorkloadEntry).sort()) {
+      const cur = this.current(path.join(this.opts.stateDir, n), host);
       if (cur.cfg) out.push(this.toStatus(cur));
     }
     return out;
@@ -341,13 +445,16 @@ export class WasmAdapter implements RuntimeAdapter {
       workloadId: id,
       kind: 'wasm',
       state: 'unknown',
-      specHash: cur.lock?.specHash ?? st?.specHash ?? cur.cfg.specHash,
+      specHash: cur.legacy?.specHash ?? st?.specHash ?? cur.cfg.specHash,
       since: st?.since ?? this.clock.now(),
       restarts: st?.restarts ?? 0,
       logsPath: runnerFile(cur.dir, 'output'),
       ...(cur.alive ? { pid: cur.alive, handle: `pid:${cur.alive}` } : {}),
     };
     const last = st?.lastExit;
+    // A request the live runner has not answered yet: it is being installed.
+    if (cur.alive === undefined && cur.want && st?.request !== cur.want.request && this.host() !== undefined)
+      return { ...base, state: 'installing', message: note };
     if (cur.alive !== undefined) {
       switch (st?.state) {
         case 'running':
@@ -386,6 +493,15 @@ export class WasmAdapter implements RuntimeAdapter {
     }
   }
 }
+
+/** States in which the runner still runs (or is about to run again) the workload's module. */
+const ACTIVE_STATES: readonly RunnerState[] = ['starting', 'running', 'restarting'];
+
+/**
+ * V8 settings of the runner process: its own JavaScript is small and mostly idle (every module thread has
+ * its own limits), so a small young generation (measured: bench/agent-memory, ADR 0544).
+ */
+const RUNNER_NODE_FLAGS = ['--max-semi-space-size=1'];
 
 function isZombie(pid: number): boolean {
   try {

@@ -6,6 +6,7 @@ import { compileWatFixture } from '../../../test/fixtures/wasm/compile.js';
 import {
   capModuleMemory,
   MemoryLimitError,
+  readExports,
   readMemories,
   WASM_PAGE,
   WasmFormatError,
@@ -99,5 +100,21 @@ describe('capModuleMemory', () => {
     const capped = capModuleMemory(bytes, 32);
     expect(capped.bytes).toBe(bytes);
     expect(capped.importedMemory).toEqual({ module: 'env', name: 'memory', initial: 1, maximum: 32 });
+  });
+});
+
+describe('readExports', () => {
+  it('reads what the engine reads, without compiling', async () => {
+    for (const f of ['service', 'import-memory', 'trap', 'echo-env'] as const) {
+      const { bytes } = await compileWatFixture(f, dir);
+      const engine = wasmApi().Module.exports(new (wasmApi().Module)(bytes));
+      expect(readExports(bytes)).toEqual(engine.map((e) => ({ name: e.name, kind: e.kind })));
+      expect(readExports(bytes)).toContainEqual({ name: '_start', kind: 'function' });
+    }
+  });
+
+  it('refuses a cut-off export section', async () => {
+    const { bytes } = await compileWatFixture('service', dir);
+    expect(() => readExports(bytes.subarray(0, bytes.length - 3))).toThrow(WasmFormatError);
   });
 });

@@ -215,3 +215,32 @@ function withMaximum(bytes: Uint8Array, maxPages: number): Uint8Array {
   }
   return out;
 }
+
+export interface ExportDecl {
+  name: string;
+  kind: 'function' | 'table' | 'memory' | 'global' | 'tag';
+}
+
+const EXPORT_KINDS = ['function', 'table', 'memory', 'global', 'tag'] as const;
+
+/**
+ * The module's exports, read from its export section: what `WebAssembly.Module.exports` says, without
+ * compiling the module (the agent checks a module before handing it to the runner and compiles nothing).
+ */
+export function readExports(bytes: Uint8Array): ExportDecl[] {
+  const out: ExportDecl[] = [];
+  for (const s of sections(bytes)) {
+    if (s.id !== 7) continue;
+    const r = new Reader(bytes, s.contentStart, s.end);
+    const count = r.uleb();
+    for (let i = 0; i < count; i++) {
+      const name = r.name();
+      const k = r.byte();
+      r.uleb();
+      const kind = EXPORT_KINDS[k];
+      if (!kind) throw new WasmFormatError(`unknown export kind ${k} for ${name}`);
+      out.push({ name, kind });
+    }
+  }
+  return out;
+}

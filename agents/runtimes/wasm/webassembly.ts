@@ -25,6 +25,7 @@ export interface WasmApi {
   };
   Memory: { new (d: { initial: number; maximum?: number }): WasmMemory; prototype: WasmMemory };
   compile(bytes: Uint8Array): Promise<WasmModule>;
+  validate(bytes: Uint8Array): boolean;
   instantiate(m: WasmModule, imports: WasmImports): Promise<WasmInstance>;
 }
 

@@ -1,0 +1,3 @@
+import { main } from './agent-main.js';
+
+await main(process.argv);
