@@ -1,11 +1,13 @@
 import type { Clock } from '../lib/base/index.js';
 import type { Store } from './store/db.js';
-import type { AuditEntry } from '../lib/contract/index.js';
+import type { AuditEntry, AuditSource } from '../lib/contract/index.js';
 
 export interface AuditRecord {
   tenantId: string | null;
   actor: string;
   transport: string;
+  /** Where the call came from (ADR 0232). */
+  source: AuditSource;
   action: string;
   target?: string | undefined;
   input?: unknown;
@@ -25,6 +27,7 @@ export interface AuditFilter {
   /** Only entries about this target (`node/edge-1`). */
   target?: string | undefined;
   result?: 'ok' | 'error' | undefined;
+  source?: AuditSource | undefined;
   since?: number | undefined;
   search?: string | undefined;
 }
@@ -39,11 +42,18 @@ export interface AuditLog {
 
 const MAX_INPUT_CHARS = 4000;
 
-/** Append-only audit log in SQLite (triggers refuse UPDATE and DELETE). */
-export function createAuditLog(store: Store, clock: Clock): AuditLog {
+/**
+ * Append-only audit log in SQLite (triggers refuse UPDATE and DELETE). `onRecorded` hears of each new
+ * entry's tenant (the core announces the `audit` topic, so open audit pages update live).
+ */
+export function createAuditLog(
+  store: Store,
+  clock: Clock,
+  onRecorded?: (tenantId: string | null) => void,
+): AuditLog {
   const insert = store.sqlite.prepare(
-    `INSERT INTO audit (at, tenant_id, actor, transport, action, target, input, result, error_code, error_message, request_id, duration_ms)
-     VALUES (@at, @tenantId, @actor, @transport, @action, @target, @input, @result, @errorCode, @errorMessage, @requestId, @durationMs)`,
+    `INSERT INTO audit (at, tenant_id, actor, transport, source, action, target, input, result, error_code, error_message, request_id, duration_ms)
+     VALUES (@at, @tenantId, @actor, @transport, @source, @action, @target, @input, @result, @errorCode, @errorMessage, @requestId, @durationMs)`,
   );
   return {
     record(e) {
@@ -58,6 +68,7 @@ export function createAuditLog(store: Store, clock: Clock): AuditLog {
         tenantId: e.tenantId,
         actor: e.actor,
         transport: e.transport,
+        source: e.source,
         action: e.action,
         target: e.target ?? null,
         input,
@@ -67,13 +78,14 @@ export function createAuditLog(store: Store, clock: Clock): AuditLog {
         requestId: e.requestId ?? null,
         durationMs: e.durationMs ?? null,
       });
+      onRecorded?.(e.tenantId);
       return Number(r.lastInsertRowid);
     },
     list(tenantId, f) {
       const { sql, params } = where(tenantId, f);
       const rows = store.sqlite
         .prepare(
-          `SELECT seq, at, tenant_id AS tenantId, actor, transport, action, target, input, result,
+          `SELECT seq, at, tenant_id AS tenantId, actor, transport, source, action, target, input, result,
              error_code AS errorCode, error_message AS errorMessage, duration_ms AS durationMs
            FROM audit WHERE ${sql} ORDER BY seq DESC LIMIT @limit OFFSET @offset`,
         )
@@ -100,6 +112,7 @@ function where(tenantId: string, f: AuditFilter): { sql: string; params: Record<
     ['action', 'action = @action'],
     ['target', 'target = @target'],
     ['result', 'result = @result'],
+    ['source', 'source = @source'],
     ['since', 'at >= @since'],
   ];
   for (const [k, cond] of exact) {

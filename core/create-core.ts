@@ -21,6 +21,7 @@ import {
   type HandlersOf,
   type Principal,
   type Transport,
+  type AuditSource,
 } from '../lib/contract/index.js';
 import { createCallJournal } from './rpc/call-journal.js';
 import type { CoreModule, Counts } from './module.js';
@@ -101,6 +102,8 @@ export interface Core {
       signal?: AbortSignal;
       requestId?: string;
       idempotencyKey?: string | undefined;
+      /** Where the call came from (default: console over IPC, api otherwise). */
+      source?: AuditSource | undefined;
     },
   ): CallContext;
   /** An in-process client acting as `principal` (default: the local administrator). */
@@ -124,7 +127,8 @@ export function createCore(deps: CoreDeps): Core {
   const { config, paths, store, clock, logger } = deps;
   const startedAt = clock.now();
   const events = createEventHub(clock);
-  const audit = createAuditLog(store, clock);
+  // Open audit pages update live: every new entry announces the `audit` topic of its tenant.
+  const audit = createAuditLog(store, clock, (tenantId) => events.changed(tenantId, 'audit'));
   ensureTenant(store, config.tenancy.defaultTenant, clock.now());
   const auth = createAuthenticator({
     store,
@@ -355,6 +359,7 @@ export function createCore(deps: CoreDeps): Core {
     liveSeen: (siteId, uid) => messagingModule.messaging.presence.get(siteId, uid).lastSeen,
     siteLinks: () => messagingModule.messaging.siteLinks(),
     natsState,
+    siteCaNotAfter: () => identity.ca()?.notAfter ?? null,
   });
   modules.push(healthModule);
   // What remote LOs forward over the bus (store and forward) lands in the CO's records: statuses and
@@ -452,6 +457,7 @@ export function createCore(deps: CoreDeps): Core {
         principal,
         tenantId,
         transport,
+        source: options.source ?? (transport === 'ipc' ? 'console' : 'api'),
         requestId: options.requestId ?? crypto.randomUUID(),
         signal: options.signal ?? new AbortController().signal,
         ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),

@@ -30,8 +30,10 @@ const NEEDS: Record<string, readonly Topic[] | 'unannounced'> = {
   // Each site's link (ADR 0165): the core announces `sites` when a link's state or repairs change.
   'messaging.siteLinks': ['sites'],
   'system.status': ['system'],
-  'system.audit': 'unannounced',
+  'system.audit': ['audit'],
   'system.whoami': 'unannounced',
+  // The site CA, shown on Settings: changes only by initCa, with the server's own status.
+  'identity.ca': ['system'],
   enrollRequests: ['enroll-requests'],
   discovery: ['discovery'],
   bundle: ['bundles'],

@@ -44,7 +44,11 @@ export function createTransport(): {
     return { transport: createIpcTransport(window.outpost), mode: 'desktop', hasToken: true };
   const token = takeTokenFromUrl();
   return {
-    transport: createHttpTransport({ baseUrl: window.location.origin, token: token ?? undefined }),
+    transport: createHttpTransport({
+      baseUrl: window.location.origin,
+      token: token ?? undefined,
+      client: 'console',
+    }),
     mode: 'web',
     hasToken: token !== null,
   };

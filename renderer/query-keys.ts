@@ -2,12 +2,12 @@ import type { Topic } from '../lib/contract/index.js';
 
 /**
  * Data the server announces no `changed` event for: its queries are fetched when their page opens and
- * when asked again (the audit trail grows with every command; refetching it on each would cost more
- * than it shows). A bundle job's progress comes with its data in `job` events, which live.ts writes
+ * when asked again. (The audit log is announced, `audit`: only an open audit page refetches, and
+ * live.ts coalesces the announcements.) A bundle job's progress comes with its data in `job` events, which live.ts writes
  * into its query (`['bundle-jobs', id]`). `session` (who is signed in and what they may do) is asked
  * again when the event stream ends: revoking a token ends its streams.
  */
-export const UNANNOUNCED = ['audit', 'bundle-jobs', 'session'] as const;
+export const UNANNOUNCED = ['bundle-jobs', 'session'] as const;
 export type Unannounced = (typeof UNANNOUNCED)[number];
 
 /**

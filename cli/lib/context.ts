@@ -63,7 +63,7 @@ export function connect(opts: GlobalOptions): Connection {
   }
   if (!token) throw new OutpostError('unauthorized', 'no API token: pass --token or set EDGE_TOKEN');
   const transport = withIdempotentRetry(
-    createHttpTransport({ baseUrl: url, token, fetch: httpFetch }),
+    createHttpTransport({ baseUrl: url, token, fetch: httpFetch, client: 'cli' }),
     COMMAND_CHANNELS,
   );
   const tenant = opts.tenant;

@@ -201,6 +201,8 @@ export function createBundleModule(deps: BundleModuleDeps): CoreModule {
       tenantId: ctx.tenantId,
       actor: ctx.principal.id,
       transport: ctx.transport,
+      // What an import applied came from the bundle (its operator is the actor); the rest from the caller.
+      source: action === 'bundle.import.done' && job.state === 'succeeded' ? 'bundle' : ctx.source,
       action,
       target,
       input: {

@@ -8,6 +8,14 @@ export const STUCK_AFTER_MS = 30 * 60_000;
 export const SVID_EXPIRY_WARNING_MS = 7 * 24 * 3_600_000;
 /** Failed calls in the audit log this far back are "recent failures". */
 export const RECENT_FAILURES_MS = 24 * 3_600_000;
+/** The site CA running out within this long is worth a look (every node must enroll again after it). */
+export const CA_EXPIRY_WARNING_MS = 30 * 24 * 3_600_000;
+/** A bundle signing key is due for rotation at this age (ADR 0232; minisign keys do not expire). */
+export const BUNDLE_KEY_ROTATE_AFTER_MS = 365 * 24 * 3_600_000;
+/** ...and worth a look this long before. */
+export const BUNDLE_KEY_WARNING_MS = 30 * 24 * 3_600_000;
+/** Data from an air-gapped site older than this is a warning, not just information. */
+export const AIR_GAP_STALE_AFTER_MS = 7 * 24 * 3_600_000;
 /** A group this small is listed node by node (each a link to its node page). */
 const LIST_EACH_UP_TO = 3;
 
@@ -21,6 +29,8 @@ export interface AttentionInput {
   liveSeen?: ((siteId: string, uid: string) => number | null) | undefined;
   siteLinks: SiteLink[];
   nats: NatsState | null;
+  /** When this server's site CA runs out (ms since epoch); null when it has none. */
+  siteCaNotAfter?: number | null | undefined;
 }
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -236,6 +246,99 @@ export function collectAttention(x: AttentionInput): AttentionItem[] {
     });
   }
 
+  // Air-gapped sites: how old the newest data is, from the last status bundle imported from each.
+  const gapped = sqlite
+    .prepare(
+      `SELECT s.id, s.created_at AS createdAt, b.last_imported_at AS importedAt, b.last_imported AS imported
+       FROM sites s LEFT JOIN bundle_streams b ON b.kind = 'site-to-hq' AND b.source = s.id
+       WHERE s.tenant_id = ? AND s.air_gapped = 1 ORDER BY s.id`,
+    )
+    .all(tenantId) as { id: string; createdAt: number; importedAt: number | null; imported: string | null }[];
+  const seenSites = new Set<string>();
+  for (const g of gapped) {
+    // Several HQ ids may have imported from one site: the newest import speaks for it.
+    if (seenSites.has(g.id)) continue;
+    const newest = gapped
+      .filter((x) => x.id === g.id)
+      .sort((a, b) => (b.importedAt ?? 0) - (a.importedAt ?? 0))[0]!;
+    seenSites.add(g.id);
+    const created = bundleCreated(newest.imported) ?? newest.importedAt;
+    const age = created === null ? null : Math.max(0, now - created);
+    items.push({
+      id: `site-air-gapped/${g.id}`,
+      kind: 'site-air-gapped',
+      severity: age === null || age > AIR_GAP_STALE_AFTER_MS ? 'warning' : 'info',
+      title:
+        age === null
+          ? `Air-gapped site ${g.id}: no status bundle imported yet`
+          : `Air-gapped site ${g.id}: data ${formatSeconds(age / 1000)} old`,
+      detail:
+        age === null
+          ? 'Nothing from it has arrived: what the console shows about its nodes is what was entered here. Import a status bundle from the site.'
+          : `What the console shows about it comes from the last status bundle imported${newest.importedAt !== null ? ` (${formatSeconds(Math.max(0, now - newest.importedAt) / 1000)} ago)` : ''}; import a newer one to refresh it.`,
+      since: created ?? g.createdAt,
+      until: null,
+      count: 1,
+      href: `/airgap?site=${enc(g.id)}`,
+      action: 'Open air gap',
+      siteId: g.id,
+    });
+  }
+
+  // The site CA of this server (when it serves sites of this tenant): every SVID ends with it.
+  const servesHere =
+    (
+      sqlite
+        .prepare(`SELECT count(*) AS n FROM sites WHERE tenant_id = ? AND served_by = 'embedded'`)
+        .get(tenantId) as { n: number }
+    ).n > 0;
+  if (servesHere && x.siteCaNotAfter != null && x.siteCaNotAfter < now + CA_EXPIRY_WARNING_MS) {
+    const expired = x.siteCaNotAfter <= now;
+    items.push({
+      id: 'site-ca-expiring',
+      kind: 'site-ca-expiring',
+      severity: expired ? 'critical' : 'warning',
+      title: expired ? 'The site CA has expired' : 'The site CA expires soon',
+      detail: `Every node identity it issued ends with it. An administrator makes a new one (edgectl site init-ca --force) and the nodes enroll again.`,
+      since: null,
+      until: x.siteCaNotAfter,
+      count: 1,
+      href: '/settings',
+      action: 'Open settings',
+      siteId: null,
+    });
+  }
+
+  // The bundle signing key (when this tenant has air-gapped sites): due for rotation by its age.
+  if (gapped.length > 0) {
+    const key = sqlite
+      .prepare(
+        `SELECT key_id AS keyId, created_at AS createdAt FROM bundle_keys WHERE retired_at IS NULL
+         ORDER BY created_at DESC LIMIT 1`,
+      )
+      .get() as { keyId: string; createdAt: number } | undefined;
+    const due = key ? key.createdAt + BUNDLE_KEY_ROTATE_AFTER_MS : null;
+    if (key && due !== null && due < now + BUNDLE_KEY_WARNING_MS) {
+      items.push({
+        id: `bundle-key-expiring/${key.keyId}`,
+        kind: 'bundle-key-expiring',
+        severity: 'warning',
+        title:
+          due <= now
+            ? `The bundle signing key ${key.keyId} is due for rotation`
+            : `The bundle signing key ${key.keyId} is due for rotation soon`,
+        detail:
+          'Keys are rotated yearly: rotate it on the Air gap page; the next bundle carries the rotation to the sites.',
+        since: null,
+        until: due,
+        count: 1,
+        href: '/airgap',
+        action: 'Open air gap',
+        siteId: null,
+      });
+    }
+  }
+
   // Identities: the newest live SVID of each enrolled node, when it runs out soon or already did.
   const svids = sqlite
     .prepare(
@@ -338,6 +441,17 @@ function parseRollout(json: string | null): {
       endedAt: p.endedAt ?? null,
       canaryInstalledAt: p.canaryInstalledAt ?? null,
     };
+  } catch {
+    return null;
+  }
+}
+
+/** The creation time a stored bundle summary (JSON) carries, if any. */
+function bundleCreated(json: string | null): number | null {
+  if (!json) return null;
+  try {
+    const v = (JSON.parse(json) as { created?: unknown }).created;
+    return typeof v === 'number' ? v : null;
   } catch {
     return null;
   }

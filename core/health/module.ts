@@ -27,6 +27,8 @@ export interface HealthModuleDeps {
   /** The links to the sites (empty when the bus does not run). */
   siteLinks(): Promise<SiteLink[]>;
   natsState(): NatsState | null;
+  /** When this server's site CA runs out (ms since epoch), null without one. */
+  siteCaNotAfter?: () => number | null;
 }
 
 export interface Health {
@@ -142,6 +144,7 @@ export function createHealthModule(deps: HealthModuleDeps): CoreModule & { healt
             liveSeen: deps.liveSeen,
             siteLinks: await links(),
             nats: deps.natsState(),
+            siteCaNotAfter: deps.siteCaNotAfter?.() ?? null,
           });
           const bySeverity: Record<AttentionSeverity, number> = { critical: 0, warning: 0, info: 0 };
           for (const i of all) bySeverity[i.severity] += 1;

@@ -111,6 +111,8 @@ export function createEnrollRequests(deps: EnrollRequestsDeps): EnrollRequests {
       tenantId: deps.tenantId,
       actor,
       transport: 'mmi',
+      // Filed and picked up by a device over the Margo interface; an expiry is the server's own ('api').
+      source: action === 'enrollRequests.expire' ? 'api' : 'agent',
       action,
       target: `enroll-request/${target}`,
       result,

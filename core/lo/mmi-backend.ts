@@ -327,6 +327,27 @@ export function createLoBackend(
     async enroll(req: EnrollRequest): Promise<EnrollResponse> {
       const now = clock.now();
       const deny = (why: string) => new OutpostError('margo/not-authorized', why, { status: 403 });
+      /** A refused enrollment with a known token is audited in its tenant (an unknown token has none). */
+      const refused = (row: typeof enrollTokens.$inferSelect, err: OutpostError): OutpostError => {
+        try {
+          deps.audit?.record({
+            tenantId: row.tenantId,
+            actor: `enroll-token:${row.id}`,
+            transport: 'mmi',
+            source: 'agent',
+            action: 'identity.enroll',
+            target: `node/${row.nodeName}`,
+            input: { siteId: row.siteId, node: row.nodeName, hostname: req.hostname ?? null },
+            result: 'error',
+            errorCode: err.code,
+            errorMessage: err.message,
+            durationMs: clock.now() - now,
+          });
+        } catch (auditErr) {
+          log.error({ err: auditErr }, 'audit row of a refused enrollment not written');
+        }
+        return err;
+      };
       let parsed;
       try {
         parsed = parseEnrollmentToken(req.token);
@@ -344,20 +365,24 @@ export function createLoBackend(
         .where(eq(nodes.uid, `${row.tenantId}.${row.nodeName}`))
         .get();
       if (revoked?.state === 'revoked')
-        throw deny(
-          `node "${row.nodeName}" was revoked; its enrollment tokens no longer work (remove the node and add it again to re-enroll)`,
+        throw refused(
+          row,
+          deny(
+            `node "${row.nodeName}" was revoked; its enrollment tokens no longer work (remove the node and add it again to re-enroll)`,
+          ),
         );
-      if (row.usedAt) throw deny('the enrollment token was already used; create a new one');
+      if (row.usedAt) throw refused(row, deny('the enrollment token was already used; create a new one'));
       if (now > row.expiresAt)
-        throw deny(
-          `the enrollment token expired at ${new Date(row.expiresAt).toISOString()}; create a new one`,
+        throw refused(
+          row,
+          deny(`the enrollment token expired at ${new Date(row.expiresAt).toISOString()}; create a new one`),
         );
       if (
         row.siteId !== parsed.siteId ||
         row.nodeName !== parsed.nodeName ||
         row.tenantId !== parsed.tenantId
       ) {
-        throw deny('the enrollment token does not match its record');
+        throw refused(row, deny('the enrollment token does not match its record'));
       }
       const ca = identity.requireCa();
       try {
@@ -415,6 +440,25 @@ export function createLoBackend(
             .run();
         }
         deps.onInventoryChanged?.(clientId);
+        // Audited in the transaction that enrolls it (ADR 0480): never enrolled without its row.
+        deps.audit?.record({
+          tenantId: row.tenantId,
+          actor: spiffeId,
+          transport: 'mmi',
+          source: 'agent',
+          action: 'identity.enroll',
+          target: `node/${row.nodeName}`,
+          input: {
+            siteId: row.siteId,
+            node: row.nodeName,
+            hostname: req.hostname ?? null,
+            enrollToken: row.id,
+            serialHex: svid.serialHex,
+            notAfter: svid.notAfter,
+          },
+          result: 'ok',
+          durationMs: clock.now() - now,
+        });
       });
       log.info({ clientId, spiffeId, serial: svid.serialHex, hostname: req.hostname }, 'node enrolled');
       deps.onNodeChanged?.(row.tenantId);
@@ -448,6 +492,7 @@ export function createLoBackend(
           tenantId,
           actor: client.spiffeId,
           transport: 'mmi',
+          source: 'agent',
           action: 'identity.renewSvid',
           target: client.clientId,
           result,

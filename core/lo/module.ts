@@ -489,6 +489,8 @@ export function createLoModule(deps: LoModuleDeps): CoreModule & { lo: Lo } {
         async initCa(input) {
           await identity.initCa({ force: input.force, now: clock.now() });
           if (server) server.setTls(await mmiTls());
+          // Settings shows the CA, the Dashboard its end: every tenant's consoles ask again.
+          events.changed(null, 'system', 'metrics');
           return caInfo();
         },
         async exportCa() {

@@ -113,6 +113,7 @@ describe('call journal', () => {
     principal: { id: actor, name: actor, tenantId: 'default', roles: ['admin'] },
     tenantId: 'default',
     transport: 'inproc',
+    source: 'api',
     requestId: 'r1',
     signal: new AbortController().signal,
     ...(key ? { idempotencyKey: key } : {}),

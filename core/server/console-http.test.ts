@@ -154,3 +154,61 @@ describe('console HTTP binder', () => {
     expect(got[0]).toMatchObject({ type: 'changed', tenantId: 'default', data: { topics: ['apps'] } });
   });
 });
+
+describe('the audit source of HTTP calls (ADR 0232)', () => {
+  let t: Awaited<ReturnType<typeof startTestCore>>;
+  let app: FastifyInstance;
+  let base: string;
+
+  beforeAll(async () => {
+    t = await startTestCore({ bootstrapToken: TOKEN });
+    app = await createConsoleHttp({ core: t.core, maxBodyBytes: 64 * 1024 });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await app.close();
+    await t.stop();
+  });
+
+  it('records console, cli or api as the client says, and filters by it', async () => {
+    const as = (client?: 'console' | 'cli') =>
+      createClient(contract, createHttpTransport({ baseUrl: base, token: TOKEN, client }));
+    const topics: string[] = [];
+    const off = t.core.events.subscribe((e) => {
+      if (e.type === 'changed') topics.push(...e.data.topics);
+    });
+    await as('console').sites.add({ id: 'from-console' });
+    await as('cli').sites.add({ id: 'from-cli' });
+    await as().sites.add({ id: 'from-script' });
+    // A client naming itself something else is just an API client.
+    const res = await fetch(`${base}/api/v1/rpc/sites.add`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${TOKEN}`,
+        'x-outpost-client': 'agent',
+      },
+      body: JSON.stringify({ id: 'from-liar' }),
+    });
+    expect(res.status).toBe(200);
+    off();
+    // Each new entry announces the audit topic (open audit pages refetch).
+    expect(topics.filter((x) => x === 'audit').length).toBeGreaterThanOrEqual(4);
+
+    const api = as('console');
+    const all = await api.system.audit({ action: 'sites.add' });
+    expect(all.entries.map((e) => [e.target, e.source])).toEqual([
+      ['site/from-liar', 'api'],
+      ['site/from-script', 'api'],
+      ['site/from-cli', 'cli'],
+      ['site/from-console', 'console'],
+    ]);
+    const cli = await api.system.audit({ action: 'sites.add', source: 'cli' });
+    expect(cli.total).toBe(1);
+    expect(cli.entries[0]!.target).toBe('site/from-cli');
+    await expect(api.system.audit({ source: 'elsewhere' as never })).rejects.toMatchObject({
+      code: 'invalid-input',
+    });
+  });
+});

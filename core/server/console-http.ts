@@ -11,6 +11,8 @@ import {
   TENANT_HEADER,
   type Principal,
   IDEMPOTENCY_HEADER,
+  CLIENT_HEADER,
+  type AuditSource,
   rolesAllow,
 } from '../../lib/contract/index.js';
 import { RefusedInput, jsonTextShapeProblem } from '../rpc/input-limits.js';
@@ -173,6 +175,7 @@ export async function createConsoleHttp(options: ConsoleHttpOptions): Promise<Fa
       signal: ctrl.signal,
       requestId: req.id,
       idempotencyKey: headerValue(req.headers[IDEMPOTENCY_HEADER]),
+      source: sourceOf(headerValue(req.headers[CLIENT_HEADER])),
     });
     return core.dispatcher.call(channel, input, ctx);
   };
@@ -323,4 +326,9 @@ export const CONSOLE_CSP =
 
 function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** The audit source of an HTTP call: what the client says it is (console or CLI), otherwise `api`. */
+function sourceOf(client: string | undefined): AuditSource {
+  return client === 'console' || client === 'cli' ? client : 'api';
 }

@@ -152,11 +152,20 @@ export interface Principal {
 
 export type Transport = 'http' | 'ipc' | 'inproc';
 
+/**
+ * Where a call came from, as the audit log records it (ADR 0232): the console (browser or desktop),
+ * edgectl, an edge agent (the Margo interface), an imported bundle, or any other API client.
+ */
+export const AUDIT_SOURCES = ['console', 'cli', 'agent', 'bundle', 'api'] as const;
+export type AuditSource = (typeof AUDIT_SOURCES)[number];
+
 export interface CallContext {
   readonly principal: Principal;
   /** The tenant this call acts on (the principal's own unless an admin chose another). */
   readonly tenantId: string;
   readonly transport: Transport;
+  /** Where the call came from (the client names itself over HTTP; IPC is the console). */
+  readonly source: AuditSource;
   readonly requestId: string;
   readonly signal: AbortSignal;
   /** The caller's Idempotency-Key for this call, if it sent one. */

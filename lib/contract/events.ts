@@ -18,7 +18,8 @@ import { bundleJobSchema } from './services/bundle.js';
  * - `discovery`: what an LO advertises and finds on its network (ADR 0460);
  * - `bundles`: air-gap bundle keys, trust, and the last bundle each way per site (ADR 0404);
  * - `drives`: the removable drives mounted on the server and the bundles on them (ADR 0408);
- * - `metrics`: the stored time series of fleet health (a sample was taken; ADR 0228).
+ * - `metrics`: the stored time series of fleet health (a sample was taken; ADR 0228);
+ * - `audit`: the audit log (an entry was written; ADR 0232).
  *
  * A bundle job's progress is not a topic: it travels with its data in `job` events.
  */
@@ -34,6 +35,7 @@ export const TOPICS = [
   'bundles',
   'drives',
   'metrics',
+  'audit',
 ] as const;
 export type Topic = (typeof TOPICS)[number];
 export const topicSchema = z.enum(TOPICS);

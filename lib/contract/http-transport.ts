@@ -13,6 +13,8 @@ export interface HttpTransportOptions {
   /** Per-call timeout in ms (default 30 s). */
   timeoutMs?: number;
   fetch?: typeof fetch;
+  /** Which client this is, sent in `x-outpost-client` for the audit log's source (ADR 0232). */
+  client?: 'console' | 'cli' | undefined;
 }
 
 export const RPC_PREFIX = '/api/v1/rpc/';
@@ -20,6 +22,8 @@ export const EVENTS_PATH = '/api/v1/events';
 /** One-time tickets for the event stream, for clients that cannot send an Authorization header. */
 export const EVENTS_TICKET_PATH = '/api/v1/events/tickets';
 export const TENANT_HEADER = 'x-outpost-tenant';
+/** The client naming itself (`console`, `cli`): the audit log's source of its calls (ADR 0232). */
+export const CLIENT_HEADER = 'x-outpost-client';
 /** The key that makes a retried command safe (IETF draft "The Idempotency-Key HTTP Header Field"). */
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 
@@ -47,6 +51,7 @@ export function createHttpTransport(options: HttpTransportOptions): ClientTransp
     const h: Record<string, string> = { accept: 'application/json, application/problem+json', ...extra };
     if (options.token) h.authorization = `Bearer ${options.token}`;
     if (tenant) h[TENANT_HEADER] = tenant;
+    if (options.client) h[CLIENT_HEADER] = options.client;
     return h;
   }
 

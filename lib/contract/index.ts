@@ -68,6 +68,7 @@ export {
   EVENTS_TICKET_PATH,
   TENANT_HEADER,
   IDEMPOTENCY_HEADER,
+  CLIENT_HEADER,
   type HttpTransportOptions,
 } from './http-transport.js';
 export {

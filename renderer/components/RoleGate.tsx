@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { Chip, Tooltip } from '@mui/material';
+import { Button, Chip, Tooltip, type ButtonProps } from '@mui/material';
 import LockIcon from '@mui/icons-material/LockOutlined';
 import { describeRoles } from '../../lib/contract/index.js';
 import { useSession, type ConsoleChannel } from '../session.js';
@@ -54,6 +54,36 @@ export function RoleNote({ channels, what }: { channels: ConsoleChannel[]; what:
         label={`${what} needs ${describeRoles(needs)} (you have ${me.roles.join(', ')})`}
         data-testid="role-note"
       />
+    </Tooltip>
+  );
+}
+
+/**
+ * A button for `channel` that stays in place when the signed-in roles may not call it: disabled, with
+ * the server's reason (naming the role it needs) as its tooltip; `data-denied` marks it for tests.
+ * `disabled` and `title` are the button's own reasons when it is allowed.
+ */
+export function GatedButton({
+  channel,
+  disabled,
+  title,
+  children,
+  ...props
+}: ButtonProps & { channel: ConsoleChannel; title?: string | undefined }) {
+  const d = useSession().can(channel);
+  const tip = d.allowed ? (title ?? '') : d.reason;
+  return (
+    <Tooltip title={tip} describeChild>
+      <span style={{ display: 'inline-flex' }}>
+        <Button
+          {...props}
+          disabled={!d.allowed || disabled === true}
+          data-denied={d.allowed ? undefined : 'true'}
+          data-needs={d.allowed ? undefined : d.needs.join(' ')}
+        >
+          {children}
+        </Button>
+      </span>
     </Tooltip>
   );
 }

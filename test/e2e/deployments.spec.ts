@@ -486,14 +486,16 @@ test('a canary for explicit nodes from the wizard: a refusal on its step, a live
   await page.getByTestId('wizard-next').click();
   await choose(page, page.getByTestId('rollout-kind'), 'canary');
 
-  // Refusals are shown on the step they concern: a bad name on this one...
+  // A bad name is caught as it is typed, in words (what is allowed, what it has, a name that would do),
+  // and Deploy waits for a good one (the server's refusals go to their step: wizard/steps.test.ts).
   await page.getByTestId('deployment-name-input').fill('Not A Name');
-  await page.getByTestId('wizard-deploy').click();
-  const refusal = page.getByTestId('error');
-  await expect(refusal).toHaveAttribute('data-code', 'invalid-input');
-  await expect(refusal.getByTestId('field-error')).toHaveAttribute('data-field', 'name');
+  await expect(page.getByTestId('deployment-name-help')).toHaveText(
+    'Use only lowercase letters, digits and dashes, starting and ending with a letter or digit (this has spaces, capital letters), for example "not-a-name".',
+  );
+  await expect(page.getByTestId('wizard-deploy')).toBeDisabled();
   await expect(page.getByTestId('deployment-wizard')).toHaveAttribute('data-step', '5');
   await page.getByTestId('deployment-name-input').fill('greeter-canary');
+  await expect(page.getByTestId('wizard-deploy')).toBeEnabled();
 
   // A node cordoned after the preview: the preview follows the fleet live, Deploy is no longer offered,
   // and the preview says why.

@@ -45,6 +45,10 @@ export const audit = sqliteTable(
     tenantId: text('tenant_id'),
     actor: text('actor').notNull(),
     transport: text('transport').notNull(),
+    /** Where the call came from (ADR 0232): console, cli, agent, bundle or api. */
+    source: text('source', { enum: ['console', 'cli', 'agent', 'bundle', 'api'] })
+      .notNull()
+      .default('api'),
     action: text('action').notNull(),
     target: text('target'),
     input: text('input'),
@@ -58,6 +62,7 @@ export const audit = sqliteTable(
     index('audit_tenant_at').on(t.tenantId, t.at),
     // The node page reads the entries about one node.
     index('audit_tenant_target').on(t.tenantId, t.target),
+    index('audit_tenant_source').on(t.tenantId, t.source),
   ],
 );
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineService, query } from '../define.js';
+import { AUDIT_SOURCES, defineService, query } from '../define.js';
 import { roleSchema } from '../roles.js';
 
 export const natsStateSchema = z.object({
@@ -89,6 +89,8 @@ export const auditEntrySchema = z.object({
   tenantId: z.string().nullable(),
   actor: z.string(),
   transport: z.string(),
+  /** Where the call came from: console, cli, agent, bundle or api (ADR 0232). */
+  source: z.enum(AUDIT_SOURCES),
   action: z.string(),
   target: z.string().nullable(),
   input: z.unknown().nullable(),
@@ -111,6 +113,8 @@ export const auditQuerySchema = z
     /** The exact target (`node/edge-1`). */
     target: z.string().max(500).optional(),
     result: z.enum(['ok', 'error']).optional(),
+    /** Only calls from this source (console, cli, agent, bundle, api). */
+    source: z.enum(AUDIT_SOURCES).optional(),
     /** Entries at or after this time (ms since epoch). */
     since: z.number().int().nonnegative().optional(),
     /** Text found (ASCII case-insensitive) in the actor, action, target, error or input. */

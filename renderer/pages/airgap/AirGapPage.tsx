@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { Box, Stack } from '@mui/material';
+import { useSession } from '../../session.js';
 import { api } from '../../api.js';
 import { PageHeader } from '../../components/PageHeader.js';
 import { ErrorAlert } from '../../components/ErrorAlert.js';
@@ -17,7 +18,8 @@ import { ExportDialog, type ExportTarget } from './ExportDialog.js';
  */
 export function AirGapPage() {
   const identity = useQuery({ queryKey: ['bundles', 'identity'], queryFn: () => api.bundle.identity({}) });
-  const drives = useQuery({ queryKey: ['drives'], queryFn: () => api.bundle.drives({}) });
+  const mayDrives = useSession().can('bundle.drives').allowed;
+  const drives = useQuery({ queryKey: ['drives'], queryFn: () => api.bundle.drives({}), enabled: mayDrives });
   const [exporting, setExporting] = useState<ExportTarget | null>(null);
   const [source, setSource] = useState<ImportSource | null>(null);
   const id = identity.data;

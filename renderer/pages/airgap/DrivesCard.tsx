@@ -1,7 +1,9 @@
 import { useQuery } from '@tanstack/react-query';
-import { Alert, Button, Card, CardContent, Chip, List, ListItem, Stack, Typography } from '@mui/material';
+import { Alert, Card, CardContent, Chip, List, ListItem, Stack, Typography } from '@mui/material';
 import UsbIcon from '@mui/icons-material/Usb';
 import { formatBytes, type DriveBundle } from '../../../lib/contract/index.js';
+import { GatedButton, RoleNote } from '../../components/RoleGate.js';
+import { useSession } from '../../session.js';
 import { api } from '../../api.js';
 import { ErrorAlert } from '../../components/ErrorAlert.js';
 
@@ -11,7 +13,9 @@ import { ErrorAlert } from '../../components/ErrorAlert.js';
  * by itself.
  */
 export function DrivesCard({ onPick }: { onPick: (b: DriveBundle) => void }) {
-  const q = useQuery({ queryKey: ['drives'], queryFn: () => api.bundle.drives({}) });
+  // The server's drives are an operator's to read (ADR 0520): other roles are told so.
+  const mayDrives = useSession().can('bundle.drives').allowed;
+  const q = useQuery({ queryKey: ['drives'], queryFn: () => api.bundle.drives({}), enabled: mayDrives });
   const d = q.data;
   return (
     <Card variant="outlined" data-testid="drives-card">
@@ -19,6 +23,10 @@ export function DrivesCard({ onPick }: { onPick: (b: DriveBundle) => void }) {
         <Typography variant="h6" gutterBottom>
           Drives
         </Typography>
+        <RoleNote
+          channels={['bundle.drives', 'bundle.verify', 'bundle.import']}
+          what="reading drives and importing"
+        />
         {q.error ? <ErrorAlert error={q.error} /> : null}
         {d && !d.watching ? (
           <Typography variant="body2" color="text.secondary">
@@ -56,14 +64,15 @@ export function DrivesCard({ onPick }: { onPick: (b: DriveBundle) => void }) {
                       </Typography>
                       {b.imported ? <Chip size="small" label="imported" /> : null}
                       {b.forHere ? (
-                        <Button
+                        <GatedButton
+                          channel="bundle.verify"
                           size="small"
                           variant="contained"
                           onClick={() => onPick(b)}
                           data-testid="drive-verify"
                         >
                           Verify and import
-                        </Button>
+                        </GatedButton>
                       ) : null}
                     </Stack>
                   </ListItem>

@@ -1,6 +1,7 @@
 import { useState } from 'react';
-import { Alert, Box, Button, Card, CardContent, LinearProgress, Stack, Typography } from '@mui/material';
+import { Alert, Box, Card, CardContent, LinearProgress, Stack, Typography } from '@mui/material';
 import { formatBytes } from '../../../lib/contract/index.js';
+import { GatedButton } from '../../components/RoleGate.js';
 import { api } from '../../api.js';
 import { FileField } from '../../components/FileField.js';
 import { ErrorAlert } from '../../components/ErrorAlert.js';
@@ -93,7 +94,8 @@ export function ImportCard({
             </Typography>
           ) : null}
           <Stack direction="row" spacing={1}>
-            <Button
+            <GatedButton
+              channel="bundle.verify"
               variant="outlined"
               disabled={
                 !source || uploading !== null || verify.data?.state === 'running' || importId !== null
@@ -102,15 +104,16 @@ export function ImportCard({
               data-testid="verify-button"
             >
               Verify
-            </Button>
-            <Button
+            </GatedButton>
+            <GatedButton
+              channel="bundle.import"
               variant="contained"
               disabled={!report || importId !== null}
               onClick={() => void startImport()}
               data-testid="import-button"
             >
               Apply import
-            </Button>
+            </GatedButton>
           </Stack>
           {uploading ? (
             <Box data-testid="upload-progress">

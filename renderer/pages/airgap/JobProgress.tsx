@@ -1,6 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
-import { Box, Button, LinearProgress, Stack, Typography } from '@mui/material';
+import { Box, LinearProgress, Stack, Typography } from '@mui/material';
 import { formatBytes, formatSeconds, type BundleJob } from '../../../lib/contract/index.js';
+import { GatedButton } from '../../components/RoleGate.js';
 import { api } from '../../api.js';
 import { ErrorAlert } from '../../components/ErrorAlert.js';
 import { OutpostError } from '../../../lib/errors/index.js';
@@ -38,12 +39,13 @@ export function JobProgress({ job, testId = 'job' }: { job: BundleJob; testId?: 
               : ''}
         </Typography>
         {running ? (
-          <Button
+          <GatedButton
+            channel="bundle.cancelJob"
             size="small"
             onClick={() => void api.bundle.cancelJob({ id: job.id }).catch(() => undefined)}
           >
             Cancel
-          </Button>
+          </GatedButton>
         ) : null}
       </Stack>
       {job.error ? (

@@ -27,6 +27,8 @@ import { ErrorAlert } from '../../components/ErrorAlert.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { formatTime } from '../../format.js';
 import type { TrustedBundleKey } from '../../../lib/contract/index.js';
+import { GatedButton, RoleNote } from '../../components/RoleGate.js';
+import { useSession } from '../../session.js';
 
 function saveText(name: string, text: string) {
   const url = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
@@ -42,8 +44,20 @@ function saveText(name: string, text: string) {
 /** This server's signing key (export, rotate) and the keys it trusts (add, remove). */
 export function KeysCard({ hq }: { hq: boolean }) {
   const qc = useQueryClient();
-  const keys = useQuery({ queryKey: ['bundles', 'keys'], queryFn: () => api.bundle.keys({}) });
-  const trust = useQuery({ queryKey: ['bundles', 'trust'], queryFn: () => api.bundle.trustList({}) });
+  // Keys and trust are an administrator's (ADR 0520): other roles are told so instead of refused.
+  const { can } = useSession();
+  const mayKeys = can('bundle.keys').allowed;
+  const mayTrust = can('bundle.trustList').allowed;
+  const keys = useQuery({
+    queryKey: ['bundles', 'keys'],
+    queryFn: () => api.bundle.keys({}),
+    enabled: mayKeys,
+  });
+  const trust = useQuery({
+    queryKey: ['bundles', 'trust'],
+    queryFn: () => api.bundle.trustList({}),
+    enabled: mayTrust,
+  });
   const [rotating, setRotating] = useState(false);
   const [removing, setRemoving] = useState<TrustedBundleKey | null>(null);
   const [adding, setAdding] = useState(false);
@@ -58,30 +72,56 @@ export function KeysCard({ hq }: { hq: boolean }) {
   return (
     <Card variant="outlined" data-testid="keys-card">
       <CardContent>
-        <Typography variant="h6" gutterBottom>
-          Keys
-        </Typography>
+        <Stack direction="row" spacing={2} sx={{ alignItems: 'center', mb: 1 }}>
+          <Typography variant="h6" sx={{ flexGrow: 1 }}>
+            Keys
+          </Typography>
+          <RoleNote
+            channels={['bundle.keys', 'bundle.rotateKey', 'bundle.trustAdd', 'bundle.trustRemove']}
+            what="bundle keys and trust"
+          />
+        </Stack>
         <Stack direction="row" spacing={2} sx={{ alignItems: 'center', mb: 2 }}>
           <Typography variant="body2" data-testid="signing-key">
-            {current
-              ? `Signing key ${current.keyId} (${current.storage === 'sealed' ? 'sealed by the desktop keychain' : '0600 file'}), ${current.fingerprint}`
-              : 'No signing key yet: it is made on first use.'}
+            {!mayKeys
+              ? 'The signing key is shown to administrators.'
+              : current
+                ? `Signing key ${current.keyId} (${current.storage === 'sealed' ? 'sealed by the desktop keychain' : '0600 file'}), ${current.fingerprint}`
+                : 'No signing key yet: it is made on first use.'}
           </Typography>
-          <Button size="small" variant="outlined" onClick={() => exportKey.mutate()} data-testid="export-key">
+          <GatedButton
+            channel="bundle.exportKey"
+            size="small"
+            variant="outlined"
+            onClick={() => exportKey.mutate()}
+            data-testid="export-key"
+          >
             Download public key
-          </Button>
-          <Button size="small" onClick={() => setRotating(true)} disabled={!current}>
+          </GatedButton>
+          <GatedButton
+            channel="bundle.rotateKey"
+            size="small"
+            onClick={() => setRotating(true)}
+            disabled={!current}
+            data-testid="rotate-key"
+          >
             Rotate
-          </Button>
+          </GatedButton>
         </Stack>
         {exportKey.error ? <ErrorAlert error={exportKey.error} /> : null}
         <Stack direction="row" sx={{ alignItems: 'center', mb: 1 }}>
           <Typography variant="subtitle2" sx={{ flexGrow: 1 }}>
             Trusted keys {hq ? '(each site LO, pinned for its site)' : "(HQ's key)"}
           </Typography>
-          <Button size="small" variant="outlined" onClick={() => setAdding(true)} data-testid="trust-add">
+          <GatedButton
+            channel="bundle.trustAdd"
+            size="small"
+            variant="outlined"
+            onClick={() => setAdding(true)}
+            data-testid="trust-add"
+          >
             Trust a key
-          </Button>
+          </GatedButton>
         </Stack>
         {trust.error ? <ErrorAlert error={trust.error} /> : null}
         <Table size="small" data-testid="trusted-keys">
@@ -113,7 +153,7 @@ export function KeysCard({ hq }: { hq: boolean }) {
                   ) : null}
                 </TableCell>
                 <TableCell align="right">
-                  {k.removedAt === null ? (
+                  {k.removedAt === null && can('bundle.trustRemove').allowed ? (
                     <IconButton
                       size="small"
                       aria-label={`remove key ${k.keyId}`}

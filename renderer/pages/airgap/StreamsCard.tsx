@@ -1,6 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
 import {
-  Button,
   Card,
   CardContent,
   Chip,
@@ -20,6 +19,7 @@ import {
   type BundleStreamView,
   type BundleSummaryView,
 } from '../../../lib/contract/index.js';
+import { GatedButton } from '../../components/RoleGate.js';
 import { api } from '../../api.js';
 import { ErrorAlert } from '../../components/ErrorAlert.js';
 import { useTick } from '../../components/ticker.js';
@@ -119,14 +119,15 @@ export function StreamsCard({
                         : '-'}
                     </TableCell>
                     <TableCell align="right">
-                      <Button
+                      <GatedButton
+                        channel={hq ? 'bundle.export' : 'bundle.exportStatus'}
                         size="small"
                         variant="outlined"
                         onClick={() => onExport(hq ? { kind: 'site', siteId: site.id } : { kind: 'status' })}
                         data-testid="export-button"
                       >
                         {hq ? 'Export bundle' : 'Export status'}
-                      </Button>
+                      </GatedButton>
                     </TableCell>
                   </TableRow>
                 );

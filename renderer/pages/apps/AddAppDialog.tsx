@@ -82,7 +82,14 @@ export function AddAppDialog({ open, onClose }: { open: boolean; onClose: () => 
     >
       <DialogTitle>Add application</DialogTitle>
       <DialogContent>
-        <Tabs value={tab} onChange={(_, v: 'upload' | 'git') => setTab(v)} sx={{ mb: 2 }}>
+        <Tabs
+          value={tab}
+          onChange={(_, v: 'upload' | 'git') => {
+            add.reset();
+            setTab(v);
+          }}
+          sx={{ mb: 2 }}
+        >
           <Tab value="upload" label="Upload margo.yaml" data-testid="tab-upload" />
           <Tab value="git" label="From git" data-testid="tab-git" />
         </Tabs>
@@ -96,12 +103,19 @@ export function AddAppDialog({ open, onClose }: { open: boolean; onClose: () => 
               label="Choose margo.yaml"
               accept=".yaml,.yml,application/yaml,text/yaml"
               file={file}
-              onFile={setFile}
+              onFile={(f) => {
+                // A new file is a new attempt: the refusal of the previous one no longer applies.
+                add.reset();
+                setFile(f);
+              }}
               testId="app-file"
             />
             <ResourceFilesField
               value={resources}
-              onChange={setResources}
+              onChange={(r) => {
+                add.reset();
+                setResources(r);
+              }}
               testId="app-resources"
               hint="e.g. the icon, under the path margo.yaml gives it"
             />

@@ -12,12 +12,14 @@ import {
   Typography,
 } from '@mui/material';
 import { DataGrid, type GridColDef } from '@mui/x-data-grid';
+import ExpandMoreIcon from '@mui/icons-material/ExpandMore';
 import type { DeploymentNode, Presence } from '../../../lib/contract/index.js';
 import { formatAge, formatTime } from '../../format.js';
 import { Age } from './now.js';
 import { NodeStateChips } from './StateChip.js';
 import { STATE_ORDER, nodeStateDisplay, type ServerTime } from './node-state.js';
 import { WorkloadLogsDialog } from './WorkloadLogsDialog.js';
+import { GatedButton } from '../../components/RoleGate.js';
 
 /** When the rows were answered (server clock) and received (browser clock): shared by every age cell. */
 const TimeContext = createContext<ServerTime>({ serverNow: 0, receivedAt: 0 });
@@ -27,7 +29,8 @@ const LogsContext = createContext<(node: DeploymentNode) => void>(() => undefine
 function LogsCell({ node }: { node: DeploymentNode }) {
   const open = useContext(LogsContext);
   return (
-    <Button
+    <GatedButton
+      channel="nodes.workloadLogs"
       size="small"
       onClick={(e) => {
         e.stopPropagation();
@@ -37,7 +40,7 @@ function LogsCell({ node }: { node: DeploymentNode }) {
       data-testid="node-logs"
     >
       Logs
-    </Button>
+    </GatedButton>
   );
 }
 
@@ -108,6 +111,9 @@ function ComponentsCell({ node }: { node: DeploymentNode }) {
     <>
       <Button
         size="small"
+        variant="outlined"
+        endIcon={<ExpandMoreIcon />}
+        sx={{ py: 0 }}
         onClick={(e) => {
           e.stopPropagation();
           setAnchor(e.currentTarget);
@@ -157,12 +163,92 @@ function ComponentsCell({ node }: { node: DeploymentNode }) {
   );
 }
 
+/**
+ * A node's error: as much as fits, and a button that looks like one ("Details") opening the whole text
+ * with each component's error, so nothing is only in a tooltip or behind a plain-looking cell.
+ */
+function ErrorCell({ node, text }: { node: DeploymentNode; text: string }) {
+  const [anchor, setAnchor] = useState<HTMLElement | null>(null);
+  if (!text) return null;
+  const errors = [
+    ...(node.error ? [{ name: null, e: node.error }] : []),
+    ...node.components.filter((c) => c.error).map((c) => ({ name: c.name, e: c.error! })),
+  ];
+  return (
+    <Stack direction="row" spacing={0.5} sx={{ alignItems: 'center', height: '100%', minWidth: 0 }}>
+      <Box
+        component="span"
+        sx={{
+          color: 'error.main',
+          overflow: 'hidden',
+          textOverflow: 'ellipsis',
+          whiteSpace: 'nowrap',
+          minWidth: 0,
+          flex: 1,
+        }}
+        data-testid="node-error"
+      >
+        {text}
+      </Box>
+      <Button
+        size="small"
+        variant="outlined"
+        color="error"
+        endIcon={<ExpandMoreIcon />}
+        sx={{ flexShrink: 0, py: 0, minWidth: 0 }}
+        onClick={(e) => {
+          e.stopPropagation();
+          setAnchor(e.currentTarget);
+        }}
+        aria-expanded={anchor !== null}
+        aria-label={`the whole error of ${node.nodeName}`}
+        data-testid="node-error-details"
+      >
+        Details
+      </Button>
+      <Popover
+        open={anchor !== null}
+        anchorEl={anchor}
+        onClose={() => setAnchor(null)}
+        anchorOrigin={{ vertical: 'bottom', horizontal: 'right' }}
+        transformOrigin={{ vertical: 'top', horizontal: 'right' }}
+      >
+        <Box sx={{ p: 1.5, maxWidth: 560 }} data-testid="node-error-full">
+          <Typography variant="subtitle2" component="h2" gutterBottom>
+            Error on {node.nodeName}
+          </Typography>
+          {errors.map(({ name, e }, i) => (
+            <Box key={i} sx={{ mb: 1 }}>
+              {name ? (
+                <Typography variant="caption" color="text.secondary" component="div">
+                  component <code>{name}</code>
+                </Typography>
+              ) : null}
+              <Typography
+                variant="body2"
+                sx={{ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}
+                data-testid="node-error-text"
+              >
+                {e.message}
+              </Typography>
+              {e.code || e.source ? (
+                <Typography variant="caption" color="text.secondary" component="div">
+                  {[e.code, e.source].filter(Boolean).join(' · ')}
+                </Typography>
+              ) : null}
+            </Box>
+          ))}
+        </Box>
+      </Popover>
+    </Stack>
+  );
+}
+
 const rowId = (r: DeploymentNode) => r.nodeUid;
 
+// The error comes third: on a narrow window (1024 px) it is in sight without scrolling the grid sideways.
 const columns: GridColDef<DeploymentNode>[] = [
   { field: 'nodeName', headerName: 'Node', width: 150 },
-  { field: 'siteId', headerName: 'Site', width: 100 },
-  { field: 'version', headerName: 'Version', width: 80 },
   {
     field: 'state',
     headerName: 'State',
@@ -171,6 +257,16 @@ const columns: GridColDef<DeploymentNode>[] = [
     sortComparator: (a: string, b: string) => (STATE_ORDER[a] ?? 9) - (STATE_ORDER[b] ?? 9),
     renderCell: (p) => <NodeStateChips node={p.row} />,
   },
+  {
+    field: 'error',
+    headerName: 'Error',
+    flex: 1,
+    minWidth: 200,
+    valueGetter: (_v, row) => errorText(row),
+    renderCell: (p) => <ErrorCell node={p.row} text={p.value as string} />,
+  },
+  { field: 'siteId', headerName: 'Site', width: 100 },
+  { field: 'version', headerName: 'Version', width: 80 },
   {
     field: 'stateAt',
     headerName: 'Reported',
@@ -187,26 +283,9 @@ const columns: GridColDef<DeploymentNode>[] = [
     renderCell: (p) => <LastSeenCell node={p.row} />,
   },
   {
-    field: 'error',
-    headerName: 'Error',
-    flex: 1,
-    minWidth: 120,
-    valueGetter: (_v, row) => errorText(row),
-    renderCell: (p) => (
-      <Box
-        component="span"
-        sx={{ color: 'error.main', overflow: 'hidden', textOverflow: 'ellipsis' }}
-        title={p.value as string}
-        data-testid="node-error"
-      >
-        {p.value as string}
-      </Box>
-    ),
-  },
-  {
     field: 'components',
     headerName: 'Components',
-    width: 125,
+    width: 150,
     sortable: false,
     valueGetter: (_v, row) => row.components.length,
     renderCell: (p) => <ComponentsCell node={p.row} />,
@@ -244,8 +323,9 @@ export function DeploymentNodesGrid({
   return (
     <TimeContext.Provider value={time}>
       <LogsContext.Provider value={(n) => setLogsOf(n.nodeName)}>
-        {/* A fixed height (which virtualisation needs) only when there are more rows than fit. */}
-        <Box sx={{ height: nodes.length > 10 ? 560 : 'auto' }}>
+        {/* A fixed height (which virtualisation needs), smaller for a few rows. Never 'auto': the grid's
+            sideways scrollbar (a narrow window) would then lie over the last row and take its clicks. */}
+        <Box sx={{ height: nodes.length > 10 ? 560 : 200 + Math.max(1, nodes.length) * 44 }}>
           <DataGrid
             rows={nodes}
             columns={columns}
@@ -255,6 +335,9 @@ export function DeploymentNodesGrid({
             rowHeight={44}
             disableRowSelectionOnClick
             showToolbar
+            // Every column is rendered (there are few; rows stay virtualised): on a narrow window the
+            // ones scrolled out of sight (Logs, Error) are still there for the keyboard and screen readers.
+            columnBufferPx={2000}
             initialState={{
               pagination: { paginationModel: { pageSize: 100 } },
               sorting: { sortModel: [{ field: 'nodeName', sort: 'asc' }] },

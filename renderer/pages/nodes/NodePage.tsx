@@ -33,6 +33,7 @@ import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { ConfirmDialog } from '../../components/ConfirmDialog.js';
 import { LabelChips } from '../../components/LabelChips.js';
 import { FetchedAge } from '../../components/PageHeader.js';
+import { GatedButton, RoleNote } from '../../components/RoleGate.js';
 import { PresenceChip } from '../sites/PresenceChip.js';
 import { capacitySummary } from '../sites/summary.js';
 import { EditLabelsDialog, SetModelDialog } from '../sites/NodeDialogs.js';
@@ -372,29 +373,46 @@ export function NodePage({ name }: { name: string }) {
           <FetchedAge updatedAt={q.dataUpdatedAt} />
         </Typography>
         <Box sx={{ flexGrow: 1 }} />
-        <Button
+        <GatedButton
+          channel={n.cordoned ? 'nodes.uncordon' : 'nodes.cordon'}
           variant="outlined"
           onClick={() => cordon.mutate(!n.cordoned)}
           disabled={cordon.isPending}
           data-testid="node-cordon"
         >
           {n.cordoned ? 'Uncordon' : 'Cordon'}
-        </Button>
-        <Button variant="outlined" onClick={() => setDialog('labels')} data-testid="node-labels">
+        </GatedButton>
+        <GatedButton
+          channel="nodes.label"
+          variant="outlined"
+          onClick={() => setDialog('labels')}
+          data-testid="node-labels"
+        >
           Edit labels
-        </Button>
-        <Button variant="outlined" onClick={() => setDialog('model')} data-testid="node-model">
+        </GatedButton>
+        <GatedButton
+          channel="nodes.setModel"
+          variant="outlined"
+          onClick={() => setDialog('model')}
+          data-testid="node-model"
+        >
           Set model
-        </Button>
-        <Button
+        </GatedButton>
+        <GatedButton
+          channel="identity.revokeNode"
           variant="outlined"
           color="error"
           onClick={() => setDialog('revoke')}
           disabled={n.state === 'revoked'}
+          title={n.state === 'revoked' ? 'already revoked' : undefined}
           data-testid="node-revoke"
         >
           Revoke
-        </Button>
+        </GatedButton>
+        <RoleNote
+          channels={['nodes.cordon', 'nodes.label', 'nodes.setModel', 'identity.revokeNode']}
+          what="changing this node"
+        />
       </Stack>
       {cordon.error ? <ProblemAlert error={cordon.error} /> : null}
       <Grid container spacing={2}>

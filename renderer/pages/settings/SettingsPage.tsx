@@ -1,13 +1,15 @@
 import { useQuery } from '@tanstack/react-query';
 import { Box, Card, CardContent, Table, TableBody, TableCell, TableRow, Typography } from '@mui/material';
 import { api, apiMode } from '../../api.js';
-import { formatAge } from '../../format.js';
+import { formatAge, formatTime } from '../../format.js';
 import { useNow } from '../../live.js';
 import { ErrorAlert } from '../../components/ErrorAlert.js';
 
 export function SettingsPage() {
   const now = useNow();
   const q = useQuery({ queryKey: ['system', 'status'], queryFn: () => api.system.status({}) });
+  // The site CA (its end is on the Dashboard's attention list when near): renewed with the CLI.
+  const ca = useQuery({ queryKey: ['system', 'ca'], queryFn: () => api.identity.ca({}) });
   if (q.error) return <ErrorAlert error={q.error} />;
   const s = q.data;
   const rows: [string, string][] = s
@@ -21,6 +23,14 @@ export function SettingsPage() {
           s.database.file
             ? `${s.database.file}, schema ${s.database.schemaVersion}`
             : `schema ${s.database.schemaVersion}`,
+        ],
+        [
+          'Site CA',
+          !ca.data
+            ? ''
+            : ca.data.initialized && ca.data.notAfter !== null
+              ? `${ca.data.fingerprint ?? ''}; ${ca.data.notAfter > now ? `expires ${formatTime(ca.data.notAfter)} (in ${formatAge(ca.data.notAfter - now)})` : `EXPIRED ${formatTime(ca.data.notAfter)}`}; an administrator renews it with edgectl site init-ca --force`
+              : 'not created yet (made when this server first serves a site)',
         ],
         [
           'NATS',

@@ -15,6 +15,7 @@ import {
 } from '@mui/material';
 import type { BulkNodeAction, DeviceModel } from '../../../lib/contract/index.js';
 import { api } from '../../api.js';
+import { GatedButton } from '../../components/RoleGate.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { parseLabelText } from '../../components/labels.js';
 
@@ -62,10 +63,17 @@ export function BulkActions({
         <Typography variant="body2" sx={{ mr: 1 }} data-testid="bulk-count">
           {n} node{n === 1 ? '' : 's'} selected
         </Typography>
-        <Button size="small" variant="outlined" onClick={() => setDialog('label')} data-testid="bulk-label">
+        <GatedButton
+          channel="nodes.bulk"
+          size="small"
+          variant="outlined"
+          onClick={() => setDialog('label')}
+          data-testid="bulk-label"
+        >
           Label…
-        </Button>
-        <Button
+        </GatedButton>
+        <GatedButton
+          channel="nodes.bulk"
           size="small"
           variant="outlined"
           onClick={() => run.mutate({ kind: 'cordon' })}
@@ -73,8 +81,9 @@ export function BulkActions({
           data-testid="bulk-cordon"
         >
           Cordon
-        </Button>
-        <Button
+        </GatedButton>
+        <GatedButton
+          channel="nodes.bulk"
           size="small"
           variant="outlined"
           onClick={() => run.mutate({ kind: 'uncordon' })}
@@ -82,10 +91,16 @@ export function BulkActions({
           data-testid="bulk-uncordon"
         >
           Uncordon
-        </Button>
-        <Button size="small" variant="outlined" onClick={() => setDialog('model')} data-testid="bulk-model">
+        </GatedButton>
+        <GatedButton
+          channel="nodes.bulk"
+          size="small"
+          variant="outlined"
+          onClick={() => setDialog('model')}
+          data-testid="bulk-model"
+        >
           Set model…
-        </Button>
+        </GatedButton>
         <Button size="small" onClick={onDone} data-testid="bulk-clear">
           Clear selection
         </Button>
@@ -119,7 +134,8 @@ export function BulkActions({
         </DialogContent>
         <DialogActions>
           <Button onClick={close}>Cancel</Button>
-          <Button
+          <GatedButton
+            channel="nodes.bulk"
             variant="contained"
             disabled={run.isPending || (!labels.trim() && !remove.trim())}
             data-testid="bulk-label-apply"
@@ -132,7 +148,7 @@ export function BulkActions({
             }
           >
             Apply to {n}
-          </Button>
+          </GatedButton>
         </DialogActions>
       </Dialog>
       <Dialog open={dialog === 'model'} onClose={close} fullWidth maxWidth="xs">
@@ -160,14 +176,15 @@ export function BulkActions({
         </DialogContent>
         <DialogActions>
           <Button onClick={close}>Cancel</Button>
-          <Button
+          <GatedButton
+            channel="nodes.bulk"
             variant="contained"
             disabled={run.isPending}
             data-testid="bulk-model-apply"
             onClick={() => run.mutate({ kind: 'setModel', modelId: model || null })}
           >
             Apply to {n}
-          </Button>
+          </GatedButton>
         </DialogActions>
       </Dialog>
     </>

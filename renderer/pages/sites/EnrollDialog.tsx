@@ -22,6 +22,7 @@ import {
 import ContentCopyIcon from '@mui/icons-material/ContentCopy';
 import type { EnrollToken, Site } from '../../../lib/contract/index.js';
 import { api } from '../../api.js';
+import { GatedButton } from '../../components/RoleGate.js';
 import { formatTime } from '../../format.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { PresenceChip } from './PresenceChip.js';
@@ -224,14 +225,15 @@ export function EnrollDialog({
           {tokens ? 'Done' : 'Cancel'}
         </Button>
         {!tokens ? (
-          <Button
+          <GatedButton
+            channel="identity.createEnrollTokens"
             variant="contained"
             disabled={!site || parseNodeNames(names).length === 0 || create.isPending}
             onClick={() => create.mutate()}
             data-testid="enroll-create"
           >
             Create token{parseNodeNames(names).length > 1 ? 's' : ''}
-          </Button>
+          </GatedButton>
         ) : null}
       </DialogActions>
     </Dialog>

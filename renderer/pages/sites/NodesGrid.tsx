@@ -88,6 +88,8 @@ export function NodesGrid({
     model: can('nodes.setModel').allowed,
     remove: can('nodes.remove').allowed,
   };
+  // Selecting rows is for bulk actions: offered only to roles that may take them (the header says why).
+  const mayBulk = can('nodes.bulk').allowed;
   const { cordon: mayCordon, label: mayLabel, model: mayModel, remove: mayRemove } = may;
 
   const columns = useMemo<GridColDef<Node>[]>(
@@ -260,7 +262,7 @@ export function NodesGrid({
           rowHeight={44}
           disableRowSelectionOnClick
           keepNonExistentRowsSelected
-          checkboxSelection
+          checkboxSelection={mayBulk}
           rowSelectionModel={{ type: 'include', ids: new Set(selected) }}
           onRowSelectionModelChange={(m) => onSelectedChange(selectedUids(m, nodes))}
           paginationMode="server"

@@ -145,7 +145,10 @@ export function SitesPage() {
         text="Sites with the Local Orchestrator that serves them, and their edge nodes: presence with its age, labels, cordon state and capabilities."
         actions={
           <>
-            <RoleNote channels={['nodes.cordon', 'nodes.label', 'nodes.remove']} what="changing nodes" />
+            <RoleNote
+              channels={['nodes.cordon', 'nodes.label', 'nodes.remove', 'nodes.bulk']}
+              what="changing nodes"
+            />
             <RoleGate channel="sites.add" action="Add site">
               <Button
                 variant="outlined"

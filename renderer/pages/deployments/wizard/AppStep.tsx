@@ -6,6 +6,7 @@ import {
   Chip,
   InputAdornment,
   List,
+  ListItem,
   ListItemAvatar,
   ListItemButton,
   ListItemText,
@@ -62,26 +63,28 @@ export function AppStep({ appId, onPick }: { appId: string | null; onPick: (app:
       ) : (
         <List dense sx={{ maxHeight: 420, overflow: 'auto' }} data-testid="wizard-apps">
           {apps.map((a) => (
-            <ListItemButton
-              key={a.id}
-              selected={a.id === appId}
-              onClick={() => onPick(a)}
-              data-testid="wizard-app"
-              data-app-id={a.id}
-            >
-              <ListItemAvatar>
-                <EntityAvatar icon={a.icon} name={a.name} size={40} testId="wizard-app-icon" />
-              </ListItemAvatar>
-              <ListItemText
-                primary={a.name}
-                secondary={`${a.id} · ${a.latestVersion}${a.tagline ? ` · ${a.tagline}` : ''}`}
-              />
-              <Stack direction="row" spacing={0.5}>
-                {a.profileTypes.map((t) => (
-                  <Chip key={t} size="small" variant="outlined" color="secondary" label={t} />
-                ))}
-              </Stack>
-            </ListItemButton>
+            // Each choice in a list item: a list holds only items (a button alone is not one).
+            <ListItem key={a.id} disablePadding>
+              <ListItemButton
+                selected={a.id === appId}
+                onClick={() => onPick(a)}
+                data-testid="wizard-app"
+                data-app-id={a.id}
+              >
+                <ListItemAvatar>
+                  <EntityAvatar icon={a.icon} name={a.name} size={40} testId="wizard-app-icon" />
+                </ListItemAvatar>
+                <ListItemText
+                  primary={a.name}
+                  secondary={`${a.id} · ${a.latestVersion}${a.tagline ? ` · ${a.tagline}` : ''}`}
+                />
+                <Stack direction="row" spacing={0.5}>
+                  {a.profileTypes.map((t) => (
+                    <Chip key={t} size="small" variant="outlined" color="secondary" label={t} />
+                  ))}
+                </Stack>
+              </ListItemButton>
+            </ListItem>
           ))}
         </List>
       )}

@@ -45,7 +45,17 @@ import { VersionStep, runtimeOf } from './VersionStep.js';
 import { TargetStep } from './TargetStep.js';
 import { PlacementPreview, type PlacementResult } from './PlacementPreview.js';
 import { emptyTarget, targetOf, type TargetDraft } from './target.js';
-import { APP, CONFIRM, PARAMETERS, PREVIEW, STEPS, TARGET, VERSION, stepOf } from './steps.js';
+import {
+  APP,
+  CONFIRM,
+  PARAMETERS,
+  PREVIEW,
+  STEPS,
+  TARGET,
+  VERSION,
+  deploymentNameProblem,
+  stepOf,
+} from './steps.js';
 
 /**
  * The deployment wizard: application → version and profile → parameters (the form the description
@@ -69,6 +79,7 @@ export function DeploymentWizard({
   const [target, setTarget] = useState<TargetDraft>(emptyTarget);
   const [rollout, setRollout] = useState<RolloutDraft>(defaultRollout);
   const [name, setName] = useState('');
+  const nameProblem = deploymentNameProblem(name);
   const [refusal, setRefusal] = useState<{ step: number; error: unknown } | null>(null);
 
   const appQ = useQuery({
@@ -273,11 +284,18 @@ export function DeploymentWizard({
         <TextField
           size="small"
           label="Name (optional)"
-          helperText="lowercase letters, digits and dashes; default: the application id and a suffix"
+          helperText={
+            nameProblem ??
+            'lowercase letters, digits and dashes, starting and ending with a letter or digit; default: the application id and a suffix'
+          }
+          error={nameProblem !== null}
           value={name}
           onChange={(e) => setName(e.target.value)}
-          sx={{ width: 420 }}
-          slotProps={{ htmlInput: { 'data-testid': 'deployment-name-input' } }}
+          sx={{ width: 420, maxWidth: '100%' }}
+          slotProps={{
+            htmlInput: { 'data-testid': 'deployment-name-input' },
+            formHelperText: { 'data-testid': 'deployment-name-help' } as object,
+          }}
         />
         <RolloutFields value={rollout} onChange={setRollout} />
       </Stack>
@@ -332,7 +350,7 @@ export function DeploymentWizard({
               <Button
                 variant="contained"
                 startIcon={<RocketLaunchIcon />}
-                disabled={create.isPending || !reachable(CONFIRM)}
+                disabled={create.isPending || !reachable(CONFIRM) || nameProblem !== null}
                 onClick={() => create.mutate()}
                 data-testid="wizard-deploy"
               >

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OutpostError } from '../../../../lib/errors/index.js';
-import { CONFIRM, PARAMETERS, PREVIEW, TARGET, VERSION, stepOf } from './steps.js';
+import { CONFIRM, PARAMETERS, PREVIEW, TARGET, VERSION, deploymentNameProblem, stepOf } from './steps.js';
 
 const refusal = (code: string, ...fields: string[]) =>
   new OutpostError(code, 'refused', { errors: fields.map((field) => ({ field, message: 'no' })) });
@@ -19,5 +19,23 @@ describe('stepOf', () => {
   });
   it('does not take a field that merely starts like "parameters" for a parameter', () => {
     expect(stepOf(refusal('invalid-input', 'parametersFile'))).toBe(CONFIRM);
+  });
+});
+
+describe('deploymentNameProblem', () => {
+  it('says what is allowed and what the name has instead, with a name that would do', () => {
+    expect(deploymentNameProblem('my app')).toBe(
+      'Use only lowercase letters, digits and dashes, starting and ending with a letter or digit (this has spaces), for example "my-app".',
+    );
+    expect(deploymentNameProblem('Web_1!')).toBe(
+      'Use only lowercase letters, digits and dashes, starting and ending with a letter or digit (this has capital letters, the characters _ !), for example "web-1".',
+    );
+    expect(deploymentNameProblem('-x')).toContain('a dash at the start or end');
+    expect(deploymentNameProblem('a'.repeat(64))).toContain('64 characters (at most 63)');
+  });
+
+  it('accepts what the server accepts, and an empty name (the server names it)', () => {
+    for (const ok of ['', '  ', 'web', 'web-2', 'a', '9'.repeat(63)])
+      expect(deploymentNameProblem(ok)).toBeNull();
   });
 });
