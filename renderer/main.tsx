@@ -4,10 +4,15 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { CssBaseline, ThemeProvider, useMediaQuery } from '@mui/material';
 import { App } from './App.js';
 import { makeTheme, readThemeChoice, saveThemeChoice, type ThemeChoice } from './theme.js';
+import { apiHasToken, apiMode } from './api.js';
+import { prefetchDashboard } from './pages/dashboard/DashboardPage.js';
 
 const queryClient = new QueryClient({
   defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: true, staleTime: 2000 } },
 });
+// Opened on the Dashboard with a credential: its data is asked for now, beside the sign-in check.
+if ((apiHasToken || apiMode === 'desktop') && ['', '/'].includes(window.location.hash.replace(/^#/, '')))
+  prefetchDashboard(queryClient);
 
 /** Light or dark: the system setting until the operator picks one with the toggle (remembered). */
 function Root() {
