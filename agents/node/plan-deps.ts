@@ -51,6 +51,8 @@ export function createPlanDeps(o: {
         ...(config.registries.caFile ? { ca: fs.readFileSync(config.registries.caFile, 'utf8') } : {}),
         timeoutMs: ms(config.registries.timeoutSeconds),
         userAgent: o.userAgent,
+        // node:http, not undici: nothing of the pull stays in the agent's memory (ADR 0543).
+        http: 'node',
         logger,
         clock,
       });
@@ -74,6 +76,7 @@ export function createPlanDeps(o: {
         plainHttp: (h) => url.startsWith('http:') && h === host,
         timeoutMs: ms(config.registries.timeoutSeconds),
         userAgent: o.userAgent,
+        http: 'node',
         logger,
         clock,
       });

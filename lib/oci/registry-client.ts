@@ -35,6 +35,8 @@ export interface RegistryClientOptions {
   timeoutMs?: number;
   /** Replaces the HTTP stack (a fetch-compatible function). */
   fetch?: FetchLike;
+  /** undici (default) or node:http/https (see TransportOptions.http). */
+  http?: 'undici' | 'node';
   logger?: Logger;
   clock?: Clock;
 }
@@ -80,6 +82,7 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
     timeoutMs: options.timeoutMs,
     userAgent: options.userAgent,
     fetch: options.fetch,
+    http: options.http,
   });
   const auth = createAuthenticator({
     transport,

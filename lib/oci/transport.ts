@@ -27,6 +27,11 @@ export interface TransportOptions {
   userAgent?: string;
   /** Replaces the HTTP stack (then `ca` and `timeoutMs` are the caller's business). */
   fetch?: FetchLike;
+  /**
+   * The HTTP stack: undici (the default) or node:http/https, which a long-lived process that pulls now
+   * and then prefers (no undici and WebAssembly parser kept in memory; the edge agent, ADR 0543).
+   */
+  http?: 'undici' | 'node';
 }
 
 export type RequestBody = Readable | Uint8Array | string;
@@ -149,7 +154,21 @@ export function createTransport(options: TransportOptions = {}): Transport {
           bodyTimeout: timeoutMs,
         }),
     ));
-  const sender: Sender = options.fetch ? fetchSender(options.fetch) : undiciSender(getAgent);
+  const nodeHttp =
+    !options.fetch && options.http === 'node'
+      ? import('./node-http.js').then((m) =>
+          m.nodeHttpSender({
+            timeoutMs,
+            ...(options.ca ? { ca: options.ca } : {}),
+            ...(options.clientCertificate ? { clientCertificate: options.clientCertificate } : {}),
+          }),
+        )
+      : undefined;
+  const sender: Sender = options.fetch
+    ? fetchSender(options.fetch)
+    : nodeHttp
+      ? async (url, init) => (await nodeHttp).send(url, init)
+      : undiciSender(getAgent);
   const userAgent = options.userAgent ?? 'outpost-oci';
 
   const wantsPlain = (host: string): boolean =>
@@ -215,6 +234,7 @@ export function createTransport(options: TransportOptions = {}): Transport {
       const a = agent;
       agent = undefined;
       await (await a)?.close();
+      (await nodeHttp)?.close();
     },
   };
   return transport;

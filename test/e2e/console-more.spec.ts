@@ -208,6 +208,11 @@ test('the Dashboard lists an air-gapped site with its data age, and one click op
   await item.getByTestId('attention-action').click();
   await expect(page.getByRole('heading', { level: 1, name: 'Air gap' })).toBeVisible();
   await expect.poll(() => new URL(page.url()).hash).toBe('#/airgap?site=mine');
+  // The site's row is there and marked.
+  await expect(page.locator('[data-testid="stream-row"][data-site-id="mine"]')).toHaveAttribute(
+    'aria-current',
+    'true',
+  );
 });
 
 test('a viewer sees the newer pages without the actions it may not take, and the role they need', async ({

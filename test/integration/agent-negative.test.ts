@@ -19,6 +19,7 @@ import {
   waitFor,
   wasmOutputs,
   wasmRunnerPids,
+  wasmWorkloadRuns,
   writeAgentConfig,
   type AgentProcess,
 } from '../fixtures/agent/harness.js';
@@ -168,7 +169,9 @@ spec:
     await waitFor(() => lastStatus(B)?.status.state === 'installed', 'B installed');
     const before = state();
     const pids = wasmRunnerPids(agentHome.home);
-    expect(pids).toHaveLength(2);
+    expect(pids).toHaveLength(1);
+    const runs = wasmWorkloadRuns(agentHome.home);
+    expect(runs.map((r) => r.state)).toEqual(['running', 'running']);
     // Version 1 again, now without B: a rollback. It must not remove B.
     await offer({
       manifestVersion: 1,
@@ -179,6 +182,7 @@ spec:
     expect(state()).toMatchObject({ manifestVersion: 2, etag: before.etag });
     expect(Object.keys(state().deployments).sort()).toEqual([A, B].sort());
     expect(wasmRunnerPids(agentHome.home)).toEqual(pids);
+    expect(wasmWorkloadRuns(agentHome.home)).toEqual(runs);
     expect(
       fake.statuses.some((s) => s.deploymentId === B && (s.status as { state: string }).state === 'removing'),
     ).toBe(false);
@@ -268,9 +272,11 @@ spec:
 
   it('refuses an LO presenting another WFM identity; an agent restart leaves healthy workloads alone', async () => {
     const pids = wasmRunnerPids(agentHome.home);
+    const runs = wasmWorkloadRuns(agentHome.home);
     // Stopped first: a failed expectation must not leave this agent holding the home for the next test.
     await agent!.stop();
-    expect(pids).toHaveLength(2);
+    expect(pids).toHaveLength(1);
+    expect(runs.map((r) => r.state)).toEqual(['running', 'running']);
     // Same CA, but the SVID of another WFM: the chain is valid, the SPIFFE ID is not ours.
     const other = await issueTestSvid(ca, wfmSpiffeId(TD, 'other-wfm'));
     const impostor = await startFakeMmi({ certPem: other.certPem, keyPem: other.keyPem, caPem: ca.certPem });
@@ -287,6 +293,7 @@ spec:
       expect(state().manifestVersion).toBe(5);
       // Nothing was restarted by the agent restart.
       expect(wasmRunnerPids(agentHome.home)).toEqual(pids);
+      expect(wasmWorkloadRuns(agentHome.home)).toEqual(runs);
       expect(agent.stderr()).not.toMatch(/PRIVATE KEY|BEGIN CERT/);
     } finally {
       await agent?.stop();

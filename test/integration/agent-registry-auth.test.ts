@@ -134,6 +134,7 @@ spec:
 
     await fake.set({ manifestVersion: 2, deployments: [] });
     await waitFor(() => lastStatus(id)?.status.state === 'removed', 'the deployment removed', 20_000);
-    expect(wasmRunnerPids(running.home)).toEqual([]);
+    // The runner ends by itself once it has nothing left to run.
+    await waitFor(() => wasmRunnerPids(running!.home).length === 0, 'no runner left');
   });
 });

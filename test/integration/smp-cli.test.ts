@@ -53,7 +53,7 @@ describe('edgectl smp against a simulated Ocre board on a PTY', () => {
       board: 'native_sim',
       mcumgr: { bufSize: 384, bufCount: 4 },
     });
-  });
+  }, 180_000); // several edgectl processes, each a Node start: sized for a loaded machine
 
   it('upload, download and exec of the ocre shell', async () => {
     const up = await smp('upload', path.join(home, 'app.wasm'), '/lfs/ocre/images/app.wasm');
@@ -91,7 +91,7 @@ describe('edgectl smp against a simulated Ocre board on a PTY', () => {
     );
     const noMount = await smp('upload', path.join(home, 'app.wasm'), '/flash/app.wasm');
     expect(noMount.stderr).toContain('(group 8 rc 14 MOUNT_POINT_NOT_FOUND)');
-  });
+  }, 180_000); // several edgectl processes, each a Node start: sized for a loaded machine
 
   it('reset loses the Ocre container list (it lives in RAM)', async () => {
     expect((await smp('exec', '--', 'ocre', 'ps')).stdout).toContain('app1');
@@ -116,7 +116,7 @@ describe('edgectl smp against a simulated Ocre board on a PTY', () => {
     expect((await smp('echo', 'back')).stdout).toBe('back\n');
     expect((await smp('exec', '--', 'ocre', 'ps')).stdout).toBe('ID\tSTATUS\tIMAGE\n');
     expect((await smp('exec', '--', 'ocre', 'images')).stdout).toContain('app.wasm');
-  });
+  }, 180_000); // several edgectl processes, each a Node start: sized for a loaded machine
 
   it('image list, upload, test and confirm', async () => {
     const list = await smp('image', 'list');
@@ -149,7 +149,7 @@ describe('edgectl smp against a simulated Ocre board on a PTY', () => {
     });
     const badHash = await smp('image', 'test', 'abc');
     expect(badHash.code).toBe(2);
-  });
+  }, 180_000); // several edgectl processes, each a Node start: sized for a loaded machine
 
   it('one-line errors: bad input, no such port, port busy, no answer', async () => {
     const noPort = await edgectl(['smp', 'echo', 'hi']);
@@ -189,7 +189,7 @@ describe('edgectl smp against a simulated Ocre board on a PTY', () => {
     } finally {
       await silent.stop();
     }
-  });
+  }, 180_000); // several edgectl processes, each a Node start: sized for a loaded machine
 });
 
 describe('edgectl smp upload of 200 KB', () => {

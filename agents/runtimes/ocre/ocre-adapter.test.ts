@@ -11,7 +11,14 @@ import type { WorkloadSpec } from '../types.js';
 import { defaultOcreConfig } from './config.js';
 import { McuFleet } from './mcu-fleet.js';
 import type { McuEvent } from './mcu-link.js';
-import { deviceWords, OcreAdapter, ocreContainerId, parseOcrePs } from './ocre-adapter.js';
+import {
+  createCommand,
+  deviceWords,
+  OcreAdapter,
+  ocreContainerId,
+  parseOcrePs,
+  shellWord,
+} from './ocre-adapter.js';
 import { recogniseBoards } from './boards.js';
 import { mcuCapabilities } from './capabilities.js';
 
@@ -125,7 +132,7 @@ describe('ocre runtime on a simulated MCU', () => {
   });
 
   it('uploads the module with its hash checked, creates and starts the container; the same spec again is a no-op', async () => {
-    const s = spec(0, { LED: '13' });
+    const s = spec(0, { LED: '13', GREETING: "it's a test" });
     const st = await adapter.apply(s);
     expect(st).toMatchObject({ state: 'running', specHash: s.specHash });
     const sim = await state();
@@ -141,7 +148,7 @@ describe('ocre runtime on a simulated MCU', () => {
         id: ocreContainerId('dep-1.blink'),
         image,
         status: 'RUNNING',
-        env: ['LED=13'],
+        env: ['LED=13', "GREETING=it's a test"],
       }),
     ]);
     const seen: string[] = [];
@@ -260,6 +267,31 @@ describe('ocre runtime helpers', () => {
     expect(ocreContainerId('5f0c.Blink_LED')).toMatch(/^blink_led-[0-9a-f]{8}$/);
   });
 
+  it('quotes what the device shell would split, and refuses what it cannot take', () => {
+    expect(shellWord('A=b')).toBe('A=b');
+    expect(shellWord('A=hi there')).toBe('"A=hi there"');
+    expect(shellWord('A=say "hi"')).toBe(`'A=say "hi"'`);
+    expect(() => shellWord(`A="it's"`)).toThrow(/both kinds of quotes/);
+    const spec = (env: Record<string, string>) =>
+      ({ workloadId: 'd.c', env, args: [] }) as unknown as WorkloadSpec;
+    expect(createCommand(spec({ X: 'a b' }), 'c-1', 'ab.wasm')).toEqual([
+      'ocre',
+      'container',
+      'create',
+      '-d',
+      '-n',
+      'c-1',
+      '-k',
+      'ocre:api',
+      '-e',
+      '"X=a b"',
+      'ab.wasm',
+    ]);
+    expect(() => createCommand(spec({ X: 'x'.repeat(300) }), 'c-1', 'ab.wasm')).toThrow(
+      /is \d+ characters; the device's shell takes at most 255/,
+    );
+  });
+
   it('recognises known boards on USB serial ports, skipping configured ports and unknown ids', () => {
     const found = recogniseBoards(
       [
@@ -274,5 +306,77 @@ describe('ocre runtime helpers', () => {
       { name: 'b-u585i-iot02a-233511', port: '/dev/ttyACM0', baud: 115200, board: 'b_u585i_iot02a' },
       { name: 'zephyr-cdc-acm', port: '/dev/ttyACM2', baud: 115200, board: 'zephyr-cdc-acm' },
     ]);
+  });
+});
+
+describe('ocre runtime on boards that differ', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ot-ocre2-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const setup = async (args: string[]) => {
+    const dev = await startSmpDevice(args);
+    const fleet = new McuFleet({
+      mcus: [{ name: 'mcu1', port: dev.port, baud: 115200 }],
+      config: { ...defaultOcreConfig(), checkSeconds: 0.1, timeoutSeconds: 2, discover: false },
+      clock: systemClock,
+      logger: silentLogger(),
+    });
+    const stateDir = fs.mkdtempSync(path.join(dir, 'state-'));
+    const adapter = new OcreAdapter({ stateDir, fleet, clock: systemClock, logger: silentLogger() });
+    await fleet.start();
+    await until(() => fleet.list()[0]!.connected || undefined, 'the MCU to connect');
+    return {
+      dev,
+      fleet,
+      adapter,
+      async stop() {
+        await fleet.stop();
+        await dev.stop();
+      },
+    };
+  };
+  const specOf = (bytes: number): WorkloadSpec => {
+    const data = Buffer.concat([Buffer.from('\0asm\x01\0\0\0'), crypto.randomBytes(bytes)]);
+    const file = path.join(dir, `m-${bytes}.wasm`);
+    fs.writeFileSync(file, data);
+    const base = {
+      workloadId: 'dep-2.app',
+      deploymentId: 'dep-2',
+      component: 'app',
+      revision: '1.0.0',
+      artifact: {
+        path: file,
+        mediaType: 'application/wasm',
+        digest: `sha256:${crypto.createHash('sha256').update(data).digest('hex')}`,
+      },
+      env: {},
+      device: 'host1/mcu1',
+    };
+    return { ...base, specHash: computeSpecHash(base) };
+  };
+
+  it('reads the container states where Ocre prints on the console instead of into the shell answer', async () => {
+    const b = await setup(['--ocre-output', 'console']);
+    try {
+      expect(await b.adapter.apply(specOf(2000))).toMatchObject({ state: 'running' });
+      expect(await b.adapter.status('dep-2.app')).toMatchObject({ state: 'running' });
+      await b.adapter.remove('dep-2.app');
+      expect((await b.adapter.status('dep-2.app')).state).toBe('removed');
+    } finally {
+      await b.stop();
+    }
+  });
+
+  it('a full flash fails the install with the device error, and nothing runs', async () => {
+    const b = await setup(['--flash-bytes', '4096']);
+    try {
+      const err = (await b.adapter.apply(specOf(8000)).catch((e: unknown) => e)) as Error & { code: string };
+      expect(err).toBeInstanceOf(Error);
+      expect(err).toMatchObject({ code: 'smp/device-error' });
+      expect(err.message).toMatch(/^upload of \/lfs\/ocre\/images\/\w+\.wasm at \d+: .*FILE_WRITE_FAILED/);
+      expect(await b.adapter.list()).toEqual([]);
+    } finally {
+      await b.stop();
+    }
   });
 });

@@ -73,6 +73,37 @@ export function ocreContainerId(workloadId: string): string {
   return `${base || 'w'}-${hash}`;
 }
 
+/** Zephyr's shell command buffer (CONFIG_SHELL_CMD_BUFF_SIZE): the whole rejoined line must fit. */
+export const SHELL_LINE_MAX = 255;
+
+/**
+ * One argument as the device's shell must see it: the shell group joins `argv` with spaces and the
+ * shell splits the line again (quotes group words), so a word with spaces or quotes is quoted.
+ */
+export function shellWord(arg: string): string {
+  if (arg !== '' && !/[\s"']/.test(arg)) return arg;
+  if (!arg.includes('"')) return `"${arg}"`;
+  if (!arg.includes("'")) return `'${arg}'`;
+  throw new OutpostError(
+    RuntimeErrorCode.invalidSpec,
+    `${JSON.stringify(arg)} has both kinds of quotes: the device's shell cannot take it as one argument`,
+  );
+}
+
+/** The `ocre container create` command for a workload, checked against the shell's line size. */
+export function createCommand(spec: WorkloadSpec, id: string, image: string): string[] {
+  const argv = ['ocre', 'container', 'create', '-d', '-n', id, '-k', 'ocre:api'];
+  for (const [k, v] of Object.entries(spec.env)) argv.push('-e', shellWord(`${k}=${v}`));
+  argv.push(image, ...(spec.args ?? []).map(shellWord));
+  const length = argv.join(' ').length;
+  if (length > SHELL_LINE_MAX)
+    throw new OutpostError(
+      RuntimeErrorCode.invalidSpec,
+      `the create command for ${spec.workloadId} is ${length} characters; the device's shell takes at most ${SHELL_LINE_MAX} (fewer or shorter parameters)`,
+    );
+  return argv;
+}
+
 /** The device's own words: the command's output and the `<err>` log lines it printed, one line. */
 export function deviceWords(r: { output: string; console: string[] }): string {
   const lines = [
@@ -300,9 +331,7 @@ export class OcreAdapter implements RuntimeAdapter {
     );
     await this.removeContainer(link, smp, id);
     this.save(rec);
-    const argv = ['ocre', 'container', 'create', '-d', '-n', id, '-k', 'ocre:api'];
-    for (const [k, v] of Object.entries(spec.env)) argv.push('-e', `${k}=${v}`);
-    argv.push(image, ...(spec.args ?? []));
+    const argv = createCommand(spec, id, image);
     rec.create = argv;
     const created = await this.exec(link, smp, argv, opts.signal);
     if (created.ret !== 0) throw this.refused(link, 'create', created);

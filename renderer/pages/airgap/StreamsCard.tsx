@@ -21,6 +21,7 @@ import {
 } from '../../../lib/contract/index.js';
 import { GatedButton } from '../../components/RoleGate.js';
 import { api } from '../../api.js';
+import { routeQuery, useRoute } from '../../router.js';
 import { ErrorAlert } from '../../components/ErrorAlert.js';
 import { useTick } from '../../components/ticker.js';
 import type { ExportTarget } from './ExportDialog.js';
@@ -53,6 +54,8 @@ export function StreamsCard({
   onExport: (t: ExportTarget) => void;
 }) {
   const now = useTick();
+  // The site a link named (`/airgap?site=mine`, from the Dashboard): its row is marked.
+  const picked = routeQuery(useRoute()).get('site');
   const hq = identity.role !== 'lo';
   const streams = useQuery({ queryKey: ['bundles', 'streams'], queryFn: () => api.bundle.streams({}) });
   const sites = useQuery({ queryKey: ['sites'], queryFn: () => api.sites.list({}), enabled: hq });
@@ -63,7 +66,7 @@ export function StreamsCard({
     bySite.set(s.siteId, e);
   }
   const rows = hq
-    ? (sites.data?.sites ?? []).filter((s) => s.servedBy === 'remote' || bySite.has(s.id))
+    ? (sites.data?.sites ?? []).filter((s) => s.servedBy === 'remote' || s.airGapped || bySite.has(s.id))
     : identity.siteId
       ? [{ id: identity.siteId, airGapped: true, bundles: null }]
       : [];
@@ -94,7 +97,13 @@ export function StreamsCard({
               {rows.map((site) => {
                 const e = bySite.get(site.id) ?? {};
                 return (
-                  <TableRow key={site.id} data-testid="stream-row" data-site-id={site.id}>
+                  <TableRow
+                    key={site.id}
+                    data-testid="stream-row"
+                    data-site-id={site.id}
+                    selected={site.id === picked}
+                    aria-current={site.id === picked ? 'true' : undefined}
+                  >
                     <TableCell>
                       <code>{site.id}</code>
                     </TableCell>
