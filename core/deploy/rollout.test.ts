@@ -4,6 +4,7 @@ import { WASM_APP, capabilitiesFor } from '../../test/fixtures/margo.js';
 import type { DeploymentView } from '../../lib/contract/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
 import { parseDeviceCapabilities } from '../../lib/margo-validation/index.js';
+import { waitFor } from '../../test/helpers/wait.js';
 
 /**
  * Rollout strategies through the real engine, SQLite, git and the LO's manifests; node reports are
@@ -171,11 +172,14 @@ describe('rollouts', () => {
     expect(d.rollout?.waitingFor).toBe('canary-soak');
     expect(d.rollout?.message).toMatch(/^waiting: canary-soak until \d{4}-/);
     // No status and no operator: the engine's timer moves it on after the soak.
-    const end = Date.now() + 15_000;
-    while (d.rollout?.phase !== 'rolling' && Date.now() < end) {
-      await new Promise((r) => setTimeout(r, 200));
-      d = await view(d.id);
-    }
+    const id = d.id;
+    d = await waitFor(
+      async () => {
+        const v = await view(id);
+        return v.rollout?.phase === 'rolling' && v;
+      },
+      { what: 'the rollout to move on after the soak', timeoutMs: 15_000, intervalMs: 200 },
+    );
     expect(d.rollout?.phase).toBe('rolling');
     expect(d.rollout?.progress).toMatchObject({ installed: 1, inProgress: 4, notStarted: 0 });
   });
@@ -200,11 +204,14 @@ describe('rollouts', () => {
     });
     expect(d.rollout?.phase).toBe('rolling');
     // Nobody reports: the engine's own timer must notice the deadline.
-    const end = Date.now() + 15_000;
-    while (d.rollout?.phase === 'rolling' && Date.now() < end) {
-      await new Promise((r) => setTimeout(r, 200));
-      d = await view(d.id);
-    }
+    const id = d.id;
+    d = await waitFor(
+      async () => {
+        const v = await view(id);
+        return v.rollout?.phase !== 'rolling' && v;
+      },
+      { what: 'the install timeout to end the rollout', timeoutMs: 15_000, intervalMs: 200 },
+    );
     expect(['rolling-back', 'rolled-back']).toContain(d.rollout?.phase);
     expect(d.nodes.filter((n) => n.version === '2.0.0')).toEqual([]);
   });

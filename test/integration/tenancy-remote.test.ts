@@ -22,6 +22,7 @@ import {
   type Contract,
 } from '../../lib/contract/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * Two tenants across a central server and a remote LO (issue 17): tenant A (`ta`) and tenant B (`tb`)
@@ -37,20 +38,6 @@ async function freePort(): Promise<number> {
       s.close(() => resolve(p));
     });
   });
-}
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 const ADMIN = 'opt_two-tenants-admin';
@@ -180,10 +167,13 @@ describe('two tenants across a central server and a remote LO', () => {
       ...(e.nats!.tls ? { tls: { caFile } } : {}),
     });
 
-    const seen = await until("B's node at the CO", async () => {
-      const n = (await b.nodes.list({ siteId: 'plant-9' })).nodes.find((x) => x.name === 'press-01');
-      return n?.state === 'enrolled' && n.capabilities ? n : undefined;
-    });
+    const seen = await waitFor(
+      async () => {
+        const n = (await b.nodes.list({ siteId: 'plant-9' })).nodes.find((x) => x.name === 'press-01');
+        return n?.state === 'enrolled' && n.capabilities ? n : undefined;
+      },
+      { what: "B's node at the CO", timeoutMs: 60_000, intervalMs: 200 },
+    );
     expect(seen.uid).toBe('tb.press-01');
     // A's node of the same name stays A's: registered, never seen, nothing of B's.
     const mine = await a.nodes.get({ name: 'press-01' });
@@ -196,13 +186,20 @@ describe('two tenants across a central server and a remote LO', () => {
   }, 90_000);
 
   it("B's node shows online at the centre while it heartbeats at the site (leak 2), A's stays unknown", async () => {
-    const online = await until("B's node online at the CO", async () => {
-      const n = await b.nodes.get({ name: 'press-01' });
-      return n.presence === 'online' ? n : undefined;
-    });
+    const online = await waitFor(
+      async () => {
+        const n = await b.nodes.get({ name: 'press-01' });
+        return n.presence === 'online' ? n : undefined;
+      },
+      { what: "B's node online at the CO", timeoutMs: 60_000, intervalMs: 200 },
+    );
     // Long enough that only the bus (not the enrollment's last-seen) can keep it online.
     const since = Date.now();
-    await until('the offline threshold to pass', () => Date.now() - since > (OFFLINE + 1) * 1000);
+    await waitFor(() => Date.now() - since > (OFFLINE + 1) * 1000, {
+      what: 'the offline threshold to pass',
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
     const later = await b.nodes.get({ name: 'press-01' });
     expect(later.presence).toBe('online');
     expect(later.lastSeenAt!).toBeGreaterThan(online.lastSeenAt ?? 0);
@@ -218,11 +215,14 @@ describe('two tenants across a central server and a remote LO', () => {
     const d = await b.deployments.create({ appId: 'hello-wasm', target: { siteId: 'plant-9' } });
     expect(d.nodes.map((n) => n.nodeUid)).toEqual(['tb.press-01']);
     // Through B's repository to the LO, to the node's state manifest.
-    const m = await until('the deployment in the node manifest', async () => {
-      const r = await mmi!.get('/api/v1/deployments');
-      const j = r.json<{ manifestVersion: number; deployments: { deploymentId: string }[] }>();
-      return j.deployments.some((x) => x.deploymentId === d.id) ? j : undefined;
-    });
+    const m = await waitFor(
+      async () => {
+        const r = await mmi!.get('/api/v1/deployments');
+        const j = r.json<{ manifestVersion: number; deployments: { deploymentId: string }[] }>();
+        return j.deployments.some((x) => x.deploymentId === d.id) ? j : undefined;
+      },
+      { what: 'the deployment in the node manifest', timeoutMs: 60_000, intervalMs: 200 },
+    );
     // The node reports over the MMI; the LO forwards it upward; the CO files it under B.
     const r = await mmi!.post(`/api/v1/deployments/${d.id}/status`, {
       deploymentId: d.id,
@@ -231,10 +231,13 @@ describe('two tenants across a central server and a remote LO', () => {
       components: [{ name: 'hello', state: 'installed' }],
     });
     expect(r.status).toBeLessThan(300);
-    const got = await until('installed at B', async () => {
-      const v = await b.deployments.get({ id: d.id });
-      return v.nodes[0]!.state === 'installed' ? v : undefined;
-    });
+    const got = await waitFor(
+      async () => {
+        const v = await b.deployments.get({ id: d.id });
+        return v.nodes[0]!.state === 'installed' ? v : undefined;
+      },
+      { what: 'installed at B', timeoutMs: 60_000, intervalMs: 200 },
+    );
     expect(got.nodes[0]).toMatchObject({ nodeName: 'press-01', state: 'installed' });
     expect((await a.deployments.list({ includeRemoved: true })).deployments).toEqual([]);
     expect(await a.deployments.get({ id: d.id }).catch((e: unknown) => (e as OutpostError).code)).toBe(
@@ -248,10 +251,13 @@ describe('two tenants across a central server and a remote LO', () => {
     const caps = capabilitiesFor('press-01');
     caps.properties.memory = '8Gi';
     expect((await mmi!.put('/api/v1/capabilities/press-01', caps)).status).toBeLessThan(300);
-    await until('the new capabilities at B', async () => {
-      const n = await b.nodes.get({ name: 'press-01' });
-      return n.capabilities?.properties.memory === '8Gi';
-    });
+    await waitFor(
+      async () => {
+        const n = await b.nodes.get({ name: 'press-01' });
+        return n.capabilities?.properties.memory === '8Gi';
+      },
+      { what: 'the new capabilities at B', timeoutMs: 60_000, intervalMs: 200 },
+    );
     expect((await b.nodes.get({ name: 'press-01' })).presence).toBe('online');
   }, 90_000);
 
