@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutpostError } from '../../lib/errors/index.js';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startTestCore } from '../helpers/core.js';
+import { startCentre, startRemoteLo, type TestCore } from '../helpers/remote-site.js';
 import { tempHome } from '../helpers/home.js';
 import { startGitServer, type GitServer } from '../helpers/git-server.js';
 import { createMmiClient, type MmiTestClient } from '../helpers/mmi-client.js';
@@ -18,61 +17,35 @@ import { waitFor } from '../helpers/wait.js';
  * LO learns (node inventory, status reports) goes up over the leaf link from the LO's outbox, and arrives
  * after the CO was away.
  */
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
 describe('a remote site behind its own LO', () => {
   let git: GitServer;
   const coHome = tempHome('outpost-co-');
   const loHome = tempHome('outpost-lo-');
-  let co: Awaited<ReturnType<typeof startTestCore>>;
-  let lo: Awaited<ReturnType<typeof startTestCore>>;
+  let co: TestCore;
+  let lo: TestCore;
+  let startCoAgain: () => Promise<TestCore>;
   let repoUrl = '';
-  let coNats = { port: 0, leafPort: 0 };
   let node: { certPem: string; keyPem: string; anchorsPem: string[] };
   let mmi: MmiTestClient;
   let deploymentId = '';
 
-  const startCo = () =>
-    startTestCore({
-      home: coHome.home,
-      overrides: {
-        role: 'co',
-        nats: { enabled: true, ...coNats },
-        git: { remote: { url: repoUrl, branch: 'main' } },
-      },
-    });
-
   beforeAll(async () => {
     git = await startGitServer();
     repoUrl = git.createRepo('deployments');
-    coNats = { port: await freePort(), leafPort: await freePort() };
-    co = await startCo();
-    await co.core.messaging.ready(20_000);
+    ({ co, startAgain: startCoAgain } = await startCentre({
+      home: coHome.home,
+      git: { remote: { url: repoUrl, branch: 'main' } },
+    }));
     const c = co.core.client();
     await c.sites.add({ id: 'plant-9', servedBy: 'remote' });
     const leaf = await c.messaging.linkSite({ siteId: 'plant-9' });
     expect(leaf.hubCaPem).toContain('BEGIN CERTIFICATE');
-    const hubCaFile = path.join(loHome.home, 'hub-ca.pem');
-    fs.writeFileSync(hubCaFile, leaf.hubCaPem!);
-    lo = await startTestCore({
+    lo = await startRemoteLo({
       home: loHome.home,
-      overrides: {
-        role: 'lo',
-        site: { id: 'plant-9', name: 'Plant 9' },
-        mmi: { enabled: true },
-        nats: { enabled: true, hubLeafUrl: leaf.hubLeafUrl!, hubCaFile },
-        git: { remote: { url: repoUrl, branch: 'main' }, fetchIntervalSeconds: 30 },
-      },
+      site: { id: 'plant-9', name: 'Plant 9' },
+      link: leaf,
+      repoUrl,
     });
-    await lo.core.messaging.ready(20_000);
   }, 120_000);
 
   afterAll(async () => {
@@ -200,7 +173,7 @@ describe('a remote site behind its own LO', () => {
       code: 'not-found',
     });
 
-    co = await startCo();
+    co = await startCoAgain();
     const d = await waitFor(
       async () => {
         const v = await co.core.client().deployments.get({ id: deploymentId });

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { startTestCore } from '../helpers/core.js';
+import { startCentre, startRemoteLo, type TestCore } from '../helpers/remote-site.js';
 import { tempHome } from '../helpers/home.js';
 import { startGitServer, type GitServer } from '../helpers/git-server.js';
 import { createMmiClient, type MmiTestClient } from '../helpers/mmi-client.js';
@@ -30,16 +29,6 @@ import { waitFor } from '../helpers/wait.js';
  * the LO reports (inventory, presence, statuses) lands on B, never on A, whatever A does with its own
  * site of the same id (leaks 1 and 2); nothing of B reaches A through the API, events or audit.
  */
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
 const ADMIN = 'opt_two-tenants-admin';
 // Derived from a 1 s check-in as the server would (ADR 0500): stale after 2 x 1 + 10 s, offline after twice that.
 const STALE = 12;
@@ -49,8 +38,8 @@ describe('two tenants across a central server and a remote LO', () => {
   const coHome = tempHome('outpost-co-');
   const loHome = tempHome('outpost-lo-');
   let git: GitServer;
-  let co: Awaited<ReturnType<typeof startTestCore>>;
-  let lo: Awaited<ReturnType<typeof startTestCore>>;
+  let co: TestCore;
+  let lo: TestCore;
   let app: FastifyInstance;
   let base = '';
   let a: ClientOf<Contract>;
@@ -75,16 +64,12 @@ describe('two tenants across a central server and a remote LO', () => {
     // B's deployments repository on a git server: the CO pushes it, B's site's LO follows it.
     git = await startGitServer();
     const repoUrl = git.createRepo('tb-deployments');
-    co = await startTestCore({
+    ({ co } = await startCentre({
       home: coHome.home,
       bootstrapToken: ADMIN,
-      overrides: {
-        role: 'co',
-        nats: { ...nats, port: await freePort(), leafPort: await freePort() },
-        git: { tenantRemotes: { tb: { url: repoUrl, branch: 'main' } } },
-      },
-    });
-    await co.core.messaging.ready(20_000);
+      nats,
+      git: { tenantRemotes: { tb: { url: repoUrl, branch: 'main' } } },
+    }));
     app = await createConsoleHttp({ core: co.core, maxBodyBytes: 1 << 20 });
     await app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -117,19 +102,13 @@ describe('two tenants across a central server and a remote LO', () => {
     await a.sites.add({ id: 'plant-9', servedBy: 'remote' });
     await a.nodes.add({ name: 'press-01', siteId: 'plant-9' });
 
-    const hubCaFile = path.join(loHome.home, 'hub-ca.pem');
-    fs.writeFileSync(hubCaFile, link.hubCaPem!);
-    lo = await startTestCore({
+    lo = await startRemoteLo({
       home: loHome.home,
-      overrides: {
-        role: 'lo',
-        site: { id: 'plant-9', name: 'Plant 9' },
-        mmi: { enabled: true },
-        nats: { ...nats, hubLeafUrl: link.hubLeafUrl!, hubCaFile },
-        git: { remote: { url: repoUrl, branch: 'main' }, fetchIntervalSeconds: 30 },
-      },
+      site: { id: 'plant-9', name: 'Plant 9' },
+      link,
+      repoUrl,
+      nats,
     });
-    await lo.core.messaging.ready(20_000);
   }, 120_000);
 
   afterAll(async () => {
