@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addEnrolledNodes, startTestCore } from '../../test/helpers/core.js';
+import { reportStatus } from './testing/rollout-core.js';
 import { WASM_APP } from '../../test/fixtures/margo.js';
 import { OutpostError } from '../../lib/errors/index.js';
 
@@ -23,21 +24,7 @@ describe('retrying a failed canary', () => {
   afterAll(async () => t.stop());
 
   const report = async (node: string, state: 'installing' | 'installed' | 'failed') => {
-    const m = JSON.parse(t.core.lo.manifests.current(`default.${node}`)!.bytes.toString()) as {
-      manifestVersion: number;
-      deployments: { deploymentId: string; digest: string }[];
-    };
-    t.core.deploy.recordStatus({
-      clientId: `default.${node}`,
-      status: {
-        deploymentId: id,
-        adoptedManifestVersion: m.manifestVersion,
-        status: { state },
-        components: [{ name: 'hello', state }],
-      },
-      digest: m.deployments.find((x) => x.deploymentId === id)!.digest,
-      receivedAt: Date.now(),
-    });
+    reportStatus(t.core, node, id, state);
     await t.core.deploy.settle();
   };
   const conflict = async (p: Promise<unknown>) => {

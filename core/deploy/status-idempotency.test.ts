@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addEnrolledNodes, startTestCore } from '../../test/helpers/core.js';
+import { reportStatus } from './testing/rollout-core.js';
 import { WASM_APP } from '../../test/fixtures/margo.js';
 import { busOrigin } from '../store/report-cursors.js';
 
@@ -29,28 +30,8 @@ describe('status reports: once per (node, seq), dated by their event time', () =
   });
   afterAll(async () => t.stop());
 
-  const served = (node: string) => {
-    const m = JSON.parse(t.core.lo.manifests.current(`default.${node}`)!.bytes.toString()) as {
-      manifestVersion: number;
-      deployments: { deploymentId: string; digest: string }[];
-    };
-    return {
-      manifestVersion: m.manifestVersion,
-      digest: m.deployments.find((x) => x.deploymentId === id)!.digest,
-    };
-  };
   const report = async (state: 'installing' | 'installed', seq: number, eventAt: number) => {
-    const s = served('n1');
-    const r = t.core.deploy.recordStatus({
-      clientId: 'default.n1',
-      status: {
-        deploymentId: id,
-        adoptedManifestVersion: s.manifestVersion,
-        status: { state },
-        components: [{ name: 'hello', state }],
-      },
-      digest: s.digest,
-      receivedAt: Date.now(),
+    const r = reportStatus(t.core, 'n1', id, state, {
       eventAt,
       origin: { key: busOrigin('plant', 'default.n1'), seq },
     });

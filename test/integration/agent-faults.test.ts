@@ -19,6 +19,7 @@ import {
   wasmOutputs,
   wasmRunnerPids,
   writeAgentConfig,
+  deploymentInstalled,
   type AgentProcess,
   type Api,
 } from '../fixtures/agent/harness.js';
@@ -63,14 +64,7 @@ describe('edge agent: crashes and an absent LO', () => {
         ])) || '[]',
       ) as { Id: string; State: string }[]
     ).map((c) => ({ id: c.Id, state: c.State }));
-  const installed = (id: string) =>
-    waitFor(
-      async () => {
-        const v = await api.deployments.get({ id });
-        return v.nodes[0]?.state === 'installed' && v.nodes[0].current ? v : undefined;
-      },
-      { what: `deployment ${id} installed`, timeoutMs: 60_000, intervalMs: 100 },
-    );
+  const installed = (id: string) => deploymentInstalled(api, id, { timeoutMs: 60_000 });
 
   beforeAll(async () => {
     // Fixed ports, so the LO comes back where the agent expects it after a restart.

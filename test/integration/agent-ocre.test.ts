@@ -14,6 +14,7 @@ import {
   startAgentProcess,
   wasmApp,
   writeAgentConfig,
+  deploymentInstalled,
   type AgentProcess,
   type Api,
 } from '../fixtures/agent/harness.js';
@@ -154,13 +155,7 @@ describe('edge agent: a WASM app on a microcontroller (ocre over SMP)', () => {
       target: { siteId: 'plant-1' },
     });
     deploymentId = d.id;
-    const v = await waitFor(
-      async () => {
-        const x = await api.deployments.get({ id: deploymentId });
-        return x.nodes[0]?.state === 'installed' && x.nodes[0].current ? x : undefined;
-      },
-      { what: 'installed on the MCU', intervalMs: 100 },
-    );
+    const v = await deploymentInstalled(api, deploymentId, { what: 'installed on the MCU' });
     expect(v.nodes.map((n) => n.nodeName)).toEqual(['edge-1/mcu1']);
     const s = await waitFor(running, { what: 'the container running on the device', intervalMs: 100 });
     expect(s.files.map((f) => f.sha256)).toEqual([digests['1.0.0']]);
@@ -169,15 +164,7 @@ describe('edge agent: a WASM app on a microcontroller (ocre over SMP)', () => {
 
   it('updates to a new version: the new module replaces the old one on the device', async () => {
     await api.deployments.update({ id: deploymentId, version: '1.1.0' });
-    await waitFor(
-      async () => {
-        const x = await api.deployments.get({ id: deploymentId });
-        return x.nodes[0]?.state === 'installed' && x.nodes[0].current && x.nodes[0].version === '1.1.0'
-          ? x
-          : undefined;
-      },
-      { what: 'installed 1.1.0', intervalMs: 100 },
-    );
+    await deploymentInstalled(api, deploymentId, { version: '1.1.0' });
     const s = await waitFor(running, { what: 'the new container running', intervalMs: 100 });
     expect(s.files.map((f) => f.sha256)).toEqual([digests['1.1.0']]);
   });

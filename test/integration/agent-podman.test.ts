@@ -14,6 +14,7 @@ import {
   enrollNode,
   startAgentProcess,
   writeAgentConfig,
+  deploymentInstalled,
   type AgentProcess,
   type Api,
 } from '../fixtures/agent/harness.js';
@@ -72,14 +73,7 @@ describe.skipIf(!usable.ok)(
       return r.stdout + r.stderr;
     };
     const installed = (id: string, version: string) =>
-      waitFor(
-        async () => {
-          const v = await api.deployments.get({ id });
-          const n = v.nodes[0];
-          return n?.state === 'installed' && n.current && n.version === version ? v : undefined;
-        },
-        { what: `deployment ${id} installed at ${version}`, timeoutMs: 60_000, intervalMs: 100 },
-      );
+      deploymentInstalled(api, id, { version, timeoutMs: 60_000 });
 
     beforeAll(async () => {
       pe = createPodmanEnv('outpost-agentp-podman-');

@@ -14,6 +14,7 @@ import {
   wasmOutputs,
   wasmRunnerPids,
   writeAgentConfig,
+  deploymentInstalled,
   type AgentProcess,
   type Api,
 } from '../fixtures/agent/harness.js';
@@ -126,13 +127,7 @@ describe('edge agent: a WASM app from deploy to removal', () => {
       parameters: { greeting: 'hi there' },
     });
     deploymentId = d.id;
-    await waitFor(
-      async () => {
-        const v = await api.deployments.get({ id: deploymentId });
-        return v.nodes[0]?.state === 'installed' && v.nodes[0].current ? v : undefined;
-      },
-      { what: 'installed', intervalMs: 100 },
-    );
+    await deploymentInstalled(api, deploymentId);
     await waitFor(() => wasmOutputs(agentHome.home).includes('hello from wasm v1.0.0'), {
       what: 'the module output',
       intervalMs: 100,
@@ -166,15 +161,7 @@ describe('edge agent: a WASM app from deploy to removal', () => {
   it('updates the version: the new module replaces the old one', async () => {
     const before = wasmRunnerPids(agentHome.home);
     await api.deployments.update({ id: deploymentId, version: '1.1.0' });
-    await waitFor(
-      async () => {
-        const v = await api.deployments.get({ id: deploymentId });
-        return v.nodes[0]?.state === 'installed' && v.nodes[0].current && v.nodes[0].version === '1.1.0'
-          ? v
-          : undefined;
-      },
-      { what: 'installed 1.1.0', intervalMs: 100 },
-    );
+    await deploymentInstalled(api, deploymentId, { version: '1.1.0' });
     await waitFor(() => wasmOutputs(agentHome.home).includes('hello from wasm v1.1.0'), {
       what: 'the new module output',
       intervalMs: 100,

@@ -38,17 +38,19 @@ export function served(core: Core, node: string, id: string) {
 
 /**
  * A node's status report fed in-process exactly as the MMI backend hands it over (the digest of the YAML
- * the node was served); not waited for, so several make a burst.
+ * the node was served); not waited for, so several make a burst. `extra` dates it (`eventAt`) or marks it
+ * as forwarded over the bus (`origin`).
  */
 export function reportStatus(
   core: Core,
   node: string,
   id: string,
   state: 'installing' | 'installed' | 'failed',
-): void {
+  extra: { eventAt?: number; origin?: { key: string; seq: number } } = {},
+): 'created' | 'updated' | 'duplicate' {
   const s = served(core, node, id);
   if (!s) throw new Error(`${node} was not served deployment ${id}`);
-  core.deploy.recordStatus({
+  return core.deploy.recordStatus({
     clientId: `default.${node}`,
     status: {
       deploymentId: id,
@@ -58,5 +60,6 @@ export function reportStatus(
     },
     digest: s.digest,
     receivedAt: Date.now(),
+    ...extra,
   });
 }
