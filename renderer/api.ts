@@ -1,7 +1,6 @@
 import {
-  contract,
   type Contract,
-  createClient,
+  createChannelClient,
   createHttpTransport,
   createIpcTransport,
   type OutpostBridge,
@@ -60,7 +59,9 @@ export async function signIn(token: string): Promise<void> {
     const r = await window.outpost.session({ op: 'signIn', token });
     if (!r.ok) throw OutpostError.fromProblem(r.problem);
   } else {
-    const probe = createClient(contract, createHttpTransport({ baseUrl: window.location.origin, token }));
+    const probe = createChannelClient<Contract>(
+      createHttpTransport({ baseUrl: window.location.origin, token }),
+    );
     await probe.system.whoami({});
     sessionStorage.setItem(TOKEN_KEY, token);
   }
@@ -82,7 +83,9 @@ export async function signOut(): Promise<void> {
 }
 
 const { transport, mode, hasToken } = createTransport();
-export const api: ClientOf<Contract> = createClient(contract, transport);
+// The channel client: calls by name, without the contract's schemas at run time (zod and every schema
+// stayed out of the first script; the server checks every input anyway).
+export const api: ClientOf<Contract> = createChannelClient<Contract>(transport);
 export const apiTransport = transport;
 export const apiMode = mode;
 export const apiHasToken = hasToken;

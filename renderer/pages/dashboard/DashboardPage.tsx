@@ -16,12 +16,14 @@ const ATTENTION_KEY = ['metrics', 'attention'] as const;
  * on the Dashboard, instead of after it (the page renders only once the server said who is signed in):
  * the first view waits for one round of answers, not two.
  */
-export function prefetchDashboard(queryClient: QueryClient): void {
-  void queryClient.prefetchQuery({ queryKey: ['system', 'status'], queryFn: () => api.system.status({}) });
-  void queryClient.prefetchQuery({
-    queryKey: ATTENTION_KEY,
-    queryFn: () => api.health.attention({ limit: 50 }),
-  });
+export function prefetchDashboard(queryClient: QueryClient): Promise<void>[] {
+  return [
+    queryClient.prefetchQuery({ queryKey: ['system', 'status'], queryFn: () => api.system.status({}) }),
+    queryClient.prefetchQuery({
+      queryKey: ATTENTION_KEY,
+      queryFn: () => api.health.attention({ limit: 50 }),
+    }),
+  ];
 }
 
 /** What needs attention, worst first (health.attention), refreshed when the fleet changes. */
