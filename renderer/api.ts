@@ -8,6 +8,7 @@ import {
   type ClientOf,
 } from '../lib/contract/index.js';
 import { OutpostError } from '../lib/errors/index.js';
+import { TOKEN_KEY, tokenInUrl, withEarlyCalls, type EarlyWindow } from './early-calls.js';
 
 /**
  * The renderer only knows the contract. In Electron the preload exposes `window.outpost` (IPC) and the
@@ -21,12 +22,9 @@ declare global {
   }
 }
 
-const TOKEN_KEY = 'outpost.token';
-
 function takeTokenFromUrl(): string | null {
-  const m = /[#&]token=([^&]+)/.exec(window.location.hash);
-  if (m?.[1]) {
-    const token = decodeURIComponent(m[1]);
+  const token = tokenInUrl(window.location.hash);
+  if (token) {
     sessionStorage.setItem(TOKEN_KEY, token);
     window.history.replaceState(null, '', window.location.pathname + window.location.search + '#/');
     return token;
@@ -47,6 +45,8 @@ export function createTransport(): {
       baseUrl: window.location.origin,
       token: token ?? undefined,
       client: 'console',
+      // The first calls' answers may already be on their way (early-calls.ts).
+      fetch: withEarlyCalls(window as unknown as EarlyWindow, window.fetch.bind(window)),
     }),
     mode: 'web',
     hasToken: token !== null,

@@ -7,6 +7,7 @@ import { useNow } from '../../live.js';
 import { ErrorAlert } from '../../components/ErrorAlert.js';
 import { useRefetchOn } from '../deployments/use-refetch-on.js';
 import { AttentionList } from './AttentionList.js';
+import { ATTENTION_INPUT } from '../../early-calls.js';
 const HealthCharts = lazy(() => import('./HealthCharts.js').then((m) => ({ default: m.HealthCharts })));
 
 const ATTENTION_KEY = ['metrics', 'attention'] as const;
@@ -21,7 +22,7 @@ export function prefetchDashboard(queryClient: QueryClient): Promise<void>[] {
     queryClient.prefetchQuery({ queryKey: ['system', 'status'], queryFn: () => api.system.status({}) }),
     queryClient.prefetchQuery({
       queryKey: ATTENTION_KEY,
-      queryFn: () => api.health.attention({ limit: 50 }),
+      queryFn: () => api.health.attention(ATTENTION_INPUT),
     }),
   ];
 }
@@ -30,7 +31,7 @@ export function prefetchDashboard(queryClient: QueryClient): Promise<void>[] {
 function Attention() {
   const q = useQuery({
     queryKey: ATTENTION_KEY,
-    queryFn: () => api.health.attention({ limit: 50 }),
+    queryFn: () => api.health.attention(ATTENTION_INPUT),
     // Presence changes without an event between samples: ask again every 15 s as well.
     refetchInterval: 15_000,
   });
