@@ -5,7 +5,7 @@ import path from 'node:path';
 import { edgectl, startServer, type ServerProcess } from '../helpers/cli.js';
 import { tempHome } from '../helpers/home.js';
 import { lockOwner } from '../../lib/base/index.js';
-import { waitFor } from '../../lib/base/testing.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('edgectl server + edgectl co status', () => {
   const { home, cleanup } = tempHome();
@@ -98,11 +98,10 @@ describe('the server start from the code cache (ADR 0560)', () => {
     const caches = () => (fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir) : []);
     try {
       const first = await startServer(home, [], { OUTPOST_CODE_CACHE_DIR: cacheDir });
-      await waitFor(
-        () => caches().some((e) => /^server\.cjs-.*\.v8cache$/.test(e)),
-        'the code cache',
-        60_000,
-      );
+      await waitFor(() => caches().some((e) => /^server\.cjs-.*\.v8cache$/.test(e)), {
+        what: 'the code cache',
+        timeoutMs: 60_000,
+      });
       await first.stop();
       const [cache] = caches();
       expect(caches()).toEqual([cache]);
