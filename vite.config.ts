@@ -5,9 +5,11 @@ import react from '@vitejs/plugin-react';
 
 /**
  * The early script (renderer/early.ts, ADR 0234): a classic script of its own, hashed like the other
- * assets and loaded `async` from index.html, so it runs as soon as it arrives, before the console's
- * modules have loaded, and asks for the first answers. Built only for the shipped console (`vite` dev
- * does without: the console then asks when it starts).
+ * assets, at the end of index.html's head. It is not `async`: the console's module scripts run only
+ * once the page is parsed, so it always runs before them (an `async` one sometimes ran after them on a
+ * loaded machine, and its calls were then asked twice); the browser still fetches the modules while it
+ * waits for it. Built only for the shipped console (`vite` dev does without: the console then asks
+ * when it starts).
  */
 function earlyScript(): Plugin {
   let fileName = '';
@@ -34,7 +36,7 @@ function earlyScript(): Plugin {
     },
     transformIndexHtml: {
       order: 'post',
-      handler: () => [{ tag: 'script', attrs: { async: true, src: `./${fileName}` }, injectTo: 'head' }],
+      handler: () => [{ tag: 'script', attrs: { src: `./${fileName}` }, injectTo: 'head' }],
     },
   };
 }
