@@ -295,4 +295,6 @@ volumes:
       expect(fs.readdirSync(path.join(agentHome.home, 'workloads', 'compose'))).toEqual([]);
     });
   },
+  // Each test waits up to 60 s for the agent (pulls, podman on a loaded machine): room beyond that.
+  180_000,
 );
