@@ -142,6 +142,54 @@ export async function ensureHubStreams(
 }
 
 /**
+ * What JetStream says of one source of a stream (the link watchdog asks before it repairs, ADR 0502):
+ * - `missing`: the stream has no such source;
+ * - `misconfigured`: the source is there, but not as `want` (another API prefix or delivery prefix);
+ * - `failing`: JetStream reports an error for it, never heard from the origin (`active` -1), or has not
+ *   heard from it for longer than `silentAfterMs`;
+ * - `in-touch`: JetStream heard from the origin within `silentAfterMs` (messages or the source
+ *   consumer's heartbeats). Its `lag` is what JetStream believes is left to copy; nats-server 2.9 says 0
+ *   also while it retries a message the stream drops as a duplicate.
+ */
+/** A source JetStream has not heard from for this long (and the stall period) is broken (ADR 0502). */
+export const SOURCE_SILENT_MS = 10_000;
+
+export type SourceCheck =
+  | { kind: 'missing' }
+  | { kind: 'misconfigured' }
+  | { kind: 'failing'; reason: string }
+  | { kind: 'in-touch'; lag: number; activeMs: number; duplicateWindowMs: number };
+
+export async function checkSource(
+  jsm: JetStreamManager,
+  stream: string,
+  want: StreamSource,
+  silentAfterMs: number,
+): Promise<SourceCheck> {
+  const info = await jsm.streams.info(stream);
+  const configured = (info.config.sources ?? []).find((x) => x.name === want.name);
+  if (!configured) return { kind: 'missing' };
+  if (JSON.stringify(normaliseSources([configured])) !== JSON.stringify(normaliseSources([want])))
+    return { kind: 'misconfigured' };
+  const si = (info.sources ?? []).find((x) => x.name === want.name);
+  if (!si) return { kind: 'failing', reason: 'JetStream reports nothing for the source' };
+  if (si.error) return { kind: 'failing', reason: `JetStream reports: ${si.error.description}` };
+  if (si.active < 0) return { kind: 'failing', reason: 'JetStream never heard from the origin' };
+  const activeMs = si.active / 1e6;
+  if (activeMs > silentAfterMs)
+    return {
+      kind: 'failing',
+      reason: `JetStream has not heard from the origin for ${Math.round(activeMs)} ms`,
+    };
+  return {
+    kind: 'in-touch',
+    lag: si.lag,
+    activeMs,
+    duplicateWindowMs: (info.config.duplicate_window ?? 0) / 1e6,
+  };
+}
+
+/**
  * Re-creates one source of a stream (the link watchdog, ADR 0166): the stream is updated without it,
  * then with it again. nats-server sets a re-added source up afresh and resumes it after the last
  * message the stream holds from that origin, so nothing is fetched twice and nothing is skipped.
