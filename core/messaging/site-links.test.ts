@@ -225,8 +225,9 @@ describe('the link watchdog (ADR 0166)', () => {
     expect((await coLink()).repairs ?? 0).toBe(repairsBefore);
 
     // A message the aggregate refuses as a duplicate: nats-server 2.9 then retries it, copying nothing
-    // after it, until the aggregate's duplicate window is over (10 s here, 2 min by default), while it
-    // says the source is in touch. Re-creating the source would only copy the same message again.
+    // after it, until the aggregate's duplicate window is over (10 s here so the stall can be watched,
+    // 1 s by default), while it says the source is in touch. Re-creating the source would only copy the
+    // same message again.
     const co$ = await serviceConnection(co, 'test-co-window');
     const lo$ = await serviceConnection(lo, 'test-lo-duplicates');
     try {

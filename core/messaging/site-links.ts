@@ -236,6 +236,8 @@ export function createHubLinks(o: HubLinksOptions): HubLinks {
         }));
         if (c.kind === 'missing' || c.kind === 'misconfigured') what = 'config';
         if (c.kind === 'failing' || c.kind === 'unknown') why = c.reason;
+        // A source just made (a site just linked, a restart) has not heard from its origin yet.
+        if (c.kind === 'failing' && quietFor < Math.max(timing.stallAfterMs, SOURCE_SILENT_MS)) continue;
         if (c.kind === 'in-touch') {
           // Late deliveries (a loaded machine) or a message refused as a duplicate: both pass by
           // themselves, the second once the duplicate window is over. Re-created only after that.

@@ -62,10 +62,15 @@ async function ensure(jsm: JetStreamManager, cfg: Partial<StreamConfig> & { name
     await jsm.streams.add(cfg);
     return;
   }
-  const want = JSON.stringify({ subjects: cfg.subjects ?? [], sources: cfg.sources ?? [] });
+  const want = JSON.stringify({
+    subjects: cfg.subjects ?? [],
+    sources: cfg.sources ?? [],
+    duplicateWindow: cfg.duplicate_window ?? null,
+  });
   const have = JSON.stringify({
     subjects: existing.subjects ?? [],
     sources: normaliseSources(existing.sources),
+    duplicateWindow: cfg.duplicate_window === undefined ? null : (existing.duplicate_window ?? null),
   });
   if (want !== have) await jsm.streams.update(cfg.name, { ...existing, ...cfg } as StreamConfig);
 }
@@ -138,7 +143,12 @@ export async function ensureHubStreams(
   }
   const sources = aggregateSources(sites);
   if (sources.length === 0) return;
-  await ensure(jsm, { ...base(AGGREGATE_UP_STREAM, limits), name: AGGREGATE_UP_STREAM, sources });
+  await ensure(jsm, {
+    ...base(AGGREGATE_UP_STREAM, limits),
+    name: AGGREGATE_UP_STREAM,
+    sources,
+    duplicate_window: nanos(AGGREGATE_DUPLICATE_WINDOW_MS),
+  });
 }
 
 /**
@@ -151,6 +161,14 @@ export async function ensureHubStreams(
  *   consumer's heartbeats). Its `lag` is what JetStream believes is left to copy; nats-server 2.9 says 0
  *   also while it retries a message the stream drops as a duplicate.
  */
+/**
+ * The aggregate's duplicate window (ADR 0502). Nothing publishes into the aggregate: it only copies the
+ * sites' streams, which drop a retried publish themselves, and its reader drops a node message at or below
+ * the last one applied (ADR 0163). A copied message the aggregate refuses as a duplicate makes nats-server
+ * 2.9 retry it and copy nothing after it until the window is over: so the window is short.
+ */
+export const AGGREGATE_DUPLICATE_WINDOW_MS = 1_000;
+
 /** A source JetStream has not heard from for this long (and the stall period) is broken (ADR 0502). */
 export const SOURCE_SILENT_MS = 10_000;
 
