@@ -15,6 +15,7 @@ export default defineConfig({
       'electron/**/*.test.ts',
       'renderer/**/*.test.ts',
       'test/integration/**/*.test.ts',
+      'test/helpers/**/*.test.ts',
     ],
     exclude: ['node_modules/**', 'dist/**', 'test/e2e/**'],
     globalSetup: ['test/global-setup.ts'],

@@ -12,11 +12,11 @@ import {
   compileHello,
   enrollNode,
   startAgentProcess,
-  waitFor,
   wasmApp,
   wasmRunnerPids,
   writeAgentConfig,
 } from '../test/fixtures/agent/harness.js';
+import { waitFor } from '../test/helpers/wait.js';
 
 // The edge agent's memory (issue 18, ADR 0543, 0544), measured on the real `edgectl agent` process (built
 // CLI, its own entry) against a real `edgectl server` and docker-registry on loopback, beside its baseline:
@@ -153,21 +153,20 @@ async function measure(nodeOptions: string, n: number): Promise<Run> {
     const tStarted = performance.now() - t0;
     await agent.waitForLog((l) => l.msg === 'desired state adopted', 'first manifest');
     const tManifest = performance.now() - t0;
-    await waitFor(
-      async () => (await api.nodes.get({ name: `bench-${n}` })).capabilities !== null,
-      'capabilities',
-    );
+    await waitFor(async () => (await api.nodes.get({ name: `bench-${n}` })).capabilities !== null, {
+      what: 'capabilities',
+      intervalMs: 100,
+    });
     await sleep(IDLE_MS);
     const idle = await sample({ agent: agent.pid, baseline: baseline.pid });
 
     const deploy = async (i: number) => {
       const dep = await api.deployments.create({ appId: `bench-wasm-${i}`, target: { siteId: 'bench' } });
-      await waitFor(
-        async () => (await api.deployments.get({ id: dep.id })).nodes[0]?.state === 'installed',
-        `deployment ${i} installed`,
-        120_000,
-        100,
-      );
+      await waitFor(async () => (await api.deployments.get({ id: dep.id })).nodes[0]?.state === 'installed', {
+        what: `deployment ${i} installed`,
+        timeoutMs: 120_000,
+        intervalMs: 100,
+      });
       return dep.id;
     };
     const ids = [await deploy(1)];
@@ -182,7 +181,11 @@ async function measure(nodeOptions: string, n: number): Promise<Run> {
     const runners = wasmRunnerPids(agentHome.home);
     const many = await sample({ agent: agent.pid, runner: runners[0], baseline: baseline.pid });
     for (const id of ids) await api.deployments.remove({ id });
-    await waitFor(() => wasmRunnerPids(agentHome.home).length === 0, 'removed', 60_000);
+    await waitFor(() => wasmRunnerPids(agentHome.home).length === 0, {
+      what: 'removed',
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
     const per = (k: 'rssMiB' | 'pssMiB') =>
       Math.round(((many.runner![k] - one.runner![k]) / (WORKLOADS - 1)) * 10) / 10;
     return {

@@ -1,3 +1,4 @@
+import { waitFor } from '../test/helpers/wait.js';
 /**
  * Presence at scale: N simulated agents (many raw NATS connections in this process, each with its own
  * NKEY user and least-privilege permissions) heartbeat to one LO every few seconds with jitter, each
@@ -13,7 +14,7 @@ import path from 'node:path';
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
-import { removeTempDirs, startTestServer, tempDir, waitFor, type TestServer } from '../lib/base/testing.js';
+import { removeTempDirs, startTestServer, tempDir, type TestServer } from '../lib/base/testing.js';
 import type { NodeCredentials } from '../core/messaging/credentials.js';
 import { fastNkeyAuthenticator } from '../lib/bus/index.js';
 
@@ -206,8 +207,7 @@ async function runSize(n: number): Promise<Record<string, unknown>> {
   const c = child;
   await waitFor(
     async () => (await request<{ counts: { online: number } }>(c, { cmd: 'stats' })).counts.online === n,
-    `all ${n} online`,
-    60_000,
+    { what: `all ${n} online`, timeoutMs: 60_000 },
   );
 
   // Steady state.
@@ -250,7 +250,7 @@ async function runSize(n: number): Promise<Record<string, unknown>> {
   for (let r = 0; r < FANOUT_ROUNDS; r++) {
     const from = latenciesNs.length;
     const sent = await request<{ sendNs: string }>(c, { cmd: 'fanout', round: r });
-    await waitFor(() => latenciesNs.length - from >= n, `fan-out round ${r}`, 30_000);
+    await waitFor(() => latenciesNs.length - from >= n, `fan-out round ${r}`);
     const ms = latenciesNs
       .slice(from, from + n)
       .map((x) => Number(x) / 1e6)

@@ -6,7 +6,9 @@
  * - embedded NATS: from writing its configuration and spawning nats-server until the supervisor saw it
  *   healthy (`readyMs` of the server's "nats-server running" log line), beside nats-server alone with the
  *   same configuration from spawn until `/healthz` answers 200;
- * - idle RSS and PSS of the server and its nats-server, beside nats-server alone plus the bare HTTP server.
+ * - idle RSS and PSS of the server and its nats-server, beside nats-server alone plus the bare HTTP server;
+ * - the start from the code cache (ADR 0560) and its idle RSS beside the ES module build's, which
+ *   `edgectl server` ran before.
  * Writes bench/results/server-start.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -98,14 +100,20 @@ interface Started {
   natsReadyMs: () => number | undefined;
 }
 
+/**
+ * The ES module build, which `edgectl server` ran before ADR 0560 (no code cache): measured beside it in
+ * the same run, so the gain is a ratio of this run, not of a noisy earlier one.
+ */
+const ESM_ENTRY = path.join(ROOT, 'dist', 'cli', 'edgectl.js');
+
 /** `edgectl server`: ms from spawn until system.status answers 200. */
-async function startOutpost(home: string): Promise<Started> {
+async function startOutpost(home: string, entry = EDGECTL): Promise<Started> {
   const serverJson = path.join(home, 'run', 'server.json');
   fs.rmSync(serverJson, { force: true });
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
-    [EDGECTL, 'server', '--home', home, '--port', '0', '--log-level', 'info'],
+    [entry, 'server', '--home', home, '--port', '0', '--log-level', 'info'],
     {
       stdio: ['ignore', 'ignore', 'pipe'],
     },
@@ -173,6 +181,7 @@ it('server start, embedded NATS readiness and idle memory against bare baselines
   const bare: number[] = [];
   const natsEmbedded: number[] = [];
   const natsAlone: number[] = [];
+  const warmEsm: number[] = [];
 
   const warmHome = tempHome('outpost-bench-start-');
   homes.push(warmHome);
@@ -187,6 +196,9 @@ it('server start, embedded NATS readiness and idle memory against bare baselines
     const c = await startOutpost(fresh.home);
     cold.push(c.ms);
     await stop(c);
+    const e = await startOutpost(warmHome.home, ESM_ENTRY);
+    warmEsm.push(e.ms);
+    await stop(e);
     const w = await startOutpost(warmHome.home);
     warm.push(w.ms);
     // The supervisor's own measure; the log line comes when it is healthy, maybe after the API answers.
@@ -209,6 +221,11 @@ it('server start, embedded NATS readiness and idle memory against bare baselines
   const outpostNode = memOf(w.child.pid!);
   const outpostNats = memOf(natsPid!);
   await stop(w);
+  const we = await startOutpost(warmHome.home, ESM_ENTRY);
+  await sleep(IDLE_MS);
+  const esmNode = memOf(we.child.pid!);
+  const esmNats = memOf(natsPidOf(we.child.pid!)!);
+  await stop(we);
   const conf = path.join(warmHome.home, 'nats', 'nats-server.conf');
   const monitor = Number(/"http":\s*"127\.0\.0\.1:(\d+)"/.exec(fs.readFileSync(conf, 'utf8'))?.[1]);
   const n = await startNatsAlone(conf, monitor);
@@ -242,6 +259,16 @@ it('server start, embedded NATS readiness and idle memory against bare baselines
       samples: { outpost: ms(warm), baseline: ms(bare) },
     }),
     figure({
+      figure:
+        'edgectl server (existing home) from spawn until the console API answers, code cache against the ES module build',
+      unit: 'ms',
+      outpost: round1(median(warm)),
+      baseline: round1(median(warmEsm)),
+      baselineIs:
+        'the same start from the ES module build without code cache (dist/cli/edgectl.js, before ADR 0560)',
+      samples: { outpost: ms(warm), baseline: ms(warmEsm) },
+    }),
+    figure({
       figure: 'embedded NATS from spawn until healthy',
       unit: 'ms',
       outpost: round1(median(natsEmbedded)),
@@ -261,6 +288,13 @@ it('server start, embedded NATS readiness and idle memory against bare baselines
       goalRatio: 1.5,
     }),
     figure({
+      figure: 'server idle RSS (node + nats-server), code cache against the ES module build',
+      unit: 'MiB',
+      outpost: round1(outpostNode.rssMiB + outpostNats.rssMiB),
+      baseline: round1(esmNode.rssMiB + esmNats.rssMiB),
+      baselineIs: 'the same server from the ES module build (before ADR 0560)',
+    }),
+    figure({
       figure: 'server idle PSS (node + nats-server)',
       unit: 'MiB',
       outpost: round1(outpostNode.pssMiB + outpostNats.pssMiB),
@@ -269,10 +303,11 @@ it('server start, embedded NATS readiness and idle memory against bare baselines
     }),
   ];
   writeResult('server-start', {
-    note: `medians of ${ROUNDS} rounds (bare, cold, warm, nats-server alone in turn); memory after ${IDLE_MS} ms idle`,
+    note: `medians of ${ROUNDS} rounds (bare, cold, warm from the ES module build, warm, nats-server alone in turn); memory after ${IDLE_MS} ms idle`,
     memory: {
       outpost: { node: outpostNode, nats: outpostNats },
       baseline: { node: bareNode, nats: bareNats },
+      esModuleBuild: { node: esmNode, nats: esmNats },
     },
     figures,
   });

@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { register as server } from './commands/server.js';
 import * as co from './commands/co/index.js';
 import * as oci from './commands/oci/index.js';
@@ -8,9 +8,9 @@ import * as site from './commands/site/index.js';
 import * as bundle from './commands/bundle/index.js';
 import * as smp from './commands/smp/index.js';
 import { register as discover } from './commands/discover.js';
-import { reportError, exitCodeFor } from './lib/action.js';
+import { baseProgram, runProgram, VERSION } from './lib/program.js';
 
-declare const __OUTPOST_VERSION__: string;
+export { VERSION };
 
 /**
  * The top-level commands in `--help` order. A group's `head` makes its command (name, description, its own
@@ -39,15 +39,7 @@ const TOP_LEVEL: TopLevel[] = [
  * does not build the ~150 commands it will not run (issue 18). Without it, the whole tree.
  */
 export function buildProgram(only?: string | null): Command {
-  const program = new Command('edgectl')
-    .description(
-      `Outpost edge orchestration: control plane, edge agent and tools (version ${VERSION}; edgectl --version)`,
-    )
-    .option('--home <dir>', 'data directory (default: $EDGE_HOME or a per-user folder)')
-    .option('--debug', 'print stack traces for unexpected errors')
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
-    .exitOverride();
+  const program = baseProgram();
   for (const t of TOP_LEVEL) {
     if (only === undefined || only === t.name || !t.head) t.register(program);
     else t.head(program);
@@ -73,23 +65,6 @@ export function namedCommand(argv: readonly string[]): string | null {
   return null;
 }
 
-export const VERSION = typeof __OUTPOST_VERSION__ === 'string' ? __OUTPOST_VERSION__ : 'dev';
-
 export async function main(argv: string[]): Promise<void> {
-  // `--version` is handled here, not by commander, so that subcommands may take their own --version.
-  if (argv[2] === '--version' || argv[2] === '-V') {
-    process.stdout.write(`${VERSION}\n`);
-    return;
-  }
-  const program = buildProgram(namedCommand(argv));
-  try {
-    await program.parseAsync(argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode === 0 ? 0 : 2;
-      return;
-    }
-    reportError(err, argv.includes('--debug'));
-    process.exitCode = exitCodeFor(err);
-  }
+  await runProgram(() => buildProgram(namedCommand(argv)), argv);
 }

@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCore } from '../test/helpers/core.js';
-import { WASM_APP, capabilitiesFor } from '../test/fixtures/margo.js';
-import { parseDeviceCapabilities } from '../lib/margo-validation/index.js';
+import { markEnrolled, startTestCore } from '../test/helpers/core.js';
+import { WASM_APP } from '../test/fixtures/margo.js';
 import { TOPICS, events, type ChangedEvent, type Topic } from '../lib/contract/index.js';
 import { UNANNOUNCED } from '../renderer/query-keys.js';
 
@@ -142,12 +141,7 @@ describe('the topics the core announces', () => {
       expect(await announced(fn), what).toEqual(expect.arrayContaining(topics));
 
     // A node that enrolled and reported its capabilities (fixture), then a deployment placed on it.
-    const now = Date.now();
-    t.core.store.sqlite
-      .prepare(
-        `UPDATE nodes SET state = 'enrolled', capabilities = ?, capabilities_at = ?, last_seen_at = ? WHERE uid = ?`,
-      )
-      .run(JSON.stringify(parseDeviceCapabilities(capabilitiesFor('n1'))), now, now, 'default.n1');
+    markEnrolled(t.core, 'n1');
     let id = '';
     expect(
       await announced(async () => {

@@ -4,7 +4,6 @@ import {
   AppBar,
   Box,
   Chip,
-  Drawer,
   IconButton,
   LinearProgress,
   Link,
@@ -13,8 +12,8 @@ import {
   ListItemIcon,
   ListItemText,
   Button,
+  Paper,
   Toolbar,
-  Tooltip,
   Typography,
 } from '@mui/material';
 import DarkModeIcon from '@mui/icons-material/DarkMode';
@@ -34,8 +33,8 @@ import { connectLiveUpdates } from './live.js';
 import { apiHasToken, apiMode, signOut } from './api.js';
 import { useSession } from './session.js';
 import { DashboardPage } from './pages/dashboard/DashboardPage.js';
-import { TokenPrompt } from './TokenPrompt.js';
 import { ErrorAlert } from './components/ErrorAlert.js';
+import { LazyTooltip } from './components/LazyTooltip.js';
 
 interface NavItem {
   path: string;
@@ -44,6 +43,9 @@ interface NavItem {
   render: () => ReactNode;
 }
 
+// Signing in is its own chunk (its text field and form controls): a console opened with a credential
+// never needs it.
+const TokenPrompt = lazy(() => import('./TokenPrompt.js').then((m) => ({ default: m.TokenPrompt })));
 const NodePage = lazy(() => import('./pages/nodes/NodePage.js').then((m) => ({ default: m.NodePage })));
 const AuditPage = lazy(() => import('./pages/audit/AuditPage.js').then((m) => ({ default: m.AuditPage })));
 const SettingsPage = lazy(() =>
@@ -154,7 +156,7 @@ export function App({
           />
           {session.me ? (
             <>
-              <Tooltip
+              <LazyTooltip
                 title={`${session.me.id} in tenant ${session.me.tenantId}${
                   session.me.expiresAt ? `, until ${new Date(session.me.expiresAt).toLocaleString()}` : ''
                 }`}
@@ -166,13 +168,13 @@ export function App({
                   label={`${session.me.name} · ${session.me.roles.join(', ')}`}
                   sx={{ color: 'inherit', borderColor: 'currentColor', mr: 1 }}
                 />
-              </Tooltip>
+              </LazyTooltip>
               <Button size="small" color="inherit" onClick={() => void signOut()}>
                 Sign out
               </Button>
             </>
           ) : null}
-          <Tooltip title={themeMode === 'dark' ? 'Switch to light mode' : 'Switch to dark mode'}>
+          <LazyTooltip title={themeMode === 'dark' ? 'Switch to light mode' : 'Switch to dark mode'}>
             <IconButton
               color="inherit"
               onClick={onToggleTheme}
@@ -182,15 +184,27 @@ export function App({
             >
               {themeMode === 'dark' ? <LightModeIcon /> : <DarkModeIcon />}
             </IconButton>
-          </Tooltip>
+          </LazyTooltip>
         </Toolbar>
       </AppBar>
-      <Drawer
-        variant="permanent"
+      {/* The side menu: what MUI's permanent Drawer draws (a fixed paper beside a spacer), without the
+          Drawer component, which brings the modal, focus trap and slide transition of its other variants
+          into the first script (ADR 0234). */}
+      <Box sx={{ width: DRAWER, flexShrink: 0 }} />
+      <Paper
+        square
+        elevation={0}
         sx={{
+          position: 'fixed',
+          top: 0,
+          left: 0,
+          bottom: 0,
           width: DRAWER,
-          flexShrink: 0,
-          '& .MuiDrawer-paper': { width: DRAWER, boxSizing: 'border-box' },
+          boxSizing: 'border-box',
+          overflowY: 'auto',
+          borderRight: 1,
+          borderColor: 'divider',
+          zIndex: (t) => t.zIndex.drawer,
         }}
       >
         <Toolbar variant="dense" />
@@ -208,7 +222,7 @@ export function App({
             </ListItemButton>
           ))}
         </List>
-      </Drawer>
+      </Paper>
       <Box
         component="main"
         id="main"

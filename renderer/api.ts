@@ -1,7 +1,6 @@
 import {
-  contract,
   type Contract,
-  createClient,
+  createChannelClient,
   createHttpTransport,
   createIpcTransport,
   type OutpostBridge,
@@ -9,6 +8,7 @@ import {
   type ClientOf,
 } from '../lib/contract/index.js';
 import { OutpostError } from '../lib/errors/index.js';
+import { TOKEN_KEY, tokenInUrl, withEarlyCalls, type EarlyWindow } from './early-calls.js';
 
 /**
  * The renderer only knows the contract. In Electron the preload exposes `window.outpost` (IPC) and the
@@ -22,12 +22,9 @@ declare global {
   }
 }
 
-const TOKEN_KEY = 'outpost.token';
-
 function takeTokenFromUrl(): string | null {
-  const m = /[#&]token=([^&]+)/.exec(window.location.hash);
-  if (m?.[1]) {
-    const token = decodeURIComponent(m[1]);
+  const token = tokenInUrl(window.location.hash);
+  if (token) {
     sessionStorage.setItem(TOKEN_KEY, token);
     window.history.replaceState(null, '', window.location.pathname + window.location.search + '#/');
     return token;
@@ -48,6 +45,8 @@ export function createTransport(): {
       baseUrl: window.location.origin,
       token: token ?? undefined,
       client: 'console',
+      // The first calls' answers may already be on their way (early-calls.ts).
+      fetch: withEarlyCalls(window as unknown as EarlyWindow, window.fetch.bind(window)),
     }),
     mode: 'web',
     hasToken: token !== null,
@@ -60,7 +59,9 @@ export async function signIn(token: string): Promise<void> {
     const r = await window.outpost.session({ op: 'signIn', token });
     if (!r.ok) throw OutpostError.fromProblem(r.problem);
   } else {
-    const probe = createClient(contract, createHttpTransport({ baseUrl: window.location.origin, token }));
+    const probe = createChannelClient<Contract>(
+      createHttpTransport({ baseUrl: window.location.origin, token }),
+    );
     await probe.system.whoami({});
     sessionStorage.setItem(TOKEN_KEY, token);
   }
@@ -82,7 +83,9 @@ export async function signOut(): Promise<void> {
 }
 
 const { transport, mode, hasToken } = createTransport();
-export const api: ClientOf<Contract> = createClient(contract, transport);
+// The channel client: calls by name, without the contract's schemas at run time (zod and every schema
+// stayed out of the first script; the server checks every input anyway).
+export const api: ClientOf<Contract> = createChannelClient<Contract>(transport);
 export const apiTransport = transport;
 export const apiMode = mode;
 export const apiHasToken = hasToken;

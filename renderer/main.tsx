@@ -6,13 +6,26 @@ import { App } from './App.js';
 import { makeTheme, readThemeChoice, saveThemeChoice, type ThemeChoice } from './theme.js';
 import { apiHasToken, apiMode } from './api.js';
 import { prefetchDashboard } from './pages/dashboard/DashboardPage.js';
+import { sessionQuery } from './session.js';
+
+/**
+ * How long the first render waits for the first answers (who is signed in, and the Dashboard's data when
+ * it opens there): one render with the page instead of an empty shell rendered first and the page a
+ * moment later (two renders, the second one waiting for the first). A slow server gets the shell after
+ * this long, and the page when its answers come (ADR 0234).
+ */
+const FIRST_ANSWERS_WAIT_MS = 300;
 
 const queryClient = new QueryClient({
   defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: true, staleTime: 2000 } },
 });
-// Opened on the Dashboard with a credential: its data is asked for now, beside the sign-in check.
-if ((apiHasToken || apiMode === 'desktop') && ['', '/'].includes(window.location.hash.replace(/^#/, '')))
-  prefetchDashboard(queryClient);
+// With a credential, the sign-in check is asked for now and, opened on the Dashboard, its data beside it.
+const firstAnswers: Promise<unknown>[] = [];
+if (apiHasToken || apiMode === 'desktop') {
+  firstAnswers.push(queryClient.prefetchQuery(sessionQuery));
+  if (['', '/'].includes(window.location.hash.replace(/^#/, '')))
+    firstAnswers.push(...prefetchDashboard(queryClient));
+}
 
 /** Light or dark: the system setting until the operator picks one with the toggle (remembered). */
 function Root() {
@@ -35,10 +48,18 @@ function Root() {
   );
 }
 
-createRoot(document.getElementById('root')!).render(
-  <StrictMode>
-    <QueryClientProvider client={queryClient}>
-      <Root />
-    </QueryClientProvider>
-  </StrictMode>,
-);
+const root = createRoot(document.getElementById('root')!);
+const render = () =>
+  root.render(
+    <StrictMode>
+      <QueryClientProvider client={queryClient}>
+        <Root />
+      </QueryClientProvider>
+    </StrictMode>,
+  );
+if (firstAnswers.length === 0) render();
+else
+  void Promise.race([
+    Promise.allSettled(firstAnswers),
+    new Promise((resolve) => setTimeout(resolve, FIRST_ANSWERS_WAIT_MS)),
+  ]).then(render);

@@ -24,13 +24,16 @@ export interface Session {
 /** Until the server has said who is signed in, nothing is allowed. */
 const UNKNOWN: AccessDecision = { allowed: false, needs: [], reason: 'not signed in' };
 
+/** The sign-in check as a query (also started before the first render, see main.tsx). */
+export const sessionQuery = {
+  queryKey: ['session'],
+  queryFn: () => api.system.whoami({}),
+  staleTime: 60_000,
+  retry: false,
+} as const;
+
 export function useSession(): Session {
-  const q = useQuery({
-    queryKey: ['session'],
-    queryFn: () => api.system.whoami({}),
-    staleTime: 60_000,
-    retry: false,
-  });
+  const q = useQuery(sessionQuery);
   const code = q.error instanceof OutpostError ? q.error.code : undefined;
   // A refetch that fails keeps the last answer in the cache: a token refused now is signed out.
   const signedOut = code === 'unauthorized';

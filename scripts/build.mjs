@@ -48,6 +48,7 @@ const common = {
 };
 
 const AGENT_MINIFY = true;
+const SERVER_MINIFY = process.env.OUTPOST_SERVER_MINIFY !== '0';
 const nodeInputs = ['lib', 'core', 'cli', 'agents', 'electron', 'package.json', 'scripts/build.mjs'];
 
 /**
@@ -64,6 +65,17 @@ const NOT_BUNDLED = [
   'thread-stream',
   'electron',
 ];
+/**
+ * Packages the server imports only on first use (`await import()`: git, OCI pulls, building certificates,
+ * mDNS): left out of the server's one-file bundle and required from node_modules when first used, so a
+ * start neither reads nor keeps their source (ADR 0560). The ESM build has them in chunks of their own.
+ */
+const CJS_WRAPPER_OPEN = '(function (exports, require, module, __filename, __dirname) {';
+const SERVER_REQUIRED_LATER = ['undici', 'isomorphic-git', '@peculiar/x509', '@homebridge/ciao'];
+const notBundled = (p) =>
+  NOT_BUNDLED.some((n) =>
+    n.endsWith('*') ? p.startsWith(n.slice(0, -1)) : p === n || p.startsWith(`${n}/`),
+  );
 
 /**
  * Our own modules do no work at import time (CONTRIBUTING), so a module none of whose exports is used may
@@ -134,10 +146,6 @@ const cjsDynamicImports = {
   name: 'cjs-dynamic-imports',
   setup(b) {
     const requireHere = createRequire(path.join(root, 'package.json'));
-    const notBundled = (p) =>
-      NOT_BUNDLED.some((n) =>
-        n.endsWith('*') ? p.startsWith(n.slice(0, -1)) : p === n || p.startsWith(`${n}/`),
-      );
     b.onResolve({ filter: /^[^./]/ }, (args) => {
       if (args.kind !== 'dynamic-import' || isBuiltin(args.path) || notBundled(args.path)) return undefined;
       let names;
@@ -158,6 +166,42 @@ const cjsDynamicImports = {
           (n, i) => `const x${i} = m[${JSON.stringify(n)}]; export { x${i} as ${JSON.stringify(n)} };`,
         ),
       ].join('\n'),
+      loader: 'js',
+      resolveDir: root,
+    }));
+  },
+};
+
+/**
+ * V8 keeps a script's source for as long as the process runs, in one byte per character only if every
+ * character fits in one; esbuild leaves a few non-ASCII characters (in regular expressions and comments),
+ * which made the server's 6 MB source take 12 MB. Each is written as a \\u escape, which means the same
+ * in strings, regular expressions, identifiers and comments (not in String.raw templates, which the bundle
+ * has none of with such characters).
+ */
+function asciiOnly(file) {
+  const src = fs.readFileSync(file, 'utf8');
+  if (!/[\u0080-\uffff]/.test(src)) return;
+  const out = src.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  fs.writeFileSync(file, out);
+}
+
+/**
+ * In the CommonJS server bundle, `await import('x')` of Node's own modules and of NOT_BUNDLED packages
+ * (all CommonJS) becomes a `require`: a script compiled with vm.Script (the code cache) has no `import()`
+ * without Node's experimental flags.
+ */
+const dynamicImportsAsRequire = {
+  name: 'dynamic-imports-as-require',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      const external =
+        isBuiltin(args.path) || notBundled(args.path) || SERVER_REQUIRED_LATER.includes(args.path);
+      if (args.kind !== 'dynamic-import' || !external) return undefined;
+      return { path: args.path, namespace: 'require-external' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'require-external' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
       loader: 'js',
       resolveDir: root,
     }));
@@ -205,6 +249,43 @@ if (stale('dist/cli/edgectl.js', nodeInputs)) {
     new Set(Object.keys(result.metafile.outputs).map((o) => path.join(root, o))),
   );
   console.log('built dist/cli');
+}
+
+// `edgectl server` (bin/edgectl.js chooses this entry): the same program as one CommonJS file, which the
+// launcher compiles with V8's code cache (lib/base/code-cache.ts): Node 20 caches no compilation of ES
+// modules, and compiling the server's chunks was ~half of its start (issue 18, ADR 0560). `import.meta.url`
+// is the bundle's own URL (lib/base/resources.ts walks up from it to the project root).
+if (stale('dist/cli/server.cjs', nodeInputs)) {
+  await build({
+    ...common,
+    packages: undefined,
+    external: [...NOT_BUNDLED, ...SERVER_REQUIRED_LATER],
+    plugins: [slimIndexes, ownCodeIsPure, dynamicImportsAsRequire],
+    define: { ...common.define, 'import.meta.url': '__outpostModuleUrl' },
+    // Written as the function CommonJS wraps a module in (lib/base/code-cache.ts compiles the file as it
+    // is: wrapping it at run time would keep a second copy of the source).
+    banner: {
+      js: `${CJS_WRAPPER_OPEN}\nconst __outpostModuleUrl = require('node:url').pathToFileURL(__filename).href;`,
+    },
+    footer: { js: '\n})' },
+    minifyWhitespace: SERVER_MINIFY,
+    minifySyntax: SERVER_MINIFY,
+    keepNames: SERVER_MINIFY,
+    entryPoints: { server: 'cli/server-entry.ts' },
+    outExtension: { '.js': '.cjs' },
+    outdir: 'dist/cli',
+    format: 'cjs',
+    absWorkingDir: root,
+  });
+  asciiOnly(path.join(root, 'dist', 'cli', 'server.cjs'));
+  await build({
+    ...common,
+    entryPoints: { 'code-cache': 'cli/code-cache-entry.ts' },
+    outdir: 'dist/cli',
+    format: 'esm',
+    absWorkingDir: root,
+  });
+  console.log('built dist/cli/server.cjs');
 }
 
 // The agent (`edgectl agent` running it; bin/edgectl.js chooses this entry): its own build and chunks,

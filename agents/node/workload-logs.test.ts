@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { agentPaths } from './home.js';
 import type { DeploymentRecord } from './state.js';
 import { findDeployment, followWorkloadLogs, readWorkloadLogs, wasmOutputFiles } from './workload-logs.js';
+import { waitFor } from '../../test/helpers/wait.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-wlogs-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -99,9 +100,7 @@ describe('workload logs on the node', () => {
       signal: ac.signal,
       onLine: (c, l) => got.push(`${c}:${l}`),
     });
-    const until = async (n: number) => {
-      for (let i = 0; i < 1500 && got.length < n; i++) await new Promise((r) => setTimeout(r, 20));
-    };
+    const until = (n: number) => waitFor(() => got.length >= n, `${n} log line(s)`);
     await until(1);
     write(cur!, 'new 1\nnew', true);
     await until(2);

@@ -73,6 +73,9 @@ export function register(program: Command): void {
             `console: ${host.info.url}/ (sign in with an API token: edgectl co add token --name <you> --role <role>)\n`,
           );
           process.stdout.write(`data: ${home}\n`);
+          // The start's code is compiled now: the launcher may keep V8's code cache for the next start
+          // (bin/edgectl.js, ADR 0560). Nothing listens when the server runs otherwise.
+          (process as NodeJS.EventEmitter).emit('outpost:warm');
           await new Promise<void>((resolve) => {
             onStopRequested = resolve;
           });

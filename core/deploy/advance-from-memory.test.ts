@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../../lib/base/testing.js';
-import { startTestCore } from '../../test/helpers/core.js';
-import { WASM_APP, capabilitiesFor } from '../../test/fixtures/margo.js';
-import { parseDeviceCapabilities } from '../../lib/margo-validation/index.js';
+import { waitFor } from '../../test/helpers/wait.js';
 import { nextStep, parseRolloutPlan } from '../placement/index.js';
+import { reportStatus, served as servedBy, startRolloutCore } from './testing/rollout-core.js';
 import { observedNodes, type ObservedRow } from './views.js';
 import { rowChanges } from '../store/row-changes.js';
 
@@ -14,53 +12,18 @@ import { rowChanges } from '../store/row-changes.js';
  * write of the plan by anything else is what the next step starts from.
  */
 describe('rollout steps from memory', () => {
-  let t: Awaited<ReturnType<typeof startTestCore>>;
+  let t: Awaited<ReturnType<typeof startRolloutCore>>;
   const NODES = Array.from({ length: 8 }, (_, i) => `m${i}`);
 
   beforeAll(async () => {
-    t = await startTestCore({ overrides: { mmi: { enabled: true } } });
-    const c = t.core.client();
-    await c.apps.add({
-      source: { kind: 'upload', upload: { fileName: 'margo.yaml', content: WASM_APP('1.0.0') } },
-    });
-    await c.sites.add({ id: 'plant' });
-    const now = Date.now();
-    for (const n of NODES) {
-      await c.nodes.add({ name: n, siteId: 'plant' });
-      t.core.store.sqlite
-        .prepare(
-          `UPDATE nodes SET state = 'enrolled', capabilities = ?, capabilities_at = ?, last_seen_at = ? WHERE uid = ?`,
-        )
-        .run(JSON.stringify(parseDeviceCapabilities(capabilitiesFor(n))), now, now, `default.${n}`);
-    }
+    t = await startRolloutCore(NODES);
   });
   afterAll(async () => t.stop());
 
-  const served = (node: string, id: string) => {
-    const m = t.core.lo.manifests.current(`default.${node}`);
-    if (!m) return undefined;
-    const json = JSON.parse(m.bytes.toString()) as {
-      manifestVersion: number;
-      deployments: { deploymentId: string; digest: string }[];
-    };
-    const e = json.deployments.find((d) => d.deploymentId === id);
-    return e ? { digest: e.digest, manifestVersion: json.manifestVersion } : undefined;
-  };
+  const served = (node: string, id: string) => servedBy(t.core, node, id);
   /** A report as the MMI hands it over; not waited for (a burst). */
-  const report = (node: string, id: string, state: 'installing' | 'installed' | 'failed') => {
-    const s = served(node, id)!;
-    t.core.deploy.recordStatus({
-      clientId: `default.${node}`,
-      status: {
-        deploymentId: id,
-        adoptedManifestVersion: s.manifestVersion,
-        status: { state },
-        components: [{ name: 'hello', state }],
-      },
-      digest: s.digest,
-      receivedAt: Date.now(),
-    });
-  };
+  const report = (node: string, id: string, state: 'installing' | 'installed' | 'failed') =>
+    reportStatus(t.core, node, id, state);
   const storedPlan = (id: string) =>
     parseRolloutPlan(
       JSON.parse(

@@ -2,10 +2,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCore } from '../../test/helpers/core.js';
-import { WASM_APP, capabilitiesFor } from '../../test/fixtures/margo.js';
+import { addEnrolledNodes, startTestCore } from '../../test/helpers/core.js';
+import { WASM_APP } from '../../test/fixtures/margo.js';
 import { OutpostError } from '../../lib/errors/index.js';
-import { parseDeviceCapabilities } from '../../lib/margo-validation/index.js';
 import { PREFERRED_LABEL } from '../placement/index.js';
 import { HOST_LABEL } from './placement-input.js';
 
@@ -30,16 +29,7 @@ describe('placement through the deploy engine', () => {
       await c.apps.add({ source: { kind: 'upload', upload: { fileName: 'margo.yaml', content } } });
     await c.sites.add({ id: 'plant' });
     await c.sites.add({ id: 'yard' });
-    const now = Date.now();
-    for (const n of [...NODES, ...YARD]) {
-      await c.nodes.add({ name: n, siteId: NODES.includes(n) ? 'plant' : 'yard' });
-      // Fixture: an enrolled node that reported its capabilities just now (what enrollment + PUT /capabilities do).
-      t.core.store.sqlite
-        .prepare(
-          `UPDATE nodes SET state = 'enrolled', capabilities = ?, capabilities_at = ?, last_seen_at = ? WHERE uid = ?`,
-        )
-        .run(JSON.stringify(parseDeviceCapabilities(capabilitiesFor(n))), now, now, `default.${n}`);
-    }
+    await addEnrolledNodes(t.core, [...NODES, ...YARD], (n) => (NODES.includes(n) ? 'plant' : 'yard'));
   });
   afterAll(async () => t.stop());
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCore } from '../../test/helpers/core.js';
-import { WASM_APP, capabilitiesFor } from '../../test/fixtures/margo.js';
-import { parseDeviceCapabilities } from '../../lib/margo-validation/index.js';
+import { addEnrolledNodes, startTestCore } from '../../test/helpers/core.js';
+import { reportStatus } from './testing/rollout-core.js';
+import { WASM_APP } from '../../test/fixtures/margo.js';
 import { OutpostError } from '../../lib/errors/index.js';
 
 /**
@@ -19,34 +19,12 @@ describe('retrying a failed canary', () => {
       source: { kind: 'upload', upload: { fileName: 'margo.yaml', content: WASM_APP('1.0.0') } },
     });
     await c.sites.add({ id: 'plant' });
-    const now = Date.now();
-    for (const n of ['n1', 'n2', 'n3']) {
-      await c.nodes.add({ name: n, siteId: 'plant' });
-      t.core.store.sqlite
-        .prepare(
-          `UPDATE nodes SET state = 'enrolled', capabilities = ?, capabilities_at = ?, last_seen_at = ? WHERE uid = ?`,
-        )
-        .run(JSON.stringify(parseDeviceCapabilities(capabilitiesFor(n))), now, now, `default.${n}`);
-    }
+    await addEnrolledNodes(t.core, ['n1', 'n2', 'n3'], 'plant');
   });
   afterAll(async () => t.stop());
 
   const report = async (node: string, state: 'installing' | 'installed' | 'failed') => {
-    const m = JSON.parse(t.core.lo.manifests.current(`default.${node}`)!.bytes.toString()) as {
-      manifestVersion: number;
-      deployments: { deploymentId: string; digest: string }[];
-    };
-    t.core.deploy.recordStatus({
-      clientId: `default.${node}`,
-      status: {
-        deploymentId: id,
-        adoptedManifestVersion: m.manifestVersion,
-        status: { state },
-        components: [{ name: 'hello', state }],
-      },
-      digest: m.deployments.find((x) => x.deploymentId === id)!.digest,
-      receivedAt: Date.now(),
-    });
+    reportStatus(t.core, node, id, state);
     await t.core.deploy.settle();
   };
   const conflict = async (p: Promise<unknown>) => {

@@ -1,65 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCore } from '../../test/helpers/core.js';
-import { WASM_APP, capabilitiesFor } from '../../test/fixtures/margo.js';
 import type { DeploymentView } from '../../lib/contract/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
-import { parseDeviceCapabilities } from '../../lib/margo-validation/index.js';
+import { waitFor } from '../../test/helpers/wait.js';
+import { reportStatus, served as servedBy, startRolloutCore } from './testing/rollout-core.js';
 
 /**
  * Rollout strategies through the real engine, SQLite, git and the LO's manifests; node reports are
  * fed in-process exactly as the MMI backend hands them over (digest of the YAML the node was served).
  */
 describe('rollouts', () => {
-  let t: Awaited<ReturnType<typeof startTestCore>>;
+  let t: Awaited<ReturnType<typeof startRolloutCore>>;
   const NODES = ['n1', 'n2', 'n3', 'n4', 'n5'];
 
   beforeAll(async () => {
-    t = await startTestCore({ overrides: { mmi: { enabled: true } } });
-    const c = t.core.client();
-    await c.apps.add({
-      source: { kind: 'upload', upload: { fileName: 'margo.yaml', content: WASM_APP('1.0.0') } },
-    });
-    await c.apps.add({
-      source: { kind: 'upload', upload: { fileName: 'margo.yaml', content: WASM_APP('2.0.0') } },
-    });
-    await c.sites.add({ id: 'plant' });
-    const now = Date.now();
-    for (const n of NODES) {
-      await c.nodes.add({ name: n, siteId: 'plant' });
-      // Fixture: an enrolled node that reported its capabilities just now (what enrollment + PUT /capabilities do).
-      t.core.store.sqlite
-        .prepare(
-          `UPDATE nodes SET state = 'enrolled', capabilities = ?, capabilities_at = ?, last_seen_at = ? WHERE uid = ?`,
-        )
-        .run(JSON.stringify(parseDeviceCapabilities(capabilitiesFor(n))), now, now, `default.${n}`);
-    }
+    t = await startRolloutCore(NODES, ['1.0.0', '2.0.0']);
   });
   afterAll(async () => t.stop());
 
-  /** What the node's manifest lists for the deployment now (undefined: nothing). */
-  const served = (node: string, id: string) => {
-    const m = t.core.lo.manifests.current(`default.${node}`);
-    if (!m) return undefined;
-    const json = JSON.parse(m.bytes.toString()) as {
-      manifestVersion: number;
-      deployments: { deploymentId: string; digest: string }[];
-    };
-    const e = json.deployments.find((d) => d.deploymentId === id);
-    return e ? { digest: e.digest, manifestVersion: json.manifestVersion } : undefined;
-  };
+  const served = (node: string, id: string) => servedBy(t.core, node, id);
   const report = async (node: string, id: string, state: 'installing' | 'installed' | 'failed') => {
-    const s = served(node, id)!;
-    t.core.deploy.recordStatus({
-      clientId: `default.${node}`,
-      status: {
-        deploymentId: id,
-        adoptedManifestVersion: s.manifestVersion,
-        status: { state },
-        components: [{ name: 'hello', state }],
-      },
-      digest: s.digest,
-      receivedAt: Date.now(),
-    });
+    reportStatus(t.core, node, id, state);
     await t.core.deploy.settle();
   };
   const view = (id: string) => t.core.client().deployments.get({ id });
@@ -171,11 +131,14 @@ describe('rollouts', () => {
     expect(d.rollout?.waitingFor).toBe('canary-soak');
     expect(d.rollout?.message).toMatch(/^waiting: canary-soak until \d{4}-/);
     // No status and no operator: the engine's timer moves it on after the soak.
-    const end = Date.now() + 15_000;
-    while (d.rollout?.phase !== 'rolling' && Date.now() < end) {
-      await new Promise((r) => setTimeout(r, 200));
-      d = await view(d.id);
-    }
+    const id = d.id;
+    d = await waitFor(
+      async () => {
+        const v = await view(id);
+        return v.rollout?.phase === 'rolling' && v;
+      },
+      { what: 'the rollout to move on after the soak', timeoutMs: 15_000, intervalMs: 200 },
+    );
     expect(d.rollout?.phase).toBe('rolling');
     expect(d.rollout?.progress).toMatchObject({ installed: 1, inProgress: 4, notStarted: 0 });
   });
@@ -200,11 +163,14 @@ describe('rollouts', () => {
     });
     expect(d.rollout?.phase).toBe('rolling');
     // Nobody reports: the engine's own timer must notice the deadline.
-    const end = Date.now() + 15_000;
-    while (d.rollout?.phase === 'rolling' && Date.now() < end) {
-      await new Promise((r) => setTimeout(r, 200));
-      d = await view(d.id);
-    }
+    const id = d.id;
+    d = await waitFor(
+      async () => {
+        const v = await view(id);
+        return v.rollout?.phase !== 'rolling' && v;
+      },
+      { what: 'the install timeout to end the rollout', timeoutMs: 15_000, intervalMs: 200 },
+    );
     expect(['rolling-back', 'rolled-back']).toContain(d.rollout?.phase);
     expect(d.nodes.filter((n) => n.version === '2.0.0')).toEqual([]);
   });

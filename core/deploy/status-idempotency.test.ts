@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCore } from '../../test/helpers/core.js';
-import { WASM_APP, capabilitiesFor } from '../../test/fixtures/margo.js';
-import { parseDeviceCapabilities } from '../../lib/margo-validation/index.js';
+import { addEnrolledNodes, startTestCore } from '../../test/helpers/core.js';
+import { reportStatus } from './testing/rollout-core.js';
+import { WASM_APP } from '../../test/fixtures/margo.js';
 import { busOrigin } from '../store/report-cursors.js';
 
 /**
@@ -20,15 +20,7 @@ describe('status reports: once per (node, seq), dated by their event time', () =
       source: { kind: 'upload', upload: { fileName: 'margo.yaml', content: WASM_APP('1.0.0') } },
     });
     await c.sites.add({ id: 'plant' });
-    const now = Date.now();
-    for (const n of ['n1', 'n2']) {
-      await c.nodes.add({ name: n, siteId: 'plant' });
-      t.core.store.sqlite
-        .prepare(
-          `UPDATE nodes SET state = 'enrolled', capabilities = ?, capabilities_at = ?, last_seen_at = ? WHERE uid = ?`,
-        )
-        .run(JSON.stringify(parseDeviceCapabilities(capabilitiesFor(n))), now, now, `default.${n}`);
-    }
+    await addEnrolledNodes(t.core, ['n1', 'n2'], 'plant');
     const d = await c.deployments.create({
       appId: 'hello-wasm',
       target: { siteId: 'plant' },
@@ -38,28 +30,8 @@ describe('status reports: once per (node, seq), dated by their event time', () =
   });
   afterAll(async () => t.stop());
 
-  const served = (node: string) => {
-    const m = JSON.parse(t.core.lo.manifests.current(`default.${node}`)!.bytes.toString()) as {
-      manifestVersion: number;
-      deployments: { deploymentId: string; digest: string }[];
-    };
-    return {
-      manifestVersion: m.manifestVersion,
-      digest: m.deployments.find((x) => x.deploymentId === id)!.digest,
-    };
-  };
   const report = async (state: 'installing' | 'installed', seq: number, eventAt: number) => {
-    const s = served('n1');
-    const r = t.core.deploy.recordStatus({
-      clientId: 'default.n1',
-      status: {
-        deploymentId: id,
-        adoptedManifestVersion: s.manifestVersion,
-        status: { state },
-        components: [{ name: 'hello', state }],
-      },
-      digest: s.digest,
-      receivedAt: Date.now(),
+    const r = reportStatus(t.core, 'n1', id, state, {
       eventAt,
       origin: { key: busOrigin('plant', 'default.n1'), seq },
     });

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCore } from '../../test/helpers/core.js';
-import { WASM_APP, capabilitiesFor } from '../../test/fixtures/margo.js';
-import { parseDeviceCapabilities } from '../../lib/margo-validation/index.js';
+import { addEnrolledNodes, startTestCore } from '../../test/helpers/core.js';
+import { WASM_APP } from '../../test/fixtures/margo.js';
 import { OutpostError } from '../../lib/errors/index.js';
 
 const BIG_APP = WASM_APP('1.0.0')
@@ -21,15 +20,7 @@ describe('node page', () => {
       await c.apps.add({ source: { kind: 'upload', upload: { fileName: 'margo.yaml', content } } });
     await c.sites.add({ id: 'plant' });
     await c.sites.add({ id: 'far', servedBy: 'remote' });
-    const now = Date.now();
-    for (const n of ['n1', 'n2', 'n3']) {
-      await c.nodes.add({ name: n, siteId: 'plant' });
-      t.core.store.sqlite
-        .prepare(
-          `UPDATE nodes SET state = 'enrolled', capabilities = ?, capabilities_at = ?, last_seen_at = ?, enrolled_at = ? WHERE uid = ?`,
-        )
-        .run(JSON.stringify(parseDeviceCapabilities(capabilitiesFor(n))), now, now, now, `default.${n}`);
-    }
+    await addEnrolledNodes(t.core, ['n1', 'n2', 'n3'], 'plant', { enrolledAt: true });
   });
   afterAll(async () => t.stop());
 

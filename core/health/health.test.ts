@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCore } from '../../test/helpers/core.js';
-import { WASM_APP, capabilitiesFor } from '../../test/fixtures/margo.js';
-import { parseDeviceCapabilities } from '../../lib/margo-validation/index.js';
+import { markEnrolled, startTestCore } from '../../test/helpers/core.js';
+import { WASM_APP } from '../../test/fixtures/margo.js';
 import { manualClock } from '../../lib/base/index.js';
 import { FINE_STEP_MS, COARSE_STEP_MS } from './series.js';
 
@@ -16,12 +15,7 @@ describe('fleet health', () => {
   // Thresholds: stale after 1 minute, offline after 5.
   const clock = manualClock(Date.UTC(2026, 5, 1, 12, 0, 0));
   let t: Awaited<ReturnType<typeof startTestCore>>;
-  const seen = (name: string, at: number) =>
-    t.core.store.sqlite
-      .prepare(
-        `UPDATE nodes SET state = 'enrolled', capabilities = ?, capabilities_at = ?, last_seen_at = ?, enrolled_at = ? WHERE uid = ?`,
-      )
-      .run(JSON.stringify(parseDeviceCapabilities(capabilitiesFor(name))), at, at, at, `default.${name}`);
+  const seen = (name: string, at: number) => markEnrolled(t.core, name, at, { enrolledAt: true });
 
   beforeAll(async () => {
     t = await startTestCore({

@@ -4,7 +4,8 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { startHost, type Host } from '../server/host.js';
 import { silentLogger } from '../../lib/log/index.js';
-import { removeTempDirs, tempDir, waitFor } from '../../lib/base/testing.js';
+import { removeTempDirs, tempDir } from '../../lib/base/testing.js';
+import { waitFor } from '../../test/helpers/wait.js';
 
 /** The headless server (startHost, as `edgectl server` runs it) with and without a nats-server binary. */
 
@@ -77,11 +78,10 @@ describe('embedded nats-server in the headless server', () => {
     expect(natsUrl).not.toMatch(/:4222$/);
     expect(JSON.parse(fs.readFileSync(host.paths.serverJson, 'utf8'))).toMatchObject({ natsUrl });
     const h = host;
-    await waitFor(
-      async () => (await h.core.client().system.status({})).nats?.state === 'running',
-      'nats running',
-      20_000,
-    );
+    await waitFor(async () => (await h.core.client().system.status({})).nats?.state === 'running', {
+      what: 'nats running',
+      timeoutMs: 20_000,
+    });
     const caFile = path.join(home, 'pki', 'site-ca', 'ca.pem');
     await expect(connect({ servers: natsUrl, reconnect: false, tls: { caFile } })).rejects.toThrow(
       /authorization/i,

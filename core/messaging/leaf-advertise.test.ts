@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { removeTempDirs, startTestServer, waitFor, type TestServer } from '../../lib/base/testing.js';
+import { removeTempDirs, startTestServer, type TestServer } from '../../lib/base/testing.js';
 import { startTcpRelay, type TcpRelay } from '../../test/helpers/tcp-relay.js';
 import { freePort } from './ports.js';
+import { waitFor } from '../../test/helpers/wait.js';
 
 /**
  * Issue 19, defect 8 (ADR 0167): an LO that joins its CO through a relay keeps using the relay after the
@@ -44,24 +45,26 @@ describe('leaf-node discovery', () => {
     });
     const h = hub;
     const r = relay;
-    await waitFor(
-      async () => (await leafCount(h)) === 1 && r.open() === 1,
-      'the leaf link through the relay',
-    );
+    await waitFor(async () => (await leafCount(h)) === 1 && r.open() === 1, {
+      what: 'the leaf link through the relay',
+      timeoutMs: 15_000,
+    });
 
     // The relay host stops passing traffic: the LO must keep knocking at the relay.
     r.setMode('refuse');
     r.dropAll();
-    await waitFor(() => r.refused() >= 3, 'three reconnect attempts at the relay', 60_000);
+    await waitFor(() => r.refused() >= 3, {
+      what: 'three reconnect attempts at the relay',
+      timeoutMs: 60_000,
+    });
     expect(await leafCount(h)).toBe(0);
 
     // The relay comes back: the link is up again, through it.
     r.setMode('forward');
-    await waitFor(
-      async () => (await leafCount(h)) === 1 && r.open() === 1,
-      'the leaf link back through the relay',
-      60_000,
-    );
+    await waitFor(async () => (await leafCount(h)) === 1 && r.open() === 1, {
+      what: 'the leaf link back through the relay',
+      timeoutMs: 60_000,
+    });
     expect(r.forwarded()).toBe(2);
   }, 120_000);
 });

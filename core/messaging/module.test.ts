@@ -6,7 +6,8 @@ import { silentLogger } from '../../lib/log/index.js';
 import { createMessagingModule, type Messaging, type NodeReport, type DesiredNotice } from './module.js';
 import { connectAgentBus, type AgentBus } from '../../lib/bus/index.js';
 import type { PresenceChange } from './presence-tracker.js';
-import { removeTempDirs, tempDir, waitFor } from '../../lib/base/testing.js';
+import { removeTempDirs, tempDir } from '../../lib/base/testing.js';
+import { waitFor } from '../../test/helpers/wait.js';
 
 /**
  * The messaging module end to end with real nats-server processes: a CO+LO server ("all", site hq)
@@ -102,41 +103,41 @@ describe('messaging module', () => {
       heartbeatSeconds: 1,
     });
     buses.push(bus);
-    await waitFor(
-      () => loBus.presence.get('plant-1', 'acme.press-01').state === 'online',
-      'online at the LO',
-    );
+    await waitFor(() => loBus.presence.get('plant-1', 'acme.press-01').state === 'online', {
+      what: 'online at the LO',
+      timeoutMs: 15_000,
+    });
     const e = loBus.presence.get('plant-1', 'acme.press-01');
     expect(e.ageSeconds).toBeGreaterThanOrEqual(0);
     expect(e.ageSeconds).toBeLessThan(2);
     // The change travels upward: the CO sees the node online too.
     await waitFor(
       () => coBus.presence.list('plant-1').some((p) => p.nodeUid === 'acme.press-01' && p.state === 'online'),
-      'online at the CO',
+      { what: 'online at the CO', timeoutMs: 15_000 },
     );
     expect(
       coPresence.some((c) => c.siteId === 'plant-1' && c.nodeUid === 'acme.press-01' && c.state === 'online'),
     ).toBe(true);
 
     await bus.close();
-    await waitFor(() => loBus.presence.get('plant-1', 'acme.press-01').state === 'stale', 'stale', 10_000);
+    await waitFor(() => loBus.presence.get('plant-1', 'acme.press-01').state === 'stale', {
+      what: 'stale',
+      timeoutMs: 10_000,
+    });
     // The change reaches the CO through the upward stream a moment later.
-    await waitFor(
-      () => coBus.presence.get('plant-1', 'acme.press-01').state !== 'online',
-      'not online at the CO',
-      5_000,
-    );
-    await waitFor(
-      () => loBus.presence.get('plant-1', 'acme.press-01').state === 'offline',
-      'offline',
-      10_000,
-    );
+    await waitFor(() => coBus.presence.get('plant-1', 'acme.press-01').state !== 'online', {
+      what: 'not online at the CO',
+      timeoutMs: 5_000,
+    });
+    await waitFor(() => loBus.presence.get('plant-1', 'acme.press-01').state === 'offline', {
+      what: 'offline',
+      timeoutMs: 10_000,
+    });
     expect(loBus.presence.get('plant-1', 'acme.press-01').ageSeconds).toBeGreaterThanOrEqual(4);
-    await waitFor(
-      () => coBus.presence.get('plant-1', 'acme.press-01').state === 'offline',
-      'offline at the CO',
-      10_000,
-    );
+    await waitFor(() => coBus.presence.get('plant-1', 'acme.press-01').state === 'offline', {
+      what: 'offline at the CO',
+      timeoutMs: 10_000,
+    });
   });
 
   it('a deploy reaches the agent through "poll now" well before its 30 s poll interval', async () => {
@@ -163,7 +164,10 @@ describe('messaging module', () => {
       expect(loBus.notifyPollNow('plant-1', 'acme.press-02', { reason: 'deploy', manifestVersion: 2 })).toBe(
         true,
       );
-      await waitFor(() => polls.some((p) => p.version === 2), 'the agent to poll the new manifest', 25_000);
+      await waitFor(() => polls.some((p) => p.version === 2), {
+        what: 'the agent to poll the new manifest',
+        timeoutMs: 25_000,
+      });
       // It came from the notice, not from the 30 s interval.
       expect(polls.map((p) => p.why)).toEqual(['start', 'poll-now']);
     } finally {
@@ -190,7 +194,7 @@ describe('messaging module', () => {
     await waitFor(
       () =>
         statuses.some((s) => s.nodeUid === 'acme.press-03' && (s.body as { state: string }).state === 'LAST'),
-      'status at the CO',
+      { what: 'status at the CO', timeoutMs: 15_000 },
     );
     const mine = statuses.filter((s) => s.nodeUid === 'acme.press-03');
     expect(mine.map((s) => (s.body as { state: string }).state)).toEqual(['INSTALLING', 'RUNNING', 'LAST']);
@@ -199,7 +203,7 @@ describe('messaging module', () => {
 
   it('carries desired-state notices down to the LO', async () => {
     await coBus.publishDesiredNotice('plant-1', { commit: 'abc123' });
-    await waitFor(() => notices.length === 1, 'the notice at the LO');
+    await waitFor(() => notices.length === 1, { what: 'the notice at the LO', timeoutMs: 15_000 });
     expect(notices[0]).toMatchObject({ siteId: 'plant-1', body: { commit: 'abc123' } });
     await expect(coBus.publishDesiredNotice('nowhere', {})).rejects.toMatchObject({ code: 'not-found' });
   });
@@ -237,7 +241,7 @@ describe('messaging module', () => {
     await lo.stop!();
     await waitFor(
       async () => (await coBus.siteLinks()).find((l) => l.siteId === 'plant-1')!.link === 'disconnected',
-      'disconnected link',
+      { what: 'disconnected link', timeoutMs: 15_000 },
     );
     const plant = (await coBus.siteLinks()).find((l) => l.siteId === 'plant-1')!;
     expect(plant.since).toBeGreaterThan(0);

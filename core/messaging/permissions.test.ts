@@ -10,8 +10,9 @@ import {
   AGGREGATE_UP_STREAM,
 } from '../../lib/bus/index.js';
 import { ensureHubStreams, ensureSiteDownStream, ensureSiteUpStream } from './streams.js';
-import { removeTempDirs, startTestServer, waitFor, type TestServer } from '../../lib/base/testing.js';
+import { removeTempDirs, startTestServer, type TestServer } from '../../lib/base/testing.js';
 import type { NodeCredentials } from './credentials.js';
+import { waitFor } from '../../test/helpers/wait.js';
 
 /**
  * The credential model against real nats-server processes: one hub (CO) and two sites (LOs joined as
@@ -97,10 +98,13 @@ beforeAll(async () => {
   const lo1Svc = await lo1.connectService();
   const lo2Svc = await lo2.connectService();
   conns.push(hubSvc, lo1Svc, lo2Svc);
-  await waitFor(async () => {
-    const r = await fetch(`${hub.sup.monitorUrl()}/leafz`);
-    return ((await r.json()) as { leafnodes: number }).leafnodes === 2;
-  }, 'both leaf nodes to join the hub');
+  await waitFor(
+    async () => {
+      const r = await fetch(`${hub.sup.monitorUrl()}/leafz`);
+      return ((await r.json()) as { leafnodes: number }).leafnodes === 2;
+    },
+    { what: 'both leaf nodes to join the hub', timeoutMs: 15_000 },
+  );
   await ensureSiteUpStream(await jetstreamManager(lo1Svc), 's1');
   await ensureSiteUpStream(await jetstreamManager(lo2Svc), 's2');
   await ensureHubStreams(await jetstreamManager(hubSvc), [
@@ -125,10 +129,13 @@ describe('node credentials (least privilege)', () => {
     const receipt = await busA.publishStatus({ state: 'RUNNING' });
     expect(receipt.duplicate).toBe(false);
     const svc = await lo1.connectService();
-    await waitFor(async () => {
-      svc.publish(nodeSubject('s1', 'acme.node-a', 'notify'), JSON.stringify({ at: 1 }));
-      return got.length > 0;
-    }, 'the poll-now notice');
+    await waitFor(
+      async () => {
+        svc.publish(nodeSubject('s1', 'acme.node-a', 'notify'), JSON.stringify({ at: 1 }));
+        return got.length > 0;
+      },
+      { what: 'the poll-now notice', timeoutMs: 15_000 },
+    );
   });
 
   it("denies node A subscribing to node B's subjects and publishing as B", async () => {
@@ -162,10 +169,13 @@ describe('node credentials (least privilege)', () => {
     const gotB: unknown[] = [];
     busB.onPollNow((n) => gotB.push(n));
     await busB.publishStatus({ real: true });
-    await waitFor(async () => {
-      svc.publish(nodeSubject('s1', 'acme.node-b', 'notify'), JSON.stringify({ at: 2 }));
-      return gotB.length > 0;
-    }, "B's own notice");
+    await waitFor(
+      async () => {
+        svc.publish(nodeSubject('s1', 'acme.node-b', 'notify'), JSON.stringify({ at: 2 }));
+        return gotB.length > 0;
+      },
+      { what: "B's own notice", timeoutMs: 15_000 },
+    );
     await svc.flush();
     await new Promise((r) => setTimeout(r, 200));
 
@@ -205,17 +215,17 @@ describe('leaf credentials (site isolation)', () => {
     await busC.publishStatus({ from: 'c' });
     const hubSvc = await hub.connectService();
     const hubJsm = await jetstreamManager(hubSvc);
-    await waitFor(
-      async () => (await hubJsm.streams.info(AGGREGATE_UP_STREAM)).state.messages >= 3,
-      'upward sourcing',
-    );
+    await waitFor(async () => (await hubJsm.streams.info(AGGREGATE_UP_STREAM)).state.messages >= 3, {
+      what: 'upward sourcing',
+      timeoutMs: 15_000,
+    });
     const { jetstream } = await import('@nats-io/jetstream');
     await jetstream(hubSvc).publish(desiredSubject('s2'), '{"commit":"abc"}');
     const lo2Jsm = await jetstreamManager(await lo2.connectService());
-    await waitFor(
-      async () => (await lo2Jsm.streams.info('OUTPOST_DOWN')).state.messages === 1,
-      'downward sourcing',
-    );
+    await waitFor(async () => (await lo2Jsm.streams.info('OUTPOST_DOWN')).state.messages === 1, {
+      what: 'downward sourcing',
+      timeoutMs: 15_000,
+    });
   });
 
   it('an LO of site 1 cannot read site 2', async () => {
@@ -241,10 +251,10 @@ describe('leaf credentials (site isolation)', () => {
       await expect(lo1Svc.request(subject, '{}', { timeout: 500 }), subject).rejects.toThrow();
     }
     const lo1Jsm = await jetstreamManager(lo1Svc);
-    await waitFor(
-      async () => (await lo1Jsm.streams.info('OUTPOST_DOWN')).state.messages >= 1,
-      'the s1 notice',
-    );
+    await waitFor(async () => (await lo1Jsm.streams.info('OUTPOST_DOWN')).state.messages >= 1, {
+      what: 'the s1 notice',
+      timeoutMs: 15_000,
+    });
     await new Promise((r) => setTimeout(r, 500));
     // Our own probes echo back to the `>` subscription; anything else mentioning s2, or any answer from the
     // hub's JetStream (domain co), is a leak. Replies of LO 1's own JetStream (domain site-s1) are fine.
@@ -267,12 +277,15 @@ describe('leaf credentials (site isolation)', () => {
     const hubSvc = await hub.connectService();
     const atHub = collect(hubSvc, 'outpost.>');
     await hubSvc.flush();
-    await waitFor(async () => {
-      // Wait until the hub's interest has reached LO 1 over the leaf link.
-      const r = await fetch(`${lo1.sup.monitorUrl()}/leafz?subs=1`);
-      const l = ((await r.json()) as { leafs: { subscriptions_list?: string[] }[] }).leafs;
-      return l.some((x) => x.subscriptions_list?.includes('outpost.>'));
-    }, 'the hub subscription at LO 1');
+    await waitFor(
+      async () => {
+        // Wait until the hub's interest has reached LO 1 over the leaf link.
+        const r = await fetch(`${lo1.sup.monitorUrl()}/leafz?subs=1`);
+        const l = ((await r.json()) as { leafs: { subscriptions_list?: string[] }[] }).leafs;
+        return l.some((x) => x.subscriptions_list?.includes('outpost.>'));
+      },
+      { what: 'the hub subscription at LO 1', timeoutMs: 15_000 },
+    );
     const lo1Svc = await lo1.connectService();
     const forged = [
       'outpost.site.s2.node.acme_2Enode-c.status',
@@ -282,7 +295,10 @@ describe('leaf credentials (site isolation)', () => {
     for (const subject of forged) lo1Svc.publish(subject, 'forged by LO 1');
     lo1Svc.publish('outpost.site.s1.lo.probe', 'its own');
     await lo1Svc.flush();
-    await waitFor(() => atHub.some((m) => m.subject === 'outpost.site.s1.lo.probe'), 'its own site subject');
+    await waitFor(() => atHub.some((m) => m.subject === 'outpost.site.s1.lo.probe'), {
+      what: 'its own site subject',
+      timeoutMs: 15_000,
+    });
     await new Promise((r) => setTimeout(r, 300));
     expect(atHub.filter((m) => forged.includes(m.subject) || m.string() === 'forged by LO 1')).toEqual([]);
   });

@@ -5,7 +5,7 @@ import { parseConfig, type ConfigOverrides } from '../config.js';
 import { createPaths, systemClock } from '../../lib/base/index.js';
 import { silentLogger } from '../../lib/log/index.js';
 import { createMessagingModule } from './module.js';
-import { removeTempDirs, tempDir, waitFor } from '../../lib/base/testing.js';
+import { removeTempDirs, tempDir } from '../../lib/base/testing.js';
 import { startTcpRelay, type TcpRelay } from '../../test/helpers/tcp-relay.js';
 import { freePort } from './ports.js';
 import type { SiteLink } from '../../lib/contract/index.js';
@@ -14,6 +14,7 @@ import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { AGGREGATE_UP_STREAM, loSubject, upStreamName } from '../../lib/bus/index.js';
 import { openCredentialStore } from './credentials.js';
 import { connectService } from './topology.js';
+import { waitFor } from '../../test/helpers/wait.js';
 
 /**
  * Issue 19, defect 1 (ADR 0165): a cut link is never shown as a healthy one. A CO and a remote LO joined
@@ -97,14 +98,14 @@ beforeAll(async () => {
 
 describe('site links from evidence', () => {
   it('a working link is connected on both sides, with a backlog each side can count', async () => {
-    await waitFor(
-      async () => (await coLink()).link === 'connected' && (await coLink()).backlog !== null,
-      'CO: connected',
-    );
-    await waitFor(
-      async () => (await loLink()).link === 'connected' && (await loLink()).backlog !== null,
-      'LO: connected',
-    );
+    await waitFor(async () => (await coLink()).link === 'connected' && (await coLink()).backlog !== null, {
+      what: 'CO: connected',
+      timeoutMs: 15_000,
+    });
+    await waitFor(async () => (await loLink()).link === 'connected' && (await loLink()).backlog !== null, {
+      what: 'LO: connected',
+      timeoutMs: 15_000,
+    });
     const c = await coLink();
     expect(c.evidence?.probeAgeSeconds).not.toBeNull();
     expect(c.evidence?.roundTripMs).not.toBeNull();
@@ -114,7 +115,7 @@ describe('site links from evidence', () => {
   it('a silent link is unreachable since its last evidence, the CO backlog unknown, the LO backlog counted', async () => {
     const before = Date.now();
     relay!.setMode('blackhole');
-    await waitFor(async () => (await coLink()).link === 'unreachable', 'CO: unreachable', 30_000);
+    await waitFor(async () => (await coLink()).link === 'unreachable', 'CO: unreachable');
     const c: SiteLink = await coLink();
     expect(c.backlog).toBeNull();
     expect(c.since).not.toBeNull();
@@ -122,14 +123,10 @@ describe('site links from evidence', () => {
     expect(c.since!).toBeLessThanOrEqual(before + 1500);
     expect(c.lastContactSeconds!).toBeGreaterThanOrEqual(3);
     // The LO says the same of its side, and counts what it holds for the CO (its heartbeats pile up).
-    await waitFor(
-      async () => {
-        const l = await loLink();
-        return l.link === 'unreachable' && l.backlog !== null && l.backlog > 0;
-      },
-      'LO: unreachable with a backlog',
-      30_000,
-    );
+    await waitFor(async () => {
+      const l = await loLink();
+      return l.link === 'unreachable' && l.backlog !== null && l.backlog > 0;
+    }, 'LO: unreachable with a backlog');
   }, 60_000);
 
   it('after the heal both sides are connected again and the backlog drains to 0', async () => {
@@ -139,16 +136,14 @@ describe('site links from evidence', () => {
         const c = await coLink();
         return c.link === 'connected' && c.backlog === 0;
       },
-      'CO: connected, backlog 0',
-      60_000,
+      { what: 'CO: connected, backlog 0', timeoutMs: 60_000 },
     );
     await waitFor(
       async () => {
         const l = await loLink();
         return l.link === 'connected' && l.backlog === 0;
       },
-      'LO: connected, backlog 0',
-      60_000,
+      { what: 'LO: connected, backlog 0', timeoutMs: 60_000 },
     );
   }, 120_000);
 });
@@ -164,10 +159,10 @@ async function serviceConnection(m: Module, name: string): Promise<NatsConnectio
 
 describe('the link watchdog (ADR 0166)', () => {
   it("re-creates the CO's source of a site whose data stops arriving while its link answers", async () => {
-    await waitFor(
-      async () => (await coLink()).link === 'connected' && (await coLink()).backlog === 0,
-      'a healthy link',
-    );
+    await waitFor(async () => (await coLink()).link === 'connected' && (await coLink()).backlog === 0, {
+      what: 'a healthy link',
+      timeoutMs: 15_000,
+    });
     const repairsBefore = (await coLink()).repairs ?? 0;
     // The CO loses its source of the site's stream (the state the issue found after a heal: the CO's side
     // looked fine, nothing arrived). The LO keeps heartbeating into its stream.
@@ -190,14 +185,16 @@ describe('the link watchdog (ADR 0166)', () => {
     }
     // The watchdog notices (the LO answers probes, its stream grows, nothing arrives) and repairs it;
     // the backlog drains.
-    await waitFor(async () => ((await coLink()).repairs ?? 0) > repairsBefore, 'a repair', 60_000);
+    await waitFor(async () => ((await coLink()).repairs ?? 0) > repairsBefore, {
+      what: 'a repair',
+      timeoutMs: 60_000,
+    });
     await waitFor(
       async () => {
         const c = await coLink();
         return c.link === 'connected' && c.backlog === 0 && c.dataAgeSeconds !== null && c.dataAgeSeconds < 3;
       },
-      'the site data flowing again',
-      60_000,
+      { what: 'the site data flowing again', timeoutMs: 60_000 },
     );
     expect((await coLink()).lastRepairAt).not.toBeNull();
   }, 120_000);

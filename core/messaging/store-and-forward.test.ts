@@ -10,10 +10,10 @@ import {
   removeTempDirs,
   startTestServer,
   tempDir,
-  waitFor,
   type TestServer,
 } from '../../lib/base/testing.js';
 import type { NodeCredentials } from './credentials.js';
+import { waitFor } from '../../test/helpers/wait.js';
 
 /**
  * Store and forward between a site (LO, leaf node with its own JetStream domain) and the CO (hub),
@@ -135,8 +135,7 @@ describe('store and forward across the leaf link', () => {
     await waitFor(
       () =>
         received.filter((m) => (m.body as { round: string }).round === 'hub-kill').length >= NODES * PER_NODE,
-      'all reports at the CO',
-      60_000,
+      { what: 'all reports at the CO', timeoutMs: 60_000 },
     );
     await new Promise((r) => setTimeout(r, 500)); // a late duplicate would show up now
     checkRound('hub-kill');
@@ -157,8 +156,7 @@ describe('store and forward across the leaf link', () => {
     await waitFor(
       () =>
         received.filter((m) => (m.body as { round: string }).round === 'lo-kill').length >= NODES * PER_NODE,
-      'all reports at the CO',
-      60_000,
+      { what: 'all reports at the CO', timeoutMs: 60_000 },
     );
     await new Promise((r) => setTimeout(r, 500));
     checkRound('lo-kill');

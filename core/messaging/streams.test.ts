@@ -1,13 +1,14 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { ensureHubStreams, ensureSiteUpStream, recreateSource } from './streams.js';
-import { removeTempDirs, startTestServer, waitFor, type TestServer } from '../../lib/base/testing.js';
+import { removeTempDirs, startTestServer, type TestServer } from '../../lib/base/testing.js';
 import {
   AGGREGATE_UP_STREAM,
   HEADER_STREAM_SOURCE,
   sourcedSequence,
   upStreamName,
 } from '../../lib/bus/index.js';
+import { waitFor } from '../../test/helpers/wait.js';
 
 /** Re-creating a source (the link watchdog's repair, ADR 0166) resumes after what the stream holds. */
 
@@ -39,10 +40,10 @@ describe('recreateSource', () => {
     const count = async () => (await hjsm.streams.info(AGGREGATE_UP_STREAM)).state.messages;
 
     await publish(3);
-    await waitFor(async () => (await count()) === 3, 'the first three');
+    await waitFor(async () => (await count()) === 3, { what: 'the first three', timeoutMs: 15_000 });
     expect(await recreateSource(hjsm, AGGREGATE_UP_STREAM, upStreamName('s1'))).toBe(true);
     await publish(2);
-    await waitFor(async () => (await count()) === 5, 'the next two');
+    await waitFor(async () => (await count()) === 5, { what: 'the next two', timeoutMs: 15_000 });
     await new Promise((r) => setTimeout(r, 1000));
     expect(await count()).toBe(5);
     const origins: number[] = [];

@@ -16,9 +16,9 @@ import {
   removeTempDirs,
   startTestServer,
   tempDir,
-  waitFor,
   type TestServer,
 } from '../../lib/base/testing.js';
+import { waitFor } from '../../test/helpers/wait.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -59,7 +59,10 @@ describe('nats-server supervisor (real nats-server)', () => {
     const seen: string[] = [];
     const off = server.sup.onState((s) => seen.push(s.state));
     process.kill(pid, 'SIGKILL');
-    await waitFor(() => server.sup.state().state === 'running' && server.sup.pid() !== pid, 'restart');
+    await waitFor(() => server.sup.state().state === 'running' && server.sup.pid() !== pid, {
+      what: 'restart',
+      timeoutMs: 15_000,
+    });
     off();
     expect(seen).toContain('restarting');
     expect(server.sup.state().restarts).toBe(1);
@@ -71,7 +74,7 @@ describe('nats-server supervisor (real nats-server)', () => {
           () => true,
           () => false,
         ),
-      'the service connection to reconnect',
+      { what: 'the service connection to reconnect', timeoutMs: 15_000 },
     );
     expect(service.isClosed()).toBe(false);
   });
@@ -151,7 +154,7 @@ describe('nats-server supervisor (real nats-server)', () => {
     });
     cleanups.push(() => sup.stop());
     await sup.start();
-    await waitFor(() => sup.state().state === 'failed', 'failed state');
+    await waitFor(() => sup.state().state === 'failed', { what: 'failed state', timeoutMs: 15_000 });
     expect(sup.state().message).toMatch(/exit code 1/);
     expect(sup.state().restarts).toBeGreaterThanOrEqual(3);
     await sup.stop();
@@ -181,6 +184,9 @@ describe('nats-server supervisor (real nats-server)', () => {
     });
     expect(processAlive(natsPid)).toBe(true);
     child.kill('SIGKILL');
-    await waitFor(() => !processAlive(natsPid), 'nats-server to die with its parent', 10_000);
+    await waitFor(() => !processAlive(natsPid), {
+      what: 'nats-server to die with its parent',
+      timeoutMs: 10_000,
+    });
   });
 });

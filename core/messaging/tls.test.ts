@@ -5,13 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, nkeyAuthenticator } from '@nats-io/transport-node';
 import { connectAgentBus } from '../../lib/bus/index.js';
 import type { TlsFiles } from './server-config.js';
-import {
-  removeTempDirs,
-  startTestServer,
-  tempDir,
-  waitFor,
-  type TestServer,
-} from '../../lib/base/testing.js';
+import { removeTempDirs, startTestServer, tempDir, type TestServer } from '../../lib/base/testing.js';
+import { waitFor } from '../../test/helpers/wait.js';
 
 /**
  * TLS from a site CA, with certificates made by openssl (the identity library will provide them in
@@ -141,10 +136,13 @@ describe('TLS from the site CA', () => {
   });
 
   it('joins the LO to the hub over a TLS leaf link', async () => {
-    await waitFor(async () => {
-      const r = await fetch(`${hub.sup.monitorUrl()}/leafz`);
-      return ((await r.json()) as { leafnodes: number }).leafnodes === 1;
-    }, 'the leaf link');
+    await waitFor(
+      async () => {
+        const r = await fetch(`${hub.sup.monitorUrl()}/leafz`);
+        return ((await r.json()) as { leafnodes: number }).leafnodes === 1;
+      },
+      { what: 'the leaf link', timeoutMs: 15_000 },
+    );
     const cfg = JSON.parse(fs.readFileSync(path.join(lo.dir, 'nats-server.conf'), 'utf8')) as {
       leafnodes: { remotes: { tls?: { ca_file: string } }[] };
     };

@@ -6,13 +6,8 @@ import { silentLogger } from '../../lib/log/index.js';
 import { ensureSiteUpStream } from './streams.js';
 import { HEADER_SEQ, nodeSubject, upStreamName } from '../../lib/bus/index.js';
 import { createUplinkReader, type UpMessage } from './uplink.js';
-import {
-  removeTempDirs,
-  startTestServer,
-  tempDir,
-  waitFor,
-  type TestServer,
-} from '../../lib/base/testing.js';
+import { removeTempDirs, startTestServer, tempDir, type TestServer } from '../../lib/base/testing.js';
+import { waitFor } from '../../test/helpers/wait.js';
 
 /** The reader's rules against a real stream: once per node sequence, resume after restarts, skip a poison message. */
 
@@ -62,7 +57,7 @@ describe('uplink reader', () => {
     await publish('acme.a', 11, { n: 'replay' }); // same seq, new stream message (e.g. a re-sourced copy)
     await publish('acme.b', 5, { n: 1 });
     await publish('acme.a', 9, { n: 'old' });
-    await waitFor(() => r.position() === 5, 'all five read');
+    await waitFor(() => r.position() === 5, { what: 'all five read', timeoutMs: 15_000 });
     await r.stop();
     expect(got.map((m) => [m.nodeUid, m.seq, m.body])).toEqual([
       ['acme.a', 10, { n: 1 }],
@@ -77,7 +72,7 @@ describe('uplink reader', () => {
     const got: UpMessage[] = [];
     const r = reader(got);
     await r.start();
-    await waitFor(() => r.position() === 6, 'the new message');
+    await waitFor(() => r.position() === 6, { what: 'the new message', timeoutMs: 15_000 });
     await r.stop();
     expect(got.map((m) => m.body)).toEqual([{ n: 3 }]);
   });
@@ -90,7 +85,7 @@ describe('uplink reader', () => {
       if ((m.body as { poison?: boolean }).poison) throw new Error('cannot apply');
     });
     await r.start();
-    await waitFor(() => r.position() === 8, 'both read');
+    await waitFor(() => r.position() === 8, { what: 'both read', timeoutMs: 15_000 });
     await r.stop();
     expect(got.map((m) => m.body)).toEqual([{ fine: true }]);
   });
@@ -103,7 +98,7 @@ describe('uplink reader', () => {
     const got: UpMessage[] = [];
     const r = reader(got);
     await r.start();
-    await waitFor(() => got.length === 1, 'the message of the new stream');
+    await waitFor(() => got.length === 1, { what: 'the message of the new stream', timeoutMs: 15_000 });
     await r.stop();
     expect(got[0]).toMatchObject({ nodeUid: 'acme.a', seq: 20, streamSeq: 1 });
   });

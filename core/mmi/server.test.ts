@@ -1,3 +1,4 @@
+import { waitFor } from '../../test/helpers/wait.js';
 /**
  * The MMI server over real HTTPS with mutual TLS: the conformance suite against the in-memory backend (the
  * variant behind a base path is in server-base-path.test.ts), then what is particular to the server: 5xx
@@ -276,8 +277,7 @@ describe('MMI server specifics', () => {
       const logged = () =>
         lines.filter((l) => l.msg === 'MMI request').length >= 5 &&
         ['client-denied', 'peer-rejected', 'enroll-refused'].every((e) => lines.some((l) => l.event === e));
-      for (const deadline = Date.now() + 30_000; !logged() && Date.now() < deadline;)
-        await new Promise((r) => setTimeout(r, 20));
+      await waitFor(logged, 'the request log lines');
 
       const requests = lines.filter((l) => l.msg === 'MMI request');
       expect(requests.length).toBeGreaterThanOrEqual(5);

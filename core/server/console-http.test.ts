@@ -6,16 +6,9 @@ import { startTestCore } from '../../test/helpers/core.js';
 import { createClient, createHttpTransport, contract } from '../../lib/contract/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
 import type { Core } from '../create-core.js';
+import { waitFor } from '../../test/helpers/wait.js';
 
 const TOKEN = 'opt_test-token-123';
-
-async function until(ok: () => boolean, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('console HTTP binder', () => {
   let t: Awaited<ReturnType<typeof startTestCore>>;
@@ -145,10 +138,10 @@ describe('console HTTP binder', () => {
       if ((e as { tenantId?: string | null }).tenantId !== null) got.push(e);
     });
     // wait until the server has registered the subscriber (a condition with a generous deadline)
-    await until(() => core.events.listenerCount > 0);
+    await waitFor(() => core.events.listenerCount > 0, 'the stream to listen');
     core.events.changed('other-tenant', 'apps');
     core.events.changed('default', 'apps');
-    await until(() => got.length > 0);
+    await waitFor(() => got.length > 0, 'an event on the stream');
     stop();
     expect(got).toHaveLength(1);
     expect(got[0]).toMatchObject({ type: 'changed', tenantId: 'default', data: { topics: ['apps'] } });

@@ -5,18 +5,9 @@ import { createConsoleHttp } from './console-http.js';
 import { startTestCore } from '../../test/helpers/core.js';
 import { EVENTS_PATH, EVENTS_TICKET_PATH, readSse } from '../../lib/contract/index.js';
 import type { Core } from '../create-core.js';
+import { waitFor } from '../../test/helpers/wait.js';
 
 const ADMIN = 'opt_event-stream-admin';
-
-async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** An open event stream: the events it got, and whether the server ended it. */
 function openStream(res: Response) {
@@ -98,10 +89,13 @@ describe('the event stream', () => {
     const res = await get(`${EVENTS_PATH}?ticket=${encodeURIComponent(ticket)}`);
     expect(res.status).toBe(200);
     const s = openStream(res);
-    await until('the subscriber', () => core.events.listenerCount > listeners);
+    await waitFor(() => core.events.listenerCount > listeners, { what: 'the subscriber', timeoutMs: 20_000 });
     core.events.changed('other', 'apps');
     core.events.changed('default', 'apps');
-    await until('the event', () => s.got.some((e) => e.tenantId === 'default'));
+    await waitFor(() => s.got.some((e) => e.tenantId === 'default'), {
+      what: 'the event',
+      timeoutMs: 20_000,
+    });
     expect(s.got.some((e) => e.tenantId === 'other')).toBe(false);
     const again = await get(`${EVENTS_PATH}?ticket=${encodeURIComponent(ticket)}`);
     expect(again.status).toBe(401);
@@ -114,14 +108,17 @@ describe('the event stream', () => {
     const listeners = core.events.listenerCount;
     const a = openStream(await get(EVENTS_PATH, { authorization: `Bearer ${parent.token}` }));
     const b = openStream(await get(EVENTS_PATH, { authorization: `Bearer ${child.token}` }));
-    await until('both subscribers', () => core.events.listenerCount >= listeners + 2);
+    await waitFor(() => core.events.listenerCount >= listeners + 2, {
+      what: 'both subscribers',
+      timeoutMs: 20_000,
+    });
     const r = await fetch(`${base}/api/v1/rpc/tenants.revokeToken`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
       body: JSON.stringify({ id: parent.info.id }),
     });
     expect(((await r.json()) as { alsoRevoked: string[] }).alsoRevoked).toEqual([child.info.id]);
-    await until('both streams to end', () => a.ended() && b.ended());
+    await waitFor(() => a.ended() && b.ended(), { what: 'both streams to end', timeoutMs: 20_000 });
     expect(core.events.listenerCount).toBe(listeners);
     const after = await get(EVENTS_PATH, { authorization: `Bearer ${child.token}` });
     expect(after.status).toBe(401);
@@ -132,7 +129,7 @@ describe('the event stream', () => {
     const res = await get(EVENTS_PATH, { authorization: `Bearer ${short.token}` });
     expect(res.status).toBe(200);
     const s = openStream(res);
-    await until('the stream to end at expiry', () => s.ended());
+    await waitFor(() => s.ended(), { what: 'the stream to end at expiry', timeoutMs: 20_000 });
     const after = await get(EVENTS_PATH, { authorization: `Bearer ${short.token}` });
     expect(after.status).toBe(401);
   });

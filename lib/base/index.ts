@@ -4,6 +4,7 @@
  * resources are. Test helpers (temporary folders, waiting for a condition) are in ./testing.ts.
  */
 export * from './clock.js';
+export * from './code-cache.js';
 export * from './pid-lock.js';
 export * from './paths.js';
 export * from './resources.js';

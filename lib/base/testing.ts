@@ -136,20 +136,6 @@ export async function startTestServer(o: TestServerOptions): Promise<TestServer>
   };
 }
 
-/** Waits until `check` returns true (polling), or throws with `what` after `timeoutMs`. */
-export async function waitFor(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -10,11 +10,13 @@ import { createBlobCache } from './blob-cache.js';
 import { digestOf } from './digest.js';
 import { EMPTY_CONFIG, MediaType } from './media-types.js';
 import { pullBlobToCache } from './pull-to-cache.js';
-import { createRegistryClient, type RegistryClient } from './registry-client.js';
+import { createRegistryClient, type RegistryClient, type RegistryClientOptions } from './registry-client.js';
 import { startProxy } from './testing/http-proxy.js';
+import { TRANSPORTS } from './testing/transports.js';
 import type { FetchLike } from './transport.js';
 
 // A real registry (Debian docker-registry) on loopback; faults come from a small proxy in front of it.
+// What depends on the HTTP stack runs over both of the client's transports (TRANSPORTS).
 
 let reg: TestRegistry;
 let client: RegistryClient;
@@ -148,68 +150,9 @@ describe('push and pull against docker-registry', () => {
     expect(noType.code).toBe('oci/invalid-manifest');
     expect(await caught(client.listTags(`${reg.host}/demo/x`))).toMatchObject({ code: 'oci/not-found' });
   });
-
-  it('gives up on a registry that accepts connections but never answers, with timeout', async () => {
-    const sockets: net.Socket[] = [];
-    const silent = net.createServer((s) => sockets.push(s));
-    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-    const { port } = silent.address() as net.AddressInfo;
-    const c = createRegistryClient({ plainHttp: true, timeoutMs: 300 });
-    try {
-      const e = await caught(c.resolve(`127.0.0.1:${port}/slow/app:1`));
-      expect(e.code).toBe('timeout');
-      expect(e.message).toMatch(/slow\/app:1: the registry did not answer in time/);
-    } finally {
-      await c.close();
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => silent.close(() => r()));
-    }
-  });
-
-  it('reports a registry that is not there as network-error', async () => {
-    const c = createRegistryClient({ plainHttp: true, timeoutMs: 2000 });
-    const e = await caught(c.resolve(`127.0.0.1:1/none:1`)); // port 1: nothing listens
-    await c.close();
-    expect(e.code).toBe('network-error');
-    expect(e.message).toMatch(/^127\.0\.0\.1:1\/none:1: .*ECONNREFUSED/);
-  });
 });
 
 describe('resume and verification', () => {
-  it('resumes a blob with a Range request after the connection is cut, and the digest verifies', async () => {
-    let cut = false;
-    const proxy = await startProxy({
-      target: reg.url,
-      fault: (req, status) => {
-        if (!cut && req.method === 'GET' && req.url?.includes(`/blobs/${bigDigest}`) && status === 200) {
-          cut = true;
-          return { cutAfterBytes: 3 * 1024 * 1024 + 17 };
-        }
-        return undefined;
-      },
-    });
-    const c = createRegistryClient({ plainHttp: true });
-    try {
-      const dest = path.join(tmp, 'resume', 'big.bin');
-      const got = await c.fetchBlob(
-        `${proxy.host}/demo/blobs`,
-        { digest: bigDigest, size: big.length },
-        { dest, retryDelayMs: 10 },
-      );
-      const blobGets = proxy.requests.filter((r) => r.url.includes(`/blobs/${bigDigest}`));
-      expect(blobGets.length).toBe(2);
-      expect(blobGets[0]!.range).toBeUndefined();
-      const from = Number(/^bytes=(\d+)-$/.exec(blobGets[1]!.range ?? '')?.[1]);
-      expect(from).toBeGreaterThan(0);
-      expect(from).toBeLessThanOrEqual(3 * 1024 * 1024 + 17);
-      expect(got.digest).toBe(bigDigest);
-      expect(fs.readFileSync(dest).equals(big)).toBe(true);
-    } finally {
-      await c.close();
-      await proxy.stop();
-    }
-  });
-
   it('keeps the partial file when cancelled and resumes from it in a later call', async () => {
     const proxy = await startProxy({ target: reg.url });
     const c = createRegistryClient({ plainHttp: true });
@@ -349,5 +292,89 @@ describe('plain HTTP policy', () => {
       'https://registry.example.com/v2/a/manifests/1',
       'http://127.0.0.1:5000/v2/a/manifests/1',
     ]);
+  });
+});
+
+describe.each(TRANSPORTS)('over $transport', ({ key, http }) => {
+  const client = (o: RegistryClientOptions) => createRegistryClient({ ...o, http });
+
+  it('pushes a streamed file and pulls the same bytes back', async () => {
+    const c = client({ plainHttp: true });
+    try {
+      const repo = `${reg.host}/${key}/blobs`;
+      await c.push({
+        ref: `${repo}:1`,
+        files: [{ path: path.join(tmp, 'big.bin'), mediaType: MediaType.octetStream }],
+        artifactType: 'application/vnd.outpost.test.v1',
+      });
+      const r = await c.resolve(`oci://${repo}:1`);
+      expect(r.manifest.layers.map((l) => [l.digest, l.size])).toEqual([[bigDigest, big.length]]);
+      const dest = path.join(tmp, `pulled-${key}`, 'big.bin');
+      const got = await c.fetchBlob(repo, r.manifest.layers[0]!, { dest });
+      expect(got).toMatchObject({ digest: bigDigest, size: big.length });
+      expect(fs.readFileSync(dest).equals(big)).toBe(true);
+      expect(await c.listTags(repo)).toEqual(['1']);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('resumes a blob with a Range request after the connection is cut, and the digest verifies', async () => {
+    let cut = false;
+    const proxy = await startProxy({
+      target: reg.url,
+      fault: (req, status) => {
+        if (!cut && req.method === 'GET' && req.url?.includes(`/blobs/${bigDigest}`) && status === 200) {
+          cut = true;
+          return { cutAfterBytes: 3 * 1024 * 1024 + 17 };
+        }
+        return undefined;
+      },
+    });
+    const c = client({ plainHttp: true });
+    try {
+      const dest = path.join(tmp, `resume-${key}`, 'big.bin');
+      const got = await c.fetchBlob(
+        `${proxy.host}/demo/blobs`,
+        { digest: bigDigest, size: big.length },
+        { dest, retryDelayMs: 10 },
+      );
+      const blobGets = proxy.requests.filter((r) => r.url.includes(`/blobs/${bigDigest}`));
+      expect(blobGets.length).toBe(2);
+      expect(blobGets[0]!.range).toBeUndefined();
+      const from = Number(/^bytes=(\d+)-$/.exec(blobGets[1]!.range ?? '')?.[1]);
+      expect(from).toBeGreaterThan(0);
+      expect(from).toBeLessThanOrEqual(3 * 1024 * 1024 + 17);
+      expect(got.digest).toBe(bigDigest);
+      expect(fs.readFileSync(dest).equals(big)).toBe(true);
+    } finally {
+      await c.close();
+      await proxy.stop();
+    }
+  });
+
+  it('gives up on a registry that accepts connections but never answers, with timeout', async () => {
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const { port } = silent.address() as net.AddressInfo;
+    const c = client({ plainHttp: true, timeoutMs: 300 });
+    try {
+      const e = await caught(c.resolve(`127.0.0.1:${port}/slow/app:1`));
+      expect(e.code).toBe('timeout');
+      expect(e.message).toMatch(/slow\/app:1: the registry did not answer in time/);
+    } finally {
+      await c.close();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+  });
+
+  it('reports a registry that is not there as network-error', async () => {
+    const c = client({ plainHttp: true, timeoutMs: 2000 });
+    const e = await caught(c.resolve(`127.0.0.1:1/none:1`)); // port 1: nothing listens
+    await c.close();
+    expect(e.code).toBe('network-error');
+    expect(e.message).toMatch(/^127\.0\.0\.1:1\/none:1: .*ECONNREFUSED/);
   });
 });

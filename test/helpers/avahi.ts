@@ -2,6 +2,7 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { stopChild, type NsHost } from './netns.js';
+import { waitFor } from './wait.js';
 
 /**
  * Avahi (Debian's avahi-daemon and avahi-utils) as an independent mDNS peer inside a test's network
@@ -86,11 +87,10 @@ publish-workstation=no
     for (const c of children.reverse()) await stopChild(c);
   };
   try {
-    await until(
-      () => fs.existsSync(socket),
-      () => `dbus-daemon did not start: ${logs.join('')}`,
-      bus,
-    );
+    await waitFor(() => fs.existsSync(socket), {
+      what: () => `dbus-daemon to start (log: ${logs.join('')})`,
+      giveUpIf: () => bus.exitCode !== null && `dbus-daemon exited (${bus.exitCode})`,
+    });
     const daemon = keep(
       host.spawn(
         'unshare',
@@ -104,22 +104,13 @@ publish-workstation=no
       ),
       'avahi-daemon',
     );
-    await until(
-      () => logs.some((l) => l.includes('Server startup complete')),
-      () => `avahi-daemon did not start: ${logs.join('')}`,
-      daemon,
-    );
+    await waitFor(() => logs.some((l) => l.includes('Server startup complete')), {
+      what: () => `avahi-daemon to start (log: ${logs.join('')})`,
+      giveUpIf: () => daemon.exitCode !== null && `avahi-daemon exited (${daemon.exitCode})`,
+    });
   } catch (e) {
     await stop();
     throw e;
   }
   return { env, stop };
-}
-
-async function until(ok: () => boolean, why: () => string, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!ok()) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(why());
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

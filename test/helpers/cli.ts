@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { waitFor } from './wait.js';
 
 export const EDGECTL = path.resolve('bin/edgectl.js');
 
@@ -55,6 +56,31 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/**
+ * Waits until the server started as `child` has written `<home>/run/server.json` (with its own pid, not
+ * a stale one from an earlier run), and returns what it wrote. Gives up when the child exits first.
+ */
+export function serverInfo<I extends { pid: number }>(
+  home: string,
+  child: ChildProcess,
+  stderr: () => string,
+  timeoutMs = 30_000,
+): Promise<I> {
+  const serverJson = path.join(home, 'run', 'server.json');
+  return waitFor(
+    () => {
+      const info = JSON.parse(fs.readFileSync(serverJson, 'utf8')) as I;
+      return info.pid === child.pid && info;
+    },
+    {
+      what: () => `the server to write ${serverJson} (stderr: ${stderr()})`,
+      giveUpIf: () => child.exitCode !== null && `it exited early (${child.exitCode})`,
+      timeoutMs,
+      intervalMs: 50,
+    },
+  );
+}
+
 /** Starts `edgectl server --port 0` on a home and waits for server.json. */
 export async function startServer(
   home: string,
@@ -63,7 +89,6 @@ export async function startServer(
   /** How to start the process (default: a child of this one), e.g. inside a network namespace. */
   launch?: (cmd: string, args: string[], env: NodeJS.ProcessEnv) => ChildProcess,
 ): Promise<ServerProcess> {
-  const serverJson = path.join(home, 'run', 'server.json');
   const argv = [EDGECTL, 'server', '--home', home, '--port', '0', '--log-level', 'warn', ...args];
   const child = launch
     ? launch(process.execPath, argv, env)
@@ -77,34 +102,25 @@ export async function startServer(
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let signalled = false;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited early (${child.exitCode}): ${err}`);
-    try {
-      const info = JSON.parse(fs.readFileSync(serverJson, 'utf8')) as ServerProcess['info'];
-      if (info.pid === child.pid) {
-        return {
-          child,
-          home,
-          info,
-          stdout: () => out,
-          stderr: () => err,
-          async stop(signal = 'SIGTERM') {
-            if (child.exitCode === null && (!signalled || signal === 'SIGKILL')) {
-              signalled = true;
-              child.kill(signal);
-            }
-            return exited;
-          },
-        };
-      }
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`server did not publish server.json: ${err}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  let info: ServerProcess['info'];
+  try {
+    info = await serverInfo<ServerProcess['info']>(home, child, () => err);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
   }
+  return {
+    child,
+    home,
+    info,
+    stdout: () => out,
+    stderr: () => err,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && (!signalled || signal === 'SIGKILL')) {
+        signalled = true;
+        child.kill(signal);
+      }
+      return exited;
+    },
+  };
 }

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { waitFor } from './wait.js';
 
 /**
  * A private containerd (Debian's, shared/notes/environment.md) for tests: its own config, root, state and
@@ -61,13 +62,15 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
     }
     fs.rmSync(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + 20_000;
-  while (!fs.existsSync(socket)) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`containerd did not start: ${log.trim()}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  try {
+    await waitFor(() => fs.existsSync(socket), {
+      what: () => `containerd to start (log: ${log.trim()})`,
+      giveUpIf: () => child.exitCode !== null && `containerd exited (${child.exitCode})`,
+      timeoutMs: 20_000,
+    });
+  } catch (e) {
+    await stop();
+    throw e;
   }
   const ctr = (args: string[]) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {

@@ -3,6 +3,8 @@ import { silentLogger, type Logger } from '../../lib/log/index.js';
 import { mergeConfig, parseConfig, type ConfigOverrides } from '../../core/config.js';
 import { openStore } from '../../core/store/db.js';
 import { createCore, type Core } from '../../core/create-core.js';
+import { parseDeviceCapabilities } from '../../lib/margo-validation/index.js';
+import { capabilitiesFor } from '../fixtures/margo.js';
 import { tempHome } from './home.js';
 
 /**
@@ -64,4 +66,46 @@ export async function startTestCore(
       cleanup();
     },
   };
+}
+
+/**
+ * Fixture: registered node `name` (tenant `default`) is enrolled and reported its capabilities
+ * (`capabilitiesFor(name)`) at `at`, what enrollment and PUT /capabilities do, written straight to its row.
+ * `enrolledAt` also sets the enrollment time.
+ */
+export function markEnrolled(
+  core: Core,
+  name: string,
+  at = Date.now(),
+  options: { enrolledAt?: boolean } = {},
+): void {
+  const caps = JSON.stringify(parseDeviceCapabilities(capabilitiesFor(name)));
+  const uid = `default.${name}`;
+  if (options.enrolledAt)
+    core.store.sqlite
+      .prepare(
+        `UPDATE nodes SET state = 'enrolled', capabilities = ?, capabilities_at = ?, last_seen_at = ?, enrolled_at = ? WHERE uid = ?`,
+      )
+      .run(caps, at, at, at, uid);
+  else
+    core.store.sqlite
+      .prepare(
+        `UPDATE nodes SET state = 'enrolled', capabilities = ?, capabilities_at = ?, last_seen_at = ? WHERE uid = ?`,
+      )
+      .run(caps, at, at, uid);
+}
+
+/** Registers each node through the API at its site, then marks it enrolled with its capabilities (`markEnrolled`). */
+export async function addEnrolledNodes(
+  core: Core,
+  names: readonly string[],
+  siteOf: string | ((name: string) => string),
+  options: { enrolledAt?: boolean } = {},
+): Promise<void> {
+  const c = core.client();
+  const now = Date.now();
+  for (const name of names) {
+    await c.nodes.add({ name, siteId: typeof siteOf === 'string' ? siteOf : siteOf(name) });
+    markEnrolled(core, name, now, options);
+  }
 }

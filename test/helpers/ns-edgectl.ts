@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { EDGECTL, type RunResult } from './cli.js';
+import { EDGECTL, serverInfo, type RunResult } from './cli.js';
 import { stopChild, type NsHost } from './netns.js';
 
 /** `edgectl ...` inside a namespace host, to completion. */
@@ -45,21 +45,12 @@ export async function startServerIn(
   let err = '';
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   child.stdout?.resume();
-  const serverJson = path.join(home, 'run', 'server.json');
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited early (${child.exitCode}): ${err}`);
-    try {
-      const info = JSON.parse(fs.readFileSync(serverJson, 'utf8')) as NsServer['info'];
-      if (info.pid === child.pid)
-        return { home, child, info, stderr: () => err, stop: () => stopChild(child) };
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() > deadline) {
-      await stopChild(child);
-      throw new Error(`server did not start in ${host.ns}: ${err}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  let info: NsServer['info'];
+  try {
+    info = await serverInfo<NsServer['info']>(home, child, () => err, 60_000);
+  } catch (e) {
+    await stopChild(child);
+    throw new Error(`server did not start in ${host.ns}: ${(e as Error).message}`, { cause: e });
   }
+  return { home, child, info, stderr: () => err, stop: () => stopChild(child) };
 }

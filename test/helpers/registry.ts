@@ -5,6 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { waitFor } from './wait.js';
 
 /**
  * Starts Debian's `docker-registry` (CNCF distribution 2.8) on a free loopback port with its storage
@@ -93,30 +94,21 @@ function freePort(): Promise<number> {
 }
 
 async function waitForPort(port: number, exited: Promise<number | null>, log: () => string): Promise<void> {
-  let done = false;
-  const early = exited.then((code) => {
-    if (!done) throw new Error(`docker-registry exited (code ${code}) before listening: ${log().trim()}`);
-  });
-  const deadline = Date.now() + 15_000;
-  const probe = async () => {
-    while (Date.now() < deadline) {
-      const ok = await new Promise<boolean>((resolve) => {
-        const s = net.connect({ host: '127.0.0.1', port }, () => {
-          s.destroy();
-          resolve(true);
-        });
-        s.once('error', () => resolve(false));
+  let exit: { code: number | null } | undefined;
+  void exited.then((code) => (exit = { code }));
+  const listening = () =>
+    new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port }, () => {
+        s.destroy();
+        resolve(true);
       });
-      if (ok) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`docker-registry did not listen on 127.0.0.1:${port} within 15 s: ${log().trim()}`);
-  };
-  try {
-    await Promise.race([probe(), early]);
-  } finally {
-    done = true;
-  }
+      s.once('error', () => resolve(false));
+    });
+  await waitFor(listening, {
+    what: () => `docker-registry to listen on 127.0.0.1:${port} (log: ${log().trim()})`,
+    giveUpIf: () => exit && `docker-registry exited (code ${exit.code}) before listening`,
+    timeoutMs: 15_000,
+  });
 }
 
 async function kill(child: ChildProcess, exited: Promise<number | null>): Promise<void> {

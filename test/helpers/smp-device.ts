@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { waitFor } from './wait.js';
 
 /**
  * A PTY pair made by socat (`pty,raw,echo=0` twice, with links in a temporary folder) and, on one
@@ -33,14 +34,6 @@ export interface PtyPair {
   stop(keepDir?: boolean): Promise<void>;
 }
 
-async function until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 export async function startPtyPair(existingDir?: string): Promise<PtyPair> {
   const dir = existingDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-smp-'));
   const a = path.join(dir, 'dev');
@@ -52,7 +45,10 @@ export async function startPtyPair(existingDir?: string): Promise<PtyPair> {
   socat.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<void>((resolve) => socat.on('exit', () => resolve()));
   try {
-    await until(() => fs.existsSync(a) && fs.existsSync(b), `socat's PTY pair (${err})`);
+    await waitFor(() => fs.existsSync(a) && fs.existsSync(b), {
+      what: () => `socat's PTY pair (${err})`,
+      timeoutMs: 15_000,
+    });
   } catch (e) {
     socat.kill('SIGKILL');
     fs.rmSync(dir, { recursive: true, force: true });
@@ -106,25 +102,28 @@ export async function startSmpDevice(args: string[] = []): Promise<SmpDevice> {
       child.stdin!.write(JSON.stringify(cmd) + '\n');
     },
     async waitFor(pred, timeoutMs = 20_000) {
-      let found: Record<string, unknown> | undefined;
-      await until(
-        () => (found = events.find(pred)) !== undefined,
-        `a simulator event (stderr: ${stderr})`,
+      return waitFor(() => events.find(pred), {
+        what: () => `a simulator event (stderr: ${stderr})`,
         timeoutMs,
-      );
-      return found!;
+      });
     },
     async unplug() {
       const seen = events.length;
       device.send({ op: 'unplug' });
-      await until(() => events.slice(seen).some((e) => e.event === 'unplugged'), 'the simulator to unplug');
+      await waitFor(() => events.slice(seen).some((e) => e.event === 'unplugged'), {
+        what: 'the simulator to unplug',
+        timeoutMs: 15_000,
+      });
       await pair.stop(true);
     },
     async replug() {
       pair = await startPtyPair(pair.dir);
       const seen = events.length;
       device.send({ op: 'plug', port: pair.b });
-      await until(() => events.slice(seen).some((e) => e.event === 'plugged'), 'the simulator to plug in');
+      await waitFor(() => events.slice(seen).some((e) => e.event === 'plugged'), {
+        what: 'the simulator to plug in',
+        timeoutMs: 15_000,
+      });
     },
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');

@@ -15,14 +15,15 @@ import {
   enrollNode,
   freePort,
   startAgentProcess,
-  waitFor,
   wasmApp,
   wasmOutputs,
   wasmRunnerPids,
   writeAgentConfig,
+  deploymentInstalled,
   type AgentProcess,
   type Api,
 } from '../fixtures/agent/harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * Faults, with real processes: the agent SIGKILLed in the middle of installs and started again converges
@@ -63,15 +64,7 @@ describe('edge agent: crashes and an absent LO', () => {
         ])) || '[]',
       ) as { Id: string; State: string }[]
     ).map((c) => ({ id: c.Id, state: c.State }));
-  const installed = (id: string) =>
-    waitFor(
-      async () => {
-        const v = await api.deployments.get({ id });
-        return v.nodes[0]?.state === 'installed' && v.nodes[0].current ? v : undefined;
-      },
-      `deployment ${id} installed`,
-      60_000,
-    );
+  const installed = (id: string) => deploymentInstalled(api, id, { timeoutMs: 60_000 });
 
   beforeAll(async () => {
     // Fixed ports, so the LO comes back where the agent expects it after a restart.
@@ -181,23 +174,21 @@ describe('edge agent: crashes and an absent LO', () => {
     ids.wasm = created[0]!.id;
     ids.container = created[1]?.id;
     // Kill the agent as soon as it has started on them (pulling, creating or starting).
-    await waitFor(
-      () => {
-        try {
-          return Object.values(agentState().deployments).some((d) => d.reported?.state === 'installing');
-        } catch {
-          return false;
-        }
-      },
-      'an install in progress',
-      30_000,
-      5,
-    );
+    await waitFor(() => {
+      try {
+        return Object.values(agentState().deployments).some((d) => d.reported?.state === 'installing');
+      } catch {
+        return false;
+      }
+    }, 'an install in progress');
     await agent!.stop('SIGKILL');
     agent = startAgentProcess(agentHome.home, pe?.env);
     for (const id of Object.values(ids)) if (id) await installed(id);
     expect(wasmRunnerPids(agentHome.home)).toHaveLength(1);
-    await waitFor(() => wasmOutputs(agentHome.home).includes('fault test wasm'), 'wasm output');
+    await waitFor(() => wasmOutputs(agentHome.home).includes('fault test wasm'), {
+      what: 'wasm output',
+      intervalMs: 100,
+    });
     if (pe) {
       const cs = await containersOf(ids.container!);
       expect(cs).toHaveLength(1);
@@ -212,7 +203,7 @@ describe('edge agent: crashes and an absent LO', () => {
       name: 'second-box',
       target: { siteId: 'plant-f' },
     });
-    await waitFor(async () => (await containersOf(d.id)).length > 0, 'the container to exist', 30_000, 20);
+    await waitFor(async () => (await containersOf(d.id)).length > 0, 'the container to exist');
     await agent!.stop('SIGKILL');
     agent = startAgentProcess(agentHome.home, pe.env);
     await installed(d.id);
@@ -220,7 +211,10 @@ describe('edge agent: crashes and an absent LO', () => {
     expect(cs).toHaveLength(1);
     expect(cs[0]!.state).toBe('running');
     await api.deployments.remove({ id: d.id });
-    await waitFor(async () => (await containersOf(d.id)).length === 0, 'second container removed', 30_000);
+    await waitFor(async () => (await containersOf(d.id)).length === 0, {
+      what: 'second container removed',
+      intervalMs: 100,
+    });
   }, 120_000);
 
   it('keeps workloads running while the LO is away and delivers the queued reports in order when it returns', async () => {
@@ -232,7 +226,11 @@ describe('edge agent: crashes and an absent LO', () => {
     // Several poll rounds without the LO (counted, not timed: a slow machine just takes longer).
     const failedPolls = () => agent!.logs().filter((l) => l.msg === 'poll failed').length;
     const seen = failedPolls();
-    await waitFor(() => failedPolls() >= seen + 3, 'three more failed polls', 60_000);
+    await waitFor(() => failedPolls() >= seen + 3, {
+      what: 'three more failed polls',
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
     expect(wasmRunnerPids(agentHome.home)).toEqual(runner);
     if (pe) expect(await containersOf(ids.container!)).toEqual(box);
 
@@ -243,8 +241,7 @@ describe('edge agent: crashes and an absent LO', () => {
         const p = wasmRunnerPids(agentHome.home);
         return p.length === 1 && p[0] !== runner[0];
       },
-      'the runner to be started again',
-      30_000,
+      { what: 'the runner to be started again', intervalMs: 100 },
     );
     const outbox = path.join(agentHome.home, 'outbox');
     await waitFor(
@@ -264,8 +261,7 @@ describe('edge agent: crashes and an absent LO', () => {
             .at(-1) === 'installed'
         );
       },
-      'the repair reports to be queued',
-      30_000,
+      { what: 'the repair reports to be queued', intervalMs: 100 },
     );
     const queued = fs
       .readdirSync(outbox)
@@ -300,7 +296,10 @@ describe('edge agent: crashes and an absent LO', () => {
     const back = Date.now();
     server = await startServer(serverHome.home, serverArgs);
     api = apiFor(server); // a new API token per server start
-    await waitFor(() => fs.readdirSync(outbox).length === 0, 'the outbox to drain', 30_000);
+    await waitFor(() => fs.readdirSync(outbox).length === 0, {
+      what: 'the outbox to drain',
+      intervalMs: 100,
+    });
     const db = new Database(path.join(serverHome.home, 'outpost.db'), {
       readonly: true,
       fileMustExist: true,

@@ -16,13 +16,13 @@ import { startFakeMmi, startTamperingProxy, type FakeMmi } from '../fixtures/age
 import {
   compileHello,
   startAgentProcess,
-  waitFor,
   wasmOutputs,
   wasmRunnerPids,
   wasmWorkloadRuns,
   writeAgentConfig,
   type AgentProcess,
 } from '../fixtures/agent/harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * The agent against a hostile WFM (real mutual TLS, certificates from a real site CA, a real registry
@@ -89,7 +89,7 @@ spec:
     const seen = fake.requests.length;
     await waitFor(
       () => fake.requests.slice(seen).filter((r) => r === 'GET /api/v1/deployments').length >= 2,
-      'two polls',
+      { what: 'two polls', intervalMs: 100 },
     );
   };
 
@@ -151,10 +151,16 @@ spec:
       bundleSizeBytes: 1,
     });
     agent = startAgentProcess(agentHome.home);
-    await waitFor(() => lastStatus(A)?.status.state === 'installed', 'A installed');
+    await waitFor(() => lastStatus(A)?.status.state === 'installed', {
+      what: 'A installed',
+      intervalMs: 100,
+    });
     expect(lastStatus(A)!.adoptedManifestVersion).toBe(1);
     expect(state().manifestVersion).toBe(1);
-    await waitFor(() => wasmOutputs(agentHome.home).includes('negative test v1.0.0'), 'A output');
+    await waitFor(() => wasmOutputs(agentHome.home).includes('negative test v1.0.0'), {
+      what: 'A output',
+      intervalMs: 100,
+    });
     expect(fake.capabilities).toHaveLength(1);
   });
 
@@ -166,7 +172,10 @@ spec:
         { deploymentId: B, yaml: yaml(B, 'app-b', '1.0.0', 'b') },
       ],
     });
-    await waitFor(() => lastStatus(B)?.status.state === 'installed', 'B installed');
+    await waitFor(() => lastStatus(B)?.status.state === 'installed', {
+      what: 'B installed',
+      intervalMs: 100,
+    });
     const before = state();
     const pids = wasmRunnerPids(agentHome.home);
     expect(pids).toHaveLength(1);
@@ -251,7 +260,7 @@ spec:
         { deploymentId: B, yaml: yaml(B, 'app-b', '1.0.0', 'b') },
       ],
     });
-    await waitFor(() => lastStatus(A)?.status.state === 'failed', 'A failed');
+    await waitFor(() => lastStatus(A)?.status.state === 'failed', { what: 'A failed', intervalMs: 100 });
     const st = lastStatus(A)!;
     expect(st.adoptedManifestVersion).toBe(5);
     expect(st.components[0]!.error?.code).toBe('oci/digest-mismatch');
@@ -264,10 +273,12 @@ spec:
     tamper = undefined;
     await waitFor(
       () => lastStatus(A)?.status.state === 'installed' && lastStatus(A)!.adoptedManifestVersion === 5,
-      'A updated',
-      30_000,
+      { what: 'A updated', intervalMs: 100 },
     );
-    await waitFor(() => wasmOutputs(agentHome.home).includes('negative test v1.1.0'), 'A v1.1.0 output');
+    await waitFor(() => wasmOutputs(agentHome.home).includes('negative test v1.1.0'), {
+      what: 'A v1.1.0 output',
+      intervalMs: 100,
+    });
   });
 
   it('refuses an LO presenting another WFM identity; an agent restart leaves healthy workloads alone', async () => {
@@ -288,7 +299,7 @@ spec:
         'the security event',
       );
       expect(String(ev.reason)).toContain('other-wfm');
-      await waitFor(() => impostor.connections >= 2, 'a second attempt');
+      await waitFor(() => impostor.connections >= 2, { what: 'a second attempt', intervalMs: 100 });
       expect(impostor.requests).toEqual([]);
       expect(state().manifestVersion).toBe(5);
       // Nothing was restarted by the agent restart.
@@ -318,7 +329,7 @@ spec:
         'the security event',
       );
       expect(String(ev.reason)).toMatch(/certificate|verify|issuer/i);
-      await waitFor(() => impostor.connections >= 2, 'a second attempt');
+      await waitFor(() => impostor.connections >= 2, { what: 'a second attempt', intervalMs: 100 });
       expect(impostor.requests).toEqual([]);
       expect(state().manifestVersion).toBe(5);
     } finally {

@@ -12,12 +12,13 @@ import {
   compileHello,
   enrollNode,
   startAgentProcess,
-  waitFor,
   wasmApp,
   writeAgentConfig,
+  deploymentInstalled,
   type AgentProcess,
   type Api,
 } from '../fixtures/agent/harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 interface SimState {
   files: { name: string; size: number; sha256: string }[];
@@ -47,10 +48,10 @@ describe('edge agent: a WASM app on a microcontroller (ocre over SMP)', () => {
   const sim = async (): Promise<SimState> => {
     const seen = dev.events.length;
     dev.send({ op: 'state' });
-    await waitFor(
-      () => dev.events.slice(seen).some((e) => e.event === 'state') || undefined,
-      'simulator state',
-    );
+    await waitFor(() => dev.events.slice(seen).some((e) => e.event === 'state') || undefined, {
+      what: 'simulator state',
+      intervalMs: 100,
+    });
     return dev.events.slice(seen).find((e) => e.event === 'state') as unknown as SimState;
   };
   const running = async () => {
@@ -111,12 +112,15 @@ describe('edge agent: a WASM app on a microcontroller (ocre over SMP)', () => {
     cfg.mcus = [{ name: 'mcu1', port: dev.port, board: 'b_u585i_iot02a' }];
     fs.writeFileSync(file, stringify(cfg));
     agent = startAgentProcess(agentHome.home);
-    const mcu = await waitFor(async () => {
-      const n = await api.nodes.get({ name: 'edge-1/mcu1' }).catch(() => undefined);
-      return n?.presence === 'online' && n.reportedLabels['outpost.dev/runtime.ocre'] === 'true'
-        ? n
-        : undefined;
-    }, 'the MCU node online');
+    const mcu = await waitFor(
+      async () => {
+        const n = await api.nodes.get({ name: 'edge-1/mcu1' }).catch(() => undefined);
+        return n?.presence === 'online' && n.reportedLabels['outpost.dev/runtime.ocre'] === 'true'
+          ? n
+          : undefined;
+      },
+      { what: 'the MCU node online', intervalMs: 100 },
+    );
     expect(mcu.capabilities!.properties).toMatchObject({
       id: 'edge-1/mcu1',
       memory: '768Ki',
@@ -151,52 +155,53 @@ describe('edge agent: a WASM app on a microcontroller (ocre over SMP)', () => {
       target: { siteId: 'plant-1' },
     });
     deploymentId = d.id;
-    const v = await waitFor(async () => {
-      const x = await api.deployments.get({ id: deploymentId });
-      return x.nodes[0]?.state === 'installed' && x.nodes[0].current ? x : undefined;
-    }, 'installed on the MCU');
+    const v = await deploymentInstalled(api, deploymentId, { what: 'installed on the MCU' });
     expect(v.nodes.map((n) => n.nodeName)).toEqual(['edge-1/mcu1']);
-    const s = await waitFor(running, 'the container running on the device');
+    const s = await waitFor(running, { what: 'the container running on the device', intervalMs: 100 });
     expect(s.files.map((f) => f.sha256)).toEqual([digests['1.0.0']]);
     expect(s.containers[0]!.env).toEqual(['GREETING=hello']);
   });
 
   it('updates to a new version: the new module replaces the old one on the device', async () => {
     await api.deployments.update({ id: deploymentId, version: '1.1.0' });
-    await waitFor(async () => {
-      const x = await api.deployments.get({ id: deploymentId });
-      return x.nodes[0]?.state === 'installed' && x.nodes[0].current && x.nodes[0].version === '1.1.0'
-        ? x
-        : undefined;
-    }, 'installed 1.1.0');
-    const s = await waitFor(running, 'the new container running');
+    await deploymentInstalled(api, deploymentId, { version: '1.1.0' });
+    const s = await waitFor(running, { what: 'the new container running', intervalMs: 100 });
     expect(s.files.map((f) => f.sha256)).toEqual([digests['1.1.0']]);
   });
 
   it('rebuilds the containers after a device reset and reports the reset', async () => {
     dev.send({ op: 'reset' });
-    const d = await waitFor(async () => {
-      const x = await api.nodes.detail({ name: 'edge-1/mcu1' });
-      return (x.mcu?.resets ?? 0) >= 1 ? x : undefined;
-    }, 'the reset reported');
+    const d = await waitFor(
+      async () => {
+        const x = await api.nodes.detail({ name: 'edge-1/mcu1' });
+        return (x.mcu?.resets ?? 0) >= 1 ? x : undefined;
+      },
+      { what: 'the reset reported', intervalMs: 100 },
+    );
     expect(d.events.some((e) => e.kind === 'reset')).toBe(true);
     await agent!.waitForLog(
       (l) => l.msg === 'reconciling the deployments of the microcontroller',
       'the rebuild',
     );
-    await waitFor(running, 'the container made again');
-    await waitFor(async () => {
-      const x = await api.deployments.get({ id: deploymentId });
-      return x.nodes[0]?.state === 'installed' ? x : undefined;
-    }, 'installed again');
+    await waitFor(running, { what: 'the container made again', intervalMs: 100 });
+    await waitFor(
+      async () => {
+        const x = await api.deployments.get({ id: deploymentId });
+        return x.nodes[0]?.state === 'installed' ? x : undefined;
+      },
+      { what: 'installed again', intervalMs: 100 },
+    );
   });
 
   it('an unplugged MCU is offline with its age and its workloads unknown; plugged in again it recovers', async () => {
     await dev.unplug();
-    const off = await waitFor(async () => {
-      const x = await api.nodes.detail({ name: 'edge-1/mcu1' });
-      return x.node.presence === 'offline' ? x : undefined;
-    }, 'the MCU offline');
+    const off = await waitFor(
+      async () => {
+        const x = await api.nodes.detail({ name: 'edge-1/mcu1' });
+        return x.node.presence === 'offline' ? x : undefined;
+      },
+      { what: 'the MCU offline', intervalMs: 100 },
+    );
     expect(off.mcu!.lastError).toBeTruthy();
     expect(off.mcu!.since).toBeGreaterThan(0);
     expect(off.workloads.map((w) => w.state)).toEqual(['unknown']);
@@ -210,28 +215,40 @@ describe('edge agent: a WASM app on a microcontroller (ocre over SMP)', () => {
     expect(listed.nodes.map((n) => n.name)).toEqual(['edge-1/mcu1']);
 
     await dev.replug();
-    await waitFor(async () => {
-      const x = await api.nodes.get({ name: 'edge-1/mcu1' });
-      return x.presence === 'online' ? x : undefined;
-    }, 'the MCU online again');
-    await waitFor(running, 'the container made again after the power cycle');
+    await waitFor(
+      async () => {
+        const x = await api.nodes.get({ name: 'edge-1/mcu1' });
+        return x.presence === 'online' ? x : undefined;
+      },
+      { what: 'the MCU online again', intervalMs: 100 },
+    );
+    await waitFor(running, { what: 'the container made again after the power cycle', intervalMs: 100 });
 
-    await waitFor(async () => {
-      const x = await api.nodes.detail({ name: 'edge-1/mcu1' });
-      return x.workloads[0]?.state === 'installed' ? x : undefined;
-    }, 'installed after the replug');
+    await waitFor(
+      async () => {
+        const x = await api.nodes.detail({ name: 'edge-1/mcu1' });
+        return x.workloads[0]?.state === 'installed' ? x : undefined;
+      },
+      { what: 'installed after the replug', intervalMs: 100 },
+    );
   }, 120_000);
 
   it('removes: the container and its image leave the device', async () => {
     await api.deployments.remove({ id: deploymentId });
-    await waitFor(async () => {
-      const v = await api.deployments.get({ id: deploymentId }).catch(() => undefined);
-      return v === undefined || v.state === 'removed' ? true : undefined;
-    }, 'removed');
-    const s = await waitFor(async () => {
-      const x = await sim();
-      return x.containers.length === 0 && x.files.length === 0 ? x : undefined;
-    }, 'nothing left on the device');
+    await waitFor(
+      async () => {
+        const v = await api.deployments.get({ id: deploymentId }).catch(() => undefined);
+        return v === undefined || v.state === 'removed' ? true : undefined;
+      },
+      { what: 'removed', intervalMs: 100 },
+    );
+    const s = await waitFor(
+      async () => {
+        const x = await sim();
+        return x.containers.length === 0 && x.files.length === 0 ? x : undefined;
+      },
+      { what: 'nothing left on the device', intervalMs: 100 },
+    );
     expect(s.files).toEqual([]);
     expect(await agent!.stop()).toBe(0);
     agent = undefined;

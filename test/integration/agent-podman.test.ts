@@ -13,11 +13,12 @@ import {
   composeApp,
   enrollNode,
   startAgentProcess,
-  waitFor,
   writeAgentConfig,
+  deploymentInstalled,
   type AgentProcess,
   type Api,
 } from '../fixtures/agent/harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * End to end through real podman: `edgectl server` + `edgectl agent` over mutual TLS, images built here
@@ -72,15 +73,7 @@ describe.skipIf(!usable.ok)(
       return r.stdout + r.stderr;
     };
     const installed = (id: string, version: string) =>
-      waitFor(
-        async () => {
-          const v = await api.deployments.get({ id });
-          const n = v.nodes[0];
-          return n?.state === 'installed' && n.current && n.version === version ? v : undefined;
-        },
-        `deployment ${id} installed at ${version}`,
-        60_000,
-      );
+      deploymentInstalled(api, id, { version, timeoutMs: 60_000 });
 
     beforeAll(async () => {
       pe = createPodmanEnv('outpost-agentp-podman-');
@@ -215,7 +208,7 @@ volumes:
       expect(cs[0]).toMatchObject({ state: 'running', component: 'hello' });
       await waitFor(
         async () => (await logsOf(cs[0]!.id)).includes('hello from container v1.0.0 GREETING=hi'),
-        'container output',
+        { what: 'container output', intervalMs: 100 },
       );
     });
 
@@ -236,10 +229,10 @@ volumes:
       const web = cs.find((c) => c.component === 'web')!;
       expect(cs).toHaveLength(2);
       expect(first.created).toBeLessThanOrEqual(web.created);
-      await waitFor(
-        async () => (await logsOf(web.id)).includes('hello from compose v1.0.0 COLOR=blue'),
-        'compose output',
-      );
+      await waitFor(async () => (await logsOf(web.id)).includes('hello from compose v1.0.0 COLOR=blue'), {
+        what: 'compose output',
+        intervalMs: 100,
+      });
       // The agent reported the first component installed before it started the second one.
       const reports = agent!
         .logs()
@@ -261,14 +254,14 @@ volumes:
       for (const c of after) expect(before.map((b) => b.id)).not.toContain(c.id);
       const hello = after.find((c) => c.deployment === ids.container)!;
       const web = after.find((c) => c.deployment === ids.compose && c.component === 'web')!;
-      await waitFor(
-        async () => (await logsOf(hello.id)).includes('hello from container v2.0.0'),
-        'new container output',
-      );
-      await waitFor(
-        async () => (await logsOf(web.id)).includes('hello from compose v2.0.0 COLOR=blue'),
-        'new compose output',
-      );
+      await waitFor(async () => (await logsOf(hello.id)).includes('hello from container v2.0.0'), {
+        what: 'new container output',
+        intervalMs: 100,
+      });
+      await waitFor(async () => (await logsOf(web.id)).includes('hello from compose v2.0.0 COLOR=blue'), {
+        what: 'new compose output',
+        intervalMs: 100,
+      });
     });
 
     it('removes both apps: removed, and no container, network, volume or pulled image is left', async () => {
@@ -280,11 +273,10 @@ volumes:
             const v = await api.deployments.get({ id }).catch(() => undefined);
             return v === undefined || v.state === 'removed' ? true : undefined;
           },
-          `${id} removed`,
-          60_000,
+          { what: `${id} removed`, timeoutMs: 60_000, intervalMs: 100 },
         );
       }
-      await waitFor(async () => (await list()).length === 0, 'no container left');
+      await waitFor(async () => (await list()).length === 0, { what: 'no container left', intervalMs: 100 });
       for (const c of ['first', 'web']) {
         const project = safeName(`${ids.compose}.${c}`, 'outpost-');
         for (const kind of ['network', 'volume'] as const) {
@@ -303,4 +295,6 @@ volumes:
       expect(fs.readdirSync(path.join(agentHome.home, 'workloads', 'compose'))).toEqual([]);
     });
   },
+  // Each test waits up to 60 s for the agent (pulls, podman on a loaded machine): room beyond that.
+  180_000,
 );

@@ -10,8 +10,9 @@ import { startProxy, type TestProxy } from '../../lib/oci/testing/http-proxy.js'
 import { edgectl } from '../helpers/cli.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { startFakeMmi, type FakeMmi } from '../fixtures/agent/fake-mmi.js';
-import { compileHello, waitFor, wasmOutputs, wasmRunnerPids } from '../fixtures/agent/harness.js';
+import { compileHello, wasmOutputs, wasmRunnerPids } from '../fixtures/agent/harness.js';
 import { fastAgentConfig, startInProcessAgent, type InProcessAgent } from '../fixtures/agent/in-process.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * The agent pulling from a registry that wants a password (a real docker-registry behind a proxy doing
@@ -95,7 +96,11 @@ spec:
       mmiUrl: fake.url,
       config,
     });
-    await waitFor(() => lastStatus(id)?.status.state === 'failed', 'the deployment failed', 20_000);
+    await waitFor(() => lastStatus(id)?.status.state === 'failed', {
+      what: 'the deployment failed',
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
     expect(lastStatus(id)!.status.error?.code).toBe('oci/unauthorized');
     await running.stop();
     running = undefined;
@@ -127,14 +132,27 @@ spec:
       mmiUrl: fake.url,
       config,
     });
-    await waitFor(() => lastStatus(id)?.status.state === 'installed', 'the deployment installed', 30_000);
-    await waitFor(() => wasmOutputs(running!.home).includes('private registry module'), 'the output');
+    await waitFor(() => lastStatus(id)?.status.state === 'installed', {
+      what: 'the deployment installed',
+      intervalMs: 100,
+    });
+    await waitFor(() => wasmOutputs(running!.home).includes('private registry module'), {
+      what: 'the output',
+      intervalMs: 100,
+    });
     expect(proxy.requests.some((r) => r.url.includes('/blobs/'))).toBe(true);
     expect(running.logs.map((l) => JSON.stringify(l)).join('\n')).not.toContain(PASSWORD);
 
     await fake.set({ manifestVersion: 2, deployments: [] });
-    await waitFor(() => lastStatus(id)?.status.state === 'removed', 'the deployment removed', 20_000);
+    await waitFor(() => lastStatus(id)?.status.state === 'removed', {
+      what: 'the deployment removed',
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
     // The runner ends by itself once it has nothing left to run.
-    await waitFor(() => wasmRunnerPids(running!.home).length === 0, 'no runner left');
+    await waitFor(() => wasmRunnerPids(running!.home).length === 0, {
+      what: 'no runner left',
+      intervalMs: 100,
+    });
   });
 });

@@ -6,8 +6,9 @@ import { wfmSpiffeId } from '../../lib/identity/index.js';
 import { issueTestSvid } from '../../core/mmi/testing/memory-fixture.js';
 import type { AgentConfig } from '../../agents/node/config.js';
 import { startFakeMmi, type FakeMmi } from '../fixtures/agent/fake-mmi.js';
-import { waitFor, type LogLine } from '../fixtures/agent/harness.js';
+import { type LogLine } from '../fixtures/agent/harness.js';
 import { fastAgentConfig, startInProcessAgent, type InProcessAgent } from '../fixtures/agent/in-process.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * When the agent talks to the LO (Margo client settings and Retry-After), with the agent in this process
@@ -68,13 +69,20 @@ describe('edge agent: polling schedule, Retry-After and downtime', () => {
     fake.intercept = (r) =>
       r === MANIFEST && refused++ === 0 ? { status: 503, retryAfter: 2, retryable: true } : undefined;
     await start(config());
-    await waitFor(() => times((r) => r === MANIFEST, from).length >= 2, 'a poll after the 503', 15_000);
+    await waitFor(() => times((r) => r === MANIFEST, from).length >= 2, {
+      what: 'a poll after the 503',
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
     const [first, second] = times((r) => r === MANIFEST, from) as [number, number];
     // Without Retry-After the backoff (0.2 s to 0.4 s) would have polled again within half a second.
     expect(second - first).toBeGreaterThanOrEqual(1950);
     // Afterwards the normal interval applies again: several polls, no pause of two seconds.
     const seen = times((r) => r === MANIFEST, from).length;
-    await waitFor(() => times((r) => r === MANIFEST, from).length >= seen + 3, 'polls at the interval');
+    await waitFor(() => times((r) => r === MANIFEST, from).length >= seen + 3, {
+      what: 'polls at the interval',
+      intervalMs: 100,
+    });
     expect(logs.some((l) => l.msg === 'poll failed' && String(l.err).includes('503'))).toBe(true);
   });
 
@@ -88,13 +96,20 @@ describe('edge agent: polling schedule, Retry-After and downtime', () => {
         : undefined;
     const accepted = fake.capabilities.length;
     await start(config());
-    await waitFor(() => fake.capabilities.length > accepted, 'the capabilities accepted', 15_000);
+    await waitFor(() => fake.capabilities.length > accepted, {
+      what: 'the capabilities accepted',
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
     const line = fake.timeline.slice(from);
     expect(line[0]!.request).toMatch(/^PUT \/api\/v1\/capabilities\/edge-s$/);
     // Nothing at all was sent in the pause the LO asked for, then the capabilities again before any poll.
     expect(line[1]!.request).toBe(line[0]!.request);
     expect(line[1]!.at - line[0]!.at).toBeGreaterThanOrEqual(1950);
-    await waitFor(() => times((r) => r === MANIFEST, from).length >= 1, 'the first poll');
+    await waitFor(() => times((r) => r === MANIFEST, from).length >= 1, {
+      what: 'the first poll',
+      intervalMs: 100,
+    });
   });
 
   it('keeps a status report queued for as long as Retry-After says, then delivers it', async () => {
@@ -130,7 +145,11 @@ spec:
       r === statusPath && refused++ === 0 ? { status: 429, retryAfter: 2, retryable: true } : undefined;
     const delivered = fake.statuses.length;
     await start(config());
-    await waitFor(() => fake.statuses.length > delivered, 'the status report delivered', 15_000);
+    await waitFor(() => fake.statuses.length > delivered, {
+      what: 'the status report delivered',
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
     const [first, second] = times((r) => r === statusPath, from) as [number, number];
     expect(second - first).toBeGreaterThanOrEqual(1950);
     expect(fake.statuses.at(-1)).toMatchObject({
@@ -154,13 +173,20 @@ spec:
     await start(config({ downtime: [window] }), clock);
     // Ten poll rounds pass (counted, not timed): not one connection, not one request.
     const skipped = () => logs.filter((l) => /poll skipped/.test(String(l.msg))).length;
-    await waitFor(() => skipped() >= 10, 'ten skipped poll rounds', 60_000);
+    await waitFor(() => skipped() >= 10, {
+      what: 'ten skipped poll rounds',
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
     expect(fake.connections).toBe(connections);
     expect(fake.timeline.length).toBe(from);
     expect(logs.filter((l) => l.level >= 40)).toEqual([]);
 
     clock.advance(20 * 60_000);
-    await waitFor(() => times((r) => r === MANIFEST, from).length >= 1, 'a poll after the downtime');
+    await waitFor(() => times((r) => r === MANIFEST, from).length >= 1, {
+      what: 'a poll after the downtime',
+      intervalMs: 100,
+    });
     expect(fake.timeline[from]!.request).toBe('PUT /api/v1/capabilities/edge-s');
   });
 });

@@ -11,7 +11,6 @@ import {
   composeApp,
   enrollNode,
   startAgentProcess,
-  waitFor,
   wasmApp,
   wasmOutputs,
   wasmRunnerPids,
@@ -19,6 +18,7 @@ import {
   type AgentProcess,
   type Api,
 } from '../fixtures/agent/harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * An agent at a site pulls only through the site registry: the WASM module is pushed to the LO's site
@@ -97,14 +97,17 @@ describe('edge agent: artifacts through the site registry', () => {
       target: { siteId: 'plant-1' },
       parameters: { greeting: 'hi' },
     });
-    await waitFor(async () => {
-      const v = await api.deployments.get({ id: d.id });
-      return v.nodes[0]?.state === 'installed' ? v : undefined;
-    }, 'installed');
     await waitFor(
-      () => wasmOutputs(agentHome.home).includes('hello through the site registry'),
-      'the module output',
+      async () => {
+        const v = await api.deployments.get({ id: d.id });
+        return v.nodes[0]?.state === 'installed' ? v : undefined;
+      },
+      { what: 'installed', intervalMs: 100 },
     );
+    await waitFor(() => wasmOutputs(agentHome.home).includes('hello through the site registry'), {
+      what: 'the module output',
+      intervalMs: 100,
+    });
     // The node's certificate is what the site registry saw: podman's cert dir holds the same pair.
     const certs = path.join(agentHome.home, 'identity', 'registry-certs');
     expect(fs.readFileSync(path.join(certs, 'client.cert'), 'utf8')).toBe(
@@ -112,7 +115,7 @@ describe('edge agent: artifacts through the site registry', () => {
     );
     expect(fs.statSync(path.join(certs, 'client.key')).mode & 0o777).toBe(0o600);
     await api.deployments.remove({ id: d.id });
-    await waitFor(() => wasmRunnerPids(agentHome.home).length === 0, 'removed');
+    await waitFor(() => wasmRunnerPids(agentHome.home).length === 0, { what: 'removed', intervalMs: 100 });
   });
 
   it('reports a version the site registry lacks as failed, naming the site registry and then the origin', async () => {
@@ -121,10 +124,13 @@ describe('edge agent: artifacts through the site registry', () => {
       version: '2.0.0',
       target: { siteId: 'plant-1' },
     });
-    const v = await waitFor(async () => {
-      const x = await api.deployments.get({ id: d.id });
-      return x.nodes[0]?.state === 'failed' ? x : undefined;
-    }, 'failed');
+    const v = await waitFor(
+      async () => {
+        const x = await api.deployments.get({ id: d.id });
+        return x.nodes[0]?.state === 'failed' ? x : undefined;
+      },
+      { what: 'failed', intervalMs: 100 },
+    );
     const message = v.nodes[0]!.error?.message ?? '';
     expect(message).toContain(`registry.example/samples/hello:2.0.0`);
     expect(message).toMatch(/not found.*; then .*registry\.example/);
@@ -214,8 +220,7 @@ describe('edge agent: artifacts through the site registry', () => {
           const v = await api.deployments.get({ id: d.id });
           return v.nodes.find((n) => n.nodeName === 'edge-pod')?.state === 'installed' ? v : undefined;
         },
-        'installed',
-        90_000,
+        { what: 'installed', timeoutMs: 90_000, intervalMs: 100 },
       );
       const containers = JSON.parse(
         (await pe.podmanOk(['ps', '--filter', 'label=outpost.managed=true', '--format', 'json'])).trim() ||
@@ -229,8 +234,7 @@ describe('edge agent: artifacts through the site registry', () => {
           const v = await api.deployments.get({ id: d.id }).catch(() => undefined);
           return v === undefined || v.state === 'removed' ? true : undefined;
         },
-        'removed',
-        60_000,
+        { what: 'removed', timeoutMs: 60_000, intervalMs: 100 },
       );
     }, 120_000);
   });

@@ -10,14 +10,15 @@ import {
   compileHello,
   enrollNode,
   startAgentProcess,
-  waitFor,
   wasmApp,
   wasmOutputs,
   wasmRunnerPids,
   writeAgentConfig,
+  deploymentInstalled,
   type AgentProcess,
   type Api,
 } from '../fixtures/agent/harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * End to end on loopback: `edgectl server` (CO+LO) and `edgectl agent` as real processes over real mutual
@@ -126,11 +127,11 @@ describe('edge agent: a WASM app from deploy to removal', () => {
       parameters: { greeting: 'hi there' },
     });
     deploymentId = d.id;
-    await waitFor(async () => {
-      const v = await api.deployments.get({ id: deploymentId });
-      return v.nodes[0]?.state === 'installed' && v.nodes[0].current ? v : undefined;
-    }, 'installed');
-    await waitFor(() => wasmOutputs(agentHome.home).includes('hello from wasm v1.0.0'), 'the module output');
+    await deploymentInstalled(api, deploymentId);
+    await waitFor(() => wasmOutputs(agentHome.home).includes('hello from wasm v1.0.0'), {
+      what: 'the module output',
+      intervalMs: 100,
+    });
     expect(wasmOutputs(agentHome.home)).toContain('env: GREETING=hi there');
     expect(wasmRunnerPids(agentHome.home)).toHaveLength(1);
 
@@ -160,16 +161,11 @@ describe('edge agent: a WASM app from deploy to removal', () => {
   it('updates the version: the new module replaces the old one', async () => {
     const before = wasmRunnerPids(agentHome.home);
     await api.deployments.update({ id: deploymentId, version: '1.1.0' });
-    await waitFor(async () => {
-      const v = await api.deployments.get({ id: deploymentId });
-      return v.nodes[0]?.state === 'installed' && v.nodes[0].current && v.nodes[0].version === '1.1.0'
-        ? v
-        : undefined;
-    }, 'installed 1.1.0');
-    await waitFor(
-      () => wasmOutputs(agentHome.home).includes('hello from wasm v1.1.0'),
-      'the new module output',
-    );
+    await deploymentInstalled(api, deploymentId, { version: '1.1.0' });
+    await waitFor(() => wasmOutputs(agentHome.home).includes('hello from wasm v1.1.0'), {
+      what: 'the new module output',
+      intervalMs: 100,
+    });
     // One runner for all WASM workloads (ADR 0544): the new module runs in the same process.
     expect(wasmRunnerPids(agentHome.home)).toEqual(before);
     expect(before).toHaveLength(1);
@@ -177,19 +173,28 @@ describe('edge agent: a WASM app from deploy to removal', () => {
 
   it('removes: the node reports removing then removed, and nothing is left behind', async () => {
     await api.deployments.remove({ id: deploymentId });
-    await waitFor(async () => {
-      const v = await api.deployments.get({ id: deploymentId }).catch(() => undefined);
-      return v === undefined || v.state === 'removed' ? true : undefined;
-    }, 'removed');
-    await waitFor(() => wasmRunnerPids(agentHome.home).length === 0, 'no runner left');
+    await waitFor(
+      async () => {
+        const v = await api.deployments.get({ id: deploymentId }).catch(() => undefined);
+        return v === undefined || v.state === 'removed' ? true : undefined;
+      },
+      { what: 'removed', intervalMs: 100 },
+    );
+    await waitFor(() => wasmRunnerPids(agentHome.home).length === 0, {
+      what: 'no runner left',
+      intervalMs: 100,
+    });
     const wasmDir = path.join(agentHome.home, 'workloads', 'wasm');
     expect(fs.readdirSync(wasmDir)).toEqual([]);
-    await waitFor(() => {
-      const state = JSON.parse(fs.readFileSync(path.join(agentHome.home, 'state.json'), 'utf8')) as {
-        deployments: Record<string, unknown>;
-      };
-      return Object.keys(state.deployments).length === 0;
-    }, 'the deployment to leave state.json');
+    await waitFor(
+      () => {
+        const state = JSON.parse(fs.readFileSync(path.join(agentHome.home, 'state.json'), 'utf8')) as {
+          deployments: Record<string, unknown>;
+        };
+        return Object.keys(state.deployments).length === 0;
+      },
+      { what: 'the deployment to leave state.json', intervalMs: 100 },
+    );
     expect(fs.readdirSync(path.join(agentHome.home, 'desired'))).toEqual([]);
     const states = agent!
       .logs()
@@ -215,28 +220,40 @@ describe('edge agent: a WASM app from deploy to removal', () => {
       (l) => l.msg === 'connected to the site bus (poll-now notices, presence)',
       'the site bus',
     );
-    await waitFor(async () => {
-      const n = await api.nodes.get({ name: 'edge-1' });
-      return n.capabilities?.labels?.['outpost.test/agent'] === 'changed';
-    }, 'the changed label at the LO');
+    await waitFor(
+      async () => {
+        const n = await api.nodes.get({ name: 'edge-1' });
+        return n.capabilities?.labels?.['outpost.test/agent'] === 'changed';
+      },
+      { what: 'the changed label at the LO', intervalMs: 100 },
+    );
     // Its one poll at start is done (it found the manifest unchanged); the next would be in 10 minutes.
-    await waitFor(() => {
-      const s = JSON.parse(fs.readFileSync(path.join(agentHome.home, 'state.json'), 'utf8')) as {
-        lastSync?: number;
-      };
-      return (s.lastSync ?? 0) >= started;
-    }, 'the first poll');
+    await waitFor(
+      () => {
+        const s = JSON.parse(fs.readFileSync(path.join(agentHome.home, 'state.json'), 'utf8')) as {
+          lastSync?: number;
+        };
+        return (s.lastSync ?? 0) >= started;
+      },
+      { what: 'the first poll', intervalMs: 100 },
+    );
     const d = await api.deployments.create({
       appId: 'hello-wasm',
       version: '1.1.0',
       target: { siteId: 'plant-1' },
     });
-    await waitFor(async () => {
-      const v = await api.deployments.get({ id: d.id });
-      return v.nodes[0]?.state === 'installed' ? v : undefined;
-    }, 'installed after a poll-now notice');
+    await waitFor(
+      async () => {
+        const v = await api.deployments.get({ id: d.id });
+        return v.nodes[0]?.state === 'installed' ? v : undefined;
+      },
+      { what: 'installed after a poll-now notice', intervalMs: 100 },
+    );
     await api.deployments.remove({ id: d.id });
-    await waitFor(() => wasmRunnerPids(agentHome.home).length === 0, 'removed after a poll-now notice');
+    await waitFor(() => wasmRunnerPids(agentHome.home).length === 0, {
+      what: 'removed after a poll-now notice',
+      intervalMs: 100,
+    });
     expect(await agent.stop()).toBe(0);
     agent = undefined;
   }, 90_000);

@@ -14,6 +14,7 @@ import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { capabilitiesFor } from '../fixtures/margo.js';
 import { compileHello, wasmApp } from '../fixtures/agent/harness.js';
 import { waitJob } from '../../core/bundle/testing/pair.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * kill -9 of a site's LO at named points of a bundle import (issue 13): after staging (before anything
@@ -65,14 +66,6 @@ function project(home: string) {
     };
   } finally {
     db.close();
-  }
-}
-
-async function exited(s: ServerProcess, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (s.child.exitCode === null && s.child.signalCode === null) {
-    if (Date.now() > end) throw new Error('the server did not die at its failpoint');
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -182,7 +175,10 @@ describe('kill -9 during a bundle import', () => {
       const home = copyOfTemplate(point);
       const doomed = await start(home, { OUTPOST_FAILPOINT: point });
       await apiOf(doomed).bundle.import({ file: bundleFile });
-      await exited(doomed);
+      await waitFor(() => doomed.child.exitCode !== null || doomed.child.signalCode !== null, {
+        what: 'the server to die at its failpoint',
+        timeoutMs: 60_000,
+      });
       running.delete(doomed);
       expect(doomed.child.signalCode).toBe('SIGKILL');
       expect(doomed.stderr()).toContain(`failpoint ${point}`);

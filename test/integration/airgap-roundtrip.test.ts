@@ -11,13 +11,13 @@ import {
   compileHello,
   enrollNode,
   startAgentProcess,
-  waitFor,
   wasmApp,
   wasmOutputs,
   wasmRunnerPids,
   writeAgentConfig,
   type AgentProcess,
 } from '../fixtures/agent/harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * The air gap round trip (issue 13) across two separate homes and nothing but files: HQ (`edgectl server
@@ -165,11 +165,11 @@ describe('air gap round trip (two homes, files only)', () => {
     expect(verified.stdout).toMatch(/artifacts:\s+1 referenced, 1 new/);
     const imported = await cli(siteHome.home, ['bundle', 'import', file]);
     expect(imported.stdout).toContain('imported bundle #1 from hq');
-    await waitFor(
-      () => wasmOutputs(agentHome.home).includes('hello across the air gap'),
-      'the module runs',
-      90_000,
-    );
+    await waitFor(() => wasmOutputs(agentHome.home).includes('hello across the air gap'), {
+      what: 'the module runs',
+      timeoutMs: 90_000,
+      intervalMs: 100,
+    });
     expect(agent!.logs().some((l) => /site registry/.test(l.msg))).toBe(true);
     // A second import of the same file is a replay: refused in one line, exit 2.
     const again = await edgectl(['bundle', 'import', file, '-q', '--home', siteHome.home]);
@@ -190,9 +190,7 @@ describe('air gap round trip (two homes, files only)', () => {
         await cli(hqHome.home, ['bundle', 'import', file]);
         return true;
       },
-      'a status bundle carrying the installed report',
-      90_000,
-      1000,
+      { what: 'a status bundle carrying the installed report', timeoutMs: 90_000, intervalMs: 1000 },
     );
     const view = await json<{ nodes: { nodeName: string; state: string; stateAt: number }[] }>(hqHome.home, [
       'co',

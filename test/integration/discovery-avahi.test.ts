@@ -5,7 +5,8 @@ import path from 'node:path';
 import { createLan, netnsSupport, stopChild, type Lan, type NsHost } from '../helpers/netns.js';
 import { edgectlIn, startServerIn, type NsServer } from '../helpers/ns-edgectl.js';
 import { avahiSupport, startAvahi, type Avahi } from '../helpers/avahi.js';
-import { waitFor } from '../fixtures/agent/harness.js';
+
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * Interop with Avahi, an independent DNS-SD implementation (ADR 0460): avahi-browse sees the LO's
@@ -57,9 +58,7 @@ describe.skipIf(skip)('DNS-SD interop with Avahi', { timeout: 120_000 }, () => {
           .split('\n')
           .find((l) => l.startsWith('=') && l.includes('Outpost\\032LO\\032plant-7'));
       },
-      'avahi-browse to resolve the LO',
-      60_000,
-      500,
+      { what: 'avahi-browse to resolve the LO', timeoutMs: 60_000, intervalMs: 500 },
     );
     // =;eth0;IPv4;Outpost\032LO\032plant-7;_outpost._tcp;local;<host>;<address>;<port>;"k=v" "k=v" ...
     const [, iface, family, escapedName, type, , , address, port, txt] = line.split(';');
@@ -109,9 +108,7 @@ describe.skipIf(skip)('DNS-SD interop with Avahi', { timeout: 120_000 }, () => {
           };
           return j.services.find((s) => s.name === 'Avahi LO');
         },
-        'edgectl discover to see the Avahi service',
-        60_000,
-        200,
+        { what: 'edgectl discover to see the Avahi service', timeoutMs: 60_000, intervalMs: 200 },
       );
       expect(found.port).toBe(8443);
       expect(found.addresses).toContain(h2.ip);

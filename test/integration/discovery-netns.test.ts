@@ -6,7 +6,8 @@ import type { ChildProcess } from 'node:child_process';
 import { createLan, netnsSupport, stopChild, type Lan, type NsHost } from '../helpers/netns.js';
 import { edgectlIn, startServerIn, type NsServer } from '../helpers/ns-edgectl.js';
 import { EDGECTL } from '../helpers/cli.js';
-import { waitFor, writeAgentConfig } from '../fixtures/agent/harness.js';
+import { writeAgentConfig } from '../fixtures/agent/harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * LAN discovery and onboarding between hosts (issue 14): a LAN of network namespaces (one bridge, veth
@@ -110,8 +111,7 @@ describe.skipIf(!support.ok)(
       try {
         const printed = await waitFor(
           () => /compare in the console: code (\d{3} \d{3}), key ([0-9A-F-]+)/.exec(agent.err()) ?? undefined,
-          'the agent to file its request',
-          60_000,
+          { what: 'the agent to file its request', timeoutMs: 60_000, intervalMs: 100 },
         );
         const pending = json<{
           requests: {
@@ -135,9 +135,7 @@ describe.skipIf(!support.ok)(
             json<Found>(await co(['list', 'discovered', '-o', 'json'])).agents.find(
               (a) => a.requestId === req.id,
             ),
-          'the waiting agent under found on the network',
-          60_000,
-          1000,
+          { what: 'the waiting agent under found on the network', timeoutMs: 60_000, intervalMs: 1000 },
         );
         const approved = await co([
           'approve',
@@ -150,7 +148,11 @@ describe.skipIf(!support.ok)(
           'line=3',
         ]);
         expect(approved.code, approved.stderr).toBe(0);
-        await waitFor(() => /agent box-b running/.test(agent.err()), 'the agent to start', 60_000);
+        await waitFor(() => /agent box-b running/.test(agent.err()), {
+          what: 'the agent to start',
+          timeoutMs: 60_000,
+          intervalMs: 100,
+        });
         const node = await waitFor(
           async () => {
             const n = json<{ state: string; capabilitiesAt: number | null; labels: Record<string, string> }>(
@@ -158,9 +160,7 @@ describe.skipIf(!support.ok)(
             );
             return n.capabilitiesAt !== null ? n : undefined;
           },
-          'capabilities of box-b',
-          60_000,
-          500,
+          { what: 'capabilities of box-b', timeoutMs: 60_000, intervalMs: 500 },
         );
         expect(node.state).toBe('enrolled');
         expect(node.labels).toEqual({ line: '3' });
@@ -170,9 +170,7 @@ describe.skipIf(!support.ok)(
             json<Found>(await co(['list', 'discovered', '-o', 'json'])).agents.find(
               (a) => a.enrolledAs === 'default.box-b',
             ),
-          'the running agent advertising its node id',
-          60_000,
-          1000,
+          { what: 'the running agent advertising its node id', timeoutMs: 60_000, intervalMs: 1000 },
         );
         expect(running.addresses).toContain(h3.ip);
         const all = json<{ requests: { id: string; state: string; deliveredAt: number | null }[] }>(
@@ -190,11 +188,11 @@ describe.skipIf(!support.ok)(
     it('a rejected request: the agent says so and stops without an identity', async () => {
       const home = path.join(scratch, 'agent-c');
       const agent = runIn(h2, ['agent', 'enroll', '--home', home, '--discover', '--request']);
-      const id = await waitFor(
-        () => /enrollment request (req-[0-9a-f]+) filed/.exec(agent.err())?.[1],
-        'the request',
-        60_000,
-      );
+      const id = await waitFor(() => /enrollment request (req-[0-9a-f]+) filed/.exec(agent.err())?.[1], {
+        what: 'the request',
+        timeoutMs: 60_000,
+        intervalMs: 100,
+      });
       const r = await co(['reject', id, '--reason', 'not one of ours']);
       expect(r.code, r.stderr).toBe(0);
       expect(await agent.exited).not.toBe(0);
@@ -215,9 +213,7 @@ describe.skipIf(!support.ok)(
             );
             return s.conflicts.some((c) => c.mmiUrl.includes(h4.ip));
           },
-          'the LO to list the rogue as a conflict',
-          60_000,
-          1000,
+          { what: 'the LO to list the rogue as a conflict', timeoutMs: 60_000, intervalMs: 1000 },
         );
         // A token-carrying agent uses the real LO and says what it ignored.
         const t = json<{ token: string }>(

@@ -11,6 +11,7 @@ import { createMmiClient } from '../helpers/mmi-client.js';
 import { enrollOverMmi } from '../helpers/enroll.js';
 import { WASM_APP, capabilitiesFor } from '../fixtures/margo.js';
 import { createClient, createHttpTransport, isServerAnswer, contract } from '../../lib/contract/index.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * Faults under a running server: kill -9 between a commit and its answer, a lost answer on the wire,
@@ -47,16 +48,6 @@ async function servedDeployments(server: ServerProcess, node: Node): Promise<str
     return m.deployments.map((d) => d.deploymentId).sort();
   } finally {
     c.close();
-  }
-}
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 60_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
@@ -98,12 +89,13 @@ describe('kill -9 between a commit and its answer', () => {
         );
       const db = new Database(dbFile, { readonly: true, fileMustExist: true });
       const row = db.prepare('SELECT ref FROM idempotency_keys WHERE key = ?');
-      const ref = await until('the commit of the deployment', () => {
-        if (answer || failure) return '';
-        return (row.get(key) as { ref: string } | undefined)?.ref;
-      });
+      // The answer first (nothing to catch this time), or the commit without its answer yet.
+      const seen = await waitFor(
+        () => (answer || failure ? { answered: true } : (row.get(key) as { ref: string } | undefined)),
+        { what: 'the commit of the deployment', timeoutMs: 60_000 },
+      );
       db.close();
-      if (ref === '') {
+      if ('answered' in seen) {
         if (failure) throw failure;
         acknowledged.push(answer!.id);
         continue;
@@ -114,7 +106,7 @@ describe('kill -9 between a commit and its answer', () => {
         acknowledged.push(answer.id); // its answer was already on the wire
       } else {
         expect(isServerAnswer(failure), String(failure)).toBe(false);
-        caught = { key, ref };
+        caught = { key, ref: seen.ref };
       }
       server = await startServer(home.home);
     }
@@ -347,9 +339,10 @@ describe.skipIf(!canMount)('a full disk (tmpfs; needs root to mount)', () => {
 
     fs.rmSync(filler);
     // Published from the database once there is room, without anyone asking again.
-    await until('the node to be served the deployment', async () =>
-      (await servedDeployments(server!, node)).includes(made.id) ? true : undefined,
-    ).catch((e) => {
+    await waitFor(async () => (await servedDeployments(server!, node)).includes(made.id), {
+      what: 'the node to be served the deployment',
+      timeoutMs: 60_000,
+    }).catch((e) => {
       console.log(server!.stderr());
       throw e;
     });

@@ -7,7 +7,8 @@ import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { contract, createClient, createHttpTransport } from '../../lib/contract/index.js';
 import { edgectl } from '../helpers/cli.js';
-import { waitFor, wasmRunnerPids } from '../fixtures/agent/harness.js';
+import { wasmRunnerPids } from '../fixtures/agent/harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * The README's first deployment (issue 12), run as a reader would: the lines of the fenced block under
@@ -59,7 +60,7 @@ describe("the README's first deployment", () => {
       if (!pid) continue;
       try {
         process.kill(pid, 'SIGTERM');
-        await waitFor(() => !alive(pid), `pid ${pid} to stop`, 30_000);
+        await waitFor(() => !alive(pid), { what: `pid ${pid} to stop`, intervalMs: 100 });
       } catch {
         if (alive(pid)) process.kill(pid, 'SIGKILL');
       }
@@ -104,11 +105,11 @@ describe("the README's first deployment", () => {
     // 'exit', not 'close': the server and the agent it started in the background keep its output open.
     const exited = new Promise<number | null>((resolve) => bash!.on('exit', (code) => resolve(code)));
 
-    await waitFor(
-      () => bash!.exitCode !== null || out.includes('Hello from the edge\n'),
-      'the greeting from agent logs --follow',
-      240_000,
-    );
+    await waitFor(() => bash!.exitCode !== null || out.includes('Hello from the edge\n'), {
+      what: 'the greeting from agent logs --follow',
+      timeoutMs: 240_000,
+      intervalMs: 100,
+    });
     if (bash.exitCode !== null)
       throw new Error(
         `the walkthrough stopped (exit ${bash.exitCode})\n--- stdout\n${out}\n--- stderr\n${err}`,

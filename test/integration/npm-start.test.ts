@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, it } from 'vitest';
 import { tempHome } from '../helpers/home.js';
+import { waitFor } from '../helpers/wait.js';
 
 // The README's main command, `npm start`, as a supervisor sees it: a TERM sent to npm's own pid must reach
 // the server, which then stops its nats-server and removes its run files (the start script `exec`s it).
@@ -36,16 +37,6 @@ function descendantsOf(pid: number): number[] {
   return out;
 }
 
-async function until<T>(what: string, f: () => T | undefined, timeoutMs = 600_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const homes: (() => void)[] = [];
 afterEach(() => homes.splice(0).forEach((c) => c()));
 
@@ -66,29 +57,47 @@ describe('npm start', () => {
     const leftovers: number[] = [];
     try {
       const serverJson = path.join(home, 'run', 'server.json');
-      const info = await until('server.json', () => {
-        try {
-          return JSON.parse(fs.readFileSync(serverJson, 'utf8')) as { pid: number; natsUrl?: string };
-        } catch {
-          return undefined;
-        }
-      });
-      leftovers.push(info.pid);
-      const natsPids = await until('the nats-server child', () => {
-        const kids = descendantsOf(info.pid).filter((p) => {
+      const info = await waitFor(
+        () => {
           try {
-            return fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'nats-server';
+            return JSON.parse(fs.readFileSync(serverJson, 'utf8')) as { pid: number; natsUrl?: string };
           } catch {
-            return false;
+            return undefined;
           }
-        });
-        return kids.length > 0 ? kids : undefined;
-      });
+        },
+        { what: 'server.json', timeoutMs: 600_000, intervalMs: 100 },
+      );
+      leftovers.push(info.pid);
+      const natsPids = await waitFor(
+        () => {
+          const kids = descendantsOf(info.pid).filter((p) => {
+            try {
+              return fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'nats-server';
+            } catch {
+              return false;
+            }
+          });
+          return kids.length > 0 ? kids : undefined;
+        },
+        { what: 'the nats-server child', timeoutMs: 600_000, intervalMs: 100 },
+      );
       leftovers.push(...natsPids);
       npm.kill('SIGTERM');
-      await until('the server to exit', () => !alive(info.pid));
-      await until('nats-server to exit', () => natsPids.every((p) => !alive(p)));
-      await until('server.json to be removed', () => !fs.existsSync(serverJson));
+      await waitFor(() => !alive(info.pid), {
+        what: 'the server to exit',
+        timeoutMs: 600_000,
+        intervalMs: 100,
+      });
+      await waitFor(() => natsPids.every((p) => !alive(p)), {
+        what: 'nats-server to exit',
+        timeoutMs: 600_000,
+        intervalMs: 100,
+      });
+      await waitFor(() => !fs.existsSync(serverJson), {
+        what: 'server.json to be removed',
+        timeoutMs: 600_000,
+        intervalMs: 100,
+      });
       await exited;
     } catch (err) {
       throw new Error(`${(err as Error).message}\nnpm stderr:\n${stderr}`, { cause: err });

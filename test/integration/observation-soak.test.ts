@@ -18,11 +18,11 @@ import { startFakeMmi, type FakeMmi } from '../fixtures/agent/fake-mmi.js';
 import {
   compileHello,
   startAgentProcess,
-  waitFor,
   wasmRunnerPids,
   writeAgentConfig,
   type AgentProcess,
 } from '../fixtures/agent/harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * Issue 19, defects 3 and 7: the agent never stops watching its workloads, for every runtime. A real
@@ -136,12 +136,10 @@ describe.skipIf(!usable.ok)(
      */
     const repaired = async (runtime: keyof typeof ids, from: number, killedAt: number) => {
       const id = ids[runtime];
-      const failed = await waitFor(
-        () => reportsOf(id, from).find((r) => r.status.state === 'failed'),
-        `the ${runtime} kill to be reported`,
-        60_000,
-        50,
-      );
+      const failed = await waitFor(() => reportsOf(id, from).find((r) => r.status.state === 'failed'), {
+        what: `the ${runtime} kill to be reported`,
+        timeoutMs: 60_000,
+      });
       const message = failed.components[0]!.error!.message!;
       const at = Date.parse(/ at (\S+Z);/.exec(message)?.[1] ?? '');
       expect(at, message).toBeGreaterThanOrEqual(killedAt - 1000);
@@ -151,9 +149,7 @@ describe.skipIf(!usable.ok)(
           const after = reportsOf(id, from);
           return after.indexOf(failed) < after.length - 1 && after.at(-1)!.status.state === 'installed';
         },
-        `the ${runtime} workload to be repaired`,
-        60_000,
-        50,
+        { what: `the ${runtime} workload to be repaired`, timeoutMs: 60_000 },
       );
     };
 
@@ -318,7 +314,7 @@ ${constraints}`;
           yaml: docs[k],
         })),
       });
-      await waitFor(allInstalled, 'every workload installed', 120_000, 100);
+      await waitFor(allInstalled, { what: 'every workload installed', timeoutMs: 120_000, intervalMs: 100 });
       const [box] = await workloadContainers.container();
       const boxInfo = await inspect(box!);
       expect(boxInfo.HostConfig).toMatchObject({ Memory: 64 * 2 ** 20, NanoCpus: 500_000_000 });
@@ -343,7 +339,10 @@ ${constraints}`;
         'container',
       ] as const;
       for (const runtime of [...order].sort(() => randomInt(3) - 1)) {
-        await waitFor(() => allInstalled() && settled(ids[runtime]), `${runtime} healthy`, 60_000, 50);
+        await waitFor(() => allInstalled() && settled(ids[runtime]), {
+          what: `${runtime} healthy`,
+          timeoutMs: 60_000,
+        });
         // A random moment: right away, or up to a second later.
         await new Promise((r) => setTimeout(r, randomInt(1000)));
         const from = reports().length;
@@ -353,7 +352,7 @@ ${constraints}`;
     }, 240_000);
 
     it('restarted over workloads that died while it was down, it reports each failure with its time and repairs it', async () => {
-      await waitFor(allInstalled, 'everything installed', 60_000, 50);
+      await waitFor(allInstalled, { what: 'everything installed', timeoutMs: 60_000 });
       await agent!.stop('SIGKILL');
       agent = undefined;
       const from = reports().length;
@@ -367,12 +366,10 @@ ${constraints}`;
     }, 180_000);
 
     it('restarted while everything is healthy, it leaves the workloads alone; killed right as it starts, it still notices', async () => {
-      await waitFor(
-        () => allInstalled() && [ids.wasm, ids.container, ids.compose].every(settled),
-        'everything healthy',
-        60_000,
-        50,
-      );
+      await waitFor(() => allInstalled() && [ids.wasm, ids.container, ids.compose].every(settled), {
+        what: 'everything healthy',
+        timeoutMs: 60_000,
+      });
       const runners = wasmRunnerPids(agentHome.home);
       const [box] = await workloadContainers.container();
       const started = (await inspect(box!)).State.StartedAt;
@@ -382,7 +379,7 @@ ${constraints}`;
       const seen = polls();
       await startAgent();
       // It has reconciled from its state and polled a few times (each poll comes after an observation).
-      await waitFor(() => polls() >= seen + 3, 'three polls', 30_000, 50);
+      await waitFor(() => polls() >= seen + 3, 'three polls');
       expect(wasmRunnerPids(agentHome.home)).toEqual(runners);
       expect((await inspect(box!)).State.StartedAt).toBe(started);
       expect(reportsOf(ids.wasm, from).filter((r) => r.status.state === 'failed')).toEqual([]);
@@ -396,12 +393,11 @@ ${constraints}`;
 
     it('backs a crash loop off and reports it with its count, keeping the backoff across an agent restart', async () => {
       const rec = () => state().deployments[ids.crasher]?.restarts?.crash;
-      await waitFor(
-        () => (rec()?.restarts ?? 0) >= 3,
-        'three restarts of the crashing container',
-        60_000,
-        100,
-      );
+      await waitFor(() => (rec()?.restarts ?? 0) >= 3, {
+        what: 'three restarts of the crashing container',
+        timeoutMs: 60_000,
+        intervalMs: 100,
+      });
       // The agent, not podman, restarted it: podman's count stays 0 and the container ran once per start.
       const [c] = await workloadContainers.crasher();
       const info = await inspect(c!);
@@ -410,7 +406,11 @@ ${constraints}`;
       const before = rec()!;
       await agent!.stop('SIGKILL');
       await startAgent();
-      await waitFor(() => (rec()?.restarts ?? 0) >= before.restarts + 3, 'three more restarts', 60_000, 100);
+      await waitFor(() => (rec()?.restarts ?? 0) >= before.restarts + 3, {
+        what: 'three more restarts',
+        timeoutMs: 60_000,
+        intervalMs: 100,
+      });
       const after = rec()!;
       // The backoff went on where it was: no reset to the first delay by the agent restart.
       expect(after.consecutive).toBeGreaterThan(before.consecutive);
@@ -449,8 +449,6 @@ ${constraints}`;
       await waitFor(
         () => reportsOf(ids.crasher).at(-1)?.status.state === 'failed',
         'the crash loop reported failed',
-        30_000,
-        50,
       );
     }, 180_000);
 
@@ -461,11 +459,12 @@ ${constraints}`;
           [ids.wasm, ids.container, ids.compose, ids.crasher].every(
             (id) => reportsOf(id).at(-1)?.status.state === 'removed',
           ),
-        'everything removed',
-        120_000,
-        100,
+        { what: 'everything removed', timeoutMs: 120_000, intervalMs: 100 },
       );
-      await waitFor(() => wasmRunnerPids(agentHome.home).length === 0, 'no runner left', 30_000);
+      await waitFor(() => wasmRunnerPids(agentHome.home).length === 0, {
+        what: 'no runner left',
+        intervalMs: 100,
+      });
       expect(await containerOf({ 'outpost.instance': instance() })).toEqual([]);
       // Nine at random moments, three while the agent was down, one while it was starting.
       expect(kills).toHaveLength(13);

@@ -9,12 +9,12 @@ import {
   apiFor,
   enrollNode,
   startAgentProcess,
-  waitFor,
   writeAgentConfig,
   type AgentProcess,
   type Api,
 } from '../fixtures/agent/harness.js';
 import { presenceNow } from '../../renderer/pages/sites/presence.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * Issue 12 (ADR 0500): healthy agents flipped to `stale` for seconds at a time because the stale threshold
@@ -74,11 +74,11 @@ describe('presence of agents that report on time', () => {
         const r = await api.nodes.list({ siteId: 'plant-p' });
         return { r, receivedAt };
       };
-      await waitFor(
-        async () => (await list()).r.nodes.filter((n) => n.presence === 'online').length === 4,
-        'all four agents online',
-        60_000,
-      );
+      await waitFor(async () => (await list()).r.nodes.filter((n) => n.presence === 'online').length === 4, {
+        what: 'all four agents online',
+        timeoutMs: 60_000,
+        intervalMs: 100,
+      });
       const { r: first } = await list();
       expect(first.staleAfterSeconds).toBe(2 * CHECK_IN + 10);
       // The console asks again every quarter of the stale window and ages the answer in between.

@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutpostError } from '../../lib/errors/index.js';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startTestCore } from '../helpers/core.js';
+import { startCentre, startRemoteLo, type TestCore } from '../helpers/remote-site.js';
 import { tempHome } from '../helpers/home.js';
 import { startGitServer, type GitServer } from '../helpers/git-server.js';
 import { createMmiClient, type MmiTestClient } from '../helpers/mmi-client.js';
 import { WASM_APP, capabilitiesFor } from '../fixtures/margo.js';
 import { enrollOverMmi } from '../helpers/enroll.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * A CO and a remote site's LO as two control planes: desired state goes down through a real git server
@@ -17,75 +17,35 @@ import { enrollOverMmi } from '../helpers/enroll.js';
  * LO learns (node inventory, status reports) goes up over the leaf link from the LO's outbox, and arrives
  * after the CO was away.
  */
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 describe('a remote site behind its own LO', () => {
   let git: GitServer;
   const coHome = tempHome('outpost-co-');
   const loHome = tempHome('outpost-lo-');
-  let co: Awaited<ReturnType<typeof startTestCore>>;
-  let lo: Awaited<ReturnType<typeof startTestCore>>;
+  let co: TestCore;
+  let lo: TestCore;
+  let startCoAgain: () => Promise<TestCore>;
   let repoUrl = '';
-  let coNats = { port: 0, leafPort: 0 };
   let node: { certPem: string; keyPem: string; anchorsPem: string[] };
   let mmi: MmiTestClient;
   let deploymentId = '';
 
-  const startCo = () =>
-    startTestCore({
-      home: coHome.home,
-      overrides: {
-        role: 'co',
-        nats: { enabled: true, ...coNats },
-        git: { remote: { url: repoUrl, branch: 'main' } },
-      },
-    });
-
   beforeAll(async () => {
     git = await startGitServer();
     repoUrl = git.createRepo('deployments');
-    coNats = { port: await freePort(), leafPort: await freePort() };
-    co = await startCo();
-    await co.core.messaging.ready(20_000);
+    ({ co, startAgain: startCoAgain } = await startCentre({
+      home: coHome.home,
+      git: { remote: { url: repoUrl, branch: 'main' } },
+    }));
     const c = co.core.client();
     await c.sites.add({ id: 'plant-9', servedBy: 'remote' });
     const leaf = await c.messaging.linkSite({ siteId: 'plant-9' });
     expect(leaf.hubCaPem).toContain('BEGIN CERTIFICATE');
-    const hubCaFile = path.join(loHome.home, 'hub-ca.pem');
-    fs.writeFileSync(hubCaFile, leaf.hubCaPem!);
-    lo = await startTestCore({
+    lo = await startRemoteLo({
       home: loHome.home,
-      overrides: {
-        role: 'lo',
-        site: { id: 'plant-9', name: 'Plant 9' },
-        mmi: { enabled: true },
-        nats: { enabled: true, hubLeafUrl: leaf.hubLeafUrl!, hubCaFile },
-        git: { remote: { url: repoUrl, branch: 'main' }, fetchIntervalSeconds: 30 },
-      },
+      site: { id: 'plant-9', name: 'Plant 9' },
+      link: leaf,
+      repoUrl,
     });
-    await lo.core.messaging.ready(20_000);
   }, 120_000);
 
   afterAll(async () => {
@@ -118,12 +78,15 @@ describe('a remote site behind its own LO', () => {
     mmi = createMmiClient({ baseUrl: lo.core.lo.mmiUrl()!, ...node });
     expect((await mmi.put('/api/v1/capabilities/press-01', capabilitiesFor('press-01'))).status).toBe(201);
 
-    const seen = await until('the node at the CO', async () => {
-      const n = (await co.core.client().nodes.list({ siteId: 'plant-9' })).nodes.find(
-        (x) => x.name === 'press-01',
-      );
-      return n?.state === 'enrolled' && n.capabilities ? n : undefined;
-    });
+    const seen = await waitFor(
+      async () => {
+        const n = (await co.core.client().nodes.list({ siteId: 'plant-9' })).nodes.find(
+          (x) => x.name === 'press-01',
+        );
+        return n?.state === 'enrolled' && n.capabilities ? n : undefined;
+      },
+      { what: 'the node at the CO', intervalMs: 200 },
+    );
     expect(seen.uid).toBe('default.press-01');
     expect(seen.capabilities?.properties.memory).toBe('4Gi');
   });
@@ -136,11 +99,14 @@ describe('a remote site behind its own LO', () => {
     const d = await c.deployments.create({ appId: 'hello-wasm', target: { siteId: 'plant-9' } });
     deploymentId = d.id;
     expect(d.nodes.map((n) => n.nodeName)).toEqual(['press-01']);
-    const m = await until('the deployment in the node manifest', async () => {
-      const r = await mmi.get('/api/v1/deployments');
-      const j = r.json<{ manifestVersion: number; deployments: { deploymentId: string; url: string }[] }>();
-      return j.deployments.some((x) => x.deploymentId === d.id) ? j : undefined;
-    });
+    const m = await waitFor(
+      async () => {
+        const r = await mmi.get('/api/v1/deployments');
+        const j = r.json<{ manifestVersion: number; deployments: { deploymentId: string; url: string }[] }>();
+        return j.deployments.some((x) => x.deploymentId === d.id) ? j : undefined;
+      },
+      { what: 'the deployment in the node manifest', intervalMs: 200 },
+    );
     const yaml = await mmi.get(m.deployments[0]!.url);
     expect(yaml.text()).toContain(`id: ${d.id}`);
   });
@@ -180,10 +146,10 @@ describe('a remote site behind its own LO', () => {
       expect(r.status).toBeLessThan(300);
     };
     await post('installing');
-    await until(
-      'installing at the CO',
+    await waitFor(
       async () =>
         (await co.core.client().deployments.get({ id: deploymentId })).nodes[0]!.state === 'installing',
+      { what: 'installing at the CO', intervalMs: 200 },
     );
 
     // The CO goes away; the site keeps working and queues what it learns.
@@ -207,14 +173,13 @@ describe('a remote site behind its own LO', () => {
       code: 'not-found',
     });
 
-    co = await startCo();
-    const d = await until(
-      'installed at the CO after it came back',
+    co = await startCoAgain();
+    const d = await waitFor(
       async () => {
         const v = await co.core.client().deployments.get({ id: deploymentId });
         return v.nodes[0]!.state === 'installed' ? v : undefined;
       },
-      60_000,
+      { what: 'installed at the CO after it came back', timeoutMs: 60_000, intervalMs: 200 },
     );
     expect(d.nodes[0]).toMatchObject({ nodeName: 'press-01', state: 'installed', current: true });
     const history = co.core.store.sqlite

@@ -8,12 +8,12 @@ import {
   apiFor,
   enrollNode,
   startAgentProcess,
-  waitFor,
   wasmRunnerPids,
   writeAgentConfig,
   type AgentProcess,
   type Api,
 } from '../fixtures/agent/harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * Issue 12: the sample app's eligibility rule (`outpost.dev/runtime.wasm In ["true"]`) must place on a
@@ -94,8 +94,7 @@ describe('runtime labels: the sample app places on a fresh node', () => {
         const v = await api.deployments.get({ id: d.id });
         return v.nodes[0]?.state === 'installed' ? v : undefined;
       },
-      'the sample installed',
-      60_000,
+      { what: 'the sample installed', timeoutMs: 60_000, intervalMs: 100 },
     );
     expect(wasmRunnerPids(wasmHome.home)).toHaveLength(1);
   });

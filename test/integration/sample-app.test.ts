@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import wabtInit from 'wabt';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { waitFor } from '../fixtures/agent/harness.js';
+
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * The sample application the README deploys (resources/samples/hello-wasm): its module is its WAT source
@@ -32,7 +33,10 @@ async function runModule(env: Record<string, string>, until: (out: string) => bo
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   try {
-    await waitFor(() => until(out) || child.exitCode !== null, 'the module to print', 30_000);
+    await waitFor(() => until(out) || child.exitCode !== null, {
+      what: 'the module to print',
+      intervalMs: 100,
+    });
     expect(child.exitCode, err).toBeNull();
     return out;
   } finally {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { edgectl, startServer, type ServerProcess } from '../helpers/cli.js';
 import { tempHome } from '../helpers/home.js';
 import { lockOwner } from '../../lib/base/index.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('edgectl server + edgectl co status', () => {
   const { home, cleanup } = tempHome();
@@ -87,6 +88,37 @@ describe('edgectl server + edgectl co status', () => {
     const r = await edgectl(['co', 'status', '-o', 'xml', '--home', home]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe('edgectl: unknown output format "xml" (use table, json, yaml)');
+  });
+});
+
+describe('the server start from the code cache (ADR 0560)', () => {
+  it('writes V8 code cache once started, and the next start uses it without writing it again', async () => {
+    const { home, cleanup } = tempHome();
+    const cacheDir = path.join(home, 'code-cache');
+    const caches = () => (fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir) : []);
+    try {
+      const first = await startServer(home, [], { OUTPOST_CODE_CACHE_DIR: cacheDir });
+      await waitFor(() => caches().some((e) => /^server\.cjs-.*\.v8cache$/.test(e)), {
+        what: 'the code cache',
+        timeoutMs: 60_000,
+      });
+      await first.stop();
+      const [cache] = caches();
+      expect(caches()).toEqual([cache]);
+      const written = fs.statSync(path.join(cacheDir, cache!));
+      expect(written.size).toBeGreaterThan(100_000);
+
+      const second = await startServer(home, [], { OUTPOST_CODE_CACHE_DIR: cacheDir });
+      const r = await edgectl(['co', 'status', '-o', 'json', '--home', home]);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ product: 'Outpost', role: 'all' });
+      await second.stop();
+      // V8 took the cache (a refused one would have been written again once the server started).
+      expect(caches()).toEqual([cache]);
+      expect(fs.statSync(path.join(cacheDir, cache!)).mtimeMs).toBe(written.mtimeMs);
+    } finally {
+      cleanup();
+    }
   });
 });
 

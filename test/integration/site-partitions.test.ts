@@ -10,7 +10,7 @@ import { createMmiClient, type MmiTestClient } from '../helpers/mmi-client.js';
 import { enrollOverMmi } from '../helpers/enroll.js';
 import { createSitePair, netnsSupport, type SitePair } from '../helpers/netns.js';
 import { WASM_APP, capabilitiesFor } from '../fixtures/margo.js';
-import { freePort, waitFor } from '../fixtures/agent/harness.js';
+import { freePort } from '../fixtures/agent/harness.js';
 import {
   contract,
   createClient,
@@ -20,6 +20,7 @@ import {
   type Contract,
 } from '../../lib/contract/index.js';
 import { STATUS_EVENT_AT_HEADER, STATUS_SENT_AT_HEADER } from '../../lib/mmi/index.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * Issue 19: a remote site behind its own LO, in its own network namespace; the centre's CO in this one; one
@@ -169,17 +170,15 @@ describe.skipIf(!support.ok)('a site cut off, crashed and healed (network namesp
         const l = await coLink();
         return l.link === 'connected' && l.backlog === 0;
       },
-      `${scenario}: the centre converging`,
-      CONVERGE_DEADLINE_MS,
-      200,
+      { what: `${scenario}: the centre converging`, timeoutMs: CONVERGE_DEADLINE_MS, intervalMs: 200 },
     );
     const seconds = (Date.now() - healedAt) / 1000;
     convergence.push({ scenario, cutSeconds, siteBacklog, seconds });
-    await waitFor(
-      async () => (await loLink()).link === 'connected',
-      `${scenario}: the site connected`,
-      60_000,
-    );
+    await waitFor(async () => (await loLink()).link === 'connected', {
+      what: `${scenario}: the site connected`,
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
   };
 
   /** Cut, and check both sides say so: the centre's backlog unknown, the site's counted. */
@@ -191,9 +190,7 @@ describe.skipIf(!support.ok)('a site cut off, crashed and healed (network namesp
         const l = await coLink();
         return l.link === 'unreachable' ? l : undefined;
       },
-      `${mode} cut: the centre saying unreachable`,
-      30_000,
-      250,
+      { what: `${mode} cut: the centre saying unreachable`, intervalMs: 250 },
     );
     // Unreachable since the last evidence: at the cut or shortly before it (it was connected until then,
     // so no earlier than the threshold before); never a backlog of 0.
@@ -205,9 +202,7 @@ describe.skipIf(!support.ok)('a site cut off, crashed and healed (network namesp
         const l = await loLink();
         return l.link === 'unreachable' && l.backlog !== null && l.backlog > 0 ? l : undefined;
       },
-      `${mode} cut: the site saying unreachable with its backlog`,
-      30_000,
-      250,
+      { what: `${mode} cut: the site saying unreachable with its backlog`, intervalMs: 250 },
     );
     expect(s.since!).toBeGreaterThanOrEqual(cutAt - 3 * HEARTBEAT * 1000);
     expect(s.since!).toBeLessThanOrEqual(cutAt + 1500);
@@ -245,11 +240,10 @@ describe.skipIf(!support.ok)('a site cut off, crashed and healed (network namesp
     );
     coArgs = ['--port', String(coPort)];
     await startCo();
-    await waitFor(
-      async () => (await coApi.system.status({})).nats?.state === 'running',
-      'the centre NATS',
-      30_000,
-    );
+    await waitFor(async () => (await coApi.system.status({})).nats?.state === 'running', {
+      what: 'the centre NATS',
+      intervalMs: 100,
+    });
     await coApi.sites.add({ id: 'plant-9', name: 'Plant 9', servedBy: 'remote' });
     await coApi.apps.add({
       source: { kind: 'upload', upload: { fileName: 'margo.yaml', content: WASM_APP('1.0.0') } },
@@ -297,8 +291,7 @@ describe.skipIf(!support.ok)('a site cut off, crashed and healed (network namesp
         (await coApi.nodes.list({ siteId: 'plant-9' })).nodes.filter(
           (n) => n.state === 'enrolled' && n.capabilities,
         ).length === NODES.length,
-      'the nodes at the centre',
-      60_000,
+      { what: 'the nodes at the centre', timeoutMs: 60_000, intervalMs: 100 },
     );
     const d = await coApi.deployments.create({ appId: 'hello-wasm', target: { siteId: 'plant-9' } });
     deploymentId = d.id;
@@ -311,8 +304,7 @@ describe.skipIf(!support.ok)('a site cut off, crashed and healed (network namesp
           }>();
           return j.deployments.some((x) => x.deploymentId === deploymentId) ? j.manifestVersion : undefined;
         },
-        `the deployment at ${node}`,
-        60_000,
+        { what: `the deployment at ${node}`, timeoutMs: 60_000, intervalMs: 100 },
       );
       manifestVersion.set(node, v);
     }
@@ -349,8 +341,7 @@ describe.skipIf(!support.ok)('a site cut off, crashed and healed (network namesp
         const l = await coLink();
         return l.link === 'connected' && l.backlog === 0;
       },
-      'the centre: connected',
-      60_000,
+      { what: 'the centre: connected', timeoutMs: 60_000, intervalMs: 100 },
     );
     const s = await loLink();
     expect(s.link).toBe('connected');
@@ -413,7 +404,10 @@ describe.skipIf(!support.ok)('a site cut off, crashed and healed (network namesp
     pair.heal();
     // Killed again as soon as the drained backlog is being applied.
     const before = centreReports().length;
-    await waitFor(() => centreReports().length > before, 'the backlog starting to drain', 60_000, 20);
+    await waitFor(() => centreReports().length > before, {
+      what: 'the backlog starting to drain',
+      timeoutMs: 60_000,
+    });
     expect(await co.stop('SIGKILL')).toBeNull();
     await startCo();
     await converge('firewall, CO SIGKILLed twice, heal', 10, backlog);
@@ -448,7 +442,11 @@ describe.skipIf(!support.ok)('a site cut off, crashed and healed (network namesp
     reporting = false;
     await reporter;
     reporter = undefined;
-    await waitFor(() => centreReports().length >= made.length, 'the last reports at the centre', 60_000);
+    await waitFor(() => centreReports().length >= made.length, {
+      what: 'the last reports at the centre',
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
     const rows = centreReports();
     const madeAt = new Map(made.map((m) => [`${m.node}#${m.i}`, m.madeAt]));
     for (const node of NODES) {

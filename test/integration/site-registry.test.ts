@@ -9,8 +9,9 @@ import { spawn } from 'node:child_process';
 import { edgectl, startServer, type ServerProcess } from '../helpers/cli.js';
 import { tempHome } from '../helpers/home.js';
 import { buildBusyboxImage, createPodmanEnv, podmanUsable, type PodmanTestEnv } from '../helpers/podman.js';
-import { waitFor } from '../fixtures/agent/harness.js';
+
 import { containerdUsable, startContainerd } from '../helpers/containerd.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * The site registry of a real `edgectl server` (role all) against real clients: podman and skopeo over
@@ -421,10 +422,10 @@ describe('site registry', () => {
     req.on('error', () => undefined);
     req.write(data.subarray(0, 1 << 20));
     const dataFile = path.join(home.home, 'registry', 'uploads', id, 'data');
-    await waitFor(
-      () => fs.existsSync(dataFile) && fs.statSync(dataFile).size >= 1 << 20,
-      'the first chunk on disk',
-    );
+    await waitFor(() => fs.existsSync(dataFile) && fs.statSync(dataFile).size >= 1 << 20, {
+      what: 'the first chunk on disk',
+      intervalMs: 100,
+    });
     expect(await server.stop('SIGKILL')).toBe(null);
     req.destroy();
 

@@ -13,12 +13,13 @@ import { agentPaths } from '../../agents/node/home.js';
 import { loadIdentity } from '../../agents/node/identity.js';
 import { readStateFile } from '../../agents/node/state.js';
 import { fastAgentConfig } from '../fixtures/agent/in-process.js';
-import { waitFor, type LogLine } from '../fixtures/agent/harness.js';
+import { type LogLine } from '../fixtures/agent/harness.js';
 import { edgectl } from '../helpers/cli.js';
 import { startTestCore } from '../helpers/core.js';
 import { enrollOverMmi, type EnrolledNode } from '../helpers/enroll.js';
 import { tempHome } from '../helpers/home.js';
 import { createMmiClient, type MmiTestClient } from '../helpers/mmi-client.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * SVID renewal end to end (ADR 0380): the real LO (core, SQLite, the MMI over mutual TLS with the site CA)
@@ -235,8 +236,7 @@ describe('SVID renewal over mutual TLS', () => {
             const f = failLogs.filter((l) => l.msg.startsWith('SVID renewal failed'));
             return f.length >= 3 ? f : undefined;
           },
-          'three failed renewals',
-          15_000,
+          { what: 'three failed renewals', timeoutMs: 15_000, intervalMs: 100 },
         );
         expect(failures.map((l) => l.failures)).toEqual([1, 2, 3]);
         expect(failures[0]!.msg).toMatch(/the current SVID stays in use/);
@@ -270,11 +270,11 @@ describe('SVID renewal over mutual TLS', () => {
       config.identity = { ...config.identity, retrySeconds: 0.2, maxRetrySeconds: 1 };
       agent = await startAgent({ home: agentHome.home, logger, clock: agentClock, version: 'test', config });
 
-      await waitFor(
-        () => logs.find((l) => l.msg.startsWith('node SVID renewed')),
-        'the agent renews',
-        20_000,
-      );
+      await waitFor(() => logs.find((l) => l.msg.startsWith('node SVID renewed')), {
+        what: 'the agent renews',
+        timeoutMs: 20_000,
+        intervalMs: 100,
+      });
       const after = loadIdentity(paths);
       expect(after.keyPem).not.toBe(before.keyPem);
       expect(uriOf(after.certPem)).toBe(uriOf(before.certPem));
@@ -295,8 +295,7 @@ describe('SVID renewal over mutual TLS', () => {
           const s = readStateFile(paths.stateFile);
           return s !== undefined && (s.lastSync ?? 0) > mark + 500 && s.lastError === undefined;
         },
-        'a sync with the new SVID',
-        15_000,
+        { what: 'a sync with the new SVID', timeoutMs: 15_000, intervalMs: 100 },
       );
       expect(logs.filter((l) => /does not authorise this node/.test(l.msg))).toEqual([]);
       expect(logs.filter((l) => l.msg.startsWith('node SVID renewed'))).toHaveLength(1);

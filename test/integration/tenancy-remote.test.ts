@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { startTestCore } from '../helpers/core.js';
+import { startCentre, startRemoteLo, type TestCore } from '../helpers/remote-site.js';
 import { tempHome } from '../helpers/home.js';
 import { startGitServer, type GitServer } from '../helpers/git-server.js';
 import { createMmiClient, type MmiTestClient } from '../helpers/mmi-client.js';
@@ -22,6 +21,7 @@ import {
   type Contract,
 } from '../../lib/contract/index.js';
 import { OutpostError } from '../../lib/errors/index.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * Two tenants across a central server and a remote LO (issue 17): tenant A (`ta`) and tenant B (`tb`)
@@ -29,30 +29,6 @@ import { OutpostError } from '../../lib/errors/index.js';
  * the LO reports (inventory, presence, statuses) lands on B, never on A, whatever A does with its own
  * site of the same id (leaks 1 and 2); nothing of B reaches A through the API, events or audit.
  */
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 const ADMIN = 'opt_two-tenants-admin';
 // Derived from a 1 s check-in as the server would (ADR 0500): stale after 2 x 1 + 10 s, offline after twice that.
 const STALE = 12;
@@ -62,8 +38,8 @@ describe('two tenants across a central server and a remote LO', () => {
   const coHome = tempHome('outpost-co-');
   const loHome = tempHome('outpost-lo-');
   let git: GitServer;
-  let co: Awaited<ReturnType<typeof startTestCore>>;
-  let lo: Awaited<ReturnType<typeof startTestCore>>;
+  let co: TestCore;
+  let lo: TestCore;
   let app: FastifyInstance;
   let base = '';
   let a: ClientOf<Contract>;
@@ -87,16 +63,12 @@ describe('two tenants across a central server and a remote LO', () => {
     // B's deployments repository on a git server: the CO pushes it, B's site's LO follows it.
     git = await startGitServer();
     const repoUrl = git.createRepo('tb-deployments');
-    co = await startTestCore({
+    ({ co } = await startCentre({
       home: coHome.home,
       bootstrapToken: ADMIN,
-      overrides: {
-        role: 'co',
-        nats: { ...nats, port: await freePort(), leafPort: await freePort() },
-        git: { tenantRemotes: { tb: { url: repoUrl, branch: 'main' } } },
-      },
-    });
-    await co.core.messaging.ready(20_000);
+      nats,
+      git: { tenantRemotes: { tb: { url: repoUrl, branch: 'main' } } },
+    }));
     app = await createConsoleHttp({ core: co.core, maxBodyBytes: 1 << 20 });
     await app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -129,19 +101,13 @@ describe('two tenants across a central server and a remote LO', () => {
     await a.sites.add({ id: 'plant-9', servedBy: 'remote' });
     await a.nodes.add({ name: 'press-01', siteId: 'plant-9' });
 
-    const hubCaFile = path.join(loHome.home, 'hub-ca.pem');
-    fs.writeFileSync(hubCaFile, link.hubCaPem!);
-    lo = await startTestCore({
+    lo = await startRemoteLo({
       home: loHome.home,
-      overrides: {
-        role: 'lo',
-        site: { id: 'plant-9', name: 'Plant 9' },
-        mmi: { enabled: true },
-        nats: { ...nats, hubLeafUrl: link.hubLeafUrl!, hubCaFile },
-        git: { remote: { url: repoUrl, branch: 'main' }, fetchIntervalSeconds: 30 },
-      },
+      site: { id: 'plant-9', name: 'Plant 9' },
+      link,
+      repoUrl,
+      nats,
     });
-    await lo.core.messaging.ready(20_000);
   }, 120_000);
 
   afterAll(async () => {
@@ -179,10 +145,13 @@ describe('two tenants across a central server and a remote LO', () => {
       ...(e.nats!.tls ? { tls: { caFile } } : {}),
     });
 
-    const seen = await until("B's node at the CO", async () => {
-      const n = (await b.nodes.list({ siteId: 'plant-9' })).nodes.find((x) => x.name === 'press-01');
-      return n?.state === 'enrolled' && n.capabilities ? n : undefined;
-    });
+    const seen = await waitFor(
+      async () => {
+        const n = (await b.nodes.list({ siteId: 'plant-9' })).nodes.find((x) => x.name === 'press-01');
+        return n?.state === 'enrolled' && n.capabilities ? n : undefined;
+      },
+      { what: "B's node at the CO", timeoutMs: 60_000, intervalMs: 200 },
+    );
     expect(seen.uid).toBe('tb.press-01');
     // A's node of the same name stays A's: registered, never seen, nothing of B's.
     const mine = await a.nodes.get({ name: 'press-01' });
@@ -195,13 +164,20 @@ describe('two tenants across a central server and a remote LO', () => {
   }, 90_000);
 
   it("B's node shows online at the centre while it heartbeats at the site (leak 2), A's stays unknown", async () => {
-    const online = await until("B's node online at the CO", async () => {
-      const n = await b.nodes.get({ name: 'press-01' });
-      return n.presence === 'online' ? n : undefined;
-    });
+    const online = await waitFor(
+      async () => {
+        const n = await b.nodes.get({ name: 'press-01' });
+        return n.presence === 'online' ? n : undefined;
+      },
+      { what: "B's node online at the CO", timeoutMs: 60_000, intervalMs: 200 },
+    );
     // Long enough that only the bus (not the enrollment's last-seen) can keep it online.
     const since = Date.now();
-    await until('the offline threshold to pass', () => Date.now() - since > (OFFLINE + 1) * 1000);
+    await waitFor(() => Date.now() - since > (OFFLINE + 1) * 1000, {
+      what: 'the offline threshold to pass',
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
     const later = await b.nodes.get({ name: 'press-01' });
     expect(later.presence).toBe('online');
     expect(later.lastSeenAt!).toBeGreaterThan(online.lastSeenAt ?? 0);
@@ -217,11 +193,14 @@ describe('two tenants across a central server and a remote LO', () => {
     const d = await b.deployments.create({ appId: 'hello-wasm', target: { siteId: 'plant-9' } });
     expect(d.nodes.map((n) => n.nodeUid)).toEqual(['tb.press-01']);
     // Through B's repository to the LO, to the node's state manifest.
-    const m = await until('the deployment in the node manifest', async () => {
-      const r = await mmi!.get('/api/v1/deployments');
-      const j = r.json<{ manifestVersion: number; deployments: { deploymentId: string }[] }>();
-      return j.deployments.some((x) => x.deploymentId === d.id) ? j : undefined;
-    });
+    const m = await waitFor(
+      async () => {
+        const r = await mmi!.get('/api/v1/deployments');
+        const j = r.json<{ manifestVersion: number; deployments: { deploymentId: string }[] }>();
+        return j.deployments.some((x) => x.deploymentId === d.id) ? j : undefined;
+      },
+      { what: 'the deployment in the node manifest', timeoutMs: 60_000, intervalMs: 200 },
+    );
     // The node reports over the MMI; the LO forwards it upward; the CO files it under B.
     const r = await mmi!.post(`/api/v1/deployments/${d.id}/status`, {
       deploymentId: d.id,
@@ -230,10 +209,13 @@ describe('two tenants across a central server and a remote LO', () => {
       components: [{ name: 'hello', state: 'installed' }],
     });
     expect(r.status).toBeLessThan(300);
-    const got = await until('installed at B', async () => {
-      const v = await b.deployments.get({ id: d.id });
-      return v.nodes[0]!.state === 'installed' ? v : undefined;
-    });
+    const got = await waitFor(
+      async () => {
+        const v = await b.deployments.get({ id: d.id });
+        return v.nodes[0]!.state === 'installed' ? v : undefined;
+      },
+      { what: 'installed at B', timeoutMs: 60_000, intervalMs: 200 },
+    );
     expect(got.nodes[0]).toMatchObject({ nodeName: 'press-01', state: 'installed' });
     expect((await a.deployments.list({ includeRemoved: true })).deployments).toEqual([]);
     expect(await a.deployments.get({ id: d.id }).catch((e: unknown) => (e as OutpostError).code)).toBe(
@@ -247,10 +229,13 @@ describe('two tenants across a central server and a remote LO', () => {
     const caps = capabilitiesFor('press-01');
     caps.properties.memory = '8Gi';
     expect((await mmi!.put('/api/v1/capabilities/press-01', caps)).status).toBeLessThan(300);
-    await until('the new capabilities at B', async () => {
-      const n = await b.nodes.get({ name: 'press-01' });
-      return n.capabilities?.properties.memory === '8Gi';
-    });
+    await waitFor(
+      async () => {
+        const n = await b.nodes.get({ name: 'press-01' });
+        return n.capabilities?.properties.memory === '8Gi';
+      },
+      { what: 'the new capabilities at B', timeoutMs: 60_000, intervalMs: 200 },
+    );
     expect((await b.nodes.get({ name: 'press-01' })).presence).toBe('online');
   }, 90_000);
 

@@ -11,13 +11,13 @@ import {
   apiFor,
   enrollNode,
   startAgentProcess,
-  waitFor,
   wasmApp,
   wasmRunnerPids,
   writeAgentConfig,
   type AgentProcess,
   type Api,
 } from '../fixtures/agent/harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * A deployment's workload output (ADR 0016), from a real agent running the sample module (greeting every
@@ -66,10 +66,13 @@ describe('workload logs', () => {
     });
     deploymentId = d.id;
     name = d.name;
-    await waitFor(async () => {
-      const v = await api.deployments.get({ id: d.id });
-      return v.nodes[0]?.state === 'installed' ? v : undefined;
-    }, 'installed');
+    await waitFor(
+      async () => {
+        const v = await api.deployments.get({ id: d.id });
+        return v.nodes[0]?.state === 'installed' ? v : undefined;
+      },
+      { what: 'installed', intervalMs: 100 },
+    );
   });
 
   afterAll(async () => {
@@ -83,10 +86,13 @@ describe('workload logs', () => {
 
   it('edgectl agent logs prints the last lines, by name prefix, id or component, and as JSON', async () => {
     const logs = (...args: string[]) => edgectl(['agent', 'logs', ...args, '--home', agentHome.home]);
-    const r = await waitFor(async () => {
-      const x = await logs('logs-app', '--tail', '2');
-      return x.code === 0 && x.stdout.split('\n').filter(Boolean).length === 2 ? x : undefined;
-    }, 'two greetings');
+    const r = await waitFor(
+      async () => {
+        const x = await logs('logs-app', '--tail', '2');
+        return x.code === 0 && x.stdout.split('\n').filter(Boolean).length === 2 ? x : undefined;
+      },
+      { what: 'two greetings', intervalMs: 100 },
+    );
     expect(r.stdout).toBe('Moin from edge-1\nMoin from edge-1\n');
 
     const j = await logs(deploymentId, '--component', 'hello', '--tail', '1', '-o', 'json');
@@ -119,7 +125,10 @@ describe('workload logs', () => {
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     try {
-      await waitFor(() => out.split('\n').filter(Boolean).length >= 2, 'two new greetings');
+      await waitFor(() => out.split('\n').filter(Boolean).length >= 2, {
+        what: 'two new greetings',
+        intervalMs: 100,
+      });
       expect(new Set(out.trim().split('\n'))).toEqual(new Set(['Moin from edge-1']));
       child.kill('SIGINT');
       expect(await exited, err).toBe(0);

@@ -19,6 +19,7 @@ import type { PlanDeps } from '../plan.js';
 import { Reconciler } from '../reconciler.js';
 import { createStateStore } from '../state.js';
 import { createObservation } from './observation.js';
+import { waitFor } from '../../../test/helpers/wait.js';
 
 /**
  * The observation module's loop against the real reconciler and an in-memory runtime (the real runtimes:
@@ -167,14 +168,6 @@ ${components.map((c) => `      - name: ${c.name}\n        properties: { reposito
   return { store, runtime, reports, reconciler, observation, deploy, last };
 }
 
-async function until(what: string, fn: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe('the observation module', () => {
   it('keeps watching after passes with nothing to do, and has a killed workload started again', async () => {
     // Healthy again 0.1 s after a restart: each kill below is a crash of its own, not a crash loop.
@@ -184,15 +177,24 @@ describe('the observation module', () => {
     await t.observation.observe();
     await t.observation.observe();
     t.deploy();
-    await until('the first install', () => t.last()?.state === 'installed');
+    await waitFor(() => t.last()?.state === 'installed', { what: 'the first install', timeoutMs: 20_000 });
     const record = () => t.store.get().deployments[ID]!.restarts?.web;
     for (let kill = 1; kill <= 3; kill++) {
-      await until('the workload to be healthy again', () => (record()?.consecutive ?? 0) === 0);
+      await waitFor(() => (record()?.consecutive ?? 0) === 0, {
+        what: 'the workload to be healthy again',
+        timeoutMs: 20_000,
+      });
       const starts = t.runtime.starts.length;
       t.runtime.kill(`${ID}.web`);
-      await until(`kill ${kill} to be noticed`, () => t.last()?.state === 'failed');
+      await waitFor(() => t.last()?.state === 'failed', {
+        what: `kill ${kill} to be noticed`,
+        timeoutMs: 20_000,
+      });
       expect(t.last()!.error!.message).toMatch(/^exited with code 137 at \S+Z; restart \d+ due at \S+Z$/);
-      await until(`the restart after kill ${kill}`, () => t.last()?.state === 'installed');
+      await waitFor(() => t.last()?.state === 'installed', {
+        what: `the restart after kill ${kill}`,
+        timeoutMs: 20_000,
+      });
       expect(t.runtime.starts.length).toBe(starts + 1);
     }
     expect(record()).toMatchObject({ restarts: 3 });
@@ -203,7 +205,10 @@ describe('the observation module', () => {
     t.runtime.crashing = true;
     t.deploy();
     await t.observation.start();
-    await until('five restarts', () => (t.store.get().deployments[ID]?.restarts?.web?.restarts ?? 0) >= 5);
+    await waitFor(() => (t.store.get().deployments[ID]?.restarts?.web?.restarts ?? 0) >= 5, {
+      what: 'five restarts',
+      timeoutMs: 20_000,
+    });
     const loops = t.reports
       .map((r) => r.components[0]!)
       .filter((c) => c.error?.code === 'runtime/crash-loop')
@@ -224,13 +229,22 @@ describe('the observation module', () => {
     const t = setup(0.1);
     t.deploy([{ name: 'job', policy: 'never' }, { name: 'web' }]);
     await t.observation.start();
-    await until('the install', () => t.reports.at(-1)?.status.state === 'installed');
+    await waitFor(() => t.reports.at(-1)?.status.state === 'installed', {
+      what: 'the install',
+      timeoutMs: 20_000,
+    });
     t.runtime.kill(`${ID}.job`);
-    await until('the job reported down', () => t.reports.at(-1)?.components[0]?.state === 'failed');
+    await waitFor(() => t.reports.at(-1)?.components[0]?.state === 'failed', {
+      what: 'the job reported down',
+      timeoutMs: 20_000,
+    });
     const starts = t.runtime.starts.length;
     t.runtime.kill(`${ID}.web`);
-    await until('web restarted', () => t.runtime.starts.length > starts);
-    await until('web installed again', () => t.reports.at(-1)?.components[1]?.state === 'installed');
+    await waitFor(() => t.runtime.starts.length > starts, { what: 'web restarted', timeoutMs: 20_000 });
+    await waitFor(() => t.reports.at(-1)?.components[1]?.state === 'installed', {
+      what: 'web installed again',
+      timeoutMs: 20_000,
+    });
     expect(t.runtime.starts.slice(starts)).toEqual([`${ID}.web`]);
     expect(t.reports.at(-1)).toMatchObject({
       status: { state: 'failed', error: { source: 'demo' } },

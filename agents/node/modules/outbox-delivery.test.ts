@@ -9,6 +9,7 @@ import { startModuleSession, type ModuleSession } from '../../../test/fixtures/a
 import { parseAgentConfig } from '../config.js';
 import { createOutbox } from '../outbox.js';
 import { createOutboxDelivery } from './outbox-delivery.js';
+import { waitFor } from '../../../test/helpers/wait.js';
 
 // The outbox module against a WFM over real mutual TLS: reports go out in the order they were queued,
 // wait while the LO refuses them, and follow once it takes them again.
@@ -28,14 +29,6 @@ const report = (n: number): DeploymentStatus => ({
   components: [{ name: 'web', state: 'installed' }],
 });
 
-async function until(what: string, fn: () => boolean): Promise<void> {
-  const end = Date.now() + 20_000;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('the outbox module', () => {
   it('delivers queued reports in order, holds them while the LO refuses, and delivers them when it is back', async () => {
     m = await startModuleSession();
@@ -52,7 +45,7 @@ describe('the outbox module', () => {
     });
     for (const n of [1, 2, 3]) outbox.enqueue(report(n), Date.now());
     await delivery.start();
-    await until('three reports', () => m!.fake.statuses.length === 3);
+    await waitFor(() => m!.fake.statuses.length === 3, { what: 'three reports', timeoutMs: 20_000 });
     expect(m.fake.statuses.map((s) => s.adoptedManifestVersion)).toEqual([1, 2, 3]);
     expect(outbox.size()).toBe(0);
 
@@ -62,10 +55,10 @@ describe('the outbox module', () => {
       r.startsWith('POST') ? (refused++, { status: 503, retryable: true }) : undefined;
     for (const n of [4, 5]) outbox.enqueue(report(n), Date.now());
     delivery.flush();
-    await until('a refusal', () => refused > 0);
+    await waitFor(() => refused > 0, { what: 'a refusal', timeoutMs: 20_000 });
     expect(outbox.size()).toBe(2);
     m.fake.intercept = undefined;
-    await until('the queue to drain', () => outbox.size() === 0);
+    await waitFor(() => outbox.size() === 0, { what: 'the queue to drain', timeoutMs: 20_000 });
     expect(m.fake.statuses.map((s) => s.adoptedManifestVersion)).toEqual([1, 2, 3, 4, 5]);
     await delivery.stop();
   });

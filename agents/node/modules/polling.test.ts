@@ -9,6 +9,7 @@ import { parseAgentConfig } from '../config.js';
 import { createStateStore } from '../state.js';
 import { DesiredStateSync } from '../sync.js';
 import { createPolling } from './polling.js';
+import { waitFor } from '../../../test/helpers/wait.js';
 
 // The polling module against a WFM over real mutual TLS: it adopts the desired state and hands the
 // changed deployments to the reconciler, nudges status delivery, and polls at once when asked.
@@ -32,14 +33,6 @@ spec:
       - name: web
         properties: { repository: oci://r.example/web, revision: 1.0.0 }
 `;
-
-async function until(what: string, fn: () => boolean): Promise<void> {
-  const end = Date.now() + 20_000;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('the polling module', () => {
   it('adopts the desired state, hands what changed to the reconciler, and polls now when asked', async () => {
@@ -72,9 +65,9 @@ describe('the polling module', () => {
     });
     const manifests = () => m!.fake.requests.filter((r) => r === 'GET /api/v1/deployments').length;
     await polling.start();
-    await until('the first manifest', () => store.get().manifestVersion === 2);
+    await waitFor(() => store.get().manifestVersion === 2, { what: 'the first manifest', timeoutMs: 20_000 });
     expect(kicked).toEqual([DEP]);
-    await until('status delivery to be nudged', () => flushes > 0);
+    await waitFor(() => flushes > 0, { what: 'status delivery to be nudged', timeoutMs: 20_000 });
     expect(manifests()).toBe(1);
 
     await m.fake.set({
@@ -82,7 +75,10 @@ describe('the polling module', () => {
       deployments: [{ deploymentId: DEP, yaml: yaml.replace('1.0.0', '1.1.0') }],
     });
     polling.pollNow();
-    await until('the second manifest', () => store.get().manifestVersion === 3);
+    await waitFor(() => store.get().manifestVersion === 3, {
+      what: 'the second manifest',
+      timeoutMs: 20_000,
+    });
     expect(kicked).toEqual([DEP, DEP]);
     expect(manifests()).toBe(2);
     await polling.stop();

@@ -3,13 +3,14 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../../lib/base/index.js';
 import { createUserNkey, fastNkeyAuthenticator, nodeSubject } from '../../../lib/bus/index.js';
 import { silentLogger } from '../../../lib/log/index.js';
 import type { Enrollment } from '../identity.js';
 import { createSiteBus } from './site-bus.js';
+import { waitFor } from '../../../test/helpers/wait.js';
 
 // The bus module against a real nats-server (Debian's) with NKEY users: it connects in the background,
 // turns a "poll now" notice from the LO into a poll, and once stopped acts on none.
@@ -28,14 +29,6 @@ const freePort = () =>
       s.close(() => resolve(port));
     });
   });
-
-async function until(what: string, fn: () => boolean): Promise<void> {
-  const end = Date.now() + 20_000;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('the bus module', () => {
   it('polls when the LO sends "poll now", and not after it stopped', async () => {
@@ -75,23 +68,24 @@ describe('the bus module', () => {
       logger: silentLogger(),
     });
     await bus.start();
-    let nc: NatsConnection | undefined;
-    const end = Date.now() + 20_000;
-    while (!nc) {
-      nc = await connect({
-        servers: `nats://127.0.0.1:${port}`,
-        authenticator: fastNkeyAuthenticator(lo.seed, lo.publicKey),
-      }).catch(() => undefined);
-      if (!nc && Date.now() > end) throw new Error('nats-server did not start');
-      if (!nc) await new Promise((r) => setTimeout(r, 50));
-    }
-    cleanups.push(() => nc!.close());
+    const nc = await waitFor(
+      () =>
+        connect({
+          servers: `nats://127.0.0.1:${port}`,
+          authenticator: fastNkeyAuthenticator(lo.seed, lo.publicKey),
+        }),
+      { what: 'nats-server to start', timeoutMs: 20_000 },
+    );
+    cleanups.push(() => nc.close());
     const subject = nodeSubject('site-b', 'default.edge-b', 'notify');
     // The module connects in the background: notify until it has acted once.
-    await until('a poll from a notice', () => {
-      nc!.publish(subject, JSON.stringify({ at: Date.now(), reason: 'test' }));
-      return polls > 0;
-    });
+    await waitFor(
+      () => {
+        nc.publish(subject, JSON.stringify({ at: Date.now(), reason: 'test' }));
+        return polls > 0;
+      },
+      { what: 'a poll from a notice', timeoutMs: 20_000 },
+    );
     await bus.stop();
     const after = polls;
     nc.publish(subject, JSON.stringify({ at: Date.now() }));

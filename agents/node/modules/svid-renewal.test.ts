@@ -8,6 +8,7 @@ import { startModuleSession, type ModuleSession } from '../../../test/fixtures/a
 import { parseAgentConfig } from '../config.js';
 import { agentPaths } from '../home.js';
 import { createSvidRenewal } from './svid-renewal.js';
+import { waitFor } from '../../../test/helpers/wait.js';
 
 // The renewal module's schedule against a WFM over real mutual TLS that does not renew (the renewal
 // itself against the real LO: test/integration/svid-renewal.test.ts): nothing is asked before the SVID is
@@ -56,11 +57,10 @@ describe('the renewal module', () => {
       logger: silentLogger(),
     });
     await r.start();
-    const end = Date.now() + 20_000;
-    while (m.fake.requests.filter((x) => x === RENEW).length < 3) {
-      if (Date.now() > end) throw new Error('timed out waiting for three renewal attempts');
-      await new Promise((res) => setTimeout(res, 20));
-    }
+    await waitFor(() => m!.fake.requests.filter((x) => x === RENEW).length >= 3, {
+      what: 'three renewal attempts',
+      timeoutMs: 20_000,
+    });
     await r.stop();
     expect(m.session.identity()).toBe(before);
   });

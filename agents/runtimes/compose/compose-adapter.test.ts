@@ -17,6 +17,7 @@ import type { FileArtifact, WorkloadSpec } from '../types.js';
 import { ComposeAdapter, PROJECT_LABEL } from './compose-adapter.js';
 import { composeArgs, podmanCompose } from './compose-tool.js';
 import { mergeDotenv, renderDotenv } from './dotenv.js';
+import { waitFor } from '../../../test/helpers/wait.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 let pe: PodmanTestEnv;
@@ -137,16 +138,6 @@ async function leftovers(
   };
 }
 
-async function until<T>(what: string, fn: () => Promise<T>, timeoutMs = 15_000): Promise<NonNullable<T>> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** Running (a zombie waiting for its reaper counts as gone). */
 function alive(pid: number): boolean {
   try {
@@ -220,10 +211,13 @@ describe('ComposeAdapter (podman-compose)', () => {
       [Label.instance]: instance,
     });
     // One parameter came through .env, the other (with a quote) through the process environment.
-    const logs1 = await until('the greeting', async () => {
-      const l = await pe.podmanOk(['logs', id1!]);
-      return l.includes('greeting=') ? l : undefined;
-    });
+    const logs1 = await waitFor(
+      async () => {
+        const l = await pe.podmanOk(['logs', id1!]);
+        return l.includes('greeting=') ? l : undefined;
+      },
+      { what: 'the greeting', timeoutMs: 15_000, intervalMs: 100 },
+    );
     expect(logs1).toContain("greeting=it's me color=blue");
 
     // Agent restart: a new adapter lists the app and leaves it running.
@@ -249,10 +243,13 @@ describe('ComposeAdapter (podman-compose)', () => {
     const [id2] = (await leftovers(project)).containers;
     expect(id2).not.toBe(id1);
     expect((await leftovers(project)).containers).toHaveLength(1);
-    const logs2 = await until('v2 output', async () => {
-      const l = await pe.podmanOk(['logs', id2!]);
-      return l.includes('seen:') ? l : undefined;
-    });
+    const logs2 = await waitFor(
+      async () => {
+        const l = await pe.podmanOk(['logs', id2!]);
+        return l.includes('seen:') ? l : undefined;
+      },
+      { what: 'v2 output', timeoutMs: 15_000, intervalMs: 100 },
+    );
     expect(logs2).toContain('seen: v1');
 
     // Removal leaves no container, network, volume or file behind.
@@ -270,10 +267,13 @@ describe('ComposeAdapter (podman-compose)', () => {
     const w = await spec({ 'compose.yaml': yaml });
     const a = adapter();
     await a.apply(w);
-    const s = await until('the failure', async () => {
-      const st = await a.status(w.workloadId);
-      return st.state === 'failed' ? st : undefined;
-    });
+    const s = await waitFor(
+      async () => {
+        const st = await a.status(w.workloadId);
+        return st.state === 'failed' ? st : undefined;
+      },
+      { what: 'the failure', timeoutMs: 15_000, intervalMs: 100 },
+    );
     expect(s.message).toContain('service job exited with code 4');
     await a.remove(w.workloadId);
     expect(await leftovers(a.projectName(w.workloadId))).toEqual({
@@ -359,9 +359,11 @@ describe('ComposeAdapter (podman-compose)', () => {
       }
       return undefined;
     };
-    const toolPid = await until('the agent to start podman-compose', async () =>
-      child.exitCode === null ? recordedTool() : -1,
-    );
+    const toolPid = await waitFor(async () => (child.exitCode === null ? recordedTool() : -1), {
+      what: 'the agent to start podman-compose',
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
     expect(toolPid, 'the agent exited before starting the tool').toBeGreaterThan(0);
     child.kill('SIGKILL');
     await exited;
@@ -379,7 +381,11 @@ describe('ComposeAdapter (podman-compose)', () => {
     expect(s).toMatchObject({ state: 'running', specHash: w.specHash });
     // Nothing the dead agent's tool was doing may still add a container afterwards: once that tool has
     // exited (or was stopped by the adapter), count.
-    await until("the dead agent's podman-compose to be gone", async () => !alive(toolPid), 60_000);
+    await waitFor(async () => !alive(toolPid), {
+      what: "the dead agent's podman-compose to be gone",
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
     const project = a.projectName(w.workloadId);
     const cs = JSON.parse(
       await pe.podmanOk(['ps', '-a', '--format', 'json', '--filter', `label=${PROJECT_LABEL}=${project}`]),

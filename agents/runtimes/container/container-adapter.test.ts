@@ -16,6 +16,7 @@ import { ContainerAdapter } from './container-adapter.js';
 import { DockerApiEngine } from './docker-api-engine.js';
 import type { ContainerEngine } from './engine.js';
 import { PodmanCliEngine, podmanCreateArgs } from './podman-cli-engine.js';
+import { waitFor } from '../../../test/helpers/wait.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 let pe: PodmanTestEnv;
@@ -108,16 +109,6 @@ async function containersOf(workloadId: string): Promise<string[]> {
   return out.split('\n').filter(Boolean);
 }
 
-async function until<T>(what: string, fn: () => Promise<T>, timeoutMs = 15_000): Promise<NonNullable<T>> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe('podman create arguments', () => {
   it('names, labels, environment, limits, restart policy, network and ports', () => {
     expect(
@@ -193,8 +184,9 @@ describe('ContainerAdapter (podman CLI)', () => {
       [Label.specHash]: w.specHash,
       [Label.instance]: instance,
     });
-    await until('the greeting', async () =>
-      (await pe.podmanOk(['logs', a.containerName(w.workloadId)])).includes('greeting=hello'),
+    await waitFor(
+      async () => (await pe.podmanOk(['logs', a.containerName(w.workloadId)])).includes('greeting=hello'),
+      { what: 'the greeting', timeoutMs: 15_000, intervalMs: 100 },
     );
     await a.remove(w.workloadId);
     expect(await containersOf(w.workloadId)).toEqual([]);
@@ -212,14 +204,20 @@ describe('ContainerAdapter (podman CLI)', () => {
     });
     await a.apply(free);
     await a.apply(capped);
-    const sFree = await until('the unlimited run to end', async () => {
-      const s = await a.status(free.workloadId);
-      return s.state === 'exited' || s.state === 'failed' ? s : undefined;
-    });
-    const sCapped = await until('the capped run to end', async () => {
-      const s = await a.status(capped.workloadId);
-      return s.state === 'exited' || s.state === 'failed' ? s : undefined;
-    });
+    const sFree = await waitFor(
+      async () => {
+        const s = await a.status(free.workloadId);
+        return s.state === 'exited' || s.state === 'failed' ? s : undefined;
+      },
+      { what: 'the unlimited run to end', timeoutMs: 15_000, intervalMs: 100 },
+    );
+    const sCapped = await waitFor(
+      async () => {
+        const s = await a.status(capped.workloadId);
+        return s.state === 'exited' || s.state === 'failed' ? s : undefined;
+      },
+      { what: 'the capped run to end', timeoutMs: 15_000, intervalMs: 100 },
+    );
     expect(sFree).toMatchObject({ state: 'exited', exitCode: 0 });
     expect(sCapped).toMatchObject({ state: 'failed', exitCode: 137 });
     await a.remove(free.workloadId);
@@ -230,10 +228,13 @@ describe('ContainerAdapter (podman CLI)', () => {
     const a = cliAdapter();
     const w = spec({ args: ['/bin/sh', '-c', 'echo run; exit 3'] });
     await a.apply(w);
-    const down = await until('the exit', async () => {
-      const st = await a.status(w.workloadId);
-      return st.state === 'failed' ? st : undefined;
-    });
+    const down = await waitFor(
+      async () => {
+        const st = await a.status(w.workloadId);
+        return st.state === 'failed' ? st : undefined;
+      },
+      { what: 'the exit', timeoutMs: 15_000, intervalMs: 100 },
+    );
     expect(down).toMatchObject({ exitCode: 3, message: 'exited with code 3', restarts: 0 });
     const hostConfig = JSON.parse(await pe.podmanOk(['inspect', down.handle!]))[0].HostConfig;
     expect(hostConfig.RestartPolicy?.Name ?? '').toMatch(/^(no)?$/);
@@ -242,16 +243,20 @@ describe('ContainerAdapter (podman CLI)', () => {
     const again = await a.apply(w, { onEvent: (e) => events.push(e.type) });
     expect(events).toEqual(['adopted']);
     expect(again.handle).toBe(down.handle);
-    await until(
-      'the second run',
+    await waitFor(
       async () =>
         (await pe.podmanOk(['logs', down.handle!])).split('\n').filter((l) => l === 'run').length === 2,
+      { what: 'the second run', timeoutMs: 15_000, intervalMs: 100 },
     );
     expect(await containersOf(w.workloadId)).toEqual([down.handle]);
     // Under `never` a failure is final: apply leaves it down.
     const never = spec({ args: ['/bin/sh', '-c', 'exit 4'], restart: { policy: 'never' } });
     await a.apply(never);
-    await until('the failure', async () => (await a.status(never.workloadId)).state === 'failed');
+    await waitFor(async () => (await a.status(never.workloadId)).state === 'failed', {
+      what: 'the failure',
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
     const neverEvents: string[] = [];
     await a.apply(never, { onEvent: (e) => neverEvents.push(e.type) });
     expect(neverEvents).toEqual(['unchanged']);
@@ -286,10 +291,13 @@ describe('ContainerAdapter (podman CLI)', () => {
     const a = cliAdapter();
     const w = spec({ args: ['/bin/sh', '-c', 'echo job done'] });
     await a.apply(w);
-    const done = await until('the job to finish', async () => {
-      const st = await a.status(w.workloadId);
-      return st.state === 'exited' ? st : undefined;
-    });
+    const done = await waitFor(
+      async () => {
+        const st = await a.status(w.workloadId);
+        return st.state === 'exited' ? st : undefined;
+      },
+      { what: 'the job to finish', timeoutMs: 15_000, intervalMs: 100 },
+    );
     const events: string[] = [];
     await a.apply(w, { onEvent: (e) => events.push(e.type) });
     expect(events).toEqual(['unchanged']);
@@ -302,10 +310,10 @@ describe('ContainerAdapter (podman CLI)', () => {
     });
     await afterReboot.apply(w, { onEvent: (e) => events.push(e.type) });
     expect(events).toEqual(['unchanged', 'adopted']);
-    await until(
-      'the second run',
+    await waitFor(
       async () =>
         (await pe.podmanOk(['logs', done.handle!])).split('\n').filter((l) => l === 'job done').length === 2,
+      { what: 'the second run', timeoutMs: 15_000, intervalMs: 100 },
     );
     await a.remove(w.workloadId);
   });
@@ -388,7 +396,11 @@ describe('ContainerAdapter (podman CLI)', () => {
       });
       expect(killed).toBe(true);
       // podman commands the dead agent had started may still be finishing: wait until they have.
-      await until("the dead agent's podman commands to finish", async () => !orphans.some(running), 60_000);
+      await waitFor(async () => !orphans.some(running), {
+        what: "the dead agent's podman commands to finish",
+        timeoutMs: 60_000,
+        intervalMs: 100,
+      });
       const a = cliAdapter();
       const s = await a.apply(w);
       expect(s).toMatchObject({ state: 'running', specHash: w.specHash });
@@ -459,13 +471,16 @@ describe('ContainerAdapter (Docker-compatible API of podman system service)', ()
       stdio: 'ignore',
     });
     engine = new DockerApiEngine({ socketPath: socket });
-    await until('the API socket', async () => {
-      try {
-        return await engine.version();
-      } catch {
-        return undefined;
-      }
-    });
+    await waitFor(
+      async () => {
+        try {
+          return await engine.version();
+        } catch {
+          return undefined;
+        }
+      },
+      { what: 'the API socket', timeoutMs: 15_000, intervalMs: 100 },
+    );
   });
 
   afterAll(async () => {

@@ -21,6 +21,7 @@ import {
 } from './ocre-adapter.js';
 import { recogniseBoards } from './boards.js';
 import { mcuCapabilities } from './capabilities.js';
+import { waitFor } from '../../../test/helpers/wait.js';
 
 // The ocre runtime against the device simulator (dist/cli/smp-simulator.js) on a real PTY pair:
 // the real SMP framing, the fs upload with its hash check, the `ocre` shell's output and state machine,
@@ -29,20 +30,6 @@ import { mcuCapabilities } from './capabilities.js';
 interface SimState {
   files: { name: string; size: number; sha256: string }[];
   containers: { id: string; image: string; status: string; env: string[] }[];
-}
-
-async function until<T>(
-  fn: () => Promise<T | undefined> | T | undefined,
-  what: string,
-  ms = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 describe('ocre runtime on a simulated MCU', () => {
@@ -58,10 +45,7 @@ describe('ocre runtime on a simulated MCU', () => {
   const state = async (): Promise<SimState> => {
     const seen = dev.events.length;
     dev.send({ op: 'state' });
-    await until(
-      () => dev.events.slice(seen).some((e) => e.event === 'state') || undefined,
-      'simulator state',
-    );
+    await waitFor(() => dev.events.slice(seen).some((e) => e.event === 'state'), 'simulator state');
     return dev.events.slice(seen).find((e) => e.event === 'state') as unknown as SimState;
   };
 
@@ -109,7 +93,7 @@ describe('ocre runtime on a simulated MCU', () => {
   });
 
   it('learns the board and firmware, and reports the MCU as a child device', async () => {
-    const m = await until(() => fleet.list().find((x) => x.connected), 'the MCU to connect');
+    const m = await waitFor(() => fleet.list().find((x) => x.connected), 'the MCU to connect');
     expect(m).toMatchObject({
       name: 'mcu1',
       board: 'b_u585i_iot02a',
@@ -174,15 +158,9 @@ describe('ocre runtime on a simulated MCU', () => {
   it('after a device reset it makes the container again itself; what it cannot make is lost until applied', async () => {
     const resets = events.filter((e) => e.type === 'reset').length;
     dev.send({ op: 'reset' });
-    await until(
-      () => events.filter((e) => e.type === 'reset').length > resets || undefined,
-      'the reset to be seen',
-    );
+    await waitFor(() => events.filter((e) => e.type === 'reset').length > resets, 'the reset to be seen');
     expect(fleet.list()[0]!.resets).toBe(1);
-    await until(
-      async () => ((await state()).containers[0]?.status === 'RUNNING' ? true : undefined),
-      'the rebuild',
-    );
+    await waitFor(async () => (await state()).containers[0]?.status === 'RUNNING', 'the rebuild');
     expect(await adapter.status('dep-1.blink')).toMatchObject({ state: 'running' });
 
     // The image is gone from flash too: the container cannot be made again, so it is lost.
@@ -190,7 +168,7 @@ describe('ocre runtime on a simulated MCU', () => {
     const r = await fleet.get('mcu1')!.client().shell.exec(['ocre', 'image', 'rm', image]);
     expect(r.ret).toBe(0);
     dev.send({ op: 'reset' });
-    const st = await until(async () => {
+    const st = await waitFor(async () => {
       const x = await adapter.status('dep-1.blink');
       return x.state === 'failed' ? x : undefined;
     }, 'the container to be missing');
@@ -201,7 +179,7 @@ describe('ocre runtime on a simulated MCU', () => {
 
   it('an unplugged MCU has its workloads unknown, never running; plugged in again it is rebuilt', async () => {
     await dev.unplug();
-    await until(() => !fleet.list()[0]!.connected || undefined, 'the MCU to be seen gone');
+    await waitFor(() => !fleet.list()[0]!.connected, 'the MCU to be seen gone');
     const st = await adapter.status('dep-1.blink');
     expect(st.state).toBe('unknown');
     expect(st.message).toMatch(/mcu1 is unreachable/);
@@ -210,14 +188,11 @@ describe('ocre runtime on a simulated MCU', () => {
     const resets = fleet.list()[0]!.resets;
     await dev.replug();
     // A power cycle: counted as a reset once it answers again, and the container made again from flash.
-    await until(
-      () => (fleet.list()[0]!.connected && fleet.list()[0]!.resets === resets + 1) || undefined,
+    await waitFor(
+      () => fleet.list()[0]!.connected && fleet.list()[0]!.resets === resets + 1,
       'the MCU to come back, with a reset counted',
     );
-    await until(
-      async () => ((await adapter.status('dep-1.blink')).state === 'running' ? true : undefined),
-      'the rebuild',
-    );
+    await waitFor(async () => (await adapter.status('dep-1.blink')).state === 'running', 'the rebuild');
     expect((await state()).containers).toEqual([expect.objectContaining({ status: 'RUNNING' })]);
   });
 
@@ -324,7 +299,7 @@ describe('ocre runtime on boards that differ', () => {
     const stateDir = fs.mkdtempSync(path.join(dir, 'state-'));
     const adapter = new OcreAdapter({ stateDir, fleet, clock: systemClock, logger: silentLogger() });
     await fleet.start();
-    await until(() => fleet.list()[0]!.connected || undefined, 'the MCU to connect');
+    await waitFor(() => fleet.list()[0]!.connected, 'the MCU to connect');
     return {
       dev,
       fleet,

@@ -21,6 +21,7 @@ import { computeSpecHash, safeName } from '../names.js';
 import type { WorkloadEvent, WorkloadSpec, WorkloadStatus } from '../types.js';
 import type { HostLock, RunnerStatus } from './runner-protocol.js';
 import { WasmAdapter } from './wasm-adapter.js';
+import { waitFor } from '../../../test/helpers/wait.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 let tmp: string;
@@ -80,16 +81,6 @@ function spec(fixture: WatFixture, over: Partial<WorkloadSpec> = {}): WorkloadSp
   return { ...base, specHash: computeSpecHash(base) };
 }
 
-async function until<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 function readLog(s: WorkloadStatus): string {
   try {
     return fs.readFileSync(s.logsPath!, 'utf8');
@@ -128,10 +119,13 @@ describe('WasmAdapter', () => {
       args: ['--flag', 'two words'],
     });
     await a.apply(w);
-    const s = await until('the module to exit', async () => {
-      const st = await a.status(w.workloadId);
-      return st.state === 'exited' ? st : undefined;
-    });
+    const s = await waitFor(
+      async () => {
+        const st = await a.status(w.workloadId);
+        return st.state === 'exited' ? st : undefined;
+      },
+      { what: 'the module to exit', timeoutMs: 10_000 },
+    );
     expect(s).toMatchObject({ state: 'exited', exitCode: 0, restarts: 0, specHash: w.specHash });
     const lines = readLog(s).split('\n');
     expect(lines).toContain('hello from wasm');
@@ -148,10 +142,13 @@ describe('WasmAdapter', () => {
     const w = spec('trap', { restart: { initialDelayMs: 60, maxDelayMs: 240, maxRestarts: 4 } });
     const first = await a.apply(w);
     expect(['running', 'restarting']).toContain(first.state);
-    const s = await until('the runner to give up', async () => {
-      const st = await a.status(w.workloadId);
-      return st.state === 'failed' ? st : undefined;
-    });
+    const s = await waitFor(
+      async () => {
+        const st = await a.status(w.workloadId);
+        return st.state === 'failed' ? st : undefined;
+      },
+      { what: 'the runner to give up', timeoutMs: 10_000 },
+    );
     expect(s.restarts).toBe(4);
     expect(s.message).toMatch(/^gave up after 4 restarts: trap: unreachable/);
     expect(readLog(s).match(/about to trap/g)).toHaveLength(5);
@@ -179,10 +176,13 @@ describe('WasmAdapter', () => {
     const a = newAdapter();
     const w = spec('exit-code', { restart: { policy: 'never' } });
     await a.apply(w);
-    const s = await until('failure', async () => {
-      const st = await a.status(w.workloadId);
-      return st.state === 'failed' ? st : undefined;
-    });
+    const s = await waitFor(
+      async () => {
+        const st = await a.status(w.workloadId);
+        return st.state === 'failed' ? st : undefined;
+      },
+      { what: 'failure', timeoutMs: 10_000 },
+    );
     expect(s).toMatchObject({ exitCode: 3, restarts: 0, message: 'exited with code 3' });
   });
 
@@ -200,10 +200,13 @@ describe('WasmAdapter', () => {
     const a = newAdapter();
     const w = spec('grow', { limits: { memoryBytes: 1024 * 1024 }, restart: { policy: 'never' } });
     await a.apply(w);
-    const s = await until('the trap', async () => {
-      const st = await a.status(w.workloadId);
-      return st.state === 'failed' ? st : undefined;
-    });
+    const s = await waitFor(
+      async () => {
+        const st = await a.status(w.workloadId);
+        return st.state === 'failed' ? st : undefined;
+      },
+      { what: 'the trap', timeoutMs: 10_000 },
+    );
     expect(readLog(s)).toContain('grow failed');
     expect(s.message).toBe('trap: unreachable (memory at its limit of 1048576 bytes: growing past it fails)');
   });
@@ -212,10 +215,13 @@ describe('WasmAdapter', () => {
     const a = newAdapter();
     const w = spec('import-memory', { limits: { memoryBytes: 2 * 1024 * 1024 } });
     await a.apply(w);
-    const s = await until('exit', async () => {
-      const st = await a.status(w.workloadId);
-      return st.state === 'exited' ? st : undefined;
-    });
+    const s = await waitFor(
+      async () => {
+        const st = await a.status(w.workloadId);
+        return st.state === 'exited' ? st : undefined;
+      },
+      { what: 'exit', timeoutMs: 10_000 },
+    );
     expect(s.exitCode).toBe(0);
     expect(readLog(s)).toContain('grow failed');
   });
@@ -238,17 +244,20 @@ describe('WasmAdapter', () => {
     const w = spec('service');
     const s = await a.apply(w);
     expect(s.state).toBe('running');
-    await until('output', () => readLog(s).includes('service up'));
+    await waitFor(() => readLog(s).includes('service up'), { what: 'output', timeoutMs: 10_000 });
     const events: string[] = [];
     await a.remove(w.workloadId, { onEvent: (e) => events.push(e.type) });
     expect(events).toEqual(['removing', 'removed']);
     // The runner had nothing else to run: it ends by itself.
-    await until('the runner to end', () => !(pidAlive(s.pid!) && processCommandLine(s.pid!)?.length));
+    await waitFor(() => !(pidAlive(s.pid!) && processCommandLine(s.pid!)?.length), {
+      what: 'the runner to end',
+      timeoutMs: 10_000,
+    });
     // Nothing is left behind, the runner's own files included.
-    await until(
-      'an empty state folder',
-      () => fs.readdirSync(path.dirname(path.dirname(s.logsPath!))).length === 0,
-    );
+    await waitFor(() => fs.readdirSync(path.dirname(path.dirname(s.logsPath!))).length === 0, {
+      what: 'an empty state folder',
+      timeoutMs: 10_000,
+    });
     expect(fs.existsSync(path.dirname(s.logsPath!))).toBe(false);
     expect((await a.status(w.workloadId)).state).toBe('removed');
     await a.remove(w.workloadId); // removing twice is fine
@@ -261,9 +270,12 @@ describe('WasmAdapter', () => {
       const s = await a.apply(w);
       expect(s.state).toBe('running');
       const dir = path.dirname(s.logsPath!);
-      await until('output', () => readLog(s).length > 0);
+      await waitFor(() => readLog(s).length > 0, { what: 'output', timeoutMs: 10_000 });
       process.kill(s.pid!, 'SIGTERM');
-      await until('the runner to end', () => !runnerPids(tmp).includes(s.pid!));
+      await waitFor(() => !runnerPids(tmp).includes(s.pid!), {
+        what: 'the runner to end',
+        timeoutMs: 10_000,
+      });
       expect(readJsonFile<RunnerStatus>(path.join(dir, 'status.json'))).toMatchObject({
         state: 'stopped',
         lastExit: { message: 'stopped by SIGTERM' },
@@ -292,7 +304,10 @@ describe('WasmAdapter', () => {
     expect(runnerPids(stateDir)).toEqual([s.pid]);
     // Someone else's pid in the lock (a racing takeover): the runner leaves without a word in the status.
     fs.writeFileSync(lockFile, JSON.stringify({ pid: 1, startedAt: 0 }));
-    await until('the runner to leave', () => runnerPids(stateDir).length === 0);
+    await waitFor(() => runnerPids(stateDir).length === 0, {
+      what: 'the runner to leave',
+      timeoutMs: 10_000,
+    });
     expect(readJsonFile<RunnerStatus>(path.join(path.dirname(s.logsPath!), 'status.json'))?.state).toBe(
       'running',
     );
@@ -305,7 +320,7 @@ describe('WasmAdapter', () => {
     const w = spec('service', { env: { A: '1' } });
     const s1 = await first.apply(w);
     expect(s1.state).toBe('running');
-    await until('output', () => readLog(s1).includes('service up'));
+    await waitFor(() => readLog(s1).includes('service up'), { what: 'output', timeoutMs: 10_000 });
     // "Agent restart": the first adapter object is dropped; the runner keeps running on its own.
     adapters.splice(adapters.indexOf(first), 1);
     const second = newAdapter(stateDir);
@@ -329,7 +344,10 @@ describe('WasmAdapter', () => {
     expect(events.map((e) => e.type)).toEqual(['unchanged', 'replacing', 'started']);
     expect(s3).toMatchObject({ state: 'running', specHash: w2.specHash, pid: s1.pid });
     expect(runnerPids(stateDir)).toEqual([s1.pid]);
-    await until('the new module output', () => readLog(s3).match(/service up/g)?.length === 2);
+    await waitFor(() => readLog(s3).match(/service up/g)?.length === 2, {
+      what: 'the new module output',
+      timeoutMs: 10_000,
+    });
   });
 
   it('converges without a duplicate after the agent is SIGKILLed during an install', async () => {
@@ -389,22 +407,28 @@ describe('WasmAdapter', () => {
       const events: string[] = [];
       let s = await agent.apply(w, { onEvent: (e) => events.push(e.type) });
       // On a loaded machine the adopted runner may still be starting its module: wait for it.
-      for (let n = 0; n < 100 && s.state === 'installing'; n++) {
-        await new Promise((r) => setTimeout(r, 100));
-        s = await agent.status(w.workloadId);
-      }
+      if (s.state === 'installing')
+        s = await waitFor(
+          async () => {
+            const now = await agent.status(w.workloadId);
+            return now.state !== 'installing' && now;
+          },
+          { what: 'the adopted runner to start its module', timeoutMs: 10_000, intervalMs: 100 },
+        );
       expect(s).toMatchObject({ state: 'running', specHash: w.specHash });
       // Killed after the install finished: the restarted agent adopts the runner as it is.
       if (killAt[0] === 'started') expect(events).toEqual(['unchanged']);
       // A runner the dead agent was starting may still be between fork and exec (it then still runs
       // the driver): once no process runs the dead agent's code, every runner it made is visible. Count.
-      await until('no process of the dead agent left', () =>
-        fs
-          .readdirSync('/proc')
-          .every((p) => !/^\d+$/.test(p) || !processCommandLine(Number(p))?.includes(driver)),
+      await waitFor(
+        () =>
+          fs
+            .readdirSync('/proc')
+            .every((p) => !/^\d+$/.test(p) || !processCommandLine(Number(p))?.includes(driver)),
+        { what: 'no process of the dead agent left', timeoutMs: 10_000 },
       );
       // A runner that lost the race for the lock leaves at once: then one is left, the workload's.
-      await until('one runner', () => runnerPids(stateDir).length === 1);
+      await waitFor(() => runnerPids(stateDir).length === 1, { what: 'one runner', timeoutMs: 10_000 });
       expect(runnerPids(stateDir)).toEqual([s.pid]);
       expect(readJsonFile<HostLock>(path.join(stateDir, '.runner', 'lock'))?.pid).toBe(s.pid);
       expect(fs.existsSync(path.join(stateDir, safeName(w.workloadId), 'status.json'))).toBe(true);
@@ -428,16 +452,19 @@ describe('WasmAdapter', () => {
       expect(runnerPids(stateDir)).toEqual([s1.pid]);
 
       // The crasher traps and is restarted again and again, inside the same process.
-      await until(
-        'three restarts of the crasher',
-        async () => (await a.status(crasher.workloadId)).restarts >= 3,
-      );
+      await waitFor(async () => (await a.status(crasher.workloadId)).restarts >= 3, {
+        what: 'three restarts of the crasher',
+        timeoutMs: 10_000,
+      });
       for (const w of [service, sleeper]) {
         expect(await a.status(w.workloadId)).toMatchObject({ state: 'running', restarts: 0, pid: s1.pid });
       }
       expect(runnerPids(stateDir)).toEqual([s1.pid]);
       // Each workload's output is its own.
-      await until('every output', () => readLog(s1) && readLog(s2) && readLog(s3));
+      await waitFor(() => readLog(s1) && readLog(s2) && readLog(s3), {
+        what: 'every output',
+        timeoutMs: 10_000,
+      });
       expect(readLog(s1)).toBe('service up\n');
       expect(readLog(s2)).toBe('sleeping\n');
       expect(new Set(readLog(s3).trim().split('\n'))).toEqual(new Set(['about to trap']));
@@ -452,10 +479,10 @@ describe('WasmAdapter', () => {
         pid: s1.pid,
       });
       const before = (await a.status(crasher.workloadId)).restarts;
-      await until(
-        'the crasher restarted again',
-        async () => (await a.status(crasher.workloadId)).restarts > before,
-      );
+      await waitFor(async () => (await a.status(crasher.workloadId)).restarts > before, {
+        what: 'the crasher restarted again',
+        timeoutMs: 10_000,
+      });
       expect(readLog(s1)).toBe('service up\n');
       expect((await a.list()).map((w) => w.workloadId).sort()).toEqual(
         [service.workloadId, crasher.workloadId].sort(),
@@ -463,7 +490,7 @@ describe('WasmAdapter', () => {
 
       // The runner itself killed: every workload is lost, and the next apply brings them back in a new one.
       process.kill(s1.pid!, 'SIGKILL');
-      await until('the runner gone', () => runnerPids(stateDir).length === 0);
+      await waitFor(() => runnerPids(stateDir).length === 0, { what: 'the runner gone', timeoutMs: 10_000 });
       for (const w of [service, crasher]) {
         expect(await a.status(w.workloadId)).toMatchObject({ state: 'failed', lost: true });
       }
@@ -477,7 +504,10 @@ describe('WasmAdapter', () => {
       // Once nothing is left to run, the runner ends.
       await a.remove(service.workloadId);
       await a.remove(crasher.workloadId);
-      await until('the runner to end', () => runnerPids(stateDir).length === 0);
+      await waitFor(() => runnerPids(stateDir).length === 0, {
+        what: 'the runner to end',
+        timeoutMs: 10_000,
+      });
     });
 
     it('a new runner starts only what the agent asks for again', async () => {
@@ -487,17 +517,23 @@ describe('WasmAdapter', () => {
       const s = await a.apply(w);
       const other = spec('sleeper');
       await a.apply(other);
-      await until('output', () => readLog(s).includes('service up'));
+      await waitFor(() => readLog(s).includes('service up'), { what: 'output', timeoutMs: 10_000 });
       // The runner is ended from outside (a host shutdown): both workloads are stopped.
       process.kill(s.pid!, 'SIGTERM');
-      await until('the runner to end', () => runnerPids(stateDir).length === 0);
+      await waitFor(() => runnerPids(stateDir).length === 0, {
+        what: 'the runner to end',
+        timeoutMs: 10_000,
+      });
       expect(await a.status(w.workloadId)).toMatchObject({ state: 'exited', lost: true });
       // The agent restarts one of them: a new runner starts it, and only it (the other one waits for
       // the agent's own decision, with its backoff).
       const back = await a.apply(w);
       expect(back.state).toBe('running');
       expect(await a.status(other.workloadId)).toMatchObject({ state: 'exited', lost: true });
-      await until('the module to run again', () => readLog(back).match(/service up/g)?.length === 2);
+      await waitFor(() => readLog(back).match(/service up/g)?.length === 2, {
+        what: 'the module to run again',
+        timeoutMs: 10_000,
+      });
       expect(runnerPids(stateDir)).toEqual([back.pid]);
     });
   });

@@ -6,9 +6,10 @@ import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHost, type Host } from '../../../core/server/host.js';
 import { silentLogger } from '../../../lib/log/index.js';
-import { removeTempDirs, tempDir, waitFor } from '../../../lib/base/testing.js';
+import { removeTempDirs, tempDir } from '../../../lib/base/testing.js';
 import { formatPublicKey, generateKeyPair, keySigner, writeBundle } from '../../../lib/bundle/index.js';
 import { EDGECTL, edgectl, type RunResult } from '../../../test/helpers/cli.js';
+import { waitFor } from '../../../test/helpers/wait.js';
 
 /**
  * `edgectl bundle ...` and `co set-site` as a user meets them, against a real site LO: `--help`,
@@ -191,17 +192,19 @@ describe('edgectl bundle', () => {
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     // Progress on stderr (a line per phase and every few seconds off a terminal), then Ctrl-C.
-    await waitFor(() => /verify big\.outpost\.tar: /.test(stderr), 'progress on stderr', 60_000);
+    await waitFor(() => /verify big\.outpost\.tar: /.test(stderr), {
+      what: 'progress on stderr',
+      timeoutMs: 60_000,
+    });
     child.kill('SIGINT');
     const code = await exited;
     expect(stderr).toMatch(/cancelling verify big\.outpost\.tar/);
     expect(stderr).not.toMatch(/\n\s+at /);
     expect(code).toBe(130);
     const staging = path.join(host.core.paths.home, 'bundles', 'staging');
-    await waitFor(
-      () => !fs.existsSync(staging) || fs.readdirSync(staging).length === 0,
-      'the staging folder emptied',
-      60_000,
-    );
+    await waitFor(() => !fs.existsSync(staging) || fs.readdirSync(staging).length === 0, {
+      what: 'the staging folder emptied',
+      timeoutMs: 60_000,
+    });
   }, 180_000);
 });

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHost, type Host } from '../../../core/server/host.js';
 import { silentLogger } from '../../../lib/log/index.js';
-import { parseDeviceCapabilities } from '../../../lib/margo-validation/index.js';
 import { removeTempDirs, tempDir } from '../../../lib/base/testing.js';
 import type { DeploymentView } from '../../../lib/contract/index.js';
-import { WASM_APP, capabilitiesFor } from '../../../test/fixtures/margo.js';
+import { WASM_APP } from '../../../test/fixtures/margo.js';
 import { edgectl } from '../../../test/helpers/cli.js';
+import { addEnrolledNodes } from '../../../test/helpers/core.js';
+import { reportStatus, served as servedBy } from '../../../core/deploy/testing/rollout-core.js';
 
 /**
  * Rollouts from the CLI against a real server: the strategy flags of `co deploy` and `co update
@@ -34,16 +35,7 @@ beforeAll(async () => {
       source: { kind: 'upload', upload: { fileName: 'margo.yaml', content: WASM_APP(v) } },
     });
   await c.sites.add({ id: 'plant' });
-  const now = Date.now();
-  for (const n of NODES) {
-    await c.nodes.add({ name: n, siteId: 'plant' });
-    // Fixture: an enrolled node that reported its capabilities just now (what enrollment + PUT /capabilities do).
-    host.core.store.sqlite
-      .prepare(
-        `UPDATE nodes SET state = 'enrolled', capabilities = ?, capabilities_at = ?, last_seen_at = ? WHERE uid = ?`,
-      )
-      .run(JSON.stringify(parseDeviceCapabilities(capabilitiesFor(n))), now, now, `default.${n}`);
-  }
+  await addEnrolledNodes(host.core, NODES, 'plant');
 }, 60_000);
 afterAll(async () => {
   await host?.stop();
@@ -70,29 +62,11 @@ function told(d: DeploymentView, version: string): string[] {
 }
 
 function served(node: string, id: string) {
-  const m = host.core.lo.manifests.current(`default.${node}`);
-  if (!m) return undefined;
-  const json = JSON.parse(m.bytes.toString()) as {
-    manifestVersion: number;
-    deployments: { deploymentId: string; digest: string }[];
-  };
-  const e = json.deployments.find((d) => d.deploymentId === id);
-  return e ? { digest: e.digest, manifestVersion: json.manifestVersion } : undefined;
+  return servedBy(host.core, node, id);
 }
 
 async function report(node: string, id: string, state: 'installed' | 'failed'): Promise<void> {
-  const s = served(node, id)!;
-  host.core.deploy.recordStatus({
-    clientId: `default.${node}`,
-    status: {
-      deploymentId: id,
-      adoptedManifestVersion: s.manifestVersion,
-      status: { state },
-      components: [{ name: 'hello', state }],
-    },
-    digest: s.digest,
-    receivedAt: Date.now(),
-  });
+  reportStatus(host.core, node, id, state);
   await host.core.deploy.settle();
 }
 

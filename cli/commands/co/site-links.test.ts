@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHost, type Host } from '../../../core/server/host.js';
 import { silentLogger } from '../../../lib/log/index.js';
-import { removeTempDirs, tempDir, waitFor } from '../../../lib/base/testing.js';
+import { removeTempDirs, tempDir } from '../../../lib/base/testing.js';
 import { edgectl } from '../../../test/helpers/cli.js';
+import { waitFor } from '../../../test/helpers/wait.js';
 
 /** `edgectl co sites` against a real server with its embedded nats-server (a remote site that never joined). */
 
@@ -24,7 +25,7 @@ beforeAll(async () => {
   await waitFor(
     async () =>
       (await h.core.messaging.siteLinks()).some((l) => l.siteId === 'plant-9' && l.link === 'disconnected'),
-    'the link state',
+    { what: 'the link state', timeoutMs: 15_000 },
   );
 }, 60_000);
 afterAll(async () => {

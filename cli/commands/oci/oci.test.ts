@@ -10,6 +10,7 @@ import { MediaType } from '../../../lib/oci/index.js';
 import { startProxy, type TestProxy } from '../../../lib/oci/testing/http-proxy.js';
 import { EMPTY_WASM, writeTarGz } from '../../../lib/oci/testing/archives.js';
 import { layerFileName } from './pull.js';
+import { waitFor } from '../../../test/helpers/wait.js';
 
 // Runs the built CLI (bin/edgectl.js → dist/, built by the test global setup) against a real registry.
 
@@ -252,10 +253,10 @@ describe('Ctrl-C during a pull', () => {
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-      const deadline = Date.now() + 20_000;
-      while (!(fs.existsSync(partial) && fs.statSync(partial).size >= 1024 * 1024) && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 20));
-      child.kill('SIGINT');
+      await waitFor(() => fs.statSync(partial).size >= 1024 * 1024, {
+        what: 'the first MiB of the pull',
+        timeoutMs: 20_000,
+      }).finally(() => child.kill('SIGINT'));
       const code = await exited;
       expect(code).toBe(130);
       expect(stderr).toMatch(/^big\.bin: \d+% \(/m);

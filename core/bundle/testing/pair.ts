@@ -13,20 +13,17 @@ import { startRegistry, type TestRegistry } from '../../../test/helpers/registry
 import { edgectl } from '../../../test/helpers/cli.js';
 import { capabilitiesFor } from '../../../test/fixtures/margo.js';
 import { compileHello, wasmApp } from '../../../test/fixtures/agent/harness.js';
+import { waitFor } from '../../../test/helpers/wait.js';
 
 /** Waits for a bundle job to end (generous deadline; never a fixed sleep). */
-export async function waitJob(
-  c: ClientOf<Contract>,
-  job: BundleJob,
-  timeoutMs = 120_000,
-): Promise<BundleJob> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const j = await c.bundle.job({ id: job.id });
-    if (j.state !== 'running') return j;
-    if (Date.now() > end) throw new Error(`job ${job.id} (${job.label}) did not end`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+export function waitJob(c: ClientOf<Contract>, job: BundleJob, timeoutMs = 120_000): Promise<BundleJob> {
+  return waitFor(
+    async () => {
+      const j = await c.bundle.job({ id: job.id });
+      return j.state !== 'running' && j;
+    },
+    { what: `job ${job.id} (${job.label}) to end`, timeoutMs },
+  );
 }
 
 /** A clock that can be moved (HQ making a bundle in the past, to carry an expired one). */

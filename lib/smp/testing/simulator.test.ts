@@ -4,6 +4,7 @@ import { decodeHeader, encodePacket } from '../header.js';
 import { decodeCbor } from '../cbor.js';
 import { createMemoryPair } from './memory-pair.js';
 import { SmpSimulator, type SimulatorEvent } from './simulator.js';
+import { waitFor } from '../../../test/helpers/wait.js';
 
 /** The simulator on its own, driven with hand-made frames: the real server's quirks. */
 function rig(options: ConstructorParameters<typeof SmpSimulator>[0] = {}) {
@@ -26,10 +27,8 @@ function rig(options: ConstructorParameters<typeof SmpSimulator>[0] = {}) {
     }
   });
   const send = (hex: string) => host.write(Buffer.concat(encodeFrames(Buffer.from(hex, 'hex'))));
-  const until = async (n: number) => {
-    for (let i = 0; i < 2000 && answers.length < n; i++) await new Promise((r) => setTimeout(r, 2));
-    return answers;
-  };
+  const until = (n: number) =>
+    waitFor(() => answers.length >= n && answers, `${n} answer(s) from the simulator`);
   return { sim, host, send, until, answers, events, console };
 }
 

@@ -1,4 +1,4 @@
-import { Suspense, lazy } from 'react';
+import { Suspense, lazy, useEffect, useState } from 'react';
 import { useQuery, type QueryClient } from '@tanstack/react-query';
 import { Alert, Box, Card, CardContent, Chip, Grid, Skeleton, Stack, Typography } from '@mui/material';
 import { api } from '../../api.js';
@@ -7,6 +7,7 @@ import { useNow } from '../../live.js';
 import { ErrorAlert } from '../../components/ErrorAlert.js';
 import { useRefetchOn } from '../deployments/use-refetch-on.js';
 import { AttentionList } from './AttentionList.js';
+import { ATTENTION_INPUT } from '../../early-calls.js';
 const HealthCharts = lazy(() => import('./HealthCharts.js').then((m) => ({ default: m.HealthCharts })));
 
 const ATTENTION_KEY = ['metrics', 'attention'] as const;
@@ -16,19 +17,21 @@ const ATTENTION_KEY = ['metrics', 'attention'] as const;
  * on the Dashboard, instead of after it (the page renders only once the server said who is signed in):
  * the first view waits for one round of answers, not two.
  */
-export function prefetchDashboard(queryClient: QueryClient): void {
-  void queryClient.prefetchQuery({ queryKey: ['system', 'status'], queryFn: () => api.system.status({}) });
-  void queryClient.prefetchQuery({
-    queryKey: ATTENTION_KEY,
-    queryFn: () => api.health.attention({ limit: 50 }),
-  });
+export function prefetchDashboard(queryClient: QueryClient): Promise<void>[] {
+  return [
+    queryClient.prefetchQuery({ queryKey: ['system', 'status'], queryFn: () => api.system.status({}) }),
+    queryClient.prefetchQuery({
+      queryKey: ATTENTION_KEY,
+      queryFn: () => api.health.attention(ATTENTION_INPUT),
+    }),
+  ];
 }
 
 /** What needs attention, worst first (health.attention), refreshed when the fleet changes. */
 function Attention() {
   const q = useQuery({
     queryKey: ATTENTION_KEY,
-    queryFn: () => api.health.attention({ limit: 50 }),
+    queryFn: () => api.health.attention(ATTENTION_INPUT),
     // Presence changes without an event between samples: ask again every 15 s as well.
     refetchInterval: 15_000,
   });
@@ -61,6 +64,24 @@ function Attention() {
   );
 }
 
+/**
+ * True once the page has been painted: what may wait for it (the charts' library, a large chunk) does not
+ * compete with the first view for the main thread (ADR 0234).
+ */
+function usePainted(): boolean {
+  const [painted, setPainted] = useState(false);
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // The frame after this one is drawn; the timer then runs after that paint.
+    const frame = requestAnimationFrame(() => (timer = setTimeout(() => setPainted(true), 0)));
+    return () => {
+      cancelAnimationFrame(frame);
+      if (timer !== undefined) clearTimeout(timer);
+    };
+  }, []);
+  return painted;
+}
+
 function Stat({ label, value, testId }: { label: string; value: string | number; testId: string }) {
   return (
     <Card variant="outlined">
@@ -78,6 +99,7 @@ function Stat({ label, value, testId }: { label: string; value: string | number;
 
 export function DashboardPage() {
   const now = useNow();
+  const painted = usePainted();
   const q = useQuery({
     queryKey: ['system', 'status'],
     queryFn: () => api.system.status({}),
@@ -177,9 +199,10 @@ export function DashboardPage() {
               <Stat label="Deployments" value={s.counts.deployments} testId="count-deployments" />
             </Grid>
           </Grid>
-          {/* The charts library is a chunk of its own: the attention list does not wait for it. */}
+          {/* The charts library is a chunk of its own, asked for once the first view is painted: the
+              attention list does not wait for it. */}
           <Suspense fallback={<Skeleton variant="rectangular" height={200} />}>
-            <HealthCharts />
+            {painted ? <HealthCharts /> : <Skeleton variant="rectangular" height={200} />}
           </Suspense>
         </Stack>
       )}
