@@ -216,8 +216,7 @@ describe('the link watchdog (ADR 0166)', () => {
         last = at;
         return arrivals >= 10;
       },
-      'ten check-ins at the centre',
-      60_000,
+      { what: 'ten check-ins at the centre', timeoutMs: 60_000 },
     );
     expect((await coLink()).repairs ?? 0).toBe(repairsBefore);
 
@@ -256,8 +255,7 @@ describe('the link watchdog (ADR 0166)', () => {
         const c = await coLink();
         return c.link === 'connected' && (c.backlog ?? 0) > 0 && (c.dataAgeSeconds ?? 0) >= 5;
       },
-      'the site ahead and its data late',
-      60_000,
+      { what: 'the site ahead and its data late', timeoutMs: 60_000 },
     );
     // ...and re-creates nothing: JetStream is in touch with the source.
     expect((await coLink()).repairs ?? 0).toBe(repairsBefore);
@@ -267,18 +265,16 @@ describe('the link watchdog (ADR 0166)', () => {
         const c = await coLink();
         return c.link === 'connected' && c.backlog === 0 && c.dataAgeSeconds !== null && c.dataAgeSeconds < 3;
       },
-      'the site data flowing again',
-      90_000,
+      { what: 'the site data flowing again', timeoutMs: 90_000 },
     );
     expect((await coLink()).repairs ?? 0).toBe(repairsBefore);
   }, 180_000);
 
   it('writes back a source that was changed to point elsewhere (present, never in touch), and the data flows', async () => {
-    await waitFor(
-      async () => (await coLink()).link === 'connected' && (await coLink()).backlog === 0,
-      'a healthy link',
-      60_000,
-    );
+    await waitFor(async () => (await coLink()).link === 'connected' && (await coLink()).backlog === 0, {
+      what: 'a healthy link',
+      timeoutMs: 60_000,
+    });
     const repairsBefore = (await coLink()).repairs ?? 0;
     const nc = await serviceConnection(co, 'test-misdirect');
     try {
@@ -296,14 +292,16 @@ describe('the link watchdog (ADR 0166)', () => {
       await nc.close();
     }
     // Re-creating it as it is would not help: the watchdog writes the sources as they should be.
-    await waitFor(async () => ((await coLink()).repairs ?? 0) > repairsBefore, 'a repair', 60_000);
+    await waitFor(async () => ((await coLink()).repairs ?? 0) > repairsBefore, {
+      what: 'a repair',
+      timeoutMs: 60_000,
+    });
     await waitFor(
       async () => {
         const c = await coLink();
         return c.link === 'connected' && c.backlog === 0 && c.dataAgeSeconds !== null && c.dataAgeSeconds < 3;
       },
-      'the site data flowing again',
-      60_000,
+      { what: 'the site data flowing again', timeoutMs: 60_000 },
     );
   }, 120_000);
 });
