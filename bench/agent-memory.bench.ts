@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { it } from 'vitest';
-import { edgectl, startServer } from '../test/helpers/cli.js';
+import { renderUnit, unitLaunch } from '../agents/node/systemd.js';
+import { EDGECTL, edgectl, startServer } from '../test/helpers/cli.js';
 import { tempHome } from '../test/helpers/home.js';
 import { startRegistry } from '../test/helpers/registry.js';
 import {
@@ -25,12 +26,41 @@ import { waitFor } from '../test/helpers/wait.js';
 // - with WASM workloads: after one, then WORKLOADS WASM deployments are installed and 60 s have passed:
 //   the agent, the one WASM runner (all workloads), their total, and the runner's cost per workload;
 // - start-up: from spawn to "agent started" and to the first adopted manifest;
-// with the systemd unit's NODE_OPTIONS (--max-semi-space-size=1) and with Node's defaults.
-// Writes bench/results/agent-memory.json.
+// - CPU: the agent's CPU time per poll while idle (it polls every 2 s here) and for the WASM deploys;
+// started as the shipped systemd unit starts it (its ExecStart and Environment read from the rendered
+// unit: NODE_OPTIONS, and the V8 flags bin/edgectl.js sets for the agent, ADR 0545), and with Node's and
+// V8's defaults (no NODE_OPTIONS, EDGE_AGENT_V8_FLAGS empty). Writes bench/results/agent-memory.json.
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const WORKLOADS = 4;
 const IDLE_MS = 60_000;
+const POLL_SECONDS = 2;
+
+interface Launch {
+  name: string;
+  /** Node's own arguments before bin/edgectl.js. */
+  nodeArgs: string[];
+  env: Record<string, string>;
+}
+
+/** How the shipped unit starts the agent for `home`. */
+function unitLaunchFor(home: string): Launch {
+  const unit = renderUnit({
+    template: fs.readFileSync(path.join(here, '../resources/systemd/outpost-agent.service'), 'utf8'),
+    node: process.execPath,
+    edgectl: EDGECTL,
+    home,
+    root: path.join(here, '..'),
+  });
+  const { argv, env } = unitLaunch(unit);
+  return { name: 'systemd unit', nodeArgs: argv.slice(1, argv.indexOf(EDGECTL)), env };
+}
+
+/** The agent's CPU time (user + system) in ms. */
+function cpuMs(pid: number): number {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
 
 interface Mem {
   rssMiB: number;
@@ -87,8 +117,12 @@ function idleNode(env: NodeJS.ProcessEnv) {
 }
 
 interface Run {
+  launch: string;
+  nodeArgs: string[];
   nodeOptions: string;
+  agentV8Flags: string;
   startupMs: { started: number; firstManifest: number };
+  cpu: { idleMsPerPoll: number; deployAllMs: number; deployWallMs: number };
   idle: { agent: Mem; baseline: Mem; ratioRss: number; ratioPss: number };
   oneWorkload: { agent: Mem; runner: Mem; total: Mem; baseline: Mem };
   workloads: {
@@ -106,11 +140,13 @@ interface Run {
   };
 }
 
-async function measure(nodeOptions: string, n: number): Promise<Run> {
+async function measure(launchOf: (home: string) => Launch, n: number): Promise<Run> {
   const serverHome = tempHome('outpost-bench-agent-srv-');
   const agentHome = tempHome('outpost-bench-agent-');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-bench-agent-'));
   const [server, registry] = await Promise.all([startServer(serverHome.home), startRegistry()]);
+  const launch = launchOf(agentHome.home);
+  const nodeOptions = launch.env.NODE_OPTIONS ?? '';
   const env = { ...process.env, NODE_OPTIONS: nodeOptions };
   let agent: ReturnType<typeof startAgentProcess> | undefined;
   const baseline = idleNode(env);
@@ -143,12 +179,12 @@ async function measure(nodeOptions: string, n: number): Promise<Run> {
     await api.sites.add({ id: 'bench' });
     await enrollNode(api, agentHome.home, `bench-${n}`, 'bench');
     writeAgentConfig(agentHome.home, {
-      poll: { intervalSeconds: 2 },
+      poll: { intervalSeconds: POLL_SECONDS },
       runtimes: { container: { enabled: false }, compose: { enabled: false }, helm: { enabled: false } },
       logging: { level: 'warn' },
     });
     const t0 = performance.now();
-    agent = startAgentProcess(agentHome.home, { NODE_OPTIONS: nodeOptions }, ['--log-level', 'info']);
+    agent = startAgentProcess(agentHome.home, launch.env, ['--log-level', 'info'], launch.nodeArgs);
     await agent.waitForLog((l) => l.msg === 'agent started', 'start');
     const tStarted = performance.now() - t0;
     await agent.waitForLog((l) => l.msg === 'desired state adopted', 'first manifest');
@@ -157,7 +193,9 @@ async function measure(nodeOptions: string, n: number): Promise<Run> {
       what: 'capabilities',
       intervalMs: 100,
     });
+    const idleCpu0 = cpuMs(agent.pid);
     await sleep(IDLE_MS);
+    const idleCpuMs = cpuMs(agent.pid) - idleCpu0;
     const idle = await sample({ agent: agent.pid, baseline: baseline.pid });
 
     const deploy = async (i: number) => {
@@ -169,14 +207,22 @@ async function measure(nodeOptions: string, n: number): Promise<Run> {
       });
       return dep.id;
     };
+    const deployCpu0 = cpuMs(agent.pid);
+    const deployT0 = performance.now();
     const ids = [await deploy(1)];
+    let deployCpuMs = cpuMs(agent.pid) - deployCpu0;
+    let deployWallMs = performance.now() - deployT0;
     await sleep(10_000);
     const one = await sample({
       agent: agent.pid,
       runner: wasmRunnerPids(agentHome.home)[0],
       baseline: baseline.pid,
     });
+    const moreCpu0 = cpuMs(agent.pid);
+    const moreT0 = performance.now();
     for (let i = 2; i <= WORKLOADS; i++) ids.push(await deploy(i));
+    deployCpuMs += cpuMs(agent.pid) - moreCpu0;
+    deployWallMs += performance.now() - moreT0;
     await sleep(IDLE_MS);
     const runners = wasmRunnerPids(agentHome.home);
     const many = await sample({ agent: agent.pid, runner: runners[0], baseline: baseline.pid });
@@ -189,8 +235,16 @@ async function measure(nodeOptions: string, n: number): Promise<Run> {
     const per = (k: 'rssMiB' | 'pssMiB') =>
       Math.round(((many.runner![k] - one.runner![k]) / (WORKLOADS - 1)) * 10) / 10;
     return {
+      launch: launch.name,
+      nodeArgs: launch.nodeArgs,
       nodeOptions: nodeOptions || '(none)',
+      agentV8Flags: launch.env.EDGE_AGENT_V8_FLAGS ?? '(launcher default)',
       startupMs: { started: Math.round(tStarted), firstManifest: Math.round(tManifest) },
+      cpu: {
+        idleMsPerPoll: Math.round((idleCpuMs / (IDLE_MS / 1000 / POLL_SECONDS)) * 10) / 10,
+        deployAllMs: deployCpuMs,
+        deployWallMs: Math.round(deployWallMs),
+      },
       idle: {
         agent: idle.agent!,
         baseline: idle.baseline!,
@@ -226,8 +280,13 @@ async function measure(nodeOptions: string, n: number): Promise<Run> {
 
 it('measures the agent beside an idle Node process: idle, with WASM workloads, the shared runner', async () => {
   const runs: Run[] = [];
-  runs.push(await measure('--max-semi-space-size=1', 1));
-  runs.push(await measure('', 2));
+  runs.push(await measure(unitLaunchFor, 1));
+  runs.push(
+    await measure(
+      () => ({ name: 'defaults', nodeArgs: [], env: { NODE_OPTIONS: '', EDGE_AGENT_V8_FLAGS: '' } }),
+      2,
+    ),
+  );
   const result = {
     machine: { cpus: os.cpus().length, node: process.version, loadAverage1m: os.loadavg()[0] },
     target: 'agent RSS < 50 MiB idle and with workloads; one WASM runner for all workloads or < 20 MiB each',

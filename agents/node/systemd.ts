@@ -86,3 +86,58 @@ export function installUnit(unitDir: string, text: string): string {
   }
   return file;
 }
+
+/** How a rendered unit starts the agent: its command line and the environment it sets. */
+export interface UnitLaunch {
+  /** ExecStart's words (the Node binary first), systemd's double quotes undone. */
+  argv: string[];
+  /** The `Environment=` assignments. */
+  env: Record<string, string>;
+}
+
+/**
+ * Splits a unit line's value into words as systemd does: double quotes may open anywhere in a word,
+ * a backslash escapes the next character inside them, `$$` is `$` and `%%` is `%`.
+ */
+function unitWords(s: string): string[] {
+  const words: string[] = [];
+  let word: string | undefined;
+  let quoted = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (quoted) {
+      if (c === '"') quoted = false;
+      else word += c === '\\' && i + 1 < s.length ? s[++i]! : c;
+    } else if (c === ' ' || c === '\t') {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+    } else {
+      word ??= '';
+      if (c === '"') quoted = true;
+      else word += c;
+    }
+  }
+  if (word !== undefined) words.push(word);
+  return words.map((w) => w.replace(/\$\$/g, '$').replace(/%%/g, '%'));
+}
+
+/**
+ * Reads the command line and environment of a rendered unit, so that a benchmark starts the agent
+ * exactly as systemd would (the Node flags on ExecStart, NODE_OPTIONS and the rest of `Environment=`).
+ */
+export function unitLaunch(unit: string): UnitLaunch {
+  let argv: string[] | undefined;
+  const env: Record<string, string> = {};
+  for (const line of unit.split('\n')) {
+    const m = /^(ExecStart|Environment)=(.*)$/.exec(line.trim());
+    if (!m) continue;
+    if (m[1] === 'ExecStart') argv = unitWords(m[2]!);
+    else
+      for (const w of unitWords(m[2]!)) {
+        const eq = w.indexOf('=');
+        if (eq > 0) env[w.slice(0, eq)] = w.slice(eq + 1);
+      }
+  }
+  if (!argv || argv.length === 0) throw new OutpostError('invalid-input', 'the unit has no ExecStart line');
+  return { argv, env };
+}

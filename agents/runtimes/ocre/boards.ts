@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Logger } from '../../../lib/log/index.js';
 import type { McuConfig } from './config.js';
 
@@ -95,6 +97,30 @@ export function recogniseBoards(
     out.push({ name, port: p.path, baud: 115200, board: board.board });
   }
   return out;
+}
+
+/**
+ * Whether a known board may be on USB, from sysfs alone (`<usbDevices>/*\/idVendor` and `idProduct`):
+ * `false` when the bus is there and no device on it is a known board, `true` when one is, `undefined`
+ * when the bus cannot be read here (not Linux, no sysfs in a container): the caller lists the serial
+ * ports then. It keeps an agent without boards from loading serialport's native addon and, on Linux,
+ * from running `udevadm` to list ports every discovery round (issue 18, ADR 0545).
+ */
+export function knownBoardOnUsb(usbDevices = '/sys/bus/usb/devices'): boolean | undefined {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(usbDevices);
+  } catch {
+    return undefined;
+  }
+  const read = (dir: string, f: string) => {
+    try {
+      return parseInt(fs.readFileSync(path.join(usbDevices, dir, f), 'utf8').trim(), 16);
+    } catch {
+      return NaN;
+    }
+  };
+  return entries.some((d) => !d.includes(':') && boardByUsb(read(d, 'idVendor'), read(d, 'idProduct')));
 }
 
 /** `SerialPort.list()`, guarded: a machine without udevadm (or a serial subsystem) lists nothing. */

@@ -7,6 +7,7 @@ export {
   KNOWN_BOARDS,
   boardByName,
   boardByUsb,
+  knownBoardOnUsb,
   recogniseBoards,
   listSerialPorts,
   type KnownBoard,
@@ -46,7 +47,12 @@ export const ocreRuntime = defineRuntime<'ocre', OcreRuntimeConfig>({
       import('./mcu-fleet.js'),
       import('./ocre-adapter.js'),
     ]);
-    const fleet = new McuFleet({ mcus: ctx.mcus ?? [], config, clock: ctx.clock, logger: ctx.logger });
+    const fleet = await McuFleet.open({
+      mcus: ctx.mcus ?? [],
+      config,
+      clock: ctx.clock,
+      logger: ctx.logger,
+    });
     return new OcreAdapter({ stateDir: ctx.stateDir(), fleet, clock: ctx.clock, logger: ctx.logger });
   },
 });

@@ -1,17 +1,25 @@
 import type { Clock } from '../../../lib/base/index.js';
 import type { Logger } from '../../../lib/log/index.js';
 import type { SmpClient } from '../../../lib/smp/index.js';
-import { listSerialPorts, recogniseBoards, type SerialPortInfo } from './boards.js';
+import { knownBoardOnUsb, listSerialPorts, recogniseBoards, type SerialPortInfo } from './boards.js';
 import type { McuConfig, OcreRuntimeConfig } from './config.js';
-import { McuLink, type McuEvent, type McuState } from './mcu-link.js';
+import type * as LinkCode from './mcu-link.js';
+import type { McuEvent, McuLink, McuState } from './mcu-link.js';
+
+type LinkModule = typeof LinkCode;
 
 export interface McuFleetOptions {
   mcus: readonly McuConfig[];
   config: OcreRuntimeConfig;
   clock: Clock;
   logger: Logger;
-  /** Lists serial ports for USB recognition (default: SerialPort.list(), guarded). */
+  /**
+   * Lists serial ports for USB recognition (default: SerialPort.list(), guarded). Called only when
+   * sysfs shows a known board on USB or cannot be read (`knownBoardOnUsb`).
+   */
   listPorts?: () => Promise<{ ports: SerialPortInfo[]; error?: string }>;
+  /** The USB devices in sysfs (default /sys/bus/usb/devices). */
+  usbDevices?: string;
   open?: (c: McuConfig) => Promise<SmpClient>;
 }
 
@@ -22,8 +30,15 @@ const DISCOVER_EVERY = 6;
  * The host's microcontrollers: the configured ones and known boards found on USB, each an `McuLink`
  * checked every `checkSeconds` (reconnecting the absent ones). Listeners hear connections, losses and
  * resets; the agent turns them into child-device reports and reconciles the MCU's deployments.
+ * The links' code (SMP, CBOR, serialport) is loaded only once there is an MCU (`McuFleet.open`, or a
+ * board found on USB): an agent without microcontrollers does not hold it (issue 18, ADR 0545).
  */
 export class McuFleet {
+  /** A fleet of the configured MCUs (loading the links' code when there are any). */
+  static async open(o: McuFleetOptions): Promise<McuFleet> {
+    return new McuFleet(o, o.mcus.length > 0 ? await import('./mcu-link.js') : undefined);
+  }
+
   private readonly links = new Map<string, McuLink>();
   private readonly listeners = new Set<(e: McuEvent) => void>();
   private timer: NodeJS.Timeout | undefined;
@@ -32,12 +47,15 @@ export class McuFleet {
   private listError: string | undefined;
   private loop: Promise<void> | undefined;
 
-  constructor(private readonly o: McuFleetOptions) {
-    for (const c of o.mcus) this.add(c, 'config');
+  private constructor(
+    private readonly o: McuFleetOptions,
+    private linkModule: LinkModule | undefined,
+  ) {
+    for (const c of o.mcus) this.add(linkModule!, c, 'config');
   }
 
-  private add(c: McuConfig, source: 'config' | 'usb'): McuLink {
-    const link = new McuLink({
+  private add(m: LinkModule, c: McuConfig, source: 'config' | 'usb'): McuLink {
+    const link = new m.McuLink({
       config: c,
       source,
       clock: this.o.clock,
@@ -88,6 +106,8 @@ export class McuFleet {
   }
 
   private async discover(): Promise<void> {
+    // No known board in sysfs: nothing to list (no serialport addon loaded, no udevadm run).
+    if (knownBoardOnUsb(this.o.usbDevices) === false) return;
     const { ports, error } = await (this.o.listPorts ?? (() => listSerialPorts(this.o.logger)))();
     if (error && error !== this.listError)
       this.o.logger.info(
@@ -99,9 +119,11 @@ export class McuFleet {
       const st = l.state();
       return { name: st.name, port: st.port, baud: st.baud };
     });
-    for (const c of recogniseBoards(ports, known)) {
+    const found = recogniseBoards(ports, known);
+    if (found.length > 0) this.linkModule ??= await import('./mcu-link.js');
+    for (const c of found) {
       this.o.logger.info({ mcu: c.name, port: c.port, board: c.board }, 'known board found on USB');
-      this.add(c, 'usb');
+      this.add(this.linkModule!, c, 'usb');
     }
   }
 

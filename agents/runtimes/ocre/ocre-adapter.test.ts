@@ -19,7 +19,7 @@ import {
   parseOcrePs,
   shellWord,
 } from './ocre-adapter.js';
-import { recogniseBoards } from './boards.js';
+import { knownBoardOnUsb, recogniseBoards } from './boards.js';
 import { mcuCapabilities } from './capabilities.js';
 import { waitFor } from '../../../test/helpers/wait.js';
 
@@ -70,7 +70,7 @@ describe('ocre runtime on a simulated MCU', () => {
 
   beforeAll(async () => {
     dev = await startSmpDevice();
-    fleet = new McuFleet({
+    fleet = await McuFleet.open({
       mcus: [{ name: 'mcu1', port: dev.port, baud: 115200, board: 'b_u585i_iot02a' }],
       config: { ...defaultOcreConfig(), checkSeconds: 0.1, timeoutSeconds: 2, discover: false },
       clock: systemClock,
@@ -282,6 +282,50 @@ describe('ocre runtime helpers', () => {
       { name: 'zephyr-cdc-acm', port: '/dev/ttyACM2', baud: 115200, board: 'zephyr-cdc-acm' },
     ]);
   });
+
+  it('tells from sysfs alone whether a known board is on USB, so that ports are listed only then', async () => {
+    const usb = fs.mkdtempSync(path.join(os.tmpdir(), 'ot-usb-'));
+    try {
+      const dev = (name: string, vendor: string, product: string) => {
+        fs.mkdirSync(path.join(usb, name));
+        fs.writeFileSync(path.join(usb, name, 'idVendor'), `${vendor}\n`);
+        fs.writeFileSync(path.join(usb, name, 'idProduct'), `${product}\n`);
+      };
+      expect(knownBoardOnUsb(path.join(usb, 'absent'))).toBeUndefined();
+      expect(knownBoardOnUsb(usb)).toBe(false);
+      dev('usb1', '1d6b', '0002'); // a root hub
+      dev('1-1', '0403', '6001'); // an FTDI adapter: not a board Ocre runs on
+      fs.mkdirSync(path.join(usb, '1-1:1.0')); // an interface, no ids
+      expect(knownBoardOnUsb(usb)).toBe(false);
+      dev('1-2', '2e8a', '000c'); // a Raspberry Pi Debug Probe (pico_plus2)
+      expect(knownBoardOnUsb(usb)).toBe(true);
+
+      // The fleet lists serial ports only while sysfs shows a known board (or cannot be read).
+      fs.rmSync(path.join(usb, '1-2'), { recursive: true });
+      let listed = 0;
+      const fleet = await McuFleet.open({
+        mcus: [],
+        config: { ...defaultOcreConfig(), checkSeconds: 3600 },
+        clock: systemClock,
+        logger: silentLogger(),
+        usbDevices: usb,
+        listPorts: async () => {
+          listed++;
+          return { ports: [{ path: '/dev/ttyACM9', vendorId: '2e8a', productId: '000c' }] };
+        },
+      });
+      await fleet.start();
+      expect(listed).toBe(0);
+      expect(fleet.list()).toEqual([]);
+      dev('1-2', '2e8a', '000c');
+      for (let i = 0; i < 6; i++) await fleet.tick(); // discovery runs every sixth check
+      expect(listed).toBe(1);
+      expect(fleet.list().map((m) => m.name)).toEqual(['pico-plus2']);
+      await fleet.stop();
+    } finally {
+      fs.rmSync(usb, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('ocre runtime on boards that differ', () => {
@@ -290,7 +334,7 @@ describe('ocre runtime on boards that differ', () => {
 
   const setup = async (args: string[]) => {
     const dev = await startSmpDevice(args);
-    const fleet = new McuFleet({
+    const fleet = await McuFleet.open({
       mcus: [{ name: 'mcu1', port: dev.port, baud: 115200 }],
       config: { ...defaultOcreConfig(), checkSeconds: 0.1, timeoutSeconds: 2, discover: false },
       clock: systemClock,
