@@ -57,7 +57,10 @@ class MemoryAdapter implements RuntimeAdapter {
     this.log.push(`remove ${id.split('.')[1]}`);
     this.running.delete(id);
   }
+  /** While set, status calls wait for it (a runtime slow to answer, as podman under load). */
+  hold: Promise<void> | undefined;
   async status(id: string): Promise<WorkloadStatus> {
+    if (this.hold) await this.hold;
     if (this.broken) throw new OutpostError('runtime/command-failed', 'podman ps: cannot connect');
     const r = this.running.get(id);
     if (!r) return { workloadId: id, kind: 'container', state: 'removed', since: 0, restarts: 0 };
@@ -299,5 +302,29 @@ describe('reconciler', () => {
     expect(t.reports.at(-1)!.components.map((c) => c.state)).toEqual(['installing', 'installed']);
     expect(t.reports.at(-1)!.status.state).toBe('installing');
     await t.r.stop();
+  });
+
+  it('a check that was asking the runtime when a new revision was adopted reports nothing for it', async () => {
+    const t = setup(['web']);
+    t.r.kick(ID);
+    await t.r.idle();
+    expect(t.states().at(-1)).toBe('installed:installed');
+    const before = t.reports.length;
+    // The runtime answers slowly; meanwhile the agent adopts manifest 8 with a new revision of this
+    // deployment (its task not started yet, or already done: either way not running now).
+    let answer!: () => void;
+    t.adapter.hold = new Promise<void>((r) => (answer = r));
+    const checking = t.r.check(ID);
+    const y2 = yaml(['web']).replace('revision: 1.0.0', 'revision: 2.0.0');
+    t.store.putYaml(sha(y2), Buffer.from(y2));
+    t.store.update((s) => {
+      s.manifestVersion = 8;
+      s.deployments[ID] = { ...s.deployments[ID]!, digest: sha(y2), adoptedManifestVersion: 8 };
+    });
+    t.adapter.hold = undefined;
+    answer();
+    await checking;
+    // The old revision's workload, judged running, is not reported as manifest 8's state.
+    expect(t.reports.slice(before)).toEqual([]);
   });
 });

@@ -679,6 +679,17 @@ export class Reconciler {
       return;
     const { judged, unknown } = await this.judgePlan(rec, rec.plan);
     if (unknown || this.stopped || this.running.has(id)) return;
+    // A new revision adopted while the runtimes were asked: what was judged is the old plan's workloads,
+    // and a report would carry the new manifest version (report() takes the record as it is now), telling
+    // the LO the new revision is installed while the old one runs. Its task reports instead.
+    const cur = this.d.store.get().deployments[id];
+    if (
+      !cur?.desired ||
+      cur.digest !== rec.digest ||
+      cur.planDigest !== rec.planDigest ||
+      cur.adoptedManifestVersion !== rec.adoptedManifestVersion
+    )
+      return;
     this.saveRestarts(id, rec.plan, judged);
     this.reportJudged(rec, judged);
     const due = judged.filter((j) => needsApply(j));

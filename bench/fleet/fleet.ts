@@ -47,6 +47,13 @@ export interface FleetOptions {
   log?: (line: string) => void;
   /** Node options of the server process (e.g. --cpu-prof for a profile of the LO). */
   serverNodeArgs?: string[];
+  /** Updates of all N rolled out one after the other (default 1; more to look for a rare lost update). */
+  updates?: number;
+  /**
+   * Further deployments to all N after those, each followed at once by an update (default 0): the
+   * deploy-then-update sequence again, to look for a rare lost update.
+   */
+  repeats?: number;
 }
 
 export interface MemorySample {
@@ -98,6 +105,8 @@ export interface FleetResult {
   };
   deploy: DeployFigures;
   update: DeployFigures;
+  /** The updates after the first (`updates` > 1). */
+  moreUpdates: DeployFigures[];
   memory: {
     loRssMiB: { afterStart: number; idle: number; max: number; end: number };
     natsRssMiB: { idle: number | null; max: number | null };
@@ -181,6 +190,7 @@ function sumStats(all: SimStats[]): SimStats {
     out.medianInstallAt = maxOf(out.medianInstallAt, s.medianInstallAt);
     out.p90InstallAt = maxOf(out.p90InstallAt, s.p90InstallAt);
     out.errorSamples = [...out.errorSamples, ...s.errorSamples];
+    out.laggards = [...out.laggards, ...s.laggards].sort((a, b) => a.installs - b.installs).slice(0, 5);
     out.pollLatencyMs = {
       p50: Math.max(out.pollLatencyMs.p50, s.pollLatencyMs.p50),
       p99: Math.max(out.pollLatencyMs.p99, s.pollLatencyMs.p99),
@@ -452,6 +462,32 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
     );
     update.installedReported = (await client.deployments.get({ id: deploymentId })).counts.installed ?? 0;
     log(`update: ${JSON.stringify(update)}`);
+    const moreUpdates: DeployFigures[] = [];
+    for (let k = 2; k <= (o.updates ?? 1); k++) {
+      const u = await rollout(k, () =>
+        client.deployments.update({ id: deploymentId, parameters: { greeting: `hey ${k}` } }),
+      );
+      u.installedReported = (await client.deployments.get({ id: deploymentId })).counts.installed ?? 0;
+      log(`update ${k}: ${JSON.stringify(u)}`);
+      moreUpdates.push(u);
+    }
+    let round = Math.max(2, (o.updates ?? 1) + 1);
+    for (let r = 1; r <= (o.repeats ?? 0); r++) {
+      const again = await rollout(round++, async () => {
+        const d = await client.deployments.create({
+          appId: 'hello-wasm',
+          name: `fleet-repeat-${r}`,
+          target: { siteId: SITE },
+        });
+        deploymentId = d.id;
+      });
+      log(`repeat ${r}, deploy: ${JSON.stringify(again)}`);
+      const u = await rollout(round++, () =>
+        client.deployments.update({ id: deploymentId, parameters: { greeting: `again ${r}` } }),
+      );
+      log(`repeat ${r}, update: ${JSON.stringify(u)}`);
+      moreUpdates.push(again, u);
+    }
     enter('after');
     await sleep(2000);
     sample();
@@ -471,6 +507,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
       idle,
       deploy,
       update,
+      moreUpdates,
       memory: {
         loRssMiB: { afterStart: lo[0]!, idle: idleMem, max: Math.max(...lo), end: lo[lo.length - 1]! },
         natsRssMiB: { idle: idleNatsMem, max: nm.length ? Math.max(...nm) : null },
@@ -490,6 +527,10 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
     if (api && deploymentId) {
       const v = await api.deployments.get({ id: deploymentId }).catch((e: unknown) => e);
       log(`deployment: ${JSON.stringify(v, (k, x: unknown) => (k === 'nodes' ? undefined : x))}`);
+      const st = await api.system.status({}).catch((e: unknown) => e);
+      log(
+        `desired state at the LO: ${JSON.stringify((st as { desiredState?: unknown }).desiredState ?? st)}`,
+      );
     }
     throw err;
   } finally {

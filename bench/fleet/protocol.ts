@@ -62,6 +62,25 @@ export interface SimStats {
   heartbeats: number;
   busErrors: number;
   busConnected: number;
+  /** NATS connections made again after the server closed one (the agent reconnects too). */
+  busReconnects: number;
+  /** Status reports sent again after a failed attempt (the agent keeps them in its outbox). */
+  reportRetries: number;
+  /** Nodes whose NATS connection is down now, and nodes with reports not yet accepted. */
+  busDown: number;
+  outboxPending: number;
+  /** The nodes with the fewest installs (what each saw), to tell why a phase does not finish. */
+  laggards: {
+    clientId: string;
+    installs: number;
+    lastPollStatus: number | null;
+    lastPollAt: number | null;
+    pollNows: number;
+    busUp: boolean;
+    outbox: number;
+    etag: string | null;
+    lastError: string | null;
+  }[];
   /** Nodes that have a manifest (polled at least once). */
   polledOnce: number;
   /** installs[k]: nodes that installed and reported their (k+1)-th manifest with changes. */

@@ -1,6 +1,6 @@
 /**
  * The fleet simulator from the command line, outside the benchmark suite:
- *   npx tsx bench/fleet/run.ts --nodes 10000 [--poll 30] [--heartbeat 10] [--idle 60] [--processes 2]
+ *   npx tsx bench/fleet/run.ts --nodes 10000 [--poll 30] [--heartbeat 10] [--idle 60] [--processes 2] [--updates 1] [--repeats 0]
  *     [--cpu-prof DIR]
  * Prints the result as JSON (the figures of bench/fleet-scale.bench.ts for one size).
  */
@@ -14,6 +14,12 @@ const { values } = parseArgs({
     heartbeat: { type: 'string', default: '10' },
     idle: { type: 'string' },
     processes: { type: 'string', default: '2' },
+    /** Updates of all nodes one after the other (default 1). */
+    updates: { type: 'string', default: '1' },
+    /** Further deployments to all nodes, each followed at once by an update (default 0). */
+    repeats: { type: 'string', default: '0' },
+    /** Give up on a deploy or update after this many seconds (default 120). */
+    timeout: { type: 'string' },
     /** A folder for a CPU profile of the LO (slice it by phase with profile-slices.mjs). */
     'cpu-prof': { type: 'string' },
   },
@@ -23,6 +29,9 @@ const result = await runFleet({
   pollSeconds: Number(values.poll),
   heartbeatSeconds: Number(values.heartbeat),
   processes: Number(values.processes),
+  updates: Number(values.updates),
+  repeats: Number(values.repeats),
+  ...(values.timeout ? { deployTimeoutSeconds: Number(values.timeout) } : {}),
   ...(values.idle ? { idleSeconds: Number(values.idle) } : {}),
   ...(values['cpu-prof'] ? { serverNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] } : {}),
 });

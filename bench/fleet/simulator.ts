@@ -38,6 +38,17 @@ interface Node {
   /** The NATS connection once it is up (TLS when the server asks for it). */
   sock?: net.Socket;
   beats: number;
+  /**
+   * Reports not yet accepted, in order (the agent's outbox): a report that fails is sent again before
+   * anything else, so a manifest is counted as installed only once its `installed` was accepted.
+   */
+  outbox: { deploymentId: string; version: number; state: string }[];
+  /** Whether the outbox ends an install (its last `installed` counts one in `installedAt`). */
+  installPending: boolean;
+  lastPollStatus: number | null;
+  lastPollAt: number | null;
+  pollNows: number;
+  lastError: string | null;
 }
 
 const nodes: Node[] = [];
@@ -57,6 +68,8 @@ const counters = {
   heartbeats: 0,
   busErrors: 0,
   busConnected: 0,
+  busReconnects: 0,
+  reportRetries: 0,
 };
 const errorSamples: string[] = [];
 const pollMs: number[] = [];
@@ -93,6 +106,12 @@ async function issue(cmd: Extract<FleetCommand, { cmd: 'issue' }>): Promise<Issu
       again: false,
       installedAt: [],
       beats: 0,
+      outbox: [],
+      installPending: false,
+      lastPollStatus: null,
+      lastPollAt: null,
+      pollNows: 0,
+      lastError: null,
     });
     out.push({ clientId, spiffeId, serialHex: svid.serialHex, notAfter: svid.notAfter });
   }
@@ -190,13 +209,31 @@ async function report(n: Node, deploymentId: string, version: number, state: str
     throw new Error(`status for ${deploymentId} answered ${r.status}: ${r.body.toString().slice(0, 200)}`);
 }
 
+/** Sends what the outbox holds, oldest first; stops at the first failure (kept for the next poll). */
+async function flushOutbox(n: Node, retry: boolean): Promise<void> {
+  while (n.outbox.length > 0) {
+    const r = n.outbox[0]!;
+    if (retry) counters.reportRetries++;
+    await report(n, r.deploymentId, r.version, r.state);
+    n.outbox.shift();
+  }
+  if (n.installPending) {
+    n.installPending = false;
+    n.installedAt.push(Date.now());
+  }
+}
+
 async function pollOnce(n: Node): Promise<void> {
+  // Reports that failed before go first, as the agent's outbox sends them.
+  if (n.outbox.length > 0) await flushOutbox(n, true);
   const started = performance.now();
   const r = await request(n, 'GET', '/api/v1/deployments', {
     accept: MANIFEST_MEDIA_TYPE,
     ...(n.etag ? { 'if-none-match': n.etag } : {}),
   });
   counters.polls++;
+  n.lastPollStatus = r.status;
+  n.lastPollAt = Date.now();
   if (pollMs.length < 200_000) pollMs.push(performance.now() - started);
   if (r.status === 304) {
     counters.notModified++;
@@ -227,9 +264,10 @@ async function pollOnce(n: Node): Promise<void> {
     if (!m.deployments.some((d) => d.deploymentId === id)) n.held.delete(id);
   for (const [id, digest] of fetched) n.held.set(id, digest);
   if (fetched.size === 0) return;
-  for (const id of fetched.keys()) await report(n, id, m.manifestVersion, 'installing');
-  for (const id of fetched.keys()) await report(n, id, m.manifestVersion, 'installed');
-  n.installedAt.push(Date.now());
+  for (const state of ['installing', 'installed'])
+    for (const id of fetched.keys()) n.outbox.push({ deploymentId: id, version: m.manifestVersion, state });
+  n.installPending = true;
+  await flushOutbox(n, false);
 }
 
 /** Manifest URLs are absolute paths that carry the base path already. */
@@ -247,7 +285,10 @@ function run(n: Node): void {
   }
   n.polling = true;
   pollOnce(n)
-    .catch((err: unknown) => noteError(`poll ${n.clientId}`, err))
+    .catch((err: unknown) => {
+      n.lastError = (err as Error).message ?? String(err);
+      noteError(`poll ${n.clientId}`, err);
+    })
     .finally(() => {
       n.polling = false;
       n.nextPoll = Date.now() + jittered(options!.pollSeconds * 1000);
@@ -273,6 +314,19 @@ function connectBus(n: Node, o: StartOptions, bus: NodeBus): Promise<void> {
       else reject(e);
     };
     raw.on('error', fail);
+    raw.on('close', () => {
+      if (!ready || stopped) return;
+      // The server closed the connection (as for any client it finds slow or stale): the agent
+      // connects again, so does a simulated node.
+      if (n.sock === sock) n.sock = undefined;
+      setTimeout(() => {
+        if (stopped) return;
+        connectBusPatiently(n, o, bus).then(
+          () => counters.busReconnects++,
+          (err: unknown) => noteError(`bus ${n.clientId}`, err),
+        );
+      }, 1000);
+    });
     const sendConnect = () => {
       const connect = {
         verbose: false,
@@ -300,6 +354,7 @@ function connectBus(n: Node, o: StartOptions, bus: NodeBus): Promise<void> {
           if (buf.length < eol + 2 + size + 2) return;
           buf = buf.slice(eol + 2 + size + 2);
           counters.pollNow++;
+          n.pollNows++;
           run(n);
           continue;
         }
@@ -308,6 +363,7 @@ function connectBus(n: Node, o: StartOptions, bus: NodeBus): Promise<void> {
           if (buf.length < eol + 2 + size + 2) return;
           buf = buf.slice(eol + 2 + size + 2);
           counters.pollNow++;
+          n.pollNows++;
           run(n);
           continue;
         }
@@ -429,9 +485,27 @@ function stats(): SimStats {
   const sorted = pollMs.slice().sort((a, b) => a - b);
   const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
   pollMs.length = 0;
+  const laggards = nodes
+    .slice()
+    .sort((a, b) => a.installedAt.length - b.installedAt.length)
+    .slice(0, 5)
+    .map((n) => ({
+      clientId: n.clientId,
+      installs: n.installedAt.length,
+      lastPollStatus: n.lastPollStatus,
+      lastPollAt: n.lastPollAt,
+      pollNows: n.pollNows,
+      busUp: n.sock !== undefined && !n.sock.destroyed,
+      outbox: n.outbox.length,
+      etag: n.etag ?? null,
+      lastError: n.lastError,
+    }));
   return {
     nodes: nodes.length,
     ...counters,
+    busDown: nodes.filter((n) => n.bus && (!n.sock || n.sock.destroyed)).length,
+    outboxPending: nodes.filter((n) => n.outbox.length > 0).length,
+    laggards,
     polledOnce: nodes.filter((n) => n.etag !== undefined).length,
     installs,
     lastInstallAt,

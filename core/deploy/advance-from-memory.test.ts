@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../test/helpers/wait.js';
 import { nextStep, parseRolloutPlan } from '../placement/index.js';
 import { reportStatus, served as servedBy, startRolloutCore } from './testing/rollout-core.js';
 import { observedNodes, type ObservedRow } from './views.js';
+import { rowChanges } from '../store/row-changes.js';
 
 /**
  * A rollout step reads its plan from memory and coalesces bursts of status reports (ADR 0550). What it
@@ -120,5 +122,53 @@ describe('rollout steps from memory', () => {
       after.forEach((digest, i) => expect(digest, `${NODES[i]}, round ${round}`).not.toBe(before[i]));
       expect(storedPlan(d.id).toRevision).toBe(String(round + 2));
     }
+  });
+
+  it('a step whose commit failed leaves no plan behind: the next step dispatches what it did not', async () => {
+    const c = t.core.client();
+    const d = await c.deployments.create({
+      appId: 'hello-wasm',
+      target: { siteId: 'plant' },
+      name: 'step-rolled-back',
+      rollout: { strategy: { kind: 'batches', size: 2, maxUnavailable: 2 } },
+    });
+    const first = told(d.id);
+    expect(first).toHaveLength(2);
+    // The next step's transaction fails at its commit (as a full disk would fail it): armed for the first
+    // transaction that writes this rollout, nothing else.
+    let armed = true;
+    let wrote = false;
+    let refused = 0;
+    const stopWatch = rowChanges(t.core.store.sqlite).watch(
+      { table: 'deployments', key: 'id', columns: ['rollout'] },
+      (id) => {
+        if (id === d.id) wrote = true;
+      },
+    );
+    const stopHook = t.core.store.beforeCommit(() => {
+      if (armed && wrote) {
+        armed = false;
+        refused++;
+        throw new Error('disk full (test)');
+      }
+      wrote = false;
+    });
+    try {
+      for (const n of first) report(n, d.id, 'installed');
+      await t.core.deploy.settle();
+      await waitFor(() => refused === 1, 'the step refused at its commit');
+      await t.core.deploy.settle();
+    } finally {
+      stopHook();
+      stopWatch();
+    }
+    // Nothing of the refused step is in the database: the next batch was not told.
+    expect(told(d.id)).toEqual(first);
+    expect(Object.keys(storedPlan(d.id).dispatchedAt)).toHaveLength(2);
+    // The next step starts from the database, not from the plan of the step that never committed.
+    await t.core.deploy.scheduleAdvance('default', d.id, 'test');
+    await t.core.deploy.settle();
+    expect(told(d.id)).toHaveLength(4);
+    expect(Object.keys(storedPlan(d.id).dispatchedAt)).toHaveLength(4);
   });
 });

@@ -347,6 +347,7 @@ export function createDeployEngine(deps: DeployEngineDeps) {
    */
   async function advance(tenantId: string, id: string, operator: string, message: string): Promise<void> {
     let mustSync = false;
+    let stepped: RolloutPlan | undefined;
     store.tx(() => {
       const head = rolloutQ.head.get(id) as
         { tenantId: string; state: string; hasRollout: number } | undefined;
@@ -370,8 +371,11 @@ export function createDeployEngine(deps: DeployEngineDeps) {
       // A step that only waits leaves the plan as it was: nothing to write (at 10,000 targets the plan
       // is ~1 MB of JSON).
       if (mustSync || planMoved(before, plan)) rolloutQ.write.run(JSON.stringify(plan), clock.now(), id);
-      plans.set(id, plan);
+      stepped = plan;
     });
+    // Kept only once committed: a step whose transaction rolled back (a failed commit) must not leave
+    // its plan here, or the next step would start from a dispatch that never happened.
+    if (stepped && !store.sqlite.inTransaction) plans.set(id, stepped);
     if (mustSync || unpublished.has(tenantId)) await publish(tenantId, message, operator);
     events.changed(tenantId, 'deployments');
   }

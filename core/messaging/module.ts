@@ -27,6 +27,9 @@ import {
 import { worsePresence, type Presence } from '../../lib/model/index.js';
 import type { LeafRemote, TlsFiles } from './server-config.js';
 import {
+  SOURCE_SILENT_MS,
+  aggregateSources,
+  checkSource,
   ensureHubStreams,
   ensureSiteDownStream,
   ensureSiteUpStream,
@@ -549,9 +552,18 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
         repair: async (id, what) => {
           if (what === 'reader') return upReader?.restart();
           const jsm = await jetstreamManager(conn);
-          // A source missing from the aggregate is put back; a present one is set up afresh.
-          if (!(await recreateSource(jsm, AGGREGATE_UP_STREAM, upStreamName(id))))
+          // A source missing from the aggregate, or changed, is written as it should be; a present one
+          // is set up afresh.
+          if (what === 'config' || !(await recreateSource(jsm, AGGREGATE_UP_STREAM, upStreamName(id))))
             await ensureHubStreams(jsm, hubSites());
+        },
+        checkSource: async (id) => {
+          const want = aggregateSources(hubSites()).find((x) => x.name === upStreamName(id));
+          if (!want) return { kind: 'missing' };
+          // nats-server 2.9 hears from a working source at least every few seconds (its heartbeats),
+          // also while it retries a refused message; quiet longer than this, the source is broken.
+          const silentAfterMs = Math.max(timing.stallAfterMs, SOURCE_SILENT_MS);
+          return checkSource(await jetstreamManager(conn), AGGREGATE_UP_STREAM, want, silentAfterMs);
         },
         onChange: () => changed('sites'),
       });

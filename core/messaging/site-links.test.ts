@@ -9,8 +9,9 @@ import { removeTempDirs, tempDir } from '../../lib/base/testing.js';
 import { startTcpRelay, type TcpRelay } from '../../test/helpers/tcp-relay.js';
 import { freePort } from './ports.js';
 import type { SiteLink } from '../../lib/contract/index.js';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { AGGREGATE_UP_STREAM } from '../../lib/bus/index.js';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { nanos, type NatsConnection } from '@nats-io/transport-node';
+import { AGGREGATE_UP_STREAM, loSubject, upStreamName } from '../../lib/bus/index.js';
 import { openCredentialStore } from './credentials.js';
 import { connectService } from './topology.js';
 import { waitFor } from '../../test/helpers/wait.js';
@@ -147,6 +148,15 @@ describe('site links from evidence', () => {
   }, 120_000);
 });
 
+/** A service connection to a module's own nats-server (to change streams behind its back). */
+async function serviceConnection(m: Module, name: string): Promise<NatsConnection> {
+  const creds = openCredentialStore({
+    file: path.join(createPaths(homes.get(m)!).natsDir, 'credentials.json'),
+    clock: systemClock,
+  });
+  return connectService({ url: m.messaging.natsUrl()!, seed: creds.serviceSeed(), name, tls: undefined });
+}
+
 describe('the link watchdog (ADR 0166)', () => {
   it("re-creates the CO's source of a site whose data stops arriving while its link answers", async () => {
     await waitFor(async () => (await coLink()).link === 'connected' && (await coLink()).backlog === 0, {
@@ -187,5 +197,111 @@ describe('the link watchdog (ADR 0166)', () => {
       { what: 'the site data flowing again', timeoutMs: 60_000 },
     );
     expect((await coLink()).lastRepairAt).not.toBeNull();
+  }, 120_000);
+
+  it('leaves alone a source JetStream is in touch with while the data is late: no repair with 1 s check-ins, even stalled on a duplicate (ADR 0502)', async () => {
+    await waitFor(
+      async () => (await coLink()).link === 'connected' && (await coLink()).backlog === 0,
+      'a healthy link',
+    );
+    const repairsBefore = (await coLink()).repairs ?? 0;
+    // Ten check-ins of the LO (every second) arrive at the centre: nothing to repair.
+    const seen = (await coLink()).lastDataAt ?? 0;
+    let arrivals = 0;
+    let last = seen;
+    await waitFor(
+      async () => {
+        const at = (await coLink()).lastDataAt ?? 0;
+        if (at > last) arrivals++;
+        last = at;
+        return arrivals >= 10;
+      },
+      { what: 'ten check-ins at the centre', timeoutMs: 60_000 },
+    );
+    expect((await coLink()).repairs ?? 0).toBe(repairsBefore);
+
+    // A message the aggregate refuses as a duplicate: nats-server 2.9 then retries it, copying nothing
+    // after it, until the aggregate's duplicate window is over (10 s here so the stall can be watched,
+    // 1 s by default), while it says the source is in touch. Re-creating the source would only copy the
+    // same message again.
+    const co$ = await serviceConnection(co, 'test-co-window');
+    const lo$ = await serviceConnection(lo, 'test-lo-duplicates');
+    try {
+      const coJsm = await jetstreamManager(co$);
+      const agg = (await coJsm.streams.info(AGGREGATE_UP_STREAM)).config;
+      await coJsm.streams.update(AGGREGATE_UP_STREAM, { ...agg, duplicate_window: nanos(10_000) });
+      const loJsm = await jetstreamManager(lo$);
+      const up = (await loJsm.streams.info(upStreamName('plant-1'))).config;
+      // The site's stream keeps a message id for 100 ms only, so it stores the same id twice.
+      await loJsm.streams.update(upStreamName('plant-1'), { ...up, duplicate_window: nanos(100) });
+      const js = jetstream(lo$);
+      const beat = () =>
+        JSON.stringify({ at: Date.now(), counts: { online: 0, stale: 0, offline: 0, unknown: 0 } });
+      const subject = loSubject('plant-1', 'heartbeat');
+      await js.publish(subject, beat(), { msgID: 'watchdog-duplicate' });
+      await waitFor(async () => (await coLink()).backlog === 0, 'the first copy at the centre');
+      // Again with the same id, once the site's stream no longer remembers it.
+      await waitFor(
+        async () => !(await js.publish(subject, beat(), { msgID: 'watchdog-duplicate' })).duplicate,
+        'the same id stored twice at the site',
+      );
+    } finally {
+      await co$.close();
+      await lo$.close();
+    }
+    // The centre sees the site ahead and its data stop, longer than two stall periods (2 s each)...
+    await waitFor(
+      async () => {
+        const c = await coLink();
+        return c.link === 'connected' && (c.backlog ?? 0) > 0 && (c.dataAgeSeconds ?? 0) >= 5;
+      },
+      { what: 'the site ahead and its data late', timeoutMs: 60_000 },
+    );
+    // ...and re-creates nothing: JetStream is in touch with the source.
+    expect((await coLink()).repairs ?? 0).toBe(repairsBefore);
+    // Once the duplicate window is over, the data flows again by itself.
+    await waitFor(
+      async () => {
+        const c = await coLink();
+        return c.link === 'connected' && c.backlog === 0 && c.dataAgeSeconds !== null && c.dataAgeSeconds < 3;
+      },
+      { what: 'the site data flowing again', timeoutMs: 90_000 },
+    );
+    expect((await coLink()).repairs ?? 0).toBe(repairsBefore);
+  }, 180_000);
+
+  it('writes back a source that was changed to point elsewhere (present, never in touch), and the data flows', async () => {
+    await waitFor(async () => (await coLink()).link === 'connected' && (await coLink()).backlog === 0, {
+      what: 'a healthy link',
+      timeoutMs: 60_000,
+    });
+    const repairsBefore = (await coLink()).repairs ?? 0;
+    const nc = await serviceConnection(co, 'test-misdirect');
+    try {
+      const jsm = await jetstreamManager(nc);
+      const cfg = (await jsm.streams.info(AGGREGATE_UP_STREAM)).config;
+      await jsm.streams.update(AGGREGATE_UP_STREAM, {
+        ...cfg,
+        sources: (cfg.sources ?? []).map((x) =>
+          x.name === upStreamName('plant-1')
+            ? { ...x, external: { api: '$JS.nowhere.API', deliver: x.external?.deliver ?? '' } }
+            : x,
+        ),
+      });
+    } finally {
+      await nc.close();
+    }
+    // Re-creating it as it is would not help: the watchdog writes the sources as they should be.
+    await waitFor(async () => ((await coLink()).repairs ?? 0) > repairsBefore, {
+      what: 'a repair',
+      timeoutMs: 60_000,
+    });
+    await waitFor(
+      async () => {
+        const c = await coLink();
+        return c.link === 'connected' && c.backlog === 0 && c.dataAgeSeconds !== null && c.dataAgeSeconds < 3;
+      },
+      { what: 'the site data flowing again', timeoutMs: 60_000 },
+    );
   }, 120_000);
 });

@@ -7,6 +7,7 @@ import type { Clock } from '../../lib/base/index.js';
 import type { Logger } from '../../lib/log/index.js';
 import { linkPingSubject, linkPongSubject } from '../../lib/bus/index.js';
 import type { LinkTiming } from './link-health.js';
+import { SOURCE_SILENT_MS, type SourceCheck } from './streams.js';
 
 /**
  * The evidence behind a site link (ADR 0165) and the watchdog that repairs a stalled one (ADR 0166).
@@ -93,8 +94,16 @@ export interface HubLinksOptions {
   sites: () => string[];
   /** Where the evidence survives a restart. */
   file: string;
-  /** Re-creates the CO's source of the site's stream, or restarts the reader of the aggregate. */
-  repair: (siteId: string, what: 'source' | 'reader') => Promise<void>;
+  /**
+   * Re-creates the CO's source of the site's stream (`source`), writes the aggregate's sources as they
+   * should be (`config`: one missing or changed), or restarts the reader of the aggregate (`reader`).
+   */
+  repair: (siteId: string, what: 'source' | 'config' | 'reader') => Promise<void>;
+  /**
+   * What JetStream says of the CO's source of the site's stream (ADR 0502): a source JetStream is in
+   * touch with is not re-created. Without it, every stall re-creates the source (ADR 0166).
+   */
+  checkSource?: (siteId: string) => Promise<SourceCheck>;
   /** True when the aggregate stream holds messages the reader has not processed. */
   readerBehind: () => Promise<boolean>;
   onChange?: () => void;
@@ -131,6 +140,8 @@ export function createHubLinks(o: HubLinksOptions): HubLinks {
   const sent = new Map<string, { siteId: string; at: number }>();
   /** When the current "behind while answering" episode of a site started. */
   const stallSince = new Map<string, number>();
+  /** Sites whose stall of this episode was left to JetStream (logged once per episode). */
+  const leftToJetStream = new Set<string>();
   // One subscription per site: the leaf carries interest only in subjects its site may publish.
   const subs = new Map<string, Subscription>();
   let timer: NodeJS.Timeout | undefined;
@@ -203,6 +214,7 @@ export function createHubLinks(o: HubLinksOptions): HubLinks {
       const behind = answering && e.pong?.upLastSeq != null && e.pong.upLastSeq > (e.receivedSeq ?? 0);
       if (!behind) {
         stallSince.delete(siteId);
+        leftToJetStream.delete(siteId);
         continue;
       }
       const since = stallSince.get(siteId) ?? now;
@@ -210,9 +222,46 @@ export function createHubLinks(o: HubLinksOptions): HubLinks {
       const quietFor = now - Math.max(since, e.receivedAt ?? 0);
       if (quietFor < timing.stallAfterMs) continue;
       if (e.lastRepairAt !== null && now - e.lastRepairAt < timing.stallAfterMs) continue;
-      const what = (await o.readerBehind().catch(() => false)) ? 'reader' : 'source';
+      let what: 'source' | 'config' | 'reader' = (await o.readerBehind().catch(() => false))
+        ? 'reader'
+        : 'source';
+      let why: string | undefined;
+      if (what === 'source' && o.checkSource) {
+        // JetStream's own word on the source first (ADR 0502): re-creating a source it is in touch with
+        // only makes it copy again what the aggregate holds, which nats-server 2.9 then retries for as
+        // long as the aggregate's duplicate window keeps refusing it.
+        const c = await o.checkSource(siteId).catch((err: unknown) => ({
+          kind: 'unknown' as const,
+          reason: `cannot ask JetStream: ${(err as Error).message}`,
+        }));
+        if (c.kind === 'missing' || c.kind === 'misconfigured') what = 'config';
+        if (c.kind === 'failing' || c.kind === 'unknown') why = c.reason;
+        // A source just made (a site just linked, a restart) has not heard from its origin yet.
+        if (c.kind === 'failing' && quietFor < Math.max(timing.stallAfterMs, SOURCE_SILENT_MS)) continue;
+        if (c.kind === 'in-touch') {
+          // Late deliveries (a loaded machine) or a message refused as a duplicate: both pass by
+          // themselves, the second once the duplicate window is over. Re-created only after that.
+          if (quietFor < c.duplicateWindowMs + Math.max(timing.stallAfterMs, SOURCE_SILENT_MS)) {
+            if (!leftToJetStream.has(siteId))
+              log.info(
+                { siteId, lag: c.lag, activeMs: Math.round(c.activeMs), quietMs: quietFor },
+                "the site's data is late, but JetStream is in touch with its source; left alone",
+              );
+            leftToJetStream.add(siteId);
+            continue;
+          }
+          why = `no data for ${Math.round(quietFor / 1000)} s though JetStream is in touch with the source`;
+        }
+      }
       log.warn(
-        { siteId, what, siteLastSeq: e.pong?.upLastSeq, received: e.receivedSeq, quietMs: quietFor },
+        {
+          siteId,
+          what,
+          siteLastSeq: e.pong?.upLastSeq,
+          received: e.receivedSeq,
+          quietMs: quietFor,
+          ...(why ? { why } : {}),
+        },
         "the site's data stopped advancing while its link answers; re-creating what carries it",
       );
       e.repairs++;

@@ -62,10 +62,15 @@ async function ensure(jsm: JetStreamManager, cfg: Partial<StreamConfig> & { name
     await jsm.streams.add(cfg);
     return;
   }
-  const want = JSON.stringify({ subjects: cfg.subjects ?? [], sources: cfg.sources ?? [] });
+  const want = JSON.stringify({
+    subjects: cfg.subjects ?? [],
+    sources: cfg.sources ?? [],
+    duplicateWindow: cfg.duplicate_window ?? null,
+  });
   const have = JSON.stringify({
     subjects: existing.subjects ?? [],
     sources: normaliseSources(existing.sources),
+    duplicateWindow: cfg.duplicate_window === undefined ? null : (existing.duplicate_window ?? null),
   });
   if (want !== have) await jsm.streams.update(cfg.name, { ...existing, ...cfg } as StreamConfig);
 }
@@ -138,7 +143,68 @@ export async function ensureHubStreams(
   }
   const sources = aggregateSources(sites);
   if (sources.length === 0) return;
-  await ensure(jsm, { ...base(AGGREGATE_UP_STREAM, limits), name: AGGREGATE_UP_STREAM, sources });
+  await ensure(jsm, {
+    ...base(AGGREGATE_UP_STREAM, limits),
+    name: AGGREGATE_UP_STREAM,
+    sources,
+    duplicate_window: nanos(AGGREGATE_DUPLICATE_WINDOW_MS),
+  });
+}
+
+/**
+ * What JetStream says of one source of a stream (the link watchdog asks before it repairs, ADR 0502):
+ * - `missing`: the stream has no such source;
+ * - `misconfigured`: the source is there, but not as `want` (another API prefix or delivery prefix);
+ * - `failing`: JetStream reports an error for it, never heard from the origin (`active` -1), or has not
+ *   heard from it for longer than `silentAfterMs`;
+ * - `in-touch`: JetStream heard from the origin within `silentAfterMs` (messages or the source
+ *   consumer's heartbeats). Its `lag` is what JetStream believes is left to copy; nats-server 2.9 says 0
+ *   also while it retries a message the stream drops as a duplicate.
+ */
+/**
+ * The aggregate's duplicate window (ADR 0502). Nothing publishes into the aggregate: it only copies the
+ * sites' streams, which drop a retried publish themselves, and its reader drops a node message at or below
+ * the last one applied (ADR 0163). A copied message the aggregate refuses as a duplicate makes nats-server
+ * 2.9 retry it and copy nothing after it until the window is over: so the window is short.
+ */
+export const AGGREGATE_DUPLICATE_WINDOW_MS = 1_000;
+
+/** A source JetStream has not heard from for this long (and the stall period) is broken (ADR 0502). */
+export const SOURCE_SILENT_MS = 10_000;
+
+export type SourceCheck =
+  | { kind: 'missing' }
+  | { kind: 'misconfigured' }
+  | { kind: 'failing'; reason: string }
+  | { kind: 'in-touch'; lag: number; activeMs: number; duplicateWindowMs: number };
+
+export async function checkSource(
+  jsm: JetStreamManager,
+  stream: string,
+  want: StreamSource,
+  silentAfterMs: number,
+): Promise<SourceCheck> {
+  const info = await jsm.streams.info(stream);
+  const configured = (info.config.sources ?? []).find((x) => x.name === want.name);
+  if (!configured) return { kind: 'missing' };
+  if (JSON.stringify(normaliseSources([configured])) !== JSON.stringify(normaliseSources([want])))
+    return { kind: 'misconfigured' };
+  const si = (info.sources ?? []).find((x) => x.name === want.name);
+  if (!si) return { kind: 'failing', reason: 'JetStream reports nothing for the source' };
+  if (si.error) return { kind: 'failing', reason: `JetStream reports: ${si.error.description}` };
+  if (si.active < 0) return { kind: 'failing', reason: 'JetStream never heard from the origin' };
+  const activeMs = si.active / 1e6;
+  if (activeMs > silentAfterMs)
+    return {
+      kind: 'failing',
+      reason: `JetStream has not heard from the origin for ${Math.round(activeMs)} ms`,
+    };
+  return {
+    kind: 'in-touch',
+    lag: si.lag,
+    activeMs,
+    duplicateWindowMs: (info.config.duplicate_window ?? 0) / 1e6,
+  };
 }
 
 /**

@@ -53,8 +53,7 @@ describe('two tenants across a central server and a remote LO', () => {
   const clientFor = (token: string) => createClient(contract, createHttpTransport({ baseUrl: base, token }));
   const nats = {
     enabled: true,
-    // The link watchdog repairs a source quiet for twice this (ADR 0166): 1 s is too eager on a loaded machine.
-    heartbeatSeconds: 2,
+    heartbeatSeconds: 1,
     checkInSeconds: 1,
     staleAfterSeconds: STALE,
     offlineAfterSeconds: OFFLINE,
