@@ -195,7 +195,11 @@ describe('the topics the console listens to', () => {
   /** Every useQuery of the console: the service and method it reads, and the topics that refetch it. */
   const queries = files.flatMap(({ file, text: src }) =>
     [...src.matchAll(/\buseQuery\(/g)].flatMap((m) => {
-      const arg = balanced(src, m.index + m[0].length - 1);
+      let arg = balanced(src, m.index + m[0].length - 1);
+      // `useQuery(options)`: the options object a const of the same file holds (renderer/session.ts).
+      const named = /^\(\s*(\w+)\s*\)$/.exec(arg)?.[1];
+      const def = named && new RegExp(`const ${named}(?::[^=]+)?\\s*=\\s*\\{`).exec(src);
+      if (def) arg = balanced(src, def.index + def[0].length - 1);
       const api = /\bapi\.(\w+)\.(\w+)\(/.exec(arg);
       if (!api) {
         // The watcher that useRefetchOn registers under a topic reads nothing itself.
