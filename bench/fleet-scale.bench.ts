@@ -48,9 +48,6 @@ it(
         deployTimeoutSeconds: Math.max(120, nodes / 50),
       });
       runs.push(r);
-      expect(r.simulator.errors).toBe(0);
-      expect(r.deploy.installedReported).toBe(nodes);
-      expect(r.update.installedReported).toBe(nodes);
     }
     const figures = runs.map((r) => ({
       nodes: r.nodes,
@@ -78,6 +75,12 @@ it(
       figures,
       runs,
     });
+    // Checked after the results are written: a run that saw errors still keeps its numbers.
+    for (const r of runs) {
+      expect(r.simulator.errors, `${r.nodes} nodes: ${r.simulator.errorSamples.join(' | ')}`).toBe(0);
+      expect(r.deploy.installedReported).toBe(r.nodes);
+      expect(r.update.installedReported).toBe(r.nodes);
+    }
   },
   60 * 60_000,
 );
