@@ -72,6 +72,21 @@ function leafListenPort(m: Module): number {
 let co: Module;
 let lo: Module;
 const coLink = async () => (await co.messaging.siteLinks()).find((l) => l.siteId === 'plant-1')!;
+
+/** The watchdog repaired the link (more repairs than before), and the site's data flows again. */
+async function repairedAndFlowing(repairsBefore: number): Promise<void> {
+  await waitFor(async () => ((await coLink()).repairs ?? 0) > repairsBefore, {
+    what: 'a repair',
+    timeoutMs: 60_000,
+  });
+  await waitFor(
+    async () => {
+      const c = await coLink();
+      return c.link === 'connected' && c.backlog === 0 && c.dataAgeSeconds !== null && c.dataAgeSeconds < 3;
+    },
+    { what: 'the site data flowing again', timeoutMs: 60_000 },
+  );
+}
 const loLink = async () => (await lo.messaging.siteLinks())[0]!;
 
 beforeAll(async () => {
@@ -185,17 +200,7 @@ describe('the link watchdog (ADR 0166)', () => {
     }
     // The watchdog notices (the LO answers probes, its stream grows, nothing arrives) and repairs it;
     // the backlog drains.
-    await waitFor(async () => ((await coLink()).repairs ?? 0) > repairsBefore, {
-      what: 'a repair',
-      timeoutMs: 60_000,
-    });
-    await waitFor(
-      async () => {
-        const c = await coLink();
-        return c.link === 'connected' && c.backlog === 0 && c.dataAgeSeconds !== null && c.dataAgeSeconds < 3;
-      },
-      { what: 'the site data flowing again', timeoutMs: 60_000 },
-    );
+    await repairedAndFlowing(repairsBefore);
     expect((await coLink()).lastRepairAt).not.toBeNull();
   }, 120_000);
 
@@ -292,16 +297,6 @@ describe('the link watchdog (ADR 0166)', () => {
       await nc.close();
     }
     // Re-creating it as it is would not help: the watchdog writes the sources as they should be.
-    await waitFor(async () => ((await coLink()).repairs ?? 0) > repairsBefore, {
-      what: 'a repair',
-      timeoutMs: 60_000,
-    });
-    await waitFor(
-      async () => {
-        const c = await coLink();
-        return c.link === 'connected' && c.backlog === 0 && c.dataAgeSeconds !== null && c.dataAgeSeconds < 3;
-      },
-      { what: 'the site data flowing again', timeoutMs: 60_000 },
-    );
+    await repairedAndFlowing(repairsBefore);
   }, 120_000);
 });

@@ -152,16 +152,6 @@ export async function ensureHubStreams(
 }
 
 /**
- * What JetStream says of one source of a stream (the link watchdog asks before it repairs, ADR 0502):
- * - `missing`: the stream has no such source;
- * - `misconfigured`: the source is there, but not as `want` (another API prefix or delivery prefix);
- * - `failing`: JetStream reports an error for it, never heard from the origin (`active` -1), or has not
- *   heard from it for longer than `silentAfterMs`;
- * - `in-touch`: JetStream heard from the origin within `silentAfterMs` (messages or the source
- *   consumer's heartbeats). Its `lag` is what JetStream believes is left to copy; nats-server 2.9 says 0
- *   also while it retries a message the stream drops as a duplicate.
- */
-/**
  * The aggregate's duplicate window (ADR 0502). Nothing publishes into the aggregate: it only copies the
  * sites' streams, which drop a retried publish themselves, and its reader drops a node message at or below
  * the last one applied (ADR 0163). A copied message the aggregate refuses as a duplicate makes nats-server
@@ -172,6 +162,16 @@ export const AGGREGATE_DUPLICATE_WINDOW_MS = 1_000;
 /** A source JetStream has not heard from for this long (and the stall period) is broken (ADR 0502). */
 export const SOURCE_SILENT_MS = 10_000;
 
+/**
+ * What JetStream says of one source of a stream (the link watchdog asks before it repairs, ADR 0502):
+ * - `missing`: the stream has no such source;
+ * - `misconfigured`: the source is there, but not as `want` (another API prefix or delivery prefix);
+ * - `failing`: JetStream reports an error for it, never heard from the origin (`active` -1), or has not
+ *   heard from it for longer than `silentAfterMs`;
+ * - `in-touch`: JetStream heard from the origin within `silentAfterMs` (messages or the source
+ *   consumer's heartbeats). Its `lag` is what JetStream believes is left to copy; nats-server 2.9 says 0
+ *   also while it retries a message the stream drops as a duplicate.
+ */
 export type SourceCheck =
   | { kind: 'missing' }
   | { kind: 'misconfigured' }
