@@ -109,6 +109,8 @@ export interface Core {
   /** An in-process client acting as `principal` (default: the local administrator). */
   client(principal?: Principal): ClientOf<Contract>;
   start(): Promise<void>;
+  /** Begins the modules' background work that waits for nothing but a listening server (ADR 0561). */
+  ready(): void;
   stop(): Promise<void>;
 }
 
@@ -491,6 +493,9 @@ export function createCore(deps: CoreDeps): Core {
         { role: config.role, home: paths.home, ms: Math.round(performance.now() - began), modules: took },
         'core started',
       );
+    },
+    ready() {
+      for (const m of modules) m.ready?.();
     },
     async stop() {
       for (const m of [...modules].reverse()) {

@@ -14,5 +14,11 @@ export interface CoreModule {
   /** The embedded NATS server's state (only the messaging module implements it). */
   natsState?(): NatsState;
   start?(): Promise<void>;
+  /**
+   * Background work that no answer of the API waits for (a first sample, a sweep), begun once the server
+   * listens: the host calls it after the console API answers, so it does not delay the start (ADR 0561).
+   * Whatever it begins, `stop` ends or waits for.
+   */
+  ready?(): void;
   stop?(): Promise<void>;
 }

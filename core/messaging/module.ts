@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -602,11 +603,29 @@ export function createMessagingModule(deps: MessagingModuleDeps): CoreModule & {
     return port ? `nats-leaf://${connectHost(config.nats.host)}:${port}` : null;
   };
 
-  const fetchJson = async (url: string): Promise<unknown> => {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-    if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-    return res.json();
-  };
+  /**
+   * GET a JSON document from nats-server's loopback monitoring port with node:http: Node's `fetch` loads
+   * undici and compiles its parser on the first call (~25 ms), which the health module's first sample
+   * would pay during the server's start.
+   */
+  const fetchJson = (url: string): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      const req = http.get(url, { agent: false, timeout: 2_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          if (res.statusCode !== 200) return reject(new Error(`${url}: HTTP ${res.statusCode}`));
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          } catch (err) {
+            reject(err as Error);
+          }
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error(`${url}: no answer within 2 s`)));
+      req.on('error', reject);
+    });
 
   const track = (id: string, link: SiteLink['link']): number => {
     const cur = linkState.get(id);

@@ -116,6 +116,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
     };
     writeServerJson(paths.serverJson, info);
     logger.info({ url: info.url, role: config.role }, 'console API listening');
+    core.ready();
 
     let stopping: Promise<void> | undefined;
     const theCore = core;
