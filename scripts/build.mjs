@@ -70,12 +70,6 @@ const NOT_BUNDLED = [
  * mDNS): left out of the server's one-file bundle and required from node_modules when first used, so a
  * start neither reads nor keeps their source (ADR 0560). The ESM build has them in chunks of their own.
  */
-/**
- * What the server's one-file bundle leaves outside: as NOT_BUNDLED, but pino is in it. The server logs
- * through `pino.destination` and never starts a transport (the only part of pino that loads files by
- * path), and pino outside the bundle was ~25 ms of every start compiled without the code cache (ADR 0561).
- */
-const SERVER_NOT_BUNDLED = NOT_BUNDLED.filter((n) => !['pino', 'pino-*', 'thread-stream'].includes(n));
 const CJS_WRAPPER_OPEN = '(function (exports, require, module, __filename, __dirname) {';
 const SERVER_REQUIRED_LATER = ['undici', 'isomorphic-git', '@peculiar/x509', '@homebridge/ciao'];
 const notBundled = (p) =>
@@ -134,6 +128,36 @@ const slimIndexes = {
     });
     b.onLoad({ filter: /.*/, namespace: 'slim-index' }, (args) => ({
       contents: SLIM_INDEXES[args.path]
+        .map((f) => `export * from ${JSON.stringify(path.join(root, path.dirname(args.path), f))};`)
+        .join('\n'),
+      loader: 'js',
+      resolveDir: root,
+    }));
+  },
+};
+
+/**
+ * The same for the agent's static imports (issue 18, ADR 0546): the agent imports a few names of lib/oci
+ * (references, media types) at start and the OCI client itself with `await import()` on its first pull.
+ * esbuild splits by file, and a part's index reaches every file of the part, so the static import put
+ * the whole client (with tar-stream) into a chunk the idle agent loads. Static imports of these indexes
+ * get only the files listed (a name missing from them fails the build); `await import()` keeps the index.
+ */
+const AGENT_STATIC_INDEXES = {
+  'lib/oci/index.ts': ['reference.ts', 'media-types.ts'],
+};
+const agentStaticIndexes = {
+  name: 'agent-static-indexes',
+  setup(b) {
+    b.onResolve({ filter: /\/index\.js$/ }, (args) => {
+      if (args.kind !== 'import-statement') return undefined;
+      const target = path.relative(root, path.resolve(args.resolveDir, args.path)).replace(/\.js$/, '.ts');
+      if (!AGENT_STATIC_INDEXES[target]) return undefined;
+      if (path.dirname(path.resolve(root, target)) === path.dirname(args.importer)) return undefined;
+      return { path: target, namespace: 'agent-static-index' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'agent-static-index' }, (args) => ({
+      contents: AGENT_STATIC_INDEXES[args.path]
         .map((f) => `export * from ${JSON.stringify(path.join(root, path.dirname(args.path), f))};`)
         .join('\n'),
       loader: 'js',
@@ -265,7 +289,7 @@ if (stale('dist/cli/server.cjs', nodeInputs)) {
   await build({
     ...common,
     packages: undefined,
-    external: [...SERVER_NOT_BUNDLED, ...SERVER_REQUIRED_LATER],
+    external: [...NOT_BUNDLED, ...SERVER_REQUIRED_LATER],
     plugins: [slimIndexes, ownCodeIsPure, dynamicImportsAsRequire],
     define: { ...common.define, 'import.meta.url': '__outpostModuleUrl' },
     // Written as the function CommonJS wraps a module in (lib/base/code-cache.ts compiles the file as it
@@ -304,7 +328,7 @@ if (stale('dist/cli/agent.js', nodeInputs)) {
     packages: undefined,
     external: NOT_BUNDLED,
     banner: esmRequire,
-    plugins: [slimIndexes, cjsDynamicImports, ownCodeIsPure],
+    plugins: [slimIndexes, agentStaticIndexes, cjsDynamicImports, ownCodeIsPure],
     metafile: true,
     minify: AGENT_MINIFY,
     keepNames: AGENT_MINIFY,
