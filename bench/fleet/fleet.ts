@@ -24,7 +24,7 @@ import {
   TRUST_DOMAIN,
   WFM_ID,
 } from '../lib/lo-home.js';
-import { cpuMsOf, memOf, ROOT, round1, round2, sleep } from '../lib/measure.js';
+import { counterDelta, cpuMsOf, memOf, ROOT, round1, round2, sleep, tcpCounters } from '../lib/measure.js';
 import type { FleetCommand, IssuedIdentity, NodeBus, SimReply, SimStats } from './protocol.js';
 
 export interface FleetOptions {
@@ -78,6 +78,10 @@ export interface DeployFigures {
   installedReported: number;
   loCpuPercentPeak1s: number;
   loCpuSeconds: number;
+  /** Simulator request errors in this phase. */
+  errors: number;
+  /** The machine's TCP reset and overflow counters over this phase (tcpCounters: other processes count too). */
+  tcp: Record<string, number>;
 }
 
 export interface FleetResult {
@@ -112,7 +116,18 @@ export interface FleetResult {
     natsRssMiB: { idle: number | null; max: number | null };
     samples: MemorySample[];
   };
-  simulator: { cpuSeconds: number; rssMiB: number; errors: number; errorSamples: string[] };
+  simulator: {
+    cpuSeconds: number;
+    rssMiB: number;
+    errors: number;
+    /** Requests sent again at once on a new connection after their kept one was reset (as the agent does). */
+    staleRetries: number;
+    /** Status reports sent again after a failure (the outbox's backoff). */
+    reportRetries: number;
+    errorSamples: string[];
+  };
+  /** The LO's warnings and errors (JSON log lines of level 40 and up): count and the first few by message. */
+  serverWarnings: { count: number; samples: string[] };
   /** When each phase began (CLOCK_MONOTONIC, µs: the clock of V8's CPU profiles, to slice one by phase). */
   phaseStartsUs: Record<string, number>;
 }
@@ -199,6 +214,23 @@ function sumStats(all: SimStats[]): SimStats {
     };
   }
   return out;
+}
+
+function warningsOf(output: string): { count: number; samples: string[] } {
+  let count = 0;
+  const byMsg = new Map<string, string>();
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const j = JSON.parse(line) as { level?: number; msg?: string };
+      if ((j.level ?? 0) < 40) continue;
+      count++;
+      if (!byMsg.has(j.msg ?? '') && byMsg.size < 10) byMsg.set(j.msg ?? '', line.slice(0, 400));
+    } catch {
+      // not a log line
+    }
+  }
+  return { count, samples: [...byMsg.values()] };
 }
 
 export async function runFleet(o: FleetOptions): Promise<FleetResult> {
@@ -416,6 +448,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
     // ---- deploy to all, then update all ----
     const rollout = async (k: number, act: () => Promise<unknown>): Promise<DeployFigures> => {
       const cpu0 = cpuMsOf(loPid);
+      const tcp0 = tcpCounters();
       const s0 = await stats();
       let peak = 0;
       let last = cpu0;
@@ -444,6 +477,8 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
           installedReported: 0,
           loCpuPercentPeak1s: round1(peak),
           loCpuSeconds: round2((cpuMsOf(loPid) - cpu0) / 1000),
+          errors: s.errors - s0.errors,
+          tcp: counterDelta(tcp0, tcpCounters()),
         };
       } finally {
         clearInterval(peakTimer);
@@ -517,8 +552,11 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
         cpuSeconds: round1(end.cpuMs / 1000),
         rssMiB: end.rssMiB,
         errors: end.errors,
-        errorSamples: end.errorSamples.slice(0, 5),
+        staleRetries: end.staleRetries,
+        reportRetries: end.reportRetries,
+        errorSamples: end.errorSamples.slice(0, 20),
       },
+      serverWarnings: warningsOf(server.stdout() + server.stderr()),
       phaseStartsUs,
     };
   } catch (err) {
