@@ -290,17 +290,18 @@ export function createLoBackend(
           { status: 404 },
         );
       }
-      const current = manifests.current(client.clientId);
-      if (current && status.adoptedManifestVersion > current.manifestVersion) {
+      // The version alone (not the manifest's bytes): thousands of reports arrive after a deploy.
+      const currentVersion = manifests.currentVersion(client.clientId);
+      if (currentVersion !== undefined && status.adoptedManifestVersion > currentVersion) {
         throw new OutpostError(
           'margo/semantic-error',
-          `adoptedManifestVersion ${status.adoptedManifestVersion} was never served (the newest is ${current.manifestVersion})`,
+          `adoptedManifestVersion ${status.adoptedManifestVersion} was never served (the newest is ${currentVersion})`,
           {
             status: 422,
             errors: [
               {
                 field: 'adoptedManifestVersion',
-                message: `greater than the newest manifestVersion ${current.manifestVersion}`,
+                message: `greater than the newest manifestVersion ${currentVersion}`,
               },
             ],
           },

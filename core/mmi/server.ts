@@ -157,6 +157,8 @@ interface Connection {
 }
 
 const gzip = promisify(gzipCb);
+/** Gzipped deployment YAMLs kept by digest (content-addressed: an update to thousands gzips once). */
+const MAX_GZIPPED = 32;
 const DEFAULT_MAX_BODY = 256 * 1024;
 const DEFAULT_MAX_ENROLL_BODY = 64 * 1024;
 const DEFAULT_MAX_CONNECTION_AGE_MS = 10 * 60_000;
@@ -276,6 +278,18 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
   /** Verdicts by the SHA-256 fingerprint of the presented leaf, across connections. */
   const verdicts = new Map<string, ChainVerdict>();
   let connectionSeq = 0;
+  /** digest -> gzipped bytes of that YAML, the most recent MAX_GZIPPED. */
+  const gzipped = new Map<string, Promise<Buffer>>();
+  const gzipOf = (digest: string, bytes: Buffer): Promise<Buffer> => {
+    let z = gzipped.get(digest);
+    if (!z) {
+      z = gzip(bytes);
+      if (gzipped.size >= MAX_GZIPPED) gzipped.delete(gzipped.keys().next().value!);
+      gzipped.set(digest, z);
+      z.catch(() => gzipped.delete(digest));
+    }
+    return z;
+  };
 
   const server = https.createServer(
     {
@@ -542,7 +556,11 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
     };
     if (ifNoneMatchMatches(req.headers['if-none-match'], digest)) return { status: 304, headers };
     if (acceptsGzip(req.headers['accept-encoding'])) {
-      return { status: 200, headers: { ...headers, 'content-encoding': 'gzip' }, body: await gzip(bytes) };
+      return {
+        status: 200,
+        headers: { ...headers, 'content-encoding': 'gzip' },
+        body: await gzipOf(digest!, bytes),
+      };
     }
     return { status: 200, headers, body: bytes };
   }
