@@ -78,8 +78,9 @@ export interface DeployFigures {
   installedReported: number;
   loCpuPercentPeak1s: number;
   loCpuSeconds: number;
-  /** Simulator request errors in this phase. */
+  /** Simulator request errors in this phase, and NATS connections the server closed (the node reconnected). */
   errors: number;
+  busReconnects: number;
   /** The machine's TCP reset and overflow counters over this phase (tcpCounters: other processes count too). */
   tcp: Record<string, number>;
 }
@@ -478,6 +479,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
           loCpuPercentPeak1s: round1(peak),
           loCpuSeconds: round2((cpuMsOf(loPid) - cpu0) / 1000),
           errors: s.errors - s0.errors,
+          busReconnects: s.busReconnects - s0.busReconnects,
           tcp: counterDelta(tcp0, tcpCounters()),
         };
       } finally {
