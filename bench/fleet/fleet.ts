@@ -62,6 +62,8 @@ export interface MemorySample {
   phase: string;
   loRssMiB: number;
   natsRssMiB: number | null;
+  /** Open file descriptors of the LO (sockets mostly): the process limit here is 20,000. */
+  loFds: number;
 }
 
 export interface DeployFigures {
@@ -114,6 +116,8 @@ export interface FleetResult {
   moreUpdates: DeployFigures[];
   memory: {
     loRssMiB: { afterStart: number; idle: number; max: number; end: number };
+    /** The LO's open file descriptors at most, per phase (the process limit here is 20,000). */
+    loFdsMax: Record<string, number>;
     natsRssMiB: { idle: number | null; max: number | null };
     samples: MemorySample[];
   };
@@ -215,6 +219,14 @@ function sumStats(all: SimStats[]): SimStats {
     };
   }
   return out;
+}
+
+function fdsOf(pid: number): number {
+  try {
+    return fs.readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return 0;
+  }
 }
 
 function warningsOf(output: string): { count: number; samples: string[] } {
@@ -341,6 +353,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
         phase,
         loRssMiB: memOf(loPid).rssMiB,
         natsRssMiB: natsPid ? memOf(natsPid).rssMiB : null,
+        loFds: fdsOf(loPid),
       });
     };
     sample();
@@ -547,6 +560,10 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
       moreUpdates,
       memory: {
         loRssMiB: { afterStart: lo[0]!, idle: idleMem, max: Math.max(...lo), end: lo[lo.length - 1]! },
+        loFdsMax: samples.reduce<Record<string, number>>(
+          (m, x) => ({ ...m, [x.phase]: Math.max(m[x.phase] ?? 0, x.loFds) }),
+          {},
+        ),
         natsRssMiB: { idle: idleNatsMem, max: nm.length ? Math.max(...nm) : null },
         samples: samples.filter((_, i) => i % 5 === 0 || i === samples.length - 1),
       },

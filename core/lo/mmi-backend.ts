@@ -283,7 +283,13 @@ export function createLoBackend(
       if (t) deps.onNodeChanged?.(t);
     },
     postStatus(client, status, timing) {
-      if (!manifests.everServed(client.clientId, status.deploymentId)) {
+      // The digest served at that version; a row found also proves the deployment was in this client's
+      // manifests (one query instead of two for the usual report).
+      const digest =
+        status.adoptedManifestVersion > 0
+          ? manifests.digestAt(client.clientId, status.deploymentId, status.adoptedManifestVersion)
+          : undefined;
+      if (digest === undefined && !manifests.everServed(client.clientId, status.deploymentId)) {
         throw new OutpostError(
           'margo/deployment-not-found',
           `deployment ${status.deploymentId} was never in this client's state manifest`,
@@ -307,10 +313,6 @@ export function createLoBackend(
           },
         );
       }
-      const digest =
-        status.adoptedManifestVersion > 0
-          ? manifests.digestAt(client.clientId, status.deploymentId, status.adoptedManifestVersion)
-          : undefined;
       const receivedAt = clock.now();
       // A report on behalf of a child device (`<host>/<mcu>`) is that child node's (ADR 0443).
       const slash = status.deviceId?.indexOf('/') ?? -1;

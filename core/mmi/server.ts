@@ -157,6 +157,8 @@ interface Connection {
 }
 
 const gzip = promisify(gzipCb);
+/** Connections waiting to be accepted (the kernel caps it at net.core.somaxconn, 4096 by default). */
+const LISTEN_BACKLOG = 4096;
 /** Gzipped deployment YAMLs kept by digest (content-addressed: an update to thousands gzips once). */
 const MAX_GZIPPED = 32;
 const DEFAULT_MAX_BODY = 256 * 1024;
@@ -1117,7 +1119,10 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(input.port ?? 0, host, () => {
+    // A fleet reconnecting at once (thousands of nodes after the LO was busy or restarted) overflows Node's
+    // default accept queue of 511: the kernel drops SYNs and resets handshakes (ADR 0503). Linux caps the
+    // queue at net.core.somaxconn.
+    server.listen({ port: input.port ?? 0, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });
