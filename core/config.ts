@@ -158,6 +158,11 @@ export const configSchema = z
             intervalSeconds: seconds,
             /** The lsblk to run (a path, or a name on PATH). */
             lsblk: z.string().min(1),
+            /**
+             * The mount table read every `intervalSeconds`: lsblk runs only when it changed (and every
+             * minute regardless). `/proc/self/mountinfo`; tests point it at a file of their own.
+             */
+            mountTable: z.string().min(1),
           })
           .strict(),
         /** Largest size of the HQ's cache of artifacts fetched from their registries for bundles. */
@@ -268,7 +273,7 @@ export function defaultConfig(): Config {
     airgap: {
       hqId: 'hq',
       expiresDays: 30,
-      drives: { enabled: true, intervalSeconds: 2, lsblk: 'lsblk' },
+      drives: { enabled: true, intervalSeconds: 2, lsblk: 'lsblk', mountTable: '/proc/self/mountinfo' },
       artifactCacheBytes: 10 * 1024 * 1024 * 1024,
       registries: [],
     },

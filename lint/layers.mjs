@@ -63,7 +63,7 @@ export const LAYERS = [
     env: 'node',
     entry: true,
     imports: [],
-    what: 'the pino logger',
+    what: 'the logger: pino (server, CLI) and a JSON line writer of its own (the agent), same lines',
   },
   {
     unit: 'lib/margo',

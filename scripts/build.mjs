@@ -137,6 +137,36 @@ const slimIndexes = {
 };
 
 /**
+ * The same for the agent's static imports (issue 18, ADR 0546): the agent imports a few names of lib/oci
+ * (references, media types) at start and the OCI client itself with `await import()` on its first pull.
+ * esbuild splits by file, and a part's index reaches every file of the part, so the static import put
+ * the whole client (with tar-stream) into a chunk the idle agent loads. Static imports of these indexes
+ * get only the files listed (a name missing from them fails the build); `await import()` keeps the index.
+ */
+const AGENT_STATIC_INDEXES = {
+  'lib/oci/index.ts': ['reference.ts', 'media-types.ts'],
+};
+const agentStaticIndexes = {
+  name: 'agent-static-indexes',
+  setup(b) {
+    b.onResolve({ filter: /\/index\.js$/ }, (args) => {
+      if (args.kind !== 'import-statement') return undefined;
+      const target = path.relative(root, path.resolve(args.resolveDir, args.path)).replace(/\.js$/, '.ts');
+      if (!AGENT_STATIC_INDEXES[target]) return undefined;
+      if (path.dirname(path.resolve(root, target)) === path.dirname(args.importer)) return undefined;
+      return { path: target, namespace: 'agent-static-index' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'agent-static-index' }, (args) => ({
+      contents: AGENT_STATIC_INDEXES[args.path]
+        .map((f) => `export * from ${JSON.stringify(path.join(root, path.dirname(args.path), f))};`)
+        .join('\n'),
+      loader: 'js',
+      resolveDir: root,
+    }));
+  },
+};
+
+/**
  * `await import('pkg')` of a bundled CommonJS package: with code splitting esbuild makes its chunk export
  * only `default` (module.exports), where Node also gives its named exports (`(await import('undici'))
  * .Agent`). Such an import gets a module that re-exports the package's names, read by requiring the
@@ -298,7 +328,7 @@ if (stale('dist/cli/agent.js', nodeInputs)) {
     packages: undefined,
     external: NOT_BUNDLED,
     banner: esmRequire,
-    plugins: [slimIndexes, cjsDynamicImports, ownCodeIsPure],
+    plugins: [slimIndexes, agentStaticIndexes, cjsDynamicImports, ownCodeIsPure],
     metafile: true,
     minify: AGENT_MINIFY,
     keepNames: AGENT_MINIFY,

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
@@ -55,6 +57,9 @@ describe('agent footprint', () => {
     expect(pkgs.get('@peculiar/x509'), 'imported statically by').toBeUndefined();
     expect(pkgs.get('reflect-metadata'), 'imported statically by').toBeUndefined();
     expect(pkgs.get('undici'), 'imported statically by').toBeUndefined();
+    // The agent logs through lib/log's line logger; pino is required only by createLogger (ADR 0546).
+    expect(pkgs.get('pino'), 'imported statically by').toBeUndefined();
+    expect(pkgs.get('serialport'), 'imported statically by').toBeUndefined();
     // The check itself sees static imports (the configuration parser is one); the NATS client is loaded
     // with import() once the agent connects to the site bus.
     expect(pkgs.has('yaml')).toBe(true);
@@ -82,5 +87,39 @@ describe('agent footprint', () => {
     expect(edges.filter((e) => e.path === 'agents/node/renew.ts').map((e) => e.kind)).toEqual([
       'dynamic-import',
     ]);
+  });
+
+  it('the built agent starts without the OCI client, tar-stream, pino or serialport in its chunks', () => {
+    // dist/cli/agent.js (built by the test setup) and the chunks its start imports: the agent, its
+    // configuration, the logger, the identity, lib/base, and what they import statically. The OCI
+    // client comes with the first pull (the build's agentStaticIndexes, ADR 0546).
+    const dir = path.resolve('dist/cli');
+    const entry = fs.readFileSync(path.join(dir, 'agent.js'), 'utf8');
+    const started = [
+      ...entry.matchAll(/import\("\.\/(agent-chunks\/(?:agent|config|log|identity|base)-[^"]+)"\)/g),
+    ];
+    expect(started.length).toBeGreaterThanOrEqual(5);
+    const seen = new Set<string>();
+    const queue = ['agent.js', ...started.map((m) => m[1]!)];
+    while (queue.length > 0) {
+      const file = path.normalize(queue.shift()!);
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const src = fs.readFileSync(path.join(dir, file), 'utf8');
+      for (const m of src.matchAll(/(?:^|[;}\s])import\s*(?:[\w${},\s*]+from\s*)?"(\.{1,2}\/[^"]+)"/g))
+        queue.push(path.join(path.dirname(file), m[1]!));
+    }
+    const sources = [...seen].flatMap((f) => {
+      const map = JSON.parse(fs.readFileSync(path.join(dir, `${f}.map`), 'utf8')) as { sources: string[] };
+      return map.sources;
+    });
+    expect(sources.some((s) => s.endsWith('agents/node/agent.ts'))).toBe(true);
+    expect(sources.some((s) => s.endsWith('agents/node/reconciler.ts'))).toBe(true);
+    // Reached through the chunks' own imports: the configuration parser (yaml) is loaded at start.
+    expect(sources.some((s) => s.includes('node_modules/yaml/'))).toBe(true);
+    for (const absent of ['lib/oci/registry-client.ts', 'lib/oci/push.ts', 'node_modules/tar-stream/'])
+      expect(sources.filter((s) => s.includes(absent))).toEqual([]);
+    const text = [...seen].map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n');
+    expect(text).not.toMatch(/from\s*"pino"|import\s*"pino"|from\s*"serialport"/);
   });
 });

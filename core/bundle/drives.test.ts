@@ -2,15 +2,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { manualClock } from '../../lib/base/index.js';
+import { silentLogger } from '../../lib/log/index.js';
 import { startTestCore } from '../../test/helpers/core.js';
-import { removableMounts } from './drives.js';
+import { createDriveWatcher, removableMounts } from './drives.js';
 import { waitJob } from './testing/pair.js';
 
 /**
  * The drive watcher: which mounted file systems are removable drives (lsblk's JSON, partitions inheriting
  * their disk's removable and USB flags), what bundles they hold and for whom, and that a bundle for this
- * server is offered, never imported by itself. A script stands in for lsblk and a folder for the drive
- * (no USB stick here); everything else is real: the servers, the files, the bundles.
+ * server is offered, never imported by itself. A script stands in for lsblk, a folder for the drive
+ * (no USB stick here) and a file for the mount table (which a real mount changes); everything else is
+ * real: the servers, the files, the bundles.
  */
 const lsblkJson = (mounts: { dir: string; label: string }[]) =>
   JSON.stringify({
@@ -61,15 +64,20 @@ describe('removable drives', () => {
   const stick = path.join(root, 'media', 'OUTPOST');
   const script = path.join(root, 'lsblk');
   const answer = path.join(root, 'lsblk.json');
+  const mountTable = path.join(root, 'mountinfo');
   let hq: Awaited<ReturnType<typeof startTestCore>>;
   let site: Awaited<ReturnType<typeof startTestCore>>;
-  const plug = (mounts: { dir: string; label: string }[]) => fs.writeFileSync(answer, lsblkJson(mounts));
+  // As a real mount does, plugging changes both what lsblk answers and the mount table.
+  const plug = (mounts: { dir: string; label: string }[]) => {
+    fs.writeFileSync(answer, lsblkJson(mounts));
+    fs.writeFileSync(mountTable, mounts.map((m) => `${m.dir} ${m.label}\n`).join(''));
+  };
 
   beforeAll(async () => {
     fs.mkdirSync(stick, { recursive: true });
     fs.writeFileSync(script, `#!/bin/sh\ncat '${answer}'\n`, { mode: 0o755 });
     plug([]);
-    const drives = { enabled: true, intervalSeconds: 0.2, lsblk: script };
+    const drives = { enabled: true, intervalSeconds: 0.2, lsblk: script, mountTable };
     hq = await startTestCore({ overrides: { role: 'co', airgap: { drives } } });
     site = await startTestCore({
       overrides: { role: 'lo', site: { id: 'plant-1', name: 'P1' }, airgap: { drives } },
@@ -187,6 +195,105 @@ describe('removable drives', () => {
       expect(d.error).toMatch(/not installed/);
     } finally {
       await t.stop();
+    }
+  });
+});
+
+describe('when the drive watcher runs lsblk', () => {
+  it('only when the mount table changed, a minute passed, or it is asked to look now; a file copied to a mounted drive shows without it', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-drive-ticks-'));
+    try {
+      const stick = path.join(root, 'stick');
+      fs.mkdirSync(stick);
+      const answer = path.join(root, 'lsblk.json');
+      const runs = path.join(root, 'runs');
+      const table = path.join(root, 'mountinfo');
+      const lsblk = path.join(root, 'lsblk');
+      fs.writeFileSync(lsblk, `#!/bin/sh\necho run >> '${runs}'\ncat '${answer}'\n`, { mode: 0o755 });
+      const lsblkRuns = () =>
+        fs.existsSync(runs) ? fs.readFileSync(runs, 'utf8').split('\n').length - 1 : 0;
+      fs.writeFileSync(answer, lsblkJson([]));
+      fs.writeFileSync(table, 'root\n');
+      const clock = manualClock();
+      let changes = 0;
+      const w = createDriveWatcher({
+        lsblk,
+        intervalMs: 2000,
+        mountTable: table,
+        rescanMs: 60_000,
+        enabled: true,
+        clock,
+        logger: silentLogger(),
+        classify: () => ({ forHere: false, imported: false }),
+        onChange: () => changes++,
+      });
+      expect((await w.scan()).drives).toEqual([]);
+      expect(lsblkRuns()).toBe(1);
+      // Nothing mounted or unmounted: ticks read the table, not lsblk.
+      for (let i = 0; i < 5; i++) {
+        clock.advance(2000);
+        await w.tick();
+      }
+      expect(lsblkRuns()).toBe(1);
+      // A drive is mounted: the table changes, the next tick runs lsblk and sees it.
+      fs.writeFileSync(answer, lsblkJson([{ dir: stick, label: 'STICK' }]));
+      fs.writeFileSync(table, `root\n${stick}\n`);
+      clock.advance(2000);
+      const mounted = await w.tick();
+      expect(lsblkRuns()).toBe(2);
+      expect(mounted.drives.map((d) => [d.mountpoint, d.bundles.length])).toEqual([[stick, 0]]);
+      const changesBefore = changes;
+      // A bundle file copied onto the mounted drive shows at the next tick, without lsblk.
+      fs.writeFileSync(path.join(stick, 'x.outpost.tar'), 'not a bundle');
+      clock.advance(2000);
+      const copied = await w.tick();
+      expect(copied.drives[0]!.bundles.map((b) => b.name)).toEqual(['x.outpost.tar']);
+      expect(changes).toBe(changesBefore + 1);
+      expect(lsblkRuns()).toBe(2);
+      // A minute without a change in the table: lsblk runs once more regardless.
+      clock.advance(60_000);
+      await w.tick();
+      expect(lsblkRuns()).toBe(3);
+      await w.tick();
+      expect(lsblkRuns()).toBe(3);
+      // Asked to look now, it runs lsblk whatever the table says.
+      await w.scan();
+      expect(lsblkRuns()).toBe(4);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('a missing lsblk is reported once and not spawned again until the mount table changes', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-drive-ticks-'));
+    try {
+      const table = path.join(root, 'mountinfo');
+      fs.writeFileSync(table, 'root\n');
+      const clock = manualClock();
+      const w = createDriveWatcher({
+        lsblk: path.join(root, 'no-such-lsblk'),
+        intervalMs: 2000,
+        mountTable: table,
+        enabled: true,
+        clock,
+        logger: silentLogger(),
+        classify: () => ({ forHere: false, imported: false }),
+        onChange: () => {},
+      });
+      expect(await w.scan()).toMatchObject({
+        watching: false,
+        error: expect.stringMatching(/not installed/),
+      });
+      // It is installed now, but the table did not change: the answer stands until the next rescan.
+      const lsblk = path.join(root, 'no-such-lsblk');
+      fs.writeFileSync(lsblk, `#!/bin/sh\necho '{"blockdevices":[]}'\n`, { mode: 0o755 });
+      clock.advance(2000);
+      expect(await w.tick()).toMatchObject({ watching: false });
+      fs.writeFileSync(table, 'root\nother\n');
+      clock.advance(2000);
+      expect(await w.tick()).toMatchObject({ watching: true, error: null, drives: [] });
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
     }
   });
 });

@@ -7,10 +7,15 @@ import { peekBundle } from '../../lib/bundle/index.js';
 import type { Drive, DriveBundle } from '../../lib/contract/index.js';
 
 /**
- * The removable drives mounted on the server (ADR 0408): `lsblk -J` polled every few seconds, the
- * partitions of removable or hot-plugged (USB) disks that are mounted, and the bundle files at their top
- * level, each described by what it claims (`peekBundle`, nothing verified). A change is announced so
- * the console can offer to verify and import a bundle addressed here; nothing is ever imported by itself.
+ * The removable drives mounted on the server (ADR 0408): the partitions of removable or hot-plugged (USB)
+ * disks that are mounted (`lsblk -J`), and the bundle files at their top level, each described by what it
+ * claims (`peekBundle`, nothing verified). A change is announced so the console can offer to verify and
+ * import a bundle addressed here; nothing is ever imported by itself.
+ *
+ * Every few seconds the watcher reads the mount table (one small file) and the top level of the drives
+ * it knows; it runs lsblk only when the mount table changed, and at least every `rescanMs` otherwise
+ * (ADR 0507): a process spawn every two seconds cost an idle server more than everything else it does
+ * between polls, and a fork of a large server process is slow.
  */
 export interface DriveState {
   drives: Drive[];
@@ -21,8 +26,13 @@ export interface DriveState {
 
 export interface DriveWatcher {
   state(): DriveState;
-  /** Looks now (also what the timer does). */
+  /** Looks now, running lsblk whatever the mount table says. */
   scan(): Promise<DriveState>;
+  /**
+   * What the timer does: runs lsblk if the mount table changed since its last run (or `rescanMs`
+   * passed, or the last run failed), else looks again at the drives already known.
+   */
+  tick(): Promise<DriveState>;
   start(): void;
   stop(): void;
 }
@@ -83,9 +93,22 @@ export function removableMounts(json: string): Omit<Drive, 'bundles' | 'freeByte
   return out;
 }
 
+interface Listing {
+  result: { mounts: Omit<Drive, 'bundles' | 'freeBytes'>[] } | { error: string };
+  table: string;
+  at: number;
+}
+
+/** lsblk runs at least this often even when the mount table did not change (labels, sizes). */
+export const DRIVE_RESCAN_MS = 60_000;
+
 export function createDriveWatcher(deps: {
   lsblk: string;
   intervalMs: number;
+  /** The mount table whose change means lsblk must run again (`/proc/self/mountinfo`). */
+  mountTable: string;
+  /** lsblk runs at least this often (DRIVE_RESCAN_MS by default). */
+  rescanMs?: number;
   enabled: boolean;
   clock: Clock;
   logger: Logger;
@@ -105,6 +128,16 @@ export function createDriveWatcher(deps: {
   let state: DriveState = { drives: [], watching: deps.enabled, scannedAt: null, error: null };
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<DriveState> | undefined;
+  /** What the last lsblk run answered, the mount table read just before it, and when (monotonic). */
+  let listed: Listing | undefined;
+  const rescanMs = deps.rescanMs ?? DRIVE_RESCAN_MS;
+  const readTable = async (): Promise<string> => {
+    try {
+      return await fsp.readFile(deps.mountTable, 'latin1');
+    } catch (err) {
+      return `unreadable: ${(err as NodeJS.ErrnoException).code ?? 'error'}`;
+    }
+  };
   const peeks = new Map<string, { key: string; value: Omit<DriveBundle, 'forHere' | 'imported'> }>();
 
   const run = (): Promise<string> =>
@@ -162,12 +195,39 @@ export function createDriveWatcher(deps: {
     return { ...cached.value, ...c };
   };
 
-  const scan = async (): Promise<DriveState> => {
-    let next: DriveState;
+  /** lsblk's answer: the removable mounts, or why there are none to know of. */
+  const list = async (): Promise<Listing['result']> => {
     try {
-      const mounts = removableMounts(await run());
+      return { mounts: removableMounts(await run()) };
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const error =
+        e.code === 'ENOENT'
+          ? `${deps.lsblk} is not installed: removable drives are not watched (pick files instead)`
+          : `listing block devices failed: ${e.message}`;
+      if (state.error !== error) log.warn({ err: error }, 'drive watch');
+      return { error };
+    }
+  };
+
+  const scan = async (force: boolean): Promise<DriveState> => {
+    const table = await readTable();
+    const fresh =
+      !force &&
+      listed !== undefined &&
+      listed.table === table &&
+      deps.clock.monotonic() - listed.at < rescanMs;
+    if (!fresh) {
+      const at = deps.clock.monotonic();
+      listed = { result: await list(), table, at };
+    }
+    const result = listed!.result;
+    let next: DriveState;
+    if ('error' in result) {
+      next = { drives: [], watching: false, scannedAt: deps.clock.now(), error: result.error };
+    } else {
       const drives: Drive[] = [];
-      for (const m of mounts) {
+      for (const m of result.mounts) {
         let names: string[] = [];
         try {
           names = (await fsp.readdir(m.mountpoint)).filter((n) => n.endsWith('.outpost.tar')).sort();
@@ -179,24 +239,13 @@ export function createDriveWatcher(deps: {
           const b = await describe(path.join(m.mountpoint, n));
           if (b) bundles.push(b);
         }
-        let freeBytes: number | null = null;
-        try {
-          const s = await fsp.statfs(m.mountpoint);
-          freeBytes = s.bavail * s.bsize;
-        } catch {
-          freeBytes = null;
-        }
+        const freeBytes = await fsp.statfs(m.mountpoint).then(
+          (s) => s.bavail * s.bsize,
+          () => null,
+        );
         drives.push({ ...m, freeBytes, bundles });
       }
       next = { drives, watching: true, scannedAt: deps.clock.now(), error: null };
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      const error =
-        e.code === 'ENOENT'
-          ? `${deps.lsblk} is not installed: removable drives are not watched (pick files instead)`
-          : `listing block devices failed: ${e.message}`;
-      if (state.error !== error) log.warn({ err: error }, 'drive watch');
-      next = { drives: [], watching: false, scannedAt: deps.clock.now(), error };
     }
     const strip = (s: DriveState) => JSON.stringify({ ...s, scannedAt: null });
     const changed = strip(next) !== strip(state);
@@ -205,14 +254,17 @@ export function createDriveWatcher(deps: {
     return state;
   };
 
+  const look = (force: boolean): Promise<DriveState> => {
+    running ??= scan(force).finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+
   return {
     state: () => state,
-    scan() {
-      running ??= scan().finally(() => {
-        running = undefined;
-      });
-      return running;
-    },
+    scan: () => look(true),
+    tick: () => look(false),
     start() {
       if (!deps.enabled) {
         state = {
@@ -224,7 +276,7 @@ export function createDriveWatcher(deps: {
         return;
       }
       void this.scan();
-      timer = setInterval(() => void this.scan(), deps.intervalMs);
+      timer = setInterval(() => void this.tick(), deps.intervalMs);
       timer.unref();
     },
     stop() {

@@ -115,6 +115,7 @@ export function createBundleModule(deps: BundleModuleDeps): CoreModule {
   });
   const drives = createDriveWatcher({
     lsblk: config.airgap.drives.lsblk,
+    mountTable: config.airgap.drives.mountTable,
     intervalMs: config.airgap.drives.intervalSeconds * 1000,
     enabled: config.airgap.drives.enabled,
     clock,

@@ -1,42 +1,9 @@
 /**
- * The pino logger (environment: node), apart from lib/base so code that only needs the clock does not
- * load pino. Components take a `Logger` and make children of it; nothing logs through a global.
+ * Logging (environment: node), apart from lib/base so code that only needs the clock does not load a
+ * logger. Components take a `Logger` and make children of it; nothing logs through a global. Two loggers
+ * write the same JSON lines: pino (createLogger: the server, the CLI) and a small line writer
+ * (createLineLogger: the edge agent, whose memory is counted, ADR 0546).
  */
-import { pino, type Logger, type LevelWithSilent, type DestinationStream } from 'pino';
-
-export type { Logger };
-
-export interface LoggerOptions {
-  level?: LevelWithSilent;
-  /** Where to write; default stderr (stdout is reserved for command output). */
-  destination?: DestinationStream;
-  name?: string;
-}
-
-/** Creates the root logger; components take `logger.child({ component: '...' })`. Never patch console. */
-export function createLogger(options: LoggerOptions = {}): Logger {
-  return pino(
-    {
-      name: options.name ?? 'outpost',
-      level: options.level ?? 'info',
-      redact: {
-        paths: [
-          'token',
-          '*.token',
-          'password',
-          '*.password',
-          'authorization',
-          '*.authorization',
-          'headers.authorization',
-        ],
-        censor: '[redacted]',
-      },
-    },
-    options.destination ?? pino.destination({ fd: 2, sync: false }),
-  );
-}
-
-/** A logger that drops everything (tests, quiet CLI paths). */
-export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
-}
+export * from './logger.js';
+export * from './pino-logger.js';
+export * from './line-logger.js';

@@ -101,17 +101,19 @@ export function recogniseBoards(
 
 /**
  * Whether a known board may be on USB, from sysfs alone (`<usbDevices>/*\/idVendor` and `idProduct`):
- * `false` when the bus is there and no device on it is a known board, `true` when one is, `undefined`
- * when the bus cannot be read here (not Linux, no sysfs in a container): the caller lists the serial
- * ports then. It keeps an agent without boards from loading serialport's native addon and, on Linux,
- * from running `udevadm` to list ports every discovery round (issue 18, ADR 0545).
+ * `false` when the bus is there and no device on it is a known board, or when sysfs is there
+ * (`/sys/bus`) without a USB bus (a host or VM without USB: no board can be plugged in), `true` when one
+ * is, `undefined` when sysfs cannot be read here (not Linux, a container without it): the caller lists
+ * the serial ports then. It keeps an agent without boards from loading serialport (its ~30 files and
+ * native addon) and, on Linux, from running `udevadm` to list ports every discovery round (issue 18,
+ * ADR 0545, 0546).
  */
 export function knownBoardOnUsb(usbDevices = '/sys/bus/usb/devices'): boolean | undefined {
   let entries: string[];
   try {
     entries = fs.readdirSync(usbDevices);
   } catch {
-    return undefined;
+    return fs.existsSync(path.dirname(path.dirname(usbDevices))) ? false : undefined;
   }
   const read = (dir: string, f: string) => {
     try {

@@ -291,7 +291,10 @@ describe('ocre runtime helpers', () => {
         fs.writeFileSync(path.join(usb, name, 'idVendor'), `${vendor}\n`);
         fs.writeFileSync(path.join(usb, name, 'idProduct'), `${product}\n`);
       };
-      expect(knownBoardOnUsb(path.join(usb, 'absent'))).toBeUndefined();
+      // No sysfs here at all: unknown, so the caller lists ports. sysfs without a USB bus: no board.
+      expect(knownBoardOnUsb(path.join(usb, 'no-sys', 'bus', 'usb', 'devices'))).toBeUndefined();
+      fs.mkdirSync(path.join(usb, 'sys', 'bus', 'pci'), { recursive: true });
+      expect(knownBoardOnUsb(path.join(usb, 'sys', 'bus', 'usb', 'devices'))).toBe(false);
       expect(knownBoardOnUsb(usb)).toBe(false);
       dev('usb1', '1d6b', '0002'); // a root hub
       dev('1-1', '0403', '6001'); // an FTDI adapter: not a board Ocre runs on

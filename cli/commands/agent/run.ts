@@ -27,7 +27,7 @@ export function register(program: Command): Command {
           `--log-level: "${opts.logLevel}" is not one of ${LEVELS.join(', ')}`,
         );
       const paths = agentHome(cmd);
-      const [{ createLogger }, { systemClock }, { loadAgentConfig }, { isEnrolled }, { startAgent }] =
+      const [{ createLineLogger }, { systemClock }, { loadAgentConfig }, { isEnrolled }, { startAgent }] =
         await Promise.all([
           import('../../../lib/log/index.js'),
           import('../../../lib/base/index.js'),
@@ -36,7 +36,8 @@ export function register(program: Command): Command {
           import('../../../agents/node/agent.js'),
         ]);
       const config = loadAgentConfig(paths.configFile);
-      const logger = createLogger({
+      // The line logger: pino's JSON lines without pino's files in the long-running agent (ADR 0546).
+      const logger = createLineLogger({
         level: (opts.logLevel ?? config.logging.level) as 'info',
         name: 'outpost-agent',
       });
