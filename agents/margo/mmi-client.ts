@@ -35,6 +35,13 @@ export interface MmiRequest {
   /** Largest decoded body accepted (default 4 MiB). */
   maxBytes?: number;
   signal?: AbortSignal;
+  /**
+   * A POST that may be sent twice (a status report: after a network error the outbox sends it again
+   * anyway). Such a POST, like
+   * every GET, PUT and DELETE, is sent again once on a new connection when a kept one was reset before
+   * any answer (ADR 0503).
+   */
+  repeatable?: boolean;
 }
 
 export interface MmiHttpClientOptions {
@@ -114,6 +121,7 @@ export function createMmiClient(o: MmiHttpClientOptions): MmiClient {
     pathOrUrl: string,
     req: MmiRequest = {},
     manifestUrl = false,
+    retried = false,
   ): Promise<MmiResponse> => {
     const url = manifestUrl ? resolveManifestUrl(pathOrUrl) : resolve(pathOrUrl);
     const body = req.json === undefined ? undefined : Buffer.from(JSON.stringify(req.json), 'utf8');
@@ -186,7 +194,20 @@ export function createMmiClient(o: MmiHttpClientOptions): MmiClient {
       r.setTimeout(o.timeoutMs, () =>
         r.destroy(new OutpostError('timeout', `${method} ${url.pathname} timed out after ${o.timeoutMs} ms`)),
       );
-      r.on('error', (e) => reject(networkError(method, url, e)));
+      r.on('error', (e: NodeJS.ErrnoException) => {
+        // A kept connection the LO (or the kernel) closed while the request was on its way: nothing of it
+        // was answered, so it is sent once more on a new connection at once, instead of waiting a poll
+        // period (the keep-alive race; ADR 0503). Only requests that may be repeated: reads, PUT, and the
+        // status reports the outbox would send again anyway.
+        const stale =
+          !retried &&
+          (r as unknown as { reusedSocket?: boolean }).reusedSocket === true &&
+          (e.code === 'ECONNRESET' || e.code === 'EPIPE') &&
+          (method !== 'POST' || req.repeatable === true) &&
+          !req.signal?.aborted;
+        if (stale) resolvePromise(request(method, pathOrUrl, req, manifestUrl, true));
+        else reject(networkError(method, url, e));
+      });
       r.end(body);
     });
   };
@@ -239,6 +260,7 @@ export function createMmiClient(o: MmiHttpClientOptions): MmiClient {
         {
           json: status,
           signal,
+          repeatable: true,
           ...(eventAt !== undefined
             ? {
                 headers: {

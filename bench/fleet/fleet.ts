@@ -24,7 +24,7 @@ import {
   TRUST_DOMAIN,
   WFM_ID,
 } from '../lib/lo-home.js';
-import { cpuMsOf, memOf, ROOT, round1, round2, sleep } from '../lib/measure.js';
+import { counterDelta, cpuMsOf, memOf, ROOT, round1, round2, sleep, tcpCounters } from '../lib/measure.js';
 import type { FleetCommand, IssuedIdentity, NodeBus, SimReply, SimStats } from './protocol.js';
 
 export interface FleetOptions {
@@ -62,6 +62,8 @@ export interface MemorySample {
   phase: string;
   loRssMiB: number;
   natsRssMiB: number | null;
+  /** Open file descriptors of the LO (sockets mostly): the process limit here is 20,000. */
+  loFds: number;
 }
 
 export interface DeployFigures {
@@ -78,6 +80,11 @@ export interface DeployFigures {
   installedReported: number;
   loCpuPercentPeak1s: number;
   loCpuSeconds: number;
+  /** Simulator request errors in this phase, and NATS connections the server closed (the node reconnected). */
+  errors: number;
+  busReconnects: number;
+  /** The machine's TCP reset and overflow counters over this phase (tcpCounters: other processes count too). */
+  tcp: Record<string, number>;
 }
 
 export interface FleetResult {
@@ -109,10 +116,23 @@ export interface FleetResult {
   moreUpdates: DeployFigures[];
   memory: {
     loRssMiB: { afterStart: number; idle: number; max: number; end: number };
+    /** The LO's open file descriptors at most, per phase (the process limit here is 20,000). */
+    loFdsMax: Record<string, number>;
     natsRssMiB: { idle: number | null; max: number | null };
     samples: MemorySample[];
   };
-  simulator: { cpuSeconds: number; rssMiB: number; errors: number; errorSamples: string[] };
+  simulator: {
+    cpuSeconds: number;
+    rssMiB: number;
+    errors: number;
+    /** Requests sent again at once on a new connection after their kept one was reset (as the agent does). */
+    staleRetries: number;
+    /** Status reports sent again after a failure (the outbox's backoff). */
+    reportRetries: number;
+    errorSamples: string[];
+  };
+  /** The LO's warnings and errors (JSON log lines of level 40 and up): count and the first few by message. */
+  serverWarnings: { count: number; samples: string[] };
   /** When each phase began (CLOCK_MONOTONIC, µs: the clock of V8's CPU profiles, to slice one by phase). */
   phaseStartsUs: Record<string, number>;
 }
@@ -199,6 +219,31 @@ function sumStats(all: SimStats[]): SimStats {
     };
   }
   return out;
+}
+
+function fdsOf(pid: number): number {
+  try {
+    return fs.readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return 0;
+  }
+}
+
+function warningsOf(output: string): { count: number; samples: string[] } {
+  let count = 0;
+  const byMsg = new Map<string, string>();
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const j = JSON.parse(line) as { level?: number; msg?: string };
+      if ((j.level ?? 0) < 40) continue;
+      count++;
+      if (!byMsg.has(j.msg ?? '') && byMsg.size < 10) byMsg.set(j.msg ?? '', line.slice(0, 400));
+    } catch {
+      // not a log line
+    }
+  }
+  return { count, samples: [...byMsg.values()] };
 }
 
 export async function runFleet(o: FleetOptions): Promise<FleetResult> {
@@ -308,6 +353,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
         phase,
         loRssMiB: memOf(loPid).rssMiB,
         natsRssMiB: natsPid ? memOf(natsPid).rssMiB : null,
+        loFds: fdsOf(loPid),
       });
     };
     sample();
@@ -416,6 +462,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
     // ---- deploy to all, then update all ----
     const rollout = async (k: number, act: () => Promise<unknown>): Promise<DeployFigures> => {
       const cpu0 = cpuMsOf(loPid);
+      const tcp0 = tcpCounters();
       const s0 = await stats();
       let peak = 0;
       let last = cpu0;
@@ -444,6 +491,9 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
           installedReported: 0,
           loCpuPercentPeak1s: round1(peak),
           loCpuSeconds: round2((cpuMsOf(loPid) - cpu0) / 1000),
+          errors: s.errors - s0.errors,
+          busReconnects: s.busReconnects - s0.busReconnects,
+          tcp: counterDelta(tcp0, tcpCounters()),
         };
       } finally {
         clearInterval(peakTimer);
@@ -510,6 +560,10 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
       moreUpdates,
       memory: {
         loRssMiB: { afterStart: lo[0]!, idle: idleMem, max: Math.max(...lo), end: lo[lo.length - 1]! },
+        loFdsMax: samples.reduce<Record<string, number>>(
+          (m, x) => ({ ...m, [x.phase]: Math.max(m[x.phase] ?? 0, x.loFds) }),
+          {},
+        ),
         natsRssMiB: { idle: idleNatsMem, max: nm.length ? Math.max(...nm) : null },
         samples: samples.filter((_, i) => i % 5 === 0 || i === samples.length - 1),
       },
@@ -517,8 +571,11 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
         cpuSeconds: round1(end.cpuMs / 1000),
         rssMiB: end.rssMiB,
         errors: end.errors,
-        errorSamples: end.errorSamples.slice(0, 5),
+        staleRetries: end.staleRetries,
+        reportRetries: end.reportRetries,
+        errorSamples: end.errorSamples.slice(0, 20),
       },
+      serverWarnings: warningsOf(server.stdout() + server.stderr()),
       phaseStartsUs,
     };
   } catch (err) {

@@ -66,6 +66,8 @@ export interface SimStats {
   busReconnects: number;
   /** Status reports sent again after a failed attempt (the agent keeps them in its outbox). */
   reportRetries: number;
+  /** Requests sent again at once because their kept connection was reset before any answer. */
+  staleRetries: number;
   /** Nodes whose NATS connection is down now, and nodes with reports not yet accepted. */
   busDown: number;
   outboxPending: number;

@@ -6,6 +6,10 @@
  *   kept sockets, one free socket kept 120 s, one cached TLS session);
  * - on a new manifest fetches what it does not hold (the bundle on its first sync, else the YAML of each
  *   changed deployment), checks every digest, and reports `installing` then `installed` for each;
+ * - retries as the agent does: a request on a kept connection that the LO reset before answering is sent
+ *   again at once on a new one (agents/margo/mmi-client.ts); a failed poll waits the agent's backoff (the
+ *   poll period, doubling up to 300 s); a report that failed is sent again after the outbox's backoff
+ *   (1 s, doubling), or at once when a poll reached the LO (agents/node/modules/outbox-delivery.ts);
  * - holds a NATS connection (TLS, its NKEY user and permissions) with presence heartbeats every
  *   `heartbeatSeconds` (jittered +-10%), and polls at once on a "poll now" notice.
  * The parent (bench/fleet/fleet.ts) drives it over IPC: `issue` (make keys and SVIDs from the site CA),
@@ -45,6 +49,12 @@ interface Node {
   outbox: { deploymentId: string; version: number; state: string }[];
   /** Whether the outbox ends an install (its last `installed` counts one in `installedAt`). */
   installPending: boolean;
+  /** Delivery of the outbox in progress, its consecutive failures, and the retry timer after one. */
+  delivering: boolean;
+  reportFailures: number;
+  retryTimer?: NodeJS.Timeout;
+  /** Consecutive failed polls (the agent's poll backoff). */
+  pollFailures: number;
   lastPollStatus: number | null;
   lastPollAt: number | null;
   pollNows: number;
@@ -70,16 +80,21 @@ const counters = {
   busConnected: 0,
   busReconnects: 0,
   reportRetries: 0,
+  staleRetries: 0,
 };
 const errorSamples: string[] = [];
 const pollMs: number[] = [];
 
 function noteError(what: string, err: unknown): void {
   counters.errors++;
-  if (errorSamples.length < 10) errorSamples.push(`${what}: ${(err as Error).message ?? String(err)}`);
+  if (errorSamples.length < 40) errorSamples.push(`${what}: ${(err as Error).message ?? String(err)}`);
 }
 
 const jittered = (base: number) => base * (0.9 + 0.2 * Math.random());
+/** The agent's backoff (agents/node/schedule.ts): `first * 2^(failures-1)` capped at `max`. */
+const backoffMs = (failures: number, first: number, max: number) =>
+  Math.min(max, first * 2 ** Math.min(failures - 1, 30));
+const MAX_BACKOFF_MS = 300_000;
 const sha256 = (b: Buffer) => `sha256:${crypto.createHash('sha256').update(b).digest('hex')}`;
 
 function send(msg: SimReply): void {
@@ -108,6 +123,9 @@ async function issue(cmd: Extract<FleetCommand, { cmd: 'issue' }>): Promise<Issu
       beats: 0,
       outbox: [],
       installPending: false,
+      delivering: false,
+      reportFailures: 0,
+      pollFailures: 0,
       lastPollStatus: null,
       lastPollAt: null,
       pollNows: 0,
@@ -146,6 +164,7 @@ function request(
   pathname: string,
   headers: Record<string, string>,
   body?: Buffer,
+  retried = false,
 ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
   const o = options!;
   return new Promise((resolve, reject) => {
@@ -167,7 +186,9 @@ function request(
         res.on('error', reject);
       },
     );
-    req.on('socket', (s: tls.TLSSocket) => {
+    req.on('socket', (s: tls.TLSSocket & { [sockInfo]?: SockInfo }) => {
+      const info = (s[sockInfo] ??= { openedAt: Date.now(), requests: 0 });
+      info.requests++;
       // A new connection (not one taken from the free list): count it and whether it resumed.
       if ((req as unknown as { reusedSocket: boolean }).reusedSocket) return;
       s.once('secureConnect', () => {
@@ -176,9 +197,31 @@ function request(
       });
     });
     req.setTimeout(60_000, () => req.destroy(new Error(`${method} ${pathname} timed out`)));
-    req.on('error', reject);
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      // As the agent's MMI client: a kept connection reset before any answer is tried again at once, once.
+      const reused = (req as unknown as { reusedSocket: boolean }).reusedSocket;
+      if (!retried && reused && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
+        counters.staleRetries++;
+        resolve(request(n, method, pathname, headers, body, true));
+        return;
+      }
+      // Which connection failed (kept or new, how old, how many requests it carried) tells a reset by the
+      // LO from one by the kernel.
+      const s = req.socket as (tls.TLSSocket & { [sockInfo]?: SockInfo }) | null;
+      const info = s?.[sockInfo];
+      err.message += ` [${method} ${pathname.split('/').slice(-1)[0]}, ${reused ? 'kept' : 'new'} connection${
+        info ? `, ${Math.round((Date.now() - info.openedAt) / 1000)} s old, request ${info.requests}` : ''
+      }, at ${new Date().toISOString().slice(11, 23)}]`;
+      reject(err);
+    });
     req.end(body);
   });
+}
+
+const sockInfo = Symbol('sockInfo');
+interface SockInfo {
+  openedAt: number;
+  requests: number;
 }
 
 interface Manifest {
@@ -209,7 +252,7 @@ async function report(n: Node, deploymentId: string, version: number, state: str
     throw new Error(`status for ${deploymentId} answered ${r.status}: ${r.body.toString().slice(0, 200)}`);
 }
 
-/** Sends what the outbox holds, oldest first; stops at the first failure (kept for the next poll). */
+/** Sends what the outbox holds, oldest first; stops at the first failure (kept for the retry). */
 async function flushOutbox(n: Node, retry: boolean): Promise<void> {
   while (n.outbox.length > 0) {
     const r = n.outbox[0]!;
@@ -223,15 +266,50 @@ async function flushOutbox(n: Node, retry: boolean): Promise<void> {
   }
 }
 
+/**
+ * The agent's outbox delivery: sends at once; after a failure waits 1 s, doubling (jittered), or less when
+ * a poll reaches the LO first (`deliver(n, true)` from the poll).
+ */
+function deliver(n: Node, pollReachedLo = false): void {
+  if (stopped || n.delivering || n.outbox.length === 0) return;
+  if (n.retryTimer) {
+    if (!pollReachedLo) return;
+    clearTimeout(n.retryTimer);
+    n.retryTimer = undefined;
+  }
+  n.delivering = true;
+  flushOutbox(n, n.reportFailures > 0)
+    .then(
+      () => {
+        n.reportFailures = 0;
+      },
+      (err: unknown) => {
+        n.reportFailures++;
+        n.lastError = (err as Error).message ?? String(err);
+        noteError(`report ${n.clientId}`, err);
+        n.retryTimer = setTimeout(
+          () => {
+            n.retryTimer = undefined;
+            deliver(n);
+          },
+          jittered(backoffMs(n.reportFailures, 1000, MAX_BACKOFF_MS)),
+        );
+      },
+    )
+    .finally(() => {
+      n.delivering = false;
+    });
+}
+
 async function pollOnce(n: Node): Promise<void> {
-  // Reports that failed before go first, as the agent's outbox sends them.
-  if (n.outbox.length > 0) await flushOutbox(n, true);
   const started = performance.now();
   const r = await request(n, 'GET', '/api/v1/deployments', {
     accept: MANIFEST_MEDIA_TYPE,
     ...(n.etag ? { 'if-none-match': n.etag } : {}),
   });
   counters.polls++;
+  // The LO answered: reports waiting for their retry go now (the agent's poll ends the outbox's wait).
+  deliver(n, true);
   n.lastPollStatus = r.status;
   n.lastPollAt = Date.now();
   if (pollMs.length < 200_000) pollMs.push(performance.now() - started);
@@ -267,7 +345,7 @@ async function pollOnce(n: Node): Promise<void> {
   for (const state of ['installing', 'installed'])
     for (const id of fetched.keys()) n.outbox.push({ deploymentId: id, version: m.manifestVersion, state });
   n.installPending = true;
-  await flushOutbox(n, false);
+  deliver(n);
 }
 
 /** Manifest URLs are absolute paths that carry the base path already. */
@@ -285,13 +363,25 @@ function run(n: Node): void {
   }
   n.polling = true;
   pollOnce(n)
-    .catch((err: unknown) => {
-      n.lastError = (err as Error).message ?? String(err);
-      noteError(`poll ${n.clientId}`, err);
-    })
+    .then(
+      () => {
+        n.pollFailures = 0;
+      },
+      (err: unknown) => {
+        n.pollFailures++;
+        n.lastError = (err as Error).message ?? String(err);
+        noteError(`poll ${n.clientId}`, err);
+      },
+    )
     .finally(() => {
       n.polling = false;
-      n.nextPoll = Date.now() + jittered(options!.pollSeconds * 1000);
+      // The agent's wait: the poll period, or its backoff after failures (the period, doubling).
+      const period = options!.pollSeconds * 1000;
+      n.nextPoll =
+        Date.now() +
+        jittered(
+          n.pollFailures ? backoffMs(n.pollFailures, period, Math.max(period, MAX_BACKOFF_MS)) : period,
+        );
       if (n.again) {
         n.again = false;
         run(n);
@@ -522,6 +612,7 @@ function stop(): void {
   stopped = true;
   clearInterval(ticker);
   for (const n of nodes) {
+    clearTimeout(n.retryTimer);
     n.sock?.destroy();
     n.agent?.destroy();
   }

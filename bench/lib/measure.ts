@@ -27,6 +27,47 @@ export function cpuMsOf(pid: number): number {
   return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
 }
 
+/**
+ * TCP counters of this network namespace (/proc/net/netstat and /proc/net/snmp) that tell why connections
+ * were reset: listen-queue overflows, resets sent on closing with unread data or on an early close, aborts
+ * for memory or timeout. Machine-wide (other processes count too): compare deltas over a phase.
+ */
+export function tcpCounters(): Record<string, number> {
+  const out: Record<string, number> = {};
+  const wanted = new Set([
+    'TcpExt.ListenOverflows',
+    'TcpExt.ListenDrops',
+    'TcpExt.TCPAbortOnData',
+    'TcpExt.TCPAbortOnClose',
+    'TcpExt.TCPAbortOnMemory',
+    'TcpExt.TCPAbortOnTimeout',
+    'Tcp.EstabResets',
+    'Tcp.OutRsts',
+  ]);
+  for (const file of ['/proc/net/netstat', '/proc/net/snmp']) {
+    let lines: string[];
+    try {
+      lines = fs.readFileSync(file, 'utf8').trim().split('\n');
+    } catch {
+      continue;
+    }
+    for (let i = 0; i + 1 < lines.length; i += 2) {
+      const names = lines[i]!.split(/\s+/);
+      const values = lines[i + 1]!.split(/\s+/);
+      const prefix = names[0]!.replace(/:$/, '');
+      names.slice(1).forEach((n, k) => {
+        if (wanted.has(`${prefix}.${n}`)) out[`${prefix}.${n}`] = Number(values[k + 1]);
+      });
+    }
+  }
+  return out;
+}
+
+/** `after - before` per counter. */
+export function counterDelta(before: Record<string, number>, after: Record<string, number>) {
+  return Object.fromEntries(Object.keys(after).map((k) => [k, after[k]! - (before[k] ?? 0)]));
+}
+
 /** RSS and PSS in MiB (PSS from smaps_rollup: shared pages counted once across processes). */
 export function memOf(pid: number): { rssMiB: number; pssMiB: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -74,6 +74,12 @@ type Resolved = Record<
 
 /** How long a rollout step triggered by a status report waits for more reports (ADR 0550). */
 export const STATUS_COALESCE_MS = 100;
+/**
+ * A step triggered by status reports also waits this many times as long as the deployment's last step
+ * took, so stepping a rollout of many thousands of nodes (each step reads every target) takes at most
+ * about a tenth of the LO's time however fast reports arrive (ADR 0504).
+ */
+export const STATUS_COALESCE_STEP_FACTOR = 9;
 
 /** Whether a rollout step changed the plan (dispatches are told apart by the caller). */
 function planMoved(a: RolloutPlan, b: RolloutPlan): boolean {
@@ -101,6 +107,8 @@ export function createDeployEngine(deps: DeployEngineDeps) {
   const log = deps.logger.child({ component: 'deploy' });
   const advancing = new Map<string, Promise<void>>();
   const queuedAdvance = new Map<string, Promise<void>>();
+  /** How long each deployment's last rollout step took (ms): status-triggered steps wait in proportion. */
+  const stepMs = new Map<string, number>();
   // Status ingestion is the hottest path (every node reports every change): plain prepared statements.
   const statusQ = {
     target: store.sqlite.prepare(
@@ -348,6 +356,7 @@ export function createDeployEngine(deps: DeployEngineDeps) {
   async function advance(tenantId: string, id: string, operator: string, message: string): Promise<void> {
     let mustSync = false;
     let stepped: RolloutPlan | undefined;
+    const stepStarted = performance.now();
     store.tx(() => {
       const head = rolloutQ.head.get(id) as
         { tenantId: string; state: string; hasRollout: number } | undefined;
@@ -373,6 +382,8 @@ export function createDeployEngine(deps: DeployEngineDeps) {
       if (mustSync || planMoved(before, plan)) rolloutQ.write.run(JSON.stringify(plan), clock.now(), id);
       stepped = plan;
     });
+    // What the step cost here (reading every target), not the publication that may follow.
+    stepMs.set(id, performance.now() - stepStarted);
     // Kept only once committed: a step whose transaction rolled back (a failed commit) must not leave
     // its plan here, or the next step would start from a dispatch that never happened.
     if (stepped && !store.sqlite.inTransaction) plans.set(id, stepped);
@@ -428,7 +439,11 @@ export function createDeployEngine(deps: DeployEngineDeps) {
     const prev = advancing.get(id) ?? Promise.resolve();
     const next = prev
       .catch(() => undefined)
-      .then(() => (coalesceMs > 0 ? new Promise<void>((r) => setTimeout(r, coalesceMs)) : undefined))
+      .then(() => {
+        const wait =
+          coalesceMs > 0 ? Math.max(coalesceMs, STATUS_COALESCE_STEP_FACTOR * (stepMs.get(id) ?? 0)) : 0;
+        return wait > 0 ? new Promise<void>((r) => setTimeout(r, wait)) : undefined;
+      })
       .then(() => {
         queuedAdvance.delete(id);
         return advance(tenantId, id, 'outpost:rollout', `rollout of deployment ${id}: ${reason}`);

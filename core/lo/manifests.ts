@@ -21,6 +21,8 @@ export interface DesiredDeployment {
  */
 export interface ManifestStore {
   current(clientId: string): StoredManifest | undefined;
+  /** The client's current manifest version without its bytes (status reports check against it). */
+  currentVersion(clientId: string): number | undefined;
   /**
    * The digest of the client's current manifest from memory (the poll's 304), undefined when it has none;
    * read once from the database and kept until its `lo_clients` row changes (ADR 0540).
@@ -52,6 +54,8 @@ export interface ManifestStore {
 
 /** Manifest digests kept at most (one per client). */
 const MAX_TAGS = 200_000;
+/** Bundles built once per apply for clients whose deployments are the same bytes (a deploy to thousands). */
+const MAX_SHARED_BUNDLES = 64;
 
 interface Entry {
   deploymentId: string;
@@ -162,10 +166,23 @@ export function createManifestStore(deps: { store: Store; clock: Clock }): Manif
     commit: string | null,
     now: number,
     known: Known | undefined,
+    bundles?: Map<string, { bytes: Buffer; digest: string }>,
   ): { manifest: StoredManifest; known: Known } => {
     const version = (known?.version ?? 0) + 1;
-    const bundleBytes = entries.length ? buildBundle(entries) : undefined;
-    const bundleDigest = bundleBytes ? sha256Digest(bundleBytes) : null;
+    let built: { bytes: Buffer; digest: string } | undefined;
+    if (entries.length) {
+      // The bundle is a function of the entries alone (ids and YAML bytes, by digest): clients with the
+      // same deployments share one build.
+      const key = entries.map((e) => `${e.deploymentId}@${e.digest}`).join(',');
+      built = bundles?.get(key);
+      if (!built) {
+        const bytes = buildBundle(entries);
+        built = { bytes, digest: sha256Digest(bytes) };
+        if (bundles && bundles.size < MAX_SHARED_BUNDLES) bundles.set(key, built);
+      }
+    }
+    const bundleBytes = built?.bytes;
+    const bundleDigest = built ? built.digest : null;
     const manifest: StateManifest = {
       manifestVersion: version,
       bundle:
@@ -203,6 +220,9 @@ export function createManifestStore(deps: { store: Store; clock: Clock }): Manif
 
   const store_: ManifestStore = {
     current,
+    currentVersion(clientId) {
+      return (q.version.get(clientId) as { v: number } | undefined)?.v;
+    },
     tag(clientId) {
       if (changes.changedElsewhere()) tags.clear();
       let t = tags.get(clientId);
@@ -231,19 +251,28 @@ export function createManifestStore(deps: { store: Store; clock: Clock }): Manif
     },
     async applyMany(items, commit) {
       const now = clock.now();
-      return store.tx(() => {
+      const bundles = new Map<string, { bytes: Buffer; digest: string }>();
+      const written = new Map<string, string>();
+      const changed = store.tx(() => {
+        written.clear();
         const all = items.length > 64 ? knownAll() : undefined;
-        const changed: string[] = [];
+        const out: string[] = [];
         for (const it of items) {
           const entries = entriesOf(it.desired);
           const known = all ? all.get(it.clientId) : knownOne(it.clientId);
           if (sameAs(known, entries)) continue;
-          const w = write(it.clientId, entries, commit, now, known);
+          const w = write(it.clientId, entries, commit, now, known, bundles);
           all?.set(it.clientId, w.known);
-          changed.push(it.clientId);
+          written.set(it.clientId, w.manifest.digest);
+          out.push(it.clientId);
         }
-        return changed;
+        return out;
       });
+      // Committed (the writes' triggers dropped these tags): the next poll of each client is answered
+      // from memory instead of reading its row again. Not when an enclosing transaction may still roll back.
+      if (!store.sqlite.inTransaction)
+        for (const [clientId, digest] of written) if (tags.size < MAX_TAGS) tags.set(clientId, { digest });
+      return changed;
     },
     yaml(clientId, deploymentId, digest) {
       return (q.yaml.get(clientId, deploymentId, digest) as { yaml: Buffer } | undefined)?.yaml;

@@ -283,33 +283,36 @@ export function createLoBackend(
       if (t) deps.onNodeChanged?.(t);
     },
     postStatus(client, status, timing) {
-      if (!manifests.everServed(client.clientId, status.deploymentId)) {
+      // The digest served at that version; a row found also proves the deployment was in this client's
+      // manifests (one query instead of two for the usual report).
+      const digest =
+        status.adoptedManifestVersion > 0
+          ? manifests.digestAt(client.clientId, status.deploymentId, status.adoptedManifestVersion)
+          : undefined;
+      if (digest === undefined && !manifests.everServed(client.clientId, status.deploymentId)) {
         throw new OutpostError(
           'margo/deployment-not-found',
           `deployment ${status.deploymentId} was never in this client's state manifest`,
           { status: 404 },
         );
       }
-      const current = manifests.current(client.clientId);
-      if (current && status.adoptedManifestVersion > current.manifestVersion) {
+      // The version alone (not the manifest's bytes): thousands of reports arrive after a deploy.
+      const currentVersion = manifests.currentVersion(client.clientId);
+      if (currentVersion !== undefined && status.adoptedManifestVersion > currentVersion) {
         throw new OutpostError(
           'margo/semantic-error',
-          `adoptedManifestVersion ${status.adoptedManifestVersion} was never served (the newest is ${current.manifestVersion})`,
+          `adoptedManifestVersion ${status.adoptedManifestVersion} was never served (the newest is ${currentVersion})`,
           {
             status: 422,
             errors: [
               {
                 field: 'adoptedManifestVersion',
-                message: `greater than the newest manifestVersion ${current.manifestVersion}`,
+                message: `greater than the newest manifestVersion ${currentVersion}`,
               },
             ],
           },
         );
       }
-      const digest =
-        status.adoptedManifestVersion > 0
-          ? manifests.digestAt(client.clientId, status.deploymentId, status.adoptedManifestVersion)
-          : undefined;
       const receivedAt = clock.now();
       // A report on behalf of a child device (`<host>/<mcu>`) is that child node's (ADR 0443).
       const slash = status.deviceId?.indexOf('/') ?? -1;

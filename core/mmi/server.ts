@@ -157,6 +157,10 @@ interface Connection {
 }
 
 const gzip = promisify(gzipCb);
+/** Connections waiting to be accepted (the kernel caps it at net.core.somaxconn, 4096 by default). */
+const LISTEN_BACKLOG = 4096;
+/** Gzipped deployment YAMLs kept by digest (content-addressed: an update to thousands gzips once). */
+const MAX_GZIPPED = 32;
 const DEFAULT_MAX_BODY = 256 * 1024;
 const DEFAULT_MAX_ENROLL_BODY = 64 * 1024;
 const DEFAULT_MAX_CONNECTION_AGE_MS = 10 * 60_000;
@@ -276,6 +280,18 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
   /** Verdicts by the SHA-256 fingerprint of the presented leaf, across connections. */
   const verdicts = new Map<string, ChainVerdict>();
   let connectionSeq = 0;
+  /** digest -> gzipped bytes of that YAML, the most recent MAX_GZIPPED. */
+  const gzipped = new Map<string, Promise<Buffer>>();
+  const gzipOf = (digest: string, bytes: Buffer): Promise<Buffer> => {
+    let z = gzipped.get(digest);
+    if (!z) {
+      z = gzip(bytes);
+      if (gzipped.size >= MAX_GZIPPED) gzipped.delete(gzipped.keys().next().value!);
+      gzipped.set(digest, z);
+      z.catch(() => gzipped.delete(digest));
+    }
+    return z;
+  };
 
   const server = https.createServer(
     {
@@ -542,7 +558,11 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
     };
     if (ifNoneMatchMatches(req.headers['if-none-match'], digest)) return { status: 304, headers };
     if (acceptsGzip(req.headers['accept-encoding'])) {
-      return { status: 200, headers: { ...headers, 'content-encoding': 'gzip' }, body: await gzip(bytes) };
+      return {
+        status: 200,
+        headers: { ...headers, 'content-encoding': 'gzip' },
+        body: await gzipOf(digest!, bytes),
+      };
     }
     return { status: 200, headers, body: bytes };
   }
@@ -1099,7 +1119,10 @@ export async function createMmiServer(input: CreateMmiServerInput): Promise<MmiS
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(input.port ?? 0, host, () => {
+    // A fleet reconnecting at once (thousands of nodes after the LO was busy or restarted) overflows Node's
+    // default accept queue of 511: the kernel drops SYNs and resets handshakes (ADR 0503). Linux caps the
+    // queue at net.core.somaxconn.
+    server.listen({ port: input.port ?? 0, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });
