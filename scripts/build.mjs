@@ -66,6 +66,12 @@ const NOT_BUNDLED = [
   'electron',
 ];
 /**
+ * What the server's one-file bundle leaves outside: as NOT_BUNDLED, but pino is in it (ADR 0561). The
+ * server logs through `pino.destination` and never starts a transport (the only part of pino that loads
+ * files by path); outside the bundle pino was ~23 ms of every start compiled without the code cache.
+ */
+const SERVER_NOT_BUNDLED = NOT_BUNDLED.filter((n) => !['pino', 'pino-*', 'thread-stream'].includes(n));
+/**
  * Packages the server imports only on first use (`await import()`: git, OCI pulls, building certificates,
  * mDNS): left out of the server's one-file bundle and required from node_modules when first used, so a
  * start neither reads nor keeps their source (ADR 0560). The ESM build has them in chunks of their own.
@@ -217,6 +223,23 @@ function asciiOnly(file) {
 }
 
 /**
+ * lib/log requires pino on the first logger with `createRequire(import.meta.url)('pino')` (ADR 0546),
+ * which no bundler follows. In the server's CommonJS bundle it becomes `require('pino')`, which esbuild
+ * bundles and still evaluates only on that first call (ADR 0561).
+ */
+const PINO_LOAD = "createRequire(import.meta.url)('pino')";
+const pinoInBundle = {
+  name: 'pino-in-bundle',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]lib[\\/]log[\\/]pino-logger\.ts$/ }, (args) => {
+      const src = fs.readFileSync(args.path, 'utf8');
+      if (!src.includes(PINO_LOAD)) throw new Error(`${args.path} no longer loads pino with ${PINO_LOAD}`);
+      return { contents: src.replace(PINO_LOAD, "require('pino')"), loader: 'ts' };
+    });
+  },
+};
+
+/**
  * In the CommonJS server bundle, `await import('x')` of Node's own modules and of NOT_BUNDLED packages
  * (all CommonJS) becomes a `require`: a script compiled with vm.Script (the code cache) has no `import()`
  * without Node's experimental flags.
@@ -289,8 +312,8 @@ if (stale('dist/cli/server.cjs', nodeInputs)) {
   await build({
     ...common,
     packages: undefined,
-    external: [...NOT_BUNDLED, ...SERVER_REQUIRED_LATER],
-    plugins: [slimIndexes, ownCodeIsPure, dynamicImportsAsRequire],
+    external: [...SERVER_NOT_BUNDLED, ...SERVER_REQUIRED_LATER],
+    plugins: [slimIndexes, ownCodeIsPure, dynamicImportsAsRequire, pinoInBundle],
     define: { ...common.define, 'import.meta.url': '__outpostModuleUrl' },
     // Written as the function CommonJS wraps a module in (lib/base/code-cache.ts compiles the file as it
     // is: wrapping it at run time would keep a second copy of the source).
