@@ -189,4 +189,60 @@ describe('nats-server supervisor (real nats-server)', () => {
       timeoutMs: 10_000,
     });
   });
+
+  describe('health checks', () => {
+    /** Blocks this thread (the supervisor's event loop) for `ms`. */
+    const blockLoop = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+    it('a stopped (hung) nats-server is killed and started again after its failed health checks', async () => {
+      const s = await startTestServer({
+        role: 'lo',
+        timing: { healthIntervalMs: 100, healthTimeoutMs: 300, healthFailures: 2 },
+      });
+      cleanups.push(() => s.stop());
+      const pid = s.sup.pid()!;
+      process.kill(pid, 'SIGSTOP');
+      try {
+        await waitFor(() => s.sup.state().state === 'running' && s.sup.pid() !== pid, {
+          what: 'a new nats-server after failed health checks',
+          timeoutMs: 20_000,
+        });
+      } finally {
+        if (processAlive(pid)) process.kill(pid, 'SIGCONT');
+      }
+      expect(s.sup.state().restarts).toBe(1);
+      await waitFor(() => !processAlive(pid), { what: 'the hung nats-server to be gone', timeoutMs: 10_000 });
+      await s.stop();
+    });
+
+    it('a supervising process too busy to hear the answer does not kill a healthy nats-server (ADR 0508)', async () => {
+      // One failed check would restart it: only checks that were not judged at all leave it running.
+      const s = await startTestServer({
+        role: 'lo',
+        timing: { healthIntervalMs: 20, healthTimeoutMs: 1000, healthFailures: 1 },
+      });
+      cleanups.push(() => s.stop());
+      const pid = s.sup.pid()!;
+      const seen: string[] = [];
+      const off = s.sup.onState((st) => seen.push(st.state));
+      for (let i = 0; i < 3; i++) {
+        // A check goes out while nats-server is stopped (checks go every 20 ms and wait up to 1 s)...
+        process.kill(pid, 'SIGSTOP');
+        await new Promise((r) => setTimeout(r, 100));
+        // ...nats-server answers it at once, but this loop is blocked past the check's deadline.
+        process.kill(pid, 'SIGCONT');
+        blockLoop(1600);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // Checks after the blocks still run and succeed.
+      const nc = await s.connectService();
+      await nc.flush();
+      await nc.close();
+      off();
+      expect(seen).toEqual([]);
+      expect(s.sup.pid()).toBe(pid);
+      expect(s.sup.state()).toMatchObject({ state: 'running', restarts: 0 });
+      await s.stop();
+    });
+  });
 });

@@ -30,6 +30,8 @@ export interface SupervisorTiming {
   failedAfter: number;
   startTimeoutMs: number;
   healthIntervalMs: number;
+  /** How long a health check waits for nats-server's answer. */
+  healthTimeoutMs: number;
   /** Consecutive failed health checks that make the supervisor kill and restart the server. */
   healthFailures: number;
   stopTimeoutMs: number;
@@ -42,6 +44,7 @@ export const DEFAULT_TIMING: SupervisorTiming = {
   failedAfter: 5,
   startTimeoutMs: 20_000,
   healthIntervalMs: 5_000,
+  healthTimeoutMs: 2_000,
   healthFailures: 3,
   stopTimeoutMs: 5_000,
 };
@@ -265,21 +268,49 @@ export function createNatsSupervisor(options: SupervisorOptions): NatsSupervisor
   /**
    * GET /healthz on the monitoring port with node:http (Node's `fetch` would load undici and compile its
    * WASM parser on the first check, in the middle of the server's start).
+   *
+   * A check that times out while this process was itself too busy to hear the answer says nothing about
+   * nats-server (ADR 0508): when the timeout fires late (the event loop was blocked past the deadline),
+   * or the answer arrives within the next turn of the loop, the check is `inconclusive`, neither a
+   * failure nor a success. Under a deploy to thousands of nodes the server's own loop lagged for seconds
+   * and three such checks killed a healthy nats-server, dropping every node's bus connection.
    */
-  const health = (): Promise<boolean> => {
-    if (!ports) return Promise.resolve(false);
+  const health = (): Promise<'ok' | 'failed' | 'inconclusive'> => {
+    if (!ports) return Promise.resolve('failed');
     const port = ports.monitor;
+    const limit = timing.healthTimeoutMs;
     return new Promise((resolve) => {
-      const req = http.get(
-        { host: '127.0.0.1', port, path: '/healthz', agent: false, timeout: 2000 },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode === 200));
-          res.on('error', () => resolve(false));
-        },
-      );
-      req.on('timeout', () => req.destroy());
-      req.on('error', () => resolve(false));
+      let settled = false;
+      const settle = (r: 'ok' | 'failed' | 'inconclusive') => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        resolve(r);
+      };
+      const sentAt = performance.now();
+      const req = http.get({ host: '127.0.0.1', port, path: '/healthz', agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => settle(res.statusCode === 200 ? 'ok' : 'failed'));
+        res.on('error', () => settle('failed'));
+      });
+      req.on('error', () => settle('failed'));
+      const deadline = setTimeout(() => {
+        const late = performance.now() - sentAt - limit;
+        if (late > Math.max(250, limit / 4)) {
+          req.destroy();
+          settle('inconclusive');
+          return;
+        }
+        // Answers already received wait in the socket until the loop's next poll phase: give them it.
+        setImmediate(() =>
+          setImmediate(() => {
+            if (settled) return;
+            req.destroy();
+            settle('failed');
+          }),
+        );
+      }, limit);
+      deadline.unref?.();
     });
   };
 
@@ -306,7 +337,7 @@ export function createNatsSupervisor(options: SupervisorOptions): NatsSupervisor
     }
     const waitHealthy = async () => {
       while (!stopping && proc === child) {
-        if (await health()) {
+        if ((await health()) === 'ok') {
           if (stopping || proc !== child) return;
           runningSince = clock.monotonic();
           setState('running');
@@ -347,9 +378,13 @@ export function createNatsSupervisor(options: SupervisorOptions): NatsSupervisor
     healthTimer = setTimeout(() => {
       void (async () => {
         if (stopping || proc !== child) return;
-        const ok = await health();
+        const verdict = await health();
         if (stopping || proc !== child) return;
-        if (ok) {
+        if (verdict === 'inconclusive') {
+          scheduleHealth(child, failed);
+          return;
+        }
+        if (verdict === 'ok') {
           if (runningSince !== undefined && clock.monotonic() - runningSince >= timing.backoffResetAfterMs)
             failures = 0;
           scheduleHealth(child, 0);
